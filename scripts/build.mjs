@@ -1,0 +1,27 @@
+// Bundle the CLI and the library into dist/ with esbuild.
+//
+// Why a bundle and not plain tsc output: start-up time. Resolving and loading
+// zod, yaml and commander as hundreds of separate ES modules costs more than
+// Node's own start-up; one bundled file per entry point halves `cws ami lint`.
+// The AWS SDK stays external and is only imported (lazily, through dynamic
+// import) by the commands that call AWS. Types come from `tsc --emitDeclarationOnly`.
+import { build } from "esbuild";
+import { rm } from "node:fs/promises";
+
+await rm(new URL("../dist", import.meta.url), { recursive: true, force: true });
+await build({
+  entryPoints: { "cli/main": "src/cli/main.ts", index: "src/index.ts" },
+  outdir: "dist",
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  sourcemap: true,
+  packages: "bundle",
+  external: ["@aws-sdk/*", "@smithy/*"],
+  chunkNames: "chunks/[name]-[hash]",
+  // commander is CommonJS; its require() calls of node built-ins need a real require in an ES module.
+  banner: { js: 'import { createRequire as __cwsCreateRequire } from "node:module"; const require = __cwsCreateRequire(import.meta.url);' },
+  logLevel: "warning",
+});

@@ -1,0 +1,12 @@
+import { Command } from "commander";
+import type { CliIO } from "../io.js";
+import { registerLintCommand } from "./lint.js";
+
+export function registerAmiCommand(program: Command, io: CliIO): void {
+  const ami = program
+    .command("ami")
+    .description("build, lint and track AMIs")
+    .helpOption("-h, --help", "show help")
+    .showSuggestionAfterError(true);
+  registerLintCommand(ami, io);
+}

@@ -1,0 +1,47 @@
+/**
+ * What a command may touch of the outside world. The entry point passes the
+ * real process streams and environment; tests pass their own, so `exec` can
+ * run in-process.
+ */
+export interface OutputStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface CliIO {
+  stdout: OutputStream;
+  stderr: OutputStream;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** Signals delivered to the process (SIGINT, SIGTERM); commands that run long subscribe. */
+  onSignal?: (handler: (signal: "SIGINT" | "SIGTERM") => void) => () => void;
+}
+
+/** Global options every command shares (see program.ts). */
+export interface GlobalOptions {
+  templatesDir: string;
+  registry: string;
+  json: boolean;
+  color: boolean;
+}
+
+export function isCI(env: CliIO["env"]): boolean {
+  const ci = env.CI;
+  return (ci !== undefined && ci !== "" && ci !== "0" && ci.toLowerCase() !== "false") || env.GITHUB_ACTIONS === "true";
+}
+
+/** Colour only when asked for or on an interactive terminal, and never with NO_COLOR or --no-color. */
+export function colorLevel(io: CliIO, wanted: boolean): 0 | 1 | 2 | 3 {
+  if (!wanted) return 0;
+  const noColor = io.env.NO_COLOR;
+  if (noColor !== undefined && noColor !== "") return 0;
+  const force = io.env.FORCE_COLOR;
+  if (force !== undefined) {
+    if (force === "0" || force === "false") return 0;
+    const level = Number(force);
+    return level >= 1 && level <= 3 ? (level as 1 | 2 | 3) : 1;
+  }
+  if (!io.stdout.isTTY) return 0;
+  if (io.env.TERM === "dumb") return 0;
+  return io.env.COLORTERM === "truecolor" ? 3 : 2;
+}

@@ -1,0 +1,12 @@
+/**
+ * The library API of cws-ami, for the rest of CloudWorkstation and for tools
+ * that want to read templates without the CLI.
+ */
+export { parseTemplate, MAX_TEMPLATE_BYTES, type ParsedTemplate } from "./template/load.js";
+export { templateSchema, ARCHITECTURES, BASE_AMI_ALIASES, type Template, type TemplateInput, type Architecture } from "./template/schema.js";
+export { lintTemplate } from "./template/lint.js";
+export { runLint, type LintReport } from "./template/check.js";
+export { listTemplateFiles, loadTemplates, type TemplateFile } from "./template/repository.js";
+export { formatProblem, formatAnnotation, type Problem } from "./template/problems.js";
+export { CwsError, isCwsError } from "./errors.js";
+export { exec } from "./cli/main.js";

@@ -1,0 +1,38 @@
+import type { ExitCode } from "../errors.js";
+import { lintTemplate } from "./lint.js";
+import { compareProblems, type Problem } from "./problems.js";
+import { loadTemplates } from "./repository.js";
+
+export interface LintReport {
+  templates: { id: string; file: string; valid: boolean }[];
+  /** Schema errors, then script findings; with `strict`, warnings are reported as errors. */
+  problems: Problem[];
+  errors: number;
+  warnings: number;
+  strict: boolean;
+  /** 0 clean, 1 findings that --strict makes fatal, 2 an invalid template. */
+  exitCode: ExitCode;
+}
+
+export async function runLint(templatesDir: string, ids: readonly string[], options: { strict: boolean }): Promise<LintReport> {
+  const loaded = await loadTemplates(templatesDir, ids);
+  const problems: Problem[] = [];
+  let invalid = false;
+  for (const parsed of loaded) {
+    if (parsed.problems.some((p) => p.severity === "error")) invalid = true;
+    problems.push(...parsed.problems, ...lintTemplate(parsed));
+  }
+  const reported = options.strict ? problems.map((p) => (p.severity === "warning" ? { ...p, severity: "error" as const } : p)) : problems;
+  reported.sort(compareProblems);
+  const errors = reported.filter((p) => p.severity === "error").length;
+  const warnings = reported.length - errors;
+  const exitCode: ExitCode = invalid ? 2 : errors > 0 ? 1 : 0;
+  return {
+    templates: loaded.map((t) => ({ id: t.id, file: t.file, valid: t.template !== undefined })),
+    problems: reported,
+    errors,
+    warnings,
+    strict: options.strict,
+    exitCode,
+  };
+}

@@ -1,0 +1,49 @@
+/** One thing wrong with (or worth a look in) a file, at a line and column. */
+export interface Problem {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+  severity: "error" | "warning";
+  /** Where in the template, e.g. `validation_tests[1].command`; empty for the whole file. */
+  path: string;
+  message: string;
+  /** The lint rule that found it; schema problems have none. */
+  rule?: string;
+  suggestion?: string;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const segment of path) {
+    if (typeof segment === "number") out += `[${segment}]`;
+    else out += out === "" ? String(segment) : `.${String(segment)}`;
+  }
+  return out;
+}
+
+export function compareProblems(a: Problem, b: Problem): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  return a.line - b.line || a.column - b.column || a.message.localeCompare(b.message);
+}
+
+/** `templates/r-research.yml:12:7 error validation_tests[1].command: expected a string, got a number` */
+export function formatProblem(problem: Problem): string {
+  const where = problem.path === "" ? "" : `${problem.path}: `;
+  const rule = problem.rule === undefined ? "" : ` [${problem.rule}]`;
+  return `${problem.file}:${problem.line}:${problem.column} ${problem.severity} ${where}${problem.message}${rule}`;
+}
+
+/**
+ * A GitHub Actions workflow command, so the problem shows on the pull
+ * request's diff. Property and message values are escaped as the runner expects.
+ */
+export function formatAnnotation(problem: Problem): string {
+  const escapeData = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+  const escapeProperty = (s: string) => escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
+  const where = problem.path === "" ? "" : `${problem.path}: `;
+  const suggestion = problem.suggestion === undefined ? "" : `\n${problem.suggestion}`;
+  const title = problem.rule === undefined ? "template" : problem.rule;
+  return `::${problem.severity} file=${escapeProperty(problem.file)},line=${problem.line},col=${problem.column},title=${escapeProperty(`cws ${title}`)}::${escapeData(`${where}${problem.message}${suggestion}`)}`;
+}

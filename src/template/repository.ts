@@ -1,0 +1,101 @@
+import { open, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { CwsError } from "../errors.js";
+import { MAX_TEMPLATE_BYTES, parseTemplate, type ParsedTemplate } from "./load.js";
+import { didYouMean } from "./suggest.js";
+
+export const TEMPLATE_ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+
+export interface TemplateFile {
+  /** What commands take, e.g. `r-research`. */
+  id: string;
+  /** The path as shown to the user (joined onto the templates directory as given). */
+  file: string;
+}
+
+/** Every `<id>.yml` / `<id>.yaml` in the directory, sorted by id. */
+export async function listTemplateFiles(templatesDir: string): Promise<TemplateFile[]> {
+  let names: string[];
+  try {
+    names = await readdir(templatesDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") {
+      throw new CwsError("TEMPLATES_DIR_NOT_FOUND", `templates directory ${templatesDir} not found`, {
+        value: templatesDir,
+        suggestion: "run cws from the repository root, or pass --templates-dir DIR (or set CWS_TEMPLATES_DIR)",
+      });
+    }
+    throw error;
+  }
+  const byId = new Map<string, string[]>();
+  for (const name of names) {
+    const match = /^(.*)\.ya?ml$/.exec(name);
+    if (!match) continue;
+    const id = match[1]!;
+    byId.set(id, [...(byId.get(id) ?? []), name]);
+  }
+  const files: TemplateFile[] = [];
+  for (const [id, found] of [...byId.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (found.length > 1) {
+      throw new CwsError("TEMPLATE_AMBIGUOUS", `template ${id} exists as both ${found.sort().join(" and ")}`, {
+        value: id,
+        suggestion: `keep one of ${found.map((f) => join(templatesDir, f)).join(" and ")}`,
+      });
+    }
+    files.push({ id, file: join(templatesDir, found[0]!) });
+  }
+  return files;
+}
+
+/** The named templates (all of them when `ids` is empty); an unknown id is a usage error with a suggestion. */
+export async function selectTemplateFiles(templatesDir: string, ids: readonly string[]): Promise<TemplateFile[]> {
+  const all = await listTemplateFiles(templatesDir);
+  if (ids.length === 0) return all;
+  const known = new Map(all.map((t) => [t.id, t]));
+  return ids.map((id) => {
+    const found = known.get(id.replace(/\.ya?ml$/, ""));
+    if (!found) {
+      throw new CwsError("TEMPLATE_NOT_FOUND", `no template "${id}" in ${templatesDir}${didYouMean(id, known.keys())}`, {
+        value: id,
+        suggestion:
+          all.length === 0
+            ? `create ${join(templatesDir, `${id}.yml`)}`
+            : `templates here: ${all.map((t) => t.id).join(", ")}`,
+      });
+    }
+    return found;
+  });
+}
+
+/**
+ * Read at most MAX_TEMPLATE_BYTES + 1 bytes: a multi-gigabyte file saved by
+ * mistake is reported as too large without being read into memory.
+ */
+export async function readTemplateBytes(file: string): Promise<{ bytes: Uint8Array; size: number }> {
+  const handle = await open(file, "r");
+  try {
+    const size = (await handle.stat()).size;
+    const length = Math.min(size, MAX_TEMPLATE_BYTES + 1);
+    const bytes = Buffer.alloc(length);
+    let offset = 0;
+    while (offset < length) {
+      const { bytesRead } = await handle.read(bytes, offset, length - offset, offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+    }
+    return { bytes: bytes.subarray(0, offset), size };
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function loadTemplateFile(template: TemplateFile): Promise<ParsedTemplate & { id: string }> {
+  const { bytes, size } = await readTemplateBytes(template.file);
+  return { id: template.id, ...parseTemplate(bytes, template.file, { size }) };
+}
+
+export async function loadTemplates(templatesDir: string, ids: readonly string[]): Promise<(ParsedTemplate & { id: string })[]> {
+  const files = await selectTemplateFiles(templatesDir, ids);
+  return Promise.all(files.map((file) => loadTemplateFile(file)));
+}

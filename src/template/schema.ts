@@ -1,0 +1,243 @@
+import * as z from "zod";
+import { AWS_REGIONS, isAwsRegion } from "./regions.js";
+
+/**
+ * The template format (design doc §1) as a zod schema. It is the single source
+ * of truth: the loader validates with it, `schemas/template.schema.json` is
+ * generated from it (input side), and the README's template reference is
+ * generated from its descriptions.
+ *
+ * Rules that need more than one field, and duplicate list items, (setup_script vs build_steps, costs for
+ * architectures that are not built) live in `crossFieldProblems` in load.ts,
+ * because zod does not run an object's refinements once a field inside it has
+ * failed, and a template author must see every problem at once.
+ */
+
+export const ARCHITECTURES = ["x86_64", "arm64"] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+export const BASE_AMI_ALIASES = [
+  "ubuntu-22.04-lts",
+  "ubuntu-24.04-lts",
+  "amazon-linux-2023",
+  "debian-12",
+] as const;
+export type BaseAmiAlias = (typeof BASE_AMI_ALIASES)[number];
+
+export const AMI_ID_PATTERN = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export const SEMVER_PATTERN =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+export const INSTANCE_TYPE_PATTERN = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+/** SSM's AWS-RunShellScript accepts an executionTimeout of at most 48 hours. */
+export const MAX_TIMEOUT_SECONDS = 172_800;
+export const DEFAULT_STEP_TIMEOUT_SECONDS = 3_600;
+export const DEFAULT_TEST_TIMEOUT_SECONDS = 120;
+
+const architecture = z
+  .enum(ARCHITECTURES)
+  .describe("CPU architecture: `x86_64` (Intel/AMD) or `arm64` (Graviton).");
+
+const amiId = z
+  .string()
+  .regex(AMI_ID_PATTERN, { message: "expected an AMI id such as ami-0abcd1234ef567890" })
+  .describe("A literal AMI id, `ami-` followed by 8 or 17 hex digits.");
+
+const region = z
+  .string()
+  .refine(isAwsRegion, { message: "not an AWS region" })
+  .describe(`An AWS region name, e.g. \`us-east-1\`. One of: ${AWS_REGIONS.join(", ")}.`);
+
+const baseAmiLookup = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1)
+      .describe("Image name pattern for DescribeImages; `*` matches any characters. The most recent match is used."),
+    owners: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe("Account ids or aliases (`amazon`, `self`) that may own the image; required so a look-alike image from a stranger is never picked."),
+  })
+  .describe("Find the most recent image whose name matches `name`, owned by one of `owners`.");
+
+export const baseAmiSource = z
+  .union([z.enum(BASE_AMI_ALIASES), amiId, baseAmiLookup])
+  .describe(
+    `Where the build starts from: an alias (${BASE_AMI_ALIASES.join(", ")}) resolved through the distribution's public SSM parameter, a literal \`ami-…\` id, or \`{ name, owners }\` for the most recent matching image.`,
+  );
+
+const validationTest = z
+  .strictObject({
+    name: z.string().min(1).describe("Shown with a check or a cross in the build output."),
+    command: z.string().min(1).describe("Shell command run as root with bash on the build instance."),
+    expected: z
+      .string()
+      .optional()
+      .describe("Passes when the command's standard output, trimmed, equals this exactly."),
+    expected_contains: z
+      .string()
+      .optional()
+      .describe("Passes when the standard output contains this text."),
+    expected_regex: z
+      .string()
+      .optional()
+      .describe("Passes when the standard output matches this JavaScript regular expression."),
+    exit_code: z
+      .int()
+      .min(0)
+      .max(255)
+      .default(0)
+      .describe("The exit code the command must return (default 0)."),
+    timeout_seconds: z
+      .int()
+      .min(1)
+      .max(MAX_TIMEOUT_SECONDS)
+      .default(DEFAULT_TEST_TIMEOUT_SECONDS)
+      .describe(`Seconds before the test is stopped and fails (default ${DEFAULT_TEST_TIMEOUT_SECONDS}).`),
+  })
+  .describe("A check run on the build instance after setup; every test runs, and any failure means no image.");
+
+const buildStep = z
+  .strictObject({
+    name: z.string().min(1).describe("Shown as a progress line while the step runs."),
+    script: z.string().min(1).describe("Bash script run as root, byte for byte as written."),
+    timeout_seconds: z
+      .int()
+      .min(1)
+      .max(MAX_TIMEOUT_SECONDS)
+      .default(DEFAULT_STEP_TIMEOUT_SECONDS)
+      .describe(`Seconds before the step is stopped and the build fails (default ${DEFAULT_STEP_TIMEOUT_SECONDS}).`),
+  })
+  .describe("One named provisioning step.");
+
+const perArchitecture = <T extends z.ZodType>(value: T) => z.partialRecord(architecture, value);
+
+export const templateSchema = z
+  .strictObject({
+    name: z.string().min(1).describe("Human-readable name, e.g. \"R Research Environment\"."),
+    description: z.string().min(1).describe("One line on what the image contains."),
+    version: z
+      .string()
+      .regex(SEMVER_PATTERN, { message: "expected a semantic version such as 1.2.3" })
+      .optional()
+      .describe("Semantic version of the template (e.g. `1.2.3`); used in image names unless `--version` overrides it."),
+    base_ami: z
+      .strictObject({
+        source: baseAmiSource,
+        architecture: z
+          .array(architecture)
+          .min(1)
+          .describe("Architectures to build, at least one."),
+      })
+      .describe("The image the build starts from."),
+    regions: z
+      .array(region)
+      .min(1)
+      .describe("Regions the image is built in (or copied to), at least one."),
+    setup_script: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Bash script run as root to provision the instance. Use this or `build_steps`, not both."),
+    build_steps: z
+      .array(buildStep)
+      .min(1)
+      .optional()
+      .describe("Named provisioning steps run in order, each with its own timeout. An alternative to `setup_script`."),
+    setup_timeout_seconds: z
+      .int()
+      .min(1)
+      .max(MAX_TIMEOUT_SECONDS)
+      .default(DEFAULT_STEP_TIMEOUT_SECONDS)
+      .describe(`Seconds \`setup_script\` may run before the build fails (default ${DEFAULT_STEP_TIMEOUT_SECONDS}).`),
+    validation_tests: z
+      .array(validationTest)
+      .default([])
+      .describe("Checks run after setup; all must pass before an image is made."),
+    ports: z
+      .array(z.int().min(1).max(65_535))
+      .default([])
+      .describe("TCP ports the environment serves (e.g. 22, 8787), recorded in the registry for CloudWorkstation."),
+    estimated_cost_per_hour: perArchitecture(z.number().nonnegative())
+      .optional()
+      .describe("Estimated on-demand USD per hour of a workstation from this image, per architecture."),
+    instance_type: perArchitecture(
+      z
+        .string()
+        .regex(INSTANCE_TYPE_PATTERN, { message: "expected an EC2 instance type such as t3.medium" }),
+    )
+      .optional()
+      .describe("Build instance type per architecture (default t3.medium for x86_64, t4g.medium for arm64)."),
+    volume_size_gb: z
+      .int()
+      .min(8)
+      .max(16_384)
+      .optional()
+      .describe("Root volume size in GiB (encrypted gp3); default: the base image's size."),
+    tags: z
+      .record(
+        z
+          .string()
+          .min(1)
+          .max(128)
+          .refine((key) => !/^(aws|cws):/i.test(key), {
+            message: "tag keys starting with aws: or cws: are reserved",
+          }),
+        z.string().max(256),
+      )
+      .optional()
+      .describe("Extra tags for the image and its snapshots (keys starting with `aws:` or `cws:` are reserved)."),
+    amis: z
+      .partialRecord(region, perArchitecture(amiId))
+      .optional()
+      .describe("Written by `cws ami update-templates`: the current AMI per region and architecture. Not part of the content hash."),
+  })
+  .describe("A CloudWorkstation AMI template.");
+
+/** A template as written (defaults not yet applied). */
+export type TemplateInput = z.input<typeof templateSchema>;
+/** A validated template with defaults applied. */
+export type Template = z.output<typeof templateSchema>;
+export type ValidationTest = Template["validation_tests"][number];
+export type BuildStep = NonNullable<Template["build_steps"]>[number];
+export type BaseAmiSource = Template["base_ami"]["source"];
+
+/** Top-level field names, for "did you mean" on unknown keys. */
+export function knownKeysAt(path: readonly (string | number)[]): string[] {
+  let schema: z.ZodType = templateSchema;
+  for (const segment of path) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodObject) {
+      const next = (schema.shape as Record<string, z.ZodType>)[String(segment)];
+      if (!next) return [];
+      schema = next;
+    } else if (schema instanceof z.ZodArray) {
+      schema = schema.element as z.ZodType;
+    } else if (schema instanceof z.ZodUnion) {
+      const object = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject);
+      if (!object) return [];
+      schema = object;
+      const next = ((object as z.ZodObject).shape as Record<string, z.ZodType>)[String(segment)];
+      if (!next) return [];
+      schema = next;
+    } else {
+      return [];
+    }
+  }
+  schema = unwrap(schema);
+  if (schema instanceof z.ZodUnion) {
+    schema = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject) ?? schema;
+  }
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  for (;;) {
+    if (current instanceof z.ZodOptional || current instanceof z.ZodDefault) {
+      current = current.unwrap() as z.ZodType;
+    } else {
+      return current;
+    }
+  }
+}
