@@ -10,3 +10,4 @@ export { listTemplateFiles, loadTemplates, type TemplateFile } from "./template/
 export { formatProblem, formatAnnotation, type Problem } from "./template/problems.js";
 export { CwsError, isCwsError } from "./errors.js";
 export { exec } from "./cli/main.js";
+export { templateJsonSchema, templateReferenceMarkdown, formatJson } from "./template/json-schema.js";

@@ -1,4 +1,4 @@
-import type { ExitCode } from "../errors.js";
+import { CwsError, type ExitCode } from "../errors.js";
 import { lintTemplate } from "./lint.js";
 import { compareProblems, type Problem } from "./problems.js";
 import { loadTemplates } from "./repository.js";
@@ -16,6 +16,12 @@ export interface LintReport {
 
 export async function runLint(templatesDir: string, ids: readonly string[], options: { strict: boolean }): Promise<LintReport> {
   const loaded = await loadTemplates(templatesDir, ids);
+  if (loaded.length === 0) {
+    throw new CwsError("NO_TEMPLATES", `no templates (*.yml or *.yaml) in ${templatesDir}`, {
+      value: templatesDir,
+      suggestion: "run cws from the repository root, or pass --templates-dir DIR",
+    });
+  }
   const problems: Problem[] = [];
   let invalid = false;
   for (const parsed of loaded) {

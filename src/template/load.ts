@@ -317,7 +317,7 @@ function issueToProblems(issue: z.core.$ZodIssue, prefix: Path, raw: unknown, lo
     case "unrecognized_keys":
       return issue.keys.map((key) => {
         const where = locate([...path, key], true);
-        const known = knownKeysAt(path.filter((s) => typeof s === "string") as string[]);
+        const known = knownKeysAt(path as (string | number)[]);
         const isArchitectureMap = last === "estimated_cost_per_hour" || last === "instance_type" || path[0] === "amis";
         const candidates = isArchitectureMap ? (path[0] === "amis" && path.length === 1 ? [...AWS_REGIONS] : [...ARCHITECTURES]) : known;
         const hint = suggestFor(key, candidates);
@@ -342,6 +342,11 @@ function issueToProblems(issue: z.core.$ZodIssue, prefix: Path, raw: unknown, lo
     case "invalid_value": {
       const where = locate(path);
       const options = issue.values.map((v) => String(v));
+      if (options.length === AWS_REGIONS.length && options.includes("us-east-1")) {
+        const text = typeof value === "string" ? `"${value}" is` : `${describeValue(value)} is`;
+        const hint = typeof value === "string" ? didYouMean(value, AWS_REGIONS) : "";
+        return [at(where.line, where.column, path, `${text} not an AWS region${hint}`)];
+      }
       const hint = typeof value === "string" ? suggestFor(value, options) : "";
       return [at(where.line, where.column, path, `expected one of ${options.join(", ")}, got ${describeValue(value)}${hint}`)];
     }
@@ -365,6 +370,12 @@ function issueToProblems(issue: z.core.$ZodIssue, prefix: Path, raw: unknown, lo
             : `must be at most ${maximum}, got ${String(value)}`;
       return [at(where.line, where.column, path, message)];
     }
+    case "invalid_key": {
+      // A record key that fails its own schema (e.g. a reserved tag key): point at the key.
+      const where = locate(path, true);
+      const message = issue.issues.map((inner) => inner.message).join("; ") || issue.message;
+      return [at(where.line, where.column, path, message)];
+    }
     case "invalid_format": {
       const where = locate(path);
       return [at(where.line, where.column, path, `${issue.message}, got ${describeValue(value)}`)];
@@ -379,9 +390,6 @@ function issueToProblems(issue: z.core.$ZodIssue, prefix: Path, raw: unknown, lo
     }
     case "custom": {
       const where = locate(path);
-      if (issue.message === "not an AWS region" && typeof value === "string") {
-        return [at(where.line, where.column, path, `"${value}" is not an AWS region${didYouMean(value, AWS_REGIONS)}`)];
-      }
       return [at(where.line, where.column, path, issue.message)];
     }
     default: {

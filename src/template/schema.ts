@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { AWS_REGIONS, isAwsRegion } from "./regions.js";
+import { AWS_REGIONS } from "./regions.js";
 
 /**
  * The template format (design doc §1) as a zod schema. It is the single source
@@ -42,10 +42,8 @@ const amiId = z
   .regex(AMI_ID_PATTERN, { message: "expected an AMI id such as ami-0abcd1234ef567890" })
   .describe("A literal AMI id, `ami-` followed by 8 or 17 hex digits.");
 
-const region = z
-  .string()
-  .refine(isAwsRegion, { message: "not an AWS region" })
-  .describe(`An AWS region name, e.g. \`us-east-1\`. One of: ${AWS_REGIONS.join(", ")}.`);
+// An enum rather than a refined string so the generated JSON Schema lets editors complete region names.
+const region = z.enum(AWS_REGIONS).describe("An AWS region name, e.g. `us-east-1`.");
 
 const baseAmiLookup = z
   .strictObject({
@@ -87,13 +85,13 @@ const validationTest = z
       .min(0)
       .max(255)
       .default(0)
-      .describe("The exit code the command must return (default 0)."),
+      .describe("The exit code the command must return."),
     timeout_seconds: z
       .int()
       .min(1)
       .max(MAX_TIMEOUT_SECONDS)
       .default(DEFAULT_TEST_TIMEOUT_SECONDS)
-      .describe(`Seconds before the test is stopped and fails (default ${DEFAULT_TEST_TIMEOUT_SECONDS}).`),
+      .describe(`Seconds before the test is stopped and fails.`),
   })
   .describe("A check run on the build instance after setup; every test runs, and any failure means no image.");
 
@@ -106,7 +104,7 @@ const buildStep = z
       .min(1)
       .max(MAX_TIMEOUT_SECONDS)
       .default(DEFAULT_STEP_TIMEOUT_SECONDS)
-      .describe(`Seconds before the step is stopped and the build fails (default ${DEFAULT_STEP_TIMEOUT_SECONDS}).`),
+      .describe(`Seconds before the step is stopped and the build fails.`),
   })
   .describe("One named provisioning step.");
 
@@ -149,7 +147,7 @@ export const templateSchema = z
       .min(1)
       .max(MAX_TIMEOUT_SECONDS)
       .default(DEFAULT_STEP_TIMEOUT_SECONDS)
-      .describe(`Seconds \`setup_script\` may run before the build fails (default ${DEFAULT_STEP_TIMEOUT_SECONDS}).`),
+      .describe(`Seconds \`setup_script\` may run before the build fails.`),
     validation_tests: z
       .array(validationTest)
       .default([])

@@ -1,0 +1,184 @@
+import { describe, expect, it } from "vitest";
+import { FORBID_AWS_SDK, runCli, scratchDir } from "../helpers/cli.js";
+import { VALID_TEMPLATE } from "../helpers/templates.js";
+
+describe("cws (built CLI, as a child process)", () => {
+  it("prints its version", () => {
+    const result = runCli(["--version"]);
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("prints help for cws and cws ami on stdout", () => {
+    const top = runCli(["--help"]);
+    expect(top.status).toBe(0);
+    expect(top.stdout).toContain("Usage: cws");
+    expect(top.stdout).toContain("--templates-dir");
+    expect(top.stdout).toContain("--registry");
+    const ami = runCli(["ami", "--help"]);
+    expect(ami.status).toBe(0);
+    expect(ami.stdout).toContain("lint");
+  });
+
+  it("suggests a command or flag for a typo, with exit code 2", () => {
+    const command = runCli(["ami", "lnt"]);
+    expect(command.status).toBe(2);
+    expect(command.stderr).toContain("unknown command 'lnt'");
+    expect(command.stderr).toContain("Did you mean lint?");
+    const flag = runCli(["ami", "lint", "--stict"]);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain("Did you mean --strict?");
+    const top = runCli(["amii"]);
+    expect(top.status).toBe(2);
+    expect(top.stderr).toContain("Did you mean ami?");
+  });
+
+  it("does not load the AWS SDK for commands that do not call AWS", () => {
+    const { dir, cleanup } = scratchDir({ "templates/t.yml": VALID_TEMPLATE });
+    try {
+      for (const args of [["--help"], ["ami", "--help"], ["ami", "lint"]]) {
+        const result = runCli(args, { cwd: dir, env: { NODE_OPTIONS: `--import=${FORBID_AWS_SDK}` } });
+        expect(result.stderr, args.join(" ")).not.toContain("AWS SDK loaded");
+        expect(result.status, args.join(" ")).toBe(0);
+      }
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe("cws ami lint", () => {
+  it("exits 0 on a clean template directory", () => {
+    const { dir, cleanup } = scratchDir({ "templates/good.yml": VALID_TEMPLATE });
+    try {
+      const result = runCli(["ami", "lint"], { cwd: dir });
+      expect(result.stdout).toContain("1 template checked: no problems");
+      expect(result.status).toBe(0);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("exits 2 with file:line:col for an invalid template, and checks the others too", () => {
+    const { dir, cleanup } = scratchDir({
+      "templates/good.yml": VALID_TEMPLATE,
+      "templates/bad.yml": VALID_TEMPLATE.replace("validation_tests:", "validaton_tests:"),
+      "templates/junk.yaml": Buffer.from([0x00, 0xff, 0x10]),
+    });
+    try {
+      const result = runCli(["ami", "lint"], { cwd: dir });
+      expect(result.status).toBe(2);
+      expect(result.stdout).toContain('templates/bad.yml:12:1 error validaton_tests: unknown field "validaton_tests" (did you mean "validation_tests"?)');
+      expect(result.stdout).toContain("templates/junk.yaml:1:1 error not a text file: it contains a NUL byte at offset 0");
+      expect(result.stdout).toContain("3 templates checked: 2 errors, 0 warnings");
+      expect(result.stderr).toBe("");
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("reports warnings, and --strict turns them into errors (exit 1)", () => {
+    const risky = VALID_TEMPLATE.replace("echo ready > /var/tmp/ready", "curl -fsSL https://get.example.org | bash");
+    const { dir, cleanup } = scratchDir({ "templates/risky.yml": risky });
+    try {
+      const relaxed = runCli(["ami", "lint"], { cwd: dir });
+      expect(relaxed.status).toBe(0);
+      expect(relaxed.stdout).toContain("templates/risky.yml:11:3 warning setup_script: pipes a download straight into a shell");
+      expect(relaxed.stdout).toContain("→ download to a file");
+      const strict = runCli(["ami", "lint", "--strict"], { cwd: dir });
+      expect(strict.status).toBe(1);
+      expect(strict.stdout).toContain("templates/risky.yml:11:3 error setup_script: pipes a download straight into a shell");
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("prints findings as JSON with --json", () => {
+    const { dir, cleanup } = scratchDir({ "templates/bad.yml": VALID_TEMPLATE.replace("ports: [22]", "ports: [22, 22]") });
+    try {
+      const result = runCli(["ami", "lint", "--json"], { cwd: dir });
+      expect(result.status).toBe(2);
+      const report = JSON.parse(result.stdout);
+      expect(report).toMatchObject({
+        errors: 1,
+        warnings: 0,
+        exitCode: 2,
+        templates: [{ id: "bad", file: "templates/bad.yml", valid: false }],
+        problems: [{ file: "templates/bad.yml", line: 16, column: 13, severity: "error", path: "ports[1]" }],
+      });
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("emits GitHub Actions annotations under GITHUB_ACTIONS=true", () => {
+    const { dir, cleanup } = scratchDir({ "templates/bad.yml": VALID_TEMPLATE.replace('command: "cat /var/tmp/ready"', "command: 42") });
+    try {
+      const result = runCli(["ami", "lint"], { cwd: dir, env: { GITHUB_ACTIONS: "true" } });
+      expect(result.status).toBe(2);
+      expect(result.stdout).toContain(
+        "::error file=templates/bad.yml,line=14,col=14,title=cws template::validation_tests[0].command: expected a string, got a number (42); put it in quotes: \"42\"",
+      );
+      const json = runCli(["ami", "lint", "--json"], { cwd: dir, env: { GITHUB_ACTIONS: "true" } });
+      expect(() => JSON.parse(json.stdout)).not.toThrow();
+      expect(json.stderr).toContain("::error file=templates/bad.yml,line=14,col=14");
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("lints only the named templates, and suggests a close id for an unknown one", () => {
+    const { dir, cleanup } = scratchDir({
+      "templates/r-research.yml": VALID_TEMPLATE,
+      "templates/broken.yml": "name: [",
+    });
+    try {
+      expect(runCli(["ami", "lint", "r-research"], { cwd: dir }).status).toBe(0);
+      const unknown = runCli(["ami", "lint", "r-reserch"], { cwd: dir });
+      expect(unknown.status).toBe(2);
+      expect(unknown.stderr).toContain('error: no template "r-reserch" in ./templates (did you mean "r-research"?)');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("takes the templates directory from --templates-dir or CWS_TEMPLATES_DIR", () => {
+    const { dir, cleanup } = scratchDir({ "elsewhere/x.yml": VALID_TEMPLATE });
+    try {
+      expect(runCli(["ami", "lint"], { cwd: dir }).stderr).toContain("templates directory ./templates not found");
+      expect(runCli(["ami", "lint"], { cwd: dir }).status).toBe(2);
+      expect(runCli(["--templates-dir", "elsewhere", "ami", "lint"], { cwd: dir }).status).toBe(0);
+      expect(runCli(["ami", "lint", "--templates-dir", "elsewhere"], { cwd: dir }).status).toBe(0);
+      expect(runCli(["ami", "lint"], { cwd: dir, env: { CWS_TEMPLATES_DIR: "elsewhere" } }).status).toBe(0);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("colours only on request, never with --no-color or NO_COLOR", () => {
+    const { dir, cleanup } = scratchDir({ "templates/bad.yml": "name: 1\n" });
+    try {
+      const ESC = "\u001b[";
+      expect(runCli(["ami", "lint"], { cwd: dir, env: { FORCE_COLOR: "1" } }).stdout).toContain(ESC);
+      expect(runCli(["ami", "lint", "--no-color"], { cwd: dir, env: { FORCE_COLOR: "1" } }).stdout).not.toContain(ESC);
+      expect(runCli(["ami", "lint"], { cwd: dir, env: { FORCE_COLOR: "1", NO_COLOR: "1" } }).stdout).not.toContain(ESC);
+      expect(runCli(["ami", "lint"], { cwd: dir }).stdout).not.toContain(ESC);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("reports a multi-megabyte template by size and an empty directory clearly", () => {
+    const { dir, cleanup } = scratchDir({ "templates/huge.yml": Buffer.alloc(5 * 1024 * 1024, "#"), "empty/.keep": "" });
+    try {
+      const huge = runCli(["ami", "lint"], { cwd: dir });
+      expect(huge.status).toBe(2);
+      expect(huge.stdout).toContain("templates/huge.yml:1:1 error the file is 5.0 MiB; a template may be at most 1.0 MiB");
+      const empty = runCli(["ami", "lint", "--templates-dir", "empty"], { cwd: dir });
+      expect(empty.status).toBe(2);
+      expect(empty.stderr).toContain("no templates (*.yml or *.yaml) in empty");
+    } finally {
+      cleanup();
+    }
+  });
+});
