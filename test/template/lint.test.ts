@@ -11,7 +11,7 @@ function lintScript(script: string): string[] {
     .split("\n")
     .map((line) => (line === "" ? "" : `  ${line}`))
     .join("\n");
-  const source = VALID_TEMPLATE.replace(/setup_script: \|\n(  .*\n)+/, `setup_script: |\n${indented}\n`);
+  const source = VALID_TEMPLATE.replace(/setup_script: \|\n( {2}.*\n)+/, `setup_script: |\n${indented}\n`);
   const parsed = parseTemplate(Buffer.from(source), FILE);
   expect(parsed.problems).toEqual([]);
   return lintTemplate(parsed).map(formatProblem);
@@ -72,7 +72,7 @@ describe("script lint rules", () => {
 
   it("lints each build step at its own position", () => {
     const source = VALID_TEMPLATE.replace(
-      /setup_script: \|\n(  .*\n)+/,
+      /setup_script: \|\n( {2}.*\n)+/,
       `build_steps:
   - name: one
     script: |

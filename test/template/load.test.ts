@@ -95,7 +95,7 @@ name: dup
     expect(lines(oneArch)).toEqual([
       `${FILE}:19:3 error estimated_cost_per_hour.arm64: estimated_cost_per_hour has an entry for arm64, but base_ami.architecture builds only x86_64`,
     ]);
-    const neither = VALID_TEMPLATE.replace(/setup_script: \|\n(  .*\n)+/, "");
+    const neither = VALID_TEMPLATE.replace(/setup_script: \|\n( {2}.*\n)+/, "");
     expect(lines(neither)).toEqual([`${FILE}:1:1 error a template needs setup_script or build_steps`]);
     const badRegex = VALID_TEMPLATE.replace('expected: "ready"', 'expected_regex: "(unclosed"');
     expect(lines(badRegex)).toEqual([

@@ -1,0 +1,38 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { formatJson, templateJsonSchema, templateReferenceMarkdown } from "../src/template/json-schema.js";
+import { ROOT } from "./helpers/cli.js";
+
+describe("generated files (run `npm run schemas` when these fail)", () => {
+  it("schemas/template.schema.json matches the zod schema", () => {
+    const committed = readFileSync(join(ROOT, "schemas", "template.schema.json"), "utf8");
+    expect(committed).toBe(formatJson(templateJsonSchema()));
+  });
+
+  it("the README's template reference matches the zod schema", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const start = readme.indexOf("<!-- template-reference:start");
+    const end = readme.indexOf("<!-- template-reference:end -->");
+    expect(start).toBeGreaterThan(0);
+    const section = readme.slice(readme.indexOf("\n", start) + 1, end);
+    expect(section).toBe(templateReferenceMarkdown());
+  });
+
+  it("describes every field, so editors can show help for each", () => {
+    const missing: string[] = [];
+    const walk = (node: Record<string, unknown>, path: string) => {
+      const properties = node.properties as Record<string, Record<string, unknown>> | undefined;
+      for (const [name, child] of Object.entries(properties ?? {})) {
+        const where = path === "" ? name : `${path}.${name}`;
+        if (typeof child.description !== "string" || child.description === "") missing.push(where);
+        walk(child, where);
+        const items = child.items as Record<string, unknown> | undefined;
+        if (items) walk(items, `${where}[]`);
+        for (const branch of (child.anyOf as Record<string, unknown>[] | undefined) ?? []) walk(branch, where);
+      }
+    };
+    walk(templateJsonSchema(), "");
+    expect(missing).toEqual([]);
+  });
+});
