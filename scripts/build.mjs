@@ -23,6 +23,6 @@ await build({
   chunkNames: "chunks/[name]-[hash]",
   // commander is CommonJS; its require() calls of node built-ins need a real require in an ES module.
   banner: { js: 'import { createRequire as __cwsCreateRequire } from "node:module"; const require = __cwsCreateRequire(import.meta.url);' },
-  minify: true,
+  minify: process.env.CWS_NO_MINIFY !== "1",
   logLevel: "warning",
 });

@@ -2,9 +2,11 @@
  * The library API of cws-ami, for the rest of CloudWorkstation and for tools
  * that want to read templates without the CLI.
  */
-export { parseTemplate, MAX_TEMPLATE_BYTES, type ParsedTemplate } from "./template/load.js";
+export { parseTemplate, type ParsedTemplate } from "./template/load.js";
+export { MAX_TEMPLATE_BYTES } from "./template/text.js";
 export { templateSchema, ARCHITECTURES, BASE_AMI_ALIASES, type Template, type TemplateInput, type Architecture } from "./template/schema.js";
-export { lintTemplate } from "./template/lint.js";
+export { lintTemplate } from "./template/lint-positions.js";
+export { findLintIssues, type LintFinding } from "./template/lint.js";
 export { runLint, type LintReport } from "./template/check.js";
 export { listTemplateFiles, loadTemplates, type TemplateFile } from "./template/repository.js";
 export { formatProblem, formatAnnotation, type Problem } from "./template/problems.js";

@@ -1,7 +1,7 @@
 import { CwsError, type ExitCode } from "../errors.js";
-import { lintTemplate } from "./lint.js";
+import { findLintIssues } from "./lint.js";
 import { compareProblems, type Problem } from "./problems.js";
-import { loadTemplates } from "./repository.js";
+import { loadTemplateFile, selectTemplateFiles } from "./repository.js";
 
 export interface LintReport {
   templates: { id: string; file: string; valid: boolean }[];
@@ -15,8 +15,8 @@ export interface LintReport {
 }
 
 export async function runLint(templatesDir: string, ids: readonly string[], options: { strict: boolean }): Promise<LintReport> {
-  const loaded = await loadTemplates(templatesDir, ids);
-  if (loaded.length === 0) {
+  const files = await selectTemplateFiles(templatesDir, ids);
+  if (files.length === 0) {
     throw new CwsError("NO_TEMPLATES", `no templates (*.yml or *.yaml) in ${templatesDir}`, {
       value: templatesDir,
       suggestion: "run cws from the repository root, or pass --templates-dir DIR",
@@ -24,10 +24,21 @@ export async function runLint(templatesDir: string, ids: readonly string[], opti
   }
   const problems: Problem[] = [];
   let invalid = false;
-  for (const parsed of loaded) {
-    if (parsed.problems.some((p) => p.severity === "error")) invalid = true;
-    problems.push(...parsed.problems, ...lintTemplate(parsed));
-  }
+  const loaded = await Promise.all(
+    files.map(async (file) => {
+      let parsed = await loadTemplateFile(file);
+      const findings = parsed.template ? findLintIssues(parsed.template) : [];
+      if (findings.length > 0) {
+        // Only now is a syntax tree worth building: to place each finding.
+        if (!parsed.document) parsed = await loadTemplateFile(file, { withPositions: true });
+        const { placeFindings } = await import("./lint-positions.js");
+        problems.push(...placeFindings(findings, parsed));
+      }
+      if (parsed.problems.some((p) => p.severity === "error")) invalid = true;
+      problems.push(...parsed.problems);
+      return parsed;
+    }),
+  );
   const reported = options.strict ? problems.map((p) => (p.severity === "warning" ? { ...p, severity: "error" as const } : p)) : problems;
   reported.sort(compareProblems);
   const errors = reported.filter((p) => p.severity === "error").length;

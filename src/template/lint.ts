@@ -1,6 +1,3 @@
-import { isMap, isPair, isScalar, isSeq, Scalar, type Document, type LineCounter } from "yaml";
-import type { ParsedTemplate } from "./load.js";
-import { formatPath, type Problem } from "./problems.js";
 import type { Template } from "./schema.js";
 
 /**
@@ -48,7 +45,7 @@ const STRICT_MODE_RULE = {
   suggestion: "add `set -euo pipefail` after the #! line",
 };
 
-const INSTANCE_TYPE_RULE = "instance-type-arch";
+export const INSTANCE_TYPE_RULE = "instance-type-arch";
 
 export const RULE_IDS = [...LINE_RULES.map((r) => r.id), STRICT_MODE_RULE.id, INSTANCE_TYPE_RULE] as const;
 
@@ -92,111 +89,56 @@ export function isArmInstanceType(instanceType: string): boolean {
   return family === "a1" || /^[a-z]+\d+[a-z]*g[a-z]*$/.test(family);
 }
 
-interface ScriptLocation {
-  path: (string | number)[];
-  script: string;
-  /** File line and column of each script line's first character. */
-  lineStart: (index: number) => { line: number; column: number };
-}
-
-function scriptLocations(parsed: ParsedTemplate, template: Template): ScriptLocation[] {
-  const doc = parsed.document;
-  const out: ScriptLocation[] = [];
-  if (template.setup_script !== undefined) {
-    out.push({ path: ["setup_script"], script: template.setup_script, lineStart: lineMapper(doc, parsed.lineCounter, parsed.source, ["setup_script"]) });
-  }
-  template.build_steps?.forEach((step, index) => {
-    const path = ["build_steps", index, "script"];
-    out.push({ path, script: step.script, lineStart: lineMapper(doc, parsed.lineCounter, parsed.source, path) });
-  });
-  return out;
-}
-
 /**
- * Map a line of a script back to the file. For block scalars (`|`, `>`) the
- * content starts on the line after the indicator, indented; other scalars
- * start where the value does.
+ * A finding before it has a place in the file: the script it is in and its
+ * line and column there (0-based), or a field's path. Finding them needs no
+ * YAML syntax tree, so a clean template never pays for one; lint-positions.ts
+ * maps findings to file lines and columns when there are any.
  */
-function lineMapper(
-  doc: Document | undefined,
-  lineCounter: LineCounter,
-  source: string,
-  path: (string | number)[],
-): (index: number) => { line: number; column: number } {
-  const node = doc ? findNode(doc, path) : undefined;
-  if (!node?.range) return () => ({ line: 1, column: 1 });
-  const start = lineCounter.linePos(node.range[0]);
-  if (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED) {
-    const lines = source.split("\n");
-    let indent = 0;
-    for (let i = start.line; i < lines.length; i++) {
-      const text = lines[i]!;
-      if (text.trim() === "") continue;
-      indent = text.length - text.trimStart().length;
-      break;
-    }
-    return (index) => ({ line: start.line + 1 + index, column: indent + 1 });
-  }
-  const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE ? 1 : 0;
-  return (index) => (index === 0 ? { line: start.line, column: start.col + quoted } : { line: start.line + index, column: 1 });
+export interface LintFinding {
+  path: (string | number)[];
+  rule: string;
+  message: string;
+  suggestion: string;
+  /** Within the script at `path`; absent for findings about a field's value. */
+  scriptLine?: number;
+  scriptColumn?: number;
 }
 
-function findNode(doc: Document, path: (string | number)[]): Scalar | undefined {
-  let node: unknown = doc.contents;
-  for (const segment of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
-      node = pair?.value;
-    } else if (isSeq(node) && typeof segment === "number") {
-      node = node.items[segment];
-    } else {
-      return undefined;
-    }
-  }
-  return isScalar(node) ? node : undefined;
+export function scriptsOf(template: Template): { path: (string | number)[]; script: string }[] {
+  const scripts: { path: (string | number)[]; script: string }[] = [];
+  if (template.setup_script !== undefined) scripts.push({ path: ["setup_script"], script: template.setup_script });
+  template.build_steps?.forEach((step, index) => scripts.push({ path: ["build_steps", index, "script"], script: step.script }));
+  return scripts;
 }
 
-/** Warnings for a template that passed the schema. */
-export function lintTemplate(parsed: ParsedTemplate): Problem[] {
-  const template = parsed.template;
-  if (!template) return [];
-  const problems: Problem[] = [];
-  const warn = (line: number, column: number, path: (string | number)[], rule: string, message: string, suggestion: string) =>
-    problems.push({ file: parsed.file, line, column, severity: "warning", path: formatPath(path), rule, message, suggestion });
-
-  for (const location of scriptLocations(parsed, template)) {
-    const lines = location.script.split("\n");
-    if (!hasStrictMode(location.script)) {
+export function findLintIssues(template: Template): LintFinding[] {
+  const findings: LintFinding[] = [];
+  for (const { path, script } of scriptsOf(template)) {
+    const lines = script.split("\n");
+    if (!hasStrictMode(script)) {
       const first = lines[0]?.startsWith("#!") && lines.length > 1 ? 1 : 0;
-      const at = location.lineStart(first);
-      warn(at.line, at.column, location.path, STRICT_MODE_RULE.id, STRICT_MODE_RULE.message, STRICT_MODE_RULE.suggestion);
+      findings.push({ path, rule: STRICT_MODE_RULE.id, message: STRICT_MODE_RULE.message, suggestion: STRICT_MODE_RULE.suggestion, scriptLine: first, scriptColumn: 0 });
     }
     lines.forEach((text, index) => {
       if (/^\s*#/.test(text)) return;
       for (const rule of LINE_RULES) {
         const match = rule.test.exec(text);
-        if (!match) continue;
-        const at = location.lineStart(index);
-        warn(at.line, at.column + match.index, location.path, rule.id, rule.message, rule.suggestion);
+        if (match) findings.push({ path, rule: rule.id, message: rule.message, suggestion: rule.suggestion, scriptLine: index, scriptColumn: match.index });
       }
     });
   }
-
   for (const [arch, instanceType] of Object.entries(template.instance_type ?? {})) {
     if (instanceType === undefined) continue;
     const arm = isArmInstanceType(instanceType);
     if ((arch === "arm64") !== arm) {
-      const node = parsed.document ? findNode(parsed.document, ["instance_type", arch]) : undefined;
-      const pos = node?.range ? parsed.lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
-      warn(
-        pos.line,
-        pos.col,
-        ["instance_type", arch],
-        INSTANCE_TYPE_RULE,
-        `${instanceType} looks like ${arm ? "an arm64 (Graviton)" : "an x86_64"} instance type, but it is listed for ${arch}`,
-        arch === "arm64" ? "use a Graviton type such as t4g.medium" : "use an x86_64 type such as t3.medium",
-      );
+      findings.push({
+        path: ["instance_type", arch],
+        rule: INSTANCE_TYPE_RULE,
+        message: `${instanceType} looks like ${arm ? "an arm64 (Graviton)" : "an x86_64"} instance type, but it is listed for ${arch}`,
+        suggestion: arch === "arm64" ? "use a Graviton type such as t4g.medium" : "use an x86_64 type such as t3.medium",
+      });
     }
   }
-  return problems;
+  return findings;
 }

@@ -4,9 +4,9 @@ import { ARCHITECTURES, BASE_AMI_ALIASES, knownKeysAt, templateSchema, type Temp
 import { AWS_REGIONS } from "./regions.js";
 import { didYouMean } from "./suggest.js";
 import { compareProblems, formatPath, type Problem } from "./problems.js";
+import { crossFieldProblems, valueAt, type At, type Locate, type Path } from "./rules.js";
+import { decodeText } from "./text.js";
 
-/** Templates are small; anything larger is a mistake (a log or a binary saved under the wrong name). */
-export const MAX_TEMPLATE_BYTES = 1024 * 1024;
 
 export interface ParsedTemplate {
   file: string;
@@ -14,13 +14,16 @@ export interface ParsedTemplate {
   template: Template | undefined;
   /** Errors and warnings, sorted by position. */
   problems: Problem[];
-  /** The parsed YAML, for tools that need positions (lint) or edit the file (update-templates). */
+  /**
+   * The parsed YAML with positions, for tools that point at lines (lint) or
+   * edit the file. Absent when the template was validated on the quick path
+   * (quick-parse.ts), which builds no syntax tree.
+   */
   document: Document | undefined;
-  lineCounter: LineCounter;
+  lineCounter: LineCounter | undefined;
   source: string;
 }
 
-type Path = readonly PropertyKey[];
 
 /**
  * Parse and validate one template. Never throws for bad input: every problem
@@ -122,82 +125,6 @@ export function parseTemplate(input: string | Uint8Array, file: string, options:
   return result;
 }
 
-type Locate = (path: Path, onKey?: boolean) => { line: number; column: number; exact: boolean };
-type At = (line: number, column: number, path: Path, message: string, suggestion?: string) => Problem;
-
-function decodeText(
-  input: string | Uint8Array,
-  /** The file's real size, when only its first bytes were read. */
-  size: number | undefined,
-): { text: string } | { problem: string; line: number; column: number; suggestion?: string } {
-  if (typeof input === "string") {
-    const nul = input.indexOf("\0");
-    if (nul >= 0) return { problem: `not a text file: it contains a NUL character at offset ${nul}`, line: 1, column: 1 };
-    return { text: input.replace(/^\uFEFF/, "") };
-  }
-  const total = size ?? input.byteLength;
-  if (total > MAX_TEMPLATE_BYTES) {
-    return {
-      problem: `the file is ${formatBytes(total)}; a template may be at most ${formatBytes(MAX_TEMPLATE_BYTES)}`,
-      line: 1,
-      column: 1,
-      suggestion: "move large scripts into build_steps or fetch them at build time",
-    };
-  }
-  const nul = input.indexOf(0);
-  if (nul >= 0) {
-    return { problem: `not a text file: it contains a NUL byte at offset ${nul}`, line: 1, column: 1, suggestion: "templates are UTF-8 YAML" };
-  }
-  try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(input);
-    return { text: text.replace(/^\uFEFF/, "") };
-  } catch {
-    // Find the first bad byte so the author can look at it.
-    const ok = firstInvalidUtf8(input);
-    const prefix = new TextDecoder("utf-8").decode(input.subarray(0, ok));
-    const lines = prefix.split("\n");
-    return {
-      problem: `not valid UTF-8 text (bad byte 0x${input[ok]?.toString(16).padStart(2, "0")} at offset ${ok})`,
-      line: lines.length,
-      column: (lines.at(-1)?.length ?? 0) + 1,
-      suggestion: "save the template as UTF-8",
-    };
-  }
-}
-
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  let low = 0;
-  let high = bytes.length;
-  // The longest valid prefix, by bisection (a truncated multi-byte char at the cut also fails, hence the slack).
-  while (high - low > 4) {
-    const mid = (low + high) >> 1;
-    try {
-      decoder.decode(bytes.subarray(0, mid), { stream: true });
-      low = mid;
-    } catch {
-      high = mid;
-    }
-  }
-  for (let i = low; i <= high; i++) {
-    try {
-      decoder.decode(bytes.subarray(0, i + 1));
-    } catch {
-      try {
-        decoder.decode(bytes.subarray(0, i + 1), { stream: true });
-      } catch {
-        return i;
-      }
-    }
-  }
-  return low;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
-}
 
 function yamlMessage(code: string, message: string): string {
   // The yaml library appends " at line N, column M" and a code frame; we print our own position.
@@ -250,15 +177,6 @@ function scalarKey(key: unknown): string | undefined {
   if (isScalar(key)) return String(key.value);
   if (typeof key === "string" || typeof key === "number") return String(key);
   return undefined;
-}
-
-function valueAt(root: unknown, path: Path): unknown {
-  let value = root;
-  for (const segment of path) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<PropertyKey, unknown>)[segment as string];
-  }
-  return value;
 }
 
 export function describeValue(value: unknown): string {
@@ -454,121 +372,6 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   if (issue.code === "invalid_type") return `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${describeValue(value)}`;
   if (issue.code === "too_small") return issue.origin === "array" ? "must list at least one item" : "must not be empty";
   return issue.message;
-}
-
-/**
- * Rules across fields, checked on the raw data so they are reported even when
- * other fields are wrong.
- */
-export function crossFieldProblems(raw: Record<string, unknown>, locate: Locate, at: At): Problem[] {
-  const problems: Problem[] = [];
-  const hasSetup = raw.setup_script !== undefined;
-  const hasSteps = raw.build_steps !== undefined;
-  if (hasSetup && hasSteps) {
-    const where = locate(["build_steps"], true);
-    problems.push(
-      at(where.line, where.column, ["build_steps"], "use setup_script or build_steps, not both", "move setup_script into a build step, or drop build_steps"),
-    );
-  } else if (!hasSetup && !hasSteps) {
-    const where = locate([]);
-    problems.push(at(where.line, where.column, [], "a template needs setup_script or build_steps", "add a setup_script: | block with the commands that provision the image"));
-  }
-  if (!hasSetup && raw.setup_timeout_seconds !== undefined && hasSteps) {
-    const where = locate(["setup_timeout_seconds"], true);
-    problems.push(at(where.line, where.column, ["setup_timeout_seconds"], "setup_timeout_seconds applies to setup_script; with build_steps give each step its own timeout_seconds"));
-  }
-
-  const baseAmi = raw.base_ami;
-  const listed = baseAmi !== null && typeof baseAmi === "object" ? (baseAmi as Record<string, unknown>).architecture : undefined;
-  // Only when the architecture list itself is valid; otherwise its own error says enough.
-  const archs =
-    Array.isArray(listed) && listed.every((a) => (ARCHITECTURES as readonly unknown[]).includes(a)) ? (listed as string[]) : undefined;
-  if (archs !== undefined) {
-    for (const field of ["estimated_cost_per_hour", "instance_type"] as const) {
-      const map = raw[field];
-      if (map === null || typeof map !== "object" || Array.isArray(map)) continue;
-      for (const key of Object.keys(map)) {
-        if ((ARCHITECTURES as readonly string[]).includes(key) && !archs.includes(key)) {
-          const where = locate([field, key], true);
-          problems.push(
-            at(
-              where.line,
-              where.column,
-              [field, key],
-              `${field} has an entry for ${key}, but base_ami.architecture builds only ${archs.join(", ") || "nothing"}`,
-              `add ${key} to base_ami.architecture or remove this entry`,
-            ),
-          );
-        }
-      }
-    }
-  }
-
-  const lists: [Path, string][] = [
-    [["base_ami", "architecture"], "architecture"],
-    [["regions"], "region"],
-    [["ports"], "port"],
-  ];
-  for (const [listPath, label] of lists) {
-    const list = valueAt(raw, listPath);
-    if (!Array.isArray(list)) continue;
-    const seen = new Map<string, number>();
-    list.forEach((item: unknown, index) => {
-      const key = JSON.stringify(item);
-      const first = seen.get(key);
-      if (first === undefined) seen.set(key, index);
-      else {
-        const where = locate([...listPath, index]);
-        problems.push(at(where.line, where.column, [...listPath, index], duplicateMessage(label, item, first)));
-      }
-    });
-  }
-
-  const tests = raw.validation_tests;
-  if (Array.isArray(tests)) {
-    tests.forEach((test: unknown, index) => {
-      if (test === null || typeof test !== "object") return;
-      const pattern = (test as Record<string, unknown>).expected_regex;
-      if (typeof pattern === "string") {
-        try {
-          new RegExp(pattern);
-        } catch (error) {
-          const where = locate(["validation_tests", index, "expected_regex"]);
-          problems.push(at(where.line, where.column, ["validation_tests", index, "expected_regex"], `not a valid regular expression: ${(error as Error).message}`));
-        }
-      }
-    });
-    const names = new Map<string, number>();
-    tests.forEach((test: unknown, index) => {
-      const name = test !== null && typeof test === "object" ? (test as Record<string, unknown>).name : undefined;
-      if (typeof name !== "string") return;
-      const first = names.get(name);
-      if (first === undefined) names.set(name, index);
-      else {
-        const where = locate(["validation_tests", index, "name"]);
-        problems.push(at(where.line, where.column, ["validation_tests", index, "name"], `duplicate test name "${name}" (also validation_tests[${first}])`));
-      }
-    });
-  }
-  const steps = raw.build_steps;
-  if (Array.isArray(steps)) {
-    const names = new Map<string, number>();
-    steps.forEach((step: unknown, index) => {
-      const name = step !== null && typeof step === "object" ? (step as Record<string, unknown>).name : undefined;
-      if (typeof name !== "string") return;
-      const first = names.get(name);
-      if (first === undefined) names.set(name, index);
-      else {
-        const where = locate(["build_steps", index, "name"]);
-        problems.push(at(where.line, where.column, ["build_steps", index, "name"], `duplicate step name "${name}" (also build_steps[${first}])`));
-      }
-    });
-  }
-  return problems;
-}
-
-export function duplicateMessage(label: string, item: unknown, firstIndex: number): string {
-  return `duplicate ${label} ${JSON.stringify(item)} (already listed at index ${firstIndex})`;
 }
 
 function dedupe(problems: Problem[]): Problem[] {

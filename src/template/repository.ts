@@ -1,7 +1,9 @@
 import { open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CwsError } from "../errors.js";
-import { MAX_TEMPLATE_BYTES, parseTemplate, type ParsedTemplate } from "./load.js";
+import type { ParsedTemplate } from "./load.js";
+import { quickParse } from "./quick-parse.js";
+import { MAX_TEMPLATE_BYTES } from "./text.js";
 import { didYouMean } from "./suggest.js";
 
 export const TEMPLATE_ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
@@ -90,8 +92,17 @@ export async function readTemplateBytes(file: string): Promise<{ bytes: Uint8Arr
   }
 }
 
-export async function loadTemplateFile(template: TemplateFile): Promise<ParsedTemplate & { id: string }> {
+/**
+ * Load and validate one template. A valid template takes the quick path (no
+ * syntax tree); an invalid one is parsed again with positions so every
+ * problem gets its line and column. `withPositions` forces the full parse.
+ */
+export async function loadTemplateFile(template: TemplateFile, options: { withPositions?: boolean } = {}): Promise<ParsedTemplate & { id: string }> {
   const { bytes, size } = await readTemplateBytes(template.file);
+  const quick = options.withPositions ? undefined : quickParse(bytes, template.file, { size });
+  if (quick) return { id: template.id, ...quick };
+  // Loaded only when needed: the YAML library with positions costs more to start than a CLI run should.
+  const { parseTemplate } = await import("./load.js");
   return { id: template.id, ...parseTemplate(bytes, template.file, { size }) };
 }
 

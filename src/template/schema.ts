@@ -13,6 +13,11 @@ import { AWS_REGIONS } from "./regions.js";
  * failed, and a template author must see every problem at once.
  */
 
+// zod compiles a fast path for object schemas with `new Function` on first use.
+// A CLI run validates a handful of templates once, so the compile costs more
+// than it saves (measured: see docs/decisions.md).
+z.config({ jitless: true });
+
 export const ARCHITECTURES = ["x86_64", "arm64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseTemplate } from "../../src/template/load.js";
-import { hasStrictMode, isArmInstanceType, lintTemplate } from "../../src/template/lint.js";
+import { hasStrictMode, isArmInstanceType } from "../../src/template/lint.js";
+import { lintTemplate } from "../../src/template/lint-positions.js";
 import { formatProblem } from "../../src/template/problems.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
 

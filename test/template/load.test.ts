@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseTemplate, MAX_TEMPLATE_BYTES } from "../../src/template/load.js";
+import { parseTemplate } from "../../src/template/load.js";
+import { MAX_TEMPLATE_BYTES } from "../../src/template/text.js";
 import { formatProblem } from "../../src/template/problems.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
 

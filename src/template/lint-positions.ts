@@ -1,0 +1,76 @@
+import { isMap, isPair, isScalar, isSeq, Scalar, type Document, type LineCounter } from "yaml";
+import type { ParsedTemplate } from "./load.js";
+import { findLintIssues, type LintFinding } from "./lint.js";
+import { formatPath, type Problem } from "./problems.js";
+
+/** Lint warnings for a template parsed with positions (parseTemplate). */
+export function lintTemplate(parsed: ParsedTemplate): Problem[] {
+  return parsed.template ? placeFindings(findLintIssues(parsed.template), parsed) : [];
+}
+
+/** Give each finding its file line and column. */
+export function placeFindings(findings: readonly LintFinding[], parsed: ParsedTemplate): Problem[] {
+  return findings.map((finding) => {
+    const node = parsed.document ? findNode(parsed.document, finding.path) : undefined;
+    let line = 1;
+    let column = 1;
+    if (node?.range && parsed.lineCounter) {
+      if (finding.scriptLine === undefined) {
+        const pos = parsed.lineCounter.linePos(node.range[0]);
+        line = pos.line;
+        column = pos.col;
+      } else {
+        const start = scriptLineStart(node, parsed.lineCounter, parsed.source, finding.scriptLine);
+        line = start.line;
+        column = start.column + (finding.scriptColumn ?? 0);
+      }
+    }
+    return {
+      file: parsed.file,
+      line,
+      column,
+      severity: "warning" as const,
+      path: formatPath(finding.path),
+      rule: finding.rule,
+      message: finding.message,
+      suggestion: finding.suggestion,
+    };
+  });
+}
+
+/**
+ * Where line `index` of a script starts in the file. For block scalars (`|`,
+ * `>`) the content starts on the line after the indicator, indented; other
+ * scalars start where the value does.
+ */
+function scriptLineStart(node: Scalar, lineCounter: LineCounter, source: string, index: number): { line: number; column: number } {
+  const start = lineCounter.linePos(node.range![0]);
+  if (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED) {
+    const lines = source.split("\n");
+    let indent = 0;
+    for (let i = start.line; i < lines.length; i++) {
+      const text = lines[i]!;
+      if (text.trim() === "") continue;
+      indent = text.length - text.trimStart().length;
+      break;
+    }
+    return { line: start.line + 1 + index, column: indent + 1 };
+  }
+  const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE ? 1 : 0;
+  return index === 0 ? { line: start.line, column: start.col + quoted } : { line: start.line + index, column: 1 };
+}
+
+function findNode(doc: Document, path: readonly (string | number)[]): Scalar | undefined {
+  let node: unknown = doc.contents;
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      node = pair?.value;
+    } else if (isSeq(node) && typeof segment === "number") {
+      node = node.items[segment];
+    } else {
+      return undefined;
+    }
+  }
+  return isScalar(node) ? node : undefined;
+}

@@ -1,0 +1,84 @@
+/** Templates are small; anything larger is a mistake (a log or a binary saved under the wrong name). */
+export const MAX_TEMPLATE_BYTES = 1024 * 1024;
+
+export type DecodedText = { text: string } | { problem: string; line: number; column: number; suggestion?: string };
+
+/**
+ * Turn a file's bytes into text, or say why it is not a template: too large,
+ * binary (a NUL byte) or not UTF-8. `size` is the file's real size when only
+ * its first bytes were read.
+ */
+export function decodeText(
+  input: string | Uint8Array,
+  /** The file's real size, when only its first bytes were read. */
+  size: number | undefined,
+): DecodedText {
+  if (typeof input === "string") {
+    const nul = input.indexOf("\0");
+    if (nul >= 0) return { problem: `not a text file: it contains a NUL character at offset ${nul}`, line: 1, column: 1 };
+    return { text: input.replace(/^\uFEFF/, "") };
+  }
+  const total = size ?? input.byteLength;
+  if (total > MAX_TEMPLATE_BYTES) {
+    return {
+      problem: `the file is ${formatBytes(total)}; a template may be at most ${formatBytes(MAX_TEMPLATE_BYTES)}`,
+      line: 1,
+      column: 1,
+      suggestion: "move large scripts into build_steps or fetch them at build time",
+    };
+  }
+  const nul = input.indexOf(0);
+  if (nul >= 0) {
+    return { problem: `not a text file: it contains a NUL byte at offset ${nul}`, line: 1, column: 1, suggestion: "templates are UTF-8 YAML" };
+  }
+  try {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(input);
+    return { text: text.replace(/^\uFEFF/, "") };
+  } catch {
+    // Find the first bad byte so the author can look at it.
+    const ok = firstInvalidUtf8(input);
+    const prefix = new TextDecoder("utf-8").decode(input.subarray(0, ok));
+    const lines = prefix.split("\n");
+    return {
+      problem: `not valid UTF-8 text (bad byte 0x${input[ok]?.toString(16).padStart(2, "0")} at offset ${ok})`,
+      line: lines.length,
+      column: (lines.at(-1)?.length ?? 0) + 1,
+      suggestion: "save the template as UTF-8",
+    };
+  }
+}
+
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let low = 0;
+  let high = bytes.length;
+  // The longest valid prefix, by bisection (a truncated multi-byte char at the cut also fails, hence the slack).
+  while (high - low > 4) {
+    const mid = (low + high) >> 1;
+    try {
+      decoder.decode(bytes.subarray(0, mid), { stream: true });
+      low = mid;
+    } catch {
+      high = mid;
+    }
+  }
+  for (let i = low; i <= high; i++) {
+    try {
+      decoder.decode(bytes.subarray(0, i + 1));
+    } catch {
+      try {
+        decoder.decode(bytes.subarray(0, i + 1), { stream: true });
+      } catch {
+        return i;
+      }
+    }
+  }
+  return low;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
+}
+
