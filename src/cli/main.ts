@@ -2,13 +2,17 @@ import { CommanderError } from "commander";
 import { isCwsError } from "../errors.js";
 import type { CliIO } from "./io.js";
 import { exitCodeOf } from "./exit.js";
-import { createProgram } from "./program.js";
+import { createProgram, VERSION } from "./program.js";
 
 /**
  * Run the CLI with `argv` (without the node and script paths) and return the
  * exit code. Never calls process.exit: only bin/cws.js sets the exit status.
  */
 export async function exec(argv: readonly string[], io: CliIO): Promise<number> {
+  if (argv.length === 1 && argv[0] === "--version") {
+    io.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
   const program = createProgram(io);
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -36,6 +40,9 @@ function reportError(error: unknown, io: CliIO): number {
 
 /** The process entry point used by bin/cws.js. */
 export async function run(): Promise<void> {
+  // The AWS SDK warns on every run that its 2027 releases will need Node 22; that is
+  // for whoever upgrades dependencies, not for someone building an AMI.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const io: CliIO = {
     stdout: process.stdout,
     stderr: process.stderr,

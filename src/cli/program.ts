@@ -14,7 +14,9 @@ export const DEFAULT_REGISTRY = "./registry/amis.json";
 export function createProgram(io: CliIO): Command {
   const program = new Command("cws")
     .description("CloudWorkstation: build, test and track Amazon Machine Images from YAML templates.")
-    .version(VERSION, "-V, --version", "print the version")
+    // Only -V here: `--version` belongs to `cws ami build` (the design's --version v1.2.3);
+    // exec() answers a leading `cws --version` itself.
+    .version(VERSION, "-V", "print the version (also: cws --version)")
     .addOption(new Option("--templates-dir <dir>", `template directory (default: ${DEFAULT_TEMPLATES_DIR}, env CWS_TEMPLATES_DIR)`))
     .addOption(new Option("--registry <file>", `AMI registry file (default: ${DEFAULT_REGISTRY}, env CWS_REGISTRY)`))
     .option("--json", "print results as JSON on stdout")

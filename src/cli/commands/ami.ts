@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import type { CliIO } from "../io.js";
+import { registerBuildCommand } from "./build.js";
 import { registerLintCommand } from "./lint.js";
 
 export function registerAmiCommand(program: Command, io: CliIO): void {
@@ -8,5 +9,6 @@ export function registerAmiCommand(program: Command, io: CliIO): void {
     .description("build, lint and track AMIs")
     .helpOption("-h, --help", "show help")
     .showSuggestionAfterError(true);
+  registerBuildCommand(ami, io);
   registerLintCommand(ami, io);
 }

@@ -1,0 +1,188 @@
+/**
+ * Narrow ports between the build pipeline and AWS. The pipeline, the registry
+ * and every other part of the core talk to these interfaces only; the SDK
+ * adapters in this folder implement them (and are the only code that imports
+ * @aws-sdk). Each method is one AWS concept in the project's own terms, so a
+ * step reads as what it does, and a test can fake a port or mock the SDK
+ * client under the real adapter.
+ *
+ * Errors: adapters let AWS errors through as `AwsCallError` (name = the AWS
+ * error code), so steps can decide what is retryable or what advice to give.
+ */
+import type { Architecture } from "../template/schema.js";
+
+export type Tags = Record<string, string>;
+
+export class AwsCallError extends Error {
+  /** The AWS error code, e.g. `InsufficientInstanceCapacity`, `InvocationDoesNotExist`. */
+  readonly code: string;
+  /** The API action, e.g. `RunInstances`. */
+  readonly action: string;
+  readonly httpStatus: number | undefined;
+  constructor(code: string, action: string, message: string, httpStatus?: number) {
+    super(`${action}: ${code}: ${message}`);
+    this.name = "AwsCallError";
+    this.code = code;
+    this.action = action;
+    this.httpStatus = httpStatus;
+  }
+}
+
+export function isAwsError(error: unknown, ...codes: string[]): error is AwsCallError {
+  return error instanceof AwsCallError && (codes.length === 0 || codes.includes(error.code));
+}
+
+export interface ImageInfo {
+  imageId: string;
+  name: string;
+  architecture: string;
+  state: string;
+  creationDate: string;
+  ownerId: string;
+  rootDeviceName: string | undefined;
+  /** Size of the root volume's snapshot, GiB. */
+  rootVolumeSizeGb: number | undefined;
+  snapshotIds: string[];
+  tags: Tags;
+}
+
+export interface ImageFilter {
+  imageIds?: string[];
+  owners?: string[];
+  /** DescribeImages `name` filter; `*` and `?` are wildcards. */
+  namePattern?: string;
+  architecture?: Architecture;
+  states?: string[];
+  /** Exact tag matches. */
+  tags?: Tags;
+}
+
+export interface SubnetInfo {
+  subnetId: string;
+  vpcId: string;
+  availabilityZone: string;
+  availableIpAddressCount: number;
+  defaultForAz: boolean;
+  mapPublicIpOnLaunch: boolean;
+}
+
+export interface LaunchRequest {
+  imageId: string;
+  instanceType: string;
+  subnetId: string;
+  securityGroupIds: string[];
+  instanceProfileName: string;
+  /** Root device of the image, for the block device mapping. */
+  rootDeviceName: string;
+  volumeSizeGb: number | undefined;
+  /** Applied to the instance and its volume. */
+  tags: Tags;
+  clientToken: string;
+  dryRun?: boolean;
+}
+
+export interface InstanceInfo {
+  instanceId: string;
+  state: string;
+  stateReason: string | undefined;
+  instanceType: string;
+  subnetId: string | undefined;
+  availabilityZone: string | undefined;
+  tags: Tags;
+}
+
+export interface Ec2Port {
+  readonly region: string;
+  /** All images matching, every page. */
+  describeImages(filter: ImageFilter): Promise<ImageInfo[]>;
+  defaultVpcId(): Promise<string | undefined>;
+  describeSubnets(filter: { subnetIds?: string[]; vpcId?: string; defaultForAz?: boolean }): Promise<SubnetInfo[]>;
+  createSecurityGroup(request: { name: string; description: string; vpcId: string; tags: Tags; dryRun?: boolean }): Promise<string>;
+  /** Idempotent: a group that is already gone is not an error. */
+  deleteSecurityGroup(groupId: string): Promise<void>;
+  runInstance(request: LaunchRequest): Promise<InstanceInfo>;
+  /** Undefined when the instance does not exist (any more). */
+  describeInstance(instanceId: string): Promise<InstanceInfo | undefined>;
+  describeInstances(filter: { tags?: Tags; states?: string[] }): Promise<InstanceInfo[]>;
+  stopInstance(instanceId: string): Promise<void>;
+  /** Idempotent: an instance that is already gone is not an error. */
+  terminateInstance(instanceId: string): Promise<void>;
+  createImage(request: { instanceId: string; name: string; description: string; tags: Tags; dryRun?: boolean }): Promise<string>;
+  createTags(resourceIds: string[], tags: Tags): Promise<void>;
+  deregisterImage(imageId: string): Promise<void>;
+  deleteSnapshot(snapshotId: string): Promise<void>;
+}
+
+export type PingStatus = "Online" | "ConnectionLost" | "Inactive" | "NotRegistered";
+
+export type CommandStatus = "Pending" | "InProgress" | "Delayed" | "Success" | "Cancelled" | "TimedOut" | "Failed" | "Cancelling";
+
+export interface CommandInvocation {
+  status: CommandStatus;
+  statusDetails: string | undefined;
+  /** The script's exit code; -1 until it has one. */
+  responseCode: number;
+  /** At most 24,000 characters (SSM truncates); the full output is read from the instance. */
+  stdout: string;
+  stderr: string;
+}
+
+export interface SsmPort {
+  readonly region: string;
+  /** Undefined when the parameter does not exist. */
+  getParameter(name: string): Promise<string | undefined>;
+  putParameter(name: string, value: string, options: { overwrite: boolean; description?: string }): Promise<void>;
+  /** The SSM agent's status on the instance; NotRegistered when SSM does not know it. */
+  pingStatus(instanceId: string): Promise<PingStatus>;
+  /** Run a shell script with AWS-RunShellScript; returns the command id. */
+  sendShellCommand(request: { instanceId: string; script: string; timeoutSeconds: number; comment: string }): Promise<string>;
+  /**
+   * Undefined while SSM does not know the invocation yet (InvocationDoesNotExist
+   * right after SendCommand), so callers wait it out.
+   */
+  getCommandInvocation(commandId: string, instanceId: string): Promise<CommandInvocation | undefined>;
+  cancelCommand(commandId: string, instanceId: string): Promise<void>;
+}
+
+export interface CallerIdentity {
+  account: string;
+  arn: string;
+}
+
+export interface StsPort {
+  callerIdentity(): Promise<CallerIdentity>;
+}
+
+export interface InstanceProfileInfo {
+  name: string;
+  arn: string;
+  roleNames: string[];
+}
+
+export interface IamPort {
+  /** Undefined when it does not exist. */
+  getInstanceProfile(name: string): Promise<InstanceProfileInfo | undefined>;
+  /** Undefined when the role does not exist. */
+  getRole(name: string): Promise<{ name: string; arn: string } | undefined>;
+  createRole(name: string, assumeRolePolicyDocument: string, description: string, tags: Tags): Promise<void>;
+  attachedPolicyArns(roleName: string): Promise<string[]>;
+  attachRolePolicy(roleName: string, policyArn: string): Promise<void>;
+  createInstanceProfile(name: string, tags: Tags): Promise<void>;
+  addRoleToInstanceProfile(profileName: string, roleName: string): Promise<void>;
+}
+
+/** Where clients come from: the CLI builds one per process from the user's credential chain. */
+export interface AwsPorts {
+  ec2(region: string): Ec2Port;
+  ssm(region: string): SsmPort;
+  sts(region: string): StsPort;
+  iam(): IamPort;
+}
+
+export interface AwsClientOptions {
+  /** AWS_PROFILE / --profile. */
+  profile?: string;
+  /** Custom endpoint (AWS_ENDPOINT_URL is also honoured by the SDK itself). */
+  endpoint?: string;
+  maxAttempts?: number;
+}

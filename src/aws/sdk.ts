@@ -1,0 +1,156 @@
+/**
+ * Where the adapters get their clients, and what the CLI tells a user whose
+ * credentials or permissions are the problem.
+ *
+ * This module (with the adapters) is the only code that loads the AWS SDK; the
+ * CLI imports it dynamically, only for commands that call AWS.
+ */
+import { EC2Client, EC2ServiceException } from "@aws-sdk/client-ec2";
+import { IAMClient, IAMServiceException } from "@aws-sdk/client-iam";
+import { SSMClient, SSMServiceException } from "@aws-sdk/client-ssm";
+import { STSClient, STSServiceException } from "@aws-sdk/client-sts";
+import { CwsError, EXIT } from "../errors.js";
+import { Ec2Adapter } from "./ec2.js";
+import { IamAdapter } from "./iam.js";
+import { AwsCallError, type AwsClientOptions, type AwsPorts, type Ec2Port, type IamPort, type SsmPort, type StsPort } from "./ports.js";
+import { SsmAdapter } from "./ssm.js";
+import { StsAdapter } from "./sts.js";
+
+export const DEFAULT_MAX_ATTEMPTS = 8;
+
+/**
+ * IAM is a global service; in the aws partition its endpoint is reached through
+ * us-east-1. (The China and GovCloud partitions have IAM endpoints of their
+ * own; `AwsPorts.iam()` takes no region, so they are not reachable yet.)
+ */
+export const IAM_REGION = "us-east-1";
+
+/** The IAM policy a user of cws needs, in this repository. */
+export const POLICY_DOCUMENT = "docs/iam/cws-cli-policy.json";
+
+export const CREDENTIALS_SUGGESTION = "configure credentials: aws configure, AWS_PROFILE=..., or aws sso login";
+
+/** The configuration shared by every client; exported for tests. */
+export function clientConfig(region: string, options: AwsClientOptions) {
+  return {
+    region,
+    // Credentials come from the SDK's default provider chain (environment,
+    // shared config and credentials files, SSO, process, container and
+    // instance metadata); a profile given here is used by that chain just as
+    // AWS_PROFILE would be, but for these clients only.
+    ...(options.profile !== undefined ? { profile: options.profile } : {}),
+    // AWS_ENDPOINT_URL(_EC2, ...) is read by the SDK itself; an explicit endpoint overrides it.
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    // A build polls and launches across regions at once; "adaptive" adds
+    // client-side rate limiting to the standard exponential backoff, so
+    // throttling (RequestLimitExceeded, ThrottlingException) slows us down
+    // instead of failing the build.
+    retryMode: "adaptive",
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    // The SDK's defaults are no timeouts at all: a connection that hangs would
+    // hang the build. A timed-out request is retried like any transient error.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000, throwOnRequestTimeout: true },
+  };
+}
+
+/**
+ * The ports for one CLI run. Clients (and their credential resolution and
+ * connection pools) are created on first use and then reused: one per service
+ * and region.
+ */
+export function createAwsPorts(options: AwsClientOptions): AwsPorts {
+  const ec2 = new Map<string, Ec2Port>();
+  const ssm = new Map<string, SsmPort>();
+  const sts = new Map<string, StsPort>();
+  let iam: IamPort | undefined;
+
+  function cached<P>(cache: Map<string, P>, region: string, create: () => P): P {
+    let port = cache.get(region);
+    if (port === undefined) {
+      port = create();
+      cache.set(region, port);
+    }
+    return port;
+  }
+
+  return {
+    ec2: (region) => cached(ec2, region, () => new Ec2Adapter(new EC2Client(clientConfig(region, options)), region)),
+    ssm: (region) => cached(ssm, region, () => new SsmAdapter(new SSMClient(clientConfig(region, options)), region)),
+    sts: (region) => cached(sts, region, () => new StsAdapter(new STSClient(clientConfig(region, options)))),
+    iam: () => (iam ??= new IamAdapter(new IAMClient(clientConfig(IAM_REGION, options)))),
+  };
+}
+
+/** Error codes meaning the credentials are missing, expired, or not accepted. */
+const CREDENTIAL_CODES: ReadonlySet<string> = new Set([
+  "CredentialsProviderError",
+  "TokenProviderError",
+  "ExpiredToken",
+  "ExpiredTokenException",
+  "InvalidClientTokenId",
+  "UnrecognizedClientException",
+  "AuthFailure",
+  "SignatureDoesNotMatch",
+  "InvalidSignatureException",
+  "IncompleteSignature",
+  "MissingAuthenticationToken",
+]);
+
+/** Error codes meaning the identity is known but not allowed to do this. */
+const ACCESS_DENIED_CODES: ReadonlySet<string> = new Set(["UnauthorizedOperation", "AccessDenied", "AccessDeniedException"]);
+
+function serviceOf(error: unknown): string | undefined {
+  if (error instanceof EC2ServiceException) return "ec2";
+  if (error instanceof SSMServiceException) return "ssm";
+  if (error instanceof STSServiceException) return "sts";
+  if (error instanceof IAMServiceException) return "iam";
+  return undefined;
+}
+
+/**
+ * The IAM action that was denied: AWS names it in the message ("... is not
+ * authorized to perform: ec2:RunInstances on resource ..."); otherwise it is
+ * the API action, prefixed with the service when the exception tells which.
+ */
+function deniedAction(message: string, action: string | undefined, sdkError: unknown): string {
+  const named = /perform: ([a-z0-9-]+:[A-Za-z0-9]+)/.exec(message)?.[1];
+  if (named !== undefined) return named;
+  const service = serviceOf(sdkError);
+  if (action === undefined) return service !== undefined ? `an ${service} action` : "an AWS action";
+  return service !== undefined ? `${service}:${action}` : action;
+}
+
+/**
+ * A user-facing error for AWS failures the user must fix in their own setup
+ * (credentials, permissions); undefined for anything else, which the caller
+ * reports as it is.
+ */
+export function describeAwsError(error: unknown): CwsError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const callError = error instanceof AwsCallError ? error : undefined;
+  const code = callError?.code ?? error.name;
+  const sdkError = callError?.cause ?? error;
+  const message = sdkError instanceof Error ? sdkError.message : error.message;
+  const where = callError !== undefined ? ` (${callError.action})` : "";
+
+  if (CREDENTIAL_CODES.has(code) || /Could not load credentials/i.test(message)) {
+    return new CwsError("AWS_CREDENTIALS", `AWS credentials are missing, expired or not accepted${where}: ${code}: ${message}`, {
+      suggestion: CREDENTIALS_SUGGESTION,
+      exitCode: EXIT.usage,
+      cause: error,
+    });
+  }
+  if (ACCESS_DENIED_CODES.has(code)) {
+    const denied = deniedAction(message, callError?.action, sdkError);
+    // EC2 appends a long encoded authorization message that only `aws sts
+    // decode-authorization-message` can read; it drowns the useful part.
+    const short = message.replace(/\s*Encoded authorization failure message:[\s\S]*$/, "");
+    return new CwsError("AWS_ACCESS_DENIED", `AWS denied ${denied}: ${short}`, {
+      value: denied,
+      suggestion: `allow ${denied} for the identity running cws; ${POLICY_DOCUMENT} lists every permission cws needs`,
+      exitCode: EXIT.usage,
+      cause: error,
+    });
+  }
+  return undefined;
+}

@@ -1,0 +1,152 @@
+import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { AwsPorts } from "../aws/ports.js";
+import { BuildFailure, newBuildId, type BuildContext, type BuildRequest, type ValidationOutcome } from "./context.js";
+import type { PollSettings } from "./poll.js";
+import type { BuildReporter } from "./reporter.js";
+import { runPipeline, type Outcome, type Step } from "./runner.js";
+import { resolveBaseAmi } from "./steps/base-ami.js";
+import { createImage } from "./steps/create-image.js";
+import { launchInstance } from "./steps/launch.js";
+import { preflight } from "./steps/preflight.js";
+import { provision } from "./steps/provision.js";
+import { recordInRegistry } from "./steps/record.js";
+import { securityGroup } from "./steps/security-group.js";
+import { generalizeAndStop } from "./steps/stop.js";
+import { validate } from "./steps/validate.js";
+import { waitReady } from "./steps/wait-ready.js";
+
+/**
+ * The build, as a list of steps (Packer's amazon-ebs builder reads the same
+ * way). Each step's cleanup runs in reverse order whatever happens: the
+ * instance is terminated and the security group deleted after success,
+ * failure or Ctrl-C; an unfinished image is deregistered.
+ */
+export function buildSteps(registryFile: string | undefined): Step<BuildContext>[] {
+  return [
+    preflight,
+    resolveBaseAmi,
+    securityGroup,
+    launchInstance,
+    waitReady,
+    provision,
+    validate,
+    generalizeAndStop,
+    createImage,
+    ...(registryFile ? [recordInRegistry(registryFile)] : []),
+  ];
+}
+
+export interface BuildResult {
+  status: Outcome;
+  buildId: string;
+  template: string;
+  region: string;
+  architecture: string;
+  version: string;
+  imageId?: string;
+  imageName?: string;
+  imageState?: string;
+  baseAmi?: string;
+  instanceId?: string;
+  instanceType: string;
+  durationSeconds: number;
+  validation: ValidationOutcome[];
+  logDir: string;
+  /** The step that failed or was interrupted. */
+  failedStep?: string;
+  error?: { message: string; suggestion?: string; logPath?: string; preflight: boolean };
+  cleaned: string[];
+  kept: string[];
+  cleanupErrors: string[];
+}
+
+export interface BuildDeps {
+  aws: AwsPorts;
+  reporter: BuildReporter;
+  poll: PollSettings;
+  signal: AbortSignal;
+  /** null: do not touch the registry. */
+  registryFile: string | undefined;
+  now?: () => Date;
+  /** Called with the context as soon as it exists (the CLI reads live ids from it on a second Ctrl-C). */
+  onContext?: (ctx: BuildContext) => void;
+  /** Turns an AWS error the user must act on (credentials, permissions) into a message and suggestion. */
+  describeError?: (error: unknown) => { message: string; suggestion?: string | undefined } | undefined;
+}
+
+export async function runBuild(request: Omit<BuildRequest, "logDir"> & { logRoot: string }, deps: BuildDeps): Promise<BuildResult> {
+  const startedAt = (deps.now ?? (() => new Date()))();
+  const buildId = newBuildId(startedAt);
+  const logDir = join(request.logRoot, buildId);
+  const { logRoot: _logRoot, ...rest } = request;
+  const fullRequest: BuildRequest = { ...rest, logDir };
+  await mkdir(logDir, { recursive: true });
+  const logPath = (name: string) => join(logDir, name);
+  const ctx: BuildContext = {
+    request: fullRequest,
+    buildId,
+    startedAt,
+    aws: deps.aws,
+    ec2: deps.aws.ec2(request.region),
+    ssm: deps.aws.ssm(request.region),
+    sts: deps.aws.sts(request.region),
+    iam: deps.aws.iam(),
+    reporter: deps.reporter,
+    poll: deps.poll,
+    logPath,
+    writeLog: async (name, chunk) => {
+      await appendFile(logPath(name), chunk);
+    },
+    readLogTail: async (name, lines) => {
+      const text = await readFile(logPath(name), "utf8").catch(() => "");
+      return text.replace(/\n$/, "").split("\n").slice(-lines).join("\n");
+    },
+    cleaned: [],
+    kept: [],
+  };
+  deps.onContext?.(ctx);
+  const started = Date.now();
+  const reporter = deps.reporter;
+  const result = await runPipeline(buildSteps(deps.registryFile), ctx, deps.signal, {
+    stepStarted: (step) => reporter.stepStarted(step.title),
+    stepSucceeded: (step, seconds, message) => reporter.stepSucceeded(message ?? step.title, seconds),
+    stepFailed: (step, error, seconds) => reporter.stepFailed(`${step.title} failed: ${(error as Error).message}`, seconds),
+    cleanupFailed: (step, error) => reporter.warn(`cleanup of ${step.title.toLowerCase()} failed: ${(error as Error).message}`),
+  });
+  const error = result.error;
+  const described = error === undefined ? undefined : deps.describeError?.(error);
+  return {
+    status: result.outcome,
+    buildId,
+    template: request.templateId,
+    region: request.region,
+    architecture: request.architecture,
+    version: request.version,
+    ...(ctx.imageId ? { imageId: ctx.imageId } : {}),
+    ...(ctx.imageName && ctx.imageId ? { imageName: ctx.imageName } : {}),
+    ...(ctx.imageState && ctx.imageId ? { imageState: ctx.imageState } : {}),
+    ...(ctx.baseImage ? { baseAmi: ctx.baseImage.imageId } : {}),
+    ...(ctx.launchedInstanceId ? { instanceId: ctx.launchedInstanceId } : {}),
+    instanceType: request.instanceType,
+    durationSeconds: Math.round((Date.now() - started) / 100) / 10,
+    validation: ctx.validation ?? [],
+    logDir,
+    ...(result.failedStep ? { failedStep: result.failedStep } : {}),
+    ...(error && result.outcome === "failed"
+      ? {
+          error: described
+            ? { message: described.message, ...(described.suggestion ? { suggestion: described.suggestion } : {}), preflight: true }
+            : {
+                message: (error as Error).message,
+                ...(error instanceof BuildFailure && error.suggestion ? { suggestion: error.suggestion } : {}),
+                ...(error instanceof BuildFailure && error.logPath ? { logPath: error.logPath } : {}),
+                preflight: (error as Error).name === "PreflightFailure",
+              },
+        }
+      : {}),
+    cleaned: ctx.cleaned,
+    kept: ctx.kept,
+    cleanupErrors: result.cleanupErrors.map((c) => `${c.step}: ${(c.error as Error).message}`),
+  };
+}

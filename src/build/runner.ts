@@ -1,0 +1,92 @@
+/**
+ * The build runner, after Packer's multistep: steps run in order; a step's
+ * cleanup is registered before its run starts, so whatever the run created
+ * (and recorded on the context the moment it existed) is cleaned up even when
+ * the run fails or is interrupted half-way. Cleanups unwind in reverse order
+ * on success, failure and interrupt alike, and each is idempotent.
+ */
+export type Outcome = "succeeded" | "failed" | "interrupted";
+
+export interface Step<C> {
+  /** Stable id, e.g. `launch`. */
+  id: string;
+  /** What the user sees, e.g. "Launching build instance". */
+  title: string;
+  /** Returns the line that reports its success, e.g. "Instance launched: i-0abc (t3.medium)". */
+  run(ctx: C, signal: AbortSignal): Promise<string | void>;
+  /** Undo what run created, judging by what it recorded on the context. Never aborted. */
+  cleanup?(ctx: C, outcome: Outcome): Promise<void>;
+}
+
+export interface StepEvents {
+  stepStarted?(step: { id: string; title: string }): void;
+  stepSucceeded?(step: { id: string; title: string }, seconds: number, message: string | undefined): void;
+  stepFailed?(step: { id: string; title: string }, error: unknown, seconds: number): void;
+  cleanupStarted?(step: { id: string; title: string }): void;
+  cleanupFailed?(step: { id: string; title: string }, error: unknown): void;
+}
+
+export interface PipelineResult {
+  outcome: Outcome;
+  /** The error that failed the run (absent on success). */
+  error?: unknown;
+  /** The step that failed or was interrupted. */
+  failedStep?: string;
+  /** Cleanups that threw; the runner carries on with the rest. */
+  cleanupErrors: { step: string; error: unknown }[];
+}
+
+export class InterruptedError extends Error {
+  constructor(signal = "SIGINT") {
+    super(`interrupted by ${signal}`);
+    this.name = "InterruptedError";
+  }
+}
+
+export async function runPipeline<C>(
+  steps: readonly Step<C>[],
+  ctx: C,
+  signal: AbortSignal,
+  events: StepEvents = {},
+  now: () => number = () => performance.now(),
+): Promise<PipelineResult> {
+  const registered: Step<C>[] = [];
+  let outcome: Outcome = "succeeded";
+  let error: unknown;
+  let failedStep: string | undefined;
+
+  for (const step of steps) {
+    if (signal.aborted) {
+      outcome = "interrupted";
+      error = new InterruptedError();
+      failedStep = step.id;
+      break;
+    }
+    registered.push(step);
+    const started = now();
+    events.stepStarted?.(step);
+    try {
+      const message = await step.run(ctx, signal);
+      events.stepSucceeded?.(step, (now() - started) / 1000, message ?? undefined);
+    } catch (caught) {
+      outcome = signal.aborted || caught instanceof InterruptedError ? "interrupted" : "failed";
+      error = caught;
+      failedStep = step.id;
+      events.stepFailed?.(step, caught, (now() - started) / 1000);
+      break;
+    }
+  }
+
+  const cleanupErrors: { step: string; error: unknown }[] = [];
+  for (const step of registered.reverse()) {
+    if (!step.cleanup) continue;
+    events.cleanupStarted?.(step);
+    try {
+      await step.cleanup(ctx, outcome);
+    } catch (caught) {
+      cleanupErrors.push({ step: step.id, error: caught });
+      events.cleanupFailed?.(step, caught);
+    }
+  }
+  return { outcome, ...(error === undefined ? {} : { error }), ...(failedStep === undefined ? {} : { failedStep }), cleanupErrors };
+}

@@ -1,0 +1,88 @@
+import { isAwsError } from "../../aws/ports.js";
+import { BuildFailure, resourceTags, type BuildContext } from "../context.js";
+import { waitFor, WAITS } from "../poll.js";
+import type { Outcome, Step } from "../runner.js";
+
+/** Capacity errors that another zone may not have. */
+const CAPACITY_ERRORS = ["InsufficientInstanceCapacity", "InsufficientCapacity", "Unsupported"];
+
+export const launchInstance: Step<BuildContext> = {
+  id: "launch",
+  title: "Launching build instance",
+  async run(ctx) {
+    const { request } = ctx;
+    const image = ctx.baseImage;
+    if (!image || !ctx.securityGroupId || !ctx.subnets?.length) throw new Error("launch needs a base image, a security group and a subnet");
+    const name = `cws-build-${request.templateId}-${request.architecture}`;
+    const volumeSizeGb = request.template.volume_size_gb;
+    if (volumeSizeGb !== undefined && image.rootVolumeSizeGb !== undefined && volumeSizeGb < image.rootVolumeSizeGb) {
+      throw new BuildFailure(
+        `volume_size_gb ${volumeSizeGb} is smaller than the base image's ${image.rootVolumeSizeGb} GiB root volume`,
+        `set volume_size_gb to at least ${image.rootVolumeSizeGb}`,
+      );
+    }
+    const tried: string[] = [];
+    for (const [attempt, subnet] of ctx.subnets.entries()) {
+      try {
+        ctx.instance = await ctx.ec2.runInstance({
+          imageId: image.imageId,
+          instanceType: request.instanceType,
+          subnetId: subnet.subnetId,
+          securityGroupIds: [ctx.securityGroupId],
+          instanceProfileName: request.instanceProfile,
+          rootDeviceName: image.rootDeviceName ?? "/dev/sda1",
+          volumeSizeGb,
+          tags: resourceTags(ctx, name),
+          // Idempotent retries: the SDK may resend a request; EC2 then returns the same instance.
+          clientToken: `${ctx.buildId}-${attempt}`,
+        });
+        ctx.launchedInstanceId = ctx.instance.instanceId;
+        return `Instance launched: ${ctx.instance.instanceId} (${request.instanceType}, ${subnet.availabilityZone})`;
+      } catch (error) {
+        if (!isAwsError(error, ...CAPACITY_ERRORS)) throw error;
+        tried.push(`${subnet.availabilityZone} (${error.code})`);
+        ctx.reporter.detail(`No ${request.instanceType} capacity in ${subnet.availabilityZone}; trying another zone`);
+      }
+    }
+    throw new BuildFailure(
+      `no capacity for ${request.instanceType} in ${tried.join(", ")}`,
+      request.subnetId ? "try again later, pass another --subnet, or another --instance-type" : "try again later or pass another --instance-type",
+    );
+  },
+  async cleanup(ctx, outcome) {
+    await terminateBuildInstance(ctx, outcome);
+  },
+};
+
+export async function terminateBuildInstance(ctx: BuildContext, outcome: Outcome): Promise<void> {
+  const instanceId = ctx.instance?.instanceId;
+  if (!instanceId) return;
+  const region = ctx.request.region;
+  if (outcome === "failed" && ctx.request.onError === "abort") {
+    ctx.kept.push(`instance ${instanceId}`);
+    ctx.reporter.warn(
+      [
+        `--on-error abort: instance ${instanceId} is still running (and costing money) so you can look at it:`,
+        `  connect:  aws ssm start-session --target ${instanceId} --region ${region}`,
+        `  logs:     sudo ls /var/lib/cws-build/${ctx.buildId}/`,
+        `  remove:   aws ec2 terminate-instances --instance-ids ${instanceId} --region ${region}` +
+          (ctx.securityGroupId ? ` && aws ec2 delete-security-group --group-id ${ctx.securityGroupId} --region ${region}` : ""),
+      ].join("\n"),
+    );
+    return;
+  }
+  await ctx.ec2.terminateInstance(instanceId);
+  ctx.reporter.cleanup(`Terminating ${instanceId}...`);
+  await waitFor(
+    `${instanceId} to terminate`,
+    async () => {
+      const instance = await ctx.ec2.describeInstance(instanceId);
+      if (!instance || instance.state === "terminated") return { done: true, value: undefined };
+      return { done: false, seen: instance.state };
+    },
+    { plan: WAITS.instanceTerminated, settings: ctx.poll, timeoutMs: 15 * 60_000 },
+  );
+  ctx.instance = undefined;
+  ctx.cleaned.push(`instance ${instanceId}`);
+  ctx.reporter.cleanup(`Terminated ${instanceId}`);
+}

@@ -1,0 +1,54 @@
+import type { SubnetInfo } from "../../aws/ports.js";
+import { PreflightFailure, type BuildContext } from "../context.js";
+import type { Step } from "../runner.js";
+
+/** Credentials, the instance profile and a usable subnet, before anything is created. */
+export const preflight: Step<BuildContext> = {
+  id: "preflight",
+  title: "Checking credentials, instance profile and network",
+  async run(ctx) {
+    ctx.identity = await ctx.sts.callerIdentity();
+    const profileName = ctx.request.instanceProfile;
+    const profile = await ctx.iam.getInstanceProfile(profileName);
+    if (!profile) {
+      throw new PreflightFailure(
+        `instance profile ${profileName} does not exist in account ${ctx.identity.account}`,
+        "run `cws ami bootstrap` to create it (once per account), or pass --instance-profile NAME",
+      );
+    }
+    if (profile.roleNames.length === 0) {
+      throw new PreflightFailure(
+        `instance profile ${profileName} has no role, so the SSM agent could not authenticate`,
+        "run `cws ami bootstrap` to attach the cws-ami-builder role",
+      );
+    }
+    ctx.subnets = await chooseSubnets(ctx);
+    const first = ctx.subnets[0]!;
+    return `Account ${ctx.identity.account}, instance profile ${profileName}, subnet ${first.subnetId} (${first.availabilityZone})`;
+  },
+};
+
+async function chooseSubnets(ctx: BuildContext): Promise<SubnetInfo[]> {
+  const { subnetId, region } = ctx.request;
+  if (subnetId !== undefined) {
+    const [subnet] = await ctx.ec2.describeSubnets({ subnetIds: [subnetId] });
+    if (!subnet) throw new PreflightFailure(`subnet ${subnetId} does not exist in ${region}`, "check --subnet and --region");
+    if (subnet.availableIpAddressCount === 0) {
+      throw new PreflightFailure(`subnet ${subnetId} has no free IP addresses`, "pass another --subnet, or omit it to use a default subnet");
+    }
+    return [subnet];
+  }
+  const vpcId = await ctx.ec2.defaultVpcId();
+  if (!vpcId) {
+    throw new PreflightFailure(
+      `${region} has no default VPC`,
+      "pass --subnet subnet-… (a subnet with a route to the internet or to SSM VPC endpoints)",
+    );
+  }
+  const subnets = (await ctx.ec2.describeSubnets({ vpcId, defaultForAz: true })).filter((s) => s.availableIpAddressCount > 0);
+  if (subnets.length === 0) {
+    throw new PreflightFailure(`the default VPC ${vpcId} in ${region} has no default subnet with free addresses`, "pass --subnet subnet-…");
+  }
+  // Most free addresses first; the others are fallbacks when a zone lacks capacity.
+  return subnets.sort((a, b) => b.availableIpAddressCount - a.availableIpAddressCount || a.availabilityZone.localeCompare(b.availabilityZone));
+}

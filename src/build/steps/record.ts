@@ -1,0 +1,35 @@
+import { isoSeconds, recordAmi, updateRegistryFile } from "../../registry/store.js";
+import type { BuildContext } from "../context.js";
+import type { Step } from "../runner.js";
+
+/** Record the new AMI in the registry file, so `cws ami build` alone leaves it current. */
+export function recordInRegistry(registryFile: string): Step<BuildContext> {
+  return {
+    id: "record",
+    title: "Updating the registry",
+    async run(ctx) {
+      if (ctx.imageState !== "available" || !ctx.imageId) {
+        ctx.reporter.warn(`the registry was not updated: ${ctx.imageId ?? "the image"} is not available yet`);
+        return "Registry not updated (image pending)";
+      }
+      const { request } = ctx;
+      const now = new Date();
+      await updateRegistryFile(registryFile, now, (registry) =>
+        recordAmi(registry, request.templateId, request.template, request.region, request.architecture, {
+          ami_id: ctx.imageId!,
+          created: isoSeconds(ctx.startedAt),
+          validated: true,
+          size_gb: ctx.imageSizeGb ?? 8,
+          ...(ctx.imageName ? { name: ctx.imageName } : {}),
+          version: request.version,
+          build_id: ctx.buildId,
+          ...(ctx.baseImage ? { base_ami: ctx.baseImage.imageId } : {}),
+          content_hash: request.contentHash,
+          ...(request.sourceCommit ? { source_commit: request.sourceCommit } : {}),
+          validated_at: isoSeconds(now),
+        }),
+      );
+      return `Registry updated: ${request.templateId}.${request.region}.${request.architecture} = ${ctx.imageId} (${registryFile})`;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { isAwsError } from "../../aws/ports.js";
+import { resourceTags, type BuildContext } from "../context.js";
+import { sleep, Delays, WAITS } from "../poll.js";
+import type { Step } from "../runner.js";
+
+/**
+ * A security group of the build's own with no inbound rules: SSM needs none
+ * (the agent connects out), so nothing can reach the build instance.
+ */
+export const securityGroup: Step<BuildContext> = {
+  id: "security-group",
+  title: "Creating a temporary security group",
+  async run(ctx) {
+    const vpcId = ctx.subnets?.[0]?.vpcId;
+    if (!vpcId) throw new Error("no subnet chosen");
+    const name = `cws-build-${ctx.buildId}`;
+    ctx.securityGroupId = await ctx.ec2.createSecurityGroup({
+      name,
+      description: `cws ami build ${ctx.buildId} (no inbound rules; removed after the build)`,
+      vpcId,
+      tags: resourceTags(ctx, name),
+    });
+    return `Security group ${ctx.securityGroupId} (no inbound rules)`;
+  },
+  async cleanup(ctx) {
+    const groupId = ctx.securityGroupId;
+    if (!groupId) return;
+    if (ctx.kept.some((k) => k.includes(ctx.instance?.instanceId ?? "\u0000"))) {
+      ctx.kept.push(`security group ${groupId} (used by the kept instance)`);
+      return;
+    }
+    // The group cannot go until the instance using it is fully terminated.
+    const delays = new Delays(WAITS.securityGroupDelete, ctx.poll);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await ctx.ec2.deleteSecurityGroup(groupId);
+        break;
+      } catch (error) {
+        if (!isAwsError(error, "DependencyViolation") || attempt >= 20) throw error;
+        await sleep(delays.next());
+      }
+    }
+    ctx.securityGroupId = undefined;
+    ctx.cleaned.push(`security group ${groupId}`);
+    ctx.reporter.cleanup(`Deleted security group ${groupId}`);
+  },
+};

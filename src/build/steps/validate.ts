@@ -1,0 +1,53 @@
+import { BuildFailure, REMOTE_WORK_ROOT, type BuildContext } from "../context.js";
+import { runCommand } from "../remote.js";
+import type { Step } from "../runner.js";
+import { evaluateTest, parseValidationOutput, validationScript } from "../validation.js";
+
+export const validate: Step<BuildContext> = {
+  id: "validate",
+  title: "Running validation tests",
+  async run(ctx, signal) {
+    const tests = ctx.request.template.validation_tests;
+    ctx.validation = [];
+    if (tests.length === 0) {
+      ctx.reporter.warn("the template has no validation_tests: the image is made untested");
+      return "No validation tests";
+    }
+    const timeoutSeconds = tests.reduce((sum, t) => sum + t.timeout_seconds + 10, 60);
+    const invocation = await runCommand(
+      ctx.ssm,
+      ctx.instance!.instanceId,
+      validationScript(tests, `${REMOTE_WORK_ROOT}/${ctx.buildId}`),
+      { timeoutSeconds, comment: "cws validation" },
+      ctx.poll,
+      signal,
+    );
+    const raw = parseValidationOutput(invocation.stdout);
+    let failed = 0;
+    const log: string[] = [];
+    tests.forEach((test, index) => {
+      const result = raw.find((r) => r.index === index);
+      const verdict = evaluateTest(test, result);
+      if (!verdict.passed) failed++;
+      const detail = verdict.failures.join("; ");
+      ctx.validation!.push({
+        name: test.name,
+        passed: verdict.passed,
+        exitCode: result?.exitCode ?? -1,
+        stdout: result?.stdout ?? "",
+        ...(verdict.passed ? {} : { detail }),
+      });
+      ctx.reporter.test(test.name, verdict.passed, verdict.passed ? undefined : detail);
+      log.push(`${verdict.passed ? "PASS" : "FAIL"} ${test.name}\n$ ${test.command}\nexit ${result?.exitCode ?? "none"}\n${result?.stdout ?? ""}${result?.stderr ? `\n[stderr]\n${result.stderr}` : ""}${verdict.passed ? "" : `\n=> ${detail}`}\n`);
+    });
+    await ctx.writeLog("validation.log", log.join("\n"));
+    if (failed > 0) {
+      throw new BuildFailure(
+        `${failed} of ${tests.length} validation test${tests.length === 1 ? "" : "s"} failed; no image was made`,
+        `details: ${ctx.logPath("validation.log")}`,
+        ctx.logPath("validation.log"),
+      );
+    }
+    return `All ${tests.length} tests passed`;
+  },
+};

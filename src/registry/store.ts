@@ -1,0 +1,220 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { hostname } from "node:os";
+import { dirname, basename, join } from "node:path";
+import { CwsError } from "../errors.js";
+import type { Architecture, Template } from "../template/schema.js";
+import { emptyRegistry, HISTORY_LIMIT, registrySchema, type AmiRecord, type Registry } from "./schema.js";
+
+/**
+ * The registry file: read with precise errors, written deterministically
+ * (stable key order, 2-space indent, trailing newline, so a one-AMI change is
+ * a few-line diff), atomically (temp file + rename, so a reader or a crash
+ * sees the old file or the new one, never half) and under a lock file (so
+ * concurrent cws processes do not lose each other's updates).
+ */
+
+/**
+ * Field order per level (the design doc's order, extensions after); maps
+ * (template ids, regions, architectures) sort alphabetically.
+ */
+const ENTRY_ORDER = ["ami_id", "created", "validated", "size_gb", "name", "version", "build_id", "base_ami", "content_hash", "source_commit", "validated_at", "history"];
+const ORDERS = {
+  root: ["version", "last_updated", "templates"],
+  template: ["version", "description", "amis", "ports", "estimated_cost_per_hour"],
+  entry: ENTRY_ORDER,
+} as const;
+
+function ordered(value: Record<string, unknown>, order: readonly string[], child: (key: string, v: unknown) => unknown): Record<string, unknown> {
+  const rank = (key: string) => {
+    const index = order.indexOf(key);
+    return index < 0 ? Infinity : index;
+  };
+  const keys = Object.keys(value).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  const out: Record<string, unknown> = {};
+  for (const key of keys) if (value[key] !== undefined) out[key] = child(key, value[key]);
+  return out;
+}
+
+const asRecord = (v: unknown) => v as Record<string, unknown>;
+const sortedMap = (v: unknown, child: (key: string, v: unknown) => unknown) => ordered(asRecord(v), [], child);
+const plain = (_key: string, v: unknown) => (v !== null && typeof v === "object" && !Array.isArray(v) ? sortedMap(v, plain) : v);
+const entry = (v: unknown): unknown =>
+  ordered(asRecord(v), ORDERS.entry, (key, child) => (key === "history" && Array.isArray(child) ? child.map(entry) : plain(key, child)));
+
+function canonical(registry: Registry): unknown {
+  return ordered(asRecord(registry), ORDERS.root, (key, templates) =>
+    key !== "templates"
+      ? plain(key, templates)
+      : sortedMap(templates, (_id, template) =>
+          ordered(asRecord(template), ORDERS.template, (field, value) =>
+            field !== "amis" ? plain(field, value) : sortedMap(value, (_region, archs) => sortedMap(archs, (_arch, e) => entry(e))),
+          ),
+        ),
+  );
+}
+
+export function serializeRegistry(registry: Registry): string {
+  return `${JSON.stringify(canonical(registry), null, 2)}\n`;
+}
+
+export function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Undefined when the file does not exist; a CwsError (exit 2) naming file:line:col when it is not a valid registry. */
+export async function readRegistry(file: string): Promise<Registry | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  return parseRegistry(text, file);
+}
+
+export async function parseRegistry(text: string, file: string): Promise<Registry> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    const { line, column } = jsonErrorPosition(text, (error as Error).message);
+    throw new CwsError("REGISTRY_INVALID", `${file}:${line}:${column} the registry is not valid JSON: ${(error as Error).message.replace(/ in JSON at position \d+.*$/, "")}`, {
+      value: file,
+      suggestion: "fix the file (git diff / git checkout it), or merge conflict markers may be left in it; cws never overwrites an invalid registry",
+    });
+  }
+  const parsed = registrySchema.safeParse(data);
+  if (!parsed.success) {
+    const { locatePath } = await import("./locate.js");
+    const problems = parsed.error.issues.slice(0, 10).map((issue) => {
+      const { line, column } = locatePath(text, issue.path);
+      const path = issue.path.map((s) => (typeof s === "number" ? `[${s}]` : `.${String(s)}`)).join("").replace(/^\./, "");
+      return `${file}:${line}:${column} ${path}: ${issue.message}`;
+    });
+    throw new CwsError("REGISTRY_INVALID", `the registry is invalid:\n  ${problems.join("\n  ")}`, {
+      value: file,
+      suggestion: "fix the entries named above; cws never overwrites an invalid registry",
+    });
+  }
+  return parsed.data;
+}
+
+function jsonErrorPosition(text: string, message: string): { line: number; column: number } {
+  const match = /position (\d+)/.exec(message);
+  const offset = match ? Number(match[1]) : text.length;
+  const before = text.slice(0, offset).split("\n");
+  return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
+}
+
+const LOCK_STALE_MS = 120_000;
+const LOCK_TIMEOUT_MS = 60_000;
+
+/** Hold `<file>.lock` (created exclusively) while `fn` runs. */
+export async function withRegistryLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const lockFile = `${file}.lock`;
+  await mkdir(dirname(file), { recursive: true });
+  const token = `${hostname()} ${randomBytes(6).toString("hex")} ${new Date().toISOString()}`;
+  const started = Date.now();
+  let delay = 10;
+  for (;;) {
+    try {
+      const handle = await open(lockFile, "wx");
+      await handle.writeFile(token);
+      await handle.close();
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const age = await stat(lockFile).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age > LOCK_STALE_MS) {
+        // A writer died holding it (writes take milliseconds): take it over.
+        await rm(lockFile, { force: true });
+        continue;
+      }
+      if (Date.now() - started > LOCK_TIMEOUT_MS) {
+        throw new CwsError("REGISTRY_LOCKED", `${lockFile} has been held for over ${LOCK_TIMEOUT_MS / 1000}s`, {
+          value: lockFile,
+          suggestion: "another cws is updating the registry; if none is running, delete the lock file",
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
+      delay = Math.min(200, delay * 2);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    const current = await readFile(lockFile, "utf8").catch(() => "");
+    if (current === token) await rm(lockFile, { force: true });
+  }
+}
+
+export async function writeRegistryAtomically(file: string, registry: Registry): Promise<void> {
+  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    const handle = await open(temp, "w");
+    try {
+      await handle.writeFile(serializeRegistry(registry));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Read (or start) the registry, change it, write it back: locked, atomic, and never over an invalid file. */
+export async function updateRegistryFile(file: string, now: Date, mutate: (registry: Registry) => void | Promise<void>): Promise<Registry> {
+  return withRegistryLock(file, async () => {
+    const registry = (await readRegistry(file)) ?? emptyRegistry(now);
+    const before = serializeRegistry(registry);
+    await mutate(registry);
+    if (serializeRegistry(registry) !== before) {
+      registry.last_updated = isoSeconds(now);
+      await writeRegistryAtomically(file, registry);
+    }
+    return registry;
+  });
+}
+
+/**
+ * Make `record` the current AMI for a template, region and architecture; the
+ * previous one moves into the bounded history. Recording the current AMI again
+ * changes nothing.
+ */
+export function recordAmi(
+  registry: Registry,
+  templateId: string,
+  template: Pick<Template, "description" | "ports" | "estimated_cost_per_hour"> & { version?: string | undefined },
+  region: string,
+  architecture: Architecture,
+  record: AmiRecord,
+): void {
+  const entry = (registry.templates[templateId] ??= {
+    version: record.version ?? template.version ?? "0.0.0",
+    description: template.description,
+    amis: {},
+    ports: template.ports,
+    estimated_cost_per_hour: template.estimated_cost_per_hour ?? {},
+  });
+  entry.description = template.description;
+  entry.ports = template.ports;
+  entry.estimated_cost_per_hour = template.estimated_cost_per_hour ?? {};
+  if (record.version) entry.version = record.version;
+  const byArch = (entry.amis[region] ??= {});
+  const current = byArch[architecture];
+  if (current?.ami_id === record.ami_id) {
+    byArch[architecture] = { ...current, ...record, history: current.history };
+    return;
+  }
+  const { history: previousHistory, ...previous } = current ?? { history: undefined };
+  const history = current ? [previous as AmiRecord, ...(previousHistory ?? [])].filter((h) => h.ami_id !== record.ami_id).slice(0, HISTORY_LIMIT) : [];
+  byArch[architecture] = { ...record, ...(history.length ? { history } : {}) };
+}

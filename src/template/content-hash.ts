@@ -1,0 +1,24 @@
+import { createHash } from "node:crypto";
+import type { Template } from "./schema.js";
+
+/**
+ * A hash of what the template means, not how it is written: the validated
+ * template (defaults applied) without the `amis` block that
+ * `update-templates` writes, serialised with sorted keys. Comments,
+ * formatting and key order do not change it; any change to a script, test or
+ * setting does.
+ */
+export function templateContentHash(template: Template): string {
+  const { amis: _amis, ...meaningful } = template;
+  return createHash("sha256").update(stableStringify(meaningful)).digest("hex");
+}
+
+export function stableStringify(value: unknown): string {
+  if (value === undefined) return "null";
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
+}
