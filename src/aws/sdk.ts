@@ -130,7 +130,13 @@ export function describeAwsError(error: unknown): CwsError | undefined {
   const callError = error instanceof AwsCallError ? error : undefined;
   const code = callError?.code ?? error.name;
   const sdkError = callError?.cause ?? error;
-  const message = sdkError instanceof Error ? sdkError.message : error.message;
+  // The service's own words: the SDK exception's message, or the AwsCallError's without its "Action: Code: " prefix.
+  const message =
+    sdkError instanceof Error && sdkError !== error
+      ? sdkError.message
+      : callError !== undefined
+        ? error.message.replace(`${callError.action}: ${callError.code}: `, "")
+        : error.message;
   const where = callError !== undefined ? ` (${callError.action})` : "";
 
   if (CREDENTIAL_CODES.has(code) || /Could not load credentials/i.test(message)) {

@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import type { CommandInvocation, SsmPort } from "../aws/ports.js";
 import { Delays, sleep, WAITS, type PollSettings } from "./poll.js";
 import { InterruptedError } from "./runner.js";
@@ -14,8 +15,16 @@ import { InterruptedError } from "./runner.js";
  * never re-quoted by a shell.
  */
 
-/** Bytes of log per read: base64 makes 4/3 of it, safely under SSM's 24,000 characters. */
-export const READ_CHUNK_BYTES = 17_000;
+/**
+ * A log read sends back gzip + base64 of the next piece of the log. It starts
+ * with up to 256 KiB (build logs compress 5-10x, so a 100,000-line log takes a
+ * handful of reads) and halves the piece on the instance until the encoded
+ * text fits under SSM's 24,000 characters; 15,000 bytes always fit, even
+ * incompressible (base64 makes 4/3 of it).
+ */
+export const READ_MAX_BYTES = 262_144;
+export const READ_MIN_BYTES = 15_000;
+const READ_MAX_CHARS = 22_000;
 /** Base64 characters of script per upload command. */
 const UPLOAD_CHUNK_CHARS = 20_000;
 
@@ -135,9 +144,14 @@ export async function runScriptStreaming(
       // exit_code first: once it exists, the log is complete, so the size read after it is final.
       `rc=$(cat "$d/exit_code" 2>/dev/null || echo running)`,
       `size=$(stat -c %s "$d/output.log" 2>/dev/null || echo 0)`,
+      `n=${READ_MAX_BYTES}`,
+      "while :; do",
+      `  data=$(tail -c +${offset + 1} "$d/output.log" | head -c "$n" | gzip -c -1 | base64 -w0)`,
+      `  if [ "\${#data}" -le ${READ_MAX_CHARS} ] || [ "$n" -le ${READ_MIN_BYTES} ]; then break; fi`,
+      "  n=$((n / 2))",
+      "done",
       `echo "cws-log rc=$rc size=$size"`,
-      `tail -c +${offset + 1} "$d/output.log" | head -c ${READ_CHUNK_BYTES} | base64 -w0`,
-      "echo",
+      `printf '%s\\n' "$data"`,
     ].join("\n");
     const invocation = await runCommand(ssm, instanceId, read, { timeoutSeconds: 60, comment: `${comment} log` }, poll, signal);
     check(invocation, "read the log");
@@ -166,10 +180,11 @@ export function parseLogRead(stdout: string): { exitCode: number | undefined; si
   const match = /cws-log rc=(\S+) size=(\d+)\n([A-Za-z0-9+/=]*)/.exec(stdout);
   if (!match) throw new Error(`unexpected log read output: ${stdout.slice(0, 200)}`);
   const rc = match[1]!;
+  const packed = Buffer.from(match[3]!, "base64");
   return {
     exitCode: rc === "running" ? undefined : Number(rc),
     size: Number(match[2]),
-    data: Buffer.from(match[3]!, "base64"),
+    data: packed.length === 0 ? packed : gunzipSync(packed),
   };
 }
 

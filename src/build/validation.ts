@@ -21,7 +21,7 @@ export function validationScript(tests: readonly ValidationTest[], workDir: stri
     lines.push(
       `printf '%s' '${encoded}' | base64 -d > "$d/${index}.sh"`,
       `(cd / && timeout --kill-after=5 ${test.timeout_seconds} bash "$d/${index}.sh" > "$d/${index}.out" 2> "$d/${index}.err" < /dev/null); echo "$?" > "$d/${index}.rc"`,
-      `echo "cws-test ${index} $(cat "$d/${index}.rc") $(stat -c %s "$d/${index}.out") $(head -c ${limit} "$d/${index}.out" | base64 -w0) $(head -c 512 "$d/${index}.err" | base64 -w0)"`,
+      `echo "cws-test ${index} $(cat "$d/${index}.rc") $(stat -c %s "$d/${index}.out") b:$(head -c ${limit} "$d/${index}.out" | base64 -w0) b:$(head -c 512 "$d/${index}.err" | base64 -w0)"`,
     );
   });
   lines.push("exit 0");
@@ -40,7 +40,8 @@ export interface RawTestResult {
 export function parseValidationOutput(stdout: string): RawTestResult[] {
   const results: RawTestResult[] = [];
   for (const line of stdout.split("\n")) {
-    const match = /^cws-test (\d+) (\d+) (\d+) ([A-Za-z0-9+/=]*) ?([A-Za-z0-9+/=]*)$/.exec(line.trim());
+    // Each base64 field has a `b:` prefix so an empty output still leaves a field.
+    const match = /^cws-test (\d+) (\d+) (\d+) b:([A-Za-z0-9+/=]*) b:([A-Za-z0-9+/=]*)$/.exec(line.trim());
     if (!match) continue;
     results.push({
       index: Number(match[1]),

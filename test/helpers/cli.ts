@@ -58,3 +58,33 @@ export function scratchDir(files: Record<string, string | Uint8Array> = {}): { d
   }
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * Run the built CLI as a child process without blocking this process's event
+ * loop (an in-process emulator must keep answering it). `onStderr` sees
+ * progress as it arrives, e.g. to send a signal at the right moment.
+ */
+export function runCliAsync(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined>; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = startCli(args, options);
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+      options.onStderr?.(stderr, child);
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`cws ${args.join(" ")} timed out\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, options.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? (signal ? 128 : -1), stdout, stderr });
+    });
+  });
+}

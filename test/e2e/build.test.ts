@@ -1,0 +1,202 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { afterEach, describe, expect, it } from "vitest";
+import { leftovers, startHarness, type Harness } from "./harness.js";
+
+/**
+ * `cws ami build` end to end: the built CLI, run as a child process, against
+ * the project's EC2/SSM emulator over HTTP (the real SDK parses every answer).
+ */
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+function expectNothingLeft(h: Harness, region = "us-east-1") {
+  const left = leftovers(h.emulator, region);
+  expect(left.liveInstances).toEqual([]);
+  expect(left.buildSecurityGroups).toEqual([]);
+  return left;
+}
+
+describe("cws ami build (end to end, emulator)", () => {
+  it("builds, tags, records and cleans up; files written by setup are on an instance launched from the AMI", async () => {
+    harness = await startHarness();
+    const result = await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64", "--region", "us-east-1", "--version", "v1.2.3", "--json"]);
+    expect(result.stderr).toContain("✅ All 3 tests passed");
+    expect(result.status).toBe(0);
+    const build = JSON.parse(result.stdout);
+    expect(build).toMatchObject({ status: "succeeded", template: "emu-basic", architecture: "x86_64", region: "us-east-1", version: "v1.2.3", imageState: "available" });
+    expect(build.imageName).toMatch(/^cws-emu-basic-v1\.2\.3-x86_64-\d{8}T\d{6}Z$/);
+
+    const left = expectNothingLeft(harness);
+    expect(left.images.map((i) => i.id)).toEqual([build.imageId]);
+    const image = left.images[0]!;
+    const expectedTags = {
+      Name: build.imageName,
+      "cws:template": "emu-basic",
+      "cws:version": "v1.2.3",
+      "cws:arch": "x86_64",
+      "cws:build-id": build.buildId,
+      "cws:base-ami": build.baseAmi,
+      "cws:validated": "true",
+      "cws:managed-by": "cws",
+    };
+    expect(image.tags).toMatchObject(expectedTags);
+    expect(image.tags["cws:content-hash"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(left.snapshots.length).toBeGreaterThan(0);
+    for (const snapshot of left.snapshots) expect(snapshot.tags).toMatchObject(expectedTags);
+
+    // The build instance carried its tags and was launched as specified.
+    const buildInstance = harness.emulator.instances("us-east-1").find((i) => i.id === build.instanceId)!;
+    expect(buildInstance.tags).toMatchObject({ "cws:build-id": build.buildId, "cws:template": "emu-basic", "cws:managed-by": "cws" });
+    expect(buildInstance.profileName).toBe("cws-ami-builder");
+    expect(buildInstance.state).toBe("terminated");
+
+    const registry = harness.registry() as { templates: Record<string, { amis: Record<string, Record<string, { ami_id: string; validated: boolean }>> }> };
+    expect(registry.templates["emu-basic"]!.amis["us-east-1"]!.x86_64).toMatchObject({ ami_id: build.imageId, validated: true });
+    const log = readFileSync(join(harness.dir, build.logDir, "setup.log"), "utf8");
+    expect(log).toContain("setup line 20");
+
+    // An instance launched from the new AMI sees what setup wrote.
+    const ec2 = new EC2Client({ endpoint: harness.emulator.url, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+    const launched = await ec2.send(new RunInstancesCommand({ ImageId: build.imageId, InstanceType: "t3.micro", MinCount: 1, MaxCount: 1 }));
+    const instanceId = launched.Instances![0]!.InstanceId!;
+    await harness.emulator.settled("us-east-1");
+    expect((await harness.emulator.instanceFile("us-east-1", instanceId, "/opt/cws-test/marker")).trim()).toBe("hello from setup");
+    // ... and was generalized: no SSH host keys from the build instance.
+    const described = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+    expect(described.Reservations![0]!.Instances![0]!.ImageId).toBe(build.imageId);
+  });
+
+  it("runs named build steps in order and logs each", async () => {
+    harness = await startHarness();
+    const result = await harness.cws(["ami", "build", "emu-steps", "--region", "us-west-2"]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/📦 Install first thing[\s\S]*first step done[\s\S]*📦 Configure second thing[\s\S]*second step done/);
+    expect(result.stdout).toContain("Build complete!");
+    expect(result.stdout).toMatch(/emu-steps\.us-west-2\.arm64 = ami-[0-9a-f]+/);
+    const logDir = /Logs: (\S+)/.exec(result.stdout)![1]!;
+    expect(readFileSync(join(harness.dir, logDir, "01-install-first-thing.log"), "utf8")).toContain("first step done");
+    expect(readFileSync(join(harness.dir, logDir, "02-configure-second-thing.log"), "utf8")).toContain("second step done");
+    expectNothingLeft(harness, "us-west-2");
+  });
+
+  it("fails a setup with its last 30 lines and the log path, makes no image and cleans up", async () => {
+    harness = await startHarness();
+    const result = await harness.cws(["ami", "build", "emu-fail-setup"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("setup script exited with code 7");
+    expect(result.stderr).toContain("E: unable to locate package imaginary-package");
+    expect(result.stderr).toContain("progress 40");
+    expect(result.stderr).toMatch(/last 30 lines of the log:/);
+    expect(result.stderr).toMatch(/full log: \.cws\/logs\/[^/]+\/setup\.log/);
+    const left = expectNothingLeft(harness);
+    expect(left.images).toEqual([]);
+    expect(harness.registry()).toBeUndefined();
+  });
+
+  it("runs every validation test, shows expected vs actual, and makes no image", async () => {
+    harness = await startHarness();
+    const result = await harness.cws(["ami", "build", "emu-fail-validation"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("✅ version file exists");
+    expect(result.stderr).not.toContain("no result");
+    expect(result.stderr).toContain('❌ right version: output: expected "tool 3.0.0", got "tool 2.0.1"');
+    expect(result.stderr).toMatch(/❌ missing file: exit code: expected 0, got 1 \(stderr: cat: \/opt\/cws-test\/absent: No such file or directory\)/);
+    expect(result.stderr).toContain("✅ version pattern");
+    expect(result.stderr).toContain("2 of 4 validation tests failed; no image was made");
+    const left = expectNothingLeft(harness);
+    expect(left.images).toEqual([]);
+    expect(harness.emulator.invocations("us-east-1").some((i) => i.stdout.includes("generalized"))).toBe(false);
+  });
+
+  it("succeeds when every action is throttled three times", { timeout: 180_000 }, async () => {
+    harness = await startHarness();
+    harness.emulator.faults.add({ service: "ec2", action: "*", code: "RequestLimitExceeded", times: 3 });
+    harness.emulator.faults.add({ service: "ssm", action: "*", code: "ThrottlingException", times: 3 });
+    harness.emulator.faults.add({ service: "sts", action: "*", code: "Throttling", times: 3 });
+    harness.emulator.faults.add({ service: "iam", action: "*", code: "Throttling", times: 3 });
+    const result = await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64"], { timeoutMs: 170_000 });
+    expect(result.stderr).not.toContain("❌");
+    expect(result.status).toBe(0);
+    expect(harness.emulator.stats.faultsInjected).toBeGreaterThanOrEqual(3 * 10);
+    expectNothingLeft(harness);
+  });
+
+  it("tries another zone after InsufficientInstanceCapacity", { timeout: 120_000 }, async () => {
+    harness = await startHarness();
+    // The first zone the build picks (us-east-1a: all default subnets have the same free addresses) has no capacity at all.
+    harness.emulator.faults.add({
+      service: "ec2",
+      action: "RunInstances",
+      code: "InsufficientInstanceCapacity",
+      times: 100,
+      match: (request) => request.availabilityZone === "us-east-1a",
+    });
+    const result = await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64", "--json"]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain("No t3.medium capacity in us-east-1a; trying another zone");
+    expect(result.stderr).toMatch(/Instance launched: i-[0-9a-f]+ \(t3\.medium, us-east-1b\)/);
+    expectNothingLeft(harness);
+  });
+
+  it("on SIGINT during setup, cleans up everything and exits 130", async () => {
+    harness = await startHarness();
+    let sent = false;
+    const result = await harness.cws(["ami", "build", "emu-slow"], {
+      onStderr: (text, child) => {
+        if (!sent && text.includes("tick 5")) {
+          sent = true;
+          child.kill("SIGINT");
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(result.status).toBe(130);
+    expect(result.stderr).toContain("SIGINT: stopping the build and cleaning up");
+    expect(result.stderr).toMatch(/Cleaned up: instance i-[0-9a-f]+, security group sg-[0-9a-f]+/);
+    const left = expectNothingLeft(harness);
+    expect(left.images).toEqual([]);
+  });
+
+  it("saves a 100,000-line setup log in full", { timeout: 120_000 }, async () => {
+    harness = await startHarness();
+    const result = await harness.cws(["ami", "build", "emu-big-log", "--quiet"], { timeoutMs: 180_000 });
+    expect(result.status).toBe(0);
+    const logDir = /Logs: (\S+)/.exec(result.stdout)![1]!;
+    const log = readFileSync(join(harness.dir, logDir, "setup.log"), "utf8");
+    const lines = log.trimEnd().split("\n");
+    expect(lines).toHaveLength(100_000);
+    expect(lines[0]).toBe("output line 000001 of the big setup log");
+    expect(lines[99_999]).toBe("output line 100000 of the big setup log");
+  });
+
+  it("stops at preflight when the instance profile is missing (exit 2, says what to do)", async () => {
+    harness = await startHarness({ instanceProfiles: [] });
+    const result = await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("instance profile cws-ami-builder does not exist");
+    expect(result.stderr).toContain("cws ami bootstrap");
+    expect(harness.emulator.instances("us-east-1")).toEqual([]);
+  });
+
+  it("reports rejected credentials as a usage problem (exit 2)", async () => {
+    harness = await startHarness({ rejectCredentials: true });
+    const result = await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/credentials/i);
+  });
+
+  it("keeps the instance with --on-error abort and says how to reach and remove it", async () => {
+    harness = await startHarness();
+    const result = await harness.cws(["ami", "build", "emu-fail-setup", "--on-error", "abort"]);
+    expect(result.status).toBe(1);
+    const live = harness.emulator.instances("us-east-1").filter((i) => i.state === "running");
+    expect(live).toHaveLength(1);
+    expect(result.stderr).toContain(`aws ssm start-session --target ${live[0]!.id} --region us-east-1`);
+    expect(result.stderr).toContain(`aws ec2 terminate-instances --instance-ids ${live[0]!.id}`);
+  });
+});

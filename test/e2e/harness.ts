@@ -1,0 +1,60 @@
+import { cpSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startEmulator, type Emulator, type EmulatorOptions } from "../emulator/index.js";
+import { ROOT, runCliAsync, scratchDir, type CliResult } from "../helpers/cli.js";
+
+export const FIXTURE_TEMPLATES = join(ROOT, "test", "fixtures", "templates");
+
+/**
+ * One emulator and one scratch project directory (with a copy of the test
+ * templates) per test, and a way to run `cws` against them as a user would.
+ */
+export interface Harness {
+  emulator: Emulator;
+  dir: string;
+  cws(args: string[], options?: { env?: Record<string, string | undefined>; onStderr?: (text: string, child: import("node:child_process").ChildProcess) => void; timeoutMs?: number }): Promise<CliResult>;
+  registry(): Record<string, unknown> | undefined;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: EmulatorOptions = {}): Promise<Harness> {
+  const emulator = await startEmulator({ msPerSimSecond: 2, ...options });
+  const { dir, cleanup } = scratchDir();
+  cpSync(FIXTURE_TEMPLATES, join(dir, "templates"), { recursive: true });
+  return {
+    emulator,
+    dir,
+    cws: (args, runOptions = {}) =>
+      runCliAsync(args, {
+        cwd: dir,
+        env: {
+          AWS_ENDPOINT_URL: emulator.url,
+          AWS_ACCESS_KEY_ID: "test",
+          AWS_SECRET_ACCESS_KEY: "test",
+          AWS_REGION: "us-east-1",
+          CWS_POLL_INTERVAL_MS: "20",
+          ...runOptions.env,
+        },
+        ...(runOptions.onStderr ? { onStderr: runOptions.onStderr } : {}),
+        timeoutMs: runOptions.timeoutMs ?? 90_000,
+      }),
+    registry: () => {
+      const file = join(dir, "registry", "amis.json");
+      return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : undefined;
+    },
+    close: async () => {
+      await emulator.stop();
+      cleanup();
+    },
+  };
+}
+
+/** What a build may leave behind in a region: nothing running, no build security group, no half-made image. */
+export function leftovers(emulator: Emulator, region = "us-east-1") {
+  return {
+    liveInstances: emulator.instances(region).filter((i) => i.state !== "terminated").map((i) => `${i.id} ${i.state}`),
+    buildSecurityGroups: emulator.securityGroups(region).filter((g) => g.tags["cws:managed-by"] === "cws").map((g) => g.id),
+    images: emulator.images(region).filter((i) => i.tags["cws:managed-by"] === "cws"),
+    snapshots: emulator.snapshots(region).filter((s) => s.tags["cws:managed-by"] === "cws"),
+  };
+}
