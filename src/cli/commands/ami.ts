@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import type { CliIO } from "../io.js";
+import { registerBootstrapCommand } from "./bootstrap.js";
 import { registerBuildCommand } from "./build.js";
 import { registerLintCommand } from "./lint.js";
 
@@ -9,6 +10,7 @@ export function registerAmiCommand(program: Command, io: CliIO): void {
     .description("build, lint and track AMIs")
     .helpOption("-h, --help", "show help")
     .showSuggestionAfterError(true);
+  registerBootstrapCommand(ami, io);
   registerBuildCommand(ami, io);
   registerLintCommand(ami, io);
 }
