@@ -7,6 +7,8 @@ import { InterruptedError } from "./runner.js";
 export interface PollSettings {
   /** A fixed interval for every poll, when set. */
   overrideMs: number | undefined;
+  /** Multiplies every wait's timeout (tests shrink them; default 1). */
+  timeoutScale?: number;
 }
 
 export function pollSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): PollSettings {
@@ -96,6 +98,7 @@ export async function waitFor<T>(
 ): Promise<T> {
   const now = options.now ?? (() => Date.now());
   const started = now();
+  const timeoutMs = options.timeoutMs * (options.settings.timeoutScale ?? 1);
   const delays = new Delays(options.plan, options.settings);
   let lastSeen: string | undefined;
   for (;;) {
@@ -103,7 +106,7 @@ export async function waitFor<T>(
     if (result.done) return result.value;
     lastSeen = result.seen ?? lastSeen;
     const elapsed = now() - started;
-    if (elapsed >= options.timeoutMs) throw new WaitTimeoutError(what, elapsed / 1000, lastSeen);
-    await sleep(Math.min(delays.next(), Math.max(1, options.timeoutMs - elapsed)), options.signal);
+    if (elapsed >= timeoutMs) throw new WaitTimeoutError(what, elapsed / 1000, lastSeen);
+    await sleep(Math.min(delays.next(), Math.max(1, timeoutMs - elapsed)), options.signal);
   }
 }

@@ -6,22 +6,31 @@ import { shellQuote } from "./remote.js";
  * own timeout, and the results come back as one line per test with the exit
  * code and base64 of the (bounded) output. Every test runs; there is no fail-fast.
  */
-export const TEST_OUTPUT_BUDGET_BYTES = 16_000;
+/** Characters of SSM output one validation command may use (SSM keeps 24,000). */
+const OUTPUT_BUDGET_CHARS = 23_000;
+/** Tests per SSM command; more are run in further commands. */
+export const TESTS_PER_COMMAND = 20;
 
+/** Bytes of stdout kept per test when `count` tests share one command (stderr gets a quarter of it). */
 export function testOutputLimit(count: number): number {
-  return Math.max(256, Math.floor(TEST_OUTPUT_BUDGET_BYTES / Math.max(1, count) / 1.4));
+  const perTestChars = OUTPUT_BUDGET_CHARS / Math.max(1, Math.min(count, TESTS_PER_COMMAND)) - 40;
+  // base64 turns 3 bytes into 4 characters; stdout + stderr = 1.25 x limit.
+  return Math.floor((perTestChars * 3) / 4 / 1.25);
 }
 
-export function validationScript(tests: readonly ValidationTest[], workDir: string): string {
+/** `firstIndex`: the index of tests[0] in the template, when tests are run in batches. */
+export function validationScript(tests: readonly ValidationTest[], workDir: string, firstIndex = 0): string {
   const limit = testOutputLimit(tests.length);
+  const errLimit = Math.floor(limit / 4);
   const dir = `${workDir}/validation`;
-  const lines = ["set -u", `d=${shellQuote(dir)}`, 'rm -rf "$d"', 'mkdir -p "$d"', 'chmod 700 "$d"'];
-  tests.forEach((test, index) => {
+  const lines = ["set -u", `d=${shellQuote(dir)}`, 'mkdir -p "$d"', 'chmod 700 "$d"'];
+  tests.forEach((test, offset) => {
+    const index = firstIndex + offset;
     const encoded = Buffer.from(test.command, "utf8").toString("base64");
     lines.push(
       `printf '%s' '${encoded}' | base64 -d > "$d/${index}.sh"`,
       `(cd / && timeout --kill-after=5 ${test.timeout_seconds} bash "$d/${index}.sh" > "$d/${index}.out" 2> "$d/${index}.err" < /dev/null); echo "$?" > "$d/${index}.rc"`,
-      `echo "cws-test ${index} $(cat "$d/${index}.rc") $(stat -c %s "$d/${index}.out") b:$(head -c ${limit} "$d/${index}.out" | base64 -w0) b:$(head -c 512 "$d/${index}.err" | base64 -w0)"`,
+      `echo "cws-test ${index} $(cat "$d/${index}.rc") $(stat -c %s "$d/${index}.out") b:$(head -c ${limit} "$d/${index}.out" | base64 -w0) b:$(head -c ${errLimit} "$d/${index}.err" | base64 -w0)"`,
     );
   });
   lines.push("exit 0");
@@ -74,7 +83,8 @@ export function evaluateTest(test: ValidationTest, result: RawTestResult | undef
   }
   const truncated = result.stdoutBytes > Buffer.byteLength(result.stdout, "utf8");
   const output = result.stdout.trim();
-  if (test.expected !== undefined && output !== test.expected.trim()) {
+  // Output that was cut is longer than what we saw, so it cannot equal `expected`.
+  if (test.expected !== undefined && (truncated || output !== test.expected.trim())) {
     failures.push(
       truncated
         ? `output: expected exactly ${JSON.stringify(test.expected)}, got ${result.stdoutBytes} bytes of output`

@@ -1,6 +1,6 @@
 import { cpSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startEmulator, type Emulator, type EmulatorOptions } from "../emulator/index.js";
+import { preferredScratchDir, startEmulator, type Emulator, type EmulatorOptions } from "../emulator/index.js";
 import { ROOT, runCliAsync, scratchDir, type CliResult } from "../helpers/cli.js";
 
 export const FIXTURE_TEMPLATES = join(ROOT, "test", "fixtures", "templates");
@@ -18,7 +18,9 @@ export interface Harness {
 }
 
 export async function startHarness(options: EmulatorOptions = {}): Promise<Harness> {
-  const emulator = await startEmulator({ msPerSimSecond: 2, ...options });
+  // Instance trees in memory (/dev/shm) when possible: copying /etc per instance is ~20x faster there.
+  const scratch = preferredScratchDir();
+  const emulator = await startEmulator({ msPerSimSecond: 2, ...(scratch ? { scratchDir: scratch } : {}), ...options });
   const { dir, cleanup } = scratchDir();
   cpSync(FIXTURE_TEMPLATES, join(dir, "templates"), { recursive: true });
   return {

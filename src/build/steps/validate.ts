@@ -1,7 +1,7 @@
 import { BuildFailure, REMOTE_WORK_ROOT, type BuildContext } from "../context.js";
 import { runCommand } from "../remote.js";
 import type { Step } from "../runner.js";
-import { evaluateTest, parseValidationOutput, validationScript } from "../validation.js";
+import { evaluateTest, parseValidationOutput, TESTS_PER_COMMAND, validationScript, type RawTestResult } from "../validation.js";
 
 export const validate: Step<BuildContext> = {
   id: "validate",
@@ -13,16 +13,20 @@ export const validate: Step<BuildContext> = {
       ctx.reporter.warn("the template has no validation_tests: the image is made untested");
       return "No validation tests";
     }
-    const timeoutSeconds = tests.reduce((sum, t) => sum + t.timeout_seconds + 10, 60);
-    const invocation = await runCommand(
-      ctx.ssm,
-      ctx.instance!.instanceId,
-      validationScript(tests, `${REMOTE_WORK_ROOT}/${ctx.buildId}`),
-      { timeoutSeconds, comment: "cws validation" },
-      ctx.poll,
-      signal,
-    );
-    const raw = parseValidationOutput(invocation.stdout);
+    const raw: RawTestResult[] = [];
+    for (let first = 0; first < tests.length; first += TESTS_PER_COMMAND) {
+      const batch = tests.slice(first, first + TESTS_PER_COMMAND);
+      const timeoutSeconds = batch.reduce((sum, t) => sum + t.timeout_seconds + 10, 60);
+      const invocation = await runCommand(
+        ctx.ssm,
+        ctx.instance!.instanceId,
+        validationScript(batch, `${REMOTE_WORK_ROOT}/${ctx.buildId}`, first),
+        { timeoutSeconds, comment: "cws validation" },
+        ctx.poll,
+        signal,
+      );
+      raw.push(...parseValidationOutput(invocation.stdout));
+    }
     let failed = 0;
     const log: string[] = [];
     tests.forEach((test, index) => {

@@ -1,0 +1,443 @@
+import {
+  AuthorizeSecurityGroupEgressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateImageCommand,
+  CreateSecurityGroupCommand,
+  CreateTagsCommand,
+  DeleteSecurityGroupCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  RevokeSecurityGroupEgressCommand,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  type Image,
+  type Instance,
+} from "@aws-sdk/client-ec2";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { Ec2Adapter } from "../../src/aws/ec2.js";
+import { AwsCallError, type LaunchRequest } from "../../src/aws/ports.js";
+import { ec2Error } from "./errors.js";
+import "./matchers.js";
+
+const client = new EC2Client({ region: "eu-west-1" });
+const ec2Mock = mockClient(client);
+const ec2 = new Ec2Adapter(client, "eu-west-1");
+
+beforeEach(() => {
+  ec2Mock.reset();
+});
+
+const TAGS = { "cws:managed-by": "cws", "cws:template": "r-research", Name: "cws-build r-research" };
+const TAG_LIST = [
+  { Key: "cws:managed-by", Value: "cws" },
+  { Key: "cws:template", Value: "r-research" },
+  { Key: "Name", Value: "cws-build r-research" },
+];
+
+function image(id: string, extra: Partial<Image> = {}): Image {
+  return {
+    ImageId: id,
+    Name: `image-${id}`,
+    Architecture: "arm64",
+    State: "available",
+    CreationDate: "2024-07-01T08:00:00.000Z",
+    OwnerId: "099720109477",
+    RootDeviceName: "/dev/xvda",
+    BlockDeviceMappings: [
+      { DeviceName: "/dev/xvdb", Ebs: { SnapshotId: "snap-data", VolumeSize: 100 } },
+      { DeviceName: "/dev/xvda", Ebs: { SnapshotId: "snap-root", VolumeSize: 8 } },
+      { DeviceName: "/dev/sdc", VirtualName: "ephemeral0" },
+    ],
+    Tags: [{ Key: "team", Value: "research" }],
+    ...extra,
+  };
+}
+
+function instance(id: string, extra: Partial<Instance> = {}): Instance {
+  return {
+    InstanceId: id,
+    State: { Name: "running", Code: 16 },
+    InstanceType: "t3.large",
+    SubnetId: "subnet-1",
+    Placement: { AvailabilityZone: "eu-west-1a" },
+    Tags: [{ Key: "cws:managed-by", Value: "cws" }],
+    ...extra,
+  };
+}
+
+/** The inputs the adapter built for one command, in call order. */
+function inputs(command: Parameters<typeof ec2Mock.commandCalls>[0]): unknown[] {
+  return ec2Mock.commandCalls(command).map((call) => call.args[0].input);
+}
+
+function runInstancesInput() {
+  return ec2Mock.commandCalls(RunInstancesCommand)[0]?.args[0].input;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<AwsCallError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AwsCallError);
+  return error as AwsCallError;
+}
+
+describe("describeImages", () => {
+  it("filters by name, architecture, state and tags, and maps root size, snapshots and tags", async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image("ami-1")] });
+    const images = await ec2.describeImages({
+      owners: ["099720109477"],
+      namePattern: "ubuntu/images/*",
+      architecture: "arm64",
+      states: ["available"],
+      tags: { team: "research" },
+    });
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(DescribeImagesCommand, {
+      Owners: ["099720109477"],
+      Filters: [
+        { Name: "name", Values: ["ubuntu/images/*"] },
+        { Name: "architecture", Values: ["arm64"] },
+        { Name: "state", Values: ["available"] },
+        { Name: "tag:team", Values: ["research"] },
+      ],
+      MaxResults: 1000,
+    });
+    expect(images).toEqual([
+      {
+        imageId: "ami-1",
+        name: "image-ami-1",
+        architecture: "arm64",
+        state: "available",
+        creationDate: "2024-07-01T08:00:00.000Z",
+        ownerId: "099720109477",
+        rootDeviceName: "/dev/xvda",
+        rootVolumeSizeGb: 8,
+        snapshotIds: ["snap-data", "snap-root"],
+        tags: { team: "research" },
+      },
+    ]);
+  });
+
+  it("follows NextToken across pages, with a fresh input for each page", async () => {
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .resolvesOnce({ Images: [image("ami-1"), image("ami-2")], NextToken: "page-2" })
+      .resolvesOnce({ Images: [image("ami-3")] });
+    const images = await ec2.describeImages({ owners: ["self"] });
+    expect(images.map((i) => i.imageId)).toEqual(["ami-1", "ami-2", "ami-3"]);
+    expect(inputs(DescribeImagesCommand)).toEqual([
+      { Owners: ["self"], MaxResults: 1000 },
+      { Owners: ["self"], MaxResults: 1000, NextToken: "page-2" },
+    ]);
+  });
+
+  it("sends ImageIds without MaxResults, which EC2 does not accept together", async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image("ami-1")] });
+    await ec2.describeImages({ imageIds: ["ami-1"] });
+    expect(inputs(DescribeImagesCommand)).toEqual([{ ImageIds: ["ami-1"] }]);
+  });
+
+  it("leaves the root size undefined when no mapping is the root device", async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image("ami-1", { RootDeviceName: "/dev/sda1" })] });
+    const [info] = await ec2.describeImages({ imageIds: ["ami-1"] });
+    expect(info?.rootVolumeSizeGb).toBeUndefined();
+    expect(info?.snapshotIds).toEqual(["snap-data", "snap-root"]);
+  });
+
+  it("stops with an error when the service repeats a page token", async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image("ami-1")], NextToken: "same" });
+    const error = await rejection(ec2.describeImages({ owners: ["self"] }));
+    expect(error.code).toBe("RepeatedPageToken");
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeImagesCommand, 2);
+  });
+
+  it("converts an SDK exception to AwsCallError with the AWS code, action and HTTP status", async () => {
+    ec2Mock.on(DescribeImagesCommand).rejects(ec2Error("InvalidAMIID.Malformed", "Invalid id: \"ami-x\""));
+    const error = await rejection(ec2.describeImages({ imageIds: ["ami-x"] }));
+    expect(error).toMatchObject({ code: "InvalidAMIID.Malformed", action: "DescribeImages", httpStatus: 400 });
+    expect(error.message).toBe('DescribeImages: InvalidAMIID.Malformed: Invalid id: "ami-x"');
+    expect(error.cause).toBeInstanceOf(Error);
+  });
+});
+
+describe("network", () => {
+  it("finds the default VPC by the is-default filter", async () => {
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: "vpc-default", IsDefault: true }] });
+    expect(await ec2.defaultVpcId()).toBe("vpc-default");
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(DescribeVpcsCommand, { Filters: [{ Name: "is-default", Values: ["true"] }] });
+  });
+
+  it("has no default VPC when none is returned", async () => {
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [] });
+    expect(await ec2.defaultVpcId()).toBeUndefined();
+  });
+
+  it("describes subnets by VPC and default-for-az over every page", async () => {
+    ec2Mock
+      .on(DescribeSubnetsCommand)
+      .resolvesOnce({
+        Subnets: [{ SubnetId: "subnet-a", VpcId: "vpc-1", AvailabilityZone: "eu-west-1a", AvailableIpAddressCount: 4091, DefaultForAz: true, MapPublicIpOnLaunch: true }],
+        NextToken: "t2",
+      })
+      .resolvesOnce({ Subnets: [{ SubnetId: "subnet-b", VpcId: "vpc-1", AvailabilityZone: "eu-west-1b" }] });
+    const subnets = await ec2.describeSubnets({ vpcId: "vpc-1", defaultForAz: true });
+    expect(subnets).toEqual([
+      { subnetId: "subnet-a", vpcId: "vpc-1", availabilityZone: "eu-west-1a", availableIpAddressCount: 4091, defaultForAz: true, mapPublicIpOnLaunch: true },
+      { subnetId: "subnet-b", vpcId: "vpc-1", availabilityZone: "eu-west-1b", availableIpAddressCount: 0, defaultForAz: false, mapPublicIpOnLaunch: false },
+    ]);
+    const filters = [
+      { Name: "vpc-id", Values: ["vpc-1"] },
+      { Name: "default-for-az", Values: ["true"] },
+    ];
+    expect(inputs(DescribeSubnetsCommand)).toEqual([
+      { Filters: filters, MaxResults: 1000 },
+      { Filters: filters, MaxResults: 1000, NextToken: "t2" },
+    ]);
+  });
+
+  it("describes subnets by id without MaxResults", async () => {
+    ec2Mock.on(DescribeSubnetsCommand).resolves({ Subnets: [] });
+    await ec2.describeSubnets({ subnetIds: ["subnet-a", "subnet-b"] });
+    expect(inputs(DescribeSubnetsCommand)).toEqual([{ SubnetIds: ["subnet-a", "subnet-b"] }]);
+  });
+});
+
+describe("security groups", () => {
+  it("creates a tagged group and adds no ingress rules", async () => {
+    ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: "sg-1" });
+    const id = await ec2.createSecurityGroup({ name: "cws-build-1", description: "cws builder, no inbound", vpcId: "vpc-1", tags: TAGS });
+    expect(id).toBe("sg-1");
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(CreateSecurityGroupCommand, {
+      GroupName: "cws-build-1",
+      Description: "cws builder, no inbound",
+      VpcId: "vpc-1",
+      TagSpecifications: [{ ResourceType: "security-group", Tags: TAG_LIST }],
+      DryRun: false,
+    });
+    // No inbound rule, and the default egress (HTTPS to SSM and mirrors) is left alone.
+    expect(ec2Mock).not.toHaveReceivedCommand(AuthorizeSecurityGroupIngressCommand);
+    expect(ec2Mock).not.toHaveReceivedCommand(AuthorizeSecurityGroupEgressCommand);
+    expect(ec2Mock).not.toHaveReceivedCommand(RevokeSecurityGroupEgressCommand);
+    expect(ec2Mock.calls()).toHaveLength(1);
+  });
+
+  it("passes DryRun, and lets EC2's DryRunOperation answer through as an AwsCallError", async () => {
+    ec2Mock.on(CreateSecurityGroupCommand).rejects(ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412));
+    const error = await rejection(ec2.createSecurityGroup({ name: "g", description: "d", vpcId: "vpc-1", tags: {}, dryRun: true }));
+    expect(error).toMatchObject({ code: "DryRunOperation", action: "CreateSecurityGroup", httpStatus: 412 });
+    expect(ec2Mock).toHaveReceivedCommandWith(CreateSecurityGroupCommand, { DryRun: true });
+  });
+
+  it("fails with IncompleteResponse when EC2 returns no GroupId", async () => {
+    ec2Mock.on(CreateSecurityGroupCommand).resolves({});
+    const error = await rejection(ec2.createSecurityGroup({ name: "g", description: "d", vpcId: "vpc-1", tags: {} }));
+    expect(error.code).toBe("IncompleteResponse");
+  });
+
+  it("deletes a group, and a group that is already gone is success", async () => {
+    ec2Mock.on(DeleteSecurityGroupCommand).resolvesOnce({}).rejectsOnce(ec2Error("InvalidGroup.NotFound", "The security group 'sg-1' does not exist"));
+    await ec2.deleteSecurityGroup("sg-1");
+    await ec2.deleteSecurityGroup("sg-1");
+    expect(inputs(DeleteSecurityGroupCommand)).toEqual([{ GroupId: "sg-1" }, { GroupId: "sg-1" }]);
+  });
+
+  it("reports other delete failures, such as a group still in use", async () => {
+    ec2Mock.on(DeleteSecurityGroupCommand).rejects(ec2Error("DependencyViolation", "resource sg-1 has a dependent object"));
+    const error = await rejection(ec2.deleteSecurityGroup("sg-1"));
+    expect(error).toMatchObject({ code: "DependencyViolation", action: "DeleteSecurityGroup" });
+  });
+});
+
+describe("runInstance", () => {
+  const request: LaunchRequest = {
+    imageId: "ami-base",
+    instanceType: "t3.large",
+    subnetId: "subnet-a",
+    securityGroupIds: ["sg-1"],
+    instanceProfileName: "cws-ami-builder",
+    rootDeviceName: "/dev/sda1",
+    volumeSizeGb: 30,
+    tags: TAGS,
+    clientToken: "cws-build-0123456789",
+  };
+
+  it("launches one IMDSv2-only instance with an encrypted gp3 root and tags on instance and volume", async () => {
+    ec2Mock.on(RunInstancesCommand).resolves({
+      Instances: [instance("i-1", { State: { Name: "pending", Code: 0 }, StateReason: { Code: "pending", Message: "pending" }, Tags: TAG_LIST })],
+    });
+    const info = await ec2.runInstance(request);
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(RunInstancesCommand, {
+      MinCount: 1,
+      MaxCount: 1,
+      ImageId: "ami-base",
+      InstanceType: "t3.large",
+      SubnetId: "subnet-a",
+      SecurityGroupIds: ["sg-1"],
+      IamInstanceProfile: { Name: "cws-ami-builder" },
+      MetadataOptions: { HttpTokens: "required", HttpEndpoint: "enabled", HttpPutResponseHopLimit: 2 },
+      BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { VolumeType: "gp3", Encrypted: true, DeleteOnTermination: true, VolumeSize: 30 } }],
+      TagSpecifications: [
+        { ResourceType: "instance", Tags: TAG_LIST },
+        { ResourceType: "volume", Tags: TAG_LIST },
+      ],
+      ClientToken: "cws-build-0123456789",
+      DryRun: false,
+    });
+    expect(info).toEqual({
+      instanceId: "i-1",
+      state: "pending",
+      stateReason: "pending",
+      instanceType: "t3.large",
+      subnetId: "subnet-1",
+      availabilityZone: "eu-west-1a",
+      tags: TAGS,
+    });
+  });
+
+  it("leaves the shutdown behaviour at stop, because the builder stops the instance before imaging", async () => {
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [instance("i-1")] });
+    await ec2.runInstance(request);
+    expect(runInstancesInput()).not.toHaveProperty("InstanceInitiatedShutdownBehavior");
+  });
+
+  it("omits VolumeSize when no size is given, so the image's size is used", async () => {
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [instance("i-1")] });
+    await ec2.runInstance({ ...request, volumeSizeGb: undefined, dryRun: true });
+    const input = runInstancesInput();
+    expect(input?.BlockDeviceMappings).toEqual([{ DeviceName: "/dev/sda1", Ebs: { VolumeType: "gp3", Encrypted: true, DeleteOnTermination: true } }]);
+    expect(input?.DryRun).toBe(true);
+  });
+
+  it("reports capacity errors with their code", async () => {
+    ec2Mock.on(RunInstancesCommand).rejects(ec2Error("InsufficientInstanceCapacity", "We currently do not have sufficient t3.large capacity", 500));
+    const error = await rejection(ec2.runInstance(request));
+    expect(error).toMatchObject({ code: "InsufficientInstanceCapacity", action: "RunInstances", httpStatus: 500 });
+  });
+});
+
+describe("instances", () => {
+  it("describes one instance by id", async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [instance("i-1", { StateReason: { Message: "Client.UserInitiatedShutdown" }, State: { Name: "stopped" } })] }] });
+    const info = await ec2.describeInstance("i-1");
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(DescribeInstancesCommand, { InstanceIds: ["i-1"] });
+    expect(info).toMatchObject({ instanceId: "i-1", state: "stopped", stateReason: "Client.UserInitiatedShutdown" });
+  });
+
+  it("answers undefined for an instance that does not exist (any more)", async () => {
+    ec2Mock.on(DescribeInstancesCommand).rejectsOnce(ec2Error("InvalidInstanceID.NotFound", "The instance ID 'i-1' does not exist")).resolvesOnce({ Reservations: [] });
+    expect(await ec2.describeInstance("i-1")).toBeUndefined();
+    expect(await ec2.describeInstance("i-1")).toBeUndefined();
+  });
+
+  it("does not hide other errors", async () => {
+    ec2Mock.on(DescribeInstancesCommand).rejects(ec2Error("InvalidInstanceID.Malformed"));
+    const error = await rejection(ec2.describeInstance("x"));
+    expect(error.code).toBe("InvalidInstanceID.Malformed");
+  });
+
+  it("lists instances by tag and state over every page and reservation", async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [instance("i-1")] }, { Instances: [instance("i-2")] }], NextToken: "next" })
+      .resolvesOnce({ Reservations: [{ Instances: [instance("i-3")] }] });
+    const found = await ec2.describeInstances({ tags: { "cws:managed-by": "cws" }, states: ["pending", "running"] });
+    expect(found.map((i) => i.instanceId)).toEqual(["i-1", "i-2", "i-3"]);
+    const filters = [
+      { Name: "tag:cws:managed-by", Values: ["cws"] },
+      { Name: "instance-state-name", Values: ["pending", "running"] },
+    ];
+    expect(inputs(DescribeInstancesCommand)).toEqual([
+      { Filters: filters, MaxResults: 1000 },
+      { Filters: filters, MaxResults: 1000, NextToken: "next" },
+    ]);
+  });
+
+  it("stops an instance", async () => {
+    ec2Mock.on(StopInstancesCommand).resolves({});
+    await ec2.stopInstance("i-1");
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(StopInstancesCommand, { InstanceIds: ["i-1"] });
+  });
+
+  it("reports a failed stop", async () => {
+    ec2Mock.on(StopInstancesCommand).rejects(ec2Error("IncorrectInstanceState", "This instance is not in a state from which it can be stopped."));
+    const error = await rejection(ec2.stopInstance("i-1"));
+    expect(error).toMatchObject({ code: "IncorrectInstanceState", action: "StopInstances" });
+  });
+
+  it("terminates an instance, and one that is already gone is success", async () => {
+    ec2Mock.on(TerminateInstancesCommand).resolvesOnce({}).rejectsOnce(ec2Error("InvalidInstanceID.NotFound"));
+    await ec2.terminateInstance("i-1");
+    await ec2.terminateInstance("i-1");
+    expect(inputs(TerminateInstancesCommand)).toEqual([{ InstanceIds: ["i-1"] }, { InstanceIds: ["i-1"] }]);
+  });
+
+  it("reports other termination failures", async () => {
+    ec2Mock.on(TerminateInstancesCommand).rejects(ec2Error("OperationNotPermitted", "termination protection"));
+    const error = await rejection(ec2.terminateInstance("i-1"));
+    expect(error).toMatchObject({ code: "OperationNotPermitted", action: "TerminateInstances" });
+  });
+});
+
+describe("images", () => {
+  it("creates an image with the same tags on the image and its snapshots", async () => {
+    ec2Mock.on(CreateImageCommand).resolves({ ImageId: "ami-new" });
+    const id = await ec2.createImage({ instanceId: "i-1", name: "cws-r-research-20240701", description: "r-research", tags: TAGS });
+    expect(id).toBe("ami-new");
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(CreateImageCommand, {
+      InstanceId: "i-1",
+      Name: "cws-r-research-20240701",
+      Description: "r-research",
+      TagSpecifications: [
+        { ResourceType: "image", Tags: TAG_LIST },
+        { ResourceType: "snapshot", Tags: TAG_LIST },
+      ],
+      DryRun: false,
+    });
+  });
+
+  it("reports a duplicate image name", async () => {
+    ec2Mock.on(CreateImageCommand).rejects(ec2Error("InvalidAMIName.Duplicate"));
+    const error = await rejection(ec2.createImage({ instanceId: "i-1", name: "n", description: "d", tags: {}, dryRun: true }));
+    expect(error).toMatchObject({ code: "InvalidAMIName.Duplicate", action: "CreateImage" });
+    expect(ec2Mock).toHaveReceivedCommandWith(CreateImageCommand, { DryRun: true });
+  });
+
+  it("tags resources, and skips the call when there is nothing to tag", async () => {
+    ec2Mock.on(CreateTagsCommand).resolves({});
+    await ec2.createTags(["ami-1", "snap-1"], { "cws:status": "tested" });
+    await ec2.createTags([], { a: "b" });
+    await ec2.createTags(["ami-1"], {});
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(CreateTagsCommand, {
+      Resources: ["ami-1", "snap-1"],
+      Tags: [{ Key: "cws:status", Value: "tested" }],
+    });
+  });
+
+  it("deregisters an image and deletes a snapshot", async () => {
+    ec2Mock.on(DeregisterImageCommand).resolves({});
+    ec2Mock.on(DeleteSnapshotCommand).resolves({});
+    await ec2.deregisterImage("ami-1");
+    await ec2.deleteSnapshot("snap-1");
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(DeregisterImageCommand, { ImageId: "ami-1" });
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(DeleteSnapshotCommand, { SnapshotId: "snap-1" });
+  });
+
+  it("reports cleanup failures with their code", async () => {
+    ec2Mock.on(DeregisterImageCommand).rejects(ec2Error("InvalidAMIID.Unavailable"));
+    ec2Mock.on(DeleteSnapshotCommand).rejects(ec2Error("InvalidSnapshot.InUse"));
+    expect(await rejection(ec2.deregisterImage("ami-1"))).toMatchObject({ code: "InvalidAMIID.Unavailable", action: "DeregisterImage" });
+    expect(await rejection(ec2.deleteSnapshot("snap-1"))).toMatchObject({ code: "InvalidSnapshot.InUse", action: "DeleteSnapshot" });
+  });
+
+  it("knows its region", () => {
+    expect(ec2.region).toBe("eu-west-1");
+  });
+});

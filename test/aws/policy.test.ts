@@ -1,0 +1,210 @@
+/**
+ * Keeps docs/iam/cws-cli-policy.json in step with the code: every AWS API the
+ * source calls must be allowed, and nothing else may be (least privilege).
+ */
+import { readFileSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const POLICY_PATH = join(ROOT, "docs/iam/cws-cli-policy.json");
+
+/** IAM service prefix of each SDK client package the source may import. */
+const SERVICE_OF_PACKAGE: Record<string, string> = {
+  "@aws-sdk/client-ec2": "ec2",
+  "@aws-sdk/client-ssm": "ssm",
+  "@aws-sdk/client-sts": "sts",
+  "@aws-sdk/client-iam": "iam",
+};
+
+/**
+ * Permissions AWS checks on top of an API call's own action, keyed by that
+ * action. They appear in no `new XxxCommand(`, so they are listed here.
+ */
+const IMPLIED: Record<string, { action: string; why: string }[]> = {
+  "ec2:RunInstances": [
+    { action: "iam:PassRole", why: "launching with an instance profile passes its role to EC2" },
+    { action: "ec2:CreateTags", why: "TagSpecifications on launch" },
+  ],
+  "ec2:CreateImage": [{ action: "ec2:CreateTags", why: "TagSpecifications on the image and its snapshots" }],
+  "ec2:CreateSecurityGroup": [{ action: "ec2:CreateTags", why: "TagSpecifications on the group" }],
+  "iam:AddRoleToInstanceProfile": [{ action: "iam:PassRole", why: "AWS requires PassRole on the role being added" }],
+  "iam:CreateRole": [{ action: "iam:TagRole", why: "creating a role with Tags" }],
+  "iam:CreateInstanceProfile": [{ action: "iam:TagInstanceProfile", why: "creating an instance profile with Tags" }],
+};
+
+interface ApiUse {
+  action: string;
+  file: string;
+}
+
+/**
+ * The IAM actions a TypeScript source calls: each `new XxxCommand(` or
+ * `paginateXxx(` whose identifier is imported from an SDK client package.
+ */
+function actionsUsedIn(source: string, file: string): { uses: ApiUse[]; unresolved: string[] } {
+  const importedFrom = new Map<string, string>();
+  for (const match of source.matchAll(/import\s+(type\s+)?\{([^}]*)\}\s+from\s+["']([^"']+)["']/g)) {
+    const [, typeOnly, names = "", pkg = ""] = match;
+    const service = SERVICE_OF_PACKAGE[pkg];
+    if (service === undefined || typeOnly) continue;
+    for (const part of names.split(",")) {
+      const spec = part.trim();
+      if (spec === "" || spec.startsWith("type ")) continue;
+      const [imported = "", local = imported] = spec.split(/\s+as\s+/).map((s) => s.trim());
+      importedFrom.set(local, `${service}:${imported}`);
+    }
+  }
+  const usesSdk = /from\s+["']@aws-sdk\//.test(source);
+  const uses: ApiUse[] = [];
+  const unresolved: string[] = [];
+  const calls = [...source.matchAll(/\bnew\s+([A-Za-z0-9_$]+)\s*\(/g), ...source.matchAll(/\b(paginate[A-Z][A-Za-z0-9]*)\s*\(/g)];
+  for (const [, local = ""] of calls) {
+    const resolved = importedFrom.get(local);
+    if (resolved === undefined) {
+      // In a file that talks to the SDK, an operation-looking class from elsewhere
+      // (a re-export, a new client package) would escape this check: report it.
+      if (usesSdk && (/.Command$/.test(local) || local.startsWith("paginate"))) unresolved.push(`${file}: ${local}`);
+      continue;
+    }
+    const [service, imported = ""] = resolved.split(":");
+    const operation = imported.startsWith("paginate") ? imported.slice("paginate".length) : imported.replace(/Command$/, "");
+    if (operation === imported) continue; // a client or exception class, not an operation
+    uses.push({ action: `${service}:${operation}`, file });
+  }
+  return { uses, unresolved };
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.isFile() && entry.name.endsWith(".ts") ? [path] : [];
+  });
+}
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+interface Policy {
+  Version: string;
+  Statement: Statement[];
+}
+
+const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
+
+const policy = JSON.parse(readFileSync(POLICY_PATH, "utf8")) as Policy;
+const granted = new Set(policy.Statement.flatMap((s) => list(s.Action)));
+const statementsFor = (action: string) => policy.Statement.filter((s) => list(s.Action).includes(action));
+
+const scanned = sourceFiles(join(ROOT, "src")).map((file) => actionsUsedIn(readFileSync(file, "utf8"), relative(ROOT, file)));
+const used = scanned.flatMap((s) => s.uses);
+const usedActions = new Set(used.map((u) => u.action));
+const required = new Map<string, string>(); // action → why
+for (const use of used) required.set(use.action, `called in ${use.file}`);
+for (const action of usedActions) {
+  for (const implied of IMPLIED[action] ?? []) if (!required.has(implied.action)) required.set(implied.action, `${implied.why} (${action})`);
+}
+
+describe("the source scanner", () => {
+  it("finds commands and paginators, through aliases, and only from SDK client packages", () => {
+    const source = `
+      import { RunInstancesCommand, EC2Client, type Image, paginateDescribeImages } from "@aws-sdk/client-ec2";
+      import { SendCommandCommand as Send } from "@aws-sdk/client-ssm";
+      import type { GetRoleCommand } from "@aws-sdk/client-iam";
+      import { LocalCommand } from "./local.js";
+      import { Command } from "commander";
+      new EC2Client({});
+      await client.send(new RunInstancesCommand({ MinCount: 1 }));
+      await client.send(new  Send ({}));
+      for await (const page of paginateDescribeImages({ client }, {})) void page;
+      new LocalCommand();
+      new Command("cws");
+    `;
+    const { uses, unresolved } = actionsUsedIn(source, "x.ts");
+    expect(uses.map((u) => u.action).sort()).toEqual(["ec2:DescribeImages", "ec2:RunInstances", "ssm:SendCommand"]);
+    expect(unresolved).toEqual(["x.ts: LocalCommand"]);
+    expect(actionsUsedIn(`import { Command } from "commander"; new Command(); new FooCommand();`, "cli.ts").unresolved).toEqual([]);
+  });
+
+  it("resolves every command class in src to an SDK client package", () => {
+    expect(scanned.flatMap((s) => s.unresolved)).toEqual([]);
+  });
+
+  it("sees the adapters' calls (so an empty scan cannot pass for a clean one)", () => {
+    for (const action of ["ec2:RunInstances", "ec2:DescribeImages", "ssm:SendCommand", "ssm:GetCommandInvocation", "sts:GetCallerIdentity", "iam:AddRoleToInstanceProfile"]) {
+      expect(usedActions).toContain(action);
+    }
+  });
+});
+
+describe("docs/iam/cws-cli-policy.json", () => {
+  it("is a valid policy document: 2012-10-17, Allow statements with unique Sids, no wildcard actions", () => {
+    expect(policy.Version).toBe("2012-10-17");
+    const sids = policy.Statement.map((s) => s.Sid);
+    expect(sids.every((sid) => typeof sid === "string" && /^[A-Za-z0-9]+$/.test(sid))).toBe(true);
+    expect(new Set(sids).size).toBe(sids.length);
+    for (const statement of policy.Statement) {
+      expect(statement.Effect).toBe("Allow");
+      expect(list(statement.Resource).length).toBeGreaterThan(0);
+      for (const action of list(statement.Action)) expect(action).toMatch(/^(ec2|ssm|sts|iam):[A-Z][A-Za-z]+$/);
+    }
+  });
+
+  it("grants every action the code calls", () => {
+    const missing = [...required].filter(([action]) => !granted.has(action)).map(([action, why]) => `${action} (${why})`);
+    expect(missing, `add to ${relative(ROOT, POLICY_PATH)}:\n${missing.join("\n")}`).toEqual([]);
+  });
+
+  it("grants nothing the code does not call (least privilege)", () => {
+    const unused = [...granted].filter((action) => !required.has(action)).sort();
+    expect(unused, `no code calls these; remove them from ${relative(ROOT, POLICY_PATH)} or add the call:\n${unused.join("\n")}`).toEqual([]);
+  });
+
+  it("passes only the builder role, and only to EC2", () => {
+    const [pass, ...others] = statementsFor("iam:PassRole");
+    expect(others).toEqual([]);
+    expect(pass?.Resource).toBe("arn:aws:iam::*:role/cws-ami-builder");
+    expect(pass?.Condition).toEqual({ StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } });
+  });
+
+  it("tags only while creating, or resources cws already manages", () => {
+    const conditions = statementsFor("ec2:CreateTags").map((s) => s.Condition);
+    expect(conditions).toHaveLength(2);
+    expect(conditions).toContainEqual({ StringEquals: { "ec2:CreateAction": ["CreateImage", "CreateSecurityGroup", "RunInstances"] } });
+    expect(conditions).toContainEqual({ StringEquals: { "aws:ResourceTag/cws:managed-by": "cws" } });
+  });
+
+  it("stops and deletes only resources tagged cws:managed-by=cws", () => {
+    for (const action of ["ec2:StopInstances", "ec2:TerminateInstances", "ec2:DeleteSecurityGroup", "ec2:DeregisterImage", "ec2:DeleteSnapshot"]) {
+      const statements = statementsFor(action);
+      expect(statements.length, action).toBeGreaterThan(0);
+      for (const s of statements) expect(s.Condition, action).toEqual({ StringEquals: { "aws:ResourceTag/cws:managed-by": "cws" } });
+    }
+  });
+
+  it("runs shell scripts only through AWS-RunShellScript, on cws instances", () => {
+    const resources = statementsFor("ssm:SendCommand").map((s) => ({ resource: s.Resource, condition: s.Condition }));
+    expect(resources).toEqual([
+      { resource: "arn:aws:ssm:*:*:document/AWS-RunShellScript", condition: undefined },
+      { resource: "arn:aws:ec2:*:*:instance/*", condition: { StringEquals: { "ssm:resourceTag/cws:managed-by": "cws" } } },
+    ]);
+  });
+
+  it("changes IAM only for the builder role and profile, and attaches only the SSM core policy", () => {
+    for (const statement of policy.Statement.filter((s) => list(s.Action).some((a) => a.startsWith("iam:")))) {
+      for (const resource of list(statement.Resource)) {
+        expect(["arn:aws:iam::*:role/cws-ami-builder", "arn:aws:iam::*:instance-profile/cws-ami-builder"]).toContain(resource);
+      }
+    }
+    expect(statementsFor("iam:AttachRolePolicy").map((s) => s.Condition)).toEqual([
+      { ArnEquals: { "iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" } },
+    ]);
+  });
+});

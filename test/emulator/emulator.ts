@@ -1,0 +1,539 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { SimClock } from "./clock.js";
+import { EC2_HANDLERS, capacityMessage, runInstancesPlacement } from "./ec2.js";
+import { ApiError } from "./errors.js";
+import { Faults, type FaultRequest, type ServiceName } from "./faults.js";
+import { IAM_HANDLERS, STS_HANDLERS, seedInstanceProfile } from "./iam.js";
+import { requestId as newRequestId } from "./ids.js";
+import { imageState, pingStatus, refreshInstance, snapshotState } from "./lifecycle.js";
+import { parseForm } from "./query.js";
+import { Sandbox, type ShellMode } from "./sandbox.js";
+import { DEFAULT_REGIONS, REGION_NAME, createRegion, publicParameter } from "./seed.js";
+import { SSM_HANDLERS } from "./ssm.js";
+import { PUBLIC_AMI_PARAMETERS } from "./public-amis.js";
+import { DEFAULT_LATENCIES, IamState, type InstanceStateName, type Latencies, type RegionState, type ResolvedOptions, type World } from "./state.js";
+import { Stats, type EmulatorStats } from "./stats.js";
+import { XML_DECLARATION, escapeXml, renderChildren, type XmlNode } from "./xml.js";
+
+export interface EmulatorOptions {
+  /** Port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /** Real milliseconds per simulated second (default 10: a 30 s wait takes 300 ms). */
+  msPerSimSecond?: number;
+  /** Override any of the simulated latencies (in simulated seconds). */
+  latencies?: Partial<Latencies>;
+  /** Where instance and image trees live; a fresh folder is made inside it (default: the OS temp dir) and removed by stop(). */
+  scratchDir?: string;
+  /** Instance profiles (each with a same-named role that has AmazonSSMManagedInstanceCore) present from the start. Default ["cws-ami-builder"]. */
+  instanceProfiles?: string[];
+  /** Answer InvalidClientTokenId (HTTP 403) to every request of every service. */
+  rejectCredentials?: boolean;
+  /** Default "123456789012". */
+  accountId?: string;
+  /** Regions listed by DescribeRegions (any well-formed region name is served). */
+  regions?: string[];
+  /**
+   * How scripts run: "bash" (default) runs the commands with /bin/bash; "agent"
+   * mimics the real SSM agent, which runs `sh -c _script.sh` so that a script
+   * without a shebang line runs under /bin/sh (dash on Debian and Ubuntu).
+   */
+  shell?: ShellMode;
+  /** executionTimeout is in real seconds by default; set this to scale it like the other waits. */
+  scaleExecutionTimeout?: boolean;
+  /** The SSM agent registers only when the instance's role has AmazonSSMManagedInstanceCore (default true). */
+  requireSsmPolicy?: boolean;
+  /** Path of util-linux `unshare` (default "unshare"). */
+  unsharePath?: string;
+  /** Receives diagnostic lines (default: none). */
+  log?: (line: string) => void;
+}
+
+export interface InstanceView {
+  id: string;
+  state: InstanceStateName;
+  imageId: string;
+  instanceType: string;
+  architecture: string;
+  subnetId: string;
+  availabilityZone: string;
+  privateIp: string;
+  profileName?: string;
+  securityGroupIds: string[];
+  volumeIds: string[];
+  tags: Record<string, string>;
+  /** Online / ConnectionLost, or undefined while SSM does not know the instance. */
+  ssmPingStatus?: string;
+  /** Scratch folder holding the instance's etc/, var/, root/ ... */
+  root: string;
+}
+
+export interface ImageView {
+  id: string;
+  name: string;
+  state: string;
+  ownerId: string;
+  architecture: string;
+  public: boolean;
+  snapshotIds: string[];
+  tags: Record<string, string>;
+  sourceInstanceId?: string;
+  sourceImageId?: string;
+  sourceImageRegion?: string;
+  /** Scratch folder with the image's files (undefined for the seeded base images). */
+  tree?: string;
+}
+
+export interface SnapshotView {
+  id: string;
+  state: string;
+  ownerId: string;
+  volumeSize: number;
+  imageId?: string;
+  tags: Record<string, string>;
+}
+
+export interface SecurityGroupView {
+  id: string;
+  name: string;
+  description: string;
+  vpcId: string;
+  isDefault: boolean;
+  tags: Record<string, string>;
+}
+
+export interface ParameterView {
+  name: string;
+  value: string;
+  type: string;
+  version: number;
+  public: boolean;
+}
+
+export interface InvocationView {
+  commandId: string;
+  instanceId: string;
+  status: string;
+  statusDetails: string;
+  responseCode: number;
+  /** Full output (GetCommandInvocation truncates it). */
+  stdout: string;
+  stderr: string;
+}
+
+export interface EmulatorClock {
+  /** Simulated seconds since the emulator started. */
+  now(): number;
+  /** Jumps simulated time forward (pending things become ready as if that time had passed). */
+  advance(simSeconds: number): void;
+  readonly msPerSimSecond: number;
+  setMsPerSimSecond(ms: number): void;
+}
+
+export interface Emulator {
+  /** http://127.0.0.1:PORT — use as AWS_ENDPOINT_URL / the clients' `endpoint`. */
+  readonly url: string;
+  readonly port: number;
+  readonly accountId: string;
+  readonly faults: Faults;
+  readonly stats: EmulatorStats;
+  readonly clock: EmulatorClock;
+  /** The simulated latencies in force; assign to change them from now on. */
+  readonly latencies: Latencies;
+  /** The emulator's own scratch folder (removed by stop()). */
+  readonly scratchDir: string;
+  /** Problems met while copying trees and the like (for debugging). */
+  readonly warnings: readonly string[];
+  setRejectCredentials(reject: boolean): void;
+  instances(region: string): InstanceView[];
+  images(region: string, options?: { includePublic?: boolean }): ImageView[];
+  snapshots(region: string): SnapshotView[];
+  securityGroups(region: string): SecurityGroupView[];
+  /** Parameters put by clients, plus the public AMI parameters. */
+  parameters(region: string): ParameterView[];
+  invocations(region: string): InvocationView[];
+  /** Reads a file as an instance sees it (it must be in the instance's own trees: /etc, /var, /root ...). */
+  instanceFile(region: string, instanceId: string, absPath: string): Promise<string>;
+  /** Resolves once the instance's and images' file trees of a region are laid out (for inspection). */
+  settled(region: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const EC2_NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/";
+const QUERY_NAMESPACES: Record<string, string> = {
+  sts: "https://sts.amazonaws.com/doc/2011-06-15/",
+  iam: "https://iam.amazonaws.com/doc/2010-05-08/",
+};
+const VERSION_SERVICES: Record<string, ServiceName> = {
+  "2016-11-15": "ec2",
+  "2011-06-15": "sts",
+  "2010-05-08": "iam",
+};
+
+
+function tagRecord(tags: ReadonlyMap<string, string>): Record<string, string> {
+  return Object.fromEntries(tags);
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const clock = new SimClock(options.msPerSimSecond ?? 10);
+  const latencies: Latencies = { ...DEFAULT_LATENCIES, ...options.latencies };
+  const resolved: ResolvedOptions = {
+    accountId: options.accountId ?? "123456789012",
+    rejectCredentials: options.rejectCredentials ?? false,
+    regions: options.regions ?? [...DEFAULT_REGIONS],
+    shell: options.shell ?? "bash",
+    scaleExecutionTimeout: options.scaleExecutionTimeout ?? false,
+    requireSsmPolicy: options.requireSsmPolicy ?? true,
+  };
+  const runTag = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const sandbox = await Sandbox.create(options.scratchDir, options.unsharePath ?? "unshare", runTag);
+  const stats = new Stats();
+  const faults = new Faults();
+  const log = options.log ?? (() => undefined);
+  const regions = new Map<string, RegionState>();
+
+  const world: World = {
+    accountId: resolved.accountId,
+    clock,
+    latencies,
+    options: resolved,
+    iam: new IamState(),
+    sandbox,
+    stats,
+    regions,
+    log,
+    region(name: string): RegionState {
+      let r = regions.get(name);
+      if (!r) {
+        if (!REGION_NAME.test(name)) throw new ApiError("InvalidParameterValue", `Invalid region: ${name}`);
+        r = createRegion(world, name);
+        regions.set(name, r);
+      }
+      return r;
+    },
+  };
+  for (const name of options.instanceProfiles ?? ["cws-ami-builder"]) seedInstanceProfile(world, name);
+
+  const server = http.createServer((req, res) => {
+    handle(world, faults, req, res).catch((err: unknown) => {
+      log(`internal error: ${(err as Error).stack ?? String(err)}`);
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end(`cws emulator internal error: ${(err as Error).message}`);
+      }
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  let stopped = false;
+  // If the process ends without stop(), do not leave instance processes or files behind.
+  const onExit = () => sandbox.destroySync();
+  process.on("exit", onExit);
+
+  const region = (name: string) => world.region(name);
+
+  const emulator: Emulator = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    accountId: resolved.accountId,
+    faults,
+    stats,
+    clock: {
+      now: () => clock.now(),
+      advance: (s: number) => clock.advance(s),
+      get msPerSimSecond() {
+        return clock.msPerSimSecond;
+      },
+      setMsPerSimSecond: (ms: number) => clock.setMsPerSimSecond(ms),
+    },
+    latencies,
+    scratchDir: sandbox.dir,
+    warnings: sandbox.warnings,
+    setRejectCredentials(reject: boolean) {
+      resolved.rejectCredentials = reject;
+    },
+    instances(name) {
+      const r = region(name);
+      return [...r.instances.values()].map((i) => {
+        refreshInstance(world, i);
+        return {
+          id: i.id,
+          state: i.state,
+          imageId: i.imageId,
+          instanceType: i.instanceType,
+          architecture: i.architecture,
+          subnetId: i.subnetId,
+          availabilityZone: i.availabilityZone,
+          privateIp: i.privateIp,
+          profileName: i.profile?.name,
+          securityGroupIds: [...i.securityGroupIds],
+          volumeIds: [...i.volumeIds],
+          tags: tagRecord(i.tags),
+          ssmPingStatus: pingStatus(world, i),
+          root: i.root,
+        };
+      });
+    },
+    images(name, opts) {
+      const r = region(name);
+      return [...r.images.values()]
+        .filter((img) => opts?.includePublic || img.ownerId === world.accountId)
+        .map((img) => ({
+          id: img.id,
+          name: img.name,
+          state: imageState(world, img),
+          ownerId: img.ownerId,
+          architecture: img.architecture,
+          public: img.public,
+          snapshotIds: img.devices.map((d) => d.snapshotId),
+          tags: tagRecord(img.tags),
+          sourceInstanceId: img.sourceInstanceId,
+          sourceImageId: img.sourceImageId,
+          sourceImageRegion: img.sourceImageRegion,
+          tree: img.tree,
+        }));
+    },
+    snapshots(name) {
+      const r = region(name);
+      return [...r.snapshots.values()]
+        .filter((s) => s.ownerId === world.accountId)
+        .map((s) => ({
+          id: s.id,
+          state: snapshotState(world, s, r),
+          ownerId: s.ownerId,
+          volumeSize: s.volumeSize,
+          imageId: s.imageId,
+          tags: tagRecord(s.tags),
+        }));
+    },
+    securityGroups(name) {
+      return [...region(name).securityGroups.values()].map((g) => ({
+        id: g.id,
+        name: g.name,
+        description: g.description,
+        vpcId: g.vpcId,
+        isDefault: g.isDefault,
+        tags: tagRecord(g.tags),
+      }));
+    },
+    parameters(name) {
+      const r = region(name);
+      const own = [...r.parameters.values()].map((p) => ({ name: p.name, value: p.value, type: p.type, version: p.version, public: false }));
+      const pub = PUBLIC_AMI_PARAMETERS.map((p) => publicParameter(r, p.name, clock.epochMs))
+        .filter((p): p is NonNullable<typeof p> => !!p)
+        .map((p) => ({ name: p.name, value: p.value, type: p.type, version: p.version, public: true }));
+      return [...own, ...pub];
+    },
+    invocations(name) {
+      const r = region(name);
+      const out: InvocationView[] = [];
+      for (const cmd of r.commands.values()) {
+        for (const inv of cmd.invocations.values()) {
+          out.push({
+            commandId: cmd.id,
+            instanceId: inv.instanceId,
+            status: inv.status,
+            statusDetails: inv.statusDetails,
+            responseCode: inv.responseCode,
+            stdout: inv.stdout,
+            stderr: inv.stderr,
+          });
+        }
+      }
+      return out;
+    },
+    async instanceFile(name, instanceId, absPath) {
+      const inst = region(name).instances.get(instanceId);
+      if (!inst) throw new Error(`no instance ${instanceId} in ${name}`);
+      await inst.treePromise;
+      return sandbox.readInstanceFile(inst.root, absPath);
+    },
+    async settled(name) {
+      const r = region(name);
+      await Promise.all([...r.instances.values()].map((i) => i.treePromise.catch(() => undefined)));
+      await Promise.all([...r.images.values()].map((i) => i.treePromise.catch(() => undefined)));
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      process.off("exit", onExit);
+      for (const r of regions.values()) {
+        for (const cmd of r.commands.values()) {
+          for (const inv of cmd.invocations.values()) {
+            clearTimeout(inv.startTimer);
+            clearTimeout(inv.timeoutTimer);
+            inv.finished = true;
+          }
+        }
+      }
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      // Let pending tree copies finish before removing the folder they write to.
+      for (const r of regions.values()) await emulator.settled(r.name).catch(() => undefined);
+      await sandbox.destroy();
+    },
+  };
+  return emulator;
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+type Protocol = "ec2" | "query" | "json";
+
+function protocolOf(service: ServiceName): Protocol {
+  return service === "ec2" ? "ec2" : service === "ssm" ? "json" : "query";
+}
+
+async function handle(world: World, faults: Faults, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const body = await readBody(req);
+  const requestId = newRequestId();
+  if (req.method === "GET" && (req.url === "/" || req.url === "")) {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("cws AWS emulator: EC2, SSM, STS and IAM for tests\n");
+    return;
+  }
+
+  const auth = req.headers.authorization ?? "";
+  const scope = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(auth);
+  const target = String(req.headers["x-amz-target"] ?? "");
+  const form = (req.headers["content-type"] ?? "").includes("x-www-form-urlencoded") ? parseForm(body) : undefined;
+
+  let service: string | undefined = scope?.[2];
+  if (!service) {
+    if (target.startsWith("AmazonSSM.")) service = "ssm";
+    else if (form?.get("Version")) service = VERSION_SERVICES[form.get("Version") as string];
+  }
+  const signedRegion = scope?.[1];
+  if (service !== "ec2" && service !== "ssm" && service !== "sts" && service !== "iam") {
+    const msg = `cws emulator: cannot tell which service this request is for (credential scope service '${service ?? ""}', X-Amz-Target '${target}'); it serves ec2, ssm, sts and iam`;
+    res.writeHead(400, { "content-type": "text/xml", "x-amzn-requestid": requestId });
+    res.end(`${XML_DECLARATION}<ErrorResponse><Error><Type>Sender</Type><Code>UnknownService</Code><Message>${escapeXml(msg)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+    return;
+  }
+  const protocol = protocolOf(service);
+  let json: Record<string, unknown> = {};
+  let action: string;
+  if (protocol === "json") {
+    action = target.replace(/^AmazonSSM\./, "");
+  } else {
+    action = form?.get("Action") ?? "";
+  }
+  world.stats.countCall(service, action || "(none)");
+
+  try {
+    if (protocol === "json" && body.trim()) {
+      try {
+        json = JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        throw new ApiError("SerializationException", "The request body is not valid JSON");
+      }
+    }
+    if (world.options.rejectCredentials) {
+      throw new ApiError("InvalidClientTokenId", "The security token included in the request is invalid.", 403);
+    }
+    if (!auth) throw new ApiError("MissingAuthenticationToken", "Request is missing Authentication Token", 403);
+    if (!action) throw new ApiError(protocol === "json" ? "UnknownOperationException" : "MissingAction", "The request names no action");
+    const regionName = signedRegion ?? "us-east-1";
+    const region = service === "iam" || service === "sts" ? undefined : world.region(regionName);
+
+    const faultRequest: FaultRequest = {
+      service,
+      action,
+      region: regionName,
+      params: protocol === "json" ? json : Object.fromEntries(form ?? []),
+    };
+    if (service === "ec2" && action === "RunInstances" && region && form) Object.assign(faultRequest, runInstancesPlacement(region, form));
+    const fault = faults.take(faultRequest);
+    if (fault) {
+      world.stats.countFault();
+      throw new ApiError(fault.code, fault.message ?? defaultFaultMessage(fault.code, service, action, region, form), fault.status);
+    }
+
+    if (service === "ec2") {
+      const handler = EC2_HANDLERS[action];
+      if (!handler) throw new ApiError("InvalidAction", `The action ${action} is not valid for this web service. (The cws emulator does not implement ec2:${action}.)`);
+      const result = await handler({ world, region: region as RegionState, params: form ?? new Map(), action, requestId });
+      return send(res, 200, "text/xml;charset=UTF-8", requestId, ec2Success(action, requestId, result));
+    }
+    if (service === "ssm") {
+      const handler = SSM_HANDLERS[action];
+      if (!handler) throw new ApiError("UnknownOperationException", `The cws emulator does not implement ssm:${action}.`);
+      const result = await handler({ world, region: region as RegionState, body: json, action, requestId });
+      return send(res, 200, "application/x-amz-json-1.1", requestId, JSON.stringify(result ?? {}));
+    }
+    const handlers = service === "sts" ? STS_HANDLERS : IAM_HANDLERS;
+    const handler = handlers[action];
+    if (!handler) throw new ApiError("InvalidAction", `The action ${action} is not valid for this web service. (The cws emulator does not implement ${service}:${action}.)`);
+    const result = handler({ world, params: form ?? new Map(), action, requestId });
+    return send(res, 200, "text/xml", requestId, querySuccess(service, action, requestId, result));
+  } catch (err) {
+    const e = err instanceof ApiError ? err : new ApiError("InternalError", `cws emulator: ${(err as Error).message}`, 500);
+    if (!(err instanceof ApiError)) world.log(`internal error in ${service}:${action}: ${(err as Error).stack ?? String(err)}`);
+    if (protocol === "json") {
+      return send(res, e.status, "application/x-amz-json-1.1", requestId, JSON.stringify({ __type: e.code, message: e.message }));
+    }
+    if (protocol === "ec2") {
+      return send(
+        res,
+        e.status,
+        "text/xml;charset=UTF-8",
+        requestId,
+        `${XML_DECLARATION}<Response><Errors><Error><Code>${escapeXml(e.code)}</Code><Message>${escapeXml(e.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`,
+      );
+    }
+    return send(
+      res,
+      e.status,
+      "text/xml",
+      requestId,
+      `<ErrorResponse xmlns="${QUERY_NAMESPACES[service]}"><Error><Type>${e.status >= 500 ? "Receiver" : "Sender"}</Type><Code>${escapeXml(e.code)}</Code><Message>${escapeXml(e.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+    );
+  }
+}
+
+function defaultFaultMessage(code: string, service: ServiceName, action: string, region: RegionState | undefined, form: Map<string, string> | undefined): string {
+  switch (code) {
+    case "RequestLimitExceeded":
+      return "Request limit exceeded.";
+    case "ThrottlingException":
+    case "Throttling":
+      return "Rate exceeded";
+    case "InsufficientInstanceCapacity":
+      if (service === "ec2" && action === "RunInstances" && region && form) return capacityMessage(region, form);
+      return "Insufficient capacity.";
+    default:
+      return `Injected fault ${code} for ${service}:${action}`;
+  }
+}
+
+function ec2Success(action: string, requestId: string, node: XmlNode): string {
+  return `${XML_DECLARATION}<${action}Response xmlns="${EC2_NAMESPACE}"><requestId>${requestId}</requestId>${renderChildren(node, "item")}</${action}Response>`;
+}
+
+function querySuccess(service: string, action: string, requestId: string, result: XmlNode | undefined): string {
+  const inner = result === undefined ? "" : `<${action}Result>${renderChildren(result, "member")}</${action}Result>`;
+  return `<${action}Response xmlns="${QUERY_NAMESPACES[service]}">${inner}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`;
+}
+
+function send(res: http.ServerResponse, status: number, contentType: string, requestId: string, body: string): void {
+  res.writeHead(status, {
+    "content-type": contentType,
+    "content-length": Buffer.byteLength(body),
+    "x-amzn-requestid": requestId,
+  });
+  res.end(body);
+}

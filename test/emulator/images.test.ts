@@ -1,0 +1,200 @@
+import {
+  CopyImageCommand,
+  CreateImageCommand,
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  StopInstancesCommand,
+} from "@aws-sdk/client-ec2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Emulator } from "./emulator.js";
+import { baseImageId, clientsFor, errorOf, instanceState, launchOnline, run, startTestEmulator, waitFor, type Clients } from "./helpers.js";
+
+let emu: Emulator;
+let c: Clients;
+
+beforeAll(async () => {
+  emu = await startTestEmulator();
+  c = clientsFor(emu);
+});
+afterAll(async () => {
+  await emu?.stop();
+});
+
+async function imageState(cl: Clients, imageId: string): Promise<string | undefined> {
+  const r = await cl.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+  return r.Images?.[0]?.State;
+}
+
+async function waitAvailable(cl: Clients, imageId: string): Promise<void> {
+  await waitFor(async () => ((await imageState(cl, imageId)) === "available" ? true : undefined));
+}
+
+describe("CreateImage", () => {
+  it("snapshots the instance's files, which a new instance from the image sees", async () => {
+    const builder = await launchOnline(c, { ImageId: await baseImageId(c, "al2023", "x86_64") });
+    const setup = await run(c, builder, [
+      "mkdir -p /opt/app && echo v1.2.3 > /opt/app/VERSION",
+      "echo 'net.core.somaxconn = 1024' > /etc/sysctl.d/90-app.conf",
+      "echo temp > /run/not-in-image",
+      "useradd_stub() { echo \"appuser:x:1500:1500::/home/appuser:/bin/bash\" >> /etc/passwd; }; useradd_stub",
+    ]);
+    expect(setup.Status).toBe("Success");
+    await c.ec2.send(new StopInstancesCommand({ InstanceIds: [builder] }));
+    await waitFor(async () => ((await instanceState(c, builder)) === "stopped" ? true : undefined));
+
+    const created = await c.ec2.send(
+      new CreateImageCommand({
+        InstanceId: builder,
+        Name: "cws/app-1.2.3-x86_64",
+        Description: "app image",
+        TagSpecifications: [
+          { ResourceType: "image", Tags: [{ Key: "cws:template", Value: "app" }] },
+          { ResourceType: "snapshot", Tags: [{ Key: "cws:template", Value: "app" }] },
+        ],
+      }),
+    );
+    const imageId = created.ImageId as string;
+    expect(imageId).toMatch(/^ami-[0-9a-f]{17}$/);
+    expect(await imageState(c, imageId)).toBe("pending");
+
+    const dup = await errorOf(c.ec2.send(new CreateImageCommand({ InstanceId: builder, Name: "cws/app-1.2.3-x86_64" })));
+    expect(dup.name).toBe("InvalidAMIName.Duplicate");
+    const malformed = await errorOf(c.ec2.send(new CreateImageCommand({ InstanceId: builder, Name: "a!" })));
+    expect(malformed.name).toBe("InvalidAMIName.Malformed");
+
+    await waitAvailable(c, imageId);
+    const described = (await c.ec2.send(new DescribeImagesCommand({ Owners: ["self"], Filters: [{ Name: "tag:cws:template", Values: ["app"] }] }))).Images ?? [];
+    expect(described.map((i) => i.ImageId)).toEqual([imageId]);
+    const img = described[0];
+    expect(img).toMatchObject({ Name: "cws/app-1.2.3-x86_64", Description: "app image", OwnerId: "123456789012", Public: false, Architecture: "x86_64", SourceInstanceId: builder });
+    const snapshotId = img?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId as string;
+    expect(snapshotId).toMatch(/^snap-/);
+
+    const snaps = await c.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ["self"], Filters: [{ Name: "tag:cws:template", Values: ["app"] }] }));
+    expect(snaps.Snapshots?.map((s) => s.SnapshotId)).toEqual([snapshotId]);
+    expect(snaps.Snapshots?.[0]).toMatchObject({ State: "completed", Progress: "100%", VolumeSize: 8, OwnerId: "123456789012" });
+    expect(snaps.Snapshots?.[0]?.Description).toContain(imageId);
+
+    const child = await launchOnline(c, { ImageId: imageId });
+    const check = await run(c, child, ["cat /opt/app/VERSION", "cat /etc/sysctl.d/90-app.conf", "getent passwd appuser | cut -d: -f3", "test -e /run/not-in-image && echo run-carried || echo run-empty", ". /etc/os-release; echo $ID"]);
+    expect(check.StandardOutputContent).toBe("v1.2.3\nnet.core.somaxconn = 1024\n1500\nrun-empty\namzn\n");
+    expect(await emu.instanceFile("us-east-1", child, "/opt/app/VERSION")).toBe("v1.2.3\n");
+  });
+
+  it("takes base + per-GiB simulated time to become available", async () => {
+    const inst = await launchOnline(c, { BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { VolumeSize: 30, VolumeType: "gp3" } }] });
+    emu.clock.setMsPerSimSecond(1000); // nearly stop the clock; advance() moves it
+    try {
+      const { ImageId } = await c.ec2.send(new CreateImageCommand({ InstanceId: inst, Name: "sized-image", NoReboot: true }));
+      const expected = emu.latencies.imageBase + emu.latencies.imagePerGiB * 30;
+      expect(emu.stats.waits[ImageId as string]).toBe(expected);
+      await emu.settled("us-east-1");
+      emu.clock.advance(expected - 1);
+      expect(await imageState(c, ImageId as string)).toBe("pending");
+      emu.clock.advance(1);
+      expect(await imageState(c, ImageId as string)).toBe("available");
+    } finally {
+      emu.clock.setMsPerSimSecond(1);
+    }
+  });
+
+  it("reboots the instance unless NoReboot: its background processes die", async () => {
+    const inst = await launchOnline(c);
+    await run(c, inst, ["nohup bash -c 'while true; do echo . >> /var/log/ticks; sleep 0.02; done' >/dev/null 2>&1 &"]);
+    await waitFor(async () => ((await emu.instanceFile("us-east-1", inst, "/var/log/ticks").catch(() => "")).length > 4 ? true : undefined));
+    await c.ec2.send(new CreateImageCommand({ InstanceId: inst, Name: "kept-running", NoReboot: true }));
+    const a = (await emu.instanceFile("us-east-1", inst, "/var/log/ticks")).length;
+    await waitFor(async () => ((await emu.instanceFile("us-east-1", inst, "/var/log/ticks")).length > a + 4 ? true : undefined));
+    await c.ec2.send(new CreateImageCommand({ InstanceId: inst, Name: "rebooted" }));
+    const b = (await emu.instanceFile("us-east-1", inst, "/var/log/ticks")).length;
+    await new Promise((r) => setTimeout(r, 120));
+    expect((await emu.instanceFile("us-east-1", inst, "/var/log/ticks")).length).toBe(b);
+    expect(emu.instances("us-east-1").find((i) => i.id === inst)?.state).toBe("running");
+  });
+});
+
+describe("snapshots and deregistration", () => {
+  it("refuses to delete a snapshot in use, then deletes it after DeregisterImage", async () => {
+    const inst = await launchOnline(c);
+    const { ImageId } = await c.ec2.send(new CreateImageCommand({ InstanceId: inst, Name: "to-deregister", NoReboot: true }));
+    await waitAvailable(c, ImageId as string);
+    const snapshotId = emu.images("us-east-1").find((i) => i.id === ImageId)?.snapshotIds[0] as string;
+    await c.ec2.send(new CreateTagsCommand({ Resources: [ImageId as string, snapshotId], Tags: [{ Key: "retired", Value: "yes" }] }));
+    const byTag = await c.ec2.send(new DescribeSnapshotsCommand({ Filters: [{ Name: "tag:retired", Values: ["yes"] }] }));
+    expect(byTag.Snapshots?.map((s) => s.SnapshotId)).toEqual([snapshotId]);
+
+    const dryCreate = await errorOf(c.ec2.send(new CreateImageCommand({ InstanceId: inst, Name: "dry-image", DryRun: true })));
+    expect(dryCreate.name).toBe("DryRunOperation");
+    expect(emu.images("us-east-1").some((i) => i.name === "dry-image")).toBe(false);
+    const inUse = await errorOf(c.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })));
+    expect(inUse.name).toBe("InvalidSnapshot.InUse");
+    expect(inUse.message).toContain(ImageId as string);
+    const dry = await errorOf(c.ec2.send(new DeregisterImageCommand({ ImageId, DryRun: true })));
+    expect(dry.name).toBe("DryRunOperation");
+    const dereg = await c.ec2.send(new DeregisterImageCommand({ ImageId }));
+    expect(dereg.Return).toBe(true);
+    const gone = await errorOf(c.ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId as string] })));
+    expect(gone.name).toBe("InvalidAMIID.NotFound");
+    const dryDelete = await errorOf(c.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId, DryRun: true })));
+    expect(dryDelete.name).toBe("DryRunOperation");
+    await c.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+    const missing = await errorOf(c.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] })));
+    expect(missing.name).toBe("InvalidSnapshot.NotFound");
+    const again = await errorOf(c.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })));
+    expect(again.name).toBe("InvalidSnapshot.NotFound");
+  });
+
+  it("can delete the image's snapshots together with it", async () => {
+    const inst = await launchOnline(c);
+    const { ImageId } = await c.ec2.send(new CreateImageCommand({ InstanceId: inst, Name: "dereg-with-snaps", NoReboot: true }));
+    await waitAvailable(c, ImageId as string);
+    const r = await c.ec2.send(new DeregisterImageCommand({ ImageId, DeleteAssociatedSnapshots: true }));
+    expect(r.DeleteSnapshotResults?.[0]?.ReturnCode).toBe("success");
+    expect(emu.snapshots("us-east-1").some((s) => s.imageId === ImageId)).toBe(false);
+  });
+});
+
+describe("CopyImage", () => {
+  it("copies an image into the requesting region, pending then available, with its own snapshot and the files", async () => {
+    const inst = await launchOnline(c);
+    await run(c, inst, ["echo copied-file > /etc/cws-release"]);
+    const { ImageId: sourceId } = await c.ec2.send(new CreateImageCommand({ InstanceId: inst, Name: "to-copy", NoReboot: true, TagSpecifications: [{ ResourceType: "image", Tags: [{ Key: "k", Value: "v" }] }] }));
+    const early = await errorOf(clientsFor(emu, "eu-central-1").ec2.send(new CopyImageCommand({ SourceRegion: "us-east-1", SourceImageId: sourceId, Name: "too-early" })));
+    expect(early.name).toBe("IncorrectState");
+    await waitAvailable(c, sourceId as string);
+
+    const dest = clientsFor(emu, "eu-central-1");
+    const copy = await dest.ec2.send(
+      new CopyImageCommand({ SourceRegion: "us-east-1", SourceImageId: sourceId, Name: "to-copy", CopyImageTags: true, ClientToken: "copy-1" }),
+    );
+    const copyId = copy.ImageId as string;
+    const sameToken = await dest.ec2.send(new CopyImageCommand({ SourceRegion: "us-east-1", SourceImageId: sourceId, Name: "to-copy", CopyImageTags: true, ClientToken: "copy-1" }));
+    expect(sameToken.ImageId).toBe(copyId);
+    expect(await imageState(dest, copyId)).toBe("pending");
+    const notInSource = await errorOf(c.ec2.send(new DescribeImagesCommand({ ImageIds: [copyId] })));
+    expect(notInSource.name).toBe("InvalidAMIID.NotFound");
+    await waitAvailable(dest, copyId);
+
+    const img = (await dest.ec2.send(new DescribeImagesCommand({ ImageIds: [copyId] }))).Images?.[0];
+    expect(img).toMatchObject({ Name: "to-copy", SourceImageId: sourceId, SourceImageRegion: "us-east-1", State: "available" });
+    expect(img?.Tags).toEqual([{ Key: "k", Value: "v" }]);
+    const copySnap = img?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId;
+    const sourceSnap = emu.images("us-east-1").find((i) => i.id === sourceId)?.snapshotIds[0];
+    expect(copySnap).toMatch(/^snap-/);
+    expect(copySnap).not.toBe(sourceSnap);
+    expect(emu.snapshots("eu-central-1").map((s) => s.id)).toContain(copySnap);
+
+    const child = await launchOnline(dest, { ImageId: copyId });
+    const r = await run(dest, child, ["cat /etc/cws-release"]);
+    expect(r.StandardOutputContent).toBe("copied-file\n");
+    expect(emu.stats.waits[copyId]).toBe(emu.latencies.copyImageBase + emu.latencies.copyImagePerGiB * 8);
+
+    const missing = await errorOf(dest.ec2.send(new CopyImageCommand({ SourceRegion: "us-east-1", SourceImageId: "ami-0123456789abcdef0", Name: "nope" })));
+    expect(missing.name).toBe("InvalidAMIID.NotFound");
+    const dry = await errorOf(dest.ec2.send(new CopyImageCommand({ SourceRegion: "us-east-1", SourceImageId: sourceId, Name: "dry-copy", DryRun: true })));
+    expect(dry.name).toBe("DryRunOperation");
+  });
+});

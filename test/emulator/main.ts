@@ -1,0 +1,94 @@
+/**
+ * Runs the emulator on its own, for trying the CLI by hand:
+ *
+ *   npx tsx test/emulator/main.ts --port 4566 --ms-per-sim-second 10
+ *
+ * then, in another shell, point the CLI (or any AWS SDK v3 client) at it with
+ * the environment it prints.
+ */
+import { startEmulator, type EmulatorOptions } from "./emulator.js";
+import { preferredScratchDir } from "./sandbox.js";
+
+function usage(): never {
+  console.error(
+    [
+      "usage: tsx test/emulator/main.ts [options]",
+      "  --port N                 port on 127.0.0.1 (default 4566; 0 picks one)",
+      "  --ms-per-sim-second N    real ms per simulated second (default 10)",
+      "  --scratch-dir DIR        where instance files live (default /dev/shm if writable, else the temp dir)",
+      "  --region R               region to print in the environment hints (default us-east-1)",
+      "  --no-instance-profile    start without the cws-ami-builder instance profile",
+      "  --shell bash|agent       how scripts run (default bash; agent = sh -c _script.sh like the SSM agent)",
+      "  --reject-credentials     answer InvalidClientTokenId to everything",
+      "  --verbose                log emulator diagnostics",
+    ].join("\n"),
+  );
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+const options: EmulatorOptions = { port: 4566, msPerSimSecond: 10, scratchDir: preferredScratchDir() };
+let region = "us-east-1";
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  const value = () => {
+    const v = args[++i];
+    if (v === undefined) usage();
+    return v;
+  };
+  switch (a) {
+    case "--port":
+      options.port = Number(value());
+      break;
+    case "--ms-per-sim-second":
+      options.msPerSimSecond = Number(value());
+      break;
+    case "--scratch-dir":
+      options.scratchDir = value();
+      break;
+    case "--region":
+      region = value();
+      break;
+    case "--no-instance-profile":
+      options.instanceProfiles = [];
+      break;
+    case "--shell": {
+      const s = value();
+      if (s !== "bash" && s !== "agent") usage();
+      options.shell = s;
+      break;
+    }
+    case "--reject-credentials":
+      options.rejectCredentials = true;
+      break;
+    case "--verbose":
+      options.log = (line) => console.error(`[emulator] ${line}`);
+      break;
+    default:
+      usage();
+  }
+}
+
+const emulator = await startEmulator(options);
+console.log(emulator.url);
+console.error(
+  [
+    "",
+    "cws AWS emulator (EC2, SSM, STS, IAM) is listening. Use it with:",
+    `  export AWS_ENDPOINT_URL=${emulator.url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${region}`,
+    `scratch folder: ${emulator.scratchDir} (removed on exit)`,
+    "Ctrl-C to stop.",
+  ].join("\n"),
+);
+
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  const s = emulator.stats;
+  console.error(`\n${s.totalCalls} calls, ${s.totalSimulatedWait.toFixed(0)} simulated seconds of waits; stopping...`);
+  await emulator.stop();
+  process.exit(0);
+};
+process.on("SIGINT", () => void shutdown());
+process.on("SIGTERM", () => void shutdown());
