@@ -105,7 +105,7 @@ export async function bootstrap(
           throw error;
         }
       },
-      { plan: { initialMs: 2_000, factor: 1.5, maxMs: 10_000 }, settings: options.poll, timeoutMs: 3 * 60_000, ...(options.signal ? { signal: options.signal } : {}) },
+      { plan: { firstMs: 0, intervalMs: 2_000, factor: 1.5, maxMs: 10_000 }, settings: options.poll, timeoutMs: 3 * 60_000, lookFirst: true, ...(options.signal ? { signal: options.signal } : {}) },
     );
   }
   const waitedSeconds = Math.round((Date.now() - started) / 100) / 10;

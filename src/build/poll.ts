@@ -1,60 +1,84 @@
 import { InterruptedError } from "./runner.js";
 
 /**
- * Polling with sensible defaults per wait, all overridden by
- * CWS_POLL_INTERVAL_MS (tests and the emulator run on scaled time).
+ * Polling. Each wait has a schedule tuned to how long the thing usually takes
+ * in AWS: a first look when it could plausibly be done, then short, slowly
+ * growing intervals. That keeps both the time lost after the event and the
+ * number of API calls low (see docs/decisions.md).
+ *
+ * CWS_POLL_INTERVAL_MS replaces every delay with one fixed interval (tests);
+ * CWS_TIME_SCALE multiplies every delay and timeout (an emulator whose
+ * simulated second lasts less than a second runs the real schedule faster).
  */
 export interface PollSettings {
   /** A fixed interval for every poll, when set. */
   overrideMs: number | undefined;
+  /** Multiplies every delay and timeout (default 1). */
+  timeScale?: number;
   /** Multiplies every wait's timeout (tests shrink them; default 1). */
   timeoutScale?: number;
 }
 
-export function pollSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): PollSettings {
-  const raw = env.CWS_POLL_INTERVAL_MS;
-  if (raw === undefined || raw === "") return { overrideMs: undefined };
+function positive(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === "") return undefined;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) return { overrideMs: undefined };
-  return { overrideMs: value };
+  return Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+export function pollSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): PollSettings {
+  const timeScale = positive(env.CWS_TIME_SCALE);
+  return { overrideMs: positive(env.CWS_POLL_INTERVAL_MS), ...(timeScale === undefined ? {} : { timeScale, timeoutScale: timeScale }) };
 }
 
 export interface WaitPlan {
-  /** First delay, ms. */
-  initialMs: number;
-  /** Delays grow by this factor up to maxMs. */
+  /** The first look, ms after the wait starts. */
+  firstMs: number;
+  /** Then every intervalMs, growing by `factor` up to maxMs. */
+  intervalMs: number;
   factor: number;
   maxMs: number;
 }
 
-/** Default delays, ms, for real AWS. */
+/**
+ * Default schedules for real AWS. Typical durations: an instance is running
+ * 10-20 s after launch and its SSM agent online 20-60 s later; a stop or a
+ * termination takes 15-60 s; an image 1-10 minutes, longer for bigger volumes
+ * (imageAvailable's first look is moved later per GiB by the create-image step).
+ */
 export const WAITS = {
-  instanceRunning: { initialMs: 5_000, factor: 1.2, maxMs: 10_000 },
-  ssmOnline: { initialMs: 5_000, factor: 1.2, maxMs: 10_000 },
-  commandResult: { initialMs: 1_000, factor: 1.5, maxMs: 5_000 },
-  logRead: { initialMs: 2_000, factor: 1.5, maxMs: 15_000 },
-  instanceStopped: { initialMs: 5_000, factor: 1.2, maxMs: 10_000 },
-  imageAvailable: { initialMs: 10_000, factor: 1.2, maxMs: 20_000 },
-  instanceTerminated: { initialMs: 5_000, factor: 1.2, maxMs: 10_000 },
-  securityGroupDelete: { initialMs: 5_000, factor: 1.5, maxMs: 15_000 },
+  instanceRunning: { firstMs: 10_000, intervalMs: 3_000, factor: 1.2, maxMs: 10_000 },
+  ssmOnline: { firstMs: 15_000, intervalMs: 5_000, factor: 1.1, maxMs: 10_000 },
+  commandResult: { firstMs: 2_000, intervalMs: 1_000, factor: 1.15, maxMs: 5_000 },
+  logRead: { firstMs: 2_000, intervalMs: 2_000, factor: 1.5, maxMs: 15_000 },
+  instanceStopped: { firstMs: 10_000, intervalMs: 5_000, factor: 1.2, maxMs: 15_000 },
+  imageAvailable: { firstMs: 40_000, intervalMs: 10_000, factor: 1.1, maxMs: 30_000 },
+  instanceTerminated: { firstMs: 15_000, intervalMs: 5_000, factor: 1.2, maxMs: 15_000 },
+  securityGroupDelete: { firstMs: 5_000, intervalMs: 5_000, factor: 1.5, maxMs: 15_000 },
 } as const satisfies Record<string, WaitPlan>;
 
 export class Delays {
-  private current: number;
+  private nextMs: number;
+  private interval: number;
+  private readonly scale: number;
   constructor(
     private readonly plan: WaitPlan,
     private readonly settings: PollSettings,
   ) {
-    this.current = settings.overrideMs ?? plan.initialMs;
+    this.scale = settings.timeScale ?? 1;
+    this.nextMs = plan.firstMs;
+    this.interval = plan.intervalMs;
   }
   next(): number {
     if (this.settings.overrideMs !== undefined) return this.settings.overrideMs;
-    const value = this.current;
-    this.current = Math.min(this.plan.maxMs, this.current * this.plan.factor);
-    return value;
+    const value = this.nextMs;
+    this.nextMs = this.interval;
+    this.interval = Math.min(this.plan.maxMs, this.interval * this.plan.factor);
+    return value * this.scale;
   }
+  /** Back to short intervals (new output arrived), without the first long look. */
   reset(): void {
-    this.current = this.settings.overrideMs ?? this.plan.initialMs;
+    this.nextMs = this.plan.intervalMs;
+    this.interval = this.plan.intervalMs;
   }
 }
 
@@ -94,13 +118,15 @@ export class WaitTimeoutError extends Error {
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<{ done: true; value: T } | { done: false; seen?: string }>,
-  options: { plan: WaitPlan; settings: PollSettings; timeoutMs: number; signal?: AbortSignal; now?: () => number },
+  options: { plan: WaitPlan; settings: PollSettings; timeoutMs: number; signal?: AbortSignal; now?: () => number; lookFirst?: boolean },
 ): Promise<T> {
   const now = options.now ?? (() => Date.now());
   const started = now();
   const timeoutMs = options.timeoutMs * (options.settings.timeoutScale ?? 1);
   const delays = new Delays(options.plan, options.settings);
   let lastSeen: string | undefined;
+  // Usually the thing cannot be done yet, so the first look waits (lookFirst: look at once).
+  if (!options.lookFirst) await sleep(delays.next(), options.signal);
   for (;;) {
     const result = await probe();
     if (result.done) return result.value;

@@ -38,7 +38,8 @@ export const createImage: Step<BuildContext> = {
           }
           return { done: false, seen: image?.state ?? "not visible yet" };
         },
-        { plan: WAITS.imageAvailable, settings: ctx.poll, timeoutMs: imageWaitTimeoutMs(sizeGb), signal },
+        // Snapshots take longer for bigger volumes: look first later.
+        { plan: { ...WAITS.imageAvailable, firstMs: WAITS.imageAvailable.firstMs + sizeGb * 5_000 }, settings: ctx.poll, timeoutMs: imageWaitTimeoutMs(sizeGb), signal },
       );
       ctx.imageState = "available";
       ctx.snapshotIds = image.snapshotIds;
