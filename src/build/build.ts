@@ -10,7 +10,7 @@ import { createImage } from "./steps/create-image.js";
 import { launchInstance } from "./steps/launch.js";
 import { preflight } from "./steps/preflight.js";
 import { provision } from "./steps/provision.js";
-import { recordInRegistry } from "./steps/record.js";
+import { publishToSsm, recordInRegistry } from "./steps/record.js";
 import { securityGroup } from "./steps/security-group.js";
 import { generalizeAndStop } from "./steps/stop.js";
 import { validate } from "./steps/validate.js";
@@ -22,7 +22,7 @@ import { waitReady } from "./steps/wait-ready.js";
  * instance is terminated and the security group deleted after success,
  * failure or Ctrl-C; an unfinished image is deregistered.
  */
-export function buildSteps(registryFile: string | undefined): Step<BuildContext>[] {
+export function buildSteps(registryFile: string | undefined, publish = false): Step<BuildContext>[] {
   return [
     preflight,
     resolveBaseAmi,
@@ -34,6 +34,7 @@ export function buildSteps(registryFile: string | undefined): Step<BuildContext>
     generalizeAndStop,
     createImage,
     ...(registryFile ? [recordInRegistry(registryFile)] : []),
+    ...(publish ? [publishToSsm] : []),
   ];
 }
 
@@ -66,8 +67,10 @@ export interface BuildDeps {
   reporter: BuildReporter;
   poll: PollSettings;
   signal: AbortSignal;
-  /** null: do not touch the registry. */
+  /** undefined: do not touch the registry. */
   registryFile: string | undefined;
+  /** Also write the AMI id to SSM Parameter Store. */
+  publishSsm?: boolean;
   now?: () => Date;
   /** Called with the context as soon as it exists (the CLI reads live ids from it on a second Ctrl-C). */
   onContext?: (ctx: BuildContext) => void;
@@ -108,7 +111,7 @@ export async function runBuild(request: Omit<BuildRequest, "logDir"> & { logRoot
   deps.onContext?.(ctx);
   const started = Date.now();
   const reporter = deps.reporter;
-  const result = await runPipeline(buildSteps(deps.registryFile), ctx, deps.signal, {
+  const result = await runPipeline(buildSteps(deps.registryFile, deps.publishSsm === true), ctx, deps.signal, {
     stepStarted: (step) => reporter.stepStarted(step.title),
     stepSucceeded: (step, seconds, message) => reporter.stepSucceeded(message ?? step.title, seconds),
     stepFailed: (step, error, seconds) => reporter.stepFailed(`${step.title} failed: ${(error as Error).message}`, seconds),

@@ -29,6 +29,7 @@ const optionsSchema = z.object({
   onError: z.enum(["cleanup", "abort"]),
   quiet: z.boolean().optional(),
   registryUpdate: z.boolean().optional(),
+  publishSsm: z.boolean().optional(),
 });
 
 export interface ResolvedBuild {
@@ -45,6 +46,7 @@ export interface ResolvedBuild {
   dryRun: boolean;
   quiet: boolean;
   registryUpdate: boolean;
+  publishSsm: boolean;
 }
 
 /** Options, template and defaults → a complete build request, or a usage error (exit 2) naming the value at fault. */
@@ -112,6 +114,7 @@ export async function resolveBuild(templateId: string, raw: Record<string, unkno
     dryRun: options.dryRun === true,
     quiet: options.quiet === true,
     registryUpdate: options.registryUpdate !== false,
+    publishSsm: options.publishSsm === true,
   };
 }
 
@@ -199,6 +202,7 @@ export async function runBuildCommand(templateId: string, raw: Record<string, un
         poll,
         signal: controller.signal,
         registryFile: build.registryUpdate ? globals.registry : undefined,
+        publishSsm: build.publishSsm,
         onContext: (ctx) => {
           context = ctx;
         },

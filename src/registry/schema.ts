@@ -30,6 +30,8 @@ export const amiRecordSchema = z
 
 export const amiEntrySchema = amiRecordSchema
   .extend({
+    pinned: z.boolean().optional().describe("Set by `cws ami rollback`: `update-registry` leaves this entry alone until the next build."),
+    rolled_back_at: isoDate.optional().describe("When `cws ami rollback` made this AMI current again."),
     history: z
       .array(amiRecordSchema)
       .max(HISTORY_LIMIT)

@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { dirname, basename, join } from "node:path";
 import { CwsError } from "../errors.js";
 import type { Architecture, Template } from "../template/schema.js";
-import { emptyRegistry, HISTORY_LIMIT, registrySchema, type AmiRecord, type Registry } from "./schema.js";
+import { emptyRegistry, HISTORY_LIMIT, registrySchema, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
 
 /**
  * The registry file: read with precise errors, written deterministically
@@ -18,7 +18,22 @@ import { emptyRegistry, HISTORY_LIMIT, registrySchema, type AmiRecord, type Regi
  * Field order per level (the design doc's order, extensions after); maps
  * (template ids, regions, architectures) sort alphabetically.
  */
-const ENTRY_ORDER = ["ami_id", "created", "validated", "size_gb", "name", "version", "build_id", "base_ami", "content_hash", "source_commit", "validated_at", "history"];
+const ENTRY_ORDER = [
+  "ami_id",
+  "created",
+  "validated",
+  "size_gb",
+  "name",
+  "version",
+  "build_id",
+  "base_ami",
+  "content_hash",
+  "source_commit",
+  "validated_at",
+  "pinned",
+  "rolled_back_at",
+  "history",
+];
 const ORDERS = {
   root: ["version", "last_updated", "templates"],
   template: ["version", "description", "amis", "ports", "estimated_cost_per_hour"],
@@ -211,10 +226,14 @@ export function recordAmi(
   const byArch = (entry.amis[region] ??= {});
   const current = byArch[architecture];
   if (current?.ami_id === record.ami_id) {
-    byArch[architecture] = { ...current, ...record, history: current.history };
+    byArch[architecture] = { ...current, ...record, ...(current.history ? { history: current.history } : {}) };
     return;
   }
-  const { history: previousHistory, ...previous } = current ?? { history: undefined };
+  // A new AMI ends any rollback pin.
+  const { history: previousHistory, pinned: _pinned, rolled_back_at: _rolledBack, ...previous } = (current ?? { history: undefined }) as AmiEntry & {
+    pinned?: unknown;
+    rolled_back_at?: unknown;
+  };
   const history = current ? [previous as AmiRecord, ...(previousHistory ?? [])].filter((h) => h.ami_id !== record.ami_id).slice(0, HISTORY_LIMIT) : [];
   byArch[architecture] = { ...record, ...(history.length ? { history } : {}) };
 }

@@ -1,3 +1,4 @@
+import { ssmParameterName } from "../../registry/operations.js";
 import { isoSeconds, recordAmi, updateRegistryFile } from "../../registry/store.js";
 import type { BuildContext } from "../context.js";
 import type { Step } from "../runner.js";
@@ -33,3 +34,16 @@ export function recordInRegistry(registryFile: string): Step<BuildContext> {
     },
   };
 }
+
+/** `--publish-ssm`: write the new AMI where running systems look it up without the git file. */
+export const publishToSsm: Step<BuildContext> = {
+  id: "publish",
+  title: "Publishing to SSM Parameter Store",
+  async run(ctx) {
+    if (ctx.imageState !== "available" || !ctx.imageId) return "Not published (image pending)";
+    const { templateId, region, architecture } = ctx.request;
+    const name = ssmParameterName(templateId, region, architecture);
+    await ctx.ssm.putParameter(name, ctx.imageId, { overwrite: true, description: `Current cws AMI for ${templateId} (${architecture})` });
+    return `Published ${name} = ${ctx.imageId}`;
+  },
+};

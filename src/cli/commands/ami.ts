@@ -3,6 +3,7 @@ import type { CliIO } from "../io.js";
 import { registerBootstrapCommand } from "./bootstrap.js";
 import { registerBuildCommand } from "./build.js";
 import { registerLintCommand } from "./lint.js";
+import { registerRegistryCommands } from "./registry.js";
 
 export function registerAmiCommand(program: Command, io: CliIO): void {
   const ami = program
@@ -13,4 +14,5 @@ export function registerAmiCommand(program: Command, io: CliIO): void {
   registerBootstrapCommand(ami, io);
   registerBuildCommand(ami, io);
   registerLintCommand(ami, io);
+  registerRegistryCommands(ami, io);
 }

@@ -20,6 +20,7 @@ export function registerBuildCommand(ami: Command, io: CliIO): void {
     .addOption(new Option("--on-error <mode>", "on failure: clean up everything, or keep the instance to debug").choices(["cleanup", "abort"]).default("cleanup"))
     .option("--quiet", "print only warnings, errors and the result")
     .option("--no-registry-update", "do not record the AMI in the registry file")
+    .option("--publish-ssm", "also write the AMI id to SSM Parameter Store at /cloudworkstation/amis/<template>/<region>/<arch>")
     .addHelpText(
       "after",
       [
