@@ -1,0 +1,103 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DeregisterImageCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { afterEach, describe, expect, it } from "vitest";
+import { startHarness, type Harness } from "./harness.js";
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+type Registry = { templates: Record<string, { amis: Record<string, Record<string, { ami_id: string; pinned?: boolean; history?: { ami_id: string }[] }>> }> };
+
+async function build(h: Harness, ...extra: string[]): Promise<string> {
+  const result = await h.cws(["ami", "build", "emu-basic", "--architecture", "x86_64", "--json", "--quiet", ...extra]);
+  expect(result.status, result.stderr).toBe(0);
+  return JSON.parse(result.stdout).imageId as string;
+}
+
+describe("registry commands (end to end, emulator)", () => {
+  it("update-registry records the newest validated AMI from AWS tags alone, idempotently, and can publish to SSM", async () => {
+    harness = await startHarness();
+    await build(harness, "--no-registry-update");
+    const newest = await build(harness, "--no-registry-update");
+    expect(harness.registry()).toBeUndefined();
+
+    const first = await harness.cws(["ami", "update-registry", "emu-basic", "--region", "us-east-1", "--architecture", "x86_64", "--publish-ssm"]);
+    expect(first.status).toBe(0);
+    expect(first.stdout).toContain(`Registry updated: emu-basic.us-east-1.x86_64 = ${newest}`);
+    const registry = harness.registry() as Registry;
+    expect(registry.templates["emu-basic"]!.amis["us-east-1"]!.x86_64!.ami_id).toBe(newest);
+    const parameter = harness.emulator.parameters("us-east-1").find((p) => p.name === "/cloudworkstation/amis/emu-basic/us-east-1/x86_64");
+    expect(parameter?.value).toBe(newest);
+
+    const before = readFileSync(join(harness.dir, "registry", "amis.json"), "utf8");
+    const second = await harness.cws(["ami", "update-registry", "emu-basic", "--region", "us-east-1", "--architecture", "x86_64"]);
+    expect(second.status).toBe(0);
+    expect(second.stdout).toContain("Registry already current");
+    expect(readFileSync(join(harness.dir, "registry", "amis.json"), "utf8")).toBe(before);
+  });
+
+  it("update-registry fails a named target with no validated AMI, and --all reports what is missing", async () => {
+    harness = await startHarness();
+    const none = await harness.cws(["ami", "update-registry", "emu-basic", "--region", "us-east-1", "--architecture", "arm64"]);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toContain("no available, validated cws AMI in AWS for: emu-basic.us-east-1.arm64");
+    const all = await harness.cws(["ami", "update-registry", "--all", "--json"]);
+    expect(all.status).toBe(0);
+    expect(JSON.parse(all.stdout).missing).toContain("emu-steps.us-west-2.arm64");
+  });
+
+  it("rollback makes the previous AMI current, pins it, and refuses an AMI that is gone", async () => {
+    harness = await startHarness();
+    const older = await build(harness);
+    const newer = await build(harness);
+    const rolled = await harness.cws(["ami", "rollback", "emu-basic", "--region", "us-east-1", "--architecture", "x86_64"]);
+    expect(rolled.status).toBe(0);
+    expect(rolled.stdout).toContain(`Rolled back emu-basic.us-east-1.x86_64: ${newer} → ${older}`);
+    let entry = (harness.registry() as Registry).templates["emu-basic"]!.amis["us-east-1"]!.x86_64!;
+    expect(entry.ami_id).toBe(older);
+    expect(entry.pinned).toBe(true);
+    expect(entry.history![0]!.ami_id).toBe(newer);
+
+    // update-registry keeps the pin; --unpin replaces it.
+    const kept = await harness.cws(["ami", "update-registry", "emu-basic", "--region", "us-east-1", "--architecture", "x86_64"]);
+    expect(kept.stderr).toContain("pinned to");
+    expect((harness.registry() as Registry).templates["emu-basic"]!.amis["us-east-1"]!.x86_64!.ami_id).toBe(older);
+
+    // An AMI deregistered in AWS cannot be rolled back to.
+    const ec2 = new EC2Client({ endpoint: harness.emulator.url, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+    await ec2.send(new DeregisterImageCommand({ ImageId: newer }));
+    const refused = await harness.cws(["ami", "rollback", "emu-basic", "--region", "us-east-1", "--architecture", "x86_64", "--to", newer]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`refusing to roll back emu-basic.us-east-1.x86_64 to ${newer}`);
+    entry = (harness.registry() as Registry).templates["emu-basic"]!.amis["us-east-1"]!.x86_64!;
+    expect(entry.ami_id).toBe(older);
+  });
+
+  it("registry merge combines job artifacts deterministically into the registry", async () => {
+    harness = await startHarness();
+    const reg = (id: string, created: string, updated: string) => ({
+      version: "1.0",
+      last_updated: updated,
+      templates: { "emu-basic": { version: "v1.0.0", description: "d", amis: { "us-east-1": { x86_64: { ami_id: id, created, validated: true, size_gb: 8 } } }, ports: [22], estimated_cost_per_hour: {} } },
+    });
+    mkdirSync(join(harness.dir, "artifacts"));
+    writeFileSync(join(harness.dir, "artifacts", "a.json"), JSON.stringify(reg("ami-0aaaaaaa", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")));
+    writeFileSync(join(harness.dir, "artifacts", "b.json"), JSON.stringify(reg("ami-0bbbbbbb", "2026-01-02T00:00:00Z", "2026-01-02T00:00:00Z")));
+    const merged = await harness.cws(["ami", "registry", "merge", "artifacts/b.json", "artifacts/a.json"]);
+    expect(merged.status).toBe(0);
+    const entry = (harness.registry() as Registry).templates["emu-basic"]!.amis["us-east-1"]!.x86_64!;
+    expect(entry.ami_id).toBe("ami-0bbbbbbb");
+    expect(entry.history!.map((h) => h.ami_id)).toEqual(["ami-0aaaaaaa"]);
+    const again = await harness.cws(["ami", "registry", "merge", "artifacts/a.json", "artifacts/b.json", "--output", "-"]);
+    expect(again.stdout).toBe(readFileSync(join(harness.dir, "registry", "amis.json"), "utf8"));
+
+    writeFileSync(join(harness.dir, "artifacts", "bad.json"), '{"version": "1.0",');
+    const bad = await harness.cws(["ami", "registry", "merge", "artifacts/bad.json"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("artifacts/bad.json:1:");
+  });
+});
