@@ -12,7 +12,7 @@ export { listTemplateFiles, loadTemplates, type TemplateFile } from "./template/
 export { formatProblem, formatAnnotation, type Problem } from "./template/problems.js";
 export { CwsError, isCwsError } from "./errors.js";
 export { exec } from "./cli/main.js";
-export { templateJsonSchema, templateReferenceMarkdown, formatJson } from "./template/json-schema.js";
+export { templateJsonSchema, registryJsonSchema, templateReferenceMarkdown, formatJson } from "./template/json-schema.js";
 export { resolveAmi, type ResolveAmiOptions, type ResolvedAmi, type LegacyAmiMap } from "./registry/resolve.js";
 export { readRegistry, parseRegistry, serializeRegistry, updateRegistryFile, recordAmi } from "./registry/store.js";
 export { mergeRegistries, rollbackEntry, ssmParameterName } from "./registry/operations.js";

@@ -1,13 +1,18 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { formatJson, templateJsonSchema, templateReferenceMarkdown } from "../src/template/json-schema.js";
+import { formatJson, registryJsonSchema, templateJsonSchema, templateReferenceMarkdown } from "../src/template/json-schema.js";
 import { ROOT } from "./helpers/cli.js";
 
 describe("generated files (run `npm run schemas` when these fail)", () => {
   it("schemas/template.schema.json matches the zod schema", () => {
     const committed = readFileSync(join(ROOT, "schemas", "template.schema.json"), "utf8");
     expect(committed).toBe(formatJson(templateJsonSchema()));
+  });
+
+  it("schemas/registry.schema.json matches the zod schema", () => {
+    const committed = readFileSync(join(ROOT, "schemas", "registry.schema.json"), "utf8");
+    expect(committed).toBe(formatJson(registryJsonSchema()));
   });
 
   it("the README's template reference matches the zod schema", () => {

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { registrySchema } from "../registry/schema.js";
 import { templateSchema } from "./schema.js";
 
 /**
@@ -9,6 +10,12 @@ import { templateSchema } from "./schema.js";
 export function templateJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(templateSchema, { io: "input", target: "draft-2020-12", unrepresentable: "any" }) as Record<string, unknown>;
   return { $schema: schema.$schema, title: "CloudWorkstation AMI template", ...schema };
+}
+
+/** The JSON Schema of registry/amis.json (output side: what cws writes). */
+export function registryJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(registrySchema, { io: "output", target: "draft-2020-12", unrepresentable: "any" }) as Record<string, unknown>;
+  return { $schema: schema.$schema, title: "CloudWorkstation AMI registry", ...schema };
 }
 
 /** Stable text for the committed file: 2-space indent and a trailing newline. */
