@@ -152,7 +152,8 @@ export async function runBuildCommand(templateId: string, raw: Record<string, un
   }
 
   const { createBuildReporter, buildHeader, formatBuildResult } = await import("../output/build-reporter.js");
-  const fancy = io.stderr.isTTY === true && !isCI(io.env);
+  // Spinners only on a real terminal of known width outside CI: ora redraws forever on a 0-column pty.
+  const fancy = io.stderr.isTTY === true && (io.stderr.columns ?? 0) > 0 && !isCI(io.env);
   const reporter = await createBuildReporter({ stream: io.stderr, color: colorLevel({ ...io, stdout: io.stderr }, globals.color), fancy, quiet: build.quiet });
   if (!build.quiet) io.stderr.write(`${buildHeader(build)}\n`);
 

@@ -6,6 +6,8 @@
 export interface OutputStream {
   write(chunk: string): unknown;
   isTTY?: boolean;
+  /** Terminal width; 0 or absent when unknown. */
+  columns?: number;
 }
 
 export interface CliIO {
