@@ -1,24 +1,13 @@
 import type { AwsPorts, ImageInfo } from "../aws/ports.js";
-import { BASE_AMI_ALIASES, type Architecture, type BaseAmiAlias, type Template } from "../template/schema.js";
+import { BASE_AMI_ALIASES, type BaseAmiAlias } from "../template/schema.js";
 import { baseImageParameter } from "./base-images.js";
-import { imageNameFor, REMOTE_WORK_ROOT } from "./context.js";
+import { imageNameFor, REMOTE_WORK_ROOT, type BuildRequest } from "./context.js";
 import { imageWaitTimeoutMs } from "./steps/create-image.js";
 import { findBaseImage } from "./steps/base-ami.js";
 import { silentReporter } from "./reporter.js";
 
-export interface PlanInput {
-  templateId: string;
-  template: Template;
-  architecture: Architecture;
-  region: string;
-  version: string;
-  instanceType: string;
-  subnetId: string | undefined;
-  instanceProfile: string;
-  contentHash: string;
-  sourceCommit: string | undefined;
-  registryFile: string | undefined;
-}
+/** What a build would be given, minus what only a real run has (its log directory, the --on-error choice). */
+export type PlanInput = Omit<BuildRequest, "onError" | "logDir"> & { registryFile: string | undefined };
 
 export interface Plan {
   text: string;

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { Chalk } from "chalk";
 import * as z from "zod";
 import type { AwsPorts } from "../aws/ports.js";
-import type { BuildContext } from "../build/context.js";
+import type { BuildContext, BuildRequest } from "../build/context.js";
 import { DEFAULT_INSTANCE_PROFILE, DEFAULT_INSTANCE_TYPES } from "../build/context.js";
 import { pollSettingsFromEnv } from "../build/poll.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
@@ -10,7 +10,7 @@ import { templateContentHash } from "../template/content-hash.js";
 import { formatProblem } from "../template/problems.js";
 import { loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
 import { AWS_REGIONS } from "../template/regions.js";
-import { ARCHITECTURES, INSTANCE_TYPE_PATTERN, type Architecture, type Template } from "../template/schema.js";
+import { ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "../template/schema.js";
 import { didYouMean } from "../template/suggest.js";
 import { colorLevel, isCI, type CliIO, type GlobalOptions } from "./io.js";
 
@@ -32,22 +32,14 @@ const optionsSchema = z.object({
   publishSsm: z.boolean().optional(),
 });
 
-export interface ResolvedBuild {
-  templateId: string;
-  template: Template;
-  architecture: Architecture;
-  region: string;
-  version: string;
-  instanceType: string;
-  subnetId: string | undefined;
-  instanceProfile: string;
-  onError: "cleanup" | "abort";
+/** A build request as the options describe it, before the run adds its hash, commit and log directory. */
+export type ResolvedBuild = Omit<BuildRequest, "contentHash" | "sourceCommit" | "logDir"> & {
   profile: string | undefined;
   dryRun: boolean;
   quiet: boolean;
   registryUpdate: boolean;
   publishSsm: boolean;
-}
+};
 
 /** Options, template and defaults → a complete build request, or a usage error (exit 2) naming the value at fault. */
 export async function resolveBuild(templateId: string, raw: Record<string, unknown>, globals: GlobalOptions, io: CliIO): Promise<ResolvedBuild> {

@@ -1,0 +1,424 @@
+import { randomBytes } from "node:crypto";
+import { open, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { isMap, isPair, isScalar, type Document } from "yaml";
+import { CwsError, type ExitCode } from "../errors.js";
+import { templateContentHash } from "../template/content-hash.js";
+import { parseTemplate, type ParsedTemplate } from "../template/load.js";
+import { formatProblem } from "../template/problems.js";
+import { readTemplateBytes, selectTemplateFiles, type TemplateFile } from "../template/repository.js";
+import type { Architecture, Template } from "../template/schema.js";
+import { readRegistry } from "./store.js";
+import type { RegistryTemplate } from "./schema.js";
+
+/**
+ * `cws ami update-templates`: write each template's current AMIs (registry
+ * `templates[id].amis[region][arch].ami_id`) into an `amis:` block of its YAML.
+ *
+ * The file is edited as text, not re-stringified. `yaml`'s `Document#toString()`
+ * (even with `lineWidth: 0` and `flowCollectionPadding: false`) rewrites every
+ * shipped template well outside the `amis` block: long double-quoted strings are
+ * folded, `>-` block scalars are re-folded onto one line, flow lists gain
+ * padding. So the `amis:` block's lines (from its key's line to the end of its
+ * value) are replaced by a block rendered here (regions sorted, architectures
+ * sorted, 2-space indent), or a new block is appended at the end of the file;
+ * every other byte stays as it was. The result is parsed and validated again
+ * before anything is written, and must have the intended AMIs and the same
+ * content hash.
+ *
+ * What a user would expect, decided:
+ * - The block mirrors the registry for what the template builds now: only the
+ *   template's `regions` × `base_ami.architecture`. Registry AMIs for other
+ *   regions or architectures are skipped (and mentioned); block entries the
+ *   registry no longer has, or that the template no longer builds, are removed.
+ * - A template the registry has never heard of (no `templates[id]`) is left
+ *   exactly as it is, block or not: the registry says nothing about it (a
+ *   registry from another account, a renamed template, a hand-written block),
+ *   and deleting data on no evidence would surprise. It is reported as
+ *   unregistered, and `--check` does not count it as stale.
+ * - A template the registry knows but with no AMI for anything the template
+ *   builds loses its block: the registry positively says there is no current
+ *   AMI. The header comment this command wrote with the block goes with it.
+ * - The file is rewritten only when an AMI differs. A block that already holds
+ *   the registry's AMIs is left as written (flow style, comments, key order), so
+ *   a second run, and `--check` after a run, find nothing to do; `--check`
+ *   reports stale exactly when a run without it would write.
+ */
+
+export type AmiMap = Record<string, Partial<Record<Architecture, string>>>;
+
+/** One AMI of one template, region and architecture. */
+export interface AmiRef {
+  template: string;
+  region: string;
+  architecture: Architecture;
+  ami_id: string;
+}
+
+/** One difference between a template's `amis` block and the registry. */
+export interface AmiChange {
+  template: string;
+  file: string;
+  region: string;
+  architecture: Architecture;
+  /** What the registry has (and is written); null: nothing, so the entry is removed. */
+  ami_id: string | null;
+  /** What the template had; null: nothing (missing). */
+  previous: string | null;
+}
+
+export interface SkippedAmi extends AmiRef {
+  /** The template no longer builds this region, or this architecture. */
+  reason: "region" | "architecture";
+}
+
+export interface TemplateAmisUpdate {
+  id: string;
+  file: string;
+  /** The registry has an entry for the template. */
+  registered: boolean;
+  /** The template has an `amis` key. */
+  hadBlock: boolean;
+  changes: AmiChange[];
+  unchanged: AmiRef[];
+  skipped: SkippedAmi[];
+  /** The template's text before. */
+  before: string;
+  /** Its text after: the same string when nothing changes. */
+  after: string;
+}
+
+/** The header written above an appended block; removed with the block. */
+export const AMIS_HEADER = "# Current AMIs from the registry, written by `cws ami update-templates`.";
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The `amis` map the registry implies for a template: its AMIs for the
+ * regions and architectures the template builds. Undefined when the registry
+ * has no entry for the template.
+ */
+export function desiredAmis(id: string, template: Template, entry: RegistryTemplate | undefined): { amis: AmiMap | undefined; skipped: SkippedAmi[] } {
+  if (!entry) return { amis: undefined, skipped: [] };
+  const amis: AmiMap = {};
+  const skipped: SkippedAmi[] = [];
+  const regions = new Set<string>(template.regions);
+  const architectures = new Set<string>(template.base_ami.architecture);
+  for (const region of Object.keys(entry.amis).sort(compare)) {
+    const byArch = entry.amis[region] ?? {};
+    for (const architecture of (Object.keys(byArch) as Architecture[]).sort(compare)) {
+      const amiId = byArch[architecture]?.ami_id;
+      if (amiId === undefined) continue;
+      const ref = { template: id, region, architecture, ami_id: amiId };
+      if (!regions.has(region)) skipped.push({ ...ref, reason: "region" });
+      else if (!architectures.has(architecture)) skipped.push({ ...ref, reason: "architecture" });
+      else (amis[region] ??= {})[architecture] = amiId;
+    }
+  }
+  return { amis, skipped };
+}
+
+/** Every region and architecture where `current` (the template) and `desired` (the registry) differ, sorted. */
+export function diffAmis(id: string, file: string, current: AmiMap | undefined, desired: AmiMap): { changes: AmiChange[]; unchanged: AmiRef[] } {
+  const changes: AmiChange[] = [];
+  const unchanged: AmiRef[] = [];
+  const regions = [...new Set([...Object.keys(current ?? {}), ...Object.keys(desired)])].sort(compare);
+  for (const region of regions) {
+    const have = current?.[region] ?? {};
+    const want = desired[region] ?? {};
+    const archs = [...new Set([...Object.keys(have), ...Object.keys(want)] as Architecture[])].sort(compare);
+    for (const architecture of archs) {
+      const previous = have[architecture] ?? null;
+      const amiId = want[architecture] ?? null;
+      if (previous === amiId) {
+        if (amiId !== null) unchanged.push({ template: id, region, architecture, ami_id: amiId });
+      } else {
+        changes.push({ template: id, file, region, architecture, ami_id: amiId, previous });
+      }
+    }
+  }
+  return { changes, unchanged };
+}
+
+/** `amis:` and its entries, regions then architectures sorted, 2-space indent, each line ending in `eol`. */
+export function renderAmisBlock(amis: AmiMap, options: { indent?: string; eol?: string } = {}): string {
+  const base = options.indent ?? "";
+  const eol = options.eol ?? "\n";
+  const lines = [`${base}amis:`];
+  for (const region of Object.keys(amis).sort(compare)) {
+    const byArch = amis[region] ?? {};
+    const archs = (Object.keys(byArch) as Architecture[]).filter((a) => byArch[a] !== undefined).sort(compare);
+    if (archs.length === 0) continue;
+    lines.push(`${base}  ${region}:`);
+    for (const architecture of archs) lines.push(`${base}    ${architecture}: ${byArch[architecture]}`);
+  }
+  return lines.map((line) => `${line}${eol}`).join("");
+}
+
+const isEmpty = (amis: AmiMap) => Object.values(amis).every((byArch) => Object.values(byArch).every((v) => v === undefined));
+
+/**
+ * The source with its `amis:` block set to `amis` (removed when `amis` is
+ * empty), every byte outside the block unchanged. `document` must be the
+ * parse of `source` (parseTemplate's).
+ */
+export function spliceAmisBlock(source: string, document: Document, amis: AmiMap, file = "template"): string {
+  const root = document.contents;
+  if (!isMap(root) || root.flow) {
+    throw new CwsError("TEMPLATE_NOT_EDITABLE", `${file}: the template's top level is not a block mapping, so its amis: block cannot be edited in place`, {
+      value: file,
+      suggestion: "write the template as `key: value` lines (block style)",
+    });
+  }
+  const eol = source.includes("\r\n") ? "\r\n" : "\n";
+  const pair = root.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === "amis");
+  const firstKey = root.items[0]?.key;
+  const empty = isEmpty(amis);
+
+  if (!pair) {
+    if (empty) return source;
+    // Append at the end of the file, after a blank line, at the mapping's own indentation.
+    const indent = isScalar(firstKey) && firstKey.range ? indentAt(source, firstKey.range[0]) : "";
+    let head = source;
+    if (head !== "" && !head.endsWith("\n")) head += eol;
+    if (head !== "" && !head.endsWith(`${eol}${eol}`)) head += eol;
+    return `${head}${indent}${AMIS_HEADER}${eol}${renderAmisBlock(amis, { indent, eol })}`;
+  }
+
+  const key = pair.key as { range?: [number, number, number] | null };
+  const value = pair.value as { range?: [number, number, number] | null } | null;
+  const keyStart = key.range?.[0];
+  if (keyStart === undefined) throw new CwsError("TEMPLATE_NOT_EDITABLE", `${file}: cannot find the amis: block's position`, { value: file });
+  let start = lineStart(source, keyStart);
+  const indent = source.slice(start, keyStart);
+  if (!/^[ ]*$/.test(indent)) {
+    throw new CwsError("TEMPLATE_NOT_EDITABLE", `${file}: the amis: key does not start its own line, so its block cannot be edited in place`, { value: file });
+  }
+  // The value's content ends at range[1]; a flow value may be followed by a comment on its line, which goes too.
+  let end = Math.max(value?.range?.[1] ?? key.range?.[1] ?? keyStart, keyStart);
+  if (end > 0 && source[end - 1] !== "\n") {
+    const newline = source.indexOf("\n", end);
+    end = newline < 0 ? source.length : newline + 1;
+  }
+  if (!empty) {
+    return `${source.slice(0, start)}${renderAmisBlock(amis, { indent, eol })}${source.slice(end)}`;
+  }
+  // Removing: take this command's header line with it, and the blank line appending added at the end of the file.
+  const previousLineStart = start === 0 ? 0 : lineStart(source, start - 1);
+  if (start > 0 && source.slice(previousLineStart, start).replace(/\r?\n$/, "").trim() === AMIS_HEADER) start = previousLineStart;
+  let head = source.slice(0, start);
+  const tail = source.slice(end);
+  if (tail.trim() === "" && head.endsWith(`${eol}${eol}`)) head = head.slice(0, -eol.length);
+  return `${head}${tail.trim() === "" ? "" : tail}`;
+}
+
+function lineStart(source: string, offset: number): number {
+  return source.lastIndexOf("\n", offset - 1) + 1;
+}
+
+function indentAt(source: string, offset: number): string {
+  const text = source.slice(lineStart(source, offset), offset);
+  return /^[ ]*$/.test(text) ? text : "";
+}
+
+function invalidTemplate(parsed: ParsedTemplate): CwsError {
+  const errors = parsed.problems.filter((p) => p.severity === "error");
+  return new CwsError("TEMPLATE_INVALID", errors.map(formatProblem).join("\n"), {
+    value: parsed.file,
+    suggestion: "fix the template (cws ami lint shows every problem); nothing was written",
+  });
+}
+
+/**
+ * Work out a template's `amis:` update from its text and its registry entry.
+ * Pure: reads and writes nothing. Throws a CwsError (exit 2) listing every
+ * problem as `file:line:col error …` when the template is invalid.
+ */
+export function updateTemplateAmis(
+  input: string | Uint8Array,
+  file: string,
+  id: string,
+  entry: RegistryTemplate | undefined,
+  /** The file's real size, when only its first bytes were read (readTemplateBytes). */
+  options: { size?: number } = {},
+): TemplateAmisUpdate {
+  const parsed = parseTemplate(typeof input === "string" ? Buffer.from(input, "utf8") : input, file, options);
+  const template = parsed.template;
+  if (!template || !parsed.document) throw invalidTemplate(parsed);
+  const current = template.amis as AmiMap | undefined;
+  const hadBlock = parsed.document.has("amis");
+  const { amis, skipped } = desiredAmis(id, template, entry);
+  const result: TemplateAmisUpdate = { id, file, registered: entry !== undefined, hadBlock, changes: [], unchanged: [], skipped, before: parsed.source, after: parsed.source };
+  if (amis === undefined) return result;
+  const { changes, unchanged } = diffAmis(id, file, current, amis);
+  result.changes = changes;
+  result.unchanged = unchanged;
+  if (changes.length === 0) return result;
+
+  const after = spliceAmisBlock(parsed.source, parsed.document, amis, file);
+  // Never write a template that no longer means the same thing.
+  const check = parseTemplate(Buffer.from(after, "utf8"), file);
+  const written = (check.template?.amis ?? {}) as AmiMap;
+  if (!check.template || diffAmis(id, file, written, amis).changes.length > 0 || templateContentHash(check.template) !== templateContentHash(template)) {
+    throw new CwsError("TEMPLATE_EDIT_FAILED", `${file}: could not update the amis: block safely; nothing was written`, {
+      value: file,
+      suggestion: `write it by hand:\n${renderAmisBlock(amis)}`,
+      exitCode: 1,
+    });
+  }
+  result.after = after;
+  return result;
+}
+
+export interface UpdateTemplatesOptions {
+  templatesDir: string;
+  registry: string;
+  /** Template ids; empty: every template in the directory. */
+  ids: readonly string[];
+  /** Change nothing; report what differs. */
+  check: boolean;
+}
+
+export interface UpdateTemplatesReport {
+  check: boolean;
+  /** Written (empty with --check). */
+  updated: AmiChange[];
+  /** Differences found with --check (empty otherwise). */
+  stale: AmiChange[];
+  /** AMIs the template already had. */
+  unchanged: AmiRef[];
+  /** Registry AMIs for regions or architectures the template does not build. */
+  skipped: SkippedAmi[];
+  /** Templates with no registry entry, left alone. */
+  unregistered: string[];
+  /** Registry template ids with no template file (only when no ids were named). */
+  missing_templates: string[];
+  templates: { id: string; file: string; status: "updated" | "stale" | "unchanged" | "unregistered" }[];
+  /** For stderr. */
+  warnings: string[];
+  /** 0, or 1 with --check when something is stale. */
+  exitCode: ExitCode;
+}
+
+/**
+ * Read the registry and the templates, and write each template whose AMIs
+ * differ (atomically, only when its text changes), or with `check` only
+ * report them. A missing or invalid registry, or any invalid template, is a
+ * CwsError (exit 2) and nothing is written.
+ */
+export async function runUpdateTemplates(options: UpdateTemplatesOptions): Promise<UpdateTemplatesReport> {
+  const registry = await readRegistry(options.registry);
+  if (!registry) {
+    throw new CwsError("REGISTRY_MISSING", `no registry at ${options.registry}: there are no AMIs to write into the templates`, {
+      value: options.registry,
+      suggestion: "record the AMIs cws built with cws ami update-registry --all (or pass --registry FILE)",
+    });
+  }
+  const files = await selectTemplateFiles(options.templatesDir, options.ids);
+  if (files.length === 0) {
+    throw new CwsError("NO_TEMPLATES", `no templates (*.yml or *.yaml) in ${options.templatesDir}`, {
+      value: options.templatesDir,
+      suggestion: "run cws from the repository root, or pass --templates-dir DIR",
+    });
+  }
+
+  const report: UpdateTemplatesReport = {
+    check: options.check,
+    updated: [],
+    stale: [],
+    unchanged: [],
+    skipped: [],
+    unregistered: [],
+    missing_templates: [],
+    templates: [],
+    warnings: [],
+    exitCode: 0,
+  };
+  if (options.ids.length === 0) {
+    const present = new Set(files.map((f) => f.id));
+    report.missing_templates = Object.keys(registry.templates).filter((id) => !present.has(id)).sort(compare);
+    for (const id of report.missing_templates) {
+      report.warnings.push(`warning: the registry has template ${id}, but there is no ${id}.yml in ${options.templatesDir}; skipped`);
+    }
+  }
+
+  // Everything is read and checked before anything is written.
+  const invalid: string[] = [];
+  const planned: { file: TemplateFile; bytes: Uint8Array; update: TemplateAmisUpdate }[] = [];
+  for (const file of files) {
+    const { bytes, size } = await readTemplateBytes(file.file);
+    try {
+      planned.push({ file, bytes, update: updateTemplateAmis(bytes, file.file, file.id, registry.templates[file.id], { size }) });
+    } catch (error) {
+      if (error instanceof CwsError && error.code === "TEMPLATE_INVALID") invalid.push(error.message);
+      else throw error;
+    }
+  }
+  if (invalid.length > 0) {
+    throw new CwsError("TEMPLATE_INVALID", `${invalid.length === 1 ? "a template is" : `${invalid.length} templates are`} invalid; nothing was written:\n  ${invalid.join("\n").split("\n").join("\n  ")}`, {
+      suggestion: "fix them (cws ami lint shows them again)",
+    });
+  }
+
+  for (const { file, bytes, update } of planned) {
+    report.unchanged.push(...update.unchanged);
+    report.skipped.push(...update.skipped);
+    for (const s of update.skipped) {
+      const what = s.reason === "region" ? `is not built in ${s.region}` : `does not build ${s.architecture}`;
+      report.warnings.push(`note: ${s.template}: registry AMI ${s.region}.${s.architecture} = ${s.ami_id} not written: the template ${what}`);
+    }
+    if (!update.registered) {
+      report.unregistered.push(update.id);
+      report.templates.push({ id: update.id, file: file.file, status: "unregistered" });
+      if (update.hadBlock) report.warnings.push(`note: ${update.id}: the registry has no entry for it; its amis: block is left as it is`);
+      continue;
+    }
+    if (update.changes.length === 0) {
+      report.templates.push({ id: update.id, file: file.file, status: "unchanged" });
+      continue;
+    }
+    if (options.check) {
+      report.stale.push(...update.changes);
+      report.templates.push({ id: update.id, file: file.file, status: "stale" });
+      continue;
+    }
+    if (update.after !== update.before) await writeTemplateAtomically(file.file, bytes, update.after);
+    report.updated.push(...update.changes);
+    report.templates.push({ id: update.id, file: file.file, status: "updated" });
+  }
+  report.exitCode = options.check && report.stale.length > 0 ? 1 : 0;
+  return report;
+}
+
+const BOM = [0xef, 0xbb, 0xbf];
+
+/**
+ * Temp file in the same directory, then rename over the template: a reader
+ * (or a crash) sees the old file or the new one. The file's mode and a
+ * leading byte-order mark are kept; if the file changed since it was read, it
+ * is left alone.
+ */
+export async function writeTemplateAtomically(file: string, original: Uint8Array, text: string): Promise<void> {
+  const hasBom = BOM.every((byte, i) => original[i] === byte);
+  const bytes = Buffer.concat([hasBom ? Buffer.from(BOM) : Buffer.alloc(0), Buffer.from(text, "utf8")]);
+  const { mode } = await stat(file);
+  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    const handle = await open(temp, "w", mode & 0o777);
+    try {
+      await handle.writeFile(bytes);
+      await handle.chmod(mode & 0o777);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const { bytes: now } = await readTemplateBytes(file);
+    if (!Buffer.from(now).equals(Buffer.from(original))) {
+      throw new CwsError("TEMPLATE_CHANGED", `${file} changed while cws was updating it; it was left alone`, { value: file, suggestion: "run the command again", exitCode: 1 });
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
