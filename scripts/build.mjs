@@ -8,6 +8,24 @@
 import { build } from "esbuild";
 import { rm } from "node:fs/promises";
 
+/**
+ * commander requires node:child_process at load time (~3 ms: it pulls in net,
+ * dgram and more) but only uses it for executable subcommands, which cws has
+ * none of. Give commander a stand-in that loads the real module on first use.
+ */
+const lazyChildProcess = {
+  name: "lazy-child-process",
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      args.importer.includes(`${"node_modules"}/commander/`) ? { path: "lazy-child-process", namespace: "cws-lazy" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "cws-lazy" }, () => ({
+      contents: 'let real; module.exports = new Proxy({}, { get: (_, key) => (real ??= require("node:child_process"))[key] });',
+      loader: "js",
+    }));
+  },
+};
+
 await rm(new URL("../dist", import.meta.url), { recursive: true, force: true });
 await build({
   entryPoints: { "cli/main": "src/cli/main.ts", index: "src/index.ts" },
@@ -24,5 +42,6 @@ await build({
   // commander is CommonJS; its require() calls of node built-ins need a real require in an ES module.
   banner: { js: 'import { createRequire as __cwsCreateRequire } from "node:module"; const require = __cwsCreateRequire(import.meta.url);' },
   minify: process.env.CWS_NO_MINIFY !== "1",
+  plugins: [lazyChildProcess],
   logLevel: "warning",
 });
