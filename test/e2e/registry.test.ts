@@ -21,7 +21,9 @@ async function build(h: Harness, ...extra: string[]): Promise<string> {
 describe("registry commands (end to end, emulator)", () => {
   it("update-registry records the newest validated AMI from AWS tags alone, idempotently, and can publish to SSM", async () => {
     harness = await startHarness();
-    await build(harness, "--no-registry-update");
+    const older = await build(harness, "--no-registry-update", "--publish-ssm");
+    const published = () => harness!.emulator.parameters("us-east-1").find((p) => p.name === "/cloudworkstation/amis/emu-basic/us-east-1/x86_64")?.value;
+    expect(published()).toBe(older);
     const newest = await build(harness, "--no-registry-update");
     expect(harness.registry()).toBeUndefined();
 
@@ -30,8 +32,7 @@ describe("registry commands (end to end, emulator)", () => {
     expect(first.stdout).toContain(`Registry updated: emu-basic.us-east-1.x86_64 = ${newest}`);
     const registry = harness.registry() as Registry;
     expect(registry.templates["emu-basic"]!.amis["us-east-1"]!.x86_64!.ami_id).toBe(newest);
-    const parameter = harness.emulator.parameters("us-east-1").find((p) => p.name === "/cloudworkstation/amis/emu-basic/us-east-1/x86_64");
-    expect(parameter?.value).toBe(newest);
+    expect(published()).toBe(newest);
 
     const before = readFileSync(join(harness.dir, "registry", "amis.json"), "utf8");
     const second = await harness.cws(["ami", "update-registry", "emu-basic", "--region", "us-east-1", "--architecture", "x86_64"]);
