@@ -4,24 +4,13 @@ import { CopyImageCommand, CreateImageCommand, EC2Client, RunInstancesCommand, t
 import { afterEach, describe, expect, it } from "vitest";
 import { FORBID_AWS_SDK, runCli, scratchDir } from "../helpers/cli.js";
 import { startHarness, type Harness } from "./harness.js";
+import type { ListRow as Row } from "../../src/registry/list.js";
 
 /**
  * `cws ami list`, end to end: the built CLI as a child process, reading a
  * registry file; with --live, against the project's EC2 emulator over HTTP.
  */
 
-interface Row {
-  template: string;
-  version: string;
-  region: string;
-  architecture: string;
-  ami_id: string;
-  created: string;
-  validated: boolean;
-  size_gb: number;
-  name?: string;
-  drift?: ({ kind: "gone" } | { kind: "not-available"; state: string } | { kind: "newer"; ami_id: string; name: string; version?: string } | { kind: "untracked"; ami_ids: string[] })[];
-}
 
 type Entry = { ami_id: string; created: string; validated: boolean; size_gb: number; version?: string; history?: Entry[] };
 

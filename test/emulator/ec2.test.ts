@@ -137,7 +137,7 @@ describe("DescribeImages", () => {
     expect(total).toBeGreaterThan(7);
     const first = await c.ec2.send(new DescribeImagesCommand({ Owners: [CANONICAL_OWNER_ID], MaxResults: 5 }));
     expect(first.Images).toHaveLength(5);
-    expect(first.NextToken).toBeTruthy();
+    expect(first.NextToken).toEqual(expect.any(String));
     const ids: string[] = [];
     let pages = 0;
     for await (const page of paginateDescribeImages({ client: c.ec2, pageSize: 5 }, { Owners: [CANONICAL_OWNER_ID] })) {
