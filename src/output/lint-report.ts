@@ -1,4 +1,4 @@
-import { Chalk } from "chalk";
+import type { ChalkInstance } from "chalk";
 import { colorLevel, type CliIO, type GlobalOptions } from "../cli/io.js";
 import type { LintReport } from "../template/check.js";
 import { formatAnnotation, formatProblem } from "../template/problems.js";
@@ -10,7 +10,10 @@ import { formatAnnotation, formatProblem } from "../template/problems.js";
  * Under GitHub Actions each finding is also a workflow command, so it shows
  * on the pull request's diff.
  */
-export function printLintReport(report: LintReport, io: CliIO, globals: GlobalOptions): void {
+/** Plain text without colour: no need to load chalk (and the terminal probing it does on import). */
+const PLAIN = new Proxy(((text: string) => text) as unknown as ChalkInstance, { get: (_target, _key) => PLAIN, apply: (_t, _this, args) => String(args[0]) });
+
+export async function printLintReport(report: LintReport, io: CliIO, globals: GlobalOptions): Promise<void> {
   const annotate = io.env.GITHUB_ACTIONS === "true";
   if (globals.json) {
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -18,7 +21,8 @@ export function printLintReport(report: LintReport, io: CliIO, globals: GlobalOp
     if (annotate) for (const problem of report.problems) io.stderr.write(`${formatAnnotation(problem)}\n`);
     return;
   }
-  const chalk = new Chalk({ level: colorLevel(io, globals.color) });
+  const level = colorLevel(io, globals.color);
+  const chalk = level === 0 ? PLAIN : new (await import("chalk")).Chalk({ level });
   for (const problem of report.problems) {
     const line = formatProblem(problem);
     const colored = line.replace(

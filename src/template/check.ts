@@ -1,7 +1,8 @@
 import { CwsError, type ExitCode } from "../errors.js";
 import { findLintIssues } from "./lint.js";
 import { compareProblems, type Problem } from "./problems.js";
-import { loadTemplateFile, selectTemplateFiles } from "./repository.js";
+import { sha256, type LintCache } from "./lint-cache.js";
+import { loadTemplateFile, readTemplateBytes, selectTemplateFiles } from "./repository.js";
 
 export interface LintReport {
   templates: { id: string; file: string; valid: boolean }[];
@@ -14,7 +15,7 @@ export interface LintReport {
   exitCode: ExitCode;
 }
 
-export async function runLint(templatesDir: string, ids: readonly string[], options: { strict: boolean }): Promise<LintReport> {
+export async function runLint(templatesDir: string, ids: readonly string[], options: { strict: boolean; cache?: LintCache | undefined }): Promise<LintReport> {
   const files = await selectTemplateFiles(templatesDir, ids);
   if (files.length === 0) {
     throw new CwsError("NO_TEMPLATES", `no templates (*.yml or *.yaml) in ${templatesDir}`, {
@@ -24,28 +25,42 @@ export async function runLint(templatesDir: string, ids: readonly string[], opti
   }
   const problems: Problem[] = [];
   let invalid = false;
+  const cache = options.cache;
   const loaded = await Promise.all(
     files.map(async (file) => {
-      let parsed = await loadTemplateFile(file);
-      const findings = parsed.template ? findLintIssues(parsed.template) : [];
-      if (findings.length > 0) {
-        // Only now is a syntax tree worth building: to place each finding.
-        if (!parsed.document) parsed = await loadTemplateFile(file, { withPositions: true });
-        const { placeFindings } = await import("./lint-positions.js");
-        problems.push(...placeFindings(findings, parsed));
+      const read = await readTemplateBytes(file.file);
+      const digest = cache ? sha256(read.bytes) : "";
+      const cached = cache?.get(file.file, digest);
+      let found: { valid: boolean; problems: Problem[] };
+      if (cached && read.size === read.bytes.byteLength) {
+        found = cached;
+      } else {
+        let parsed = await loadTemplateFile(file, { bytes: read });
+        const fileProblems: Problem[] = [];
+        const findings = parsed.template ? findLintIssues(parsed.template) : [];
+        if (findings.length > 0) {
+          // Only now is a syntax tree worth building: to place each finding.
+          if (!parsed.document) parsed = await loadTemplateFile(file, { withPositions: true, bytes: read });
+          const { placeFindings } = await import("./lint-positions.js");
+          fileProblems.push(...placeFindings(findings, parsed));
+        }
+        fileProblems.push(...parsed.problems);
+        found = { valid: parsed.template !== undefined, problems: fileProblems };
+        cache?.set(file.file, { sha256: digest, ...found });
       }
-      if (parsed.problems.some((p) => p.severity === "error")) invalid = true;
-      problems.push(...parsed.problems);
-      return parsed;
+      if (found.problems.some((p) => p.severity === "error")) invalid = true;
+      problems.push(...found.problems);
+      return { id: file.id, file: file.file, valid: found.valid };
     }),
   );
+  await cache?.save();
   const reported = options.strict ? problems.map((p) => (p.severity === "warning" ? { ...p, severity: "error" as const } : p)) : problems;
   reported.sort(compareProblems);
   const errors = reported.filter((p) => p.severity === "error").length;
   const warnings = reported.length - errors;
   const exitCode: ExitCode = invalid ? 2 : errors > 0 ? 1 : 0;
   return {
-    templates: loaded.map((t) => ({ id: t.id, file: t.file, valid: t.template !== undefined })),
+    templates: loaded,
     problems: reported,
     errors,
     warnings,

@@ -1,8 +1,7 @@
-import { open, readdir } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { CwsError } from "../errors.js";
 import type { ParsedTemplate } from "./load.js";
-import { quickParse } from "./quick-parse.js";
 import { MAX_TEMPLATE_BYTES } from "./text.js";
 import { didYouMean } from "./suggest.js";
 
@@ -19,7 +18,7 @@ export interface TemplateFile {
 export async function listTemplateFiles(templatesDir: string): Promise<TemplateFile[]> {
   let names: string[];
   try {
-    names = await readdir(templatesDir);
+    names = readdirSync(templatesDir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") {
@@ -75,20 +74,21 @@ export async function selectTemplateFiles(templatesDir: string, ids: readonly st
  * mistake is reported as too large without being read into memory.
  */
 export async function readTemplateBytes(file: string): Promise<{ bytes: Uint8Array; size: number }> {
-  const handle = await open(file, "r");
+  // Synchronous on purpose: a handful of small files, read faster than promise round trips.
+  const fd = openSync(file, "r");
   try {
-    const size = (await handle.stat()).size;
+    const size = fstatSync(fd).size;
     const length = Math.min(size, MAX_TEMPLATE_BYTES + 1);
     const bytes = Buffer.alloc(length);
     let offset = 0;
     while (offset < length) {
-      const { bytesRead } = await handle.read(bytes, offset, length - offset, offset);
+      const bytesRead = readSync(fd, bytes, offset, length - offset, offset);
       if (bytesRead === 0) break;
       offset += bytesRead;
     }
     return { bytes: bytes.subarray(0, offset), size };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -97,8 +97,13 @@ export async function readTemplateBytes(file: string): Promise<{ bytes: Uint8Arr
  * syntax tree); an invalid one is parsed again with positions so every
  * problem gets its line and column. `withPositions` forces the full parse.
  */
-export async function loadTemplateFile(template: TemplateFile, options: { withPositions?: boolean } = {}): Promise<ParsedTemplate & { id: string }> {
-  const { bytes, size } = await readTemplateBytes(template.file);
+export async function loadTemplateFile(
+  template: TemplateFile,
+  options: { withPositions?: boolean; bytes?: { bytes: Uint8Array; size: number } } = {},
+): Promise<ParsedTemplate & { id: string }> {
+  const { bytes, size } = options.bytes ?? (await readTemplateBytes(template.file));
+  // Loaded on first use: a lint whose every file is in the cache needs neither zod nor a YAML parser.
+  const { quickParse } = await import("./quick-parse.js");
   const quick = options.withPositions ? undefined : quickParse(bytes, template.file, { size });
   if (quick) return { id: template.id, ...quick };
   // Loaded only when needed: the YAML library with positions costs more to start than a CLI run should.

@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FORBID_AWS_SDK, runCli, scratchDir } from "../helpers/cli.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
@@ -181,4 +183,28 @@ describe("cws ami lint", () => {
       cleanup();
     }
   });
+
+  it("caches clean results by file content, re-lints edited files, and survives a corrupt cache", () => {
+    const { dir, cleanup } = scratchDir({ "templates/t.yml": VALID_TEMPLATE });
+    try {
+      expect(runCli(["ami", "lint"], { cwd: dir }).status).toBe(0);
+      const cacheFile = join(dir, ".cws", "cache", "lint.json");
+      const cache = JSON.parse(readFileSync(cacheFile, "utf8"));
+      expect(Object.keys(cache.entries)).toEqual(["templates/t.yml"]);
+      expect(runCli(["ami", "lint"], { cwd: dir }).stdout).toContain("1 template checked: no problems");
+      // An edit changes the file's hash: the cached verdict must not be reused.
+      writeFileSync(join(dir, "templates", "t.yml"), VALID_TEMPLATE.replace("ports: [22]", "ports: [0]"));
+      const edited = runCli(["ami", "lint"], { cwd: dir });
+      expect(edited.status).toBe(2);
+      expect(edited.stdout).toContain("templates/t.yml:16:9 error ports[0]: must be at least 1, got 0");
+      // The cached error is reported the same way, with its position.
+      expect(runCli(["ami", "lint"], { cwd: dir }).stdout).toBe(edited.stdout);
+      writeFileSync(cacheFile, "{ not json");
+      expect(runCli(["ami", "lint"], { cwd: dir }).stdout).toBe(edited.stdout);
+      expect(runCli(["ami", "lint", "--no-cache"], { cwd: dir }).stdout).toBe(edited.stdout);
+    } finally {
+      cleanup();
+    }
+  });
 });
+

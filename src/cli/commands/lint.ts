@@ -3,22 +3,20 @@ import { globalOptions } from "../program.js";
 import type { CliIO } from "../io.js";
 import { setExitCode } from "../exit.js";
 
+
 export function registerLintCommand(ami: Command, io: CliIO): void {
   ami
     .command("lint")
     .description("check templates against the schema and for risky script patterns, without touching AWS")
     .argument("[templates...]", "template ids (default: every template in the templates directory)")
     .option("--strict", "treat warnings as errors (for CI)")
+    .option("--no-cache", "lint every file afresh (by default unchanged files reuse .cws/cache/lint.json)")
     .addHelpText(
       "after",
       "\nExit codes: 0 clean, 1 warnings with --strict, 2 a template is invalid.\nRules: literal-password, pipe-to-shell, or-true, plain-http, strict-mode, instance-type-arch.\n",
     )
-    .action(async (ids: string[], options: { strict?: boolean }, command: Command) => {
-      const globals = globalOptions(command, io);
-      const { runLint } = await import("../../template/check.js");
-      const { printLintReport } = await import("../../output/lint-report.js");
-      const report = await runLint(globals.templatesDir, ids, { strict: options.strict === true });
-      printLintReport(report, io, globals);
-      setExitCode(command, report.exitCode);
+    .action(async (ids: string[], options: { strict?: boolean; cache?: boolean }, command: Command) => {
+      const { runLintCommand } = await import("../lint-command.js");
+      setExitCode(command, await runLintCommand(ids, options, globalOptions(command, io), io));
     });
 }

@@ -1,0 +1,84 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Problem } from "./problems.js";
+
+/**
+ * `cws ami lint` remembers, per template file, the problems it found for the
+ * file's exact bytes (ESLint's --cache, on by default). Unchanged templates
+ * are then reported without loading the YAML parser or zod. The cache is
+ * keyed by the file's SHA-256 and by the build of cws that wrote it, so a new
+ * rule, a schema change or an edited file always re-lints; `--no-cache`
+ * bypasses it. It lives in .cws/cache/ (ignored by git) and is only ever a
+ * shortcut: a missing, corrupt or foreign cache just means a full lint.
+ */
+
+/** Replaced at build time with a hash of the linter's sources (scripts/build.mjs). */
+declare const __CWS_LINT_BUILD__: string | undefined;
+
+export function linterBuildId(): string | undefined {
+  return typeof __CWS_LINT_BUILD__ === "string" ? __CWS_LINT_BUILD__ : undefined;
+}
+
+export interface CachedLint {
+  sha256: string;
+  valid: boolean;
+  /** As found, before --strict turns warnings into errors. */
+  problems: Problem[];
+}
+
+interface CacheFile {
+  build: string;
+  entries: Record<string, CachedLint>;
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+export class LintCache {
+  private changed = false;
+  private constructor(
+    private readonly path: string,
+    private readonly build: string,
+    private readonly entries: Map<string, CachedLint>,
+  ) {}
+
+  /** Undefined when this build of cws cannot cache (an unbundled development run). */
+  static async open(path: string): Promise<LintCache | undefined> {
+    const build = linterBuildId();
+    if (build === undefined) return undefined;
+    let entries = new Map<string, CachedLint>();
+    try {
+      const data = JSON.parse(readFileSync(path, "utf8")) as CacheFile;
+      if (data.build === build && data.entries && typeof data.entries === "object") entries = new Map(Object.entries(data.entries));
+    } catch {
+      // No cache yet, or an unreadable one: start afresh.
+    }
+    return new LintCache(path, build, entries);
+  }
+
+  get(file: string, digest: string): CachedLint | undefined {
+    const entry = this.entries.get(file);
+    return entry?.sha256 === digest ? entry : undefined;
+  }
+
+  set(file: string, entry: CachedLint): void {
+    this.entries.set(file, entry);
+    this.changed = true;
+  }
+
+  /** Write atomically; a failure to cache never fails the lint. */
+  async save(): Promise<void> {
+    if (!this.changed) return;
+    const data: CacheFile = { build: this.build, entries: Object.fromEntries([...this.entries].sort(([a], [b]) => (a < b ? -1 : 1))) };
+    const temp = `${this.path}.${randomBytes(4).toString("hex")}.tmp`;
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      writeFileSync(temp, JSON.stringify(data));
+      renameSync(temp, this.path);
+    } catch {
+      rmSync(temp, { force: true });
+    }
+  }
+}
