@@ -6,7 +6,18 @@
 // The AWS SDK stays external and is only imported (lazily, through dynamic
 // import) by the commands that call AWS. Types come from `tsc --emitDeclarationOnly`.
 import { build } from "esbuild";
-import { rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readdir, readFile, rm } from "node:fs/promises";
+
+// The lint cache is only valid for the linter that wrote it: key it by a hash of the
+// sources that decide what lint reports (src/template, plus the package version).
+async function lintBuildId() {
+  const hash = createHash("sha256");
+  const dir = new URL("../src/template/", import.meta.url);
+  for (const name of (await readdir(dir)).sort()) hash.update(name).update(await readFile(new URL(name, dir)));
+  hash.update(await readFile(new URL("../package.json", import.meta.url)));
+  return hash.digest("hex").slice(0, 16);
+}
 
 /**
  * commander requires node:child_process at load time (~3 ms: it pulls in net,
@@ -43,5 +54,6 @@ await build({
   banner: { js: 'import { createRequire as __cwsCreateRequire } from "node:module"; const require = __cwsCreateRequire(import.meta.url);' },
   minify: process.env.CWS_NO_MINIFY !== "1",
   plugins: [lazyChildProcess],
+  define: { __CWS_LINT_BUILD__: JSON.stringify(await lintBuildId()) },
   logLevel: "warning",
 });
