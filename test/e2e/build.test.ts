@@ -113,13 +113,15 @@ describe("cws ami build (end to end, emulator)", () => {
     expect(harness.emulator.invocations("us-east-1").some((i) => i.stdout.includes("generalized"))).toBe(false);
   });
 
-  it("succeeds when every action is throttled three times", { timeout: 180_000 }, async () => {
+  // The SDK's adaptive retry backs off from about a second per throttled call (~110 s in all here),
+  // so this test gets a generous limit.
+  it("succeeds when every action is throttled three times", { timeout: 420_000 }, async () => {
     harness = await startHarness();
     harness.emulator.faults.add({ service: "ec2", action: "*", code: "RequestLimitExceeded", times: 3 });
     harness.emulator.faults.add({ service: "ssm", action: "*", code: "ThrottlingException", times: 3 });
     harness.emulator.faults.add({ service: "sts", action: "*", code: "Throttling", times: 3 });
     harness.emulator.faults.add({ service: "iam", action: "*", code: "Throttling", times: 3 });
-    const result = await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64"], { timeoutMs: 170_000 });
+    const result = await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64"], { timeoutMs: 400_000 });
     expect(result.stderr).not.toContain("❌");
     expect(result.status).toBe(0);
     expect(harness.emulator.stats.faultsInjected).toBeGreaterThanOrEqual(3 * 10);
