@@ -71,16 +71,10 @@ export function crossFieldProblems(raw: Record<string, unknown>, locate: Locate,
   for (const [listPath, label] of lists) {
     const list = valueAt(raw, listPath);
     if (!Array.isArray(list)) continue;
-    const seen = new Map<string, number>();
-    list.forEach((item: unknown, index) => {
-      const key = JSON.stringify(item);
-      const first = seen.get(key);
-      if (first === undefined) seen.set(key, index);
-      else {
-        const where = locate([...listPath, index]);
-        problems.push(at(where.line, where.column, [...listPath, index], duplicateMessage(label, item, first)));
-      }
-    });
+    for (const [index, first] of repeats(list, (item) => JSON.stringify(item))) {
+      const where = locate([...listPath, index]);
+      problems.push(at(where.line, where.column, [...listPath, index], duplicateMessage(label, list[index], first)));
+    }
   }
 
   const tests = raw.validation_tests;
@@ -97,33 +91,37 @@ export function crossFieldProblems(raw: Record<string, unknown>, locate: Locate,
         }
       }
     });
-    const names = new Map<string, number>();
-    tests.forEach((test: unknown, index) => {
-      const name = test !== null && typeof test === "object" ? (test as Record<string, unknown>).name : undefined;
-      if (typeof name !== "string") return;
-      const first = names.get(name);
-      if (first === undefined) names.set(name, index);
-      else {
-        const where = locate(["validation_tests", index, "name"]);
-        problems.push(at(where.line, where.column, ["validation_tests", index, "name"], `duplicate test name "${name}" (also validation_tests[${first}])`));
-      }
-    });
+    problems.push(...duplicateNames(tests, "validation_tests", "test", locate, at));
   }
   const steps = raw.build_steps;
-  if (Array.isArray(steps)) {
-    const names = new Map<string, number>();
-    steps.forEach((step: unknown, index) => {
-      const name = step !== null && typeof step === "object" ? (step as Record<string, unknown>).name : undefined;
-      if (typeof name !== "string") return;
-      const first = names.get(name);
-      if (first === undefined) names.set(name, index);
-      else {
-        const where = locate(["build_steps", index, "name"]);
-        problems.push(at(where.line, where.column, ["build_steps", index, "name"], `duplicate step name "${name}" (also build_steps[${first}])`));
-      }
-    });
-  }
+  if (Array.isArray(steps)) problems.push(...duplicateNames(steps, "build_steps", "step", locate, at));
   return problems;
+}
+
+/** [index, index of its first occurrence] for every item whose key was seen before; items without a key are skipped. */
+function repeats(items: readonly unknown[], keyOf: (item: unknown) => string | undefined): [number, number][] {
+  const seen = new Map<string, number>();
+  const found: [number, number][] = [];
+  items.forEach((item, index) => {
+    const key = keyOf(item);
+    if (key === undefined) return;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, index);
+    else found.push([index, first]);
+  });
+  return found;
+}
+
+/** Validation tests and build steps are reported by name, so a name may appear once. */
+function duplicateNames(items: readonly unknown[], field: string, label: string, locate: Locate, at: At): Problem[] {
+  const nameOf = (item: unknown) => {
+    const name = item !== null && typeof item === "object" ? (item as Record<string, unknown>).name : undefined;
+    return typeof name === "string" ? name : undefined;
+  };
+  return repeats(items, nameOf).map(([index, first]) => {
+    const where = locate([field, index, "name"]);
+    return at(where.line, where.column, [field, index, "name"], `duplicate ${label} name "${nameOf(items[index])}" (also ${field}[${first}])`);
+  });
 }
 
 export function duplicateMessage(label: string, item: unknown, firstIndex: number): string {
