@@ -22,8 +22,8 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { Ec2Adapter } from "../../src/aws/ec2.js";
-import { AwsCallError, type LaunchRequest } from "../../src/aws/ports.js";
-import { ec2Error } from "./errors.js";
+import type { LaunchRequest } from "../../src/aws/ports.js";
+import { ec2Error, rejection } from "./errors.js";
 import "./matchers.js";
 
 const client = new EC2Client({ region: "eu-west-1" });
@@ -79,15 +79,6 @@ function inputs(command: Parameters<typeof ec2Mock.commandCalls>[0]): unknown[] 
 
 function runInstancesInput() {
   return ec2Mock.commandCalls(RunInstancesCommand)[0]?.args[0].input;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AwsCallError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AwsCallError);
-  return error as AwsCallError;
 }
 
 describe("describeImages", () => {

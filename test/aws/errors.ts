@@ -3,6 +3,8 @@ import { EC2ServiceException } from "@aws-sdk/client-ec2";
 import { IAMServiceException } from "@aws-sdk/client-iam";
 import { SSMServiceException } from "@aws-sdk/client-ssm";
 import { STSServiceException } from "@aws-sdk/client-sts";
+import { expect } from "vitest";
+import { AwsCallError } from "../../src/aws/ports.js";
 
 type Ctor = typeof EC2ServiceException | typeof SSMServiceException | typeof STSServiceException | typeof IAMServiceException;
 
@@ -15,3 +17,13 @@ export const ec2Error = (code: string, message = `${code} (test)`, status = 400)
 export const ssmError = (code: string, message = `${code} (test)`, status = 400) => make(SSMServiceException, code, message, status);
 export const stsError = (code: string, message = `${code} (test)`, status = 403) => make(STSServiceException, code, message, status);
 export const iamError = (code: string, message = `${code} (test)`, status = 400) => make(IAMServiceException, code, message, status);
+
+/** The AwsCallError a call rejects with (failing the test if it resolves or throws anything else). */
+export async function rejection(promise: Promise<unknown>): Promise<AwsCallError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AwsCallError);
+  return error as AwsCallError;
+}

@@ -14,8 +14,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { IamAdapter, iamErrorCode } from "../../src/aws/iam.js";
-import { AwsCallError } from "../../src/aws/ports.js";
-import { iamError } from "./errors.js";
+import { iamError, rejection } from "./errors.js";
 import "./matchers.js";
 
 const client = new IAMClient({ region: "us-east-1" });
@@ -49,15 +48,6 @@ function wireError<E extends Error>(error: E, code: string): E {
 beforeEach(() => {
   iamMock.reset();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<AwsCallError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AwsCallError);
-  return error as AwsCallError;
-}
 
 describe("error codes", () => {
   it("uses the documented IAM code (NoSuchEntity), not the SDK's exception name", () => {

@@ -12,9 +12,8 @@ import {
 } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { AwsCallError } from "../../src/aws/ports.js";
 import { DELIVERY_TIMEOUT_SECONDS, MAX_COMMENT_LENGTH, SsmAdapter, truncate } from "../../src/aws/ssm.js";
-import { ssmError } from "./errors.js";
+import { ssmError, rejection } from "./errors.js";
 import "./matchers.js";
 
 const client = new SSMClient({ region: "us-west-2" });
@@ -25,15 +24,6 @@ const $metadata = { httpStatusCode: 400 };
 beforeEach(() => {
   ssmMock.reset();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<AwsCallError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AwsCallError);
-  return error as AwsCallError;
-}
 
 describe("parameters", () => {
   it("reads a parameter's value", async () => {
