@@ -77,6 +77,7 @@ export class Ec2Adapter implements Ec2Port {
     if (filter.namePattern !== undefined) filters.push({ Name: "name", Values: [filter.namePattern] });
     if (filter.architecture !== undefined) filters.push({ Name: "architecture", Values: [filter.architecture] });
     if (filter.states?.length) filters.push({ Name: "state", Values: [...filter.states] });
+    if (filter.anyOfImageIds?.length) filters.push({ Name: "image-id", Values: [...filter.anyOfImageIds] });
     filters.push(...tagFilters(filter.tags));
     const byId = filter.imageIds !== undefined && filter.imageIds.length > 0;
     const images = await collectPages("DescribeImages", async (token) => {

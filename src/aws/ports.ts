@@ -47,7 +47,10 @@ export interface ImageInfo {
 }
 
 export interface ImageFilter {
+  /** Exactly these images; EC2 fails the whole call if one does not exist. */
   imageIds?: string[];
+  /** Any of these images (the `image-id` filter): ids that do not exist are simply left out. */
+  anyOfImageIds?: string[];
   owners?: string[];
   /** DescribeImages `name` filter; `*` and `?` are wildcards. */
   namePattern?: string;

@@ -213,20 +213,15 @@ export function registryIdsByRegion(registry: Registry): Map<string, Set<string>
  * called gone; only "not found" from EC2 makes an AMI gone.
  */
 export async function liveImagesInRegion(ec2: Ec2Port, registryIds: ReadonlySet<string>, templateId?: string): Promise<ImageInfo[]> {
-  const [{ listCwsImages }, { isAwsError }] = await Promise.all([import("./aws-images.js"), import("../aws/ports.js")]);
+  const { listCwsImages } = await import("./aws-images.js");
   const images = await listCwsImages(ec2, templateId);
   const seen = new Set(images.map((image) => image.imageId));
   const missing = [...registryIds].filter((id) => !seen.has(id)).sort(compare);
-  const found = await Promise.all(
-    missing.map(async (id) => {
-      try {
-        return await ec2.describeImages({ imageIds: [id] });
-      } catch (error) {
-        if (isAwsError(error, "InvalidAMIID.NotFound", "InvalidAMIID.Unavailable", "InvalidAMIID.Malformed")) return [];
-        throw error;
-      }
-    }),
-  );
+  // One call per 200 ids (EC2's limit on a filter's values): the image-id filter leaves out
+  // ids that do not exist instead of failing, so whatever does not come back is gone.
+  const batches: string[][] = [];
+  for (let i = 0; i < missing.length; i += 200) batches.push(missing.slice(i, i + 200));
+  const found = await Promise.all(batches.map((ids) => ec2.describeImages({ anyOfImageIds: ids })));
   return [...images, ...found.flat().filter((image) => image.imageId !== "" && !seen.has(image.imageId))];
 }
 

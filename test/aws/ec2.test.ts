@@ -82,6 +82,14 @@ function runInstancesInput() {
 }
 
 describe("describeImages", () => {
+  it("looks up any of several ids with the image-id filter, which leaves out ids that do not exist", async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image("ami-1")] });
+    const images = await ec2.describeImages({ anyOfImageIds: ["ami-1", "ami-gone"] });
+    expect(images.map((i) => i.imageId)).toEqual(["ami-1"]);
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeImagesCommand, { Filters: [{ Name: "image-id", Values: ["ami-1", "ami-gone"] }] });
+    expect(ec2Mock.commandCalls(DescribeImagesCommand)[0]!.args[0].input.ImageIds).toBeUndefined();
+  });
+
   it("filters by name, architecture, state and tags, and maps root size, snapshots and tags", async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image("ami-1")] });
     const images = await ec2.describeImages({

@@ -220,7 +220,9 @@ function watchDescribeImages(h: Harness): { region: string; nextToken: boolean; 
     times: 1,
     match: ({ region, params }) => {
       const keys = Object.keys(params);
-      seen.push({ region, nextToken: keys.includes("NextToken"), byId: keys.some((k) => k.startsWith("ImageId")) });
+      // A lookup of registry AMIs the listing lacks: by the image-id filter (ids that do not exist are left out).
+      const byIdFilter = keys.some((k) => /^Filter\.\d+\.Name$/.test(k) && params[k] === "image-id");
+      seen.push({ region, nextToken: keys.includes("NextToken"), byId: byIdFilter || keys.some((k) => k.startsWith("ImageId")) });
       return false;
     },
   });

@@ -342,6 +342,11 @@ function fakeEc2(images: ImageInfo[], calls: ImageFilter[], failIds: Record<stri
     region: "us-east-1",
     describeImages: async (filter: ImageFilter) => {
       calls.push(filter);
+      if (filter.anyOfImageIds) {
+        const failing = filter.anyOfImageIds.find((id) => failIds[id]);
+        if (failing) throw failIds[failing];
+        return images.filter((i) => filter.anyOfImageIds!.includes(i.imageId));
+      }
       if (filter.imageIds) {
         const id = filter.imageIds[0]!;
         if (failIds[id]) throw failIds[id];
@@ -363,8 +368,15 @@ describe("liveImagesInRegion", () => {
     const images = await liveImagesInRegion(fakeEc2([tagged, untaggedButThere], calls), new Set([tagged.imageId, untaggedButThere.imageId, "ami-0deadbeef"]), "t");
     expect(images.map((i) => i.imageId)).toEqual([tagged.imageId, untaggedButThere.imageId]);
     expect(calls[0]).toEqual({ owners: ["self"], tags: { "cws:managed-by": "cws", "cws:template": "t" } });
-    expect(calls.slice(1).map((c) => c.imageIds![0]).sort()).toEqual(["ami-0deadbeef", untaggedButThere.imageId].sort());
-    expect(calls.slice(1).every((c) => c.imageIds!.length === 1 && c.tags === undefined)).toBe(true);
+    // One lookup for every missing id, with the filter that leaves out ids that do not exist.
+    expect(calls.slice(1)).toEqual([{ anyOfImageIds: ["ami-0deadbeef", untaggedButThere.imageId].sort() }]);
+  });
+
+  it("looks up missing AMIs 200 at a time", async () => {
+    const calls: ImageFilter[] = [];
+    const ids = Array.from({ length: 450 }, (_, i) => `ami-${String(i).padStart(8, "0")}`);
+    expect(await liveImagesInRegion(fakeEc2([], calls), new Set(ids))).toEqual([]);
+    expect(calls.slice(1).map((c) => c.anyOfImageIds!.length)).toEqual([200, 200, 50]);
   });
 
   it("makes no lookup when the listing has every registry AMI", async () => {
@@ -374,9 +386,7 @@ describe("liveImagesInRegion", () => {
     expect(calls).toEqual([{ owners: ["self"], tags: { "cws:managed-by": "cws" } }]);
   });
 
-  it("treats a malformed id as gone, and lets any other error through", async () => {
-    const malformed = new AwsCallError("InvalidAMIID.Malformed", "DescribeImages", "Invalid id", 400);
-    expect(await liveImagesInRegion(fakeEc2([], [], { "ami-1": malformed }), new Set(["ami-1"]))).toEqual([]);
+  it("lets an error other than not-found through", async () => {
     const denied = new AwsCallError("UnauthorizedOperation", "DescribeImages", "not authorized", 403);
     await expect(liveImagesInRegion(fakeEc2([], [], { "ami-2": denied }), new Set(["ami-2"]))).rejects.toBe(denied);
   });
