@@ -1,5 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import type { CommandInvocation, SsmPort } from "../aws/ports.js";
+import { BuildFailure } from "./context.js";
 import { Delays, sleep, WAITS, type PollSettings } from "./poll.js";
 import { InterruptedError } from "./runner.js";
 
@@ -110,7 +111,10 @@ export async function runScriptStreaming(
   const comment = `cws ${job.name}`;
   const check = (invocation: CommandInvocation, what: string) => {
     if (invocation.status !== "Success") {
-      throw new Error(`could not ${what} on ${instanceId}: SSM status ${invocation.status}${invocation.stderr ? `: ${invocation.stderr.trim()}` : ""}`);
+      throw new BuildFailure(
+        `could not ${what} on ${instanceId}: SSM status ${invocation.status}${invocation.stderr ? `: ${invocation.stderr.trim()}` : ""}`,
+        "the SSM agent stopped running commands (the instance may be out of disk or memory); rerun with --on-error abort to keep the instance and look at it with aws ssm start-session",
+      );
     }
   };
 
