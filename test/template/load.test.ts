@@ -158,7 +158,7 @@ name: dup
     const tests = VALID_TEMPLATE.replace('    expected: "ready"\n', '    expected: "ready"\n  - name: "ready file"\n    command: "true"\n');
     expect(lines(tests)).toEqual([`${FILE}:16:11 error validation_tests[1].name: duplicate test name "ready file" (also validation_tests[0])`]);
     const steps = VALID_TEMPLATE.replace(
-      /setup_script: \|\n(  .*\n)+/,
+      /setup_script: \|\n( {2}.*\n)+/,
       "build_steps:\n  - name: a\n    script: x\n  - name: b\n    script: y\n  - name: a\n    script: z\n",
     );
     expect(lines(steps)).toEqual([`${FILE}:13:11 error build_steps[2].name: duplicate step name "a" (also build_steps[0])`]);
