@@ -1,7 +1,7 @@
 import { CwsError, type ExitCode } from "../errors.js";
 import { findLintIssues } from "./lint.js";
 import { compareProblems, type Problem } from "./problems.js";
-import { sha256, type LintCache } from "./lint-cache.js";
+import { cacheKey, type LintCache } from "./lint-cache.js";
 import { loadTemplateFile, readTemplateBytes, selectTemplateFiles } from "./repository.js";
 
 export interface LintReport {
@@ -29,8 +29,8 @@ export async function runLint(templatesDir: string, ids: readonly string[], opti
   const loaded = await Promise.all(
     files.map(async (file) => {
       const read = await readTemplateBytes(file.file);
-      const digest = cache ? sha256(read.bytes) : "";
-      const cached = cache?.get(file.file, digest);
+      const key = cache ? cacheKey(read.bytes) : "";
+      const cached = cache?.get(file.file, key);
       let found: { valid: boolean; problems: Problem[] };
       if (cached && read.size === read.bytes.byteLength) {
         found = cached;
@@ -41,12 +41,12 @@ export async function runLint(templatesDir: string, ids: readonly string[], opti
         if (findings.length > 0) {
           // Only now is a syntax tree worth building: to place each finding.
           if (!parsed.document) parsed = await loadTemplateFile(file, { withPositions: true, bytes: read });
-          const { placeFindings } = await import("./lint-positions.js");
+          const { placeFindings } = await import("./parsing.js");
           fileProblems.push(...placeFindings(findings, parsed));
         }
         fileProblems.push(...parsed.problems);
         found = { valid: parsed.template !== undefined, problems: fileProblems };
-        cache?.set(file.file, { sha256: digest, ...found });
+        cache?.set(file.file, { bytes: key, ...found });
       }
       if (found.problems.some((p) => p.severity === "error")) invalid = true;
       problems.push(...found.problems);

@@ -192,8 +192,10 @@ describe("cws ami lint", () => {
       const cache = JSON.parse(readFileSync(cacheFile, "utf8"));
       expect(Object.keys(cache.entries)).toEqual(["templates/t.yml"]);
       expect(runCli(["ami", "lint"], { cwd: dir }).stdout).toContain("1 template checked: no problems");
-      // An edit changes the file's hash: the cached verdict must not be reused.
-      writeFileSync(join(dir, "templates", "t.yml"), VALID_TEMPLATE.replace("ports: [22]", "ports: [0]"));
+      // The entry holds the file's exact bytes.
+      expect(Buffer.from(cache.entries["templates/t.yml"].bytes, "latin1").toString("utf8")).toBe(VALID_TEMPLATE);
+      // An edit of the same size (and likely the same mtime second) must still re-lint.
+      writeFileSync(join(dir, "templates", "t.yml"), VALID_TEMPLATE.replace("ports: [22]", "ports: [0 ]"));
       const edited = runCli(["ami", "lint"], { cwd: dir });
       expect(edited.status).toBe(2);
       expect(edited.stdout).toContain("templates/t.yml:16:9 error ports[0]: must be at least 1, got 0");
