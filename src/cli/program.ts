@@ -4,6 +4,9 @@ import { registerAmiCommand } from "./commands/ami.js";
 
 export const VERSION = "0.1.0";
 
+/** Adds one command (or a group) under `cws ami`; src/cli/commands/all.ts lists them all. */
+export type RegisterCommand = (ami: Command, io: CliIO) => void;
+
 export const DEFAULT_TEMPLATES_DIR = "./templates";
 export const DEFAULT_REGISTRY = "./registry/amis.json";
 
@@ -11,7 +14,7 @@ export const DEFAULT_REGISTRY = "./registry/amis.json";
  * The whole command tree. Command files only declare options and lazily
  * import their implementation, so `cws --help` loads nothing but commander.
  */
-export function createProgram(io: CliIO): Command {
+export function createProgram(io: CliIO, commands: readonly RegisterCommand[]): Command {
   const program = new Command("cws")
     .description("CloudWorkstation: build, test and track Amazon Machine Images from YAML templates.")
     // Only -V here: `--version` belongs to `cws ami build` (the design's --version v1.2.3);
@@ -30,7 +33,7 @@ export function createProgram(io: CliIO): Command {
     })
     .exitOverride();
 
-  registerAmiCommand(program, io);
+  registerAmiCommand(program, io, commands);
   program.addHelpText(
     "after",
     "\nExamples:\n  cws ami lint                       check every template in ./templates\n  cws ami --help                     all AMI commands\n",

@@ -103,11 +103,10 @@ export async function loadTemplateFile(
 ): Promise<ParsedTemplate & { id: string }> {
   const { bytes, size } = options.bytes ?? (await readTemplateBytes(template.file));
   // Loaded on first use: a lint whose every file is in the cache needs neither zod nor a YAML parser.
-  const { quickParse } = await import("./quick-parse.js");
+  const { quickParse, parseTemplate } = await import("./parsing.js");
   const quick = options.withPositions ? undefined : quickParse(bytes, template.file, { size });
   if (quick) return { id: template.id, ...quick };
-  // Loaded only when needed: the YAML library with positions costs more to start than a CLI run should.
-  const { parseTemplate } = await import("./load.js");
+  // Only now the YAML syntax tree, which places every problem at its line and column.
   return { id: template.id, ...parseTemplate(bytes, template.file, { size }) };
 }
 

@@ -1,37 +1,15 @@
 import { chmodSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CommanderError } from "commander";
 import { afterEach, describe, expect, it } from "vitest";
-import { registerUpdateTemplatesCommand } from "../../src/cli/commands/update-templates.js";
-import { exitCodeOf } from "../../src/cli/exit.js";
 import type { CliIO } from "../../src/cli/io.js";
-import { createProgram } from "../../src/cli/program.js";
-import { isCwsError } from "../../src/errors.js";
+import { exec } from "../../src/cli/main.js";
 import { templateContentHash } from "../../src/template/content-hash.js";
 import { parseTemplate } from "../../src/template/load.js";
 import { scratchDir } from "../helpers/cli.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
 
-/**
- * The real command tree (createProgram) with update-templates added to `cws ami` until
- * src/cli/commands/ami.ts registers it (then this adds nothing), parsed the way `exec`
- * does it: a CwsError is printed as `error: …` with its suggestion and gives its exit code.
- */
-async function execWithCommand(argv: string[], io: CliIO): Promise<number> {
-  const program = createProgram(io);
-  const ami = program.commands.find((c) => c.name() === "ami")!;
-  if (!ami.commands.some((c) => c.name() === "update-templates")) registerUpdateTemplatesCommand(ami, io);
-  try {
-    await program.parseAsync(argv, { from: "user" });
-    return exitCodeOf(program);
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (!isCwsError(error)) throw error;
-    io.stderr.write(`error: ${error.message}\n`);
-    if (error.suggestion) io.stderr.write(`  → ${error.suggestion}\n`);
-    return error.exitCode;
-  }
-}
+/** The real command tree, run in-process the way bin/cws.js runs it. */
+const execWithCommand = (argv: string[], io: CliIO): Promise<number> => exec(argv, io);
 
 const A1 = "ami-0aaaaaaaaaaaaaaa1";
 const A2 = "ami-0aaaaaaaaaaaaaaa2";

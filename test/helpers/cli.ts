@@ -27,7 +27,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
 
 /** Run the built CLI as a user would: a child process, its own stdout, stderr and exit code. */
 export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string | undefined>; input?: string } = {}): CliResult {
-  if (!existsSync(join(ROOT, "dist", "cli", "main.js"))) throw new Error("dist/ is missing: run `npm run build` first (npm test does)");
+  if (!existsSync(join(ROOT, "dist", "bin", "main.js"))) throw new Error("dist/ is missing: run `npm run build` first (npm test does)");
   const result = spawnSync(process.execPath, [CWS_BIN, ...args], {
     cwd: options.cwd ?? ROOT,
     env: cleanEnv(options.env),

@@ -1,6 +1,15 @@
 // Loaded with `node --import`: fails any attempt to load the AWS SDK, so a test
 // can prove that a command which does not call AWS never pays for loading it.
-import { register } from "node:module";
+// The CLI is CommonJS (dist/bin/), so require() is guarded as well as import.
+import Module, { register } from "node:module";
+
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  if (request.startsWith("@aws-sdk/") || request.startsWith("@smithy/")) {
+    throw new Error(`AWS SDK loaded by a command that should not need it: ${request}`);
+  }
+  return resolveFilename.call(this, request, ...rest);
+};
 
 register(
   "data:text/javascript," +

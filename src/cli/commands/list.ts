@@ -7,7 +7,8 @@ import { setExitCode } from "../exit.js";
 // the command line does not load zod.
 const ARCHITECTURE_CHOICES = ["x86_64", "arm64"];
 
-export function registerListCommand(ami: Command, io: CliIO): void {
+/** `load` brings in the implementation; see registerLintCommand. */
+export function registerListCommand(ami: Command, io: CliIO, load: () => Promise<typeof import("../list-command.js")>): void {
   ami
     .command("list")
     .description("list the AMIs in the registry; with --live, also check them against AWS")
@@ -38,7 +39,7 @@ export function registerListCommand(ami: Command, io: CliIO): void {
     )
     .action(async (raw: Record<string, unknown>, command: Command) => {
       const globals = globalOptions(command, io);
-      const { runListCommand } = await import("../list-command.js");
+      const { runListCommand } = await load();
       setExitCode(command, await runListCommand(raw, globals, io));
     });
 }

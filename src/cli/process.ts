@@ -1,0 +1,88 @@
+import { fstatSync, writeSync } from "node:fs";
+import type { CliIO, OutputStream } from "./io.js";
+import { execCommands } from "./exec.js";
+import type { RegisterCommand } from "./program.js";
+
+/**
+ * The process entry point behind bin/cws.js: the only code that reads
+ * `process`. process.stderr is only looked up when first used: creating it
+ * loads Node's stream and socket modules (~2.5 ms), and most runs never write
+ * to stderr. stdout is written directly (see stdoutWriter).
+ */
+export async function runProcess(commands: readonly RegisterCommand[]): Promise<void> {
+  // The AWS SDK warns on every run that its 2027 releases will need Node 22; that is
+  // for whoever upgrades dependencies, not for someone building an AMI.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const io: CliIO = {
+    stdout: stdoutWriter(),
+    get stderr() {
+      return process.stderr;
+    },
+    env: process.env,
+    cwd: process.cwd(),
+    onSignal: (handler) => {
+      const onInt = () => handler("SIGINT");
+      const onTerm = () => handler("SIGTERM");
+      process.on("SIGINT", onInt);
+      process.on("SIGTERM", onTerm);
+      return () => {
+        process.off("SIGINT", onInt);
+        process.off("SIGTERM", onTerm);
+      };
+    },
+  };
+  process.exitCode = await execCommands(process.argv.slice(2), io, commands);
+}
+
+/**
+ * stdout as commands use it: each write goes to file descriptor 1 with
+ * fs.writeSync, so printing a result does not load Node's net and stream
+ * modules the way creating process.stdout on a pipe does (~2.5 ms of a 40 ms
+ * run). Nothing changes for the reader: Node writes stdout pipes and files
+ * synchronously on Linux as well, and whatever was written is complete when
+ * the process exits. If the descriptor would block (a non-blocking pipe from
+ * an unusual parent) or is a terminal, process.stdout takes over for good;
+ * if the reader has gone (EPIPE), the rest of the output is dropped quietly.
+ */
+function stdoutWriter(): OutputStream {
+  let stream: NodeJS.WriteStream | undefined;
+  let closed = false;
+  const terminal = (): boolean => {
+    try {
+      // A pipe or a file is never a terminal; only a character device may be one.
+      if (!fstatSync(1).isCharacterDevice()) return false;
+    } catch {
+      return false;
+    }
+    stream = process.stdout;
+    return stream.isTTY === true;
+  };
+  return {
+    write(chunk: string) {
+      if (stream) return stream.write(chunk);
+      if (closed) return false;
+      const bytes = Buffer.from(chunk, "utf8");
+      let offset = 0;
+      try {
+        while (offset < bytes.length) offset += writeSync(1, bytes, offset);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        // The reader went away (`cws ami list | head -1`): what is left has nobody to read it.
+        if (code === "EPIPE") {
+          closed = true;
+          return false;
+        }
+        if (code !== "EAGAIN") throw error;
+        stream = process.stdout;
+        return stream.write(bytes.subarray(offset));
+      }
+      return true;
+    },
+    get isTTY() {
+      return stream ? stream.isTTY === true : terminal();
+    },
+    get columns() {
+      return stream?.columns ?? (terminal() ? process.stdout.columns : 0);
+    },
+  };
+}

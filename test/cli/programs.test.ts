@@ -1,0 +1,94 @@
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cleanEnv, ROOT, runCli, scratchDir, type CliResult } from "../helpers/cli.js";
+import { VALID_TEMPLATE } from "../helpers/templates.js";
+
+/**
+ * bin/cws.js runs `cws ami lint …` and `cws ami list …` with programs of their
+ * own (dist/bin/ami-lint.js, ami-list.js) for start-up speed. They must be
+ * indistinguishable from the full CLI (dist/bin/main.js): same output, same
+ * errors, same exit codes.
+ */
+function runFullCli(args: string[], cwd: string): CliResult {
+  const result = spawnSync(process.execPath, ["-e", "require(process.argv[1]).run()", join(ROOT, "dist", "bin", "main.js"), ...args], {
+    cwd,
+    env: cleanEnv(),
+    encoding: "utf8",
+  });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+const REGISTRY = `${JSON.stringify(
+  {
+    version: "1.0",
+    last_updated: "2026-01-01T00:00:00Z",
+    templates: {
+      t: {
+        version: "1.0.0",
+        description: "test",
+        amis: { "us-east-1": { x86_64: { ami_id: "ami-0123456789abcdef0", created: "2026-01-01T00:00:00Z", validated: true, size_gb: 30 } } },
+        ports: [22],
+        estimated_cost_per_hour: {},
+      },
+    },
+  },
+  null,
+  2,
+)}\n`;
+
+describe("the lint and list programs", () => {
+  it("behave exactly as the full CLI for every kind of command line", () => {
+    const { dir, cleanup } = scratchDir({
+      "templates/t.yml": VALID_TEMPLATE,
+      "templates/bad.yml": VALID_TEMPLATE.replace("ports: [22]", "ports: [22, 22]"),
+      "registry/amis.json": REGISTRY,
+      "broken/amis.json": REGISTRY.replace('"validated": true', '"validated": "yes"'),
+    });
+    try {
+      const lines = [
+        ["ami", "lint"],
+        ["ami", "lint", "t"],
+        ["ami", "lint", "--json", "--no-cache"],
+        ["ami", "lint", "nope"],
+        ["ami", "lint", "--stict"],
+        ["ami", "lint", "--help"],
+        ["ami", "lint", "--templates-dir", "missing"],
+        ["ami", "list"],
+        ["ami", "list", "--json"],
+        ["ami", "list", "--region", "us-esat-1"],
+        ["ami", "list", "--architecture", "sparc"],
+        ["ami", "list", "--registry", "broken/amis.json"],
+        ["ami", "list", "--help"],
+        ["ami", "list", "extra"],
+      ];
+      const statuses = new Set<number>();
+      for (const args of lines) {
+        const fast = runCli(args, { cwd: dir });
+        expect(fast, args.join(" ")).toEqual(runFullCli(args, dir));
+        statuses.add(fast.status);
+      }
+      // The command lines above cover success, findings and usage errors.
+      expect([...statuses].sort()).toEqual([0, 2]);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("are what bin/cws.js runs for lint and list, and only for them", () => {
+    const programs = readdirSync(join(ROOT, "dist", "bin")).filter((name) => name.endsWith(".js")).sort();
+    expect(programs).toEqual(["ami-lint.js", "ami-list.js", "main.js"]);
+    // A lint command line must not load the full CLI's chunks, and the others must.
+    const trace = (args: string[]) =>
+      spawnSync(process.execPath, ["-e", `require(${JSON.stringify(join(ROOT, "bin", "cws.js"))}); process.on("exit", () => process.stderr.write("\\nLOADED " + Object.keys(require.cache).join(" ")))`, "x", ...args], {
+        cwd: ROOT,
+        env: cleanEnv(),
+        encoding: "utf8",
+      }).stderr;
+    expect(trace(["ami", "lint", "--help"])).toMatch(/dist\/bin\/ami-lint\.js/);
+    expect(trace(["ami", "lint", "--help"])).not.toMatch(/dist\/bin\/main\.js/);
+    expect(trace(["ami", "list", "--help"])).toMatch(/dist\/bin\/ami-list\.js/);
+    expect(trace(["ami", "build", "--help"])).toMatch(/dist\/bin\/main\.js/);
+  });
+});
