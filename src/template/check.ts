@@ -42,7 +42,7 @@ export async function runLint(templatesDir: string, ids: readonly string[], opti
           // Only now is a syntax tree worth building: to place each finding.
           if (!parsed.document) parsed = await loadTemplateFile(file, { withPositions: true, bytes: read });
           const { placeFindings } = await import("./parsing.js");
-          fileProblems.push(...placeFindings(findings, parsed));
+          fileProblems.push(...(await placeFindings(findings, parsed)));
         }
         fileProblems.push(...parsed.problems);
         found = { valid: parsed.template !== undefined, problems: fileProblems };

@@ -1,9 +1,17 @@
 /**
- * Everything a lint or a load needs beyond a cache hit: zod, both YAML
- * parsers and the template schema, behind one dynamic import. One import
+ * What a lint or a load needs beyond a cache hit, behind one dynamic import:
+ * the quick parser (js-yaml) and zod with the template schema. One import
  * point keeps the bundles' chunks few (decisions.md §18): modules the cached
  * path shares with these end up in a single chunk, not one per combination.
+ * The YAML syntax tree (the `yaml` library) is a further import, only for a
+ * template with problems to place at a line and column.
  */
 export { quickParse } from "./quick-parse.js";
-export { parseTemplate } from "./load.js";
-export { placeFindings } from "./lint-positions.js";
+
+export async function parseTemplate(...args: Parameters<typeof import("./load.js").parseTemplate>) {
+  return (await import("./load.js")).parseTemplate(...args);
+}
+
+export async function placeFindings(...args: Parameters<typeof import("./lint-positions.js").placeFindings>) {
+  return (await import("./lint-positions.js")).placeFindings(...args);
+}

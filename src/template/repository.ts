@@ -107,7 +107,7 @@ export async function loadTemplateFile(
   const quick = options.withPositions ? undefined : quickParse(bytes, template.file, { size });
   if (quick) return { id: template.id, ...quick };
   // Only now the YAML syntax tree, which places every problem at its line and column.
-  return { id: template.id, ...parseTemplate(bytes, template.file, { size }) };
+  return { id: template.id, ...(await parseTemplate(bytes, template.file, { size })) };
 }
 
 export async function loadTemplates(templatesDir: string, ids: readonly string[]): Promise<(ParsedTemplate & { id: string })[]> {
