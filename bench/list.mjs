@@ -10,14 +10,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { minimalEnv as env, timeInterleaved } from "./timing.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cws = join(root, "bin", "cws.js");
 const runs = Number(process.env.BENCH_RUNS ?? 21);
 const GOAL = 2.0;
-// A minimal environment, as in bench/run.mjs: variables that slow every Node
-// start-up alike (NODE_EXTRA_CA_CERTS) would flatter the ratio.
-const env = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8" };
 
 const TEMPLATES = 50;
 // Sorted, as cws writes the registry (serializeRegistry sorts every map).
@@ -70,23 +68,6 @@ function generatedRegistry(historyDepth) {
   return { version: "1.0", last_updated: "2026-10-28T08:30:00Z", templates };
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-function time(args, cwd) {
-  spawnSync(process.execPath, args, { cwd, env }); // warm the file cache alike for every case
-  const samples = [];
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, args, { cwd, env, encoding: "utf8" });
-    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
-    if (result.status !== 0) throw new Error(`${args.join(" ")} exited ${result.status}:\n${result.stdout}${result.stderr}`);
-  }
-  return median(samples);
-}
-
 const dir = mkdtempSync(join(tmpdir(), "cws-bench-list-"));
 try {
   mkdirSync(join(dir, "registry"));
@@ -101,15 +82,20 @@ try {
     if (check.status !== 0 || rows !== expected) throw new Error(`cws ami list ${args.join(" ")} printed ${rows} rows (exit ${check.status}), expected ${expected}:\n${check.stderr}`);
   }
 
-  const node = time(["-e", "0"], dir);
-  // What every command pays before its own work (commander and the command tree), for reference.
-  const help = time([cws, "--help"], dir);
-  const list = time([cws, "ami", "list"], dir);
-  const withHistory = time([cws, "ami", "list", "--registry", "with-history.json"], dir);
+  const { node, help, list, withHistory } = timeInterleaved(
+    [
+      { name: "node", args: ["-e", "0"], cwd: dir },
+      // What every command pays before its own work (commander and the command tree), for reference.
+      { name: "help", args: [cws, "--help"], cwd: dir },
+      { name: "list", args: [cws, "ami", "list"], cwd: dir },
+      { name: "withHistory", args: [cws, "ami", "list", "--registry", "with-history.json"], cwd: dir },
+    ],
+    { runs },
+  );
   const ratio = list / node;
   const ok = ratio <= GOAL;
   console.log(
-    `median of ${runs} runs each (ms), minimal environment: node -e 0 ${node.toFixed(1)}, cws --help ${help.toFixed(1)} (${(help / node).toFixed(2)}x), ` +
+    `median of ${runs} interleaved runs each (ms), minimal environment: node -e 0 ${node.toFixed(1)}, cws --help ${help.toFixed(1)} (${(help / node).toFixed(2)}x), ` +
       `cws ami list (${expected} AMIs) ${list.toFixed(1)}, ` +
       `with 2 earlier AMIs each in history ${withHistory.toFixed(1)} (${(withHistory / node).toFixed(2)}x, for information)`,
   );
