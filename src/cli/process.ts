@@ -47,15 +47,20 @@ export async function runProcess(commands: readonly RegisterCommand[]): Promise<
 function stdoutWriter(): OutputStream {
   let stream: NodeJS.WriteStream | undefined;
   let closed = false;
-  const terminal = (): boolean => {
-    try {
-      // A pipe or a file is never a terminal; only a character device may be one.
-      if (!fstatSync(1).isCharacterDevice()) return false;
-    } catch {
-      return false;
+  let terminal: boolean | undefined;
+  const isTerminal = (): boolean => {
+    if (terminal === undefined) {
+      let device = false;
+      try {
+        // A pipe or a file is never a terminal; only a character device may be one.
+        device = fstatSync(1).isCharacterDevice();
+      } catch {
+        // No stdout at all: certainly no terminal.
+      }
+      terminal = device && process.stdout.isTTY === true;
+      if (terminal) stream = process.stdout;
     }
-    stream = process.stdout;
-    return stream.isTTY === true;
+    return terminal;
   };
   return {
     write(chunk: string) {
@@ -79,10 +84,10 @@ function stdoutWriter(): OutputStream {
       return true;
     },
     get isTTY() {
-      return stream ? stream.isTTY === true : terminal();
+      return isTerminal();
     },
     get columns() {
-      return stream?.columns ?? (terminal() ? process.stdout.columns : 0);
+      return isTerminal() ? (process.stdout.columns ?? 0) : 0;
     },
   };
 }

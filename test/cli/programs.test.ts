@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cleanEnv, ROOT, runCli, scratchDir, type CliResult } from "../helpers/cli.js";
+import { cleanEnv, ROOT, runCli, scratchDir, startCli, type CliResult } from "../helpers/cli.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
 
 /**
@@ -90,5 +90,52 @@ describe("the lint and list programs", () => {
     expect(trace(["ami", "lint", "--help"])).not.toMatch(/dist\/bin\/main\.js/);
     expect(trace(["ami", "list", "--help"])).toMatch(/dist\/bin\/ami-list\.js/);
     expect(trace(["ami", "build", "--help"])).toMatch(/dist\/bin\/main\.js/);
+  });
+});
+
+describe("stdout", () => {
+  it("ends quietly when the reader goes away (cws ami list | head -1)", async () => {
+    const { dir, cleanup } = scratchDir({ "registry/amis.json": REGISTRY });
+    try {
+      const child = startCli(["ami", "list"], { cwd: dir });
+      // Close our end before the child writes: its first write meets a closed pipe (EPIPE).
+      child.stdout.destroy();
+      let stderr = "";
+      child.stderr.on("data", (data: Buffer) => (stderr += data.toString()));
+      const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      expect(stderr).toBe("");
+      expect(status).toBe(0);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("is complete when the output is larger than a pipe holds", () => {
+    const templates: Record<string, unknown> = {};
+    for (let t = 0; t < 300; t++) {
+      templates[`template-${String(t).padStart(3, "0")}`] = {
+        version: "1.0.0",
+        description: "test",
+        amis: Object.fromEntries(
+          ["eu-west-1", "us-east-1", "us-west-2"].map((region) => [
+            region,
+            { x86_64: { ami_id: `ami-0${String(t).padStart(16, "0")}`, created: "2026-01-01T00:00:00Z", validated: true, size_gb: 30 } },
+          ]),
+        ),
+        ports: [22],
+        estimated_cost_per_hour: {},
+      };
+    }
+    const { dir, cleanup } = scratchDir({ "registry/amis.json": JSON.stringify({ version: "1.0", last_updated: "2026-01-01T00:00:00Z", templates }) });
+    try {
+      const result = runCli(["ami", "list"], { cwd: dir });
+      expect(result.status).toBe(0);
+      expect(result.stdout.length).toBeGreaterThan(65536);
+      const lines = result.stdout.trimEnd().split("\n");
+      expect(lines).toHaveLength(1 + 900);
+      expect(lines.at(-1)).toMatch(/^template-299 +1\.0\.0 +us-west-2 +x86_64 +ami-00000000000000299 /);
+    } finally {
+      cleanup();
+    }
   });
 });
