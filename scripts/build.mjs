@@ -106,8 +106,8 @@ await Promise.all([
   // The full CLI.
   program({ main: "src/cli/main.ts" }, "main"),
   // `cws ami lint` and `cws ami list` on their own (bin/cws.js picks them): built
-  // separately, each is one file plus the chunks only its slow paths load, instead
-  // of the dozen small chunks it shares with other commands in the full CLI.
+  // separately, each loads a handful of files on its everyday path, instead of the
+  // dozen small chunks it would share with other commands in the full CLI.
   // A process only ever loads files of one program, so no module exists twice in it.
   program({ "ami-lint": "src/cli/ami-lint.ts" }, "ami-lint"),
   program({ "ami-list": "src/cli/ami-list.ts" }, "ami-list"),

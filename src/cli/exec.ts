@@ -7,7 +7,7 @@ import { createProgram, VERSION, type RegisterCommand } from "./program.js";
 /**
  * Run the CLI with `argv` (without the node and script paths) and the given
  * `cws ami` commands, and return the exit code. Never calls process.exit:
- * only bin/cws.js sets the exit status.
+ * only src/cli/process.ts sets the exit status.
  */
 export async function execCommands(argv: readonly string[], io: CliIO, commands: readonly RegisterCommand[]): Promise<number> {
   if (argv.length === 1 && argv[0] === "--version") {

@@ -3,10 +3,9 @@ import { globalOptions } from "../program.js";
 import type { CliIO } from "../io.js";
 import { setExitCode } from "../exit.js";
 
-
 /**
  * `load` brings in the implementation: a dynamic import in the full CLI, so
- * that `cws --help` does not load it; the lint bundle passes it in already
+ * that `cws --help` does not load it; the lint program passes it in already
  * loaded (src/cli/ami-lint.ts).
  */
 export function registerLintCommand(ami: Command, io: CliIO, load: () => Promise<typeof import("../lint-command.js")>): void {
