@@ -179,7 +179,8 @@ export interface AwsPorts {
   ec2(region: string): Ec2Port;
   ssm(region: string): SsmPort;
   sts(region: string): StsPort;
-  iam(): IamPort;
+  /** IAM is global within a partition: the port for the partition `region` is in. */
+  iam(region: string): IamPort;
 }
 
 export interface AwsClientOptions {

@@ -19,11 +19,16 @@ import { StsAdapter } from "./sts.js";
 export const DEFAULT_MAX_ATTEMPTS = 8;
 
 /**
- * IAM is a global service; in the aws partition its endpoint is reached through
- * us-east-1. (The China and GovCloud partitions have IAM endpoints of their
- * own; `AwsPorts.iam()` takes no region, so they are not reachable yet.)
+ * IAM is global within a partition, and each partition's IAM lives in one
+ * region: us-east-1 for the aws partition, cn-north-1 for China (Beijing and
+ * Ningxia), us-gov-west-1 for GovCloud. A role created through it is seen in
+ * every region of the partition.
  */
-export const IAM_REGION = "us-east-1";
+export function iamRegion(region: string): string {
+  if (region.startsWith("cn-")) return "cn-north-1";
+  if (region.startsWith("us-gov-")) return "us-gov-west-1";
+  return "us-east-1";
+}
 
 /** The IAM policy a user of cws needs, in this repository. */
 export const POLICY_DOCUMENT = "docs/iam/cws-cli-policy.json";
@@ -62,7 +67,7 @@ export function createAwsPorts(options: AwsClientOptions): AwsPorts {
   const ec2 = new Map<string, Ec2Port>();
   const ssm = new Map<string, SsmPort>();
   const sts = new Map<string, StsPort>();
-  let iam: IamPort | undefined;
+  const iam = new Map<string, IamPort>();
 
   function cached<P>(cache: Map<string, P>, region: string, create: () => P): P {
     let port = cache.get(region);
@@ -77,7 +82,10 @@ export function createAwsPorts(options: AwsClientOptions): AwsPorts {
     ec2: (region) => cached(ec2, region, () => new Ec2Adapter(new EC2Client(clientConfig(region, options)), region)),
     ssm: (region) => cached(ssm, region, () => new SsmAdapter(new SSMClient(clientConfig(region, options)), region)),
     sts: (region) => cached(sts, region, () => new StsAdapter(new STSClient(clientConfig(region, options)))),
-    iam: () => (iam ??= new IamAdapter(new IAMClient(clientConfig(IAM_REGION, options)))),
+    iam: (region) => {
+      const home = iamRegion(region);
+      return cached(iam, home, () => new IamAdapter(new IAMClient(clientConfig(home, options))));
+    },
   };
 }
 

@@ -35,7 +35,7 @@ export async function bootstrap(
   const identity = await aws.sts(options.region).callerIdentity();
   const partition = identity.arn.split(":")[1] ?? "aws";
   const policyArn = `arn:${partition}:iam::aws:policy/${SSM_CORE_POLICY}`;
-  const iam = aws.iam();
+  const iam = aws.iam(options.region);
   const changed: string[] = [];
   const tags = { "cws:managed-by": "cws" };
   const roleName = BUILDER_ROLE;

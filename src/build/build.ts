@@ -94,7 +94,7 @@ export async function runBuild(request: Omit<BuildRequest, "logDir"> & { logRoot
     ec2: deps.aws.ec2(request.region),
     ssm: deps.aws.ssm(request.region),
     sts: deps.aws.sts(request.region),
-    iam: deps.aws.iam(),
+    iam: deps.aws.iam(request.region),
     reporter: deps.reporter,
     poll: deps.poll,
     logPath,

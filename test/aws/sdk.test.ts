@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AwsCallError } from "../../src/aws/ports.js";
-import { clientConfig, createAwsPorts, CREDENTIALS_SUGGESTION, DEFAULT_MAX_ATTEMPTS, describeAwsError, IAM_REGION, POLICY_DOCUMENT } from "../../src/aws/sdk.js";
+import { clientConfig, createAwsPorts, CREDENTIALS_SUGGESTION, DEFAULT_MAX_ATTEMPTS, describeAwsError, POLICY_DOCUMENT } from "../../src/aws/sdk.js";
 import { CwsError } from "../../src/errors.js";
 import { ec2Error, iamError, ssmError, stsError } from "./errors.js";
 
@@ -24,13 +24,15 @@ describe("createAwsPorts", () => {
     expect(ports.ec2("eu-west-1")).not.toBe(ports.ec2("us-east-1"));
     expect(ports.ssm("eu-west-1")).toBe(ports.ssm("eu-west-1"));
     expect(ports.sts("eu-west-1")).toBe(ports.sts("eu-west-1"));
-    expect(ports.iam()).toBe(ports.iam());
+    // IAM: one port per partition, whatever region of it is asked for.
+    expect(ports.iam("eu-west-1")).toBe(ports.iam("us-west-2"));
+    expect(ports.iam("cn-northwest-1")).not.toBe(ports.iam("eu-west-1"));
     expect(ports.ec2("eu-west-1").region).toBe("eu-west-1");
     expect(ports.ssm("ap-south-1").region).toBe("ap-south-1");
     expect(clientOf(ports.ec2("eu-west-1"))).toBeInstanceOf(EC2Client);
   });
 
-  it("configures adaptive retries, the attempt count, the region and IAM in us-east-1", async () => {
+  it("configures adaptive retries, the attempt count, the region and IAM in its partition's region", async () => {
     const ports = createAwsPorts({});
     const ec2 = clientOf<EC2Client>(ports.ec2("eu-north-1"));
     expect(await ec2.config.region()).toBe("eu-north-1");
@@ -38,9 +40,13 @@ describe("createAwsPorts", () => {
     const strategy = await ec2.config.retryStrategy();
     expect(strategy.constructor.name).toBe("AdaptiveRetryStrategy");
     expect(strategy).toMatchObject({ mode: "adaptive" });
-    const iam = clientOf<IAMClient>(ports.iam());
-    expect(await iam.config.region()).toBe(IAM_REGION);
-    expect(IAM_REGION).toBe("us-east-1");
+    const iam = async (region: string) => clientOf<IAMClient>(ports.iam(region)).config.region();
+    expect(await iam("eu-north-1")).toBe("us-east-1");
+    expect(await iam("cn-northwest-1")).toBe("cn-north-1");
+    expect(await iam("us-gov-east-1")).toBe("us-gov-west-1");
+    // ...which the SDK turns into the partition's IAM endpoint.
+    const china = clientOf<IAMClient>(ports.iam("cn-northwest-1")).config;
+    expect(china.endpointProvider({ Region: await china.region(), UseFIPS: false, UseDualStack: false }).url.hostname).toBe("iam.cn-north-1.amazonaws.com.cn");
     const fewer = clientOf<SSMClient>(createAwsPorts({ maxAttempts: 3 }).ssm("eu-west-1"));
     expect(await fewer.config.maxAttempts()).toBe(3);
   });
