@@ -3,21 +3,25 @@
 // The CLI is CommonJS (dist/bin/), so require() is guarded as well as import.
 import Module, { register } from "node:module";
 
+const forbidden = (specifier) => specifier.startsWith("@aws-sdk/") || specifier.startsWith("@smithy/");
+const refuse = (specifier) => {
+  throw new Error(`AWS SDK loaded by a command that should not need it: ${specifier}`);
+};
+
 const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
-  if (request.startsWith("@aws-sdk/") || request.startsWith("@smithy/")) {
-    throw new Error(`AWS SDK loaded by a command that should not need it: ${request}`);
-  }
+  if (forbidden(request)) refuse(request);
   return resolveFilename.call(this, request, ...rest);
 };
 
+// The import hook runs on the loader's own thread: it gets the same two functions as source.
 register(
   "data:text/javascript," +
     encodeURIComponent(`
+const forbidden = ${forbidden};
+const refuse = ${refuse};
 export async function resolve(specifier, context, next) {
-  if (specifier.startsWith("@aws-sdk/") || specifier.startsWith("@smithy/")) {
-    throw new Error("AWS SDK loaded by a command that should not need it: " + specifier);
-  }
+  if (forbidden(specifier)) refuse(specifier);
   return next(specifier, context);
 }`),
 );
