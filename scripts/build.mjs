@@ -74,19 +74,25 @@ function library() {
  * start-up, and ~0.5 ms per chunk against ~0.2 ms). dist/bin/package.json
  * says "commonjs"; the rest of the package stays ESM. Dynamic import()s
  * become require()s, so a lazily loaded chunk is still only loaded when needed.
+ *
+ * The staging folder gets an empty package.json of its own, so that the second
+ * pass does not see its inputs as Node ES modules (the package's "type":
+ * "module"). Otherwise esbuild applies Node's rule for an ES module importing
+ * CommonJS to every chunk it converts: `default` becomes the whole
+ * module.exports, and `const { default: ora } = await import("ora")` gets an
+ * object instead of a function (docs/decisions.md §19). Without it, esbuild
+ * honours the `__esModule` mark its own chunks carry, and every import reads
+ * the chunk's exports exactly as the ES module did.
+ *
+ * Returns what the first pass says of every file (its exports and its imports):
+ * dist/bin/manifest.json keeps it for the test that loads every chunk of every
+ * program (test/artifact/programs.test.ts).
  */
 async function program(entryPoints, name) {
   const staging = `dist/.staging-${name}`;
-  await build({ ...shared, entryPoints, outdir: staging, splitting: true, format: "esm", chunkNames: `chunks/${name}/[name]-[hash]` });
-  const files = [];
-  const walk = async (dir) => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory()) await walk(path);
-      else if (path.endsWith(".js")) files.push(path);
-    }
-  };
-  await walk(staging);
+  const { metafile } = await build({ ...shared, entryPoints, outdir: staging, splitting: true, format: "esm", chunkNames: `chunks/${name}/[name]-[hash]`, metafile: true });
+  await writeFile(`${staging}/package.json`, "{}\n");
+  const files = Object.keys(metafile.outputs).filter((path) => path.endsWith(".js"));
   await build({
     ...shared,
     entryPoints: files,
@@ -98,10 +104,25 @@ async function program(entryPoints, name) {
     supported: { "dynamic-import": false },
   });
   await rm(staging, { recursive: true, force: true });
+  const relative = (path) => path.slice(staging.length + 1);
+  const target = (i) => (i.external ? i.path : relative(i.path));
+  return Object.fromEntries(
+    files.map((path) => {
+      const { exports, imports } = metafile.outputs[path];
+      return [
+        relative(path),
+        {
+          exports: [...exports].sort(),
+          imports: imports.filter((i) => i.kind === "import-statement").map(target),
+          dynamicImports: imports.filter((i) => i.kind === "dynamic-import").map(target),
+        },
+      ];
+    }),
+  );
 }
 
 await rm(new URL("../dist", import.meta.url), { recursive: true, force: true });
-await Promise.all([
+const [, ...programs] = await Promise.all([
   library(),
   // The full CLI.
   program({ main: "src/cli/main.ts" }, "main"),
@@ -113,3 +134,5 @@ await Promise.all([
   program({ "ami-list": "src/cli/ami-list.ts" }, "ami-list"),
 ]);
 await writeFile(new URL("../dist/bin/package.json", import.meta.url), `${JSON.stringify({ type: "commonjs" }, null, 2)}\n`);
+const manifest = Object.fromEntries(["main", "ami-lint", "ami-list"].map((name, i) => [name, programs[i]]));
+await writeFile(new URL("../dist/bin/manifest.json", import.meta.url), `${JSON.stringify(manifest)}\n`);
