@@ -12,6 +12,8 @@ export const FIXTURE_TEMPLATES = join(ROOT, "test", "fixtures", "templates");
 export interface Harness {
   emulator: Emulator;
   dir: string;
+  /** The environment a user would set to point cws at the emulator. */
+  env: Record<string, string>;
   cws(args: string[], options?: { env?: Record<string, string | undefined>; onStderr?: (text: string, child: import("node:child_process").ChildProcess) => void; timeoutMs?: number }): Promise<CliResult>;
   registry(): Record<string, unknown> | undefined;
   close(): Promise<void>;
@@ -23,20 +25,21 @@ export async function startHarness(options: EmulatorOptions = {}): Promise<Harne
   const emulator = await startEmulator({ msPerSimSecond: 2, ...(scratch ? { scratchDir: scratch } : {}), ...options });
   const { dir, cleanup } = scratchDir();
   cpSync(FIXTURE_TEMPLATES, join(dir, "templates"), { recursive: true });
+  const env = {
+    AWS_ENDPOINT_URL: emulator.url,
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    AWS_REGION: "us-east-1",
+    CWS_POLL_INTERVAL_MS: "20",
+  };
   return {
     emulator,
     dir,
+    env,
     cws: (args, runOptions = {}) =>
       runCliAsync(args, {
         cwd: dir,
-        env: {
-          AWS_ENDPOINT_URL: emulator.url,
-          AWS_ACCESS_KEY_ID: "test",
-          AWS_SECRET_ACCESS_KEY: "test",
-          AWS_REGION: "us-east-1",
-          CWS_POLL_INTERVAL_MS: "20",
-          ...runOptions.env,
-        },
+        env: { ...env, ...runOptions.env },
         ...(runOptions.onStderr ? { onStderr: runOptions.onStderr } : {}),
         timeoutMs: runOptions.timeoutMs ?? 90_000,
       }),
