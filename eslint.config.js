@@ -50,7 +50,7 @@ export default tseslint.config(
   },
   {
     // The bin shim is CommonJS (bin/package.json), for start-up speed (docs/decisions.md §18).
-    files: ["bin/**/*.js"],
+    files: ["bin/**/*.js", "**/*.cjs"],
     languageOptions: { sourceType: "commonjs", globals: { require: "readonly" } },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },

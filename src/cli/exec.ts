@@ -19,11 +19,11 @@ export async function execCommands(argv: readonly string[], io: CliIO, commands:
     await program.parseAsync([...argv], { from: "user" });
     return exitCodeOf(program);
   } catch (error) {
-    return reportError(error, io);
+    return await reportError(error, io, program.opts<{ json?: boolean }>().json === true);
   }
 }
 
-function reportError(error: unknown, io: CliIO): number {
+function reportError(error: unknown, io: CliIO, json: boolean): number | Promise<number> {
   if (error instanceof CommanderError) {
     // --help and --version exit 0; everything else commander rejects is a usage error.
     return error.exitCode === 0 ? 0 : 2;
@@ -33,8 +33,33 @@ function reportError(error: unknown, io: CliIO): number {
     if (error.suggestion) io.stderr.write(`  → ${error.suggestion}\n`);
     return error.exitCode;
   }
-  const err = error as Error;
-  io.stderr.write(`internal error: ${err?.stack ?? String(error)}\n`);
-  io.stderr.write("  → this is a bug in cws; please report it with the command you ran\n");
+  return reportInternalError(error, io, json);
+}
+
+/**
+ * Anything else is a bug in cws. The stack names our sources (src/….ts:line,
+ * through the bundle's source maps), and the message says what to send: with
+ * --json the same report is one JSON document on stdout, ready to attach.
+ */
+async function reportInternalError(error: unknown, io: CliIO, json: boolean): Promise<number> {
+  let stack = error instanceof Error && error.stack ? error.stack : String(error);
+  try {
+    // Loaded only now: no run that goes well pays for it.
+    stack = (await import("./internal-error.js")).sourceMappedStack(stack);
+  } catch {
+    // The stack as it was is still worth reporting.
+  }
+  const about = `cws ${VERSION}${io.runtime ? ` on ${io.runtime}` : ""}`;
+  io.stderr.write(`internal error: ${stack}\n`);
+  const attach = json ? "the JSON report printed on stdout" : "this whole message (with --json, cws prints it as one JSON document to attach)";
+  io.stderr.write(
+    `  → this is a bug in ${about}, not a problem with your templates or your AWS account.\n` +
+      `    Please report it with the command you ran and ${attach};\n` +
+      "    if a build was running, attach its log folder too (.cws/logs/<build-id>).\n",
+  );
+  if (json) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    io.stdout.write(`${JSON.stringify({ error: { code: "INTERNAL_ERROR", message, stack: stack.split("\n").slice(1).map((l) => l.trim()), version: VERSION, runtime: io.runtime } }, null, 2)}\n`);
+  }
   return 1;
 }

@@ -15,6 +15,8 @@ export interface CliIO {
   stderr: OutputStream;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+  /** What runs cws, for bug reports ("node v22.12.0, linux x64"). */
+  runtime?: string;
   /** Signals delivered to the process (SIGINT, SIGTERM); commands that run long subscribe. */
   onSignal?: (handler: (signal: "SIGINT" | "SIGTERM") => void) => () => void;
 }

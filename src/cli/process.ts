@@ -20,6 +20,7 @@ export async function runProcess(commands: readonly RegisterCommand[]): Promise<
     },
     env: process.env,
     cwd: process.cwd(),
+    runtime: `node ${process.version}, ${process.platform} ${process.arch}`,
     onSignal: (handler) => {
       const onInt = () => handler("SIGINT");
       const onTerm = () => handler("SIGTERM");
