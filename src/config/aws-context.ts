@@ -14,7 +14,6 @@
  * is called only when a region is needed and neither a flag nor the
  * environment named one.
  */
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { CwsError } from "../errors.js";
 
@@ -56,11 +55,15 @@ function given(value: string | undefined): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }
 
-/** The shared config file the AWS CLI and SDKs read: AWS_CONFIG_FILE, else ~/.aws/config. */
+/**
+ * The shared config file the AWS CLI and SDKs read: AWS_CONFIG_FILE, else
+ * ~/.aws/config, with ~ the HOME of `env`. Without HOME (or USERPROFILE) it
+ * stays "~/…" and the reader asks the operating system.
+ */
 export function sharedConfigFile(env: Env): string {
-  const home = given(env.HOME) ?? given(env.USERPROFILE) ?? homedir();
-  const file = given(env.AWS_CONFIG_FILE) ?? join(home, ".aws", "config");
-  return file.startsWith("~/") ? join(home, file.slice(2)) : file;
+  const file = given(env.AWS_CONFIG_FILE) ?? "~/.aws/config";
+  const home = given(env.HOME) ?? given(env.USERPROFILE);
+  return home !== undefined && file.startsWith("~/") ? join(home, file.slice(2)) : file;
 }
 
 function resolveProfile(flag: string | undefined, env: Env): AwsContext {

@@ -132,6 +132,17 @@ describe("around the resolver", () => {
     expect(sharedConfigFile({ HOME: "/h", AWS_CONFIG_FILE: "/etc/aws.conf" })).toBe("/etc/aws.conf");
     expect(sharedConfigFile({ HOME: "/h", AWS_CONFIG_FILE: "" })).toBe(join("/h", ".aws", "config"));
     expect(sharedConfigFile({ HOME: "", USERPROFILE: "/u" })).toBe(join("/u", ".aws", "config"));
+    expect(sharedConfigFile({})).toBe("~/.aws/config");
+  });
+
+  it("reads a ~/ path in the home the SDK finds, when the command's environment had none", async () => {
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      expect(await readSharedConfig("~/.aws/config")).toMatchObject({ default: { region: "us-west-2" }, dev: { region: "eu-west-1" } });
+    } finally {
+      process.env.HOME = saved;
+    }
   });
 
   it("gives the SDK a profile only when one was named (a profile makes the SDK ignore keys in the environment)", () => {
