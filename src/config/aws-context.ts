@@ -104,7 +104,7 @@ export async function resolveAwsContext(
 
   const found = profiles === undefined ? "no such file" : profiles[context.profile] === undefined ? "no such profile" : "no region there";
   throw new CwsError("REGION_REQUIRED", `no region: pass --region or set AWS_REGION (looked at profile ${context.profile} in ${configFile}: ${found})`, {
-    suggestion: lookup.suggestion ?? `or set one for the profile: aws configure set region us-east-1${context.profileFrom === "default" ? "" : ` --profile ${context.profile}`}`,
+    suggestion: lookup.suggestion ?? `give the profile a region: aws configure set region us-east-1${context.profileFrom === "default" ? "" : ` --profile ${context.profile}`}`,
   });
 }
 
@@ -118,8 +118,8 @@ export function describeRegionSource(context: AwsRegionContext): string {
 /**
  * What the SDK clients are told. The profile is passed only when one was
  * named: the SDK's credential chain skips keys in the environment
- * (AWS_ACCESS_KEY_ID) whenever a profile is given, so the default profile is
- * left to the chain, exactly as the AWS CLI does.
+ * (AWS_ACCESS_KEY_ID) whenever a profile is given, so when none was named
+ * the chain is left to find the credentials as it always has.
  */
 export function awsClientProfile(context: AwsContext): { profile?: string } {
   return context.profileFrom === "default" ? {} : { profile: context.profile };

@@ -120,7 +120,7 @@ describe("resolveAwsContext: profile and region as the AWS CLI resolves them", (
 
   it("suggests setting the region for the profile at fault, or what the command says", async () => {
     const dev = await resolveAwsContext({ profile: "nobody" }, { HOME: home }, { readSharedConfig }).catch((e: unknown) => e as CwsError);
-    expect(dev).toMatchObject({ suggestion: "or set one for the profile: aws configure set region us-east-1 --profile nobody" });
+    expect(dev).toMatchObject({ suggestion: "give the profile a region: aws configure set region us-east-1 --profile nobody" });
     const own = await resolveAwsContext({}, { HOME: emptyHome }, { readSharedConfig, suggestion: "e.g. --region us-east-1" }).catch((e: unknown) => e as CwsError);
     expect(own).toMatchObject({ suggestion: "e.g. --region us-east-1" });
   });
