@@ -1,6 +1,8 @@
+import { readSharedConfig } from "../aws/shared-config.js";
 import { bootstrap } from "../bootstrap/bootstrap.js";
 import { pollSettingsFromEnv } from "../build/poll.js";
-import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { awsClientProfile, resolveAwsContext } from "../config/aws-context.js";
+import { EXIT, type ExitCode } from "../errors.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 
 export async function runBootstrapCommand(
@@ -8,11 +10,10 @@ export async function runBootstrapCommand(
   globals: GlobalOptions,
   io: CliIO,
 ): Promise<ExitCode> {
-  const region = options.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
-  if (!region) throw new CwsError("REGION_REQUIRED", "no region: pass --region or set AWS_REGION", { suggestion: "e.g. cws ami bootstrap --region us-east-1" });
-  const profile = options.profile ?? io.env.AWS_PROFILE;
+  const context = await resolveAwsContext(options, io.env, { readSharedConfig, suggestion: "e.g. cws ami bootstrap --region us-east-1" });
+  const { region } = context;
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
-  const aws = createAwsPorts(profile ? { profile } : {});
+  const aws = createAwsPorts(awsClientProfile(context));
   try {
     const result = await bootstrap(aws, {
       region,

@@ -2,9 +2,11 @@ import { execFile } from "node:child_process";
 import { Chalk } from "chalk";
 import * as z from "zod";
 import type { AwsPorts } from "../aws/ports.js";
+import { readSharedConfig } from "../aws/shared-config.js";
 import type { BuildContext, BuildRequest } from "../build/context.js";
 import { DEFAULT_INSTANCE_PROFILE, DEFAULT_INSTANCE_TYPES } from "../build/context.js";
 import { pollSettingsFromEnv } from "../build/poll.js";
+import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { templateContentHash } from "../template/content-hash.js";
 import { formatProblem } from "../template/problems.js";
@@ -34,7 +36,7 @@ const optionsSchema = z.object({
 
 /** A build request as the options describe it, before the run adds its hash, commit and log directory. */
 export type ResolvedBuild = Omit<BuildRequest, "contentHash" | "sourceCommit" | "logDir"> & {
-  profile: string | undefined;
+  awsContext: AwsContext;
   dryRun: boolean;
   quiet: boolean;
   registryUpdate: boolean;
@@ -79,15 +81,17 @@ export async function resolveBuild(templateId: string, raw: Record<string, unkno
       suggestion: `add ${architecture} to base_ami.architecture in ${file!.file}, or pick one of ${archs.join(", ")}`,
     });
   }
-  const region = options.region ?? nonEmpty(io.env.AWS_REGION) ?? nonEmpty(io.env.AWS_DEFAULT_REGION) ?? (template.regions.length === 1 ? template.regions[0] : undefined);
-  if (!region) {
-    throw new CwsError("REGION_REQUIRED", "no region: pass --region or set AWS_REGION", { suggestion: `${templateId} builds in ${template.regions.join(", ")}` });
-  }
+  const context = await resolveAwsContext(options, io.env, {
+    readSharedConfig,
+    templateRegions: template.regions,
+    suggestion: `${templateId} builds in ${template.regions.join(", ")}`,
+  });
+  const { region } = context;
   if (!(AWS_REGIONS as readonly string[]).includes(region)) {
-    throw new CwsError("BAD_REGION", `"${region}" is not an AWS region${didYouMean(region, AWS_REGIONS)}`, { value: region });
+    throw new CwsError("BAD_REGION", `"${region}" (from ${describeRegionSource(context)}) is not an AWS region${didYouMean(region, AWS_REGIONS)}`, { value: region });
   }
   if (!template.regions.includes(region as (typeof template.regions)[number])) {
-    throw new CwsError("REGION_NOT_IN_TEMPLATE", `${templateId} is not built in ${region} (regions: ${template.regions.join(", ")})`, {
+    throw new CwsError("REGION_NOT_IN_TEMPLATE", `${templateId} is not built in ${region} (from ${describeRegionSource(context)}; regions: ${template.regions.join(", ")})`, {
       value: region,
       suggestion: `add ${region} to regions in ${file!.file}, or pick one of ${template.regions.join(", ")}`,
     });
@@ -102,16 +106,12 @@ export async function resolveBuild(templateId: string, raw: Record<string, unkno
     subnetId: options.subnet,
     instanceProfile: options.instanceProfile ?? DEFAULT_INSTANCE_PROFILE,
     onError: options.onError,
-    profile: options.profile ?? nonEmpty(io.env.AWS_PROFILE),
+    awsContext: context,
     dryRun: options.dryRun === true,
     quiet: options.quiet === true,
     registryUpdate: options.registryUpdate !== false,
     publishSsm: options.publishSsm === true,
   };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === "" ? undefined : value;
 }
 
 export function gitCommit(cwd: string): Promise<string | undefined> {
@@ -122,9 +122,9 @@ export function gitCommit(cwd: string): Promise<string | undefined> {
   });
 }
 
-export async function createPorts(build: Pick<ResolvedBuild, "profile">): Promise<AwsPorts> {
+export async function createPorts(build: Pick<ResolvedBuild, "awsContext">): Promise<AwsPorts> {
   const { createAwsPorts } = await import("../aws/sdk.js");
-  return createAwsPorts(build.profile === undefined ? {} : { profile: build.profile });
+  return createAwsPorts(awsClientProfile(build.awsContext));
 }
 
 export async function runBuildCommand(templateId: string, raw: Record<string, unknown>, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { ImageInfo } from "../aws/ports.js";
+import { awsClientProfile, resolveAwsContext } from "../config/aws-context.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import {
   applyDrift,
@@ -70,11 +71,9 @@ export async function resolveListOptions(raw: Record<string, unknown>, env: CliI
     }
   }
   const architecture = (text(raw.architecture) ?? text(raw.arch)) as Architecture | undefined;
-  return {
-    filter: { template: text(raw.template), region, architecture },
-    live: raw.live === true,
-    profile: text(raw.profile) ?? text(env.AWS_PROFILE),
-  };
+  // --live asks every registry region (--region only narrows them): only the profile is needed.
+  const { profile } = awsClientProfile(await resolveAwsContext({ profile: text(raw.profile) }, env));
+  return { filter: { template: text(raw.template), region, architecture }, live: raw.live === true, profile };
 }
 
 /** The few styles the table uses; a chalk instance is one, and so is `PLAIN`. */

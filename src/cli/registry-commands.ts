@@ -1,8 +1,11 @@
 import { readFile } from "node:fs/promises";
 import type { AwsPorts, ImageInfo } from "../aws/ports.js";
+import { readSharedConfig } from "../aws/shared-config.js";
+import { awsClientProfile, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { listCwsImages, newestValidated, recordFromImage } from "../registry/aws-images.js";
-import { entryAt, isPinned, mergeRegistries, rollbackEntry, ssmParameterName } from "../registry/operations.js";
+import { entryAt, isPinned, mergeRegistries, rollbackEntry } from "../registry/operations.js";
+import { publishAmiToSsm } from "../registry/publish.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
 import { isoSeconds, parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile, withRegistryLock, writeRegistryAtomically } from "../registry/store.js";
 import { loadTemplates } from "../template/repository.js";
@@ -10,9 +13,9 @@ import { ARCHITECTURES, type Architecture, type Template } from "../template/sch
 import { didYouMean } from "../template/suggest.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 
-async function awsPorts(profile: string | undefined): Promise<{ aws: AwsPorts; describe: (e: unknown) => CwsError | undefined }> {
+async function awsPorts(context: AwsContext): Promise<{ aws: AwsPorts; describe: (e: unknown) => CwsError | undefined }> {
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
-  return { aws: createAwsPorts(profile ? { profile } : {}), describe: describeAwsError };
+  return { aws: createAwsPorts(awsClientProfile(context)), describe: describeAwsError };
 }
 
 function checkArchitecture(value: string | undefined): Architecture | undefined {
@@ -23,10 +26,9 @@ function checkArchitecture(value: string | undefined): Architecture | undefined 
   return value as Architecture;
 }
 
-/** Write the AMI id where running systems read it: /cloudworkstation/amis/<template>/<region>/<arch>. */
-export async function publishToSsm(aws: AwsPorts, templateId: string, region: string, architecture: Architecture, amiId: string, io: CliIO): Promise<void> {
-  const name = ssmParameterName(templateId, region, architecture);
-  await aws.ssm(region).putParameter(name, amiId, { overwrite: true, description: `Current cws AMI for ${templateId} (${architecture})` });
+/** `--publish-ssm`: the AMI id where running systems read it, and a line saying so. */
+async function publish(aws: AwsPorts, target: { templateId: string; region: string; architecture: Architecture }, amiId: string, io: CliIO): Promise<void> {
+  const name = await publishAmiToSsm(aws.ssm(target.region), target, amiId);
   io.stderr.write(`📣 Published ${name} = ${amiId}\n`);
 }
 
@@ -68,7 +70,8 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
   if (targets.length === 0) {
     throw new CwsError("NO_TARGETS", `nothing to update: no template builds ${[options.region, architecture].filter(Boolean).join(" / ")}`, { suggestion: "check --region and --architecture against the templates" });
   }
-  const { aws, describe } = await awsPorts(options.profile ?? io.env.AWS_PROFILE);
+  // The targets name their regions (--region only narrows them): only the profile is needed.
+  const { aws, describe } = await awsPorts(await resolveAwsContext(options, io.env));
   const regions = [...new Set(targets.map((t) => t.region))];
   let imagesByRegion: Map<string, ImageInfo[]>;
   try {
@@ -106,7 +109,7 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
     const registry = (await readRegistry(globals.registry)) ?? emptyRegistry(now);
     for (const t of targets) {
       const entry = entryAt(registry, t.id, t.region, t.arch);
-      if (entry) await publishToSsm(aws, t.id, t.region, t.arch, entry.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
+      if (entry) await publish(aws, { templateId: t.id, region: t.region, architecture: t.arch }, entry.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
     }
   }
   if (globals.json) io.stdout.write(`${JSON.stringify({ updated: changes, missing, pinned }, null, 2)}\n`);
@@ -125,15 +128,15 @@ export async function runRollback(
   globals: GlobalOptions,
   io: CliIO,
 ): Promise<ExitCode> {
-  const region = options.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
-  if (!region) throw new CwsError("REGION_REQUIRED", "no region: pass --region or set AWS_REGION");
+  const context = await resolveAwsContext(options, io.env, { readSharedConfig });
+  const { region } = context;
   const architecture = checkArchitecture(options.architecture);
   if (!architecture) throw new CwsError("ARCHITECTURE_REQUIRED", "pass --architecture x86_64 or arm64");
   const registry = await readRegistry(globals.registry);
   if (!registry) throw new CwsError("REGISTRY_MISSING", `no registry at ${globals.registry}`, { suggestion: "cws ami update-registry --all builds it from AWS" });
   // Work out the target on a copy first, to check it in AWS before touching the file.
   const preview = rollbackEntry(structuredClone(registry), templateId, region, architecture, options.to, isoSeconds(new Date()));
-  const { aws, describe } = await awsPorts(options.profile ?? io.env.AWS_PROFILE);
+  const { aws, describe } = await awsPorts(context);
   let image: ImageInfo | undefined;
   try {
     [image] = await aws.ec2(region).describeImages({ imageIds: [preview.to.ami_id] });
@@ -154,7 +157,7 @@ export async function runRollback(
   });
   io.stdout.write(`Rolled back ${templateId}.${region}.${architecture}: ${result.from} → ${result.to.ami_id}${result.to.version ? ` (${result.to.version})` : ""}\n`);
   io.stderr.write("📌 The entry is pinned: update-registry keeps it until the next build (or --unpin).\n");
-  if (options.publishSsm) await publishToSsm(aws, templateId, region, architecture, result.to.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
+  if (options.publishSsm) await publish(aws, { templateId, region, architecture }, result.to.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
   if (globals.json) io.stdout.write(`${JSON.stringify({ template: templateId, region, architecture, from: result.from, to: result.to }, null, 2)}\n`);
   return EXIT.ok;
 }

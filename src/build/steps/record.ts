@@ -1,4 +1,4 @@
-import { ssmParameterName } from "../../registry/operations.js";
+import { publishAmiToSsm } from "../../registry/publish.js";
 import { isoSeconds, recordAmi, updateRegistryFile } from "../../registry/store.js";
 import type { BuildContext } from "../context.js";
 import type { Step } from "../runner.js";
@@ -41,9 +41,7 @@ export const publishToSsm: Step<BuildContext> = {
   title: "Publishing to SSM Parameter Store",
   async run(ctx) {
     if (ctx.imageState !== "available" || !ctx.imageId) return "Not published (image pending)";
-    const { templateId, region, architecture } = ctx.request;
-    const name = ssmParameterName(templateId, region, architecture);
-    await ctx.ssm.putParameter(name, ctx.imageId, { overwrite: true, description: `Current cws AMI for ${templateId} (${architecture})` });
+    const name = await publishAmiToSsm(ctx.ssm, ctx.request, ctx.imageId);
     return `Published ${name} = ${ctx.imageId}`;
   },
 };

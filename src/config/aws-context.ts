@@ -1,0 +1,126 @@
+/**
+ * The one place that decides which AWS profile and region a command uses
+ * (after aws-cdk-cli's SdkProvider), the way the AWS CLI decides them:
+ *
+ *   profile: --profile, else AWS_PROFILE, else "default";
+ *   region:  --region, else AWS_REGION, else AWS_DEFAULT_REGION, else the
+ *            profile's `region` in the shared config file (AWS_CONFIG_FILE,
+ *            else ~/.aws/config), else the template's only region (commands
+ *            about one template).
+ *
+ * An empty string counts as unset everywhere (`AWS_REGION= cws …`). This
+ * module is pure: the environment is passed in, and so is the reader of the
+ * shared config file (the SDK's own loader, in src/aws/shared-config.ts), which
+ * is called only when a region is needed and neither a flag nor the
+ * environment named one.
+ */
+import { join } from "node:path";
+import { CwsError } from "../errors.js";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export type ProfileSource = "--profile" | "AWS_PROFILE" | "default";
+export type RegionSource = "--region" | "AWS_REGION" | "AWS_DEFAULT_REGION" | "config file" | "template";
+
+/** What every command that calls AWS needs: the profile, and where it came from. */
+export interface AwsContext {
+  profile: string;
+  profileFrom: ProfileSource;
+}
+
+/** The same, for a command that works in one region. */
+export interface AwsRegionContext extends AwsContext {
+  region: string;
+  regionFrom: RegionSource;
+  /** The shared config file, when it was consulted (flags and environment named no region). */
+  configFile?: string;
+}
+
+/**
+ * The profiles of a shared config file by name (`[default]` as "default",
+ * `[profile dev]` as "dev"), or undefined when there is no such file.
+ */
+export type SharedConfigReader = (file: string) => Promise<Readonly<Record<string, { readonly region?: string }>> | undefined>;
+
+export interface RegionLookup {
+  readSharedConfig: SharedConfigReader;
+  /** The regions of the template the command is about; its only one is the last resort. */
+  templateRegions?: readonly string[];
+  /** What to do about a missing region, for this command. */
+  suggestion?: string;
+}
+
+/** Flag and environment values: an empty string is no value. */
+function given(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/**
+ * The shared config file the AWS CLI and SDKs read: AWS_CONFIG_FILE, else
+ * ~/.aws/config, with ~ the HOME of `env`. Without HOME (or USERPROFILE) it
+ * stays "~/…" and the reader asks the operating system.
+ */
+export function sharedConfigFile(env: Env): string {
+  const file = given(env.AWS_CONFIG_FILE) ?? "~/.aws/config";
+  const home = given(env.HOME) ?? given(env.USERPROFILE);
+  return home !== undefined && file.startsWith("~/") ? join(home, file.slice(2)) : file;
+}
+
+function resolveProfile(flag: string | undefined, env: Env): AwsContext {
+  const fromFlag = given(flag);
+  if (fromFlag !== undefined) return { profile: fromFlag, profileFrom: "--profile" };
+  const fromEnv = given(env.AWS_PROFILE);
+  if (fromEnv !== undefined) return { profile: fromEnv, profileFrom: "AWS_PROFILE" };
+  return { profile: "default", profileFrom: "default" };
+}
+
+export function resolveAwsContext(options: { profile?: string | undefined }, env: Env): Promise<AwsContext>;
+export function resolveAwsContext(options: { profile?: string | undefined; region?: string | undefined }, env: Env, lookup: RegionLookup): Promise<AwsRegionContext>;
+export async function resolveAwsContext(
+  options: { profile?: string | undefined; region?: string | undefined },
+  env: Env,
+  lookup?: RegionLookup,
+): Promise<AwsContext | AwsRegionContext> {
+  const context = resolveProfile(options.profile, env);
+  if (lookup === undefined) return context;
+
+  const named: [string | undefined, RegionSource][] = [
+    [options.region, "--region"],
+    [env.AWS_REGION, "AWS_REGION"],
+    [env.AWS_DEFAULT_REGION, "AWS_DEFAULT_REGION"],
+  ];
+  for (const [value, from] of named) {
+    const region = given(value);
+    if (region !== undefined) return { ...context, region, regionFrom: from };
+  }
+
+  const configFile = sharedConfigFile(env);
+  const profiles = await lookup.readSharedConfig(configFile);
+  const fromConfig = given(profiles?.[context.profile]?.region);
+  if (fromConfig !== undefined) return { ...context, region: fromConfig, regionFrom: "config file", configFile };
+
+  const templateRegions = lookup.templateRegions ?? [];
+  if (templateRegions.length === 1) return { ...context, region: templateRegions[0]!, regionFrom: "template", configFile };
+
+  const found = profiles === undefined ? "no such file" : profiles[context.profile] === undefined ? "no such profile" : "no region there";
+  throw new CwsError("REGION_REQUIRED", `no region: pass --region or set AWS_REGION (looked at profile ${context.profile} in ${configFile}: ${found})`, {
+    suggestion: lookup.suggestion ?? `give the profile a region: aws configure set region us-east-1${context.profileFrom === "default" ? "" : ` --profile ${context.profile}`}`,
+  });
+}
+
+/** Where the region came from, for messages: "--region", "AWS_REGION", "profile dev in ~/.aws/config", ... */
+export function describeRegionSource(context: AwsRegionContext): string {
+  if (context.regionFrom === "config file") return `profile ${context.profile} in ${context.configFile}`;
+  if (context.regionFrom === "template") return "the template's only region";
+  return context.regionFrom;
+}
+
+/**
+ * What the SDK clients are told. The profile is passed only when one was
+ * named: the SDK's credential chain skips keys in the environment
+ * (AWS_ACCESS_KEY_ID) whenever a profile is given, so when none was named
+ * the chain is left to find the credentials as it always has.
+ */
+export function awsClientProfile(context: AwsContext): { profile?: string } {
+  return context.profileFrom === "default" ? {} : { profile: context.profile };
+}
