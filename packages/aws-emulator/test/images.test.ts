@@ -9,7 +9,7 @@ import {
   StopInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Emulator } from "./emulator.js";
+import type { Emulator } from "../src/emulator.js";
 import { baseImageId, clientsFor, errorOf, instanceState, launchOnline, run, startTestEmulator, waitFor, type Clients } from "./helpers.js";
 
 let emu: Emulator;

@@ -16,9 +16,9 @@ import {
 import { DescribeInstanceInformationCommand, GetParameterCommand } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand, STSServiceException } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Emulator } from "./emulator.js";
+import type { Emulator } from "../src/emulator.js";
 import { clientsFor, errorOf, launch, startTestEmulator, waitOnline, type Clients } from "./helpers.js";
-import { EC2_TRUST_POLICY, SSM_MANAGED_POLICY_ARN } from "./iam.js";
+import { EC2_TRUST_POLICY, SSM_MANAGED_POLICY_ARN } from "../src/iam.js";
 
 let emu: Emulator;
 let c: Clients;

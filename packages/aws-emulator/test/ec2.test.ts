@@ -18,9 +18,9 @@ import {
   type Image,
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Emulator } from "./emulator.js";
+import type { Emulator } from "../src/emulator.js";
 import { baseImageId, clientsFor, errorOf, instanceState, launch, startTestEmulator, waitFor, type Clients } from "./helpers.js";
-import { AMAZON_OWNER_ID, BASE_IMAGE_FAMILIES, CANONICAL_OWNER_ID, DEBIAN_OWNER_ID } from "./public-amis.js";
+import { AMAZON_OWNER_ID, BASE_IMAGE_FAMILIES, CANONICAL_OWNER_ID, DEBIAN_OWNER_ID } from "../src/public-amis.js";
 
 let emu: Emulator;
 let c: Clients;

@@ -12,7 +12,7 @@ import {
   SendCommandCommand,
 } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Emulator } from "./emulator.js";
+import type { Emulator } from "../src/emulator.js";
 import {
   baseImageId,
   clientsFor,
@@ -28,7 +28,7 @@ import {
   waitOnline,
   type Clients,
 } from "./helpers.js";
-import { PUBLIC_AMI_PARAMETERS, newestSeedImage } from "./public-amis.js";
+import { PUBLIC_AMI_PARAMETERS, newestSeedImage } from "../src/public-amis.js";
 
 let emu: Emulator;
 let c: Clients;

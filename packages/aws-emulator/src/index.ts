@@ -1,6 +1,6 @@
 /**
  * A test-only emulator of the parts of EC2, SSM, STS and IAM that an AMI
- * builder needs. See README.md in this folder.
+ * builder needs. See the package README.md.
  */
 export {
   startEmulator,
