@@ -19,7 +19,6 @@ export type { EmulatorStats, WaitEvent } from "./stats.js";
 export { DEFAULT_LATENCIES, type Latencies } from "./state.js";
 export { CONFINED_DIRS, preferredScratchDir, refusal } from "./sandbox.js";
 export { MAX_STDERR_CHARS, MAX_STDOUT_CHARS } from "./commands.js";
-export { DEFAULT_REGIONS } from "./seed.js";
 export { SSM_MANAGED_POLICY_ARN } from "./iam.js";
 export { instanceTypeArchitecture } from "./ec2.js";
 export * from "./public-amis.js";

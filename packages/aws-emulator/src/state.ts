@@ -6,7 +6,7 @@ import type { Stats } from "./stats.js";
 
 /** Simulated seconds that things take. */
 export interface Latencies {
-  /** RunInstances/StartInstances: pending → running. */
+  /** RunInstances: pending → running. */
   instancePending: number;
   /** running → the SSM agent is Online (only with a usable instance profile). */
   ssmAgentOnline: number;
@@ -50,7 +50,6 @@ export const DEFAULT_LATENCIES: Readonly<Latencies> = Object.freeze({
 export interface ResolvedOptions {
   accountId: string;
   rejectCredentials: boolean;
-  regions: string[];
   shell: ShellMode;
   scaleExecutionTimeout: boolean;
   requireSsmPolicy: boolean;
