@@ -949,13 +949,8 @@ const createImage: Handler = (ctx) => {
     const snap: Snapshot = {
       id: randomId("snap"),
       region: region.name,
-      volumeId: v.id,
       volumeSize: v.size,
       ownerId: world.accountId,
-      description: `Created by CreateImage(${inst.id}) for ${imageId}`,
-      encrypted: v.encrypted,
-      kmsKeyId: v.kmsKeyId,
-      startTime: now,
       completeAt: now + wait,
       imageId,
       tags: specTags(specs, "snapshot"),
@@ -1036,7 +1031,6 @@ const copyImage: Handler = (ctx) => {
 
   const now = world.clock.now();
   const encrypted = bool(p, "Encrypted");
-  const kmsKeyId = str(p, "KmsKeyId");
   const imageId = randomId("ami");
   const totalGiB = source.devices.reduce((s, d) => s + d.size, 0);
   const wait = world.latencies.copyImageBase + world.latencies.copyImagePerGiB * totalGiB;
@@ -1045,13 +1039,8 @@ const copyImage: Handler = (ctx) => {
     const snap: Snapshot = {
       id: randomId("snap"),
       region: region.name,
-      volumeId: "vol-ffffffff",
       volumeSize: d.size,
       ownerId: world.accountId,
-      description: `Copied for DestinationAmi ${imageId} from SourceAmi ${source.id} for SourceSnapshot ${d.snapshotId}. Task created on ${world.clock.date(now).getTime()}.`,
-      encrypted: isEncrypted,
-      kmsKeyId: isEncrypted ? (kmsKeyId ?? `arn:aws:kms:${region.name}:${world.accountId}:alias/aws/ebs`) : undefined,
-      startTime: now,
       completeAt: now + wait,
       imageId,
       tags: specTags(specs, "snapshot"),

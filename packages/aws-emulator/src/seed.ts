@@ -58,13 +58,8 @@ export function createRegion(world: World, name: string): RegionState {
       r.snapshots.set(snapshotId, {
         id: snapshotId,
         region: name,
-        volumeId: "vol-ffffffff",
         volumeSize: family.volumeSizeGiB,
         ownerId: family.ownerId,
-        ownerAlias: family.ownerAlias,
-        description: "",
-        encrypted: false,
-        startTime: -86_400,
         completeAt: -86_000,
         tags: new Map(),
       });

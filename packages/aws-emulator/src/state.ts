@@ -166,14 +166,8 @@ export interface Image {
 export interface Snapshot {
   id: string;
   region: string;
-  volumeId: string;
   volumeSize: number;
   ownerId: string;
-  ownerAlias?: string;
-  description: string;
-  encrypted: boolean;
-  kmsKeyId?: string;
-  startTime: number;
   completeAt: number;
   /** The image whose creation made this snapshot (its readiness gates the snapshot's). */
   imageId?: string;
@@ -327,8 +321,4 @@ export interface World {
   region(name: string): RegionState;
   readonly regions: ReadonlyMap<string, RegionState>;
   log(message: string): void;
-}
-
-export function tagList(tags: Tags): Array<{ key: string; value: string }> {
-  return [...tags].map(([key, value]) => ({ key, value }));
 }
