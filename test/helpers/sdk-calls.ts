@@ -1,7 +1,8 @@
 /**
  * The AWS API actions TypeScript sources call, read from their text: one
  * reading for every test that must follow the calls (the IAM policy grants
- * exactly them, test/aws/policy.test.ts).
+ * exactly them, test/aws/policy.test.ts; the emulator answers exactly them,
+ * test/aws/emulator-actions.test.ts).
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";

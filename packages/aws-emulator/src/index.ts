@@ -22,3 +22,4 @@ export { MAX_STDERR_CHARS, MAX_STDOUT_CHARS } from "./commands.js";
 export { SSM_MANAGED_POLICY_ARN } from "./iam.js";
 export { instanceTypeArchitecture } from "./ec2.js";
 export * from "./public-amis.js";
+export { ACTIONS_CWS_DOES_NOT_CALL, HANDLED_ACTIONS } from "./actions.js";
