@@ -42,6 +42,17 @@ export default tseslint.config(
     },
   },
   {
+    // The emulator is a package of its own (docs/decisions.md §20e): it answers the wire protocols
+    // and knows nothing of the CLI, so it may not reach out of its folder.
+    files: ["packages/aws-emulator/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ regex: "^(\\.\\./){2,}", message: "The emulator is a package of its own: import only its own files and declared dependencies." }] },
+      ],
+    },
+  },
+  {
     files: ["src/**/*.ts"],
     ignores: ["src/cli/process.ts"],
     rules: {
@@ -55,7 +66,7 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {
-    files: ["test/**/*.ts"],
+    files: ["test/**/*.ts", "packages/*/test/**/*.ts"],
     rules: {
       "no-restricted-syntax": [
         "error",

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { preferredScratchDir, startEmulator } from "../test/emulator/index.js";
+import { preferredScratchDir, startEmulator } from "@cws/aws-emulator";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 // 100 ms per simulated second (10x real time): the build's real, unsimulated costs (Node start, SDK

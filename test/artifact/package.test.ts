@@ -1,8 +1,8 @@
 import { execFile, execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { preferredScratchDir, startEmulator, type Emulator } from "../emulator/index.js";
+import { preferredScratchDir, startEmulator, type Emulator } from "@cws/aws-emulator";
 import { ROOT, scratchDir } from "../helpers/cli.js";
 
 /**
@@ -56,6 +56,14 @@ describe("the packed package, installed from its tarball", () => {
     expect(top).not.toContain("src");
     expect(top).not.toContain("test");
     expect(readdirSync(join(installed, "dist", "bin"))).toEqual(expect.arrayContaining(["main.js", "ami-lint.js", "ami-list.js", "package.json", "manifest.json"]));
+  });
+
+  it("leaves out the workspace packages: the emulator is neither shipped nor depended on", () => {
+    const installed = join(project, "node_modules", "cws-ami");
+    expect(readdirSync(installed)).not.toContain("packages");
+    const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+    expect(Object.keys(manifest.dependencies ?? {}).filter((name) => name.startsWith("@cws/"))).toEqual([]);
+    expect(readdirSync(join(project, "node_modules"))).not.toContain("@cws");
   });
 
   it("npx cws ami lint checks the templates", async () => {

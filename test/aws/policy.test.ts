@@ -2,21 +2,13 @@
  * Keeps docs/iam/cws-cli-policy.json in step with the code: every AWS API the
  * source calls must be allowed, and nothing else may be (least privilege).
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { ROOT } from "../helpers/cli.js";
+import { actionsUsedIn, sdkCallsUnder } from "../helpers/sdk-calls.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const POLICY_PATH = join(ROOT, "docs/iam/cws-cli-policy.json");
-
-/** IAM service prefix of each SDK client package the source may import. */
-const SERVICE_OF_PACKAGE: Record<string, string> = {
-  "@aws-sdk/client-ec2": "ec2",
-  "@aws-sdk/client-ssm": "ssm",
-  "@aws-sdk/client-sts": "sts",
-  "@aws-sdk/client-iam": "iam",
-};
 
 /**
  * Permissions AWS checks on top of an API call's own action, keyed by that
@@ -33,56 +25,6 @@ const IMPLIED: Record<string, { action: string; why: string }[]> = {
   "iam:CreateRole": [{ action: "iam:TagRole", why: "creating a role with Tags" }],
   "iam:CreateInstanceProfile": [{ action: "iam:TagInstanceProfile", why: "creating an instance profile with Tags" }],
 };
-
-interface ApiUse {
-  action: string;
-  file: string;
-}
-
-/**
- * The IAM actions a TypeScript source calls: each `new XxxCommand(` or
- * `paginateXxx(` whose identifier is imported from an SDK client package.
- */
-function actionsUsedIn(source: string, file: string): { uses: ApiUse[]; unresolved: string[] } {
-  const importedFrom = new Map<string, string>();
-  for (const match of source.matchAll(/import\s+(type\s+)?\{([^}]*)\}\s+from\s+["']([^"']+)["']/g)) {
-    const [, typeOnly, names = "", pkg = ""] = match;
-    const service = SERVICE_OF_PACKAGE[pkg];
-    if (service === undefined || typeOnly) continue;
-    for (const part of names.split(",")) {
-      const spec = part.trim();
-      if (spec === "" || spec.startsWith("type ")) continue;
-      const [imported = "", local = imported] = spec.split(/\s+as\s+/).map((s) => s.trim());
-      importedFrom.set(local, `${service}:${imported}`);
-    }
-  }
-  const usesSdk = /from\s+["']@aws-sdk\//.test(source);
-  const uses: ApiUse[] = [];
-  const unresolved: string[] = [];
-  const calls = [...source.matchAll(/\bnew\s+([A-Za-z0-9_$]+)\s*\(/g), ...source.matchAll(/\b(paginate[A-Z][A-Za-z0-9]*)\s*\(/g)];
-  for (const [, local = ""] of calls) {
-    const resolved = importedFrom.get(local);
-    if (resolved === undefined) {
-      // In a file that talks to the SDK, an operation-looking class from elsewhere
-      // (a re-export, a new client package) would escape this check: report it.
-      if (usesSdk && (/.Command$/.test(local) || local.startsWith("paginate"))) unresolved.push(`${file}: ${local}`);
-      continue;
-    }
-    const [service, imported = ""] = resolved.split(":");
-    const operation = imported.startsWith("paginate") ? imported.slice("paginate".length) : imported.replace(/Command$/, "");
-    if (operation === imported) continue; // a client or exception class, not an operation
-    uses.push({ action: `${service}:${operation}`, file });
-  }
-  return { uses, unresolved };
-}
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.isFile() && entry.name.endsWith(".ts") ? [path] : [];
-  });
-}
 
 interface Statement {
   Sid?: string;
@@ -103,8 +45,8 @@ const policy = JSON.parse(readFileSync(POLICY_PATH, "utf8")) as Policy;
 const granted = new Set(policy.Statement.flatMap((s) => list(s.Action)));
 const statementsFor = (action: string) => policy.Statement.filter((s) => list(s.Action).includes(action));
 
-const scanned = sourceFiles(join(ROOT, "src")).map((file) => actionsUsedIn(readFileSync(file, "utf8"), relative(ROOT, file)));
-const used = scanned.flatMap((s) => s.uses);
+const scanned = sdkCallsUnder(join(ROOT, "src"), ROOT);
+const used = scanned.uses;
 const usedActions = new Set(used.map((u) => u.action));
 const required = new Map<string, string>(); // action → why
 for (const use of used) required.set(use.action, `called in ${use.file}`);
@@ -134,7 +76,7 @@ describe("the source scanner", () => {
   });
 
   it("resolves every command class in src to an SDK client package", () => {
-    expect(scanned.flatMap((s) => s.unresolved)).toEqual([]);
+    expect(scanned.unresolved).toEqual([]);
   });
 
   it("sees the adapters' calls (so an empty scan cannot pass for a clean one)", () => {

@@ -1,6 +1,6 @@
 import { cpSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { preferredScratchDir, startEmulator, type Emulator, type EmulatorOptions } from "../emulator/index.js";
+import { preferredScratchDir, startEmulator, type Emulator, type EmulatorOptions } from "@cws/aws-emulator";
 import { ROOT, runCliAsync, scratchDir, type CliResult } from "../helpers/cli.js";
 
 export const FIXTURE_TEMPLATES = join(ROOT, "test", "fixtures", "templates");

@@ -147,29 +147,12 @@ const createInstanceProfile: Handler = (ctx) => {
   return { InstanceProfile: profileXml(world, profile) };
 };
 
-const deleteInstanceProfile: Handler = (ctx) => {
-  const profile = getProfile(ctx.world.iam, required(ctx.params, "InstanceProfileName"));
-  if (profile.roleNames.length) throw new ApiError("DeleteConflict", "Cannot delete entity, must remove roles from instance profile first.");
-  ctx.world.iam.instanceProfiles.delete(profile.name);
-  return undefined;
-};
-
 const addRoleToInstanceProfile: Handler = (ctx) => {
   const { iam } = ctx.world;
   const profile = getProfile(iam, required(ctx.params, "InstanceProfileName"));
   const role = getRole(iam, required(ctx.params, "RoleName"));
   if (profile.roleNames.length >= 1) throw new ApiError("LimitExceeded", "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1");
   profile.roleNames.push(role.name);
-  return undefined;
-};
-
-const removeRoleFromInstanceProfile: Handler = (ctx) => {
-  const { iam } = ctx.world;
-  const profile = getProfile(iam, required(ctx.params, "InstanceProfileName"));
-  const roleName = required(ctx.params, "RoleName");
-  getRole(iam, roleName);
-  if (!profile.roleNames.includes(roleName)) throw new ApiError("NoSuchEntity", `The role with name ${roleName} is not in instance profile ${profile.name}.`);
-  profile.roleNames = profile.roleNames.filter((n) => n !== roleName);
   return undefined;
 };
 
@@ -205,17 +188,6 @@ const createRole: Handler = (ctx) => {
 
 const getRoleAction: Handler = (ctx) => ({ Role: roleXml(ctx.world, getRole(ctx.world.iam, required(ctx.params, "RoleName"))) });
 
-const deleteRole: Handler = (ctx) => {
-  const { iam } = ctx.world;
-  const role = getRole(iam, required(ctx.params, "RoleName"));
-  if (role.attachedPolicyArns.length) throw new ApiError("DeleteConflict", "Cannot delete entity, must detach all policies first.");
-  if ([...iam.instanceProfiles.values()].some((p) => p.roleNames.includes(role.name))) {
-    throw new ApiError("DeleteConflict", "Cannot delete entity, must remove roles from instance profile first.");
-  }
-  iam.roles.delete(role.name);
-  return undefined;
-};
-
 function checkPolicyArn(arn: string): void {
   if (!/^arn:aws:iam::(aws|\d{12}):policy\/.+/.test(arn)) throw new ApiError("InvalidInput", `ARN ${arn} is not valid.`);
   if (!arn.startsWith("arn:aws:iam::aws:policy/")) {
@@ -231,14 +203,6 @@ const attachRolePolicy: Handler = (ctx) => {
   return undefined;
 };
 
-const detachRolePolicy: Handler = (ctx) => {
-  const role = getRole(ctx.world.iam, required(ctx.params, "RoleName"));
-  const arn = required(ctx.params, "PolicyArn");
-  if (!role.attachedPolicyArns.includes(arn)) throw new ApiError("NoSuchEntity", `Policy ${arn} was not found.`);
-  role.attachedPolicyArns = role.attachedPolicyArns.filter((a) => a !== arn);
-  return undefined;
-};
-
 const listAttachedRolePolicies: Handler = (ctx) => {
   const role = getRole(ctx.world.iam, required(ctx.params, "RoleName"));
   return {
@@ -250,13 +214,9 @@ const listAttachedRolePolicies: Handler = (ctx) => {
 export const IAM_HANDLERS: Readonly<Record<string, Handler>> = {
   GetInstanceProfile: getInstanceProfile,
   CreateInstanceProfile: createInstanceProfile,
-  DeleteInstanceProfile: deleteInstanceProfile,
   AddRoleToInstanceProfile: addRoleToInstanceProfile,
-  RemoveRoleFromInstanceProfile: removeRoleFromInstanceProfile,
   CreateRole: createRole,
   GetRole: getRoleAction,
-  DeleteRole: deleteRole,
   AttachRolePolicy: attachRolePolicy,
-  DetachRolePolicy: detachRolePolicy,
   ListAttachedRolePolicies: listAttachedRolePolicies,
 };

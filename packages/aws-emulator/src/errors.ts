@@ -48,14 +48,6 @@ export function defaultStatus(code: string): number {
   }
 }
 
-export function notFound(code: string, message: string): ApiError {
-  return new ApiError(code, message);
-}
-
 export function invalidParameterValue(message: string): ApiError {
   return new ApiError("InvalidParameterValue", message);
-}
-
-export function missingParameter(name: string): ApiError {
-  return new ApiError("MissingParameter", `The request must contain the parameter ${name}`);
 }

@@ -9,7 +9,7 @@ import {
 } from "./commands.js";
 import { ApiError } from "./errors.js";
 import { isOnline, pingStatus } from "./lifecycle.js";
-import { BASE_IMAGE_FAMILIES, PUBLIC_AMI_PARAMETERS } from "./public-amis.js";
+import { BASE_IMAGE_FAMILIES } from "./public-amis.js";
 import { publicParameter } from "./seed.js";
 import type { Command, Instance, Invocation, Parameter, RegionState, World } from "./state.js";
 
@@ -358,78 +358,6 @@ const getCommandInvocation: Handler = (ctx) => {
   };
 };
 
-/** The combined output SSM shows in ListCommandInvocations (2,500 characters at most). */
-function pluginOutput(inv: Invocation): string {
-  const capacity = 2500;
-  const outMark = "\n---Output truncated---";
-  const errHeader = "\n----------ERROR-------\n";
-  const errMark = "\n---Error truncated----";
-  if (!inv.stderr) return inv.stdout.length > capacity ? inv.stdout.slice(0, capacity - outMark.length) + outMark : inv.stdout;
-  const half = Math.floor((capacity - errHeader.length) / 2);
-  const out = inv.stdout.length > half ? inv.stdout.slice(0, half - outMark.length) + outMark : inv.stdout;
-  const room = capacity - errHeader.length - out.length;
-  const err = inv.stderr.length > room ? inv.stderr.slice(0, room - errMark.length) + errMark : inv.stderr;
-  return out + errHeader + err;
-}
-
-const listCommandInvocations: Handler = (ctx) => {
-  const { world, region, body } = ctx;
-  const commandId = optString(body, "CommandId");
-  const instanceId = optString(body, "InstanceId");
-  const details = optBool(body, "Details") ?? false;
-  if (commandId && !region.commands.has(commandId)) throw new ApiError("InvalidCommandId", `The command ${commandId} does not exist.`);
-  const now = world.clock.now();
-  const rows: Array<{ cmd: Command; inv: Invocation }> = [];
-  const cmds = commandId ? [region.commands.get(commandId) as Command] : [...region.commands.values()].reverse();
-  for (const cmd of cmds) {
-    for (const inv of cmd.invocations.values()) {
-      if (instanceId && inv.instanceId !== instanceId) continue;
-      if (now < inv.visibleAt) continue;
-      refreshInvocation(world, region, cmd, inv);
-      rows.push({ cmd, inv });
-    }
-  }
-  const { page, nextToken } = paginate(ctx, rows, 1, 50);
-  return {
-    CommandInvocations: page.map(({ cmd, inv }) => ({
-      CommandId: cmd.id,
-      InstanceId: inv.instanceId,
-      InstanceName: region.instances.get(inv.instanceId)?.privateDnsName ?? "",
-      Comment: cmd.comment,
-      DocumentName: cmd.documentName,
-      DocumentVersion: "$DEFAULT",
-      RequestedDateTime: epoch(world, cmd.requestedAt),
-      Status: inv.status,
-      StatusDetails: inv.statusDetails,
-      TraceOutput: "",
-      StandardOutputUrl: "",
-      StandardErrorUrl: "",
-      CommandPlugins: details
-        ? [
-            {
-              Name: "aws:runShellScript",
-              Status: inv.status,
-              StatusDetails: inv.statusDetails,
-              ResponseCode: inv.responseCode,
-              ResponseStartDateTime: inv.startedSim !== undefined ? epoch(world, inv.startedSim) : undefined,
-              ResponseFinishDateTime: inv.endedSim !== undefined ? epoch(world, inv.endedSim) : undefined,
-              Output: inv.finished ? pluginOutput(inv) : "",
-              StandardOutputUrl: "",
-              StandardErrorUrl: "",
-              OutputS3Region: cmd.region,
-              OutputS3BucketName: "",
-              OutputS3KeyPrefix: "",
-            },
-          ]
-        : [],
-      ServiceRole: "",
-      NotificationConfig: { NotificationArn: "", NotificationEvents: [], NotificationType: "" },
-      CloudWatchOutputConfig: { CloudWatchLogGroupName: "", CloudWatchOutputEnabled: false },
-    })),
-    NextToken: nextToken,
-  };
-};
-
 const cancelCommand: Handler = (ctx) => {
   const { world, region, body } = ctx;
   const commandId = reqString(body, "CommandId");
@@ -490,21 +418,6 @@ const getParameter: Handler = (ctx) => {
   return { Parameter: parameterXml(ctx, found.p, found.isPublic) };
 };
 
-const getParameters: Handler = (ctx) => {
-  const names = stringArray(ctx.body.Names, "Names");
-  if (names.length === 0 || names.length > 10) {
-    throw validation("1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length between 1 and 10");
-  }
-  const parameters: unknown[] = [];
-  const invalid: string[] = [];
-  for (const n of names) {
-    const found = lookupParameter(ctx, n);
-    if (found) parameters.push(parameterXml(ctx, found.p, found.isPublic));
-    else invalid.push(n);
-  }
-  return { Parameters: parameters, InvalidParameters: invalid };
-};
-
 function checkWritableName(name: string): void {
   if (!PARAMETER_NAME.test(name)) {
     throw validation(
@@ -550,25 +463,11 @@ const putParameter: Handler = (ctx) => {
   return { Version: p.version, Tier: "Standard" };
 };
 
-const deleteParameter: Handler = (ctx) => {
-  const name = parameterNameFrom(reqString(ctx.body, "Name"));
-  if (!ctx.region.parameters.delete(name)) {
-    if (PUBLIC_AMI_PARAMETERS.some((p) => p.name === name)) {
-      throw new ApiError("AccessDeniedException", `User is not authorized to delete the public parameter ${name}.`);
-    }
-    throw new ApiError("ParameterNotFound", `Parameter ${name} not found.`);
-  }
-  return {};
-};
-
 export const SSM_HANDLERS: Readonly<Record<string, Handler>> = {
   DescribeInstanceInformation: describeInstanceInformation,
   SendCommand: sendCommand,
   GetCommandInvocation: getCommandInvocation,
-  ListCommandInvocations: listCommandInvocations,
   CancelCommand: cancelCommand,
   GetParameter: getParameter,
-  GetParameters: getParameters,
   PutParameter: putParameter,
-  DeleteParameter: deleteParameter,
 };

@@ -2,26 +2,7 @@ import { stableId } from "./ids.js";
 import { BASE_IMAGE_FAMILIES, PUBLIC_AMI_PARAMETERS, type PublicAmiParameter } from "./public-amis.js";
 import { RegionState, type Image, type Parameter, type World } from "./state.js";
 
-export const DEFAULT_REGIONS = [
-  "us-east-1",
-  "us-east-2",
-  "us-west-1",
-  "us-west-2",
-  "ca-central-1",
-  "eu-west-1",
-  "eu-west-2",
-  "eu-west-3",
-  "eu-central-1",
-  "eu-north-1",
-  "ap-south-1",
-  "ap-southeast-1",
-  "ap-southeast-2",
-  "ap-northeast-1",
-  "ap-northeast-2",
-  "sa-east-1",
-];
-
-/** Any well-formed region name is served (DescribeRegions lists the configured ones). */
+/** Any well-formed region name is served. */
 export const REGION_NAME = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 
 /** "us-east-1" → "use1", as in zone ids such as use1-az1. */
@@ -77,13 +58,8 @@ export function createRegion(world: World, name: string): RegionState {
       r.snapshots.set(snapshotId, {
         id: snapshotId,
         region: name,
-        volumeId: "vol-ffffffff",
         volumeSize: family.volumeSizeGiB,
         ownerId: family.ownerId,
-        ownerAlias: family.ownerAlias,
-        description: "",
-        encrypted: false,
-        startTime: -86_400,
         completeAt: -86_000,
         tags: new Map(),
       });

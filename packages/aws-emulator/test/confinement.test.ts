@@ -4,9 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { StopInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Emulator } from "./emulator.js";
+import type { Emulator } from "../src/emulator.js";
 import { clientsFor, launchOnline, run, sleep, startTestEmulator, waitFor, type Clients } from "./helpers.js";
-import { INSTANCE_ENV, refusal } from "./sandbox.js";
+import { INSTANCE_ENV, refusal } from "../src/sandbox.js";
 
 let emu: Emulator;
 let c: Clients;

@@ -1,7 +1,7 @@
 /**
  * Runs the emulator on its own, for trying the CLI by hand:
  *
- *   npx tsx test/emulator/main.ts --port 4566 --ms-per-sim-second 10
+ *   npm start -w @cws/aws-emulator -- --port 4566 --ms-per-sim-second 10
  *
  * then, in another shell, point the CLI (or any AWS SDK v3 client) at it with
  * the environment it prints.
@@ -12,7 +12,7 @@ import { preferredScratchDir } from "./sandbox.js";
 function usage(): never {
   console.error(
     [
-      "usage: tsx test/emulator/main.ts [options]",
+      "usage: npm start -w @cws/aws-emulator -- [options]",
       "  --port N                 port on 127.0.0.1 (default 4566; 0 picks one)",
       "  --ms-per-sim-second N    real ms per simulated second (default 10)",
       "  --scratch-dir DIR        where instance files live (default /dev/shm if writable, else the temp dir)",

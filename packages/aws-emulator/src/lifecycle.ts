@@ -73,11 +73,3 @@ export function snapshotState(world: World, snap: Snapshot, region: { images: Re
   if (img && !img.treeReady) return "pending";
   return world.clock.now() >= snap.completeAt ? "completed" : "pending";
 }
-
-export function snapshotProgress(world: World, snap: Snapshot, state: string): string {
-  if (state === "completed") return "100%";
-  const span = snap.completeAt - snap.startTime;
-  if (span <= 0) return "99%";
-  const pct = Math.floor(((world.clock.now() - snap.startTime) / span) * 100);
-  return `${Math.min(99, Math.max(0, pct))}%`;
-}

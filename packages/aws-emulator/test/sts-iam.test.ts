@@ -4,21 +4,17 @@ import {
   AttachRolePolicyCommand,
   CreateInstanceProfileCommand,
   CreateRoleCommand,
-  DeleteInstanceProfileCommand,
-  DeleteRoleCommand,
-  DetachRolePolicyCommand,
   GetInstanceProfileCommand,
   GetRoleCommand,
   IAMServiceException,
   ListAttachedRolePoliciesCommand,
-  RemoveRoleFromInstanceProfileCommand,
 } from "@aws-sdk/client-iam";
 import { DescribeInstanceInformationCommand, GetParameterCommand } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand, STSServiceException } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Emulator } from "./emulator.js";
+import type { Emulator } from "../src/emulator.js";
 import { clientsFor, errorOf, launch, startTestEmulator, waitOnline, type Clients } from "./helpers.js";
-import { EC2_TRUST_POLICY, SSM_MANAGED_POLICY_ARN } from "./iam.js";
+import { EC2_TRUST_POLICY, SSM_MANAGED_POLICY_ARN } from "../src/iam.js";
 
 let emu: Emulator;
 let c: Clients;
@@ -130,22 +126,6 @@ describe("IAM", () => {
     await waitOnline(c, id);
     const badArn = await errorOf(c.iam.send(new AttachRolePolicyCommand({ RoleName: "custom-builder", PolicyArn: "not-an-arn" })));
     expect(wireCode(badArn)).toBe("InvalidInput");
-  });
-
-  it("detaches policies, removes roles from profiles and deletes both", async () => {
-    await c.iam.send(new CreateRoleCommand({ RoleName: "short-lived", AssumeRolePolicyDocument: EC2_TRUST_POLICY }));
-    await c.iam.send(new AttachRolePolicyCommand({ RoleName: "short-lived", PolicyArn: SSM_MANAGED_POLICY_ARN }));
-    await c.iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: "short-lived" }));
-    await c.iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: "short-lived", RoleName: "short-lived" }));
-    const conflict = await errorOf(c.iam.send(new DeleteRoleCommand({ RoleName: "short-lived" })));
-    expect(wireCode(conflict)).toBe("DeleteConflict");
-    await c.iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: "short-lived", RoleName: "short-lived" }));
-    await c.iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: "short-lived" }));
-    await c.iam.send(new DetachRolePolicyCommand({ RoleName: "short-lived", PolicyArn: SSM_MANAGED_POLICY_ARN }));
-    const listed = await c.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: "short-lived" }));
-    expect(listed.AttachedPolicies).toEqual([]);
-    await c.iam.send(new DeleteRoleCommand({ RoleName: "short-lived" }));
-    expect(wireCode(await errorOf(c.iam.send(new GetRoleCommand({ RoleName: "short-lived" }))))).toBe("NoSuchEntity");
   });
 
   it("can start with no instance profile at all", async () => {

@@ -1,7 +1,7 @@
 import { interruptInstance } from "./commands.js";
 import { ApiError, invalidParameterValue } from "./errors.js";
 import { randomId } from "./ids.js";
-import { imageState, refreshInstance, snapshotProgress, snapshotState } from "./lifecycle.js";
+import { imageState, refreshInstance } from "./lifecycle.js";
 import { BASE_IMAGE_FAMILIES } from "./public-amis.js";
 import {
   bool,
@@ -346,40 +346,6 @@ function imageXml(world: World, img: Image): XmlNode {
   };
 }
 
-function snapshotXml(world: World, region: RegionState, s: Snapshot): XmlNode {
-  const state = snapshotState(world, s, region);
-  return {
-    snapshotId: s.id,
-    volumeId: s.volumeId,
-    status: state,
-    startTime: world.clock.date(s.startTime),
-    progress: snapshotProgress(world, s, state),
-    ownerId: s.ownerId,
-    volumeSize: s.volumeSize,
-    description: s.description,
-    encrypted: s.encrypted,
-    kmsKeyId: s.kmsKeyId,
-    ownerAlias: s.ownerAlias,
-    storageTier: "standard",
-    tagSet: tagSet(s.tags),
-    completionTime: state === "completed" ? world.clock.date(s.completeAt) : undefined,
-  };
-}
-
-function groupXml(world: World, region: RegionState, sg: SecurityGroup): XmlNode {
-  return {
-    ownerId: sg.ownerId,
-    groupId: sg.id,
-    groupName: sg.name,
-    groupDescription: sg.description,
-    vpcId: sg.vpcId,
-    securityGroupArn: `arn:aws:ec2:${region.name}:${world.accountId}:security-group/${sg.id}`,
-    ipPermissions: [],
-    ipPermissionsEgress: [{ ipProtocol: "-1", groups: [], ipRanges: [{ cidrIp: "0.0.0.0/0" }], ipv6Ranges: [], prefixListIds: [] }],
-    tagSet: tagSet(sg.tags),
-  };
-}
-
 // ---------------------------------------------------------------------------
 // fields for filters
 
@@ -438,23 +404,6 @@ function imageFields(world: World): Fields<Image> {
 
 // ---------------------------------------------------------------------------
 // regions, VPCs, subnets
-
-const describeRegions: Handler = (ctx) => {
-  dryRun(ctx);
-  const all = ctx.world.options.regions;
-  const names = list(ctx.params, "RegionName");
-  for (const n of names) if (!all.includes(n)) throw invalidParameterValue(`Invalid region: ${n}`);
-  type RegionRow = { name: string; tags: Tags };
-  let rows: RegionRow[] = (names.length ? names : all).map((name) => ({ name, tags: new Map() }));
-  rows = applyFilters(rows, readFilters(ctx.params), {
-    "region-name": (r) => r.name,
-    endpoint: (r) => `ec2.${r.name}.amazonaws.com`,
-    "opt-in-status": () => "opt-in-not-required",
-  });
-  return {
-    regionInfo: rows.map((r) => ({ regionName: r.name, regionEndpoint: `ec2.${r.name}.amazonaws.com`, optInStatus: "opt-in-not-required" })),
-  };
-};
 
 const describeVpcs: Handler = (ctx) => {
   dryRun(ctx);
@@ -598,33 +547,6 @@ const deleteSecurityGroup: Handler = (ctx) => {
   dryRun(ctx);
   ctx.region.securityGroups.delete(sg.id);
   return { return: true, groupId: sg.id };
-};
-
-const describeSecurityGroups: Handler = (ctx) => {
-  dryRun(ctx);
-  const ids = list(ctx.params, "GroupId");
-  const names = list(ctx.params, "GroupName");
-  let groups: SecurityGroup[];
-  if (ids.length || names.length) {
-    groups = ids.map((id) => getGroup(ctx, id));
-    if (names.length) {
-      const vpc = defaultVpc(ctx.region);
-      for (const n of names) {
-        const g = [...ctx.region.securityGroups.values()].find((x) => x.vpcId === vpc.id && x.name === n);
-        if (!g) throw new ApiError("InvalidGroup.NotFound", `The security group '${n}' does not exist in default VPC '${vpc.id}'`);
-        groups.push(g);
-      }
-    }
-  } else groups = [...ctx.region.securityGroups.values()];
-  groups = applyFilters(groups, readFilters(ctx.params), {
-    "group-id": (g) => g.id,
-    "group-name": (g) => g.name,
-    "vpc-id": (g) => g.vpcId,
-    description: (g) => g.description,
-    "owner-id": (g) => g.ownerId,
-  });
-  const { page, nextToken } = paginate(ctx, groups, 5, 1000);
-  return { securityGroupInfo: page.map((g) => groupXml(ctx.world, ctx.region, g)), nextToken };
 };
 
 // ---------------------------------------------------------------------------
@@ -950,32 +872,6 @@ const stopInstances: Handler = (ctx) => {
   return { instancesSet: changes };
 };
 
-const startInstances: Handler = (ctx) => {
-  const insts = getInstances(ctx, list(ctx.params, "InstanceId"));
-  if (insts.length === 0) throw new ApiError("MissingParameter", "The request must contain the parameter InstanceId");
-  for (const i of insts) {
-    if (["stopping", "shutting-down", "terminated"].includes(i.state)) {
-      throw new ApiError("IncorrectInstanceState", `The instance '${i.id}' is not in a state from which it can be started.`);
-    }
-  }
-  dryRun(ctx);
-  const now = ctx.world.clock.now();
-  const changes = insts.map((inst) => {
-    const previous = inst.state;
-    if (inst.state === "stopped") {
-      inst.state = "pending";
-      inst.stateSince = now;
-      inst.transition = { to: "running", at: now + ctx.world.latencies.instancePending };
-      inst.stateReason = undefined;
-      inst.stateTransitionReason = "";
-      ctx.world.stats.recordWait(inst.id, "instance-pending", ctx.world.latencies.instancePending, now);
-      if (inst.profile) ctx.world.stats.recordWait(inst.id, "ssm-agent-online", ctx.world.latencies.ssmAgentOnline, now);
-    }
-    return stateChange(inst, previous);
-  });
-  return { instancesSet: changes };
-};
-
 const terminateInstances: Handler = (ctx) => {
   const insts = getInstances(ctx, list(ctx.params, "InstanceId"));
   if (insts.length === 0) throw new ApiError("MissingParameter", "The request must contain the parameter InstanceId");
@@ -1053,13 +949,8 @@ const createImage: Handler = (ctx) => {
     const snap: Snapshot = {
       id: randomId("snap"),
       region: region.name,
-      volumeId: v.id,
       volumeSize: v.size,
       ownerId: world.accountId,
-      description: `Created by CreateImage(${inst.id}) for ${imageId}`,
-      encrypted: v.encrypted,
-      kmsKeyId: v.kmsKeyId,
-      startTime: now,
       completeAt: now + wait,
       imageId,
       tags: specTags(specs, "snapshot"),
@@ -1140,7 +1031,6 @@ const copyImage: Handler = (ctx) => {
 
   const now = world.clock.now();
   const encrypted = bool(p, "Encrypted");
-  const kmsKeyId = str(p, "KmsKeyId");
   const imageId = randomId("ami");
   const totalGiB = source.devices.reduce((s, d) => s + d.size, 0);
   const wait = world.latencies.copyImageBase + world.latencies.copyImagePerGiB * totalGiB;
@@ -1149,13 +1039,8 @@ const copyImage: Handler = (ctx) => {
     const snap: Snapshot = {
       id: randomId("snap"),
       region: region.name,
-      volumeId: "vol-ffffffff",
       volumeSize: d.size,
       ownerId: world.accountId,
-      description: `Copied for DestinationAmi ${imageId} from SourceAmi ${source.id} for SourceSnapshot ${d.snapshotId}. Task created on ${world.clock.date(now).getTime()}.`,
-      encrypted: isEncrypted,
-      kmsKeyId: isEncrypted ? (kmsKeyId ?? `arn:aws:kms:${region.name}:${world.accountId}:alias/aws/ebs`) : undefined,
-      startTime: now,
       completeAt: now + wait,
       imageId,
       tags: specTags(specs, "snapshot"),
@@ -1246,33 +1131,6 @@ const deregisterImage: Handler = (ctx) => {
   return { return: true, deleteSnapshotResultSet: deleteSnapshots ? results : undefined };
 };
 
-const describeSnapshots: Handler = (ctx) => {
-  const { world, region, params: p } = ctx;
-  dryRun(ctx);
-  const ids = list(p, "SnapshotId");
-  for (const id of ids) if (!region.snapshots.has(id)) throw new ApiError("InvalidSnapshot.NotFound", `The snapshot '${id}' does not exist.`);
-  let snaps = ids.length ? ids.map((id) => region.snapshots.get(id) as Snapshot) : [...region.snapshots.values()];
-  const owners = list(p, "Owner");
-  if (owners.length) {
-    snaps = snaps.filter((s) => owners.some((o) => (o === "self" ? s.ownerId === world.accountId : o === s.ownerId || o === s.ownerAlias)));
-  } else if (!ids.length) {
-    snaps = snaps.filter((s) => s.ownerId === world.accountId);
-  }
-  snaps = applyFilters(snaps, readFilters(p), {
-    "snapshot-id": (s) => s.id,
-    "volume-id": (s) => s.volumeId,
-    status: (s) => snapshotState(world, s, region),
-    "owner-id": (s) => s.ownerId,
-    "owner-alias": (s) => s.ownerAlias,
-    description: (s) => s.description,
-    encrypted: (s) => s.encrypted,
-    "volume-size": (s) => s.volumeSize,
-    "start-time": (s) => world.clock.date(s.startTime).toISOString(),
-  });
-  const { page, nextToken } = paginate(ctx, snaps, 5, 1000);
-  return { snapshotSet: page.map((s) => snapshotXml(world, region, s)), nextToken };
-};
-
 const deleteSnapshot: Handler = (ctx) => {
   const { world, region, params: p } = ctx;
   const id = required(p, "SnapshotId");
@@ -1303,39 +1161,21 @@ const createTags: Handler = (ctx) => {
   return { return: true };
 };
 
-const deleteTags: Handler = (ctx) => {
-  const ids = list(ctx.params, "ResourceId");
-  if (ids.length === 0) throw new ApiError("MissingParameter", "The request must contain the parameter resourceIdSet");
-  const given = structs(ctx.params, "Tag").map((s) => ({ key: s.get("Key") ?? "", value: s.get("Value") }));
-  const targets = ids.map((id) => taggable(ctx, id));
-  dryRun(ctx);
-  for (const t of targets) {
-    if (given.length === 0) t.clear();
-    for (const g of given) if (g.value === undefined || t.get(g.key) === g.value) t.delete(g.key);
-  }
-  return { return: true };
-};
-
 export const EC2_HANDLERS: Readonly<Record<string, Handler>> = {
-  DescribeRegions: describeRegions,
   DescribeVpcs: describeVpcs,
   DescribeSubnets: describeSubnets,
   CreateSecurityGroup: createSecurityGroup,
   DeleteSecurityGroup: deleteSecurityGroup,
-  DescribeSecurityGroups: describeSecurityGroups,
   RunInstances: runInstances,
   DescribeInstances: describeInstances,
   StopInstances: stopInstances,
-  StartInstances: startInstances,
   TerminateInstances: terminateInstances,
   CreateImage: createImage,
   CopyImage: copyImage,
   DescribeImages: describeImages,
   DeregisterImage: deregisterImage,
-  DescribeSnapshots: describeSnapshots,
   DeleteSnapshot: deleteSnapshot,
   CreateTags: createTags,
-  DeleteTags: deleteTags,
 };
 
 /** For fault predicates: where RunInstances would place the instance. */

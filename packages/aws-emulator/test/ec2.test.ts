@@ -2,25 +2,21 @@ import {
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   DeleteSecurityGroupCommand,
-  DeleteTagsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
-  DescribeRegionsCommand,
-  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   EC2ServiceException,
   RunInstancesCommand,
-  StartInstancesCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
   paginateDescribeImages,
   type Image,
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Emulator } from "./emulator.js";
+import type { Emulator } from "../src/emulator.js";
 import { baseImageId, clientsFor, errorOf, instanceState, launch, startTestEmulator, waitFor, type Clients } from "./helpers.js";
-import { AMAZON_OWNER_ID, BASE_IMAGE_FAMILIES, CANONICAL_OWNER_ID, DEBIAN_OWNER_ID } from "./public-amis.js";
+import { AMAZON_OWNER_ID, BASE_IMAGE_FAMILIES, CANONICAL_OWNER_ID, DEBIAN_OWNER_ID } from "../src/public-amis.js";
 
 let emu: Emulator;
 let c: Clients;
@@ -34,18 +30,6 @@ afterAll(async () => {
 });
 
 describe("regions, VPCs and subnets", () => {
-  it("lists regions and rejects unknown ones", async () => {
-    const r = await c.ec2.send(new DescribeRegionsCommand({}));
-    const names = r.Regions?.map((x) => x.RegionName) ?? [];
-    expect(names).toContain("us-east-1");
-    expect(names).toContain("eu-west-1");
-    expect(r.Regions?.[0]?.Endpoint).toMatch(/^ec2\..+\.amazonaws\.com$/);
-    const one = await c.ec2.send(new DescribeRegionsCommand({ RegionNames: ["eu-west-1"] }));
-    expect(one.Regions?.map((x) => x.RegionName)).toEqual(["eu-west-1"]);
-    const err = await errorOf(c.ec2.send(new DescribeRegionsCommand({ RegionNames: ["mars-north-1"] })));
-    expect(err.name).toBe("InvalidParameterValue");
-  });
-
   it("has a default VPC with three default subnets in zones a, b and c", async () => {
     const vpcs = await c.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }));
     expect(vpcs.Vpcs).toHaveLength(1);
@@ -280,7 +264,7 @@ describe("RunInstances and DescribeInstances", () => {
 });
 
 describe("instance lifecycle over simulated time", () => {
-  it("goes pending → running → stopping → stopped → pending → running → shutting-down → terminated", async () => {
+  it("goes pending → running → stopping → stopped → shutting-down → terminated", async () => {
     const id = await launch(c);
     expect(await instanceState(c, id)).toBe("pending");
     await waitFor(async () => ((await instanceState(c, id)) === "running" ? true : undefined));
@@ -289,17 +273,11 @@ describe("instance lifecycle over simulated time", () => {
     expect(stop.StoppingInstances?.[0]).toMatchObject({ PreviousState: { Name: "running", Code: 16 }, CurrentState: { Name: "stopping", Code: 64 } });
     await waitFor(async () => ((await instanceState(c, id)) === "stopped" ? true : undefined));
 
-    const start = await c.ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
-    expect(start.StartingInstances?.[0]?.CurrentState?.Name).toBe("pending");
-    await waitFor(async () => ((await instanceState(c, id)) === "running" ? true : undefined));
-
     const term = await c.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
     expect(term.TerminatingInstances?.[0]?.CurrentState?.Name).toBe("shutting-down");
-    const err = await errorOf(c.ec2.send(new StartInstancesCommand({ InstanceIds: [id] })));
-    expect(err.name).toBe("IncorrectInstanceState");
     await waitFor(async () => ((await instanceState(c, id)) === "terminated" ? true : undefined));
     expect(emu.stats.waits[id]).toBe(
-      emu.latencies.instancePending * 2 + emu.latencies.ssmAgentOnline * 2 + emu.latencies.instanceStopping + emu.latencies.instanceShuttingDown,
+      emu.latencies.instancePending + emu.latencies.ssmAgentOnline + emu.latencies.instanceStopping + emu.latencies.instanceShuttingDown,
     );
   });
 
@@ -321,12 +299,11 @@ describe("instance lifecycle over simulated time", () => {
     }
   });
 
-  it("answers DryRun for stop, start and terminate", async () => {
+  it("answers DryRun for stop and terminate", async () => {
     const id = await launch(c);
     await waitFor(async () => ((await instanceState(c, id)) === "running" ? true : undefined));
     for (const cmd of [
       new StopInstancesCommand({ InstanceIds: [id], DryRun: true }),
-      new StartInstancesCommand({ InstanceIds: [id], DryRun: true }),
       new TerminateInstancesCommand({ InstanceIds: [id], DryRun: true }),
     ]) {
       const err = await errorOf(c.ec2.send(cmd as never));
@@ -337,7 +314,7 @@ describe("instance lifecycle over simulated time", () => {
 });
 
 describe("security groups", () => {
-  it("creates, describes, refuses duplicates and deletes; DependencyViolation while an instance uses it", async () => {
+  it("creates, refuses duplicates and deletes; DependencyViolation while an instance uses it", async () => {
     const vpcId = (await c.ec2.send(new DescribeVpcsCommand({}))).Vpcs?.[0]?.VpcId as string;
     const created = await c.ec2.send(
       new CreateSecurityGroupCommand({
@@ -352,11 +329,7 @@ describe("security groups", () => {
     const dup = await errorOf(c.ec2.send(new CreateSecurityGroupCommand({ GroupName: "cws-builder-sg", Description: "again", VpcId: vpcId })));
     expect(dup.name).toBe("InvalidGroup.Duplicate");
 
-    const byId = await c.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [created.GroupId as string] }));
-    expect(byId.SecurityGroups?.[0]).toMatchObject({ GroupName: "cws-builder-sg", Description: "cws builder", VpcId: vpcId });
-    expect(byId.SecurityGroups?.[0]?.IpPermissionsEgress?.[0]?.IpRanges?.[0]?.CidrIp).toBe("0.0.0.0/0");
-    const byTag = await c.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "tag:owner", Values: ["cws"] }] }));
-    expect(byTag.SecurityGroups?.map((g) => g.GroupId)).toEqual([created.GroupId]);
+    expect(emu.securityGroups("us-east-1").find((g) => g.id === created.GroupId)).toMatchObject({ name: "cws-builder-sg", description: "cws builder", vpcId, tags: { owner: "cws" } });
 
     const id = await launch(c, { SecurityGroupIds: [created.GroupId as string] });
     const inUse = await errorOf(c.ec2.send(new DeleteSecurityGroupCommand({ GroupId: created.GroupId })));
@@ -374,8 +347,7 @@ describe("security groups", () => {
     expect(dryDelete.name).toBe("DryRunOperation");
     const del = await c.ec2.send(new DeleteSecurityGroupCommand({ GroupId: created.GroupId }));
     expect(del.Return).toBe(true);
-    const gone = await errorOf(c.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [created.GroupId as string] })));
-    expect(gone.name).toBe("InvalidGroup.NotFound");
+    expect(emu.securityGroups("us-east-1").some((g) => g.id === created.GroupId)).toBe(false);
     const defaultGroup = emu.securityGroups("us-east-1").find((g) => g.isDefault);
     const cannot = await errorOf(c.ec2.send(new DeleteSecurityGroupCommand({ GroupId: defaultGroup?.id })));
     expect(cannot.name).toBe("CannotDelete");
@@ -399,10 +371,6 @@ describe("tags", () => {
     const sg = await c.ec2.send(new CreateSecurityGroupCommand({ GroupName: "tag-me", Description: "t" }));
     await c.ec2.send(new CreateTagsCommand({ Resources: [sg.GroupId as string], Tags: [{ Key: "stage", Value: "setup" }] }));
     expect(emu.securityGroups("us-east-1").find((g) => g.id === sg.GroupId)?.tags).toEqual({ stage: "setup" });
-    await c.ec2.send(new DeleteTagsCommand({ Resources: [id, sg.GroupId as string], Tags: [{ Key: "stage" }] }));
-    const after = await c.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "tag:stage", Values: ["setup"] }] }));
-    expect(after.Reservations).toEqual([]);
-    expect(emu.securityGroups("us-east-1").find((g) => g.id === sg.GroupId)?.tags).toEqual({});
     const reserved = await errorOf(c.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: "aws:x", Value: "y" }] })));
     expect(reserved.name).toBe("InvalidParameterValue");
   });

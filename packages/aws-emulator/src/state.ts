@@ -6,7 +6,7 @@ import type { Stats } from "./stats.js";
 
 /** Simulated seconds that things take. */
 export interface Latencies {
-  /** RunInstances/StartInstances: pending → running. */
+  /** RunInstances: pending → running. */
   instancePending: number;
   /** running → the SSM agent is Online (only with a usable instance profile). */
   ssmAgentOnline: number;
@@ -50,7 +50,6 @@ export const DEFAULT_LATENCIES: Readonly<Latencies> = Object.freeze({
 export interface ResolvedOptions {
   accountId: string;
   rejectCredentials: boolean;
-  regions: string[];
   shell: ShellMode;
   scaleExecutionTimeout: boolean;
   requireSsmPolicy: boolean;
@@ -167,14 +166,8 @@ export interface Image {
 export interface Snapshot {
   id: string;
   region: string;
-  volumeId: string;
   volumeSize: number;
   ownerId: string;
-  ownerAlias?: string;
-  description: string;
-  encrypted: boolean;
-  kmsKeyId?: string;
-  startTime: number;
   completeAt: number;
   /** The image whose creation made this snapshot (its readiness gates the snapshot's). */
   imageId?: string;
@@ -328,8 +321,4 @@ export interface World {
   region(name: string): RegionState;
   readonly regions: ReadonlyMap<string, RegionState>;
   log(message: string): void;
-}
-
-export function tagList(tags: Tags): Array<{ key: string; value: string }> {
-  return [...tags].map(([key, value]) => ({ key, value }));
 }

@@ -9,7 +9,7 @@ import { requestId as newRequestId } from "./ids.js";
 import { imageState, pingStatus, refreshInstance, snapshotState } from "./lifecycle.js";
 import { parseForm } from "./query.js";
 import { Sandbox, type ShellMode } from "./sandbox.js";
-import { DEFAULT_REGIONS, REGION_NAME, createRegion, publicParameter } from "./seed.js";
+import { REGION_NAME, createRegion, publicParameter } from "./seed.js";
 import { SSM_HANDLERS } from "./ssm.js";
 import { PUBLIC_AMI_PARAMETERS } from "./public-amis.js";
 import { DEFAULT_LATENCIES, IamState, type InstanceStateName, type Latencies, type RegionState, type ResolvedOptions, type World } from "./state.js";
@@ -31,8 +31,6 @@ export interface EmulatorOptions {
   rejectCredentials?: boolean;
   /** Default "123456789012". */
   accountId?: string;
-  /** Regions listed by DescribeRegions (any well-formed region name is served). */
-  regions?: string[];
   /**
    * How scripts run: "bash" (default) runs the commands with /bin/bash; "agent"
    * mimics the real SSM agent, which runs `sh -c _script.sh` so that a script
@@ -181,7 +179,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const resolved: ResolvedOptions = {
     accountId: options.accountId ?? "123456789012",
     rejectCredentials: options.rejectCredentials ?? false,
-    regions: options.regions ?? [...DEFAULT_REGIONS],
     shell: options.shell ?? "bash",
     scaleExecutionTimeout: options.scaleExecutionTimeout ?? false,
     requireSsmPolicy: options.requireSsmPolicy ?? true,

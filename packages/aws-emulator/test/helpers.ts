@@ -14,9 +14,9 @@ import {
   type GetCommandInvocationCommandOutput,
 } from "@aws-sdk/client-ssm";
 import { STSClient } from "@aws-sdk/client-sts";
-import { startEmulator, type Emulator, type EmulatorOptions } from "./emulator.js";
-import { publicAmiParameterName } from "./public-amis.js";
-import { preferredScratchDir } from "./sandbox.js";
+import { startEmulator, type Emulator, type EmulatorOptions } from "../src/emulator.js";
+import { publicAmiParameterName } from "../src/public-amis.js";
+import { preferredScratchDir } from "../src/sandbox.js";
 
 export const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 

@@ -1,6 +1,6 @@
 /**
  * A test-only emulator of the parts of EC2, SSM, STS and IAM that an AMI
- * builder needs. See README.md in this folder.
+ * builder needs. See the package README.md.
  */
 export {
   startEmulator,
@@ -19,7 +19,7 @@ export type { EmulatorStats, WaitEvent } from "./stats.js";
 export { DEFAULT_LATENCIES, type Latencies } from "./state.js";
 export { CONFINED_DIRS, preferredScratchDir, refusal } from "./sandbox.js";
 export { MAX_STDERR_CHARS, MAX_STDOUT_CHARS } from "./commands.js";
-export { DEFAULT_REGIONS } from "./seed.js";
 export { SSM_MANAGED_POLICY_ARN } from "./iam.js";
 export { instanceTypeArchitecture } from "./ec2.js";
 export * from "./public-amis.js";
+export { ACTIONS_CWS_DOES_NOT_CALL, HANDLED_ACTIONS } from "./actions.js";

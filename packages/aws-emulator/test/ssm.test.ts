@@ -1,18 +1,15 @@
 import { StopInstancesCommand } from "@aws-sdk/client-ec2";
 import {
   CancelCommandCommand,
-  DeleteParameterCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   GetParameterCommand,
-  GetParametersCommand,
-  ListCommandInvocationsCommand,
   PutParameterCommand,
   SSMServiceException,
   SendCommandCommand,
 } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Emulator } from "./emulator.js";
+import type { Emulator } from "../src/emulator.js";
 import {
   baseImageId,
   clientsFor,
@@ -28,7 +25,7 @@ import {
   waitOnline,
   type Clients,
 } from "./helpers.js";
-import { PUBLIC_AMI_PARAMETERS, newestSeedImage } from "./public-amis.js";
+import { PUBLIC_AMI_PARAMETERS, newestSeedImage } from "../src/public-amis.js";
 
 let emu: Emulator;
 let c: Clients;
@@ -193,14 +190,6 @@ describe("SendCommand and GetCommandInvocation", () => {
     expect(err.name).toBe("InvalidCommandId");
   });
 
-  it("lists invocations with plugin details", async () => {
-    const r = await run(c, online, ["echo listed"]);
-    const list = await c.ssm.send(new ListCommandInvocationsCommand({ CommandId: r.CommandId, Details: true }));
-    expect(list.CommandInvocations).toHaveLength(1);
-    expect(list.CommandInvocations?.[0]).toMatchObject({ CommandId: r.CommandId, InstanceId: online, Status: "Success" });
-    expect(list.CommandInvocations?.[0]?.CommandPlugins?.[0]).toMatchObject({ Name: "aws:runShellScript", ResponseCode: 0, Output: "listed\n" });
-  });
-
   it("validates the document, the parameters and the target instance", async () => {
     const doc = await errorOf(c.ssm.send(new SendCommandCommand({ DocumentName: "AWS-RunPowerShellScript", InstanceIds: [online], Parameters: { commands: ["x"] } })));
     expect(doc.name).toBe("InvalidDocument");
@@ -216,9 +205,6 @@ describe("SendCommand and GetCommandInvocation", () => {
 
 describe("parameters", () => {
   it("resolves every public AMI parameter to the newest matching image of the region", async () => {
-    const r = await c.ssm.send(new GetParametersCommand({ Names: PUBLIC_AMI_PARAMETERS.slice(0, 10).map((p) => p.name) }));
-    expect(r.InvalidParameters).toEqual([]);
-    expect(r.Parameters).toHaveLength(10);
     for (const p of PUBLIC_AMI_PARAMETERS) {
       const got = await c.ssm.send(new GetParameterCommand({ Name: p.name }));
       expect(got.Parameter?.Type).toBe("String");
@@ -230,7 +216,7 @@ describe("parameters", () => {
     expect(await baseImageId(c, "al2023", "arm64")).toMatch(/^ami-/);
   });
 
-  it("puts, overwrites, gets and deletes parameters", async () => {
+  it("puts, overwrites and gets parameters; a missing one is ParameterNotFound", async () => {
     const put = await c.ssm.send(new PutParameterCommand({ Name: "/cws/ami/latest", Value: "ami-0123456789abcdef0", Type: "String" }));
     expect(put.Version).toBe(1);
     const again = await errorOf(c.ssm.send(new PutParameterCommand({ Name: "/cws/ami/latest", Value: "x", Type: "String" })));
@@ -240,16 +226,10 @@ describe("parameters", () => {
     const got = await c.ssm.send(new GetParameterCommand({ Name: "/cws/ami/latest" }));
     expect(got.Parameter).toMatchObject({ Name: "/cws/ami/latest", Value: "ami-0fedcba9876543210", Version: 2, Type: "String" });
     expect(got.Parameter?.LastModifiedDate).toBeInstanceOf(Date);
-    const mixed = await c.ssm.send(new GetParametersCommand({ Names: ["/cws/ami/latest", "/cws/missing"] }));
-    expect(mixed.Parameters?.map((p) => p.Name)).toEqual(["/cws/ami/latest"]);
-    expect(mixed.InvalidParameters).toEqual(["/cws/missing"]);
     expect(emu.parameters("us-east-1").find((p) => p.name === "/cws/ami/latest")?.value).toBe("ami-0fedcba9876543210");
     expect(emu.parameters("eu-west-1").find((p) => p.name === "/cws/ami/latest")).toBeUndefined();
-    await c.ssm.send(new DeleteParameterCommand({ Name: "/cws/ami/latest" }));
-    const gone = await errorOf(c.ssm.send(new GetParameterCommand({ Name: "/cws/ami/latest" })));
-    expect(gone.name).toBe("ParameterNotFound");
-    const del = await errorOf(c.ssm.send(new DeleteParameterCommand({ Name: "/cws/ami/latest" })));
-    expect(del.name).toBe("ParameterNotFound");
+    const missing = await errorOf(c.ssm.send(new GetParameterCommand({ Name: "/cws/missing" })));
+    expect(missing.name).toBe("ParameterNotFound");
     const reserved = await errorOf(c.ssm.send(new PutParameterCommand({ Name: "/aws/service/mine", Value: "x", Type: "String" })));
     expect(reserved.name).toBe("ValidationException");
   });

@@ -2,7 +2,7 @@ import { DescribeImagesCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2
 import { DescribeInstanceInformationCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { ConfiguredRetryStrategy, isThrottlingError } from "@smithy/core/retry";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Emulator } from "./emulator.js";
+import type { Emulator } from "../src/emulator.js";
 import { CREDENTIALS, baseImageId, clientsFor, errorOf, startTestEmulator, type Clients } from "./helpers.js";
 
 let emu: Emulator;
