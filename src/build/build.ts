@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AwsPorts } from "../aws/ports.js";
-import { BuildFailure, newBuildId, type BuildContext, type BuildRequest, type ValidationOutcome } from "./context.js";
+import { BuildFailure, newBuildId, PreflightFailure, type BuildContext, type BuildRequest, type ValidationOutcome } from "./context.js";
 import type { PollSettings } from "./poll.js";
 import type { BuildReporter } from "./reporter.js";
 import { runPipeline, type Outcome, type Step } from "./runner.js";
@@ -144,7 +144,7 @@ export async function runBuild(request: Omit<BuildRequest, "logDir"> & { logRoot
                 message: (error as Error).message,
                 ...(error instanceof BuildFailure && error.suggestion ? { suggestion: error.suggestion } : {}),
                 ...(error instanceof BuildFailure && error.logPath ? { logPath: error.logPath } : {}),
-                preflight: (error as Error).name === "PreflightFailure",
+                preflight: error instanceof PreflightFailure,
               },
         }
       : {}),

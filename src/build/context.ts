@@ -67,7 +67,17 @@ export interface BuildContext {
   snapshotIds?: string[];
   imageState?: string;
   imageSizeGb?: number;
-  /** Cleanup notes for the final summary: what was removed, what was kept. */
+
+  // Cleanup decisions, each written by the step that owns the resource and read by the cleanups.
+  /** The launch cleanup left the instance running for inspection (--on-error abort); its security group stays too. */
+  instanceKept?: boolean;
+  /** The image was still pending when its wait timed out: slow is not broken, so its cleanup keeps it. */
+  imageKept?: boolean;
+
+  /**
+   * What was removed and what was kept, as lines for the final summary. Display
+   * only: written as a cleanup acts, never read back to decide anything.
+   */
   cleaned: string[];
   kept: string[];
 }

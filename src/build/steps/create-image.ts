@@ -49,6 +49,7 @@ export const createImage: Step<BuildContext> = {
       if (!(error instanceof WaitTimeoutError)) throw error;
       // Slow is not broken: keep it (Packer's habit of deregistering here throws away good images).
       ctx.imageState = "pending";
+      ctx.imageKept = true;
       ctx.kept.push(`image ${imageId} (still pending)`);
       ctx.reporter.warn(
         `${imageId} is still pending after ${Math.round(error.waitedSeconds / 60)} minutes. It is kept, not deleted: check it with\n  aws ec2 describe-images --image-ids ${imageId} --region ${ctx.request.region}\nand record it with \`cws ami update-registry ${ctx.request.templateId} --region ${ctx.request.region} --architecture ${ctx.request.architecture}\` once it is available.`,
@@ -59,8 +60,7 @@ export const createImage: Step<BuildContext> = {
   async cleanup(ctx, outcome) {
     // Only a half-made image goes: the build failed or was interrupted before it was available.
     const imageId = ctx.imageId;
-    if (!imageId || outcome === "succeeded" || ctx.imageState === "available") return;
-    if (ctx.kept.some((k) => k.startsWith(`image ${imageId}`))) return;
+    if (!imageId || outcome === "succeeded" || ctx.imageState === "available" || ctx.imageKept) return;
     // Learn the snapshots before deregistering: afterwards the image no longer says.
     if (!ctx.snapshotIds?.length) {
       const [image] = await ctx.ec2.describeImages({ imageIds: [imageId] }).catch(() => []);

@@ -59,6 +59,7 @@ export async function terminateBuildInstance(ctx: BuildContext, outcome: Outcome
   if (!instanceId) return;
   const region = ctx.request.region;
   if (outcome === "failed" && ctx.request.onError === "abort") {
+    ctx.instanceKept = true;
     ctx.kept.push(`instance ${instanceId}`);
     ctx.reporter.warn(
       [

@@ -25,7 +25,7 @@ export const securityGroup: Step<BuildContext> = {
   async cleanup(ctx) {
     const groupId = ctx.securityGroupId;
     if (!groupId) return;
-    if (ctx.kept.some((k) => k.includes(ctx.instance?.instanceId ?? "\u0000"))) {
+    if (ctx.instanceKept) {
       ctx.kept.push(`security group ${groupId} (used by the kept instance)`);
       return;
     }
