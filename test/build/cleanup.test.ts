@@ -4,9 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runBuild, type BuildResult } from "../../src/build/build.js";
 import { silentReporter, type BuildReporter } from "../../src/build/reporter.js";
-import { parseTemplate } from "../../src/template/load.js";
-import { VALID_TEMPLATE } from "../helpers/templates.js";
-import { fakeAws, type FakeAwsOptions } from "./fake-aws.js";
+import { buildInput, FAST_POLL, fakeAws, type FakeAwsOptions } from "./fake-build.js";
 
 /**
  * Cleanup decides on typed facts the steps record (instanceKept, imageKept),
@@ -19,8 +17,6 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "cws-cleanup-"));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-const template = parseTemplate(VALID_TEMPLATE.replace('    expected: "ready"\n', ""), "t.yml").template!;
 
 /** Writes each line backwards between guillemets: same resources, other words. */
 function reword(lines: string[]): void {
@@ -43,35 +39,19 @@ async function build(scenario: Scenario, reworded: boolean): Promise<{ result: B
       if (scenario.interrupt === "image kept" && text.includes("still pending")) controller.abort();
     },
   };
-  const result = await runBuild(
-    {
-      templateId: "test-env",
-      template,
-      architecture: "x86_64",
-      region: "us-east-1",
-      version: "v1.0.0",
-      instanceType: "t3.medium",
-      subnetId: undefined,
-      instanceProfile: "cws-ami-builder",
-      onError: scenario.onError ?? "cleanup",
-      contentHash: "c".repeat(64),
-      sourceCommit: undefined,
-      logRoot: join(dir, "logs"),
+  const result = await runBuild(buildInput(dir, { onError: scenario.onError ?? "cleanup" }), {
+    aws,
+    reporter,
+    poll: FAST_POLL,
+    signal: controller.signal,
+    registryFile: join(dir, "registry", "amis.json"),
+    onContext: (ctx) => {
+      if (reworded) {
+        reword(ctx.kept);
+        reword(ctx.cleaned);
+      }
     },
-    {
-      aws,
-      reporter,
-      poll: { overrideMs: 1, timeoutScale: 0.0001 },
-      signal: controller.signal,
-      registryFile: join(dir, "registry", "amis.json"),
-      onContext: (ctx) => {
-        if (reworded) {
-          reword(ctx.kept);
-          reword(ctx.cleaned);
-        }
-      },
-    },
-  );
+  });
   return { result, calls };
 }
 

@@ -1,19 +1,30 @@
-import { BuildFailure, imageNameFor, imageTags, type BuildContext } from "../context.js";
+import { BuildFailure, describeTags, imageNameFor, imageTags, type PipelineStep } from "../context.js";
 import { waitFor, WaitTimeoutError, WAITS } from "../poll.js";
-import type { Step } from "../runner.js";
 
 /** Base wait for an image, plus time per GiB: snapshots of big volumes take longer. */
 export function imageWaitTimeoutMs(sizeGb: number): number {
   return 20 * 60_000 + sizeGb * 30_000;
 }
 
-export const createImage: Step<BuildContext> = {
+/** Stands for the base AMI's id in the plan, before it is resolved. */
+const PLANNED_BASE_AMI = "<base-ami>";
+
+export const createImage: PipelineStep = {
   id: "create-image",
   title: "Creating AMI",
+  describe(build) {
+    const { request } = build;
+    const name = imageNameFor(request, build.startedAt);
+    const minutes = Math.round(imageWaitTimeoutMs(request.template.volume_size_gb ?? 8) / 60_000);
+    return {
+      run: `Create image ${name} (name ends with the build's UTC time), tags on image and snapshots: ${describeTags(imageTags(build, name, PLANNED_BASE_AMI))}; wait up to ${minutes} min for available`,
+      cleanup: "Deregister the image and delete its snapshots if the build fails or is interrupted before it is available (an image still pending when its wait times out is kept)",
+    };
+  },
   async run(ctx, signal) {
     const instanceId = ctx.instance!.instanceId;
     const name = imageNameFor(ctx.request, ctx.startedAt);
-    const tags = imageTags(ctx, name);
+    const tags = imageTags(ctx, name, ctx.baseImage?.imageId ?? "unknown");
     ctx.imageName = name;
     ctx.imageId = await ctx.ec2.createImage({
       instanceId,

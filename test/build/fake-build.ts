@@ -1,11 +1,50 @@
-import type { AwsPorts, CommandInvocation, Ec2Port, IamPort, ImageInfo, InstanceInfo, SsmPort, StsPort } from "../../src/aws/ports.js";
+/** What a whole build needs in a unit test: a request, fast polls and a fake AWS. */
+import { join } from "node:path";
+import { AwsCallError, type AwsPorts, type CommandInvocation, type Ec2Port, type IamPort, type ImageInfo, type InstanceInfo, type SsmPort, type StsPort, type Tags } from "../../src/aws/ports.js";
+import type { BuildInput, BuildRequest } from "../../src/build/context.js";
+import type { PollSettings } from "../../src/build/poll.js";
+import { parseTemplate } from "../../src/template/load.js";
+import { VALID_TEMPLATE } from "../helpers/templates.js";
+
+/** The test template, its validation judged by exit code alone (the fake's tests print nothing). */
+export const SETUP_SCRIPT_TEMPLATE = VALID_TEMPLATE.replace('    expected: "ready"\n', "");
+/** The same with named build steps instead of a setup script. */
+export const BUILD_STEPS_TEMPLATE = SETUP_SCRIPT_TEMPLATE.replace(
+  /setup_script: \|\n( {2}.*\n)+/,
+  'build_steps:\n  - name: "First"\n    script: "echo one"\n  - name: "Second"\n    script: "echo two"\n    timeout_seconds: 60\n',
+);
+
+export const FAST_POLL: PollSettings = { overrideMs: 1, timeoutScale: 0.0001 };
+
+/** The request every build test makes, less where its logs go. */
+export function testRequest(templateSource = SETUP_SCRIPT_TEMPLATE): Omit<BuildRequest, "logDir"> {
+  return {
+    templateId: "test-env",
+    template: parseTemplate(templateSource, "t.yml").template!,
+    architecture: "x86_64",
+    region: "us-east-1",
+    version: "v1.0.0",
+    instanceType: "t3.medium",
+    subnetId: undefined,
+    instanceProfile: "cws-ami-builder",
+    onError: "cleanup",
+    contentHash: "c".repeat(64),
+    sourceCommit: undefined,
+  };
+}
+
+export function buildInput(dir: string, overrides: Partial<BuildInput> = {}, templateSource = SETUP_SCRIPT_TEMPLATE): BuildInput {
+  return { ...testRequest(templateSource), logRoot: join(dir, "logs"), ...overrides };
+}
 
 /**
  * An in-memory AWS behind the ports, just enough for a whole build to run in a
  * unit test: one base image, one subnet, an instance that does what it is
  * told at once, and an SSM agent that answers the build's commands (uploads,
  * log reads, validation, generalize) the way a real instance would. `calls`
- * records every request that creates or removes something, in order.
+ * records every request that creates or removes something, in order, and
+ * `tags` the tags each kind of resource was created with. DryRun requests
+ * create nothing and answer DryRunOperation, as EC2 does.
  */
 export interface FakeAwsOptions {
   /** Exit code of every provisioning script (0: they succeed). */
@@ -20,8 +59,10 @@ export interface FakeAwsOptions {
 
 export const FAKE_BASE_AMI = "ami-0base0000000000000";
 
-export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: string[] } {
+export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: string[]; tags: Record<string, Tags> } {
   const calls: string[] = [];
+  const tags: Record<string, Tags> = {};
+  const dryRun = (action: string) => new AwsCallError("DryRunOperation", action, "Request would have succeeded, but DryRun flag is set.", 412);
   const instances = new Map<string, InstanceInfo>();
   const commands = new Map<string, { script: string; comment: string }>();
   let newImage: ImageInfo | undefined;
@@ -50,7 +91,9 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
     },
     defaultVpcId: async () => "vpc-1",
     describeSubnets: async () => [{ subnetId: "subnet-1", vpcId: "vpc-1", availabilityZone: "us-east-1a", availableIpAddressCount: 100, defaultForAz: true, mapPublicIpOnLaunch: true }],
-    async createSecurityGroup() {
+    async createSecurityGroup(request) {
+      if (request.dryRun) throw dryRun("CreateSecurityGroup");
+      tags["security group"] = request.tags;
       calls.push("create security group sg-1");
       return "sg-1";
     },
@@ -58,6 +101,8 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
       calls.push(`delete security group ${groupId}`);
     },
     async runInstance(request) {
+      if (request.dryRun) throw dryRun("RunInstances");
+      tags.instance = request.tags;
       const instance: InstanceInfo = { instanceId: "i-1", state: "running", stateReason: undefined, instanceType: request.instanceType, subnetId: request.subnetId, availabilityZone: "us-east-1a", tags: request.tags };
       instances.set(instance.instanceId, instance);
       calls.push("run instance i-1");
@@ -74,6 +119,7 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
       calls.push(`terminate instance ${instanceId}`);
     },
     async createImage(request) {
+      tags.image = request.tags;
       newImage = { ...baseImage, imageId: "ami-1", name: request.name, state: options.imagePending ? "pending" : "available", snapshotIds: ["snap-1"], tags: request.tags };
       calls.push("create image ami-1");
       options.onCreateImage?.();
@@ -119,7 +165,7 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
     addRoleToInstanceProfile: unused("AddRoleToInstanceProfile"),
   };
 
-  return { aws: { ec2: () => ec2, ssm: () => ssm, sts: () => sts, iam: () => iam }, calls };
+  return { aws: { ec2: () => ec2, ssm: () => ssm, sts: () => sts, iam: () => iam }, calls, tags };
 }
 
 /** What the instance's agent says to each kind of command the build sends (src/build/remote.ts, validation.ts). */
