@@ -1,10 +1,10 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AwsPorts } from "../aws/ports.js";
-import { BuildFailure, newBuildId, type BuildContext, type BuildRequest, type ValidationOutcome } from "./context.js";
+import { BuildFailure, newBuildId, PreflightFailure, requestFor, type BuildContext, type BuildInput, type PipelineStep, type ValidationOutcome } from "./context.js";
 import type { PollSettings } from "./poll.js";
 import type { BuildReporter } from "./reporter.js";
-import { runPipeline, type Outcome, type Step } from "./runner.js";
+import { runPipeline, type Outcome } from "./runner.js";
 import { resolveBaseAmi } from "./steps/base-ami.js";
 import { createImage } from "./steps/create-image.js";
 import { launchInstance } from "./steps/launch.js";
@@ -16,13 +16,22 @@ import { generalizeAndStop } from "./steps/stop.js";
 import { validate } from "./steps/validate.js";
 import { waitReady } from "./steps/wait-ready.js";
 
+/** The options that change which steps a build has. */
+export interface PipelineOptions {
+  /** undefined: do not touch the registry. */
+  registryFile: string | undefined;
+  /** Also write the AMI id to SSM Parameter Store. */
+  publishSsm?: boolean;
+}
+
 /**
  * The build, as a list of steps (Packer's amazon-ebs builder reads the same
  * way). Each step's cleanup runs in reverse order whatever happens: the
  * instance is terminated and the security group deleted after success,
- * failure or Ctrl-C; an unfinished image is deregistered.
+ * failure or Ctrl-C; an unfinished image is deregistered. The dry run
+ * describes this same list (plan.ts).
  */
-export function buildSteps(registryFile: string | undefined, publish = false): Step<BuildContext>[] {
+export function buildSteps({ registryFile, publishSsm = false }: PipelineOptions): PipelineStep[] {
   return [
     preflight,
     resolveBaseAmi,
@@ -34,7 +43,7 @@ export function buildSteps(registryFile: string | undefined, publish = false): S
     generalizeAndStop,
     createImage,
     ...(registryFile ? [recordInRegistry(registryFile)] : []),
-    ...(publish ? [publishToSsm] : []),
+    ...(publishSsm ? [publishToSsm] : []),
   ];
 }
 
@@ -62,28 +71,25 @@ export interface BuildResult {
   cleanupErrors: string[];
 }
 
-export interface BuildDeps {
+export interface BuildDeps extends PipelineOptions {
   aws: AwsPorts;
   reporter: BuildReporter;
   poll: PollSettings;
   signal: AbortSignal;
-  /** undefined: do not touch the registry. */
-  registryFile: string | undefined;
-  /** Also write the AMI id to SSM Parameter Store. */
-  publishSsm?: boolean;
   now?: () => Date;
   /** Called with the context as soon as it exists (the CLI reads live ids from it on a second Ctrl-C). */
   onContext?: (ctx: BuildContext) => void;
+  /** Told each step's id as its run or its cleanup starts (the reporter hears titles). */
+  onStep?: (stepId: string, phase: "run" | "cleanup") => void;
   /** Turns an AWS error the user must act on (credentials, permissions) into a message and suggestion. */
   describeError?: (error: unknown) => { message: string; suggestion?: string | undefined } | undefined;
 }
 
-export async function runBuild(request: Omit<BuildRequest, "logDir"> & { logRoot: string }, deps: BuildDeps): Promise<BuildResult> {
+export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<BuildResult> {
   const startedAt = (deps.now ?? (() => new Date()))();
   const buildId = newBuildId(startedAt);
-  const logDir = join(request.logRoot, buildId);
-  const { logRoot: _logRoot, ...rest } = request;
-  const fullRequest: BuildRequest = { ...rest, logDir };
+  const fullRequest = requestFor(request, buildId);
+  const logDir = fullRequest.logDir;
   await mkdir(logDir, { recursive: true });
   const logPath = (name: string) => join(logDir, name);
   const ctx: BuildContext = {
@@ -111,8 +117,12 @@ export async function runBuild(request: Omit<BuildRequest, "logDir"> & { logRoot
   deps.onContext?.(ctx);
   const started = Date.now();
   const reporter = deps.reporter;
-  const result = await runPipeline(buildSteps(deps.registryFile, deps.publishSsm === true), ctx, deps.signal, {
-    stepStarted: (step) => reporter.stepStarted(step.title),
+  const result = await runPipeline(buildSteps(deps), ctx, deps.signal, {
+    stepStarted: (step) => {
+      deps.onStep?.(step.id, "run");
+      reporter.stepStarted(step.title);
+    },
+    cleanupStarted: (step) => deps.onStep?.(step.id, "cleanup"),
     stepSucceeded: (step, seconds, message) => reporter.stepSucceeded(message ?? step.title, seconds),
     stepFailed: (step, error, seconds) => reporter.stepFailed(`${step.title} failed: ${(error as Error).message}`, seconds),
     cleanupFailed: (step, error) => reporter.warn(`cleanup of ${step.title.toLowerCase()} failed: ${(error as Error).message}`),
@@ -144,7 +154,7 @@ export async function runBuild(request: Omit<BuildRequest, "logDir"> & { logRoot
                 message: (error as Error).message,
                 ...(error instanceof BuildFailure && error.suggestion ? { suggestion: error.suggestion } : {}),
                 ...(error instanceof BuildFailure && error.logPath ? { logPath: error.logPath } : {}),
-                preflight: (error as Error).name === "PreflightFailure",
+                preflight: error instanceof PreflightFailure,
               },
         }
       : {}),

@@ -1,7 +1,9 @@
+import { join } from "node:path";
 import type { AwsPorts, CallerIdentity, Ec2Port, IamPort, ImageInfo, InstanceInfo, SsmPort, StsPort, SubnetInfo } from "../aws/ports.js";
 import type { Architecture, Template } from "../template/schema.js";
 import type { PollSettings } from "./poll.js";
 import type { BuildReporter } from "./reporter.js";
+import type { Step } from "./runner.js";
 
 export const DEFAULT_INSTANCE_TYPES: Record<Architecture, string> = { x86_64: "t3.medium", arm64: "t4g.medium" };
 export const DEFAULT_INSTANCE_PROFILE = "cws-ami-builder";
@@ -23,6 +25,14 @@ export interface BuildRequest {
   sourceCommit: string | undefined;
   /** Local directory for this build's logs: .cws/logs/<build-id>. */
   logDir: string;
+}
+
+/** What the CLI asks for: a request whose log directory is made per build, under `logRoot`. */
+export type BuildInput = Omit<BuildRequest, "logDir"> & { logRoot: string };
+
+export function requestFor(input: BuildInput, buildId: string): BuildRequest {
+  const { logRoot, ...request } = input;
+  return { ...request, logDir: join(logRoot, buildId) };
 }
 
 export interface ValidationOutcome {
@@ -67,9 +77,34 @@ export interface BuildContext {
   snapshotIds?: string[];
   imageState?: string;
   imageSizeGb?: number;
-  /** Cleanup notes for the final summary: what was removed, what was kept. */
+
+  // Cleanup decisions, each written by the step that owns the resource and read by the cleanups.
+  /** The launch cleanup left the instance running for inspection (--on-error abort); its security group stays too. */
+  instanceKept?: boolean;
+  /** The image was still pending when its wait timed out: slow is not broken, so its cleanup keeps it. */
+  imageKept?: boolean;
+
+  /**
+   * What was removed and what was kept, as lines for the final summary. Display
+   * only: written as a cleanup acts, never read back to decide anything.
+   */
   cleaned: string[];
   kept: string[];
+}
+
+/** What is known of a build before it runs: enough for each step to say what it will do. */
+export type PlannedBuild = Pick<BuildContext, "request" | "buildId" | "startedAt">;
+
+/** What a step will do for a build, in the words of the dry-run plan. */
+export interface StepPlan {
+  run: string;
+  /** What its cleanup undoes: present exactly when the step has a cleanup. */
+  cleanup?: string;
+}
+
+/** A step of the build: it runs, cleans up, and describes itself, so the plan is the list the run uses. */
+export interface PipelineStep extends Step<BuildContext> {
+  describe(build: PlannedBuild): StepPlan;
 }
 
 export class BuildFailure extends Error {
@@ -108,29 +143,41 @@ export function newBuildId(at: Date, random: () => number = Math.random): string
   return `${utcStamp(at).toLowerCase()}-${suffix}`;
 }
 
+/** The build's own directory on the instance: scripts, their logs, validation files. */
+export function remoteWorkDir(build: Pick<BuildContext, "buildId">): string {
+  return `${REMOTE_WORK_ROOT}/${build.buildId}`;
+}
+
 /** Tags every resource of a build carries, so a later command can find what a killed process left behind. */
-export function resourceTags(ctx: Pick<BuildContext, "request" | "buildId">, name: string): Record<string, string> {
+export function resourceTags(build: Pick<BuildContext, "request" | "buildId">, name: string): Record<string, string> {
   return {
     Name: name,
-    "cws:build-id": ctx.buildId,
-    "cws:template": ctx.request.templateId,
+    "cws:build-id": build.buildId,
+    "cws:template": build.request.templateId,
     "cws:managed-by": "cws",
   };
 }
 
-export function imageTags(ctx: Pick<BuildContext, "request" | "buildId" | "baseImage">, imageName: string): Record<string, string> {
-  const r = ctx.request;
+export function imageTags(build: Pick<BuildContext, "request" | "buildId">, imageName: string, baseAmiId: string): Record<string, string> {
+  const r = build.request;
   return {
     ...(r.template.tags ?? {}),
     Name: imageName,
     "cws:template": r.templateId,
     "cws:version": r.version,
     "cws:arch": r.architecture,
-    "cws:build-id": ctx.buildId,
-    "cws:base-ami": ctx.baseImage?.imageId ?? "unknown",
+    "cws:build-id": build.buildId,
+    "cws:base-ami": baseAmiId,
     "cws:content-hash": r.contentHash,
     "cws:validated": "true",
     "cws:managed-by": "cws",
     ...(r.sourceCommit ? { "cws:source-commit": r.sourceCommit } : {}),
   };
+}
+
+/** Tags as the plan shows them: `key=value`, hashes cut to 12 characters, Name bare (the plan names the resource). */
+export function describeTags(tags: Record<string, string>): string {
+  return Object.entries(tags)
+    .map(([key, value]) => (key === "Name" ? key : `${key}=${/^[0-9a-f]{40,}$/.test(value) ? `${value.slice(0, 12)}…` : value}`))
+    .join(", ");
 }

@@ -43,6 +43,11 @@ export class InterruptedError extends Error {
   }
 }
 
+/** The cleanups a list of steps has, in the order they run: the reverse of the steps'. */
+export function cleanupOrder<S extends { cleanup?: unknown }>(steps: readonly S[]): (S & Required<Pick<S, "cleanup">>)[] {
+  return steps.filter((step): step is S & Required<Pick<S, "cleanup">> => step.cleanup !== undefined).reverse();
+}
+
 export async function runPipeline<C>(
   steps: readonly Step<C>[],
   ctx: C,
@@ -78,8 +83,7 @@ export async function runPipeline<C>(
   }
 
   const cleanupErrors: { step: string; error: unknown }[] = [];
-  for (const step of registered.reverse()) {
-    if (!step.cleanup) continue;
+  for (const step of cleanupOrder(registered)) {
     events.cleanupStarted?.(step);
     try {
       await step.cleanup(ctx, outcome);

@@ -3,7 +3,8 @@ import { Chalk } from "chalk";
 import * as z from "zod";
 import type { AwsPorts } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
-import type { BuildContext, BuildRequest } from "../build/context.js";
+import type { PipelineOptions } from "../build/build.js";
+import type { BuildContext, BuildInput, BuildRequest } from "../build/context.js";
 import { DEFAULT_INSTANCE_PROFILE, DEFAULT_INSTANCE_TYPES } from "../build/context.js";
 import { pollSettingsFromEnv } from "../build/poll.js";
 import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
@@ -135,10 +136,26 @@ export async function runBuildCommand(templateId: string, raw: Record<string, un
   const poll = pollSettingsFromEnv(io.env);
   const sourceCommit = await gitCommit(globals.templatesDir);
   const contentHash = templateContentHash(build.template);
+  // The dry run and the build get the same request and the same step options.
+  const request: BuildInput = {
+    templateId: build.templateId,
+    template: build.template,
+    architecture: build.architecture,
+    region: build.region,
+    version: build.version,
+    instanceType: build.instanceType,
+    subnetId: build.subnetId,
+    instanceProfile: build.instanceProfile,
+    onError: build.onError,
+    contentHash,
+    sourceCommit,
+    logRoot: ".cws/logs",
+  };
+  const pipeline: PipelineOptions = { registryFile: build.registryUpdate ? globals.registry : undefined, publishSsm: build.publishSsm };
 
   if (build.dryRun) {
     const { dryRunPlan } = await import("../build/plan.js");
-    const plan = await dryRunPlan({ ...build, contentHash, sourceCommit, registryFile: build.registryUpdate ? globals.registry : undefined }, aws, describeAwsError);
+    const plan = await dryRunPlan(request, pipeline, aws, describeAwsError);
     io.stdout.write(globals.json ? `${JSON.stringify(plan.json, null, 2)}\n` : plan.text);
     return EXIT.ok;
   }
@@ -174,34 +191,17 @@ export async function runBuildCommand(templateId: string, raw: Record<string, un
   const { runBuild } = await import("../build/build.js");
   let result;
   try {
-    result = await runBuild(
-      {
-        templateId: build.templateId,
-        template: build.template,
-        architecture: build.architecture,
-        region: build.region,
-        version: build.version,
-        instanceType: build.instanceType,
-        subnetId: build.subnetId,
-        instanceProfile: build.instanceProfile,
-        onError: build.onError,
-        contentHash,
-        sourceCommit,
-        logRoot: ".cws/logs",
+    result = await runBuild(request, {
+      aws,
+      reporter,
+      poll,
+      signal: controller.signal,
+      ...pipeline,
+      onContext: (ctx) => {
+        context = ctx;
       },
-      {
-        aws,
-        reporter,
-        poll,
-        signal: controller.signal,
-        registryFile: build.registryUpdate ? globals.registry : undefined,
-        publishSsm: build.publishSsm,
-        onContext: (ctx) => {
-          context = ctx;
-        },
-        describeError: (error) => describeAwsError(error),
-      },
-    );
+      describeError: (error) => describeAwsError(error),
+    });
   } finally {
     reporter.close();
     unsubscribe?.();

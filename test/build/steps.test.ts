@@ -31,10 +31,10 @@ import { launchInstance } from "../../src/build/steps/launch.js";
 import { preflight } from "../../src/build/steps/preflight.js";
 import { securityGroup } from "../../src/build/steps/security-group.js";
 import { waitReady } from "../../src/build/steps/wait-ready.js";
-import { parseTemplate } from "../../src/template/load.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
 import { ec2Error } from "../aws/errors.js";
 import "../aws/matchers.js";
+import { FAST_POLL, testRequest } from "./fake-build.js";
 
 /**
  * Each build step against aws-sdk-client-mock, through the real adapters: the
@@ -57,7 +57,6 @@ beforeEach(() => {
 afterEach(() => rmSync(logDir, { recursive: true, force: true }));
 
 function context(overrides: Partial<BuildContext> = {}, templateSource = VALID_TEMPLATE): BuildContext {
-  const template = parseTemplate(templateSource, "t.yml").template!;
   const ports = {
     ec2: new Ec2Adapter(ec2Client, "us-east-1"),
     ssm: new SsmAdapter(ssmClient, "us-east-1"),
@@ -66,26 +65,13 @@ function context(overrides: Partial<BuildContext> = {}, templateSource = VALID_T
   };
   const aws: AwsPorts = { ec2: () => ports.ec2, ssm: () => ports.ssm, sts: () => ports.sts, iam: () => ports.iam };
   return {
-    request: {
-      templateId: "test-env",
-      template,
-      architecture: "x86_64",
-      region: "us-east-1",
-      version: "v1.0.0",
-      instanceType: "t3.medium",
-      subnetId: undefined,
-      instanceProfile: "cws-ami-builder",
-      onError: "cleanup",
-      contentHash: "c".repeat(64),
-      sourceCommit: "abc123",
-      logDir,
-    },
+    request: { ...testRequest(templateSource), sourceCommit: "abc123", logDir },
     buildId: "20261126t000000z-abcdef",
     startedAt: new Date("2026-11-26T00:00:00Z"),
     aws,
     ...ports,
     reporter: silentReporter,
-    poll: { overrideMs: 1, timeoutScale: 0.0001 },
+    poll: FAST_POLL,
     writeLog: async () => {},
     logPath: (name) => join(logDir, name),
     readLogTail: async () => "",

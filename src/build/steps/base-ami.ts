@@ -1,12 +1,12 @@
 import type { ImageInfo } from "../../aws/ports.js";
 import { BASE_AMI_ALIASES, type Architecture, type BaseAmiAlias, type Template } from "../../template/schema.js";
 import { baseImageParameter } from "../base-images.js";
-import { PreflightFailure, type BuildContext } from "../context.js";
-import type { Step } from "../runner.js";
+import { PreflightFailure, type BuildContext, type PipelineStep } from "../context.js";
 
-export const resolveBaseAmi: Step<BuildContext> = {
+export const resolveBaseAmi: PipelineStep = {
   id: "base-ami",
   title: "Finding base AMI",
+  describe: ({ request }) => ({ run: `Base AMI: ${describeBaseImageSource(request)}` }),
   async run(ctx) {
     ctx.baseImage = await findBaseImage(ctx.request, ctx);
     return `Base AMI: ${ctx.baseImage.imageId} (${ctx.baseImage.name})`;
@@ -19,11 +19,23 @@ export interface BaseImageQuery {
   region: string;
 }
 
+function isAlias(source: Template["base_ami"]["source"]): source is BaseAmiAlias {
+  return typeof source === "string" && (BASE_AMI_ALIASES as readonly string[]).includes(source);
+}
+
+/** Where the base image will come from, before asking AWS. */
+export function describeBaseImageSource(query: Omit<BaseImageQuery, "region">): string {
+  const source = query.template.base_ami.source;
+  if (isAlias(source)) return `${source} via SSM parameter ${baseImageParameter(source, query.architecture)}`;
+  if (typeof source === "string") return source;
+  return `newest ${query.architecture} image named ${source.name} owned by ${source.owners.join(", ")}`;
+}
+
 export async function findBaseImage(query: BaseImageQuery, ctx: Pick<BuildContext, "ec2" | "ssm" | "reporter">): Promise<ImageInfo> {
   const { template, architecture, region } = query;
   const source = template.base_ami.source;
-  if (typeof source === "string" && (BASE_AMI_ALIASES as readonly string[]).includes(source)) {
-    const parameter = baseImageParameter(source as BaseAmiAlias, architecture);
+  if (isAlias(source)) {
+    const parameter = baseImageParameter(source, architecture);
     ctx.reporter.detail(`${source}/${architecture} → ${parameter}`);
     const imageId = await ctx.ssm.getParameter(parameter);
     if (!imageId) {

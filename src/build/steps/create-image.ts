@@ -1,19 +1,30 @@
-import { BuildFailure, imageNameFor, imageTags, type BuildContext } from "../context.js";
+import { BuildFailure, describeTags, imageNameFor, imageTags, type PipelineStep } from "../context.js";
 import { waitFor, WaitTimeoutError, WAITS } from "../poll.js";
-import type { Step } from "../runner.js";
 
 /** Base wait for an image, plus time per GiB: snapshots of big volumes take longer. */
 export function imageWaitTimeoutMs(sizeGb: number): number {
   return 20 * 60_000 + sizeGb * 30_000;
 }
 
-export const createImage: Step<BuildContext> = {
+/** Stands for the base AMI's id in the plan, before it is resolved. */
+const PLANNED_BASE_AMI = "<base-ami>";
+
+export const createImage: PipelineStep = {
   id: "create-image",
   title: "Creating AMI",
+  describe(build) {
+    const { request } = build;
+    const name = imageNameFor(request, build.startedAt);
+    const minutes = Math.round(imageWaitTimeoutMs(request.template.volume_size_gb ?? 8) / 60_000);
+    return {
+      run: `Create image ${name} (name ends with the build's UTC time), tags on image and snapshots: ${describeTags(imageTags(build, name, PLANNED_BASE_AMI))}; wait up to ${minutes} min for available`,
+      cleanup: "Deregister the image and delete its snapshots if the build fails or is interrupted before it is available (an image still pending when its wait times out is kept)",
+    };
+  },
   async run(ctx, signal) {
     const instanceId = ctx.instance!.instanceId;
     const name = imageNameFor(ctx.request, ctx.startedAt);
-    const tags = imageTags(ctx, name);
+    const tags = imageTags(ctx, name, ctx.baseImage?.imageId ?? "unknown");
     ctx.imageName = name;
     ctx.imageId = await ctx.ec2.createImage({
       instanceId,
@@ -49,6 +60,7 @@ export const createImage: Step<BuildContext> = {
       if (!(error instanceof WaitTimeoutError)) throw error;
       // Slow is not broken: keep it (Packer's habit of deregistering here throws away good images).
       ctx.imageState = "pending";
+      ctx.imageKept = true;
       ctx.kept.push(`image ${imageId} (still pending)`);
       ctx.reporter.warn(
         `${imageId} is still pending after ${Math.round(error.waitedSeconds / 60)} minutes. It is kept, not deleted: check it with\n  aws ec2 describe-images --image-ids ${imageId} --region ${ctx.request.region}\nand record it with \`cws ami update-registry ${ctx.request.templateId} --region ${ctx.request.region} --architecture ${ctx.request.architecture}\` once it is available.`,
@@ -59,8 +71,7 @@ export const createImage: Step<BuildContext> = {
   async cleanup(ctx, outcome) {
     // Only a half-made image goes: the build failed or was interrupted before it was available.
     const imageId = ctx.imageId;
-    if (!imageId || outcome === "succeeded" || ctx.imageState === "available") return;
-    if (ctx.kept.some((k) => k.startsWith(`image ${imageId}`))) return;
+    if (!imageId || outcome === "succeeded" || ctx.imageState === "available" || ctx.imageKept) return;
     // Learn the snapshots before deregistering: afterwards the image no longer says.
     if (!ctx.snapshotIds?.length) {
       const [image] = await ctx.ec2.describeImages({ imageIds: [imageId] }).catch(() => []);

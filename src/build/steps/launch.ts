@@ -1,19 +1,29 @@
 import { isAwsError } from "../../aws/ports.js";
-import { BuildFailure, resourceTags, type BuildContext } from "../context.js";
+import { BuildFailure, describeTags, remoteWorkDir, resourceTags, type BuildContext, type BuildRequest, type PipelineStep } from "../context.js";
 import { waitFor, WAITS } from "../poll.js";
-import type { Outcome, Step } from "../runner.js";
+import type { Outcome } from "../runner.js";
 
 /** Capacity errors that another zone may not have. */
 const CAPACITY_ERRORS = ["InsufficientInstanceCapacity", "InsufficientCapacity", "Unsupported"];
 
-export const launchInstance: Step<BuildContext> = {
+const instanceName = (request: Pick<BuildRequest, "templateId" | "architecture">) => `cws-build-${request.templateId}-${request.architecture}`;
+
+export const launchInstance: PipelineStep = {
   id: "launch",
   title: "Launching build instance",
+  describe(build) {
+    const { request } = build;
+    const volume = request.template.volume_size_gb ? `${request.template.volume_size_gb} GiB` : "the base image's size";
+    return {
+      run: `Launch ${request.instanceType}: IMDSv2 required, instance profile ${request.instanceProfile}, encrypted gp3 root volume (${volume}), tags ${describeTags(resourceTags(build, instanceName(request)))}; another zone on InsufficientInstanceCapacity`,
+      cleanup: `Terminate the instance and wait${request.onError === "abort" ? " (if the build fails, --on-error abort keeps it running to look at)" : ""}`,
+    };
+  },
   async run(ctx) {
     const { request } = ctx;
     const image = ctx.baseImage;
     if (!image || !ctx.securityGroupId || !ctx.subnets?.length) throw new Error("launch needs a base image, a security group and a subnet");
-    const name = `cws-build-${request.templateId}-${request.architecture}`;
+    const name = instanceName(request);
     const volumeSizeGb = request.template.volume_size_gb;
     if (volumeSizeGb !== undefined && image.rootVolumeSizeGb !== undefined && volumeSizeGb < image.rootVolumeSizeGb) {
       throw new BuildFailure(
@@ -59,12 +69,13 @@ export async function terminateBuildInstance(ctx: BuildContext, outcome: Outcome
   if (!instanceId) return;
   const region = ctx.request.region;
   if (outcome === "failed" && ctx.request.onError === "abort") {
+    ctx.instanceKept = true;
     ctx.kept.push(`instance ${instanceId}`);
     ctx.reporter.warn(
       [
         `--on-error abort: instance ${instanceId} is still running (and costing money) so you can look at it:`,
         `  connect:  aws ssm start-session --target ${instanceId} --region ${region}`,
-        `  logs:     sudo ls /var/lib/cws-build/${ctx.buildId}/`,
+        `  logs:     sudo ls ${remoteWorkDir(ctx)}/`,
         `  remove:   aws ec2 terminate-instances --instance-ids ${instanceId} --region ${region}` +
           (ctx.securityGroupId ? ` && aws ec2 delete-security-group --group-id ${ctx.securityGroupId} --region ${region}` : ""),
       ].join("\n"),

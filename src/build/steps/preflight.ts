@@ -1,11 +1,13 @@
 import type { SubnetInfo } from "../../aws/ports.js";
-import { PreflightFailure, type BuildContext } from "../context.js";
-import type { Step } from "../runner.js";
+import { PreflightFailure, type BuildContext, type PipelineStep } from "../context.js";
 
 /** Credentials, the instance profile and a usable subnet, before anything is created. */
-export const preflight: Step<BuildContext> = {
+export const preflight: PipelineStep = {
   id: "preflight",
   title: "Checking credentials, instance profile and network",
+  describe: ({ request }) => ({
+    run: `Preflight: credentials (sts:GetCallerIdentity), instance profile ${request.instanceProfile}, ${request.subnetId ? `subnet ${request.subnetId}` : "a default subnet of the default VPC"}`,
+  }),
   async run(ctx) {
     ctx.identity = await ctx.sts.callerIdentity();
     const profileName = ctx.request.instanceProfile;

@@ -1,13 +1,19 @@
-import { BuildFailure, REMOTE_WORK_ROOT, type BuildContext } from "../context.js";
+import { BuildFailure, remoteWorkDir, type PipelineStep } from "../context.js";
 import { runScriptStreaming } from "../remote.js";
-import type { Step } from "../runner.js";
 
 /** How much of a failed script's log to show. */
 const TAIL_LINES = 30;
 
-export const provision: Step<BuildContext> = {
+export const provision: PipelineStep = {
   id: "provision",
   title: "Executing setup script",
+  describe(build) {
+    const { template, logDir } = build.request;
+    const scripts = template.build_steps
+      ? template.build_steps.map((s, i) => `      ${i + 1}. ${s.name} (timeout ${s.timeout_seconds}s)`)
+      : [`      setup_script: ${(template.setup_script ?? "").split("\n").length} lines (timeout ${template.setup_timeout_seconds}s)`];
+    return { run: `Provision as root with bash through SSM (work dir ${remoteWorkDir(build)}, logs in ${logDir}/):\n${scripts.join("\n")}` };
+  },
   async run(ctx, signal) {
     const { template } = ctx.request;
     const jobs = template.build_steps
@@ -27,7 +33,7 @@ export const provision: Step<BuildContext> = {
       const result = await runScriptStreaming(
         ctx.ssm,
         ctx.instance!.instanceId,
-        { workDir: `${REMOTE_WORK_ROOT}/${ctx.buildId}`, name: job.name, script: job.script, timeoutSeconds: job.timeoutSeconds },
+        { workDir: remoteWorkDir(ctx), name: job.name, script: job.script, timeoutSeconds: job.timeoutSeconds },
         async (chunk) => {
           await ctx.writeLog(logName, chunk);
           // Show whole lines only; keep a partial last line for the next chunk.

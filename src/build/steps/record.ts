@@ -1,13 +1,14 @@
+import { ssmParameterName } from "../../registry/operations.js";
 import { publishAmiToSsm } from "../../registry/publish.js";
 import { isoSeconds, recordAmi, updateRegistryFile } from "../../registry/store.js";
-import type { BuildContext } from "../context.js";
-import type { Step } from "../runner.js";
+import type { PipelineStep } from "../context.js";
 
 /** Record the new AMI in the registry file, so `cws ami build` alone leaves it current. */
-export function recordInRegistry(registryFile: string): Step<BuildContext> {
+export function recordInRegistry(registryFile: string): PipelineStep {
   return {
     id: "record",
     title: "Updating the registry",
+    describe: () => ({ run: `Record the AMI in ${registryFile}` }),
     async run(ctx) {
       if (ctx.imageState !== "available" || !ctx.imageId) {
         ctx.reporter.warn(`the registry was not updated: ${ctx.imageId ?? "the image"} is not available yet`);
@@ -36,9 +37,10 @@ export function recordInRegistry(registryFile: string): Step<BuildContext> {
 }
 
 /** `--publish-ssm`: write the new AMI where running systems look it up without the git file. */
-export const publishToSsm: Step<BuildContext> = {
+export const publishToSsm: PipelineStep = {
   id: "publish",
   title: "Publishing to SSM Parameter Store",
+  describe: ({ request }) => ({ run: `Publish the AMI id to SSM parameter ${ssmParameterName(request.templateId, request.region, request.architecture)}` }),
   async run(ctx) {
     if (ctx.imageState !== "available" || !ctx.imageId) return "Not published (image pending)";
     const name = await publishAmiToSsm(ctx.ssm, ctx.request, ctx.imageId);

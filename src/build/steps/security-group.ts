@@ -1,19 +1,24 @@
 import { isAwsError } from "../../aws/ports.js";
-import { resourceTags, type BuildContext } from "../context.js";
+import { resourceTags, type BuildContext, type PipelineStep } from "../context.js";
 import { sleep, Delays, WAITS } from "../poll.js";
-import type { Step } from "../runner.js";
+
+const groupName = (build: Pick<BuildContext, "buildId">) => `cws-build-${build.buildId}`;
 
 /**
  * A security group of the build's own with no inbound rules: SSM needs none
  * (the agent connects out), so nothing can reach the build instance.
  */
-export const securityGroup: Step<BuildContext> = {
+export const securityGroup: PipelineStep = {
   id: "security-group",
   title: "Creating a temporary security group",
+  describe: (build) => ({
+    run: `Security group ${groupName(build)}: no inbound rules (SSM needs none)`,
+    cleanup: `Delete the security group${build.request.onError === "abort" ? " (if the build fails, kept with the instance)" : ""}`,
+  }),
   async run(ctx) {
     const vpcId = ctx.subnets?.[0]?.vpcId;
     if (!vpcId) throw new Error("no subnet chosen");
-    const name = `cws-build-${ctx.buildId}`;
+    const name = groupName(ctx);
     ctx.securityGroupId = await ctx.ec2.createSecurityGroup({
       name,
       description: `cws ami build ${ctx.buildId} (no inbound rules; removed after the build)`,
@@ -25,7 +30,7 @@ export const securityGroup: Step<BuildContext> = {
   async cleanup(ctx) {
     const groupId = ctx.securityGroupId;
     if (!groupId) return;
-    if (ctx.kept.some((k) => k.includes(ctx.instance?.instanceId ?? "\u0000"))) {
+    if (ctx.instanceKept) {
       ctx.kept.push(`security group ${groupId} (used by the kept instance)`);
       return;
     }

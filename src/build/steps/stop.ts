@@ -1,16 +1,18 @@
-import { BuildFailure, REMOTE_WORK_ROOT, type BuildContext } from "../context.js";
+import { BuildFailure, remoteWorkDir, type PipelineStep } from "../context.js";
 import { generalizeScript } from "../generalize.js";
 import { waitFor, WAITS } from "../poll.js";
 import { runCommand } from "../remote.js";
-import type { Step } from "../runner.js";
 
 /** Generalize the instance (no identity or secrets in the image), then stop it for a consistent snapshot. */
-export const generalizeAndStop: Step<BuildContext> = {
+export const generalizeAndStop: PipelineStep = {
   id: "generalize",
   title: "Generalizing and stopping the instance",
+  describe: () => ({
+    run: "Generalize (cloud-init clean, SSH host keys and authorized_keys, machine-id, SSM registration, shell histories), stop the instance",
+  }),
   async run(ctx, signal) {
     const instanceId = ctx.instance!.instanceId;
-    const result = await runCommand(ctx.ssm, instanceId, generalizeScript(`${REMOTE_WORK_ROOT}/${ctx.buildId}`), { timeoutSeconds: 300, comment: "cws generalize" }, ctx.poll, signal);
+    const result = await runCommand(ctx.ssm, instanceId, generalizeScript(remoteWorkDir(ctx)), { timeoutSeconds: 300, comment: "cws generalize" }, ctx.poll, signal);
     if (result.status !== "Success") {
       throw new BuildFailure(`generalizing ${instanceId} failed (${result.status}): ${result.stderr.trim() || result.stdout.trim()}`);
     }

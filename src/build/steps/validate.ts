@@ -1,11 +1,14 @@
-import { BuildFailure, REMOTE_WORK_ROOT, type BuildContext } from "../context.js";
+import { BuildFailure, remoteWorkDir, type PipelineStep } from "../context.js";
 import { runCommand } from "../remote.js";
-import type { Step } from "../runner.js";
 import { evaluateTest, parseValidationOutput, TESTS_PER_COMMAND, validationScript, type RawTestResult } from "../validation.js";
 
-export const validate: Step<BuildContext> = {
+export const validate: PipelineStep = {
   id: "validate",
   title: "Running validation tests",
+  describe({ request }) {
+    const tests = request.template.validation_tests;
+    return { run: `Validation: ${tests.length} test(s), all run: ${tests.map((t) => t.name).join("; ") || "none"}` };
+  },
   async run(ctx, signal) {
     const tests = ctx.request.template.validation_tests;
     ctx.validation = [];
@@ -20,7 +23,7 @@ export const validate: Step<BuildContext> = {
       const invocation = await runCommand(
         ctx.ssm,
         ctx.instance!.instanceId,
-        validationScript(batch, `${REMOTE_WORK_ROOT}/${ctx.buildId}`, first),
+        validationScript(batch, remoteWorkDir(ctx), first),
         { timeoutSeconds, comment: "cws validation" },
         ctx.poll,
         signal,

@@ -1,13 +1,13 @@
-import { BuildFailure, type BuildContext } from "../context.js";
+import { BuildFailure, type PipelineStep } from "../context.js";
 import { waitFor, WaitTimeoutError, WAITS } from "../poll.js";
-import type { Step } from "../runner.js";
 
 const RUNNING_TIMEOUT_MS = 10 * 60_000;
 const SSM_TIMEOUT_MS = 10 * 60_000;
 
-export const waitReady: Step<BuildContext> = {
+export const waitReady: PipelineStep = {
   id: "wait-ready",
   title: "Waiting for instance ready",
+  describe: () => ({ run: "Wait for running, then for the SSM agent to be Online" }),
   async run(ctx, signal) {
     const instanceId = ctx.instance?.instanceId;
     if (!instanceId) throw new Error("no instance");

@@ -1,0 +1,182 @@
+/** What a whole build needs in a unit test: a request, fast polls and a fake AWS. */
+import { join } from "node:path";
+import { AwsCallError, type AwsPorts, type CommandInvocation, type Ec2Port, type IamPort, type ImageInfo, type InstanceInfo, type SsmPort, type StsPort, type Tags } from "../../src/aws/ports.js";
+import type { BuildInput, BuildRequest } from "../../src/build/context.js";
+import type { PollSettings } from "../../src/build/poll.js";
+import { parseTemplate } from "../../src/template/load.js";
+import { VALID_TEMPLATE } from "../helpers/templates.js";
+
+/** The test template, its validation judged by exit code alone (the fake's tests print nothing). */
+export const SETUP_SCRIPT_TEMPLATE = VALID_TEMPLATE.replace('    expected: "ready"\n', "");
+/** The same with named build steps instead of a setup script. */
+export const BUILD_STEPS_TEMPLATE = SETUP_SCRIPT_TEMPLATE.replace(
+  /setup_script: \|\n( {2}.*\n)+/,
+  'build_steps:\n  - name: "First"\n    script: "echo one"\n  - name: "Second"\n    script: "echo two"\n    timeout_seconds: 60\n',
+);
+
+export const FAST_POLL: PollSettings = { overrideMs: 1, timeoutScale: 0.0001 };
+
+/** The request every build test makes, less where its logs go. */
+export function testRequest(templateSource = SETUP_SCRIPT_TEMPLATE): Omit<BuildRequest, "logDir"> {
+  return {
+    templateId: "test-env",
+    template: parseTemplate(templateSource, "t.yml").template!,
+    architecture: "x86_64",
+    region: "us-east-1",
+    version: "v1.0.0",
+    instanceType: "t3.medium",
+    subnetId: undefined,
+    instanceProfile: "cws-ami-builder",
+    onError: "cleanup",
+    contentHash: "c".repeat(64),
+    sourceCommit: undefined,
+  };
+}
+
+export function buildInput(dir: string, overrides: Partial<BuildInput> = {}, templateSource = SETUP_SCRIPT_TEMPLATE): BuildInput {
+  return { ...testRequest(templateSource), logRoot: join(dir, "logs"), ...overrides };
+}
+
+/**
+ * An in-memory AWS behind the ports, just enough for a whole build to run in a
+ * unit test: one base image, one subnet, an instance that does what it is
+ * told at once, and an SSM agent that answers the build's commands (uploads,
+ * log reads, validation, generalize) the way a real instance would. `calls`
+ * records every request that creates or removes something, in order, and
+ * `tags` the tags each kind of resource was created with. DryRun requests
+ * create nothing and answer DryRunOperation, as EC2 does.
+ */
+export interface FakeAwsOptions {
+  /** Exit code of every provisioning script (0: they succeed). */
+  setupExitCode?: number;
+  /** The new image never becomes available (its wait times out). */
+  imagePending?: boolean;
+  /** Called when the image is requested, e.g. to interrupt the build there. */
+  onCreateImage?: () => unknown;
+  /** The instance profile does not exist (preflight fails). */
+  noInstanceProfile?: boolean;
+}
+
+export const FAKE_BASE_AMI = "ami-0base0000000000000";
+
+export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: string[]; tags: Record<string, Tags> } {
+  const calls: string[] = [];
+  const tags: Record<string, Tags> = {};
+  const dryRun = (action: string) => new AwsCallError("DryRunOperation", action, "Request would have succeeded, but DryRun flag is set.", 412);
+  const instances = new Map<string, InstanceInfo>();
+  const commands = new Map<string, { script: string; comment: string }>();
+  let newImage: ImageInfo | undefined;
+  const baseImage: ImageInfo = {
+    imageId: FAKE_BASE_AMI,
+    name: "base",
+    architecture: "x86_64",
+    state: "available",
+    creationDate: "2026-01-01T00:00:00Z",
+    ownerId: "099720109477",
+    rootDeviceName: "/dev/sda1",
+    rootVolumeSizeGb: 8,
+    snapshotIds: ["snap-base"],
+    tags: {},
+  };
+  const setState = (instanceId: string, state: string) => {
+    const instance = instances.get(instanceId);
+    if (instance) instances.set(instanceId, { ...instance, state });
+  };
+  const unused = (what: string) => () => Promise.reject(new Error(`the fake does not do ${what}`));
+
+  const ec2: Ec2Port = {
+    region: "us-east-1",
+    async describeImages(filter) {
+      return [baseImage, ...(newImage ? [newImage] : [])].filter((image) => !filter.imageIds || filter.imageIds.includes(image.imageId));
+    },
+    defaultVpcId: async () => "vpc-1",
+    describeSubnets: async () => [{ subnetId: "subnet-1", vpcId: "vpc-1", availabilityZone: "us-east-1a", availableIpAddressCount: 100, defaultForAz: true, mapPublicIpOnLaunch: true }],
+    async createSecurityGroup(request) {
+      if (request.dryRun) throw dryRun("CreateSecurityGroup");
+      tags["security group"] = request.tags;
+      calls.push("create security group sg-1");
+      return "sg-1";
+    },
+    async deleteSecurityGroup(groupId) {
+      calls.push(`delete security group ${groupId}`);
+    },
+    async runInstance(request) {
+      if (request.dryRun) throw dryRun("RunInstances");
+      tags.instance = request.tags;
+      const instance: InstanceInfo = { instanceId: "i-1", state: "running", stateReason: undefined, instanceType: request.instanceType, subnetId: request.subnetId, availabilityZone: "us-east-1a", tags: request.tags };
+      instances.set(instance.instanceId, instance);
+      calls.push("run instance i-1");
+      return { ...instance, state: "pending" };
+    },
+    describeInstance: async (instanceId) => instances.get(instanceId),
+    describeInstances: unused("DescribeInstances"),
+    async stopInstance(instanceId) {
+      setState(instanceId, "stopped");
+      calls.push(`stop instance ${instanceId}`);
+    },
+    async terminateInstance(instanceId) {
+      setState(instanceId, "terminated");
+      calls.push(`terminate instance ${instanceId}`);
+    },
+    async createImage(request) {
+      tags.image = request.tags;
+      newImage = { ...baseImage, imageId: "ami-1", name: request.name, state: options.imagePending ? "pending" : "available", snapshotIds: ["snap-1"], tags: request.tags };
+      calls.push("create image ami-1");
+      options.onCreateImage?.();
+      return "ami-1";
+    },
+    createTags: unused("CreateTags"),
+    async deregisterImage(imageId) {
+      newImage = undefined;
+      calls.push(`deregister image ${imageId}`);
+    },
+    async deleteSnapshot(snapshotId) {
+      calls.push(`delete snapshot ${snapshotId}`);
+    },
+  };
+
+  const ssm: SsmPort = {
+    region: "us-east-1",
+    getParameter: async (name) => (name.startsWith("/aws/service/") ? FAKE_BASE_AMI : undefined),
+    async putParameter(name, value) {
+      calls.push(`put parameter ${name} = ${value}`);
+    },
+    pingStatus: async () => "Online",
+    async sendShellCommand(request) {
+      const id = `cmd-${commands.size + 1}`;
+      commands.set(id, { script: request.script, comment: request.comment });
+      return id;
+    },
+    async getCommandInvocation(commandId) {
+      const command = commands.get(commandId)!;
+      return answer(command.script, command.comment, options.setupExitCode ?? 0);
+    },
+    cancelCommand: async () => {},
+  };
+
+  const sts: StsPort = { callerIdentity: async () => ({ account: "111122223333", arn: "arn:aws:iam::111122223333:user/me" }) };
+  const iam: IamPort = {
+    getInstanceProfile: async (name) => (options.noInstanceProfile ? undefined : { name, arn: `arn:aws:iam::111122223333:instance-profile/${name}`, roleNames: ["cws-ami-builder"] }),
+    getRole: unused("GetRole"),
+    createRole: unused("CreateRole"),
+    attachedPolicyArns: unused("ListAttachedRolePolicies"),
+    attachRolePolicy: unused("AttachRolePolicy"),
+    createInstanceProfile: unused("CreateInstanceProfile"),
+    addRoleToInstanceProfile: unused("AddRoleToInstanceProfile"),
+  };
+
+  return { aws: { ec2: () => ec2, ssm: () => ssm, sts: () => sts, iam: () => iam }, calls, tags };
+}
+
+/** What the instance's agent says to each kind of command the build sends (src/build/remote.ts, validation.ts). */
+function answer(script: string, comment: string, setupExitCode: number): CommandInvocation {
+  const success = (stdout: string): CommandInvocation => ({ status: "Success", statusDetails: undefined, responseCode: 0, stdout, stderr: "" });
+  // A log read: the script has exited, with an empty log.
+  if (comment.endsWith(" log")) return success(`cws-log rc=${setupExitCode} size=0\n`);
+  // Validation: every test exits 0 with no output.
+  if (comment === "cws validation") {
+    const indexes = [...script.matchAll(/echo "cws-test (\d+) /g)].map((m) => m[1]);
+    return success(indexes.map((i) => `cws-test ${i} 0 0 b: b:`).join("\n"));
+  }
+  return success(comment === "cws generalize" ? "generalized" : "started");
+}

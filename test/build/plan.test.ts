@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { buildSteps, runBuild, type PipelineOptions } from "../../src/build/build.js";
+import type { BuildInput } from "../../src/build/context.js";
+import { dryRunPlan, type PlannedStep } from "../../src/build/plan.js";
+import { silentReporter } from "../../src/build/reporter.js";
+import { BUILD_STEPS_TEMPLATE, buildInput, FAST_POLL, fakeAws, SETUP_SCRIPT_TEMPLATE } from "./fake-build.js";
+
+/**
+ * The dry run is the build's own step list describing itself: for every
+ * combination of the options that shape a build, the plan names exactly the
+ * steps, and the cleanups, that a real run (against a fake AWS) goes through,
+ * in the same order.
+ */
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "cws-plan-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const noDescription = () => undefined;
+
+async function plan(input: BuildInput, pipeline: PipelineOptions) {
+  const { aws } = fakeAws();
+  const result = await dryRunPlan(input, pipeline, aws, noDescription);
+  return { text: result.text, ...(result.json as { steps: PlannedStep[]; cleanup: PlannedStep[] }) };
+}
+
+async function run(input: BuildInput, pipeline: PipelineOptions) {
+  const fake = fakeAws();
+  const ran = { run: [] as string[], cleanup: [] as string[] };
+  const result = await runBuild(input, {
+    aws: fake.aws,
+    reporter: silentReporter,
+    poll: FAST_POLL,
+    signal: new AbortController().signal,
+    ...pipeline,
+    onStep: (id, phase) => ran[phase].push(id),
+  });
+  return { result, ran, ...fake };
+}
+
+describe("the dry run lists the steps the build runs", () => {
+  const combinations = [true, false].flatMap((registry) =>
+    [false, true].flatMap((publishSsm) =>
+      (["setup_script", "build_steps"] as const).flatMap((provisioning) => (["cleanup", "abort"] as const).map((onError) => ({ registry, publishSsm, provisioning, onError }))),
+    ),
+  );
+
+  for (const { registry, publishSsm, provisioning, onError } of combinations) {
+    const name = `${registry ? "registry" : "--no-registry-update"}, ${publishSsm ? "--publish-ssm" : "no SSM"}, ${provisioning}, --on-error ${onError}`;
+    it(name, async () => {
+      const pipeline: PipelineOptions = { registryFile: registry ? join(dir, "registry", "amis.json") : undefined, publishSsm };
+      const input = buildInput(dir, { onError }, provisioning === "setup_script" ? SETUP_SCRIPT_TEMPLATE : BUILD_STEPS_TEMPLATE);
+      const planned = await plan(input, pipeline);
+      const { result, ran, calls } = await run(input, pipeline);
+      expect(result.status).toBe("succeeded");
+
+      expect(planned.steps.map((s) => s.id)).toEqual(ran.run);
+      expect(planned.cleanup.map((s) => s.id)).toEqual(ran.cleanup);
+      // The text shows the same list: numbered steps, then the cleanups.
+      const numbered = planned.text.split("\n").filter((line) => /^[ \d]\d\. /.test(line));
+      expect(numbered).toEqual(planned.steps.map((s, i) => `${String(i + 1).padStart(2)}. ${s.does.split("\n")[0]}`));
+      for (const step of planned.cleanup) expect(planned.text).toContain(`\n    - ${step.does}\n`);
+
+      expect(ran.run.includes("record")).toBe(registry);
+      expect(planned.text.includes(`Record the AMI in ${pipeline.registryFile}`)).toBe(registry);
+      expect(ran.run.includes("publish")).toBe(publishSsm);
+      expect(planned.text.includes("Publish the AMI id to SSM parameter /cloudworkstation/amis/test-env/us-east-1/x86_64")).toBe(publishSsm);
+      expect(calls.includes("put parameter /cloudworkstation/amis/test-env/us-east-1/x86_64 = ami-1")).toBe(publishSsm);
+      expect(planned.text.includes("--on-error abort keeps it running")).toBe(onError === "abort");
+      expect(planned.text).toMatch(provisioning === "setup_script" ? /\n {6}setup_script: \d+ lines/ : /\n {6}1\. First .*\n {6}2\. Second \(timeout 60s\)/);
+    });
+  }
+
+  it("describes a cleanup for exactly the steps that have one", () => {
+    const input = buildInput(dir);
+    const build = { request: { ...input, logDir: join(dir, "logs", "b") }, buildId: "b", startedAt: new Date() };
+    const steps = buildSteps({ registryFile: "amis.json", publishSsm: true });
+    expect(steps.filter((s) => s.cleanup).map((s) => s.id)).toEqual(["security-group", "launch", "create-image"]);
+    for (const step of steps) expect(step.describe(build).cleanup !== undefined, step.id).toBe(step.cleanup !== undefined);
+  });
+
+  it("shows the tags the build puts on the instance and the image", async () => {
+    const input = buildInput(dir, { sourceCommit: "a".repeat(40) }, `${SETUP_SCRIPT_TEMPLATE}tags:\n  team: research\n`);
+    const planned = await plan(input, { registryFile: undefined });
+    const { tags } = await run(input, { registryFile: undefined });
+    const keys = (text: string | undefined) => text!.split(", ").map((tag) => tag.split("=")[0]);
+    const launch = planned.steps.find((s) => s.id === "launch")!.does;
+    const image = planned.steps.find((s) => s.id === "create-image")!.does;
+    expect(keys(/, tags (.*); another zone/.exec(launch)?.[1])).toEqual(Object.keys(tags.instance!));
+    expect(keys(/tags on image and snapshots: (.*); wait/.exec(image)?.[1])).toEqual(Object.keys(tags.image!));
+    expect(image).toContain("team=research");
+    expect(image).toContain("cws:source-commit=aaaaaaaaaaaa…");
+    expect(tags.image).toMatchObject({ team: "research", "cws:source-commit": "a".repeat(40) });
+  });
+
+  it("creates nothing, even where it may check permissions", async () => {
+    const { aws, calls } = fakeAws();
+    const result = await dryRunPlan(buildInput(dir), { registryFile: undefined, publishSsm: true }, aws, noDescription);
+    expect(result.json.checks).toEqual(expect.arrayContaining([{ check: "ec2:RunInstances (DryRun)", result: "allowed" }]));
+    expect(calls).toEqual([]);
+  });
+});
