@@ -85,7 +85,7 @@ export class Delays {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(new InterruptedError());
+      reject(new InterruptedError(signal));
       return;
     }
     const timer = setTimeout(() => {
@@ -94,7 +94,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(new InterruptedError());
+      reject(new InterruptedError(signal));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
   });

@@ -37,8 +37,10 @@ export interface PipelineResult {
 }
 
 export class InterruptedError extends Error {
-  constructor(signal = "SIGINT") {
-    super(`interrupted by ${signal}`);
+  /** `signal`: an AbortSignal whose reason names what stopped the build ("SIGTERM"), or that name itself. */
+  constructor(signal: AbortSignal | string | undefined = undefined) {
+    const reason = typeof signal === "string" ? signal : signal?.reason;
+    super(`interrupted by ${typeof reason === "string" && reason !== "" ? reason : "SIGINT"}`);
     this.name = "InterruptedError";
   }
 }
@@ -63,7 +65,7 @@ export async function runPipeline<C>(
   for (const step of steps) {
     if (signal.aborted) {
       outcome = "interrupted";
-      error = new InterruptedError();
+      error = new InterruptedError(signal);
       failedStep = step.id;
       break;
     }

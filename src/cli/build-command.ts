@@ -173,7 +173,7 @@ export async function runBuildCommand(templateId: string, raw: Record<string, un
     interrupts++;
     if (interrupts === 1) {
       reporter.warn(`${signal}: stopping the build and cleaning up (press Ctrl-C again to see what is still alive)`);
-      controller.abort();
+      controller.abort(signal);
     } else {
       const alive = [
         context?.instance ? `instance ${context.instance.instanceId}` : undefined,

@@ -164,6 +164,25 @@ describe("cws ami build (end to end, emulator)", () => {
     expect(left.images).toEqual([]);
   });
 
+  it("on SIGTERM (a cancelled CI job) says SIGTERM, cleans up everything and exits 130", async () => {
+    harness = await startHarness();
+    let sent = false;
+    const result = await harness.cws(["ami", "build", "emu-slow"], {
+      onStderr: (text, child) => {
+        if (!sent && text.includes("tick 5")) {
+          sent = true;
+          child.kill("SIGTERM");
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(result.status).toBe(130);
+    expect(result.stderr).toContain("SIGTERM: stopping the build and cleaning up");
+    expect(result.stderr).toContain("interrupted by SIGTERM");
+    expect(result.stderr + result.stdout).not.toContain("SIGINT");
+    expect(expectNothingLeft(harness).images).toEqual([]);
+  });
+
   it("saves a 100,000-line setup log in full", { timeout: 120_000 }, async () => {
     harness = await startHarness();
     const result = await harness.cws(["ami", "build", "emu-big-log", "--quiet"], { timeoutMs: 180_000 });
@@ -200,5 +219,7 @@ describe("cws ami build (end to end, emulator)", () => {
     expect(live).toHaveLength(1);
     expect(result.stderr).toContain(`aws ssm start-session --target ${live[0]!.id} --region us-east-1`);
     expect(result.stderr).toContain(`aws ec2 terminate-instances --instance-ids ${live[0]!.id}`);
+    // The security group can only go once the instance is gone: the hint waits for that in between.
+    expect(result.stderr).toMatch(/terminate-instances .* && aws ec2 wait instance-terminated --instance-ids i-[0-9a-f]+ .* && aws ec2 delete-security-group --group-id sg-/);
   });
 });

@@ -77,7 +77,10 @@ export async function terminateBuildInstance(ctx: BuildContext, outcome: Outcome
         `  connect:  aws ssm start-session --target ${instanceId} --region ${region}`,
         `  logs:     sudo ls ${remoteWorkDir(ctx)}/`,
         `  remove:   aws ec2 terminate-instances --instance-ids ${instanceId} --region ${region}` +
-          (ctx.securityGroupId ? ` && aws ec2 delete-security-group --group-id ${ctx.securityGroupId} --region ${region}` : ""),
+          // The group cannot go while the instance is still shutting down (DependencyViolation).
+          (ctx.securityGroupId
+            ? ` && aws ec2 wait instance-terminated --instance-ids ${instanceId} --region ${region} && aws ec2 delete-security-group --group-id ${ctx.securityGroupId} --region ${region}`
+            : ""),
       ].join("\n"),
     );
     return;
