@@ -1,5 +1,5 @@
 import { ARCHITECTURES } from "../template/architectures.js";
-import { entryFields, HISTORY_LIMIT, REGISTRY_AMI_ID, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
+import { HISTORY_LIMIT, REGISTRY_AMI_ID, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 
 /**
  * The registry check `cws ami list` runs instead of zod (docs/decisions.md
@@ -70,12 +70,13 @@ const KIND_TESTS: Record<FieldKind, string> = {
   templates: "isTemplates(x, template)",
 };
 
-function levelSource(name: string, fields: readonly FieldSpec[]): string {
+/** One level's check: `base`, a level whose fields come first (an entry's record), or a plain object. */
+function levelSource(name: string, fields: readonly FieldSpec[], base?: string): string {
   const tests = fields.map((field) => {
     const test = KIND_TESTS[field.kind];
     return `  x = v[${JSON.stringify(field.name)}];\n  if (${field.required ? `!(${test})` : `x !== undefined && !(${test})`}) return false;\n`;
   });
-  return `function ${name}(v) {\n  if (!isObject(v)) return false;\n  let x;\n${tests.join("")}  return true;\n}\n`;
+  return `function ${name}(v) {\n  if (!${base ?? "isObject"}(v)) return false;\n  let x;\n${tests.join("")}  return true;\n}\n`;
 }
 
 /** The source of the check of a registry described by `fields` (exported for the test that reads it). */
@@ -83,7 +84,7 @@ export function quickCheckSource(fields: RegistryFields): string {
   return [
     '"use strict";',
     levelSource("record", fields.record.fields),
-    levelSource("entry", entryFields(fields)),
+    levelSource("entry", fields.entry.fields, "record"),
     levelSource("template", fields.template.fields),
     levelSource("root", fields.root.fields),
     "return root;",
