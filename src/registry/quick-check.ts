@@ -9,9 +9,9 @@ import { HISTORY_LIMIT, REGISTRY_AMI_ID, type FieldKind, type FieldSpec, type Re
  * accept goes to zod, which accepts it too or names every problem.
  *
  * It is compiled from the field list into one plain function per level, with
- * a named property read and an inline test per field. That is what a
- * hand-written check looks like to V8; a loop over the field list costs about
- * three times as much, cold (docs/decisions.md §20a). Only the field list and
+ * a named property read and an inline test per field: what a hand-written
+ * check looks like to V8. A loop over the field list costs about three times
+ * as much, cold (docs/decisions.md §20a). Only the field names (quoted) and
  * the fixed expressions below go into the source.
  */
 
@@ -79,8 +79,8 @@ function levelSource(name: string, fields: readonly FieldSpec[], base?: string):
   return `function ${name}(v) {\n  if (!${base ?? "isObject"}(v)) return false;\n  let x;\n${tests.join("")}  return true;\n}\n`;
 }
 
-/** The source of the check of a registry described by `fields` (exported for the test that reads it). */
-export function quickCheckSource(fields: RegistryFields): string {
+/** The source of the check of a registry described by `fields`: a function per level, returning the root's. */
+function quickCheckSource(fields: RegistryFields): string {
   return [
     '"use strict";',
     levelSource("record", fields.record.fields),
