@@ -18,7 +18,7 @@ import { HISTORY_LIMIT, REGISTRY_AMI_ID, type FieldKind, type FieldSpec, type Re
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
 const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
-const isArchitecture = (key: string) => key === ARCHITECTURES[0] || key === ARCHITECTURES[1];
+const isArchitecture = (key: string) => (ARCHITECTURES as readonly string[]).includes(key);
 
 // What the compiled source calls, by these names. Plain loops, no closures: they run over every record, cold.
 const helpers = {
