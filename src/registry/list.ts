@@ -1,5 +1,7 @@
 import type { Ec2Port, ImageInfo } from "../aws/ports.js";
 import type { Architecture } from "../template/schema.js";
+import { REGISTRY_FIELDS } from "./fields.js";
+import { compileQuickCheck } from "./quick-check.js";
 import type { Registry } from "./schema.js";
 
 /**
@@ -15,85 +17,17 @@ import type { Registry } from "./schema.js";
  * The quick path for reading the registry (docs/decisions.md §8 does the same
  * for templates): `cws ami list` reads the whole file on every run, and
  * loading zod (with the template schema it imports) and running it cold over
- * 800 AMIs takes longer than Node's own start-up. So a plain check
- * runs first; it accepts only what `registrySchema` accepts (it is, if
- * anything, stricter), and anything it does not accept goes to the zod
- * schema, which either accepts it too or names every problem with its line.
- * A test keeps the field lists below in step with the schema.
+ * 800 AMIs takes longer than Node's own start-up. So a plain check compiled
+ * from the registry's field list runs first (quick-check.ts); anything it does
+ * not accept goes to the zod schema, which either accepts it too or names
+ * every problem with its line.
  */
-export const QUICK_CHECK = {
-  architectures: ["x86_64", "arm64"],
-  historyLimit: 10,
-  root: ["version", "last_updated", "templates"],
-  template: ["version", "description", "amis", "ports", "estimated_cost_per_hour"],
-  record: ["ami_id", "created", "validated", "size_gb", "name", "version", "build_id", "base_ami", "content_hash", "source_commit", "validated_at"],
-  entry: ["pinned", "rolled_back_at", "history"],
-} as const;
-
-const AMI_ID = /^ami-[0-9a-f]+$/;
-
-type Json = Record<string, unknown>;
-// Plain loops, no closures: this runs over every record once per command, cold.
-const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
-const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
-const isArchitecture = (key: string) => key === QUICK_CHECK.architectures[0] || key === QUICK_CHECK.architectures[1];
-
-const isOptionalString = (value: unknown) => value === undefined || typeof value === "string";
-
-function isRecord(value: unknown): boolean {
-  if (!isObject(value)) return false;
-  const id = value.ami_id;
-  if (typeof id !== "string" || !AMI_ID.test(id) || typeof value.created !== "string" || typeof value.validated !== "boolean") return false;
-  const size = value.size_gb;
-  if (!isNumber(size) || size < 0) return false;
-  // The optional strings of QUICK_CHECK.record, unrolled (a loop over a list costs several times as much, cold).
-  return (
-    isOptionalString(value.name) &&
-    isOptionalString(value.version) &&
-    isOptionalString(value.build_id) &&
-    isOptionalString(value.base_ami) &&
-    isOptionalString(value.content_hash) &&
-    isOptionalString(value.source_commit) &&
-    isOptionalString(value.validated_at)
-  );
-}
-
-function isEntry(value: unknown): boolean {
-  if (!isRecord(value)) return false;
-  const entry = value as Json;
-  if (entry.pinned !== undefined && typeof entry.pinned !== "boolean") return false;
-  if (entry.rolled_back_at !== undefined && typeof entry.rolled_back_at !== "string") return false;
-  const history = entry.history;
-  if (history === undefined) return true;
-  if (!Array.isArray(history) || history.length > QUICK_CHECK.historyLimit) return false;
-  for (const old of history) if (!isRecord(old)) return false;
-  return true;
-}
-
-function isTemplate(value: unknown): boolean {
-  if (!isObject(value) || typeof value.version !== "string" || typeof value.description !== "string") return false;
-  const ports = value.ports;
-  if (!Array.isArray(ports)) return false;
-  for (const port of ports) if (!Number.isSafeInteger(port)) return false;
-  const costs = value.estimated_cost_per_hour;
-  if (!isObject(costs)) return false;
-  for (const arch in costs) if (!Object.hasOwn(costs, arch) || !isArchitecture(arch) || !isNumber(costs[arch])) return false;
-  const amis = value.amis;
-  if (!isObject(amis)) return false;
-  for (const region in amis) {
-    const byArch = amis[region];
-    if (!Object.hasOwn(amis, region) || !isObject(byArch)) return false;
-    for (const arch in byArch) if (!Object.hasOwn(byArch, arch) || !isArchitecture(arch) || !isEntry(byArch[arch])) return false;
-  }
-  return true;
-}
+let quickCheck: ((data: unknown) => boolean) | undefined;
 
 /** The parsed JSON as a registry when it plainly is one; undefined means "ask the zod schema". */
 export function quickRegistry(data: unknown): Registry | undefined {
-  if (!isObject(data) || typeof data.version !== "string" || typeof data.last_updated !== "string" || !isObject(data.templates)) return undefined;
-  const templates = data.templates;
-  for (const id in templates) if (!Object.hasOwn(templates, id) || !isTemplate(templates[id])) return undefined;
-  return data as Registry;
+  quickCheck ??= compileQuickCheck(REGISTRY_FIELDS);
+  return quickCheck(data) ? (data as Registry) : undefined;
 }
 
 export interface ListFilter {

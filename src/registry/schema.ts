@@ -1,64 +1,94 @@
 import * as z from "zod";
+// Through the template schema, not architectures.ts: its z.config (no JIT) holds for this schema too.
 import { ARCHITECTURES } from "../template/schema.js";
+import {
+  entryFields,
+  HISTORY_LIMIT,
+  REGISTRY_AMI_ID,
+  REGISTRY_FIELDS,
+  type FieldKind,
+  type FieldSpec,
+  type LevelKind,
+  type LevelSpec,
+  type RegistryFields,
+} from "./fields.js";
 
 /**
- * The AMI registry (design doc §5), `registry/amis.json`. The design's fields
- * come first; the rest are extensions a user needs to trace and roll back an
- * image. Unknown fields are kept (passthrough) so an older cws does not drop
- * what a newer one wrote.
+ * The AMI registry's zod schema, derived from its field list (fields.ts).
+ * Unknown fields are kept (loose objects) so an older cws does not drop what
+ * a newer one wrote.
  */
 export const REGISTRY_FORMAT_VERSION = "1.0";
-export const HISTORY_LIMIT = 10;
+export { HISTORY_LIMIT };
 
-const isoDate = z.string().describe("ISO 8601 UTC timestamp.");
+const byArchitecture = <T extends z.ZodType>(value: T) => z.partialRecord(z.enum(ARCHITECTURES), value);
 
-export const amiRecordSchema = z
-  .looseObject({
-    ami_id: z.string().regex(/^ami-[0-9a-f]+$/).describe("The AMI id."),
-    created: isoDate.describe("When the image was created (UTC)."),
-    validated: z.boolean().describe("The image passed its template's validation tests."),
-    size_gb: z.number().nonnegative().describe("Root volume size, GiB."),
-    name: z.string().optional().describe("The image name, cws-<template>-<version>-<arch>-<timestamp>."),
-    version: z.string().optional().describe("The template version the image was built from."),
-    build_id: z.string().optional().describe("The build that made it (tag cws:build-id)."),
-    base_ami: z.string().optional().describe("The base image it was built from."),
-    content_hash: z.string().optional().describe("Hash of the normalized template it was built from."),
-    source_commit: z.string().optional().describe("Git commit of the templates, when built from a checkout."),
-    validated_at: isoDate.optional().describe("When validation passed."),
-  })
-  .describe("One AMI.");
+/** The kinds that hold no other level; each field gets its own copy (`.describe` copies). */
+const VALUE_SCHEMAS = {
+  string: z.string(),
+  isoDate: z.string().describe("ISO 8601 UTC timestamp."),
+  boolean: z.boolean(),
+  amiId: z.string().regex(REGISTRY_AMI_ID),
+  nonNegativeNumber: z.number().nonnegative(),
+  intArray: z.array(z.int()),
+  costByArchitecture: byArchitecture(z.number()),
+} satisfies Record<Exclude<FieldKind, LevelKind>, z.ZodType>;
 
-export const amiEntrySchema = amiRecordSchema
-  .extend({
-    pinned: z.boolean().optional().describe("Set by `cws ami rollback`: `update-registry` leaves this entry alone until the next build."),
-    rolled_back_at: isoDate.optional().describe("When `cws ami rollback` made this AMI current again."),
-    history: z
-      .array(amiRecordSchema)
-      .max(HISTORY_LIMIT)
-      .optional()
-      .describe(`Earlier AMIs for this region and architecture, newest first (at most ${HISTORY_LIMIT}), for rollback.`),
-  })
-  .describe("The current AMI for a region and architecture, with its history.");
+/** The zod type of a level, as TypeScript sees it: one property per field, optional unless required. */
+type KindSchemas = Record<string, z.ZodType>;
+type KindSchema<Kinds extends KindSchemas, K extends FieldKind> = K extends keyof Kinds ? Kinds[K] : z.ZodNever;
+type LevelShape<Fields extends readonly FieldSpec[], Kinds extends KindSchemas> = {
+  -readonly [F in Fields[number] as F["name"]]: F["required"] extends true ? KindSchema<Kinds, F["kind"]> : z.ZodOptional<KindSchema<Kinds, F["kind"]>>;
+};
+type LevelSchema<Fields extends readonly FieldSpec[], Kinds extends KindSchemas> = z.ZodObject<LevelShape<Fields, Kinds>, z.core.$loose>;
 
-export const registryTemplateSchema = z
-  .looseObject({
-    version: z.string().describe("Template version of the newest build."),
-    description: z.string().describe("The template's description."),
-    amis: z
-      .record(z.string(), z.partialRecord(z.enum(ARCHITECTURES), amiEntrySchema))
-      .describe("Current AMIs by region, then architecture."),
-    ports: z.array(z.int()).describe("Ports the environment serves."),
-    estimated_cost_per_hour: z.partialRecord(z.enum(ARCHITECTURES), z.number()).describe("USD per hour, per architecture."),
-  })
-  .describe("One template's AMIs.");
+function levelSchema<Fields extends readonly FieldSpec[], Kinds extends KindSchemas>(level: LevelSpec, fields: Fields, kinds: Kinds): LevelSchema<Fields, Kinds> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const field of fields) {
+    const schema = kinds[field.kind];
+    if (schema === undefined) throw new Error(`registry field ${field.name}: a ${field.kind} cannot appear at this level`);
+    shape[field.name] = (field.required ? schema : schema.optional()).describe(field.description);
+  }
+  return z.looseObject(shape).describe(level.description) as unknown as LevelSchema<Fields, Kinds>;
+}
 
-export const registrySchema = z
-  .looseObject({
-    version: z.string().describe("Registry format version."),
-    last_updated: isoDate.describe("When any entry last changed."),
-    templates: z.record(z.string(), registryTemplateSchema).describe("Templates by id."),
-  })
-  .describe("The CloudWorkstation AMI registry.");
+type ValueSchemas = typeof VALUE_SCHEMAS;
+type RecordSchema<D extends RegistryFields> = LevelSchema<D["record"]["fields"], ValueSchemas>;
+type EntrySchema<D extends RegistryFields> = LevelSchema<
+  readonly [...D["record"]["fields"], ...D["entry"]["fields"]],
+  ValueSchemas & { history: z.ZodArray<RecordSchema<D>> }
+>;
+type TemplateSchema<D extends RegistryFields> = LevelSchema<
+  D["template"]["fields"],
+  ValueSchemas & { amisByRegion: z.ZodRecord<z.ZodString, ReturnType<typeof byArchitecture<EntrySchema<D>>>> }
+>;
+type RootSchema<D extends RegistryFields> = LevelSchema<D["root"]["fields"], ValueSchemas & { templates: z.ZodRecord<z.ZodString, TemplateSchema<D>> }>;
+
+export interface RegistrySchemas<D extends RegistryFields> {
+  root: RootSchema<D>;
+  template: TemplateSchema<D>;
+  entry: EntrySchema<D>;
+  record: RecordSchema<D>;
+}
+
+/**
+ * The schema of each level of a registry described by `fields`. A level holds
+ * only the levels below it: an entry its history of records, a template its
+ * entries, the root its templates.
+ */
+export function registrySchemasOf<D extends RegistryFields>(fields: D): RegistrySchemas<D> {
+  const record: RecordSchema<D> = levelSchema(fields.record, fields.record.fields, VALUE_SCHEMAS);
+  const entry: EntrySchema<D> = levelSchema(fields.entry, entryFields(fields), { ...VALUE_SCHEMAS, history: z.array(record).max(HISTORY_LIMIT) });
+  const template: TemplateSchema<D> = levelSchema(fields.template, fields.template.fields, { ...VALUE_SCHEMAS, amisByRegion: z.record(z.string(), byArchitecture(entry)) });
+  const root: RootSchema<D> = levelSchema(fields.root, fields.root.fields, { ...VALUE_SCHEMAS, templates: z.record(z.string(), template) });
+  return { root, template, entry, record };
+}
+
+const schemas = registrySchemasOf(REGISTRY_FIELDS);
+export const amiRecordSchema = schemas.record;
+export const amiEntrySchema = schemas.entry;
+export const registryTemplateSchema = schemas.template;
+export const registrySchema = schemas.root;
 
 export type AmiRecord = z.infer<typeof amiRecordSchema>;
 export type AmiEntry = z.infer<typeof amiEntrySchema>;

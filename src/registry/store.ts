@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { dirname, basename, join } from "node:path";
 import { CwsError } from "../errors.js";
 import type { Architecture, Template } from "../template/schema.js";
+import { entryFields, REGISTRY_FIELDS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 import { emptyRegistry, HISTORY_LIMIT, registrySchema, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
 
 /**
@@ -13,32 +14,6 @@ import { emptyRegistry, HISTORY_LIMIT, registrySchema, type AmiEntry, type AmiRe
  * sees the old file or the new one, never half) and under a lock file (so
  * concurrent cws processes do not lose each other's updates).
  */
-
-/**
- * Field order per level (the design doc's order, extensions after); maps
- * (template ids, regions, architectures) sort alphabetically.
- */
-const ENTRY_ORDER = [
-  "ami_id",
-  "created",
-  "validated",
-  "size_gb",
-  "name",
-  "version",
-  "build_id",
-  "base_ami",
-  "content_hash",
-  "source_commit",
-  "validated_at",
-  "pinned",
-  "rolled_back_at",
-  "history",
-];
-const ORDERS = {
-  root: ["version", "last_updated", "templates"],
-  template: ["version", "description", "amis", "ports", "estimated_cost_per_hour"],
-  entry: ENTRY_ORDER,
-} as const;
 
 function ordered(value: Record<string, unknown>, order: readonly string[], child: (key: string, v: unknown) => unknown): Record<string, unknown> {
   const rank = (key: string) => {
@@ -51,27 +26,33 @@ function ordered(value: Record<string, unknown>, order: readonly string[], child
   return out;
 }
 
+type Write = (value: unknown) => unknown;
 const asRecord = (v: unknown) => v as Record<string, unknown>;
 const sortedMap = (v: unknown, child: (key: string, v: unknown) => unknown) => ordered(asRecord(v), [], child);
-const plain = (_key: string, v: unknown) => (v !== null && typeof v === "object" && !Array.isArray(v) ? sortedMap(v, plain) : v);
-const entry = (v: unknown): unknown =>
-  ordered(asRecord(v), ORDERS.entry, (key, child) => (key === "history" && Array.isArray(child) ? child.map(entry) : plain(key, child)));
+const plain: Write = (v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? sortedMap(v, (_key, child) => plain(child)) : v);
 
-function canonical(registry: Registry): unknown {
-  return ordered(asRecord(registry), ORDERS.root, (key, templates) =>
-    key !== "templates"
-      ? plain(key, templates)
-      : sortedMap(templates, (_id, template) =>
-          ordered(asRecord(template), ORDERS.template, (field, value) =>
-            field !== "amis" ? plain(field, value) : sortedMap(value, (_region, archs) => sortedMap(archs, (_arch, e) => entry(e))),
-          ),
-        ),
-  );
+/** A level's fields in their listed order (unknown ones after, by name), each written as its kind says. */
+function levelWriter(fields: readonly FieldSpec[], nested: Partial<Record<FieldKind, Write>>): Write {
+  const order = fields.map((field) => field.name);
+  const writers = new Map(fields.map((field) => [field.name, nested[field.kind] ?? plain]));
+  return (value) => ordered(asRecord(value), order, (key, child) => (writers.get(key) ?? plain)(child));
 }
 
-export function serializeRegistry(registry: Registry): string {
-  return `${JSON.stringify(canonical(registry), null, 2)}\n`;
+/**
+ * How a registry described by `fields` is written: each level's fields in
+ * their listed order (the design doc's, extensions after), maps (template ids,
+ * regions, architectures) sorted.
+ */
+export function registrySerializerOf(fields: RegistryFields): (registry: Registry) => string {
+  // History items are written in an entry's order: each was an entry once, and a rollback keeps its rolled_back_at.
+  const entry: Write = levelWriter(entryFields(fields), { history: (v) => (Array.isArray(v) ? v.map(entry) : plain(v)) });
+  const template = levelWriter(fields.template.fields, { amisByRegion: (v) => sortedMap(v, (_region, archs) => sortedMap(archs, (_arch, e) => entry(e))) });
+  const root = levelWriter(fields.root.fields, { templates: (v) => sortedMap(v, (_id, t) => template(t)) });
+  return (registry) => `${JSON.stringify(root(registry), null, 2)}\n`;
 }
+
+/** The registry file's text: the same content is always the same bytes. */
+export const serializeRegistry = registrySerializerOf(REGISTRY_FIELDS);
 
 export function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");

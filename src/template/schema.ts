@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { ARCHITECTURES } from "./architectures.js";
 import { AWS_REGIONS } from "./regions.js";
 
 /**
@@ -18,8 +19,7 @@ import { AWS_REGIONS } from "./regions.js";
 // than it saves (measured: see docs/decisions.md).
 z.config({ jitless: true });
 
-export const ARCHITECTURES = ["x86_64", "arm64"] as const;
-export type Architecture = (typeof ARCHITECTURES)[number];
+export { ARCHITECTURES, type Architecture } from "./architectures.js";
 
 export const BASE_AMI_ALIASES = [
   "ubuntu-22.04-lts",

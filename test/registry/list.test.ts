@@ -13,15 +13,13 @@ import {
   hasDrift,
   liveImagesInRegion,
   liveRegions,
-  QUICK_CHECK,
   quickRegistry,
   registryIdsByRegion,
   summarizeDrift,
   type ListFilter,
   type ListRow,
 } from "../../src/registry/list.js";
-import { amiEntrySchema, amiRecordSchema, HISTORY_LIMIT, registrySchema, registryTemplateSchema, type AmiEntry, type Registry } from "../../src/registry/schema.js";
-import { ARCHITECTURES } from "../../src/template/schema.js";
+import { HISTORY_LIMIT, registrySchema, type AmiEntry, type Registry } from "../../src/registry/schema.js";
 import { scratchDir } from "../helpers/cli.js";
 
 function rec(id: string, created: string, extra: Partial<AmiEntry> = {}): AmiEntry {
@@ -65,15 +63,6 @@ const order = (rows: readonly ListRow[]) => rows.map((r) => `${r.template} ${r.r
 type Loose = Record<string, any>;
 
 describe("quickRegistry (the fast path past the zod schema)", () => {
-  it("knows every field the registry schema has, so a new one cannot slip past it", () => {
-    expect(Object.keys(registrySchema.shape)).toEqual(QUICK_CHECK.root);
-    expect(Object.keys(registryTemplateSchema.shape)).toEqual(QUICK_CHECK.template);
-    expect(Object.keys(amiRecordSchema.shape)).toEqual(QUICK_CHECK.record);
-    expect(Object.keys(amiEntrySchema.shape)).toEqual([...QUICK_CHECK.record, ...QUICK_CHECK.entry]);
-    expect(QUICK_CHECK.historyLimit).toBe(HISTORY_LIMIT);
-    expect(QUICK_CHECK.architectures).toEqual(ARCHITECTURES);
-  });
-
   const valid = () =>
     JSON.parse(
       JSON.stringify({
