@@ -37,7 +37,8 @@ const lazyChildProcess = {
   },
 };
 
-const define = { __CWS_LINT_BUILD__: JSON.stringify(await lintBuildId()) };
+const packageJson = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
+const define = { __CWS_LINT_BUILD__: JSON.stringify(await lintBuildId()), __CWS_VERSION__: JSON.stringify(packageJson.version) };
 
 const shared = {
   bundle: true,
@@ -47,6 +48,9 @@ const shared = {
   packages: "bundle",
   external: ["@aws-sdk/*", "@smithy/*"],
   minify: process.env.CWS_NO_MINIFY !== "1",
+  // Even unminified: folding the defines' `typeof` tests drops the code that stands
+  // in for them when the sources run unbundled (src/cli/version.ts reads package.json).
+  minifySyntax: true,
   plugins: [lazyChildProcess],
   define,
   logLevel: "warning",

@@ -2,7 +2,8 @@ import { CommanderError } from "commander";
 import { isCwsError } from "../errors.js";
 import type { CliIO } from "./io.js";
 import { exitCodeOf } from "./exit.js";
-import { createProgram, VERSION, type RegisterCommand } from "./program.js";
+import { createProgram, type RegisterCommand } from "./program.js";
+import { VERSION } from "./version.js";
 
 /**
  * Run the CLI with `argv` (without the node and script paths) and the given

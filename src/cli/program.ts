@@ -1,8 +1,7 @@
 import { Command, Option } from "commander";
 import type { CliIO, GlobalOptions } from "./io.js";
 import { registerAmiCommand } from "./commands/ami.js";
-
-export const VERSION = "0.1.0";
+import { VERSION } from "./version.js";
 
 /** Adds one command (or a group) under `cws ami`; src/cli/commands/all.ts lists them all. */
 export type RegisterCommand = (ami: Command, io: CliIO) => void;
