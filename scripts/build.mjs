@@ -8,6 +8,9 @@
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+const COMMAND_TABLE = fileURLToPath(new URL("../src/cli/command-table.ts", import.meta.url));
 
 // The lint cache is only valid for the linter that wrote it: key it by a hash of the
 // sources that decide what lint reports (src/template, plus the package version).
@@ -34,6 +37,23 @@ const lazyChildProcess = {
       contents: 'let real; module.exports = new Proxy({}, { get: (_, key) => (real ??= require("node:child_process"))[key] });',
       loader: "js",
     }));
+  },
+};
+
+/**
+ * A fast program (src/cli/ami-lint.ts, ami-list.ts) carries one command: its
+ * entry imports the implementation statically and passes it to the command
+ * table's entry. The table's `import()`s of the implementations (the other
+ * commands', and its own, which the entry replaces) resolve to an empty
+ * module, so that no other command's code is part of the program.
+ */
+const notInThisProgram = {
+  name: "not-in-this-program",
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) =>
+      args.kind === "dynamic-import" && args.importer === COMMAND_TABLE ? { path: "not-in-this-program", namespace: "not-in-this-program" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "not-in-this-program" }, () => ({ contents: "export {};", loader: "js" }));
   },
 };
 
@@ -92,9 +112,18 @@ function library() {
  * dist/bin/manifest.json keeps it for the test that loads every chunk of every
  * program (test/artifact/programs.test.ts).
  */
-async function program(entryPoints, name) {
+async function program(entryPoints, name, plugins = []) {
   const staging = `dist/.staging-${name}`;
-  const { metafile } = await build({ ...shared, entryPoints, outdir: staging, splitting: true, format: "esm", chunkNames: `chunks/${name}/[name]-[hash]`, metafile: true });
+  const { metafile } = await build({
+    ...shared,
+    plugins: [...shared.plugins, ...plugins],
+    entryPoints,
+    outdir: staging,
+    splitting: true,
+    format: "esm",
+    chunkNames: `chunks/${name}/[name]-[hash]`,
+    metafile: true,
+  });
   await writeFile(`${staging}/package.json`, "{}\n");
   const files = Object.keys(metafile.outputs).filter((path) => path.endsWith(".js"));
   await build({
@@ -134,8 +163,8 @@ const [, ...programs] = await Promise.all([
   // separately, each loads a handful of files on its everyday path, instead of the
   // dozen small chunks it would share with other commands in the full CLI.
   // A process only ever loads files of one program, so no module exists twice in it.
-  program({ "ami-lint": "src/cli/ami-lint.ts" }, "ami-lint"),
-  program({ "ami-list": "src/cli/ami-list.ts" }, "ami-list"),
+  program({ "ami-lint": "src/cli/ami-lint.ts" }, "ami-lint", [notInThisProgram]),
+  program({ "ami-list": "src/cli/ami-list.ts" }, "ami-list", [notInThisProgram]),
 ]);
 await writeFile(new URL("../dist/bin/package.json", import.meta.url), `${JSON.stringify({ type: "commonjs" }, null, 2)}\n`);
 const manifest = Object.fromEntries(["main", "ami-lint", "ami-list"].map((name, i) => [name, programs[i]]));

@@ -1,8 +1,7 @@
-import { registerListCommand } from "./commands/list.js";
+import { runFastProgram } from "./fast-program.js";
 import * as listCommand from "./list-command.js";
-import { runProcess } from "./process.js";
 
-/** The entry point bin/cws.js uses for `cws ami list …`; see ami-lint.ts for why. */
+/** The entry point bin/cws.js uses for `cws ami list …` (see fast-program.ts). */
 export function run(): Promise<void> {
-  return runProcess([(ami, io) => registerListCommand(ami, io, async () => listCommand)]);
+  return runFastProgram("list", listCommand);
 }
