@@ -4,7 +4,9 @@ import type { CliIO, GlobalOptions } from "./io.js";
 /**
  * The shape of an entry of the command table (command-table.ts). Plain data
  * and two functions, nothing from commander: program.ts turns entries into
- * commander commands; a fast program (fast-program.ts) takes its command's entry.
+ * commander commands, scripts/build.mjs reads the same entries to build a
+ * program of its own for each `fastProgram` command and to write the routes
+ * bin/cws.js follows.
  */
 
 /** A positional argument, in commander's syntax: `<template>`, `[template]`, `[templates...]`. */
@@ -66,4 +68,24 @@ export function isGroup(entry: CommandSpec | GroupSpec): entry is GroupSpec {
 /** An entry whose `run` is checked against the module `load` returns. */
 export function command<Implementation>(spec: CommandSpec<Implementation>): CommandSpec {
   return spec;
+}
+
+/** A command with a program of its own: its words on the command line and the program's name under dist/bin/. */
+export interface FastProgram {
+  /** `["ami", "lint"]`: bin/cws.js runs the program when a command line starts with them. */
+  words: readonly string[];
+  /** `ami-lint`: dist/bin/ami-lint.js. */
+  name: string;
+  spec: CommandSpec;
+}
+
+/** The table's fast programs, in its order. bin/cws.js looks at the first two words of a command line only. */
+export function fastPrograms(group: GroupSpec, words: readonly string[] = [group.name]): FastProgram[] {
+  return group.commands.flatMap((entry) => {
+    const path = [...words, entry.name];
+    if (isGroup(entry)) return fastPrograms(entry, path);
+    if (!entry.fastProgram) return [];
+    if (path.length !== 2) throw new Error(`${path.join(" ")}: only a command right under \`cws ${words[0]}\` can have a program of its own`);
+    return [{ words: path, name: path.join("-"), spec: entry }];
+  });
 }

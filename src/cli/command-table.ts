@@ -4,9 +4,9 @@ import { command, type GroupSpec } from "./command-spec.js";
 /**
  * Every `cws ami` command: the one place a command is declared (in the spirit
  * of aws-cdk-cli's cli-config.ts). program.ts builds commander's parser from
- * it, and a fast program (src/cli/ami-lint.ts, ami-list.ts) takes the entry of
- * its command from it. A command's implementation (src/cli/*-command.ts) is
- * loaded only when it runs.
+ * it; scripts/build.mjs builds a program of its own for each `fastProgram`
+ * command and writes dist/bin/routes.json, which bin/cws.js follows. A
+ * command's implementation (src/cli/*-command.ts) is loaded only when it runs.
  *
  * Nothing here may load much: the full CLI evaluates this table on every start.
  */

@@ -5,9 +5,9 @@ import { runProcess } from "./process.js";
 /**
  * The entry point of a fast program (dist/bin/ami-lint.js, ami-list.js): the
  * same CLI with a single command under `cws ami`, the one whose entry in the
- * table says `fastProgram`. Each program's entry (src/cli/ami-lint.ts,
- * ami-list.ts) calls this function with the command's implementation imported
- * statically, and is bundled on its own: a run loads a handful of small files
+ * table says `fastProgram`. scripts/build.mjs writes each program's entry, a
+ * call of this function with the command's implementation imported
+ * statically, and bundles it on its own: a run loads a handful of small files
  * instead of a dozen chunks shared with every other command (docs/decisions.md
  * §18). What `cws ami lint …` does (its help, errors and suggestions) is
  * unchanged: for such a command line commander only ever consults the root

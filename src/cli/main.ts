@@ -11,7 +11,7 @@ export function exec(argv: readonly string[], io: CliIO): Promise<number> {
   return execCommands(argv, io, COMMAND_TABLE);
 }
 
-/** The entry point of the full CLI (dist/bin/main.js): bin/cws.js runs it for every command line but `ami lint …` and `ami list …` (fast-program.ts). */
+/** The entry point of the full CLI (dist/bin/main.js): bin/cws.js runs it for every command line no fast program takes (fast-program.ts). */
 export function run(): Promise<void> {
   return runProcess(COMMAND_TABLE);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { command, type GroupSpec } from "../../src/cli/command-spec.js";
+import { command, fastPrograms, type GroupSpec } from "../../src/cli/command-spec.js";
 import { COMMAND_TABLE } from "../../src/cli/command-table.js";
 import { execCommands } from "../../src/cli/exec.js";
 import type { CliIO } from "../../src/cli/io.js";
@@ -43,7 +43,7 @@ function greetTable() {
     run: ({ greet }, { args: [names], options, globals }) => greet(names as string[], options, globals.registry),
   });
   const table: GroupSpec = { name: "ami", description: "test commands", commands: [spec] };
-  return { table, calls, loads: () => loads };
+  return { table, spec, calls, loads: () => loads };
 }
 
 describe("the command table", () => {
@@ -81,5 +81,15 @@ describe("the command table", () => {
     const { stdout } = await run(COMMAND_TABLE, ["ami", "lint", "--help"]);
     const named = /^Rules: (.*)\.$/m.exec(stdout)?.[1]?.split(", ");
     expect(named?.toSorted()).toEqual([...reported].sort());
+  });
+
+  it("gives each fast program the first two words of its command line as its name", () => {
+    expect(fastPrograms(COMMAND_TABLE).map(({ words, name, spec }) => ({ words, name, fast: spec.fastProgram }))).toEqual([
+      { words: ["ami", "lint"], name: "ami-lint", fast: true },
+      { words: ["ami", "list"], name: "ami-list", fast: true },
+    ]);
+    // bin/cws.js routes on two words: a fast program deeper in the tree is refused.
+    const nested: GroupSpec = { ...COMMAND_TABLE, commands: [{ name: "registry", description: "", commands: [{ ...greetTable().spec, fastProgram: true }] }] };
+    expect(() => fastPrograms(nested)).toThrow("ami registry greet: only a command right under `cws ami` can have a program of its own");
   });
 });
