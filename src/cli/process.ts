@@ -9,7 +9,7 @@ import type { GroupSpec } from "./command-spec.js";
  * loads Node's stream and socket modules (~2.5 ms), and most runs never write
  * to stderr. stdout is written directly (see stdoutWriter).
  */
-export async function runProcess(commands: GroupSpec): Promise<void> {
+export async function runProcess(group: GroupSpec): Promise<void> {
   // The AWS SDK warns on every run that its 2027 releases will need Node 22; that is
   // for whoever upgrades dependencies, not for someone building an AMI.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -32,7 +32,7 @@ export async function runProcess(commands: GroupSpec): Promise<void> {
       };
     },
   };
-  process.exitCode = await execCommands(process.argv.slice(2), io, commands);
+  process.exitCode = await execCommands(process.argv.slice(2), io, group);
 }
 
 /**
