@@ -3,7 +3,10 @@
 // then starts it without its ES module loader (docs/decisions.md §18).
 // `cws ami lint …` and `cws ami list …`, the commands run most, have programs
 // of their own that load in two or three files; everything else is the full CLI.
+// Which command lines go where is the build's dist/bin/routes.json, derived from
+// the command table (src/cli/command-table.ts): its keys are two words ("ami lint"),
+// so no property every object has can match one.
 "use strict";
 const [group, command] = process.argv.slice(2);
-const program = group === "ami" && (command === "lint" || command === "list") ? `ami-${command}` : "main";
+const program = require("../dist/bin/routes.json")[`${group} ${command}`] ?? "main";
 require(`../dist/bin/${program}.js`).run();

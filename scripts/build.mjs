@@ -8,6 +8,12 @@
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const COMMAND_TABLE = fileURLToPath(new URL("../src/cli/command-table.ts", import.meta.url));
+const COMMAND_SPEC = fileURLToPath(new URL("../src/cli/command-spec.ts", import.meta.url));
+const FAST_PROGRAM = fileURLToPath(new URL("../src/cli/fast-program.ts", import.meta.url));
 
 // The lint cache is only valid for the linter that wrote it: key it by a hash of the
 // sources that decide what lint reports (src/template, plus the package version).
@@ -37,7 +43,83 @@ const lazyChildProcess = {
   },
 };
 
-const define = { __CWS_LINT_BUILD__: JSON.stringify(await lintBuildId()) };
+/**
+ * The command table (src/cli/command-table.ts), evaluated here: which commands
+ * have a program of their own, and the module that implements each. The table
+ * is bundled on its own with every `import()` of an implementation replaced by
+ * the implementation's path, so that calling an entry's `load()` returns where
+ * its implementation is instead of loading it.
+ */
+async function readFastPrograms() {
+  const implementationPaths = {
+    name: "implementation-paths",
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind !== "dynamic-import" || args.importer !== COMMAND_TABLE || args.pluginData === "resolving") return undefined;
+        const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: "resolving" });
+        if (resolved.errors.length > 0) return { errors: resolved.errors };
+        return { path: resolved.path, namespace: "implementation-path" };
+      });
+      b.onLoad({ filter: /.*/, namespace: "implementation-path" }, (args) => ({ contents: `export default ${JSON.stringify(args.path)};`, loader: "js" }));
+    },
+  };
+  const { outputFiles } = await build({
+    stdin: { contents: `export { COMMAND_TABLE } from ${JSON.stringify(COMMAND_TABLE)}; export { fastPrograms } from ${JSON.stringify(COMMAND_SPEC)};`, loader: "js", resolveDir: "." },
+    bundle: true,
+    write: false,
+    platform: "node",
+    format: "esm",
+    plugins: [implementationPaths],
+    logLevel: "warning",
+  });
+  const table = await import(`data:text/javascript;base64,${Buffer.from(outputFiles[0].text).toString("base64")}`);
+  return Promise.all(
+    table.fastPrograms(table.COMMAND_TABLE).map(async ({ words, name, spec }) => ({ words, name, command: spec.name, implementation: (await spec.load()).default })),
+  );
+}
+
+/**
+ * The entry of a fast program, written here rather than kept as a file per
+ * program: src/cli/fast-program.ts given the command's implementation,
+ * imported statically so that it is bundled into the entry file rather than
+ * into a chunk of its own.
+ */
+function fastProgramEntry({ command, implementation }) {
+  return {
+    name: "fast-program-entry",
+    setup(b) {
+      b.onResolve({ filter: /^fast-program:/ }, (args) => ({ path: args.path, namespace: "fast-program" }));
+      b.onLoad({ filter: /.*/, namespace: "fast-program" }, () => ({
+        contents: [
+          `import * as implementation from ${JSON.stringify(implementation)};`,
+          `import { runFastProgram } from ${JSON.stringify(FAST_PROGRAM)};`,
+          `export function run() { return runFastProgram(${JSON.stringify(command)}, implementation); }`,
+        ].join("\n"),
+        loader: "js",
+        resolveDir: dirname(FAST_PROGRAM),
+      }));
+    },
+  };
+}
+
+/**
+ * A fast program carries one command. The table's `import()`s of the
+ * implementations (the other commands', and its own, which the entry passes in
+ * already loaded) resolve to an empty module, so that no other command's code
+ * is part of the program.
+ */
+const notInThisProgram = {
+  name: "not-in-this-program",
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) =>
+      args.kind === "dynamic-import" && args.importer === COMMAND_TABLE ? { path: "not-in-this-program", namespace: "not-in-this-program" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "not-in-this-program" }, () => ({ contents: "export {};", loader: "js" }));
+  },
+};
+
+const packageJson = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
+const define = { __CWS_LINT_BUILD__: JSON.stringify(await lintBuildId()), __CWS_VERSION__: JSON.stringify(packageJson.version) };
 
 const shared = {
   bundle: true,
@@ -47,6 +129,9 @@ const shared = {
   packages: "bundle",
   external: ["@aws-sdk/*", "@smithy/*"],
   minify: process.env.CWS_NO_MINIFY !== "1",
+  // Even unminified: folding the defines' `typeof` tests drops the code that stands
+  // in for them when the sources run unbundled (src/cli/version.ts reads package.json).
+  minifySyntax: true,
   plugins: [lazyChildProcess],
   define,
   logLevel: "warning",
@@ -88,9 +173,18 @@ function library() {
  * dist/bin/manifest.json keeps it for the test that loads every chunk of every
  * program (test/artifact/programs.test.ts).
  */
-async function program(entryPoints, name) {
+async function program(entryPoints, name, plugins = []) {
   const staging = `dist/.staging-${name}`;
-  const { metafile } = await build({ ...shared, entryPoints, outdir: staging, splitting: true, format: "esm", chunkNames: `chunks/${name}/[name]-[hash]`, metafile: true });
+  const { metafile } = await build({
+    ...shared,
+    plugins: [...shared.plugins, ...plugins],
+    entryPoints,
+    outdir: staging,
+    splitting: true,
+    format: "esm",
+    chunkNames: `chunks/${name}/[name]-[hash]`,
+    metafile: true,
+  });
   await writeFile(`${staging}/package.json`, "{}\n");
   const files = Object.keys(metafile.outputs).filter((path) => path.endsWith(".js"));
   await build({
@@ -122,17 +216,19 @@ async function program(entryPoints, name) {
 }
 
 await rm(new URL("../dist", import.meta.url), { recursive: true, force: true });
-const [, ...programs] = await Promise.all([
+// The commands that have a program of their own (`cws ami lint`, `cws ami list`): built
+// separately, each loads a handful of files on its everyday path, instead of the dozen
+// small chunks it would share with other commands in the full CLI. A process only ever
+// loads files of one program, so no module exists twice in it.
+const fast = await readFastPrograms();
+const [, ...built] = await Promise.all([
   library(),
   // The full CLI.
   program({ main: "src/cli/main.ts" }, "main"),
-  // `cws ami lint` and `cws ami list` on their own (bin/cws.js picks them): built
-  // separately, each loads a handful of files on its everyday path, instead of the
-  // dozen small chunks it would share with other commands in the full CLI.
-  // A process only ever loads files of one program, so no module exists twice in it.
-  program({ "ami-lint": "src/cli/ami-lint.ts" }, "ami-lint"),
-  program({ "ami-list": "src/cli/ami-list.ts" }, "ami-list"),
+  ...fast.map((p) => program({ [p.name]: `fast-program:${p.command}` }, p.name, [fastProgramEntry(p), notInThisProgram])),
 ]);
+const names = ["main", ...fast.map((p) => p.name)];
 await writeFile(new URL("../dist/bin/package.json", import.meta.url), `${JSON.stringify({ type: "commonjs" }, null, 2)}\n`);
-const manifest = Object.fromEntries(["main", "ami-lint", "ami-list"].map((name, i) => [name, programs[i]]));
-await writeFile(new URL("../dist/bin/manifest.json", import.meta.url), `${JSON.stringify(manifest)}\n`);
+await writeFile(new URL("../dist/bin/manifest.json", import.meta.url), `${JSON.stringify(Object.fromEntries(names.map((name, i) => [name, built[i]])))}\n`);
+// What bin/cws.js reads to pick a program: the first two words of a command line, to the program's name.
+await writeFile(new URL("../dist/bin/routes.json", import.meta.url), `${JSON.stringify(Object.fromEntries(fast.map((p) => [p.words.join(" "), p.name])))}\n`);

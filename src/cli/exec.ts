@@ -2,19 +2,21 @@ import { CommanderError } from "commander";
 import { isCwsError } from "../errors.js";
 import type { CliIO } from "./io.js";
 import { exitCodeOf } from "./exit.js";
-import { createProgram, VERSION, type RegisterCommand } from "./program.js";
+import type { GroupSpec } from "./command-spec.js";
+import { createProgram } from "./program.js";
+import { VERSION } from "./version.js";
 
 /**
  * Run the CLI with `argv` (without the node and script paths) and the given
- * `cws ami` commands, and return the exit code. Never calls process.exit:
- * only src/cli/process.ts sets the exit status.
+ * command group (`cws ami` and its commands), and return the exit code.
+ * Never calls process.exit: only src/cli/process.ts sets the exit status.
  */
-export async function execCommands(argv: readonly string[], io: CliIO, commands: readonly RegisterCommand[]): Promise<number> {
+export async function execCommands(argv: readonly string[], io: CliIO, group: GroupSpec): Promise<number> {
   if (argv.length === 1 && argv[0] === "--version") {
     io.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const program = createProgram(io, commands);
+  const program = createProgram(io, group);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCodeOf(program);

@@ -1,7 +1,7 @@
 import { fstatSync, writeSync } from "node:fs";
 import type { CliIO, OutputStream } from "./io.js";
 import { execCommands } from "./exec.js";
-import type { RegisterCommand } from "./program.js";
+import type { GroupSpec } from "./command-spec.js";
 
 /**
  * The process entry point behind bin/cws.js: the only code that reads
@@ -9,7 +9,7 @@ import type { RegisterCommand } from "./program.js";
  * loads Node's stream and socket modules (~2.5 ms), and most runs never write
  * to stderr. stdout is written directly (see stdoutWriter).
  */
-export async function runProcess(commands: readonly RegisterCommand[]): Promise<void> {
+export async function runProcess(group: GroupSpec): Promise<void> {
   // The AWS SDK warns on every run that its 2027 releases will need Node 22; that is
   // for whoever upgrades dependencies, not for someone building an AMI.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -32,7 +32,7 @@ export async function runProcess(commands: readonly RegisterCommand[]): Promise<
       };
     },
   };
-  process.exitCode = await execCommands(process.argv.slice(2), io, commands);
+  process.exitCode = await execCommands(process.argv.slice(2), io, group);
 }
 
 /**

@@ -1,20 +1,19 @@
 import { Command, Option } from "commander";
+import { isGroup, type CommandSpec, type GroupSpec } from "./command-spec.js";
+import { setExitCode } from "./exit.js";
 import type { CliIO, GlobalOptions } from "./io.js";
-import { registerAmiCommand } from "./commands/ami.js";
-
-export const VERSION = "0.1.0";
-
-/** Adds one command (or a group) under `cws ami`; src/cli/commands/all.ts lists them all. */
-export type RegisterCommand = (ami: Command, io: CliIO) => void;
+import { VERSION } from "./version.js";
 
 export const DEFAULT_TEMPLATES_DIR = "./templates";
 export const DEFAULT_REGISTRY = "./registry/amis.json";
 
 /**
- * The whole command tree. Command files only declare options and lazily
- * import their implementation, so `cws --help` loads nothing but commander.
+ * commander's parser for `cws` with the given command group (the table of
+ * command-table.ts, or the part of it a fast program carries). Entries only
+ * declare; an action loads its implementation when it runs, so `cws --help`
+ * loads nothing but commander.
  */
-export function createProgram(io: CliIO, commands: readonly RegisterCommand[]): Command {
+export function createProgram(io: CliIO, group: GroupSpec): Command {
   const program = new Command("cws")
     .description("CloudWorkstation: build, test and track Amazon Machine Images from YAML templates.")
     // Only -V here: `--version` belongs to `cws ami build` (the design's --version v1.2.3);
@@ -33,12 +32,40 @@ export function createProgram(io: CliIO, commands: readonly RegisterCommand[]): 
     })
     .exitOverride();
 
-  registerAmiCommand(program, io, commands);
+  addGroup(program, group, io);
   program.addHelpText(
     "after",
     "\nExamples:\n  cws ami lint                       check every template in ./templates\n  cws ami --help                     all AMI commands\n",
   );
   return program;
+}
+
+function addGroup(parent: Command, group: GroupSpec, io: CliIO): void {
+  const command = parent.command(group.name).description(group.description).helpOption("-h, --help", "show help").showSuggestionAfterError(true);
+  for (const entry of group.commands) {
+    if (isGroup(entry)) addGroup(command, entry, io);
+    else addCommand(command, entry, io);
+  }
+}
+
+function addCommand(parent: Command, spec: CommandSpec, io: CliIO): void {
+  const command = parent.command(spec.name).description(spec.description);
+  for (const argument of spec.arguments ?? []) command.argument(argument.syntax, argument.description);
+  for (const declared of spec.options ?? []) {
+    const option = new Option(declared.flags, declared.description);
+    if (declared.choices) option.choices(declared.choices);
+    if (declared.default !== undefined) option.default(declared.default);
+    if (declared.hidden) option.hideHelp();
+    command.addOption(option);
+  }
+  if (spec.helpAfter !== undefined) command.addHelpText("after", `\n${spec.helpAfter}\n`);
+  // commander passes the positional arguments, then the options, then the command.
+  command.action(async (...params: unknown[]) => {
+    const args = params.slice(0, -2);
+    const options = params.at(-2) as Record<string, unknown>;
+    const globals = globalOptions(command, io);
+    setExitCode(command, await spec.run(await spec.load(), { args, options, globals, io }));
+  });
 }
 
 /** Global options with their environment and built-in defaults applied. */

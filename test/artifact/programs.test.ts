@@ -2,6 +2,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { fastPrograms } from "../../src/cli/command-spec.js";
+import { COMMAND_TABLE } from "../../src/cli/command-table.js";
 import { ROOT } from "../helpers/cli.js";
 
 /**
@@ -47,8 +49,8 @@ function loadAll(files: string[]) {
 const programs = Object.entries(manifest());
 
 describe("the built programs (dist/bin)", () => {
-  it("are the three bin/cws.js routes to", () => {
-    expect(programs.map(([name]) => name).sort()).toEqual(["ami-lint", "ami-list", "main"]);
+  it("are the full CLI and the command table's fast programs, the ones bin/cws.js routes to", () => {
+    expect(programs.map(([name]) => name).sort()).toEqual(["main", ...fastPrograms(COMMAND_TABLE).map((p) => p.name)].sort());
     for (const [name, files] of programs) expect(Object.keys(files)).toContain(`${name}.js`);
   });
 

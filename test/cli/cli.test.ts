@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FORBID_AWS_SDK, runCli, scratchDir } from "../helpers/cli.js";
+import { FORBID_AWS_SDK, ROOT, runCli, scratchDir } from "../helpers/cli.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
 
 describe("cws (built CLI, as a child process)", () => {
@@ -9,6 +9,13 @@ describe("cws (built CLI, as a child process)", () => {
     const result = runCli(["--version"]);
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("prints package.json's version, which the build writes in, from the full CLI and the fast programs alike", () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    for (const args of [["--version"], ["-V"], ["ami", "lint", "-V"], ["ami", "list", "-V"]]) {
+      expect(runCli(args), args.join(" ")).toEqual({ status: 0, stdout: `${version}\n`, stderr: "" });
+    }
   });
 
   it("prints help for cws and cws ami on stdout", () => {

@@ -1,16 +1,21 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { fastPrograms } from "../../src/cli/command-spec.js";
+import { COMMAND_TABLE } from "../../src/cli/command-table.js";
 import { cleanEnv, ROOT, runCli, scratchDir, startCli, type CliResult } from "../helpers/cli.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
 
 /**
- * bin/cws.js runs `cws ami lint …` and `cws ami list …` with programs of their
+ * bin/cws.js runs the commands whose entry in the command table says
+ * `fastProgram` (`cws ami lint …`, `cws ami list …`) with programs of their
  * own (dist/bin/ami-lint.js, ami-list.js) for start-up speed. They must be
  * indistinguishable from the full CLI (dist/bin/main.js): same output, same
  * errors, same exit codes.
  */
+const FAST_PROGRAMS = fastPrograms(COMMAND_TABLE);
+
 function runFullCli(args: string[], cwd: string): CliResult {
   const result = spawnSync(process.execPath, ["-e", "require(process.argv[1]).run()", join(ROOT, "dist", "bin", "main.js"), ...args], {
     cwd,
@@ -38,8 +43,32 @@ const REGISTRY = `${JSON.stringify(
   2,
 )}\n`;
 
-describe("the lint and list programs", () => {
+/** For each fast program: command lines of every kind (help, typos, invalid input, JSON) that it must answer as the full CLI does. */
+const COMMAND_LINES: Record<string, string[][]> = {
+  "ami-lint": [
+    ["ami", "lint"],
+    ["ami", "lint", "t"],
+    ["ami", "lint", "--json", "--no-cache"],
+    ["ami", "lint", "nope"],
+    ["ami", "lint", "--stict"],
+    ["ami", "lint", "--help"],
+    ["ami", "lint", "--templates-dir", "missing"],
+  ],
+  "ami-list": [
+    ["ami", "list"],
+    ["ami", "list", "--json"],
+    ["ami", "list", "--region", "us-esat-1"],
+    ["ami", "list", "--architecture", "sparc"],
+    ["ami", "list", "--registry", "broken/amis.json"],
+    ["ami", "list", "--help"],
+    ["ami", "list", "extra"],
+  ],
+};
+
+describe("the fast programs (lint and list)", () => {
   it("behave exactly as the full CLI for every kind of command line", () => {
+    // A command that gets a program of its own gets command lines here too.
+    expect(Object.keys(COMMAND_LINES)).toEqual(FAST_PROGRAMS.map((p) => p.name));
     const { dir, cleanup } = scratchDir({
       "templates/t.yml": VALID_TEMPLATE,
       "templates/bad.yml": VALID_TEMPLATE.replace("ports: [22]", "ports: [22, 22]"),
@@ -47,22 +76,7 @@ describe("the lint and list programs", () => {
       "broken/amis.json": REGISTRY.replace('"validated": true', '"validated": "yes"'),
     });
     try {
-      const lines = [
-        ["ami", "lint"],
-        ["ami", "lint", "t"],
-        ["ami", "lint", "--json", "--no-cache"],
-        ["ami", "lint", "nope"],
-        ["ami", "lint", "--stict"],
-        ["ami", "lint", "--help"],
-        ["ami", "lint", "--templates-dir", "missing"],
-        ["ami", "list"],
-        ["ami", "list", "--json"],
-        ["ami", "list", "--region", "us-esat-1"],
-        ["ami", "list", "--architecture", "sparc"],
-        ["ami", "list", "--registry", "broken/amis.json"],
-        ["ami", "list", "--help"],
-        ["ami", "list", "extra"],
-      ];
+      const lines = FAST_PROGRAMS.flatMap((p) => COMMAND_LINES[p.name]!);
       const statuses = new Set<number>();
       for (const args of lines) {
         const fast = runCli(args, { cwd: dir });
@@ -76,9 +90,10 @@ describe("the lint and list programs", () => {
     }
   });
 
-  it("are what bin/cws.js runs for lint and list, and only for them", () => {
+  it("are what bin/cws.js runs for the table's fast programs, and only for them", () => {
     const programs = readdirSync(join(ROOT, "dist", "bin")).filter((name) => name.endsWith(".js")).sort();
-    expect(programs).toEqual(["ami-lint.js", "ami-list.js", "main.js"]);
+    expect(programs).toEqual(["main", ...FAST_PROGRAMS.map((p) => p.name)].map((name) => `${name}.js`).sort());
+    expect(JSON.parse(readFileSync(join(ROOT, "dist", "bin", "routes.json"), "utf8"))).toEqual(Object.fromEntries(FAST_PROGRAMS.map((p) => [p.words.join(" "), p.name])));
     // Which files a command line loads: bin/cws.js run in a process that lists require.cache at exit.
     // (With -e, process.argv[1] is the first argument: "x" stands in for the script path.)
     const loaded = (args: string[]) =>
@@ -88,14 +103,16 @@ describe("the lint and list programs", () => {
         encoding: "utf8",
       }).stderr;
     const fullCli = /dist\/bin\/(main\.js|chunks\/main\/)/;
-    const lint = loaded(["ami", "lint", "--help"]);
-    expect(lint).toMatch(/dist\/bin\/ami-lint\.js/);
-    expect(lint).not.toMatch(fullCli);
-    const list = loaded(["ami", "list", "--help"]);
-    expect(list).toMatch(/dist\/bin\/ami-list\.js/);
-    expect(list).not.toMatch(fullCli);
-    expect(loaded(["ami", "build", "--help"])).toMatch(fullCli);
-    expect(loaded(["--templates-dir", "templates", "ami", "lint", "--help"])).toMatch(fullCli);
+    for (const { words, name } of FAST_PROGRAMS) {
+      const files = loaded([...words, "--help"]);
+      expect(files).toContain(`dist/bin/${name}.js`);
+      expect(files).not.toMatch(fullCli);
+      // A global option first: the full CLI.
+      expect(loaded(["--templates-dir", "templates", ...words, "--help"])).toMatch(fullCli);
+    }
+    for (const entry of COMMAND_TABLE.commands) {
+      if (!FAST_PROGRAMS.some((p) => p.spec === entry)) expect(loaded([COMMAND_TABLE.name, entry.name, "--help"]), entry.name).toMatch(fullCli);
+    }
   });
 });
 

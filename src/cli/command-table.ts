@@ -1,0 +1,168 @@
+import { RULE_IDS } from "../template/lint.js";
+import { command, type GroupSpec } from "./command-spec.js";
+
+/**
+ * Every `cws ami` command: the one place a command is declared (in the spirit
+ * of aws-cdk-cli's cli-config.ts). program.ts builds commander's parser from
+ * it; scripts/build.mjs builds a program of its own for each `fastProgram`
+ * command and writes dist/bin/routes.json, which bin/cws.js follows. A
+ * command's implementation (src/cli/*-command.ts) is loaded only when it runs.
+ *
+ * Nothing here may load much: the full CLI evaluates this table on every start.
+ */
+
+// Spelled out rather than imported from the template schema, so that parsing
+// the command line does not load zod.
+const ARCHITECTURE_CHOICES = ["x86_64", "arm64"];
+const ARCHITECTURES = ARCHITECTURE_CHOICES.join(" or ");
+
+const PROFILE = { flags: "--profile <name>", description: "AWS profile (default: AWS_PROFILE)" };
+const PUBLISH_SSM_PATH = "/cloudworkstation/amis/<template>/<region>/<arch>";
+const TEMPLATE_IDS = { syntax: "[templates...]", description: "template ids (default: every template in the templates directory)" };
+
+export const COMMAND_TABLE: GroupSpec = {
+  name: "ami",
+  description: "build, lint and track AMIs",
+  commands: [
+    command({
+      name: "bootstrap",
+      description: "create the build instances' IAM role and instance profile (once per account; safe to re-run)",
+      options: [
+        { flags: "--region <region>", description: "region whose EC2 must accept the profile (default: AWS_REGION)" },
+        PROFILE,
+        { flags: "--instance-profile <name>", description: "instance profile name", default: "cws-ami-builder" },
+      ],
+      helpAfter:
+        "Creates role cws-ami-builder (trusted by ec2.amazonaws.com, with AmazonSSMManagedInstanceCore) and\nan instance profile holding it, then waits until EC2 accepts the profile.\nYour own permissions: docs/iam/cws-cli-policy.json.",
+      load: () => import("./bootstrap-command.js"),
+      run: ({ runBootstrapCommand }, { options, globals, io }) =>
+        runBootstrapCommand(options as Parameters<typeof runBootstrapCommand>[0], globals, io),
+    }),
+    command({
+      name: "build",
+      description: "build one AMI from a template: launch, provision, validate, image, clean up",
+      arguments: [{ syntax: "<template>", description: "template id, e.g. r-research" }],
+      options: [
+        { flags: "--architecture <arch>", description: `${ARCHITECTURES} (default: the template's only architecture)` },
+        { flags: "--arch <arch>", description: "alias of --architecture", hidden: true },
+        { flags: "--region <region>", description: "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, or the template's only region)" },
+        { flags: "--version <version>", description: "version for the image name and tags, e.g. v1.2.3 or a commit (default: the template's version)" },
+        PROFILE,
+        { flags: "--instance-type <type>", description: "build instance type (default: the template's, else t3.medium / t4g.medium)" },
+        { flags: "--subnet <subnet-id>", description: "subnet for the build instance (default: a default subnet of the default VPC)" },
+        { flags: "--instance-profile <name>", description: "IAM instance profile for the build instance (default: cws-ami-builder)" },
+        { flags: "--dry-run", description: "print the plan; with credentials also resolve the base AMI and check EC2 permissions" },
+        { flags: "--on-error <mode>", description: "on failure: clean up everything, or keep the instance to debug", choices: ["cleanup", "abort"], default: "cleanup" },
+        { flags: "--quiet", description: "print only warnings, errors and the result" },
+        { flags: "--no-registry-update", description: "do not record the AMI in the registry file" },
+        { flags: "--publish-ssm", description: `also write the AMI id to SSM Parameter Store at ${PUBLISH_SSM_PATH}` },
+      ],
+      helpAfter: [
+        "Exit codes: 0 built, 1 the build failed (setup or validation), 2 bad template, option or AWS setup, 130 interrupted.",
+        "Environment: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL as in every AWS tool; CWS_POLL_INTERVAL_MS overrides every poll delay.",
+        "Logs: .cws/logs/<build-id>/ (setup.log or one file per build step, validation.log).",
+      ].join("\n"),
+      load: () => import("./build-command.js"),
+      run: ({ runBuildCommand }, { args: [templateId], options, globals, io }) => runBuildCommand(templateId as string, options, globals, io),
+    }),
+    command({
+      name: "lint",
+      description: "check templates against the schema and for risky script patterns, without touching AWS",
+      arguments: [TEMPLATE_IDS],
+      options: [
+        { flags: "--strict", description: "treat warnings as errors (for CI)" },
+        { flags: "--no-cache", description: "lint every file afresh (by default unchanged files reuse .cws/cache/lint.json)" },
+      ],
+      helpAfter: `Exit codes: 0 clean, 1 warnings with --strict, 2 a template is invalid.\nRules: ${RULE_IDS.join(", ")}.`,
+      fastProgram: true,
+      load: () => import("./lint-command.js"),
+      run: ({ runLintCommand }, { args: [ids], options, globals, io }) => runLintCommand(ids as string[], options as Parameters<typeof runLintCommand>[1], globals, io),
+    }),
+    command({
+      name: "list",
+      description: "list the AMIs in the registry; with --live, also check them against AWS",
+      options: [
+        { flags: "--template <id>", description: "only this template" },
+        { flags: "--region <region>", description: "only this region" },
+        { flags: "--architecture <arch>", description: "only this architecture", choices: ARCHITECTURE_CHOICES },
+        { flags: "--arch <arch>", description: "alias of --architecture", choices: ARCHITECTURE_CHOICES, hidden: true },
+        { flags: "--live", description: "ask AWS (DescribeImages, every registry region in parallel) and mark drift" },
+        { flags: "--profile <name>", description: "AWS profile for --live (default: AWS_PROFILE)" },
+      ],
+      helpAfter: [
+        "Rows are sorted by template, region and architecture. --json prints them as a JSON array.",
+        "A missing registry is not an error: it is reported on stderr and nothing is listed (exit 0).",
+        "",
+        "--live asks EC2 for the cws images (tag cws:managed-by=cws, owner self) in every region the",
+        "registry has AMIs in (only --region when given) and adds a DRIFT column and a summary:",
+        "  gone           the registry's AMI does not exist in AWS",
+        "  not-available  it exists but its state is not available (pending, failed, ...)",
+        "  newer          a newer validated, available cws AMI exists that the registry does not name",
+        "  untracked      cws AMIs for a template/region/architecture the registry has no entry for",
+        "",
+        "Exit codes: 0 listed (with --live: no drift), 1 drift found with --live (gate CI on it) or an",
+        "AWS call failed, 2 an invalid registry or option, or AWS credentials/permissions.",
+      ].join("\n"),
+      fastProgram: true,
+      load: () => import("./list-command.js"),
+      run: ({ runListCommand }, { options, globals, io }) => runListCommand(options, globals, io),
+    }),
+    command({
+      name: "update-registry",
+      description: "record the newest available, validated cws AMI from AWS tags (works from a fresh checkout; idempotent)",
+      arguments: [{ syntax: "[template]", description: "template id (or --all)" }],
+      options: [
+        { flags: "--region <region>", description: "only this region (default: every region of the template)" },
+        { flags: "--architecture <arch>", description: `only this architecture (${ARCHITECTURES})` },
+        { flags: "--all", description: "every template in the templates directory" },
+        { flags: "--publish-ssm", description: `also write ${PUBLISH_SSM_PATH} in SSM Parameter Store` },
+        { flags: "--unpin", description: "replace entries pinned by a rollback too" },
+        PROFILE,
+      ],
+      helpAfter: "Exit codes: 0 done (or already current), 1 a named target has no validated AMI in AWS, 2 bad input.",
+      load: () => import("./registry-commands.js"),
+      run: ({ runUpdateRegistry }, { args: [templateId], options, globals, io }) => runUpdateRegistry(templateId as string | undefined, options as Parameters<typeof runUpdateRegistry>[1], globals, io),
+    }),
+    command({
+      name: "rollback",
+      description: "make the previous (or a named) AMI current again, keeping history",
+      arguments: [{ syntax: "<template>", description: "template id" }],
+      options: [
+        { flags: "--region <region>", description: "region (default: AWS_REGION)" },
+        { flags: "--architecture <arch>", description: ARCHITECTURES },
+        { flags: "--to <version-or-ami>", description: "the AMI id or version to go back to (default: the one before the current)" },
+        { flags: "--publish-ssm", description: `also update ${PUBLISH_SSM_PATH} in SSM Parameter Store` },
+        PROFILE,
+      ],
+      helpAfter: "Refuses an AMI that is no longer available in AWS (exit 1). The entry is pinned until the next build.",
+      load: () => import("./registry-commands.js"),
+      run: ({ runRollback }, { args: [templateId], options, globals, io }) => runRollback(templateId as string, options as Parameters<typeof runRollback>[1], globals, io),
+    }),
+    {
+      name: "registry",
+      description: "work on registry files",
+      commands: [
+        command({
+          name: "merge",
+          description: "merge registry files (e.g. artifacts of parallel CI jobs) into the registry: the newest AMI wins, the others go to history",
+          arguments: [{ syntax: "<files...>", description: "registry files to merge" }],
+          options: [{ flags: "--output <file>", description: "write here instead of the registry (- for stdout)" }],
+          load: () => import("./registry-commands.js"),
+          run: ({ runRegistryMerge }, { args: [files], options, globals, io }) => runRegistryMerge(files as string[], options as Parameters<typeof runRegistryMerge>[1], globals, io),
+        }),
+      ],
+    },
+    command({
+      name: "update-templates",
+      description: "write each template's current AMIs from the registry into its amis: block, keeping comments and formatting",
+      arguments: [TEMPLATE_IDS],
+      options: [{ flags: "--check", description: "change nothing; exit 1 and list every template AMI that differs from the registry (for CI)" }],
+      helpAfter: [
+        "Only the template's regions and base_ami.architecture are written; a template the registry has no entry for is left alone.",
+        "Exit codes: 0 done (with --check: everything matches), 1 with --check: stale AMIs, 2 an invalid template or registry, or no registry.",
+      ].join("\n"),
+      load: () => import("./update-templates-command.js"),
+      run: ({ runUpdateTemplatesCommand }, { args: [ids], options, globals, io }) => runUpdateTemplatesCommand(ids as string[], { check: options.check === true }, globals, io),
+    }),
+  ],
+};

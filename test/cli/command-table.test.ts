@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { command, fastPrograms, type GroupSpec } from "../../src/cli/command-spec.js";
+import { COMMAND_TABLE } from "../../src/cli/command-table.js";
+import { execCommands } from "../../src/cli/exec.js";
+import type { CliIO } from "../../src/cli/io.js";
+import { findLintIssues } from "../../src/template/lint.js";
+import type { Template } from "../../src/template/schema.js";
+import { ROOT } from "../helpers/cli.js";
+
+/** Run a command line in-process against `table`; what it printed and its exit code. */
+async function run(table: GroupSpec, argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, env: { CWS_REGISTRY: "from-env.json" }, cwd: ROOT };
+  const status = await execCommands(argv, io, table);
+  return { status, stdout, stderr };
+}
+
+/** A table with one command, `cws ami greet`, whose implementation records how it was called and how often it was loaded. */
+function greetTable() {
+  const calls: unknown[] = [];
+  let loads = 0;
+  const implementation = {
+    greet: async (names: string[], options: Record<string, unknown>, registry: string) => {
+      calls.push({ names, options, registry });
+      return 1 as const;
+    },
+  };
+  const spec = command({
+    name: "greet",
+    description: "say hello",
+    arguments: [{ syntax: "<names...>", description: "who" }],
+    options: [
+      { flags: "--loud", description: "shout" },
+      { flags: "--tone <tone>", description: "how", choices: ["warm", "dry"], default: "warm" },
+      { flags: "--voice <tone>", description: "alias of --tone", hidden: true },
+    ],
+    helpAfter: "Exit codes: 1 always.",
+    load: async () => {
+      loads++;
+      return implementation;
+    },
+    run: ({ greet }, { args: [names], options, globals }) => greet(names as string[], options, globals.registry),
+  });
+  const table: GroupSpec = { name: "ami", description: "test commands", commands: [spec] };
+  return { table, spec, calls, loads: () => loads };
+}
+
+describe("the command table", () => {
+  it("is what commander parses: arguments, options, defaults, choices, help, and the exit code the implementation returns", async () => {
+    const { table, calls, loads } = greetTable();
+    const help = await run(table, ["ami", "greet", "--help"]);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain("Usage: cws ami greet [options] <names...>");
+    expect(help.stdout).toContain('--tone <tone>  how (choices: "warm", "dry", default: "warm")');
+    expect(help.stdout).not.toContain("--voice");
+    expect(help.stdout).toContain("\n\nExit codes: 1 always.\n");
+    // Help, and commander's own errors, never load an implementation.
+    expect((await run(table, ["ami", "greet", "ada", "--tone", "cold"])).stderr).toContain("argument 'cold' is invalid. Allowed choices are warm, dry.");
+    expect(loads()).toBe(0);
+
+    expect(await run(table, ["ami", "greet", "ada", "grace", "--loud", "--voice", "dry"])).toEqual({ status: 1, stdout: "", stderr: "" });
+    expect(loads()).toBe(1);
+    expect(calls).toEqual([{ names: ["ada", "grace"], options: { loud: true, tone: "warm", voice: "dry" }, registry: "from-env.json" }]);
+  });
+
+  it("lists every `cws ami` command in the full CLI's help, in the table's order", async () => {
+    const { stdout } = await run(COMMAND_TABLE, ["ami", "--help"]);
+    const commands = stdout.slice(stdout.indexOf("\nCommands:\n"));
+    const listed = [...commands.matchAll(/^ {2}([a-z-]+)/gm)].map((m) => m[1]).filter((name) => name !== "help");
+    expect(listed).toEqual(COMMAND_TABLE.commands.map((entry) => entry.name));
+  });
+
+  it("names, in `cws ami lint --help`, exactly the rules lint reports", async () => {
+    // One script that breaks every script rule, and an arm64 instance type listed for x86_64.
+    const template = {
+      setup_script: 'curl http://example.org/install.sh | sh\necho "ubuntu:secret" | chpasswd\nfalse || true\n',
+      instance_type: { x86_64: "t4g.large" },
+    } as unknown as Template;
+    const reported = new Set(findLintIssues(template).map((finding) => finding.rule));
+    const { stdout } = await run(COMMAND_TABLE, ["ami", "lint", "--help"]);
+    const named = /^Rules: (.*)\.$/m.exec(stdout)?.[1]?.split(", ");
+    expect(named?.toSorted()).toEqual([...reported].sort());
+  });
+
+  it("gives each fast program the first two words of its command line as its name", () => {
+    expect(fastPrograms(COMMAND_TABLE).map(({ words, name, spec }) => ({ words, name, fast: spec.fastProgram }))).toEqual([
+      { words: ["ami", "lint"], name: "ami-lint", fast: true },
+      { words: ["ami", "list"], name: "ami-list", fast: true },
+    ]);
+    // bin/cws.js routes on two words: a fast program deeper in the tree is refused.
+    const nested: GroupSpec = { ...COMMAND_TABLE, commands: [{ name: "registry", description: "", commands: [{ ...greetTable().spec, fastProgram: true }] }] };
+    expect(() => fastPrograms(nested)).toThrow("ami registry greet: only a command right under `cws ami` can have a program of its own");
+  });
+});
