@@ -7,6 +7,9 @@
 // the command table (src/cli/command-table.ts): its keys are two words ("ami lint"),
 // so no property every object has can match one.
 "use strict";
+// Node 22.1+ keeps the code it compiles between runs (in the OS temporary folder);
+// Node 20 has no such cache, and the line does nothing there (docs/decisions.md §19).
+require("node:module").enableCompileCache?.();
 const [group, command] = process.argv.slice(2);
 const program = require("../dist/bin/routes.json")[`${group} ${command}`] ?? "main";
 require(`../dist/bin/${program}.js`).run();

@@ -16,7 +16,7 @@ import { command, type GroupSpec } from "./command-spec.js";
 const ARCHITECTURE_CHOICES = ["x86_64", "arm64"];
 const ARCHITECTURES = ARCHITECTURE_CHOICES.join(" or ");
 
-const PROFILE = { flags: "--profile <name>", description: "AWS profile (default: AWS_PROFILE)" };
+const PROFILE = { flags: "--profile <name>", description: "AWS profile (default: AWS_PROFILE, else default)" };
 const PUBLISH_SSM_PATH = "/cloudworkstation/amis/<template>/<region>/<arch>";
 const TEMPLATE_IDS = { syntax: "[templates...]", description: "template ids (default: every template in the templates directory)" };
 
@@ -28,7 +28,7 @@ export const COMMAND_TABLE: GroupSpec = {
       name: "bootstrap",
       description: "create the build instances' IAM role and instance profile (once per account; safe to re-run)",
       options: [
-        { flags: "--region <region>", description: "region whose EC2 must accept the profile (default: AWS_REGION)" },
+        { flags: "--region <region>", description: "region whose EC2 must accept the profile (default: AWS_REGION, AWS_DEFAULT_REGION, or the AWS profile's region)" },
         PROFILE,
         { flags: "--instance-profile <name>", description: "instance profile name", default: "cws-ami-builder" },
       ],
@@ -45,7 +45,7 @@ export const COMMAND_TABLE: GroupSpec = {
       options: [
         { flags: "--architecture <arch>", description: `${ARCHITECTURES} (default: the template's only architecture)` },
         { flags: "--arch <arch>", description: "alias of --architecture", hidden: true },
-        { flags: "--region <region>", description: "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, or the template's only region)" },
+        { flags: "--region <region>", description: "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile's region, or the template's only region)" },
         { flags: "--version <version>", description: "version for the image name and tags, e.g. v1.2.3 or a commit (default: the template's version)" },
         PROFILE,
         { flags: "--instance-type <type>", description: "build instance type (default: the template's, else t3.medium / t4g.medium)" },
@@ -128,7 +128,7 @@ export const COMMAND_TABLE: GroupSpec = {
       description: "make the previous (or a named) AMI current again, keeping history",
       arguments: [{ syntax: "<template>", description: "template id" }],
       options: [
-        { flags: "--region <region>", description: "region (default: AWS_REGION)" },
+        { flags: "--region <region>", description: "region (default: AWS_REGION, AWS_DEFAULT_REGION, or the AWS profile's region)" },
         { flags: "--architecture <arch>", description: ARCHITECTURES },
         { flags: "--to <version-or-ami>", description: "the AMI id or version to go back to (default: the one before the current)" },
         { flags: "--publish-ssm", description: `also update ${PUBLISH_SSM_PATH} in SSM Parameter Store` },
