@@ -1,6 +1,6 @@
 import { isAwsError, type AwsPorts } from "../aws/ports.js";
-import { baseImageParameter } from "../build/base-images.js";
-import { waitFor, type PollSettings } from "../build/poll.js";
+import { baseImageParameter } from "../builder/base-images.js";
+import { waitFor, type PollSettings } from "../builder/poll.js";
 import { CwsError } from "../errors.js";
 
 export const BUILDER_ROLE = "cws-ami-builder";

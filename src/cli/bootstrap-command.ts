@@ -1,6 +1,6 @@
 import { readSharedConfig } from "../aws/shared-config.js";
 import { bootstrap } from "../bootstrap/bootstrap.js";
-import { pollSettingsFromEnv } from "../build/poll.js";
+import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, resolveAwsContext } from "../config/aws-context.js";
 import { EXIT, type ExitCode } from "../errors.js";
 import type { CliIO, GlobalOptions } from "./io.js";

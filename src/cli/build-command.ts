@@ -3,10 +3,10 @@ import { Chalk } from "chalk";
 import * as z from "zod";
 import type { AwsPorts } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
-import type { PipelineOptions } from "../build/build.js";
-import type { BuildContext, BuildInput, BuildRequest } from "../build/context.js";
-import { DEFAULT_INSTANCE_PROFILE, DEFAULT_INSTANCE_TYPES } from "../build/context.js";
-import { pollSettingsFromEnv } from "../build/poll.js";
+import type { PipelineOptions } from "../builder/build.js";
+import type { BuildContext, BuildInput, BuildRequest } from "../builder/context.js";
+import { DEFAULT_INSTANCE_PROFILE, DEFAULT_INSTANCE_TYPES } from "../builder/context.js";
+import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { templateContentHash } from "../template/content-hash.js";
@@ -154,7 +154,7 @@ export async function runBuildCommand(templateId: string, raw: Record<string, un
   const pipeline: PipelineOptions = { registryFile: build.registryUpdate ? globals.registry : undefined, publishSsm: build.publishSsm };
 
   if (build.dryRun) {
-    const { dryRunPlan } = await import("../build/plan.js");
+    const { dryRunPlan } = await import("../builder/plan.js");
     const plan = await dryRunPlan(request, pipeline, aws, describeAwsError);
     io.stdout.write(globals.json ? `${JSON.stringify(plan.json, null, 2)}\n` : plan.text);
     return EXIT.ok;
@@ -188,7 +188,7 @@ export async function runBuildCommand(templateId: string, raw: Record<string, un
     }
   });
 
-  const { runBuild } = await import("../build/build.js");
+  const { runBuild } = await import("../builder/build.js");
   let result;
   try {
     result = await runBuild(request, {

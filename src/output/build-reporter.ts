@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from "chalk";
-import type { BuildReporter } from "../build/reporter.js";
-import type { BuildResult } from "../build/build.js";
+import type { BuildReporter } from "../builder/reporter.js";
+import type { BuildResult } from "../builder/build.js";
 import type { OutputStream } from "../cli/io.js";
 
 export interface ReporterOptions {

@@ -164,7 +164,7 @@ function client(h: Harness, region: string): EC2Client {
   return new EC2Client({ endpoint: h.emulator.url, region, credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 1 });
 }
 
-/** The tags `cws ami build` puts on an image (src/build/context.ts imageTags). */
+/** The tags `cws ami build` puts on an image (src/builder/context.ts imageTags). */
 function cwsTags(template: string, arch: string, version: string, name: string, validated = true): Tag[] {
   const tags: Record<string, string> = {
     Name: name,

@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { CommandInvocation, SsmPort } from "../../src/aws/ports.js";
-import { parseLogRead, runScriptStreaming } from "../../src/build/remote.js";
+import { parseLogRead, runScriptStreaming } from "../../src/builder/remote.js";
 
 const ok = (stdout: string): CommandInvocation => ({ status: "Success", statusDetails: "Success", responseCode: 0, stdout, stderr: "" });
 const logRead = (rc: string, size: number, data: string) => `cws-log rc=${rc} size=${size}\n${data ? gzipSync(Buffer.from(data)).toString("base64") : ""}\n`;

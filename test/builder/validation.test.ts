@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateTest, parseValidationOutput, testOutputLimit, validationScript, type RawTestResult } from "../../src/build/validation.js";
+import { evaluateTest, parseValidationOutput, testOutputLimit, validationScript, type RawTestResult } from "../../src/builder/validation.js";
 import type { ValidationTest } from "../../src/template/schema.js";
 
 const test = (extra: Partial<ValidationTest>): ValidationTest => ({ name: "t", command: "x", exit_code: 0, timeout_seconds: 30, ...extra });

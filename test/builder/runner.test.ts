@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InterruptedError, runPipeline, type Outcome, type Step } from "../../src/build/runner.js";
-import { sleep } from "../../src/build/poll.js";
+import { InterruptedError, runPipeline, type Outcome, type Step } from "../../src/builder/runner.js";
+import { sleep } from "../../src/builder/poll.js";
 
 interface Ctx {
   events: string[];

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildSteps, runBuild, type PipelineOptions } from "../../src/build/build.js";
-import type { BuildInput } from "../../src/build/context.js";
-import { dryRunPlan, type PlannedStep } from "../../src/build/plan.js";
-import { silentReporter } from "../../src/build/reporter.js";
+import { buildSteps, runBuild, type PipelineOptions } from "../../src/builder/build.js";
+import type { BuildInput } from "../../src/builder/context.js";
+import { dryRunPlan, type PlannedStep } from "../../src/builder/plan.js";
+import { silentReporter } from "../../src/builder/reporter.js";
 import { BUILD_STEPS_TEMPLATE, buildInput, FAST_POLL, fakeAws, SETUP_SCRIPT_TEMPLATE } from "./fake-build.js";
 
 /**

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runBuild, type BuildResult } from "../../src/build/build.js";
-import { silentReporter, type BuildReporter } from "../../src/build/reporter.js";
+import { runBuild, type BuildResult } from "../../src/builder/build.js";
+import { silentReporter, type BuildReporter } from "../../src/builder/reporter.js";
 import { buildInput, FAST_POLL, fakeAws, type FakeAwsOptions } from "./fake-build.js";
 
 /**

@@ -1,8 +1,8 @@
 /** What a whole build needs in a unit test: a request, fast polls and a fake AWS. */
 import { join } from "node:path";
 import { AwsCallError, type AwsPorts, type CommandInvocation, type Ec2Port, type IamPort, type ImageInfo, type InstanceInfo, type SsmPort, type StsPort, type Tags } from "../../src/aws/ports.js";
-import type { BuildInput, BuildRequest } from "../../src/build/context.js";
-import type { PollSettings } from "../../src/build/poll.js";
+import type { BuildInput, BuildRequest } from "../../src/builder/context.js";
+import type { PollSettings } from "../../src/builder/poll.js";
 import { parseTemplate } from "../../src/template/load.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
 
@@ -168,7 +168,7 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
   return { aws: { ec2: () => ec2, ssm: () => ssm, sts: () => sts, iam: () => iam }, calls, tags };
 }
 
-/** What the instance's agent says to each kind of command the build sends (src/build/remote.ts, validation.ts). */
+/** What the instance's agent says to each kind of command the build sends (src/builder/remote.ts, validation.ts). */
 function answer(script: string, comment: string, setupExitCode: number): CommandInvocation {
   const success = (stdout: string): CommandInvocation => ({ status: "Success", statusDetails: undefined, responseCode: 0, stdout, stderr: "" });
   // A log read: the script has exited, with an empty log.
