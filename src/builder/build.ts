@@ -66,6 +66,8 @@ export interface BuildResult {
   /** The step that failed or was interrupted. */
   failedStep?: string;
   error?: { message: string; suggestion?: string; logPath?: string; preflight: boolean };
+  /** What this build wrote the new AMI into: absent when nothing was (--no-registry-update, a pending image, a failure). */
+  written: { registry?: string; ssmParameter?: string };
   cleaned: string[];
   kept: string[];
   cleanupErrors: string[];
@@ -158,6 +160,7 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
               },
         }
       : {}),
+    written: { ...(ctx.recordedIn ? { registry: ctx.recordedIn } : {}), ...(ctx.publishedAs ? { ssmParameter: ctx.publishedAs } : {}) },
     cleaned: ctx.cleaned,
     kept: ctx.kept,
     cleanupErrors: result.cleanupErrors.map((c) => `${c.step}: ${(c.error as Error).message}`),

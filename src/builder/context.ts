@@ -77,6 +77,9 @@ export interface BuildContext {
   snapshotIds?: string[];
   imageState?: string;
   imageSizeGb?: number;
+  /** Where the new AMI was written, set by the steps that wrote it: the registry file, the SSM parameter. */
+  recordedIn?: string;
+  publishedAs?: string;
 
   // Cleanup decisions, each written by the step that owns the resource and read by the cleanups.
   /** The launch cleanup left the instance running for inspection (--on-error abort); its security group stays too. */

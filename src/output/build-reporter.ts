@@ -155,9 +155,10 @@ export function formatBuildResult(result: BuildResult, chalk: ChalkInstance): st
     if (result.imageName) lines.push(`   Name: ${result.imageName}`);
     lines.push(`   Total time: ${duration(result.durationSeconds)}`);
     lines.push(`   Logs: ${result.logDir}`);
-    if (result.imageState === "available") {
-      lines.push("", "Template updated:", `   ${result.template}.${result.region}.${result.architecture} = ${result.imageId}`);
-    }
+    // What was written, and nothing when nothing was (--no-registry-update; builds never edit templates).
+    const key = `${result.template}.${result.region}.${result.architecture}`;
+    if (result.written.registry) lines.push("", `Registry updated (${result.written.registry}):`, `   ${key} = ${result.imageId}`);
+    if (result.written.ssmParameter) lines.push("", "SSM Parameter Store updated:", `   ${result.written.ssmParameter} = ${result.imageId}`);
   } else {
     const word = result.status === "interrupted" ? "Build interrupted" : "Build failed";
     lines.push("", `❌ ${chalk.red.bold(word)}${result.failedStep ? ` (step: ${result.failedStep})` : ""}`);

@@ -145,6 +145,26 @@ describe("cws ami build (end to end, emulator)", () => {
     expectNothingLeft(harness);
   });
 
+  it("says exactly what it wrote the new AMI into, and nothing when it wrote nothing", async () => {
+    harness = await startHarness();
+    const args = ["ami", "build", "emu-basic", "--architecture", "x86_64", "--quiet"];
+    const nowhere = await harness.cws([...args, "--no-registry-update"]);
+    expect(nowhere.status).toBe(0);
+    expect(nowhere.stdout).toContain("Build complete!");
+    expect(nowhere.stdout).not.toMatch(/updated/i);
+    expect(harness.registry()).toBeUndefined();
+
+    const ssmOnly = await harness.cws([...args, "--no-registry-update", "--publish-ssm", "--json"]);
+    const built = JSON.parse(ssmOnly.stdout) as { imageId: string; written: Record<string, string> };
+    expect(built.written).toEqual({ ssmParameter: "/cloudworkstation/amis/emu-basic/us-east-1/x86_64" });
+
+    const recorded = await harness.cws(args);
+    expect(recorded.status).toBe(0);
+    expect(recorded.stdout).toMatch(/\nRegistry updated \(\.\/registry\/amis\.json\):\n {3}emu-basic\.us-east-1\.x86_64 = ami-[0-9a-f]{17}\n/);
+    expect(recorded.stdout).not.toContain("Template updated");
+    expect(recorded.stdout).not.toContain("SSM Parameter Store");
+  });
+
   // SIGINT is Ctrl-C; SIGTERM is what a cancelled CI job sends.
   it.each(["SIGINT", "SIGTERM"] as const)("on %s during setup, names it, cleans up everything and exits 130", async (signal) => {
     harness = await startHarness();

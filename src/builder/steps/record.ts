@@ -31,6 +31,7 @@ export function recordInRegistry(registryFile: string): PipelineStep {
           validated_at: isoSeconds(now),
         }),
       );
+      ctx.recordedIn = registryFile;
       return `Registry updated: ${request.templateId}.${request.region}.${request.architecture} = ${ctx.imageId} (${registryFile})`;
     },
   };
@@ -44,6 +45,7 @@ export const publishToSsm: PipelineStep = {
   async run(ctx) {
     if (ctx.imageState !== "available" || !ctx.imageId) return "Not published (image pending)";
     const name = await publishAmiToSsm(ctx.ssm, ctx.request, ctx.imageId);
+    ctx.publishedAs = name;
     return `Published ${name} = ${ctx.imageId}`;
   },
 };
