@@ -1,6 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { open, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { stat } from "node:fs/promises";
 import { isMap, isPair, isScalar, type Document } from "yaml";
 import { CwsError, type ExitCode } from "../errors.js";
 import { templateContentHash } from "../template/content-hash.js";
@@ -10,6 +8,7 @@ import { readTemplateBytes, selectTemplateFiles, type TemplateFile } from "../te
 import type { Architecture, Template } from "../template/schema.js";
 import { readRegistry } from "./store.js";
 import type { RegistryTemplate } from "./schema.js";
+import { writeFileAtomic } from "../write-file-atomic.js";
 
 /**
  * `cws ami update-templates`: write each template's current AMIs (registry
@@ -402,23 +401,13 @@ export async function writeTemplateAtomically(file: string, original: Uint8Array
   const hasBom = BOM.every((byte, i) => original[i] === byte);
   const bytes = Buffer.concat([hasBom ? Buffer.from(BOM) : Buffer.alloc(0), Buffer.from(text, "utf8")]);
   const { mode } = await stat(file);
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    const handle = await open(temp, "w", mode & 0o777);
-    try {
-      await handle.writeFile(bytes);
-      await handle.chmod(mode & 0o777);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    const { bytes: now } = await readTemplateBytes(file);
-    if (!Buffer.from(now).equals(Buffer.from(original))) {
-      throw new CwsError("TEMPLATE_CHANGED", `${file} changed while cws was updating it; it was left alone`, { value: file, suggestion: "run the command again", exitCode: 1 });
-    }
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(file, bytes, {
+    mode: mode & 0o777,
+    beforeRename: async () => {
+      const { bytes: now } = await readTemplateBytes(file);
+      if (!Buffer.from(now).equals(Buffer.from(original))) {
+        throw new CwsError("TEMPLATE_CHANGED", `${file} changed while cws was updating it; it was left alone`, { value: file, suggestion: "run the command again", exitCode: 1 });
+      }
+    },
+  });
 }
