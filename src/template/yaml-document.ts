@@ -23,7 +23,7 @@ export interface TemplateYaml {
   problems: Problem[];
 }
 
-const NEEDS = "a template needs at least name, description, base_ami, regions and setup_script";
+const REQUIRED_FIELDS_HINT = "a template needs at least name, description, base_ami, regions and setup_script";
 
 export function readTemplateYaml(input: string | Uint8Array, file: string, options: { size?: number } = {}): TemplateYaml {
   const lineCounter = new LineCounter();
@@ -46,7 +46,7 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
   const source = decoded.text;
   result.source = source;
   if (source.trim() === "") {
-    result.problems.push(problem(1, 1, "the file is empty", NEEDS));
+    result.problems.push(problem(1, 1, "the file is empty", REQUIRED_FIELDS_HINT));
     return result;
   }
 
@@ -55,7 +55,7 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
   const docs = Array.isArray(documents) ? documents : [];
   const first = docs[0];
   if (!first) {
-    result.problems.push(problem(1, 1, "the template is empty (only comments)", NEEDS));
+    result.problems.push(problem(1, 1, "the template is empty (only comments)", REQUIRED_FIELDS_HINT));
     return result;
   }
   result.document = first;
@@ -94,7 +94,7 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
     return result;
   }
   if (data === null || data === undefined) {
-    result.problems.push(problem(1, 1, "the template is empty (only comments)", NEEDS));
+    result.problems.push(problem(1, 1, "the template is empty (only comments)", REQUIRED_FIELDS_HINT));
     return result;
   }
   if (typeof data !== "object" || Array.isArray(data)) {
