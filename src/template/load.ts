@@ -1,8 +1,8 @@
 import type { Document, LineCounter } from "yaml";
 import { compareProblems, type Problem } from "./problems.js";
-import { crossFieldProblems, reporter } from "./rules.js";
+import { crossFieldProblems } from "./rules.js";
 import { templateSchema, type Template } from "./schema.js";
-import { locator, readTemplateYaml } from "./yaml-document.js";
+import { locator, readTemplateYaml, reporter } from "./yaml-document.js";
 import { rewriteIssue } from "./zod-issues.js";
 
 export interface ParsedTemplate {

@@ -1,9 +1,7 @@
 import { ARCHITECTURES } from "./schema.js";
-import { formatPath, type Problem } from "./problems.js";
+import type { Problem } from "./problems.js";
 
 export type Path = readonly PropertyKey[];
-/** Where a path is in the file: the node's line and column, or its nearest ancestor's when it does not exist. */
-export type Locate = (path: Path, onKey?: boolean) => { line: number; column: number };
 
 export interface ReportOptions {
   /** Place the problem at this path rather than at its own (a missing field at the mapping that lacks it). */
@@ -12,23 +10,8 @@ export interface ReportOptions {
   onKey?: boolean;
   suggestion?: string;
 }
-/** An error about `path`, placed in the file. */
+/** An error about `path`, placed in the file (yaml-document.ts's `reporter`). */
 export type Report = (path: Path, message: string, options?: ReportOptions) => Problem;
-
-export function reporter(file: string, locate: Locate): Report {
-  return (path, message, options = {}) => {
-    const { line, column } = locate(options.place ?? path, options.onKey);
-    return {
-      file,
-      line,
-      column,
-      severity: "error",
-      path: formatPath(path),
-      message,
-      ...(options.suggestion === undefined ? {} : { suggestion: options.suggestion }),
-    };
-  };
-}
 
 export function valueAt(root: unknown, path: Path): unknown {
   let value = root;

@@ -1,6 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from "yaml";
-import { compareProblems, describeValue, type Problem } from "./problems.js";
-import type { Locate, Path } from "./rules.js";
+import { compareProblems, describeValue, formatPath, type Problem } from "./problems.js";
+import type { Path, Report } from "./rules.js";
 import { decodeText } from "./text.js";
 
 /**
@@ -113,11 +113,30 @@ function yamlMessage(code: string, message: string): string {
   return text;
 }
 
+/** Where a path is in the file: the node's line and column, or its nearest ancestor's when it does not exist. */
+export type Locate = (path: Path, onKey?: boolean) => { line: number; column: number };
+
 /** Where each path of the data is in the file, from the document's node positions. */
 export function locator(document: Document, lineCounter: LineCounter): Locate {
   return (path, onKey = false) => {
     const { line, col } = lineCounter.linePos(nodeAt(document, path, onKey)?.range?.[0] ?? 0);
     return { line, column: col };
+  };
+}
+
+/** Problems about paths of the data, placed in the file by `locate`. */
+export function reporter(file: string, locate: Locate): Report {
+  return (path, message, options = {}) => {
+    const { line, column } = locate(options.place ?? path, options.onKey);
+    return {
+      file,
+      line,
+      column,
+      severity: "error",
+      path: formatPath(path),
+      message,
+      ...(options.suggestion === undefined ? {} : { suggestion: options.suggestion }),
+    };
   };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { crossFieldRules, reporter, type RuleContext } from "../../src/template/rules.js";
+import { crossFieldRules, type RuleContext } from "../../src/template/rules.js";
+import { reporter } from "../../src/template/yaml-document.js";
 
 const report = reporter("t.yml", () => ({ line: 1, column: 1 }));
 

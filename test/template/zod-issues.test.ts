@@ -1,7 +1,7 @@
 import type * as z from "zod";
 import { describe, expect, it } from "vitest";
 import { AWS_REGIONS } from "../../src/template/regions.js";
-import { reporter } from "../../src/template/rules.js";
+import { reporter } from "../../src/template/yaml-document.js";
 import { issueRules, rewriteIssue } from "../../src/template/zod-issues.js";
 
 const report = reporter("t.yml", () => ({ line: 1, column: 1 }));
