@@ -28,15 +28,7 @@ const REQUIRED_FIELDS_HINT = "a template needs at least name, description, base_
 export function readTemplateYaml(input: string | Uint8Array, file: string, options: { size?: number } = {}): TemplateYaml {
   const lineCounter = new LineCounter();
   const result: TemplateYaml = { source: "", document: undefined, lineCounter, data: undefined, problems: [] };
-  const problem = (line: number, column: number, message: string, suggestion?: string): Problem => ({
-    file,
-    line,
-    column,
-    severity: "error",
-    path: "",
-    message,
-    ...(suggestion === undefined ? {} : { suggestion }),
-  });
+  const problem = (line: number, column: number, message: string, suggestion?: string) => errorAt(file, line, column, "", message, suggestion);
 
   const decoded = decodeText(input, options.size);
   if ("problem" in decoded) {
@@ -128,16 +120,12 @@ export function locator(document: Document, lineCounter: LineCounter): Locate {
 export function reporter(file: string, locate: Locate): Report {
   return (path, message, options = {}) => {
     const { line, column } = locate(options.place ?? path, options.onKey);
-    return {
-      file,
-      line,
-      column,
-      severity: "error",
-      path: formatPath(path),
-      message,
-      ...(options.suggestion === undefined ? {} : { suggestion: options.suggestion }),
-    };
+    return errorAt(file, line, column, formatPath(path), message, options.suggestion);
   };
+}
+
+function errorAt(file: string, line: number, column: number, path: string, message: string, suggestion: string | undefined): Problem {
+  return { file, line, column, severity: "error", path, message, ...(suggestion === undefined ? {} : { suggestion }) };
 }
 
 /** The node at `path` (its key's node with `onKey`), or the nearest ancestor's when the path does not exist. */
