@@ -1,11 +1,11 @@
 import { Chalk } from "chalk";
 import type { ExitCode } from "../errors.js";
-import { runUpdateTemplates, type AmiChange, type UpdateTemplatesReport } from "../registry/template-amis.js";
+import { runUpdateTemplates, type AmiChange, type UpdateTemplatesReport } from "../template/update-amis.js";
 import { colorLevel, type CliIO, type GlobalOptions } from "./io.js";
 
 /**
  * `cws ami update-templates [ids…] [--check]`: the registry's current AMIs
- * into the templates' `amis:` blocks (see registry/template-amis.ts for what
+ * into the templates' `amis:` blocks (see template/update-amis.ts for what
  * is written and why). Results on stdout, notes and warnings on stderr.
  */
 export async function runUpdateTemplatesCommand(ids: readonly string[], options: { check: boolean }, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
-import { dirname, basename, join } from "node:path";
+import { dirname } from "node:path";
 import { CwsError } from "../errors.js";
 import type { Architecture, Template } from "../template/schema.js";
+import { writeFileAtomic } from "../write-file-atomic.js";
 import { entryFields, REGISTRY_FIELDS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 import { emptyRegistry, HISTORY_LIMIT, registrySchema, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
 
@@ -150,20 +151,7 @@ export async function withRegistryLock<T>(file: string, fn: () => Promise<T>): P
 }
 
 export async function writeRegistryAtomically(file: string, registry: Registry): Promise<void> {
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    const handle = await open(temp, "w");
-    try {
-      await handle.writeFile(serializeRegistry(registry));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(file, serializeRegistry(registry));
 }
 
 /** Read (or start) the registry, change it, write it back: locked, atomic, and never over an invalid file. */

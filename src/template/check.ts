@@ -41,8 +41,8 @@ export async function runLint(templatesDir: string, ids: readonly string[], opti
         if (findings.length > 0) {
           // Only now is a syntax tree worth building: to place each finding.
           if (!parsed.document) parsed = await loadTemplateFile(file, { withPositions: true, bytes: read });
-          const { placeFindings } = await import("./parsing.js");
-          fileProblems.push(...(await placeFindings(findings, parsed)));
+          const { placeFindingsLazily } = await import("./parsing.js");
+          fileProblems.push(...(await placeFindingsLazily(findings, parsed)));
         }
         fileProblems.push(...parsed.problems);
         found = { valid: parsed.template !== undefined, problems: fileProblems };

@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { writeFileAtomic } from "../write-file-atomic.js";
 import type { Problem } from "./problems.js";
 
 /**
@@ -76,13 +77,12 @@ export class LintCache {
   async save(): Promise<void> {
     if (!this.changed) return;
     const data: CacheFile = { build: this.build, entries: Object.fromEntries([...this.entries].sort(([a], [b]) => (a < b ? -1 : 1))) };
-    const temp = `${this.path}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`;
     try {
       mkdirSync(dirname(this.path), { recursive: true });
-      writeFileSync(temp, JSON.stringify(data));
-      renameSync(temp, this.path);
+      // No fsync: a cache lost in a crash only means a full lint next time.
+      await writeFileAtomic(this.path, JSON.stringify(data), { fsync: false });
     } catch {
-      rmSync(temp, { force: true });
+      // Not cached this time.
     }
   }
 }

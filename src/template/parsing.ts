@@ -8,10 +8,12 @@
  */
 export { quickParse } from "./quick-parse.js";
 
-export async function parseTemplate(...args: Parameters<typeof import("./load.js").parseTemplate>) {
+/** load.ts's `parseTemplate`, its module (and the `yaml` library) loaded on first call. */
+export async function parseTemplateLazily(...args: Parameters<typeof import("./load.js").parseTemplate>) {
   return (await import("./load.js")).parseTemplate(...args);
 }
 
-export async function placeFindings(...args: Parameters<typeof import("./lint-positions.js").placeFindings>) {
+/** lint-positions.ts's `placeFindings`, loaded on first call. */
+export async function placeFindingsLazily(...args: Parameters<typeof import("./lint-positions.js").placeFindings>) {
   return (await import("./lint-positions.js")).placeFindings(...args);
 }

@@ -23,6 +23,17 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** How a message names an author's value: `a number (42)`, `a string ("amd64")`, `a list`. */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return "nothing (null)";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  if (typeof value === "number") return `a number (${value})`;
+  if (typeof value === "boolean") return `a boolean (${value})`;
+  if (typeof value === "string") return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)})`;
+  return typeof value;
+}
+
 export function compareProblems(a: Problem, b: Problem): number {
   if (a.file !== b.file) return a.file < b.file ? -1 : 1;
   return a.line - b.line || a.column - b.column || a.message.localeCompare(b.message);

@@ -1,6 +1,6 @@
 import { CORE_SCHEMA, load } from "js-yaml";
 import type { ParsedTemplate } from "./load.js";
-import { crossFieldProblems, type At, type Locate } from "./rules.js";
+import { crossFieldProblems, type Report } from "./rules.js";
 import { templateSchema } from "./schema.js";
 import { decodeText } from "./text.js";
 
@@ -24,8 +24,8 @@ export function quickParse(input: string | Uint8Array, file: string, options: { 
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return undefined;
   const parsed = templateSchema.safeParse(raw);
   if (!parsed.success) return undefined;
-  const nowhere: Locate = () => ({ line: 0, column: 0, exact: false });
-  const at: At = (line, column, _path, message) => ({ file, line, column, severity: "error", path: "", message });
-  if (crossFieldProblems(raw as Record<string, unknown>, nowhere, at).length > 0) return undefined;
+  // Any problem at all sends the file to the full parse, which places it; here it only needs counting.
+  const unplaced: Report = (_path, message) => ({ file, line: 0, column: 0, severity: "error", path: "", message });
+  if (crossFieldProblems(raw as Record<string, unknown>, unplaced).length > 0) return undefined;
   return { file, template: parsed.data, problems: [], document: undefined, lineCounter: undefined, source: decoded.text };
 }

@@ -103,11 +103,11 @@ export async function loadTemplateFile(
 ): Promise<ParsedTemplate & { id: string }> {
   const { bytes, size } = options.bytes ?? (await readTemplateBytes(template.file));
   // Loaded on first use: a lint whose every file is in the cache needs neither zod nor a YAML parser.
-  const { quickParse, parseTemplate } = await import("./parsing.js");
+  const { quickParse, parseTemplateLazily } = await import("./parsing.js");
   const quick = options.withPositions ? undefined : quickParse(bytes, template.file, { size });
   if (quick) return { id: template.id, ...quick };
   // Only now the YAML syntax tree, which places every problem at its line and column.
-  return { id: template.id, ...(await parseTemplate(bytes, template.file, { size })) };
+  return { id: template.id, ...(await parseTemplateLazily(bytes, template.file, { size })) };
 }
 
 export async function loadTemplates(templatesDir: string, ids: readonly string[]): Promise<(ParsedTemplate & { id: string })[]> {

@@ -2,9 +2,16 @@ import { ARCHITECTURES } from "./schema.js";
 import type { Problem } from "./problems.js";
 
 export type Path = readonly PropertyKey[];
-/** Where a path is in the file; `exact` is false when the path does not exist and its nearest ancestor is given. */
-export type Locate = (path: Path, onKey?: boolean) => { line: number; column: number; exact: boolean };
-export type At = (line: number, column: number, path: Path, message: string, suggestion?: string) => Problem;
+
+export interface ReportOptions {
+  /** Place the problem at this path rather than at its own (a missing field at the mapping that lacks it). */
+  place?: Path;
+  /** At the key rather than at its value (an unknown field, a field that should not be there). */
+  onKey?: boolean;
+  suggestion?: string;
+}
+/** An error about `path`, placed in the file (yaml-document.ts's `reporter`). */
+export type Report = (path: Path, message: string, options?: ReportOptions) => Problem;
 
 export function valueAt(root: unknown, path: Path): unknown {
   let value = root;
@@ -15,86 +22,107 @@ export function valueAt(root: unknown, path: Path): unknown {
   return value;
 }
 
-/**
- * Rules across fields, checked on the raw data so they are reported even when
- * other fields are wrong.
- */
-export function crossFieldProblems(raw: Record<string, unknown>, locate: Locate, at: At): Problem[] {
-  const problems: Problem[] = [];
-  const hasSetup = raw.setup_script !== undefined;
-  const hasSteps = raw.build_steps !== undefined;
-  if (hasSetup && hasSteps) {
-    const where = locate(["build_steps"], true);
-    problems.push(
-      at(where.line, where.column, ["build_steps"], "use setup_script or build_steps, not both", "move setup_script into a build step, or drop build_steps"),
-    );
-  } else if (!hasSetup && !hasSteps) {
-    const where = locate([]);
-    problems.push(at(where.line, where.column, [], "a template needs setup_script or build_steps", "add a setup_script: | block with the commands that provision the image"));
-  }
-  if (!hasSetup && raw.setup_timeout_seconds !== undefined && hasSteps) {
-    const where = locate(["setup_timeout_seconds"], true);
-    problems.push(at(where.line, where.column, ["setup_timeout_seconds"], "setup_timeout_seconds applies to setup_script; with build_steps give each step its own timeout_seconds"));
-  }
+/** What a rule across fields sees: the template as written (any field may be missing or of the wrong type). */
+export interface RuleContext {
+  data: Record<string, unknown>;
+  report: (path: Path, message: string, options?: ReportOptions) => void;
+}
 
-  const baseAmi = raw.base_ami;
-  const listed = baseAmi !== null && typeof baseAmi === "object" ? (baseAmi as Record<string, unknown>).architecture : undefined;
-  // Only when the architecture list itself is valid; otherwise its own error says enough.
-  const archs =
-    Array.isArray(listed) && listed.every((a) => (ARCHITECTURES as readonly unknown[]).includes(a)) ? (listed as string[]) : undefined;
-  if (archs !== undefined) {
-    for (const field of ["estimated_cost_per_hour", "instance_type"] as const) {
-      const map = raw[field];
-      if (map === null || typeof map !== "object" || Array.isArray(map)) continue;
-      for (const key of Object.keys(map)) {
-        if ((ARCHITECTURES as readonly string[]).includes(key) && !archs.includes(key)) {
-          const where = locate([field, key], true);
-          problems.push(
-            at(
-              where.line,
-              where.column,
-              [field, key],
-              `${field} has an entry for ${key}, but base_ami.architecture builds only ${archs.join(", ") || "nothing"}`,
-              `add ${key} to base_ami.architecture or remove this entry`,
-            ),
-          );
+/** A check that needs more than one field, or a whole list; each reports every problem it finds. */
+export interface Rule {
+  name: string;
+  check: (context: RuleContext) => void;
+}
+
+/**
+ * The rules across fields, run on the raw data so they are reported even
+ * when other fields are wrong (zod does not run an object's refinements once
+ * a field inside it has failed, and an author must see every problem at once).
+ */
+export const crossFieldRules: readonly Rule[] = [
+  {
+    name: "setup-script-or-build-steps",
+    check: ({ data, report }) => {
+      const hasSetup = data.setup_script !== undefined;
+      const hasSteps = data.build_steps !== undefined;
+      if (hasSetup && hasSteps) {
+        report(["build_steps"], "use setup_script or build_steps, not both", { onKey: true, suggestion: "move setup_script into a build step, or drop build_steps" });
+      } else if (!hasSetup && !hasSteps) {
+        report([], "a template needs setup_script or build_steps", { suggestion: "add a setup_script: | block with the commands that provision the image" });
+      }
+    },
+  },
+  {
+    name: "setup-timeout-needs-setup-script",
+    check: ({ data, report }) => {
+      if (data.setup_script === undefined && data.setup_timeout_seconds !== undefined && data.build_steps !== undefined) {
+        report(["setup_timeout_seconds"], "setup_timeout_seconds applies to setup_script; with build_steps give each step its own timeout_seconds", { onKey: true });
+      }
+    },
+  },
+  {
+    name: "entries-only-for-built-architectures",
+    check: ({ data, report }) => {
+      const listed = valueAt(data, ["base_ami", "architecture"]);
+      // Only when the architecture list itself is valid; otherwise its own error says enough.
+      if (!Array.isArray(listed) || !listed.every((a) => (ARCHITECTURES as readonly unknown[]).includes(a))) return;
+      const archs = listed as string[];
+      for (const field of ["estimated_cost_per_hour", "instance_type"] as const) {
+        const map = data[field];
+        if (map === null || typeof map !== "object" || Array.isArray(map)) continue;
+        for (const key of Object.keys(map)) {
+          if ((ARCHITECTURES as readonly string[]).includes(key) && !archs.includes(key)) {
+            report([field, key], `${field} has an entry for ${key}, but base_ami.architecture builds only ${archs.join(", ") || "nothing"}`, {
+              onKey: true,
+              suggestion: `add ${key} to base_ami.architecture or remove this entry`,
+            });
+          }
         }
       }
-    }
-  }
-
-  const lists: [Path, string][] = [
-    [["base_ami", "architecture"], "architecture"],
-    [["regions"], "region"],
-    [["ports"], "port"],
-  ];
-  for (const [listPath, label] of lists) {
-    const list = valueAt(raw, listPath);
-    if (!Array.isArray(list)) continue;
-    for (const [index, first] of repeats(list, (item) => JSON.stringify(item))) {
-      const where = locate([...listPath, index]);
-      problems.push(at(where.line, where.column, [...listPath, index], duplicateMessage(label, list[index], first)));
-    }
-  }
-
-  const tests = raw.validation_tests;
-  if (Array.isArray(tests)) {
-    tests.forEach((test: unknown, index) => {
-      if (test === null || typeof test !== "object") return;
-      const pattern = (test as Record<string, unknown>).expected_regex;
-      if (typeof pattern === "string") {
+    },
+  },
+  {
+    name: "no-duplicate-list-items",
+    check: ({ data, report }) => {
+      const lists: [Path, string][] = [
+        [["base_ami", "architecture"], "architecture"],
+        [["regions"], "region"],
+        [["ports"], "port"],
+      ];
+      for (const [listPath, label] of lists) {
+        const list = valueAt(data, listPath);
+        if (!Array.isArray(list)) continue;
+        for (const [index, first] of repeats(list, (item) => JSON.stringify(item))) {
+          report([...listPath, index], duplicateMessage(label, list[index], first));
+        }
+      }
+    },
+  },
+  {
+    name: "valid-expected-regex",
+    check: ({ data, report }) => {
+      const tests = data.validation_tests;
+      if (!Array.isArray(tests)) return;
+      tests.forEach((test: unknown, index) => {
+        const pattern = test !== null && typeof test === "object" ? (test as Record<string, unknown>).expected_regex : undefined;
+        if (typeof pattern !== "string") return;
         try {
           new RegExp(pattern);
         } catch (error) {
-          const where = locate(["validation_tests", index, "expected_regex"]);
-          problems.push(at(where.line, where.column, ["validation_tests", index, "expected_regex"], `not a valid regular expression: ${(error as Error).message}`));
+          report(["validation_tests", index, "expected_regex"], `not a valid regular expression: ${(error as Error).message}`);
         }
-      }
-    });
-    problems.push(...duplicateNames(tests, "validation_tests", "test", locate, at));
-  }
-  const steps = raw.build_steps;
-  if (Array.isArray(steps)) problems.push(...duplicateNames(steps, "build_steps", "step", locate, at));
+      });
+    },
+  },
+  // Validation tests and build steps are reported by name, so a name may appear once.
+  { name: "unique-test-names", check: (context) => uniqueNames(context, "validation_tests", "test") },
+  { name: "unique-step-names", check: (context) => uniqueNames(context, "build_steps", "step") },
+];
+
+export function crossFieldProblems(data: Record<string, unknown>, report: Report): Problem[] {
+  const problems: Problem[] = [];
+  const context: RuleContext = { data, report: (path, message, options) => void problems.push(report(path, message, options)) };
+  for (const rule of crossFieldRules) rule.check(context);
   return problems;
 }
 
@@ -112,19 +140,18 @@ function repeats(items: readonly unknown[], keyOf: (item: unknown) => string | u
   return found;
 }
 
-/** Validation tests and build steps are reported by name, so a name may appear once. */
-function duplicateNames(items: readonly unknown[], field: string, label: string, locate: Locate, at: At): Problem[] {
+function uniqueNames({ data, report }: RuleContext, field: "validation_tests" | "build_steps", label: string): void {
+  const items = data[field];
+  if (!Array.isArray(items)) return;
   const nameOf = (item: unknown) => {
     const name = item !== null && typeof item === "object" ? (item as Record<string, unknown>).name : undefined;
     return typeof name === "string" ? name : undefined;
   };
-  return repeats(items, nameOf).map(([index, first]) => {
-    const where = locate([field, index, "name"]);
-    return at(where.line, where.column, [field, index, "name"], `duplicate ${label} name "${nameOf(items[index])}" (also ${field}[${first}])`);
-  });
+  for (const [index, first] of repeats(items, nameOf)) {
+    report([field, index, "name"], `duplicate ${label} name "${nameOf(items[index])}" (also ${field}[${first}])`);
+  }
 }
 
 export function duplicateMessage(label: string, item: unknown, firstIndex: number): string {
   return `duplicate ${label} ${JSON.stringify(item)} (already listed at index ${firstIndex})`;
 }
-

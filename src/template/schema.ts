@@ -9,7 +9,7 @@ import { AWS_REGIONS } from "./regions.js";
  * generated from its descriptions.
  *
  * Rules that need more than one field, and duplicate list items, (setup_script vs build_steps, costs for
- * architectures that are not built) live in `crossFieldProblems` in load.ts,
+ * architectures that are not built) are `crossFieldRules` in rules.ts,
  * because zod does not run an object's refinements once a field inside it has
  * failed, and a template author must see every problem at once.
  */
@@ -48,7 +48,8 @@ const amiId = z
   .describe("A literal AMI id, `ami-` followed by 8 or 17 hex digits.");
 
 // An enum rather than a refined string so the generated JSON Schema lets editors complete region names.
-const region = z.enum(AWS_REGIONS).describe("An AWS region name, e.g. `us-east-1`.");
+// Exported so that the loader knows it by identity, to say "not an AWS region" rather than list 38 of them.
+export const awsRegion = z.enum(AWS_REGIONS).describe("An AWS region name, e.g. `us-east-1`.");
 
 const baseAmiLookup = z
   .strictObject({
@@ -134,7 +135,7 @@ export const templateSchema = z
       })
       .describe("The image the build starts from."),
     regions: z
-      .array(region)
+      .array(awsRegion)
       .min(1)
       .describe("Regions the image is built in (or copied to), at least one."),
     setup_script: z
@@ -191,7 +192,7 @@ export const templateSchema = z
       .optional()
       .describe("Extra tags for the image and its snapshots (keys starting with `aws:` or `cws:` are reserved)."),
     amis: z
-      .partialRecord(region, perArchitecture(amiId))
+      .partialRecord(awsRegion, perArchitecture(amiId))
       .optional()
       .describe("Written by `cws ami update-templates`: the current AMI per region and architecture. Not part of the content hash."),
   })
@@ -205,33 +206,43 @@ export type ValidationTest = Template["validation_tests"][number];
 export type BuildStep = NonNullable<Template["build_steps"]>[number];
 export type BaseAmiSource = Template["base_ami"]["source"];
 
-/** Top-level field names, for "did you mean" on unknown keys. */
-export function knownKeysAt(path: readonly (string | number)[]): string[] {
-  let schema: z.ZodType = templateSchema;
+/**
+ * The schema of the value at `path` in a template (optional and default
+ * unwrapped; through the base image union, its `{ name, owners }` form), or
+ * undefined where the schema has no such place. The loader uses it to know
+ * what an issue is about by the schema's identity, not by its field's name.
+ */
+export function schemaAt(path: readonly PropertyKey[]): z.ZodType | undefined {
+  let schema: z.ZodType = unwrap(templateSchema);
   for (const segment of path) {
-    schema = unwrap(schema);
-    if (schema instanceof z.ZodObject) {
-      const next = (schema.shape as Record<string, z.ZodType>)[String(segment)];
-      if (!next) return [];
-      schema = next;
-    } else if (schema instanceof z.ZodArray) {
-      schema = schema.element as z.ZodType;
-    } else if (schema instanceof z.ZodUnion) {
+    if (schema instanceof z.ZodUnion) {
       const object = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject);
-      if (!object) return [];
+      if (!object) return undefined;
       schema = object;
-      const next = ((object as z.ZodObject).shape as Record<string, z.ZodType>)[String(segment)];
-      if (!next) return [];
-      schema = next;
-    } else {
-      return [];
     }
+    let next: z.ZodType | undefined;
+    if (schema instanceof z.ZodObject) next = (schema.shape as Record<string, z.ZodType>)[String(segment)];
+    else if (schema instanceof z.ZodArray) next = schema.element as z.ZodType;
+    else if (schema instanceof z.ZodRecord) next = schema.valueType as z.ZodType;
+    if (!next) return undefined;
+    schema = unwrap(next);
   }
-  schema = unwrap(schema);
+  return schema;
+}
+
+/** Field names at `path`, for "did you mean" on unknown keys. */
+export function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema = schemaAt(path);
   if (schema instanceof z.ZodUnion) {
     schema = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject) ?? schema;
   }
   return schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
+}
+
+/** The enum a map's keys come from (`awsRegion` for `amis`, the architectures for `instance_type`), when the value at `path` is such a map. */
+export function keyEnumAt(path: readonly PropertyKey[]): z.ZodEnum | undefined {
+  const schema = schemaAt(path);
+  return schema instanceof z.ZodRecord && schema.keyType instanceof z.ZodEnum ? (schema.keyType as z.ZodEnum) : undefined;
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {

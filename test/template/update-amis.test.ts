@@ -4,9 +4,10 @@ import { parseDocument } from "yaml";
 import { describe, expect, it } from "vitest";
 import { CwsError } from "../../src/errors.js";
 import { registrySchema, type RegistryTemplate } from "../../src/registry/schema.js";
-import { AMIS_HEADER, desiredAmis, diffAmis, renderAmisBlock, spliceAmisBlock, updateTemplateAmis } from "../../src/registry/template-amis.js";
+import { AMIS_HEADER, renderAmisBlock, spliceAmisBlock } from "../../src/template/amis-block.js";
 import { templateContentHash } from "../../src/template/content-hash.js";
 import { parseTemplate } from "../../src/template/load.js";
+import { desiredAmis, diffAmis, updateTemplateAmis } from "../../src/template/update-amis.js";
 import { ROOT } from "../helpers/cli.js";
 
 const FILE = "templates/rich.yml";

@@ -1,0 +1,207 @@
+import type * as z from "zod";
+import { describeValue, type Problem } from "./problems.js";
+import { valueAt, type Path, type Report } from "./rules.js";
+import { awsRegion, BASE_AMI_ALIASES, baseAmiSource, keyEnumAt, knownKeysAt, schemaAt } from "./schema.js";
+import { didYouMean } from "./suggest.js";
+
+/**
+ * zod's issues in a template author's terms: "expected a string, got a
+ * number (42); put it in quotes" rather than "Invalid input: expected string,
+ * received number", each placed at the node it is about. The rules are tried
+ * in order and the first that recognises an issue rewrites it; an issue none
+ * recognises keeps zod's message. A rule tells one schema from another by
+ * identity (the schema at the issue's path is `awsRegion`), never by the
+ * shape of the issue or the name of a field.
+ */
+
+/** What a rewrite rule sees of one issue. */
+export interface IssueContext {
+  issue: z.core.$ZodIssue;
+  /** From the template's root. */
+  path: Path;
+  /** The author's value at `path`; undefined when it is missing. */
+  value: unknown;
+  /** The schema at `path` (schemaAt). */
+  schema: z.ZodType | undefined;
+  report: Report;
+  /** The rules again, for an issue nested in this one (a union branch's), relative to `prefix`. */
+  rewrite: (issue: z.core.$ZodIssue, prefix: Path) => Problem[];
+}
+
+export interface IssueRule {
+  name: string;
+  /** The problems for an issue this rule recognises; undefined leaves it to the next rule. */
+  rewrite: (context: IssueContext) => Problem[] | undefined;
+}
+
+export const issueRules: readonly IssueRule[] = [
+  {
+    // A union's own message ("Invalid input") helps nobody: name the forms a base image takes.
+    name: "base-image-source",
+    rewrite: (context) => (context.schema === baseAmiSource ? baseImageProblems(context) : undefined),
+  },
+  {
+    // A map keyed by an enum (regions, architectures) takes its keys from the enum; an object, from its fields.
+    name: "unknown-field",
+    rewrite: ({ issue, path, report }) => {
+      if (issue.code !== "unrecognized_keys") return undefined;
+      const keys = keyEnumAt(path);
+      const candidates = keys ? keys.options.map(String) : knownKeysAt(path);
+      const expected = keys === undefined ? "" : keys === awsRegion ? "; expected a region" : `; expected one of ${keys.options.join(", ")}`;
+      return issue.keys.map((key) => report([...path, key], `unknown field "${key}"${suggestFor(key, candidates)}${expected}`, { onKey: true }));
+    },
+  },
+  {
+    // Placed at the mapping that lacks it: the field has no place of its own.
+    name: "missing-field",
+    rewrite: ({ issue, path, value, report }) =>
+      issue.code === "invalid_type" && value === undefined ? [report(path, "required field is missing", { place: path.slice(0, -1) })] : undefined,
+  },
+  {
+    name: "wrong-type",
+    rewrite: ({ issue, path, value, report }) => {
+      if (issue.code !== "invalid_type") return undefined;
+      const quote = issue.expected === "string" && (typeof value === "number" || typeof value === "boolean") ? `; put it in quotes: "${String(value)}"` : "";
+      return [report(path, `expected ${typeName(issue.expected)}, got ${describeValue(value)}${quote}`)];
+    },
+  },
+  {
+    // Not the 38 regions zod would list: the nearest one.
+    name: "aws-region",
+    rewrite: ({ issue, path, value, schema, report }) => {
+      if (issue.code !== "invalid_value" || schema !== awsRegion) return undefined;
+      const text = typeof value === "string" ? `"${value}" is` : `${describeValue(value)} is`;
+      const hint = typeof value === "string" ? didYouMean(value, awsRegion.options) : "";
+      return [report(path, `${text} not an AWS region${hint}`)];
+    },
+  },
+  {
+    name: "one-of",
+    rewrite: ({ issue, path, value, report }) => {
+      if (issue.code !== "invalid_value") return undefined;
+      const options = issue.values.map((v) => String(v));
+      const hint = typeof value === "string" ? suggestFor(value, options) : "";
+      return [report(path, `expected one of ${options.join(", ")}, got ${describeValue(value)}${hint}`)];
+    },
+  },
+  {
+    name: "too-small",
+    rewrite: ({ issue, path, value, report }) => {
+      if (issue.code !== "too_small") return undefined;
+      const minimum = Number(issue.minimum);
+      if (issue.origin === "array") return [report(path, `must list at least ${minimum} item${minimum === 1 ? "" : "s"}`)];
+      if (issue.origin === "string") return [report(path, "must not be empty")];
+      return [report(path, `must be at least ${minimum}, got ${String(value)}`)];
+    },
+  },
+  {
+    name: "too-big",
+    rewrite: ({ issue, path, value, report }) => {
+      if (issue.code !== "too_big") return undefined;
+      const maximum = Number(issue.maximum);
+      if (issue.origin === "string") return [report(path, `must be at most ${maximum} characters long`)];
+      if (issue.origin === "array") return [report(path, `must list at most ${maximum} items`)];
+      return [report(path, `must be at most ${maximum}, got ${String(value)}`)];
+    },
+  },
+  {
+    // A map key that fails its own schema (a reserved tag key): at the key, with the key schema's messages.
+    name: "bad-key",
+    rewrite: ({ issue, path, report }) =>
+      issue.code === "invalid_key" ? [report(path, issue.issues.map((inner) => inner.message).join("; ") || issue.message, { onKey: true })] : undefined,
+  },
+  {
+    // The schema's own message ("expected an AMI id such as …") and what was there instead.
+    name: "format",
+    rewrite: ({ issue, path, value, report }) => (issue.code === "invalid_format" ? [report(path, `${issue.message}, got ${describeValue(value)}`)] : undefined),
+  },
+  {
+    // The branch that got furthest: the fewest issues among those that have any.
+    name: "closest-union-branch",
+    rewrite: ({ issue, path, value, report, rewrite }) => {
+      if (issue.code !== "invalid_union") return undefined;
+      const best = issue.errors.filter((branch) => branch.length > 0).sort((a, b) => a.length - b.length)[0];
+      return best ? best.flatMap((inner) => rewrite(inner, path)) : [report(path, `unexpected ${describeValue(value)}`)];
+    },
+  },
+];
+
+/** The author-facing problems for one zod issue on `data`, the template's fields as written. */
+export function rewriteIssue(issue: z.core.$ZodIssue, data: unknown, report: Report, prefix: Path = []): Problem[] {
+  const path: Path = [...prefix, ...issue.path];
+  const context: IssueContext = {
+    issue,
+    path,
+    value: valueAt(data, path),
+    schema: schemaAt(path),
+    report,
+    rewrite: (inner, innerPrefix) => rewriteIssue(inner, data, report, innerPrefix),
+  };
+  for (const rule of issueRules) {
+    const problems = rule.rewrite(context);
+    if (problems) return problems;
+  }
+  return [report(path, issue.message)];
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  array: "a list",
+  object: "a mapping",
+  record: "a mapping",
+};
+
+const typeName = (expected: string) => TYPE_NAMES[expected] ?? expected;
+
+/** Common spellings of the two architectures, so `amd64` suggests `x86_64` rather than `arm64`. */
+const ARCHITECTURE_SYNONYMS: Record<string, string> = {
+  amd64: "x86_64",
+  x64: "x86_64",
+  "x86-64": "x86_64",
+  x86: "x86_64",
+  intel: "x86_64",
+  aarch64: "arm64",
+  arm: "arm64",
+  graviton: "arm64",
+};
+
+function suggestFor(value: string, candidates: readonly string[]): string {
+  const synonym = ARCHITECTURE_SYNONYMS[value.toLowerCase()];
+  if (synonym !== undefined && candidates.includes(synonym)) return ` (did you mean "${synonym}"?)`;
+  return didYouMean(value, candidates);
+}
+
+function baseImageProblems({ issue, path, value, report }: IssueContext): Problem[] {
+  if (value === undefined) return [report(path, "required field is missing", { place: path.slice(0, -1) })];
+  if (typeof value === "string") {
+    if (value.startsWith("ami-")) return [report(path, `"${value}" is not an AMI id: expected ami- followed by 8 or 17 hex digits`)];
+    return [
+      report(path, `unknown base image "${value}"${didYouMean(value, BASE_AMI_ALIASES)}; expected one of ${BASE_AMI_ALIASES.join(", ")}, an ami-… id, or { name, owners }`),
+    ];
+  }
+  if (value !== null && typeof value === "object" && !Array.isArray(value) && issue.code === "invalid_union") {
+    // A mapping: the problems of the { name, owners } form, all placed inside the mapping.
+    const objectBranch = issue.errors.find((branch) => branch.some((inner) => inner.path.length > 0 || inner.code === "unrecognized_keys"));
+    if (objectBranch) {
+      return objectBranch.flatMap((inner) => {
+        const innerPath = [...path, ...inner.path];
+        const innerValue = valueAt(value, inner.path);
+        if (inner.code === "unrecognized_keys") {
+          return inner.keys.map((key) => report([...path, key], `unknown field "${key}"${didYouMean(key, knownKeysAt(path))}`, { onKey: true }));
+        }
+        if (inner.code === "invalid_type" && innerValue === undefined) return [report(innerPath, "required field is missing", { place: path })];
+        return [report(innerPath, describeInner(inner, innerValue))];
+      });
+    }
+  }
+  return [report(path, `expected an alias (${BASE_AMI_ALIASES.join(", ")}), an ami-… id or a { name, owners } mapping, got ${describeValue(value)}`)];
+}
+
+function describeInner(issue: z.core.$ZodIssue, value: unknown): string {
+  if (issue.code === "invalid_type") return `expected ${typeName(issue.expected)}, got ${describeValue(value)}`;
+  if (issue.code === "too_small") return issue.origin === "array" ? "must list at least one item" : "must not be empty";
+  return issue.message;
+}
