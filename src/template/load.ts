@@ -173,6 +173,15 @@ function locateNode(
   return { line, column: col, exact };
 }
 
+/**
+ * Where a path is in a parsed document, as a `Locate`: for templates, and for
+ * other files cws places problems in (cws.config.json, which is JSON and so
+ * YAML as well).
+ */
+export function locator(document: Document, lineCounter: LineCounter): Locate {
+  return (path, onKey = false) => locateNode(document, path, onKey, (offset) => lineCounter.linePos(offset));
+}
+
 function scalarKey(key: unknown): string | undefined {
   if (isScalar(key)) return String(key.value);
   if (typeof key === "string" || typeof key === "number") return String(key);
