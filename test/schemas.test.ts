@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { configJsonSchema } from "../src/config/config-schema.js";
 import { formatJson, registryJsonSchema, templateJsonSchema, templateReferenceMarkdown } from "../src/template/json-schema.js";
 import { ROOT } from "./helpers/cli.js";
 
@@ -13,6 +14,11 @@ describe("generated files (run `npm run schemas` when these fail)", () => {
   it("schemas/registry.schema.json matches the zod schema", () => {
     const committed = readFileSync(join(ROOT, "schemas", "registry.schema.json"), "utf8");
     expect(committed).toBe(formatJson(registryJsonSchema()));
+  });
+
+  it("schemas/config.schema.json matches the zod schema of cws.config.json", () => {
+    const committed = readFileSync(join(ROOT, "schemas", "config.schema.json"), "utf8");
+    expect(committed).toBe(formatJson(configJsonSchema()));
   });
 
   it("the README's template reference matches the zod schema", () => {
@@ -38,6 +44,7 @@ describe("generated files (run `npm run schemas` when these fail)", () => {
       }
     };
     walk(templateJsonSchema(), "");
+    walk(configJsonSchema(), "config:");
     expect(missing).toEqual([]);
   });
 });
