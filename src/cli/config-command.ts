@@ -41,16 +41,11 @@ function profileSetting(context: AwsRegionContext | { profile: string; profileFr
   return { value: context.profile, from: { kind: "default" } };
 }
 
-/** The line of each key the config file sets (`build.subnet` → 7); the YAML parser reads the JSON, only here. */
+/** The line of each key the config file sets (`build.subnet` → 7); the YAML parser is loaded for it only here. */
 async function configLines(project: Project): Promise<(key: string) => number | undefined> {
   if (project.configFile === undefined) return () => undefined;
-  const [{ LineCounter, parseDocument }, { locator }] = await Promise.all([import("yaml"), import("../template/load.js")]);
-  const lineCounter = new LineCounter();
-  const locate = locator(parseDocument(readFileSync(project.configFile, "utf8"), { lineCounter }), lineCounter);
-  return (key) => {
-    const where = locate(key.split("."), true);
-    return where.exact ? where.line : undefined;
-  };
+  const { configKeyLines } = await import("../config/config-problems.js");
+  return configKeyLines(readFileSync(project.configFile, "utf8"));
 }
 
 export async function runConfigCommand(options: { region?: string; profile?: string }, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {

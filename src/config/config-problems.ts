@@ -40,6 +40,16 @@ export function checkConfig(text: string, file: string): { config?: ProjectConfi
   return { problems: parsed.error.issues.flatMap((issue) => issueProblems(issue, data, locate, at)).sort(compareProblems) };
 }
 
+/** The line each key of a config is on (`build.subnet` → 7), for `cws config`. */
+export function configKeyLines(text: string): (key: string) => number | undefined {
+  const lineCounter = new LineCounter();
+  const locate = locator(parseDocument(text, { lineCounter }), lineCounter);
+  return (key) => {
+    const where = locate(key.split("."), true);
+    return where.exact ? where.line : undefined;
+  };
+}
+
 type At = (where: { line: number; column: number }, path: Path, message: string) => Problem;
 
 function issueProblems(issue: z.core.$ZodIssue, data: unknown, locate: Locate, at: At): Problem[] {
