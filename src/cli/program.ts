@@ -1,8 +1,9 @@
 import { Command, Option } from "commander";
-import { DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR, resolveProject } from "../config/settings.js";
+import { DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR } from "../config/defaults.js";
+import { resolveProject } from "../config/settings.js";
 import { isGroup, type CommandSpec, type GroupSpec } from "./command-spec.js";
 import { setExitCode } from "./exit.js";
-import type { CliIO, GlobalOptions } from "./io.js";
+import { withCwd, type CliIO, type GlobalOptions } from "./io.js";
 import { VERSION } from "./version.js";
 
 export { DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR };
@@ -68,7 +69,7 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO): void {
     const root = globals.project!.root;
     // A command started below the project root runs at the root, exactly as there (paths typed below it were rebased).
     if (root !== io.cwd) io.chdir?.(root);
-    setExitCode(command, await spec.run(await spec.load(), { args, options, globals, io: { ...io, cwd: root } }));
+    setExitCode(command, await spec.run(await spec.load(), { args, options, globals, io: withCwd(io, root) }));
   });
 }
 

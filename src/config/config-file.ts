@@ -1,13 +1,16 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { CwsError } from "../errors.js";
-import { quickCheckConfig, type ProjectConfig } from "./fields.js";
+import type { ProjectConfig } from "./fields.js";
 
 /**
  * The project root and its cws.config.json: found by walking up from the
  * current directory, read with JSON.parse and a quick check on the hot path.
  * Only a config with problems loads more (config-problems.ts: zod and the
  * position-aware YAML parser), to say what is wrong at file:line:col.
+ *
+ * This module imports nothing of cws, so that it lands in each program's
+ * entry file: without a config file, finding the root costs no module load
+ * (every further chunk costs a cold start ~0.3 ms; docs/decisions.md §18).
  */
 export const CONFIG_FILE_NAME = "cws.config.json";
 
@@ -58,14 +61,8 @@ export async function readProjectConfig(file: string, shownAs: string): Promise<
   } catch {
     data = undefined;
   }
+  const { quickCheckConfig } = await import("./fields.js");
   if (data !== undefined && quickCheckConfig(data)) return data as ProjectConfig;
-  const { checkConfig } = await import("./config-problems.js");
-  const { formatProblem } = await import("../template/problems.js");
-  const { config, problems } = checkConfig(text, shownAs);
   // The quick check and the schema agree (a test holds them to it); should they not, the schema decides.
-  if (config !== undefined) return config;
-  throw new CwsError("CONFIG_INVALID", `${shownAs} is not a valid cws config:\n${problems.map((problem) => `  ${formatProblem(problem)}`).join("\n")}`, {
-    value: shownAs,
-    suggestion: "fix it (schemas/config.schema.json lists every key; an editor checks the file through its \"$schema\")",
-  });
+  return (await import("./config-problems.js")).validConfigOrThrow(text, shownAs);
 }

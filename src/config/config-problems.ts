@@ -1,7 +1,8 @@
 import { LineCounter, parseDocument } from "yaml";
 import type * as z from "zod";
+import { CwsError } from "../errors.js";
 import { describeValue, locator } from "../template/load.js";
-import { compareProblems, formatPath, type Problem } from "../template/problems.js";
+import { compareProblems, formatPath, formatProblem, type Problem } from "../template/problems.js";
 import { AWS_REGIONS } from "../template/regions.js";
 import { valueAt, type Locate, type Path } from "../template/rules.js";
 import { didYouMean } from "../template/suggest.js";
@@ -38,6 +39,16 @@ export function checkConfig(text: string, file: string): { config?: ProjectConfi
   const parsed = configSchema.safeParse(data);
   if (parsed.success) return { config: parsed.data as ProjectConfig, problems: [] };
   return { problems: parsed.error.issues.flatMap((issue) => issueProblems(issue, data, locate, at)).sort(compareProblems) };
+}
+
+/** The config, or a usage error (exit 2) listing every problem at file:line:col. */
+export function validConfigOrThrow(text: string, file: string): ProjectConfig {
+  const { config, problems } = checkConfig(text, file);
+  if (config !== undefined) return config;
+  throw new CwsError("CONFIG_INVALID", `${file} is not a valid cws config:\n${problems.map((problem) => `  ${formatProblem(problem)}`).join("\n")}`, {
+    value: file,
+    suggestion: "fix it (schemas/config.schema.json lists every key; an editor checks the file through its \"$schema\")",
+  });
 }
 
 /** The line each key of a config is on (`build.subnet` → 7), for `cws config`. */

@@ -1,6 +1,7 @@
 import { isAbsolute, join, relative } from "node:path";
 import type { Architecture } from "../template/architectures.js";
 import type { Env, ProjectAwsConfig } from "./aws-context.js";
+import { DEFAULT_INSTANCE_PROFILE, DEFAULT_INSTANCE_TYPES, DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR } from "./defaults.js";
 import { findProjectRoot, readProjectConfig, statKind, type StatKind } from "./config-file.js";
 import type { OnErrorMode, ProjectConfig } from "./fields.js";
 
@@ -12,10 +13,6 @@ import type { OnErrorMode, ProjectConfig } from "./fields.js";
  * from, so `cws config` and messages can say why.
  */
 
-export const DEFAULT_TEMPLATES_DIR = "./templates";
-export const DEFAULT_REGISTRY = "./registry/amis.json";
-export const DEFAULT_INSTANCE_PROFILE = "cws-ami-builder";
-export const DEFAULT_INSTANCE_TYPES: Record<Architecture, string> = { x86_64: "t3.medium", arm64: "t4g.medium" };
 
 export type SettingSource =
   | { kind: "flag"; name: string }
