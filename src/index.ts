@@ -13,6 +13,7 @@ export { formatProblem, formatAnnotation, type Problem } from "./template/proble
 export { CwsError, isCwsError } from "./errors.js";
 export { exec } from "./cli/main.js";
 export { templateJsonSchema, registryJsonSchema, templateReferenceMarkdown, formatJson } from "./template/json-schema.js";
+export { configJsonSchema } from "./config/config-schema.js";
 export { resolveAmi, type ResolveAmiOptions, type ResolvedAmi, type LegacyAmiMap } from "./registry/resolve.js";
 export { readRegistry, parseRegistry, serializeRegistry, updateRegistryFile, recordAmi } from "./registry/store.js";
 export { mergeRegistries, rollbackEntry, ssmParameterName } from "./registry/operations.js";

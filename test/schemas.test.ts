@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { configJsonSchema, configSchema } from "../src/config/config-schema.js";
+import { quickCheckConfig } from "../src/config/fields.js";
 import { formatJson, registryJsonSchema, templateJsonSchema, templateReferenceMarkdown } from "../src/template/json-schema.js";
 import { ROOT } from "./helpers/cli.js";
 
@@ -13,6 +15,20 @@ describe("generated files (run `npm run schemas` when these fail)", () => {
   it("schemas/registry.schema.json matches the zod schema", () => {
     const committed = readFileSync(join(ROOT, "schemas", "registry.schema.json"), "utf8");
     expect(committed).toBe(formatJson(registryJsonSchema()));
+  });
+
+  it("schemas/config.schema.json matches the zod schema of cws.config.json", () => {
+    const committed = readFileSync(join(ROOT, "schemas", "config.schema.json"), "utf8");
+    expect(committed).toBe(formatJson(configJsonSchema()));
+  });
+
+  it("the README's example cws.config.json is a valid config, with every key", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Configuration"));
+    const example = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)![1]!) as Record<string, unknown>;
+    expect(configSchema.safeParse(example).success).toBe(true);
+    expect(quickCheckConfig(example)).toBe(true);
+    expect(Object.keys(example).sort()).toEqual(Object.keys(configSchema.shape).sort());
   });
 
   it("the README's template reference matches the zod schema", () => {
@@ -38,6 +54,7 @@ describe("generated files (run `npm run schemas` when these fail)", () => {
       }
     };
     walk(templateJsonSchema(), "");
+    walk(configJsonSchema(), "config:");
     expect(missing).toEqual([]);
   });
 });

@@ -5,8 +5,6 @@ import type { PollSettings } from "./poll.js";
 import type { BuildReporter } from "./reporter.js";
 import type { Step } from "./runner.js";
 
-export const DEFAULT_INSTANCE_TYPES: Record<Architecture, string> = { x86_64: "t3.medium", arm64: "t4g.medium" };
-export const DEFAULT_INSTANCE_PROFILE = "cws-ami-builder";
 /** Where the build keeps its scripts and logs on the instance; removed before imaging. */
 export const REMOTE_WORK_ROOT = "/var/lib/cws-build";
 

@@ -2,22 +2,23 @@ import { readSharedConfig } from "../aws/shared-config.js";
 import { bootstrap } from "../bootstrap/bootstrap.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, resolveAwsContext } from "../config/aws-context.js";
+import { projectAwsConfig, resolveInstanceProfile } from "../config/settings.js";
 import { EXIT, type ExitCode } from "../errors.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 
 export async function runBootstrapCommand(
-  options: { region?: string; profile?: string; instanceProfile: string },
+  options: { region?: string; profile?: string; instanceProfile?: string },
   globals: GlobalOptions,
   io: CliIO,
 ): Promise<ExitCode> {
-  const context = await resolveAwsContext(options, io.env, { readSharedConfig, suggestion: "e.g. cws ami bootstrap --region us-east-1" });
+  const context = await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env, { readSharedConfig, suggestion: "e.g. cws ami bootstrap --region us-east-1" });
   const { region } = context;
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
   const aws = createAwsPorts(awsClientProfile(context));
   try {
     const result = await bootstrap(aws, {
       region,
-      instanceProfile: options.instanceProfile,
+      instanceProfile: resolveInstanceProfile(options.instanceProfile, globals.project).value,
       poll: pollSettingsFromEnv(io.env),
       report: (line) => io.stderr.write(`${line}\n`),
     });

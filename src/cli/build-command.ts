@@ -5,9 +5,10 @@ import type { AwsPorts } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
 import type { PipelineOptions } from "../builder/build.js";
 import type { BuildContext, BuildInput, BuildRequest } from "../builder/context.js";
-import { DEFAULT_INSTANCE_PROFILE, DEFAULT_INSTANCE_TYPES } from "../builder/context.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
+import { INSTANCE_PROFILE_PATTERN, ON_ERROR_MODES, SUBNET_PATTERN } from "../config/fields.js";
+import { projectAwsConfig, resolveBuildSettings, resolveInstanceType } from "../config/settings.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { templateContentHash } from "../template/content-hash.js";
 import { formatProblem } from "../template/problems.js";
@@ -26,10 +27,10 @@ const optionsSchema = z.object({
     .optional(),
   profile: z.string().min(1).optional(),
   instanceType: z.string().regex(INSTANCE_TYPE_PATTERN, { message: "expected an EC2 instance type such as t3.medium" }).optional(),
-  subnet: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: "expected a subnet id such as subnet-0123456789abcdef0" }).optional(),
-  instanceProfile: z.string().regex(/^[\w+=,.@-]{1,128}$/, { message: "not a valid instance profile name" }).optional(),
+  subnet: z.string().regex(SUBNET_PATTERN, { message: "expected a subnet id such as subnet-0123456789abcdef0" }).optional(),
+  instanceProfile: z.string().regex(INSTANCE_PROFILE_PATTERN, { message: "not a valid instance profile name" }).optional(),
   dryRun: z.boolean().optional(),
-  onError: z.enum(["cleanup", "abort"]),
+  onError: z.enum(ON_ERROR_MODES).optional(),
   quiet: z.boolean().optional(),
   registryUpdate: z.boolean().optional(),
   publishSsm: z.boolean().optional(),
@@ -82,12 +83,13 @@ export async function resolveBuild(templateId: string, raw: Record<string, unkno
       suggestion: `add ${architecture} to base_ami.architecture in ${file!.file}, or pick one of ${archs.join(", ")}`,
     });
   }
-  const context = await resolveAwsContext(options, io.env, {
+  const context = await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env, {
     readSharedConfig,
     templateRegions: template.regions,
     suggestion: `${templateId} builds in ${template.regions.join(", ")}`,
   });
   const { region } = context;
+  const settings = resolveBuildSettings(options, globals.project);
   if (!(AWS_REGIONS as readonly string[]).includes(region)) {
     throw new CwsError("BAD_REGION", `"${region}" (from ${describeRegionSource(context)}) is not an AWS region${didYouMean(region, AWS_REGIONS)}`, { value: region });
   }
@@ -103,15 +105,15 @@ export async function resolveBuild(templateId: string, raw: Record<string, unkno
     architecture,
     region,
     version: options.version ?? (template.version ? `v${template.version}` : "v0.0.0"),
-    instanceType: options.instanceType ?? template.instance_type?.[architecture] ?? DEFAULT_INSTANCE_TYPES[architecture],
-    subnetId: options.subnet,
-    instanceProfile: options.instanceProfile ?? DEFAULT_INSTANCE_PROFILE,
-    onError: options.onError,
+    instanceType: resolveInstanceType(options.instanceType, architecture, { id: loaded.id, instanceType: template.instance_type }, globals.project).value,
+    subnetId: settings.subnet.value,
+    instanceProfile: settings.instanceProfile.value,
+    onError: settings.onError.value,
     awsContext: context,
     dryRun: options.dryRun === true,
     quiet: options.quiet === true,
     registryUpdate: options.registryUpdate !== false,
-    publishSsm: options.publishSsm === true,
+    publishSsm: settings.publishSsm.value,
   };
 }
 

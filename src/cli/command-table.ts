@@ -1,5 +1,5 @@
 import { RULE_IDS } from "../template/lint.js";
-import { command, type GroupSpec } from "./command-spec.js";
+import { command, type CommandSpec, type GroupSpec } from "./command-spec.js";
 
 /**
  * Every `cws ami` command: the one place a command is declared (in the spirit
@@ -16,8 +16,9 @@ import { command, type GroupSpec } from "./command-spec.js";
 const ARCHITECTURE_CHOICES = ["x86_64", "arm64"];
 const ARCHITECTURES = ARCHITECTURE_CHOICES.join(" or ");
 
-const PROFILE = { flags: "--profile <name>", description: "AWS profile (default: AWS_PROFILE, else default)" };
+const PROFILE = { flags: "--profile <name>", description: "AWS profile (default: AWS_PROFILE, cws.config.json's profile, else default)" };
 const PUBLISH_SSM_PATH = "/cloudworkstation/amis/<template>/<region>/<arch>";
+const NO_PUBLISH_SSM = { flags: "--no-publish-ssm", description: "do not write to SSM, even if cws.config.json says publish_ssm" };
 const TEMPLATE_IDS = { syntax: "[templates...]", description: "template ids (default: every template in the templates directory)" };
 
 export const COMMAND_TABLE: GroupSpec = {
@@ -28,9 +29,9 @@ export const COMMAND_TABLE: GroupSpec = {
       name: "bootstrap",
       description: "create the build instances' IAM role and instance profile (once per account; safe to re-run)",
       options: [
-        { flags: "--region <region>", description: "region whose EC2 must accept the profile (default: AWS_REGION, AWS_DEFAULT_REGION, or the AWS profile's region)" },
+        { flags: "--region <region>", description: "region whose EC2 must accept the profile (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, or the AWS profile's region)" },
         PROFILE,
-        { flags: "--instance-profile <name>", description: "instance profile name", default: "cws-ami-builder" },
+        { flags: "--instance-profile <name>", description: "instance profile name (default: cws.config.json's instance_profile, else cws-ami-builder)" },
       ],
       helpAfter:
         "Creates role cws-ami-builder (trusted by ec2.amazonaws.com, with AmazonSSMManagedInstanceCore) and\nan instance profile holding it, then waits until EC2 accepts the profile.\nYour own permissions: docs/iam/cws-cli-policy.json.",
@@ -45,17 +46,18 @@ export const COMMAND_TABLE: GroupSpec = {
       options: [
         { flags: "--architecture <arch>", description: `${ARCHITECTURES} (default: the template's only architecture)` },
         { flags: "--arch <arch>", description: "alias of --architecture", hidden: true },
-        { flags: "--region <region>", description: "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile's region, or the template's only region)" },
+        { flags: "--region <region>", description: "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, the AWS profile's region, or the template's only region)" },
         { flags: "--version <version>", description: "version for the image name and tags, e.g. v1.2.3 or a commit (default: the template's version)" },
         PROFILE,
-        { flags: "--instance-type <type>", description: "build instance type (default: the template's, else t3.medium / t4g.medium)" },
-        { flags: "--subnet <subnet-id>", description: "subnet for the build instance (default: a default subnet of the default VPC)" },
-        { flags: "--instance-profile <name>", description: "IAM instance profile for the build instance (default: cws-ami-builder)" },
+        { flags: "--instance-type <type>", description: "build instance type (default: the template's, cws.config.json's, else t3.medium / t4g.medium)" },
+        { flags: "--subnet <subnet-id>", description: "subnet for the build instance (default: cws.config.json's, else a default subnet of the default VPC)" },
+        { flags: "--instance-profile <name>", description: "IAM instance profile for the build instance (default: cws.config.json's, else cws-ami-builder)" },
         { flags: "--dry-run", description: "print the plan; with credentials also resolve the base AMI and check EC2 permissions" },
-        { flags: "--on-error <mode>", description: "on failure: clean up everything, or keep the instance to debug", choices: ["cleanup", "abort"], default: "cleanup" },
+        { flags: "--on-error <mode>", description: "on failure: clean up everything, or keep the instance to debug (default: cws.config.json's, else cleanup)", choices: ["cleanup", "abort"] },
         { flags: "--quiet", description: "print only warnings, errors and the result" },
         { flags: "--no-registry-update", description: "do not record the AMI in the registry file" },
         { flags: "--publish-ssm", description: `also write the AMI id to SSM Parameter Store at ${PUBLISH_SSM_PATH}` },
+        NO_PUBLISH_SSM,
       ],
       helpAfter: [
         "Exit codes: 0 built, 1 the build failed (setup or validation), 2 bad template, option or AWS setup, 130 interrupted.",
@@ -87,7 +89,7 @@ export const COMMAND_TABLE: GroupSpec = {
         { flags: "--architecture <arch>", description: "only this architecture", choices: ARCHITECTURE_CHOICES },
         { flags: "--arch <arch>", description: "alias of --architecture", choices: ARCHITECTURE_CHOICES, hidden: true },
         { flags: "--live", description: "ask AWS (DescribeImages, every registry region in parallel) and mark drift" },
-        { flags: "--profile <name>", description: "AWS profile for --live (default: AWS_PROFILE)" },
+        { flags: "--profile <name>", description: "AWS profile for --live (default: AWS_PROFILE, cws.config.json's profile)" },
       ],
       helpAfter: [
         "Rows are sorted by template, region and architecture. --json prints them as a JSON array.",
@@ -116,6 +118,7 @@ export const COMMAND_TABLE: GroupSpec = {
         { flags: "--architecture <arch>", description: `only this architecture (${ARCHITECTURES})` },
         { flags: "--all", description: "every template in the templates directory" },
         { flags: "--publish-ssm", description: `also write ${PUBLISH_SSM_PATH} in SSM Parameter Store` },
+        NO_PUBLISH_SSM,
         { flags: "--unpin", description: "replace entries pinned by a rollback too" },
         PROFILE,
       ],
@@ -128,10 +131,11 @@ export const COMMAND_TABLE: GroupSpec = {
       description: "make the previous (or a named) AMI current again, keeping history",
       arguments: [{ syntax: "<template>", description: "template id" }],
       options: [
-        { flags: "--region <region>", description: "region (default: AWS_REGION, AWS_DEFAULT_REGION, or the AWS profile's region)" },
+        { flags: "--region <region>", description: "region (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, or the AWS profile's region)" },
         { flags: "--architecture <arch>", description: ARCHITECTURES },
         { flags: "--to <version-or-ami>", description: "the AMI id or version to go back to (default: the one before the current)" },
         { flags: "--publish-ssm", description: `also update ${PUBLISH_SSM_PATH} in SSM Parameter Store` },
+        NO_PUBLISH_SSM,
         PROFILE,
       ],
       helpAfter: "Refuses an AMI that is no longer available in AWS (exit 1). The entry is pinned until the next build.",
@@ -166,3 +170,25 @@ export const COMMAND_TABLE: GroupSpec = {
     }),
   ],
 };
+
+/**
+ * Commands right under `cws`, beside the `cws ami` group. None has a fast
+ * program: bin/cws.js sends them to the full CLI.
+ */
+export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [
+  command({
+    name: "config",
+    description: "print every effective setting and where it came from (flag, environment, cws.config.json, AWS profile, default)",
+    options: [
+      { flags: "--region <region>", description: "as build would be given it" },
+      PROFILE,
+    ],
+    helpAfter: [
+      "Precedence: flag > environment variable > cws.config.json > the AWS profile (region only) > default.",
+      "The project root is the nearest directory upwards holding cws.config.json, else templates/ (not above the git root).",
+      "Reads the AWS profile's region from ~/.aws/config only when nothing before it names a region.",
+    ].join("\n"),
+    load: () => import("./config-command.js"),
+    run: ({ runConfigCommand }, { options, globals, io }) => runConfigCommand(options as Parameters<typeof runConfigCommand>[0], globals, io),
+  }),
+];

@@ -2,7 +2,7 @@ import { CommanderError } from "commander";
 import { isCwsError } from "../errors.js";
 import type { CliIO } from "./io.js";
 import { exitCodeOf } from "./exit.js";
-import type { GroupSpec } from "./command-spec.js";
+import type { CommandSpec, GroupSpec } from "./command-spec.js";
 import { createProgram } from "./program.js";
 import { VERSION } from "./version.js";
 
@@ -11,12 +11,12 @@ import { VERSION } from "./version.js";
  * command group (`cws ami` and its commands), and return the exit code.
  * Never calls process.exit: only src/cli/process.ts sets the exit status.
  */
-export async function execCommands(argv: readonly string[], io: CliIO, group: GroupSpec): Promise<number> {
+export async function execCommands(argv: readonly string[], io: CliIO, group: GroupSpec, topLevel: readonly CommandSpec[] = []): Promise<number> {
   if (argv.length === 1 && argv[0] === "--version") {
     io.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const program = createProgram(io, group);
+  const program = createProgram(io, group, topLevel);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCodeOf(program);

@@ -1,3 +1,5 @@
+import type { Project } from "../config/settings.js";
+
 /**
  * What a command may touch of the outside world. The entry point passes the
  * real process streams and environment; tests pass their own, so `exec` can
@@ -19,14 +21,33 @@ export interface CliIO {
   runtime?: string;
   /** Signals delivered to the process (SIGINT, SIGTERM); commands that run long subscribe. */
   onSignal?: (handler: (signal: "SIGINT" | "SIGTERM") => void) => () => void;
+  /**
+   * Make `dir` the working directory: a command started below the project root
+   * runs at the root (src/config/settings.ts). In-process callers without it
+   * run where they are, which is the root when they start there.
+   */
+  chdir?: (dir: string) => void;
 }
 
 /** Global options every command shares (see program.ts). */
 export interface GlobalOptions {
+  /** From the project root. */
   templatesDir: string;
+  /** From the project root. */
   registry: string;
   json: boolean;
   color: boolean;
+  /** The project: root, config file and where each path came from. Absent when GlobalOptions are made by hand (library use). */
+  project?: Project;
+}
+
+/**
+ * The same io with another working directory. Its properties are copied as
+ * they are, getters included: spreading would call io.stderr's getter, and
+ * creating process.stderr costs ~2.5 ms a run that never writes to it.
+ */
+export function withCwd(io: CliIO, cwd: string): CliIO {
+  return Object.defineProperties({} as CliIO, { ...Object.getOwnPropertyDescriptors(io), cwd: { value: cwd, enumerable: true } });
 }
 
 export function isCI(env: CliIO["env"]): boolean {

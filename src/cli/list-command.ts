@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { ImageInfo } from "../aws/ports.js";
-import { awsClientProfile, resolveAwsContext } from "../config/aws-context.js";
+import { awsClientProfile, resolveAwsContext, type ProjectAwsConfig } from "../config/aws-context.js";
+import { projectAwsConfig } from "../config/settings.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import {
   applyDrift,
@@ -61,7 +62,7 @@ function text(value: unknown): string | undefined {
 }
 
 /** Commander's options → a filter; a region that is not one is a usage error (exit 2). */
-export async function resolveListOptions(raw: Record<string, unknown>, env: CliIO["env"]): Promise<ListOptions> {
+export async function resolveListOptions(raw: Record<string, unknown>, env: CliIO["env"], project?: ProjectAwsConfig): Promise<ListOptions> {
   const region = text(raw.region);
   if (region !== undefined) {
     const { AWS_REGIONS } = await import("../template/regions.js");
@@ -72,7 +73,7 @@ export async function resolveListOptions(raw: Record<string, unknown>, env: CliI
   }
   const architecture = (text(raw.architecture) ?? text(raw.arch)) as Architecture | undefined;
   // --live asks every registry region (--region only narrows them): only the profile is needed.
-  const { profile } = awsClientProfile(await resolveAwsContext({ profile: text(raw.profile) }, env));
+  const { profile } = awsClientProfile(await resolveAwsContext({ profile: text(raw.profile), project }, env));
   return { filter: { template: text(raw.template), region, architecture }, live: raw.live === true, profile };
 }
 
@@ -202,7 +203,7 @@ function describeFilter(filter: ListFilter): string {
 }
 
 export async function runListCommand(raw: Record<string, unknown>, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
-  const options = await resolveListOptions(raw, io.env);
+  const options = await resolveListOptions(raw, io.env, projectAwsConfig(globals.project));
   const { filter, live } = options;
   const found = await loadRegistry(globals.registry);
   if (found === undefined) {

@@ -1,4 +1,4 @@
-import { COMMAND_TABLE } from "./command-table.js";
+import { COMMAND_TABLE, TOP_LEVEL_COMMANDS } from "./command-table.js";
 import { execCommands } from "./exec.js";
 import type { CliIO } from "./io.js";
 import { runProcess } from "./process.js";
@@ -8,10 +8,10 @@ import { runProcess } from "./process.js";
  * exit code. Never calls process.exit: only src/cli/process.ts sets the exit status.
  */
 export function exec(argv: readonly string[], io: CliIO): Promise<number> {
-  return execCommands(argv, io, COMMAND_TABLE);
+  return execCommands(argv, io, COMMAND_TABLE, TOP_LEVEL_COMMANDS);
 }
 
 /** The entry point of the full CLI (dist/bin/main.js): bin/cws.js runs it for every command line no fast program takes (fast-program.ts). */
 export function run(): Promise<void> {
-  return runProcess(COMMAND_TABLE);
+  return runProcess(COMMAND_TABLE, TOP_LEVEL_COMMANDS);
 }

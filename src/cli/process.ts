@@ -1,7 +1,7 @@
 import { fstatSync, writeSync } from "node:fs";
 import type { CliIO, OutputStream } from "./io.js";
 import { execCommands } from "./exec.js";
-import type { GroupSpec } from "./command-spec.js";
+import type { CommandSpec, GroupSpec } from "./command-spec.js";
 
 /**
  * The process entry point behind bin/cws.js: the only code that reads
@@ -9,7 +9,7 @@ import type { GroupSpec } from "./command-spec.js";
  * loads Node's stream and socket modules (~2.5 ms), and most runs never write
  * to stderr. stdout is written directly (see stdoutWriter).
  */
-export async function runProcess(group: GroupSpec): Promise<void> {
+export async function runProcess(group: GroupSpec, topLevel: readonly CommandSpec[] = []): Promise<void> {
   // The AWS SDK warns on every run that its 2027 releases will need Node 22; that is
   // for whoever upgrades dependencies, not for someone building an AMI.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -20,6 +20,7 @@ export async function runProcess(group: GroupSpec): Promise<void> {
     },
     env: process.env,
     cwd: process.cwd(),
+    chdir: (dir) => process.chdir(dir),
     runtime: `node ${process.version}, ${process.platform} ${process.arch}`,
     onSignal: (handler) => {
       const onInt = () => handler("SIGINT");
@@ -32,7 +33,7 @@ export async function runProcess(group: GroupSpec): Promise<void> {
       };
     },
   };
-  process.exitCode = await execCommands(process.argv.slice(2), io, group);
+  process.exitCode = await execCommands(process.argv.slice(2), io, group, topLevel);
 }
 
 /**

@@ -1,11 +1,12 @@
 import { Command, Option } from "commander";
+import { DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR } from "../config/defaults.js";
+import { resolveProject } from "../config/settings.js";
 import { isGroup, type CommandSpec, type GroupSpec } from "./command-spec.js";
 import { setExitCode } from "./exit.js";
-import type { CliIO, GlobalOptions } from "./io.js";
+import { withCwd, type CliIO, type GlobalOptions } from "./io.js";
 import { VERSION } from "./version.js";
 
-export const DEFAULT_TEMPLATES_DIR = "./templates";
-export const DEFAULT_REGISTRY = "./registry/amis.json";
+export { DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR };
 
 /**
  * commander's parser for `cws` with the given command group (the table of
@@ -13,7 +14,7 @@ export const DEFAULT_REGISTRY = "./registry/amis.json";
  * declare; an action loads its implementation when it runs, so `cws --help`
  * loads nothing but commander.
  */
-export function createProgram(io: CliIO, group: GroupSpec): Command {
+export function createProgram(io: CliIO, group: GroupSpec, topLevel: readonly CommandSpec[] = []): Command {
   const program = new Command("cws")
     .description("CloudWorkstation: build, test and track Amazon Machine Images from YAML templates.")
     // Only -V here: `--version` belongs to `cws ami build` (the design's --version v1.2.3);
@@ -33,6 +34,7 @@ export function createProgram(io: CliIO, group: GroupSpec): Command {
     .exitOverride();
 
   addGroup(program, group, io);
+  for (const spec of topLevel) addCommand(program, spec, io);
   program.addHelpText(
     "after",
     "\nExamples:\n  cws ami lint                       check every template in ./templates\n  cws ami --help                     all AMI commands\n",
@@ -63,22 +65,23 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO): void {
   command.action(async (...params: unknown[]) => {
     const args = params.slice(0, -2);
     const options = params.at(-2) as Record<string, unknown>;
-    const globals = globalOptions(command, io);
-    setExitCode(command, await spec.run(await spec.load(), { args, options, globals, io }));
+    const globals = await globalOptions(command, io);
+    const root = globals.project!.root;
+    // A command started below the project root runs at the root, exactly as there (paths typed below it were rebased).
+    if (root !== io.cwd) io.chdir?.(root);
+    setExitCode(command, await spec.run(await spec.load(), { args, options, globals, io: withCwd(io, root) }));
   });
 }
 
-/** Global options with their environment and built-in defaults applied. */
-export function globalOptions(command: Command, io: CliIO): GlobalOptions {
+/** Global options: flags, else environment, else cws.config.json, else the built-in defaults (src/config/settings.ts). */
+export async function globalOptions(command: Command, io: CliIO): Promise<GlobalOptions> {
   const raw = command.optsWithGlobals<{ templatesDir?: string; registry?: string; json?: boolean; color?: boolean }>();
+  const project = await resolveProject({ templatesDir: raw.templatesDir, registry: raw.registry }, io);
   return {
-    templatesDir: raw.templatesDir ?? nonEmpty(io.env.CWS_TEMPLATES_DIR) ?? DEFAULT_TEMPLATES_DIR,
-    registry: raw.registry ?? nonEmpty(io.env.CWS_REGISTRY) ?? DEFAULT_REGISTRY,
+    templatesDir: project.templatesDir.value,
+    registry: project.registry.value,
     json: raw.json === true,
     color: raw.color !== false,
+    project,
   };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === "" ? undefined : value;
 }

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { AwsPorts, ImageInfo } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
 import { awsClientProfile, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
+import { projectAwsConfig, resolvePublishSsm, typedPath } from "../config/settings.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { listCwsImages, newestValidated, recordFromImage } from "../registry/aws-images.js";
 import { entryAt, isPinned, mergeRegistries, rollbackEntry } from "../registry/operations.js";
@@ -71,7 +72,8 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
     throw new CwsError("NO_TARGETS", `nothing to update: no template builds ${[options.region, architecture].filter(Boolean).join(" / ")}`, { suggestion: "check --region and --architecture against the templates" });
   }
   // The targets name their regions (--region only narrows them): only the profile is needed.
-  const { aws, describe } = await awsPorts(await resolveAwsContext(options, io.env));
+  const { aws, describe } = await awsPorts(await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env));
+  const publishSsm = resolvePublishSsm(options.publishSsm, globals.project).value;
   const regions = [...new Set(targets.map((t) => t.region))];
   let imagesByRegion: Map<string, ImageInfo[]>;
   try {
@@ -105,7 +107,7 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
   });
   for (const change of changes) io.stdout.write(`Registry updated: ${change.target} = ${change.to}${change.from ? ` (was ${change.from})` : ""}\n`);
   for (const note of pinned) io.stderr.write(`📌 kept ${note}\n`);
-  if (options.publishSsm) {
+  if (publishSsm) {
     const registry = (await readRegistry(globals.registry)) ?? emptyRegistry(now);
     for (const t of targets) {
       const entry = entryAt(registry, t.id, t.region, t.arch);
@@ -128,7 +130,7 @@ export async function runRollback(
   globals: GlobalOptions,
   io: CliIO,
 ): Promise<ExitCode> {
-  const context = await resolveAwsContext(options, io.env, { readSharedConfig });
+  const context = await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env, { readSharedConfig });
   const { region } = context;
   const architecture = checkArchitecture(options.architecture);
   if (!architecture) throw new CwsError("ARCHITECTURE_REQUIRED", "pass --architecture x86_64 or arm64");
@@ -157,13 +159,17 @@ export async function runRollback(
   });
   io.stdout.write(`Rolled back ${templateId}.${region}.${architecture}: ${result.from} → ${result.to.ami_id}${result.to.version ? ` (${result.to.version})` : ""}\n`);
   io.stderr.write("📌 The entry is pinned: update-registry keeps it until the next build (or --unpin).\n");
-  if (options.publishSsm) await publish(aws, { templateId, region, architecture }, result.to.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
+  if (resolvePublishSsm(options.publishSsm, globals.project).value) await publish(aws, { templateId, region, architecture }, result.to.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
   if (globals.json) io.stdout.write(`${JSON.stringify({ template: templateId, region, architecture, from: result.from, to: result.to }, null, 2)}\n`);
   return EXIT.ok;
 }
 
 /** Merge registry files (e.g. CI artifacts) into the registry, or print the merge with --output -. */
-export async function runRegistryMerge(files: string[], options: { output?: string }, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
+export async function runRegistryMerge(typedFiles: string[], typedOptions: { output?: string }, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
+  // Paths typed below the project root are relative to where they were typed.
+  const typed = (path: string) => (globals.project ? typedPath(globals.project, path) : path);
+  const files = typedFiles.map(typed);
+  const options = { output: typedOptions.output === undefined || typedOptions.output === "-" ? typedOptions.output : typed(typedOptions.output) };
   const inputs: Registry[] = [];
   for (const file of files) {
     let text: string;

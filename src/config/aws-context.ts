@@ -2,11 +2,15 @@
  * The one place that decides which AWS profile and region a command uses
  * (after aws-cdk-cli's SdkProvider), the way the AWS CLI decides them:
  *
- *   profile: --profile, else AWS_PROFILE, else "default";
- *   region:  --region, else AWS_REGION, else AWS_DEFAULT_REGION, else the
- *            profile's `region` in the shared config file (AWS_CONFIG_FILE,
- *            else ~/.aws/config), else the template's only region (commands
- *            about one template).
+ *   profile: --profile, else AWS_PROFILE, else cws.config.json's `profile`,
+ *            else "default";
+ *   region:  --region, else AWS_REGION, else AWS_DEFAULT_REGION, else
+ *            cws.config.json's `region`, else the profile's `region` in the
+ *            shared config file (AWS_CONFIG_FILE, else ~/.aws/config), else
+ *            the template's only region (commands about one template).
+ *
+ * The project's config file sits after the environment (a session's own
+ * choice) and before ~/.aws/config (the person's, not the project's).
  *
  * An empty string counts as unset everywhere (`AWS_REGION= cws …`). This
  * module is pure: the environment is passed in, and so is the reader of the
@@ -19,13 +23,30 @@ import { CwsError } from "../errors.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export type ProfileSource = "--profile" | "AWS_PROFILE" | "default";
-export type RegionSource = "--region" | "AWS_REGION" | "AWS_DEFAULT_REGION" | "config file" | "template";
+export type ProfileSource = "--profile" | "AWS_PROFILE" | "cws.config.json" | "default";
+/** "config file" is the AWS shared config file (the profile's region); "cws.config.json" the project's. */
+export type RegionSource = "--region" | "AWS_REGION" | "AWS_DEFAULT_REGION" | "cws.config.json" | "config file" | "template";
+
+/** What the project's cws.config.json says about the AWS context, and where it is. */
+export interface ProjectAwsConfig {
+  file: string;
+  profile?: string | undefined;
+  region?: string | undefined;
+}
+
+/** The flags, and the project config when there is one. */
+export interface AwsContextOptions {
+  profile?: string | undefined;
+  region?: string | undefined;
+  project?: ProjectAwsConfig | undefined;
+}
 
 /** What every command that calls AWS needs: the profile, and where it came from. */
 export interface AwsContext {
   profile: string;
   profileFrom: ProfileSource;
+  /** The project's config file, when a value came from it. */
+  projectConfig?: string;
 }
 
 /** The same, for a command that works in one region. */
@@ -66,22 +87,20 @@ export function sharedConfigFile(env: Env): string {
   return home !== undefined && file.startsWith("~/") ? join(home, file.slice(2)) : file;
 }
 
-function resolveProfile(flag: string | undefined, env: Env): AwsContext {
-  const fromFlag = given(flag);
+function resolveProfile(options: AwsContextOptions, env: Env): AwsContext {
+  const fromFlag = given(options.profile);
   if (fromFlag !== undefined) return { profile: fromFlag, profileFrom: "--profile" };
   const fromEnv = given(env.AWS_PROFILE);
   if (fromEnv !== undefined) return { profile: fromEnv, profileFrom: "AWS_PROFILE" };
+  const fromProject = given(options.project?.profile);
+  if (fromProject !== undefined) return { profile: fromProject, profileFrom: "cws.config.json", projectConfig: options.project!.file };
   return { profile: "default", profileFrom: "default" };
 }
 
-export function resolveAwsContext(options: { profile?: string | undefined }, env: Env): Promise<AwsContext>;
-export function resolveAwsContext(options: { profile?: string | undefined; region?: string | undefined }, env: Env, lookup: RegionLookup): Promise<AwsRegionContext>;
-export async function resolveAwsContext(
-  options: { profile?: string | undefined; region?: string | undefined },
-  env: Env,
-  lookup?: RegionLookup,
-): Promise<AwsContext | AwsRegionContext> {
-  const context = resolveProfile(options.profile, env);
+export function resolveAwsContext(options: AwsContextOptions, env: Env): Promise<AwsContext>;
+export function resolveAwsContext(options: AwsContextOptions, env: Env, lookup: RegionLookup): Promise<AwsRegionContext>;
+export async function resolveAwsContext(options: AwsContextOptions, env: Env, lookup?: RegionLookup): Promise<AwsContext | AwsRegionContext> {
+  const context = resolveProfile(options, env);
   if (lookup === undefined) return context;
 
   const named: [string | undefined, RegionSource][] = [
@@ -93,6 +112,8 @@ export async function resolveAwsContext(
     const region = given(value);
     if (region !== undefined) return { ...context, region, regionFrom: from };
   }
+  const fromProject = given(options.project?.region);
+  if (fromProject !== undefined) return { ...context, region: fromProject, regionFrom: "cws.config.json", projectConfig: options.project!.file };
 
   const configFile = sharedConfigFile(env);
   const profiles = await lookup.readSharedConfig(configFile);
@@ -111,6 +132,7 @@ export async function resolveAwsContext(
 /** Where the region came from, for messages: "--region", "AWS_REGION", "profile dev in ~/.aws/config", ... */
 export function describeRegionSource(context: AwsRegionContext): string {
   if (context.regionFrom === "config file") return `profile ${context.profile} in ${context.configFile}`;
+  if (context.regionFrom === "cws.config.json") return context.projectConfig ?? "cws.config.json";
   if (context.regionFrom === "template") return "the template's only region";
   return context.regionFrom;
 }

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ARCHITECTURES } from "./architectures.js";
+import { ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "./architectures.js";
 import { AWS_REGIONS } from "./regions.js";
 
 /**
@@ -32,7 +32,7 @@ export type BaseAmiAlias = (typeof BASE_AMI_ALIASES)[number];
 export const AMI_ID_PATTERN = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 export const SEMVER_PATTERN =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-export const INSTANCE_TYPE_PATTERN = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+export { INSTANCE_TYPE_PATTERN };
 /** SSM's AWS-RunShellScript accepts an executionTimeout of at most 48 hours. */
 export const MAX_TIMEOUT_SECONDS = 172_800;
 export const DEFAULT_STEP_TIMEOUT_SECONDS = 3_600;

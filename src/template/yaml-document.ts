@@ -105,14 +105,18 @@ function yamlMessage(code: string, message: string): string {
   return text;
 }
 
-/** Where a path is in the file: the node's line and column, or its nearest ancestor's when it does not exist. */
-export type Locate = (path: Path, onKey?: boolean) => { line: number; column: number };
+/**
+ * Where a path is in the file: the node's line and column, or its nearest
+ * ancestor's when it does not exist (`exact: false`).
+ */
+export type Locate = (path: Path, onKey?: boolean) => { line: number; column: number; exact: boolean };
 
 /** Where each path of the data is in the file, from the document's node positions. */
 export function locator(document: Document, lineCounter: LineCounter): Locate {
   return (path, onKey = false) => {
-    const { line, col } = lineCounter.linePos(nodeAt(document, path, onKey)?.range?.[0] ?? 0);
-    return { line, column: col };
+    const { node, exact } = nodeAt(document, path, onKey);
+    const { line, col } = lineCounter.linePos(node?.range?.[0] ?? 0);
+    return { line, column: col, exact };
   };
 }
 
@@ -129,7 +133,7 @@ function errorAt(file: string, line: number, column: number, path: string, messa
 }
 
 /** The node at `path` (its key's node with `onKey`), or the nearest ancestor's when the path does not exist. */
-function nodeAt(doc: Document, path: Path, onKey: boolean): Node | undefined {
+function nodeAt(doc: Document, path: Path, onKey: boolean): { node: Node | undefined; exact: boolean } {
   let node: unknown = doc.contents;
   let keyNode: Node | undefined;
   let lastGood: Node | undefined = doc.contents ?? undefined;
@@ -158,7 +162,7 @@ function nodeAt(doc: Document, path: Path, onKey: boolean): Node | undefined {
       break;
     }
   }
-  return onKey && exact && keyNode ? keyNode : lastGood;
+  return { node: onKey && exact && keyNode ? keyNode : lastGood, exact };
 }
 
 function scalarKey(key: unknown): string | undefined {

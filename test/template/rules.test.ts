@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { crossFieldRules, type RuleContext } from "../../src/template/rules.js";
 import { reporter } from "../../src/template/yaml-document.js";
 
-const report = reporter("t.yml", () => ({ line: 1, column: 1 }));
+const report = reporter("t.yml", () => ({ line: 1, column: 1, exact: true }));
 
 /** One template per rule that breaks only that rule, and what the rule says about it. */
 const cases: Record<string, { data: Record<string, unknown>; expected: string[] }> = {

@@ -4,7 +4,7 @@ import { AWS_REGIONS } from "../../src/template/regions.js";
 import { reporter } from "../../src/template/yaml-document.js";
 import { issueRules, rewriteIssue } from "../../src/template/zod-issues.js";
 
-const report = reporter("t.yml", () => ({ line: 1, column: 1 }));
+const report = reporter("t.yml", () => ({ line: 1, column: 1, exact: true }));
 const messages = (issue: z.core.$ZodIssue, data: unknown) => rewriteIssue(issue, data, report).map((p) => `${p.path}: ${p.message}`);
 const invalidValue = (path: PropertyKey[], values: readonly string[], input: string) =>
   ({ code: "invalid_value", path, values: [...values], input, message: "Invalid option" }) as z.core.$ZodIssue;
