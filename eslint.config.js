@@ -42,7 +42,7 @@ export default tseslint.config(
     },
   },
   {
-    // The emulator is a package of its own (docs/decisions.md §20e): it answers the wire protocols
+    // The emulator is a package of its own (docs/decisions.md §21): it answers the wire protocols
     // and knows nothing of the CLI, so it may not reach out of its folder.
     files: ["packages/aws-emulator/**/*.ts"],
     rules: {

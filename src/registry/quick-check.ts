@@ -11,7 +11,7 @@ import { HISTORY_LIMIT, REGISTRY_AMI_ID, type FieldKind, type FieldSpec, type Re
  * It is compiled from the field list into one plain function per level, with
  * a named property read and an inline test per field: what a hand-written
  * check looks like to V8. A loop over the field list costs about three times
- * as much, cold (docs/decisions.md §20a). Only the field names (quoted) and
+ * as much, cold (docs/decisions.md §23). Only the field names (quoted) and
  * the fixed expressions below go into the source.
  */
 
