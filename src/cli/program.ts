@@ -20,8 +20,8 @@ export function createProgram(io: CliIO, group: GroupSpec, topLevel: readonly Co
     // Only -V here: `--version` belongs to `cws ami build` (the design's --version v1.2.3);
     // exec() answers a leading `cws --version` itself.
     .version(VERSION, "-V", "print the version (also: cws --version)")
-    .addOption(new Option("--templates-dir <dir>", `template directory (default: ${DEFAULT_TEMPLATES_DIR}, env CWS_TEMPLATES_DIR)`))
-    .addOption(new Option("--registry <file>", `AMI registry file (default: ${DEFAULT_REGISTRY}, env CWS_REGISTRY)`))
+    .addOption(new Option("--templates-dir <dir>", `template directory (default: env CWS_TEMPLATES_DIR, cws.config.json's templates_dir, else ${DEFAULT_TEMPLATES_DIR})`))
+    .addOption(new Option("--registry <file>", `AMI registry file (default: env CWS_REGISTRY, cws.config.json's registry, else ${DEFAULT_REGISTRY})`))
     .option("--json", "print results as JSON on stdout")
     .option("--no-color", "no colours in the output (also: NO_COLOR=1)")
     .helpOption("-h, --help", "show help")

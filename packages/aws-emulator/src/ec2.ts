@@ -662,17 +662,7 @@ const runInstances: Handler = (ctx) => {
   const instanceMetadataTags = meta.get("InstanceMetadataTags") ?? "disabled";
 
   // Block devices: the image's, overridden by the request's, plus extra volumes.
-  interface DeviceSpec {
-    deviceName: string;
-    size: number;
-    type: string;
-    encrypted: boolean;
-    kmsKeyId?: string;
-    iops?: number;
-    throughput?: number;
-    deleteOnTermination: boolean;
-    snapshotId?: string;
-  }
+  type DeviceSpec = Pick<Volume, "size" | "type" | "encrypted" | "kmsKeyId" | "iops" | "throughput" | "snapshotId"> & { deviceName: string; deleteOnTermination: boolean };
   const devices: DeviceSpec[] = image.devices.map((d) => ({
     deviceName: d.deviceName,
     size: d.size,
