@@ -20,12 +20,12 @@ const npm = (args: string[], cwd: string) =>
   execFileSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd, encoding: "utf8", env: { ...process.env, npm_config_update_notifier: "false" } });
 
 /** `npx cws …` in the project, asynchronously: an in-process emulator must keep answering meanwhile. */
-function cws(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function cws(args: string[], env: Record<string, string> = {}, cwd = project): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       "npx",
       ["--no-install", "cws", ...args],
-      { cwd: project, encoding: "utf8", timeout: 60_000, env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...env } },
+      { cwd, encoding: "utf8", timeout: 60_000, env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...env } },
       (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr }),
     );
   });
@@ -80,6 +80,21 @@ describe("the packed package, installed from its tarball", () => {
       expect(result.stdout + result.stderr).toMatch(/broken\.yml:\d+:\d+/);
     } finally {
       rmSync(join(project, "templates", "broken.yml"));
+    }
+  });
+
+  it("npx cws config --json reads the project's cws.config.json (found from a subdirectory) and names it as the source", async () => {
+    writeFileSync(join(project, "cws.config.json"), `${JSON.stringify({ region: "eu-west-1" }, null, 2)}\n`);
+    try {
+      // HOME without .aws/config: the region can only come from the project's file.
+      const result = await cws(["config", "--json"], { HOME: project }, join(project, "templates"));
+      expect(result.status).toBe(0);
+      const config = JSON.parse(result.stdout) as { root: string; settings: { region: { value: string; from: string } } };
+      expect(config.root).toBe(project);
+      expect(config.settings.region.value).toBe("eu-west-1");
+      expect(config.settings.region.from).toContain("cws.config.json");
+    } finally {
+      rmSync(join(project, "cws.config.json"));
     }
   });
 
