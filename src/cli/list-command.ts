@@ -15,6 +15,7 @@ import {
   type ListFilter,
   type ListRow,
 } from "../registry/list.js";
+import { parseJsonText, stripBom } from "../registry/json-text.js";
 import type { Registry } from "../registry/schema.js";
 import type { Architecture } from "../template/schema.js";
 import { colorLevel, type CliIO, type GlobalOptions } from "./io.js";
@@ -39,13 +40,9 @@ export async function loadRegistry(file: string): Promise<Registry | undefined> 
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    data = undefined;
-  }
-  const quick = data === undefined ? undefined : quickRegistry(data);
+  // The same reading as every other command's (a byte-order mark ignored, repeated keys refused); parseRegistry places any problem.
+  const json = parseJsonText(stripBom(text));
+  const quick = json.problem ? undefined : quickRegistry(json.value);
   if (quick !== undefined) return quick;
   const { parseRegistry } = await import("../registry/store.js");
   return parseRegistry(text, file);

@@ -10,6 +10,7 @@ import { publishAmiToSsm } from "../registry/publish.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
 import { isoSeconds, parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile, withRegistryLock, writeRegistryAtomically } from "../registry/store.js";
 import { loadTemplates } from "../template/repository.js";
+import { AMI_ID_RULE, isAmiId } from "../template/architectures.js";
 import { ARCHITECTURES, type Architecture, type Template } from "../template/schema.js";
 import { didYouMean } from "../template/suggest.js";
 import type { CliIO, GlobalOptions } from "./io.js";
@@ -130,6 +131,9 @@ export async function runRollback(
   globals: GlobalOptions,
   io: CliIO,
 ): Promise<ExitCode> {
+  if (options.to?.startsWith("ami-") && !isAmiId(options.to)) {
+    throw new CwsError("BAD_OPTION", `--to ${JSON.stringify(options.to)}: ${AMI_ID_RULE}`, { value: options.to, suggestion: `cws ami list --template ${templateId} shows the AMI ids` });
+  }
   const context = await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env, { readSharedConfig });
   const { region } = context;
   const architecture = checkArchitecture(options.architecture);

@@ -1,6 +1,7 @@
 import { CwsError } from "../errors.js";
 import type { Architecture } from "../template/schema.js";
 import { HISTORY_LIMIT, type AmiEntry, type AmiRecord, type Registry, type RegistryTemplate } from "./schema.js";
+import { compareTimestamps } from "./timestamps.js";
 
 /** Pure operations on a registry object; store.ts reads and writes the file. */
 
@@ -13,8 +14,32 @@ function withoutHistory(entry: AmiEntry): AmiRecord {
   return record as AmiRecord;
 }
 
-function byNewest(a: AmiRecord, b: AmiRecord): number {
-  return b.created.localeCompare(a.created) || b.ami_id.localeCompare(a.ami_id);
+/** Newest `created` first, then the greater AMI id: a total order, the same on every machine (no locale). */
+export function byNewest(a: AmiRecord, b: AmiRecord): number {
+  return compareTimestamps(b.created, a.created) || (a.ami_id < b.ami_id ? 1 : a.ami_id > b.ami_id ? -1 : 0);
+}
+
+/**
+ * An entry's history as every writer keeps it: each AMI once (the first
+ * copy), newest `created` first, at most HISTORY_LIMIT. One order that
+ * follows from the AMIs alone, so that merging a registry with itself gives it back.
+ */
+export function boundedHistory(records: readonly AmiRecord[]): AmiRecord[] {
+  const seen = new Set<string>();
+  const unique = records.filter((record) => !seen.has(record.ami_id) && seen.add(record.ami_id));
+  return unique.sort(byNewest).slice(0, HISTORY_LIMIT);
+}
+
+/**
+ * The AMI an entry stands for: its current AMI when validated, else the
+ * newest validated one in its history; with `allowUnvalidated`, the current
+ * AMI. Undefined when none qualifies. What `resolveAmi` returns and what
+ * `update-templates` writes.
+ */
+export function usableRecord(entry: AmiEntry, options: { allowUnvalidated?: boolean | undefined } = {}): AmiRecord | undefined {
+  const { history = [], ...current } = entry;
+  const candidates: AmiRecord[] = [current as AmiRecord, ...history];
+  return options.allowUnvalidated ? candidates[0] : candidates.find((candidate) => candidate.validated);
 }
 
 export interface RollbackResult {
@@ -56,7 +81,7 @@ export function rollbackEntry(registry: Registry, templateId: string, region: st
     ...target,
     pinned: true,
     rolled_back_at: now,
-    history: [previous, ...rest].slice(0, HISTORY_LIMIT),
+    history: boundedHistory([previous, ...rest]),
   } as AmiEntry;
   return { from: entry.ami_id, to: target };
 }
