@@ -16,5 +16,6 @@ export { templateJsonSchema, registryJsonSchema, templateReferenceMarkdown, form
 export { configJsonSchema } from "./config/config-schema.js";
 export { resolveAmi, type ResolveAmiOptions, type ResolvedAmi, type LegacyAmiMap } from "./registry/resolve.js";
 export { readRegistry, parseRegistry, serializeRegistry, updateRegistryFile, recordAmi } from "./registry/store.js";
-export { mergeRegistries, rollbackEntry, ssmParameterName } from "./registry/operations.js";
+export { rollbackEntry, ssmParameterName } from "./registry/operations.js";
+export { mergeRegistries } from "./registry/merge.js";
 export { registrySchema, type Registry, type AmiRecord, type AmiEntry } from "./registry/schema.js";

@@ -5,7 +5,8 @@ import { awsClientProfile, resolveAwsContext, type AwsContext } from "../config/
 import { projectAwsConfig, resolvePublishSsm, typedPath } from "../config/settings.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { listCwsImages, newestValidated, recordFromImage } from "../registry/aws-images.js";
-import { entryAt, isPinned, mergeRegistries, rollbackEntry } from "../registry/operations.js";
+import { mergeRegistries } from "../registry/merge.js";
+import { entryAt, isPinned, rollbackEntry } from "../registry/operations.js";
 import { publishAmiToSsm } from "../registry/publish.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
 import { isoSeconds, parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile, withRegistryLock, writeRegistryAtomically } from "../registry/store.js";

@@ -7,7 +7,7 @@ import { VALID_TEMPLATE } from "../helpers/templates.js";
 /**
  * The built CLI, given registry data it must refuse: every command that reads
  * the registry says where (file:line:col), exits 2, prints no stack trace and
- * changes no file.
+ * changes no file. And registry merge gives the same bytes in any order.
  */
 
 const AMI = "ami-0abcd1234ef567890";
@@ -96,6 +96,34 @@ describe("a registry with a byte-order mark (built CLI)", () => {
       const merge = runCli(["ami", "registry", "merge", "other.json"], { cwd: dir });
       expect(merge.status, merge.stderr).toBe(0);
       expect(readFileSync(join(dir, "registry", "amis.json"), "utf8")).toBe(text);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe("cws ami registry merge (built CLI)", () => {
+  it("gives the same bytes in any order of the files, taking template metadata from the newest build", () => {
+    const newer = registryText({ ami_id: "ami-0fffffffffffffff1", created: "2026-02-01T00:00:00Z", history: [{ ami_id: AMI, created: "2026-01-02T00:00:00Z", validated: true, size_gb: 8 }] })
+      .replace('"description": "d"', '"description": "from the newest build"')
+      .replace('"ports": [\n        22\n      ]', '"ports": [\n        22,\n        8787\n      ]');
+    // Written later, but about older builds: last_updated does not decide.
+    const older = registryText({}, { last_updated: "2026-03-01T00:00:00Z" }).replace('"description": "d"', '"description": "older"');
+    const { dir, cleanup } = scratchDir({ "a.json": newer, "b.json": older });
+    try {
+      const ab = runCli(["ami", "registry", "merge", "a.json", "b.json", "--output", "-"], { cwd: dir });
+      const ba = runCli(["ami", "registry", "merge", "b.json", "a.json", "--output", "-"], { cwd: dir });
+      expect(ab.status, ab.stderr).toBe(0);
+      expect(ba.stdout).toBe(ab.stdout);
+      const merged = JSON.parse(ab.stdout);
+      expect(merged.templates.t.description).toBe("from the newest build");
+      expect(merged.templates.t.ports).toEqual([22, 8787]);
+      expect(merged.last_updated).toBe("2026-03-01T00:00:00Z");
+      expect(merged.templates.t.amis["us-east-1"].x86_64.ami_id).toBe("ami-0fffffffffffffff1");
+      expect(merged.templates.t.amis["us-east-1"].x86_64.history.map((h: { ami_id: string }) => h.ami_id)).toEqual([AMI, OLDER]);
+      // Merged with itself, a file is unchanged.
+      const self = runCli(["ami", "registry", "merge", "a.json", "a.json", "--output", "-"], { cwd: dir });
+      expect(self.stdout).toBe(JSON.stringify(JSON.parse(newer), null, 2) + "\n");
     } finally {
       cleanup();
     }

@@ -2,37 +2,10 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CwsError } from "../../src/errors.js";
-import { mergeRegistries, rollbackEntry, ssmParameterName } from "../../src/registry/operations.js";
+import { rollbackEntry, ssmParameterName } from "../../src/registry/operations.js";
 import { resolveAmi } from "../../src/registry/resolve.js";
-import { serializeRegistry } from "../../src/registry/store.js";
 import { scratchDir } from "../helpers/cli.js";
 import { record, registryWith } from "./fixtures.js";
-
-describe("mergeRegistries", () => {
-  const jobA = registryWith({ t: { "us-east-1": { x86_64: record("ami-a", "2026-01-02T00:00:00Z") } } }, "2026-01-02T00:00:00Z");
-  const jobB = registryWith({ t: { "us-east-1": { x86_64: record("ami-b", "2026-01-03T00:00:00Z"), arm64: record("ami-c", "2026-01-01T00:00:00Z") } } }, "2026-01-03T00:00:00Z");
-  const base = registryWith({ t: { "us-east-1": { x86_64: { ...record("ami-old", "2025-12-01T00:00:00Z"), history: [record("ami-older", "2025-11-01T00:00:00Z")] } } } }, "2025-12-01T00:00:00Z");
-
-  it("keeps the newest per region and architecture, the rest in history, newest first", () => {
-    const merged = mergeRegistries([base, jobA, jobB]);
-    const x86 = merged.templates.t!.amis["us-east-1"]!.x86_64!;
-    expect(x86.ami_id).toBe("ami-b");
-    expect(x86.history!.map((h) => h.ami_id)).toEqual(["ami-a", "ami-old", "ami-older"]);
-    expect(merged.templates.t!.amis["us-east-1"]!.arm64!.ami_id).toBe("ami-c");
-    expect(merged.last_updated).toBe("2026-01-03T00:00:00Z");
-  });
-
-  it("gives byte-identical output whatever the order of the inputs", () => {
-    const one = serializeRegistry(mergeRegistries([base, jobA, jobB]));
-    expect(serializeRegistry(mergeRegistries([jobB, base, jobA]))).toBe(one);
-    expect(serializeRegistry(mergeRegistries([jobA, jobB, base]))).toBe(one);
-  });
-
-  it("is idempotent: merging a result with its inputs changes nothing", () => {
-    const once = mergeRegistries([base, jobA, jobB]);
-    expect(serializeRegistry(mergeRegistries([once, jobA, jobB]))).toBe(serializeRegistry(once));
-  });
-});
 
 describe("rollbackEntry", () => {
   const history = [record("ami-00000002", "2026-01-02T00:00:00Z", { version: "v1.1.0" }), record("ami-00000001", "2026-01-01T00:00:00Z", { version: "v1.0.0" })];
