@@ -54,7 +54,7 @@ function describeChar(text: string, offset: number): string {
   return char.trim() === "" || char.charCodeAt(0) < 0x20 ? `character U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}` : JSON.stringify(char);
 }
 
-/** `templates["r-research"].amis`, from the open containers (the last ten of a deeper path, after "…"). */
+/** `templates.r-research.amis["a key"]`, from the open containers (the last ten of a deeper path, after "…"). */
 function pathOf(stack: readonly Frame[]): string {
   const frames = stack.slice(1);
   let out = frames.length > 10 ? "…" : "";
@@ -66,10 +66,8 @@ function pathOf(stack: readonly Frame[]): string {
  * The value of a JSON text (without its byte-order mark), or its first
  * problem. A valid text costs `JSON.parse` and two counts of its keys, in the
  * text and in the value: a text with more keys than its value repeats one.
- * Only a text that fails either is read again by `jsonTextProblem`, which
- * places the problem. (For a registry of 800 AMIs the counts cost about a
- * tenth of what reading the text with `jsonTextProblem` costs: see
- * docs/decisions.md §32.)
+ * Only a text whose counts differ is read again by `jsonTextProblem`, which
+ * places the problem (or finds none). docs/decisions.md §32 has the costs.
  */
 export function parseJsonText(text: string): { value: unknown; problem?: undefined } | { problem: JsonTextProblem } {
   let value: unknown;
@@ -78,6 +76,7 @@ export function parseJsonText(text: string): { value: unknown; problem?: undefin
   } catch {
     return { problem: jsonTextProblem(text) ?? { kind: "syntax", offset: 0, message: "not valid JSON" } };
   }
+  // -1 from either count means "could not count": read the text in full.
   const inText = keysInText(text);
   if (inText < 0 || inText !== keysInValue(value)) {
     const problem = jsonTextProblem(text);

@@ -88,6 +88,35 @@ describe("parseJsonText: syntax errors, each at its own position, in the same wo
   });
 });
 
+describe("parseJsonText on text laid out as JSON.stringify(value, null, 2) writes it (the registry's layout), and variations", () => {
+  const pretty = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+  const value = { version: "1.0", templates: { t: { amis: { "us-east-1": { x86_64: { ami_id: "ami-12345678", size_gb: 8 } } }, ports: [22] } } };
+  const withDuplicate = (text: string) => text.replace('"size_gb": 8', '"size_gb": 8,\n            "ami_id": "ami-87654321"');
+
+  it("accepts it, and finds a key repeated on a line of its own", () => {
+    expect(parseJsonText(pretty(value))).toEqual({ value });
+    const problem = problemAt(withDuplicate(pretty(value)));
+    expect(problem).toMatchObject({ kind: "duplicate-key", message: expect.stringMatching(/^templates\.t\.amis\.us-east-1\.x86_64: the key "ami_id" appears twice/) });
+  });
+
+  it("with lists of strings (lines that start with a string but are no key), accepts it and still finds a repeated key", () => {
+    const listed = { ...value, tags: ["a", "b", "c"] };
+    expect(parseJsonText(pretty(listed))).toEqual({ value: listed });
+    expect(problemAt(withDuplicate(pretty(listed)))?.kind).toBe("duplicate-key");
+  });
+
+  it("with a string that ends in a comma (which looks like a key inside a line), accepts it and still finds a repeated key", () => {
+    const comma = { ...value, description: "one, two," };
+    expect(parseJsonText(pretty(comma))).toEqual({ value: comma });
+    expect(problemAt(withDuplicate(pretty(comma)))?.kind).toBe("duplicate-key");
+  });
+
+  it("with keys inside lines too, finds a repeated key wherever it is", () => {
+    const mixed = pretty(value).replace('"ports": [\n        22\n      ]', '"ports": [22], "x": {"a": 1, "a": 2}');
+    expect(problemAt(mixed)).toMatchObject({ kind: "duplicate-key", message: expect.stringMatching(/^templates\.t\.x: the key "a" appears twice/) });
+  });
+});
+
 describe("parseJsonText agrees with JSON.parse", () => {
   /** Random texts from pieces of JSON, valid and not (a small LCG: the same texts every run). */
   it("accepts exactly what JSON.parse accepts, apart from repeated keys, over 50,000 random texts", () => {
