@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { AmiEntry } from "../../src/registry/schema.js";
 import { runCli, scratchDir } from "../helpers/cli.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
+import { record, registryWith } from "../registry/fixtures.js";
 
 /**
  * The built CLI, given registry data it must refuse: every command that reads
@@ -14,24 +16,8 @@ const AMI = "ami-0abcd1234ef567890";
 const OLDER = "ami-0123456789abcdef0";
 
 function registryText(entry: Record<string, unknown> = {}, root: Record<string, unknown> = {}): string {
-  return `${JSON.stringify(
-    {
-      version: "1.0",
-      last_updated: "2026-01-02T00:00:00Z",
-      templates: {
-        t: {
-          version: "1.0.0",
-          description: "d",
-          amis: { "us-east-1": { x86_64: { ami_id: AMI, created: "2026-01-02T00:00:00Z", validated: true, size_gb: 8, history: [{ ami_id: OLDER, created: "2026-01-01T00:00:00Z", validated: true, size_gb: 8 }], ...entry } } },
-          ports: [22],
-          estimated_cost_per_hour: {},
-        },
-      },
-      ...root,
-    },
-    null,
-    2,
-  )}\n`;
+  const current = { ...record(AMI, "2026-01-02T00:00:00Z"), history: [record(OLDER, "2026-01-01T00:00:00Z")], ...entry } as AmiEntry;
+  return `${JSON.stringify({ ...registryWith({ t: { "us-east-1": { x86_64: current } } }, "2026-01-02T00:00:00Z"), ...root }, null, 2)}\n`;
 }
 
 const lineOf = (text: string, needle: string) => text.split("\n").findIndex((line) => line.includes(needle)) + 1;
@@ -105,10 +91,10 @@ describe("a registry with a byte-order mark (built CLI)", () => {
 describe("cws ami registry merge (built CLI)", () => {
   it("gives the same bytes in any order of the files, taking template metadata from the newest build", () => {
     const newer = registryText({ ami_id: "ami-0fffffffffffffff1", created: "2026-02-01T00:00:00Z", history: [{ ami_id: AMI, created: "2026-01-02T00:00:00Z", validated: true, size_gb: 8 }] })
-      .replace('"description": "d"', '"description": "from the newest build"')
+      .replace('"description": "Test"', '"description": "from the newest build"')
       .replace('"ports": [\n        22\n      ]', '"ports": [\n        22,\n        8787\n      ]');
     // Written later, but about older builds: last_updated does not decide.
-    const older = registryText({}, { last_updated: "2026-03-01T00:00:00Z" }).replace('"description": "d"', '"description": "older"');
+    const older = registryText({}, { last_updated: "2026-03-01T00:00:00Z" }).replace('"description": "Test"', '"description": "older"');
     const { dir, cleanup } = scratchDir({ "a.json": newer, "b.json": older });
     try {
       const ab = runCli(["ami", "registry", "merge", "a.json", "b.json", "--output", "-"], { cwd: dir });

@@ -13,6 +13,7 @@ import { AMI_ID_PATTERN, isAmiId } from "../../src/template/architectures.js";
 import { parseTemplate } from "../../src/template/load.js";
 import { scratchDir } from "../helpers/cli.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
+import { registryWith } from "./fixtures.js";
 
 /**
  * Registry data cws refuses, whoever reads it: the zod schema (every command
@@ -29,19 +30,8 @@ const AMI = "ami-0abcd1234ef567890";
 /** A registry with every date field of every level present once: last_updated, created, validated_at, rolled_back_at, and a history record's. */
 function registry(): Loose {
   const record = { ami_id: "ami-0123456789abcdef0", created: "2026-01-01T00:00:00Z", validated: true, size_gb: 8, validated_at: "2026-01-01T00:10:00Z" };
-  return {
-    version: "1.0",
-    last_updated: "2026-01-02T00:00:00Z",
-    templates: {
-      t: {
-        version: "1.0.0",
-        description: "d",
-        amis: { "us-east-1": { x86_64: { ...record, ami_id: AMI, pinned: true, rolled_back_at: "2026-01-02T00:00:00Z", history: [record] } } },
-        ports: [22],
-        estimated_cost_per_hour: {},
-      },
-    },
-  };
+  const entry = { ...record, ami_id: AMI, pinned: true, rolled_back_at: "2026-01-02T00:00:00Z", history: [record] };
+  return registryWith({ t: { "us-east-1": { x86_64: entry } } }, "2026-01-02T00:00:00Z");
 }
 
 /** Where each date field of `registry()` is: every isoDate field of the field list, at every level that has it. */

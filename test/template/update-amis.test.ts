@@ -17,8 +17,8 @@ const B1 = "ami-0bbbbbbbbbbbbbbb1";
 const B2 = "ami-0bbbbbbbbbbbbbbb2";
 const OLD = "ami-00000000000000001";
 
-/** A registry entry (validated by the real schema) with the given AMIs by region and architecture. */
-function entry(amis: Record<string, Record<string, string>>): RegistryTemplate {
+/** A registry entry (validated by the real schema) with the given AMIs by region and architecture: an id (a validated AMI) or a whole entry. */
+function entry(amis: Record<string, Record<string, string | Record<string, unknown>>>): RegistryTemplate {
   const registry = registrySchema.parse({
     version: "1.0",
     last_updated: "2024-05-01T00:00:00Z",
@@ -31,7 +31,7 @@ function entry(amis: Record<string, Record<string, string>>): RegistryTemplate {
         amis: Object.fromEntries(
           Object.entries(amis).map(([region, byArch]) => [
             region,
-            Object.fromEntries(Object.entries(byArch).map(([arch, id]) => [arch, { ami_id: id, created: "2024-05-01T00:00:00Z", validated: true, size_gb: 8 }])),
+            Object.fromEntries(Object.entries(byArch).map(([arch, id]) => [arch, typeof id === "string" ? { ami_id: id, created: "2024-05-01T00:00:00Z", validated: true, size_gb: 8 } : id])),
           ]),
         ),
       },
@@ -345,21 +345,10 @@ describe("comments and styles of the amis: block", () => {
 
 describe("only validated AMIs are written", () => {
   /** A registry entry whose us-east-1 x86_64 AMI is `current`, with `history`, each validated or not. */
-  function withHistory(current: { id: string; validated: boolean }, history: { id: string; validated: boolean; created: string }[]): RegistryTemplate {
+  function withHistory(current: { id: string; validated: boolean }, past: { id: string; validated: boolean; created: string }[]): RegistryTemplate {
     const record = (id: string, validated: boolean, created: string) => ({ ami_id: id, created, validated, size_gb: 8 });
-    return registrySchema.parse({
-      version: "1.0",
-      last_updated: "2024-05-01T00:00:00Z",
-      templates: {
-        rich: {
-          version: "1.0.0",
-          description: "d",
-          ports: [22],
-          estimated_cost_per_hour: {},
-          amis: { "us-east-1": { x86_64: { ...record(current.id, current.validated, "2024-05-03T00:00:00Z"), ...(history.length ? { history: history.map((h) => record(h.id, h.validated, h.created)) } : {}) } } },
-        },
-      },
-    }).templates.rich!;
+    const history = past.map((h) => record(h.id, h.validated, h.created));
+    return entry({ "us-east-1": { x86_64: { ...record(current.id, current.validated, "2024-05-03T00:00:00Z"), ...(history.length ? { history } : {}) } } });
   }
 
   it("writes the current AMI when it passed validation", () => {
