@@ -43,6 +43,10 @@ describe("template messages", () => {
       `${FILE}:5:19 error base_ami.source.name: expected a string, got a number (5)`,
       `${FILE}:5:31 error base_ami.source.owners[0]: must not be empty`,
     ]);
+    // Complete but for one unknown key: zod passes the object form's issue on as the union's own.
+    expect(lines(replace("source: ubuntu-22.04-lts", "source: { name: 'ubuntu/*', owners: [amazon], owner: self }"))).toEqual([
+      `${FILE}:5:49 error base_ami.source.owner: unknown field "owner" (did you mean "owners"?)`,
+    ]);
   });
 
   it("reports every cross-field rule at once", () => {
