@@ -33,6 +33,10 @@ describe("template messages", () => {
       `${FILE}:7:10 error regions: must list at least 1 item`,
     ]);
     expect(lines(`${VALID_TEMPLATE}tags:\n  team: ${"v".repeat(300)}\n`)).toEqual([`${FILE}:21:9 error tags.team: must be at most 256 characters long`]);
+    // Characters as AWS (and JSON Schema's maxLength) count them: a key of 128 emoji is 256 UTF-16 units, and fine.
+    const emoji = (count: number) => "\u{1F600}".repeat(count);
+    expect(lines(`${VALID_TEMPLATE}tags:\n  ${emoji(128)}: ${emoji(256)}\n`)).toEqual([]);
+    expect(lines(`${VALID_TEMPLATE}tags:\n  ${emoji(129)}: x\n`)).toEqual([`${FILE}:21:3 error tags.${emoji(129)}: must be at most 128 characters long`]);
   });
 
   it("explains the forms of a base image, and checks inside { name, owners }", () => {
