@@ -11,9 +11,9 @@ import { AWS_REGIONS } from "./regions.js";
  * Rules that need more than one field, and duplicate list items, (setup_script vs build_steps, costs for
  * architectures that are not built) are `crossFieldRules` in rules.ts,
  * because zod does not run an object's refinements once a field inside it has
- * failed, and a template author must see every problem at once. A check on one
- * field is written here so that `z.toJSONSchema` can say it (a pattern, not a
- * refinement).
+ * failed, and a template author must see every problem at once; each of them
+ * adds its own keywords to the generated JSON Schema. A check on one field is
+ * written here so that `z.toJSONSchema` can say it (a pattern, not a refinement).
  */
 
 // zod compiles a fast path for object schemas with `new Function` on first use.
@@ -87,7 +87,7 @@ const validationTest = z
     expected_regex: z
       .string()
       .optional()
-      .describe("Passes when the standard output matches this JavaScript regular expression."),
+      .describe("Passes when the standard output matches this JavaScript regular expression (`^` and `$` anchor it; `\\A`, `\\Z` and `\\z`, which JavaScript reads as letters, are refused)."),
     exit_code: z
       .int()
       .min(0)

@@ -53,6 +53,17 @@ describe("template messages", () => {
     ]);
   });
 
+  it("refuses another dialect's anchors in expected_regex, which JavaScript reads as letters", () => {
+    const regex = (pattern: string) => parseTemplate(Buffer.from(VALID_TEMPLATE.replace('expected: "ready"', () => `expected_regex: '${pattern}'`)), FILE).problems;
+    expect(regex("^ready\\Z").map(formatProblem)).toEqual([
+      `${FILE}:15:21 error validation_tests[0].expected_regex: \\Z is not an anchor in a JavaScript regular expression: it matches the letter Z`,
+    ]);
+    expect(regex("\\Aready").map((p) => p.suggestion)).toEqual(["use ^ for the start of the output"]);
+    expect(regex("ready\\z").map((p) => p.suggestion)).toEqual(["use $ for the end of the output"]);
+    // An escaped backslash before the letter, a letter escape that is an escape in JavaScript, and Z alone are fine.
+    for (const fine of ["C:\\\\Z", "\\bready\\b", "^Z$", "[A-Z]+"]) expect(regex(fine), fine).toEqual([]);
+  });
+
   it("reports every cross-field rule at once", () => {
     const source =
       replace("architecture: [x86_64, arm64]", "architecture: [arm64]")
