@@ -182,9 +182,11 @@ function baseImageProblems({ issue, path, value, report }: IssueContext): Proble
       report(path, `unknown base image "${value}"${didYouMean(value, BASE_AMI_ALIASES)}; expected one of ${BASE_AMI_ALIASES.join(", ")}, an ami-… id, or { name, owners }`),
     ];
   }
-  if (value !== null && typeof value === "object" && !Array.isArray(value) && issue.code === "invalid_union") {
-    // A mapping: the problems of the { name, owners } form, all placed inside the mapping.
-    const objectBranch = issue.errors.find((branch) => branch.some((inner) => inner.path.length > 0 || inner.code === "unrecognized_keys"));
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    // A mapping: the problems of the { name, owners } form, all placed inside the mapping. When
+    // only that form could take a mapping, zod passes its issue on as the union's own (an unknown key).
+    const branches = issue.code === "invalid_union" ? issue.errors : [[{ ...issue, path: [] }]];
+    const objectBranch = branches.find((branch) => branch.some((inner) => inner.path.length > 0 || inner.code === "unrecognized_keys"));
     if (objectBranch) {
       return objectBranch.flatMap((inner) => {
         const innerPath = [...path, ...inner.path];

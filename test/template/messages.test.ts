@@ -33,6 +33,10 @@ describe("template messages", () => {
       `${FILE}:7:10 error regions: must list at least 1 item`,
     ]);
     expect(lines(`${VALID_TEMPLATE}tags:\n  team: ${"v".repeat(300)}\n`)).toEqual([`${FILE}:21:9 error tags.team: must be at most 256 characters long`]);
+    // Characters as AWS (and JSON Schema's maxLength) count them: a key of 128 emoji is 256 UTF-16 units, and fine.
+    const emoji = (count: number) => "\u{1F600}".repeat(count);
+    expect(lines(`${VALID_TEMPLATE}tags:\n  ${emoji(128)}: ${emoji(256)}\n`)).toEqual([]);
+    expect(lines(`${VALID_TEMPLATE}tags:\n  ${emoji(129)}: x\n`)).toEqual([`${FILE}:21:3 error tags.${emoji(129)}: must be at most 128 characters long`]);
   });
 
   it("explains the forms of a base image, and checks inside { name, owners }", () => {
@@ -43,6 +47,21 @@ describe("template messages", () => {
       `${FILE}:5:19 error base_ami.source.name: expected a string, got a number (5)`,
       `${FILE}:5:31 error base_ami.source.owners[0]: must not be empty`,
     ]);
+    // Complete but for one unknown key: zod passes the object form's issue on as the union's own.
+    expect(lines(replace("source: ubuntu-22.04-lts", "source: { name: 'ubuntu/*', owners: [amazon], owner: self }"))).toEqual([
+      `${FILE}:5:49 error base_ami.source.owner: unknown field "owner" (did you mean "owners"?)`,
+    ]);
+  });
+
+  it("refuses another dialect's anchors in expected_regex, which JavaScript reads as letters", () => {
+    const regex = (pattern: string) => parseTemplate(Buffer.from(VALID_TEMPLATE.replace('expected: "ready"', () => `expected_regex: '${pattern}'`)), FILE).problems;
+    expect(regex("^ready\\Z").map(formatProblem)).toEqual([
+      `${FILE}:15:21 error validation_tests[0].expected_regex: \\Z is not an anchor in a JavaScript regular expression: it matches the letter Z`,
+    ]);
+    expect(regex("\\Aready").map((p) => p.suggestion)).toEqual(["use ^ for the start of the output"]);
+    expect(regex("ready\\z").map((p) => p.suggestion)).toEqual(["use $ for the end of the output"]);
+    // An escaped backslash before the letter, a letter escape that is an escape in JavaScript, and Z alone are fine.
+    for (const fine of ["C:\\\\Z", "\\bready\\b", "^Z$", "[A-Z]+"]) expect(regex(fine), fine).toEqual([]);
   });
 
   it("reports every cross-field rule at once", () => {
