@@ -61,8 +61,8 @@ describe("template messages", () => {
   });
 
   it("passes on the YAML parser's warnings as warnings", () => {
-    const parsed = parseTemplate(Buffer.from(`${VALID_TEMPLATE}tags: !foo { a: b }\n`), FILE);
-    expect(parsed.problems.map(formatProblem)).toEqual([`${FILE}:20:7 warning Unresolved tag: !foo`]);
-    expect(parsed.template?.tags).toEqual({ a: "b" });
+    const parsed = parseTemplate(Buffer.from(`%FOO bar\n---\n${VALID_TEMPLATE}`), FILE);
+    expect(parsed.problems.map(formatProblem)).toEqual([`${FILE}:1:1 warning Unknown directive %FOO`]);
+    expect(parsed.template?.name).toBe("Test Environment");
   });
 });
