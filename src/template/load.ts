@@ -2,7 +2,7 @@ import type { Document, LineCounter } from "yaml";
 import { compareProblems, type Problem } from "./problems.js";
 import { crossFieldProblems } from "./rules.js";
 import { templateSchema, type Template } from "./schema.js";
-import { locator, readTemplateYaml, reporter } from "./yaml-document.js";
+import { locator, readTemplateYaml, reporter, writtenAt } from "./yaml-document.js";
 import { rewriteIssue } from "./zod-issues.js";
 
 export interface ParsedTemplate {
@@ -40,10 +40,11 @@ export function parseTemplate(input: string | Uint8Array, file: string, options:
   if (yaml.data === undefined || yaml.document === undefined) return result;
 
   const report = reporter(file, locator(yaml.document, yaml.lineCounter));
+  const written = writtenAt(yaml.document, yaml.source);
   const problems = [...yaml.problems];
   const parsed = templateSchema.safeParse(yaml.data, { reportInput: true });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...rewriteIssue(issue, yaml.data, report));
+    for (const issue of parsed.error.issues) problems.push(...rewriteIssue(issue, yaml.data, report, written));
   }
   problems.push(...crossFieldProblems(yaml.data, report));
 

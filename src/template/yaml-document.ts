@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Alias, type Document, type Node, type ParsedNode } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, visit, type Alias, type Document, type Node, type ParsedNode } from "yaml";
 import { compareProblems, describeValue, formatPath, type Problem } from "./problems.js";
 import type { Path, Report } from "./rules.js";
 import { decodeText } from "./text.js";
@@ -288,6 +288,21 @@ export function locator(document: Document, lineCounter: LineCounter): Locate {
     if (!via) return { line, column: col, exact };
     const where = lineCounter.linePos(via.range?.[0] ?? 0);
     return { line, column: col, exact, via: { alias: via.source, line: where.line, column: where.col } };
+  };
+}
+
+/**
+ * The source text of the plain scalar at `path`, as written: `1.10` where the
+ * data holds the number 1.1, `~` where it holds null. Undefined for anything
+ * else (a quoted or block string, a collection, a missing path).
+ */
+export type WrittenAt = (path: Path) => string | undefined;
+
+export function writtenAt(document: Document, source: string): WrittenAt {
+  return (path) => {
+    const { node, exact } = nodeAt(document, path, false);
+    if (!exact || !isScalar(node) || node.type !== Scalar.PLAIN || !node.range) return undefined;
+    return source.slice(node.range[0], node.range[1]);
   };
 }
 

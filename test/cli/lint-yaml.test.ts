@@ -30,6 +30,7 @@ describe("cws ami lint: YAML features", () => {
     "yaml-1-1.yml": /:1:1 error templates are YAML 1.2; this file asks for YAML 1.1/,
     "alias-bomb.yml": /:2:10 error the aliases in this file expand to too much data/,
     "deep.yml": /:20:\d+ error the YAML is nested too deeply to read/,
+    "quoting.yml": /:3:10 error version: expected a string, got a number \(1\.0\); quoted, "1\.0" would still be wrong/,
   };
   let bomb = 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
   for (let i = 1; i < 10; i++) bomb += `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(",")}]\n`;
@@ -51,6 +52,7 @@ describe("cws ami lint: YAML features", () => {
     "yaml-1-1.yml": `%YAML 1.1\n---\n${VALID_TEMPLATE}`,
     "alias-bomb.yml": `${bomb}regions: *a9\n`,
     "deep.yml": `${VALID_TEMPLATE}tags: ${"[".repeat(20_000)}${"]".repeat(20_000)}\n`,
+    "quoting.yml": VALID_TEMPLATE.replace('version: "1.0.0"', "version: 1.0"),
   };
 
   it("reads each as its author meant it or refuses it with one line at file:line:col, never a stack trace", () => {
