@@ -4,14 +4,23 @@ import { findLintIssues, type LintFinding } from "./lint.js";
 import { formatPath, type Problem } from "./problems.js";
 import { nodeAt, throughAlias } from "./yaml-document.js";
 
-/** Lint warnings for a template parsed with positions (parseTemplate). */
+/**
+ * Lint warnings for a template parsed with positions (parseTemplate): for
+ * every field that can be looked at, whatever errors the template has.
+ */
 export function lintTemplate(parsed: ParsedTemplate): Problem[] {
-  return parsed.template ? placeFindings(findLintIssues(parsed.template), parsed) : [];
+  const fields = parsed.data ?? parsed.template;
+  return fields ? placeFindings(findLintIssues(fields), parsed) : [];
 }
 
-/** Give each finding its file line and column (a value reached through an alias is placed at its anchor). */
+/**
+ * Give each finding its file line and column (a value reached through an
+ * alias is placed at its anchor). A finding about a field that has an error
+ * of its own is left out: the error says what to fix there.
+ */
 export function placeFindings(findings: readonly LintFinding[], parsed: ParsedTemplate): Problem[] {
-  return findings.map((finding) => {
+  const wrong = new Set(parsed.problems.filter((p) => p.severity === "error").map((p) => p.path));
+  return findings.filter((finding) => !wrong.has(formatPath(finding.path))).map((finding) => {
     const found = parsed.document ? nodeAt(parsed.document, finding.path) : undefined;
     const node = found?.exact && isScalar(found.node) ? found.node : undefined;
     let line = 1;

@@ -9,6 +9,12 @@ export interface ParsedTemplate {
   file: string;
   /** Present only when there are no errors. */
   template: Template | undefined;
+  /**
+   * The template's fields as written, before any check: present whenever the
+   * file is a YAML mapping, even with errors, for checks that look at one
+   * field at a time (the lint rules).
+   */
+  data: Record<string, unknown> | undefined;
   /** Errors and warnings, sorted by position. */
   problems: Problem[];
   /**
@@ -36,7 +42,7 @@ export interface ParsedTemplate {
  */
 export function parseTemplate(input: string | Uint8Array, file: string, options: { size?: number } = {}): ParsedTemplate {
   const yaml = readTemplateYaml(input, file, options);
-  const result: ParsedTemplate = { file, template: undefined, problems: yaml.problems, document: yaml.document, lineCounter: yaml.lineCounter, source: yaml.source };
+  const result: ParsedTemplate = { file, template: undefined, data: yaml.data, problems: yaml.problems, document: yaml.document, lineCounter: yaml.lineCounter, source: yaml.source };
   if (yaml.data === undefined || yaml.document === undefined) return result;
 
   const report = reporter(file, locator(yaml.document, yaml.lineCounter));

@@ -22,7 +22,7 @@ export function quickParse(input: string | Uint8Array, file: string, options: { 
   // Any problem at all sends the file to the full parse, which places it; here it only needs counting.
   const unplaced: Report = (_path, message) => ({ file, line: 0, column: 0, severity: "error", path: "", message });
   if (crossFieldProblems(raw, unplaced).length > 0) return undefined;
-  return { file, template: parsed.data, problems: [], document: undefined, lineCounter: undefined, source: decoded.text };
+  return { file, template: parsed.data, data: raw, problems: [], document: undefined, lineCounter: undefined, source: decoded.text };
 }
 
 /**

