@@ -55,8 +55,13 @@ describe("the command table", () => {
     expect(help.stdout).toContain('--tone <tone>  how (choices: "warm", "dry", default: "warm")');
     expect(help.stdout).not.toContain("--voice");
     expect(help.stdout).toContain("\n\nExit codes: 1 always.\n");
-    // Help, and commander's own errors, never load an implementation.
-    expect((await run(table, ["ami", "greet", "ada", "--tone", "cold"])).stderr).toContain("argument 'cold' is invalid. Allowed choices are warm, dry.");
+    // Help, commander's own errors and a value the table refuses never load an implementation.
+    expect(await run(table, ["ami", "greet", "ada", "--tone", "drry"])).toEqual({
+      status: 2,
+      stdout: "",
+      stderr: 'error: --tone "drry": expected warm or dry (did you mean "dry"?)\n  → --tone takes warm, dry\n',
+    });
+    expect((await run(table, ["ami", "greet", "--loud"])).stderr).toContain("missing required argument 'names'");
     expect(loads()).toBe(0);
 
     expect(await run(table, ["ami", "greet", "ada", "grace", "--loud", "--voice", "dry"])).toEqual({ status: 1, stdout: "", stderr: "" });
