@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { command, fastPrograms, type GroupSpec } from "../../src/cli/command-spec.js";
-import { COMMAND_TABLE } from "../../src/cli/command-table.js";
+import { ARCHITECTURE_NAMES, COMMAND_TABLE } from "../../src/cli/command-table.js";
 import { execCommands } from "../../src/cli/exec.js";
 import type { CliIO } from "../../src/cli/io.js";
+import { ARCHITECTURES } from "../../src/template/architectures.js";
 import { findLintIssues } from "../../src/template/lint.js";
 import type { Template } from "../../src/template/schema.js";
 import { ROOT } from "../helpers/cli.js";
@@ -111,6 +112,10 @@ describe("the command table", () => {
     const help = (await run(table, ["ami", "go", "--help"])).stdout;
     expect(help).toContain("--architecture <arch>");
     expect(help).not.toMatch(/--arch |--platform/);
+  });
+
+  it("names the architectures in its help as architectures.ts lists them", () => {
+    expect(ARCHITECTURE_NAMES).toBe(ARCHITECTURES.join(" or "));
   });
 
   it("lists every `cws ami` command in the full CLI's help, in the table's order", async () => {
