@@ -1,10 +1,12 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isGroup, type CommandSpec, type GroupSpec, type OptionSpec, type ValueKind } from "../../src/cli/command-spec.js";
-import { COMMAND_TABLE, GLOBAL_OPTIONS, TOP_LEVEL_COMMANDS } from "../../src/cli/command-table.js";
+import type { CommandSpec, OptionSpec, ValueKind } from "../../src/cli/command-spec.js";
+import { GLOBAL_OPTIONS } from "../../src/cli/command-table.js";
 import { ON_ERROR_MODES } from "../../src/config/fields.js";
 import { FORBID_AWS_SDK, runCli, scratchDir, type CliResult } from "../helpers/cli.js";
+import { everyCommand } from "../helpers/commands.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
+import { record, registryWith } from "../registry/fixtures.js";
 
 /**
  * Every value a flag takes is checked before the command does anything: a
@@ -15,10 +17,7 @@ import { VALID_TEMPLATE } from "../helpers/templates.js";
  */
 
 /** Every command with the words that run it. */
-function allCommands(group: GroupSpec = COMMAND_TABLE, words: string[] = [COMMAND_TABLE.name]): { words: string[]; spec: CommandSpec }[] {
-  return group.commands.flatMap((entry) => (isGroup(entry) ? allCommands(entry, [...words, entry.name]) : [{ words: [...words, entry.name], spec: entry }]));
-}
-const COMMANDS = [...allCommands(), ...TOP_LEVEL_COMMANDS.map((spec) => ({ words: [spec.name], spec }))];
+const COMMANDS = everyCommand();
 
 /** For each kind of value, wrong values and what the message says about each; the first is tried on every flag of the kind. */
 const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
@@ -50,19 +49,7 @@ beforeAll(() => {
     "templates/one.yml": VALID_TEMPLATE.replace("architecture: [x86_64, arm64]", "architecture: [x86_64]").replace("  arm64: 0.0336\n", ""),
     "templates/pinned-type.yml": `${VALID_TEMPLATE}instance_type:\n  x86_64: t4g.large\n`,
     "home/.aws/config": "[default]\nregion = us-east-1\n",
-    "registry/amis.json": JSON.stringify({
-      version: "1.0",
-      last_updated: "2026-01-01T00:00:00Z",
-      templates: {
-        t: {
-          version: "1.0.0",
-          description: "d",
-          amis: { "us-east-1": { x86_64: { ami_id: "ami-0123456789abcdef0", created: "2026-01-01T00:00:00Z", validated: true, size_gb: 8 } } },
-          ports: [22],
-          estimated_cost_per_hour: {},
-        },
-      },
-    }),
+    "registry/amis.json": JSON.stringify(registryWith({ t: { "us-east-1": { x86_64: record("ami-0123456789abcdef0", "2026-01-01T00:00:00Z") } } })),
   }));
 });
 afterAll(() => cleanup());

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, scratchDir } from "../helpers/cli.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
+import { record, registryWith } from "../registry/fixtures.js";
 
 /**
  * The built CLI picks its region as the AWS CLI would, from a home directory
@@ -20,19 +21,7 @@ beforeAll(() => {
     "elsewhere/config": "[default]\nregion = us-east-1\n",
     "home/.aws/mars": "[default]\nregion = mars-1\n",
     // rollback reads the registry before it needs a region.
-    "registry/amis.json": JSON.stringify({
-      version: "1.0",
-      last_updated: "2026-01-01T00:00:00Z",
-      templates: {
-        multi: {
-          version: "1.0.0",
-          description: "d",
-          amis: { "us-east-1": { x86_64: { ami_id: "ami-0123456789abcdef0", created: "2026-01-01T00:00:00Z", validated: true, size_gb: 8 } } },
-          ports: [22],
-          estimated_cost_per_hour: {},
-        },
-      },
-    }),
+    "registry/amis.json": JSON.stringify(registryWith({ multi: { "us-east-1": { x86_64: record("ami-0123456789abcdef0", "2026-01-01T00:00:00Z") } } })),
   }));
 });
 afterAll(() => cleanup());

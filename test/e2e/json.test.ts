@@ -1,10 +1,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isGroup, type CommandSpec, type GroupSpec } from "../../src/cli/command-spec.js";
-import { COMMAND_TABLE, TOP_LEVEL_COMMANDS } from "../../src/cli/command-table.js";
 import type { CliResult } from "../helpers/cli.js";
+import { everyCommand } from "../helpers/commands.js";
 import { startHarness, type Harness } from "./harness.js";
+import { record, registryWith } from "../registry/fixtures.js";
 
 /**
  * `--json` on every command: stdout is one JSON document and nothing else,
@@ -13,10 +13,7 @@ import { startHarness, type Harness } from "./harness.js";
  * command fails the first test until it has its cases here.
  */
 
-function allCommands(group: GroupSpec = COMMAND_TABLE, words: string[] = [COMMAND_TABLE.name]): { words: string[]; spec: CommandSpec }[] {
-  return group.commands.flatMap((entry) => (isGroup(entry) ? allCommands(entry, [...words, entry.name]) : [{ words: [...words, entry.name], spec: entry }]));
-}
-const COMMANDS = [...allCommands(), ...TOP_LEVEL_COMMANDS.map((spec) => ({ words: [spec.name], spec }))];
+const COMMANDS = everyCommand();
 
 interface Case {
   /** Arguments after the command's words; run in this order, against one emulator and project. */
@@ -103,19 +100,7 @@ beforeAll(async () => {
   // A CI job's registry artifact for registry merge: another template's AMI.
   writeFileSync(
     join(harness.dir, "artifact.json"),
-    JSON.stringify({
-      version: "1.0",
-      last_updated: "2026-01-01T00:00:00Z",
-      templates: {
-        "emu-steps": {
-          version: "1.0.0",
-          description: "d",
-          amis: { "us-west-2": { arm64: { ami_id: "ami-0123456789abcdef0", created: "2026-01-01T00:00:00Z", validated: true, size_gb: 8 } } },
-          ports: [22],
-          estimated_cost_per_hour: {},
-        },
-      },
-    }),
+    JSON.stringify(registryWith({ "emu-steps": { "us-west-2": { arm64: record("ami-0123456789abcdef0", "2026-01-01T00:00:00Z") } } })),
   );
 }, 60_000);
 afterAll(() => harness.close());
