@@ -117,6 +117,11 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
       suggestion: `build one (cws ami build ${targets[0]!.id} --region ${targets[0]!.region} --architecture ${targets[0]!.arch}), or check its tags with cws ami list --live`,
     });
   }
+  // What was written is said before publishing, which may fail.
+  if (!globals.json) {
+    for (const change of changes) io.stdout.write(`Registry updated: ${change.target} = ${change.to}${change.from ? ` (was ${change.from})` : ""}\n`);
+    if (changes.length === 0) io.stdout.write(`${unchangedSummary(targets.length, current.length, pinned.length, missing.length)}\n`);
+  }
   if (publishSsm) {
     const registry = (await readRegistry(globals.registry)) ?? emptyRegistry(now);
     for (const t of targets) {
@@ -124,12 +129,7 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
       if (entry) await publish(aws, { templateId: t.id, region: t.region, architecture: t.arch }, entry.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
     }
   }
-  if (globals.json) {
-    io.stdout.write(`${JSON.stringify({ updated: changes, current, missing, pinned }, null, 2)}\n`);
-    return EXIT.ok;
-  }
-  for (const change of changes) io.stdout.write(`Registry updated: ${change.target} = ${change.to}${change.from ? ` (was ${change.from})` : ""}\n`);
-  if (changes.length === 0) io.stdout.write(`${unchangedSummary(targets.length, current.length, pinned.length, missing.length)}\n`);
+  if (globals.json) io.stdout.write(`${JSON.stringify({ updated: changes, current, missing, pinned }, null, 2)}\n`);
   return EXIT.ok;
 }
 
@@ -208,10 +208,10 @@ export async function runRollback(
   await updateRegistryFile(globals.registry, new Date(), (current) => {
     result = rollbackEntry(current, templateId, region, architecture, options.to, isoSeconds(new Date()));
   });
+  if (!globals.json) io.stdout.write(`Rolled back ${templateId}.${region}.${architecture}: ${result.from} → ${result.to.ami_id}${result.to.version ? ` (${result.to.version})` : ""}\n`);
   io.stderr.write("📌 The entry is pinned: update-registry keeps it until the next build (or --unpin).\n");
   if (resolvePublishSsm(options.publishSsm, globals.project).value) await publish(aws, { templateId, region, architecture }, result.to.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
   if (globals.json) io.stdout.write(`${JSON.stringify({ template: templateId, region, architecture, from: result.from, to: result.to }, null, 2)}\n`);
-  else io.stdout.write(`Rolled back ${templateId}.${region}.${architecture}: ${result.from} → ${result.to.ami_id}${result.to.version ? ` (${result.to.version})` : ""}\n`);
   return EXIT.ok;
 }
 
