@@ -2,7 +2,7 @@ import { LineCounter, parseDocument } from "yaml";
 import type * as z from "zod";
 import { CwsError } from "../errors.js";
 import { compareProblems, describeValue, formatPath, formatProblem, type Problem } from "../template/problems.js";
-import { AWS_REGIONS } from "../template/regions.js";
+import { AWS_REGIONS, regionProblem } from "../template/regions.js";
 import { valueAt, type Path } from "../template/rules.js";
 import { locator, writtenAt, type Locate, type WrittenAt } from "../template/yaml-document.js";
 import { didYouMean } from "../template/suggest.js";
@@ -79,7 +79,7 @@ function issueProblems(issue: z.core.$ZodIssue, data: unknown, locate: Locate, w
       const options = issue.values.map(String);
       const isRegion = options.length === AWS_REGIONS.length && typeof value === "string";
       const message = isRegion
-        ? `"${value}" is not an AWS region${didYouMean(value, AWS_REGIONS)}`
+        ? `"${value}" is ${regionProblem(value)}`
         : `expected one of ${options.join(", ")}, got ${describeValue(value, written)}${typeof value === "string" ? didYouMean(value, options) : ""}`;
       return [at(locate(path), path, message)];
     }

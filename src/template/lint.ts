@@ -1,3 +1,4 @@
+import type { Architecture } from "./architectures.js";
 
 /**
  * Script lint rules. Each looks at one line of a provisioning script (comment
@@ -150,15 +151,24 @@ export function findLintIssues(fields: TemplateFields): LintFinding[] {
   if (instanceTypes === null || typeof instanceTypes !== "object" || Array.isArray(instanceTypes)) return findings;
   for (const [arch, instanceType] of Object.entries(instanceTypes as Record<string, unknown>)) {
     if (typeof instanceType !== "string") continue;
-    const arm = isArmInstanceType(instanceType);
-    if ((arch === "arm64") !== arm) {
-      findings.push({
-        path: ["instance_type", arch],
-        rule: INSTANCE_TYPE_RULE,
-        message: `${instanceType} looks like ${arm ? "an arm64 (Graviton)" : "an x86_64"} instance type, but it is listed for ${arch}`,
-        suggestion: arch === "arm64" ? "use a Graviton type such as t4g.medium" : "use an x86_64 type such as t3.medium",
-      });
-    }
+    const mismatch = instanceTypeMismatch(instanceType, arch as Architecture, "it is listed for");
+    if (mismatch) findings.push({ path: ["instance_type", arch], rule: INSTANCE_TYPE_RULE, ...mismatch });
   }
   return findings;
+}
+
+/**
+ * The instance-type-arch rule for one instance type: what is wrong when
+ * `instanceType` cannot run `architecture`, else undefined. Lint applies it to
+ * a template's instance_type (a warning); build applies it to the instance
+ * type it is about to launch, whatever named it (an error, before anything is
+ * launched). `context` ends the message: "it is listed for", "the build is".
+ */
+export function instanceTypeMismatch(instanceType: string, architecture: Architecture, context: string): { message: string; suggestion: string } | undefined {
+  const arm = isArmInstanceType(instanceType);
+  if ((architecture === "arm64") === arm) return undefined;
+  return {
+    message: `${instanceType} looks like ${arm ? "an arm64 (Graviton)" : "an x86_64"} instance type, but ${context} ${architecture}`,
+    suggestion: architecture === "arm64" ? "use a Graviton type such as t4g.medium" : "use an x86_64 type such as t3.medium",
+  };
 }

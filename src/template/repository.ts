@@ -21,7 +21,13 @@ export async function listTemplateFiles(templatesDir: string): Promise<TemplateF
     names = readdirSync(templatesDir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") {
+    if (code === "ENOTDIR") {
+      throw new CwsError("TEMPLATES_DIR_NOT_A_DIRECTORY", `templates directory ${templatesDir} is not a directory`, {
+        value: templatesDir,
+        suggestion: "pass --templates-dir DIR (or set CWS_TEMPLATES_DIR) naming the directory that holds the *.yml templates",
+      });
+    }
+    if (code === "ENOENT") {
       throw new CwsError("TEMPLATES_DIR_NOT_FOUND", `templates directory ${templatesDir} not found`, {
         value: templatesDir,
         suggestion: "run cws from the repository root, or pass --templates-dir DIR (or set CWS_TEMPLATES_DIR)",
@@ -49,6 +55,20 @@ export async function listTemplateFiles(templatesDir: string): Promise<TemplateF
   return files;
 }
 
+/**
+ * The template files, or none when there is no templates directory: for
+ * commands that also know templates from the registry (list, rollback), which
+ * work in a checkout that holds the registry only.
+ */
+export async function listTemplateFilesIfAny(templatesDir: string): Promise<TemplateFile[]> {
+  try {
+    return await listTemplateFiles(templatesDir);
+  } catch (error) {
+    if (error instanceof CwsError && error.code === "TEMPLATES_DIR_NOT_FOUND") return [];
+    throw error;
+  }
+}
+
 /** The named templates (all of them when `ids` is empty); an unknown id is a usage error with a suggestion. */
 export async function selectTemplateFiles(templatesDir: string, ids: readonly string[]): Promise<TemplateFile[]> {
   const all = await listTemplateFiles(templatesDir);
@@ -56,16 +76,20 @@ export async function selectTemplateFiles(templatesDir: string, ids: readonly st
   const known = new Map(all.map((t) => [t.id, t]));
   return ids.map((id) => {
     const found = known.get(id.replace(/\.ya?ml$/, ""));
-    if (!found) {
-      throw new CwsError("TEMPLATE_NOT_FOUND", `no template "${id}" in ${templatesDir}${didYouMean(id, known.keys())}`, {
-        value: id,
-        suggestion:
-          all.length === 0
-            ? `create ${join(templatesDir, `${id}.yml`)}`
-            : `templates here: ${all.map((t) => t.id).join(", ")}`,
-      });
-    }
+    if (!found) throw templateNotFound(id, templatesDir, [...known.keys()], all.length === 0 ? `create ${join(templatesDir, `${id}.yml`)}` : undefined);
     return found;
+  });
+}
+
+/**
+ * An unknown template id (exit 2), with the nearest known one: every command
+ * that takes a template id says it the same way. `where` is what was looked
+ * in (the templates directory, and the registry for commands that read it).
+ */
+export function templateNotFound(id: string, where: string, known: readonly string[], suggestion?: string): CwsError {
+  return new CwsError("TEMPLATE_NOT_FOUND", `no template "${id}" in ${where}${didYouMean(id, known)}`, {
+    value: id,
+    suggestion: suggestion ?? (known.length === 0 ? `no templates in ${where}` : `templates here: ${[...known].sort().join(", ")}`),
   });
 }
 

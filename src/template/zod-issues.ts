@@ -2,6 +2,7 @@ import type * as z from "zod";
 import { describeValue, type Problem } from "./problems.js";
 import { valueAt, type Path, type Report } from "./rules.js";
 import { awsRegion, BASE_AMI_ALIASES, baseAmiSource, keyEnumAt, knownKeysAt, schemaAt } from "./schema.js";
+import { regionProblem } from "./regions.js";
 import { didYouMean } from "./suggest.js";
 import type { WrittenAt } from "./yaml-document.js";
 
@@ -52,7 +53,7 @@ export const issueRules: readonly IssueRule[] = [
       const keys = keyEnumAt(path);
       const candidates = keys ? keys.options.map(String) : knownKeysAt(path);
       const expected = keys === undefined ? "" : keys === awsRegion ? "; expected a region" : `; expected one of ${keys.options.join(", ")}`;
-      return issue.keys.map((key) => report([...path, key], `unknown field "${key}"${suggestFor(key, candidates)}${expected}`, { onKey: true }));
+      return issue.keys.map((key) => report([...path, key], `unknown field "${key}"${didYouMean(key, candidates)}${expected}`, { onKey: true }));
     },
   },
   {
@@ -74,9 +75,7 @@ export const issueRules: readonly IssueRule[] = [
     name: "aws-region",
     rewrite: ({ issue, path, value, written, schema, report }) => {
       if (issue.code !== "invalid_value" || schema !== awsRegion) return undefined;
-      const text = typeof value === "string" ? `"${value}" is` : `${describeValue(value, written)} is`;
-      const hint = typeof value === "string" ? didYouMean(value, awsRegion.options) : "";
-      return [report(path, `${text} not an AWS region${hint}`)];
+      return [report(path, typeof value === "string" ? `"${value}" is ${regionProblem(value)}` : `${describeValue(value, written)} is not an AWS region`)];
     },
   },
   {
@@ -84,7 +83,7 @@ export const issueRules: readonly IssueRule[] = [
     rewrite: ({ issue, path, value, written, report }) => {
       if (issue.code !== "invalid_value") return undefined;
       const options = issue.values.map((v) => String(v));
-      const hint = typeof value === "string" ? suggestFor(value, options) : "";
+      const hint = typeof value === "string" ? didYouMean(value, options) : "";
       return [report(path, `expected one of ${options.join(", ")}, got ${describeValue(value, written)}${hint}`)];
     },
   },
@@ -165,24 +164,6 @@ const TYPE_NAMES: Record<string, string> = {
 };
 
 const typeName = (expected: string) => TYPE_NAMES[expected] ?? expected;
-
-/** Common spellings of the two architectures, so `amd64` suggests `x86_64` rather than `arm64`. */
-const ARCHITECTURE_SYNONYMS: Record<string, string> = {
-  amd64: "x86_64",
-  x64: "x86_64",
-  "x86-64": "x86_64",
-  x86: "x86_64",
-  intel: "x86_64",
-  aarch64: "arm64",
-  arm: "arm64",
-  graviton: "arm64",
-};
-
-function suggestFor(value: string, candidates: readonly string[]): string {
-  const synonym = ARCHITECTURE_SYNONYMS[value.toLowerCase()];
-  if (synonym !== undefined && candidates.includes(synonym)) return ` (did you mean "${synonym}"?)`;
-  return didYouMean(value, candidates);
-}
 
 function baseImageProblems({ issue, path, value, written, writtenAt, report }: IssueContext): Problem[] {
   if (value === undefined) return [report(path, "required field is missing", { place: path.slice(0, -1) })];
