@@ -1,5 +1,5 @@
 import { CommanderError } from "commander";
-import { EXIT, isCwsError } from "../errors.js";
+import { CwsError, EXIT, isCwsError } from "../errors.js";
 import type { CliIO } from "./io.js";
 import { exitCodeOf } from "./exit.js";
 import type { CommandSpec, GroupSpec } from "./command-spec.js";
@@ -35,6 +35,20 @@ function reportError(error: unknown, io: CliIO, json: boolean): number | Promise
     if (error.exitCode === 0) return EXIT.ok;
     if (json) io.stdout.write(errorDocument(usageErrorOf(error), EXIT.usage));
     return EXIT.usage;
+  }
+  if (error instanceof Error && error.name === "AwsCallError" && !isCwsError(error)) {
+    // An AWS answer no command turned into advice (AwsCallError, known by name so start-up loads nothing more): AWS's words, not a bug in cws.
+    const code = (error as Error & { code?: string }).code;
+    return reportError(
+      new CwsError("AWS_ERROR", `AWS refused or failed the request: ${error.message}`, {
+        ...(code ? { value: code } : {}),
+        suggestion: `the message is AWS's own; look up ${code ?? "the error code"} in the AWS documentation for the action, fix what it names, and run the command again`,
+        exitCode: EXIT.failed,
+        cause: error,
+      }),
+      io,
+      json,
+    );
   }
   if (isCwsError(error)) {
     io.stderr.write(`error: ${error.message}\n`);
