@@ -1,6 +1,7 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AwsPorts } from "../aws/ports.js";
+import { fileError } from "../file-access.js";
 import { BuildFailure, newBuildId, PreflightFailure, requestFor, type BuildContext, type BuildInput, type PipelineStep, type ValidationOutcome } from "./context.js";
 import type { PollSettings } from "./poll.js";
 import type { BuildReporter } from "./reporter.js";
@@ -92,7 +93,9 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
   const buildId = newBuildId(startedAt);
   const fullRequest = requestFor(request, buildId);
   const logDir = fullRequest.logDir;
-  await mkdir(logDir, { recursive: true });
+  await mkdir(logDir, { recursive: true }).catch((error: unknown) => {
+    throw fileError(logDir, error, { expected: "directory", action: "write", role: "the build's log directory" });
+  });
   const logPath = (name: string) => join(logDir, name);
   const ctx: BuildContext = {
     request: fullRequest,

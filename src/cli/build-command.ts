@@ -10,6 +10,7 @@ import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsCont
 import { INSTANCE_PROFILE_PATTERN, ON_ERROR_MODES, SUBNET_PATTERN } from "../config/fields.js";
 import { projectAwsConfig, resolveBuildSettings, resolveInstanceType } from "../config/settings.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { readRegistry } from "../registry/store.js";
 import { templateContentHash } from "../template/content-hash.js";
 import { formatProblem } from "../template/problems.js";
 import { loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
@@ -132,6 +133,8 @@ export async function createPorts(build: Pick<ResolvedBuild, "awsContext">): Pro
 
 export async function runBuildCommand(templateId: string, raw: Record<string, unknown>, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
   const build = await resolveBuild(templateId, raw, globals, io);
+  // A registry the build could not record in (a directory, a pipe, an invalid file) stops it now, not after the image is made.
+  if (build.registryUpdate) await readRegistry(globals.registry);
   const chalk = new Chalk({ level: colorLevel(io, globals.color) });
   const { describeAwsError } = await import("../aws/sdk.js");
   const aws = await createPorts(build);

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import type { AwsPorts, ImageInfo } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
 import { awsClientProfile, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
@@ -7,6 +6,7 @@ import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { listCwsImages, newestValidated, recordFromImage } from "../registry/aws-images.js";
 import { entryAt, isPinned, mergeRegistries, rollbackEntry } from "../registry/operations.js";
 import { publishAmiToSsm } from "../registry/publish.js";
+import { readRegistryText } from "../registry/registry-file.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
 import { isoSeconds, parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile, withRegistryLock, writeRegistryAtomically } from "../registry/store.js";
 import { loadTemplates } from "../template/repository.js";
@@ -171,14 +171,21 @@ export async function runRegistryMerge(typedFiles: string[], typedOptions: { out
   const files = typedFiles.map(typed);
   const options = { output: typedOptions.output === undefined || typedOptions.output === "-" ? typedOptions.output : typed(typedOptions.output) };
   const inputs: Registry[] = [];
+  // Every file is checked before anything is written, and every unusable one is named.
+  const unusable: CwsError[] = [];
   for (const file of files) {
-    let text: string;
     try {
-      text = await readFile(file, "utf8");
-    } catch {
-      throw new CwsError("FILE_NOT_FOUND", `cannot read ${file}`, { value: file });
+      inputs.push(await parseRegistry(readRegistryText(file, "the file to merge", "error"), file));
+    } catch (error) {
+      if (!(error instanceof CwsError)) throw error;
+      unusable.push(error);
     }
-    inputs.push(await parseRegistry(text, file));
+  }
+  if (unusable.length === 1) throw unusable[0]!;
+  if (unusable.length > 1) {
+    throw new CwsError("MERGE_INPUT_INVALID", `${unusable.length} of the files cannot be merged; nothing was written:\n  ${unusable.map((e) => e.message).join("\n").split("\n").join("\n  ")}`, {
+      suggestion: "fix the files named above, or leave them out",
+    });
   }
   if (options.output === "-") {
     io.stdout.write(serializeRegistry(mergeRegistries(inputs)));

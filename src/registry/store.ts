@@ -5,6 +5,7 @@ import { dirname } from "node:path";
 import { CwsError } from "../errors.js";
 import type { Architecture, Template } from "../template/schema.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
+import { readRegistryText } from "./registry-file.js";
 import { entryFields, REGISTRY_FIELDS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 import { emptyRegistry, HISTORY_LIMIT, registrySchema, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
 
@@ -61,14 +62,8 @@ export function isoSeconds(date: Date): string {
 
 /** Undefined when the file does not exist; a CwsError (exit 2) naming file:line:col when it is not a valid registry. */
 export async function readRegistry(file: string): Promise<Registry | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-  return parseRegistry(text, file);
+  const text = readRegistryText(file);
+  return text === undefined ? undefined : parseRegistry(text, file);
 }
 
 export async function parseRegistry(text: string, file: string): Promise<Registry> {
