@@ -9,7 +9,7 @@ import { publishAmiToSsm } from "../registry/publish.js";
 import { readRegistryText } from "../registry/registry-file.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
 import { isoSeconds, parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile, withRegistryLock, writeRegistryAtomically } from "../registry/store.js";
-import { loadTemplates } from "../template/repository.js";
+import { checkTemplateIdArgument, loadTemplates } from "../template/repository.js";
 import { ARCHITECTURES, type Architecture, type Template } from "../template/schema.js";
 import { didYouMean } from "../template/suggest.js";
 import type { CliIO, GlobalOptions } from "./io.js";
@@ -136,6 +136,7 @@ export async function runRollback(
   if (!architecture) throw new CwsError("ARCHITECTURE_REQUIRED", "pass --architecture x86_64 or arm64");
   const registry = await readRegistry(globals.registry);
   if (!registry) throw new CwsError("REGISTRY_MISSING", `no registry at ${globals.registry}`, { suggestion: "cws ami update-registry --all builds it from AWS" });
+  checkTemplateIdArgument(templateId, Object.keys(registry.templates));
   // Work out the target on a copy first, to check it in AWS before touching the file.
   const preview = rollbackEntry(structuredClone(registry), templateId, region, architecture, options.to, isoSeconds(new Date()));
   const { aws, describe } = await awsPorts(context);
