@@ -18,6 +18,7 @@ import { AWS_REGIONS } from "../template/regions.js";
 import { ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "../template/schema.js";
 import { didYouMean } from "../template/suggest.js";
 import { colorLevel, isCI, type CliIO, type GlobalOptions } from "./io.js";
+import { registryLockOptions } from "./registry-lock.js";
 
 const optionsSchema = z.object({
   architecture: z.enum(ARCHITECTURES).optional(),
@@ -156,7 +157,7 @@ export async function runBuildCommand(templateId: string, raw: Record<string, un
     sourceCommit,
     logRoot: ".cws/logs",
   };
-  const pipeline: PipelineOptions = { registryFile: build.registryUpdate ? globals.registry : undefined, publishSsm: build.publishSsm };
+  const pipeline: PipelineOptions = { registryFile: build.registryUpdate ? globals.registry : undefined, publishSsm: build.publishSsm, registryLock: registryLockOptions(io) };
 
   if (build.dryRun) {
     const { dryRunPlan } = await import("../builder/plan.js");

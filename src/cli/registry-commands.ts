@@ -13,6 +13,7 @@ import { checkTemplateIdArgument, loadTemplates } from "../template/repository.j
 import { ARCHITECTURES, type Architecture, type Template } from "../template/schema.js";
 import { didYouMean } from "../template/suggest.js";
 import type { CliIO, GlobalOptions } from "./io.js";
+import { registryLockOptions } from "./registry-lock.js";
 
 async function awsPorts(context: AwsContext): Promise<{ aws: AwsPorts; describe: (e: unknown) => CwsError | undefined }> {
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
@@ -104,7 +105,7 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
       recordAmi(registry, t.id, { ...t.template, version: image.tags["cws:version"] ?? t.template.version }, t.region, t.arch, recordFromImage(image));
       changes.push({ target: where, ...(current ? { from: current.ami_id } : {}), to: image.imageId });
     }
-  });
+  }, registryLockOptions(io));
   for (const change of changes) io.stdout.write(`Registry updated: ${change.target} = ${change.to}${change.from ? ` (was ${change.from})` : ""}\n`);
   for (const note of pinned) io.stderr.write(`📌 kept ${note}\n`);
   if (publishSsm) {
@@ -157,7 +158,7 @@ export async function runRollback(
   let result!: ReturnType<typeof rollbackEntry>;
   await updateRegistryFile(globals.registry, new Date(), (current) => {
     result = rollbackEntry(current, templateId, region, architecture, options.to, isoSeconds(new Date()));
-  });
+  }, registryLockOptions(io));
   io.stdout.write(`Rolled back ${templateId}.${region}.${architecture}: ${result.from} → ${result.to.ami_id}${result.to.version ? ` (${result.to.version})` : ""}\n`);
   io.stderr.write("📌 The entry is pinned: update-registry keeps it until the next build (or --unpin).\n");
   if (resolvePublishSsm(options.publishSsm, globals.project).value) await publish(aws, { templateId, region, architecture }, result.to.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
@@ -197,7 +198,7 @@ export async function runRegistryMerge(typedFiles: string[], typedOptions: { out
     const base = await readRegistry(target);
     const merged = mergeRegistries(base ? [base, ...inputs] : inputs);
     await writeRegistryAtomically(target, merged);
-  });
+  }, registryLockOptions(io));
   io.stdout.write(`Merged ${files.length} file${files.length === 1 ? "" : "s"} into ${target}\n`);
   return EXIT.ok;
 }
