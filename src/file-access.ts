@@ -130,7 +130,7 @@ export function fileError(path: string, error: unknown, role: PathRole & { actio
       if (stats === undefined && role.action === "write" && lstatOrUndefined(dirname(path)) === undefined) {
         return make("NOT_FOUND", `${verb}: its directory ${dirname(path)} does not exist`, `create ${dirname(path)} first`);
       }
-      return make("NOT_FOUND", "does not exist", undefined);
+      return make("NOT_FOUND", "does not exist", "check the path");
     }
     case "ELOOP":
       return make("LINK_LOOP", "is a symbolic link that never reaches a file (it leads in a circle, or through too many links)", "fix the link or remove it");
@@ -158,7 +158,7 @@ export function fileError(path: string, error: unknown, role: PathRole & { actio
         const where = shown !== "" && blocking.path.startsWith(shown) ? blocking.path.slice(shown.length) : blocking.path;
         return make("NOT_A_DIRECTORY", `is inside ${where}, which is ${describeKind(blocking.stats)}, not a directory`, `${where} must be a directory`);
       }
-      return make("NOT_A_DIRECTORY", "is not a directory, or a part of its path is not", undefined);
+      return make("NOT_A_DIRECTORY", "is not a directory, or a part of its path is not", "check the path");
     }
     case "EACCES":
     case "EPERM":
@@ -178,7 +178,7 @@ export function fileError(path: string, error: unknown, role: PathRole & { actio
     case "EIO":
       return make("IO_ERROR", `${verb}: input/output error`, "check the disk or the network file system", EXIT.failed);
     default:
-      return make("FILE_ERROR", `${verb} (${code})`, undefined, EXIT.failed);
+      return make("FILE_ERROR", `${verb} (${code})`, "check the path and the file system, and run the command again", EXIT.failed);
   }
 }
 

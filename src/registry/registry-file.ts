@@ -12,14 +12,20 @@ export const REGISTRY_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * The text of the registry file; undefined when there is nothing at all at
- * `file` (a new registry). `role` names the file in messages: "the registry",
- * "the file to merge".
+ * `file` (a new registry), or with `required`, an error. `role` names the file
+ * in messages: "the registry", "the file to merge".
  */
-export function readRegistryText(file: string, role?: string): string | undefined;
-export function readRegistryText(file: string, role: string, ifMissing: "error"): string;
-export function readRegistryText(file: string, role = "the registry", ifMissing: "undefined" | "error" = "undefined"): string | undefined {
-  const options = { expected: "file", role, maxBytes: REGISTRY_MAX_BYTES } as const;
-  const read = ifMissing === "error" ? readRegularFile(file, options) : readRegularFile(file, { ...options, ifMissing });
+export function readRegistryText(file: string): string | undefined;
+export function readRegistryText(file: string, options: { role: string; required: true; suggestion?: string }): string;
+export function readRegistryText(file: string, options: { role?: string; required?: boolean; suggestion?: string } = {}): string | undefined {
+  const role = options.role ?? "the registry";
+  const read = readRegularFile(file, {
+    expected: "file",
+    role,
+    maxBytes: REGISTRY_MAX_BYTES,
+    ...(options.required ? {} : { ifMissing: "undefined" as const }),
+    ...(options.suggestion === undefined ? {} : { suggestion: options.suggestion }),
+  });
   if (read === undefined) return undefined;
   if (read.size > REGISTRY_MAX_BYTES) {
     throw new FileAccessError("FILE_TOO_LARGE", file, `${role} is ${formatBytes(read.size)}; a registry may be at most ${formatBytes(REGISTRY_MAX_BYTES)}`, {

@@ -5,7 +5,11 @@ import { cacheKey, type LintCache } from "./lint-cache.js";
 import { loadTemplateFile, readTemplate, selectTemplateFiles } from "./repository.js";
 
 export interface LintReport {
-  templates: { id: string; file: string; valid: boolean }[];
+  /**
+   * `warningsChecked` is false for a file that is not a YAML mapping (a syntax
+   * error, binary, empty): it has no fields for the lint rules to look at.
+   */
+  templates: { id: string; file: string; valid: boolean; warningsChecked: boolean }[];
   /** Schema errors, then script findings; with `strict`, warnings are reported as errors. */
   problems: Problem[];
   errors: number;
@@ -37,13 +41,14 @@ export async function runLint(
       const read = readTemplate(file);
       const key = cache && "bytes" in read ? cacheKey(read.bytes) : "";
       const cached = "bytes" in read ? cache?.get(file.file, key) : undefined;
-      let found: { valid: boolean; problems: Problem[] };
+      let found: { valid: boolean; warningsChecked: boolean; problems: Problem[] };
       if (cached && "bytes" in read && read.size === read.bytes.byteLength) {
         found = cached;
       } else {
         let parsed = await loadTemplateFile(file, { bytes: read });
         const fileProblems: Problem[] = [];
-        const findings = parsed.template ? findLintIssues(parsed.template) : [];
+        // Warnings with the errors: the rules look at each field that can be read, valid template or not.
+        const findings = parsed.data ? findLintIssues(parsed.data) : [];
         if (findings.length > 0) {
           // Only now is a syntax tree worth building: to place each finding.
           if (!parsed.document) parsed = await loadTemplateFile(file, { withPositions: true, bytes: read });
@@ -51,12 +56,12 @@ export async function runLint(
           fileProblems.push(...(await placeFindingsLazily(findings, parsed)));
         }
         fileProblems.push(...parsed.problems);
-        found = { valid: parsed.template !== undefined, problems: fileProblems };
+        found = { valid: parsed.template !== undefined, warningsChecked: parsed.data !== undefined, problems: fileProblems };
         if ("bytes" in read) cache?.set(file.file, { bytes: key, ...found });
       }
       if (found.problems.some((p) => p.severity === "error")) invalid = true;
       problems.push(...found.problems);
-      return { id: file.id, file: file.file, valid: found.valid };
+      return { id: file.id, file: file.file, valid: found.valid, warningsChecked: found.warningsChecked };
     }),
   );
   await cache?.save();

@@ -31,7 +31,9 @@ export interface CachedLint {
   /** The file's bytes, one latin1 character per byte (lossless, unlike UTF-8 for binary junk). */
   bytes: string;
   valid: boolean;
-  /** As found, before --strict turns warnings into errors. */
+  /** False when the file was not a YAML mapping, so no lint rule could look at it. */
+  warningsChecked: boolean;
+  /** As found, errors and warnings, before --strict turns warnings into errors. */
   problems: Problem[];
 }
 

@@ -28,13 +28,19 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** How a message names an author's value: `a number (42)`, `a string ("amd64")`, `a list`. */
-export function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return "nothing (null)";
+/**
+ * How a message names an author's value: `a number (42)`, `a string ("amd64")`, `a list`.
+ * `written` is the value's text in the file, when it was a plain scalar: a
+ * number, boolean or null is then shown as written (`1.10`, `True`, `~`), not
+ * as the parser read it (1.1, true, null).
+ */
+export function describeValue(value: unknown, written?: string): string {
+  const shown = (read: string) => (written === undefined || written === "" ? read : written);
+  if (value === null || value === undefined) return `nothing (${shown("null")})`;
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
-  if (typeof value === "number") return `a number (${value})`;
-  if (typeof value === "boolean") return `a boolean (${value})`;
+  if (typeof value === "number") return `a number (${shown(String(value))})`;
+  if (typeof value === "boolean") return `a boolean (${shown(String(value))})`;
   if (typeof value === "string") return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)})`;
   return typeof value;
 }

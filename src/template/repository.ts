@@ -54,14 +54,18 @@ export function templateNameProblem(template: TemplateFile): Problem | undefined
   return fileProblem(template.file, problem, `rename the file${id ? ` to ${id}${extension}` : ""}: the id is part of image names, tags and SSM parameters`);
 }
 
-/** An id typed on the command line that cannot be one: a usage error naming the rule, and the known id it was probably meant to be. */
-export function checkTemplateIdArgument(id: string, known: Iterable<string>): void {
-  const problem = templateIdProblem(id);
-  if (problem === undefined) return;
-  const suggested = suggestTemplateId(id);
-  const candidates = [...known];
-  const hint = suggested !== undefined && candidates.includes(suggested) ? ` (did you mean "${suggested}"?)` : didYouMean(id, candidates);
-  throw new CwsError("TEMPLATE_ID_INVALID", `${problem}${hint}`, { value: id, suggestion: "a template id is its file name in the templates directory without .yml" });
+/**
+ * The template files, or none when there is no templates directory: for
+ * commands that also know templates from the registry (list, rollback), which
+ * work in a checkout that holds the registry only.
+ */
+export async function listTemplateFilesIfAny(templatesDir: string): Promise<TemplateFile[]> {
+  try {
+    return await listTemplateFiles(templatesDir);
+  } catch (error) {
+    if (isFileAccessError(error) && error.code === "NOT_FOUND" && error.path === templatesDir) return [];
+    throw error;
+  }
 }
 
 /** The named templates (all of them when `ids` is empty); an unknown id is a usage error with a suggestion. */
@@ -71,17 +75,29 @@ export async function selectTemplateFiles(templatesDir: string, ids: readonly st
   const known = new Map(all.map((t) => [t.id, t]));
   return ids.map((id) => {
     const found = known.get(id.replace(/\.ya?ml$/, ""));
-    if (!found) {
-      checkTemplateIdArgument(id.replace(/\.ya?ml$/, ""), known.keys());
-      throw new CwsError("TEMPLATE_NOT_FOUND", `no template "${id}" in ${templatesDir}${didYouMean(id, known.keys())}`, {
-        value: id,
-        suggestion:
-          all.length === 0
-            ? `create ${join(templatesDir, `${id}.yml`)}`
-            : `templates here: ${all.map((t) => t.id).join(", ")}`,
-      });
-    }
+    if (!found) throw templateNotFound(id, templatesDir, [...known.keys()], all.length === 0 ? `create ${join(templatesDir, `${id}.yml`)}` : undefined);
     return found;
+  });
+}
+
+/**
+ * An unknown template id (exit 2), with the nearest known one: every command
+ * that takes a template id says it the same way. `where` is what was looked
+ * in (the templates directory, and the registry for commands that read it).
+ * An id that cannot be one (template-id.ts) says the rule instead, and the
+ * known id it was probably meant to be.
+ */
+export function templateNotFound(id: string, where: string, known: readonly string[], suggestion?: string): CwsError {
+  const bare = id.replace(/\.ya?ml$/, "");
+  const invalid = templateIdProblem(bare);
+  if (invalid !== undefined) {
+    const meant = suggestTemplateId(bare);
+    const hint = meant !== undefined && known.includes(meant) ? ` (did you mean "${meant}"?)` : didYouMean(bare, known);
+    return new CwsError("TEMPLATE_ID_INVALID", `${invalid}${hint}`, { value: id, suggestion: "a template id is its file name in the templates directory, without .yml" });
+  }
+  return new CwsError("TEMPLATE_NOT_FOUND", `no template "${id}" in ${where}${didYouMean(id, known)}`, {
+    value: id,
+    suggestion: suggestion ?? (known.length === 0 ? `no templates in ${where}` : `templates here: ${[...known].sort().join(", ")}`),
   });
 }
 
@@ -122,7 +138,7 @@ export async function loadTemplateFile(
   const read = options.bytes ?? readTemplate(template);
   if ("problem" in read) {
     const problems = nameProblem ? [nameProblem, read.problem] : [read.problem];
-    return { id: template.id, file: template.file, template: undefined, problems, document: undefined, lineCounter: undefined, source: "" };
+    return { id: template.id, file: template.file, template: undefined, data: undefined, problems, document: undefined, lineCounter: undefined, source: "" };
   }
   const { bytes, size } = read;
   // Loaded on first use: a lint whose every file is in the cache needs neither zod nor a YAML parser.

@@ -18,7 +18,7 @@ export function decodeText(
   if (typeof input === "string") {
     const nul = input.indexOf("\0");
     if (nul >= 0) return { problem: `not a text file: it contains a NUL character at offset ${nul}`, line: 1, column: 1 };
-    return { text: input.replace(/^\uFEFF/, "") };
+    return lineEndingsChecked(input.replace(/^\uFEFF/, ""));
   }
   const total = size ?? input.byteLength;
   if (total > MAX_TEMPLATE_BYTES) {
@@ -35,7 +35,7 @@ export function decodeText(
   }
   try {
     const text = new TextDecoder("utf-8", { fatal: true }).decode(input);
-    return { text: text.replace(/^\uFEFF/, "") };
+    return lineEndingsChecked(text.replace(/^\uFEFF/, ""));
   } catch {
     // Find the first bad byte so the author can look at it.
     const ok = firstInvalidUtf8(input);
@@ -48,6 +48,23 @@ export function decodeText(
       suggestion: "save the template as UTF-8",
     };
   }
+}
+
+/**
+ * LF or CRLF line endings. A carriage return on its own (old Mac OS line
+ * endings, or a stray byte) is a line break to one YAML parser and part of a
+ * value to the other, so it is refused rather than guessed at.
+ */
+function lineEndingsChecked(text: string): DecodedText {
+  const lone = /\r(?!\n)/.exec(text);
+  if (!lone) return { text };
+  const lines = text.slice(0, lone.index).split("\n");
+  return {
+    problem: "a carriage return (\\r) without a line feed: templates use LF or CRLF line endings",
+    line: lines.length,
+    column: (lines.at(-1)?.length ?? 0) + 1,
+    suggestion: "save the file with LF (or CRLF) line endings",
+  };
 }
 
 /**
