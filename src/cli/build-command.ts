@@ -10,12 +10,14 @@ import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsCont
 import type { OnErrorMode } from "../config/fields.js";
 import { describeSource, projectAwsConfig, resolveBuildSettings, resolveInstanceType } from "../config/settings.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { readRegistry } from "../registry/store.js";
 import { templateContentHash } from "../template/content-hash.js";
 import { formatProblem } from "../template/problems.js";
 import type { Architecture } from "../template/architectures.js";
 import { instanceTypeMismatch } from "../template/lint.js";
 import { loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
 import { colorLevel, isCI, type CliIO, type GlobalOptions } from "./io.js";
+import { registryLockOptions } from "./registry-lock.js";
 import { checkRegionBuilt, chooseArchitecture } from "./targets.js";
 
 /** Build's options, as the command table declares them; their values are checked before this module is loaded (option-values.ts). */
@@ -117,6 +119,8 @@ export async function createPorts(build: Pick<ResolvedBuild, "awsContext">): Pro
 
 export async function runBuildCommand(templateId: string, options: BuildOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
   const build = await resolveBuild(templateId, options, globals, io);
+  // A registry the build could not record in (a directory, a pipe, an invalid file) stops it now, not after the image is made.
+  if (build.registryUpdate) await readRegistry(globals.registry);
   const chalk = new Chalk({ level: colorLevel(io, globals.color) });
   const { describeAwsError } = await import("../aws/sdk.js");
   const aws = await createPorts(build);
@@ -138,7 +142,7 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
     sourceCommit,
     logRoot: ".cws/logs",
   };
-  const pipeline: PipelineOptions = { registryFile: build.registryUpdate ? globals.registry : undefined, publishSsm: build.publishSsm };
+  const pipeline: PipelineOptions = { registryFile: build.registryUpdate ? globals.registry : undefined, publishSsm: build.publishSsm, registryLock: registryLockOptions(io) };
 
   if (build.dryRun) {
     const { dryRunPlan } = await import("../builder/plan.js");

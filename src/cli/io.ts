@@ -1,4 +1,5 @@
 import type { Project } from "../config/settings.js";
+import type { ProcessProbe } from "../process-probe.js";
 
 /**
  * What a command may touch of the outside world. The entry point passes the
@@ -27,6 +28,8 @@ export interface CliIO {
    * run where they are, which is the root when they start there.
    */
   chdir?: (dir: string) => void;
+  /** This process, and whether another exists: the registry lock records who holds it and takes over a dead holder's. */
+  processes?: ProcessProbe;
 }
 
 /** Global options every command shares (see program.ts). */

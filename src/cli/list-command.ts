@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { ImageInfo } from "../aws/ports.js";
 import { awsClientProfile, resolveAwsContext, type ProjectAwsConfig } from "../config/aws-context.js";
 import { projectAwsConfig } from "../config/settings.js";
@@ -15,6 +14,7 @@ import {
   type ListFilter,
   type ListRow,
 } from "../registry/list.js";
+import { readRegistryText } from "../registry/registry-file.js";
 import type { Registry } from "../registry/schema.js";
 import type { Architecture } from "../template/schema.js";
 import { colorLevel, type CliIO, type GlobalOptions } from "./io.js";
@@ -31,14 +31,9 @@ import { colorLevel, type CliIO, type GlobalOptions } from "./io.js";
  * (`parseRegistry`), which names what is wrong (exit 2) or accepts it.
  */
 export async function loadRegistry(file: string): Promise<Registry | undefined> {
-  let text: string;
-  try {
-    // Synchronous on purpose: one file, and nothing else to do meanwhile (fs/promises reads a large file in several round trips).
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+  // Synchronous on purpose: one file, and nothing else to do meanwhile (fs/promises reads a large file in several round trips).
+  const text = readRegistryText(file);
+  if (text === undefined) return undefined;
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import type { AwsPorts, ImageInfo } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
 import { awsClientProfile, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
@@ -7,11 +6,13 @@ import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { listCwsImages, newestValidated, recordFromImage } from "../registry/aws-images.js";
 import { entryAt, isPinned, mergeRegistries, rollbackEntry } from "../registry/operations.js";
 import { publishAmiToSsm } from "../registry/publish.js";
+import { readRegistryText } from "../registry/registry-file.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
 import { isoSeconds, parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile, withRegistryLock, writeRegistryAtomically } from "../registry/store.js";
 import { listTemplateFilesIfAny, loadTemplateFile, loadTemplates, templateNotFound } from "../template/repository.js";
 import { AMI_ID_PATTERN, ARCHITECTURES, type Architecture, type Template } from "../template/schema.js";
 import type { CliIO, GlobalOptions } from "./io.js";
+import { registryLockOptions } from "./registry-lock.js";
 import { checkRegionBuilt, chooseArchitecture } from "./targets.js";
 
 async function awsPorts(context: AwsContext): Promise<{ aws: AwsPorts; describe: (e: unknown) => CwsError | undefined }> {
@@ -106,7 +107,7 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
       recordAmi(registry, t.id, { ...t.template, version: image.tags["cws:version"] ?? t.template.version }, t.region, t.arch, recordFromImage(image));
       changes.push({ target: where, ...(entry ? { from: entry.ami_id } : {}), to: image.imageId });
     }
-  });
+  }, registryLockOptions(io));
   if (missing.length > 0) io.stderr.write(`no available, validated cws AMI in AWS for: ${missing.join(", ")}\n`);
   for (const note of pinned) io.stderr.write(`📌 kept ${note}\n`);
   // Named targets of which none has an AMI to record: the CI step after a build that made none. --all only reports.
@@ -207,7 +208,7 @@ export async function runRollback(
   let result!: ReturnType<typeof rollbackEntry>;
   await updateRegistryFile(globals.registry, new Date(), (current) => {
     result = rollbackEntry(current, templateId, region, architecture, options.to, isoSeconds(new Date()));
-  });
+  }, registryLockOptions(io));
   if (!globals.json) io.stdout.write(`Rolled back ${templateId}.${region}.${architecture}: ${result.from} → ${result.to.ami_id}${result.to.version ? ` (${result.to.version})` : ""}\n`);
   io.stderr.write("📌 The entry is pinned: update-registry keeps it until the next build (or --unpin).\n");
   if (resolvePublishSsm(options.publishSsm, globals.project).value) await publish(aws, { templateId, region, architecture }, result.to.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
@@ -222,14 +223,22 @@ export async function runRegistryMerge(typedFiles: string[], typedOptions: { out
   const files = typedFiles.map(typed);
   const options = { output: typedOptions.output === undefined || typedOptions.output === "-" ? typedOptions.output : typed(typedOptions.output) };
   const inputs: Registry[] = [];
+  // Every file is checked before anything is written, and every unusable one is named.
+  const unusable: CwsError[] = [];
   for (const file of files) {
-    let text: string;
     try {
-      text = await readFile(file, "utf8");
-    } catch {
-      throw new CwsError("FILE_NOT_FOUND", `cannot read ${file}`, { value: file, suggestion: "each argument is a registry file to merge, such as a CI job's registry/amis.json" });
+      const text = readRegistryText(file, { role: "the file to merge", required: true, suggestion: "each argument is a registry file to merge, such as a CI job's registry/amis.json" });
+      inputs.push(await parseRegistry(text, file));
+    } catch (error) {
+      if (!(error instanceof CwsError)) throw error;
+      unusable.push(error);
     }
-    inputs.push(await parseRegistry(text, file));
+  }
+  if (unusable.length === 1) throw unusable[0]!;
+  if (unusable.length > 1) {
+    throw new CwsError("MERGE_INPUT_INVALID", `${unusable.length} of the files cannot be merged; nothing was written:\n  ${unusable.map((e) => e.message).join("\n").split("\n").join("\n  ")}`, {
+      suggestion: "fix the files named above, or leave them out",
+    });
   }
   if (options.output === "-") {
     // The merged registry is the result, and a JSON document with or without --json.
@@ -242,7 +251,7 @@ export async function runRegistryMerge(typedFiles: string[], typedOptions: { out
     const base = await readRegistry(target);
     merged = mergeRegistries(base ? [base, ...inputs] : inputs);
     await writeRegistryAtomically(target, merged);
-  });
+  }, registryLockOptions(io));
   if (globals.json) io.stdout.write(`${JSON.stringify({ merged: files, into: target, templates: Object.keys(merged.templates).length }, null, 2)}\n`);
   else io.stdout.write(`Merged ${files.length} file${files.length === 1 ? "" : "s"} into ${target}\n`);
   return EXIT.ok;

@@ -25,9 +25,10 @@ export async function printLintReport(report: LintReport, io: CliIO, globals: Gl
   const chalk = level === 0 ? PLAIN : new (await import("chalk")).Chalk({ level });
   for (const problem of report.problems) {
     const line = formatProblem(problem);
+    // The severity after the position (` error `), or after the file for a problem with the file itself (` error:`).
     const colored = line.replace(
-      ` ${problem.severity} `,
-      ` ${problem.severity === "error" ? chalk.red.bold("error") : chalk.yellow.bold("warning")} `,
+      new RegExp(` ${problem.severity}(?=[ :])`),
+      ` ${problem.severity === "error" ? chalk.red.bold("error") : chalk.yellow.bold("warning")}`,
     );
     io.stdout.write(`${colored}\n`);
     if (problem.suggestion) io.stdout.write(`${chalk.dim(`    → ${problem.suggestion}`)}\n`);

@@ -1,4 +1,5 @@
 import { ARCHITECTURES } from "../template/architectures.js";
+import { isTemplateId } from "../template/template-id.js";
 import { HISTORY_LIMIT, REGISTRY_AMI_ID, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 
 /**
@@ -51,7 +52,7 @@ const helpers = {
   },
   isTemplates(value: unknown, isTemplate: (value: unknown) => boolean): boolean {
     if (!isObject(value)) return false;
-    for (const id in value) if (!Object.hasOwn(value, id) || !isTemplate(value[id])) return false;
+    for (const id in value) if (!Object.hasOwn(value, id) || !isTemplateId(id) || !isTemplate(value[id])) return false;
     return true;
   },
 };

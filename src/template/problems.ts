@@ -1,9 +1,9 @@
 /** One thing wrong with (or worth a look in) a file, at a line and column. */
 export interface Problem {
   file: string;
-  /** 1-based. */
+  /** 1-based; 0 for a problem with the file itself, which has no position (it cannot be read, or its name is wrong). */
   line: number;
-  /** 1-based. */
+  /** 1-based; 0 with line 0. */
   column: number;
   severity: "error" | "warning";
   /** Where in the template, e.g. `validation_tests[1].command`; empty for the whole file. */
@@ -12,6 +12,11 @@ export interface Problem {
   /** The lint rule that found it; schema problems have none. */
   rule?: string;
   suggestion?: string;
+}
+
+/** A problem with the file itself rather than a place in it: `fileProblem("templates/x.yml", "is a directory, …")`. */
+export function fileProblem(file: string, message: string, suggestion?: string): Problem {
+  return { file, line: 0, column: 0, severity: "error", path: "", message, ...(suggestion === undefined ? {} : { suggestion }) };
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -49,6 +54,8 @@ export function compareProblems(a: Problem, b: Problem): number {
 export function formatProblem(problem: Problem): string {
   const where = problem.path === "" ? "" : `${problem.path}: `;
   const rule = problem.rule === undefined ? "" : ` [${problem.rule}]`;
+  // A problem with the file itself has no position to point an editor at: `templates/x.yml: error: is a directory, …`.
+  if (problem.line === 0) return `${problem.file}: ${problem.severity}: ${where}${problem.message}${rule}`;
   return `${problem.file}:${problem.line}:${problem.column} ${problem.severity} ${where}${problem.message}${rule}`;
 }
 
@@ -62,5 +69,6 @@ export function formatAnnotation(problem: Problem): string {
   const where = problem.path === "" ? "" : `${problem.path}: `;
   const suggestion = problem.suggestion === undefined ? "" : `\n${problem.suggestion}`;
   const title = problem.rule === undefined ? "template" : problem.rule;
-  return `::${problem.severity} file=${escapeProperty(problem.file)},line=${problem.line},col=${problem.column},title=${escapeProperty(`cws ${title}`)}::${escapeData(`${where}${problem.message}${suggestion}`)}`;
+  const position = problem.line === 0 ? "" : `,line=${problem.line},col=${problem.column}`;
+  return `::${problem.severity} file=${escapeProperty(problem.file)}${position},title=${escapeProperty(`cws ${title}`)}::${escapeData(`${where}${problem.message}${suggestion}`)}`;
 }

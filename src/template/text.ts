@@ -1,3 +1,5 @@
+import { formatBytes } from "../file-access.js";
+
 /** Templates are small; anything larger is a mistake (a log or a binary saved under the wrong name). */
 export const MAX_TEMPLATE_BYTES = 1024 * 1024;
 
@@ -65,37 +67,28 @@ function lineEndingsChecked(text: string): DecodedText {
   };
 }
 
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  let low = 0;
-  let high = bytes.length;
-  // The longest valid prefix, by bisection (a truncated multi-byte char at the cut also fails, hence the slack).
-  while (high - low > 4) {
-    const mid = (low + high) >> 1;
-    try {
-      decoder.decode(bytes.subarray(0, mid), { stream: true });
-      low = mid;
-    } catch {
-      high = mid;
+/**
+ * The offset of the first byte of the first ill-formed sequence (the
+ * well-formed byte sequences of the Unicode Standard, table 3-7): the byte an
+ * author should look at, such as the Latin-1 `é` (0xe9) before a newline,
+ * rather than the newline where a decoder gives up.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const lead = bytes[i]!;
+    if (lead < 0x80) {
+      i++;
+      continue;
     }
+    const continuation = lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2 : lead >= 0xf0 && lead <= 0xf4 ? 3 : 0;
+    if (continuation === 0) return i;
+    // The second byte's range excludes overlong forms, surrogates and code points past U+10FFFF.
+    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+    const second = bytes[i + 1];
+    if (second === undefined || second < low || second > high) return i;
+    for (let k = 2; k <= continuation; k++) if (((bytes[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    i += continuation + 1;
   }
-  for (let i = low; i <= high; i++) {
-    try {
-      decoder.decode(bytes.subarray(0, i + 1));
-    } catch {
-      try {
-        decoder.decode(bytes.subarray(0, i + 1), { stream: true });
-      } catch {
-        return i;
-      }
-    }
-  }
-  return low;
+  return bytes.length;
 }
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
-}
-

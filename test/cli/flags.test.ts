@@ -221,7 +221,7 @@ describe("what a flag means for the template, checked before anything is launche
     for (const args of [["ami", "lint"], ["ami", "build", "t"], ["ami", "update-templates"], ["ami", "update-registry", "t"]]) {
       expectUsageError(
         cws(["--templates-dir", "registry/amis.json", ...args]),
-        { code: "TEMPLATES_DIR_NOT_A_DIRECTORY", message: "templates directory registry/amis.json is not a directory", value: "registry/amis.json" },
+        { code: "NOT_A_DIRECTORY", message: "registry/amis.json: the templates directory is a regular file, not a directory", value: "registry/amis.json" },
         false,
         args.join(" "),
       );

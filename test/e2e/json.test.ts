@@ -70,7 +70,7 @@ const CASES: Record<string, Case> = {
     ok: ["artifact.json"],
     okShape: (d) => expect(d).toEqual({ merged: ["artifact.json"], into: "./registry/amis.json", templates: 2 }),
     fail: ["missing.json"],
-    failCode: "FILE_NOT_FOUND",
+    failCode: "NOT_FOUND",
   },
   "ami update-templates": {
     ok: ["emu-basic"],

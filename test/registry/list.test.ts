@@ -121,6 +121,10 @@ describe("quickRegistry (the fast path past the zod schema)", () => {
     "history not an array": (d) => (d.templates.t.amis["us-east-1"].x86_64.history = {}),
     "history too long": (d) => (d.templates.t.amis["us-east-1"].x86_64.history = Array.from({ length: HISTORY_LIMIT + 1 }, (_, i) => rec(`ami-${i}`, "x"))),
     "history record broken": (d) => (d.templates.t.amis["us-east-1"].x86_64.history[0].ami_id = 7),
+    // Template ids follow the one rule (src/template/template-id.ts).
+    "a template id with a space": (d) => (d.templates["Bad Name"] = d.templates.t),
+    "a template id with capitals": (d) => (d.templates["R-Research"] = d.templates.t),
+    "a template id too long": (d) => (d.templates["x".repeat(33)] = d.templates.t),
   };
   for (const [name, breakIt] of Object.entries(breakages)) {
     it(`leaves to the schema a registry with ${name}`, () => {
