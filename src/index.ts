@@ -16,6 +16,10 @@ export { templateJsonSchema, registryJsonSchema, templateReferenceMarkdown, form
 export { configJsonSchema } from "./config/config-schema.js";
 export { resolveAmi, type ResolveAmiOptions, type ResolvedAmi, type LegacyAmiMap } from "./registry/resolve.js";
 export { readRegistry, parseRegistry, serializeRegistry, updateRegistryFile, recordAmi } from "./registry/store.js";
+// updateRegistryFile(file, now, mutate, { processes: processProbe(process) }): the lock then names this process, and a dead one's lock is taken over.
+export { withRegistryLock, type RegistryLockOptions } from "./registry/lock.js";
+export { processProbe, type ProcessProbe } from "./process-probe.js";
+export { isTemplateId } from "./template/template-id.js";
 export { rollbackEntry, ssmParameterName } from "./registry/operations.js";
 export { mergeRegistries } from "./registry/merge.js";
 export { registrySchema, type Registry, type AmiRecord, type AmiEntry } from "./registry/schema.js";

@@ -1,6 +1,7 @@
-import { close, fchmod, fsync, open, rename, rm, writeFile } from "node:fs";
+import { close, fchmod, fsync, lstatSync, open, realpathSync, rename, rm, writeFile } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { fileError } from "./file-access.js";
 
 /**
  * The one way cws replaces a file it owns (the registry, a template's
@@ -32,8 +33,10 @@ export interface WriteFileAtomicOptions {
 }
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: WriteFileAtomicOptions = {}): Promise<void> {
+  // A symbolic link is written through: the file it names is replaced and the link stays a link.
+  const target = linkedFile(file);
   // Hidden, in the target's directory (a rename does not cross file systems), and never an existing file ("wx").
-  const temp = join(dirname(file), `.${basename(file)}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}.tmp`);
+  const temp = join(dirname(target), `.${basename(target)}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}.tmp`);
   let created = false;
   try {
     const fd = await openFile(temp, "wx", options.mode ?? 0o666);
@@ -46,9 +49,19 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
       await closeFile(fd);
     }
     await options.beforeRename?.();
-    await renameFile(temp, file);
+    await renameFile(temp, target);
   } catch (error) {
     if (created) await removeFile(temp, { force: true });
-    throw error;
+    // `registry/amis.json: cannot be written: permission denied`, not an errno and a stack.
+    throw fileError(file, error, { expected: "file", action: "write" });
+  }
+}
+
+/** The file a link names (resolved to the end), or `file` itself when it is not a link or leads nowhere. */
+function linkedFile(file: string): string {
+  try {
+    return lstatSync(file).isSymbolicLink() ? realpathSync(file) : file;
+  } catch {
+    return file;
   }
 }

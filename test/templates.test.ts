@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { runLint } from "../src/template/check.js";
 import { ROOT } from "./helpers/cli.js";
 
@@ -27,4 +28,60 @@ describe("shipped templates", () => {
     expect(text).not.toMatch(/chpasswd|--password|cloudworkstation"? *\|/);
     expect(text).toMatch(/first boot|first-boot|firstboot/i);
   });
+
+  describe.each(SHIPPED)("%s's services", (id) => {
+    const script = shellOf(id);
+    const units = unitsIn(script);
+
+    it("show this test the units it starts", () => {
+      // python-research and r-research each write units; if the pattern stops finding them, the checks below check nothing.
+      if (id === "python-research") expect(units.map((unit) => unit.path)).toContain("/etc/systemd/system/jupyterlab.service");
+      if (id === "r-research") expect(units.map((unit) => unit.path)).toContain("/etc/systemd/system/cws-firstboot.service");
+    });
+
+    it("listen on loopback only (no address that means every interface)", () => {
+      // Every way the shipped services name an address to listen on.
+      const binds = [...script.matchAll(/(?:--ip|--ServerApp\.ip|www-address|--bind|--host|listen_address)[= ]+(\S+)/g)].map((m) => m[1]);
+      for (const address of binds) expect(address, `${id} listens on ${address}`).toMatch(/^(127\.0\.0\.1|localhost|::1)\b/);
+      expect(script).not.toMatch(/\b0\.0\.0\.0\b|\[::\]/);
+    });
+
+    it.each(units.map((unit) => [unit.path, unit.body] as const))("%s cannot start without its files or restart forever", (path, body) => {
+      const settings = unitSettings(body);
+      for (const file of settings.get("EnvironmentFile") ?? []) {
+        // "-/path" tolerates a missing file; otherwise the unit must not even try without it.
+        if (!file.startsWith("-")) expect(settings.get("ConditionPathExists") ?? [], `${path} needs ${file}`).toContain(file);
+      }
+      if (settings.has("Restart") && settings.get("Restart")?.[0] !== "no") {
+        // systemd's default limit (5 starts in 10 s) never trips with RestartSec=5: set one that does.
+        const restartSec = Number(settings.get("RestartSec")?.[0] ?? "0.1");
+        const interval = Number(settings.get("StartLimitIntervalSec")?.[0] ?? "10");
+        const burst = Number(settings.get("StartLimitBurst")?.[0] ?? "5");
+        expect(burst * restartSec, `${path} restarts forever`).toBeLessThan(interval);
+      }
+    });
+  });
 });
+
+/** The shell a template runs: its setup_script, or its build_steps' scripts. */
+function shellOf(id: string): string {
+  const doc = parse(readFileSync(join(TEMPLATES_DIR, `${id}.yml`), "utf8")) as {
+    setup_script?: string;
+    build_steps?: { script: string }[];
+  };
+  return doc.setup_script ?? (doc.build_steps ?? []).map((step) => step.script).join("\n");
+}
+
+/** systemd units a script writes with `cat > /etc/systemd/system/x.service <<'EOF'`. */
+function unitsIn(script: string): { path: string; body: string }[] {
+  return [...script.matchAll(/cat > (\/etc\/systemd\/system\/\S+) <<'?(\w+)'?\n([\s\S]*?)\n\2\n/g)].map((m) => ({ path: m[1]!, body: m[3]! }));
+}
+
+function unitSettings(body: string): Map<string, string[]> {
+  const settings = new Map<string, string[]>();
+  for (const line of body.split("\n")) {
+    const m = /^(\w+)=(.*)$/.exec(line.trim());
+    if (m) settings.set(m[1]!, [...(settings.get(m[1]!) ?? []), m[2]!]);
+  }
+  return settings;
+}

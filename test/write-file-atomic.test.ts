@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -43,7 +43,8 @@ describe("writeFileAtomic", () => {
   it("leaves the old file intact and no temporary file when the disk fails mid-write", async () => {
     writeFileSync(file, "old\n");
     disk.failFsync = true;
-    await expect(writeFileAtomic(file, "new\n")).rejects.toMatchObject({ code: "EIO" });
+    // The machine failed, not the path: exit 1, named, no errno.
+    await expect(writeFileAtomic(file, "new\n")).rejects.toMatchObject({ code: "IO_ERROR", exitCode: 1, message: `${file}: cannot be written: input/output error` });
     expect(readFileSync(file, "utf8")).toBe("old\n");
     expect(readdirSync(dir)).toEqual(["amis.json"]);
   });
@@ -70,9 +71,32 @@ describe("writeFileAtomic", () => {
     const occupied = join(dir, "occupied");
     mkdirSync(occupied);
     writeFileSync(join(occupied, "keep"), "kept");
-    await expect(writeFileAtomic(occupied, "a file")).rejects.toMatchObject({ code: expect.stringMatching(/^(EISDIR|ENOTEMPTY|EEXIST)$/) });
+    await expect(writeFileAtomic(occupied, "a file")).rejects.toMatchObject({ code: "NOT_A_FILE", exitCode: 2, message: `${occupied}: is a directory, not a regular file` });
     expect(readdirSync(dir)).toEqual(["occupied"]);
     expect(readFileSync(join(occupied, "keep"), "utf8")).toBe("kept");
+  });
+
+  it("writes through a symbolic link: the file it names changes and the link stays a link", async () => {
+    mkdirSync(join(dir, "shared"));
+    writeFileSync(join(dir, "shared", "real.json"), "old\n");
+    symlinkSync(join("shared", "real.json"), file);
+    await writeFileAtomic(file, "new\n");
+    expect(lstatSync(file).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, "shared", "real.json"), "utf8")).toBe("new\n");
+    expect(readdirSync(join(dir, "shared"))).toEqual(["real.json"]);
+  });
+
+  it("names the path at fault when the target's directory is missing or is a file (exit 2)", async () => {
+    await expect(writeFileAtomic(join(dir, "missing", "amis.json"), "x")).rejects.toMatchObject({
+      exitCode: 2,
+      message: `${join(dir, "missing", "amis.json")}: cannot be written: its directory ${join(dir, "missing")} does not exist`,
+    });
+    writeFileSync(join(dir, "plain"), "a file");
+    await expect(writeFileAtomic(join(dir, "plain", "amis.json"), "x")).rejects.toMatchObject({
+      exitCode: 2,
+      message: `${join(dir, "plain", "amis.json")}: is inside ${join(dir, "plain")}, which is a regular file, not a directory`,
+    });
+    expect(readdirSync(dir).sort()).toEqual(["plain"]);
   });
 
   it("lets concurrent writers each replace the whole file", async () => {

@@ -104,6 +104,20 @@ const CREDENTIAL_CODES: ReadonlySet<string> = new Set([
   "MissingAuthenticationToken",
 ]);
 
+/** Error codes meaning the request never reached AWS (or its answer never came back). */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "TimeoutError",
+  "RequestTimeout",
+]);
+
 /** Error codes meaning the identity is known but not allowed to do this. */
 const ACCESS_DENIED_CODES: ReadonlySet<string> = new Set(["UnauthorizedOperation", "AccessDenied", "AccessDeniedException"]);
 
@@ -151,6 +165,14 @@ export function describeAwsError(error: unknown): CwsError | undefined {
     return new CwsError("AWS_CREDENTIALS", `AWS credentials are missing, expired or not accepted${where}: ${code}: ${message}`, {
       suggestion: CREDENTIALS_SUGGESTION,
       exitCode: EXIT.usage,
+      cause: error,
+    });
+  }
+  if (UNREACHABLE_CODES.has(code)) {
+    return new CwsError("AWS_UNREACHABLE", `cannot reach AWS${where}: ${code}: ${message}`, {
+      value: code,
+      suggestion: "check the network connection and any proxy (HTTPS_PROXY), and any endpoint override (AWS_ENDPOINT_URL, or endpoint_url in the AWS profile); then run the command again",
+      exitCode: EXIT.failed,
       cause: error,
     });
   }

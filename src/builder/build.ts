@@ -1,6 +1,8 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AwsPorts } from "../aws/ports.js";
+import { fileError } from "../file-access.js";
+import type { RegistryLockOptions } from "../registry/lock.js";
 import { BuildFailure, newBuildId, PreflightFailure, requestFor, type BuildContext, type BuildInput, type PipelineStep, type ValidationOutcome } from "./context.js";
 import type { PollSettings } from "./poll.js";
 import type { BuildReporter } from "./reporter.js";
@@ -22,6 +24,8 @@ export interface PipelineOptions {
   registryFile: string | undefined;
   /** Also write the AMI id to SSM Parameter Store. */
   publishSsm?: boolean;
+  /** How the registry's lock is taken (as which process, how long to wait); waiting is told through the reporter. */
+  registryLock?: RegistryLockOptions;
 }
 
 /**
@@ -31,7 +35,7 @@ export interface PipelineOptions {
  * failure or Ctrl-C; an unfinished image is deregistered. The dry run
  * describes this same list (plan.ts).
  */
-export function buildSteps({ registryFile, publishSsm = false }: PipelineOptions): PipelineStep[] {
+export function buildSteps({ registryFile, publishSsm = false, registryLock }: PipelineOptions): PipelineStep[] {
   return [
     preflight,
     resolveBaseAmi,
@@ -42,7 +46,7 @@ export function buildSteps({ registryFile, publishSsm = false }: PipelineOptions
     validate,
     generalizeAndStop,
     createImage,
-    ...(registryFile ? [recordInRegistry(registryFile)] : []),
+    ...(registryFile ? [recordInRegistry(registryFile, registryLock)] : []),
     ...(publishSsm ? [publishToSsm] : []),
   ];
 }
@@ -92,7 +96,9 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
   const buildId = newBuildId(startedAt);
   const fullRequest = requestFor(request, buildId);
   const logDir = fullRequest.logDir;
-  await mkdir(logDir, { recursive: true });
+  await mkdir(logDir, { recursive: true }).catch((error: unknown) => {
+    throw fileError(logDir, error, { expected: "directory", action: "write", role: "the build's log directory" });
+  });
   const logPath = (name: string) => join(logDir, name);
   const ctx: BuildContext = {
     request: fullRequest,

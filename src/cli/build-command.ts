@@ -1,40 +1,40 @@
 import { execFile } from "node:child_process";
+import { relative } from "node:path";
 import { Chalk } from "chalk";
-import * as z from "zod";
 import type { AwsPorts } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
 import type { PipelineOptions } from "../builder/build.js";
 import type { BuildContext, BuildInput, BuildRequest } from "../builder/context.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
-import { INSTANCE_PROFILE_PATTERN, ON_ERROR_MODES, SUBNET_PATTERN } from "../config/fields.js";
-import { projectAwsConfig, resolveBuildSettings, resolveInstanceType } from "../config/settings.js";
+import type { OnErrorMode } from "../config/fields.js";
+import { describeSource, projectAwsConfig, resolveBuildSettings, resolveInstanceType } from "../config/settings.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { readRegistry } from "../registry/store.js";
 import { templateContentHash } from "../template/content-hash.js";
 import { formatProblem } from "../template/problems.js";
+import type { Architecture } from "../template/architectures.js";
+import { instanceTypeMismatch } from "../template/lint.js";
 import { loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
-import { AWS_REGIONS } from "../template/regions.js";
-import { ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "../template/schema.js";
-import { didYouMean } from "../template/suggest.js";
 import { colorLevel, isCI, type CliIO, type GlobalOptions } from "./io.js";
+import { registryLockOptions } from "./registry-lock.js";
+import { checkRegionBuilt, chooseArchitecture } from "./targets.js";
 
-const optionsSchema = z.object({
-  architecture: z.enum(ARCHITECTURES).optional(),
-  region: z.string().optional(),
-  version: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, { message: "use letters, digits and . _ + - (e.g. v1.2.3 or a commit)" })
-    .optional(),
-  profile: z.string().min(1).optional(),
-  instanceType: z.string().regex(INSTANCE_TYPE_PATTERN, { message: "expected an EC2 instance type such as t3.medium" }).optional(),
-  subnet: z.string().regex(SUBNET_PATTERN, { message: "expected a subnet id such as subnet-0123456789abcdef0" }).optional(),
-  instanceProfile: z.string().regex(INSTANCE_PROFILE_PATTERN, { message: "not a valid instance profile name" }).optional(),
-  dryRun: z.boolean().optional(),
-  onError: z.enum(ON_ERROR_MODES).optional(),
-  quiet: z.boolean().optional(),
-  registryUpdate: z.boolean().optional(),
-  publishSsm: z.boolean().optional(),
-});
+/** Build's options, as the command table declares them; their values are checked before this module is loaded (option-values.ts). */
+export interface BuildOptions {
+  architecture?: Architecture;
+  region?: string;
+  version?: string;
+  profile?: string;
+  instanceType?: string;
+  subnet?: string;
+  instanceProfile?: string;
+  dryRun?: boolean;
+  onError?: OnErrorMode;
+  quiet?: boolean;
+  registryUpdate?: boolean;
+  publishSsm?: boolean;
+}
 
 /** A build request as the options describe it, before the run adds its hash, commit and log directory. */
 export type ResolvedBuild = Omit<BuildRequest, "contentHash" | "sourceCommit" | "logDir"> & {
@@ -45,23 +45,14 @@ export type ResolvedBuild = Omit<BuildRequest, "contentHash" | "sourceCommit" | 
   publishSsm: boolean;
 };
 
-/** Options, template and defaults → a complete build request, or a usage error (exit 2) naming the value at fault. */
-export async function resolveBuild(templateId: string, raw: Record<string, unknown>, globals: GlobalOptions, io: CliIO): Promise<ResolvedBuild> {
-  const merged = { ...raw, architecture: raw.architecture ?? raw.arch };
-  delete (merged as Record<string, unknown>).arch;
-  const parsed = optionsSchema.safeParse(merged);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const flag = `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    const value = (merged as Record<string, unknown>)[String(issue.path[0])];
-    const hint = issue.path[0] === "architecture" && typeof value === "string" ? didYouMean(value, ARCHITECTURES) : "";
-    throw new CwsError("BAD_OPTION", `${flag} ${JSON.stringify(value)}: ${issue.code === "invalid_value" ? `expected one of ${ARCHITECTURES.join(", ")}` : issue.message}${hint}`, {
-      value: String(value),
-      suggestion: `see cws ami build --help`,
-    });
-  }
-  const options = parsed.data;
-
+/**
+ * Options, template and defaults → a complete build request, or a usage error
+ * (exit 2) naming the value at fault. Everything a flag, the environment or
+ * the config names is checked here, before any AWS call: the region and
+ * architecture against the template, the instance type against the
+ * architecture (lint's instance-type-arch rule).
+ */
+export async function resolveBuild(templateId: string, options: BuildOptions, globals: GlobalOptions, io: CliIO): Promise<ResolvedBuild> {
   const [file] = await selectTemplateFiles(globals.templatesDir, [templateId]);
   const loaded = await loadTemplateFile(file!);
   if (!loaded.template) {
@@ -72,31 +63,27 @@ export async function resolveBuild(templateId: string, raw: Record<string, unkno
     });
   }
   const template = loaded.template;
-  const archs = template.base_ami.architecture;
-  const architecture = options.architecture ?? (archs.length === 1 ? archs[0]! : undefined);
-  if (!architecture) {
-    throw new CwsError("ARCHITECTURE_REQUIRED", `${templateId} builds ${archs.join(" and ")}: say which with --architecture`, { suggestion: `e.g. cws ami build ${templateId} --architecture ${archs[0]}` });
-  }
-  if (!archs.includes(architecture)) {
-    throw new CwsError("ARCHITECTURE_NOT_IN_TEMPLATE", `${templateId} does not build ${architecture} (base_ami.architecture: ${archs.join(", ")})`, {
-      value: architecture,
-      suggestion: `add ${architecture} to base_ami.architecture in ${file!.file}, or pick one of ${archs.join(", ")}`,
-    });
-  }
+  const architecture = chooseArchitecture(options.architecture, template.base_ami.architecture, {
+    subject: `${loaded.id} builds`,
+    command: `cws ami build ${loaded.id}`,
+    addTo: `base_ami.architecture in ${file!.file}`,
+  });
   const context = await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env, {
     readSharedConfig,
     templateRegions: template.regions,
     suggestion: `${templateId} builds in ${template.regions.join(", ")}`,
   });
   const { region } = context;
+  checkRegionBuilt(loaded.id, template.regions, region, { from: describeRegionSource(context), file: file!.file });
   const settings = resolveBuildSettings(options, globals.project);
-  if (!(AWS_REGIONS as readonly string[]).includes(region)) {
-    throw new CwsError("BAD_REGION", `"${region}" (from ${describeRegionSource(context)}) is not an AWS region${didYouMean(region, AWS_REGIONS)}`, { value: region });
-  }
-  if (!template.regions.includes(region as (typeof template.regions)[number])) {
-    throw new CwsError("REGION_NOT_IN_TEMPLATE", `${templateId} is not built in ${region} (from ${describeRegionSource(context)}; regions: ${template.regions.join(", ")})`, {
-      value: region,
-      suggestion: `add ${region} to regions in ${file!.file}, or pick one of ${template.regions.join(", ")}`,
+  const instanceType = resolveInstanceType(options.instanceType, architecture, { id: loaded.id, instanceType: template.instance_type }, globals.project);
+  const mismatch = instanceTypeMismatch(instanceType.value, architecture, "the build is");
+  if (mismatch) {
+    // A config file is named as from where cws was started, as its own problems are.
+    const from = describeSource(instanceType.from, (file) => (globals.project ? relative(globals.project.invokedFrom, file) : file));
+    throw new CwsError("INSTANCE_TYPE_ARCHITECTURE", `${mismatch.message} (instance type from ${from})`, {
+      value: instanceType.value,
+      suggestion: mismatch.suggestion,
     });
   }
   return {
@@ -105,7 +92,7 @@ export async function resolveBuild(templateId: string, raw: Record<string, unkno
     architecture,
     region,
     version: options.version ?? (template.version ? `v${template.version}` : "v0.0.0"),
-    instanceType: resolveInstanceType(options.instanceType, architecture, { id: loaded.id, instanceType: template.instance_type }, globals.project).value,
+    instanceType: instanceType.value,
     subnetId: settings.subnet.value,
     instanceProfile: settings.instanceProfile.value,
     onError: settings.onError.value,
@@ -130,8 +117,10 @@ export async function createPorts(build: Pick<ResolvedBuild, "awsContext">): Pro
   return createAwsPorts(awsClientProfile(build.awsContext));
 }
 
-export async function runBuildCommand(templateId: string, raw: Record<string, unknown>, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
-  const build = await resolveBuild(templateId, raw, globals, io);
+export async function runBuildCommand(templateId: string, options: BuildOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
+  const build = await resolveBuild(templateId, options, globals, io);
+  // A registry the build could not record in (a directory, a pipe, an invalid file) stops it now, not after the image is made.
+  if (build.registryUpdate) await readRegistry(globals.registry);
   const chalk = new Chalk({ level: colorLevel(io, globals.color) });
   const { describeAwsError } = await import("../aws/sdk.js");
   const aws = await createPorts(build);
@@ -153,7 +142,7 @@ export async function runBuildCommand(templateId: string, raw: Record<string, un
     sourceCommit,
     logRoot: ".cws/logs",
   };
-  const pipeline: PipelineOptions = { registryFile: build.registryUpdate ? globals.registry : undefined, publishSsm: build.publishSsm };
+  const pipeline: PipelineOptions = { registryFile: build.registryUpdate ? globals.registry : undefined, publishSsm: build.publishSsm, registryLock: registryLockOptions(io) };
 
   if (build.dryRun) {
     const { dryRunPlan } = await import("../builder/plan.js");

@@ -15,13 +15,24 @@ export interface ArgumentSpec {
   description: string;
 }
 
+/**
+ * What an option's value must look like. Every value is checked (src/cli/option-values.ts)
+ * before the command's implementation is loaded, so a wrong flag exits 2 before anything
+ * touches AWS, with a suggestion for a typo.
+ */
+export type ValueKind = "region" | "architecture" | "instanceType" | "subnet" | "instanceProfile" | "imageVersion";
+
 export interface OptionSpec {
   /** In commander's syntax: `--region <region>`, `--strict`, `--no-cache`. */
   flags: string;
   description: string;
   default?: string;
+  /** The values it takes; a typo gets the nearest one. */
   choices?: readonly string[];
-  /** Accepted but left out of the help (an alias such as --arch). */
+  value?: ValueKind;
+  /** Other long flags for the same option (`--arch` for `--architecture`), accepted and left out of the help. */
+  aliases?: readonly string[];
+  /** Accepted but left out of the help. */
   hidden?: boolean;
 }
 

@@ -1,5 +1,6 @@
+import { DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR } from "../config/defaults.js";
 import { RULE_IDS } from "../template/lint.js";
-import { command, type CommandSpec, type GroupSpec } from "./command-spec.js";
+import { command, type CommandSpec, type GroupSpec, type OptionSpec } from "./command-spec.js";
 
 /**
  * Every `cws ami` command: the one place a command is declared (in the spirit
@@ -11,15 +12,38 @@ import { command, type CommandSpec, type GroupSpec } from "./command-spec.js";
  * Nothing here may load much: the full CLI evaluates this table on every start.
  */
 
-// Spelled out rather than imported from the template schema, so that parsing
-// the command line does not load zod.
-const ARCHITECTURE_CHOICES = ["x86_64", "arm64"];
-const ARCHITECTURES = ARCHITECTURE_CHOICES.join(" or ");
+// Spelled out rather than imported: the architectures module would be one more file to load on every start
+// (test/cli/command-table.test.ts holds the two together).
+export const ARCHITECTURE_NAMES = "x86_64 or arm64";
 
-const PROFILE = { flags: "--profile <name>", description: "AWS profile (default: AWS_PROFILE, cws.config.json's profile, else default)" };
+/**
+ * Options several commands take, declared once: every command that takes one
+ * accepts the same spellings (`--arch` wherever `--architecture` is) and checks
+ * its value the same way. Each command says what the option means for it.
+ */
+const shared = {
+  architecture: { flags: "--architecture <arch>", aliases: ["--arch"], value: "architecture" },
+  region: { flags: "--region <region>", value: "region" },
+  profile: { flags: "--profile <name>" },
+  instanceProfile: { flags: "--instance-profile <name>", value: "instanceProfile" },
+} as const satisfies Record<string, Omit<OptionSpec, "description">>;
+
+function option(base: Omit<OptionSpec, "description">, description: string): OptionSpec {
+  return { ...base, description };
+}
+
+const PROFILE = option(shared.profile, "AWS profile (default: AWS_PROFILE, cws.config.json's profile, else default)");
 const PUBLISH_SSM_PATH = "/cloudworkstation/amis/<template>/<region>/<arch>";
 const NO_PUBLISH_SSM = { flags: "--no-publish-ssm", description: "do not write to SSM, even if cws.config.json says publish_ssm" };
 const TEMPLATE_IDS = { syntax: "[templates...]", description: "template ids (default: every template in the templates directory)" };
+
+/** Options of `cws` itself, accepted before or after the command. */
+export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
+  { flags: "--templates-dir <dir>", description: `template directory (default: env CWS_TEMPLATES_DIR, cws.config.json's templates_dir, else ${DEFAULT_TEMPLATES_DIR})` },
+  { flags: "--registry <file>", description: `AMI registry file (default: env CWS_REGISTRY, cws.config.json's registry, else ${DEFAULT_REGISTRY})` },
+  { flags: "--json", description: "print the result, or the error, as one JSON document on stdout" },
+  { flags: "--no-color", description: "no colours in the output (also: NO_COLOR=1)" },
+];
 
 export const COMMAND_TABLE: GroupSpec = {
   name: "ami",
@@ -29,9 +53,9 @@ export const COMMAND_TABLE: GroupSpec = {
       name: "bootstrap",
       description: "create the build instances' IAM role and instance profile (once per account; safe to re-run)",
       options: [
-        { flags: "--region <region>", description: "region whose EC2 must accept the profile (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, or the AWS profile's region)" },
+        option(shared.region, "region whose EC2 must accept the profile (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, or the AWS profile's region)"),
         PROFILE,
-        { flags: "--instance-profile <name>", description: "instance profile name (default: cws.config.json's instance_profile, else cws-ami-builder)" },
+        option(shared.instanceProfile, "instance profile name (default: cws.config.json's instance_profile, else cws-ami-builder)"),
       ],
       helpAfter:
         "Creates role cws-ami-builder (trusted by ec2.amazonaws.com, with AmazonSSMManagedInstanceCore) and\nan instance profile holding it, then waits until EC2 accepts the profile.\nYour own permissions: docs/iam/cws-cli-policy.json.",
@@ -44,14 +68,17 @@ export const COMMAND_TABLE: GroupSpec = {
       description: "build one AMI from a template: launch, provision, validate, image, clean up",
       arguments: [{ syntax: "<template>", description: "template id, e.g. r-research" }],
       options: [
-        { flags: "--architecture <arch>", description: `${ARCHITECTURES} (default: the template's only architecture)` },
-        { flags: "--arch <arch>", description: "alias of --architecture", hidden: true },
-        { flags: "--region <region>", description: "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, the AWS profile's region, or the template's only region)" },
-        { flags: "--version <version>", description: "version for the image name and tags, e.g. v1.2.3 or a commit (default: the template's version)" },
+        option(shared.architecture, `${ARCHITECTURE_NAMES} (default: the template's only architecture)`),
+        option(shared.region, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, the AWS profile's region, or the template's only region)"),
+        { flags: "--version <version>", value: "imageVersion", description: "version for the image name and tags, e.g. v1.2.3 or a commit (default: the template's version)" },
         PROFILE,
-        { flags: "--instance-type <type>", description: "build instance type (default: the template's, cws.config.json's, else t3.medium / t4g.medium)" },
-        { flags: "--subnet <subnet-id>", description: "subnet for the build instance (default: cws.config.json's, else a default subnet of the default VPC)" },
-        { flags: "--instance-profile <name>", description: "IAM instance profile for the build instance (default: cws.config.json's, else cws-ami-builder)" },
+        {
+          flags: "--instance-type <type>",
+          value: "instanceType",
+          description: "build instance type, for the build's architecture (default: the template's, cws.config.json's, else t3.medium / t4g.medium)",
+        },
+        { flags: "--subnet <subnet-id>", value: "subnet", description: "subnet for the build instance (default: cws.config.json's, else a default subnet of the default VPC)" },
+        option(shared.instanceProfile, "IAM instance profile for the build instance (default: cws.config.json's, else cws-ami-builder)"),
         { flags: "--dry-run", description: "print the plan; with credentials also resolve the base AMI and check EC2 permissions" },
         { flags: "--on-error <mode>", description: "on failure: clean up everything, or keep the instance to debug (default: cws.config.json's, else cleanup)", choices: ["cleanup", "abort"] },
         { flags: "--quiet", description: "print only warnings, errors and the result" },
@@ -85,11 +112,10 @@ export const COMMAND_TABLE: GroupSpec = {
       description: "list the AMIs in the registry; with --live, also check them against AWS",
       options: [
         { flags: "--template <id>", description: "only this template" },
-        { flags: "--region <region>", description: "only this region" },
-        { flags: "--architecture <arch>", description: "only this architecture", choices: ARCHITECTURE_CHOICES },
-        { flags: "--arch <arch>", description: "alias of --architecture", choices: ARCHITECTURE_CHOICES, hidden: true },
+        option(shared.region, "only this region"),
+        option(shared.architecture, `only this architecture (${ARCHITECTURE_NAMES})`),
         { flags: "--live", description: "ask AWS (DescribeImages, every registry region in parallel) and mark drift" },
-        { flags: "--profile <name>", description: "AWS profile for --live (default: AWS_PROFILE, cws.config.json's profile)" },
+        option(shared.profile, "AWS profile for --live (default: AWS_PROFILE, cws.config.json's profile)"),
       ],
       helpAfter: [
         "Rows are sorted by template, region and architecture. --json prints them as a JSON array.",
@@ -114,8 +140,8 @@ export const COMMAND_TABLE: GroupSpec = {
       description: "record the newest available, validated cws AMI from AWS tags (works from a fresh checkout; idempotent)",
       arguments: [{ syntax: "[template]", description: "template id (or --all)" }],
       options: [
-        { flags: "--region <region>", description: "only this region (default: every region of the template)" },
-        { flags: "--architecture <arch>", description: `only this architecture (${ARCHITECTURES})` },
+        option(shared.region, "only this region (default: every region of the template)"),
+        option(shared.architecture, `only this architecture (${ARCHITECTURE_NAMES}; default: every architecture of the template)`),
         { flags: "--all", description: "every template in the templates directory" },
         { flags: "--publish-ssm", description: `also write ${PUBLISH_SSM_PATH} in SSM Parameter Store` },
         NO_PUBLISH_SSM,
@@ -131,8 +157,8 @@ export const COMMAND_TABLE: GroupSpec = {
       description: "make the previous (or a named) AMI current again, keeping history",
       arguments: [{ syntax: "<template>", description: "template id" }],
       options: [
-        { flags: "--region <region>", description: "region (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, or the AWS profile's region)" },
-        { flags: "--architecture <arch>", description: ARCHITECTURES },
+        option(shared.region, "region (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, the AWS profile's region, or the template's only region)"),
+        option(shared.architecture, `${ARCHITECTURE_NAMES} (default: the template's only architecture)`),
         { flags: "--to <version-or-ami>", description: "the AMI id or version to go back to (default: the one before the current)" },
         { flags: "--publish-ssm", description: `also update ${PUBLISH_SSM_PATH} in SSM Parameter Store` },
         NO_PUBLISH_SSM,
@@ -180,7 +206,7 @@ export const TOP_LEVEL_COMMANDS: readonly CommandSpec[] = [
     name: "config",
     description: "print every effective setting and where it came from (flag, environment, cws.config.json, AWS profile, default)",
     options: [
-      { flags: "--region <region>", description: "as build would be given it" },
+      option(shared.region, "as build would be given it"),
       PROFILE,
     ],
     helpAfter: [

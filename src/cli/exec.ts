@@ -1,8 +1,9 @@
 import { CommanderError } from "commander";
-import { isCwsError } from "../errors.js";
+import { CwsError, EXIT, isCwsError } from "../errors.js";
 import type { CliIO } from "./io.js";
 import { exitCodeOf } from "./exit.js";
 import type { CommandSpec, GroupSpec } from "./command-spec.js";
+import { errorDocument, jsonRequested, usageErrorOf } from "./json-document.js";
 import { createProgram } from "./program.js";
 import { VERSION } from "./version.js";
 
@@ -21,18 +22,38 @@ export async function execCommands(argv: readonly string[], io: CliIO, group: Gr
     await program.parseAsync([...argv], { from: "user" });
     return exitCodeOf(program);
   } catch (error) {
-    return await reportError(error, io, program.opts<{ json?: boolean }>().json === true);
+    // Commander stops before it has parsed every option: then --json is looked for in argv.
+    const json = program.opts<{ json?: boolean }>().json === true || (error instanceof CommanderError && jsonRequested(argv));
+    return await reportError(error, io, json);
   }
 }
 
+/** Every error ends here: in words on stderr, and with --json as the one document on stdout. */
 function reportError(error: unknown, io: CliIO, json: boolean): number | Promise<number> {
   if (error instanceof CommanderError) {
-    // --help and --version exit 0; everything else commander rejects is a usage error.
-    return error.exitCode === 0 ? 0 : 2;
+    // --help and --version exit 0; everything else commander rejects is a usage error, which it has printed.
+    if (error.exitCode === 0) return EXIT.ok;
+    if (json) io.stdout.write(errorDocument(usageErrorOf(error), EXIT.usage));
+    return EXIT.usage;
+  }
+  if (error instanceof Error && error.name === "AwsCallError" && !isCwsError(error)) {
+    // An AWS answer no command turned into advice (AwsCallError, known by name so start-up loads nothing more): AWS's words, not a bug in cws.
+    const code = (error as Error & { code?: string }).code;
+    return reportError(
+      new CwsError("AWS_ERROR", `AWS refused or failed the request: ${error.message}`, {
+        ...(code ? { value: code } : {}),
+        suggestion: `the message is AWS's own; look up ${code ?? "the error code"} in the AWS documentation for the action, fix what it names, and run the command again`,
+        exitCode: EXIT.failed,
+        cause: error,
+      }),
+      io,
+      json,
+    );
   }
   if (isCwsError(error)) {
     io.stderr.write(`error: ${error.message}\n`);
     if (error.suggestion) io.stderr.write(`  → ${error.suggestion}\n`);
+    if (json) io.stdout.write(errorDocument(error, error.exitCode));
     return error.exitCode;
   }
   return reportInternalError(error, io, json);
@@ -61,7 +82,8 @@ async function reportInternalError(error: unknown, io: CliIO, json: boolean): Pr
   );
   if (json) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    io.stdout.write(`${JSON.stringify({ error: { code: "INTERNAL_ERROR", message, stack: stack.split("\n").slice(1).map((l) => l.trim()), version: VERSION, runtime: io.runtime } }, null, 2)}\n`);
+    const report = { code: "INTERNAL_ERROR", message, stack: stack.split("\n").slice(1).map((l) => l.trim()), version: VERSION, runtime: io.runtime };
+    io.stdout.write(`${JSON.stringify({ error: report, exitCode: EXIT.failed }, null, 2)}\n`);
   }
-  return 1;
+  return EXIT.failed;
 }

@@ -1,4 +1,5 @@
 import type { Project } from "../config/settings.js";
+import type { ProcessProbe } from "../process-probe.js";
 
 /**
  * What a command may touch of the outside world. The entry point passes the
@@ -27,6 +28,8 @@ export interface CliIO {
    * run where they are, which is the root when they start there.
    */
   chdir?: (dir: string) => void;
+  /** This process, and whether another exists: the registry lock records who holds it and takes over a dead holder's. */
+  processes?: ProcessProbe;
 }
 
 /** Global options every command shares (see program.ts). */
@@ -42,12 +45,14 @@ export interface GlobalOptions {
 }
 
 /**
- * The same io with another working directory. Its properties are copied as
- * they are, getters included: spreading would call io.stderr's getter, and
- * creating process.stderr costs ~2.5 ms a run that never writes to it.
+ * The same io with some of it replaced (another working directory, stdout
+ * collected for --json). Its properties are copied as they are, getters
+ * included: spreading would call io.stderr's getter, and creating
+ * process.stderr costs ~2.5 ms a run that never writes to it.
  */
-export function withCwd(io: CliIO, cwd: string): CliIO {
-  return Object.defineProperties({} as CliIO, { ...Object.getOwnPropertyDescriptors(io), cwd: { value: cwd, enumerable: true } });
+export function withIo(io: CliIO, replaced: Partial<Pick<CliIO, "cwd" | "stdout">>): CliIO {
+  const values = Object.fromEntries(Object.entries(replaced).map(([key, value]) => [key, { value, enumerable: true }]));
+  return Object.defineProperties({} as CliIO, { ...Object.getOwnPropertyDescriptors(io), ...values });
 }
 
 export function isCI(env: CliIO["env"]): boolean {

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { ImageInfo } from "../aws/ports.js";
 import { awsClientProfile, resolveAwsContext, type ProjectAwsConfig } from "../config/aws-context.js";
 import { projectAwsConfig } from "../config/settings.js";
@@ -16,6 +15,7 @@ import {
   type ListRow,
 } from "../registry/list.js";
 import { parseJsonText, stripBom } from "../registry/json-text.js";
+import { readRegistryText } from "../registry/registry-file.js";
 import type { Registry } from "../registry/schema.js";
 import type { Architecture } from "../template/schema.js";
 import { colorLevel, type CliIO, type GlobalOptions } from "./io.js";
@@ -32,14 +32,9 @@ import { colorLevel, type CliIO, type GlobalOptions } from "./io.js";
  * (`parseRegistry`), which names what is wrong (exit 2) or accepts it.
  */
 export async function loadRegistry(file: string): Promise<Registry | undefined> {
-  let text: string;
-  try {
-    // Synchronous on purpose: one file, and nothing else to do meanwhile (fs/promises reads a large file in several round trips).
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+  // Synchronous on purpose: one file, and nothing else to do meanwhile (fs/promises reads a large file in several round trips).
+  const text = readRegistryText(file);
+  if (text === undefined) return undefined;
   // The same reading as every other command's (a byte-order mark ignored, repeated keys refused); parseRegistry places any problem.
   const json = parseJsonText(stripBom(text));
   const quick = json.problem ? undefined : quickRegistry(json.value);
@@ -58,20 +53,11 @@ function text(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-/** Commander's options → a filter; a region that is not one is a usage error (exit 2). */
+/** Commander's options → a filter (their values were checked against the command table before this module was loaded). */
 export async function resolveListOptions(raw: Record<string, unknown>, env: CliIO["env"], project?: ProjectAwsConfig): Promise<ListOptions> {
-  const region = text(raw.region);
-  if (region !== undefined) {
-    const { AWS_REGIONS } = await import("../template/regions.js");
-    if (!(AWS_REGIONS as readonly string[]).includes(region)) {
-      const { didYouMean } = await import("../template/suggest.js");
-      throw new CwsError("BAD_REGION", `--region "${region}" is not an AWS region${didYouMean(region, AWS_REGIONS)}`, { value: region });
-    }
-  }
-  const architecture = (text(raw.architecture) ?? text(raw.arch)) as Architecture | undefined;
   // --live asks every registry region (--region only narrows them): only the profile is needed.
   const { profile } = awsClientProfile(await resolveAwsContext({ profile: text(raw.profile), project }, env));
-  return { filter: { template: text(raw.template), region, architecture }, live: raw.live === true, profile };
+  return { filter: { template: text(raw.template), region: text(raw.region), architecture: text(raw.architecture) as Architecture | undefined }, live: raw.live === true, profile };
 }
 
 /** The few styles the table uses; a chalk instance is one, and so is `PLAIN`. */
@@ -199,6 +185,17 @@ function describeFilter(filter: ListFilter): string {
   return parts.length ? ` match ${parts.join(" ")}` : "";
 }
 
+/**
+ * `--template` names a template the registry has no entry for: fine for one
+ * in the templates directory (nothing built yet), else a usage error with the
+ * nearest id, as for every command that takes one.
+ */
+async function checkTemplateKnown(id: string, registry: Registry, globals: GlobalOptions): Promise<void> {
+  const { listTemplateFilesIfAny, templateNotFound } = await import("../template/repository.js");
+  const templates = (await listTemplateFilesIfAny(globals.templatesDir)).map((file) => file.id);
+  if (!templates.includes(id)) throw templateNotFound(id, `${globals.templatesDir} or ${globals.registry}`, [...new Set([...templates, ...Object.keys(registry.templates)])]);
+}
+
 export async function runListCommand(raw: Record<string, unknown>, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
   const options = await resolveListOptions(raw, io.env, projectAwsConfig(globals.project));
   const { filter, live } = options;
@@ -211,16 +208,14 @@ export async function runListCommand(raw: Record<string, unknown>, globals: Glob
   }
   const registry: Registry = found ?? { version: "1.0", last_updated: "", templates: {} };
 
+  if (filter.template !== undefined && !Object.hasOwn(registry.templates, filter.template)) await checkTemplateKnown(filter.template, registry, globals);
+
   let rows = buildRows(registry, filter);
   const regions = live ? liveRegions(registry, filter) : [];
   if (regions.length) rows = await applyDrift(registry, rows, filter, await fetchLiveImages(regions, rows, options));
   if (live && !regions.length) io.stderr.write("--live: the registry has no regions to check; pass --region to check one\n");
 
-  if (found !== undefined && rows.length === 0) {
-    const known = Object.keys(registry.templates);
-    const hint = filter.template !== undefined && !known.includes(filter.template) ? (await import("../template/suggest.js")).didYouMean(filter.template, known) : "";
-    io.stderr.write(`no AMIs in ${globals.registry}${describeFilter(filter)}${hint}\n`);
-  }
+  if (found !== undefined && rows.length === 0) io.stderr.write(`no AMIs in ${globals.registry}${describeFilter(filter)}\n`);
 
   const drift = regions.length > 0 && hasDrift(summarizeDrift(rows));
   if (globals.json) {

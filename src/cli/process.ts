@@ -1,4 +1,5 @@
 import { fstatSync, writeSync } from "node:fs";
+import { processProbe } from "../process-probe.js";
 import type { CliIO, OutputStream } from "./io.js";
 import { execCommands } from "./exec.js";
 import type { CommandSpec, GroupSpec } from "./command-spec.js";
@@ -22,6 +23,7 @@ export async function runProcess(group: GroupSpec, topLevel: readonly CommandSpe
     cwd: process.cwd(),
     chdir: (dir) => process.chdir(dir),
     runtime: `node ${process.version}, ${process.platform} ${process.arch}`,
+    processes: processProbe(process, ["cws", ...process.argv.slice(2)].join(" ")),
     onSignal: (handler) => {
       const onInt = () => handler("SIGINT");
       const onTerm = () => handler("SIGTERM");

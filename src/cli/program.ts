@@ -1,9 +1,13 @@
 import { Command, Option } from "commander";
 import { DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR } from "../config/defaults.js";
 import { resolveProject } from "../config/settings.js";
-import { isGroup, type CommandSpec, type GroupSpec } from "./command-spec.js";
+import { CwsError } from "../errors.js";
+import { isGroup, type CommandSpec, type GroupSpec, type OptionSpec } from "./command-spec.js";
+import { GLOBAL_OPTIONS } from "./command-table.js";
 import { setExitCode } from "./exit.js";
-import { withCwd, type CliIO, type GlobalOptions } from "./io.js";
+import { withIo, type CliIO, type GlobalOptions } from "./io.js";
+import { JsonStdout } from "./json-document.js";
+import type { GivenValue } from "./option-values.js";
 import { VERSION } from "./version.js";
 
 export { DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR };
@@ -19,11 +23,9 @@ export function createProgram(io: CliIO, group: GroupSpec, topLevel: readonly Co
     .description("CloudWorkstation: build, test and track Amazon Machine Images from YAML templates.")
     // Only -V here: `--version` belongs to `cws ami build` (the design's --version v1.2.3);
     // exec() answers a leading `cws --version` itself.
-    .version(VERSION, "-V", "print the version (also: cws --version)")
-    .addOption(new Option("--templates-dir <dir>", `template directory (default: env CWS_TEMPLATES_DIR, cws.config.json's templates_dir, else ${DEFAULT_TEMPLATES_DIR})`))
-    .addOption(new Option("--registry <file>", `AMI registry file (default: env CWS_REGISTRY, cws.config.json's registry, else ${DEFAULT_REGISTRY})`))
-    .option("--json", "print results as JSON on stdout")
-    .option("--no-color", "no colours in the output (also: NO_COLOR=1)")
+    .version(VERSION, "-V", "print the version (also: cws --version)");
+  const globalDeclared = addOptions(program, GLOBAL_OPTIONS);
+  program
     .helpOption("-h, --help", "show help")
     .showSuggestionAfterError(true)
     .showHelpAfterError("(run with --help for usage)")
@@ -33,8 +35,8 @@ export function createProgram(io: CliIO, group: GroupSpec, topLevel: readonly Co
     })
     .exitOverride();
 
-  addGroup(program, group, io);
-  for (const spec of topLevel) addCommand(program, spec, io);
+  addGroup(program, group, io, globalDeclared);
+  for (const spec of topLevel) addCommand(program, spec, io, globalDeclared);
   program.addHelpText(
     "after",
     "\nExamples:\n  cws ami lint                       check every template in ./templates\n  cws ami --help                     all AMI commands\n",
@@ -42,35 +44,95 @@ export function createProgram(io: CliIO, group: GroupSpec, topLevel: readonly Co
   return program;
 }
 
-function addGroup(parent: Command, group: GroupSpec, io: CliIO): void {
+function addGroup(parent: Command, group: GroupSpec, io: CliIO, globalDeclared: readonly Declared[]): void {
   const command = parent.command(group.name).description(group.description).helpOption("-h, --help", "show help").showSuggestionAfterError(true);
   for (const entry of group.commands) {
-    if (isGroup(entry)) addGroup(command, entry, io);
-    else addCommand(command, entry, io);
+    if (isGroup(entry)) addGroup(command, entry, io, globalDeclared);
+    else addCommand(command, entry, io, globalDeclared);
   }
 }
 
-function addCommand(parent: Command, spec: CommandSpec, io: CliIO): void {
+/** An option with a value (`--region <region>`), its aliases, as commander knows them: the key its value is stored under. */
+interface Declared {
+  spec: OptionSpec;
+  key: string;
+  flag: string;
+  aliases: { key: string; flag: string }[];
+}
+
+function addOptions(command: Command, specs: readonly OptionSpec[]): Declared[] {
+  return specs.flatMap((spec) => {
+    const option = new Option(spec.flags, spec.description);
+    if (spec.choices) {
+      // Listed in the help; checked with the other values (option-values.ts), which suggests the nearest.
+      option.choices(spec.choices).argParser((value: string) => value);
+    }
+    if (spec.default !== undefined) option.default(spec.default);
+    if (spec.hidden) option.hideHelp();
+    command.addOption(option);
+    const aliases = (spec.aliases ?? []).map((flag) => {
+      const alias = new Option(spec.flags.replace(/^--[\w-]+/, flag)).hideHelp();
+      command.addOption(alias);
+      return { key: alias.attributeName(), flag };
+    });
+    // Only options that take a value have one to check.
+    return option.required || option.optional ? [{ spec, key: option.attributeName(), flag: option.long!, aliases }] : [];
+  });
+}
+
+/** An option's value as typed, and the option's own key (an alias's value too: `--arch` as `architecture`). */
+type Given = GivenValue & { key: string };
+
+function givenValues(values: Record<string, unknown>, declared: readonly Declared[]): Given[] {
+  const found: Given[] = [];
+  for (const { spec, key, flag, aliases } of declared) {
+    const typed = [{ key, flag }, ...aliases].filter((name) => typeof values[name.key] === "string");
+    const [first, second] = typed;
+    if (first === undefined) continue;
+    if (second !== undefined && values[second.key] !== values[first.key]) {
+      throw new CwsError("CONFLICTING_OPTIONS", `${first.flag} ${String(values[first.key])} and ${second.flag} ${String(values[second.key])} disagree`, {
+        value: String(values[second.key]),
+        suggestion: `${second.flag} is another name for ${first.flag}: give one of them`,
+      });
+    }
+    found.push({ key, flag: first.flag, value: values[first.key] as string, spec });
+  }
+  return found;
+}
+
+function addCommand(parent: Command, spec: CommandSpec, io: CliIO, globalDeclared: readonly Declared[]): void {
   const command = parent.command(spec.name).description(spec.description);
   for (const argument of spec.arguments ?? []) command.argument(argument.syntax, argument.description);
-  for (const declared of spec.options ?? []) {
-    const option = new Option(declared.flags, declared.description);
-    if (declared.choices) option.choices(declared.choices);
-    if (declared.default !== undefined) option.default(declared.default);
-    if (declared.hidden) option.hideHelp();
-    command.addOption(option);
-  }
+  const declared = addOptions(command, spec.options ?? []);
   if (spec.helpAfter !== undefined) command.addHelpText("after", `\n${spec.helpAfter}\n`);
   // commander passes the positional arguments, then the options, then the command.
   command.action(async (...params: unknown[]) => {
     const args = params.slice(0, -2);
-    const options = params.at(-2) as Record<string, unknown>;
+    const raw = params.at(-2) as Record<string, unknown>;
+    // Every value checked against the table before anything is loaded (option-values.ts, itself loaded only when a value was given).
+    const own = givenValues(raw, declared);
+    const values = [...givenValues(command.optsWithGlobals(), globalDeclared), ...own];
+    if (values.length > 0) (await import("./option-values.js")).checkOptionValues(values);
+    const options = { ...raw };
+    for (const { aliases } of declared) for (const alias of aliases) delete options[alias.key];
+    for (const { key, value } of own) options[key] = value;
+
     const globals = await globalOptions(command, io);
     const root = globals.project!.root;
     // A command started below the project root runs at the root, exactly as there (paths typed below it were rebased).
     if (root !== io.cwd) io.chdir?.(root);
-    setExitCode(command, await spec.run(await spec.load(), { args, options, globals, io: withCwd(io, root) }));
+    const json = globals.json ? new JsonStdout() : undefined;
+    const code = await spec.run(await spec.load(), { args, options, globals, io: withIo(io, { cwd: root, ...(json ? { stdout: json } : {}) }) });
+    json?.flushTo(io.stdout, commandPath(command));
+    setExitCode(command, code);
   });
+}
+
+/** `ami registry merge`: the words of a command after `cws`. */
+function commandPath(command: Command): string {
+  const words: string[] = [];
+  for (let at: Command | null = command; at?.parent; at = at.parent) words.unshift(at.name());
+  return words.join(" ");
 }
 
 /** Global options: flags, else environment, else cws.config.json, else the built-in defaults (src/config/settings.ts). */

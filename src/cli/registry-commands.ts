@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import type { AwsPorts, ImageInfo } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
 import { awsClientProfile, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
@@ -8,25 +7,19 @@ import { listCwsImages, newestValidated, recordFromImage } from "../registry/aws
 import { mergeRegistries } from "../registry/merge.js";
 import { entryAt, isPinned, rollbackEntry } from "../registry/operations.js";
 import { publishAmiToSsm } from "../registry/publish.js";
+import { readRegistryText } from "../registry/registry-file.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
 import { isoSeconds, parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile, withRegistryLock, writeRegistryAtomically } from "../registry/store.js";
-import { loadTemplates } from "../template/repository.js";
 import { AMI_ID_RULE, isAmiId } from "../template/architectures.js";
+import { listTemplateFilesIfAny, loadTemplateFile, loadTemplates, templateNotFound } from "../template/repository.js";
 import { ARCHITECTURES, type Architecture, type Template } from "../template/schema.js";
-import { didYouMean } from "../template/suggest.js";
 import type { CliIO, GlobalOptions } from "./io.js";
+import { registryLockOptions } from "./registry-lock.js";
+import { checkRegionBuilt, chooseArchitecture } from "./targets.js";
 
 async function awsPorts(context: AwsContext): Promise<{ aws: AwsPorts; describe: (e: unknown) => CwsError | undefined }> {
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
   return { aws: createAwsPorts(awsClientProfile(context)), describe: describeAwsError };
-}
-
-function checkArchitecture(value: string | undefined): Architecture | undefined {
-  if (value === undefined) return undefined;
-  if (!(ARCHITECTURES as readonly string[]).includes(value)) {
-    throw new CwsError("BAD_OPTION", `--architecture ${JSON.stringify(value)}: expected one of ${ARCHITECTURES.join(", ")}${didYouMean(value, ARCHITECTURES)}`, { value });
-  }
-  return value as Architecture;
 }
 
 /** `--publish-ssm`: the AMI id where running systems read it, and a line saying so. */
@@ -37,7 +30,7 @@ async function publish(aws: AwsPorts, target: { templateId: string; region: stri
 
 interface UpdateRegistryOptions {
   region?: string;
-  architecture?: string;
+  architecture?: Architecture;
   all?: boolean;
   publishSsm?: boolean;
   unpin?: boolean;
@@ -53,7 +46,7 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
   if (!templateId && !options.all) {
     throw new CwsError("TEMPLATE_REQUIRED", "name a template, or pass --all for every template", { suggestion: "cws ami update-registry r-research --region us-east-1 --architecture x86_64" });
   }
-  const architecture = checkArchitecture(options.architecture);
+  const { architecture } = options;
   const loaded = await loadTemplates(globals.templatesDir, templateId ? [templateId] : []);
   const templates: { id: string; template: Template }[] = [];
   for (const t of loaded) {
@@ -64,6 +57,12 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
       });
     }
     templates.push({ id: t.id, template: t.template });
+  }
+  // A named template is asked about its own regions and architectures: one it does not build is a mistake in the command line.
+  const named = templateId ? templates[0] : undefined;
+  if (named) {
+    if (options.region !== undefined) checkRegionBuilt(named.id, named.template.regions, options.region);
+    if (architecture !== undefined) chooseArchitecture(architecture, named.template.base_ami.architecture, { subject: `${named.id} builds`, command: `cws ami update-registry ${named.id}` });
   }
   const targets = templates.flatMap(({ id, template }) =>
     template.regions
@@ -86,6 +85,7 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
     throw describe(error) ?? error;
   }
   const changes: { target: string; from?: string; to: string }[] = [];
+  const current: string[] = [];
   const missing: string[] = [];
   const pinned: string[] = [];
   const now = new Date();
@@ -97,18 +97,34 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
         missing.push(where);
         continue;
       }
-      const current = entryAt(registry, t.id, t.region, t.arch);
-      if (isPinned(current) && !options.unpin && current!.ami_id !== image.imageId) {
-        pinned.push(`${where} (pinned to ${current!.ami_id} by a rollback; --unpin to replace it with ${image.imageId})`);
+      const entry = entryAt(registry, t.id, t.region, t.arch);
+      if (isPinned(entry) && !options.unpin && entry!.ami_id !== image.imageId) {
+        pinned.push(`${where} (pinned to ${entry!.ami_id} by a rollback; --unpin to replace it with ${image.imageId})`);
         continue;
       }
-      if (current?.ami_id === image.imageId && !(isPinned(current) && options.unpin)) continue;
+      if (entry?.ami_id === image.imageId && !(isPinned(entry) && options.unpin)) {
+        current.push(where);
+        continue;
+      }
       recordAmi(registry, t.id, { ...t.template, version: image.tags["cws:version"] ?? t.template.version }, t.region, t.arch, recordFromImage(image));
-      changes.push({ target: where, ...(current ? { from: current.ami_id } : {}), to: image.imageId });
+      changes.push({ target: where, ...(entry ? { from: entry.ami_id } : {}), to: image.imageId });
     }
-  });
-  for (const change of changes) io.stdout.write(`Registry updated: ${change.target} = ${change.to}${change.from ? ` (was ${change.from})` : ""}\n`);
+  }, registryLockOptions(io));
+  if (missing.length > 0) io.stderr.write(`no available, validated cws AMI in AWS for: ${missing.join(", ")}\n`);
   for (const note of pinned) io.stderr.write(`📌 kept ${note}\n`);
+  // Named targets of which none has an AMI to record: the CI step after a build that made none. --all only reports.
+  if (!options.all && missing.length === targets.length) {
+    throw new CwsError("NO_VALIDATED_AMI", `nothing recorded: AWS has no available, validated cws AMI for ${missing.join(", ")}; ${globals.registry} is unchanged`, {
+      value: missing.join(", "),
+      exitCode: EXIT.failed,
+      suggestion: `build one (cws ami build ${targets[0]!.id} --region ${targets[0]!.region} --architecture ${targets[0]!.arch}), or check its tags with cws ami list --live`,
+    });
+  }
+  // What was written is said before publishing, which may fail.
+  if (!globals.json) {
+    for (const change of changes) io.stdout.write(`Registry updated: ${change.target} = ${change.to}${change.from ? ` (was ${change.from})` : ""}\n`);
+    if (changes.length === 0) io.stdout.write(`${unchangedSummary(targets.length, current.length, pinned.length, missing.length)}\n`);
+  }
   if (publishSsm) {
     const registry = (await readRegistry(globals.registry)) ?? emptyRegistry(now);
     for (const t of targets) {
@@ -116,31 +132,63 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
       if (entry) await publish(aws, { templateId: t.id, region: t.region, architecture: t.arch }, entry.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
     }
   }
-  if (globals.json) io.stdout.write(`${JSON.stringify({ updated: changes, missing, pinned }, null, 2)}\n`);
-  if (changes.length === 0 && !globals.json) io.stdout.write(`Registry already current (${targets.length - missing.length} of ${targets.length} targets have a validated AMI)\n`);
-  if (missing.length > 0) {
-    io.stderr.write(`no available, validated cws AMI in AWS for: ${missing.join(", ")}\n`);
-    // A single named target with nothing to record is a failure (the CI step after a build); --all just reports.
-    if (!options.all && targets.length === missing.length) return EXIT.failed;
-  }
+  if (globals.json) io.stdout.write(`${JSON.stringify({ updated: changes, current, missing, pinned }, null, 2)}\n`);
   return EXIT.ok;
+}
+
+/** The last line when nothing was recorded: "already current" only when every target is. */
+function unchangedSummary(targets: number, current: number, pinned: number, missing: number): string {
+  const of = (count: number) => `${count} of ${targets} target${targets === 1 ? "" : "s"}`;
+  if (current === targets) return `Registry already current (${of(current)})`;
+  const parts = [
+    current > 0 ? `${current} already current` : "",
+    pinned > 0 ? `${pinned} pinned by a rollback` : "",
+    missing > 0 ? `${missing} with no validated AMI in AWS` : "",
+  ].filter(Boolean);
+  return `Registry unchanged: ${parts.join(", ")} (${targets} target${targets === 1 ? "" : "s"})`;
+}
+
+/**
+ * What rollback knows of a template: from its file when it has a valid one
+ * (the same regions and architectures build uses), else from the registry (a
+ * template whose file is gone or broken can still be rolled back). An id
+ * neither knows is a usage error with the nearest id.
+ */
+async function rollbackScope(templateId: string, registry: Registry, globals: GlobalOptions): Promise<{ regions: string[]; architecturesIn: (region: string) => Architecture[]; file?: string }> {
+  const files = await listTemplateFilesIfAny(globals.templatesDir);
+  const file = files.find((f) => f.id === templateId);
+  const recorded = registry.templates[templateId];
+  if (!recorded) {
+    if (file) throw new CwsError("NO_REGISTRY_ENTRY", `${globals.registry} has no AMI for ${templateId}: nothing to roll back`, { value: templateId, suggestion: "cws ami list shows what it has" });
+    const known = [...new Set([...files.map((f) => f.id), ...Object.keys(registry.templates)])];
+    throw templateNotFound(templateId, `${globals.templatesDir} or ${globals.registry}`, known);
+  }
+  const template = file ? (await loadTemplateFile(file)).template : undefined;
+  if (file && template) return { regions: template.regions, architecturesIn: () => template.base_ami.architecture, file: file.file };
+  return {
+    regions: Object.keys(recorded.amis),
+    architecturesIn: (region) => ARCHITECTURES.filter((arch) => recorded.amis[region]?.[arch] !== undefined),
+  };
 }
 
 export async function runRollback(
   templateId: string,
-  options: { region?: string; architecture?: string; to?: string; publishSsm?: boolean; profile?: string },
+  options: { region?: string; architecture?: Architecture; to?: string; publishSsm?: boolean; profile?: string },
   globals: GlobalOptions,
   io: CliIO,
 ): Promise<ExitCode> {
   if (options.to?.startsWith("ami-") && !isAmiId(options.to)) {
-    throw new CwsError("BAD_OPTION", `--to ${JSON.stringify(options.to)}: ${AMI_ID_RULE}`, { value: options.to, suggestion: `cws ami list --template ${templateId} shows the AMI ids` });
+    throw new CwsError("BAD_OPTION", `--to ${JSON.stringify(options.to)}: ${AMI_ID_RULE}`, { value: options.to, suggestion: `or give a version such as v1.2.0; cws ami list --template ${templateId} shows the AMI ids` });
   }
-  const context = await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env, { readSharedConfig });
-  const { region } = context;
-  const architecture = checkArchitecture(options.architecture);
-  if (!architecture) throw new CwsError("ARCHITECTURE_REQUIRED", "pass --architecture x86_64 or arm64");
   const registry = await readRegistry(globals.registry);
   if (!registry) throw new CwsError("REGISTRY_MISSING", `no registry at ${globals.registry}`, { suggestion: "cws ami update-registry --all builds it from AWS" });
+  const scope = await rollbackScope(templateId, registry, globals);
+  const context = await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env, { readSharedConfig, templateRegions: scope.regions });
+  const { region } = context;
+  const architecture = chooseArchitecture(options.architecture, scope.architecturesIn(region), {
+    subject: scope.file ? `${templateId} builds` : `the registry has ${templateId} in ${region} for`,
+    command: `cws ami rollback ${templateId} --region ${region}`,
+  });
   // Work out the target on a copy first, to check it in AWS before touching the file.
   const preview = rollbackEntry(structuredClone(registry), templateId, region, architecture, options.to, isoSeconds(new Date()));
   const { aws, describe } = await awsPorts(context);
@@ -153,16 +201,17 @@ export async function runRollback(
     if (!(error as { code?: string }).code?.startsWith("InvalidAMIID")) throw error;
   }
   if (!image || image.state !== "available") {
-    io.stderr.write(
-      `error: refusing to roll back ${templateId}.${region}.${architecture} to ${preview.to.ami_id}: it is ${image ? image.state : "gone"} in AWS\n  → pick another with --to (cws ami list --template ${templateId} --live)\n`,
-    );
-    return EXIT.failed;
+    throw new CwsError("ROLLBACK_TARGET_UNAVAILABLE", `refusing to roll back ${templateId}.${region}.${architecture} to ${preview.to.ami_id}: it is ${image ? image.state : "gone"} in AWS`, {
+      value: preview.to.ami_id,
+      exitCode: EXIT.failed,
+      suggestion: `pick another with --to (cws ami list --template ${templateId} --live)`,
+    });
   }
   let result!: ReturnType<typeof rollbackEntry>;
   await updateRegistryFile(globals.registry, new Date(), (current) => {
     result = rollbackEntry(current, templateId, region, architecture, options.to, isoSeconds(new Date()));
-  });
-  io.stdout.write(`Rolled back ${templateId}.${region}.${architecture}: ${result.from} → ${result.to.ami_id}${result.to.version ? ` (${result.to.version})` : ""}\n`);
+  }, registryLockOptions(io));
+  if (!globals.json) io.stdout.write(`Rolled back ${templateId}.${region}.${architecture}: ${result.from} → ${result.to.ami_id}${result.to.version ? ` (${result.to.version})` : ""}\n`);
   io.stderr.write("📌 The entry is pinned: update-registry keeps it until the next build (or --unpin).\n");
   if (resolvePublishSsm(options.publishSsm, globals.project).value) await publish(aws, { templateId, region, architecture }, result.to.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
   if (globals.json) io.stdout.write(`${JSON.stringify({ template: templateId, region, architecture, from: result.from, to: result.to }, null, 2)}\n`);
@@ -176,26 +225,37 @@ export async function runRegistryMerge(typedFiles: string[], typedOptions: { out
   const files = typedFiles.map(typed);
   const options = { output: typedOptions.output === undefined || typedOptions.output === "-" ? typedOptions.output : typed(typedOptions.output) };
   const inputs: Registry[] = [];
+  // Every file is checked before anything is written, and every unusable one is named.
+  const unusable: CwsError[] = [];
   for (const file of files) {
-    let text: string;
     try {
-      text = await readFile(file, "utf8");
-    } catch {
-      throw new CwsError("FILE_NOT_FOUND", `cannot read ${file}`, { value: file });
+      const text = readRegistryText(file, { role: "the file to merge", required: true, suggestion: "each argument is a registry file to merge, such as a CI job's registry/amis.json" });
+      inputs.push(await parseRegistry(text, file));
+    } catch (error) {
+      if (!(error instanceof CwsError)) throw error;
+      unusable.push(error);
     }
-    inputs.push(await parseRegistry(text, file));
+  }
+  if (unusable.length === 1) throw unusable[0]!;
+  if (unusable.length > 1) {
+    throw new CwsError("MERGE_INPUT_INVALID", `${unusable.length} of the files cannot be merged; nothing was written:\n  ${unusable.map((e) => e.message).join("\n").split("\n").join("\n  ")}`, {
+      suggestion: "fix the files named above, or leave them out",
+    });
   }
   if (options.output === "-") {
+    // The merged registry is the result, and a JSON document with or without --json.
     io.stdout.write(serializeRegistry(mergeRegistries(inputs)));
     return EXIT.ok;
   }
   const target = options.output ?? globals.registry;
+  let merged!: Registry;
   await withRegistryLock(target, async () => {
     const base = await readRegistry(target);
-    const merged = mergeRegistries(base ? [base, ...inputs] : inputs);
+    merged = mergeRegistries(base ? [base, ...inputs] : inputs);
     await writeRegistryAtomically(target, merged);
-  });
-  io.stdout.write(`Merged ${files.length} file${files.length === 1 ? "" : "s"} into ${target}\n`);
+  }, registryLockOptions(io));
+  if (globals.json) io.stdout.write(`${JSON.stringify({ merged: files, into: target, templates: Object.keys(merged.templates).length }, null, 2)}\n`);
+  else io.stdout.write(`Merged ${files.length} file${files.length === 1 ? "" : "s"} into ${target}\n`);
   return EXIT.ok;
 }
 

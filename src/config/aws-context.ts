@@ -102,6 +102,19 @@ export function resolveAwsContext(options: AwsContextOptions, env: Env, lookup: 
 export async function resolveAwsContext(options: AwsContextOptions, env: Env, lookup?: RegionLookup): Promise<AwsContext | AwsRegionContext> {
   const context = resolveProfile(options, env);
   if (lookup === undefined) return context;
+  const found = await resolveRegion(context, options, env, lookup);
+  // One rule for a region from anywhere (a flag, AWS_REGION, a config file): the templates' list. Loaded only now.
+  const problem = (await import("../template/regions.js")).regionProblem(found.region);
+  if (problem !== undefined) {
+    throw new CwsError("BAD_REGION", `"${found.region}" (from ${describeRegionSource(found)}) is ${problem}`, {
+      value: found.region,
+      suggestion: found.regionFrom === "--region" ? "AWS regions look like us-east-1 or eu-west-2" : `fix ${describeRegionSource(found)}, or pass --region`,
+    });
+  }
+  return found;
+}
+
+async function resolveRegion(context: AwsContext, options: AwsContextOptions, env: Env, lookup: RegionLookup): Promise<AwsRegionContext> {
 
   const named: [string | undefined, RegionSource][] = [
     [options.region, "--region"],

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { lstatSync, statSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ProjectConfig } from "./fields.js";
 
@@ -14,18 +14,32 @@ import type { ProjectConfig } from "./fields.js";
  */
 export const CONFIG_FILE_NAME = "cws.config.json";
 
+/** A config holds a few settings; a larger file is not one. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
 export interface ProjectLocation {
   /** Absolute: the directory of cws.config.json, else the nearest one holding templates/, else the current directory. */
   root: string;
   configFile: string | undefined;
 }
 
-/** What the walk asks of the file system; tests count the calls. */
-export type StatKind = (path: string) => "file" | "directory" | undefined;
+/**
+ * What the walk asks of the file system; tests count the calls. "other" is
+ * something there that is neither (a pipe, a device, a link leading nowhere
+ * or in a circle): a cws.config.json like that is read, and reported.
+ */
+export type StatKind = (path: string) => "file" | "directory" | "other" | undefined;
 
 export const statKind: StatKind = (path) => {
-  const stats = statSync(path, { throwIfNoEntry: false });
-  return stats === undefined ? undefined : stats.isDirectory() ? "directory" : "file";
+  let stats: Stats | undefined;
+  try {
+    // lstat, then stat only for a link: one call for what is usually there (nothing, or a real directory).
+    stats = lstatSync(path, { throwIfNoEntry: false });
+    if (stats?.isSymbolicLink()) stats = statSync(path);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ENOTDIR" ? undefined : "other";
+  }
+  return stats === undefined ? undefined : stats.isDirectory() ? "directory" : stats.isFile() ? "file" : "other";
 };
 
 /**
@@ -39,7 +53,8 @@ export function findProjectRoot(cwd: string, stat: StatKind = statKind): Project
   let templatesRoot: string | undefined;
   for (let dir = cwd; ; ) {
     const configFile = join(dir, CONFIG_FILE_NAME);
-    if (stat(configFile) === "file") return { root: dir, configFile };
+    // Anything by that name is the config: one that is not a readable file is reported, not passed over.
+    if (stat(configFile) !== undefined) return { root: dir, configFile };
     if (templatesRoot === undefined && stat(join(dir, "templates")) === "directory") templatesRoot = dir;
     const parent = dirname(dir);
     if (parent === dir || stat(join(dir, ".git")) !== undefined) break;
@@ -54,7 +69,15 @@ export function findProjectRoot(cwd: string, stat: StatKind = statKind): Project
  * with every problem at its line and column, as a template's do.
  */
 export async function readProjectConfig(file: string, shownAs: string): Promise<ProjectConfig> {
-  const text = readFileSync(file, "utf8").replace(/^\uFEFF/, "");
+  // Loaded only when there is a config: finding the root stays free of module loads.
+  const { FileAccessError, formatBytes, readRegularFile } = await import("../file-access.js");
+  const read = readRegularFile(file, { expected: "file", role: "the config file", shownAs, maxBytes: MAX_CONFIG_BYTES });
+  if (read.size > MAX_CONFIG_BYTES) {
+    throw new FileAccessError("FILE_TOO_LARGE", shownAs, `the config file is ${formatBytes(read.size)}; a cws.config.json may be at most ${formatBytes(MAX_CONFIG_BYTES)}`, {
+      suggestion: "it holds a few settings: check that it is the right file",
+    });
+  }
+  const text = read.bytes.toString("utf8").replace(/^\uFEFF/, "");
   let data: unknown;
   try {
     data = JSON.parse(text);

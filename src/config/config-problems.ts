@@ -2,9 +2,9 @@ import { LineCounter, parseDocument } from "yaml";
 import type * as z from "zod";
 import { CwsError } from "../errors.js";
 import { compareProblems, describeValue, formatPath, formatProblem, type Problem } from "../template/problems.js";
-import { AWS_REGIONS } from "../template/regions.js";
+import { AWS_REGIONS, regionProblem } from "../template/regions.js";
 import { valueAt, type Path } from "../template/rules.js";
-import { locator, type Locate } from "../template/yaml-document.js";
+import { locator, writtenAt, type Locate, type WrittenAt } from "../template/yaml-document.js";
 import { didYouMean } from "../template/suggest.js";
 import { configSchema } from "./config-schema.js";
 import { configKeysAt, type ProjectConfig } from "./fields.js";
@@ -32,13 +32,16 @@ export function checkConfig(text: string, file: string): { config?: ProjectConfi
     return { problems: [at(jsonErrorPosition(text, error as Error), [], `not valid JSON: ${jsonErrorMessage(error as Error)}`)] };
   }
   const lineCounter = new LineCounter();
-  const locate = locator(parseDocument(text, { lineCounter }), lineCounter);
+  const document = parseDocument(text, { lineCounter });
+  const locate = locator(document, lineCounter);
+  // A value named as written (`1.10`), not as JSON.parse read it (1.1).
+  const written = writtenAt(document, text);
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     return { problems: [at(locate([]), [], `the config must be a JSON object of settings, got ${describeValue(data)}`)] };
   }
   const parsed = configSchema.safeParse(data);
   if (parsed.success) return { config: parsed.data as ProjectConfig, problems: [] };
-  return { problems: parsed.error.issues.flatMap((issue) => issueProblems(issue, data, locate, at)).sort(compareProblems) };
+  return { problems: parsed.error.issues.flatMap((issue) => issueProblems(issue, data, locate, written, at)).sort(compareProblems) };
 }
 
 /** The config, or a usage error (exit 2) listing every problem at file:line:col. */
@@ -63,26 +66,27 @@ export function configKeyLines(text: string): (key: string) => number | undefine
 
 type At = (where: { line: number; column: number }, path: Path, message: string) => Problem;
 
-function issueProblems(issue: z.core.$ZodIssue, data: unknown, locate: Locate, at: At): Problem[] {
+function issueProblems(issue: z.core.$ZodIssue, data: unknown, locate: Locate, writtenAt: WrittenAt, at: At): Problem[] {
   const path = issue.path;
   const value = valueAt(data, path);
+  const written = writtenAt(path);
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((key) => at(locate([...path, key], true), [...path, key], `unknown field "${key}"${didYouMean(key, configKeysAt(path))}`));
     case "invalid_type":
-      return [at(locate(path), path, `expected ${issue.expected === "object" ? "an object" : `a ${issue.expected}`}, got ${describeValue(value)}`)];
+      return [at(locate(path), path, `expected ${issue.expected === "object" ? "an object" : `a ${issue.expected}`}, got ${describeValue(value, written)}`)];
     case "invalid_value": {
       const options = issue.values.map(String);
       const isRegion = options.length === AWS_REGIONS.length && typeof value === "string";
       const message = isRegion
-        ? `"${value}" is not an AWS region${didYouMean(value, AWS_REGIONS)}`
-        : `expected one of ${options.join(", ")}, got ${describeValue(value)}${typeof value === "string" ? didYouMean(value, options) : ""}`;
+        ? `"${value}" is ${regionProblem(value)}`
+        : `expected one of ${options.join(", ")}, got ${describeValue(value, written)}${typeof value === "string" ? didYouMean(value, options) : ""}`;
       return [at(locate(path), path, message)];
     }
     case "too_small":
       return [at(locate(path), path, "must not be empty")];
     case "invalid_format":
-      return [at(locate(path), path, `${issue.message}, got ${describeValue(value)}`)];
+      return [at(locate(path), path, `${issue.message}, got ${describeValue(value, written)}`)];
     default:
       return [at(locate(path), path, issue.message)];
   }

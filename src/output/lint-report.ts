@@ -25,9 +25,10 @@ export async function printLintReport(report: LintReport, io: CliIO, globals: Gl
   const chalk = level === 0 ? PLAIN : new (await import("chalk")).Chalk({ level });
   for (const problem of report.problems) {
     const line = formatProblem(problem);
+    // The severity after the position (` error `), or after the file for a problem with the file itself (` error:`).
     const colored = line.replace(
-      ` ${problem.severity} `,
-      ` ${problem.severity === "error" ? chalk.red.bold("error") : chalk.yellow.bold("warning")} `,
+      new RegExp(` ${problem.severity}(?=[ :])`),
+      ` ${problem.severity === "error" ? chalk.red.bold("error") : chalk.yellow.bold("warning")}`,
     );
     io.stdout.write(`${colored}\n`);
     if (problem.suggestion) io.stdout.write(`${chalk.dim(`    → ${problem.suggestion}`)}\n`);
@@ -42,7 +43,10 @@ export async function printLintReport(report: LintReport, io: CliIO, globals: Gl
       `${report.errors} error${report.errors === 1 ? "" : "s"}`,
       `${report.warnings} warning${report.warnings === 1 ? "" : "s"}`,
     ];
+    const unread = report.templates.filter((t) => !t.warningsChecked).length;
+    // Said rather than counted as 0: a file that is not YAML may hide warnings until it is fixed.
+    const notChecked = unread === 0 ? "" : `; ${unread} not checked for warnings (not a YAML mapping)`;
     const mark = report.errors > 0 ? chalk.red("✖") : chalk.yellow("!");
-    io.stdout.write(`${mark} ${noun} checked: ${parts.join(", ")}${report.strict ? " (--strict: warnings count as errors)" : ""}\n`);
+    io.stdout.write(`${mark} ${noun} checked: ${parts.join(", ")}${notChecked}${report.strict ? " (--strict: warnings count as errors)" : ""}\n`);
   }
 }

@@ -63,9 +63,9 @@ export function rollbackEntry(registry: Registry, templateId: string, region: st
   let target: AmiRecord | undefined;
   if (to === undefined) {
     target = history[0];
-    if (!target) throw new CwsError("NO_HISTORY", `${where} has no earlier AMI to roll back to`, { value: where });
+    if (!target) throw new CwsError("NO_HISTORY", `${where} has no earlier AMI to roll back to`, { value: where, suggestion: `cws ami list --template ${templateId} shows what the registry has` });
   } else if (to.startsWith("ami-")) {
-    if (to === entry.ami_id) throw new CwsError("ALREADY_CURRENT", `${to} is already the current AMI of ${where}`, { value: to });
+    if (to === entry.ami_id) throw new CwsError("ALREADY_CURRENT", `${to} is already the current AMI of ${where}`, { value: to, suggestion: "nothing to do; --to names an earlier AMI or version" });
     target = history.find((h) => h.ami_id === to);
   } else {
     target = history.filter((h) => h.version === to || h.version === `v${to}`).sort(byNewest)[0];

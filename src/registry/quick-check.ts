@@ -1,4 +1,5 @@
 import { ARCHITECTURES, isAmiId } from "../template/architectures.js";
+import { isTemplateId } from "../template/template-id.js";
 import { HISTORY_LIMIT, REGISTRY_FORMAT_VERSIONS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 import { isIsoTimestamp } from "./timestamps.js";
 
@@ -54,7 +55,7 @@ const helpers = {
   },
   isTemplates(value: unknown, isTemplate: (value: unknown) => boolean): boolean {
     if (!isObject(value)) return false;
-    for (const id in value) if (!Object.hasOwn(value, id) || !isTemplate(value[id])) return false;
+    for (const id in value) if (!Object.hasOwn(value, id) || !isTemplateId(id) || !isTemplate(value[id])) return false;
     return true;
   },
 };

@@ -2,6 +2,7 @@ import * as z from "zod";
 import { AMI_ID_PATTERN, AMI_ID_RULE } from "../template/architectures.js";
 // Through the template schema, not architectures.ts: its z.config (no JIT) holds for this schema too.
 import { ARCHITECTURES } from "../template/schema.js";
+import { TEMPLATE_ID_MAX_LENGTH, TEMPLATE_ID_PATTERN, TEMPLATE_ID_RULE } from "../template/template-id.js";
 import {
   entryFields,
   HISTORY_LIMIT,
@@ -39,6 +40,12 @@ function formatVersionMessage(value: unknown): string {
 }
 
 const byArchitecture = <T extends z.ZodType>(value: T) => z.partialRecord(z.enum(ARCHITECTURES), value);
+
+/** Template ids as the keys of `templates`: the one rule (template-id.ts), which editors see as the JSON Schema's propertyNames. */
+const byTemplateId = <T extends z.ZodType>(value: T) =>
+  z.record(z.string().max(TEMPLATE_ID_MAX_LENGTH).regex(TEMPLATE_ID_PATTERN), value, {
+    error: (issue) => (issue.code === "invalid_key" ? `not a valid template id: use ${TEMPLATE_ID_RULE}` : undefined),
+  });
 
 /** The kinds that hold no other level; each field gets its own copy (`.describe` copies). */
 const VALUE_SCHEMAS = {
@@ -103,7 +110,7 @@ export function registrySchemasOf<D extends RegistryFields>(fields: D): Registry
   const record: RecordSchema<D> = levelSchema(fields.record, fields.record.fields, VALUE_SCHEMAS);
   const entry: EntrySchema<D> = levelSchema(fields.entry, entryFields(fields), { ...VALUE_SCHEMAS, history: z.array(record).max(HISTORY_LIMIT) });
   const template: TemplateSchema<D> = levelSchema(fields.template, fields.template.fields, { ...VALUE_SCHEMAS, amisByRegion: z.record(z.string(), byArchitecture(entry)) });
-  const root: RootSchema<D> = levelSchema(fields.root, fields.root.fields, { ...VALUE_SCHEMAS, templates: z.record(z.string(), template) });
+  const root: RootSchema<D> = levelSchema(fields.root, fields.root.fields, { ...VALUE_SCHEMAS, templates: byTemplateId(template) });
   return { root, template, entry, record };
 }
 

@@ -1,7 +1,3 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
-import { hostname } from "node:os";
-import { dirname } from "node:path";
 import type * as z from "zod";
 import { CwsError } from "../errors.js";
 import { describeValue, formatPath } from "../template/problems.js";
@@ -9,7 +5,9 @@ import type { Architecture, Template } from "../template/schema.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 import { entryFields, REGISTRY_FIELDS, REGISTRY_FORMAT_VERSIONS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 import { lineColumn, parseJsonText, stripBom } from "./json-text.js";
+import { withRegistryLock, type RegistryLockOptions } from "./lock.js";
 import { boundedHistory } from "./operations.js";
+import { readRegistryText } from "./registry-file.js";
 import { emptyRegistry, registrySchema, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
 import { isoSeconds } from "./timestamps.js";
 
@@ -62,16 +60,12 @@ export function registrySerializerOf(fields: RegistryFields): (registry: Registr
 /** The registry file's text: the same content is always the same bytes. */
 export const serializeRegistry = registrySerializerOf(REGISTRY_FIELDS);
 
+export { withRegistryLock, type RegistryLockOptions };
+
 /** Undefined when the file does not exist; a CwsError (exit 2) naming file:line:col when it is not a valid registry. */
 export async function readRegistry(file: string): Promise<Registry | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-  return parseRegistry(text, file);
+  const text = readRegistryText(file);
+  return text === undefined ? undefined : parseRegistry(text, file);
 }
 
 const KEEP_IT = "cws never overwrites an invalid registry";
@@ -125,51 +119,6 @@ export async function parseRegistry(input: string, file: string): Promise<Regist
   return parsed.data;
 }
 
-const LOCK_STALE_MS = 120_000;
-const LOCK_TIMEOUT_MS = 60_000;
-
-/** Hold `<file>.lock` (created exclusively) while `fn` runs. */
-export async function withRegistryLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  const lockFile = `${file}.lock`;
-  await mkdir(dirname(file), { recursive: true });
-  const token = `${hostname()} ${randomBytes(6).toString("hex")} ${new Date().toISOString()}`;
-  const started = Date.now();
-  let delay = 10;
-  for (;;) {
-    try {
-      const handle = await open(lockFile, "wx");
-      await handle.writeFile(token);
-      await handle.close();
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const age = await stat(lockFile).then(
-        (s) => Date.now() - s.mtimeMs,
-        () => 0,
-      );
-      if (age > LOCK_STALE_MS) {
-        // A writer died holding it (writes take milliseconds): take it over.
-        await rm(lockFile, { force: true });
-        continue;
-      }
-      if (Date.now() - started > LOCK_TIMEOUT_MS) {
-        throw new CwsError("REGISTRY_LOCKED", `${lockFile} has been held for over ${LOCK_TIMEOUT_MS / 1000}s`, {
-          value: lockFile,
-          suggestion: "another cws is updating the registry; if none is running, delete the lock file",
-        });
-      }
-      await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
-      delay = Math.min(200, delay * 2);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    const current = await readFile(lockFile, "utf8").catch(() => "");
-    if (current === token) await rm(lockFile, { force: true });
-  }
-}
-
 /** Write the registry, only if cws would read it back: never a file that the next command refuses. */
 export async function writeRegistryAtomically(file: string, registry: Registry): Promise<void> {
   const checked = registrySchema.safeParse(registry, { reportInput: true });
@@ -185,9 +134,13 @@ export async function writeRegistryAtomically(file: string, registry: Registry):
   await writeFileAtomic(file, serializeRegistry(registry));
 }
 
-/** Read (or start) the registry, change it, write it back: locked, atomic, and never over an invalid file. */
-export async function updateRegistryFile(file: string, now: Date, mutate: (registry: Registry) => void | Promise<void>): Promise<Registry> {
-  return withRegistryLock(file, async () => {
+/**
+ * Read (or start) the registry, change it, write it back: locked, atomic, and
+ * never over an invalid file. `lock`: who this process is and where to say
+ * that it waits (lock.ts).
+ */
+export async function updateRegistryFile(file: string, now: Date, mutate: (registry: Registry) => void | Promise<void>, lock: RegistryLockOptions = {}): Promise<Registry> {
+  const update = async () => {
     const registry = (await readRegistry(file)) ?? emptyRegistry(now);
     const before = serializeRegistry(registry);
     await mutate(registry);
@@ -196,7 +149,8 @@ export async function updateRegistryFile(file: string, now: Date, mutate: (regis
       await writeRegistryAtomically(file, registry);
     }
     return registry;
-  });
+  };
+  return withRegistryLock(file, update, lock);
 }
 
 /**

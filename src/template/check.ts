@@ -2,10 +2,14 @@ import { CwsError, type ExitCode } from "../errors.js";
 import { findLintIssues } from "./lint.js";
 import { compareProblems, type Problem } from "./problems.js";
 import { cacheKey, type LintCache } from "./lint-cache.js";
-import { loadTemplateFile, readTemplateBytes, selectTemplateFiles } from "./repository.js";
+import { loadTemplateFile, readTemplate, selectTemplateFiles } from "./repository.js";
 
 export interface LintReport {
-  templates: { id: string; file: string; valid: boolean }[];
+  /**
+   * `warningsChecked` is false for a file that is not a YAML mapping (a syntax
+   * error, binary, empty): it has no fields for the lint rules to look at.
+   */
+  templates: { id: string; file: string; valid: boolean; warningsChecked: boolean }[];
   /** Schema errors, then script findings; with `strict`, warnings are reported as errors. */
   problems: Problem[];
   errors: number;
@@ -15,7 +19,12 @@ export interface LintReport {
   exitCode: ExitCode;
 }
 
-export async function runLint(templatesDir: string, ids: readonly string[], options: { strict: boolean; cache?: LintCache | undefined }): Promise<LintReport> {
+export async function runLint(
+  templatesDir: string,
+  ids: readonly string[],
+  /** `problems`: found before linting (the lint cache's path is not a file), reported with the templates'. */
+  options: { strict: boolean; cache?: LintCache | undefined; problems?: readonly Problem[] },
+): Promise<LintReport> {
   const files = await selectTemplateFiles(templatesDir, ids);
   if (files.length === 0) {
     throw new CwsError("NO_TEMPLATES", `no templates (*.yml or *.yaml) in ${templatesDir}`, {
@@ -23,21 +32,23 @@ export async function runLint(templatesDir: string, ids: readonly string[], opti
       suggestion: "run cws from the repository root, or pass --templates-dir DIR",
     });
   }
-  const problems: Problem[] = [];
-  let invalid = false;
+  const problems: Problem[] = [...(options.problems ?? [])];
+  let invalid = problems.some((p) => p.severity === "error");
   const cache = options.cache;
   const loaded = await Promise.all(
     files.map(async (file) => {
-      const read = await readTemplateBytes(file.file);
-      const key = cache ? cacheKey(read.bytes) : "";
-      const cached = cache?.get(file.file, key);
-      let found: { valid: boolean; problems: Problem[] };
-      if (cached && read.size === read.bytes.byteLength) {
+      // An entry that is not a readable file is one problem of its own; the other templates are still linted.
+      const read = readTemplate(file);
+      const key = cache && "bytes" in read ? cacheKey(read.bytes) : "";
+      const cached = "bytes" in read ? cache?.get(file.file, key) : undefined;
+      let found: { valid: boolean; warningsChecked: boolean; problems: Problem[] };
+      if (cached && "bytes" in read && read.size === read.bytes.byteLength) {
         found = cached;
       } else {
         let parsed = await loadTemplateFile(file, { bytes: read });
         const fileProblems: Problem[] = [];
-        const findings = parsed.template ? findLintIssues(parsed.template) : [];
+        // Warnings with the errors: the rules look at each field that can be read, valid template or not.
+        const findings = parsed.data ? findLintIssues(parsed.data) : [];
         if (findings.length > 0) {
           // Only now is a syntax tree worth building: to place each finding.
           if (!parsed.document) parsed = await loadTemplateFile(file, { withPositions: true, bytes: read });
@@ -45,12 +56,12 @@ export async function runLint(templatesDir: string, ids: readonly string[], opti
           fileProblems.push(...(await placeFindingsLazily(findings, parsed)));
         }
         fileProblems.push(...parsed.problems);
-        found = { valid: parsed.template !== undefined, problems: fileProblems };
-        cache?.set(file.file, { bytes: key, ...found });
+        found = { valid: parsed.template !== undefined, warningsChecked: parsed.data !== undefined, problems: fileProblems };
+        if ("bytes" in read) cache?.set(file.file, { bytes: key, ...found });
       }
       if (found.problems.some((p) => p.severity === "error")) invalid = true;
       problems.push(...found.problems);
-      return { id: file.id, file: file.file, valid: found.valid };
+      return { id: file.id, file: file.file, valid: found.valid, warningsChecked: found.warningsChecked };
     }),
   );
   await cache?.save();

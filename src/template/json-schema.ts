@@ -1,15 +1,46 @@
 import * as z from "zod";
 import { registrySchema } from "../registry/schema.js";
+import { crossFieldRules, type JsonSchema, type Path, type Rule } from "./rules.js";
 import { templateSchema } from "./schema.js";
 
 /**
  * The JSON Schema editors use (through the `# yaml-language-server: $schema=`
  * line of each template). Generated from the input side of the zod schema, so
- * fields with defaults are optional, as an author writes them.
+ * fields with defaults are optional, as an author writes them; then each rule
+ * across fields adds the keywords that say it (rules.ts), so that the schema
+ * refuses what the CLI refuses wherever JSON Schema can say it.
  */
 export function templateJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(templateSchema, { io: "input", target: "draft-2020-12", unrepresentable: "any" }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(templateSchema, { io: "input", target: "draft-2020-12", unrepresentable: "any" }) as JsonSchema;
+  addRuleKeywords(schema, crossFieldRules);
   return { $schema: schema.$schema, title: "CloudWorkstation AMI template", ...schema };
+}
+
+/** Adds to a template's JSON Schema the keywords each rule says itself in. */
+export function addRuleKeywords(schema: JsonSchema, rules: readonly Rule[]): void {
+  for (const rule of rules) {
+    for (const fragment of rule.jsonSchema?.() ?? []) addKeywords(schemaNodeAt(schema, fragment.at, rule.name), fragment.schema, rule.name);
+  }
+}
+
+/** The node that validates the value at a template path: a field's, every item's (`"*"`), or the `{ name, owners }` branch's. */
+function schemaNodeAt(root: JsonSchema, path: Path, rule: string): JsonSchema {
+  let node = root;
+  for (const segment of path) {
+    const object = (node.anyOf as JsonSchema[] | undefined)?.find((branch) => branch.properties) ?? node;
+    const next = segment === "*" ? (object.items ?? object.additionalProperties) : (object.properties as Record<string, JsonSchema> | undefined)?.[String(segment)];
+    if (next === null || typeof next !== "object") throw new Error(`rule ${rule}: the template schema has no ${path.map(String).join(".") || "root"}`);
+    node = next as JsonSchema;
+  }
+  return node;
+}
+
+/** Adds a rule's keywords to a node; a keyword the node already has would change its meaning, so that is a bug. */
+function addKeywords(node: JsonSchema, keywords: JsonSchema, rule: string): void {
+  for (const [keyword, value] of Object.entries(keywords)) {
+    if (keyword in node) throw new Error(`rule ${rule}: the template schema already has ${keyword} there`);
+    node[keyword] = value;
+  }
 }
 
 /** The JSON Schema of registry/amis.json (output side: what cws writes). */

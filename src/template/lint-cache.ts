@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { readRegularFile } from "../file-access.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 import type { Problem } from "./problems.js";
 
@@ -23,11 +24,16 @@ export function linterBuildId(): string | undefined {
   return typeof __CWS_LINT_BUILD__ === "string" ? __CWS_LINT_BUILD__ : undefined;
 }
 
+/** Far more than the cache of hundreds of templates; anything larger is not worth reading. */
+const MAX_CACHE_BYTES = 256 * 1024 * 1024;
+
 export interface CachedLint {
   /** The file's bytes, one latin1 character per byte (lossless, unlike UTF-8 for binary junk). */
   bytes: string;
   valid: boolean;
-  /** As found, before --strict turns warnings into errors. */
+  /** False when the file was not a YAML mapping, so no lint rule could look at it. */
+  warningsChecked: boolean;
+  /** As found, errors and warnings, before --strict turns warnings into errors. */
   problems: Problem[];
 }
 
@@ -49,16 +55,30 @@ export class LintCache {
     private readonly entries: Map<string, CachedLint>,
   ) {}
 
-  /** Undefined when this build of cws cannot cache (an unbundled development run). */
-  static async open(path: string): Promise<LintCache | undefined> {
+  /**
+   * Undefined when this build of cws cannot cache (an unbundled development
+   * run). A cache path that is not a readable regular file (a directory, a
+   * pipe, a dangling link, `.cws` a file) is a FileAccessError naming `shownAs`:
+   * somebody put it there, and the lint says so; a corrupt, foreign or
+   * oversized cache file is just started afresh.
+   */
+  static async open(path: string, shownAs: string = path): Promise<LintCache | undefined> {
     const build = linterBuildId();
     if (build === undefined) return undefined;
+    const file = readRegularFile(path, {
+      expected: "file",
+      role: "the lint cache",
+      shownAs,
+      maxBytes: MAX_CACHE_BYTES,
+      ifMissing: "undefined",
+      suggestion: "remove it (lint recreates it), or lint with --no-cache",
+    });
     let entries = new Map<string, CachedLint>();
     try {
-      const data = JSON.parse(readFileSync(path, "utf8")) as CacheFile;
-      if (data.build === build && data.entries && typeof data.entries === "object") entries = new Map(Object.entries(data.entries));
+      const data = file && file.size <= MAX_CACHE_BYTES ? (JSON.parse(file.bytes.toString("utf8")) as CacheFile) : undefined;
+      if (data?.build === build && data.entries && typeof data.entries === "object") entries = new Map(Object.entries(data.entries));
     } catch {
-      // No cache yet, or an unreadable one: start afresh.
+      // A corrupt cache: start afresh.
     }
     return new LintCache(path, build, entries);
   }

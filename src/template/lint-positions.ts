@@ -1,19 +1,31 @@
-import { isMap, isPair, isScalar, isSeq, Scalar, type Document, type LineCounter } from "yaml";
+import { isScalar, Scalar, type LineCounter } from "yaml";
 import type { ParsedTemplate } from "./load.js";
 import { findLintIssues, type LintFinding } from "./lint.js";
 import { formatPath, type Problem } from "./problems.js";
+import { nodeAt, throughAlias } from "./yaml-document.js";
 
-/** Lint warnings for a template parsed with positions (parseTemplate). */
+/**
+ * Lint warnings for a template parsed with positions (parseTemplate): for
+ * every field that can be looked at, whatever errors the template has.
+ */
 export function lintTemplate(parsed: ParsedTemplate): Problem[] {
-  return parsed.template ? placeFindings(findLintIssues(parsed.template), parsed) : [];
+  const fields = parsed.data ?? parsed.template;
+  return fields ? placeFindings(findLintIssues(fields), parsed) : [];
 }
 
-/** Give each finding its file line and column. */
+/**
+ * Give each finding its file line and column (a value reached through an
+ * alias is placed at its anchor). A finding about a field that has an error
+ * of its own is left out: the error says what to fix there.
+ */
 export function placeFindings(findings: readonly LintFinding[], parsed: ParsedTemplate): Problem[] {
-  return findings.map((finding) => {
-    const node = parsed.document ? findNode(parsed.document, finding.path) : undefined;
+  const wrong = new Set(parsed.problems.filter((p) => p.severity === "error").map((p) => p.path));
+  return findings.filter((finding) => !wrong.has(formatPath(finding.path))).map((finding) => {
+    const found = parsed.document ? nodeAt(parsed.document, finding.path) : undefined;
+    const node = found?.exact && isScalar(found.node) ? found.node : undefined;
     let line = 1;
     let column = 1;
+    let via = "";
     if (node?.range && parsed.lineCounter) {
       if (finding.scriptLine === undefined) {
         const pos = parsed.lineCounter.linePos(node.range[0]);
@@ -24,6 +36,8 @@ export function placeFindings(findings: readonly LintFinding[], parsed: ParsedTe
         line = start.line;
         column = start.column + (finding.scriptColumn ?? 0);
       }
+      const alias = found?.via;
+      if (alias?.range) via = throughAlias({ alias: alias.source, line: parsed.lineCounter.linePos(alias.range[0]).line });
     }
     return {
       file: parsed.file,
@@ -32,7 +46,7 @@ export function placeFindings(findings: readonly LintFinding[], parsed: ParsedTe
       severity: "warning" as const,
       path: formatPath(finding.path),
       rule: finding.rule,
-      message: finding.message,
+      message: `${finding.message}${via}`,
       suggestion: finding.suggestion,
     };
   });
@@ -58,19 +72,4 @@ function scriptLineStart(node: Scalar, lineCounter: LineCounter, source: string,
   }
   const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE ? 1 : 0;
   return index === 0 ? { line: start.line, column: start.col + quoted } : { line: start.line + index, column: 1 };
-}
-
-function findNode(doc: Document, path: readonly (string | number)[]): Scalar | undefined {
-  let node: unknown = doc.contents;
-  for (const segment of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
-      node = pair?.value;
-    } else if (isSeq(node) && typeof segment === "number") {
-      node = node.items[segment];
-    } else {
-      return undefined;
-    }
-  }
-  return isScalar(node) ? node : undefined;
 }

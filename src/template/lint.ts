@@ -1,4 +1,4 @@
-import type { Template } from "./schema.js";
+import type { Architecture } from "./architectures.js";
 
 /**
  * Script lint rules. Each looks at one line of a provisioning script (comment
@@ -105,16 +105,35 @@ export interface LintFinding {
   scriptColumn?: number;
 }
 
-export function scriptsOf(template: Template): { path: (string | number)[]; script: string }[] {
+/**
+ * The template's fields as written: a validated `Template`, or the raw data
+ * of one with errors, where any field may be missing or of the wrong type.
+ */
+export type TemplateFields = Readonly<Record<string, unknown>>;
+
+/** Every provisioning script that is text, wherever the rest of the template is wrong. */
+export function scriptsOf(fields: TemplateFields): { path: (string | number)[]; script: string }[] {
   const scripts: { path: (string | number)[]; script: string }[] = [];
-  if (template.setup_script !== undefined) scripts.push({ path: ["setup_script"], script: template.setup_script });
-  template.build_steps?.forEach((step, index) => scripts.push({ path: ["build_steps", index, "script"], script: step.script }));
+  if (typeof fields.setup_script === "string") scripts.push({ path: ["setup_script"], script: fields.setup_script });
+  if (Array.isArray(fields.build_steps)) {
+    fields.build_steps.forEach((step: unknown, index) => {
+      const script = step !== null && typeof step === "object" ? (step as Record<string, unknown>).script : undefined;
+      if (typeof script === "string") scripts.push({ path: ["build_steps", index, "script"], script });
+    });
+  }
   return scripts;
 }
 
-export function findLintIssues(template: Template): LintFinding[] {
+/**
+ * The lint rules' findings. Each rule looks at one field at a time, so a
+ * template with errors elsewhere is linted too: an author sees every warning
+ * with the errors, not after fixing them. A field that is not text is left
+ * to its error, and placeFindings drops a finding about a field that has an
+ * error of its own (an unknown architecture, a malformed instance type).
+ */
+export function findLintIssues(fields: TemplateFields): LintFinding[] {
   const findings: LintFinding[] = [];
-  for (const { path, script } of scriptsOf(template)) {
+  for (const { path, script } of scriptsOf(fields)) {
     const lines = script.split("\n");
     if (!hasStrictMode(script)) {
       const first = lines[0]?.startsWith("#!") && lines.length > 1 ? 1 : 0;
@@ -128,17 +147,28 @@ export function findLintIssues(template: Template): LintFinding[] {
       }
     });
   }
-  for (const [arch, instanceType] of Object.entries(template.instance_type ?? {})) {
-    if (instanceType === undefined) continue;
-    const arm = isArmInstanceType(instanceType);
-    if ((arch === "arm64") !== arm) {
-      findings.push({
-        path: ["instance_type", arch],
-        rule: INSTANCE_TYPE_RULE,
-        message: `${instanceType} looks like ${arm ? "an arm64 (Graviton)" : "an x86_64"} instance type, but it is listed for ${arch}`,
-        suggestion: arch === "arm64" ? "use a Graviton type such as t4g.medium" : "use an x86_64 type such as t3.medium",
-      });
-    }
+  const instanceTypes = fields.instance_type;
+  if (instanceTypes === null || typeof instanceTypes !== "object" || Array.isArray(instanceTypes)) return findings;
+  for (const [arch, instanceType] of Object.entries(instanceTypes as Record<string, unknown>)) {
+    if (typeof instanceType !== "string") continue;
+    const mismatch = instanceTypeMismatch(instanceType, arch as Architecture, "it is listed for");
+    if (mismatch) findings.push({ path: ["instance_type", arch], rule: INSTANCE_TYPE_RULE, ...mismatch });
   }
   return findings;
+}
+
+/**
+ * The instance-type-arch rule for one instance type: what is wrong when
+ * `instanceType` cannot run `architecture`, else undefined. Lint applies it to
+ * a template's instance_type (a warning); build applies it to the instance
+ * type it is about to launch, whatever named it (an error, before anything is
+ * launched). `context` ends the message: "it is listed for", "the build is".
+ */
+export function instanceTypeMismatch(instanceType: string, architecture: Architecture, context: string): { message: string; suggestion: string } | undefined {
+  const arm = isArmInstanceType(instanceType);
+  if ((architecture === "arm64") === arm) return undefined;
+  return {
+    message: `${instanceType} looks like ${arm ? "an arm64 (Graviton)" : "an x86_64"} instance type, but ${context} ${architecture}`,
+    suggestion: architecture === "arm64" ? "use a Graviton type such as t4g.medium" : "use an x86_64 type such as t3.medium",
+  };
 }

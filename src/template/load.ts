@@ -2,13 +2,19 @@ import type { Document, LineCounter } from "yaml";
 import { compareProblems, type Problem } from "./problems.js";
 import { crossFieldProblems } from "./rules.js";
 import { templateSchema, type Template } from "./schema.js";
-import { locator, readTemplateYaml, reporter } from "./yaml-document.js";
+import { locator, readTemplateYaml, reporter, writtenAt } from "./yaml-document.js";
 import { rewriteIssue } from "./zod-issues.js";
 
 export interface ParsedTemplate {
   file: string;
   /** Present only when there are no errors. */
   template: Template | undefined;
+  /**
+   * The template's fields as written, before any check: present whenever the
+   * file is a YAML mapping, even with errors, for checks that look at one
+   * field at a time (the lint rules).
+   */
+  data: Record<string, unknown> | undefined;
   /** Errors and warnings, sorted by position. */
   problems: Problem[];
   /**
@@ -36,14 +42,15 @@ export interface ParsedTemplate {
  */
 export function parseTemplate(input: string | Uint8Array, file: string, options: { size?: number } = {}): ParsedTemplate {
   const yaml = readTemplateYaml(input, file, options);
-  const result: ParsedTemplate = { file, template: undefined, problems: yaml.problems, document: yaml.document, lineCounter: yaml.lineCounter, source: yaml.source };
+  const result: ParsedTemplate = { file, template: undefined, data: yaml.data, problems: yaml.problems, document: yaml.document, lineCounter: yaml.lineCounter, source: yaml.source };
   if (yaml.data === undefined || yaml.document === undefined) return result;
 
   const report = reporter(file, locator(yaml.document, yaml.lineCounter));
+  const written = writtenAt(yaml.document, yaml.source);
   const problems = [...yaml.problems];
   const parsed = templateSchema.safeParse(yaml.data, { reportInput: true });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...rewriteIssue(issue, yaml.data, report));
+    for (const issue of parsed.error.issues) problems.push(...rewriteIssue(issue, yaml.data, report, written));
   }
   problems.push(...crossFieldProblems(yaml.data, report));
 

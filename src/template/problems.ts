@@ -1,9 +1,9 @@
 /** One thing wrong with (or worth a look in) a file, at a line and column. */
 export interface Problem {
   file: string;
-  /** 1-based. */
+  /** 1-based; 0 for a problem with the file itself, which has no position (it cannot be read, or its name is wrong). */
   line: number;
-  /** 1-based. */
+  /** 1-based; 0 with line 0. */
   column: number;
   severity: "error" | "warning";
   /** Where in the template, e.g. `validation_tests[1].command`; empty for the whole file. */
@@ -12,6 +12,11 @@ export interface Problem {
   /** The lint rule that found it; schema problems have none. */
   rule?: string;
   suggestion?: string;
+}
+
+/** A problem with the file itself rather than a place in it: `fileProblem("templates/x.yml", "is a directory, …")`. */
+export function fileProblem(file: string, message: string, suggestion?: string): Problem {
+  return { file, line: 0, column: 0, severity: "error", path: "", message, ...(suggestion === undefined ? {} : { suggestion }) };
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -23,13 +28,19 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** How a message names an author's value: `a number (42)`, `a string ("amd64")`, `a list`. */
-export function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return "nothing (null)";
+/**
+ * How a message names an author's value: `a number (42)`, `a string ("amd64")`, `a list`.
+ * `written` is the value's text in the file, when it was a plain scalar: a
+ * number, boolean or null is then shown as written (`1.10`, `True`, `~`), not
+ * as the parser read it (1.1, true, null).
+ */
+export function describeValue(value: unknown, written?: string): string {
+  const shown = (read: string) => (written === undefined || written === "" ? read : written);
+  if (value === null || value === undefined) return `nothing (${shown("null")})`;
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
-  if (typeof value === "number") return `a number (${value})`;
-  if (typeof value === "boolean") return `a boolean (${value})`;
+  if (typeof value === "number") return `a number (${shown(String(value))})`;
+  if (typeof value === "boolean") return `a boolean (${shown(String(value))})`;
   if (typeof value === "string") return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)})`;
   return typeof value;
 }
@@ -43,6 +54,8 @@ export function compareProblems(a: Problem, b: Problem): number {
 export function formatProblem(problem: Problem): string {
   const where = problem.path === "" ? "" : `${problem.path}: `;
   const rule = problem.rule === undefined ? "" : ` [${problem.rule}]`;
+  // A problem with the file itself has no position to point an editor at: `templates/x.yml: error: is a directory, …`.
+  if (problem.line === 0) return `${problem.file}: ${problem.severity}: ${where}${problem.message}${rule}`;
   return `${problem.file}:${problem.line}:${problem.column} ${problem.severity} ${where}${problem.message}${rule}`;
 }
 
@@ -56,5 +69,6 @@ export function formatAnnotation(problem: Problem): string {
   const where = problem.path === "" ? "" : `${problem.path}: `;
   const suggestion = problem.suggestion === undefined ? "" : `\n${problem.suggestion}`;
   const title = problem.rule === undefined ? "template" : problem.rule;
-  return `::${problem.severity} file=${escapeProperty(problem.file)},line=${problem.line},col=${problem.column},title=${escapeProperty(`cws ${title}`)}::${escapeData(`${where}${problem.message}${suggestion}`)}`;
+  const position = problem.line === 0 ? "" : `,line=${problem.line},col=${problem.column}`;
+  return `::${problem.severity} file=${escapeProperty(problem.file)}${position},title=${escapeProperty(`cws ${title}`)}::${escapeData(`${where}${problem.message}${suggestion}`)}`;
 }

@@ -1,3 +1,5 @@
+import { didYouMean } from "./suggest.js";
+
 /**
  * AWS regions a template may name. A static list rather than a DescribeRegions
  * call: linting must work offline and before anything touches AWS. Opt-in
@@ -51,4 +53,13 @@ const regionSet: ReadonlySet<string> = new Set(AWS_REGIONS);
 
 export function isAwsRegion(value: string): value is AwsRegion {
   return regionSet.has(value);
+}
+
+/**
+ * Undefined for an AWS region, else what is wrong with `value`, with the
+ * nearest region for a typo: `not an AWS region (did you mean "us-east-1"?)`.
+ * One rule for templates, flags, the environment and cws.config.json.
+ */
+export function regionProblem(value: string): string | undefined {
+  return isAwsRegion(value) ? undefined : `not an AWS region${didYouMean(value, AWS_REGIONS)}`;
 }

@@ -28,11 +28,48 @@ export interface RuleContext {
   report: (path: Path, message: string, options?: ReportOptions) => void;
 }
 
-/** A check that needs more than one field, or a whole list; each reports every problem it finds. */
-export interface Rule {
+/** A JSON Schema (draft 2020-12) object, or a fragment of one. */
+export type JsonSchema = { [keyword: string]: unknown };
+
+/**
+ * Keywords that say a rule in JSON Schema, added to the generated schema
+ * (json-schema.ts) at a template path; `"*"` stands for every item of a list.
+ */
+export interface JsonSchemaFragment {
+  at: Path;
+  schema: JsonSchema;
+}
+
+/**
+ * A check that needs more than one field, or a whole list; each reports every
+ * problem it finds. Each says itself in JSON Schema too, so that editors flag
+ * what the CLI rejects (`jsonSchema`), or says why JSON Schema cannot
+ * (`notInJsonSchema`, listed in the README).
+ */
+export type Rule = {
   name: string;
   check: (context: RuleContext) => void;
-}
+} & ({ jsonSchema: () => JsonSchemaFragment[]; notInJsonSchema?: never } | { notInJsonSchema: string; jsonSchema?: never });
+
+/** The fields with an entry per architecture; an entry is allowed only for an architecture the template builds. */
+export const PER_ARCHITECTURE_FIELDS = ["estimated_cost_per_hour", "instance_type"] as const;
+
+/** The lists whose items must differ, and what an item is called. */
+const UNIQUE_LISTS: readonly [Path, string][] = [
+  [["base_ami", "architecture"], "architecture"],
+  [["regions"], "region"],
+  [["ports"], "port"],
+];
+
+/** Why a name's uniqueness within a list is checked by cws alone. */
+const UNIQUE_BY_FIELD = "JSON Schema's uniqueItems compares whole items; it cannot compare one field of each";
+
+/**
+ * `\A`, `\Z` and `\z` (their backslash not itself escaped): anchors in PCRE,
+ * Python or Ruby, but in a JavaScript regular expression the letter itself, so
+ * a test written with them fails only on the build instance.
+ */
+export const FOREIGN_ANCHOR_PATTERN = /(?:^|[^\\])(?:\\\\)*\\([AZz])/;
 
 /**
  * The rules across fields, run on the raw data so they are reported even
@@ -51,6 +88,7 @@ export const crossFieldRules: readonly Rule[] = [
         report([], "a template needs setup_script or build_steps", { suggestion: "add a setup_script: | block with the commands that provision the image" });
       }
     },
+    jsonSchema: () => [{ at: [], schema: { oneOf: [{ required: ["setup_script"] }, { required: ["build_steps"] }] } }],
   },
   {
     name: "setup-timeout-needs-setup-script",
@@ -59,6 +97,8 @@ export const crossFieldRules: readonly Rule[] = [
         report(["setup_timeout_seconds"], "setup_timeout_seconds applies to setup_script; with build_steps give each step its own timeout_seconds", { onKey: true });
       }
     },
+    // Without build_steps either, the rule above already rejects the template; so "needs setup_script" says the same.
+    jsonSchema: () => [{ at: [], schema: { dependentRequired: { setup_timeout_seconds: ["setup_script"] } } }],
   },
   {
     name: "entries-only-for-built-architectures",
@@ -67,7 +107,7 @@ export const crossFieldRules: readonly Rule[] = [
       // Only when the architecture list itself is valid; otherwise its own error says enough.
       if (!Array.isArray(listed) || !listed.every((a) => (ARCHITECTURES as readonly unknown[]).includes(a))) return;
       const archs = listed as string[];
-      for (const field of ["estimated_cost_per_hour", "instance_type"] as const) {
+      for (const field of PER_ARCHITECTURE_FIELDS) {
         const map = data[field];
         if (map === null || typeof map !== "object" || Array.isArray(map)) continue;
         for (const key of Object.keys(map)) {
@@ -80,16 +120,32 @@ export const crossFieldRules: readonly Rule[] = [
         }
       }
     },
+    // Per architecture: if the (valid) list lacks it, no field may have an entry for it.
+    jsonSchema: () => [
+      {
+        at: [],
+        schema: {
+          allOf: ARCHITECTURES.map((arch) => ({
+            if: {
+              required: ["base_ami"],
+              properties: {
+                base_ami: {
+                  type: "object",
+                  required: ["architecture"],
+                  properties: { architecture: { type: "array", items: { enum: [...ARCHITECTURES] }, not: { contains: { const: arch } } } },
+                },
+              },
+            },
+            then: { properties: Object.fromEntries(PER_ARCHITECTURE_FIELDS.map((field) => [field, { type: "object", properties: { [arch]: false } }])) },
+          })),
+        },
+      },
+    ],
   },
   {
     name: "no-duplicate-list-items",
     check: ({ data, report }) => {
-      const lists: [Path, string][] = [
-        [["base_ami", "architecture"], "architecture"],
-        [["regions"], "region"],
-        [["ports"], "port"],
-      ];
-      for (const [listPath, label] of lists) {
+      for (const [listPath, label] of UNIQUE_LISTS) {
         const list = valueAt(data, listPath);
         if (!Array.isArray(list)) continue;
         for (const [index, first] of repeats(list, (item) => JSON.stringify(item))) {
@@ -97,6 +153,7 @@ export const crossFieldRules: readonly Rule[] = [
         }
       }
     },
+    jsonSchema: () => UNIQUE_LISTS.map(([at]) => ({ at, schema: { uniqueItems: true } })),
   },
   {
     name: "valid-expected-regex",
@@ -106,17 +163,29 @@ export const crossFieldRules: readonly Rule[] = [
       tests.forEach((test: unknown, index) => {
         const pattern = test !== null && typeof test === "object" ? (test as Record<string, unknown>).expected_regex : undefined;
         if (typeof pattern !== "string") return;
+        const path = ["validation_tests", index, "expected_regex"];
         try {
           new RegExp(pattern);
         } catch (error) {
-          report(["validation_tests", index, "expected_regex"], `not a valid regular expression: ${(error as Error).message}`);
+          report(path, `not a valid regular expression: ${(error as Error).message}`);
+          return;
+        }
+        const anchor = FOREIGN_ANCHOR_PATTERN.exec(pattern)?.[1];
+        if (anchor !== undefined) {
+          report(path, `\\${anchor} is not an anchor in a JavaScript regular expression: it matches the letter ${anchor}`, {
+            suggestion: anchor === "A" ? "use ^ for the start of the output" : "use $ for the end of the output",
+          });
         }
       });
     },
+    // `format: "regex"` is ECMA-262 syntax, which is what `new RegExp` compiles; validators that assert formats check it.
+    jsonSchema: () => [
+      { at: ["validation_tests", "*", "expected_regex"], schema: { format: "regex", not: { type: "string", pattern: FOREIGN_ANCHOR_PATTERN.source } } },
+    ],
   },
   // Validation tests and build steps are reported by name, so a name may appear once.
-  { name: "unique-test-names", check: (context) => uniqueNames(context, "validation_tests", "test") },
-  { name: "unique-step-names", check: (context) => uniqueNames(context, "build_steps", "step") },
+  { name: "unique-test-names", check: (context) => uniqueNames(context, "validation_tests", "test"), notInJsonSchema: UNIQUE_BY_FIELD },
+  { name: "unique-step-names", check: (context) => uniqueNames(context, "build_steps", "step"), notInJsonSchema: UNIQUE_BY_FIELD },
 ];
 
 export function crossFieldProblems(data: Record<string, unknown>, report: Report): Problem[] {

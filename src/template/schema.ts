@@ -11,7 +11,9 @@ import { AWS_REGIONS } from "./regions.js";
  * Rules that need more than one field, and duplicate list items, (setup_script vs build_steps, costs for
  * architectures that are not built) are `crossFieldRules` in rules.ts,
  * because zod does not run an object's refinements once a field inside it has
- * failed, and a template author must see every problem at once.
+ * failed, and a template author must see every problem at once; each of them
+ * adds its own keywords to the generated JSON Schema. A check on one field is
+ * written here so that `z.toJSONSchema` can say it (a pattern, not a refinement).
  */
 
 // zod compiles a fast path for object schemas with `new Function` on first use.
@@ -85,7 +87,7 @@ const validationTest = z
     expected_regex: z
       .string()
       .optional()
-      .describe("Passes when the standard output matches this JavaScript regular expression."),
+      .describe("Passes when the standard output matches this JavaScript regular expression (`^` and `$` anchor it; `\\A`, `\\Z` and `\\z`, which JavaScript reads as letters, are refused)."),
     exit_code: z
       .int()
       .min(0)
@@ -113,6 +115,22 @@ const buildStep = z
       .describe(`Seconds before the step is stopped and the build fails.`),
   })
   .describe("One named provisioning step.");
+
+/**
+ * Not a reserved tag key: `aws:` and `cws:` in any case. A pattern rather than
+ * a refinement, so the generated JSON Schema says it too; spelt out letter by
+ * letter because a JSON Schema pattern takes no `i` flag.
+ */
+const RESERVED_TAG_KEY = /^(?![aA][wW][sS]:|[cC][wW][sS]:)/;
+
+/**
+ * At most `max` characters, counted as AWS counts a tag's length and JSON
+ * Schema's maxLength counts: in Unicode code points. zod's `.max()` counts
+ * UTF-16 units, which would refuse a key of 100 emoji that AWS and editors
+ * accept; `.meta()` puts the limit in the generated JSON Schema.
+ */
+const maxCharacters = (schema: z.ZodString, max: number) =>
+  schema.refine((text) => [...text].length <= max, { message: `must be at most ${max} characters long` }).meta({ maxLength: max });
 
 const perArchitecture = <T extends z.ZodType>(value: T) => z.partialRecord(architecture, value);
 
@@ -180,14 +198,8 @@ export const templateSchema = z
       .describe("Root volume size in GiB (encrypted gp3); default: the base image's size."),
     tags: z
       .record(
-        z
-          .string()
-          .min(1)
-          .max(128)
-          .refine((key) => !/^(aws|cws):/i.test(key), {
-            message: "tag keys starting with aws: or cws: are reserved",
-          }),
-        z.string().max(256),
+        maxCharacters(z.string().min(1).regex(RESERVED_TAG_KEY, { message: "tag keys starting with aws: or cws: are reserved" }), 128),
+        maxCharacters(z.string(), 256),
       )
       .optional()
       .describe("Extra tags for the image and its snapshots (keys starting with `aws:` or `cws:` are reserved)."),

@@ -1,7 +1,11 @@
+import { ARCHITECTURE_SYNONYMS } from "./architectures.js";
+
 /**
  * "Did you mean" for field names, aliases, regions and template ids.
  * Optimal string alignment distance (Levenshtein plus adjacent
  * transpositions), so `validaton_tests` and `us-esat-1` both find their match.
+ * Known other names come first: `amd64` means x86_64, though it is one edit
+ * from arm64.
  */
 export function editDistance(a: string, b: string): number {
   const rows = a.length + 1;
@@ -22,12 +26,26 @@ export function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-/** The closest candidate, if it is close enough to be a plausible typo. */
+/** Other names of a value, by what they mean; a synonym counts only where its meaning is a candidate. */
+const SYNONYMS: Readonly<Record<string, string>> = ARCHITECTURE_SYNONYMS;
+
+/** The candidate `input` is another name for, if any. */
+export function synonymOf(input: string, candidates: Iterable<string>): string | undefined {
+  const meaning = Object.hasOwn(SYNONYMS, input.toLowerCase()) ? SYNONYMS[input.toLowerCase()] : undefined;
+  if (meaning === undefined) return undefined;
+  for (const candidate of candidates) if (candidate === meaning) return candidate;
+  return undefined;
+}
+
+/** The closest candidate, if it is close enough to be a plausible typo (or `input` is another name for it). */
 export function closest(input: string, candidates: Iterable<string>): string | undefined {
+  const list = [...candidates];
+  const synonym = synonymOf(input, list);
+  if (synonym !== undefined) return synonym;
   const needle = input.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
-  for (const candidate of candidates) {
+  for (const candidate of list) {
     const distance = editDistance(needle, candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
@@ -39,7 +57,11 @@ export function closest(input: string, candidates: Iterable<string>): string | u
   return bestDistance <= limit ? best : undefined;
 }
 
+/** ` (did you mean "x"?)`, or `` when nothing is close; for another name, what it is called here. */
 export function didYouMean(input: string, candidates: Iterable<string>): string {
-  const match = closest(input, candidates);
+  const list = [...candidates];
+  const synonym = synonymOf(input, list);
+  if (synonym !== undefined) return ` (did you mean "${synonym}"? that is what EC2 calls ${input})`;
+  const match = closest(input, list);
   return match === undefined ? "" : ` (did you mean "${match}"?)`;
 }

@@ -1,3 +1,5 @@
+import { formatBytes } from "../file-access.js";
+
 /** Templates are small; anything larger is a mistake (a log or a binary saved under the wrong name). */
 export const MAX_TEMPLATE_BYTES = 1024 * 1024;
 
@@ -16,7 +18,7 @@ export function decodeText(
   if (typeof input === "string") {
     const nul = input.indexOf("\0");
     if (nul >= 0) return { problem: `not a text file: it contains a NUL character at offset ${nul}`, line: 1, column: 1 };
-    return { text: input.replace(/^\uFEFF/, "") };
+    return lineEndingsChecked(input.replace(/^\uFEFF/, ""));
   }
   const total = size ?? input.byteLength;
   if (total > MAX_TEMPLATE_BYTES) {
@@ -33,7 +35,7 @@ export function decodeText(
   }
   try {
     const text = new TextDecoder("utf-8", { fatal: true }).decode(input);
-    return { text: text.replace(/^\uFEFF/, "") };
+    return lineEndingsChecked(text.replace(/^\uFEFF/, ""));
   } catch {
     // Find the first bad byte so the author can look at it.
     const ok = firstInvalidUtf8(input);
@@ -48,37 +50,45 @@ export function decodeText(
   }
 }
 
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  let low = 0;
-  let high = bytes.length;
-  // The longest valid prefix, by bisection (a truncated multi-byte char at the cut also fails, hence the slack).
-  while (high - low > 4) {
-    const mid = (low + high) >> 1;
-    try {
-      decoder.decode(bytes.subarray(0, mid), { stream: true });
-      low = mid;
-    } catch {
-      high = mid;
-    }
-  }
-  for (let i = low; i <= high; i++) {
-    try {
-      decoder.decode(bytes.subarray(0, i + 1));
-    } catch {
-      try {
-        decoder.decode(bytes.subarray(0, i + 1), { stream: true });
-      } catch {
-        return i;
-      }
-    }
-  }
-  return low;
+/**
+ * LF or CRLF line endings. A carriage return on its own (old Mac OS line
+ * endings, or a stray byte) is a line break to one YAML parser and part of a
+ * value to the other, so it is refused rather than guessed at.
+ */
+function lineEndingsChecked(text: string): DecodedText {
+  const lone = /\r(?!\n)/.exec(text);
+  if (!lone) return { text };
+  const lines = text.slice(0, lone.index).split("\n");
+  return {
+    problem: "a carriage return (\\r) without a line feed: templates use LF or CRLF line endings",
+    line: lines.length,
+    column: (lines.at(-1)?.length ?? 0) + 1,
+    suggestion: "save the file with LF (or CRLF) line endings",
+  };
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
+/**
+ * The offset of the first byte of the first ill-formed sequence (the
+ * well-formed byte sequences of the Unicode Standard, table 3-7): the byte an
+ * author should look at, such as the Latin-1 `é` (0xe9) before a newline,
+ * rather than the newline where a decoder gives up.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const lead = bytes[i]!;
+    if (lead < 0x80) {
+      i++;
+      continue;
+    }
+    const continuation = lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2 : lead >= 0xf0 && lead <= 0xf4 ? 3 : 0;
+    if (continuation === 0) return i;
+    // The second byte's range excludes overlong forms, surrogates and code points past U+10FFFF.
+    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+    const second = bytes[i + 1];
+    if (second === undefined || second < low || second > high) return i;
+    for (let k = 2; k <= continuation; k++) if (((bytes[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    i += continuation + 1;
+  }
+  return bytes.length;
 }
-

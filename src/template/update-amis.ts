@@ -6,7 +6,7 @@ import { renderAmisBlock, spliceAmisBlock, writeTemplateAtomically, type AmiMap 
 import { templateContentHash } from "./content-hash.js";
 import { parseTemplate, type ParsedTemplate } from "./load.js";
 import { formatProblem } from "./problems.js";
-import { readTemplateBytes, selectTemplateFiles, type TemplateFile } from "./repository.js";
+import { readTemplate, selectTemplateFiles, templateNameProblem, type TemplateFile } from "./repository.js";
 import type { Architecture, Template } from "./schema.js";
 
 /**
@@ -153,7 +153,7 @@ export function updateTemplateAmis(
   file: string,
   id: string,
   entry: RegistryTemplate | undefined,
-  /** The file's real size, when only its first bytes were read (readTemplateBytes). */
+  /** The file's real size, when only its first bytes were read (readTemplate). */
   options: { size?: number } = {},
 ): TemplateAmisUpdate {
   const parsed = parseTemplate(typeof input === "string" ? Buffer.from(input, "utf8") : input, file, options);
@@ -260,7 +260,14 @@ export async function runUpdateTemplates(options: UpdateTemplatesOptions): Promi
   const invalid: string[] = [];
   const planned: { file: TemplateFile; bytes: Uint8Array; update: TemplateAmisUpdate }[] = [];
   for (const file of files) {
-    const { bytes, size } = await readTemplateBytes(file.file);
+    // A file that is not a template (its name, or it cannot be read) is one more invalid template.
+    const read = readTemplate(file);
+    const unusable = [templateNameProblem(file), "problem" in read ? read.problem : undefined].filter((p) => p !== undefined);
+    if (unusable.length > 0 || !("bytes" in read)) {
+      invalid.push(unusable.map(formatProblem).join("\n"));
+      continue;
+    }
+    const { bytes, size } = read;
     try {
       planned.push({ file, bytes, update: updateTemplateAmis(bytes, file.file, file.id, registry.templates[file.id], { size }) });
     } catch (error) {

@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, visit, type Alias, type Document, type Node, type ParsedNode } from "yaml";
 import { compareProblems, describeValue, formatPath, type Problem } from "./problems.js";
 import type { Path, Report } from "./rules.js";
 import { decodeText } from "./text.js";
@@ -8,6 +8,13 @@ import { decodeText } from "./text.js";
  * the text to a YAML document whose every node has a position, the document
  * to data. Problems here are about the file and its YAML, not the template's
  * fields.
+ *
+ * Templates are YAML 1.2 (core schema: `yes`, `on` and `2024-01-01` are
+ * strings, `010` is ten) with merge keys (`<<: *defaults`). Anchors and
+ * aliases work as YAML defines them; tags other than YAML's own core ones
+ * (`!Ref`, `!!binary`, `!!timestamp`, …) and a `%YAML 1.1` directive are
+ * refused, since they would give a template a meaning this tool does not
+ * give it (docs/decisions.md §30).
  */
 export interface TemplateYaml {
   source: string;
@@ -24,6 +31,17 @@ export interface TemplateYaml {
 }
 
 const REQUIRED_FIELDS_HINT = "a template needs at least name, description, base_ami, regions and setup_script";
+
+/**
+ * How many times aliases may be expanded when the document becomes data (the
+ * `yaml` library's measure: uses × the aliases inside what is used). A
+ * template's merge keys stay far below it; an alias bomb ("billion laughs")
+ * reaches it in a few levels instead of exhausting memory.
+ */
+export const MAX_ALIAS_EXPANSION = 1000;
+
+/** The tags of YAML's core schema, plus merge keys: the only ones a template may name. */
+const CORE_TAGS = new Set(["str", "int", "float", "bool", "null", "seq", "map", "merge"].map((name) => `tag:yaml.org,2002:${name}`));
 
 export function readTemplateYaml(input: string | Uint8Array, file: string, options: { size?: number } = {}): TemplateYaml {
   const lineCounter = new LineCounter();
@@ -42,7 +60,8 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
     return result;
   }
 
-  const documents = parseAllDocuments(source, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  // logLevel "error": the library's own warnings become problems here, never lines on the process's stderr.
+  const documents = parseAllDocuments(source, { lineCounter, uniqueKeys: sameKey, prettyErrors: false, strict: true, merge: true, logLevel: "error" });
   // toJS needs a document without fatal errors; with duplicate keys it keeps the last value.
   const docs = Array.isArray(documents) ? documents : [];
   const first = docs[0];
@@ -52,19 +71,27 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
   }
   result.document = first;
   const position = (offset: number) => lineCounter.linePos(offset);
+  const at = (offset: number, message: string, suggestion?: string) => {
+    const { line, col } = position(offset);
+    result.problems.push(problem(line, col, message, suggestion));
+  };
 
+  let tooDeep = false;
   for (const error of docs.flatMap((doc) => doc.errors)) {
-    const { line, col } = position(error.pos[0]);
+    if (error.code === "RESOURCE_EXHAUSTION") {
+      // Once is enough: the parser reports its stack overflow at every level it unwinds through.
+      if (tooDeep) continue;
+      tooDeep = true;
+    }
     if (error.code === "DUPLICATE_KEY") {
       const key = (/^[^:\n]*/.exec(source.slice(error.pos[0]))?.[0] ?? "").trim();
-      result.problems.push(problem(line, col, `duplicate key ${JSON.stringify(key)}: it is already set in this mapping, and only one value can win`, "remove one of the two"));
+      at(error.pos[0], `duplicate key ${JSON.stringify(key)}: it is already set in this mapping, and only one value can win`, "remove one of the two");
     } else {
-      result.problems.push(problem(line, col, yamlMessage(error.code, error.message)));
+      at(error.pos[0], yamlMessage(error.code, error.message));
     }
   }
   for (const extra of docs.slice(1)) {
-    const { line, col } = position(extra.range[0]);
-    result.problems.push(problem(line, col, "a template file holds one YAML document; this is a second one", "remove the `---` line, or split the file"));
+    at(extra.range[0], "a template file holds one YAML document; this is a second one", "remove the `---` line, or split the file");
   }
   // Duplicate keys leave a usable document (the last value wins), so carry on
   // and report the rest too; any other syntax error makes the data meaningless.
@@ -73,16 +100,47 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
     result.problems.sort(compareProblems);
     return result;
   }
+  // What YAML can express but a template does not use: another YAML version,
+  // foreign tags, aliases that lead nowhere or into themselves, merges of
+  // something other than mappings. Each makes the data mean something other
+  // than what its author meant, so none of it is turned into data.
+  let features: FeatureProblem[];
+  try {
+    features = yamlFeatureProblems(first, source);
+  } catch (error) {
+    // The walk is recursive, like the parser: a document nested deeper than the stack allows.
+    if (!(error instanceof RangeError)) throw error;
+    features = [{ offset: 0, message: TOO_DEEP }];
+  }
   for (const warning of first.warnings) {
-    const { line, col } = position(warning.pos[0]);
-    result.problems.push({ ...problem(line, col, yamlMessage(warning.code, warning.message)), severity: "warning" });
+    if (warning.code === "TAG_RESOLVE_FAILED" || warning.code === "BAD_COLLECTION_TYPE") {
+      // A tag of YAML's own that does not fit its value (`!!float abc`); any other tag is reported above.
+      const core = /tag:yaml\.org,2002:(\w+)/.exec(warning.message)?.[1];
+      if (core !== undefined) features.push({ offset: warning.pos[0], message: `the value does not fit its tag !!${core}`, suggestion: "remove the tag, or write a value of that type" });
+    } else {
+      const { line, col } = position(warning.pos[0]);
+      result.problems.push({ ...problem(line, col, yamlMessage(warning.code, warning.message)), severity: "warning" });
+    }
+  }
+  if (features.length > 0) {
+    for (const feature of features) at(feature.offset, feature.message, feature.suggestion);
+    result.problems.sort(compareProblems);
+    return result;
   }
 
   let data: unknown;
   try {
-    data = first.toJS({ maxAliasCount: 1000 });
+    data = first.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
   } catch (error) {
-    result.problems.push(problem(1, 1, `cannot read the YAML: ${(error as Error).message}`));
+    const message = (error as Error).message;
+    if (error instanceof RangeError && !/alias count/i.test(message)) {
+      at(0, TOO_DEEP);
+    } else if (/alias count/i.test(message)) {
+      at(firstAlias(first)?.range?.[0] ?? 0, `the aliases in this file expand to too much data (more than ${MAX_ALIAS_EXPANSION} copies of aliased values)`, "write the values out, or alias fewer levels deep");
+    } else {
+      at(0, `cannot read the YAML: ${message}`);
+    }
+    result.problems.sort(compareProblems);
     return result;
   }
   if (data === null || data === undefined) {
@@ -98,71 +156,237 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
   return result;
 }
 
+/**
+ * Keys are the same when their values read the same (`1` and `"1"` both
+ * become the field "1"), as in the data they turn into; merge keys (`<<`) may
+ * repeat, each merging more.
+ */
+function sameKey(a: ParsedNode, b: ParsedNode): boolean {
+  if (a === b) return true;
+  if (!isScalar(a) || !isScalar(b) || isMergeKey(a) || isMergeKey(b)) return false;
+  return String(a.value) === String(b.value);
+}
+
+/** A `<<` key, which the parser (with `merge: true`) resolves to a symbol. */
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && typeof key.value === "symbol" && key.value.description === "<<";
+}
+
+interface FeatureProblem {
+  offset: number;
+  message: string;
+  suggestion?: string;
+}
+
+function yamlFeatureProblems(doc: Document, source: string): FeatureProblem[] {
+  const problems: FeatureProblem[] = [];
+  if (doc.directives?.yaml.explicit && doc.directives.yaml.version !== "1.2") {
+    const offset = /^%YAML\b/m.exec(source)?.index ?? 0;
+    problems.push({
+      offset,
+      message: `templates are YAML 1.2; this file asks for YAML ${doc.directives.yaml.version}, where yes, on and 010 mean other things`,
+      suggestion: "remove the %YAML line",
+    });
+  }
+  const anchors = new Map<string, Node>();
+  visit(doc, {
+    Pair: (_key, pair) => {
+      const key = isAlias(pair.key) ? anchors.get(pair.key.source) : pair.key;
+      if (isMap(key) || isSeq(key)) {
+        problems.push({ offset: (pair.key as Node).range?.[0] ?? 0, message: `a key must be text, not ${isMap(key) ? "a mapping" : "a list"}` });
+      }
+      if (!isMergeKey(pair.key)) return;
+      const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+      for (const item of sources) {
+        const target = isAlias(item) ? anchors.get(item.source) : item;
+        // An unknown alias is reported where it is visited.
+        if (isAlias(item) && target === undefined) continue;
+        if (!isMap(target)) {
+          const node = (item ?? pair.key) as Node;
+          problems.push({
+            offset: node.range?.[0] ?? 0,
+            message: `<< merges a mapping into this one: expected a mapping, an alias of one (*name) or a list of them, got ${describeNode(target)}`,
+          });
+        }
+      }
+    },
+    Node: (_key, node, path) => {
+      if (node.tag !== undefined && node.tag !== "!" && !CORE_TAGS.has(node.tag)) {
+        problems.push({
+          offset: tagOffset(source, node.range?.[0] ?? 0),
+          message: `unsupported YAML tag ${shortTag(node.tag)}: a template holds plain strings, numbers, lists and mappings`,
+          suggestion: node.tag.startsWith("!") ? "remove the tag (cws does not evaluate CloudFormation functions such as !Ref or !Sub)" : "remove the tag and write the value as text",
+        });
+      }
+      if (node.anchor) anchors.set(node.anchor, node);
+      if (isAlias(node)) {
+        const target = anchors.get(node.source);
+        if (target === undefined) {
+          problems.push({ offset: node.range?.[0] ?? 0, message: `unknown alias *${node.source}: no anchor &${node.source} is set before it`, suggestion: `set &${node.source} on the value it stands for, above this line` });
+        } else if (path.includes(target)) {
+          problems.push({ offset: node.range?.[0] ?? 0, message: `the alias *${node.source} is inside the value it stands for (&${node.source}), which would make it endless` });
+        }
+      }
+    },
+  });
+  return problems;
+}
+
+function describeNode(node: unknown): string {
+  if (isSeq(node)) return "a list";
+  if (isScalar(node)) return describeValue(node.value);
+  return "nothing (null)";
+}
+
+/** Where the tag written before the value at `valueOffset` starts (`!Ref` in `!Ref x`, maybe with an anchor between). */
+function tagOffset(source: string, valueOffset: number): number {
+  const before = source.slice(Math.max(0, valueOffset - 300), valueOffset);
+  let last = -1;
+  for (const match of before.matchAll(/(?:^|[\s[{,])(!\S*)/g)) last = match.index + match[0].length - match[1]!.length;
+  return last < 0 ? valueOffset : valueOffset - before.length + last;
+}
+
+function shortTag(tag: string): string {
+  return tag.startsWith("tag:yaml.org,2002:") ? `!!${tag.slice("tag:yaml.org,2002:".length)}` : tag;
+}
+
+function firstAlias(doc: Document): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias: (_key, alias) => {
+      found = alias;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+const TOO_DEEP = "the YAML is nested too deeply to read (lists or mappings inside each other hundreds of levels deep)";
+
 function yamlMessage(code: string, message: string): string {
   // The yaml library appends " at line N, column M" and a code frame; we print our own position.
   const text = message.replace(/ at line \d+, column \d+:?[\s\S]*$/, "").trim();
   if (code === "TAB_AS_INDENT") return `${text} (YAML indents with spaces, not tabs)`;
+  // The parser catches its own stack overflow and names it by the JavaScript error.
+  if (code === "RESOURCE_EXHAUSTION") return TOO_DEEP;
   return text;
 }
 
 /**
  * Where a path is in the file: the node's line and column, or its nearest
- * ancestor's when it does not exist (`exact: false`).
+ * ancestor's when it does not exist (`exact: false`). A value that comes
+ * through an alias or a merge key (`<<: *defaults`) is where it is written,
+ * at its anchor; `via` is then the first alias on the way.
  */
-export type Locate = (path: Path, onKey?: boolean) => { line: number; column: number; exact: boolean };
+export type Locate = (path: Path, onKey?: boolean) => { line: number; column: number; exact: boolean; via?: { alias: string; line: number; column: number } };
 
 /** Where each path of the data is in the file, from the document's node positions. */
 export function locator(document: Document, lineCounter: LineCounter): Locate {
   return (path, onKey = false) => {
-    const { node, exact } = nodeAt(document, path, onKey);
+    const { node, exact, via } = nodeAt(document, path, onKey);
     const { line, col } = lineCounter.linePos(node?.range?.[0] ?? 0);
-    return { line, column: col, exact };
+    if (!via) return { line, column: col, exact };
+    const where = lineCounter.linePos(via.range?.[0] ?? 0);
+    return { line, column: col, exact, via: { alias: via.source, line: where.line, column: where.col } };
+  };
+}
+
+/**
+ * The source text of the plain scalar at `path`, as written: `1.10` where the
+ * data holds the number 1.1, `~` where it holds null. Undefined for anything
+ * else (a quoted or block string, a collection, a missing path).
+ */
+export type WrittenAt = (path: Path) => string | undefined;
+
+export function writtenAt(document: Document, source: string): WrittenAt {
+  return (path) => {
+    const { node, exact } = nodeAt(document, path, false);
+    if (!exact || !isScalar(node) || node.type !== Scalar.PLAIN || !node.range) return undefined;
+    return source.slice(node.range[0], node.range[1]);
   };
 }
 
 /** Problems about paths of the data, placed in the file by `locate`. */
 export function reporter(file: string, locate: Locate): Report {
   return (path, message, options = {}) => {
-    const { line, column } = locate(options.place ?? path, options.onKey);
-    return errorAt(file, line, column, formatPath(path), message, options.suggestion);
+    const { line, column, via } = locate(options.place ?? path, options.onKey);
+    return errorAt(file, line, column, formatPath(path), `${message}${throughAlias(via)}`, options.suggestion);
   };
+}
+
+/** ` (reached through *defaults at line 14)`, for a problem placed at an anchor that another line uses. */
+export function throughAlias(via: { alias: string; line: number } | undefined): string {
+  return via ? ` (reached through *${via.alias} at line ${via.line})` : "";
 }
 
 function errorAt(file: string, line: number, column: number, path: string, message: string, suggestion: string | undefined): Problem {
   return { file, line, column, severity: "error", path, message, ...(suggestion === undefined ? {} : { suggestion }) };
 }
 
-/** The node at `path` (its key's node with `onKey`), or the nearest ancestor's when the path does not exist. */
-function nodeAt(doc: Document, path: Path, onKey: boolean): { node: Node | undefined; exact: boolean } {
-  let node: unknown = doc.contents;
+/**
+ * The node at `path` (its key's node with `onKey`), or the nearest ancestor's
+ * when the path does not exist. Aliases are followed to their anchors, and a
+ * mapping's merge keys are searched after its own keys, first source first,
+ * as YAML merges them; `via` is the first alias followed.
+ */
+export function nodeAt(doc: Document, path: Path, onKey = false): { node: Node | undefined; exact: boolean; via?: Alias } {
+  let via: Alias | undefined;
+  const follow = (node: unknown): unknown => {
+    if (!isAlias(node)) return node;
+    via ??= node;
+    return node.resolve(doc);
+  };
+  let node: unknown = follow(doc.contents);
   let keyNode: Node | undefined;
-  let lastGood: Node | undefined = doc.contents ?? undefined;
+  let lastGood: Node | undefined = (node as Node | null) ?? undefined;
   let exact = true;
   for (const segment of path) {
     keyNode = undefined;
     if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && scalarKey(item.key) === String(segment));
-      if (!pair) {
+      const found = pairIn(doc, node, String(segment));
+      if (!found) {
         exact = false;
         break;
       }
+      if (found.via) via ??= found.via;
+      const pair = found.pair;
       keyNode = isScalar(pair.key) || isMap(pair.key) || isSeq(pair.key) ? (pair.key as Node) : undefined;
-      node = pair.value;
-      lastGood = (pair.value as Node | null) ?? keyNode ?? lastGood;
+      node = follow(pair.value);
+      lastGood = (node as Node | null) ?? keyNode ?? lastGood;
     } else if (isSeq(node) && typeof segment === "number") {
-      const item = node.items[segment];
+      const item: unknown = node.items[segment];
       if (item === undefined) {
         exact = false;
         break;
       }
-      node = item;
-      lastGood = item as Node;
+      node = follow(item);
+      lastGood = node as Node;
     } else {
       exact = false;
       break;
     }
   }
-  return { node: onKey && exact && keyNode ? keyNode : lastGood, exact };
+  return { node: onKey && exact && keyNode ? keyNode : lastGood, exact, ...(via ? { via } : {}) };
+}
+
+/** The pair that gives `key` its value in `map`: its own, else the first merge source's that has it. */
+function pairIn(doc: Document, map: { items: unknown[] }, key: string, depth = 0): { pair: { key: unknown; value: unknown }; via?: Alias } | undefined {
+  for (const item of map.items) {
+    if (isPair(item) && !isMergeKey(item.key) && scalarKey(item.key) === key) return { pair: item };
+  }
+  if (depth > 50) return undefined;
+  for (const item of map.items) {
+    if (!isPair(item) || !isMergeKey(item.key)) continue;
+    for (const source of isSeq(item.value) ? item.value.items : [item.value]) {
+      const target = isAlias(source) ? source.resolve(doc) : source;
+      if (!isMap(target)) continue;
+      const found = pairIn(doc, target, key, depth + 1);
+      if (!found) continue;
+      const alias = isAlias(source) ? source : found.via;
+      return alias ? { pair: found.pair, via: alias } : { pair: found.pair };
+    }
+  }
+  return undefined;
 }
 
 function scalarKey(key: unknown): string | undefined {

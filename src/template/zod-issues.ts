@@ -2,7 +2,9 @@ import type * as z from "zod";
 import { describeValue, type Problem } from "./problems.js";
 import { valueAt, type Path, type Report } from "./rules.js";
 import { awsRegion, BASE_AMI_ALIASES, baseAmiSource, keyEnumAt, knownKeysAt, schemaAt } from "./schema.js";
+import { regionProblem } from "./regions.js";
 import { didYouMean } from "./suggest.js";
+import type { WrittenAt } from "./yaml-document.js";
 
 /**
  * zod's issues in a template author's terms: "expected a string, got a
@@ -21,6 +23,9 @@ export interface IssueContext {
   path: Path;
   /** The author's value at `path`; undefined when it is missing. */
   value: unknown;
+  /** The value's text in the file when it is a plain scalar (`1.10` for the number 1.1); see yaml-document.ts. */
+  written: string | undefined;
+  writtenAt: WrittenAt;
   /** The schema at `path` (schemaAt). */
   schema: z.ZodType | undefined;
   report: Report;
@@ -48,7 +53,7 @@ export const issueRules: readonly IssueRule[] = [
       const keys = keyEnumAt(path);
       const candidates = keys ? keys.options.map(String) : knownKeysAt(path);
       const expected = keys === undefined ? "" : keys === awsRegion ? "; expected a region" : `; expected one of ${keys.options.join(", ")}`;
-      return issue.keys.map((key) => report([...path, key], `unknown field "${key}"${suggestFor(key, candidates)}${expected}`, { onKey: true }));
+      return issue.keys.map((key) => report([...path, key], `unknown field "${key}"${didYouMean(key, candidates)}${expected}`, { onKey: true }));
     },
   },
   {
@@ -59,49 +64,47 @@ export const issueRules: readonly IssueRule[] = [
   },
   {
     name: "wrong-type",
-    rewrite: ({ issue, path, value, report }) => {
+    rewrite: ({ issue, path, value, written, schema, report }) => {
       if (issue.code !== "invalid_type") return undefined;
-      const quote = issue.expected === "string" && (typeof value === "number" || typeof value === "boolean") ? `; put it in quotes: "${String(value)}"` : "";
-      return [report(path, `expected ${typeName(issue.expected)}, got ${describeValue(value)}${quote}`)];
+      const advice = issue.expected === "string" ? quotingAdvice(value, written, schema) : "";
+      return [report(path, `expected ${typeName(issue.expected)}, got ${describeValue(value, written)}${advice}`)];
     },
   },
   {
     // Not the 38 regions zod would list: the nearest one.
     name: "aws-region",
-    rewrite: ({ issue, path, value, schema, report }) => {
+    rewrite: ({ issue, path, value, written, schema, report }) => {
       if (issue.code !== "invalid_value" || schema !== awsRegion) return undefined;
-      const text = typeof value === "string" ? `"${value}" is` : `${describeValue(value)} is`;
-      const hint = typeof value === "string" ? didYouMean(value, awsRegion.options) : "";
-      return [report(path, `${text} not an AWS region${hint}`)];
+      return [report(path, typeof value === "string" ? `"${value}" is ${regionProblem(value)}` : `${describeValue(value, written)} is not an AWS region`)];
     },
   },
   {
     name: "one-of",
-    rewrite: ({ issue, path, value, report }) => {
+    rewrite: ({ issue, path, value, written, report }) => {
       if (issue.code !== "invalid_value") return undefined;
       const options = issue.values.map((v) => String(v));
-      const hint = typeof value === "string" ? suggestFor(value, options) : "";
-      return [report(path, `expected one of ${options.join(", ")}, got ${describeValue(value)}${hint}`)];
+      const hint = typeof value === "string" ? didYouMean(value, options) : "";
+      return [report(path, `expected one of ${options.join(", ")}, got ${describeValue(value, written)}${hint}`)];
     },
   },
   {
     name: "too-small",
-    rewrite: ({ issue, path, value, report }) => {
+    rewrite: ({ issue, path, value, written, report }) => {
       if (issue.code !== "too_small") return undefined;
       const minimum = Number(issue.minimum);
       if (issue.origin === "array") return [report(path, `must list at least ${minimum} item${minimum === 1 ? "" : "s"}`)];
       if (issue.origin === "string") return [report(path, "must not be empty")];
-      return [report(path, `must be at least ${minimum}, got ${String(value)}`)];
+      return [report(path, `must be at least ${minimum}, got ${written ?? String(value)}`)];
     },
   },
   {
     name: "too-big",
-    rewrite: ({ issue, path, value, report }) => {
+    rewrite: ({ issue, path, value, written, report }) => {
       if (issue.code !== "too_big") return undefined;
       const maximum = Number(issue.maximum);
       if (issue.origin === "string") return [report(path, `must be at most ${maximum} characters long`)];
       if (issue.origin === "array") return [report(path, `must list at most ${maximum} items`)];
-      return [report(path, `must be at most ${maximum}, got ${String(value)}`)];
+      return [report(path, `must be at most ${maximum}, got ${written ?? String(value)}`)];
     },
   },
   {
@@ -113,29 +116,35 @@ export const issueRules: readonly IssueRule[] = [
   {
     // The schema's own message ("expected an AMI id such as …") and what was there instead.
     name: "format",
-    rewrite: ({ issue, path, value, report }) => (issue.code === "invalid_format" ? [report(path, `${issue.message}, got ${describeValue(value)}`)] : undefined),
+    rewrite: ({ issue, path, value, written, report }) => (issue.code === "invalid_format" ? [report(path, `${issue.message}, got ${describeValue(value, written)}`)] : undefined),
   },
   {
     // The branch that got furthest: the fewest issues among those that have any.
     name: "closest-union-branch",
-    rewrite: ({ issue, path, value, report, rewrite }) => {
+    rewrite: ({ issue, path, value, written, report, rewrite }) => {
       if (issue.code !== "invalid_union") return undefined;
       const best = issue.errors.filter((branch) => branch.length > 0).sort((a, b) => a.length - b.length)[0];
-      return best ? best.flatMap((inner) => rewrite(inner, path)) : [report(path, `unexpected ${describeValue(value)}`)];
+      return best ? best.flatMap((inner) => rewrite(inner, path)) : [report(path, `unexpected ${describeValue(value, written)}`)];
     },
   },
 ];
 
-/** The author-facing problems for one zod issue on `data`, the template's fields as written. */
-export function rewriteIssue(issue: z.core.$ZodIssue, data: unknown, report: Report, prefix: Path = []): Problem[] {
+/**
+ * The author-facing problems for one zod issue on `data`, the template's
+ * fields as written; `writtenAt` gives a value's text in the file, so that a
+ * message quotes `1.10` as written rather than the number 1.1 it was read as.
+ */
+export function rewriteIssue(issue: z.core.$ZodIssue, data: unknown, report: Report, writtenAt: WrittenAt = () => undefined, prefix: Path = []): Problem[] {
   const path: Path = [...prefix, ...issue.path];
   const context: IssueContext = {
     issue,
     path,
     value: valueAt(data, path),
+    written: writtenAt(path),
+    writtenAt,
     schema: schemaAt(path),
     report,
-    rewrite: (inner, innerPrefix) => rewriteIssue(inner, data, report, innerPrefix),
+    rewrite: (inner, innerPrefix) => rewriteIssue(inner, data, report, writtenAt, innerPrefix),
   };
   for (const rule of issueRules) {
     const problems = rule.rewrite(context);
@@ -156,25 +165,7 @@ const TYPE_NAMES: Record<string, string> = {
 
 const typeName = (expected: string) => TYPE_NAMES[expected] ?? expected;
 
-/** Common spellings of the two architectures, so `amd64` suggests `x86_64` rather than `arm64`. */
-const ARCHITECTURE_SYNONYMS: Record<string, string> = {
-  amd64: "x86_64",
-  x64: "x86_64",
-  "x86-64": "x86_64",
-  x86: "x86_64",
-  intel: "x86_64",
-  aarch64: "arm64",
-  arm: "arm64",
-  graviton: "arm64",
-};
-
-function suggestFor(value: string, candidates: readonly string[]): string {
-  const synonym = ARCHITECTURE_SYNONYMS[value.toLowerCase()];
-  if (synonym !== undefined && candidates.includes(synonym)) return ` (did you mean "${synonym}"?)`;
-  return didYouMean(value, candidates);
-}
-
-function baseImageProblems({ issue, path, value, report }: IssueContext): Problem[] {
+function baseImageProblems({ issue, path, value, written, writtenAt, report }: IssueContext): Problem[] {
   if (value === undefined) return [report(path, "required field is missing", { place: path.slice(0, -1) })];
   if (typeof value === "string") {
     if (value.startsWith("ami-")) return [report(path, `"${value}" is not an AMI id: expected ami- followed by 8 or 17 hex digits`)];
@@ -182,9 +173,11 @@ function baseImageProblems({ issue, path, value, report }: IssueContext): Proble
       report(path, `unknown base image "${value}"${didYouMean(value, BASE_AMI_ALIASES)}; expected one of ${BASE_AMI_ALIASES.join(", ")}, an ami-… id, or { name, owners }`),
     ];
   }
-  if (value !== null && typeof value === "object" && !Array.isArray(value) && issue.code === "invalid_union") {
-    // A mapping: the problems of the { name, owners } form, all placed inside the mapping.
-    const objectBranch = issue.errors.find((branch) => branch.some((inner) => inner.path.length > 0 || inner.code === "unrecognized_keys"));
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    // A mapping: the problems of the { name, owners } form, all placed inside the mapping. When
+    // only that form could take a mapping, zod passes its issue on as the union's own (an unknown key).
+    const branches = issue.code === "invalid_union" ? issue.errors : [[{ ...issue, path: [] }]];
+    const objectBranch = branches.find((branch) => branch.some((inner) => inner.path.length > 0 || inner.code === "unrecognized_keys"));
     if (objectBranch) {
       return objectBranch.flatMap((inner) => {
         const innerPath = [...path, ...inner.path];
@@ -193,15 +186,29 @@ function baseImageProblems({ issue, path, value, report }: IssueContext): Proble
           return inner.keys.map((key) => report([...path, key], `unknown field "${key}"${didYouMean(key, knownKeysAt(path))}`, { onKey: true }));
         }
         if (inner.code === "invalid_type" && innerValue === undefined) return [report(innerPath, "required field is missing", { place: path })];
-        return [report(innerPath, describeInner(inner, innerValue))];
+        return [report(innerPath, describeInner(inner, innerValue, writtenAt(innerPath)))];
       });
     }
   }
-  return [report(path, `expected an alias (${BASE_AMI_ALIASES.join(", ")}), an ami-… id or a { name, owners } mapping, got ${describeValue(value)}`)];
+  return [report(path, `expected an alias (${BASE_AMI_ALIASES.join(", ")}), an ami-… id or a { name, owners } mapping, got ${describeValue(value, written)}`)];
 }
 
-function describeInner(issue: z.core.$ZodIssue, value: unknown): string {
-  if (issue.code === "invalid_type") return `expected ${typeName(issue.expected)}, got ${describeValue(value)}`;
+function describeInner(issue: z.core.$ZodIssue, value: unknown, written: string | undefined): string {
+  if (issue.code === "invalid_type") return `expected ${typeName(issue.expected)}, got ${describeValue(value, written)}`;
   if (issue.code === "too_small") return issue.origin === "array" ? "must list at least one item" : "must not be empty";
   return issue.message;
+}
+
+/**
+ * A number or boolean where text was expected: the advice quotes the value as
+ * written (`1.10`, not the 1.1 it was read as), and says so when even the
+ * quoted text would be refused (`version: 1.0` is no semantic version).
+ * Nothing when the text is unknown (a quoted value with an explicit tag).
+ */
+function quotingAdvice(value: unknown, written: string | undefined, schema: z.ZodType | undefined): string {
+  if (written === undefined || written === "" || (typeof value !== "number" && typeof value !== "boolean")) return "";
+  const quoted = JSON.stringify(written);
+  const check = schema?.safeParse(written);
+  if (check !== undefined && !check.success) return `; quoted, ${quoted} would still be wrong: ${check.error.issues[0]?.message ?? "not a valid value"}`;
+  return `; put it in quotes: ${quoted}`;
 }

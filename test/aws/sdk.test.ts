@@ -222,6 +222,13 @@ describe("describeAwsError", () => {
     expect(describeAwsError(ssmError("AccessDeniedException", "denied"))).toMatchObject({ value: "an ssm action" });
   });
 
+  it.each(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "TimeoutError"])("says AWS could not be reached for %s, naming the call", (code) => {
+    const described = describeAwsError(new AwsCallError(code, "GetCallerIdentity", `connect ${code} 127.0.0.1:1`));
+    expect(described).toMatchObject({ code: "AWS_UNREACHABLE", value: code, exitCode: 1 });
+    expect(described?.message).toMatch(new RegExp(`^cannot reach AWS \\(GetCallerIdentity\\): ${code}: `));
+    expect(described?.suggestion).toContain("AWS_ENDPOINT_URL");
+  });
+
   it("leaves every other error to the caller", () => {
     expect(describeAwsError(new AwsCallError("InsufficientInstanceCapacity", "RunInstances", "no capacity"))).toBeUndefined();
     expect(describeAwsError(ec2Error("InvalidAMIID.NotFound"))).toBeUndefined();

@@ -154,7 +154,7 @@ describe("cws ami lint", () => {
   it("takes the templates directory from --templates-dir or CWS_TEMPLATES_DIR", () => {
     const { dir, cleanup } = scratchDir({ "elsewhere/x.yml": VALID_TEMPLATE });
     try {
-      expect(runCli(["ami", "lint"], { cwd: dir }).stderr).toContain("templates directory ./templates not found");
+      expect(runCli(["ami", "lint"], { cwd: dir }).stderr).toContain("error: ./templates: the templates directory does not exist\n");
       expect(runCli(["ami", "lint"], { cwd: dir }).status).toBe(2);
       expect(runCli(["--templates-dir", "elsewhere", "ami", "lint"], { cwd: dir }).status).toBe(0);
       expect(runCli(["ami", "lint", "--templates-dir", "elsewhere"], { cwd: dir }).status).toBe(0);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { command, fastPrograms, type GroupSpec } from "../../src/cli/command-spec.js";
-import { COMMAND_TABLE } from "../../src/cli/command-table.js";
+import { ARCHITECTURE_NAMES, COMMAND_TABLE } from "../../src/cli/command-table.js";
 import { execCommands } from "../../src/cli/exec.js";
 import type { CliIO } from "../../src/cli/io.js";
+import { ARCHITECTURES } from "../../src/template/architectures.js";
 import { findLintIssues } from "../../src/template/lint.js";
 import type { Template } from "../../src/template/schema.js";
 import { ROOT } from "../helpers/cli.js";
@@ -55,13 +56,66 @@ describe("the command table", () => {
     expect(help.stdout).toContain('--tone <tone>  how (choices: "warm", "dry", default: "warm")');
     expect(help.stdout).not.toContain("--voice");
     expect(help.stdout).toContain("\n\nExit codes: 1 always.\n");
-    // Help, and commander's own errors, never load an implementation.
-    expect((await run(table, ["ami", "greet", "ada", "--tone", "cold"])).stderr).toContain("argument 'cold' is invalid. Allowed choices are warm, dry.");
+    // Help, commander's own errors and a value the table refuses never load an implementation.
+    expect(await run(table, ["ami", "greet", "ada", "--tone", "drry"])).toEqual({
+      status: 2,
+      stdout: "",
+      stderr: 'error: --tone "drry": expected warm or dry (did you mean "dry"?)\n  → --tone takes warm, dry\n',
+    });
+    expect((await run(table, ["ami", "greet", "--loud"])).stderr).toContain("missing required argument 'names'");
     expect(loads()).toBe(0);
 
     expect(await run(table, ["ami", "greet", "ada", "grace", "--loud", "--voice", "dry"])).toEqual({ status: 1, stdout: "", stderr: "" });
     expect(loads()).toBe(1);
     expect(calls).toEqual([{ names: ["ada", "grace"], options: { loud: true, tone: "warm", voice: "dry" }, registry: "from-env.json" }]);
+  });
+
+  it("gives an alias's value under the option's own name, checks values by their kind, and answers --json with one document", async () => {
+    const calls: Record<string, unknown>[] = [];
+    const table: GroupSpec = {
+      name: "ami",
+      description: "test commands",
+      commands: [
+        command({
+          name: "go",
+          description: "go somewhere",
+          options: [
+            { flags: "--region <region>", description: "where", value: "region" },
+            { flags: "--architecture <arch>", description: "what", value: "architecture", aliases: ["--arch", "--platform"] },
+          ],
+          load: async () => ({}),
+          run: async (_implementation, { options, globals, io }) => {
+            calls.push(options);
+            io.stdout.write(globals.json ? '{"went": true}' : "went\n");
+            return 0;
+          },
+        }),
+      ],
+    };
+    expect(await run(table, ["ami", "go", "--platform", "arm64", "--region", "eu-west-1"])).toEqual({ status: 0, stdout: "went\n", stderr: "" });
+    expect(await run(table, ["ami", "go", "--arch", "x86_64", "--json"])).toEqual({ status: 0, stdout: '{"went": true}\n', stderr: "" });
+    expect(calls).toEqual([{ architecture: "arm64", region: "eu-west-1" }, { architecture: "x86_64" }]);
+    const typo = await run(table, ["ami", "go", "--platform", "aarch64", "--json"]);
+    expect(typo.status).toBe(2);
+    expect(JSON.parse(typo.stdout)).toEqual({
+      error: {
+        code: "BAD_OPTION",
+        message: '--platform "aarch64": expected x86_64 or arm64 (did you mean "arm64"? that is what EC2 calls aarch64)',
+        value: "aarch64",
+        suggestion: "EC2 names the architectures x86_64 and arm64",
+      },
+      exitCode: 2,
+    });
+    expect(typo.stderr).toBe(`error: ${JSON.parse(typo.stdout).error.message}\n  → EC2 names the architectures x86_64 and arm64\n`);
+    expect(calls).toHaveLength(2);
+    // Help lists the option, not its aliases.
+    const help = (await run(table, ["ami", "go", "--help"])).stdout;
+    expect(help).toContain("--architecture <arch>");
+    expect(help).not.toMatch(/--arch |--platform/);
+  });
+
+  it("names the architectures in its help as architectures.ts lists them", () => {
+    expect(ARCHITECTURE_NAMES).toBe(ARCHITECTURES.join(" or "));
   });
 
   it("lists every `cws ami` command in the full CLI's help, in the table's order", async () => {

@@ -58,7 +58,15 @@ describe("registry data that is refused, by every command that reads it (built C
           expect(first!.replace(/^error: .*?amis\.json:/, ""), command).toMatch(at(text));
           expect(rest.filter((line) => line !== "" && !line.startsWith("  → ")), command).toEqual([]);
           expect(result.stderr, command).not.toMatch(/\n\s+at /);
-          expect(result.stdout, command).toBe("");
+          if (command.includes("--json")) {
+            // --json: the same error as one JSON document on stdout.
+            const document = JSON.parse(result.stdout) as { error: { code: string; message: string }; exitCode: number };
+            expect(document.error.code, command).toBe("REGISTRY_INVALID");
+            expect(document.error.message.replace(/^.*?amis\.json:/, ""), command).toMatch(at(text));
+            expect(document.exitCode, command).toBe(2);
+          } else {
+            expect(result.stdout, command).toBe("");
+          }
           expect(readFileSync(join(dir, "registry", "amis.json"), "utf8"), command).toBe(text);
           expect(readFileSync(join(dir, "templates", "t.yml"), "utf8"), command).toBe(VALID_TEMPLATE);
         }

@@ -197,6 +197,11 @@ describe("an invalid cws.config.json exits 2 with every problem at file:line:col
       ],
     },
     { name: "not an object", text: "[]\n", problems: ["cws.config.json:1:1 error the config must be a JSON object of settings, got a list"] },
+    {
+      name: "numbers named as written, not as read",
+      text: '{\n  "profile": 1.10,\n  "publish_ssm": 1e3\n}\n',
+      problems: ["cws.config.json:2:14 error profile: expected a string, got a number (1.10)", "cws.config.json:3:18 error publish_ssm: expected a boolean, got a number (1e3)"],
+    },
   ];
   it.each(cases)("$name", async (row) => {
     const dir = join(root, "invalid");

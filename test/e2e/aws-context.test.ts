@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, scratchDir } from "../helpers/cli.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
+import { record, registryWith } from "../registry/fixtures.js";
 
 /**
  * The built CLI picks its region as the AWS CLI would, from a home directory
@@ -18,6 +19,9 @@ beforeAll(() => {
     "templates/multi.yml": TEMPLATE,
     "home/.aws/config": "[default]\nregion = us-west-2\n\n[profile dev]\nregion = eu-west-1\n\n[profile far]\nregion = ap-south-1\n",
     "elsewhere/config": "[default]\nregion = us-east-1\n",
+    "home/.aws/mars": "[default]\nregion = mars-1\n",
+    // rollback reads the registry before it needs a region.
+    "registry/amis.json": JSON.stringify(registryWith({ multi: { "us-east-1": { x86_64: record("ami-0123456789abcdef0", "2026-01-01T00:00:00Z") } } })),
   }));
 });
 afterAll(() => cleanup());
@@ -73,6 +77,22 @@ describe("the region from the shared config file (built CLI, offline dry run)", 
       const result = runCli(args, { cwd: dir, env });
       expect(result.status, args.join(" ")).toBe(2);
       expect(result.stderr, args.join(" ")).toContain(missing);
+    }
+  });
+
+  it("refuses a region that is not one wherever it came from, naming where, before any AWS call (build, bootstrap, rollback, config)", () => {
+    const home = join(dir, "home");
+    const sources: [Record<string, string>, string][] = [
+      [{ AWS_REGION: "us-esat-1" }, '"us-esat-1" (from AWS_REGION) is not an AWS region (did you mean "us-east-1"?)'],
+      [{ AWS_DEFAULT_REGION: "mars-1" }, '"mars-1" (from AWS_DEFAULT_REGION) is not an AWS region'],
+      [{ AWS_CONFIG_FILE: join(home, ".aws", "mars") }, `"mars-1" (from profile default in ${join(home, ".aws", "mars")}) is not an AWS region`],
+    ];
+    for (const args of [["ami", "build", "multi", "--arch", "x86_64", "--dry-run"], ["ami", "bootstrap"], ["ami", "rollback", "multi"], ["config"]]) {
+      for (const [env, message] of sources) {
+        const result = runCli(args, { cwd: dir, env: { HOME: home, AWS_EC2_METADATA_DISABLED: "true", ...env } });
+        expect(result.status, `${args.join(" ")} ${JSON.stringify(env)}`).toBe(2);
+        expect(result.stderr, `${args.join(" ")} ${JSON.stringify(env)}`).toBe(`error: ${message}\n  → fix ${message.slice(message.indexOf("(from ") + 6, message.indexOf(")"))}, or pass --region\n`);
+      }
     }
   });
 });

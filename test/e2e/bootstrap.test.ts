@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { cleanEnv, runCliAsync } from "../helpers/cli.js";
 import { startHarness, type Harness } from "./harness.js";
 
 let harness: Harness | undefined;
@@ -28,5 +29,31 @@ describe("cws ami bootstrap (end to end, emulator)", () => {
     const build = await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64"]);
     expect(build.stderr).toContain("Instance ready");
     expect(build.status).toBe(0);
+  });
+
+  // Every command that calls AWS, against an endpoint where nothing listens: AWS's absence is not a bug in cws.
+  const awsCommands: string[][] = [
+    ["ami", "bootstrap", "--region", "us-east-1"],
+    ["ami", "list", "--live", "--region", "us-east-1"],
+    ["ami", "update-registry", "--all", "--region", "us-east-1"],
+    ["ami", "build", "basic-ubuntu", "--region", "us-east-1", "--architecture", "x86_64"],
+  ];
+  it.each(awsCommands)("%s %s: an unreachable endpoint is a clear failure, never an internal error", async (...args) => {
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1" });
+    const result = await runCliAsync(args, { env });
+    expect(result.stderr).not.toContain("internal error");
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stderr).toMatch(/cannot reach AWS|ECONNREFUSED/);
+    expect([1, 2]).toContain(result.status);
+  });
+
+  it("an AWS error no command advises on is AWS's answer, exit 1, not an internal error", async () => {
+    harness = await startHarness({ instanceProfiles: [] });
+    harness.emulator.faults.add({ service: "iam", action: "GetInstanceProfile", code: "ServiceFailure", message: "IAM is having a bad day", status: 400, times: 100 });
+    const result = await harness.cws(["ami", "bootstrap", "--json"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).not.toContain("internal error");
+    expect(result.stderr).toContain("IAM is having a bad day");
+    expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: "AWS_ERROR", value: "ServiceFailure" }, exitCode: 1 });
   });
 });

@@ -72,10 +72,23 @@ describe("cws ami list (registry only)", () => {
         { template: "r-research", version: "1.0.0", region: "us-east-1", architecture: "arm64", ami_id: "ami-0000000000000000c", created: "2026-01-02T00:00:00Z", validated: false, size_gb: 8 },
       ]);
 
-      const none = runCli(["ami", "list", "--template", "r-reserch", "--json"], { cwd: dir });
+      const none = runCli(["ami", "list", "--template", "r-research", "--region", "eu-west-1", "--json"], { cwd: dir });
       expect(none.status).toBe(0);
       expect(JSON.parse(none.stdout)).toEqual([]);
-      expect(none.stderr).toContain('did you mean "r-research"?');
+      expect(none.stderr).toBe("no AMIs in ./registry/amis.json match --template r-research --region eu-west-1\n");
+
+      // An id that is no template: exit 2 with the nearest, as every command that takes one.
+      const unknown = runCli(["ami", "list", "--template", "r-reserch", "--json"], { cwd: dir });
+      expect(unknown.status).toBe(2);
+      expect(JSON.parse(unknown.stdout)).toEqual({
+        error: {
+          code: "TEMPLATE_NOT_FOUND",
+          message: 'no template "r-reserch" in ./templates or ./registry/amis.json (did you mean "r-research"?)',
+          value: "r-reserch",
+          suggestion: "templates here: basic-ubuntu, r-research",
+        },
+        exitCode: 2,
+      });
     } finally {
       cleanup();
     }

@@ -26,14 +26,19 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
 }
 
 /** Run the built CLI as a user would: a child process, its own stdout, stderr and exit code. */
-export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string | undefined>; input?: string } = {}): CliResult {
+export function runCli(
+  args: string[],
+  /** `uid`: run as that user (and its group), e.g. to meet a permission denied as root does not. */
+  options: { cwd?: string; env?: Record<string, string | undefined>; input?: string; uid?: number; timeout?: number } = {},
+): CliResult {
   if (!existsSync(join(ROOT, "dist", "bin", "main.js"))) throw new Error("dist/ is missing: run `npm run build` first (npm test does)");
   const result = spawnSync(process.execPath, [CWS_BIN, ...args], {
     cwd: options.cwd ?? ROOT,
     env: cleanEnv(options.env),
     encoding: "utf8",
     input: options.input ?? "",
-    timeout: 60_000,
+    timeout: options.timeout ?? 60_000,
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
   });
   if (result.error) throw result.error;
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };

@@ -121,6 +121,10 @@ describe("quickRegistry (the fast path past the zod schema)", () => {
     "history not an array": (d) => (d.templates.t.amis["us-east-1"].x86_64.history = {}),
     "history too long": (d) => (d.templates.t.amis["us-east-1"].x86_64.history = Array.from({ length: HISTORY_LIMIT + 1 }, (_, i) => rec(`ami-${String(i).padStart(8, "0")}`, "2026-01-01T00:00:00Z"))),
     "history record broken": (d) => (d.templates.t.amis["us-east-1"].x86_64.history[0].ami_id = 7),
+    // Template ids follow the one rule (src/template/template-id.ts).
+    "a template id with a space": (d) => (d.templates["Bad Name"] = d.templates.t),
+    "a template id with capitals": (d) => (d.templates["R-Research"] = d.templates.t),
+    "a template id too long": (d) => (d.templates["x".repeat(33)] = d.templates.t),
   };
   for (const [name, breakIt] of Object.entries(breakages)) {
     it(`leaves to the schema a registry with ${name}`, () => {
@@ -438,18 +442,12 @@ describe("formatDriftSummary", () => {
 });
 
 describe("resolveListOptions", () => {
-  it("takes --arch as an alias and AWS_PROFILE as the default profile", async () => {
-    expect(await resolveListOptions({ arch: "arm64", region: "eu-west-1", live: true }, { AWS_PROFILE: "dev" })).toEqual({
+  it("takes the filter from the options and AWS_PROFILE as the default profile", async () => {
+    expect(await resolveListOptions({ architecture: "arm64", region: "eu-west-1", live: true }, { AWS_PROFILE: "dev" })).toEqual({
       filter: { template: undefined, region: "eu-west-1", architecture: "arm64" },
       live: true,
       profile: "dev",
     });
-  });
-  it("rejects a region that is not one, exit 2, with a suggestion", async () => {
-    const error = await resolveListOptions({ region: "us-esat-1" }, {}).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CwsError);
-    expect((error as CwsError).exitCode).toBe(2);
-    expect((error as CwsError).message).toContain('did you mean "us-east-1"');
   });
 });
 
@@ -481,9 +479,9 @@ describe("runListCommand (in-process, without --live)", () => {
     }
   });
 
-  it("prints the rows as JSON, and says when a filter matches nothing (with a suggestion)", async () => {
+  it("prints the rows as JSON, says when a filter matches nothing, and refuses an unknown template id with a suggestion", async () => {
     const registry = registryOf({ "r-research": { "us-east-1": { x86_64: rec("ami-0000000a", "2026-01-01T00:00:00Z") } } });
-    const { dir, cleanup } = scratchDir({ "amis.json": JSON.stringify(registry) });
+    const { dir, cleanup } = scratchDir({ "amis.json": JSON.stringify(registry), "templates/python-research.yml": "name: p\n" });
     try {
       const c = capture();
       expect(await runListCommand({}, globals(join(dir, "amis.json"), true), c.io)).toBe(0);
@@ -491,9 +489,21 @@ describe("runListCommand (in-process, without --live)", () => {
         { template: "r-research", version: "1.0.0", region: "us-east-1", architecture: "x86_64", ami_id: "ami-0000000a", created: "2026-01-01T00:00:00Z", validated: true, size_gb: 8 },
       ]);
       const none = capture();
-      expect(await runListCommand({ template: "r-reserch" }, globals(join(dir, "amis.json")), none.io)).toBe(0);
+      expect(await runListCommand({ template: "r-research", region: "eu-west-1" }, globals(join(dir, "amis.json")), none.io)).toBe(0);
       expect(none.out()).toBe("");
-      expect(none.err()).toContain('--template r-reserch (did you mean "r-research"?)');
+      expect(none.err()).toContain("match --template r-research --region eu-west-1");
+      // A template of the templates directory that has no AMIs yet is not a mistake.
+      const unbuilt = capture();
+      const withTemplates = { ...globals(join(dir, "amis.json")), templatesDir: join(dir, "templates") };
+      expect(await runListCommand({ template: "python-research" }, withTemplates, unbuilt.io)).toBe(0);
+      expect(unbuilt.err()).toContain("match --template python-research");
+      // An id neither the registry nor the templates directory knows is (exit 2), with the nearest of either.
+      for (const [typo, meant] of [["r-reserch", "r-research"], ["python-reserch", "python-research"]]) {
+        const error = await runListCommand({ template: typo }, withTemplates, capture().io).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(CwsError);
+        expect((error as CwsError).exitCode).toBe(2);
+        expect((error as CwsError).message).toContain(`no template "${typo}" in ${join(dir, "templates")} or ${join(dir, "amis.json")} (did you mean "${meant}"?)`);
+      }
     } finally {
       cleanup();
     }

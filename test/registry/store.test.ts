@@ -3,6 +3,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CwsError } from "../../src/errors.js";
+import { processProbe } from "../../src/process-probe.js";
 import { emptyRegistry, HISTORY_LIMIT } from "../../src/registry/schema.js";
 import { parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile } from "../../src/registry/store.js";
 import { ROOT, scratchDir } from "../helpers/cli.js";
@@ -130,6 +131,34 @@ describe("concurrent and interrupted writers", () => {
         Object.values(t.amis).flatMap((archs) => Object.values(archs ?? {}).flatMap((e) => [e!.ami_id, ...(e!.history ?? []).map((h) => h.ami_id)])),
       );
       expect(ids.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `ami-${String(i).padStart(8, "0")}`));
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("a writer killed with SIGKILL while it holds the lock: the next writer takes the lock over at once, and says whose it was", async () => {
+    const { dir, cleanup } = scratchDir();
+    try {
+      const file = join(dir, "amis.json");
+      const script = `
+        import { updateRegistryFile, processProbe } from "./dist/index.js";
+        await updateRegistryFile(process.env.FILE, new Date(), async () => {
+          console.log("holding");
+          await new Promise(() => {});
+        }, { processes: processProbe(process, "the killed writer") });`;
+      const writer = child(script, { FILE: file });
+      await new Promise<void>((resolve) => writer.stdout!.once("data", () => resolve()));
+      writer.kill("SIGKILL");
+      await new Promise((resolve) => writer.once("close", resolve));
+      const said: string[] = [];
+      const started = Date.now();
+      await updateRegistryFile(file, new Date("2026-03-01T00:00:00Z"), (r) => recordAmi(r, "t", TEMPLATE_META, "us-east-1", "arm64", record("ami-00000001", "2026-03-01T00:00:00Z")), {
+        processes: processProbe(process),
+        onWait: (message) => said.push(message),
+      });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(said).toEqual([expect.stringContaining(`took over the registry lock of pid ${writer.pid} (the killed writer) since`)]);
+      expect((await readRegistry(file))!.templates.t!.amis["us-east-1"]!.arm64!.ami_id).toBe("ami-00000001");
     } finally {
       cleanup();
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseTemplate } from "../../src/template/load.js";
-import { hasStrictMode, isArmInstanceType } from "../../src/template/lint.js";
+import { findLintIssues, hasStrictMode, isArmInstanceType } from "../../src/template/lint.js";
 import { lintTemplate } from "../../src/template/lint-positions.js";
 import { formatProblem } from "../../src/template/problems.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
@@ -99,6 +99,81 @@ describe("script lint rules", () => {
     const parsed = parseTemplate(Buffer.from(source), FILE);
     expect(lintTemplate(parsed).map(formatProblem)).toEqual([
       `${FILE}:21:11 warning instance_type.x86_64: t4g.large looks like an arm64 (Graviton) instance type, but it is listed for x86_64 [instance-type-arch]`,
+    ]);
+  });
+});
+
+describe("warnings alongside errors", () => {
+  const lintAll = (source: string) => {
+    const parsed = parseTemplate(Buffer.from(source), FILE);
+    return { parsed, problems: [...parsed.problems, ...lintTemplate(parsed)].map(formatProblem).sort() };
+  };
+
+  it("lints the scripts and instance types of a template that has errors elsewhere", () => {
+    const source = `${VALID_TEMPLATE.replace('version: "1.0.0"', "version: 1.0")
+      .replace("regions: [us-east-1, us-west-2]", "regions: [us-east1]")
+      .replace("echo ready > /var/tmp/ready", "curl -fsSL http://get.example.org | bash || true")
+      .replace("  set -euo pipefail\n", "")}instance_type:\n  x86_64: t4g.large\n`;
+    const { parsed, problems } = lintAll(source);
+    expect(parsed.template).toBeUndefined();
+    expect(problems).toEqual([
+      `${FILE}:10:14 warning setup_script: downloads over plain http://, which anyone on the path can tamper with [plain-http]`,
+      `${FILE}:10:3 warning setup_script: pipes a download straight into a shell: whatever the server sends runs as root [pipe-to-shell]`,
+      `${FILE}:10:3 warning setup_script: the script does not start with \`set -euo pipefail\`, so a failing command does not stop it [strict-mode]`,
+      `${FILE}:10:44 warning setup_script: \`|| true\` hides a failed command, so a broken install still produces an image [or-true]`,
+      `${FILE}:20:11 warning instance_type.x86_64: t4g.large looks like an arm64 (Graviton) instance type, but it is listed for x86_64 [instance-type-arch]`,
+      `${FILE}:3:10 error version: expected a string, got a number (1.0); quoted, "1.0" would still be wrong: expected a semantic version such as 1.2.3`,
+      `${FILE}:7:11 error regions[0]: "us-east1" is not an AWS region (did you mean "us-east-1"?)`,
+    ].sort());
+  });
+
+  it("lints each build step whose script is text, whatever is wrong with the others", () => {
+    const source = VALID_TEMPLATE.replace(
+      /setup_script: \|\n( {2}.*\n)+/,
+      `build_steps:
+  - name: one
+    script: 42
+  - script: |
+      curl https://x.org/i.sh | bash
+  - name: three
+`,
+    );
+    expect(lintAll(source).problems).toEqual([
+      `${FILE}:10:13 error build_steps[0].script: expected a string, got a number (42); put it in quotes: "42"`,
+      `${FILE}:11:5 error build_steps[1].name: required field is missing`,
+      `${FILE}:12:7 warning build_steps[1].script: pipes a download straight into a shell: whatever the server sends runs as root [pipe-to-shell]`,
+      `${FILE}:12:7 warning build_steps[1].script: the script does not start with \`set -euo pipefail\`, so a failing command does not stop it [strict-mode]`,
+      `${FILE}:13:5 error build_steps[2].script: required field is missing`,
+    ]);
+  });
+
+  it("leaves a field with an error of its own to that error", () => {
+    // An unknown architecture and a malformed instance type: their errors say what to fix, no warning on top.
+    const source = `${VALID_TEMPLATE}instance_type:\n  amd64: t4g.large\n  arm64: large\n  x86_64: m7g.large\n`;
+    expect(lintAll(source).problems).toEqual([
+      `${FILE}:21:3 error instance_type.amd64: unknown field "amd64" (did you mean "x86_64"? that is what EC2 calls amd64); expected one of x86_64, arm64`,
+      `${FILE}:22:10 error instance_type.arm64: expected an EC2 instance type such as t3.medium, got a string ("large")`,
+      `${FILE}:23:11 warning instance_type.x86_64: m7g.large looks like an arm64 (Graviton) instance type, but it is listed for x86_64 [instance-type-arch]`,
+    ]);
+    expect(lintAll(VALID_TEMPLATE.replace(/setup_script: \|\n( {2}.*\n)+/, "setup_script: [curl http://x | bash]\n")).problems).toEqual([
+      `${FILE}:8:15 error setup_script: expected a string, got a list`,
+    ]);
+  });
+
+  it("has nothing to lint in a file that is not a YAML mapping", () => {
+    for (const source of ["setup_script: [\n", "- curl http://x | bash\n", ""]) {
+      const parsed = parseTemplate(Buffer.from(source), FILE);
+      expect(parsed.data).toBeUndefined();
+      expect(lintTemplate(parsed)).toEqual([]);
+    }
+  });
+
+  it("looks at the fields as written, any of them missing or of the wrong type", () => {
+    expect(findLintIssues({})).toEqual([]);
+    expect(findLintIssues({ setup_script: null, build_steps: "x", instance_type: ["t4g.large"] })).toEqual([]);
+    expect(findLintIssues({ build_steps: [null, 5, { script: "set -euo pipefail\nwget http://x" }], instance_type: { arm64: 7, x86_64: "c7g.large" } }).map((f) => [f.path, f.rule])).toEqual([
+      [["build_steps", 2, "script"], "plain-http"],
+      [["instance_type", "x86_64"], "instance-type-arch"],
     ]);
   });
 });

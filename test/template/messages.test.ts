@@ -20,10 +20,10 @@ describe("template messages", () => {
     const amis = `${VALID_TEMPLATE}amis:\n  us-east1:\n    x86_64: ami-0aaaaaaaaaaaaaaa1\n  us-east-1:\n    amd64: ami-0aaaaaaaaaaaaaaa1\n`;
     expect(lines(amis)).toEqual([
       `${FILE}:21:3 error amis.us-east1: unknown field "us-east1" (did you mean "us-east-1"?); expected a region`,
-      `${FILE}:24:5 error amis.us-east-1.amd64: unknown field "amd64" (did you mean "x86_64"?); expected one of x86_64, arm64`,
+      `${FILE}:24:5 error amis.us-east-1.amd64: unknown field "amd64" (did you mean "x86_64"? that is what EC2 calls amd64); expected one of x86_64, arm64`,
     ]);
     expect(lines(`${VALID_TEMPLATE}instance_type:\n  intel: t3.small\n`)).toEqual([
-      `${FILE}:21:3 error instance_type.intel: unknown field "intel" (did you mean "x86_64"?); expected one of x86_64, arm64`,
+      `${FILE}:21:3 error instance_type.intel: unknown field "intel" (did you mean "x86_64"? that is what EC2 calls intel); expected one of x86_64, arm64`,
     ]);
   });
 
@@ -33,6 +33,10 @@ describe("template messages", () => {
       `${FILE}:7:10 error regions: must list at least 1 item`,
     ]);
     expect(lines(`${VALID_TEMPLATE}tags:\n  team: ${"v".repeat(300)}\n`)).toEqual([`${FILE}:21:9 error tags.team: must be at most 256 characters long`]);
+    // Characters as AWS (and JSON Schema's maxLength) count them: a key of 128 emoji is 256 UTF-16 units, and fine.
+    const emoji = (count: number) => "\u{1F600}".repeat(count);
+    expect(lines(`${VALID_TEMPLATE}tags:\n  ${emoji(128)}: ${emoji(256)}\n`)).toEqual([]);
+    expect(lines(`${VALID_TEMPLATE}tags:\n  ${emoji(129)}: x\n`)).toEqual([`${FILE}:21:3 error tags.${emoji(129)}: must be at most 128 characters long`]);
   });
 
   it("explains the forms of a base image, and checks inside { name, owners }", () => {
@@ -43,6 +47,21 @@ describe("template messages", () => {
       `${FILE}:5:19 error base_ami.source.name: expected a string, got a number (5)`,
       `${FILE}:5:31 error base_ami.source.owners[0]: must not be empty`,
     ]);
+    // Complete but for one unknown key: zod passes the object form's issue on as the union's own.
+    expect(lines(replace("source: ubuntu-22.04-lts", "source: { name: 'ubuntu/*', owners: [amazon], owner: self }"))).toEqual([
+      `${FILE}:5:49 error base_ami.source.owner: unknown field "owner" (did you mean "owners"?)`,
+    ]);
+  });
+
+  it("refuses another dialect's anchors in expected_regex, which JavaScript reads as letters", () => {
+    const regex = (pattern: string) => parseTemplate(Buffer.from(VALID_TEMPLATE.replace('expected: "ready"', () => `expected_regex: '${pattern}'`)), FILE).problems;
+    expect(regex("^ready\\Z").map(formatProblem)).toEqual([
+      `${FILE}:15:21 error validation_tests[0].expected_regex: \\Z is not an anchor in a JavaScript regular expression: it matches the letter Z`,
+    ]);
+    expect(regex("\\Aready").map((p) => p.suggestion)).toEqual(["use ^ for the start of the output"]);
+    expect(regex("ready\\z").map((p) => p.suggestion)).toEqual(["use $ for the end of the output"]);
+    // An escaped backslash before the letter, a letter escape that is an escape in JavaScript, and Z alone are fine.
+    for (const fine of ["C:\\\\Z", "\\bready\\b", "^Z$", "[A-Z]+"]) expect(regex(fine), fine).toEqual([]);
   });
 
   it("reports every cross-field rule at once", () => {
@@ -61,8 +80,77 @@ describe("template messages", () => {
   });
 
   it("passes on the YAML parser's warnings as warnings", () => {
-    const parsed = parseTemplate(Buffer.from(`${VALID_TEMPLATE}tags: !foo { a: b }\n`), FILE);
-    expect(parsed.problems.map(formatProblem)).toEqual([`${FILE}:20:7 warning Unresolved tag: !foo`]);
-    expect(parsed.template?.tags).toEqual({ a: "b" });
+    const parsed = parseTemplate(Buffer.from(`%FOO bar\n---\n${VALID_TEMPLATE}`), FILE);
+    expect(parsed.problems.map(formatProblem)).toEqual([`${FILE}:1:1 warning Unknown directive %FOO`]);
+    expect(parsed.template?.name).toBe("Test Environment");
+  });
+
+  describe("a value quoted as written, not as the parser read it", () => {
+    const expectedAs = (value: string) => lines(replace('    expected: "ready"', `    expected: ${value}`));
+    const at = `${FILE}:15:15 error validation_tests[0].expected: expected a string, got`;
+
+    it.each([
+      ["1.10", "a number"],
+      ["1.0", "a number"],
+      ["1e3", "a number"],
+      ["1e400", "a number"],
+      ["0x1F", "a number"],
+      ["0o17", "a number"],
+      ["010", "a number"],
+      [".5", "a number"],
+      ["-0", "a number"],
+      ["+1", "a number"],
+      [".inf", "a number"],
+      ["-.Inf", "a number"],
+      [".nan", "a number"],
+      ["True", "a boolean"],
+      ["false", "a boolean"],
+    ])("%s, read as %s, is quoted as written", (value, type) => {
+      expect(expectedAs(value)).toEqual([`${at} ${type} (${value}); put it in quotes: "${value}"`]);
+    });
+
+    it.each(["1_000", "yes", "on", "Off", "y", "2024-01-01", "0b101", "1:20", "12:30"])("%s is a string in YAML 1.2, as written", (value) => {
+      const parsed = parseTemplate(Buffer.from(replace('    expected: "ready"', `    expected: ${value}`)), FILE);
+      expect(parsed.problems).toEqual([]);
+      expect(parsed.template?.validation_tests[0]?.expected).toBe(value);
+    });
+
+    it("names a null as written, with no quotes to suggest", () => {
+      expect(expectedAs("~")).toEqual([`${at} nothing (~)`]);
+      expect(expectedAs("Null")).toEqual([`${at} nothing (Null)`]);
+      expect(expectedAs("")).toEqual([`${at} nothing (null)`]);
+    });
+
+    it("says when even the quoted text would be refused", () => {
+      for (const value of ["1.0", "1.10", "2"]) {
+        expect(lines(replace('version: "1.0.0"', `version: ${value}`))).toEqual([
+          `${FILE}:3:10 error version: expected a string, got a number (${value}); quoted, "${value}" would still be wrong: expected a semantic version such as 1.2.3`,
+        ]);
+      }
+      expect(lines(`${VALID_TEMPLATE}instance_type: { x86_64: 5 }\n`)).toEqual([
+        `${FILE}:20:26 error instance_type.x86_64: expected a string, got a number (5); quoted, "5" would still be wrong: expected an EC2 instance type such as t3.medium`,
+      ]);
+    });
+
+    it("quotes as written wherever a value is named: tags, bounds, enums, regions, base images, aliases", () => {
+      expect(lines(`${VALID_TEMPLATE}tags: { cost: 1.50, on: True }\n`)).toEqual([
+        `${FILE}:20:15 error tags.cost: expected a string, got a number (1.50); put it in quotes: "1.50"`,
+        `${FILE}:20:25 error tags.on: expected a string, got a boolean (True); put it in quotes: "True"`,
+      ]);
+      expect(lines(replace("ports: [22]", "ports: [0x10000, 1.50]"))).toEqual([
+        `${FILE}:16:9 error ports[0]: must be at most 65535, got 0x10000`,
+        `${FILE}:16:18 error ports[1]: expected a whole number, got a number (1.50)`,
+      ]);
+      expect(lines(replace("x86_64: 0.0416", "x86_64: -1.50"))).toEqual([`${FILE}:18:11 error estimated_cost_per_hour.x86_64: must be at least 0, got -1.50`]);
+      expect(lines(replace("architecture: [x86_64, arm64]", "architecture: [x86_64, 010]"))).toEqual([
+        `${FILE}:6:26 error base_ami.architecture[1]: expected one of x86_64, arm64, got a number (010)`,
+      ]);
+      expect(lines(replace("regions: [us-east-1, us-west-2]", "regions: [us-east-1, 1e3]"))).toEqual([`${FILE}:7:22 error regions[1]: a number (1e3) is not an AWS region`]);
+      expect(lines(replace("source: ubuntu-22.04-lts", "source: 0x1F"))[0]).toMatch(/got a number \(0x1F\)$/);
+      expect(lines(replace('    expected: "ready"', "    expected: &v 1.10\n  - name: b\n    command: *v"))).toEqual([
+        `${FILE}:15:18 error validation_tests[0].expected: expected a string, got a number (1.10); put it in quotes: "1.10"`,
+        `${FILE}:15:18 error validation_tests[1].command: expected a string, got a number (1.10); put it in quotes: "1.10" (reached through *v at line 17)`,
+      ]);
+    });
   });
 });

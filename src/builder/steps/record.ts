@@ -1,10 +1,11 @@
 import { ssmParameterName } from "../../registry/operations.js";
+import type { RegistryLockOptions } from "../../registry/lock.js";
 import { publishAmiToSsm } from "../../registry/publish.js";
 import { isoSeconds, recordAmi, updateRegistryFile } from "../../registry/store.js";
 import type { PipelineStep } from "../context.js";
 
 /** Record the new AMI in the registry file, so `cws ami build` alone leaves it current. */
-export function recordInRegistry(registryFile: string): PipelineStep {
+export function recordInRegistry(registryFile: string, lock: RegistryLockOptions = {}): PipelineStep {
   return {
     id: "record",
     title: "Updating the registry",
@@ -30,6 +31,7 @@ export function recordInRegistry(registryFile: string): PipelineStep {
           ...(request.sourceCommit ? { source_commit: request.sourceCommit } : {}),
           validated_at: isoSeconds(now),
         }),
+        { ...lock, onWait: (message) => ctx.reporter.detail(message) },
       );
       ctx.recordedIn = registryFile;
       return `Registry updated: ${request.templateId}.${request.region}.${request.architecture} = ${ctx.imageId} (${registryFile})`;

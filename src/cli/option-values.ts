@@ -1,0 +1,72 @@
+import { INSTANCE_PROFILE_PATTERN, SUBNET_PATTERN } from "../config/fields.js";
+import { CwsError } from "../errors.js";
+import { ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "../template/architectures.js";
+import { regionProblem } from "../template/regions.js";
+import { didYouMean } from "../template/suggest.js";
+import type { OptionSpec, ValueKind } from "./command-spec.js";
+
+/**
+ * The values of a command line's options, checked against what the command
+ * table says they take (`value`, `choices`) before the command's
+ * implementation is loaded: a wrong flag exits 2, naming the flag and the
+ * value, with the nearest valid value for a typo, before anything reads a
+ * template or calls AWS. What needs more than the value itself (is this
+ * template built in that region? does the instance type fit the build's
+ * architecture?) the command checks, with the same rules as lint.
+ *
+ * Loaded only when a command line gives an option a value.
+ */
+
+/** An option as it was typed: the flag (an alias if one was used) and its value. */
+export interface GivenValue {
+  flag: string;
+  value: string;
+  spec: Pick<OptionSpec, "choices" | "value">;
+}
+
+/** The version in image names and tags (`cws-<template>-<version>-…`): what an AMI name and a tag value may hold. */
+export const IMAGE_VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+
+interface ValueProblem {
+  problem: string;
+  suggestion: string;
+}
+
+const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
+  region: (value) => {
+    const problem = regionProblem(value);
+    return problem === undefined ? undefined : { problem, suggestion: "AWS regions look like us-east-1 or eu-west-2" };
+  },
+  architecture: (value) =>
+    (ARCHITECTURES as readonly string[]).includes(value)
+      ? undefined
+      : { problem: `expected ${ARCHITECTURES.join(" or ")}${didYouMean(value, ARCHITECTURES)}`, suggestion: `EC2 names the architectures ${ARCHITECTURES.join(" and ")}` },
+  instanceType: (value) =>
+    INSTANCE_TYPE_PATTERN.test(value) ? undefined : { problem: "not an EC2 instance type", suggestion: "e.g. t3.medium for x86_64 or t4g.medium for arm64" },
+  subnet: (value) => (SUBNET_PATTERN.test(value) ? undefined : { problem: "not a subnet id", suggestion: "e.g. subnet-0123456789abcdef0" }),
+  instanceProfile: (value) =>
+    INSTANCE_PROFILE_PATTERN.test(value)
+      ? undefined
+      : { problem: "not a valid instance profile name", suggestion: "up to 128 letters, digits and + = , . @ _ -" },
+  imageVersion: (value) =>
+    IMAGE_VERSION_PATTERN.test(value)
+      ? undefined
+      : { problem: "not usable in an image name", suggestion: "use letters, digits and . _ + - (e.g. v1.2.3 or a commit), at most 64" },
+};
+
+function problemWith(given: GivenValue): ValueProblem | undefined {
+  if (given.value.trim() === "") return { problem: "empty value", suggestion: `give ${given.flag} a value, or leave the flag out (an unset variable in a script?)` };
+  const { choices, value } = given.spec;
+  if (choices !== undefined && !choices.includes(given.value)) {
+    return { problem: `expected ${choices.join(" or ")}${didYouMean(given.value, choices)}`, suggestion: `${given.flag} takes ${choices.join(", ")}` };
+  }
+  return value === undefined ? undefined : CHECKS[value](given.value);
+}
+
+/** The first value that is wrong, as a usage error (exit 2): `--region "mars-1": not an AWS region`. */
+export function checkOptionValues(values: readonly GivenValue[]): void {
+  for (const given of values) {
+    const found = problemWith(given);
+    if (found) throw new CwsError("BAD_OPTION", `${given.flag} ${JSON.stringify(given.value)}: ${found.problem}`, { value: given.value, suggestion: found.suggestion });
+  }
+}

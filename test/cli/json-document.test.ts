@@ -1,0 +1,63 @@
+import { CommanderError } from "commander";
+import { describe, expect, it } from "vitest";
+import { errorDocument, JsonStdout, jsonRequested, usageErrorOf } from "../../src/cli/json-document.js";
+
+describe("--json", () => {
+  it("is asked for by --json anywhere before --", () => {
+    expect(jsonRequested(["--json", "ami", "lint"])).toBe(true);
+    expect(jsonRequested(["ami", "lint", "--bogus", "--json"])).toBe(true);
+    expect(jsonRequested(["ami", "lint"])).toBe(false);
+    expect(jsonRequested(["ami", "lint", "--", "--json"])).toBe(false);
+    expect(jsonRequested(["ami", "lint", "--jsonx"])).toBe(false);
+  });
+
+  it("passes one JSON document through, and refuses nothing, text, or two documents (a bug in the command)", () => {
+    const written: string[] = [];
+    const stdout = { write: (text: string) => written.push(text) };
+    const one = new JsonStdout();
+    one.write("{\n");
+    one.write('  "a": 1\n}');
+    one.flushTo(stdout, "ami x");
+    expect(written).toEqual(['{\n  "a": 1\n}\n']);
+    for (const [chunks, what] of [[[], "nothing"], [["Merged 2 files\n"], "something other than one JSON document"], [["{}\n", "{}\n"], "something other than one JSON document"]] as const) {
+      const collected = new JsonStdout();
+      for (const chunk of chunks) collected.write(chunk);
+      expect(() => collected.flushTo(stdout, "ami x")).toThrow(`cws ami x --json printed ${what} on stdout`);
+    }
+    expect(written).toHaveLength(1);
+  });
+
+  it("writes an error as { error: { code, message, value, suggestion }, exitCode }", () => {
+    expect(JSON.parse(errorDocument({ code: "BAD_OPTION", message: "m", value: "v", suggestion: "s" }, 2))).toEqual({
+      error: { code: "BAD_OPTION", message: "m", value: "v", suggestion: "s" },
+      exitCode: 2,
+    });
+    expect(JSON.parse(errorDocument({ code: "X", message: "m", value: undefined, suggestion: undefined }, 1))).toEqual({
+      error: { code: "X", message: "m", value: null, suggestion: null },
+      exitCode: 1,
+    });
+  });
+
+  it("reads commander's usage errors: a code of ours, the message, the value at fault, its suggestion", () => {
+    const error = (code: string, message: string) => new CommanderError(1, code, message);
+    expect(usageErrorOf(error("commander.unknownOption", "error: unknown option '--stict'\n(Did you mean --strict?)"))).toEqual({
+      code: "UNKNOWN_OPTION",
+      message: "unknown option '--stict'",
+      value: "--stict",
+      suggestion: "did you mean --strict?",
+    });
+    expect(usageErrorOf(error("commander.unknownCommand", "error: unknown command 'lnt'\n(Did you mean lint?)"))).toMatchObject({ code: "UNKNOWN_COMMAND", value: "lnt", suggestion: "did you mean lint?" });
+    expect(usageErrorOf(error("commander.optionMissingArgument", "error: option '--region <region>' argument missing"))).toMatchObject({
+      code: "MISSING_OPTION_VALUE",
+      value: "--region",
+      suggestion: "run with --help for usage",
+    });
+    expect(usageErrorOf(error("commander.missingArgument", "error: missing required argument 'template'"))).toMatchObject({ code: "MISSING_ARGUMENT", value: undefined });
+    expect(usageErrorOf(error("commander.excessArguments", "error: too many arguments for 'list'. Expected 0 arguments but got 1."))).toMatchObject({
+      code: "TOO_MANY_ARGUMENTS",
+      value: undefined,
+    });
+    expect(usageErrorOf(error("commander.help", "(outputHelp)"))).toMatchObject({ code: "COMMAND_REQUIRED", message: "no command given" });
+    expect(usageErrorOf(error("commander.somethingNew", "error: odd"))).toMatchObject({ code: "USAGE", message: "odd" });
+  });
+});

@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import type { OptionSpec, ValueKind } from "../../src/cli/command-spec.js";
+import { checkOptionValues } from "../../src/cli/option-values.js";
+import { CwsError } from "../../src/errors.js";
+
+/** The error checkOptionValues raises for one flag and value, or undefined when it accepts them. */
+function check(spec: Pick<OptionSpec, "choices" | "value">, value: string, flag = "--flag"): CwsError | undefined {
+  try {
+    checkOptionValues([{ flag, value, spec }]);
+    return undefined;
+  } catch (error) {
+    if (error instanceof CwsError) return error;
+    throw error;
+  }
+}
+
+/** For each kind of value: values it takes, and values it refuses with what the message says. */
+const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
+  region: {
+    good: ["us-east-1", "eu-central-2", "ap-southeast-7", "us-gov-west-1", "cn-north-1"],
+    bad: [
+      ["mars-1", "not an AWS region"],
+      ["us-esat-1", 'not an AWS region (did you mean "us-east-1"?)'],
+      ["US-EAST-1", 'not an AWS region (did you mean "us-east-1"?)'],
+      ["us-east-1a", 'not an AWS region (did you mean "us-east-1"?)'],
+    ],
+  },
+  architecture: {
+    good: ["x86_64", "arm64"],
+    bad: [
+      ["amd64", 'expected x86_64 or arm64 (did you mean "x86_64"? that is what EC2 calls amd64)'],
+      ["aarch64", 'expected x86_64 or arm64 (did you mean "arm64"? that is what EC2 calls aarch64)'],
+      ["x86-64", 'expected x86_64 or arm64 (did you mean "x86_64"? that is what EC2 calls x86-64)'],
+      ["arm46", 'expected x86_64 or arm64 (did you mean "arm64"?)'],
+      ["sparc", "expected x86_64 or arm64"],
+      ["X86_64", 'expected x86_64 or arm64 (did you mean "x86_64"?)'],
+    ],
+  },
+  instanceType: {
+    good: ["t3.medium", "t4g.large", "c7gn.16xlarge", "u-6tb1.metal", "mac2-m2.metal"],
+    bad: [
+      ["large", "not an EC2 instance type"],
+      ["T3.MEDIUM", "not an EC2 instance type"],
+      ["t3 medium", "not an EC2 instance type"],
+    ],
+  },
+  subnet: {
+    good: ["subnet-0123abcd", "subnet-0123456789abcdef0"],
+    bad: [
+      ["subnet-xyz", "not a subnet id"],
+      ["sg-0123abcd", "not a subnet id"],
+      ["subnet-0123456789abcdef01", "not a subnet id"],
+    ],
+  },
+  instanceProfile: {
+    good: ["cws-ami-builder", "a+b=c,d.e@f_g"],
+    bad: [
+      ["has space", "not a valid instance profile name"],
+      ["x".repeat(129), "not a valid instance profile name"],
+    ],
+  },
+  imageVersion: {
+    good: ["v1.2.3", "1f3e9a0", "1.0.0+build.5", "release_2026"],
+    bad: [
+      ["v1 2", "not usable in an image name"],
+      ["-v1", "not usable in an image name"],
+      ["v1/2", "not usable in an image name"],
+      ["v".repeat(65), "not usable in an image name"],
+    ],
+  },
+};
+
+describe("checkOptionValues", () => {
+  for (const [kind, { good, bad }] of Object.entries(KINDS) as [ValueKind, (typeof KINDS)[ValueKind]][]) {
+    it(`${kind}: takes ${good.join(", ")}; refuses a wrong one with exit 2, the flag, the value and what to do`, () => {
+      for (const value of good) expect(check({ value: kind }, value), value).toBeUndefined();
+      for (const [value, says] of bad) {
+        const error = check({ value: kind }, value, "--x");
+        expect(error, value).toBeInstanceOf(CwsError);
+        expect(error!.message).toBe(`--x ${JSON.stringify(value)}: ${says}`);
+        expect(error!.code).toBe("BAD_OPTION");
+        expect(error!.exitCode).toBe(2);
+        expect(error!.value).toBe(value);
+        expect(error!.suggestion).toBeTruthy();
+      }
+    });
+  }
+
+  it("checks a choice, with the nearest for a typo", () => {
+    const spec = { choices: ["cleanup", "abort"] };
+    expect(check(spec, "abort")).toBeUndefined();
+    expect(check(spec, "abrt", "--on-error")?.message).toBe('--on-error "abrt": expected cleanup or abort (did you mean "abort"?)');
+    expect(check(spec, "keep", "--on-error")?.message).toBe('--on-error "keep": expected cleanup or abort');
+    expect(check(spec, "keep", "--on-error")?.suggestion).toBe("--on-error takes cleanup, abort");
+  });
+
+  it("refuses an empty value for any option, whatever it takes (an unset variable in a script must not mean the default)", () => {
+    for (const spec of [{}, { value: "region" as const }, { choices: ["a"] }]) {
+      for (const value of ["", " ", "\t"]) {
+        const error = check(spec, value, "--region");
+        expect(error?.message, JSON.stringify(spec)).toBe(`--region ${JSON.stringify(value)}: empty value`);
+        expect(error?.suggestion).toContain("leave the flag out");
+      }
+    }
+    expect(check({}, "anything")).toBeUndefined();
+  });
+
+  it("reports the first wrong value of several", () => {
+    expect(() =>
+      checkOptionValues([
+        { flag: "--region", value: "us-east-1", spec: { value: "region" } },
+        { flag: "--arch", value: "amd64", spec: { value: "architecture" } },
+        { flag: "--subnet", value: "nope", spec: { value: "subnet" } },
+      ]),
+    ).toThrow(/^--arch "amd64"/);
+  });
+});

@@ -1,0 +1,78 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { runCli, scratchDir } from "../helpers/cli.js";
+import { VALID_TEMPLATE } from "../helpers/templates.js";
+
+/** One rule for template ids (src/template/template-id.ts), from file names, from the command line and in the registry. */
+
+const RULE = "use lowercase letters, digits and single hyphens, starting with a letter, at most 32 characters (e.g. r-research)";
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+function workspace(files: Record<string, string>): string {
+  const { dir, cleanup } = scratchDir(files);
+  cleanups.push(cleanup);
+  return dir;
+}
+
+describe("template ids", () => {
+  it("a file whose name is not an id is reported by lint (and its content still checked); dot-files are skipped", () => {
+    const dir = workspace({
+      "templates/r-research.yml": VALID_TEMPLATE,
+      "templates/R_Research.yml": VALID_TEMPLATE.replace("ports: [22]", "ports: [0]"),
+      "templates/.draft.yml": "name: [",
+    });
+    const result = runCli(["ami", "lint"], { cwd: dir });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toContain(`templates/R_Research.yml: error: "R_Research" is not a valid template id: ${RULE}\n    → rename the file to r-research.yml: the id is part of image names, tags and SSM parameters\n`);
+    expect(result.stdout).toContain("templates/R_Research.yml:16:9 error ports[0]: must be at least 1, got 0");
+    expect(result.stdout).not.toContain(".draft");
+    expect(result.stdout).toContain("2 templates checked");
+  });
+
+  it("an id typed on the command line that cannot be one says the rule, and the id it was probably meant to be", () => {
+    const dir = workspace({ "templates/r-research.yml": VALID_TEMPLATE, "registry/amis.json": JSON.stringify({ version: "1.0", last_updated: "2026-01-01T00:00:00Z", templates: {} }) });
+    const cases: [args: string[], message: string][] = [
+      [["ami", "lint", "R_Research"], `error: "R_Research" is not a valid template id: ${RULE} (did you mean "r-research"?)`],
+      [["ami", "lint", ".draft"], `error: ".draft" is not a valid template id: ${RULE}`],
+      [["ami", "build", "Bad Name", "--dry-run", "--region", "us-east-1"], `error: "Bad Name" is not a valid template id: ${RULE}`],
+      [["ami", "update-templates", "r-research.YML"], `error: "r-research.YML" is not a valid template id: ${RULE} (did you mean "r-research"?)`],
+      [["ami", "update-registry", "R-Research"], `error: "R-Research" is not a valid template id: ${RULE} (did you mean "r-research"?)`],
+    ];
+    for (const [args, message] of cases) {
+      const result = runCli(args, { cwd: dir });
+      expect(result.stderr.split("\n")[0], args.join(" ")).toBe(message);
+      expect(result.status, args.join(" ")).toBe(2);
+    }
+    // A well-formed id that does not exist is still "no template".
+    expect(runCli(["ami", "lint", "r-reserch"], { cwd: dir }).stderr).toContain('no template "r-reserch"');
+  });
+
+  it("build refuses a template whose file name is not an id, before anything is launched", () => {
+    const dir = workspace({ "templates/Bad Name.yml": VALID_TEMPLATE });
+    const result = runCli(["ami", "build", "Bad Name", "--dry-run", "--region", "us-east-1", "--architecture", "x86_64"], { cwd: dir });
+    expect(result.stderr).toContain(`templates/Bad Name.yml: error: "Bad Name" is not a valid template id: ${RULE}\n`);
+    expect(result.stderr).toContain("error: template Bad Name has 1 problem(s); nothing was built");
+    expect(result.status).toBe(2);
+  });
+
+  it("rollback checks the id against the rule, then the registry", () => {
+    const registry = { version: "1.0", last_updated: "2026-01-01T00:00:00Z", templates: {} };
+    const dir = workspace({ "amis.json": JSON.stringify(registry) });
+    const result = runCli(["--registry", "amis.json", "ami", "rollback", "Bad Name", "--region", "us-east-1", "--architecture", "x86_64"], { cwd: dir });
+    expect(result.stderr.split("\n")[0]).toBe(`error: "Bad Name" is not a valid template id: ${RULE}`);
+    expect(result.status).toBe(2);
+  });
+
+  it("a registry keyed by something that is not an id is invalid, on list's quick path and in the schema alike", () => {
+    const entry = { version: "v1", description: "d", amis: {}, ports: [22], estimated_cost_per_hour: {} };
+    const dir = workspace({});
+    writeFileSync(join(dir, "amis.json"), JSON.stringify({ version: "1.0", last_updated: "2026-01-01T00:00:00Z", templates: { "r-research": entry, "Bad Name": entry } }, null, 2));
+    const result = runCli(["--registry", "amis.json", "ami", "list"], { cwd: dir });
+    // One problem is one line: `error: file:line:col path: message`.
+    expect(result.stderr).toMatch(new RegExp(`^error: amis\\.json:14:\\d+ templates\\.Bad Name: not a valid template id: ${RULE.replace(/[()]/g, "\\$&")}\n`));
+    expect(result.status).toBe(2);
+  });
+});
