@@ -3,6 +3,7 @@
  * builder instance and its security group, and the image made from it.
  */
 import {
+  CopyImageCommand,
   CreateImageCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
@@ -24,7 +25,7 @@ import {
   type _InstanceType,
 } from "@aws-sdk/client-ec2";
 import { awsCall, collectPages, required, toTagList, toTagRecord } from "./call.js";
-import { isAwsError, type Ec2Port, type ImageFilter, type ImageInfo, type InstanceInfo, type LaunchRequest, type SubnetInfo, type Tags } from "./ports.js";
+import { isAwsError, type CopyImageRequest, type Ec2Port, type ImageFilter, type ImageInfo, type InstanceInfo, type LaunchRequest, type SubnetInfo, type Tags } from "./ports.js";
 
 /** EC2's largest page for the Describe calls used here. */
 const PAGE_SIZE = 1000;
@@ -36,6 +37,7 @@ function tagFilters(tags: Tags | undefined): Filter[] {
 function toImageInfo(image: Image): ImageInfo {
   const mappings = image.BlockDeviceMappings ?? [];
   const root = mappings.find((m) => m.DeviceName !== undefined && m.DeviceName === image.RootDeviceName);
+  const volumes = mappings.flatMap((m) => (m.Ebs ? [m.Ebs] : []));
   return {
     imageId: image.ImageId ?? "",
     name: image.Name ?? "",
@@ -46,6 +48,7 @@ function toImageInfo(image: Image): ImageInfo {
     rootDeviceName: image.RootDeviceName,
     rootVolumeSizeGb: root?.Ebs?.VolumeSize,
     snapshotIds: mappings.flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [])),
+    ...(volumes.length > 0 ? { encrypted: volumes.every((ebs) => ebs.Encrypted === true) } : {}),
     tags: toTagRecord(image.Tags),
   };
 }
@@ -270,6 +273,36 @@ export class Ec2Adapter implements Ec2Port {
       ),
     );
     return required(result.ImageId, "CreateImage", "ImageId");
+  }
+
+  /**
+   * Sent to this (the destination) region's endpoint: CopyImage is always
+   * called where the copy is to be. The tags go on the copy and on each of its
+   * snapshots (TagSpecifications, as CreateImage's), not through CopyImageTags,
+   * which copies only the image's tags and leaves the snapshots bare.
+   * `Encrypted` is sent only when asked for: a copy of an encrypted snapshot is
+   * always encrypted (in another region with that region's default EBS key),
+   * so it is needed only for a source with an unencrypted snapshot.
+   */
+  async copyImage(request: CopyImageRequest): Promise<string> {
+    const tags = toTagList(request.tags);
+    const result = await awsCall("CopyImage", () =>
+      this.client.send(
+        new CopyImageCommand({
+          SourceRegion: request.sourceRegion,
+          SourceImageId: request.sourceImageId,
+          Name: request.name,
+          Description: request.description,
+          TagSpecifications: [
+            { ResourceType: "image", Tags: tags },
+            { ResourceType: "snapshot", Tags: tags },
+          ],
+          ClientToken: request.clientToken,
+          ...(request.encrypted === true ? { Encrypted: true } : {}),
+        }),
+      ),
+    );
+    return required(result.ImageId, "CopyImage", "ImageId");
   }
 
   async createTags(resourceIds: string[], tags: Tags): Promise<void> {
