@@ -19,15 +19,9 @@ import { deleteImageAndSnapshots, imageCopyWaitTimeoutMs, pendingImageAdvice, si
 import { WaitTimeoutError, WAITS, type PollSettings } from "../builder/poll.js";
 import { silentReporter, type BuildReporter } from "../builder/reporter.js";
 import { InterruptedError } from "../builder/runner.js";
+import { COPIED_FROM_TAG, copiedFromTagValue, type CopiedFrom } from "../registry/copied-from.js";
 
-/** The tag every copy carries: `<source region>/<source AMI id>`. */
-export const COPIED_FROM_TAG = "cws:copied-from";
-
-/** Where a copy came from, as the registry records it (`copied_from`). */
-export interface CopiedFrom {
-  region: string;
-  ami_id: string;
-}
+export { COPIED_FROM_TAG, type CopiedFrom };
 
 /** The image to copy, as its own region knows it. */
 export interface CopySource {
@@ -121,7 +115,7 @@ export function copyClientToken(buildId: string, destinationRegion: string): str
 export function copyTags(source: Pick<CopySource, "region" | "imageId" | "tags">): Tags {
   const tags: Tags = {};
   for (const [key, value] of Object.entries(source.tags)) if (!key.toLowerCase().startsWith("aws:")) tags[key] = value;
-  tags[COPIED_FROM_TAG] = `${source.region}/${source.imageId}`;
+  tags[COPIED_FROM_TAG] = copiedFromTagValue({ region: source.region, ami_id: source.imageId });
   return tags;
 }
 
@@ -209,7 +203,7 @@ export async function copyImageToRegion(input: CopyInput): Promise<CopyResult> {
     const message = interrupted ? `${what} interrupted` : `${what} failed: ${error instanceof Error ? error.message : String(error)}`;
     const suggestion =
       cleanupErrors.length > 0
-        ? `${imageId} or its snapshots may be left in ${region}; find them by the tag ${COPIED_FROM_TAG}=${source.region}/${source.imageId}`
+        ? `${imageId} or its snapshots may be left in ${region}; find them by the tag ${COPIED_FROM_TAG}=${copiedFromTagValue(copiedFrom)}`
         : undefined;
     throw new CopyFailure(message, region, imageId, interrupted, cleaned, cleanupErrors, suggestion, { cause: error });
   }

@@ -1,4 +1,5 @@
 import type { Architecture } from "../template/schema.js";
+import type { CopiedFrom } from "./copied-from.js";
 import { REGISTRY_FIELDS } from "./fields.js";
 import type { AmiRecord, Registry } from "./schema.js";
 import { isoSeconds, recordAmi } from "./store.js";
@@ -19,7 +20,7 @@ export interface RecordedCopy {
   /** EC2's creation time of the copy; `now` when not known. */
   created?: string | undefined;
   sizeGb: number;
-  copiedFrom: { region: string; ami_id: string };
+  copiedFrom: CopiedFrom;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { AwsPorts, ImageInfo } from "../../src/aws/ports.js";
 import { createAwsPorts } from "../../src/aws/sdk.js";
 import type { PollSettings } from "../../src/builder/poll.js";
 import { CopyFailure, copyImageToRegion, type CopyResult } from "../../src/fleet/copy.js";
+import { listCwsImages, newestValidated, recordFromImage } from "../../src/registry/aws-images.js";
 import { copyRecord, recordCopy } from "../../src/registry/copies.js";
 import { quickRegistry } from "../../src/registry/list.js";
 import { readRegistry, recordAmi, updateRegistryFile } from "../../src/registry/store.js";
@@ -50,6 +51,7 @@ async function builtImage(name: string): Promise<ImageInfo> {
     { Key: "cws:arch", Value: "x86_64" },
     { Key: "cws:build-id", Value: "20261126t083000z-c0c0c0" },
     { Key: "cws:managed-by", Value: "cws" },
+    { Key: "cws:validated", Value: "true" },
     { Key: "team", Value: "research" },
   ];
   const { ImageId } = await ec2.send(
@@ -149,6 +151,13 @@ describe("copying one image to three regions at once, throttled", () => {
       expect(quickRegistry(JSON.parse(readFileSync(file, "utf8")))).toBeDefined();
     } finally {
       cleanup();
+    }
+
+    // What update-registry would record from AWS alone, through the copies' tags.
+    for (const result of results) {
+      const newest = newestValidated(await listCwsImages(aws.ec2(result.region), "copy-test"), "copy-test", "x86_64");
+      expect(newest?.imageId).toBe(result.imageId);
+      expect(recordFromImage(newest!).copied_from).toEqual({ region: HOME, ami_id: source.imageId });
     }
   }, 60_000);
 });

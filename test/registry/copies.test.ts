@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { ImageInfo } from "../../src/aws/ports.js";
+import { recordFromImage } from "../../src/registry/aws-images.js";
+import { copiedFromTagValue, parseCopiedFromTag } from "../../src/registry/copied-from.js";
 import { copyRecord, recordCopy } from "../../src/registry/copies.js";
 import { quickRegistry } from "../../src/registry/list.js";
 import { emptyRegistry, registrySchema, type AmiEntry, type AmiRecord } from "../../src/registry/schema.js";
@@ -95,5 +98,35 @@ describe("recordCopy", () => {
     const self = copyRecord(SOURCE_ENTRY, { ...COPY, copiedFrom: { region: "eu-west-1", ami_id: SOURCE_ID } }, NOW);
     expect(() => recordCopy(registry, "t", TEMPLATE_META, "eu-west-1", "x86_64", self)).toThrow("copied from eu-west-1, its own region");
     expect(registry.templates).toEqual({});
+  });
+});
+
+describe("the cws:copied-from tag", () => {
+  it("reads back what is written, and nothing from a value that is not one", () => {
+    const from = { region: "us-east-1", ami_id: SOURCE_ID };
+    expect(copiedFromTagValue(from)).toBe(`us-east-1/${SOURCE_ID}`);
+    expect(parseCopiedFromTag(copiedFromTagValue(from))).toEqual(from);
+    for (const value of [undefined, "", SOURCE_ID, `/${SOURCE_ID}`, "us-east-1/", "us-east-1/ami-123", `us-east-1/${SOURCE_ID}/x`]) {
+      expect(parseCopiedFromTag(value), String(value)).toBeUndefined();
+    }
+  });
+
+  it("becomes the record's copied_from when update-registry rebuilds an entry from AWS", () => {
+    const image: ImageInfo = {
+      imageId: COPY_ID,
+      name: "cws-r-research-v1.0.0-x86_64-20261126T083000Z",
+      architecture: "x86_64",
+      state: "available",
+      creationDate: "2026-11-26T09:12:34.000Z",
+      ownerId: "111122223333",
+      rootDeviceName: "/dev/sda1",
+      rootVolumeSizeGb: 30,
+      snapshotIds: ["snap-1"],
+      tags: { "cws:validated": "true", "cws:build-id": "b-1", "cws:copied-from": `us-east-1/${SOURCE_ID}` },
+    };
+    expect(recordFromImage(image)).toMatchObject({ ami_id: COPY_ID, build_id: "b-1", copied_from: { region: "us-east-1", ami_id: SOURCE_ID } });
+    const { "cws:copied-from": _, ...built } = image.tags;
+    expect(recordFromImage({ ...image, tags: built })).not.toHaveProperty("copied_from");
+    expect(recordFromImage({ ...image, tags: { ...built, "cws:copied-from": "by hand" } })).not.toHaveProperty("copied_from");
   });
 });
