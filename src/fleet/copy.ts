@@ -164,7 +164,12 @@ export async function copyImageToRegion(input: CopyInput): Promise<CopyResult> {
       timeoutMs: imageCopyWaitTimeoutMs(source.sizeGb),
       signal,
       onSnapshots: (ids) => (snapshotIds = ids),
-      broken: (broken) => new Error(`the copy ${copyId} in ${region} is ${broken.state}`),
+      broken: (broken) =>
+        new Error(
+          broken.state === "deregistered"
+            ? `the copy ${copyId} in ${region} is deregistered: this build was copied to ${region} before and that copy removed, and EC2 answers the same client token with it; copy under another build id`
+            : `the copy ${copyId} in ${region} is ${broken.state}`,
+        ),
     });
     created = image.creationDate || undefined;
     reporter.detail(`${region}: ${copyId} is available`);

@@ -159,6 +159,13 @@ describe("copyImageToRegion", () => {
     expect(late.calls).toEqual([`copy ${SOURCE_ID}`, `deregister ${late.copyId}`, "delete snap-eu-west-1-1", "delete snap-eu-west-1-2"]);
   });
 
+  it("says why a copy comes back deregistered: its client token named a copy made and removed before", async () => {
+    const eu = fakeRegion("eu-west-1", { states: ["deregistered"] });
+    const failure = await failureOf(copyImageToRegion(input(eu.ec2)));
+    expect(failure.message).toContain(`the copy ${eu.copyId} in eu-west-1 is deregistered`);
+    expect(failure.message).toContain("copy under another build id");
+  });
+
   it("keeps a copy still pending when its wait runs out, and says how to check and record it", async () => {
     const eu = fakeRegion("eu-west-1", { states: ["pending"] });
     const warnings: string[] = [];
