@@ -22,6 +22,7 @@ import {
   type Image,
   type Instance,
   type Reservation,
+  type TagSpecification,
   type _InstanceType,
 } from "@aws-sdk/client-ec2";
 import { awsCall, collectPages, required, toTagList, toTagRecord } from "./call.js";
@@ -32,6 +33,19 @@ const PAGE_SIZE = 1000;
 
 function tagFilters(tags: Tags | undefined): Filter[] {
   return Object.entries(tags ?? {}).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
+}
+
+/**
+ * The same tags on a new image and on each of its snapshots, so that cleanup
+ * (and the IAM policy's tag conditions) can find the snapshots after the
+ * image is gone. CreateImage and CopyImage both take them this way.
+ */
+function imageAndSnapshotTags(tags: Tags): TagSpecification[] {
+  const list = toTagList(tags);
+  return [
+    { ResourceType: "image", Tags: list },
+    { ResourceType: "snapshot", Tags: list },
+  ];
 }
 
 function toImageInfo(image: Image): ImageInfo {
@@ -255,19 +269,13 @@ export class Ec2Adapter implements Ec2Port {
   }
 
   async createImage(request: { instanceId: string; name: string; description: string; tags: Tags; dryRun?: boolean }): Promise<string> {
-    const tags = toTagList(request.tags);
     const result = await awsCall("CreateImage", () =>
       this.client.send(
         new CreateImageCommand({
           InstanceId: request.instanceId,
           Name: request.name,
           Description: request.description,
-          // Snapshots are tagged with the image so that cleanup (and the IAM
-          // policy's tag conditions) can find them after the image is gone.
-          TagSpecifications: [
-            { ResourceType: "image", Tags: tags },
-            { ResourceType: "snapshot", Tags: tags },
-          ],
+          TagSpecifications: imageAndSnapshotTags(request.tags),
           DryRun: request.dryRun === true,
         }),
       ),
@@ -285,7 +293,6 @@ export class Ec2Adapter implements Ec2Port {
    * so it is needed only for a source with an unencrypted snapshot.
    */
   async copyImage(request: CopyImageRequest): Promise<string> {
-    const tags = toTagList(request.tags);
     const result = await awsCall("CopyImage", () =>
       this.client.send(
         new CopyImageCommand({
@@ -293,10 +300,7 @@ export class Ec2Adapter implements Ec2Port {
           SourceImageId: request.sourceImageId,
           Name: request.name,
           Description: request.description,
-          TagSpecifications: [
-            { ResourceType: "image", Tags: tags },
-            { ResourceType: "snapshot", Tags: tags },
-          ],
+          TagSpecifications: imageAndSnapshotTags(request.tags),
           ClientToken: request.clientToken,
           ...(request.encrypted === true ? { Encrypted: true } : {}),
         }),

@@ -41,6 +41,11 @@ const TAG_LIST = [
   { Key: "cws:template", Value: "r-research" },
   { Key: "Name", Value: "cws-build r-research" },
 ];
+/** TAGS on a new image and on each of its snapshots. */
+const IMAGE_AND_SNAPSHOT_TAGS = [
+  { ResourceType: "image" as const, Tags: TAG_LIST },
+  { ResourceType: "snapshot" as const, Tags: TAG_LIST },
+];
 
 function image(id: string, extra: Partial<Image> = {}): Image {
   return {
@@ -416,10 +421,7 @@ describe("images", () => {
       InstanceId: "i-1",
       Name: "cws-r-research-20240701",
       Description: "r-research",
-      TagSpecifications: [
-        { ResourceType: "image", Tags: TAG_LIST },
-        { ResourceType: "snapshot", Tags: TAG_LIST },
-      ],
+      TagSpecifications: IMAGE_AND_SNAPSHOT_TAGS,
       DryRun: false,
     });
   });
@@ -441,10 +443,7 @@ describe("images", () => {
       SourceImageId: "ami-0123456789abcdef0",
       Name: "cws-r-research-v1.0.0-x86_64-20240701T080000Z",
       Description: "R Research (copied from us-east-1 ami-0123456789abcdef0)",
-      TagSpecifications: [
-        { ResourceType: "image", Tags: TAG_LIST },
-        { ResourceType: "snapshot", Tags: TAG_LIST },
-      ],
+      TagSpecifications: IMAGE_AND_SNAPSHOT_TAGS,
       ClientToken: "cws-copy-20240701t080000z-1a2b3c-eu-west-1",
     });
   });

@@ -15,18 +15,20 @@ const NOW = new Date("2026-11-26T10:00:00.500Z");
 const SOURCE_ID = "ami-0123456789abcdef0";
 const COPY_ID = "ami-0c0c0c0c0c0c0c0c0";
 
+/** What a build's record says of the build: a copy's record says the same. */
+const BUILD = {
+  name: "cws-r-research-v1.0.0-x86_64-20261126T083000Z",
+  version: "v1.0.0",
+  build_id: "20261126t083000z-1a2b3c",
+  base_ami: "ami-0fedcba9876543210",
+  content_hash: "9f".repeat(32),
+  source_commit: "1f3e".repeat(10),
+  validated_at: "2026-11-26T08:41:00Z",
+};
+
 /** The home region's entry as a build records it, pinned and with history, as an entry may be. */
 const SOURCE_ENTRY = {
-  ...record(SOURCE_ID, "2026-11-26T08:30:00Z", {
-    name: "cws-r-research-v1.0.0-x86_64-20261126T083000Z",
-    version: "v1.0.0",
-    build_id: "20261126t083000z-1a2b3c",
-    base_ami: "ami-0fedcba9876543210",
-    content_hash: "9f".repeat(32),
-    source_commit: "1f3e".repeat(10),
-    validated_at: "2026-11-26T08:41:00Z",
-    size_gb: 30,
-  }),
+  ...record(SOURCE_ID, "2026-11-26T08:30:00Z", { ...BUILD, size_gb: 30 }),
   pinned: true,
   rolled_back_at: "2026-11-26T09:00:00Z",
   history: [record("ami-00000001", "2026-10-01T00:00:00Z")],
@@ -42,13 +44,7 @@ describe("copyRecord", () => {
       created: "2026-11-26T09:12:34Z",
       validated: true,
       size_gb: 30,
-      name: "cws-r-research-v1.0.0-x86_64-20261126T083000Z",
-      version: "v1.0.0",
-      build_id: "20261126t083000z-1a2b3c",
-      base_ami: "ami-0fedcba9876543210",
-      content_hash: "9f".repeat(32),
-      source_commit: "1f3e".repeat(10),
-      validated_at: "2026-11-26T08:41:00Z",
+      ...BUILD,
       copied_from: { region: "us-east-1", ami_id: SOURCE_ID },
     });
   });
