@@ -14,7 +14,7 @@
  * reported, never deleted (slow is not broken).
  */
 import { createHash } from "node:crypto";
-import type { Ec2Port, Tags } from "../aws/ports.js";
+import type { Ec2Port, ImageInfo, Tags } from "../aws/ports.js";
 import { deleteImageAndSnapshots, imageCopyWaitTimeoutMs, pendingImageAdvice, sizedPlan, waitForImageAvailable } from "../builder/image-lifecycle.js";
 import { WaitTimeoutError, WAITS, type PollSettings } from "../builder/poll.js";
 import { silentReporter, type BuildReporter } from "../builder/reporter.js";
@@ -37,6 +37,18 @@ export interface CopySource {
   encrypted?: boolean | undefined;
   /** The source's description, to start the copy's with. */
   description?: string | undefined;
+}
+
+/** The source of a copy, as its region's DescribeImages shows the image (a build's, or one the cache found). */
+export function copySourceOf(region: string, image: ImageInfo): CopySource {
+  return {
+    region,
+    imageId: image.imageId,
+    name: image.name,
+    sizeGb: image.rootVolumeSizeGb ?? 8,
+    tags: image.tags,
+    encrypted: image.encrypted,
+  };
 }
 
 export interface CopyInput {

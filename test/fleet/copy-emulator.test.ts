@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsPorts, ImageInfo } from "../../src/aws/ports.js";
 import { createAwsPorts } from "../../src/aws/sdk.js";
 import type { PollSettings } from "../../src/builder/poll.js";
-import { CopyFailure, copyImageToRegion, type CopyResult } from "../../src/fleet/copy.js";
+import { CopyFailure, copyImageToRegion, copySourceOf, type CopyResult } from "../../src/fleet/copy.js";
 import { listCwsImages, newestValidated, recordFromImage } from "../../src/registry/aws-images.js";
 import { copyRecord, recordCopy } from "../../src/registry/copies.js";
 import { quickRegistry } from "../../src/registry/list.js";
@@ -72,7 +72,7 @@ async function builtImage(name: string): Promise<ImageInfo> {
   }
 }
 
-const sourceOf = (image: ImageInfo) => ({ region: HOME, imageId: image.imageId, name: image.name, sizeGb: image.rootVolumeSizeGb ?? 8, tags: image.tags, encrypted: image.encrypted });
+const sourceOf = (image: ImageInfo) => copySourceOf(HOME, image);
 
 beforeAll(async () => {
   const scratch = preferredScratchDir();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AwsCallError, type CopyImageRequest, type Ec2Port, type ImageInfo } from "../../src/aws/ports.js";
 import type { PollSettings } from "../../src/builder/poll.js";
-import { copyClientToken, CopyFailure, copyImageToRegion, copyTags, type CopyInput, type CopySource } from "../../src/fleet/copy.js";
+import { copyClientToken, CopyFailure, copyImageToRegion, copySourceOf, copyTags, type CopyInput, type CopySource } from "../../src/fleet/copy.js";
 
 const POLL: PollSettings = { overrideMs: 1, timeoutScale: 0.00001 };
 const SOURCE_ID = "ami-0123456789abcdef0";
@@ -267,6 +267,14 @@ describe("copyClientToken", () => {
     expect(long).toMatch(/^cws-copy-[0-9a-f]{55}$/);
     expect(long).toHaveLength(64);
     expect(copyClientToken("build é", "eu-west-1")).toMatch(/^cws-copy-[0-9a-f]{55}$/);
+  });
+});
+
+describe("copySourceOf", () => {
+  it("takes what a copy needs from the image as DescribeImages shows it", () => {
+    const image: ImageInfo = { imageId: SOURCE_ID, name: SOURCE.name, architecture: "x86_64", state: "available", creationDate: "", ownerId: "1", rootDeviceName: "/dev/sda1", rootVolumeSizeGb: 30, snapshotIds: [], encrypted: true, tags: { a: "b" } };
+    expect(copySourceOf("us-east-1", image)).toEqual({ region: "us-east-1", imageId: SOURCE_ID, name: SOURCE.name, sizeGb: 30, tags: { a: "b" }, encrypted: true });
+    expect(copySourceOf("us-east-1", { ...image, rootVolumeSizeGb: undefined }).sizeGb).toBe(8);
   });
 });
 
