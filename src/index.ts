@@ -16,6 +16,7 @@ export { templateJsonSchema, registryJsonSchema, templateReferenceMarkdown, form
 export { configJsonSchema } from "./config/config-schema.js";
 export { resolveAmi, type ResolveAmiOptions, type ResolvedAmi, type LegacyAmiMap } from "./registry/resolve.js";
 export { readRegistry, parseRegistry, serializeRegistry, updateRegistryFile, recordAmi } from "./registry/store.js";
+export { copyRecord, recordCopy, type RecordedCopy } from "./registry/copies.js";
 // updateRegistryFile(file, now, mutate, { processes: processProbe(process) }): the lock then names this process, and a dead one's lock is taken over.
 export { withRegistryLock, type RegistryLockOptions } from "./registry/lock.js";
 export { processProbe, type ProcessProbe } from "./process-probe.js";
