@@ -3,6 +3,7 @@ import type { BuildReporter } from "../builder/reporter.js";
 import type { BuildResult } from "../builder/build.js";
 import type { OutputStream } from "../cli/io.js";
 import { formatDuration } from "../duration.js";
+import { describeBuildCost, describeStorageCost } from "../fleet/cost.js";
 
 export interface ReporterOptions {
   stream: OutputStream;
@@ -161,6 +162,11 @@ export function formatBuildResult(result: BuildResult, chalk: ChalkInstance): st
       if (result.error.suggestion) lines.push(...result.error.suggestion.split("\n").map((l) => `   → ${l}`.replace("→   ", "  ")));
     }
     lines.push(`   Total time: ${formatDuration(result.durationSeconds)}`, `   Logs: ${result.logDir}`);
+  }
+  if (result.cost) {
+    lines.push("", `💰 Cost: ${describeBuildCost(result.cost.build)}${result.billing?.instanceKept ? "; the kept instance is billed until it is terminated" : ""}`);
+    if (result.cost.snapshotsPerMonth) lines.push(`   Image storage: ${describeStorageCost(result.cost.snapshotsPerMonth)} in ${result.region}`);
+    lines.push(`   Prices: ${result.cost.prices}, on-demand estimates`);
   }
   if (result.cleaned.length) lines.push(`🧹 Cleaned up: ${result.cleaned.join(", ")}`);
   if (result.kept.length) lines.push(`📌 Kept: ${result.kept.join(", ")}`);

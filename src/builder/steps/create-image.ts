@@ -1,4 +1,4 @@
-import { BuildFailure, describeTags, imageNameFor, imageTags, type PipelineStep } from "../context.js";
+import { BuildFailure, describeTags, imageNameFor, imageTags, rootVolumeSizeGb, type PipelineStep } from "../context.js";
 import { waitFor, WaitTimeoutError, WAITS } from "../poll.js";
 
 /** Base wait for an image, plus time per GiB: snapshots of big volumes take longer. */
@@ -34,7 +34,7 @@ export const createImage: PipelineStep = {
     });
     ctx.imageState = "pending";
     ctx.reporter.detail(`${ctx.imageId} (${name}); image and snapshots tagged with ${Object.keys(tags).length} tags`);
-    const sizeGb = ctx.request.template.volume_size_gb ?? ctx.baseImage?.rootVolumeSizeGb ?? 8;
+    const sizeGb = rootVolumeSizeGb(ctx.request.template, ctx.baseImage);
     ctx.imageSizeGb = sizeGb;
     const imageId = ctx.imageId;
     try {
