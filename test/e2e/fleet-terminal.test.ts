@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/cli.js";
+import { expectOnceInOrder } from "../helpers/screen.js";
 import { runProgramOnTerminal, SPINNER_FRAMES, type TerminalRun } from "../helpers/terminal.js";
 
 /**
@@ -33,15 +34,8 @@ function expectNothingLive(run: TerminalRun) {
 }
 
 /** Each target's final line exactly once, in the targets' order, before the tally and the table. */
-function expectFinalLines(run: TerminalRun, targets = FINAL) {
-  let at = -1;
-  for (const { symbol, label, text } of targets) {
-    const found = run.screen.map((line, i) => [line, i] as const).filter(([line]) => line.startsWith(`${symbol} ${label} `));
-    expect({ label, lines: found.map(([line]) => line) }).toEqual({ label, lines: [expect.stringMatching(text)] });
-    expect(found[0]![1]).toBeGreaterThan(at);
-    at = found[0]![1];
-  }
-  return at;
+function expectFinalLines(run: TerminalRun): number {
+  return expectOnceInOrder(run.screen, FINAL.map(({ symbol, label, text }) => ({ start: `${symbol} ${label} `, line: text })));
 }
 
 describe("build-all's progress on a terminal (pseudo-terminal, six targets)", () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { FleetReporter, FleetSummary } from "../../src/fleet/reporter.js";
 import { createFleetReporter } from "../../src/output/fleet-reporter.js";
 import { charWidth, fitSegments, printable, textWidth } from "../../src/output/text-width.js";
+import { expectOnceInOrder } from "../helpers/screen.js";
 import { screenOf, SPINNER_FRAMES, type Resize } from "../helpers/terminal.js";
 
 /** A terminal's stream as the reporter sees it: its size, resizable, and everything written to it. */
@@ -81,23 +82,17 @@ function drive(reporter: FleetReporter, clock: { t: number }, between: (step: nu
 }
 
 const FINAL_LINES = [
-  /^✔ python-research\/x86_64 +1m 9s {2}built: ami-0aaaaaaaaaaaaaaa1 in us-east-1, copied to 3 regions$/,
-  /^✖ python-research\/arm64 +6s {2}failed: setup script exited with code 7$/,
-  /^✔ r-research\/x86_64 +1m 7s {2}up to date: ami-0bbbbbbbbbbbbbbb1 in us-east-1$/,
-  /^✔ bioinformatics\/x86_64 +1m 9s {2}built: ami-0ccccccccccccccc1 in us-east-1$/,
-  /^✔ bioinformatics\/arm64 +1m 4s {2}built: ami-0ddddddddddddddd1 in us-east-1$/,
-  /^- ml-gpu-with-a-long-name\/arm64 +not started {0}|^- ml-gpu-with-a-long-name\/arm64 {2,}skipped: parent python-research\/arm64 failed$/,
+  { start: "✔ python-research/x86_64 ", line: /^✔ python-research\/x86_64 +1m 9s {2}built: ami-0aaaaaaaaaaaaaaa1 in us-east-1, copied to 3 regions$/ },
+  { start: "✖ python-research/arm64 ", line: /^✖ python-research\/arm64 +6s {2}failed: setup script exited with code 7$/ },
+  { start: "✔ r-research/x86_64 ", line: /^✔ r-research\/x86_64 +1m 7s {2}up to date: ami-0bbbbbbbbbbbbbbb1 in us-east-1$/ },
+  { start: "✔ bioinformatics/x86_64 ", line: /^✔ bioinformatics\/x86_64 +1m 9s {2}built: ami-0ccccccccccccccc1 in us-east-1$/ },
+  { start: "✔ bioinformatics/arm64 ", line: /^✔ bioinformatics\/arm64 +1m 4s {2}built: ami-0ddddddddddddddd1 in us-east-1$/ },
+  { start: "- ml-gpu-with-a-long-name/arm64 ", line: /^- ml-gpu-with-a-long-name\/arm64 {2,}skipped: parent python-research\/arm64 failed$/ },
 ];
 
 /** The screen at the end: each target's final line exactly once, in order, the kept lines above them, nothing live left over. */
 function expectFinalScreen(screen: string[], raw: string) {
-  let at = -1;
-  for (const [i, pattern] of FINAL_LINES.entries()) {
-    const found = screen.map((line, n) => [line, n] as const).filter(([line]) => line.startsWith(`${"✔✖-"[i === 1 ? 1 : i === 5 ? 2 : 0]} ${LABELS[i]}`));
-    expect({ label: LABELS[i], lines: found.map(([line]) => line) }).toEqual({ label: LABELS[i], lines: [expect.stringMatching(pattern)] });
-    expect(found[0]![1]).toBeGreaterThan(at);
-    at = found[0]![1];
-  }
+  const at = expectOnceInOrder(screen, FINAL_LINES);
   expect(screen.at(-1)).toBe("Finished: 3 built, 1 up to date, 1 failed, 1 skipped (6 images) in 1m 10s");
   expect(screen.filter((line) => SPINNER_FRAMES.test(line))).toEqual([]);
   expect(screen.filter((line) => /waiting|Launching build instance|Copying to/.test(line) && !line.includes("│"))).toEqual([]);
