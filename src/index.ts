@@ -21,5 +21,6 @@ export { readRegistry, parseRegistry, serializeRegistry, updateRegistryFile, rec
 export { withRegistryLock, type RegistryLockOptions } from "./registry/lock.js";
 export { processProbe, type ProcessProbe } from "./process-probe.js";
 export { isTemplateId } from "./template/template-id.js";
-export { mergeRegistries, rollbackEntry, ssmParameterName } from "./registry/operations.js";
+export { rollbackEntry, ssmParameterName } from "./registry/operations.js";
+export { mergeRegistries } from "./registry/merge.js";
 export { registrySchema, type Registry, type AmiRecord, type AmiEntry } from "./registry/schema.js";
