@@ -5,6 +5,7 @@ import { AWS_REGIONS, regionProblem } from "../template/regions.js";
 import { valueAt, type Path } from "../template/rules.js";
 import { locator, writtenAt, type Locate, type WrittenAt } from "../template/yaml-document.js";
 import { didYouMean } from "../template/suggest.js";
+import { lineColumn, parseJsonText } from "../registry/json-text.js";
 
 /**
  * What is wrong with a JSON file that a zod schema describes (cws.config.json,
@@ -22,6 +23,7 @@ export interface JsonFileSpec {
   notAnObject: string;
 }
 
+/** `text` without a byte-order mark (stripBom): positions are the editor's. */
 export function checkJsonText<T>(text: string, file: string, spec: JsonFileSpec): { value?: T; problems: Problem[] } {
   const at = (where: { line: number; column: number }, path: Path, message: string): Problem => ({
     file,
@@ -31,12 +33,13 @@ export function checkJsonText<T>(text: string, file: string, spec: JsonFileSpec)
     path: formatPath(path),
     message,
   });
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    return { problems: [at(jsonErrorPosition(text, error as Error), [], `not valid JSON: ${jsonErrorMessage(error as Error)}`)] };
+  // Placed the same in every Node version, and a key written twice (which JSON.parse would silently drop) refused.
+  const json = parseJsonText(text);
+  if (json.problem) {
+    const { kind, offset, message } = json.problem;
+    return { problems: [at(lineColumn(text, offset), [], kind === "syntax" ? `not valid JSON: ${message}` : message)] };
   }
+  const data = json.value;
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter });
   const locate = locator(document, lineCounter);
@@ -110,16 +113,4 @@ function invalidValue(issue: z.core.$ZodIssueInvalidValue, value: unknown, writt
 
 function isRegionList(values: readonly string[]): boolean {
   return values.length === AWS_REGIONS.length && values.every((value, i) => value === AWS_REGIONS[i]);
-}
-
-/** V8 says "… in JSON at position 42" (Node 22 adds the line and column); no position means the text ended too soon. */
-function jsonErrorPosition(text: string, error: Error): { line: number; column: number } {
-  const match = /at position (\d+)/.exec(error.message);
-  const offset = match ? Number(match[1]) : text.length;
-  const before = text.slice(0, offset).split("\n");
-  return { line: before.length, column: before.at(-1)!.length + 1 };
-}
-
-function jsonErrorMessage(error: Error): string {
-  return error.message.replace(/,? ?(in JSON )?at position \d+.*$/s, "").replace(/ in JSON$/, "").trim() || error.message;
 }

@@ -5,6 +5,7 @@ import { FileAccessError, formatBytes, readRegularFile } from "../file-access.js
 // Through the template schema: its z.config (no JIT) holds for this schema too.
 import { INSTANCE_TYPE_PATTERN } from "../template/schema.js";
 import { AWS_REGIONS } from "../template/regions.js";
+import { stripBom } from "../registry/json-text.js";
 import { formatProblem } from "../template/problems.js";
 import type { Path } from "../template/rules.js";
 import { mergePrices, SHIPPED_PRICES, type PriceOverride, type PriceTable, type RegionPrices } from "./prices.js";
@@ -106,6 +107,6 @@ export function loadPrices(file: string | undefined, shownAs: string = file ?? "
       suggestion: "it holds prices per region and instance type: check that it is the right file",
     });
   }
-  const text = read.bytes.toString("utf8").replace(/^\uFEFF/, "");
+  const text = stripBom(read.bytes.toString("utf8"));
   return mergePrices(SHIPPED_PRICES, parsePriceFile(text, shownAs), `${shownAs} over the ${SHIPPED_PRICES.source}`);
 }

@@ -46,6 +46,13 @@ describe("a price file, merged over the shipped table", () => {
     expect(prices.taken).toBe("2026-11-01");
   });
 
+  it("ignores a byte-order mark, and places problems as an editor shows them", () => {
+    const path = file("bom.json", '\uFEFF{ "regions": { "us-east-1": { "instances": { "t3.large": 0.07 } } } }');
+    expect(loadPrices(path, "bom.json").regions["us-east-1"]!.instances["t3.large"]).toBe(0.07);
+    const bad = file("bad-bom.json", '\uFEFF{ "regions": { "us-east-1": { "instances": { "t3.large": -1 } } } }');
+    expect(() => loadPrices(bad, "bad-bom.json")).toThrow("bad-bom.json:1:58 error regions.us-east-1.instances.t3.large: must be at least 0, got -1");
+  });
+
   it("is the shipped table when no file is named", () => {
     expect(loadPrices(undefined)).toBe(SHIPPED_PRICES);
   });
@@ -61,6 +68,11 @@ describe("a price file, merged over the shipped table", () => {
 describe("an invalid price file exits 2 with every problem at file:line:col", () => {
   it.each([
     { name: "bad JSON", text: '{\n  "regions": {},\n}\n', lines: [/^prices\.json:3:1 error not valid JSON: /] },
+    {
+      name: "a key written twice (JSON.parse would keep the last without a word)",
+      text: '{\n  "regions": {\n    "us-east-1": { "instances": { "t3.large": 0.08, "t3.large": 0.09 } }\n  }\n}\n',
+      lines: ['prices.json:3:53 error regions.us-east-1.instances: the key "t3.large" appears twice in one object (first at line 3, column 35), and JSON keeps only the last'],
+    },
     { name: "not an object", text: "[1]\n", lines: ['prices.json:1:1 error a price file must be a JSON object with a "regions" key, got a list'] },
     { name: "no regions", text: '{ "taken": "2026-11-01" }\n', lines: ["prices.json:1:1 error regions: required field is missing"] },
     { name: "an unknown key, with did you mean", text: '{\n  "region": {}\n}\n', lines: ["prices.json:1:1 error regions: required field is missing", 'prices.json:2:3 error region: unknown field "region" (did you mean "regions"?)'] },
