@@ -14,6 +14,7 @@ export { CwsError, isCwsError } from "./errors.js";
 export { exec } from "./cli/main.js";
 export { templateJsonSchema, registryJsonSchema, templateReferenceMarkdown, formatJson } from "./template/json-schema.js";
 export { configJsonSchema } from "./config/config-schema.js";
+export { priceFileJsonSchema } from "./fleet/price-file.js";
 export { resolveAmi, type ResolveAmiOptions, type ResolvedAmi, type LegacyAmiMap } from "./registry/resolve.js";
 export { readRegistry, parseRegistry, serializeRegistry, updateRegistryFile, recordAmi } from "./registry/store.js";
 export { copyRecord, recordCopy, type RecordedCopy } from "./registry/copies.js";

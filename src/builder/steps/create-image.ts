@@ -1,4 +1,4 @@
-import { BuildFailure, describeTags, imageNameFor, imageTags, type PipelineStep } from "../context.js";
+import { BuildFailure, describeTags, imageNameFor, imageTags, rootVolumeSizeGb, type PipelineStep } from "../context.js";
 import { deleteImageAndSnapshots, imageWaitTimeoutMs, pendingImageAdvice, sizedPlan, waitForImageAvailable } from "../image-lifecycle.js";
 import { WaitTimeoutError, WAITS } from "../poll.js";
 
@@ -30,7 +30,7 @@ export const createImage: PipelineStep = {
     });
     ctx.imageState = "pending";
     ctx.reporter.detail(`${ctx.imageId} (${name}); image and snapshots tagged with ${Object.keys(tags).length} tags`);
-    const sizeGb = ctx.request.template.volume_size_gb ?? ctx.baseImage?.rootVolumeSizeGb ?? 8;
+    const sizeGb = rootVolumeSizeGb(ctx.request.template, ctx.baseImage);
     ctx.imageSizeGb = sizeGb;
     const imageId = ctx.imageId;
     try {
