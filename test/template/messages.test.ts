@@ -45,7 +45,7 @@ describe("template messages", () => {
     ]);
     expect(lines(replace("source: ubuntu-22.04-lts", "source: { name: 5, owners: [''] }"))).toEqual([
       `${FILE}:5:19 error base_ami.source.name: expected a string, got a number (5)`,
-      `${FILE}:5:31 error base_ami.source.owners[0]: must not be empty`,
+      `${FILE}:5:31 error base_ami.source.owners[0]: expected a 12-digit AWS account id or self, amazon, aws-marketplace, aws-backup-vault, got a string ("")`,
     ]);
     // Complete but for one unknown key: zod passes the object form's issue on as the union's own.
     expect(lines(replace("source: ubuntu-22.04-lts", "source: { name: 'ubuntu/*', owners: [amazon], owner: self }"))).toEqual([
