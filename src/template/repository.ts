@@ -101,14 +101,13 @@ export async function selectTemplateFiles(templatesDir: string, ids: readonly st
   if (ids.length === 0) return all;
   const known = [...new Set(all.map((t) => t.id))];
   return ids.flatMap((id) => {
-    const found = all.filter((t) => t.id === id.replace(TEMPLATE_EXTENSION, ""));
+    // An id, an id with .yml or .yaml, or a file's own name (`upper.YML`, to lint the file whose extension is wrong).
+    const found = all.filter((t) => t.id === id.replace(/\.ya?ml$/, "") || basename(t.file) === id);
     if (found.length === 0) throw templateNotFound(id, templatesDir, known, all.length === 0 ? `create ${join(templatesDir, `${id}.yml`)}` : undefined);
     return found;
   });
 }
 
-/** `.yml` or `.yaml`, in any case, at the end of a template's file name or of an id typed with it. */
-const TEMPLATE_EXTENSION = /\.ya?ml$/i;
 
 /**
  * An unknown template id (exit 2), with the nearest known one: every command
@@ -118,7 +117,7 @@ const TEMPLATE_EXTENSION = /\.ya?ml$/i;
  * known id it was probably meant to be.
  */
 export function templateNotFound(id: string, where: string, known: readonly string[], suggestion?: string): CwsError {
-  const bare = id.replace(TEMPLATE_EXTENSION, "");
+  const bare = id.replace(/\.ya?ml$/, "");
   const invalid = templateIdProblem(bare);
   if (invalid !== undefined) {
     const meant = suggestTemplateId(bare);
