@@ -1,6 +1,7 @@
 import { LineCounter, parseDocument } from "yaml";
 import type * as z from "zod";
 import { CwsError } from "../errors.js";
+import { lineColumn, parseJsonText } from "../registry/json-text.js";
 import { compareProblems, describeValue, formatPath, formatProblem, type Problem } from "../template/problems.js";
 import { AWS_REGIONS, regionProblem } from "../template/regions.js";
 import { valueAt, type Path } from "../template/rules.js";
@@ -25,12 +26,13 @@ export function checkConfig(text: string, file: string): { config?: ProjectConfi
     path: formatPath(path),
     message,
   });
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    return { problems: [at(jsonErrorPosition(text, error as Error), [], `not valid JSON: ${jsonErrorMessage(error as Error)}`)] };
+  // The registry's reader: a syntax error at its place, and a key written twice (JSON.parse would keep the last without a word).
+  const json = parseJsonText(text);
+  if (json.problem) {
+    const { kind, offset, message } = json.problem;
+    return { problems: [at(lineColumn(text, offset), [], kind === "syntax" ? `not valid JSON: ${message}` : message)] };
   }
+  const data = json.value;
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter });
   const locate = locator(document, lineCounter);
@@ -92,14 +94,3 @@ function issueProblems(issue: z.core.$ZodIssue, data: unknown, locate: Locate, w
   }
 }
 
-/** V8 says "… in JSON at position 42" (Node 22 adds the line and column); no position means the text ended too soon. */
-function jsonErrorPosition(text: string, error: Error): { line: number; column: number } {
-  const match = /at position (\d+)/.exec(error.message);
-  const offset = match ? Number(match[1]) : text.length;
-  const before = text.slice(0, offset).split("\n");
-  return { line: before.length, column: before.at(-1)!.length + 1 };
-}
-
-function jsonErrorMessage(error: Error): string {
-  return error.message.replace(/,? ?(in JSON )?at position \d+.*$/s, "").replace(/ in JSON$/, "").trim() || error.message;
-}
