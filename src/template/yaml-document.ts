@@ -119,25 +119,19 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
   }
   if (docs.length > 1) {
     // The first document is whole, whatever the others hold: its fields are what an author sees first.
-    result.problems.push(...keyProblems(first, source).map((key) => errorAtOffset(key)));
+    result.problems.push(...(deepWalk(() => keyProblems(first, source)) ?? []).map((key) => errorAtOffset(key)));
     salvageFields(result, first);
     result.problems.sort(compareProblems);
     return result;
   }
   // A key written as a number, boolean or null, or __proto__: reported, and read as written or left out, so the other checks go on.
-  result.problems.push(...keyProblems(first, source).map((key) => errorAtOffset(key)));
+  const keys = deepWalk(() => keyProblems(first, source));
+  result.problems.push(...(keys ?? []).map((key) => errorAtOffset(key)));
   // What YAML can express but a template does not use: another YAML version,
   // foreign tags, aliases that lead nowhere or into themselves, merges of
   // something other than mappings. Each makes the data mean something other
   // than what its author meant, so none of it is turned into data.
-  let features: FeatureProblem[];
-  try {
-    features = yamlFeatureProblems(first, source);
-  } catch (error) {
-    // The walk is recursive, like the parser: a document nested deeper than the stack allows.
-    if (!(error instanceof RangeError)) throw error;
-    features = [{ offset: 0, message: TOO_DEEP }];
-  }
+  const features = (keys && deepWalk(() => yamlFeatureProblems(first, source))) ?? [{ offset: 0, message: TOO_DEEP }];
   for (const warning of first.warnings) {
     if (warning.code === "TAG_RESOLVE_FAILED" || warning.code === "BAD_COLLECTION_TYPE") {
       // A tag of YAML's own that does not fit its value (`!!float abc`); any other tag is reported above.
@@ -197,17 +191,18 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
  * warnings come with the errors (docs/decisions.md §30).
  */
 function salvageFields(result: TemplateYaml, doc: Document): void {
-  const copy = doc.clone();
-  visit(copy, {
-    Alias: (_key, alias, path) => {
-      const target = alias.resolve(copy);
-      return target === undefined || path.includes(target) ? new Scalar(null) : undefined;
-    },
-  });
   let fields: unknown;
   try {
+    const copy = doc.clone();
+    visit(copy, {
+      Alias: (_key, alias, path) => {
+        const target = alias.resolve(copy);
+        return target === undefined || path.includes(target) ? new Scalar(null) : undefined;
+      },
+    });
     fields = copy.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
   } catch {
+    // Too deep for the stack, or aliases expanding past the limit: the problems already say why.
     fields = undefined;
   }
   if (fields !== null && typeof fields === "object" && !Array.isArray(fields)) result.fields = fields as Record<string, unknown>;
@@ -355,6 +350,20 @@ function yamlFeatureProblems(doc: Document, source: string): FeatureProblem[] {
     },
   });
   return problems;
+}
+
+/**
+ * A walk of the document, or undefined when it is nested deeper than the
+ * stack allows (the walks are recursive, like the parser, which catches its
+ * own overflow the same way).
+ */
+function deepWalk<T>(walk: () => T): T | undefined {
+  try {
+    return walk();
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return undefined;
+  }
 }
 
 function describeNode(node: unknown): string {
