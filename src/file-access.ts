@@ -267,9 +267,21 @@ export function readDirectoryNames(path: string, role: Omit<PathRole, "expected"
   }
 }
 
-/** A size as a person reads it: `512 bytes`, `4.0 KiB`, `5.0 MiB`. */
+/**
+ * A size exactly, as a limit is checked, with its unit for a person to read:
+ * `512 bytes`, `1,048,576 bytes (1 MiB)`, `1,070,751 bytes (about 1.02 MiB)`.
+ * Exact, because a file just over a limit and the limit round to the same
+ * `1.0 MiB`.
+ */
 export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
+  const exact = `${String(bytes).replace(/\B(?=(\d{3})+$)/g, ",")} byte${bytes === 1 ? "" : "s"}`;
+  const units: [number, string][] = [
+    [1024 ** 3, "GiB"],
+    [1024 ** 2, "MiB"],
+    [1024, "KiB"],
+  ];
+  const unit = units.find(([size]) => bytes >= size);
+  if (!unit) return exact;
+  const [size, name] = unit;
+  return bytes % size === 0 ? `${exact} (${bytes / size} ${name})` : `${exact} (about ${(bytes / size).toFixed(2)} ${name})`;
 }
