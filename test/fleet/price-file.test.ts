@@ -50,7 +50,7 @@ describe("a price file, merged over the shipped table", () => {
     const path = file("bom.json", '\uFEFF{ "regions": { "us-east-1": { "instances": { "t3.large": 0.07 } } } }');
     expect(loadPrices(path, "bom.json").regions["us-east-1"]!.instances["t3.large"]).toBe(0.07);
     const bad = file("bad-bom.json", '\uFEFF{ "regions": { "us-east-1": { "instances": { "t3.large": -1 } } } }');
-    expect(() => loadPrices(bad, "bad-bom.json")).toThrow("bad-bom.json:1:58 error regions.us-east-1.instances.t3.large: must be at least 0, got -1");
+    expect(() => loadPrices(bad, "bad-bom.json")).toThrow(`bad-bom.json:1:58 error regions.us-east-1.instances["t3.large"]: must be at least 0, got -1`);
   });
 
   it("is the shipped table when no file is named", () => {
@@ -86,9 +86,9 @@ describe("an invalid price file exits 2 with every problem at file:line:col", ()
       text: '{\n  "taken": "Nov 2026",\n  "regions": {\n    "us-east-1": { "instances": { "t3.large": -1, "T3.Large": 0.1, "m5.large": "0.096" }, "snapshot_gb_month": null }\n  }\n}\n',
       lines: [
         'prices.json:2:12 error taken: expected a date such as 2026-11-28, got a string ("Nov 2026")',
-        "prices.json:4:47 error regions.us-east-1.instances.t3.large: must be at least 0, got -1",
-        "prices.json:4:51 error regions.us-east-1.instances.T3.Large: expected an EC2 instance type such as t3.medium",
-        'prices.json:4:80 error regions.us-east-1.instances.m5.large: expected a number, got a string ("0.096")',
+        `prices.json:4:47 error regions.us-east-1.instances["t3.large"]: must be at least 0, got -1`,
+        `prices.json:4:51 error regions.us-east-1.instances["T3.Large"]: expected an EC2 instance type such as t3.medium`,
+        'prices.json:4:80 error regions.us-east-1.instances["m5.large"]: expected a number, got a string ("0.096")',
         "prices.json:4:112 error regions.us-east-1.snapshot_gb_month: expected a number, got nothing (null)",
       ],
     },
