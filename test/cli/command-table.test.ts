@@ -100,7 +100,7 @@ describe("the command table", () => {
     expect(JSON.parse(typo.stdout)).toEqual({
       error: {
         code: "BAD_OPTION",
-        message: '--platform "aarch64": expected x86_64 or arm64 (did you mean "arm64"? that is what EC2 calls aarch64)',
+        message: `--platform "aarch64": expected x86_64 or arm64 (did you mean "arm64"? EC2's name for aarch64)`,
         value: "aarch64",
         suggestion: "EC2 names the architectures x86_64 and arm64",
       },

@@ -26,8 +26,8 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
     ["us-esat-1", 'not an AWS region (did you mean "us-east-1"?)'],
   ],
   architecture: [
-    ["amd64", 'expected x86_64 or arm64 (did you mean "x86_64"? that is what EC2 calls amd64)'],
-    ["aarch64", 'expected x86_64 or arm64 (did you mean "arm64"? that is what EC2 calls aarch64)'],
+    ["amd64", `expected x86_64 or arm64 (did you mean "x86_64"? EC2's name for amd64)`],
+    ["aarch64", `expected x86_64 or arm64 (did you mean "arm64"? EC2's name for aarch64)`],
     ["sparc", "expected x86_64 or arm64"],
   ],
   instanceType: [["t3-medium", "not an EC2 instance type"]],

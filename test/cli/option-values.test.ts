@@ -28,9 +28,9 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
   architecture: {
     good: ["x86_64", "arm64"],
     bad: [
-      ["amd64", 'expected x86_64 or arm64 (did you mean "x86_64"? that is what EC2 calls amd64)'],
-      ["aarch64", 'expected x86_64 or arm64 (did you mean "arm64"? that is what EC2 calls aarch64)'],
-      ["x86-64", 'expected x86_64 or arm64 (did you mean "x86_64"? that is what EC2 calls x86-64)'],
+      ["amd64", `expected x86_64 or arm64 (did you mean "x86_64"? EC2's name for amd64)`],
+      ["aarch64", `expected x86_64 or arm64 (did you mean "arm64"? EC2's name for aarch64)`],
+      ["x86-64", `expected x86_64 or arm64 (did you mean "x86_64"? EC2's name for x86-64)`],
       ["arm46", 'expected x86_64 or arm64 (did you mean "arm64"?)'],
       ["sparc", "expected x86_64 or arm64"],
       ["X86_64", 'expected x86_64 or arm64 (did you mean "x86_64"?)'],
