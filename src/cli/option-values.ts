@@ -21,7 +21,17 @@ import type { OptionSpec, ValueKind } from "./command-spec.js";
 export interface GivenValue {
   flag: string;
   value: string;
-  spec: Pick<OptionSpec, "choices" | "value">;
+  spec: Pick<OptionSpec, "flags" | "choices" | "value">;
+}
+
+/**
+ * A value that is itself an option (`--templates-dir --json`): the option was
+ * given no value, and the next flag was taken for it. `-` alone (stdout, for
+ * `--output -`) and negative numbers are values; anything else that starts
+ * with `-` is a flag, known (`--json`) or mistyped (`--jsn`).
+ */
+export function looksLikeOption(value: string): boolean {
+  return /^-(?![\d.]|$)/.test(value);
 }
 
 /** The version in image names and tags (`cws-<template>-<version>-…`): what an AMI name and a tag value may hold. */
@@ -65,6 +75,16 @@ function problemWith(given: GivenValue): ValueProblem | undefined {
 
 /** The first value that is wrong, as a usage error (exit 2): `--region "mars-1": not an AWS region`. */
 export function checkOptionValues(values: readonly GivenValue[]): void {
+  for (const given of values) {
+    if (looksLikeOption(given.value)) {
+      // Word for word what commander says when it notices (json-document.ts), whichever of the two does; `--arch <arch>` as typed.
+      const usage = given.spec.flags.replace(/^--[\w-]+/, given.flag);
+      throw new CwsError("MISSING_OPTION_VALUE", `option '${usage}' argument missing`, {
+        value: given.flag,
+        suggestion: `put the value right after the flag: ${usage}`,
+      });
+    }
+  }
   for (const given of values) {
     const found = problemWith(given);
     if (found) throw new CwsError("BAD_OPTION", `${given.flag} ${JSON.stringify(given.value)}: ${found.problem}`, { value: given.value, suggestion: found.suggestion });

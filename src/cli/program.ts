@@ -28,12 +28,19 @@ export function createProgram(io: CliIO, group: GroupSpec, topLevel: readonly Co
   program
     .helpOption("-h, --help", "show help")
     .showSuggestionAfterError(true)
-    .showHelpAfterError("(run with --help for usage)")
+    // `cws ami --help` lists --json, --registry and --templates-dir too (commander: "Global Options").
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+      // A usage error is printed by exec.ts, as every error is: one line, then what to do.
+      outputError: () => undefined,
     })
-    .exitOverride();
+    // Subcommands inherit this callback, and commander calls it on the command that refused the line:
+    // the error remembers which, so that its advice names that command's --help.
+    .exitOverride(function (this: Command, error) {
+      throw Object.assign(error, { commandPath: commandPath(this) });
+    });
 
   addGroup(program, group, io, globalDeclared);
   for (const spec of topLevel) addCommand(program, spec, io, globalDeclared);
@@ -128,7 +135,7 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO, globalDeclare
   });
 }
 
-/** `ami registry merge`: the words of a command after `cws`. */
+/** `ami registry merge`: the words of a command after `cws` (`` for `cws` itself). */
 function commandPath(command: Command): string {
   const words: string[] = [];
   for (let at: Command | null = command; at?.parent; at = at.parent) words.unshift(at.name());

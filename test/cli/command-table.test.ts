@@ -53,7 +53,7 @@ describe("the command table", () => {
     const help = await run(table, ["ami", "greet", "--help"]);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain("Usage: cws ami greet [options] <names...>");
-    expect(help.stdout).toContain('--tone <tone>  how (choices: "warm", "dry", default: "warm")');
+    expect(help.stdout).toMatch(/--tone <tone> +how \(choices: "warm", "dry", default: "warm"\)/);
     expect(help.stdout).not.toContain("--voice");
     expect(help.stdout).toContain("\n\nExit codes: 1 always.\n");
     // Help, commander's own errors and a value the table refuses never load an implementation.

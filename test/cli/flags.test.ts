@@ -133,6 +133,33 @@ describe("flag values, table-driven over the command table (built CLI)", () => {
     }
   });
 
+  it("takes the next flag for a missing value, for every option and global option that takes one, and honours a --json it swallowed", () => {
+    // The same words whether commander noticed (it does for some lines) or the value check did.
+    const missing = (flags: string, flag: string) => ({ code: "MISSING_OPTION_VALUE", message: `option '${flags.replace(/^--[\w-]+/, flag)}' argument missing`, value: flag });
+    let runs = 0;
+    for (const { words, spec } of COMMANDS) {
+      for (const option of (spec.options ?? []).filter(takesValue)) {
+        for (const flag of [longFlag(option), ...(option.aliases ?? [])]) {
+          // The CLI's own --json, and a mistyped flag (--jsn), each where a value should be.
+          const next = runs++ % 2 === 0 ? "--json" : "--jsn";
+          const args = [...words, ...requiredArgs(spec), flag, next];
+          expectUsageError(cws(args), missing(option.flags, flag), next === "--json", `cws ${args.join(" ")}`);
+        }
+      }
+    }
+    for (const option of GLOBAL_OPTIONS.filter(takesValue)) {
+      const flag = longFlag(option);
+      const lines: [string[], string][] = [
+        [[flag, "--json", "ami", "lint"], "--json"],
+        [["ami", "list", flag, "--json"], "--json"],
+        [["ami", "lint", flag, "--no-cache"], "--no-cache"],
+      ];
+      for (const [args, next] of lines) expectUsageError(cws(args), missing(option.flags, flag), next === "--json", `cws ${args.join(" ")}`);
+    }
+    // A value that starts with - but is no flag: - (stdout) for --output, and a path written ./-x.
+    expect(cws(["ami", "list", "--templates-dir", "./-x"]).stderr).not.toContain("argument missing");
+  });
+
   it("accepts --arch wherever --architecture is taken, and refuses the two when they disagree", () => {
     for (const { words, spec } of COMMANDS) {
       const option = spec.options?.find((o) => o.flags.startsWith("--architecture"));
