@@ -1,6 +1,8 @@
 import { Command, Option } from "commander";
-import { DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR } from "../config/defaults.js";
-import { resolveProject } from "../config/settings.js";
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR, TEMPLATES_DIR_ROLE } from "../config/defaults.js";
+import { resolveProject, type Project } from "../config/settings.js";
 import { CwsError } from "../errors.js";
 import { isGroup, type CommandSpec, type GroupSpec, type OptionSpec } from "./command-spec.js";
 import { GLOBAL_OPTIONS } from "./command-table.js";
@@ -128,6 +130,7 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO, globalDeclare
     const root = globals.project!.root;
     // A command started below the project root runs at the root, exactly as there (paths typed below it were rebased).
     if (root !== io.cwd) io.chdir?.(root);
+    await checkTemplatesDir(globals.project!, root);
     const json = globals.json ? new JsonStdout() : undefined;
     const code = await spec.run(await spec.load(), { args, options, globals, io: withIo(io, { cwd: root, ...(json ? { stdout: json } : {}) }) });
     json?.flushTo(io.stdout, commandPath(command));
@@ -140,6 +143,27 @@ function commandPath(command: Command): string {
   const words: string[] = [];
   for (let at: Command | null = command; at?.parent; at = at.parent) words.unshift(at.name());
   return words.join(" ");
+}
+
+/**
+ * The templates directory, checked for every command, whether it reads templates or not: a path that
+ * is there but is not a directory (`--templates-dir registry/amis.json`) is a wrong flag, variable or
+ * config, and so is a `--templates-dir` that does not exist. A default or configured one that does not
+ * exist is left to the commands that need templates: list and rollback work in a checkout holding only
+ * the registry. One stat; file-access.ts is loaded only to word a problem.
+ */
+async function checkTemplatesDir({ templatesDir }: Project, root: string): Promise<void> {
+  let problem: unknown;
+  try {
+    const stats = statSync(resolve(root, templatesDir.value), { throwIfNoEntry: templatesDir.from.kind === "flag" });
+    if (stats === undefined || stats.isDirectory()) return;
+  } catch (error) {
+    problem = error;
+  }
+  const { fileError, readDirectoryNames } = await import("../file-access.js");
+  if (problem !== undefined) throw fileError(templatesDir.value, problem, { ...TEMPLATES_DIR_ROLE, expected: "directory" });
+  // Not a directory: the reader of directories says what it is instead, as every command does.
+  readDirectoryNames(templatesDir.value, TEMPLATES_DIR_ROLE);
 }
 
 /** Global options: flags, else environment, else cws.config.json, else the built-in defaults (src/config/settings.ts). */

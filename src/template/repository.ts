@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { TEMPLATES_DIR_ROLE } from "../config/defaults.js";
 import { CwsError } from "../errors.js";
 import { isFileAccessError, readDirectoryNames, readRegularFile } from "../file-access.js";
 import type { ParsedTemplate } from "./load.js";
@@ -14,7 +15,6 @@ export interface TemplateFile {
   file: string;
 }
 
-const TEMPLATES_DIR = { role: "the templates directory", suggestion: "run cws from the repository root, or pass --templates-dir DIR (or set CWS_TEMPLATES_DIR)" };
 
 /**
  * Every `<id>.yml` / `<id>.yaml` entry in the directory, sorted by id, whatever
@@ -23,7 +23,7 @@ const TEMPLATES_DIR = { role: "the templates directory", suggestion: "run cws fr
  * dot are skipped (editor and tool files: `.#r-research.yml`, `.hidden.yml`).
  */
 export async function listTemplateFiles(templatesDir: string): Promise<TemplateFile[]> {
-  const names = readDirectoryNames(templatesDir, TEMPLATES_DIR);
+  const names = readDirectoryNames(templatesDir, TEMPLATES_DIR_ROLE);
   const byId = new Map<string, string[]>();
   for (const name of names) {
     if (name.startsWith(".")) continue;

@@ -52,6 +52,17 @@ describe("cws (built CLI, as a child process)", () => {
     expect(global.stderr).toBe("error: unknown option '--jsn' (did you mean --json?)\n  → cws --help lists the options\n");
   });
 
+  it("answers a group without its command with that group's help, and with --json points at it", () => {
+    for (const [words, help] of [[[], "cws --help"], [["ami"], "cws ami --help"], [["ami", "registry"], "cws ami registry --help"]] as const) {
+      const text = runCli([...words]);
+      expect(text.status, words.join(" ")).toBe(2);
+      expect(text.stderr, words.join(" ")).toContain(`Usage: ${["cws", ...words].join(" ")} [options] [command]`);
+      const json = runCli(["--json", ...words]);
+      expect(json.status).toBe(2);
+      expect(JSON.parse(json.stdout)).toEqual({ error: { code: "COMMAND_REQUIRED", message: "no command given", value: null, suggestion: `${help} lists the commands` }, exitCode: 2 });
+    }
+  });
+
   it("does not load the AWS SDK for commands that do not call AWS", () => {
     const { dir, cleanup } = scratchDir({ "templates/t.yml": VALID_TEMPLATE });
     try {

@@ -244,14 +244,29 @@ describe("what a flag means for the template, checked before anything is launche
     );
   });
 
-  it("says a --templates-dir that is a file is not a directory, for every command that reads templates", () => {
-    for (const args of [["ami", "lint"], ["ami", "build", "t"], ["ami", "update-templates"], ["ami", "update-registry", "t"]]) {
+  it("says a --templates-dir that is a file is not a directory, for every command, whether it reads templates or not", () => {
+    for (const { words, spec } of COMMANDS) {
+      const args = [...words, ...requiredArgs(spec)];
       expectUsageError(
         cws(["--templates-dir", "registry/amis.json", ...args]),
         { code: "NOT_A_DIRECTORY", message: "registry/amis.json: the templates directory is a regular file, not a directory", value: "registry/amis.json" },
         false,
         args.join(" "),
       );
+      // A --templates-dir typed on the command line that is not there is a typo, for list as for lint.
+      expectUsageError(
+        cws([...args, "--templates-dir", "templatse", "--json"]),
+        { code: "NOT_FOUND", message: "templatse: the templates directory does not exist", value: "templatse" },
+        true,
+        `${args.join(" ")} --templates-dir templatse`,
+      );
     }
+    // The same from CWS_TEMPLATES_DIR; a missing default or variable is left to the commands that need templates.
+    const fromEnv = cws(["ami", "list"], { env: { CWS_TEMPLATES_DIR: "registry/amis.json" } });
+    expect(fromEnv.status).toBe(2);
+    expect(fromEnv.stderr).toContain("registry/amis.json: the templates directory is a regular file, not a directory");
+    const missingEnv = cws(["ami", "list", "--json"], { env: { CWS_TEMPLATES_DIR: "nowhere" } });
+    expect(missingEnv.status, missingEnv.stderr).toBe(0);
+    expect(JSON.parse(missingEnv.stdout)).toHaveLength(1);
   });
 });
