@@ -1,6 +1,6 @@
 import { INSTANCE_PROFILE_PATTERN, SUBNET_PATTERN } from "../config/fields.js";
 import { CwsError } from "../errors.js";
-import { ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "../template/architectures.js";
+import { AMI_ID_PATTERN, AMI_ID_RULE, ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "../template/architectures.js";
 import { regionProblem } from "../template/regions.js";
 import { didYouMean } from "../template/suggest.js";
 import type { OptionSpec, ValueKind } from "./command-spec.js";
@@ -62,6 +62,13 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
     IMAGE_VERSION_PATTERN.test(value)
       ? undefined
       : { problem: "not usable in an image name", suggestion: "use letters, digits and . _ + - (e.g. v1.2.3 or a commit), at most 64" },
+  // An AMI by its id or by the version in its name and tags (rollback --to): each by its own rule.
+  amiOrVersion: (value) => {
+    if (value.startsWith("ami-")) return AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "or give a version such as v1.2.0; cws ami list shows the AMI ids" };
+    return IMAGE_VERSION_PATTERN.test(value)
+      ? undefined
+      : { problem: "neither an AMI id nor an image version", suggestion: "give an AMI id such as ami-0abcd1234ef567890 or a version such as v1.2.0, as cws ami list shows them" };
+  },
 };
 
 function problemWith(given: GivenValue): ValueProblem | undefined {

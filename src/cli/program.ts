@@ -122,6 +122,7 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO, globalDeclare
     const own = givenValues(raw, declared);
     const values = [...givenValues(command.optsWithGlobals(), globalDeclared), ...own];
     if (values.length > 0) (await import("./option-values.js")).checkOptionValues(values);
+    checkConflicts(command, spec, args);
     const options = { ...raw };
     for (const { aliases } of declared) for (const alias of aliases) delete options[alias.key];
     for (const { key, value } of own) options[key] = value;
@@ -136,6 +137,28 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO, globalDeclare
     json?.flushTo(io.stdout, commandPath(command));
     setExitCode(command, code);
   });
+}
+
+/** An option given with an argument or option it excludes (its `conflicts` in the table): a usage error, never one of them ignored. */
+function checkConflicts(command: Command, spec: CommandSpec, args: readonly unknown[]): void {
+  const given = (flag: string) => {
+    const option = command.options.find((o) => o.long === flag);
+    return option !== undefined && command.getOptionValueSource(option.attributeName()) === "cli";
+  };
+  for (const option of spec.options ?? []) {
+    const flag = option.flags.split(/[ ,]+/).find((word) => word.startsWith("--"))!;
+    if (!option.conflicts || !given(flag)) continue;
+    for (const other of option.conflicts) {
+      const index = (spec.arguments ?? []).findIndex((argument) => argument.syntax.replace(/[<>[\].]/g, "") === other);
+      const value = index === -1 ? undefined : args[index];
+      const what = other.startsWith("--") ? (given(other) ? other : undefined) : value !== undefined && !(Array.isArray(value) && value.length === 0) ? `the ${other} ${JSON.stringify(value)}` : undefined;
+      if (what === undefined) continue;
+      throw new CwsError("CONFLICTING_OPTIONS", `${flag} and ${what} cannot be given together`, {
+        value: flag,
+        suggestion: `give one of them (${["cws", commandPath(command), "--help"].join(" ")} says what each does)`,
+      });
+    }
+  }
 }
 
 /** `ami registry merge`: the words of a command after `cws` (`` for `cws` itself). */

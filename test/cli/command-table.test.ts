@@ -114,6 +114,49 @@ describe("the command table", () => {
     expect(help).not.toMatch(/--arch |--platform/);
   });
 
+  it("refuses an option with an argument or option its entry says it excludes, whichever comes first, and names only things the command has", async () => {
+    const ran: unknown[] = [];
+    const table: GroupSpec = {
+      name: "ami",
+      description: "AMIs",
+      commands: [
+        command({
+          name: "tidy",
+          description: "tidy one or all",
+          arguments: [{ syntax: "[things...]", description: "which" }],
+          options: [
+            { flags: "--all", description: "every one", conflicts: ["things", "--only"] },
+            { flags: "--only <kind>", description: "only these" },
+          ],
+          load: async () => ({}),
+          run: async (_implementation, { args, options }) => {
+            ran.push([args, options]);
+            return 0;
+          },
+        }),
+      ],
+    };
+    const refusals: [string[], string][] = [
+      [["ami", "tidy", "a", "--all"], '--all and the things ["a"] cannot be given together'],
+      [["ami", "tidy", "--all", "a", "b"], '--all and the things ["a","b"] cannot be given together'],
+      [["ami", "tidy", "--only", "x", "--all"], "--all and --only cannot be given together"],
+    ];
+    for (const [argv, message] of refusals) {
+      const result = await run(table, [...argv, "--json"]);
+      expect(result.status, argv.join(" ")).toBe(2);
+      expect(JSON.parse(result.stdout)).toEqual({ error: { code: "CONFLICTING_OPTIONS", message, value: "--all", suggestion: "give one of them (cws ami tidy --help says what each does)" }, exitCode: 2 });
+    }
+    expect(ran).toEqual([]);
+    for (const argv of [["ami", "tidy", "--all"], ["ami", "tidy", "a"], ["ami", "tidy", "--only", "x", "a"]]) expect((await run(table, argv)).status, argv.join(" ")).toBe(0);
+    expect(ran).toHaveLength(3);
+    // In the real table every name a conflict gives is an argument or another option of the same command.
+    for (const entry of COMMAND_TABLE.commands.flatMap((c) => ("commands" in c ? c.commands : [c]))) {
+      if ("commands" in entry) continue;
+      const names = [...(entry.arguments ?? []).map((a) => a.syntax.replace(/[<>[\].]/g, "")), ...(entry.options ?? []).map((o) => o.flags.split(" ")[0])];
+      for (const option of entry.options ?? []) for (const other of option.conflicts ?? []) expect(names, `${entry.name} ${option.flags}`).toContain(other);
+    }
+  });
+
   it("names the architectures in its help as architectures.ts lists them", () => {
     expect(ARCHITECTURE_NAMES).toBe(ARCHITECTURES.join(" or "));
   });

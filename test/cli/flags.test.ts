@@ -34,6 +34,10 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
   subnet: [["subnet-xyz", "not a subnet id"]],
   instanceProfile: [["my profile", "not a valid instance profile name"]],
   imageVersion: [["v1 2", "not usable in an image name"]],
+  amiOrVersion: [
+    ["v 1", "neither an AMI id nor an image version"],
+    ["ami-xyz", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+  ],
 };
 
 const takesValue = (option: OptionSpec) => /[<[]/.test(option.flags);
@@ -217,6 +221,15 @@ describe("what a flag means for the template, checked before anything is launche
       true,
       "update-registry --arch",
     );
+    // A template and --all: one of them would be ignored.
+    for (const args of [["t", "--all"], ["--all", "t", "--json"]]) {
+      expectUsageError(
+        cws(["ami", "update-registry", ...args]),
+        { code: "CONFLICTING_OPTIONS", message: '--all and the template "t" cannot be given together', value: "--all" },
+        args.includes("--json"),
+        `update-registry ${args.join(" ")}`,
+      );
+    }
     expectUsageError(
       cws(["ami", "update-registry", "--all", "--region", "eu-west-1"]),
       { code: "NO_TARGETS", message: "nothing to update: no template builds eu-west-1" },
@@ -235,6 +248,7 @@ describe("what a flag means for the template, checked before anything is launche
     expectUsageError(cws(["ami", "rollback", "r"]), { code: "TEMPLATE_NOT_FOUND", message: 'no template "r" in ./templates or ./registry/amis.json (did you mean "t"?)', value: "r" }, false, "rollback r");
     expectUsageError(cws(["ami", "rollback", "one"]), { code: "NO_REGISTRY_ENTRY", message: "./registry/amis.json has no AMI for one: nothing to roll back", value: "one" }, false, "rollback one");
     expectUsageError(cws(["ami", "rollback", "t", "--to", "ami-xyz"]), { code: "BAD_OPTION", message: '--to "ami-xyz": expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890', value: "ami-xyz" }, false, "rollback --to");
+    expectUsageError(cws(["ami", "rollback", "t", "--to", "v 1"]), { code: "BAD_OPTION", message: '--to "v 1": neither an AMI id nor an image version', value: "v 1" }, false, "rollback --to by form");
     // One architecture, one AMI, no history: it gets as far as the registry's answer, with no --architecture.
     expectUsageError(
       cws(["ami", "rollback", "t", "--region", "us-east-1", "--arch", "x86_64"]),

@@ -68,6 +68,15 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
       ["v".repeat(65), "not usable in an image name"],
     ],
   },
+  amiOrVersion: {
+    good: ["v1.2.3", "1.0.0", "ami-0abcd1234ef567890", "ami-1234abcd"],
+    bad: [
+      ["v 1", "neither an AMI id nor an image version"],
+      ["v1/2", "neither an AMI id nor an image version"],
+      ["ami-xyz", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+      ["ami-0ABCD1234EF567890", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+    ],
+  },
 };
 
 describe("checkOptionValues", () => {
