@@ -321,7 +321,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     parameters(name) {
       const r = region(name);
       const own = [...r.parameters.values()].map((p) => ({ name: p.name, value: p.value, type: p.type, version: p.version, public: false }));
-      const pub = PUBLIC_AMI_PARAMETERS.map((p) => publicParameter(r, p.name, clock.epochMs))
+      const pub = PUBLIC_AMI_PARAMETERS.map((p) => publicParameter(r, p.name, clock))
         .filter((p): p is NonNullable<typeof p> => !!p)
         .map((p) => ({ name: p.name, value: p.value, type: p.type, version: p.version, public: true }));
       return [...own, ...pub];
