@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, writeSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { CwsError, EXIT, type ExitCode } from "./errors.js";
 
@@ -223,6 +223,34 @@ export function readRegularFile(path: string, options: PathRole & { maxBytes: nu
       offset += read;
     }
     return { bytes: offset === length ? bytes : bytes.subarray(0, offset), size: stats.size, stats };
+  } catch (error) {
+    throw fileError(path, error, options);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// Without blocking, for the same reason: a named pipe with no reader fails to open (ENXIO) instead of waiting for one.
+const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * Append text to a regular file, creating it if there is nothing there (a
+ * job summary, a log); a FileAccessError for anything else: a directory, a
+ * pipe, a device, a path that cannot be written.
+ */
+export function appendToRegularFile(path: string, text: string, role: Omit<PathRole, "expected">): void {
+  const options = { ...role, expected: "file" as const, action: "write" as const };
+  let fd: number;
+  try {
+    fd = openSync(path, APPEND_FLAGS, 0o644);
+  } catch (error) {
+    throw fileError(path, error, options);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw wrongKind(path, stats, options);
+    const bytes = Buffer.from(text, "utf8");
+    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
   } catch (error) {
     throw fileError(path, error, options);
   } finally {

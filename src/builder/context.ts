@@ -127,6 +127,14 @@ export class PreflightFailure extends BuildFailure {
   }
 }
 
+/** A base image's root volume when nothing says its size (offline, or an image that does not report it): 8 GiB, as Ubuntu's and Debian's are. */
+export const DEFAULT_ROOT_VOLUME_GB = 8;
+
+/** The build's root volume, hence its image's size: the template's volume_size_gb, else the base image's, else the default. */
+export function rootVolumeSizeGb(template: Pick<Template, "volume_size_gb">, baseImage: Pick<ImageInfo, "rootVolumeSizeGb"> | undefined): number {
+  return template.volume_size_gb ?? baseImage?.rootVolumeSizeGb ?? DEFAULT_ROOT_VOLUME_GB;
+}
+
 export function utcStamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
 }

@@ -8,6 +8,7 @@ import {
   projectAwsConfig,
   resolveBuildSettings,
   resolveInstanceType,
+  resolvePricesFile,
   type Project,
   type Setting,
   type SettingSource,
@@ -65,7 +66,7 @@ export async function runConfigCommand(options: { region?: string; profile?: str
     noRegion = error.message;
   }
   const build = resolveBuildSettings({}, project);
-  settings.push(["instance_profile", build.instanceProfile], ["publish_ssm", build.publishSsm]);
+  settings.push(["instance_profile", build.instanceProfile], ["publish_ssm", build.publishSsm], ["prices", resolvePricesFile(undefined, project)]);
   for (const architecture of ARCHITECTURES) settings.push([`build.instance_type.${architecture}`, resolveInstanceType(undefined, architecture, undefined, project)]);
   settings.push(["build.subnet", build.subnet], ["build.on_error", build.onError]);
 

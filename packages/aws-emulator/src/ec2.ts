@@ -3,6 +3,7 @@ import { ApiError, invalidParameterValue } from "./errors.js";
 import { randomId } from "./ids.js";
 import { imageState, refreshInstance } from "./lifecycle.js";
 import { BASE_IMAGE_FAMILIES } from "./public-amis.js";
+import { REGION_NAME } from "./seed.js";
 import {
   bool,
   filters as readFilters,
@@ -1010,6 +1011,7 @@ const copyImage: Handler = (ctx) => {
       return { imageId: prior.imageId };
     }
   }
+  if (!REGION_NAME.test(sourceRegionName)) throw invalidParameterValue(`Value (${sourceRegionName}) for parameter sourceRegion is invalid.`);
   const sourceRegion = world.region(sourceRegionName);
   const source = getImage(sourceRegion, sourceImageId);
   const sourceState = imageState(world, source);
