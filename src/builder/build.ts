@@ -1,6 +1,7 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AwsPorts } from "../aws/ports.js";
+import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { fileError } from "../file-access.js";
 import { buildCost, snapshotMonthlyCost, type BuildCost, type StorageCost } from "../fleet/cost.js";
 import { describePrices, type PriceTable } from "../fleet/prices.js";
@@ -71,7 +72,10 @@ export interface BuildResult {
   logDir: string;
   /** The step that failed or was interrupted. */
   failedStep?: string;
-  error?: { message: string; suggestion?: string; logPath?: string; preflight: boolean };
+  /** Why it failed, with a code like every error cws reports (`AWS_CREDENTIALS`, `BUILD_FAILED`, …) and the value at fault. */
+  error?: { code: string; message: string; value?: string; suggestion?: string; logPath?: string; preflight: boolean };
+  /** What the process exits with: 0 built, 1 the build failed, 2 the user's setup is at fault (preflight), 130 interrupted. */
+  exitCode: ExitCode;
   /** What this build wrote the new AMI into: absent when nothing was (--no-registry-update, a pending image, a failure). */
   written: { registry?: string; ssmParameter?: string };
   cleaned: string[];
@@ -116,9 +120,36 @@ export interface BuildDeps extends PipelineOptions {
   /** Told each step's id as its run or its cleanup starts (the reporter hears titles). */
   onStep?: (stepId: string, phase: "run" | "cleanup") => void;
   /** Turns an AWS error the user must act on (credentials, permissions) into a message and suggestion. */
-  describeError?: (error: unknown) => { message: string; suggestion?: string | undefined } | undefined;
+  describeError?: (error: unknown) => CwsError | undefined;
   /** Prices to report the build's cost with (src/fleet/prices.ts); without them the result has `billing` only. */
   prices?: PriceTable;
+}
+
+/**
+ * What failed a build, as every error of cws is told: a code, the message, the value at fault and what
+ * to do. An AWS error the user must act on (credentials, permissions, no network) keeps its own code and
+ * exit status; a preflight problem is the user's setup (exit 2); anything else failed the build (exit 1).
+ */
+function buildError(error: unknown, describe: BuildDeps["describeError"]): { error: NonNullable<BuildResult["error"]>; exitCode: ExitCode } {
+  const known = error instanceof CwsError ? error : describe?.(error);
+  if (known) {
+    const { code, message, value, suggestion, exitCode } = known;
+    return {
+      error: { code, message, ...(value === undefined ? {} : { value }), ...(suggestion ? { suggestion } : {}), preflight: exitCode === EXIT.usage },
+      exitCode,
+    };
+  }
+  const preflight = error instanceof PreflightFailure;
+  return {
+    error: {
+      code: preflight ? "PREFLIGHT_FAILED" : "BUILD_FAILED",
+      message: error instanceof Error ? error.message : String(error),
+      ...(error instanceof BuildFailure && error.suggestion ? { suggestion: error.suggestion } : {}),
+      ...(error instanceof BuildFailure && error.logPath ? { logPath: error.logPath } : {}),
+      preflight,
+    },
+    exitCode: preflight ? EXIT.usage : EXIT.failed,
+  };
 }
 
 export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<BuildResult> {
@@ -182,8 +213,7 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
           volumeGb: rootVolumeSizeGb(request.template, ctx.baseImage),
           instanceKept: ctx.instanceKept === true,
         };
-  const error = result.error;
-  const described = error === undefined ? undefined : deps.describeError?.(error);
+  const failure = result.outcome === "failed" && result.error !== undefined ? buildError(result.error, deps.describeError) : undefined;
   return {
     status: result.outcome,
     buildId,
@@ -201,18 +231,8 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
     validation: ctx.validation ?? [],
     logDir,
     ...(result.failedStep ? { failedStep: result.failedStep } : {}),
-    ...(error && result.outcome === "failed"
-      ? {
-          error: described
-            ? { message: described.message, ...(described.suggestion ? { suggestion: described.suggestion } : {}), preflight: true }
-            : {
-                message: (error as Error).message,
-                ...(error instanceof BuildFailure && error.suggestion ? { suggestion: error.suggestion } : {}),
-                ...(error instanceof BuildFailure && error.logPath ? { logPath: error.logPath } : {}),
-                preflight: error instanceof PreflightFailure,
-              },
-        }
-      : {}),
+    ...(failure ? { error: failure.error } : {}),
+    exitCode: result.outcome === "succeeded" ? EXIT.ok : result.outcome === "interrupted" ? EXIT.interrupted : (failure?.exitCode ?? EXIT.failed),
     written: { ...(ctx.recordedIn ? { registry: ctx.recordedIn } : {}), ...(ctx.publishedAs ? { ssmParameter: ctx.publishedAs } : {}) },
     cleaned: ctx.cleaned,
     kept: ctx.kept,

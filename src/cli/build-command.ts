@@ -205,7 +205,5 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
 
   if (globals.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else (result.status === "succeeded" ? io.stdout : io.stderr).write(formatBuildResult(result, chalk));
-  if (result.status === "succeeded") return EXIT.ok;
-  if (result.status === "interrupted") return EXIT.interrupted;
-  return result.error?.preflight ? EXIT.usage : EXIT.failed;
+  return result.exitCode;
 }

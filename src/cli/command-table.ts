@@ -147,7 +147,7 @@ export const COMMAND_TABLE: GroupSpec = {
       options: [
         option(shared.region, "only this region (default: every region of the template)"),
         option(shared.architecture, `only this architecture (${ARCHITECTURE_NAMES}; default: every architecture of the template)`),
-        { flags: "--all", description: "every template in the templates directory" },
+        { flags: "--all", description: "every template in the templates directory", conflicts: ["template"] },
         { flags: "--publish-ssm", description: `also write ${PUBLISH_SSM_PATH} in SSM Parameter Store` },
         NO_PUBLISH_SSM,
         { flags: "--unpin", description: "replace entries pinned by a rollback too" },
@@ -164,7 +164,7 @@ export const COMMAND_TABLE: GroupSpec = {
       options: [
         option(shared.region, "region (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, the AWS profile's region, or the template's only region)"),
         option(shared.architecture, `${ARCHITECTURE_NAMES} (default: the template's only architecture)`),
-        { flags: "--to <version-or-ami>", description: "the AMI id or version to go back to (default: the one before the current)" },
+        { flags: "--to <version-or-ami>", value: "amiOrVersion", description: "the AMI id or version to go back to (default: the one before the current)" },
         { flags: "--publish-ssm", description: `also update ${PUBLISH_SSM_PATH} in SSM Parameter Store` },
         NO_PUBLISH_SSM,
         PROFILE,

@@ -10,7 +10,6 @@ import { publishAmiToSsm } from "../registry/publish.js";
 import { readRegistryText } from "../registry/registry-file.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
 import { isoSeconds, parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile, withRegistryLock, writeRegistryAtomically } from "../registry/store.js";
-import { AMI_ID_RULE, isAmiId } from "../template/architectures.js";
 import { listTemplateFilesIfAny, loadTemplateFile, loadTemplates, templateNotFound } from "../template/repository.js";
 import { ARCHITECTURES, type Architecture, type Template } from "../template/schema.js";
 import type { CliIO, GlobalOptions } from "./io.js";
@@ -177,9 +176,6 @@ export async function runRollback(
   globals: GlobalOptions,
   io: CliIO,
 ): Promise<ExitCode> {
-  if (options.to?.startsWith("ami-") && !isAmiId(options.to)) {
-    throw new CwsError("BAD_OPTION", `--to ${JSON.stringify(options.to)}: ${AMI_ID_RULE}`, { value: options.to, suggestion: `or give a version such as v1.2.0; cws ami list --template ${templateId} shows the AMI ids` });
-  }
   const registry = await readRegistry(globals.registry);
   if (!registry) throw new CwsError("REGISTRY_MISSING", `no registry at ${globals.registry}`, { suggestion: "cws ami update-registry --all builds it from AWS" });
   const scope = await rollbackScope(templateId, registry, globals);

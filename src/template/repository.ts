@@ -1,4 +1,5 @@
 import { basename, join } from "node:path";
+import { TEMPLATES_DIR_ROLE } from "../config/defaults.js";
 import { CwsError } from "../errors.js";
 import { isFileAccessError, readDirectoryNames, readRegularFile } from "../file-access.js";
 import type { ParsedTemplate } from "./load.js";
@@ -16,7 +17,6 @@ export interface TemplateFile {
   sameId?: string[];
 }
 
-const TEMPLATES_DIR = { role: "the templates directory", suggestion: "run cws from the repository root, or pass --templates-dir DIR (or set CWS_TEMPLATES_DIR)" };
 
 /** A template file's name: its id, then `.yml` or `.yaml` in any case (a wrong case is reported, not passed over). */
 const TEMPLATE_FILE_NAME = /^(.*)\.ya?ml$/i;
@@ -30,7 +30,7 @@ const TEMPLATE_FILE_NAME = /^(.*)\.ya?ml$/i;
  * (editor and tool files: `.#r-research.yml`, `.hidden.yml`).
  */
 export async function listTemplateFiles(templatesDir: string): Promise<TemplateFile[]> {
-  const names = readDirectoryNames(templatesDir, TEMPLATES_DIR);
+  const names = readDirectoryNames(templatesDir, TEMPLATES_DIR_ROLE);
   const byId = new Map<string, string[]>();
   for (const name of names) {
     if (name.startsWith(".")) continue;

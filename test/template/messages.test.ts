@@ -20,10 +20,10 @@ describe("template messages", () => {
     const amis = `${VALID_TEMPLATE}amis:\n  us-east1:\n    x86_64: ami-0aaaaaaaaaaaaaaa1\n  us-east-1:\n    amd64: ami-0aaaaaaaaaaaaaaa1\n`;
     expect(lines(amis)).toEqual([
       `${FILE}:21:3 error amis.us-east1: unknown field "us-east1" (did you mean "us-east-1"?); expected a region`,
-      `${FILE}:24:5 error amis.us-east-1.amd64: unknown field "amd64" (did you mean "x86_64"? that is what EC2 calls amd64); expected one of x86_64, arm64`,
+      `${FILE}:24:5 error amis.us-east-1.amd64: unknown field "amd64" (did you mean "x86_64"? EC2's name for amd64); expected one of x86_64, arm64`,
     ]);
     expect(lines(`${VALID_TEMPLATE}instance_type:\n  intel: t3.small\n`)).toEqual([
-      `${FILE}:21:3 error instance_type.intel: unknown field "intel" (did you mean "x86_64"? that is what EC2 calls intel); expected one of x86_64, arm64`,
+      `${FILE}:21:3 error instance_type.intel: unknown field "intel" (did you mean "x86_64"? EC2's name for intel); expected one of x86_64, arm64`,
     ]);
   });
 

@@ -193,6 +193,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
   const runTag = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const sandbox = await Sandbox.create(options.scratchDir, options.unsharePath ?? "unshare", runTag);
+  // From the moment the folder exists, however the process ends (stop() or not, a signal that exits,
+  // an uncaught error, a failed start below), it kills the instances' processes and removes the folder.
+  const onExit = () => sandbox.destroySync();
+  process.on("exit", onExit);
+  try {
+    return await serve(options, resolved, clock, latencies, sandbox, onExit);
+  } catch (error) {
+    process.off("exit", onExit);
+    sandbox.destroySync();
+    throw error;
+  }
+}
+
+async function serve(
+  options: EmulatorOptions,
+  resolved: ResolvedOptions,
+  clock: SimClock,
+  latencies: Latencies,
+  sandbox: Sandbox,
+  onExit: () => void,
+): Promise<Emulator> {
   const stats = new Stats();
   const faults = new Faults();
   const throttle = new Throttle(options.throttle);
@@ -237,9 +258,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   const port = (server.address() as AddressInfo).port;
   let stopped = false;
-  // If the process ends without stop(), do not leave instance processes or files behind.
-  const onExit = () => sandbox.destroySync();
-  process.on("exit", onExit);
 
   const region = (name: string) => world.region(name);
 
@@ -333,7 +351,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     parameters(name) {
       const r = region(name);
       const own = [...r.parameters.values()].map((p) => ({ name: p.name, value: p.value, type: p.type, version: p.version, public: false }));
-      const pub = PUBLIC_AMI_PARAMETERS.map((p) => publicParameter(r, p.name, clock.epochMs))
+      const pub = PUBLIC_AMI_PARAMETERS.map((p) => publicParameter(r, p.name, clock))
         .filter((p): p is NonNullable<typeof p> => !!p)
         .map((p) => ({ name: p.name, value: p.value, type: p.type, version: p.version, public: true }));
       return [...own, ...pub];
@@ -370,7 +388,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     async stop() {
       if (stopped) return;
       stopped = true;
-      process.off("exit", onExit);
       for (const r of regions.values()) {
         for (const cmd of r.commands.values()) {
           for (const inv of cmd.invocations.values()) {
@@ -384,9 +401,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      // Let pending tree copies finish before removing the folder they write to.
+      // Let pending tree copies finish before removing the folder they write to (destroy kills any still running).
       for (const r of regions.values()) await emulator.settled(r.name).catch(() => undefined);
       await sandbox.destroy();
+      // Only now: a process that ends while stop() is under way still removes the folder on its way out.
+      process.off("exit", onExit);
     },
   };
   return emulator;
