@@ -5,7 +5,7 @@ import { projectAwsConfig, resolvePublishSsm, typedPath } from "../config/settin
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { listCwsImages, newestValidated, recordFromImage } from "../registry/aws-images.js";
 import { mergeRegistries } from "../registry/merge.js";
-import { entryAt, isPinned, rollbackEntry } from "../registry/operations.js";
+import { entryAt, isPinned, rollbackEntry, templateAt } from "../registry/operations.js";
 import { publishAmiToSsm } from "../registry/publish.js";
 import { readRegistryText } from "../registry/registry-file.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
@@ -157,7 +157,7 @@ function unchangedSummary(targets: number, current: number, pinned: number, miss
 async function rollbackScope(templateId: string, registry: Registry, globals: GlobalOptions): Promise<{ regions: string[]; architecturesIn: (region: string) => Architecture[]; file?: string }> {
   const files = await listTemplateFilesIfAny(globals.templatesDir);
   const file = files.find((f) => f.id === templateId);
-  const recorded = registry.templates[templateId];
+  const recorded = templateAt(registry, templateId);
   if (!recorded) {
     if (file) throw new CwsError("NO_REGISTRY_ENTRY", `${globals.registry} has no AMI for ${templateId}: nothing to roll back`, { value: templateId, suggestion: "cws ami list shows what it has" });
     const known = [...new Set([...files.map((f) => f.id), ...Object.keys(registry.templates)])];
@@ -167,7 +167,7 @@ async function rollbackScope(templateId: string, registry: Registry, globals: Gl
   if (file && template) return { regions: template.regions, architecturesIn: () => template.base_ami.architecture, file: file.file };
   return {
     regions: Object.keys(recorded.amis),
-    architecturesIn: (region) => ARCHITECTURES.filter((arch) => recorded.amis[region]?.[arch] !== undefined),
+    architecturesIn: (region) => ARCHITECTURES.filter((arch) => entryAt(registry, templateId, region, arch) !== undefined),
   };
 }
 

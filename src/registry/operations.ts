@@ -1,12 +1,29 @@
 import { CwsError } from "../errors.js";
+import { ownSlot, ownValue, setOwn } from "../own-keys.js";
 import type { Architecture } from "../template/schema.js";
-import { HISTORY_LIMIT, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
+import { HISTORY_LIMIT, type AmiEntry, type AmiRecord, type Registry, type RegistryTemplate } from "./schema.js";
 import { compareTimestamps } from "./timestamps.js";
 
 /** Pure operations on a registry object; store.ts reads and writes the file, merge.ts merges files. */
 
-export function entryAt(registry: Registry, templateId: string, region: string, architecture: Architecture): AmiEntry | undefined {
-  return registry.templates[templateId]?.amis[region]?.[architecture];
+/** A template's record in the registry: its own key only, so a template called `constructor` is a template like any other. */
+export function templateAt(registry: Registry, templateId: string): RegistryTemplate | undefined {
+  return ownValue(registry.templates, templateId);
+}
+
+/** The entry for a template, region and architecture, or undefined: every key looked up as the registry's own (own-keys.ts). */
+export function entryAt(registry: Registry, templateId: string, region: string, architecture: Architecture | string): AmiEntry | undefined {
+  return ownValue(ownValue(templateAt(registry, templateId)?.amis, region), architecture);
+}
+
+/** The map of architectures of a template's region, created (with the template's record made by `make`) when missing. */
+export function entriesFor(registry: Registry, templateId: string, region: string, make: () => RegistryTemplate): Partial<Record<Architecture, AmiEntry>> {
+  return ownSlot(ownSlot(registry.templates, templateId, make).amis, region, () => ({}));
+}
+
+/** Make `entry` the one for a template, region and architecture (whose map `entriesFor` made). */
+export function setEntry(byArchitecture: Partial<Record<Architecture, AmiEntry>>, architecture: Architecture, entry: AmiEntry): void {
+  setOwn(byArchitecture, architecture, entry);
 }
 
 function withoutHistory(entry: AmiEntry): AmiRecord {
@@ -76,13 +93,12 @@ export function rollbackEntry(registry: Registry, templateId: string, region: st
   }
   const previous = withoutHistory(entry);
   const rest = history.filter((h) => h.ami_id !== target!.ami_id);
-  const templateEntry = registry.templates[templateId]!;
-  templateEntry.amis[region]![architecture] = {
+  setOwn(ownValue(templateAt(registry, templateId)!.amis, region)!, architecture, {
     ...target,
     pinned: true,
     rolled_back_at: now,
     history: boundedHistory([previous, ...rest]),
-  } as AmiEntry;
+  } as AmiEntry);
   return { from: entry.ami_id, to: target };
 }
 

@@ -6,7 +6,8 @@ import { writeFileAtomic } from "../write-file-atomic.js";
 import { entryFields, REGISTRY_FIELDS, REGISTRY_FORMAT_VERSIONS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 import { lineColumn, parseJsonText, stripBom } from "./json-text.js";
 import { withRegistryLock, type RegistryLockOptions } from "./lock.js";
-import { boundedHistory } from "./operations.js";
+import { ownValue, setOwn } from "../own-keys.js";
+import { boundedHistory, entriesFor, setEntry, templateAt } from "./operations.js";
 import { readRegistryText } from "./registry-file.js";
 import { emptyRegistry, registrySchema, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
 import { isoSeconds } from "./timestamps.js";
@@ -28,7 +29,7 @@ function ordered(value: Record<string, unknown>, order: readonly string[], child
   };
   const keys = Object.keys(value).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
   const out: Record<string, unknown> = {};
-  for (const key of keys) if (value[key] !== undefined) out[key] = child(key, value[key]);
+  for (const key of keys) if (value[key] !== undefined) setOwn(out, key, child(key, value[key]));
   return out;
 }
 
@@ -166,28 +167,28 @@ export function recordAmi(
   architecture: Architecture,
   record: AmiRecord,
 ): void {
-  const entry = (registry.templates[templateId] ??= {
+  const byArch = entriesFor(registry, templateId, region, () => ({
     version: record.version ?? template.version ?? "0.0.0",
     description: template.description,
     amis: {},
     ports: template.ports,
     estimated_cost_per_hour: template.estimated_cost_per_hour ?? {},
-  });
+  }));
+  const entry = templateAt(registry, templateId)!;
   entry.description = template.description;
   entry.ports = template.ports;
   entry.estimated_cost_per_hour = template.estimated_cost_per_hour ?? {};
   if (record.version) entry.version = record.version;
-  const byArch = (entry.amis[region] ??= {});
-  const current = byArch[architecture];
+  const current = ownValue(byArch, architecture);
   // Recording an AMI (a build, update-registry) ends any rollback pin, also when it is the pinned AMI itself (--unpin).
   const { history: previousHistory, pinned: _pinned, rolled_back_at: _rolledBack, ...previous } = (current ?? { history: undefined }) as AmiEntry & {
     pinned?: unknown;
     rolled_back_at?: unknown;
   };
   if (current?.ami_id === record.ami_id) {
-    byArch[architecture] = { ...previous, ...record, ...(previousHistory ? { history: previousHistory } : {}) } as AmiEntry;
+    setEntry(byArch, architecture, { ...previous, ...record, ...(previousHistory ? { history: previousHistory } : {}) } as AmiEntry);
     return;
   }
   const history = current ? boundedHistory([previous as AmiRecord, ...(previousHistory ?? [])].filter((h) => h.ami_id !== record.ami_id)) : [];
-  byArch[architecture] = { ...record, ...(history.length ? { history } : {}) };
+  setEntry(byArch, architecture, { ...record, ...(history.length ? { history } : {}) });
 }

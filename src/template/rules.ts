@@ -1,3 +1,4 @@
+import { ownValue } from "../own-keys.js";
 import { ARCHITECTURES } from "./schema.js";
 import type { Problem } from "./problems.js";
 
@@ -17,7 +18,7 @@ export function valueAt(root: unknown, path: Path): unknown {
   let value = root;
   for (const segment of path) {
     if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<PropertyKey, unknown>)[segment as string];
+    value = ownValue(value as Record<string, unknown>, String(segment));
   }
   return value;
 }
