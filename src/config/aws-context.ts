@@ -20,7 +20,6 @@
  */
 import { join } from "node:path";
 import { CwsError } from "../errors.js";
-import { ownValue } from "../own-keys.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -131,8 +130,9 @@ async function resolveRegion(context: AwsContext, options: AwsContextOptions, en
 
   const configFile = sharedConfigFile(env);
   const profiles = await lookup.readSharedConfig(configFile);
-  // A profile is a user-named key: --profile constructor is no profile unless the file has one of that name.
-  const profile = ownValue(profiles, context.profile);
+  // A profile is a user-named key, looked up as the file's own (as own-keys.ts does; inline, since `cws ami list` loads this
+  // module on every run): --profile constructor is no profile unless the file has one of that name.
+  const profile = profiles !== undefined && Object.hasOwn(profiles, context.profile) ? profiles[context.profile] : undefined;
   const fromConfig = given(profile?.region);
   if (fromConfig !== undefined) return { ...context, region: fromConfig, regionFrom: "config file", configFile };
 

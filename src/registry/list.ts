@@ -185,7 +185,7 @@ function imageKey(image: ImageInfo): { template: string; architecture: string } 
  * they are, without a `drift` field.
  */
 export async function applyDrift(registry: Registry, rows: readonly ListRow[], filter: ListFilter, live: ReadonlyMap<string, readonly ImageInfo[]>): Promise<ListRow[]> {
-  const [{ newestValidated, normalizeDate, recordFromImage }, { entryAt }] = await Promise.all([import("./aws-images.js"), import("./operations.js")]);
+  const [{ newestValidated, normalizeDate, recordFromImage }, { entryAt }] = await Promise.all([import("./aws-images.js"), import("./lookup.js")]);
   const out: ListRow[] = [];
   for (const row of rows) {
     const images = live.get(row.region);
@@ -218,7 +218,7 @@ function untrackedRows(
   filter: ListFilter,
   live: ReadonlyMap<string, readonly ImageInfo[]>,
   recordFromImage: (image: ImageInfo) => ReturnType<typeof import("./aws-images.js").recordFromImage>,
-  entryAt: typeof import("./operations.js").entryAt,
+  entryAt: typeof import("./lookup.js").entryAt,
 ): ListRow[] {
   const namedIds = registryIdsByRegion(registry);
   const rows: ListRow[] = [];

@@ -1,30 +1,13 @@
 import { CwsError } from "../errors.js";
-import { ownSlot, ownValue, setOwn } from "../own-keys.js";
+import { ownValue, setOwn } from "../own-keys.js";
+import { entryAt, templateAt } from "./lookup.js";
 import type { Architecture } from "../template/schema.js";
-import { HISTORY_LIMIT, type AmiEntry, type AmiRecord, type Registry, type RegistryTemplate } from "./schema.js";
+import { HISTORY_LIMIT, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
 import { compareTimestamps } from "./timestamps.js";
 
+export { entriesFor, entryAt, setEntry, templateAt } from "./lookup.js";
+
 /** Pure operations on a registry object; store.ts reads and writes the file, merge.ts merges files. */
-
-/** A template's record in the registry: its own key only, so a template called `constructor` is a template like any other. */
-export function templateAt(registry: Registry, templateId: string): RegistryTemplate | undefined {
-  return ownValue(registry.templates, templateId);
-}
-
-/** The entry for a template, region and architecture, or undefined: every key looked up as the registry's own (own-keys.ts). */
-export function entryAt(registry: Registry, templateId: string, region: string, architecture: Architecture | string): AmiEntry | undefined {
-  return ownValue(ownValue(templateAt(registry, templateId)?.amis, region), architecture);
-}
-
-/** The map of architectures of a template's region, created (with the template's record made by `make`) when missing. */
-export function entriesFor(registry: Registry, templateId: string, region: string, make: () => RegistryTemplate): Partial<Record<Architecture, AmiEntry>> {
-  return ownSlot(ownSlot(registry.templates, templateId, make).amis, region, () => ({}));
-}
-
-/** Make `entry` the one for a template, region and architecture (whose map `entriesFor` made). */
-export function setEntry(byArchitecture: Partial<Record<Architecture, AmiEntry>>, architecture: Architecture, entry: AmiEntry): void {
-  setOwn(byArchitecture, architecture, entry);
-}
 
 function withoutHistory(entry: AmiEntry): AmiRecord {
   const { history: _history, pinned: _pinned, ...record } = entry as AmiEntry & { pinned?: unknown };

@@ -1,4 +1,3 @@
-import type * as z from "zod";
 import { CwsError } from "../errors.js";
 import { describeValue, formatPath } from "../template/problems.js";
 import type { Architecture, Template } from "../template/schema.js";
@@ -71,16 +70,6 @@ export async function readRegistry(file: string): Promise<Registry | undefined> 
 
 const KEEP_IT = "cws never overwrites an invalid registry";
 
-/** A zod issue in the registry's terms, with the value at fault. */
-function issueMessage(issue: z.core.$ZodIssue): string {
-  const input = (issue as { input?: unknown }).input;
-  if (issue.code === "invalid_type") return input === undefined ? `the field is missing (expected ${article(issue.expected)})` : `expected ${article(issue.expected)}, got ${describeValue(input)}`;
-  if (issue.code === "invalid_format" || issue.code === "custom") return `${issue.message}, got ${describeValue(input)}`;
-  return issue.message;
-}
-
-const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
-
 /**
  * The registry in `text` (a byte-order mark is ignored, and positions are
  * counted without it, as editors show them), or a CwsError (exit 2) naming
@@ -93,22 +82,21 @@ export async function parseRegistry(input: string, file: string): Promise<Regist
   const json = parseJsonText(text);
   if (json.problem) {
     const { line, column } = lineColumn(text, json.problem.offset);
-    const duplicate = json.problem.kind === "duplicate-key";
-    throw new CwsError("REGISTRY_INVALID", `${file}:${line}:${column} ${duplicate ? "" : "the registry is not valid JSON: "}${json.problem.message}`, {
-      value: file,
-      suggestion: `${duplicate ? "keep the right one (a merge may have written both)" : "fix the file (git diff / git checkout it; merge conflict markers may be left in it)"}; ${KEEP_IT}`,
-    });
+    const { kind, message } = json.problem;
+    const suggestion = {
+      "duplicate-key": "keep the right one (a merge may have written both)",
+      "proto-key": "remove that key (or rename it, if it was meant as a field)",
+      syntax: "fix the file (git diff / git checkout it; merge conflict markers may be left in it)",
+    }[kind];
+    throw new CwsError("REGISTRY_INVALID", `${file}:${line}:${column} ${kind === "syntax" ? "the registry is not valid JSON: " : ""}${message}`, { value: file, suggestion: `${suggestion}; ${KEEP_IT}` });
   }
   const parsed = registrySchema.safeParse(json.value, { reportInput: true });
   if (!parsed.success) {
-    const { locatePath } = await import("./locate.js");
+    const { registryProblems } = await import("./issues.js");
     const issues = parsed.error.issues;
-    const problems = issues
-      .slice(0, 10)
-      .map((issue) => ({ issue, ...locatePath(text, issue.path) }))
-      .sort((a, b) => a.line - b.line || a.column - b.column)
-      .map(({ issue, line, column }) => `${file}:${line}:${column} ${formatPath(issue.path) || "(the file)"}: ${issueMessage(issue)}`);
-    const more = issues.length > problems.length ? `\n  … and ${issues.length - problems.length} more` : "";
+    const all = registryProblems(issues.slice(0, 10), json.value, text, file);
+    const problems = all.map((problem) => `${problem.file}:${problem.line}:${problem.column} ${problem.path || "(the file)"}: ${problem.message}`);
+    const more = issues.length > 10 ? `\n  … and ${issues.length - 10} more` : "";
     const format = issues.some((issue) => issue.path.length === 1 && issue.path[0] === "version");
     throw new CwsError("REGISTRY_INVALID", problems.length === 1 ? problems[0]! : `the registry is invalid:\n  ${problems.join("\n  ")}${more}`, {
       value: file,

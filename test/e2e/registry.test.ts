@@ -109,7 +109,7 @@ describe("template ids and tag values that every JavaScript object also has (end
     const h = harness;
     const source = readFileSync(join(h.dir, "templates", "emu-basic.yml"), "utf8");
     writeFileSync(join(h.dir, "templates", "constructor.yml"), source);
-    const entry = () => (h.registry() as Registry | undefined)?.templates.constructor?.amis["us-east-1"]?.x86_64;
+    const entry = () => new Map(Object.entries((h.registry() as Registry | undefined)?.templates ?? {})).get("constructor")?.amis["us-east-1"]?.x86_64;
 
     const built = await h.cws(["ami", "build", "constructor", "--architecture", "x86_64", "--json", "--quiet"]);
     expect(built.status, built.stderr).toBe(0);
