@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats } from "node:fs";
+import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { CwsError, EXIT, type ExitCode } from "./errors.js";
 
@@ -236,6 +236,24 @@ export function readDirectoryNames(path: string, role: Omit<PathRole, "expected"
     return readdirSync(path);
   } catch (error) {
     throw fileError(path, error, { ...role, expected: "directory" });
+  }
+}
+
+/**
+ * That cws may create and rename files in the directory that holds (or will
+ * hold) `path`: the nearest directory of it that exists, since cws creates
+ * the missing ones. A FileAccessError saying why not (permission denied, a
+ * read-only file system). For a check before work that cannot be undone
+ * (a build makes an AMI, then records it), so that the record cannot fail
+ * for want of a permission.
+ */
+export function checkWritableDirectory(path: string, role: Omit<PathRole, "expected">): void {
+  let dir = dirname(path);
+  while (lstatOrUndefined(dir) === undefined && dirname(dir) !== dir) dir = dirname(dir);
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw fileError(dir, error, { ...role, expected: "directory", action: "write" });
   }
 }
 

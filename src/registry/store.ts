@@ -1,7 +1,8 @@
 import { CwsError } from "../errors.js";
 import { describeValue, formatPath } from "../template/problems.js";
 import type { Architecture, Template } from "../template/schema.js";
-import { writeFileAtomic } from "../write-file-atomic.js";
+import { checkWritableDirectory } from "../file-access.js";
+import { linkedFile, writeFileAtomic } from "../write-file-atomic.js";
 import { entryFields, REGISTRY_FIELDS, REGISTRY_FORMAT_VERSIONS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 import { lineColumn, parseJsonText, stripBom } from "./json-text.js";
 import { withRegistryLock, type RegistryLockOptions } from "./lock.js";
@@ -61,6 +62,19 @@ export function registrySerializerOf(fields: RegistryFields): (registry: Registr
 export const serializeRegistry = registrySerializerOf(REGISTRY_FIELDS);
 
 export { withRegistryLock, type RegistryLockOptions };
+
+/**
+ * That the registry can be written where it is: its lock and the new file are
+ * created beside it (beside the file a symbolic link names, for the new
+ * file). Thrown as a FileAccessError (exit 2) naming the directory; what to
+ * do is `suggestion`.
+ */
+export function checkRegistryWritable(file: string, suggestion: string): void {
+  const role = { role: "the registry's directory", suggestion };
+  checkWritableDirectory(file, role);
+  const target = linkedFile(file);
+  if (target !== file) checkWritableDirectory(target, role);
+}
 
 /** Undefined when the file does not exist; a CwsError (exit 2) naming file:line:col when it is not a valid registry. */
 export async function readRegistry(file: string): Promise<Registry | undefined> {

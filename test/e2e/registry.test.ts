@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CreateTagsCommand, DeregisterImageCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { afterEach, describe, expect, it } from "vitest";
@@ -155,5 +155,38 @@ describe("template ids and tag values that every JavaScript object also has (end
       expect(stray.status).toBe(1);
       expect(JSON.parse(stray.stdout).map((row: { template: string; drift: { kind: string }[] }) => `${row.template} ${row.drift.map((d) => d.kind)}`)).toContain(`${value} untracked`);
     }
+  });
+});
+
+describe("a registry that fails the record after the image is made (end to end, emulator)", () => {
+  it("names the kept AMI and the command that records it, and that command then does", async () => {
+    harness = await startHarness();
+    const h = harness;
+    const file = join(h.dir, "registry", "amis.json");
+    mkdirSync(join(h.dir, "registry"), { recursive: true });
+    let broken = false;
+    // While the image is made, the registry becomes one cws must not overwrite (a bad merge, say).
+    const result = await h.cws(["ami", "build", "emu-basic", "--architecture", "x86_64"], {
+      onStderr: (text) => {
+        if (!broken && text.includes("Creating AMI")) {
+          broken = true;
+          writeFileSync(file, "<<<<<<< HEAD\n");
+        }
+      },
+    });
+    expect(broken).toBe(true);
+    expect(result.status).toBe(1);
+    const image = h.emulator.images("us-east-1").find((i) => i.tags["cws:template"] === "emu-basic");
+    expect(image?.state).toBe("available");
+    const id = image!.id;
+    expect(result.stderr).toContain(`${id} was made and validated, but recording it in ./registry/amis.json failed: ./registry/amis.json:1:1 the registry is not valid JSON`);
+    expect(result.stderr).toContain(`record it with: cws ami update-registry emu-basic --region us-east-1 --architecture x86_64 --registry ./registry/amis.json`);
+    expect(result.stderr).toContain(`📌 Kept: image ${id} (validated, not in the registry)`);
+    expect(result.stderr).not.toContain("internal error");
+
+    rmSync(file);
+    const recorded = await h.cws(["ami", "update-registry", "emu-basic", "--region", "us-east-1", "--architecture", "x86_64", "--registry", "./registry/amis.json"]);
+    expect(recorded.status, recorded.stderr).toBe(0);
+    expect((h.registry() as Registry).templates["emu-basic"]!.amis["us-east-1"]!.x86_64!.ami_id).toBe(id);
   });
 });
