@@ -218,6 +218,10 @@ export async function runRollback(
   return EXIT.ok;
 }
 
+const PRINT_IT = "--output - prints the merged registry on standard output";
+/** Names of standard output (Linux and macOS); what they lead to may be a terminal, a pipe or a file being written by the shell. */
+const STDOUT_PATHS: ReadonlySet<string> = new Set(["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]);
+
 /** Merge registry files (e.g. CI artifacts) into the registry, or print the merge with --output -. */
 export async function runRegistryMerge(typedFiles: string[], typedOptions: { output?: string }, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
   // Paths typed below the project root are relative to where they were typed.
@@ -248,9 +252,18 @@ export async function runRegistryMerge(typedFiles: string[], typedOptions: { out
     return EXIT.ok;
   }
   const target = options.output ?? globals.registry;
+  // The output is named as what it is, and checked before its lock is made beside it (in /dev, for /dev/stdout).
+  const role = options.output === undefined ? { role: "the registry" } : { role: "the merge's output (--output)", suggestion: `name a registry file to merge into, or ${PRINT_IT}` };
+  if (options.output !== undefined && STDOUT_PATHS.has(options.output)) {
+    throw new CwsError("BAD_OPTION", `--output ${options.output}: the merged registry is written to a file, atomically (a temporary file renamed over it), and standard output is no file`, {
+      value: options.output,
+      suggestion: PRINT_IT,
+    });
+  }
+  readRegistryText(target, role);
   let merged!: Registry;
   await withRegistryLock(target, async () => {
-    const base = await readRegistry(target);
+    const base = await readRegistry(target, role);
     merged = mergeRegistries(base ? [base, ...inputs] : inputs);
     await writeRegistryAtomically(target, merged);
   }, registryLockOptions(io));

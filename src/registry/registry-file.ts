@@ -16,7 +16,7 @@ export const REGISTRY_MAX_BYTES = 64 * 1024 * 1024;
  * `file` (a new registry), or with `required`, an error. `role` names the file
  * in messages: "the registry", "the file to merge".
  */
-export function readRegistryText(file: string): string | undefined;
+export function readRegistryText(file: string, options?: { role?: string; suggestion?: string }): string | undefined;
 export function readRegistryText(file: string, options: { role: string; required: true; suggestion?: string }): string;
 export function readRegistryText(file: string, options: { role?: string; required?: boolean; suggestion?: string } = {}): string | undefined {
   const role = options.role ?? "the registry";

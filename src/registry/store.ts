@@ -77,8 +77,8 @@ export function checkRegistryWritable(file: string, suggestion: string): void {
 }
 
 /** Undefined when the file does not exist; a CwsError (exit 2) naming file:line:col when it is not a valid registry. */
-export async function readRegistry(file: string): Promise<Registry | undefined> {
-  const text = readRegistryText(file);
+export async function readRegistry(file: string, role?: { role: string; suggestion?: string }): Promise<Registry | undefined> {
+  const text = readRegistryText(file, role);
   return text === undefined ? undefined : parseRegistry(text, file);
 }
 
