@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats } from "node:fs";
+import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, writeSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { CwsError, EXIT, type ExitCode } from "./errors.js";
 
@@ -230,6 +230,34 @@ export function readRegularFile(path: string, options: PathRole & { maxBytes: nu
   }
 }
 
+// Without blocking, for the same reason: a named pipe with no reader fails to open (ENXIO) instead of waiting for one.
+const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * Append text to a regular file, creating it if there is nothing there (a
+ * job summary, a log); a FileAccessError for anything else: a directory, a
+ * pipe, a device, a path that cannot be written.
+ */
+export function appendToRegularFile(path: string, text: string, role: Omit<PathRole, "expected">): void {
+  const options = { ...role, expected: "file" as const, action: "write" as const };
+  let fd: number;
+  try {
+    fd = openSync(path, APPEND_FLAGS, 0o644);
+  } catch (error) {
+    throw fileError(path, error, options);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw wrongKind(path, stats, options);
+    const bytes = Buffer.from(text, "utf8");
+    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+  } catch (error) {
+    throw fileError(path, error, options);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The names in a directory, or a FileAccessError saying why `path` is not a readable directory. */
 export function readDirectoryNames(path: string, role: Omit<PathRole, "expected"> = {}): string[] {
   try {
@@ -257,11 +285,23 @@ export function checkWritableDirectory(path: string, role: Omit<PathRole, "expec
   }
 }
 
-/** A size as a person reads it: `512 bytes`, `4.0 KiB`, `5.0 MiB`. */
+/**
+ * A size exactly, as a limit is checked, with its unit for a person to read:
+ * `512 bytes`, `1,048,576 bytes (1 MiB)`, `1,070,751 bytes (about 1.02 MiB)`.
+ * Exact, because a file just over a limit and the limit round to the same
+ * `1.0 MiB`.
+ */
 export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
+  const exact = `${String(bytes).replace(/\B(?=(\d{3})+$)/g, ",")} byte${bytes === 1 ? "" : "s"}`;
+  const units: [number, string][] = [
+    [1024 ** 3, "GiB"],
+    [1024 ** 2, "MiB"],
+    [1024, "KiB"],
+  ];
+  const unit = units.find(([size]) => bytes >= size);
+  if (!unit) return exact;
+  const [size, name] = unit;
+  return bytes % size === 0 ? `${exact} (${bytes / size} ${name})` : `${exact} (about ${(bytes / size).toFixed(2)} ${name})`;
 }
 
 /**

@@ -2,8 +2,10 @@ import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AwsPorts } from "../aws/ports.js";
 import { fileError } from "../file-access.js";
+import { buildCost, snapshotMonthlyCost, type BuildCost, type StorageCost } from "../fleet/cost.js";
+import { describePrices, type PriceTable } from "../fleet/prices.js";
 import type { RegistryLockOptions } from "../registry/lock.js";
-import { BuildFailure, newBuildId, PreflightFailure, requestFor, type BuildContext, type BuildInput, type PipelineStep, type ValidationOutcome } from "./context.js";
+import { BuildFailure, newBuildId, PreflightFailure, requestFor, rootVolumeSizeGb, type BuildContext, type BuildInput, type PipelineStep, type ValidationOutcome } from "./context.js";
 import type { PollSettings } from "./poll.js";
 import type { BuildReporter } from "./reporter.js";
 import { runPipeline, type Outcome } from "./runner.js";
@@ -75,6 +77,32 @@ export interface BuildResult {
   cleaned: string[];
   kept: string[];
   cleanupErrors: string[];
+  /** What AWS bills for, measured: present when an instance was launched. */
+  billing?: BuildBilling;
+  /** `billing` priced, when the build was given prices; and the image's snapshot storage when an image was made. */
+  cost?: BuildResultCost;
+}
+
+/**
+ * The running times AWS bills a build for, upper bounds measured around the
+ * steps: the instance from the start of the launch to the end of the stop
+ * (or, never stopped, to the end of the cleanups that terminate it), the root
+ * volume from the launch to the end of the cleanups.
+ */
+export interface BuildBilling {
+  instanceSeconds: number;
+  volumeSeconds: number;
+  volumeGb: number;
+  /** The instance was kept running (--on-error abort): it is billed until it is terminated. */
+  instanceKept: boolean;
+}
+
+export interface BuildResultCost {
+  build: BuildCost;
+  /** The new image's snapshots per month, at most; absent when no image was kept. */
+  snapshotsPerMonth?: StorageCost;
+  /** Which prices: "the shipped price table (2026-11-28)" or the file's path and date. */
+  prices: string;
 }
 
 export interface BuildDeps extends PipelineOptions {
@@ -89,6 +117,8 @@ export interface BuildDeps extends PipelineOptions {
   onStep?: (stepId: string, phase: "run" | "cleanup") => void;
   /** Turns an AWS error the user must act on (credentials, permissions) into a message and suggestion. */
   describeError?: (error: unknown) => { message: string; suggestion?: string | undefined } | undefined;
+  /** Prices to report the build's cost with (src/fleet/prices.ts); without them the result has `billing` only. */
+  prices?: PriceTable;
 }
 
 export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<BuildResult> {
@@ -124,17 +154,34 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
   };
   deps.onContext?.(ctx);
   const started = Date.now();
+  // When the instance started and stopped being billed (billing below).
+  let launchedAt: number | undefined;
+  let stoppedAt: number | undefined;
   const reporter = deps.reporter;
   const result = await runPipeline(buildSteps(deps), ctx, deps.signal, {
     stepStarted: (step) => {
+      if (step.id === launchInstance.id) launchedAt = Date.now();
       deps.onStep?.(step.id, "run");
       reporter.stepStarted(step.title);
     },
     cleanupStarted: (step) => deps.onStep?.(step.id, "cleanup"),
-    stepSucceeded: (step, seconds, message) => reporter.stepSucceeded(message ?? step.title, seconds),
+    stepSucceeded: (step, seconds, message) => {
+      if (step.id === generalizeAndStop.id) stoppedAt = Date.now();
+      reporter.stepSucceeded(message ?? step.title, seconds);
+    },
     stepFailed: (step, error, seconds) => reporter.stepFailed(`${step.title} failed: ${(error as Error).message}`, seconds),
     cleanupFailed: (step, error) => reporter.warn(`cleanup of ${step.title.toLowerCase()} failed: ${(error as Error).message}`),
   });
+  const ended = Date.now();
+  const billing: BuildBilling | undefined =
+    ctx.launchedInstanceId === undefined || launchedAt === undefined
+      ? undefined
+      : {
+          instanceSeconds: ((stoppedAt ?? ended) - launchedAt) / 1000,
+          volumeSeconds: (ended - launchedAt) / 1000,
+          volumeGb: rootVolumeSizeGb(request.template, ctx.baseImage),
+          instanceKept: ctx.instanceKept === true,
+        };
   const error = result.error;
   const described = error === undefined ? undefined : deps.describeError?.(error);
   return {
@@ -170,5 +217,22 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
     cleaned: ctx.cleaned,
     kept: ctx.kept,
     cleanupErrors: result.cleanupErrors.map((c) => `${c.step}: ${(c.error as Error).message}`),
+    ...(billing ? { billing } : {}),
+    ...(billing && deps.prices ? { cost: priceBuild(request, billing, result.outcome === "succeeded" || ctx.imageKept ? ctx : {}, deps.prices) } : {}),
+  };
+}
+
+/** A build's billing priced: the instance and its volume, and the image's snapshots when one was kept. */
+function priceBuild(
+  request: Pick<BuildInput, "region" | "instanceType">,
+  billing: BuildBilling,
+  image: Pick<BuildContext, "imageId" | "imageSizeGb">,
+  prices: PriceTable,
+): BuildResultCost {
+  const { region, instanceType } = request;
+  return {
+    build: buildCost({ region, instanceType, seconds: billing.instanceSeconds, volumeGb: billing.volumeGb, volumeSeconds: billing.volumeSeconds }, prices),
+    ...(image.imageId ? { snapshotsPerMonth: snapshotMonthlyCost({ region, sizeGb: image.imageSizeGb ?? billing.volumeGb }, prices) } : {}),
+    prices: describePrices(prices),
   };
 }

@@ -16,8 +16,9 @@ import { formatProblem } from "../template/problems.js";
 import type { Architecture } from "../template/architectures.js";
 import { instanceTypeMismatch } from "../template/lint.js";
 import { loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
-import { colorLevel, isCI, type CliIO, type GlobalOptions } from "./io.js";
+import { colorLevel, fancyProgress, type CliIO, type GlobalOptions } from "./io.js";
 import { registryLockOptions } from "./registry-lock.js";
+import { resolvePrices } from "./prices.js";
 import { checkRegionBuilt, chooseArchitecture } from "./targets.js";
 
 /** Build's options, as the command table declares them; their values are checked before this module is loaded (option-values.ts). */
@@ -34,6 +35,8 @@ export interface BuildOptions {
   quiet?: boolean;
   registryUpdate?: boolean;
   publishSsm?: boolean;
+  /** A price file (src/fleet/price-file.ts), for the cost the build reports. */
+  prices?: string;
 }
 
 /** A build request as the options describe it, before the run adds its hash, commit and log directory. */
@@ -128,6 +131,8 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
       `the build records the AMI in ${globals.registry} (creating ${basename(globals.registry)}.lock and a temporary file beside it): make that directory writable, pass --registry FILE, or --no-registry-update (then record it later with cws ami update-registry)`,
     );
   }
+  // So does a price file that cannot be read.
+  const prices = await resolvePrices(options.prices, globals);
   const chalk = new Chalk({ level: colorLevel(io, globals.color) });
   const { describeAwsError } = await import("../aws/sdk.js");
   const aws = await createPorts(build);
@@ -153,14 +158,13 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
 
   if (build.dryRun) {
     const { dryRunPlan } = await import("../builder/plan.js");
-    const plan = await dryRunPlan(request, pipeline, aws, describeAwsError);
+    const plan = await dryRunPlan(request, pipeline, aws, describeAwsError, { prices });
     io.stdout.write(globals.json ? `${JSON.stringify(plan.json, null, 2)}\n` : plan.text);
     return EXIT.ok;
   }
 
   const { createBuildReporter, buildHeader, formatBuildResult } = await import("../output/build-reporter.js");
-  // Spinners only on a real terminal of known width outside CI: ora redraws forever on a 0-column pty.
-  const fancy = io.stderr.isTTY === true && (io.stderr.columns ?? 0) > 0 && !isCI(io.env);
+  const fancy = fancyProgress(io);
   const reporter = await createBuildReporter({ stream: io.stderr, color: colorLevel({ ...io, stdout: io.stderr }, globals.color), fancy, quiet: build.quiet });
   if (!build.quiet) io.stderr.write(`${buildHeader(build)}\n`);
 
@@ -199,6 +203,7 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
         context = ctx;
       },
       describeError: (error) => describeAwsError(error),
+      prices,
     });
   } finally {
     reporter.close();

@@ -26,6 +26,8 @@ const shared = {
   region: { flags: "--region <region>", value: "region" },
   profile: { flags: "--profile <name>" },
   instanceProfile: { flags: "--instance-profile <name>", value: "instanceProfile" },
+  /** build's cost and build-all's: a JSON price file merged over the shipped table (src/fleet/price-file.ts). */
+  prices: { flags: "--prices <file>" },
 } as const satisfies Record<string, Omit<OptionSpec, "description">>;
 
 function option(base: Omit<OptionSpec, "description">, description: string): OptionSpec {
@@ -34,6 +36,7 @@ function option(base: Omit<OptionSpec, "description">, description: string): Opt
 
 const PROFILE = option(shared.profile, "AWS profile (default: AWS_PROFILE, cws.config.json's profile, else default)");
 const PUBLISH_SSM_PATH = "/cloudworkstation/amis/<template>/<region>/<arch>";
+const PRICES = option(shared.prices, "JSON price file merged over the shipped on-demand price table, for the cost reported (default: cws.config.json's prices)");
 const NO_PUBLISH_SSM = { flags: "--no-publish-ssm", description: "do not write to SSM, even if cws.config.json says publish_ssm" };
 const TEMPLATE_IDS = { syntax: "[templates...]", description: "template ids (default: every template in the templates directory)" };
 
@@ -85,11 +88,13 @@ export const COMMAND_TABLE: GroupSpec = {
         { flags: "--no-registry-update", description: "do not record the AMI in the registry file" },
         { flags: "--publish-ssm", description: `also write the AMI id to SSM Parameter Store at ${PUBLISH_SSM_PATH}` },
         NO_PUBLISH_SSM,
+        PRICES,
       ],
       helpAfter: [
         "Exit codes: 0 built, 1 the build failed (setup or validation), 2 bad template, option or AWS setup, 130 interrupted.",
         "Environment: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL as in every AWS tool; CWS_POLL_INTERVAL_MS overrides every poll delay.",
         "Logs: .cws/logs/<build-id>/ (setup.log or one file per build step, validation.log).",
+        "Cost: instance-hours and the gp3 volume at on-demand prices (shipped table, or --prices), and the image's monthly snapshot storage, at most.",
       ].join("\n"),
       load: () => import("./build-command.js"),
       run: ({ runBuildCommand }, { args: [templateId], options, globals, io }) => runBuildCommand(templateId as string, options, globals, io),

@@ -59,6 +59,8 @@ export interface ListRow {
   validated: boolean;
   size_gb: number;
   name?: string;
+  /** For a copy build-all made from another region's image: that region and AMI. */
+  copied_from?: { region: string; ami_id: string };
   /** Only with --live: empty when AWS agrees with the registry. */
   drift?: Drift[];
 }
@@ -110,6 +112,7 @@ export function buildRows(registry: Registry, filter: ListFilter = {}): ListRow[
           size_gb: entry.size_gb,
         };
         if (entry.name !== undefined) row.name = entry.name;
+        if (entry.copied_from !== undefined) row.copied_from = entry.copied_from;
         rows.push(row);
       }
     }

@@ -39,6 +39,13 @@ const helpers = {
     for (const arch in value) if (!Object.hasOwn(value, arch) || !isArchitecture(arch) || !isNumber(value[arch])) return false;
     return true;
   },
+  /** `{ region, ami_id }` and no other key, as the schema's strict object. */
+  isCopySource(value: unknown): boolean {
+    if (!isObject(value)) return false;
+    let keys = 0;
+    for (const key in value) if (Object.hasOwn(value, key)) keys++;
+    return keys === 2 && typeof value.region === "string" && value.region !== "" && isAmiId(value.ami_id);
+  },
   isHistory(value: unknown, isRecord: (value: unknown) => boolean): boolean {
     if (!Array.isArray(value) || value.length > HISTORY_LIMIT) return false;
     for (const old of value) if (!isRecord(old)) return false;
@@ -70,6 +77,7 @@ const KIND_TESTS: Record<FieldKind, string> = {
   nonNegativeNumber: "isNumber(x) && x >= 0",
   intArray: "isIntArray(x)",
   costByArchitecture: "isCostByArchitecture(x)",
+  copySource: "isCopySource(x)",
   history: "isHistory(x, record)",
   amisByRegion: "isAmisByRegion(x, entry)",
   templates: "isTemplates(x, template)",

@@ -63,6 +63,10 @@ const VALUE_SCHEMAS = {
   nonNegativeNumber: z.number().nonnegative(),
   intArray: z.array(z.int()),
   costByArchitecture: byArchitecture(z.number()),
+  copySource: z.strictObject({
+    region: z.string().min(1).describe("The region the image was copied from."),
+    ami_id: z.string().regex(AMI_ID_PATTERN, { message: AMI_ID_RULE }).describe("The AMI it was copied from."),
+  }),
 } satisfies Record<Exclude<FieldKind, LevelKind>, z.ZodType>;
 
 /** The zod type of a level, as TypeScript sees it: one property per field, optional unless required. */

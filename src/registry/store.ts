@@ -51,8 +51,10 @@ function levelWriter(fields: readonly FieldSpec[], nested: Partial<Record<FieldK
  * regions, architectures) sorted.
  */
 export function registrySerializerOf(fields: RegistryFields): (registry: Registry) => string {
+  // Where a copy came from reads as it is said: from a region, that AMI.
+  const copySource: Write = (v) => (v !== null && typeof v === "object" ? ordered(asRecord(v), ["region", "ami_id"], (_key, child) => plain(child)) : v);
   // History items are written in an entry's order: each was an entry once, and a rollback keeps its rolled_back_at.
-  const entry: Write = levelWriter(entryFields(fields), { history: (v) => (Array.isArray(v) ? v.map(entry) : plain(v)) });
+  const entry: Write = levelWriter(entryFields(fields), { copySource, history: (v) => (Array.isArray(v) ? v.map(entry) : plain(v)) });
   const template = levelWriter(fields.template.fields, { amisByRegion: (v) => sortedMap(v, (_region, archs) => sortedMap(archs, (_arch, e) => entry(e))) });
   const root = levelWriter(fields.root.fields, { templates: (v) => sortedMap(v, (_id, t) => template(t)) });
   return (registry) => `${JSON.stringify(root(registry), null, 2)}\n`;

@@ -6,10 +6,11 @@ import { loadTemplateFile, readTemplate, selectTemplateFiles } from "./repositor
 
 export interface LintReport {
   /**
-   * `warningsChecked` is false for a file that is not a YAML mapping (a syntax
-   * error, binary, empty): it has no fields for the lint rules to look at.
+   * `warningsChecked` is false for a file with no fields for the lint rules to
+   * look at (a syntax error, binary, empty, too large, unreadable);
+   * `notCheckedBecause` then says which, in a few words.
    */
-  templates: { id: string; file: string; valid: boolean; warningsChecked: boolean }[];
+  templates: { id: string; file: string; valid: boolean; warningsChecked: boolean; notCheckedBecause?: string }[];
   /** Schema errors, then script findings; with `strict`, warnings are reported as errors. */
   problems: Problem[];
   errors: number;
@@ -41,7 +42,7 @@ export async function runLint(
       const read = readTemplate(file);
       const key = cache && "bytes" in read ? cacheKey(read.bytes) : "";
       const cached = "bytes" in read ? cache?.get(file.file, key) : undefined;
-      let found: { valid: boolean; warningsChecked: boolean; problems: Problem[] };
+      let found: { valid: boolean; warningsChecked: boolean; notCheckedBecause?: string; problems: Problem[] };
       if (cached && "bytes" in read && read.size === read.bytes.byteLength) {
         found = cached;
       } else {
@@ -56,12 +57,18 @@ export async function runLint(
           fileProblems.push(...(await placeFindingsLazily(findings, parsed)));
         }
         fileProblems.push(...parsed.problems);
-        found = { valid: parsed.template !== undefined, warningsChecked: parsed.data !== undefined, problems: fileProblems };
+        found = {
+          valid: parsed.template !== undefined,
+          warningsChecked: parsed.data !== undefined,
+          ...(parsed.data === undefined ? { notCheckedBecause: parsed.unread ?? "no fields could be read" } : {}),
+          problems: fileProblems,
+        };
         if ("bytes" in read) cache?.set(file.file, { bytes: key, ...found });
       }
       if (found.problems.some((p) => p.severity === "error")) invalid = true;
       problems.push(...found.problems);
-      return { id: file.id, file: file.file, valid: found.valid, warningsChecked: found.warningsChecked };
+      const { valid, warningsChecked, notCheckedBecause } = found;
+      return { id: file.id, file: file.file, valid, warningsChecked, ...(notCheckedBecause === undefined ? {} : { notCheckedBecause }) };
     }),
   );
   await cache?.save();

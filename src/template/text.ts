@@ -1,10 +1,10 @@
 import { decodeUtf8, formatBytes } from "../file-access.js";
 
-
 /** Templates are small; anything larger is a mistake (a log or a binary saved under the wrong name). */
 export const MAX_TEMPLATE_BYTES = 1024 * 1024;
 
-export type DecodedText = { text: string } | { problem: string; line: number; column: number; suggestion?: string };
+/** The text, or the problem with it and, in a few words, why it is not read (`larger than 1 MiB, not read`). */
+export type DecodedText = { text: string } | { problem: string; line: number; column: number; suggestion?: string; unread: string };
 
 /**
  * Turn a file's bytes into text, or say why it is not a template: too large,
@@ -18,7 +18,7 @@ export function decodeText(
 ): DecodedText {
   if (typeof input === "string") {
     const nul = input.indexOf("\0");
-    if (nul >= 0) return { problem: `not a text file: it contains a NUL character at offset ${nul}`, line: 1, column: 1 };
+    if (nul >= 0) return { problem: `not a text file: it contains a NUL character at offset ${nul}`, line: 1, column: 1, unread: "not a text file" };
     return lineEndingsChecked(input.replace(/^\uFEFF/, ""));
   }
   const total = size ?? input.byteLength;
@@ -27,16 +27,18 @@ export function decodeText(
       problem: `the file is ${formatBytes(total)}; a template may be at most ${formatBytes(MAX_TEMPLATE_BYTES)}`,
       line: 1,
       column: 1,
-      suggestion: "move large scripts into build_steps or fetch them at build time",
+      unread: `larger than ${MAX_TEMPLATE_BYTES / (1024 * 1024)} MiB, not read`,
+      // build_steps would not make the file smaller: what is large has to live outside it.
+      suggestion: "keep large content out of the template: have the script download it at build time (and check its sha256sum), or install it from a package",
     };
   }
   const nul = input.indexOf(0);
   if (nul >= 0) {
-    return { problem: `not a text file: it contains a NUL byte at offset ${nul}`, line: 1, column: 1, suggestion: "templates are UTF-8 YAML" };
+    return { problem: `not a text file: it contains a NUL byte at offset ${nul}`, line: 1, column: 1, suggestion: "templates are UTF-8 YAML", unread: "not a text file" };
   }
   const decoded = decodeUtf8(input);
   if ("text" in decoded) return lineEndingsChecked(decoded.text.replace(/^\uFEFF/, ""));
-  return { problem: decoded.problem, line: decoded.line, column: decoded.column, suggestion: "save the template as UTF-8" };
+  return { problem: decoded.problem, line: decoded.line, column: decoded.column, suggestion: "save the template as UTF-8", unread: "not UTF-8 text" };
 }
 
 /**
@@ -53,5 +55,6 @@ function lineEndingsChecked(text: string): DecodedText {
     line: lines.length,
     column: (lines.at(-1)?.length ?? 0) + 1,
     suggestion: "save the file with LF (or CRLF) line endings",
+    unread: "a carriage return without a line feed",
   };
 }

@@ -7,7 +7,7 @@ import { renderAmisBlock, spliceAmisBlock, writeTemplateAtomically, type AmiMap 
 import { templateContentHash } from "./content-hash.js";
 import { parseTemplate, type ParsedTemplate } from "./load.js";
 import { formatProblem } from "./problems.js";
-import { readTemplate, selectTemplateFiles, templateNameProblem, type TemplateFile } from "./repository.js";
+import { readTemplate, selectTemplateFiles, templateNameProblems, type TemplateFile } from "./repository.js";
 import type { Architecture, Template } from "./schema.js";
 
 /**
@@ -263,7 +263,7 @@ export async function runUpdateTemplates(options: UpdateTemplatesOptions): Promi
   for (const file of files) {
     // A file that is not a template (its name, or it cannot be read) is one more invalid template.
     const read = readTemplate(file);
-    const unusable = [templateNameProblem(file), "problem" in read ? read.problem : undefined].filter((p) => p !== undefined);
+    const unusable = [...templateNameProblems(file), "problem" in read ? read.problem : undefined].filter((p) => p !== undefined);
     if (unusable.length > 0 || !("bytes" in read)) {
       invalid.push(unusable.map(formatProblem).join("\n"));
       continue;

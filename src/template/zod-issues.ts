@@ -120,7 +120,7 @@ export const issueRules: readonly IssueRule[] = [
     // A map key that fails its own schema (a reserved tag key): at the key, with the key schema's messages.
     name: "bad-key",
     rewrite: ({ issue, path, report }) =>
-      issue.code === "invalid_key" ? [report(path, issue.issues.map((inner) => inner.message).join("; ") || issue.message, { onKey: true })] : undefined,
+      issue.code === "invalid_key" ? [report(path, issue.issues.map(keyMessage).join("; ") || issue.message, { onKey: true })] : undefined,
   },
   {
     // The schema's own message ("expected an AMI id such as …") and what was there instead.
@@ -213,9 +213,15 @@ function baseImageProblems({ issue, path, value, written, writtenAt, report, vie
   return [report(path, `expected an alias (${BASE_AMI_ALIASES.join(", ")}), an ami-… id or a { name, owners } mapping, got ${describeValue(value, written)}`)];
 }
 
+/** What is wrong with a map's key: the key schema's own message, or for an empty key, that it is. */
+function keyMessage(issue: z.core.$ZodIssue): string {
+  return issue.code === "too_small" && issue.origin === "string" ? "the key is empty" : issue.message;
+}
+
 function describeInner(issue: z.core.$ZodIssue, value: unknown, written: string | undefined): string {
   if (issue.code === "invalid_type") return `expected ${typeName(issue.expected)}, got ${describeValue(value, written)}`;
   if (issue.code === "too_small") return issue.origin === "array" ? "must list at least one item" : "must not be empty";
+  if (issue.code === "invalid_format") return `${issue.message}, got ${describeValue(value, written)}`;
   return issue.message;
 }
 

@@ -182,7 +182,7 @@ describe("cws ami lint", () => {
     try {
       const huge = runCli(["ami", "lint"], { cwd: dir });
       expect(huge.status).toBe(2);
-      expect(huge.stdout).toContain("templates/huge.yml:1:1 error the file is 5.0 MiB; a template may be at most 1.0 MiB");
+      expect(huge.stdout).toContain("templates/huge.yml:1:1 error the file is 5,242,880 bytes (5 MiB); a template may be at most 1,048,576 bytes (1 MiB)");
       const empty = runCli(["ami", "lint", "--templates-dir", "empty"], { cwd: dir });
       expect(empty.status).toBe(2);
       expect(empty.stderr).toContain("no templates (*.yml or *.yaml) in empty");

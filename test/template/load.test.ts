@@ -136,8 +136,12 @@ name: dup
 
   it("rejects a multi-megabyte file by its size", () => {
     const big = Buffer.alloc(3 * 1024 * 1024, "a");
-    expect(lines(big)).toEqual([`${FILE}:1:1 error the file is 3.0 MiB; a template may be at most 1.0 MiB`]);
-    expect(parseTemplate(Buffer.alloc(10), FILE, { size: MAX_TEMPLATE_BYTES + 1 }).problems[0]?.message).toMatch(/at most 1\.0 MiB/);
+    expect(lines(big)).toEqual([`${FILE}:1:1 error the file is 3,145,728 bytes (3 MiB); a template may be at most 1,048,576 bytes (1 MiB)`]);
+    // Just over the limit, the two sizes differ as written, not only in bytes nobody sees.
+    const justOver = parseTemplate(Buffer.alloc(10), FILE, { size: 1_070_751 }).problems[0];
+    expect(justOver?.message).toBe("the file is 1,070,751 bytes (about 1.02 MiB); a template may be at most 1,048,576 bytes (1 MiB)");
+    expect(justOver?.suggestion).toMatch(/download it at build time/);
+    expect(parseTemplate(Buffer.alloc(10), FILE, { size: MAX_TEMPLATE_BYTES + 1 }).problems[0]?.message).toMatch(/1,048,577 bytes/);
   });
 
   it("does not return a template when there are errors", () => {

@@ -20,6 +20,7 @@ function usage(): never {
       "  --no-instance-profile    start without the cws-ami-builder instance profile",
       "  --shell bash|agent       how scripts run (default bash; agent = sh -c _script.sh like the SSM agent)",
       "  --reject-credentials     answer InvalidClientTokenId to everything",
+      "  --throttle N/R           throttle each region's calls per action: buckets of N, refilled R per second (EC2's Describe limits: 100/20)",
       "  --verbose                log emulator diagnostics",
     ].join("\n"),
   );
@@ -61,6 +62,12 @@ for (let i = 0; i < args.length; i++) {
     case "--reject-credentials":
       options.rejectCredentials = true;
       break;
+    case "--throttle": {
+      const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(value());
+      if (!m) usage();
+      options.throttle = { capacity: Number(m[1]), refillPerSecond: Number(m[2]) };
+      break;
+    }
     case "--verbose":
       options.log = (line) => console.error(`[emulator] ${line}`);
       break;
