@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { relative } from "node:path";
+import { basename, relative } from "node:path";
 import { Chalk } from "chalk";
 import type { AwsPorts } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
@@ -10,7 +10,7 @@ import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsCont
 import type { OnErrorMode } from "../config/fields.js";
 import { describeSource, projectAwsConfig, resolveBuildSettings, resolveInstanceType } from "../config/settings.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
-import { readRegistry } from "../registry/store.js";
+import { checkRegistryWritable, readRegistry } from "../registry/store.js";
 import { templateContentHash } from "../template/content-hash.js";
 import { formatProblem } from "../template/problems.js";
 import type { Architecture } from "../template/architectures.js";
@@ -122,8 +122,15 @@ export async function createPorts(build: Pick<ResolvedBuild, "awsContext">): Pro
 
 export async function runBuildCommand(templateId: string, options: BuildOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
   const build = await resolveBuild(templateId, options, globals, io);
-  // A registry the build could not record in (a directory, a pipe, an invalid file) stops it now, not after the image is made.
-  if (build.registryUpdate) await readRegistry(globals.registry);
+  // A registry the build could not record in (a directory, a pipe, an invalid file, a directory it may not write) stops it
+  // now, not after the image is made.
+  if (build.registryUpdate) {
+    await readRegistry(globals.registry);
+    checkRegistryWritable(
+      globals.registry,
+      `the build records the AMI in ${globals.registry} (creating ${basename(globals.registry)}.lock and a temporary file beside it): make that directory writable, pass --registry FILE, or --no-registry-update (then record it later with cws ami update-registry)`,
+    );
+  }
   // So does a price file that cannot be read.
   const prices = await resolvePrices(options.prices, globals);
   const chalk = new Chalk({ level: colorLevel(io, globals.color) });

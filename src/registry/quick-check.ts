@@ -1,4 +1,4 @@
-import { ARCHITECTURES, isAmiId } from "../template/architectures.js";
+import { ARCHITECTURES, isAmiId, isAwsRegion } from "../template/architectures.js";
 import { isTemplateId } from "../template/template-id.js";
 import { HISTORY_LIMIT, REGISTRY_FORMAT_VERSIONS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 import { isIsoTimestamp } from "./timestamps.js";
@@ -55,7 +55,7 @@ const helpers = {
     if (!isObject(value)) return false;
     for (const region in value) {
       const byArch = value[region];
-      if (!Object.hasOwn(value, region) || !isObject(byArch)) return false;
+      if (!Object.hasOwn(value, region) || !isAwsRegion(region) || !isObject(byArch)) return false;
       for (const arch in byArch) if (!Object.hasOwn(byArch, arch) || !isArchitecture(arch) || !isEntry(byArch[arch])) return false;
     }
     return true;

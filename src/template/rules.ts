@@ -1,4 +1,5 @@
 import { CWS_IMAGE_TAG_KEYS, EC2_MAX_TAGS_PER_RESOURCE, MAX_TEMPLATE_TAGS } from "../builder/context.js";
+import { ownValue } from "../own-keys.js";
 import { ARCHITECTURES } from "./schema.js";
 import type { Problem } from "./problems.js";
 
@@ -18,7 +19,7 @@ export function valueAt(root: unknown, path: Path): unknown {
   let value = root;
   for (const segment of path) {
     if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<PropertyKey, unknown>)[segment as string];
+    value = ownValue(value as Record<string, unknown>, String(segment));
   }
   return value;
 }

@@ -269,37 +269,50 @@ export type BaseAmiSource = Template["base_ami"]["source"];
  * undefined where the schema has no such place. The loader uses it to know
  * what an issue is about by the schema's identity, not by its field's name.
  */
-export function schemaAt(path: readonly PropertyKey[]): z.ZodType | undefined {
-  let schema: z.ZodType = unwrap(templateSchema);
-  for (const segment of path) {
-    if (schema instanceof z.ZodUnion) {
-      const object = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject);
-      if (!object) return undefined;
-      schema = object;
+export const { schemaAt, knownKeysAt, keyEnumAt } = schemaViewOf(templateSchema);
+
+/** What the issue rules (zod-issues.ts) ask of a schema: the schema at a path, the field names there, the enum a map's keys come from. */
+export interface SchemaView {
+  schemaAt(path: readonly PropertyKey[]): z.ZodType | undefined;
+  /** Field names at `path`, for "did you mean" on unknown keys. */
+  knownKeysAt(path: readonly PropertyKey[]): string[];
+  /** The enum a map's keys come from (`awsRegion` for `amis`, the architectures for `instance_type`), when the value at `path` is such a map. */
+  keyEnumAt(path: readonly PropertyKey[]): z.ZodEnum | undefined;
+}
+
+/** The view of any zod schema: the template's, the registry's (so its problems are worded as a template's are). */
+export function schemaViewOf(root: z.ZodType): SchemaView {
+  const schemaAtPath = (path: readonly PropertyKey[]): z.ZodType | undefined => {
+    let schema: z.ZodType = unwrap(root);
+    for (const segment of path) {
+      if (schema instanceof z.ZodUnion) {
+        const object = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject);
+        if (!object) return undefined;
+        schema = object;
+      }
+      let next: z.ZodType | undefined;
+      if (schema instanceof z.ZodObject) next = Object.hasOwn(schema.shape, String(segment)) ? (schema.shape as Record<string, z.ZodType>)[String(segment)] : undefined;
+      else if (schema instanceof z.ZodArray) next = schema.element as z.ZodType;
+      else if (schema instanceof z.ZodRecord) next = schema.valueType as z.ZodType;
+      if (!next) return undefined;
+      schema = unwrap(next);
     }
-    let next: z.ZodType | undefined;
-    if (schema instanceof z.ZodObject) next = (schema.shape as Record<string, z.ZodType>)[String(segment)];
-    else if (schema instanceof z.ZodArray) next = schema.element as z.ZodType;
-    else if (schema instanceof z.ZodRecord) next = schema.valueType as z.ZodType;
-    if (!next) return undefined;
-    schema = unwrap(next);
-  }
-  return schema;
-}
-
-/** Field names at `path`, for "did you mean" on unknown keys. */
-export function knownKeysAt(path: readonly PropertyKey[]): string[] {
-  let schema = schemaAt(path);
-  if (schema instanceof z.ZodUnion) {
-    schema = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject) ?? schema;
-  }
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
-}
-
-/** The enum a map's keys come from (`awsRegion` for `amis`, the architectures for `instance_type`), when the value at `path` is such a map. */
-export function keyEnumAt(path: readonly PropertyKey[]): z.ZodEnum | undefined {
-  const schema = schemaAt(path);
-  return schema instanceof z.ZodRecord && schema.keyType instanceof z.ZodEnum ? (schema.keyType as z.ZodEnum) : undefined;
+    return schema;
+  };
+  return {
+    schemaAt: schemaAtPath,
+    knownKeysAt(path) {
+      let schema = schemaAtPath(path);
+      if (schema instanceof z.ZodUnion) {
+        schema = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject) ?? schema;
+      }
+      return schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
+    },
+    keyEnumAt(path) {
+      const schema = schemaAtPath(path);
+      return schema instanceof z.ZodRecord && schema.keyType instanceof z.ZodEnum ? (schema.keyType as z.ZodEnum) : undefined;
+    },
+  };
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {

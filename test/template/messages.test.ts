@@ -223,3 +223,14 @@ describe("template messages", () => {
     });
   });
 });
+
+describe("a number too large for a number, or not one", () => {
+  it.each([
+    ["1e400", "which is beyond the largest number (about 1.8e308) and reads as Infinity"],
+    ["-.inf", "which is beyond the largest number (about 1.8e308) and reads as -Infinity"],
+    [".nan", "which is not a number (NaN)"],
+  ])("volume_size_gb: %s is named as written, and why it is no number", (value, why) => {
+    const problems = parseTemplate(Buffer.from(`${VALID_TEMPLATE}volume_size_gb: ${value}\n`), FILE).problems.map((p) => `${p.path}: ${p.message}`);
+    expect(problems).toEqual([expect.stringMatching(new RegExp(`^volume_size_gb: expected a (whole )?number, got ${value.replace(".", "\\.")}, ${why.replace(/[()]/g, "\\$&")}$`))]);
+  });
+});
