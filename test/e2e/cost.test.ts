@@ -39,7 +39,7 @@ describe("cws ami build reports its cost", () => {
     writeFileSync(join(harness.dir, "prices.json"), '{\n  "regions": {\n    "us-east-1": { "instances": { "t3.medium": "cheap" } }\n  }\n}\n');
     const result = await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64", "--prices", "prices.json"]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain('prices.json:3:48 error regions.us-east-1.instances.t3.medium: expected a number, got a string ("cheap")');
+    expect(result.stderr).toContain('prices.json:3:48 error regions.us-east-1.instances["t3.medium"]: expected a number, got a string ("cheap")');
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(harness.emulator.instances("us-east-1")).toEqual([]);
     expect(leftovers(harness.emulator).buildSecurityGroups).toEqual([]);
