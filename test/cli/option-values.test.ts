@@ -90,7 +90,7 @@ describe("checkOptionValues", () => {
         expect(error!.code).toBe("BAD_OPTION");
         expect(error!.exitCode).toBe(2);
         expect(error!.value).toBe(value);
-        expect(error!.suggestion).toBeTruthy();
+        expect(error!.suggestion).toMatch(/\w{3}/);
       }
     });
   }
