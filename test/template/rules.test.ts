@@ -7,6 +7,10 @@ const report = reporter("t.yml", () => ({ line: 1, column: 1, exact: true }));
 /** One template per rule that breaks only that rule, and what the rule says about it. */
 const cases: Record<string, { data: Record<string, unknown>; expected: string[] }> = {
   "setup-script-or-build-steps": { data: { setup_script: "x", build_steps: [] }, expected: ["build_steps: use setup_script or build_steps, not both"] },
+  "base-image-source-or-template": {
+    data: { base_ami: { source: "ubuntu-24.04-lts", template: "python-research", architecture: ["x86_64"] } },
+    expected: ["base_ami.template: use base_ami.source or base_ami.template, not both"],
+  },
   "setup-timeout-needs-setup-script": {
     data: { build_steps: [], setup_timeout_seconds: 5 },
     expected: ["setup_timeout_seconds: setup_timeout_seconds applies to setup_script; with build_steps give each step its own timeout_seconds"],
@@ -38,6 +42,15 @@ describe("crossFieldRules", () => {
 
   it.each(Object.entries(cases))("%s reports its problem on its own", (name, { data, expected }) => {
     expect(run(name, data)).toEqual(expected);
+  });
+
+  it("asks for a base image when base_ami has neither source nor template, and leaves a missing base_ami to its own error", () => {
+    expect(run("base-image-source-or-template", { base_ami: { architecture: ["x86_64"] } })).toEqual([
+      "base_ami: needs source (a distribution's image) or template (another template's image)",
+    ]);
+    expect(run("base-image-source-or-template", {})).toEqual([]);
+    expect(run("base-image-source-or-template", { base_ami: "ubuntu-24.04-lts" })).toEqual([]);
+    expect(run("base-image-source-or-template", { base_ami: { template: "python-research", architecture: ["x86_64"] } })).toEqual([]);
   });
 
   it("leaves a template alone when its architecture list is itself wrong", () => {
