@@ -7,6 +7,7 @@
  * template with problems to place at a line and column.
  */
 export { quickParse } from "./quick-parse.js";
+export { graphTemplateOf } from "./graph.js";
 
 /** load.ts's `parseTemplate`, its module (and the `yaml` library) loaded on first call. */
 export async function parseTemplateLazily(...args: Parameters<typeof import("./load.js").parseTemplate>) {
@@ -16,4 +17,9 @@ export async function parseTemplateLazily(...args: Parameters<typeof import("./l
 /** lint-positions.ts's `placeFindings`, loaded on first call. */
 export async function placeFindingsLazily(...args: Parameters<typeof import("./lint-positions.js").placeFindings>) {
   return (await import("./lint-positions.js")).placeFindings(...args);
+}
+
+/** lint-positions.ts's `placeProblems`, loaded on first call. */
+export async function placeProblemsLazily(...args: Parameters<typeof import("./lint-positions.js").placeProblems>) {
+  return (await import("./lint-positions.js")).placeProblems(...args);
 }
