@@ -20,7 +20,7 @@ export interface ArgumentSpec {
  * before the command's implementation is loaded, so a wrong flag exits 2 before anything
  * touches AWS, with a suggestion for a typo.
  */
-export type ValueKind = "region" | "architecture" | "instanceType" | "subnet" | "instanceProfile" | "imageVersion";
+export type ValueKind = "region" | "architecture" | "instanceType" | "subnet" | "instanceProfile" | "imageVersion" | "duration";
 
 export interface OptionSpec {
   /** In commander's syntax: `--region <region>`, `--strict`, `--no-cache`. */

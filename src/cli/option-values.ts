@@ -1,4 +1,5 @@
 import { INSTANCE_PROFILE_PATTERN, SUBNET_PATTERN } from "../config/fields.js";
+import { DURATION_EXAMPLES, parseDuration } from "../duration.js";
 import { CwsError } from "../errors.js";
 import { ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "../template/architectures.js";
 import { regionProblem } from "../template/regions.js";
@@ -52,6 +53,13 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
     IMAGE_VERSION_PATTERN.test(value)
       ? undefined
       : { problem: "not usable in an image name", suggestion: "use letters, digits and . _ + - (e.g. v1.2.3 or a commit), at most 64" },
+  duration: (value) =>
+    parseDuration(value) !== undefined
+      ? undefined
+      : {
+          problem: /^\d+$/.test(value) ? "a number without a unit" : "not a duration",
+          suggestion: `a whole number and a unit, s, m, h, d or w: ${DURATION_EXAMPLES}`,
+        },
 };
 
 function problemWith(given: GivenValue): ValueProblem | undefined {
