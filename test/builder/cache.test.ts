@@ -268,7 +268,7 @@ describe("a template built on another (base_ami.template)", () => {
 
   it("says so when there is no registry at all, and when the registry names an image that is gone", async () => {
     const none = await buildChild({});
-    expect(none.result.error?.message).toBe(`python-research has no validated x86_64 image in us-east-1: there is no registry (${registryFile})`);
+    expect(none.result.error?.message).toBe(`python-research has no validated x86_64 image in us-east-1: ${registryFile} does not exist`);
     writeRegistry(registryWith({ "python-research": { "us-east-1": { x86_64: record("ami-0dead", "2026-11-20T00:00:00Z") } } }));
     const gone = await buildChild({});
     expect(gone.result.error).toMatchObject({ preflight: true, message: `base image ami-0dead (python-research's image, current in ${registryFile}) does not exist in us-east-1` });
@@ -290,7 +290,7 @@ describe("a template built on another (base_ami.template)", () => {
     const { aws } = fakeAws();
     const plan = await dryRunPlan(childInput(), { registryFile }, aws, () => undefined, NOW);
     expect(plan.text).toContain(` 2. Base AMI: python-research's x86_64 image (its current validated image in ${registryFile}); the image's content hash is the template's with the base AMI id`);
-    expect(plan.text).toContain(`base AMI: not resolved: python-research has no validated x86_64 image in us-east-1: there is no registry (${registryFile})`);
+    expect(plan.text).toContain(`base AMI: not resolved: python-research has no validated x86_64 image in us-east-1: ${registryFile} does not exist`);
     const named = await dryRunPlan(childInput({ parentImage: { templateId: "python-research", imageId: "ami-0ba5e4" } }), { registryFile }, aws, () => undefined, NOW);
     expect(named.text).toContain(" 2. Base AMI: python-research's x86_64 image (ami-0ba5e4, just built)");
   });

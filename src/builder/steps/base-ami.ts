@@ -95,7 +95,7 @@ async function parentImage(query: BaseImageQuery, parent: string, registryFile: 
   const buildParent = `build it first (cws ami build ${parent} --architecture ${architecture} --region ${region}), or run cws ami build-all, which builds parents first`;
   // An invalid registry is its own error (exit 2, file:line:col); a missing one has no image in it.
   const registry = registryFile === undefined ? undefined : await readRegistry(registryFile);
-  if (!registry) throw new PreflightFailure(`${parent} has no validated ${architecture} image in ${region}: there is no registry${registryFile ? ` (${registryFile})` : ""}`, buildParent);
+  if (!registry) throw new PreflightFailure(`${parent} has no validated ${architecture} image in ${region}: ${registryFile ? `${registryFile} does not exist` : "no registry to look in"}`, buildParent);
   try {
     const resolved = await resolveAmi(parent, region, architecture, { registry, warn });
     return { imageId: resolved.amiId, from: `current in ${registryFile}` };
