@@ -105,7 +105,7 @@ export const REGISTRY_FIELDS = {
       optional("version", "string", "The template version the image was built from."),
       optional("build_id", "string", "The build that made it (tag cws:build-id)."),
       optional("base_ami", "string", "The base image it was built from."),
-      optional("content_hash", "string", "Hash of the normalized template it was built from."),
+      optional("content_hash", "string", "Hash of what the image is made of: the template's content and its base AMI (tag cws:content-hash)."),
       optional("source_commit", "string", "Git commit of the templates, when built from a checkout."),
       optional("validated_at", "isoDate", "When validation passed."),
     ],
