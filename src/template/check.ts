@@ -1,7 +1,8 @@
 import { CwsError, type ExitCode } from "../errors.js";
 import { findLintIssues } from "./lint.js";
 import { compareProblems, type Problem } from "./problems.js";
-import type { GraphTemplate } from "./graph.js";
+// Static, so it lands in lint's own file: the graph costs no module load even when templates name parents.
+import { dependencyGraph, graphTemplateOf, type GraphTemplate } from "./graph.js";
 import { cacheKey, type CachedLint, type LintCache } from "./lint-cache.js";
 import { listTemplateFiles, loadTemplateFile, readTemplate, selectTemplateFiles, type TemplateFile } from "./repository.js";
 
@@ -85,8 +86,7 @@ async function lintFile(file: TemplateFile, cache: LintCache | undefined): Promi
     fileProblems.push(...(await placeFindingsLazily(findings, parsed)));
   }
   fileProblems.push(...parsed.problems);
-  const { graphTemplateOf } = await import("./parsing.js");
-  const found = { valid: parsed.template !== undefined, warningsChecked: parsed.data !== undefined, problems: fileProblems, graph: graphTemplateOf(parsed.data) };
+  const found = { valid: parsed.template !== undefined, warningsChecked: parsed.data !== undefined, problems: fileProblems, graph: graphTemplateOf(parsed.data, parsed.problems) };
   if ("bytes" in read) cache?.set(file.file, { bytes: key, ...found });
   return { file, found };
 }
@@ -101,7 +101,7 @@ async function lintFile(file: TemplateFile, cache: LintCache | undefined): Promi
 async function problemsBetweenTemplates(templatesDir: string, everyTemplate: boolean, linted: readonly LintedFile[], cache: LintCache | undefined): Promise<Map<string, Problem[]>> {
   const facts = new Map<string, GraphTemplate>(linted.map(({ file, found }) => [file.id, found.graph ?? { base_ami: {} }]));
   const parentsNamed = () => [...facts.values()].flatMap((t) => (t.base_ami.template === undefined ? [] : [t.base_ami.template]));
-  // Nothing is built on another template: the graph module is not even loaded.
+  // Nothing is built on another template: nothing to check between them.
   if (parentsNamed().length === 0) return new Map();
   if (!everyTemplate) {
     const all = new Map((await listTemplateFiles(templatesDir)).map((file) => [file.id, file]));
@@ -109,12 +109,12 @@ async function problemsBetweenTemplates(templatesDir: string, everyTemplate: boo
       for (const ancestor of await Promise.all([...new Set(unread)].map((id) => lintFile(all.get(id)!, cache)))) facts.set(ancestor.file.id, ancestor.found.graph ?? { base_ami: {} });
     }
   }
-  const { dependencyGraph } = await import("./graph.js");
   const byChild = new Map<string, { path: string[]; message: string; suggestion: string }[]>();
   for (const problem of dependencyGraph(facts).problems) {
     byChild.set(problem.template, [...(byChild.get(problem.template) ?? []), { path: ["base_ami", "template"], message: problem.message, suggestion: problem.suggestion }]);
   }
   const placed = new Map<string, Problem[]>();
+  if (byChild.size === 0) return placed;
   const { placeProblemsLazily } = await import("./parsing.js");
   for (const { file } of linted) {
     const found = byChild.get(file.id);

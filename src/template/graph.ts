@@ -1,7 +1,4 @@
-import { ARCHITECTURES } from "./architectures.js";
-import { AWS_REGIONS } from "./regions.js";
 import { didYouMean } from "./suggest.js";
-import { isTemplateId } from "./template-id.js";
 
 /**
  * Templates built on other templates (`base_ami: { template: python-research }`):
@@ -214,18 +211,19 @@ function topologicalOrder(ids: readonly string[], parents: ReadonlyMap<string, s
 
 /**
  * What the graph can use of a template's fields as written, valid or not: the
- * parent when it is a template id, the architecture and region lists when every
- * item is one. A field that is wrong is left out, so its own error is not
- * repeated as a problem between templates.
+ * parent, and the architecture and region lists, each only when the loader
+ * found no error in it (`problems`, from parseTemplate). A field that is wrong
+ * is left out, so its own error is not repeated as a problem between
+ * templates, and what is valid is decided by the schema alone.
  */
-export function graphTemplateOf(data: Readonly<Record<string, unknown>> | undefined): GraphTemplate {
+export function graphTemplateOf(data: Readonly<Record<string, unknown>> | undefined, problems: readonly { path: string; severity: string }[]): GraphTemplate {
+  const wrong = (path: string) => problems.some((p) => p.severity === "error" && (p.path === path || p.path.startsWith(`${path}.`) || p.path.startsWith(`${path}[`)));
   const base = data?.base_ami;
   const fields = base !== null && typeof base === "object" && !Array.isArray(base) ? (base as Record<string, unknown>) : {};
-  const listOf = (known: readonly string[], value: unknown) =>
-    Array.isArray(value) && value.every((item) => typeof item === "string" && known.includes(item)) ? (value as string[]) : undefined;
-  const parent = typeof fields.template === "string" && isTemplateId(fields.template) ? fields.template : undefined;
-  const architecture = listOf(ARCHITECTURES, fields.architecture);
-  const regions = listOf(AWS_REGIONS, data?.regions);
+  const texts = (value: unknown, path: string) => (Array.isArray(value) && value.every((item) => typeof item === "string") && !wrong(path) ? (value as string[]) : undefined);
+  const parent = typeof fields.template === "string" && !wrong("base_ami.template") ? fields.template : undefined;
+  const architecture = texts(fields.architecture, "base_ami.architecture");
+  const regions = texts(data?.regions, "regions");
   return {
     base_ami: { ...(parent === undefined ? {} : { template: parent }), ...(architecture === undefined ? {} : { architecture }) },
     ...(regions === undefined ? {} : { regions }),

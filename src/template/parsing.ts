@@ -7,7 +7,6 @@
  * template with problems to place at a line and column.
  */
 export { quickParse } from "./quick-parse.js";
-export { graphTemplateOf } from "./graph.js";
 
 /** load.ts's `parseTemplate`, its module (and the `yaml` library) loaded on first call. */
 export async function parseTemplateLazily(...args: Parameters<typeof import("./load.js").parseTemplate>) {

@@ -158,22 +158,45 @@ describe("dependencyGraph: problems", () => {
 });
 
 describe("graphTemplateOf: what the graph can use of a template as written", () => {
-  it("takes the parent when it is a template id, and lists whose every item is valid", () => {
-    expect(graphTemplateOf({ base_ami: { template: "python-research", architecture: ["arm64"] }, regions: ["us-east-1"] })).toEqual({
-      base_ami: { template: "python-research", architecture: ["arm64"] },
-      regions: ["us-east-1"],
+  const facts = (text: string) => {
+    const parsed = parseTemplate(text, "t.yml");
+    return graphTemplateOf(parsed.data, parsed.problems);
+  };
+
+  it("takes the parent and both lists of a valid template", () => {
+    expect(facts(VALID_TEMPLATE.replace("  source: ubuntu-22.04-lts\n", "  template: python-research\n"))).toEqual({
+      base_ami: { template: "python-research", architecture: ["x86_64", "arm64"] },
+      regions: ["us-east-1", "us-west-2"],
+    });
+  });
+
+  it("takes what is right of a template with errors elsewhere", () => {
+    expect(facts(VALID_TEMPLATE.replace("  source: ubuntu-22.04-lts\n", "  template: python-research\n").replace('version: "1.0.0"', "version: 1.10"))).toEqual({
+      base_ami: { template: "python-research", architecture: ["x86_64", "arm64"] },
+      regions: ["us-east-1", "us-west-2"],
     });
   });
 
   it.each([
-    ["no data (not a YAML mapping)", undefined],
-    ["base_ami a string", { base_ami: "ubuntu-24.04-lts" }],
-    ["a parent that is not a template id", { base_ami: { template: "Python_Research" } }],
-    ["a parent that is a number", { base_ami: { template: 42 } }],
-    ["an architecture list with amd64", { base_ami: { architecture: ["amd64"] } }],
-    ["an architecture list that is a string", { base_ami: { architecture: "x86_64" } }],
-    ["a region list with a typo", { base_ami: {}, regions: ["us-east-1", "us-esat-1"] }],
-  ])("leaves out what is wrong: %s", (_name, data) => {
-    expect(graphTemplateOf(data as Record<string, unknown> | undefined)).toEqual({ base_ami: {} });
+    ["a parent that is not a template id", "  template: Python_Research\n", { base_ami: { architecture: ["x86_64", "arm64"] }, regions: ["us-east-1", "us-west-2"] }],
+    ["a parent with a source too", "  template: python-research\n  source: ubuntu-22.04-lts\n", { base_ami: { architecture: ["x86_64", "arm64"] }, regions: ["us-east-1", "us-west-2"] }],
+  ])("leaves out a parent that is wrong: %s", (_name, replacement, expected) => {
+    expect(facts(VALID_TEMPLATE.replace("  source: ubuntu-22.04-lts\n", replacement))).toEqual(expected);
+  });
+
+  it.each([
+    ["an architecture list with amd64", ["architecture: [x86_64, arm64]", "architecture: [amd64]"], { base_ami: {}, regions: ["us-east-1", "us-west-2"] }],
+    ["a region list with a typo", ["regions: [us-east-1, us-west-2]", "regions: [us-east-1, us-esat-1]"], { base_ami: { architecture: ["x86_64", "arm64"] } }],
+    ["a region listed twice", ["regions: [us-east-1, us-west-2]", "regions: [us-east-1, us-east-1]"], { base_ami: { architecture: ["x86_64", "arm64"] } }],
+  ])("leaves out a list that is wrong: %s", (_name, [from, to], expected) => {
+    expect(facts(VALID_TEMPLATE.replace("  source: ubuntu-22.04-lts\n", "  template: python-research\n").replace(from!, to!))).toEqual({
+      ...expected,
+      base_ami: { template: "python-research", ...expected.base_ami },
+    });
+  });
+
+  it("has nothing of a file that is not a YAML mapping", () => {
+    expect(graphTemplateOf(undefined, [])).toEqual({ base_ami: {} });
+    expect(facts("- just\n- a list\n")).toEqual({ base_ami: {} });
   });
 });
