@@ -99,14 +99,16 @@ async function lintFile(file: TemplateFile, cache: LintCache | undefined): Promi
  * or a parent's regions are judged with the whole chain.
  */
 async function problemsBetweenTemplates(templatesDir: string, everyTemplate: boolean, linted: readonly LintedFile[], cache: LintCache | undefined): Promise<Map<string, Problem[]>> {
-  const facts = new Map<string, GraphTemplate>(linted.map(({ file, found }) => [file.id, found.graph ?? { base_ami: {} }]));
-  const parentsNamed = () => [...facts.values()].flatMap((t) => (t.base_ami.template === undefined ? [] : [t.base_ami.template]));
+  const facts = new Map<string, GraphTemplate>(linted.map(({ file, found }) => [file.id, found.graph]));
+  const parentsNamed = () => new Set([...facts.values()].flatMap((t) => (t.base_ami.template === undefined ? [] : [t.base_ami.template])));
   // Nothing is built on another template: nothing to check between them.
-  if (parentsNamed().length === 0) return new Map();
+  if (parentsNamed().size === 0) return new Map();
   if (!everyTemplate) {
     const all = new Map((await listTemplateFiles(templatesDir)).map((file) => [file.id, file]));
-    for (let unread = parentsNamed().filter((id) => !facts.has(id) && all.has(id)); unread.length > 0; unread = parentsNamed().filter((id) => !facts.has(id) && all.has(id))) {
-      for (const ancestor of await Promise.all([...new Set(unread)].map((id) => lintFile(all.get(id)!, cache)))) facts.set(ancestor.file.id, ancestor.found.graph ?? { base_ami: {} });
+    const unread = () => [...parentsNamed()].filter((id) => !facts.has(id) && all.has(id));
+    // A generation of parents at a time, up to the templates built from a source (or a missing one, or round a cycle).
+    for (let next = unread(); next.length > 0; next = unread()) {
+      for (const parent of await Promise.all(next.map((id) => lintFile(all.get(id)!, cache)))) facts.set(parent.file.id, parent.found.graph);
     }
   }
   const byChild = new Map<string, { path: string[]; message: string; suggestion: string }[]>();
