@@ -14,6 +14,7 @@ import {
   type ListFilter,
   type ListRow,
 } from "../registry/list.js";
+import { parseJsonText, stripBom } from "../registry/json-text.js";
 import { readRegistryText } from "../registry/registry-file.js";
 import type { Registry } from "../registry/schema.js";
 import type { Architecture } from "../template/schema.js";
@@ -34,13 +35,9 @@ export async function loadRegistry(file: string): Promise<Registry | undefined> 
   // Synchronous on purpose: one file, and nothing else to do meanwhile (fs/promises reads a large file in several round trips).
   const text = readRegistryText(file);
   if (text === undefined) return undefined;
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    data = undefined;
-  }
-  const quick = data === undefined ? undefined : quickRegistry(data);
+  // The same reading as every other command's (a byte-order mark ignored, repeated keys refused); parseRegistry places any problem.
+  const json = parseJsonText(stripBom(text));
+  const quick = json.problem ? undefined : quickRegistry(json.value);
   if (quick !== undefined) return quick;
   const { parseRegistry } = await import("../registry/store.js");
   return parseRegistry(text, file);

@@ -4,13 +4,15 @@ import { awsClientProfile, resolveAwsContext, type AwsContext } from "../config/
 import { projectAwsConfig, resolvePublishSsm, typedPath } from "../config/settings.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { listCwsImages, newestValidated, recordFromImage } from "../registry/aws-images.js";
-import { entryAt, isPinned, mergeRegistries, rollbackEntry } from "../registry/operations.js";
+import { mergeRegistries } from "../registry/merge.js";
+import { entryAt, isPinned, rollbackEntry } from "../registry/operations.js";
 import { publishAmiToSsm } from "../registry/publish.js";
 import { readRegistryText } from "../registry/registry-file.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
 import { isoSeconds, parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile, withRegistryLock, writeRegistryAtomically } from "../registry/store.js";
+import { AMI_ID_RULE, isAmiId } from "../template/architectures.js";
 import { listTemplateFilesIfAny, loadTemplateFile, loadTemplates, templateNotFound } from "../template/repository.js";
-import { AMI_ID_PATTERN, ARCHITECTURES, type Architecture, type Template } from "../template/schema.js";
+import { ARCHITECTURES, type Architecture, type Template } from "../template/schema.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 import { registryLockOptions } from "./registry-lock.js";
 import { checkRegionBuilt, chooseArchitecture } from "./targets.js";
@@ -175,8 +177,8 @@ export async function runRollback(
   globals: GlobalOptions,
   io: CliIO,
 ): Promise<ExitCode> {
-  if (options.to?.startsWith("ami-") && !AMI_ID_PATTERN.test(options.to)) {
-    throw new CwsError("BAD_OPTION", `--to ${JSON.stringify(options.to)}: not an AMI id`, { value: options.to, suggestion: "an AMI id is ami- and 8 or 17 hex digits; or give a version such as v1.2.0" });
+  if (options.to?.startsWith("ami-") && !isAmiId(options.to)) {
+    throw new CwsError("BAD_OPTION", `--to ${JSON.stringify(options.to)}: ${AMI_ID_RULE}`, { value: options.to, suggestion: `or give a version such as v1.2.0; cws ami list --template ${templateId} shows the AMI ids` });
   }
   const registry = await readRegistry(globals.registry);
   if (!registry) throw new CwsError("REGISTRY_MISSING", `no registry at ${globals.registry}`, { suggestion: "cws ami update-registry --all builds it from AWS" });

@@ -1,8 +1,9 @@
 import { CwsError } from "../errors.js";
 import type { Architecture } from "../template/schema.js";
-import { HISTORY_LIMIT, type AmiEntry, type AmiRecord, type Registry, type RegistryTemplate } from "./schema.js";
+import { HISTORY_LIMIT, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
+import { compareTimestamps } from "./timestamps.js";
 
-/** Pure operations on a registry object; store.ts reads and writes the file. */
+/** Pure operations on a registry object; store.ts reads and writes the file, merge.ts merges files. */
 
 export function entryAt(registry: Registry, templateId: string, region: string, architecture: Architecture): AmiEntry | undefined {
   return registry.templates[templateId]?.amis[region]?.[architecture];
@@ -13,8 +14,32 @@ function withoutHistory(entry: AmiEntry): AmiRecord {
   return record as AmiRecord;
 }
 
-function byNewest(a: AmiRecord, b: AmiRecord): number {
-  return b.created.localeCompare(a.created) || b.ami_id.localeCompare(a.ami_id);
+/** Newest `created` first, then the greater AMI id: a total order, the same on every machine (no locale). */
+export function byNewest(a: AmiRecord, b: AmiRecord): number {
+  return compareTimestamps(b.created, a.created) || (a.ami_id < b.ami_id ? 1 : a.ami_id > b.ami_id ? -1 : 0);
+}
+
+/**
+ * An entry's history as every writer keeps it: each AMI once (the first
+ * copy), newest `created` first, at most HISTORY_LIMIT. One order that
+ * follows from the AMIs alone, so that merging a registry with itself gives it back.
+ */
+export function boundedHistory(records: readonly AmiRecord[]): AmiRecord[] {
+  const seen = new Set<string>();
+  const unique = records.filter((record) => !seen.has(record.ami_id) && seen.add(record.ami_id));
+  return unique.sort(byNewest).slice(0, HISTORY_LIMIT);
+}
+
+/**
+ * The AMI an entry stands for: its current AMI when validated, else the
+ * newest validated one in its history; with `allowUnvalidated`, the current
+ * AMI. Undefined when none qualifies. What `resolveAmi` returns and what
+ * `update-templates` writes.
+ */
+export function usableRecord(entry: AmiEntry, options: { allowUnvalidated?: boolean | undefined } = {}): AmiRecord | undefined {
+  const { history = [], ...current } = entry;
+  const candidates: AmiRecord[] = [current as AmiRecord, ...history];
+  return options.allowUnvalidated ? candidates[0] : candidates.find((candidate) => candidate.validated);
 }
 
 export interface RollbackResult {
@@ -56,73 +81,13 @@ export function rollbackEntry(registry: Registry, templateId: string, region: st
     ...target,
     pinned: true,
     rolled_back_at: now,
-    history: [previous, ...rest].slice(0, HISTORY_LIMIT),
+    history: boundedHistory([previous, ...rest]),
   } as AmiEntry;
   return { from: entry.ami_id, to: target };
 }
 
 export function isPinned(entry: AmiEntry | undefined): boolean {
   return (entry as { pinned?: unknown } | undefined)?.pinned === true;
-}
-
-/**
- * Merge registries deterministically (e.g. the artifacts of parallel CI jobs):
- * per template, region and architecture, every AMI any input knows (current or
- * history) is pooled; the newest `created` becomes current and the rest go to
- * history, newest first. The result does not depend on the order of the inputs
- * (template-level fields come from the input updated last).
- */
-export function mergeRegistries(inputs: readonly Registry[]): Registry {
-  // The newest input's time, not "now": the same inputs give byte-identical output.
-  const lastUpdated = inputs.map((i) => i.last_updated).sort().at(-1) ?? "1970-01-01T00:00:00Z";
-  const result: Registry = { version: inputs[0]?.version ?? "1.0", last_updated: lastUpdated, templates: {} };
-  // Template-level fields (version, description, ports, costs) come from the input updated last.
-  const ordered = [...inputs].sort((a, b) => a.last_updated.localeCompare(b.last_updated));
-  for (const input of ordered) {
-    for (const [templateId, template] of Object.entries(input.templates)) {
-      const target = (result.templates[templateId] ??= { ...template, amis: {} } as RegistryTemplate);
-      const { amis: _amis, ...fields } = template;
-      Object.assign(target, fields);
-    }
-  }
-  for (const templateId of Object.keys(result.templates)) {
-    const pools = new Map<string, Map<string, AmiRecord>>();
-    for (const input of inputs) {
-      for (const [region, archs] of Object.entries(input.templates[templateId]?.amis ?? {})) {
-        for (const [arch, entry] of Object.entries(archs ?? {})) {
-          if (!entry) continue;
-          const key = `${region}\u0000${arch}`;
-          const pool = pools.get(key) ?? new Map<string, AmiRecord>();
-          pools.set(key, pool);
-          for (const record of [withoutHistory(entry), ...(entry.history ?? [])]) {
-            const known = pool.get(record.ami_id);
-            // The same AMI seen twice: keep every field either copy has, stable across input order.
-            pool.set(record.ami_id, known ? mergeRecord(known, record) : record);
-          }
-        }
-      }
-    }
-    const amis: RegistryTemplate["amis"] = {};
-    for (const [key, pool] of pools) {
-      const [region, arch] = key.split("\u0000") as [string, Architecture];
-      const [current, ...history] = [...pool.values()].sort(byNewest);
-      amis[region] ??= {};
-      amis[region]![arch] = { ...current!, ...(history.length ? { history: history.slice(0, HISTORY_LIMIT) } : {}) };
-    }
-    result.templates[templateId]!.amis = amis;
-  }
-  return result;
-}
-
-function mergeRecord(a: AmiRecord, b: AmiRecord): AmiRecord {
-  const out: Record<string, unknown> = {};
-  for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
-    const va = (a as Record<string, unknown>)[key];
-    const vb = (b as Record<string, unknown>)[key];
-    // Deterministic whatever the order: prefer a defined value, then the larger one as text.
-    out[key] = va === undefined ? vb : vb === undefined ? va : JSON.stringify(va) >= JSON.stringify(vb) ? va : vb;
-  }
-  return out as AmiRecord;
 }
 
 export const SSM_PARAMETER_PREFIX = "/cloudworkstation/amis";

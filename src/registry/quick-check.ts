@@ -1,6 +1,7 @@
-import { ARCHITECTURES } from "../template/architectures.js";
+import { ARCHITECTURES, isAmiId } from "../template/architectures.js";
 import { isTemplateId } from "../template/template-id.js";
-import { HISTORY_LIMIT, REGISTRY_AMI_ID, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
+import { HISTORY_LIMIT, REGISTRY_FORMAT_VERSIONS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
+import { isIsoTimestamp } from "./timestamps.js";
 
 /**
  * The registry check `cws ami list` runs instead of zod (docs/decisions.md
@@ -25,7 +26,9 @@ const isArchitecture = (key: string) => (ARCHITECTURES as readonly string[]).inc
 const helpers = {
   isObject,
   isNumber,
-  AMI_ID: REGISTRY_AMI_ID,
+  isAmiId,
+  isIsoTimestamp,
+  isFormatVersion: (value: unknown) => (REGISTRY_FORMAT_VERSIONS as readonly unknown[]).includes(value),
   isIntArray(value: unknown): boolean {
     if (!Array.isArray(value)) return false;
     for (const item of value) if (!Number.isSafeInteger(item)) return false;
@@ -60,9 +63,10 @@ const helpers = {
 /** Each kind's test of `x`, a JavaScript expression; a level is named by its function (`record`, `entry`, ...). Each rejects undefined. */
 const KIND_TESTS: Record<FieldKind, string> = {
   string: 'typeof x === "string"',
-  isoDate: 'typeof x === "string"',
+  formatVersion: "isFormatVersion(x)",
+  isoDate: "isIsoTimestamp(x)",
   boolean: 'typeof x === "boolean"',
-  amiId: 'typeof x === "string" && AMI_ID.test(x)',
+  amiId: "isAmiId(x)",
   nonNegativeNumber: "isNumber(x) && x >= 0",
   intArray: "isIntArray(x)",
   costByArchitecture: "isCostByArchitecture(x)",

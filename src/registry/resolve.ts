@@ -1,5 +1,6 @@
 import { CwsError } from "../errors.js";
 import type { Architecture } from "../template/schema.js";
+import { usableRecord } from "./operations.js";
 import type { AmiRecord, Registry } from "./schema.js";
 import { readRegistry } from "./store.js";
 
@@ -53,10 +54,7 @@ export async function resolveAmi(templateId: string, region: string, architectur
   if (registry) {
     const entry = registry.templates[templateId]?.amis[region]?.[architecture];
     if (entry) {
-      const { history = [], ...current } = entry;
-      const candidates: AmiRecord[] = [current as AmiRecord, ...history];
-      const usable = options.allowUnvalidated ? candidates : candidates.filter((c) => c.validated);
-      const chosen = usable[0];
+      const chosen = usableRecord(entry, options);
       if (chosen) {
         if (chosen.ami_id !== entry.ami_id) warn(`${where}: the current AMI ${entry.ami_id} is not validated; using ${chosen.ami_id} from its history`);
         return { amiId: chosen.ami_id, source: "registry", validated: chosen.validated, record: chosen };

@@ -1,26 +1,43 @@
 import * as z from "zod";
+import { AMI_ID_PATTERN, AMI_ID_RULE } from "../template/architectures.js";
 // Through the template schema, not architectures.ts: its z.config (no JIT) holds for this schema too.
 import { ARCHITECTURES } from "../template/schema.js";
 import { TEMPLATE_ID_MAX_LENGTH, TEMPLATE_ID_PATTERN, TEMPLATE_ID_RULE } from "../template/template-id.js";
 import {
   entryFields,
   HISTORY_LIMIT,
-  REGISTRY_AMI_ID,
   REGISTRY_FIELDS,
+  REGISTRY_FORMAT_VERSION,
+  REGISTRY_FORMAT_VERSIONS,
   type FieldKind,
   type FieldSpec,
   type LevelKind,
   type LevelSpec,
   type RegistryFields,
 } from "./fields.js";
+import { isIsoTimestamp, isoSeconds, TIMESTAMP, TIMESTAMP_RULE } from "./timestamps.js";
 
 /**
  * The AMI registry's zod schema, derived from its field list (fields.ts).
  * Unknown fields are kept (loose objects) so an older cws does not drop what
  * a newer one wrote.
  */
-export const REGISTRY_FORMAT_VERSION = "1.0";
-export { HISTORY_LIMIT };
+export { HISTORY_LIMIT, REGISTRY_FORMAT_VERSION };
+
+const understood = REGISTRY_FORMAT_VERSIONS.join(", ");
+const formatNumber = (version: string) => version.split(".").map(Number) as [number, number];
+
+/** Why a registry's `version` is not one this cws reads: a newer format (upgrade cws), or no format at all. */
+function formatVersionMessage(value: unknown): string {
+  if (typeof value === "string" && /^\d+\.\d+$/.test(value)) {
+    const [major, minor] = formatNumber(value);
+    const [newestMajor, newestMinor] = formatNumber(REGISTRY_FORMAT_VERSION);
+    if (major > newestMajor || (major === newestMajor && minor > newestMinor)) {
+      return `registry format ${JSON.stringify(value)} is newer than this cws reads (${understood}), so a newer cws wrote it; upgrade cws to read it, and leave the file as it is`;
+    }
+  }
+  return `${typeof value === "string" ? `${JSON.stringify(value)} is not a registry format` : `expected a registry format such as "${REGISTRY_FORMAT_VERSION}", got ${JSON.stringify(value) ?? String(value)}`}; this cws reads format ${understood}`;
+}
 
 const byArchitecture = <T extends z.ZodType>(value: T) => z.partialRecord(z.enum(ARCHITECTURES), value);
 
@@ -33,9 +50,15 @@ const byTemplateId = <T extends z.ZodType>(value: T) =>
 /** The kinds that hold no other level; each field gets its own copy (`.describe` copies). */
 const VALUE_SCHEMAS = {
   string: z.string(),
-  isoDate: z.string().describe("ISO 8601 UTC timestamp."),
+  formatVersion: z.enum(REGISTRY_FORMAT_VERSIONS, { error: (issue) => formatVersionMessage(issue.input) }),
+  // The pattern (in the JSON Schema too, so editors flag a bad time), then February 29th's year.
+  isoDate: z
+    .string()
+    .regex(TIMESTAMP, { message: TIMESTAMP_RULE, abort: true })
+    .refine(isIsoTimestamp, { error: (issue) => `no such day: ${String(issue.input).slice(0, 4)} is not a leap year` })
+    .describe("ISO 8601 UTC time."),
   boolean: z.boolean(),
-  amiId: z.string().regex(REGISTRY_AMI_ID),
+  amiId: z.string().regex(AMI_ID_PATTERN, { message: AMI_ID_RULE }),
   nonNegativeNumber: z.number().nonnegative(),
   intArray: z.array(z.int()),
   costByArchitecture: byArchitecture(z.number()),
@@ -103,5 +126,5 @@ export type RegistryTemplate = z.infer<typeof registryTemplateSchema>;
 export type Registry = z.infer<typeof registrySchema>;
 
 export function emptyRegistry(now: Date): Registry {
-  return { version: REGISTRY_FORMAT_VERSION, last_updated: now.toISOString().replace(/\.\d{3}Z$/, "Z"), templates: {} };
+  return { version: REGISTRY_FORMAT_VERSION, last_updated: isoSeconds(now), templates: {} };
 }

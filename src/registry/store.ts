@@ -1,10 +1,17 @@
+import type * as z from "zod";
 import { CwsError } from "../errors.js";
+import { describeValue, formatPath } from "../template/problems.js";
 import type { Architecture, Template } from "../template/schema.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
+import { entryFields, REGISTRY_FIELDS, REGISTRY_FORMAT_VERSIONS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
+import { lineColumn, parseJsonText, stripBom } from "./json-text.js";
 import { withRegistryLock, type RegistryLockOptions } from "./lock.js";
+import { boundedHistory } from "./operations.js";
 import { readRegistryText } from "./registry-file.js";
-import { entryFields, REGISTRY_FIELDS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
-import { emptyRegistry, HISTORY_LIMIT, registrySchema, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
+import { emptyRegistry, registrySchema, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
+import { isoSeconds } from "./timestamps.js";
+
+export { isoSeconds };
 
 /**
  * The registry file: read with precise errors, written deterministically
@@ -55,51 +62,75 @@ export const serializeRegistry = registrySerializerOf(REGISTRY_FIELDS);
 
 export { withRegistryLock, type RegistryLockOptions };
 
-export function isoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 /** Undefined when the file does not exist; a CwsError (exit 2) naming file:line:col when it is not a valid registry. */
 export async function readRegistry(file: string): Promise<Registry | undefined> {
   const text = readRegistryText(file);
   return text === undefined ? undefined : parseRegistry(text, file);
 }
 
-export async function parseRegistry(text: string, file: string): Promise<Registry> {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    const { line, column } = jsonErrorPosition(text, (error as Error).message);
-    throw new CwsError("REGISTRY_INVALID", `${file}:${line}:${column} the registry is not valid JSON: ${(error as Error).message.replace(/ in JSON at position \d+.*$/, "")}`, {
+const KEEP_IT = "cws never overwrites an invalid registry";
+
+/** A zod issue in the registry's terms, with the value at fault. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  const input = (issue as { input?: unknown }).input;
+  if (issue.code === "invalid_type") return input === undefined ? `the field is missing (expected ${article(issue.expected)})` : `expected ${article(issue.expected)}, got ${describeValue(input)}`;
+  if (issue.code === "invalid_format" || issue.code === "custom") return `${issue.message}, got ${describeValue(input)}`;
+  return issue.message;
+}
+
+const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
+
+/**
+ * The registry in `text` (a byte-order mark is ignored, and positions are
+ * counted without it, as editors show them), or a CwsError (exit 2) naming
+ * each problem as file:line:col: a JSON syntax error, a key repeated in an
+ * object, or a value the schema refuses (a format this cws does not read, a
+ * time that is not ISO 8601 UTC, an AMI id that is not one).
+ */
+export async function parseRegistry(input: string, file: string): Promise<Registry> {
+  const text = stripBom(input);
+  const json = parseJsonText(text);
+  if (json.problem) {
+    const { line, column } = lineColumn(text, json.problem.offset);
+    const duplicate = json.problem.kind === "duplicate-key";
+    throw new CwsError("REGISTRY_INVALID", `${file}:${line}:${column} ${duplicate ? "" : "the registry is not valid JSON: "}${json.problem.message}`, {
       value: file,
-      suggestion: "fix the file (git diff / git checkout it), or merge conflict markers may be left in it; cws never overwrites an invalid registry",
+      suggestion: `${duplicate ? "keep the right one (a merge may have written both)" : "fix the file (git diff / git checkout it; merge conflict markers may be left in it)"}; ${KEEP_IT}`,
     });
   }
-  const parsed = registrySchema.safeParse(data);
+  const parsed = registrySchema.safeParse(json.value, { reportInput: true });
   if (!parsed.success) {
     const { locatePath } = await import("./locate.js");
-    const problems = parsed.error.issues.slice(0, 10).map((issue) => {
-      const { line, column } = locatePath(text, issue.path);
-      const path = issue.path.map((s) => (typeof s === "number" ? `[${s}]` : `.${String(s)}`)).join("").replace(/^\./, "");
-      return `${file}:${line}:${column} ${path}: ${issue.message}`;
-    });
-    throw new CwsError("REGISTRY_INVALID", `the registry is invalid:\n  ${problems.join("\n  ")}`, {
+    const issues = parsed.error.issues;
+    const problems = issues
+      .slice(0, 10)
+      .map((issue) => ({ issue, ...locatePath(text, issue.path) }))
+      .sort((a, b) => a.line - b.line || a.column - b.column)
+      .map(({ issue, line, column }) => `${file}:${line}:${column} ${formatPath(issue.path) || "(the file)"}: ${issueMessage(issue)}`);
+    const more = issues.length > problems.length ? `\n  … and ${issues.length - problems.length} more` : "";
+    const format = issues.some((issue) => issue.path.length === 1 && issue.path[0] === "version");
+    throw new CwsError("REGISTRY_INVALID", problems.length === 1 ? problems[0]! : `the registry is invalid:\n  ${problems.join("\n  ")}${more}`, {
       value: file,
-      suggestion: "fix the entries named above; cws never overwrites an invalid registry",
+      suggestion: format
+        ? `this cws reads registry format ${REGISTRY_FORMAT_VERSIONS.join(", ")}; if a newer cws wrote the file, upgrade cws; ${KEEP_IT}`
+        : `fix the ${problems.length === 1 ? "entry" : "entries"} named above; ${KEEP_IT}`,
     });
   }
   return parsed.data;
 }
 
-function jsonErrorPosition(text: string, message: string): { line: number; column: number } {
-  const match = /position (\d+)/.exec(message);
-  const offset = match ? Number(match[1]) : text.length;
-  const before = text.slice(0, offset).split("\n");
-  return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
-}
-
+/** Write the registry, only if cws would read it back: never a file that the next command refuses. */
 export async function writeRegistryAtomically(file: string, registry: Registry): Promise<void> {
+  const checked = registrySchema.safeParse(registry, { reportInput: true });
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const got = "input" in issue ? ` (got ${describeValue(issue.input)})` : "";
+    throw new CwsError("REGISTRY_WRITE_REFUSED", `${file} was left as it was: the new registry would be invalid at ${formatPath(issue.path) || "its top level"}: ${issue.message}${got}`, {
+      value: file,
+      suggestion: "this is a bug in cws or in the data it was given; please report it with the command you ran",
+      exitCode: 1,
+    });
+  }
   await writeFileAtomic(file, serializeRegistry(registry));
 }
 
@@ -148,15 +179,15 @@ export function recordAmi(
   if (record.version) entry.version = record.version;
   const byArch = (entry.amis[region] ??= {});
   const current = byArch[architecture];
-  if (current?.ami_id === record.ami_id) {
-    byArch[architecture] = { ...current, ...record, ...(current.history ? { history: current.history } : {}) };
-    return;
-  }
-  // A new AMI ends any rollback pin.
+  // Recording an AMI (a build, update-registry) ends any rollback pin, also when it is the pinned AMI itself (--unpin).
   const { history: previousHistory, pinned: _pinned, rolled_back_at: _rolledBack, ...previous } = (current ?? { history: undefined }) as AmiEntry & {
     pinned?: unknown;
     rolled_back_at?: unknown;
   };
-  const history = current ? [previous as AmiRecord, ...(previousHistory ?? [])].filter((h) => h.ami_id !== record.ami_id).slice(0, HISTORY_LIMIT) : [];
+  if (current?.ami_id === record.ami_id) {
+    byArch[architecture] = { ...previous, ...record, ...(previousHistory ? { history: previousHistory } : {}) } as AmiEntry;
+    return;
+  }
+  const history = current ? boundedHistory([previous as AmiRecord, ...(previousHistory ?? [])].filter((h) => h.ami_id !== record.ami_id)) : [];
   byArch[architecture] = { ...record, ...(history.length ? { history } : {}) };
 }

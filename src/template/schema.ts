@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "./architectures.js";
+import { AMI_ID_PATTERN, AMI_ID_RULE, ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "./architectures.js";
 import { AWS_REGIONS } from "./regions.js";
 import { TEMPLATE_ID_MAX_LENGTH, TEMPLATE_ID_PATTERN, TEMPLATE_ID_RULE } from "./template-id.js";
 
@@ -32,7 +32,7 @@ export const BASE_AMI_ALIASES = [
 ] as const;
 export type BaseAmiAlias = (typeof BASE_AMI_ALIASES)[number];
 
-export const AMI_ID_PATTERN = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export { AMI_ID_PATTERN };
 export const SEMVER_PATTERN =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 export { INSTANCE_TYPE_PATTERN };
@@ -47,7 +47,7 @@ const architecture = z
 
 const amiId = z
   .string()
-  .regex(AMI_ID_PATTERN, { message: "expected an AMI id such as ami-0abcd1234ef567890" })
+  .regex(AMI_ID_PATTERN, { message: AMI_ID_RULE })
   .describe("A literal AMI id, `ami-` followed by 8 or 17 hex digits.");
 
 // An enum rather than a refined string so the generated JSON Schema lets editors complete region names.

@@ -1,4 +1,5 @@
 import { CwsError, type ExitCode } from "../errors.js";
+import { usableRecord } from "../registry/operations.js";
 import { readRegistry } from "../registry/store.js";
 import type { RegistryTemplate } from "../registry/schema.js";
 import { renderAmisBlock, spliceAmisBlock, writeTemplateAtomically, type AmiMap } from "./amis-block.js";
@@ -20,6 +21,10 @@ import type { Architecture, Template } from "./schema.js";
  *   template's `regions` × `base_ami.architecture`. Registry AMIs for other
  *   regions or architectures are skipped (and mentioned); block entries the
  *   registry no longer has, or that the template no longer builds, are removed.
+ * - Only validated AMIs are written: for each region and architecture, the AMI
+ *   `resolveAmi` returns (`usableRecord`: the current AMI when validated, else
+ *   the newest validated one in its history). An entry with no validated AMI
+ *   is skipped (and mentioned) as if the registry had none.
  * - A template the registry has never heard of (no `templates[id]`) is left
  *   exactly as it is, block or not: the registry says nothing about it (a
  *   registry from another account, a renamed template, a hand-written block),
@@ -55,8 +60,10 @@ export interface AmiChange {
 }
 
 export interface SkippedAmi extends AmiRef {
-  /** The template no longer builds this region, or this architecture. */
-  reason: "region" | "architecture";
+  /** The template no longer builds this region, or this architecture; or the registry's AMI did not pass validation (and none before it did). */
+  reason: "region" | "architecture" | "unvalidated";
+  /** For "unvalidated": the newest validated AMI before it, written instead (none: nothing is written). */
+  instead?: string;
 }
 
 export interface TemplateAmisUpdate {
@@ -91,12 +98,16 @@ export function desiredAmis(id: string, template: Template, entry: RegistryTempl
   for (const region of Object.keys(entry.amis).sort(compare)) {
     const byArch = entry.amis[region] ?? {};
     for (const architecture of (Object.keys(byArch) as Architecture[]).sort(compare)) {
-      const amiId = byArch[architecture]?.ami_id;
-      if (amiId === undefined) continue;
-      const ref = { template: id, region, architecture, ami_id: amiId };
+      const entry = byArch[architecture];
+      if (entry === undefined) continue;
+      const usable = usableRecord(entry);
+      const ref = { template: id, region, architecture, ami_id: entry.ami_id };
       if (!regions.has(region)) skipped.push({ ...ref, reason: "region" });
       else if (!architectures.has(architecture)) skipped.push({ ...ref, reason: "architecture" });
-      else (amis[region] ??= {})[architecture] = amiId;
+      else {
+        if (usable?.ami_id !== entry.ami_id) skipped.push({ ...ref, reason: "unvalidated", ...(usable ? { instead: usable.ami_id } : {}) });
+        if (usable) (amis[region] ??= {})[architecture] = usable.ami_id;
+      }
     }
   }
   return { amis, skipped };
@@ -274,8 +285,12 @@ export async function runUpdateTemplates(options: UpdateTemplatesOptions): Promi
     report.unchanged.push(...update.unchanged);
     report.skipped.push(...update.skipped);
     for (const s of update.skipped) {
-      const what = s.reason === "region" ? `is not built in ${s.region}` : `does not build ${s.architecture}`;
-      report.warnings.push(`note: ${s.template}: registry AMI ${s.region}.${s.architecture} = ${s.ami_id} not written: the template ${what}`);
+      const why = {
+        region: `the template is not built in ${s.region}`,
+        architecture: `the template does not build ${s.architecture}`,
+        unvalidated: `it did not pass validation; ${s.instead ? `${s.instead}, the newest validated AMI before it, is written instead` : "nor did any earlier AMI in its history"}`,
+      }[s.reason];
+      report.warnings.push(`note: ${s.template}: registry AMI ${s.region}.${s.architecture} = ${s.ami_id} not written: ${why}`);
     }
     if (!update.registered) {
       report.unregistered.push(update.id);

@@ -11,7 +11,7 @@ import { silentReporter, type BuildReporter } from "../../src/builder/reporter.j
 import { imageContentHash, templateContentHash } from "../../src/template/content-hash.js";
 import { parseTemplate } from "../../src/template/load.js";
 import { record, registryWith } from "../registry/fixtures.js";
-import { ACCOUNT, buildInput, FAKE_BASE_AMI, FAST_POLL, fakeAws, SETUP_SCRIPT_TEMPLATE, type FakeAwsOptions } from "./fake-build.js";
+import { ACCOUNT, buildInput, FAKE_BASE_AMI, FAKE_IMAGE_ID, FAST_POLL, fakeAws, SETUP_SCRIPT_TEMPLATE, type FakeAwsOptions } from "./fake-build.js";
 
 /**
  * The build cache: after the base AMI, the build looks for an image of the
@@ -123,68 +123,68 @@ describe("findUpToDateImage", () => {
 
 describe("cws ami build with an image of the same content", () => {
   it("launches nothing, records that image from its tags and says it is up to date", async () => {
-    const image = sameContent("ami-0cac4e0", 2);
+    const image = sameContent("ami-0cac4e00", 2);
     const { result, ran, calls } = await build({ images: [image] });
-    expect(result).toMatchObject({ status: "succeeded", upToDate: true, imageId: "ami-0cac4e0", imageCreated: image.creationDate, contentHash: imageContentHash(templateHash, FAKE_BASE_AMI) });
+    expect(result).toMatchObject({ status: "succeeded", upToDate: true, imageId: "ami-0cac4e00", imageCreated: image.creationDate, contentHash: imageContentHash(templateHash, FAKE_BASE_AMI) });
     expect(ran).toEqual(["preflight", "base-ami", "up-to-date", "record"]);
     expect(calls).toEqual([]);
     expect(result.written.registry).toBe(registryFile);
-    expect(registry().templates["test-env"]!.amis["us-east-1"]!.x86_64).toMatchObject({ ami_id: "ami-0cac4e0", content_hash: imageContentHash(templateHash, FAKE_BASE_AMI) });
+    expect(registry().templates["test-env"]!.amis["us-east-1"]!.x86_64).toMatchObject({ ami_id: "ami-0cac4e00", content_hash: imageContentHash(templateHash, FAKE_BASE_AMI) });
   });
 
   it("publishes it with --publish-ssm, and changes nothing when the registry already names it", async () => {
-    writeRegistry(registryWith({ "test-env": { "us-east-1": { x86_64: record("ami-0cac4e0", "2026-11-24T12:00:00Z") } } }));
+    writeRegistry(registryWith({ "test-env": { "us-east-1": { x86_64: record("ami-0cac4e00", "2026-11-24T12:00:00Z") } } }));
     const before = readFileSync(registryFile, "utf8");
-    const { result, calls } = await build({ images: [sameContent("ami-0cac4e0", 2)] }, { publishSsm: true });
+    const { result, calls } = await build({ images: [sameContent("ami-0cac4e00", 2)] }, { publishSsm: true });
     expect(result.upToDate).toBe(true);
     expect(result.written.registry).toBeUndefined();
     expect(readFileSync(registryFile, "utf8")).toBe(before);
-    expect(calls).toEqual(["put parameter /cloudworkstation/amis/test-env/us-east-1/x86_64 = ami-0cac4e0"]);
+    expect(calls).toEqual(["put parameter /cloudworkstation/amis/test-env/us-east-1/x86_64 = ami-0cac4e00"]);
   });
 
   it("leaves an entry a rollback pinned, says so, and does not publish", async () => {
-    writeRegistry(registryWith({ "test-env": { "us-east-1": { x86_64: { ...record("ami-0a1de5", "2026-11-01T00:00:00Z"), pinned: true } as never } } }));
+    writeRegistry(registryWith({ "test-env": { "us-east-1": { x86_64: { ...record("ami-0a1de500", "2026-11-01T00:00:00Z"), pinned: true } as never } } }));
     const warnings: string[] = [];
-    const { result, calls } = await build({ images: [sameContent("ami-0cac4e0", 2)] }, { publishSsm: true }, {}, { ...silentReporter, warn: (text) => warnings.push(text) });
+    const { result, calls } = await build({ images: [sameContent("ami-0cac4e00", 2)] }, { publishSsm: true }, {}, { ...silentReporter, warn: (text) => warnings.push(text) });
     expect(result.upToDate).toBe(true);
-    expect(registry().templates["test-env"]!.amis["us-east-1"]!.x86_64).toMatchObject({ ami_id: "ami-0a1de5", pinned: true });
-    expect(warnings.join("\n")).toContain("test-env.us-east-1.x86_64 stays ami-0a1de5: a rollback pinned it. Use --force");
+    expect(registry().templates["test-env"]!.amis["us-east-1"]!.x86_64).toMatchObject({ ami_id: "ami-0a1de500", pinned: true });
+    expect(warnings.join("\n")).toContain("test-env.us-east-1.x86_64 stays ami-0a1de500: a rollback pinned it. Use --force");
     expect(calls).toEqual([]);
   });
 
   it("--force builds anyway, and the plan has no cache check", async () => {
-    const { result, ran, calls } = await build({ images: [sameContent("ami-0cac4e0", 2)] }, { force: true });
-    expect(result).toMatchObject({ status: "succeeded", upToDate: false, imageId: "ami-1" });
+    const { result, ran, calls } = await build({ images: [sameContent("ami-0cac4e00", 2)] }, { force: true });
+    expect(result).toMatchObject({ status: "succeeded", upToDate: false, imageId: FAKE_IMAGE_ID });
     expect(ran).not.toContain("up-to-date");
     expect(calls).toContain("run instance i-1");
   });
 
   it("--max-age builds again when the image of the same content is older, and not when it is younger", async () => {
-    const old = await build({ images: [sameContent("ami-0cac4e0", 8)] }, { maxAgeMs: 7 * DAY });
+    const old = await build({ images: [sameContent("ami-0cac4e00", 8)] }, { maxAgeMs: 7 * DAY });
     expect(old.result.upToDate).toBe(false);
     expect(old.calls).toContain("run instance i-1");
-    const young = await build({ images: [sameContent("ami-0cac4e0", 6)] }, { maxAgeMs: 7 * DAY });
+    const young = await build({ images: [sameContent("ami-0cac4e00", 6)] }, { maxAgeMs: 7 * DAY });
     expect(young.result.upToDate).toBe(true);
     expect(young.calls).toEqual([]);
   });
 
   it("builds when the base AMI changed (a new Ubuntu release): the image of the old base has another content hash", async () => {
-    const onOldBase = cwsImage("ami-0cac4e0", imageContentHash(templateHash, "ami-0previousbase00"), "2026-11-25T00:00:00Z");
+    const onOldBase = cwsImage("ami-0cac4e00", imageContentHash(templateHash, "ami-0b0b0b0b"), "2026-11-25T00:00:00Z");
     const { result, calls, tags } = await build({ images: [onOldBase] });
     expect(result.upToDate).toBe(false);
     expect(calls).toContain("run instance i-1");
     // The new image carries the new hash, and the template's own.
     expect(tags.image).toMatchObject({ "cws:content-hash": imageContentHash(templateHash, FAKE_BASE_AMI), "cws:template-hash": templateHash, "cws:base-ami": FAKE_BASE_AMI });
     // The next build finds it.
-    const again = await build({ images: [onOldBase, cwsImage("ami-1", tags.image!["cws:content-hash"]!, NOW.toISOString())] });
-    expect(again.result).toMatchObject({ upToDate: true, imageId: "ami-1" });
+    const again = await build({ images: [onOldBase, cwsImage(FAKE_IMAGE_ID, tags.image!["cws:content-hash"]!, NOW.toISOString())] });
+    expect(again.result).toMatchObject({ upToDate: true, imageId: FAKE_IMAGE_ID });
   });
 
   it("the dry run says whether the build would stop at its cache check", async () => {
-    const { aws } = fakeAws({ images: [sameContent("ami-0cac4e0", 2)] });
+    const { aws } = fakeAws({ images: [sameContent("ami-0cac4e00", 2)] });
     const plan = await dryRunPlan(buildInput(dir, { templateHash }), { registryFile }, aws, () => undefined, NOW);
-    expect(plan.json).toMatchObject({ upToDate: "ami-0cac4e0", contentHash: imageContentHash(templateHash, FAKE_BASE_AMI) });
-    expect(plan.text).toContain("up to date: yes: ami-0cac4e0");
+    expect(plan.json).toMatchObject({ upToDate: "ami-0cac4e00", contentHash: imageContentHash(templateHash, FAKE_BASE_AMI) });
+    expect(plan.text).toContain("up to date: yes: ami-0cac4e00");
     expect(plan.text).toMatch(/ 3\. Up to date\? An available image in us-east-1 tagged cws:managed-by=cws, cws:template=test-env, cws:arch=x86_64, cws:validated=true and cws:content-hash=<content-hash>: if there is one, stop here/);
     const forced = await dryRunPlan(buildInput(dir, { templateHash }), { registryFile, force: true }, aws, () => undefined, NOW);
     expect(forced.text).toContain("up to date: not looked for (--force)");
@@ -197,7 +197,7 @@ describe("content hash", () => {
     const hash = imageContentHash(templateHash, FAKE_BASE_AMI);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
     expect(imageContentHash(templateHash, FAKE_BASE_AMI)).toBe(hash);
-    expect(imageContentHash(templateHash, "ami-0another00000000")).not.toBe(hash);
+    expect(imageContentHash(templateHash, "ami-0a0a0a0a")).not.toBe(hash);
     expect(imageContentHash("b".repeat(64), FAKE_BASE_AMI)).not.toBe(hash);
   });
 
@@ -224,11 +224,11 @@ describe("a template built on another (base_ami.template)", () => {
   it("starts from the parent's current validated image in the registry, and hashes it as its base", async () => {
     writeRegistry(
       registryWith({
-        "python-research": { "us-east-1": { x86_64: { ...record("ami-0ba5e2", "2026-11-25T00:00:00Z", { validated: false }), history: [record("ami-0ba5e1", "2026-11-20T00:00:00Z")] }, arm64: record("ami-0ba5e3", "2026-11-20T00:00:00Z") } },
+        "python-research": { "us-east-1": { x86_64: { ...record("ami-0ba5e200", "2026-11-25T00:00:00Z", { validated: false }), history: [record("ami-0ba5e100", "2026-11-20T00:00:00Z")] }, arm64: record("ami-0ba5e300", "2026-11-20T00:00:00Z") } },
       }),
     );
     const warnings: string[] = [];
-    const fake = fakeAws({ images: [parentImage("ami-0ba5e1"), parentImage("ami-0ba5e2"), parentImage("ami-0ba5e3", "arm64")] });
+    const fake = fakeAws({ images: [parentImage("ami-0ba5e100"), parentImage("ami-0ba5e200"), parentImage("ami-0ba5e300", "arm64")] });
     const result = await runBuild(childInput(), {
       aws: fake.aws,
       reporter: { ...silentReporter, warn: (text) => warnings.push(text) },
@@ -236,26 +236,26 @@ describe("a template built on another (base_ami.template)", () => {
       signal: new AbortController().signal,
       registryFile,
     });
-    expect(result).toMatchObject({ status: "succeeded", baseAmi: "ami-0ba5e1", contentHash: imageContentHash(childInput().templateHash, "ami-0ba5e1") });
+    expect(result).toMatchObject({ status: "succeeded", baseAmi: "ami-0ba5e100", contentHash: imageContentHash(childInput().templateHash, "ami-0ba5e100") });
     // The current one is not validated: the newest validated one from its history, said so.
-    expect(warnings).toContain("python-research.us-east-1.x86_64: the current AMI ami-0ba5e2 is not validated; using ami-0ba5e1 from its history");
-    expect(fake.tags.image).toMatchObject({ "cws:base-ami": "ami-0ba5e1" });
+    expect(warnings).toContain("python-research.us-east-1.x86_64: the current AMI ami-0ba5e200 is not validated; using ami-0ba5e100 from its history");
+    expect(fake.tags.image).toMatchObject({ "cws:base-ami": "ami-0ba5e100" });
   });
 
   it("starts from the image the request names (the one build-all has just made) over the registry's", async () => {
-    writeRegistry(registryWith({ "python-research": { "us-east-1": { x86_64: record("ami-0ba5e1", "2026-11-20T00:00:00Z") } } }));
-    const { result } = await buildChild({ images: [parentImage("ami-0ba5e1"), parentImage("ami-0ba5e4")] }, { parentImage: { templateId: "python-research", imageId: "ami-0ba5e4" } });
-    expect(result.baseAmi).toBe("ami-0ba5e4");
+    writeRegistry(registryWith({ "python-research": { "us-east-1": { x86_64: record("ami-0ba5e100", "2026-11-20T00:00:00Z") } } }));
+    const { result } = await buildChild({ images: [parentImage("ami-0ba5e100"), parentImage("ami-0ba5e400")] }, { parentImage: { templateId: "python-research", imageId: "ami-0ba5e400" } });
+    expect(result.baseAmi).toBe("ami-0ba5e400");
   });
 
   it("reads the parent's image from parentRegistryFile, also when it records nowhere (--no-registry-update)", async () => {
-    writeRegistry(registryWith({ "python-research": { "us-east-1": { x86_64: record("ami-0ba5e1", "2026-11-20T00:00:00Z") } } }));
-    const { result } = await buildChild({ images: [parentImage("ami-0ba5e1")] }, {}, { registryFile: undefined, parentRegistryFile: registryFile });
-    expect(result).toMatchObject({ status: "succeeded", baseAmi: "ami-0ba5e1", written: {} });
+    writeRegistry(registryWith({ "python-research": { "us-east-1": { x86_64: record("ami-0ba5e100", "2026-11-20T00:00:00Z") } } }));
+    const { result } = await buildChild({ images: [parentImage("ami-0ba5e100")] }, {}, { registryFile: undefined, parentRegistryFile: registryFile });
+    expect(result).toMatchObject({ status: "succeeded", baseAmi: "ami-0ba5e100", written: {} });
   });
 
   it("is a preflight failure, launching nothing, when the parent has no validated image there", async () => {
-    writeRegistry(registryWith({ "python-research": { "us-west-2": { x86_64: record("ami-0ba5e1", "2026-11-20T00:00:00Z") } } }));
+    writeRegistry(registryWith({ "python-research": { "us-west-2": { x86_64: record("ami-0ba5e100", "2026-11-20T00:00:00Z") } } }));
     const { result, calls } = await buildChild({});
     expect(result).toMatchObject({ status: "failed", failedStep: "base-ami" });
     expect(result.error).toEqual({
@@ -269,21 +269,21 @@ describe("a template built on another (base_ami.template)", () => {
   it("says so when there is no registry at all, and when the registry names an image that is gone", async () => {
     const none = await buildChild({});
     expect(none.result.error?.message).toBe(`python-research has no validated x86_64 image in us-east-1: ${registryFile} does not exist`);
-    writeRegistry(registryWith({ "python-research": { "us-east-1": { x86_64: record("ami-0dead", "2026-11-20T00:00:00Z") } } }));
+    writeRegistry(registryWith({ "python-research": { "us-east-1": { x86_64: record("ami-0dead000", "2026-11-20T00:00:00Z") } } }));
     const gone = await buildChild({});
-    expect(gone.result.error).toMatchObject({ preflight: true, message: `base image ami-0dead (python-research's image, current in ${registryFile}) does not exist in us-east-1` });
+    expect(gone.result.error).toMatchObject({ preflight: true, message: `base image ami-0dead000 (python-research's image, current in ${registryFile}) does not exist in us-east-1` });
     expect(gone.result.error?.suggestion).toContain("rebuild python-research");
   });
 
   it("is up to date when an image of its content on that parent image exists, and builds again when the parent has a new image", async () => {
-    writeRegistry(registryWith({ "python-research": { "us-east-1": { x86_64: record("ami-0ba5e1", "2026-11-20T00:00:00Z") } } }));
+    writeRegistry(registryWith({ "python-research": { "us-east-1": { x86_64: record("ami-0ba5e100", "2026-11-20T00:00:00Z") } } }));
     const hash = (base: string) => imageContentHash(childInput().templateHash, base);
-    const childOnOldParent = cwsImage("ami-0c41d", hash("ami-0ba5e1"), "2026-11-21T00:00:00Z");
-    const images = [parentImage("ami-0ba5e1"), parentImage("ami-0ba5e5"), childOnOldParent];
+    const childOnOldParent = cwsImage("ami-0c41d000", hash("ami-0ba5e100"), "2026-11-21T00:00:00Z");
+    const images = [parentImage("ami-0ba5e100"), parentImage("ami-0ba5e500"), childOnOldParent];
     const same = await buildChild({ images });
-    expect(same.result).toMatchObject({ upToDate: true, imageId: "ami-0c41d" });
-    const newParent = await buildChild({ images }, { parentImage: { templateId: "python-research", imageId: "ami-0ba5e5" } });
-    expect(newParent.result).toMatchObject({ upToDate: false, imageId: "ami-1", baseAmi: "ami-0ba5e5", contentHash: hash("ami-0ba5e5") });
+    expect(same.result).toMatchObject({ upToDate: true, imageId: "ami-0c41d000" });
+    const newParent = await buildChild({ images }, { parentImage: { templateId: "python-research", imageId: "ami-0ba5e500" } });
+    expect(newParent.result).toMatchObject({ upToDate: false, imageId: FAKE_IMAGE_ID, baseAmi: "ami-0ba5e500", contentHash: hash("ami-0ba5e500") });
   });
 
   it("the plan says where the parent's image comes from", async () => {
@@ -291,7 +291,7 @@ describe("a template built on another (base_ami.template)", () => {
     const plan = await dryRunPlan(childInput(), { registryFile }, aws, () => undefined, NOW);
     expect(plan.text).toContain(` 2. Base AMI: python-research's x86_64 image (its current validated image in ${registryFile}); the image's content hash is the template's with the base AMI id`);
     expect(plan.text).toContain(`base AMI: not resolved: python-research has no validated x86_64 image in us-east-1: ${registryFile} does not exist`);
-    const named = await dryRunPlan(childInput({ parentImage: { templateId: "python-research", imageId: "ami-0ba5e4" } }), { registryFile }, aws, () => undefined, NOW);
-    expect(named.text).toContain(" 2. Base AMI: python-research's x86_64 image (ami-0ba5e4, just built)");
+    const named = await dryRunPlan(childInput({ parentImage: { templateId: "python-research", imageId: "ami-0ba5e400" } }), { registryFile }, aws, () => undefined, NOW);
+    expect(named.text).toContain(" 2. Base AMI: python-research's x86_64 image (ami-0ba5e400, just built)");
   });
 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runBuild, type BuildResult } from "../../src/builder/build.js";
 import { silentReporter, type BuildReporter } from "../../src/builder/reporter.js";
-import { buildInput, FAST_POLL, fakeAws, type FakeAwsOptions } from "./fake-build.js";
+import { buildInput, FAKE_IMAGE_ID, FAST_POLL, fakeAws, type FakeAwsOptions } from "./fake-build.js";
 
 /**
  * Cleanup decides on typed facts the steps record (instanceKept, imageKept),
@@ -77,7 +77,7 @@ describe("cleanup decides on typed facts, not on the summary's words", () => {
       name: "Ctrl-C while the image is being made",
       scenario: { aws: { imagePending: true }, interrupt: "image requested" },
       outcome: "interrupted",
-      removed: ["deregister image ami-1", "delete snapshot snap-1", "terminate instance i-1", "delete security group sg-1"],
+      removed: [`deregister image ${FAKE_IMAGE_ID}`, "delete snapshot snap-1", "terminate instance i-1", "delete security group sg-1"],
       keptLines: 0,
     },
   ];

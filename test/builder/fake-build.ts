@@ -62,6 +62,8 @@ export interface FakeAwsOptions {
 export const FAKE_BASE_AMI = "ami-0base0000000000000";
 /** The account the fake's credentials belong to; images it makes are this account's. */
 export const ACCOUNT = "111122223333";
+/** The image a fake build makes: an id of EC2's shape, since the registry refuses any other. */
+export const FAKE_IMAGE_ID = "ami-0f0000000000000a1";
 
 export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: string[]; tags: Record<string, Tags> } {
   const calls: string[] = [];
@@ -131,10 +133,10 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
     },
     async createImage(request) {
       tags.image = request.tags;
-      newImage = { ...baseImage, imageId: "ami-1", ownerId: ACCOUNT, name: request.name, state: options.imagePending ? "pending" : "available", snapshotIds: ["snap-1"], tags: request.tags };
-      calls.push("create image ami-1");
+      newImage = { ...baseImage, imageId: FAKE_IMAGE_ID, ownerId: ACCOUNT, name: request.name, state: options.imagePending ? "pending" : "available", snapshotIds: ["snap-1"], tags: request.tags };
+      calls.push(`create image ${FAKE_IMAGE_ID}`);
       options.onCreateImage?.();
-      return "ami-1";
+      return FAKE_IMAGE_ID;
     },
     createTags: unused("CreateTags"),
     async deregisterImage(imageId) {

@@ -6,7 +6,7 @@ import { buildSteps, runBuild, type PipelineOptions } from "../../src/builder/bu
 import type { BuildInput } from "../../src/builder/context.js";
 import { dryRunPlan, type PlannedStep } from "../../src/builder/plan.js";
 import { silentReporter } from "../../src/builder/reporter.js";
-import { BUILD_STEPS_TEMPLATE, buildInput, FAST_POLL, fakeAws, SETUP_SCRIPT_TEMPLATE } from "./fake-build.js";
+import { BUILD_STEPS_TEMPLATE, buildInput, FAKE_IMAGE_ID, FAST_POLL, fakeAws, SETUP_SCRIPT_TEMPLATE } from "./fake-build.js";
 
 /**
  * The dry run is the build's own step list describing itself: for every
@@ -69,7 +69,7 @@ describe("the dry run lists the steps the build runs", () => {
       expect(planned.text.includes(`Record the AMI in ${pipeline.registryFile}`)).toBe(registry);
       expect(ran.run.includes("publish")).toBe(publishSsm);
       expect(planned.text.includes("Publish the AMI id to SSM parameter /cloudworkstation/amis/test-env/us-east-1/x86_64")).toBe(publishSsm);
-      expect(calls.includes("put parameter /cloudworkstation/amis/test-env/us-east-1/x86_64 = ami-1")).toBe(publishSsm);
+      expect(calls.includes(`put parameter /cloudworkstation/amis/test-env/us-east-1/x86_64 = ${FAKE_IMAGE_ID}`)).toBe(publishSsm);
       expect(planned.text.includes("--on-error abort keeps it running")).toBe(onError === "abort");
       expect(planned.text).toMatch(provisioning === "setup_script" ? /\n {6}setup_script: \d+ lines/ : /\n {6}1\. First .*\n {6}2\. Second \(timeout 60s\)/);
     });

@@ -211,7 +211,7 @@ describe("what a flag means for the template, checked before anything is launche
     );
     expectUsageError(cws(["ami", "rollback", "r"]), { code: "TEMPLATE_NOT_FOUND", message: 'no template "r" in ./templates or ./registry/amis.json (did you mean "t"?)', value: "r" }, false, "rollback r");
     expectUsageError(cws(["ami", "rollback", "one"]), { code: "NO_REGISTRY_ENTRY", message: "./registry/amis.json has no AMI for one: nothing to roll back", value: "one" }, false, "rollback one");
-    expectUsageError(cws(["ami", "rollback", "t", "--to", "ami-xyz"]), { code: "BAD_OPTION", message: '--to "ami-xyz": not an AMI id', value: "ami-xyz" }, false, "rollback --to");
+    expectUsageError(cws(["ami", "rollback", "t", "--to", "ami-xyz"]), { code: "BAD_OPTION", message: '--to "ami-xyz": expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890', value: "ami-xyz" }, false, "rollback --to");
     // One architecture, one AMI, no history: it gets as far as the registry's answer, with no --architecture.
     expectUsageError(
       cws(["ami", "rollback", "t", "--region", "us-east-1", "--arch", "x86_64"]),

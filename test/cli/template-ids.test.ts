@@ -71,7 +71,8 @@ describe("template ids", () => {
     const dir = workspace({});
     writeFileSync(join(dir, "amis.json"), JSON.stringify({ version: "1.0", last_updated: "2026-01-01T00:00:00Z", templates: { "r-research": entry, "Bad Name": entry } }, null, 2));
     const result = runCli(["--registry", "amis.json", "ami", "list"], { cwd: dir });
-    expect(result.stderr).toMatch(new RegExp(`\n  amis\\.json:14:\\d+ templates\\.Bad Name: not a valid template id: ${RULE.replace(/[()]/g, "\\$&")}\n`));
+    // One problem is one line: `error: file:line:col path: message`.
+    expect(result.stderr).toMatch(new RegExp(`^error: amis\\.json:14:\\d+ templates\\.Bad Name: not a valid template id: ${RULE.replace(/[()]/g, "\\$&")}\n`));
     expect(result.status).toBe(2);
   });
 });

@@ -23,7 +23,7 @@ const COMMENTED = `# yaml-language-server: $schema=../schemas/template.schema.js
 ${VALID_TEMPLATE}`;
 const WITH_BLOCK = COMMENTED.replace("ports: [22]\n", `ports: [22]\n\namis:\n  us-east-1:\n    x86_64: ${OLD}  # old\n\n`);
 
-function registryJson(templates: Record<string, Record<string, Record<string, string>>>): string {
+function registryJson(templates: Record<string, Record<string, Record<string, string | Record<string, unknown>>>>): string {
   const entries = Object.fromEntries(
     Object.entries(templates).map(([id, amis]) => [
       id,
@@ -33,7 +33,9 @@ function registryJson(templates: Record<string, Record<string, Record<string, st
         amis: Object.fromEntries(
           Object.entries(amis).map(([region, byArch]) => [
             region,
-            Object.fromEntries(Object.entries(byArch).map(([arch, ami]) => [arch, { ami_id: ami, created: "2024-05-01T00:00:00Z", validated: true, size_gb: 8 }])),
+            Object.fromEntries(
+              Object.entries(byArch).map(([arch, ami]) => [arch, typeof ami === "string" ? { ami_id: ami, created: "2024-05-01T00:00:00Z", validated: true, size_gb: 8 } : ami]),
+            ),
           ]),
         ),
         ports: [22],
@@ -91,7 +93,7 @@ describe("cws ami update-templates", () => {
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     expect(ws.read("templates/alpha.yml").startsWith(COMMENTED)).toBe(true);
-    expect(ws.read("templates/beta.yml")).toBe(WITH_BLOCK.replace(`    x86_64: ${OLD}  # old\n`, `    arm64: ${B1}\n    x86_64: ${A2}\n`));
+    expect(ws.read("templates/beta.yml")).toBe(WITH_BLOCK.replace(`    x86_64: ${OLD}  # old\n`, `    arm64: ${B1}\n    x86_64: ${A2}  # old\n`));
     expect(ws.read("templates/gamma.yml")).toBe(COMMENTED);
     const hash = (text: string) => templateContentHash(parseTemplate(Buffer.from(text), "t.yml").template!);
     expect(hash(ws.read("templates/beta.yml"))).toBe(hash(WITH_BLOCK));
@@ -250,6 +252,62 @@ describe("cws ami update-templates", () => {
     const bytes = readFileSync(join(ws.dir, "templates/alpha.yml"));
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     expect(bytes.subarray(3).toString("utf8").startsWith(COMMENTED)).toBe(true);
+    expect((await ws.run("--check")).status).toBe(0);
+  });
+
+  it("writes only validated AMIs, as resolveAmi returns them, says so on stderr, and --check agrees before and after", async () => {
+    const record = (ami: string, validated: boolean, created: string) => ({ ami_id: ami, created, validated, size_gb: 8 });
+    const ws = workspace({
+      "templates/alpha.yml": COMMENTED,
+      "registry/amis.json": registryJson({
+        alpha: {
+          // Not validated; the newest validated one before it is A2.
+          "us-east-1": { x86_64: { ...record(A1, false, "2024-05-03T00:00:00Z"), history: [record(A2, true, "2024-05-02T00:00:00Z"), record(OLD, true, "2024-05-01T00:00:00Z")] } },
+          // Never validated at all: nothing is written.
+          "us-west-2": { arm64: record(B1, false, "2024-05-03T00:00:00Z") },
+        },
+      }),
+    });
+    const check = await ws.run("--check");
+    expect(check.stdout).toBe([`stale: alpha.us-east-1.x86_64: missing from the template, registry has ${A2}`, "✖ 1 stale AMI in 1 template; run cws ami update-templates to write them", ""].join("\n"));
+    expect(check.status).toBe(1);
+    const update = await ws.run();
+    expect(update.status).toBe(0);
+    expect(update.stdout).toBe(`Template updated: alpha.us-east-1.x86_64 = ${A2}\n✔ 1 template updated (1 AMI)\n`);
+    expect(update.stderr).toContain(`note: alpha: registry AMI us-east-1.x86_64 = ${A1} not written: it did not pass validation; ${A2}, the newest validated AMI before it, is written instead\n`);
+    expect(update.stderr).toContain(`note: alpha: registry AMI us-west-2.arm64 = ${B1} not written: it did not pass validation; nor did any earlier AMI in its history\n`);
+    expect(parseTemplate(Buffer.from(ws.read("templates/alpha.yml")), "a.yml").template?.amis).toEqual({ "us-east-1": { x86_64: A2 } });
+    expect((await ws.run("--check")).status).toBe(0);
+    const json = JSON.parse((await ws.run("--json", "--check")).stdout) as { skipped: unknown[] };
+    expect(json.skipped).toEqual([
+      { template: "alpha", region: "us-east-1", architecture: "x86_64", ami_id: A1, reason: "unvalidated", instead: A2 },
+      { template: "alpha", region: "us-west-2", architecture: "arm64", ami_id: B1, reason: "unvalidated" },
+    ]);
+  });
+
+  it("refuses a registry AMI id that a template could not hold, at its position, instead of asking for it to be written by hand", async () => {
+    const ws = workspace({ "templates/alpha.yml": COMMENTED, "registry/amis.json": registryJson({ alpha: { "us-east-1": { x86_64: "ami-abc" } } }) });
+    const lines = ws.read("registry/amis.json").split("\n");
+    const line = lines.findIndex((l) => l.includes('"ami-abc"')) + 1;
+    const column = lines[line - 1]!.indexOf('"ami-abc"') + 1;
+    for (const args of [[], ["--check"]]) {
+      const result = await ws.run(...args);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain(`registry/amis.json:${line}:${column} templates.alpha.amis.us-east-1.x86_64.ami_id: expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890, got a string ("ami-abc")\n`);
+      expect(result.stderr).not.toContain("write it by hand");
+      expect(result.stdout).toBe("");
+    }
+    expect(ws.read("templates/alpha.yml")).toBe(COMMENTED);
+  });
+
+  it("keeps the comments of a flow-style block and of a block-style one, and --check agrees", async () => {
+    const flow = COMMENTED.replace("ports: [22]\n", `ports: [22]\namis: {us-east-1: {x86_64: ${OLD}}}  # pinned by hand\n`);
+    const block = COMMENTED.replace("ports: [22]\n", `ports: [22]\namis:  # AMIs\n  # east\n  us-east-1:\n    x86_64: ${OLD}  # old\n# after\n`);
+    const ws = workspace({ "templates/flow.yml": flow, "templates/block.yml": block, "registry/amis.json": registryJson({ flow: { "us-east-1": { x86_64: A1 } }, block: { "us-east-1": { x86_64: A1 } } }) });
+    expect((await ws.run("--check")).status).toBe(1);
+    expect((await ws.run()).status).toBe(0);
+    expect(ws.read("templates/flow.yml")).toBe(COMMENTED.replace("ports: [22]\n", `ports: [22]\namis:  # pinned by hand\n  us-east-1:\n    x86_64: ${A1}\n`));
+    expect(ws.read("templates/block.yml")).toBe(COMMENTED.replace("ports: [22]\n", `ports: [22]\namis:  # AMIs\n  # east\n  us-east-1:\n    x86_64: ${A1}  # old\n# after\n`));
     expect((await ws.run("--check")).status).toBe(0);
   });
 });

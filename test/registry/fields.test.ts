@@ -25,9 +25,10 @@ const levelFields = (fields: RegistryFields, level: Level) => (level === "entry"
 /** A valid value of each kind that holds no other level. */
 const VALUES: Record<Exclude<FieldKind, "templates" | "amisByRegion" | "history">, unknown> = {
   string: "s",
+  formatVersion: "1.0",
   isoDate: "2026-01-01T00:00:00Z",
   boolean: true,
-  amiId: "ami-0abc",
+  amiId: "ami-0abcd1234ef567890",
   nonNegativeNumber: 8,
   intArray: [22, 8787],
   costByArchitecture: { x86_64: 0.04, arm64: 0 },
@@ -111,7 +112,7 @@ describe("a field added to the list, in one place", () => {
   for (const level of LEVELS) {
     it(`at the ${level} level, is required by the schema and the quick check and written in its place`, () => {
       // "zz_": without the list, the serializer would write it last, as a field it does not know.
-      const fields = withField(level, required("zz_reviewed", "boolean", "Someone looked at it."));
+      const fields = withField(level, required("zz_reviewed", "boolean", "greatest", "Someone looked at it."));
       const { accepts, quickAccepts, serialize } = derive(fields);
       const today = derive(REGISTRY_FIELDS);
 
@@ -144,7 +145,7 @@ describe("a field added to the list, in one place", () => {
   }
 
   it("optional, is checked when present and may be absent", () => {
-    const fields = withField("record", optional("zz_reviewed_at", "isoDate", "When someone looked at it."));
+    const fields = withField("record", optional("zz_reviewed_at", "isoDate", "latest", "When someone looked at it."));
     const { accepts, quickAccepts } = derive(fields);
     const data = fullRegistry(fields);
     for (const path of WHERE("record")) {
@@ -160,7 +161,7 @@ describe("a field added to the list, in one place", () => {
   });
 
   it("appears in the JSON Schema, in its place, with its description", () => {
-    const schema = registrySchemasOf(withField("template", required("zz_owner", "string", "Who answers for the template."))).template;
+    const schema = registrySchemasOf(withField("template", required("zz_owner", "string", "newest", "Who answers for the template."))).template;
     const json = z.toJSONSchema(schema, { io: "output" }) as Loose;
     expect(Object.keys(json.properties)[1]).toBe("zz_owner");
     expect(json.properties.zz_owner).toEqual({ type: "string", description: "Who answers for the template." });

@@ -75,8 +75,8 @@ describe("quickRegistry (the fast path past the zod schema)", () => {
             description: "d",
             amis: {
               "us-east-1": {
-                x86_64: { ...rec("ami-0a", "2026-01-02T00:00:00Z", { name: "n", version: "v1", pinned: true, rolled_back_at: "x" }), unknown: 1, history: [rec("ami-0b", "2026-01-01T00:00:00Z")] },
-                arm64: rec("ami-0c", "2026-01-02T00:00:00Z", { size_gb: 0 }),
+                x86_64: { ...rec("ami-0000000a", "2026-01-02T00:00:00Z", { name: "n", version: "v1", pinned: true, rolled_back_at: "2026-01-03T00:00:00Z" }), unknown: 1, history: [rec("ami-0000000b", "2026-01-01T00:00:00Z")] },
+                arm64: rec("ami-0000000c", "2026-01-02T00:00:00Z", { size_gb: 0 }),
               },
               "eu-west-1": {},
             },
@@ -107,7 +107,7 @@ describe("quickRegistry (the fast path past the zod schema)", () => {
     "cost a string": (d) => (d.templates.t.estimated_cost_per_hour.x86_64 = "0.04"),
     "amis an array": (d) => (d.templates.t.amis = []),
     "region not an object": (d) => (d.templates.t.amis["eu-west-1"] = "x"),
-    "unknown architecture": (d) => (d.templates.t.amis["eu-west-1"].sparc = rec("ami-0d", "2026-01-01T00:00:00Z")),
+    "unknown architecture": (d) => (d.templates.t.amis["eu-west-1"].sparc = rec("ami-0000000d", "2026-01-01T00:00:00Z")),
     "ami id malformed": (d) => (d.templates.t.amis["us-east-1"].arm64.ami_id = "ami-XYZ"),
     "created missing": (d) => delete d.templates.t.amis["us-east-1"].arm64.created,
     "validated a string": (d) => (d.templates.t.amis["us-east-1"].arm64.validated = "yes"),
@@ -119,7 +119,7 @@ describe("quickRegistry (the fast path past the zod schema)", () => {
     "pinned a string": (d) => (d.templates.t.amis["us-east-1"].x86_64.pinned = "true"),
     "rolled_back_at a number": (d) => (d.templates.t.amis["us-east-1"].x86_64.rolled_back_at = 1),
     "history not an array": (d) => (d.templates.t.amis["us-east-1"].x86_64.history = {}),
-    "history too long": (d) => (d.templates.t.amis["us-east-1"].x86_64.history = Array.from({ length: HISTORY_LIMIT + 1 }, (_, i) => rec(`ami-${i}`, "x"))),
+    "history too long": (d) => (d.templates.t.amis["us-east-1"].x86_64.history = Array.from({ length: HISTORY_LIMIT + 1 }, (_, i) => rec(`ami-${String(i).padStart(8, "0")}`, "2026-01-01T00:00:00Z"))),
     "history record broken": (d) => (d.templates.t.amis["us-east-1"].x86_64.history[0].ami_id = 7),
     // Template ids follow the one rule (src/template/template-id.ts).
     "a template id with a space": (d) => (d.templates["Bad Name"] = d.templates.t),
@@ -138,7 +138,7 @@ describe("quickRegistry (the fast path past the zod schema)", () => {
 
 describe("loadRegistry", () => {
   it("reads a valid registry, reports a missing one as undefined and an invalid one as the schema does", async () => {
-    const registry = registryOf({ t: { "us-east-1": { x86_64: rec("ami-0a", "2026-01-01T00:00:00Z") } } });
+    const registry = registryOf({ t: { "us-east-1": { x86_64: rec("ami-0000000a", "2026-01-01T00:00:00Z") } } });
     const { dir, cleanup } = scratchDir({ "ok.json": JSON.stringify(registry), "bad.json": '{\n  "version": "1.0",\n  "templates": {}\n}\n', "broken.json": "{ nope" });
     try {
       expect(await loadRegistry(join(dir, "ok.json"))).toEqual(registry);
@@ -235,7 +235,7 @@ describe("applyDrift", () => {
   });
 
   it("marks an AMI that AWS does not have as gone", async () => {
-    const registry = registryOf({ t: { "us-east-1": { x86_64: rec("ami-0deadbeef", "2026-02-01T00:00:00Z") } } });
+    const registry = registryOf({ t: { "us-east-1": { x86_64: rec("ami-deadbeef", "2026-02-01T00:00:00Z") } } });
     const rows = await check(registry, { "us-east-1": [] });
     expect(rows[0]!.drift).toEqual([{ kind: "gone" }]);
     expect(summarizeDrift(rows)).toMatchObject({ gone: 1, rows: 1 });
@@ -278,7 +278,7 @@ describe("applyDrift", () => {
   it("reports gone and newer together, newer than the registry's date", async () => {
     const newer = image(cws("t", "x86_64"), { creationDate: "2026-03-01T00:00:00.000Z" });
     const older = image(cws("t", "x86_64"), { creationDate: "2026-01-01T00:00:00.000Z" });
-    const registry = registryOf({ t: { "us-east-1": { x86_64: rec("ami-0deadbeef", "2026-02-01T00:00:00Z") } } });
+    const registry = registryOf({ t: { "us-east-1": { x86_64: rec("ami-deadbeef", "2026-02-01T00:00:00Z") } } });
     const [row] = await check(registry, { "us-east-1": [older, newer] });
     expect(row!.drift!.map((d) => d.kind)).toEqual(["gone", "newer"]);
     expect(row!.drift![1]).toMatchObject({ ami_id: newer.imageId });
@@ -358,11 +358,11 @@ describe("liveImagesInRegion", () => {
     const untaggedButThere = image({});
     untaggedButThere.tags = {};
     const calls: ImageFilter[] = [];
-    const images = await liveImagesInRegion(fakeEc2([tagged, untaggedButThere], calls), new Set([tagged.imageId, untaggedButThere.imageId, "ami-0deadbeef"]), "t");
+    const images = await liveImagesInRegion(fakeEc2([tagged, untaggedButThere], calls), new Set([tagged.imageId, untaggedButThere.imageId, "ami-deadbeef"]), "t");
     expect(images.map((i) => i.imageId)).toEqual([tagged.imageId, untaggedButThere.imageId]);
     expect(calls[0]).toEqual({ owners: ["self"], tags: { "cws:managed-by": "cws", "cws:template": "t" } });
     // One lookup for every missing id, with the filter that leaves out ids that do not exist.
-    expect(calls.slice(1)).toEqual([{ anyOfImageIds: ["ami-0deadbeef", untaggedButThere.imageId].sort() }]);
+    expect(calls.slice(1)).toEqual([{ anyOfImageIds: ["ami-deadbeef", untaggedButThere.imageId].sort() }]);
   });
 
   it("looks up missing AMIs 200 at a time", async () => {
@@ -381,7 +381,7 @@ describe("liveImagesInRegion", () => {
 
   it("lets an error other than not-found through", async () => {
     const denied = new AwsCallError("UnauthorizedOperation", "DescribeImages", "not authorized", 403);
-    await expect(liveImagesInRegion(fakeEc2([], [], { "ami-2": denied }), new Set(["ami-2"]))).rejects.toBe(denied);
+    await expect(liveImagesInRegion(fakeEc2([], [], { "ami-00000002": denied }), new Set(["ami-00000002"]))).rejects.toBe(denied);
   });
 });
 

@@ -2,64 +2,38 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CwsError } from "../../src/errors.js";
-import { mergeRegistries, rollbackEntry, ssmParameterName } from "../../src/registry/operations.js";
+import { rollbackEntry, ssmParameterName } from "../../src/registry/operations.js";
 import { resolveAmi } from "../../src/registry/resolve.js";
-import { serializeRegistry } from "../../src/registry/store.js";
 import { scratchDir } from "../helpers/cli.js";
 import { record, registryWith } from "./fixtures.js";
 
-describe("mergeRegistries", () => {
-  const jobA = registryWith({ t: { "us-east-1": { x86_64: record("ami-a", "2026-01-02T00:00:00Z") } } }, "2026-01-02T00:00:00Z");
-  const jobB = registryWith({ t: { "us-east-1": { x86_64: record("ami-b", "2026-01-03T00:00:00Z"), arm64: record("ami-c", "2026-01-01T00:00:00Z") } } }, "2026-01-03T00:00:00Z");
-  const base = registryWith({ t: { "us-east-1": { x86_64: { ...record("ami-old", "2025-12-01T00:00:00Z"), history: [record("ami-older", "2025-11-01T00:00:00Z")] } } } }, "2025-12-01T00:00:00Z");
-
-  it("keeps the newest per region and architecture, the rest in history, newest first", () => {
-    const merged = mergeRegistries([base, jobA, jobB]);
-    const x86 = merged.templates.t!.amis["us-east-1"]!.x86_64!;
-    expect(x86.ami_id).toBe("ami-b");
-    expect(x86.history!.map((h) => h.ami_id)).toEqual(["ami-a", "ami-old", "ami-older"]);
-    expect(merged.templates.t!.amis["us-east-1"]!.arm64!.ami_id).toBe("ami-c");
-    expect(merged.last_updated).toBe("2026-01-03T00:00:00Z");
-  });
-
-  it("gives byte-identical output whatever the order of the inputs", () => {
-    const one = serializeRegistry(mergeRegistries([base, jobA, jobB]));
-    expect(serializeRegistry(mergeRegistries([jobB, base, jobA]))).toBe(one);
-    expect(serializeRegistry(mergeRegistries([jobA, jobB, base]))).toBe(one);
-  });
-
-  it("is idempotent: merging a result with its inputs changes nothing", () => {
-    const once = mergeRegistries([base, jobA, jobB]);
-    expect(serializeRegistry(mergeRegistries([once, jobA, jobB]))).toBe(serializeRegistry(once));
-  });
-});
-
 describe("rollbackEntry", () => {
-  const history = [record("ami-2", "2026-01-02T00:00:00Z", { version: "v1.1.0" }), record("ami-1", "2026-01-01T00:00:00Z", { version: "v1.0.0" })];
-  const fresh = () => registryWith({ t: { "us-east-1": { x86_64: { ...record("ami-3", "2026-01-03T00:00:00Z", { version: "v1.2.0" }), history } } } });
+  const history = [record("ami-00000002", "2026-01-02T00:00:00Z", { version: "v1.1.0" }), record("ami-00000001", "2026-01-01T00:00:00Z", { version: "v1.0.0" })];
+  const fresh = () => registryWith({ t: { "us-east-1": { x86_64: { ...record("ami-00000003", "2026-01-03T00:00:00Z", { version: "v1.2.0" }), history } } } });
 
   it("goes back to the previous AMI by default, keeping the current one in history, and pins the entry", () => {
     const registry = fresh();
     const result = rollbackEntry(registry, "t", "us-east-1", "x86_64", undefined, "2026-02-01T00:00:00Z");
-    expect(result.from).toBe("ami-3");
+    expect(result.from).toBe("ami-00000003");
     const entry = registry.templates.t!.amis["us-east-1"]!.x86_64! as Record<string, unknown>;
-    expect(entry.ami_id).toBe("ami-2");
+    expect(entry.ami_id).toBe("ami-00000002");
     expect(entry.pinned).toBe(true);
-    expect((entry.history as { ami_id: string }[]).map((h) => h.ami_id)).toEqual(["ami-3", "ami-1"]);
+    expect((entry.history as { ami_id: string }[]).map((h) => h.ami_id)).toEqual(["ami-00000003", "ami-00000001"]);
   });
 
   it("goes to a named version or AMI, and can itself be rolled back", () => {
     const registry = fresh();
     rollbackEntry(registry, "t", "us-east-1", "x86_64", "v1.0.0", "2026-02-01T00:00:00Z");
-    expect(registry.templates.t!.amis["us-east-1"]!.x86_64!.ami_id).toBe("ami-1");
-    rollbackEntry(registry, "t", "us-east-1", "x86_64", "ami-3", "2026-02-02T00:00:00Z");
-    expect(registry.templates.t!.amis["us-east-1"]!.x86_64!.ami_id).toBe("ami-3");
-    expect(registry.templates.t!.amis["us-east-1"]!.x86_64!.history!.map((h) => h.ami_id)).toEqual(["ami-1", "ami-2"]);
+    expect(registry.templates.t!.amis["us-east-1"]!.x86_64!.ami_id).toBe("ami-00000001");
+    rollbackEntry(registry, "t", "us-east-1", "x86_64", "ami-00000003", "2026-02-02T00:00:00Z");
+    expect(registry.templates.t!.amis["us-east-1"]!.x86_64!.ami_id).toBe("ami-00000003");
+    // History is kept newest `created` first, whatever order the AMIs left the current place in.
+    expect(registry.templates.t!.amis["us-east-1"]!.x86_64!.history!.map((h) => h.ami_id)).toEqual(["ami-00000002", "ami-00000001"]);
   });
 
   it("explains what it cannot do", () => {
     expect(() => rollbackEntry(fresh(), "t", "us-east-1", "x86_64", "v9", "now")).toThrow(/v9 is not in the history of t\.us-east-1\.x86_64/);
-    expect(() => rollbackEntry(fresh(), "t", "us-east-1", "x86_64", "ami-3", "now")).toThrow("already the current AMI");
+    expect(() => rollbackEntry(fresh(), "t", "us-east-1", "x86_64", "ami-00000003", "now")).toThrow("already the current AMI");
     expect(() => rollbackEntry(fresh(), "t", "eu-west-1", "x86_64", undefined, "now")).toThrow("has no AMI for t.eu-west-1.x86_64");
   });
 });
@@ -68,18 +42,18 @@ describe("resolveAmi", () => {
   const legacy = { t: { "us-east-1": { x86_64: "ami-02029c87fa31fb148" } } };
 
   it("returns the registry's validated AMI", async () => {
-    const registry = registryWith({ t: { "us-east-1": { x86_64: record("ami-3", "2026-01-03T00:00:00Z") } } });
-    expect(await resolveAmi("t", "us-east-1", "x86_64", { registry, legacy })).toMatchObject({ amiId: "ami-3", source: "registry", validated: true });
+    const registry = registryWith({ t: { "us-east-1": { x86_64: record("ami-00000003", "2026-01-03T00:00:00Z") } } });
+    expect(await resolveAmi("t", "us-east-1", "x86_64", { registry, legacy })).toMatchObject({ amiId: "ami-00000003", source: "registry", validated: true });
   });
 
   it("skips an unvalidated AMI unless asked", async () => {
     const registry = registryWith({
-      t: { "us-east-1": { x86_64: { ...record("ami-3", "2026-01-03T00:00:00Z", { validated: false }), history: [record("ami-2", "2026-01-02T00:00:00Z")] } } },
+      t: { "us-east-1": { x86_64: { ...record("ami-00000003", "2026-01-03T00:00:00Z", { validated: false }), history: [record("ami-00000002", "2026-01-02T00:00:00Z")] } } },
     });
     const warnings: string[] = [];
-    expect((await resolveAmi("t", "us-east-1", "x86_64", { registry, warn: (m) => warnings.push(m) })).amiId).toBe("ami-2");
+    expect((await resolveAmi("t", "us-east-1", "x86_64", { registry, warn: (m) => warnings.push(m) })).amiId).toBe("ami-00000002");
     expect(warnings[0]).toContain("is not validated");
-    expect((await resolveAmi("t", "us-east-1", "x86_64", { registry, allowUnvalidated: true })).amiId).toBe("ami-3");
+    expect((await resolveAmi("t", "us-east-1", "x86_64", { registry, allowUnvalidated: true })).amiId).toBe("ami-00000003");
   });
 
   it("falls back to the legacy map, with a warning, when the registry or the entry is missing", async () => {
@@ -87,7 +61,7 @@ describe("resolveAmi", () => {
     const fromMissingFile = await resolveAmi("t", "us-east-1", "x86_64", { registryFile: "/nonexistent/amis.json", legacy, warn: (m) => warnings.push(m) });
     expect(fromMissingFile).toEqual({ amiId: "ami-02029c87fa31fb148", source: "legacy", validated: false });
     expect(warnings[0]).toContain("does not exist; falling back to the hard-coded AMI ami-02029c87fa31fb148");
-    const registry = registryWith({ other: { "us-east-1": { x86_64: record("ami-9", "2026-01-01T00:00:00Z") } } });
+    const registry = registryWith({ other: { "us-east-1": { x86_64: record("ami-00000009", "2026-01-01T00:00:00Z") } } });
     expect((await resolveAmi("t", "us-east-1", "x86_64", { registry, legacy })).source).toBe("legacy");
   });
 

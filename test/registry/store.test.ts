@@ -11,7 +11,7 @@ import { record, registryWith, TEMPLATE_META } from "./fixtures.js";
 
 describe("registry serialization", () => {
   it("is deterministic: same content, byte-identical output, whatever the insertion order", () => {
-    const a = registryWith({ t1: { "us-west-2": { x86_64: record("ami-2", "2026-01-02T00:00:00Z") }, "us-east-1": { arm64: record("ami-1", "2026-01-01T00:00:00Z") } } });
+    const a = registryWith({ t1: { "us-west-2": { x86_64: record("ami-00000002", "2026-01-02T00:00:00Z") }, "us-east-1": { arm64: record("ami-00000001", "2026-01-01T00:00:00Z") } } });
     const b = JSON.parse(JSON.stringify(a));
     // Same data, keys inserted in another order.
     b.templates.t1.amis = { "us-east-1": a.templates.t1!.amis["us-east-1"], "us-west-2": a.templates.t1!.amis["us-west-2"] };
@@ -21,13 +21,13 @@ describe("registry serialization", () => {
     expect(text).toContain('\n  "version": "1.0",\n  "last_updated"');
     expect(text.indexOf('"us-east-1"')).toBeLessThan(text.indexOf('"us-west-2"'));
     // The design doc's field order inside an entry.
-    expect(text).toMatch(/"ami_id": "ami-1",\n\s+"created": "[^"]+",\n\s+"validated": true,\n\s+"size_gb": 8/);
+    expect(text).toMatch(/"ami_id": "ami-00000001",\n\s+"created": "[^"]+",\n\s+"validated": true,\n\s+"size_gb": 8/);
   });
 
   it("turns a one-AMI change into a few-line diff", () => {
-    const registry = registryWith({ t1: { "us-east-1": { x86_64: record("ami-1", "2026-01-01T00:00:00Z") } }, t2: { "us-east-1": { x86_64: record("ami-9", "2026-01-01T00:00:00Z") } } });
+    const registry = registryWith({ t1: { "us-east-1": { x86_64: record("ami-00000001", "2026-01-01T00:00:00Z") } }, t2: { "us-east-1": { x86_64: record("ami-00000009", "2026-01-01T00:00:00Z") } } });
     const before = serializeRegistry(registry).split("\n");
-    recordAmi(registry, "t2", TEMPLATE_META, "us-east-1", "x86_64", record("ami-10", "2026-02-01T00:00:00Z"));
+    recordAmi(registry, "t2", TEMPLATE_META, "us-east-1", "x86_64", record("ami-00000010", "2026-02-01T00:00:00Z"));
     const after = serializeRegistry(registry).split("\n");
     // Lines added and removed, as a line diff counts them (multiset difference).
     const remaining = new Map<string, number>();
@@ -49,20 +49,20 @@ describe("recordAmi", () => {
   it("moves the previous AMI into a bounded history, newest first", () => {
     const registry = emptyRegistry(new Date());
     for (let i = 0; i < HISTORY_LIMIT + 5; i++) {
-      recordAmi(registry, "t", TEMPLATE_META, "us-east-1", "x86_64", record(`ami-${i}`, `2026-01-${String(i + 1).padStart(2, "0")}T00:00:00Z`));
+      recordAmi(registry, "t", TEMPLATE_META, "us-east-1", "x86_64", record(`ami-${String(i).padStart(8, "0")}`, `2026-01-${String(i + 1).padStart(2, "0")}T00:00:00Z`));
     }
     const entry = registry.templates.t!.amis["us-east-1"]!.x86_64!;
-    expect(entry.ami_id).toBe(`ami-${HISTORY_LIMIT + 4}`);
+    expect(entry.ami_id).toBe(`ami-${String(HISTORY_LIMIT + 4).padStart(8, "0")}`);
     expect(entry.history).toHaveLength(HISTORY_LIMIT);
-    expect(entry.history![0]!.ami_id).toBe(`ami-${HISTORY_LIMIT + 3}`);
+    expect(entry.history![0]!.ami_id).toBe(`ami-${String(HISTORY_LIMIT + 3).padStart(8, "0")}`);
     expect(entry.history!.every((h) => !("history" in h))).toBe(true);
   });
 
   it("recording the current AMI again changes nothing", () => {
     const registry = emptyRegistry(new Date());
-    recordAmi(registry, "t", TEMPLATE_META, "us-east-1", "x86_64", record("ami-1", "2026-01-01T00:00:00Z"));
+    recordAmi(registry, "t", TEMPLATE_META, "us-east-1", "x86_64", record("ami-00000001", "2026-01-01T00:00:00Z"));
     const before = serializeRegistry(registry);
-    recordAmi(registry, "t", TEMPLATE_META, "us-east-1", "x86_64", record("ami-1", "2026-01-01T00:00:00Z"));
+    recordAmi(registry, "t", TEMPLATE_META, "us-east-1", "x86_64", record("ami-00000001", "2026-01-01T00:00:00Z"));
     expect(serializeRegistry(registry)).toBe(before);
   });
 });
@@ -85,7 +85,7 @@ describe("the registry file", () => {
   });
 
   it("reports a schema problem at the offending value", async () => {
-    const text = JSON.stringify(registryWith({ t: { "us-east-1": { x86_64: { ...record("ami-1", "2026-01-01T00:00:00Z"), validated: "yes" as never } } } }), null, 2);
+    const text = JSON.stringify(registryWith({ t: { "us-east-1": { x86_64: { ...record("ami-00000001", "2026-01-01T00:00:00Z"), validated: "yes" as never } } } }), null, 2);
     const error = (await parseRegistry(text, "registry/amis.json").catch((e: unknown) => e)) as CwsError;
     const line = text.split("\n").findIndex((l) => l.includes('"validated": "yes"')) + 1;
     expect(error.message).toContain(`registry/amis.json:${line}:`);
@@ -96,10 +96,10 @@ describe("the registry file", () => {
     const { dir, cleanup } = scratchDir();
     try {
       const file = join(dir, "registry", "amis.json");
-      await updateRegistryFile(file, new Date("2026-03-01T00:00:00Z"), (r) => recordAmi(r, "t", TEMPLATE_META, "us-east-1", "arm64", record("ami-1", "2026-03-01T00:00:00Z")));
+      await updateRegistryFile(file, new Date("2026-03-01T00:00:00Z"), (r) => recordAmi(r, "t", TEMPLATE_META, "us-east-1", "arm64", record("ami-00000001", "2026-03-01T00:00:00Z")));
       const saved = JSON.parse(readFileSync(file, "utf8"));
       expect(saved.last_updated).toBe("2026-03-01T00:00:00Z");
-      expect(saved.templates.t.amis["us-east-1"].arm64.ami_id).toBe("ami-1");
+      expect(saved.templates.t.amis["us-east-1"].arm64.ami_id).toBe("ami-00000001");
     } finally {
       cleanup();
     }
@@ -152,13 +152,13 @@ describe("concurrent and interrupted writers", () => {
       await new Promise((resolve) => writer.once("close", resolve));
       const said: string[] = [];
       const started = Date.now();
-      await updateRegistryFile(file, new Date("2026-03-01T00:00:00Z"), (r) => recordAmi(r, "t", TEMPLATE_META, "us-east-1", "arm64", record("ami-1", "2026-03-01T00:00:00Z")), {
+      await updateRegistryFile(file, new Date("2026-03-01T00:00:00Z"), (r) => recordAmi(r, "t", TEMPLATE_META, "us-east-1", "arm64", record("ami-00000001", "2026-03-01T00:00:00Z")), {
         processes: processProbe(process),
         onWait: (message) => said.push(message),
       });
       expect(Date.now() - started).toBeLessThan(5_000);
       expect(said).toEqual([expect.stringContaining(`took over the registry lock of pid ${writer.pid} (the killed writer) since`)]);
-      expect((await readRegistry(file))!.templates.t!.amis["us-east-1"]!.arm64!.ami_id).toBe("ami-1");
+      expect((await readRegistry(file))!.templates.t!.amis["us-east-1"]!.arm64!.ami_id).toBe("ami-00000001");
     } finally {
       cleanup();
     }

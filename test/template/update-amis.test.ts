@@ -17,8 +17,8 @@ const B1 = "ami-0bbbbbbbbbbbbbbb1";
 const B2 = "ami-0bbbbbbbbbbbbbbb2";
 const OLD = "ami-00000000000000001";
 
-/** A registry entry (validated by the real schema) with the given AMIs by region and architecture. */
-function entry(amis: Record<string, Record<string, string>>): RegistryTemplate {
+/** A registry entry (validated by the real schema) with the given AMIs by region and architecture: an id (a validated AMI) or a whole entry. */
+function entry(amis: Record<string, Record<string, string | Record<string, unknown>>>): RegistryTemplate {
   const registry = registrySchema.parse({
     version: "1.0",
     last_updated: "2024-05-01T00:00:00Z",
@@ -31,7 +31,7 @@ function entry(amis: Record<string, Record<string, string>>): RegistryTemplate {
         amis: Object.fromEntries(
           Object.entries(amis).map(([region, byArch]) => [
             region,
-            Object.fromEntries(Object.entries(byArch).map(([arch, id]) => [arch, { ami_id: id, created: "2024-05-01T00:00:00Z", validated: true, size_gb: 8 }])),
+            Object.fromEntries(Object.entries(byArch).map(([arch, id]) => [arch, typeof id === "string" ? { ami_id: id, created: "2024-05-01T00:00:00Z", validated: true, size_gb: 8 } : id])),
           ]),
         ),
       },
@@ -193,10 +193,10 @@ describe("updateTemplateAmis", () => {
     expect(none.after).toBe(NO_BLOCK);
   });
 
-  it("leaves a hand-formatted block that already matches alone, and replaces a stale flow block with its trailing comment", () => {
+  it("leaves a hand-formatted block that already matches alone, and replaces a stale flow block keeping its trailing comment", () => {
     const flow = `${HEAD}amis: {us-east-1: {x86_64: ${OLD}}}  # pinned by hand\n${TAIL}`;
     expect(updateTemplateAmis(flow, FILE, "rich", entry({ "us-east-1": { x86_64: OLD } })).after).toBe(flow);
-    expect(updateTemplateAmis(flow, FILE, "rich", entry({ "us-east-1": { x86_64: A1 } })).after).toBe(`${HEAD}amis:\n  us-east-1:\n    x86_64: ${A1}\n${TAIL}`);
+    expect(updateTemplateAmis(flow, FILE, "rich", entry({ "us-east-1": { x86_64: A1 } })).after).toBe(`${HEAD}amis:  # pinned by hand\n  us-east-1:\n    x86_64: ${A1}\n${TAIL}`);
   });
 
   it("keeps CRLF line endings and a file without a final newline", () => {
@@ -270,5 +270,110 @@ describe("the pieces", () => {
     expect(spliceAmisBlock(parsed.source, parsed.document!, { "us-east-1": { x86_64: A1 } })).toBe(`${HEAD}amis:\n  us-east-1:\n    x86_64: ${A1}\n${TAIL}`);
     const flow = "{name: n, amis: {}}\n";
     expect(() => spliceAmisBlock(flow, parseDocument(flow), { "us-east-1": { x86_64: A1 } })).toThrow(/not a block mapping/);
+  });
+});
+
+describe("comments and styles of the amis: block", () => {
+  const want = { "us-east-1": { x86_64: A1, arm64: B1 }, "us-west-2": { x86_64: A2 } };
+  const wantEntry = entry(want);
+  /** Every comment in a text: `#` at a line's start or after a blank, outside the block scalars (which HEAD and TAIL keep anyway). */
+  const comments = (text: string) => text.split(/\r?\n/).flatMap((line) => line.match(/(?:^|\s)(#.*)$/)?.[1]?.trimEnd() ?? []);
+
+  // A style is placed between HEAD and TAIL, or at the very end (after TAIL).
+  const styles: { name: string; block: string; tail?: string; atEnd?: boolean }[] = [
+    {
+      name: "block style, with comments above, on, inside and after it",
+      block: `# above the block\namis:  # on the key\n  # above us-east-1\n  us-east-1:  # on the region\n    # above x86_64\n    x86_64: ${OLD}  # on the AMI\n    # after the last entry, indented\n# after the block\n`,
+    },
+    { name: "flow style on one line, with a trailing comment", block: `amis: {us-east-1: {x86_64: ${OLD}}}  # pinned by hand\n` },
+    {
+      name: "flow style over several lines, with comments inside",
+      block: `amis: {  # opened\n  # the east\n  us-east-1: {x86_64: ${OLD}},  # east\n  us-west-2: {\n    arm64: ${OLD}  # west arm\n  }\n}  # closed\n`,
+    },
+    { name: "an empty flow map", block: "amis: {}  # none yet\n" },
+    { name: "quoted keys and values", block: `amis:\n  "us-east-1":\n    'x86_64': "${OLD}"  # quoted\n` },
+    { name: "followed directly by another key", block: `amis:\n  us-east-1:\n    x86_64: ${OLD}  # tight\n`, tail: TAIL.replace("# The provisioning script.\n", "") },
+    { name: "at the end of the file, without a final newline", block: `amis:\n  us-east-1:\n    x86_64: ${OLD}  # last line`, atEnd: true },
+    { name: "an entry the registry no longer has (its comment stays, after the entries)", block: `amis:\n  eu-west-1:  # gone\n    x86_64: ${OLD}  # gone too\n  us-east-1:\n    x86_64: ${OLD}\n` },
+  ];
+
+  for (const { name, block, tail = TAIL, atEnd = false } of styles) {
+    for (const eol of ["\n", "\r\n"]) {
+      it(`${name}${eol === "\r\n" ? ", CRLF" : ""}: the right AMIs, every comment kept, nothing else touched, then nothing to do`, () => {
+        const source = (atEnd ? `${HEAD}${tail}${block}` : `${HEAD}${block}${tail}`).replace(/\n/g, eol);
+        const update = updateTemplateAmis(source, FILE, "rich", wantEntry);
+        const parsed = parseTemplate(Buffer.from(update.after), FILE);
+        expect(parsed.problems.filter((p) => p.severity === "error")).toEqual([]);
+        expect(parsed.template!.amis).toEqual(want);
+        expect(comments(update.after).sort()).toEqual(comments(source).sort());
+        expect(update.after.startsWith((atEnd ? HEAD + tail : HEAD).replace(/\n/g, eol))).toBe(true);
+        if (!atEnd) expect(update.after.endsWith(tail.replace(/\n/g, eol))).toBe(true);
+        expect(update.after.includes("\r\n")).toBe(eol === "\r\n");
+        if (eol === "\r\n") expect(update.after.replace(/\r\n/g, "")).not.toContain("\n");
+        expect(templateContentHash(parsed.template!)).toBe(templateContentHash(parseTemplate(Buffer.from(source), FILE).template!));
+        const again = updateTemplateAmis(update.after, FILE, "rich", wantEntry);
+        expect(again.changes).toEqual([]);
+        expect(again.after).toBe(update.after);
+      });
+    }
+  }
+
+  it("puts each comment with its entry, wherever the sorted block puts the entry", () => {
+    const [block] = styles;
+    const update = updateTemplateAmis(`${HEAD}${block!.block}${TAIL}`, FILE, "rich", wantEntry);
+    // Comments after the last value are outside the block's lines: they stay as they were, after the new block.
+    expect(update.after).toBe(
+      `${HEAD}# above the block\namis:  # on the key\n  # above us-east-1\n  us-east-1:  # on the region\n    arm64: ${B1}\n    # above x86_64\n    x86_64: ${A1}  # on the AMI\n  us-west-2:\n    x86_64: ${A2}\n    # after the last entry, indented\n# after the block\n${TAIL}`,
+    );
+    const flow = updateTemplateAmis(`${HEAD}${styles[2]!.block}${TAIL}`, FILE, "rich", wantEntry);
+    expect(flow.after).toBe(
+      `${HEAD}amis:  # opened\n  # the east\n  us-east-1:  # east\n    arm64: ${B1}\n    x86_64: ${A1}\n  us-west-2:\n    x86_64: ${A2}\n  # west arm\n  # closed\n${TAIL}`,
+    );
+  });
+
+  it("keeps the block's comments when the registry takes every AMI away", () => {
+    const source = `${HEAD}amis:  # on the key\n  us-east-1:  # east\n    x86_64: ${OLD}  # old\n${TAIL}`;
+    const update = updateTemplateAmis(source, FILE, "rich", entry({}));
+    expect(update.after).toBe(`${HEAD}# on the key\n# east\n# old\n${TAIL}`);
+    expect(parseTemplate(Buffer.from(update.after), FILE).template!.amis).toBeUndefined();
+  });
+
+  it("refuses `amis:` with no value, as lint does, and writes nothing", () => {
+    expect(() => updateTemplateAmis(`${HEAD}amis:  # nothing yet\n${TAIL}`, FILE, "rich", wantEntry)).toThrow(/templates\/rich\.yml:\d+:\d+ error amis: expected a mapping, got nothing \(null\)/);
+  });
+});
+
+describe("only validated AMIs are written", () => {
+  /** A registry entry whose us-east-1 x86_64 AMI is `current`, with `history`, each validated or not. */
+  function withHistory(current: { id: string; validated: boolean }, past: { id: string; validated: boolean; created: string }[]): RegistryTemplate {
+    const record = (id: string, validated: boolean, created: string) => ({ ami_id: id, created, validated, size_gb: 8 });
+    const history = past.map((h) => record(h.id, h.validated, h.created));
+    return entry({ "us-east-1": { x86_64: { ...record(current.id, current.validated, "2024-05-03T00:00:00Z"), ...(history.length ? { history } : {}) } } });
+  }
+
+  it("writes the current AMI when it passed validation", () => {
+    const update = updateTemplateAmis(NO_BLOCK, FILE, "rich", withHistory({ id: A1, validated: true }, [{ id: A2, validated: true, created: "2024-05-02T00:00:00Z" }]));
+    expect(parseTemplate(Buffer.from(update.after), FILE).template!.amis).toEqual({ "us-east-1": { x86_64: A1 } });
+    expect(update.skipped).toEqual([]);
+  });
+
+  it("writes the newest validated AMI of the history when the current one did not pass, as resolveAmi returns, and says so", () => {
+    const registryEntry = withHistory({ id: A1, validated: false }, [
+      { id: A2, validated: false, created: "2024-05-02T12:00:00Z" },
+      { id: B1, validated: true, created: "2024-05-02T00:00:00Z" },
+      { id: B2, validated: true, created: "2024-05-01T00:00:00Z" },
+    ]);
+    const update = updateTemplateAmis(NO_BLOCK, FILE, "rich", registryEntry);
+    expect(parseTemplate(Buffer.from(update.after), FILE).template!.amis).toEqual({ "us-east-1": { x86_64: B1 } });
+    expect(update.skipped).toEqual([{ template: "rich", region: "us-east-1", architecture: "x86_64", ami_id: A1, reason: "unvalidated", instead: B1 }]);
+  });
+
+  it("writes nothing for an entry with no validated AMI at all, and removes what the template had", () => {
+    const registryEntry = withHistory({ id: A1, validated: false }, [{ id: A2, validated: false, created: "2024-05-02T00:00:00Z" }]);
+    expect(updateTemplateAmis(NO_BLOCK, FILE, "rich", registryEntry).after).toBe(NO_BLOCK);
+    const update = updateTemplateAmis(WITH_BLOCK, FILE, "rich", registryEntry);
+    expect(update.changes).toEqual([{ template: "rich", file: FILE, region: "us-east-1", architecture: "x86_64", ami_id: null, previous: OLD }]);
+    expect(update.skipped).toEqual([{ template: "rich", region: "us-east-1", architecture: "x86_64", ami_id: A1, reason: "unvalidated" }]);
+    expect(parseTemplate(Buffer.from(update.after), FILE).template!.amis).toBeUndefined();
   });
 });
