@@ -1,7 +1,14 @@
 /**
- * Durations as people type them (`--max-age 7d`): a whole number and one unit,
- * s, m, h, d or w. One rule for every flag and setting that takes one, so each
- * accepts the same spellings. Imports nothing.
+ * Durations, both ways, in one place. Imports nothing.
+ *
+ * Typed (`--max-age 7d`): a whole number and one unit, s, m, h, d or w. One
+ * rule for every flag and setting that takes one, so each accepts the same
+ * spellings; ages are described back in the same words (`describeAge`).
+ *
+ * Read (`formatDuration`): a duration as people read it in progress lines and
+ * results: `42s`, `3m 5s`, `1h 2m`. One formatter for the build's output, the
+ * fleet's live lines and tables and the cost details, so the same time reads
+ * the same everywhere.
  */
 const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 const UNIT_NAMES: Record<keyof typeof UNITS, string> = { s: "second", m: "minute", h: "hour", d: "day", w: "week" };
@@ -25,4 +32,13 @@ export function describeAge(ms: number): string {
     if (count >= 1 && unit !== "w") return `${count} ${UNIT_NAMES[unit]}${count === 1 ? "" : "s"}`;
   }
   return "0 seconds";
+}
+
+/** Seconds as people read them in output: `42s`, `3m 5s`, `1h 2m`. */
+export function formatDuration(seconds: number): string {
+  const total = Math.max(0, Math.round(seconds));
+  if (total < 60) return `${total}s`;
+  if (total < 3600) return `${Math.floor(total / 60)}m ${total % 60}s`;
+  const minutes = Math.round(total / 60);
+  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
 }

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats } from "node:fs";
+import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, writeSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { CwsError, EXIT, type ExitCode } from "./errors.js";
 
@@ -230,6 +230,34 @@ export function readRegularFile(path: string, options: PathRole & { maxBytes: nu
   }
 }
 
+// Without blocking, for the same reason: a named pipe with no reader fails to open (ENXIO) instead of waiting for one.
+const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * Append text to a regular file, creating it if there is nothing there (a
+ * job summary, a log); a FileAccessError for anything else: a directory, a
+ * pipe, a device, a path that cannot be written.
+ */
+export function appendToRegularFile(path: string, text: string, role: Omit<PathRole, "expected">): void {
+  const options = { ...role, expected: "file" as const, action: "write" as const };
+  let fd: number;
+  try {
+    fd = openSync(path, APPEND_FLAGS, 0o644);
+  } catch (error) {
+    throw fileError(path, error, options);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw wrongKind(path, stats, options);
+    const bytes = Buffer.from(text, "utf8");
+    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+  } catch (error) {
+    throw fileError(path, error, options);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The names in a directory, or a FileAccessError saying why `path` is not a readable directory. */
 export function readDirectoryNames(path: string, role: Omit<PathRole, "expected"> = {}): string[] {
   try {
@@ -239,9 +267,87 @@ export function readDirectoryNames(path: string, role: Omit<PathRole, "expected"
   }
 }
 
-/** A size as a person reads it: `512 bytes`, `4.0 KiB`, `5.0 MiB`. */
+/**
+ * That cws may create and rename files in the directory that holds (or will
+ * hold) `path`: the nearest directory of it that exists, since cws creates
+ * the missing ones. A FileAccessError saying why not (permission denied, a
+ * read-only file system). For a check before work that cannot be undone
+ * (a build makes an AMI, then records it), so that the record cannot fail
+ * for want of a permission.
+ */
+export function checkWritableDirectory(path: string, role: Omit<PathRole, "expected">): void {
+  let dir = dirname(path);
+  while (lstatOrUndefined(dir) === undefined && dirname(dir) !== dir) dir = dirname(dir);
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw fileError(dir, error, { ...role, expected: "directory", action: "write" });
+  }
+}
+
+/**
+ * A size exactly, as a limit is checked, with its unit for a person to read:
+ * `512 bytes`, `1,048,576 bytes (1 MiB)`, `1,070,751 bytes (about 1.02 MiB)`.
+ * Exact, because a file just over a limit and the limit round to the same
+ * `1.0 MiB`.
+ */
 export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
+  const exact = `${String(bytes).replace(/\B(?=(\d{3})+$)/g, ",")} byte${bytes === 1 ? "" : "s"}`;
+  const units: [number, string][] = [
+    [1024 ** 3, "GiB"],
+    [1024 ** 2, "MiB"],
+    [1024, "KiB"],
+  ];
+  const unit = units.find(([size]) => bytes >= size);
+  if (!unit) return exact;
+  const [size, name] = unit;
+  return bytes % size === 0 ? `${exact} (${bytes / size} ${name})` : `${exact} (about ${(bytes / size).toFixed(2)} ${name})`;
+}
+
+/**
+ * Bytes as UTF-8 text, or where they stop being UTF-8: the first bad byte, its
+ * offset, and its line and column (a column counts characters, as editors
+ * do), for `file:line:col not valid UTF-8 text (bad byte 0xe9 at offset 57)`.
+ * Every file cws reads as text goes through this, never through a decoder
+ * that silently puts U+FFFD in place of what it cannot read.
+ */
+export function decodeUtf8(bytes: Uint8Array): { text: string } | { problem: string; offset: number; line: number; column: number } {
+  try {
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+  } catch {
+    const offset = firstInvalidUtf8(bytes);
+    const lines = new TextDecoder("utf-8").decode(bytes.subarray(0, offset)).replace(/^\uFEFF/, "").split("\n");
+    return {
+      problem: `not valid UTF-8 text (bad byte 0x${bytes[offset]?.toString(16).padStart(2, "0")} at offset ${offset})`,
+      offset,
+      line: lines.length,
+      column: (lines.at(-1)?.length ?? 0) + 1,
+    };
+  }
+}
+
+/**
+ * The offset of the first byte of the first ill-formed sequence (the
+ * well-formed byte sequences of the Unicode Standard, table 3-7): the byte an
+ * author should look at, such as the Latin-1 `é` (0xe9) before a newline,
+ * rather than the newline where a decoder gives up.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const lead = bytes[i]!;
+    if (lead < 0x80) {
+      i++;
+      continue;
+    }
+    const continuation = lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2 : lead >= 0xf0 && lead <= 0xf4 ? 3 : 0;
+    if (continuation === 0) return i;
+    // The second byte's range excludes overlong forms, surrogates and code points past U+10FFFF.
+    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+    const second = bytes[i + 1];
+    if (second === undefined || second < low || second > high) return i;
+    for (let k = 2; k <= continuation; k++) if (((bytes[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    i += continuation + 1;
+  }
+  return bytes.length;
 }

@@ -14,8 +14,10 @@ export { CwsError, isCwsError } from "./errors.js";
 export { exec } from "./cli/main.js";
 export { templateJsonSchema, registryJsonSchema, templateReferenceMarkdown, formatJson } from "./template/json-schema.js";
 export { configJsonSchema } from "./config/config-schema.js";
+export { priceFileJsonSchema } from "./fleet/price-file.js";
 export { resolveAmi, type ResolveAmiOptions, type ResolvedAmi, type LegacyAmiMap } from "./registry/resolve.js";
 export { readRegistry, parseRegistry, serializeRegistry, updateRegistryFile, recordAmi } from "./registry/store.js";
+export { copyRecord, recordCopy, type RecordedCopy } from "./registry/copies.js";
 // updateRegistryFile(file, now, mutate, { processes: processProbe(process) }): the lock then names this process, and a dead one's lock is taken over.
 export { withRegistryLock, type RegistryLockOptions } from "./registry/lock.js";
 export { processProbe, type ProcessProbe } from "./process-probe.js";

@@ -58,7 +58,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
 }
 
 /** The file a link names (resolved to the end), or `file` itself when it is not a link or leads nowhere. */
-function linkedFile(file: string): string {
+export function linkedFile(file: string): string {
   try {
     return lstatSync(file).isSymbolicLink() ? realpathSync(file) : file;
   } catch {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { configJsonSchema, configSchema } from "../src/config/config-schema.js";
 import { quickCheckConfig } from "../src/config/fields.js";
+import { priceFileJsonSchema } from "../src/fleet/price-file.js";
 import { formatJson, registryJsonSchema, templateJsonSchema, templateReferenceMarkdown } from "../src/template/json-schema.js";
 import { ROOT } from "./helpers/cli.js";
 
@@ -20,6 +21,11 @@ describe("generated files (run `npm run schemas` when these fail)", () => {
   it("schemas/config.schema.json matches the zod schema of cws.config.json", () => {
     const committed = readFileSync(join(ROOT, "schemas", "config.schema.json"), "utf8");
     expect(committed).toBe(formatJson(configJsonSchema()));
+  });
+
+  it("schemas/prices.schema.json matches the zod schema of a price file", () => {
+    const committed = readFileSync(join(ROOT, "schemas", "prices.schema.json"), "utf8");
+    expect(committed).toBe(formatJson(priceFileJsonSchema()));
   });
 
   it("the README's example cws.config.json is a valid config, with every key", () => {
@@ -55,6 +61,7 @@ describe("generated files (run `npm run schemas` when these fail)", () => {
     };
     walk(templateJsonSchema(), "");
     walk(configJsonSchema(), "config:");
+    walk(priceFileJsonSchema(), "prices:");
     expect(missing).toEqual([]);
   });
 });

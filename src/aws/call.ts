@@ -3,6 +3,7 @@
  * token-paged results, and the small conversions between the project's tag
  * records and AWS tag lists.
  */
+import { setOwn } from "../own-keys.js";
 import { AwsCallError, type Tags } from "./ports.js";
 
 /**
@@ -86,7 +87,8 @@ export function toTagList(tags: Tags): { Key: string; Value: string }[] {
 export function toTagRecord(list: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined): Tags {
   const tags: Tags = {};
   for (const { Key, Value } of list ?? []) {
-    if (Key !== undefined) tags[Key] = Value ?? "";
+    // Defined, not assigned: a tag called __proto__ is a tag, and a lookup of a tag (own-keys.ts) finds only real ones.
+    if (Key !== undefined) setOwn(tags, Key, Value ?? "");
   }
   return tags;
 }

@@ -3,6 +3,7 @@
  * builder instance and its security group, and the image made from it.
  */
 import {
+  CopyImageCommand,
   CreateImageCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
@@ -21,10 +22,11 @@ import {
   type Image,
   type Instance,
   type Reservation,
+  type TagSpecification,
   type _InstanceType,
 } from "@aws-sdk/client-ec2";
 import { awsCall, collectPages, required, toTagList, toTagRecord } from "./call.js";
-import { isAwsError, type Ec2Port, type ImageFilter, type ImageInfo, type InstanceInfo, type LaunchRequest, type SubnetInfo, type Tags } from "./ports.js";
+import { isAwsError, type CopyImageRequest, type Ec2Port, type ImageFilter, type ImageInfo, type InstanceInfo, type LaunchRequest, type SubnetInfo, type Tags } from "./ports.js";
 
 /** EC2's largest page for the Describe calls used here. */
 const PAGE_SIZE = 1000;
@@ -33,9 +35,23 @@ function tagFilters(tags: Tags | undefined): Filter[] {
   return Object.entries(tags ?? {}).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
 }
 
+/**
+ * The same tags on a new image and on each of its snapshots, so that cleanup
+ * (and the IAM policy's tag conditions) can find the snapshots after the
+ * image is gone. CreateImage and CopyImage both take them this way.
+ */
+function imageAndSnapshotTags(tags: Tags): TagSpecification[] {
+  const list = toTagList(tags);
+  return [
+    { ResourceType: "image", Tags: list },
+    { ResourceType: "snapshot", Tags: list },
+  ];
+}
+
 function toImageInfo(image: Image): ImageInfo {
   const mappings = image.BlockDeviceMappings ?? [];
   const root = mappings.find((m) => m.DeviceName !== undefined && m.DeviceName === image.RootDeviceName);
+  const volumes = mappings.flatMap((m) => (m.Ebs ? [m.Ebs] : []));
   return {
     imageId: image.ImageId ?? "",
     name: image.Name ?? "",
@@ -46,6 +62,7 @@ function toImageInfo(image: Image): ImageInfo {
     rootDeviceName: image.RootDeviceName,
     rootVolumeSizeGb: root?.Ebs?.VolumeSize,
     snapshotIds: mappings.flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [])),
+    ...(volumes.length > 0 ? { encrypted: volumes.every((ebs) => ebs.Encrypted === true) } : {}),
     tags: toTagRecord(image.Tags),
   };
 }
@@ -252,24 +269,44 @@ export class Ec2Adapter implements Ec2Port {
   }
 
   async createImage(request: { instanceId: string; name: string; description: string; tags: Tags; dryRun?: boolean }): Promise<string> {
-    const tags = toTagList(request.tags);
     const result = await awsCall("CreateImage", () =>
       this.client.send(
         new CreateImageCommand({
           InstanceId: request.instanceId,
           Name: request.name,
           Description: request.description,
-          // Snapshots are tagged with the image so that cleanup (and the IAM
-          // policy's tag conditions) can find them after the image is gone.
-          TagSpecifications: [
-            { ResourceType: "image", Tags: tags },
-            { ResourceType: "snapshot", Tags: tags },
-          ],
+          TagSpecifications: imageAndSnapshotTags(request.tags),
           DryRun: request.dryRun === true,
         }),
       ),
     );
     return required(result.ImageId, "CreateImage", "ImageId");
+  }
+
+  /**
+   * Sent to this (the destination) region's endpoint: CopyImage is always
+   * called where the copy is to be. The tags go on the copy and on each of its
+   * snapshots (TagSpecifications, as CreateImage's), not through CopyImageTags,
+   * which copies only the image's tags and leaves the snapshots bare.
+   * `Encrypted` is sent only when asked for: a copy of an encrypted snapshot is
+   * always encrypted (in another region with that region's default EBS key),
+   * so it is needed only for a source with an unencrypted snapshot.
+   */
+  async copyImage(request: CopyImageRequest): Promise<string> {
+    const result = await awsCall("CopyImage", () =>
+      this.client.send(
+        new CopyImageCommand({
+          SourceRegion: request.sourceRegion,
+          SourceImageId: request.sourceImageId,
+          Name: request.name,
+          Description: request.description,
+          TagSpecifications: imageAndSnapshotTags(request.tags),
+          ClientToken: request.clientToken,
+          ...(request.encrypted === true ? { Encrypted: true } : {}),
+        }),
+      ),
+    );
+    return required(result.ImageId, "CopyImage", "ImageId");
   }
 
   async createTags(resourceIds: string[], tags: Tags): Promise<void> {

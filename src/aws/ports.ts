@@ -43,7 +43,28 @@ export interface ImageInfo {
   /** Size of the root volume's snapshot, GiB. */
   rootVolumeSizeGb: number | undefined;
   snapshotIds: string[];
+  /**
+   * Every EBS snapshot of the image is encrypted (a cws build's always are: its
+   * root volume is launched encrypted). Undefined when the image has no EBS
+   * snapshot to judge by.
+   */
+  encrypted?: boolean;
   tags: Tags;
+}
+
+/** CopyImage, as the destination region's port sends it. */
+export interface CopyImageRequest {
+  sourceRegion: string;
+  sourceImageId: string;
+  /** The copy's name in the destination region (AMI names are unique per region, so the source's name serves). */
+  name: string;
+  description: string;
+  /** Applied to the copy and to each of its snapshots. */
+  tags: Tags;
+  /** The same token and request again returns the same copy instead of making a second one. */
+  clientToken: string;
+  /** Make every snapshot of the copy encrypted (with the destination region's default EBS key). */
+  encrypted?: boolean;
 }
 
 export interface ImageFilter {
@@ -111,6 +132,11 @@ export interface Ec2Port {
   /** Idempotent: an instance that is already gone is not an error. */
   terminateInstance(instanceId: string): Promise<void>;
   createImage(request: { instanceId: string; name: string; description: string; tags: Tags; dryRun?: boolean }): Promise<string>;
+  /**
+   * Starts a copy of an image from another region into this port's region and
+   * returns the copy's id at once (it is pending until its snapshots are copied).
+   */
+  copyImage(request: CopyImageRequest): Promise<string>;
   createTags(resourceIds: string[], tags: Tags): Promise<void>;
   deregisterImage(imageId: string): Promise<void>;
   deleteSnapshot(snapshotId: string): Promise<void>;

@@ -1,9 +1,12 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AwsPorts } from "../aws/ports.js";
+import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { fileError } from "../file-access.js";
+import { buildCost, snapshotMonthlyCost, type BuildCost, type StorageCost } from "../fleet/cost.js";
+import { describePrices, type PriceTable } from "../fleet/prices.js";
 import type { RegistryLockOptions } from "../registry/lock.js";
-import { BuildFailure, newBuildId, PreflightFailure, requestFor, type BuildContext, type BuildInput, type PipelineStep, type ValidationOutcome } from "./context.js";
+import { BuildFailure, newBuildId, PreflightFailure, requestFor, rootVolumeSizeGb, type BuildContext, type BuildInput, type PipelineStep, type ValidationOutcome } from "./context.js";
 import type { PollSettings } from "./poll.js";
 import type { BuildReporter } from "./reporter.js";
 import { runPipeline, type Outcome } from "./runner.js";
@@ -92,12 +95,41 @@ export interface BuildResult {
   logDir: string;
   /** The step that failed or was interrupted. */
   failedStep?: string;
-  error?: { message: string; suggestion?: string; logPath?: string; preflight: boolean };
+  /** Why it failed, with a code like every error cws reports (`AWS_CREDENTIALS`, `BUILD_FAILED`, …) and the value at fault. */
+  error?: { code: string; message: string; value?: string; suggestion?: string; logPath?: string; preflight: boolean };
+  /** What the process exits with: 0 built, 1 the build failed, 2 the user's setup is at fault (preflight), 130 interrupted. */
+  exitCode: ExitCode;
   /** What this build wrote the new AMI into: absent when nothing was (--no-registry-update, a pending image, a failure). */
   written: { registry?: string; ssmParameter?: string };
   cleaned: string[];
   kept: string[];
   cleanupErrors: string[];
+  /** What AWS bills for, measured: present when an instance was launched. */
+  billing?: BuildBilling;
+  /** `billing` priced, when the build was given prices; and the image's snapshot storage when an image was made. */
+  cost?: BuildResultCost;
+}
+
+/**
+ * The running times AWS bills a build for, upper bounds measured around the
+ * steps: the instance from the start of the launch to the end of the stop
+ * (or, never stopped, to the end of the cleanups that terminate it), the root
+ * volume from the launch to the end of the cleanups.
+ */
+export interface BuildBilling {
+  instanceSeconds: number;
+  volumeSeconds: number;
+  volumeGb: number;
+  /** The instance was kept running (--on-error abort): it is billed until it is terminated. */
+  instanceKept: boolean;
+}
+
+export interface BuildResultCost {
+  build: BuildCost;
+  /** The new image's snapshots per month, at most; absent when no image was kept. */
+  snapshotsPerMonth?: StorageCost;
+  /** Which prices: "the shipped price table (2026-11-28)" or the file's path and date. */
+  prices: string;
 }
 
 export interface BuildDeps extends PipelineOptions {
@@ -111,7 +143,36 @@ export interface BuildDeps extends PipelineOptions {
   /** Told each step's id as its run or its cleanup starts (the reporter hears titles). */
   onStep?: (stepId: string, phase: "run" | "cleanup") => void;
   /** Turns an AWS error the user must act on (credentials, permissions) into a message and suggestion. */
-  describeError?: (error: unknown) => { message: string; suggestion?: string | undefined } | undefined;
+  describeError?: (error: unknown) => CwsError | undefined;
+  /** Prices to report the build's cost with (src/fleet/prices.ts); without them the result has `billing` only. */
+  prices?: PriceTable;
+}
+
+/**
+ * What failed a build, as every error of cws is told: a code, the message, the value at fault and what
+ * to do. An AWS error the user must act on (credentials, permissions, no network) keeps its own code and
+ * exit status; a preflight problem is the user's setup (exit 2); anything else failed the build (exit 1).
+ */
+function buildError(error: unknown, describe: BuildDeps["describeError"]): { error: NonNullable<BuildResult["error"]>; exitCode: ExitCode } {
+  const known = error instanceof CwsError ? error : describe?.(error);
+  if (known) {
+    const { code, message, value, suggestion, exitCode } = known;
+    return {
+      error: { code, message, ...(value === undefined ? {} : { value }), ...(suggestion ? { suggestion } : {}), preflight: exitCode === EXIT.usage },
+      exitCode,
+    };
+  }
+  const preflight = error instanceof PreflightFailure;
+  return {
+    error: {
+      code: preflight ? "PREFLIGHT_FAILED" : "BUILD_FAILED",
+      message: error instanceof Error ? error.message : String(error),
+      ...(error instanceof BuildFailure && error.suggestion ? { suggestion: error.suggestion } : {}),
+      ...(error instanceof BuildFailure && error.logPath ? { logPath: error.logPath } : {}),
+      preflight,
+    },
+    exitCode: preflight ? EXIT.usage : EXIT.failed,
+  };
 }
 
 export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<BuildResult> {
@@ -147,19 +208,35 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
   };
   deps.onContext?.(ctx);
   const started = Date.now();
+  // When the instance started and stopped being billed (billing below).
+  let launchedAt: number | undefined;
+  let stoppedAt: number | undefined;
   const reporter = deps.reporter;
   const result = await runPipeline(buildSteps(deps), ctx, deps.signal, {
     stepStarted: (step) => {
+      if (step.id === launchInstance.id) launchedAt = Date.now();
       deps.onStep?.(step.id, "run");
       reporter.stepStarted(step.title);
     },
     cleanupStarted: (step) => deps.onStep?.(step.id, "cleanup"),
-    stepSucceeded: (step, seconds, message) => reporter.stepSucceeded(message ?? step.title, seconds),
+    stepSucceeded: (step, seconds, message) => {
+      if (step.id === generalizeAndStop.id) stoppedAt = Date.now();
+      reporter.stepSucceeded(message ?? step.title, seconds);
+    },
     stepFailed: (step, error, seconds) => reporter.stepFailed(`${step.title} failed: ${(error as Error).message}`, seconds),
     cleanupFailed: (step, error) => reporter.warn(`cleanup of ${step.title.toLowerCase()} failed: ${(error as Error).message}`),
   });
-  const error = result.error;
-  const described = error === undefined ? undefined : deps.describeError?.(error);
+  const ended = Date.now();
+  const billing: BuildBilling | undefined =
+    ctx.launchedInstanceId === undefined || launchedAt === undefined
+      ? undefined
+      : {
+          instanceSeconds: ((stoppedAt ?? ended) - launchedAt) / 1000,
+          volumeSeconds: (ended - launchedAt) / 1000,
+          volumeGb: rootVolumeSizeGb(request.template, ctx.baseImage),
+          instanceKept: ctx.instanceKept === true,
+        };
+  const failure = result.outcome === "failed" && result.error !== undefined ? buildError(result.error, deps.describeError) : undefined;
   const reused = result.outcome === "succeeded" ? ctx.upToDate : undefined;
   const image = reused ? { imageId: reused.imageId, imageName: reused.name, imageState: reused.state, imageCreated: reused.creationDate } : builtImage(ctx);
   return {
@@ -179,22 +256,29 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
     validation: ctx.validation ?? [],
     logDir,
     ...(result.failedStep ? { failedStep: result.failedStep } : {}),
-    ...(error && result.outcome === "failed"
-      ? {
-          error: described
-            ? { message: described.message, ...(described.suggestion ? { suggestion: described.suggestion } : {}), preflight: true }
-            : {
-                message: (error as Error).message,
-                ...(error instanceof BuildFailure && error.suggestion ? { suggestion: error.suggestion } : {}),
-                ...(error instanceof BuildFailure && error.logPath ? { logPath: error.logPath } : {}),
-                preflight: error instanceof PreflightFailure,
-              },
-        }
-      : {}),
+    ...(failure ? { error: failure.error } : {}),
+    exitCode: result.outcome === "succeeded" ? EXIT.ok : result.outcome === "interrupted" ? EXIT.interrupted : (failure?.exitCode ?? EXIT.failed),
     written: { ...(ctx.recordedIn ? { registry: ctx.recordedIn } : {}), ...(ctx.publishedAs ? { ssmParameter: ctx.publishedAs } : {}) },
     cleaned: ctx.cleaned,
     kept: ctx.kept,
     cleanupErrors: result.cleanupErrors.map((c) => `${c.step}: ${(c.error as Error).message}`),
+    ...(billing ? { billing } : {}),
+    ...(billing && deps.prices ? { cost: priceBuild(request, billing, result.outcome === "succeeded" || ctx.imageKept ? ctx : {}, deps.prices) } : {}),
+  };
+}
+
+/** A build's billing priced: the instance and its volume, and the image's snapshots when one was kept. */
+function priceBuild(
+  request: Pick<BuildInput, "region" | "instanceType">,
+  billing: BuildBilling,
+  image: Pick<BuildContext, "imageId" | "imageSizeGb">,
+  prices: PriceTable,
+): BuildResultCost {
+  const { region, instanceType } = request;
+  return {
+    build: buildCost({ region, instanceType, seconds: billing.instanceSeconds, volumeGb: billing.volumeGb, volumeSeconds: billing.volumeSeconds }, prices),
+    ...(image.imageId ? { snapshotsPerMonth: snapshotMonthlyCost({ region, sizeGb: image.imageSizeGb ?? billing.volumeGb }, prices) } : {}),
+    prices: describePrices(prices),
   };
 }
 

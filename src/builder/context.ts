@@ -140,6 +140,14 @@ export class PreflightFailure extends BuildFailure {
   }
 }
 
+/** A base image's root volume when nothing says its size (offline, or an image that does not report it): 8 GiB, as Ubuntu's and Debian's are. */
+export const DEFAULT_ROOT_VOLUME_GB = 8;
+
+/** The build's root volume, hence its image's size: the template's volume_size_gb, else the base image's, else the default. */
+export function rootVolumeSizeGb(template: Pick<Template, "volume_size_gb">, baseImage: Pick<ImageInfo, "rootVolumeSizeGb"> | undefined): number {
+  return template.volume_size_gb ?? baseImage?.rootVolumeSizeGb ?? DEFAULT_ROOT_VOLUME_GB;
+}
+
 export function utcStamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
 }
@@ -162,14 +170,43 @@ export function remoteWorkDir(build: Pick<BuildContext, "buildId">): string {
   return `${REMOTE_WORK_ROOT}/${build.buildId}`;
 }
 
-/** Tags every resource of a build carries, so a later command can find what a killed process left behind. */
+/** How many tags EC2 allows on one resource (an image, a snapshot, an instance, …). */
+export const EC2_MAX_TAGS_PER_RESOURCE = 50;
+
+/** The tags cws sets on every resource of a build, so a later command can find what a killed process left behind. */
+export const CWS_RESOURCE_TAG_KEYS = ["Name", "cws:build-id", "cws:template", "cws:managed-by"] as const;
+
+/**
+ * The tags cws sets on every image and its snapshots, besides the template's
+ * own `tags` (which go on the image and snapshots only). The template schema
+ * derives from this list which tag keys a template may not set and how many
+ * tags it may add (EC2_MAX_TAGS_PER_RESOURCE less these).
+ */
+export const CWS_IMAGE_TAG_KEYS = [
+  "Name",
+  "cws:template",
+  "cws:version",
+  "cws:arch",
+  "cws:build-id",
+  "cws:base-ami",
+  "cws:content-hash",
+  "cws:template-hash",
+  "cws:validated",
+  "cws:managed-by",
+  "cws:source-commit",
+] as const;
+
+/** The template's tags leave room for cws's own on every image, however many a build sets. */
+export const MAX_TEMPLATE_TAGS = EC2_MAX_TAGS_PER_RESOURCE - CWS_IMAGE_TAG_KEYS.length;
+
 export function resourceTags(build: Pick<BuildContext, "request" | "buildId">, name: string): Record<string, string> {
-  return {
+  const own: Record<(typeof CWS_RESOURCE_TAG_KEYS)[number], string> = {
     Name: name,
     "cws:build-id": build.buildId,
     "cws:template": build.request.templateId,
     "cws:managed-by": "cws",
   };
+  return own;
 }
 
 /** What the image is made of, known once the base AMI is resolved (the plan shows placeholders). */
@@ -180,8 +217,8 @@ export interface ImageOrigin {
 
 export function imageTags(build: Pick<BuildContext, "request" | "buildId">, imageName: string, origin: ImageOrigin): Record<string, string> {
   const r = build.request;
-  return {
-    ...(r.template.tags ?? {}),
+  // Every key of CWS_IMAGE_TAG_KEYS, or the compiler says which is missing; the source commit only in a git checkout.
+  const own: Record<(typeof CWS_IMAGE_TAG_KEYS)[number], string | undefined> = {
     Name: imageName,
     "cws:template": r.templateId,
     "cws:version": r.version,
@@ -192,8 +229,11 @@ export function imageTags(build: Pick<BuildContext, "request" | "buildId">, imag
     "cws:template-hash": r.templateHash,
     "cws:validated": "true",
     "cws:managed-by": "cws",
-    ...(r.sourceCommit ? { "cws:source-commit": r.sourceCommit } : {}),
+    "cws:source-commit": r.sourceCommit,
   };
+  const tags: Record<string, string> = { ...(r.template.tags ?? {}) };
+  for (const [key, value] of Object.entries(own)) if (value !== undefined) tags[key] = value;
+  return tags;
 }
 
 /** Tags as the plan shows them: `key=value`, hashes cut to 12 characters, Name bare (the plan names the resource). */

@@ -1,6 +1,8 @@
 import type { AwsPorts, ImageInfo } from "../aws/ports.js";
+import { buildCost, describeBuildCost, describeStorageCost, EXPECTED_BUILD_SECONDS, snapshotMonthlyCost } from "../fleet/cost.js";
+import { describePrices, SHIPPED_PRICES, type PriceTable } from "../fleet/prices.js";
 import { buildSteps, type PipelineOptions } from "./build.js";
-import { requestFor, type BuildInput, type PipelineStep, type PlannedBuild } from "./context.js";
+import { requestFor, rootVolumeSizeGb, type BuildInput, type PipelineStep, type PlannedBuild } from "./context.js";
 import { silentReporter } from "./reporter.js";
 import { cleanupOrder } from "./runner.js";
 import { findBaseImage } from "./steps/base-ami.js";
@@ -33,12 +35,18 @@ export function describePipeline(steps: readonly PipelineStep[], build: PlannedB
 
 /**
  * `--dry-run`: the whole plan, offline: the very step list `runBuild` would
- * run, each step describing itself. With credentials it also resolves the
- * base AMI, looks for an image of the same content (would the build stop at
- * its cache check?) and asks EC2 whether the launch would be allowed (DryRun),
- * creating nothing.
+ * run, each step describing itself, and what it would cost. With credentials
+ * it also resolves the base AMI, looks for an image of the same content (would
+ * the build stop at its cache check?) and asks EC2 whether the launch would be
+ * allowed (DryRun), creating nothing.
  */
-export async function dryRunPlan(input: BuildInput, options: PipelineOptions, aws: AwsPorts, describe: Describe, now: Date = new Date()): Promise<Plan> {
+export async function dryRunPlan(
+  input: BuildInput,
+  options: PipelineOptions,
+  aws: AwsPorts,
+  describe: Describe,
+  { now = new Date(), prices = SHIPPED_PRICES }: { now?: Date; prices?: PriceTable } = {},
+): Promise<Plan> {
   const request = requestFor(input, PLANNED_BUILD_ID);
   const { template, architecture, region } = request;
   const steps = describePipeline(buildSteps(options), { request, buildId: PLANNED_BUILD_ID, startedAt: now });
@@ -105,6 +113,8 @@ export async function dryRunPlan(input: BuildInput, options: PipelineOptions, aw
     checks.push({ check: "credentials", result: `none usable (${described?.message ?? (error as Error).message}); the plan above is offline` });
   }
   lines.push("Checks:", ...checks.map((c) => `  ${c.check}: ${c.result}`), "");
+  const estimate = estimateBuild(request, baseImage, prices);
+  lines.push(...estimate.text, "");
   return {
     text: lines.join("\n"),
     json: {
@@ -119,7 +129,31 @@ export async function dryRunPlan(input: BuildInput, options: PipelineOptions, aw
       ...(baseImage ? { baseAmi: baseImage.imageId } : {}),
       ...(contentHash ? { contentHash } : {}),
       ...(upToDate ? { upToDate } : {}),
+      estimatedCost: estimate.json,
     },
+  };
+}
+
+/**
+ * What the build would cost: the instance and its volume for a typical build
+ * (EXPECTED_BUILD_SECONDS: a template says nothing of how long it takes), and
+ * the image's snapshots per month, at most. The volume is the template's, else
+ * the base image's when it was resolved, else the default a base image has.
+ */
+function estimateBuild(request: Pick<BuildInput, "region" | "instanceType" | "template">, baseImage: ImageInfo | undefined, prices: PriceTable): { text: string[]; json: Record<string, unknown> } {
+  const { region, instanceType, template } = request;
+  const volumeGb = rootVolumeSizeGb(template, baseImage);
+  const volumeFrom = template.volume_size_gb !== undefined ? "template" : baseImage?.rootVolumeSizeGb !== undefined ? "base image" : "assumed";
+  const build = buildCost({ region, instanceType, seconds: EXPECTED_BUILD_SECONDS, volumeGb }, prices);
+  const snapshots = snapshotMonthlyCost({ region, sizeGb: volumeGb }, prices);
+  return {
+    text: [
+      `Estimated cost (${describePrices(prices)}; on-demand estimates):`,
+      `  build: ${describeBuildCost(build)}, for a ${EXPECTED_BUILD_SECONDS / 60}-minute build`,
+      `  image: ${describeStorageCost(snapshots)}`,
+      ...(volumeFrom === "assumed" ? [`  (the base image's size is not known offline: ${volumeGb} GiB assumed; volume_size_gb in the template sets it)`] : []),
+    ],
+    json: { build, snapshotsPerMonth: snapshots, assumedSeconds: EXPECTED_BUILD_SECONDS, volumeGbFrom: volumeFrom, prices: describePrices(prices) },
   };
 }
 

@@ -43,7 +43,9 @@ export interface WaitPlan {
  * Default schedules for real AWS. Typical durations: an instance is running
  * 10-20 s after launch and its SSM agent online 20-60 s later; a stop or a
  * termination takes 15-60 s; an image 1-10 minutes, longer for bigger volumes
- * (imageAvailable's first look is moved later per GiB by the create-image step).
+ * (imageAvailable's first look is moved later per GiB by the create-image step);
+ * a copy to another region several minutes more (imageCopied, moved later per
+ * GiB by the copy, src/fleet/copy.ts).
  */
 export const WAITS = {
   instanceRunning: { firstMs: 10_000, intervalMs: 3_000, factor: 1.2, maxMs: 10_000 },
@@ -52,6 +54,7 @@ export const WAITS = {
   logRead: { firstMs: 2_000, intervalMs: 2_000, factor: 1.5, maxMs: 15_000 },
   instanceStopped: { firstMs: 10_000, intervalMs: 5_000, factor: 1.2, maxMs: 15_000 },
   imageAvailable: { firstMs: 40_000, intervalMs: 10_000, factor: 1.1, maxMs: 30_000 },
+  imageCopied: { firstMs: 60_000, intervalMs: 15_000, factor: 1.2, maxMs: 30_000 },
   instanceTerminated: { firstMs: 15_000, intervalMs: 5_000, factor: 1.2, maxMs: 15_000 },
   securityGroupDelete: { firstMs: 5_000, intervalMs: 5_000, factor: 1.5, maxMs: 15_000 },
 } as const satisfies Record<string, WaitPlan>;

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { relative } from "node:path";
+import { basename, relative } from "node:path";
 import { Chalk } from "chalk";
 import type { AwsPorts } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
@@ -11,14 +11,15 @@ import type { OnErrorMode } from "../config/fields.js";
 import { describeSource, projectAwsConfig, resolveBuildSettings, resolveInstanceType } from "../config/settings.js";
 import { parseDuration } from "../duration.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
-import { readRegistry } from "../registry/store.js";
+import { checkRegistryWritable, readRegistry } from "../registry/store.js";
 import { templateContentHash } from "../template/content-hash.js";
 import { formatProblem } from "../template/problems.js";
 import type { Architecture } from "../template/architectures.js";
 import { instanceTypeMismatch } from "../template/lint.js";
 import { loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
-import { colorLevel, isCI, type CliIO, type GlobalOptions } from "./io.js";
+import { colorLevel, fancyProgress, type CliIO, type GlobalOptions } from "./io.js";
 import { registryLockOptions } from "./registry-lock.js";
+import { resolvePrices } from "./prices.js";
 import { checkRegionBuilt, chooseArchitecture } from "./targets.js";
 
 /** Build's options, as the command table declares them; their values are checked before this module is loaded (option-values.ts). */
@@ -38,6 +39,8 @@ export interface BuildOptions {
   force?: boolean;
   /** A duration (7d, 12h), checked by the command table's value kind. */
   maxAge?: string;
+  /** A price file (src/fleet/price-file.ts), for the cost the build reports. */
+  prices?: string;
 }
 
 /** A build request as the options describe it, before the run adds its hash, commit and log directory. */
@@ -127,9 +130,18 @@ export async function createPorts(build: Pick<ResolvedBuild, "awsContext">): Pro
 
 export async function runBuildCommand(templateId: string, options: BuildOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
   const build = await resolveBuild(templateId, options, globals, io);
-  // A registry the build could not record in (a directory, a pipe, an invalid file) stops it now, not after the image is made.
+  // A registry the build could not record in (a directory, a pipe, an invalid file, a directory it may not write) stops it
+  // now, not after the image is made.
   // So does one a template built on another cannot find its parent's image in (it reads it, recording or not).
   if (build.registryUpdate || build.template.base_ami.template !== undefined) await readRegistry(globals.registry);
+  if (build.registryUpdate) {
+    checkRegistryWritable(
+      globals.registry,
+      `the build records the AMI in ${globals.registry} (creating ${basename(globals.registry)}.lock and a temporary file beside it): make that directory writable, pass --registry FILE, or --no-registry-update (then record it later with cws ami update-registry)`,
+    );
+  }
+  // So does a price file that cannot be read.
+  const prices = await resolvePrices(options.prices, globals);
   const chalk = new Chalk({ level: colorLevel(io, globals.color) });
   const { describeAwsError } = await import("../aws/sdk.js");
   const aws = await createPorts(build);
@@ -163,14 +175,13 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
 
   if (build.dryRun) {
     const { dryRunPlan } = await import("../builder/plan.js");
-    const plan = await dryRunPlan(request, pipeline, aws, describeAwsError);
+    const plan = await dryRunPlan(request, pipeline, aws, describeAwsError, { prices });
     io.stdout.write(globals.json ? `${JSON.stringify(plan.json, null, 2)}\n` : plan.text);
     return EXIT.ok;
   }
 
   const { createBuildReporter, buildHeader, formatBuildResult } = await import("../output/build-reporter.js");
-  // Spinners only on a real terminal of known width outside CI: ora redraws forever on a 0-column pty.
-  const fancy = io.stderr.isTTY === true && (io.stderr.columns ?? 0) > 0 && !isCI(io.env);
+  const fancy = fancyProgress(io);
   const reporter = await createBuildReporter({ stream: io.stderr, color: colorLevel({ ...io, stdout: io.stderr }, globals.color), fancy, quiet: build.quiet });
   if (!build.quiet) io.stderr.write(`${buildHeader(build)}\n`);
 
@@ -209,6 +220,7 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
         context = ctx;
       },
       describeError: (error) => describeAwsError(error),
+      prices,
     });
   } finally {
     reporter.close();
@@ -217,7 +229,5 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
 
   if (globals.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else (result.status === "succeeded" ? io.stdout : io.stderr).write(formatBuildResult(result, chalk));
-  if (result.status === "succeeded") return EXIT.ok;
-  if (result.status === "interrupted") return EXIT.interrupted;
-  return result.error?.preflight ? EXIT.usage : EXIT.failed;
+  return result.exitCode;
 }

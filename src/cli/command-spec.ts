@@ -20,7 +20,15 @@ export interface ArgumentSpec {
  * before the command's implementation is loaded, so a wrong flag exits 2 before anything
  * touches AWS, with a suggestion for a typo.
  */
-export type ValueKind = "region" | "architecture" | "instanceType" | "subnet" | "instanceProfile" | "imageVersion" | "duration";
+export type ValueKind =
+  | "region"
+  | "architecture"
+  | "instanceType"
+  | "subnet"
+  | "instanceProfile"
+  | "imageVersion"
+  | "duration"
+  | "amiOrVersion";
 
 export interface OptionSpec {
   /** In commander's syntax: `--region <region>`, `--strict`, `--no-cache`. */
@@ -34,6 +42,11 @@ export interface OptionSpec {
   aliases?: readonly string[];
   /** Accepted but left out of the help. */
   hidden?: boolean;
+  /**
+   * What cannot be given with it: the command's arguments by name (`template` for `[template]`) and
+   * other options by long flag. Both given is a usage error (exit 2), never one silently ignored.
+   */
+  conflicts?: readonly string[];
 }
 
 /** What an action receives: its positional arguments in declaration order, its options, the global options. */

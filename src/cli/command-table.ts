@@ -29,6 +29,8 @@ const shared = {
   // The cache: build and build-all skip an image whose content (template and base AMI) is already built.
   force: { flags: "--force" },
   maxAge: { flags: "--max-age <duration>", value: "duration" },
+  /** build's cost and build-all's: a JSON price file merged over the shipped table (src/fleet/price-file.ts). */
+  prices: { flags: "--prices <file>" },
 } as const satisfies Record<string, Omit<OptionSpec, "description">>;
 
 function option(base: Omit<OptionSpec, "description">, description: string): OptionSpec {
@@ -37,6 +39,7 @@ function option(base: Omit<OptionSpec, "description">, description: string): Opt
 
 const PROFILE = option(shared.profile, "AWS profile (default: AWS_PROFILE, cws.config.json's profile, else default)");
 const PUBLISH_SSM_PATH = "/cloudworkstation/amis/<template>/<region>/<arch>";
+const PRICES = option(shared.prices, "JSON price file merged over the shipped on-demand price table, for the cost reported (default: cws.config.json's prices)");
 const NO_PUBLISH_SSM = { flags: "--no-publish-ssm", description: "do not write to SSM, even if cws.config.json says publish_ssm" };
 const TEMPLATE_IDS = { syntax: "[templates...]", description: "template ids (default: every template in the templates directory)" };
 
@@ -90,6 +93,7 @@ export const COMMAND_TABLE: GroupSpec = {
         { flags: "--no-registry-update", description: "do not record the AMI in the registry file" },
         { flags: "--publish-ssm", description: `also write the AMI id to SSM Parameter Store at ${PUBLISH_SSM_PATH}` },
         NO_PUBLISH_SSM,
+        PRICES,
       ],
       helpAfter: [
         "Up to date: when an available, validated image tagged with the same cws:content-hash (the template's content and",
@@ -97,6 +101,7 @@ export const COMMAND_TABLE: GroupSpec = {
         "Exit codes: 0 built or up to date, 1 the build failed (setup or validation), 2 bad template, option or AWS setup, 130 interrupted.",
         "Environment: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL as in every AWS tool; CWS_POLL_INTERVAL_MS overrides every poll delay.",
         "Logs: .cws/logs/<build-id>/ (setup.log or one file per build step, validation.log).",
+        "Cost: instance-hours and the gp3 volume at on-demand prices (shipped table, or --prices), and the image's monthly snapshot storage, at most.",
       ].join("\n"),
       load: () => import("./build-command.js"),
       run: ({ runBuildCommand }, { args: [templateId], options, globals, io }) => runBuildCommand(templateId as string, options, globals, io),
@@ -149,7 +154,7 @@ export const COMMAND_TABLE: GroupSpec = {
       options: [
         option(shared.region, "only this region (default: every region of the template)"),
         option(shared.architecture, `only this architecture (${ARCHITECTURE_NAMES}; default: every architecture of the template)`),
-        { flags: "--all", description: "every template in the templates directory" },
+        { flags: "--all", description: "every template in the templates directory", conflicts: ["template"] },
         { flags: "--publish-ssm", description: `also write ${PUBLISH_SSM_PATH} in SSM Parameter Store` },
         NO_PUBLISH_SSM,
         { flags: "--unpin", description: "replace entries pinned by a rollback too" },
@@ -166,7 +171,7 @@ export const COMMAND_TABLE: GroupSpec = {
       options: [
         option(shared.region, "region (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, the AWS profile's region, or the template's only region)"),
         option(shared.architecture, `${ARCHITECTURE_NAMES} (default: the template's only architecture)`),
-        { flags: "--to <version-or-ami>", description: "the AMI id or version to go back to (default: the one before the current)" },
+        { flags: "--to <version-or-ami>", value: "amiOrVersion", description: "the AMI id or version to go back to (default: the one before the current)" },
         { flags: "--publish-ssm", description: `also update ${PUBLISH_SSM_PATH} in SSM Parameter Store` },
         NO_PUBLISH_SSM,
         PROFILE,

@@ -8,11 +8,13 @@ import {
   projectAwsConfig,
   resolveBuildSettings,
   resolveInstanceType,
+  resolvePricesFile,
   type Project,
   type Setting,
   type SettingSource,
 } from "../config/settings.js";
 import { EXIT, isCwsError, type ExitCode } from "../errors.js";
+import { INSTANCE_TYPE_RULE, instanceTypeMismatch } from "../template/lint.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 
 /**
@@ -65,12 +67,26 @@ export async function runConfigCommand(options: { region?: string; profile?: str
     noRegion = error.message;
   }
   const build = resolveBuildSettings({}, project);
-  settings.push(["instance_profile", build.instanceProfile], ["publish_ssm", build.publishSsm]);
-  for (const architecture of ARCHITECTURES) settings.push([`build.instance_type.${architecture}`, resolveInstanceType(undefined, architecture, undefined, project)]);
+  settings.push(["instance_profile", build.instanceProfile], ["publish_ssm", build.publishSsm], ["prices", resolvePricesFile(undefined, project)]);
+  // Lint's instance-type-arch rule, as for a template's instance_type: build would refuse such a type before launching.
+  const mismatches: { name: string; rule: string; message: string; suggestion: string }[] = [];
+  for (const architecture of ARCHITECTURES) {
+    const name = `build.instance_type.${architecture}`;
+    const setting = resolveInstanceType(undefined, architecture, undefined, project);
+    settings.push([name, setting]);
+    const mismatch = instanceTypeMismatch(setting.value, architecture, "it is listed for");
+    if (mismatch) mismatches.push({ name, rule: INSTANCE_TYPE_RULE, ...mismatch });
+  }
   settings.push(["build.subnet", build.subnet], ["build.on_error", build.onError]);
 
   const lineOf = await configLines(project);
   const shownFile = (file: string) => relative(project.root, file) || file;
+  const warnings = mismatches.map(({ name, ...warning }) => {
+    const { from } = settings.find(([setting]) => setting === name)![1];
+    const line = from.kind === "config" ? lineOf(from.key) : undefined;
+    const where = from.kind === "config" ? `${shownFile(from.file)}${line === undefined ? "" : `:${line}`}` : describeSource(from);
+    return { setting: name, where, ...warning };
+  });
   const shown: Record<string, Shown> = {};
   for (const [name, setting] of settings) {
     const line = setting.from.kind === "config" ? lineOf(setting.from.key) : undefined;
@@ -79,7 +95,7 @@ export async function runConfigCommand(options: { region?: string; profile?: str
   }
 
   if (globals.json) {
-    io.stdout.write(`${JSON.stringify({ root: project.root, config_file: project.configFile ?? null, settings: shown }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ root: project.root, config_file: project.configFile ?? null, settings: shown, warnings }, null, 2)}\n`);
     return EXIT.ok;
   }
   const rows = Object.entries(shown).map(([name, { value, from }]) => [name, value === null ? "-" : String(value), from] as const);
@@ -87,6 +103,7 @@ export async function runConfigCommand(options: { region?: string; profile?: str
   const lines = [
     `project root: ${project.root}${project.configFile === undefined ? " (no cws.config.json)" : ` (${shownFile(project.configFile)})`}`,
     ...rows.map(([name, value, from]) => `${name.padEnd(width(0))}  ${value.padEnd(width(1))}  ${from}`),
+    ...warnings.flatMap((w) => [`${w.where} warning ${w.setting}: ${w.message} [${w.rule}]`, `    → ${w.suggestion}`]),
   ];
   io.stdout.write(`${lines.join("\n")}\n`);
   return EXIT.ok;

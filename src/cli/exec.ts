@@ -22,8 +22,9 @@ export async function execCommands(argv: readonly string[], io: CliIO, group: Gr
     await program.parseAsync([...argv], { from: "user" });
     return exitCodeOf(program);
   } catch (error) {
-    // Commander stops before it has parsed every option: then --json is looked for in argv.
-    const json = program.opts<{ json?: boolean }>().json === true || (error instanceof CommanderError && jsonRequested(argv));
+    // Commander may stop before it has parsed every option, and an option may have been refused for
+    // taking `--json` as its value (option-values.ts): --json is looked for in argv, where no value can be it.
+    const json = program.opts<{ json?: boolean }>().json === true || jsonRequested(argv);
     return await reportError(error, io, json);
   }
 }
@@ -31,9 +32,12 @@ export async function execCommands(argv: readonly string[], io: CliIO, group: Gr
 /** Every error ends here: in words on stderr, and with --json as the one document on stdout. */
 function reportError(error: unknown, io: CliIO, json: boolean): number | Promise<number> {
   if (error instanceof CommanderError) {
-    // --help and --version exit 0; everything else commander rejects is a usage error, which it has printed.
+    // --help and --version exit 0; everything else commander rejects is a usage error.
     if (error.exitCode === 0) return EXIT.ok;
-    if (json) io.stdout.write(errorDocument(usageErrorOf(error), EXIT.usage));
+    const usage = usageErrorOf(error);
+    // Without a command commander has shown the group's help, which lists them.
+    if (error.code !== "commander.help") io.stderr.write(`error: ${usage.message}\n  → ${usage.suggestion}\n`);
+    if (json) io.stdout.write(errorDocument(usage, EXIT.usage));
     return EXIT.usage;
   }
   if (error instanceof Error && error.name === "AwsCallError" && !isCwsError(error)) {

@@ -11,6 +11,8 @@ export interface OutputStream {
   isTTY?: boolean;
   /** Terminal width; 0 or absent when unknown. */
   columns?: number;
+  /** Terminal height; 0 or absent when unknown. */
+  rows?: number;
 }
 
 export interface CliIO {
@@ -58,6 +60,15 @@ export function withIo(io: CliIO, replaced: Partial<Pick<CliIO, "cwd" | "stdout"
 export function isCI(env: CliIO["env"]): boolean {
   const ci = env.CI;
   return (ci !== undefined && ci !== "" && ci !== "0" && ci.toLowerCase() !== "false") || env.GITHUB_ACTIONS === "true";
+}
+
+/**
+ * Progress drawn in place (spinners, live lines) rather than plain lines: only
+ * on an interactive terminal of known width outside CI (some CI systems report
+ * a TTY; ora redraws forever on a 0-column pty).
+ */
+export function fancyProgress(io: Pick<CliIO, "stderr" | "env">): boolean {
+  return io.stderr.isTTY === true && (io.stderr.columns ?? 0) > 0 && !isCI(io.env);
 }
 
 /** Colour only when asked for or on an interactive terminal, and never with NO_COLOR or --no-color. */

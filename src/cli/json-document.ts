@@ -62,21 +62,30 @@ const USAGE_CODES: Record<string, string> = {
   "commander.help": "COMMAND_REQUIRED",
 };
 
-/** A usage error commander reported (on stderr, in its words) as the fields of an error document. */
-export function usageErrorOf(error: CommanderError): Pick<CwsError, "code" | "message" | "value" | "suggestion"> {
-  if (error.code === "commander.help") return { code: USAGE_CODES[error.code]!, message: "no command given", value: undefined, suggestion: "cws --help lists the commands" };
+/** A usage error commander raised, with the command that raised it (program.ts adds it: `ami registry`, or `` for `cws`). */
+export type UsageError = CommanderError & { commandPath?: string };
+
+/**
+ * A usage error commander raised, as the fields of an error: one line (with
+ * its "did you mean", lower-cased like ours), the value at fault, and the
+ * `--help` of the command that refused the line.
+ */
+export function usageErrorOf(error: UsageError): Pick<CwsError, "code" | "message" | "value" | "suggestion"> {
+  const help = ["cws", error.commandPath].filter(Boolean).join(" ") + " --help";
+  if (error.code === "commander.help") {
+    return { code: USAGE_CODES[error.code]!, message: "no command given", value: undefined, suggestion: `${help} lists the commands` };
+  }
   const [first = "", ...rest] = error.message.split("\n");
-  const message = first.replace(/^error: /, "");
   const didYouMean = /^\(Did you mean (.+)\?\)$/.exec(rest.join(" ").trim());
+  const message = first.replace(/^error: /, "") + (didYouMean ? ` (did you mean ${didYouMean[1]}?)` : "");
   // The value at fault, where commander's message quotes one: the unknown flag or command, the flag that lacks its value.
-  const quoted = /'([^']*)'/.exec(message)?.[1];
+  const quoted = /'([^']*)'/.exec(first)?.[1];
   const value = ["commander.unknownOption", "commander.unknownCommand", "commander.optionMissingArgument", "commander.invalidArgument"].includes(error.code)
     ? quoted?.split(" ")[0]
     : undefined;
-  return {
-    code: USAGE_CODES[error.code] ?? "USAGE",
-    message,
-    value,
-    suggestion: didYouMean ? `did you mean ${didYouMean[1]}?` : "run with --help for usage",
-  };
+  const suggestion =
+    error.code === "commander.optionMissingArgument" && quoted !== undefined
+      ? `put the value right after the flag: ${quoted}`
+      : `${help} ${error.code === "commander.unknownCommand" ? "lists the commands" : error.code === "commander.unknownOption" ? "lists the options" : "shows the usage"}`;
+  return { code: USAGE_CODES[error.code] ?? "USAGE", message, value, suggestion };
 }

@@ -81,15 +81,23 @@ async function stylesFor(level: 0 | 1 | 2 | 3): Promise<Styles> {
 
 const HEADERS = ["TEMPLATE", "VERSION", "REGION", "ARCH", "AMI", "CREATED", "VALIDATED", "SIZE"];
 const VALIDATED_COLUMN = 6;
+const SIZE_COLUMN = 7;
+const COPIED_FROM = "COPIED FROM";
 
-/** Plain aligned columns, two spaces apart, no trailing blanks; DRIFT last with --live. */
+/**
+ * Plain aligned columns, two spaces apart, no trailing blanks; COPIED FROM
+ * (the region a copy came from, `-` for an image built where it is) when any
+ * row is a copy; DRIFT last with --live.
+ */
 export function formatTable(rows: readonly ListRow[], options: { live: boolean; chalk: Styles }): string {
   const { chalk, live } = options;
-  const headers = live ? [...HEADERS, "DRIFT"] : HEADERS;
+  const copies = rows.some((row) => row.copied_from !== undefined);
+  const headers = [...HEADERS, ...(copies ? [COPIED_FROM] : []), ...(live ? ["DRIFT"] : [])];
   const last = headers.length - 1;
   // The cells that are not plain fields, then the widths: one pass each, no per-cell arrays (cold code, 800 rows).
   const versions = rows.map((row) => row.version || "-");
   const sizes = rows.map((row) => `${row.size_gb} GiB`);
+  const sources = copies ? rows.map((row) => row.copied_from?.region ?? "-") : [];
   const drifts = live ? rows.map((row) => driftText(row.drift) || "-") : [];
   const width = (values: readonly string[], header: string) => values.reduce((max, value) => (value.length > max ? value.length : max), header.length);
   const widths = [
@@ -101,6 +109,7 @@ export function formatTable(rows: readonly ListRow[], options: { live: boolean; 
     width(rows.map((row) => row.created), "CREATED"),
     "VALIDATED".length,
     width(sizes, "SIZE"),
+    ...(copies ? [width(sources, COPIED_FROM)] : []),
   ];
   const pad = (value: string, column: number) => (column === last ? value : value + " ".repeat(widths[column]! - value.length));
   const lines = [headers.map((header, column) => chalk.bold(pad(header, column))).join("  ")];
@@ -109,7 +118,8 @@ export function formatTable(rows: readonly ListRow[], options: { live: boolean; 
     const validated = pad(row.validated ? "yes" : "no", VALIDATED_COLUMN);
     let line =
       `${pad(row.template, 0)}  ${pad(versions[i]!, 1)}  ${pad(row.region, 2)}  ${pad(row.architecture, 3)}  ${pad(row.ami_id, 4)}  ` +
-      `${pad(row.created, 5)}  ${row.validated ? validated : chalk.yellow(validated)}  ${pad(sizes[i]!, 7)}`;
+      `${pad(row.created, 5)}  ${row.validated ? validated : chalk.yellow(validated)}  ${pad(sizes[i]!, SIZE_COLUMN)}`;
+    if (copies) line += `  ${pad(sources[i]!, SIZE_COLUMN + 1)}`;
     if (live) {
       const cell = drifts[i]!;
       const drift = row.drift;

@@ -1,7 +1,7 @@
 import { INSTANCE_PROFILE_PATTERN, SUBNET_PATTERN } from "../config/fields.js";
 import { DURATION_EXAMPLES, parseDuration } from "../duration.js";
 import { CwsError } from "../errors.js";
-import { ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "../template/architectures.js";
+import { AMI_ID_PATTERN, AMI_ID_RULE, ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "../template/architectures.js";
 import { regionProblem } from "../template/regions.js";
 import { didYouMean } from "../template/suggest.js";
 import type { OptionSpec, ValueKind } from "./command-spec.js";
@@ -22,7 +22,17 @@ import type { OptionSpec, ValueKind } from "./command-spec.js";
 export interface GivenValue {
   flag: string;
   value: string;
-  spec: Pick<OptionSpec, "choices" | "value">;
+  spec: Pick<OptionSpec, "flags" | "choices" | "value">;
+}
+
+/**
+ * A value that is itself an option (`--templates-dir --json`): the option was
+ * given no value, and the next flag was taken for it. `-` alone (stdout, for
+ * `--output -`) and negative numbers are values; anything else that starts
+ * with `-` is a flag, known (`--json`) or mistyped (`--jsn`).
+ */
+export function looksLikeOption(value: string): boolean {
+  return /^-(?![\d.]|$)/.test(value);
 }
 
 /** The version in image names and tags (`cws-<template>-<version>-…`): what an AMI name and a tag value may hold. */
@@ -60,6 +70,13 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
           problem: /^\d+$/.test(value) ? "a number without a unit" : "not a duration",
           suggestion: `a whole number and a unit, s, m, h, d or w: ${DURATION_EXAMPLES}`,
         },
+  // An AMI by its id or by the version in its name and tags (rollback --to): each by its own rule.
+  amiOrVersion: (value) => {
+    if (value.startsWith("ami-")) return AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "or give a version such as v1.2.0; cws ami list shows the AMI ids" };
+    return IMAGE_VERSION_PATTERN.test(value)
+      ? undefined
+      : { problem: "neither an AMI id nor an image version", suggestion: "give an AMI id such as ami-0abcd1234ef567890 or a version such as v1.2.0, as cws ami list shows them" };
+  },
 };
 
 function problemWith(given: GivenValue): ValueProblem | undefined {
@@ -73,6 +90,16 @@ function problemWith(given: GivenValue): ValueProblem | undefined {
 
 /** The first value that is wrong, as a usage error (exit 2): `--region "mars-1": not an AWS region`. */
 export function checkOptionValues(values: readonly GivenValue[]): void {
+  for (const given of values) {
+    if (looksLikeOption(given.value)) {
+      // Word for word what commander says when it notices (json-document.ts), whichever of the two does; `--arch <arch>` as typed.
+      const usage = given.spec.flags.replace(/^--[\w-]+/, given.flag);
+      throw new CwsError("MISSING_OPTION_VALUE", `option '${usage}' argument missing`, {
+        value: given.flag,
+        suggestion: `put the value right after the flag: ${usage}`,
+      });
+    }
+  }
   for (const given of values) {
     const found = problemWith(given);
     if (found) throw new CwsError("BAD_OPTION", `${given.flag} ${JSON.stringify(given.value)}: ${found.problem}`, { value: given.value, suggestion: found.suggestion });

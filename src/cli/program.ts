@@ -1,6 +1,8 @@
 import { Command, Option } from "commander";
-import { DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR } from "../config/defaults.js";
-import { resolveProject } from "../config/settings.js";
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { DEFAULT_REGISTRY, DEFAULT_TEMPLATES_DIR, TEMPLATES_DIR_ROLE } from "../config/defaults.js";
+import { resolveProject, type Project } from "../config/settings.js";
 import { CwsError } from "../errors.js";
 import { isGroup, type CommandSpec, type GroupSpec, type OptionSpec } from "./command-spec.js";
 import { GLOBAL_OPTIONS } from "./command-table.js";
@@ -28,12 +30,19 @@ export function createProgram(io: CliIO, group: GroupSpec, topLevel: readonly Co
   program
     .helpOption("-h, --help", "show help")
     .showSuggestionAfterError(true)
-    .showHelpAfterError("(run with --help for usage)")
+    // `cws ami --help` lists --json, --registry and --templates-dir too (commander: "Global Options").
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+      // A usage error is printed by exec.ts, as every error is: one line, then what to do.
+      outputError: () => undefined,
     })
-    .exitOverride();
+    // Subcommands inherit this callback, and commander calls it on the command that refused the line:
+    // the error remembers which, so that its advice names that command's --help.
+    .exitOverride(function (this: Command, error) {
+      throw Object.assign(error, { commandPath: commandPath(this) });
+    });
 
   addGroup(program, group, io, globalDeclared);
   for (const spec of topLevel) addCommand(program, spec, io, globalDeclared);
@@ -113,6 +122,7 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO, globalDeclare
     const own = givenValues(raw, declared);
     const values = [...givenValues(command.optsWithGlobals(), globalDeclared), ...own];
     if (values.length > 0) (await import("./option-values.js")).checkOptionValues(values);
+    checkConflicts(command, spec, args);
     const options = { ...raw };
     for (const { aliases } of declared) for (const alias of aliases) delete options[alias.key];
     for (const { key, value } of own) options[key] = value;
@@ -121,6 +131,7 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO, globalDeclare
     const root = globals.project!.root;
     // A command started below the project root runs at the root, exactly as there (paths typed below it were rebased).
     if (root !== io.cwd) io.chdir?.(root);
+    await checkTemplatesDir(globals.project!, root);
     const json = globals.json ? new JsonStdout() : undefined;
     const code = await spec.run(await spec.load(), { args, options, globals, io: withIo(io, { cwd: root, ...(json ? { stdout: json } : {}) }) });
     json?.flushTo(io.stdout, commandPath(command));
@@ -128,11 +139,54 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO, globalDeclare
   });
 }
 
-/** `ami registry merge`: the words of a command after `cws`. */
+/** An option given with an argument or option it excludes (its `conflicts` in the table): a usage error, never one of them ignored. */
+function checkConflicts(command: Command, spec: CommandSpec, args: readonly unknown[]): void {
+  const given = (flag: string) => {
+    const option = command.options.find((o) => o.long === flag);
+    return option !== undefined && command.getOptionValueSource(option.attributeName()) === "cli";
+  };
+  for (const option of spec.options ?? []) {
+    const flag = option.flags.split(/[ ,]+/).find((word) => word.startsWith("--"))!;
+    if (!option.conflicts || !given(flag)) continue;
+    for (const other of option.conflicts) {
+      const index = (spec.arguments ?? []).findIndex((argument) => argument.syntax.replace(/[<>[\].]/g, "") === other);
+      const value = index === -1 ? undefined : args[index];
+      const what = other.startsWith("--") ? (given(other) ? other : undefined) : value !== undefined && !(Array.isArray(value) && value.length === 0) ? `the ${other} ${JSON.stringify(value)}` : undefined;
+      if (what === undefined) continue;
+      throw new CwsError("CONFLICTING_OPTIONS", `${flag} and ${what} cannot be given together`, {
+        value: flag,
+        suggestion: `give one of them (${["cws", commandPath(command), "--help"].join(" ")} says what each does)`,
+      });
+    }
+  }
+}
+
+/** `ami registry merge`: the words of a command after `cws` (`` for `cws` itself). */
 function commandPath(command: Command): string {
   const words: string[] = [];
   for (let at: Command | null = command; at?.parent; at = at.parent) words.unshift(at.name());
   return words.join(" ");
+}
+
+/**
+ * The templates directory, checked for every command, whether it reads templates or not: a path that
+ * is there but is not a directory (`--templates-dir registry/amis.json`) is a wrong flag, variable or
+ * config, and so is a `--templates-dir` that does not exist. A default or configured one that does not
+ * exist is left to the commands that need templates: list and rollback work in a checkout holding only
+ * the registry. One stat; file-access.ts is loaded only to word a problem.
+ */
+async function checkTemplatesDir({ templatesDir }: Project, root: string): Promise<void> {
+  let problem: unknown;
+  try {
+    const stats = statSync(resolve(root, templatesDir.value), { throwIfNoEntry: templatesDir.from.kind === "flag" });
+    if (stats === undefined || stats.isDirectory()) return;
+  } catch (error) {
+    problem = error;
+  }
+  const { fileError, readDirectoryNames } = await import("../file-access.js");
+  if (problem !== undefined) throw fileError(templatesDir.value, problem, { ...TEMPLATES_DIR_ROLE, expected: "directory" });
+  // Not a directory: the reader of directories says what it is instead, as every command does.
+  readDirectoryNames(templatesDir.value, TEMPLATES_DIR_ROLE);
 }
 
 /** Global options: flags, else environment, else cws.config.json, else the built-in defaults (src/config/settings.ts). */

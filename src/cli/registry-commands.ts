@@ -5,12 +5,11 @@ import { projectAwsConfig, resolvePublishSsm, typedPath } from "../config/settin
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { listCwsImages, newestValidated, recordFromImage } from "../registry/aws-images.js";
 import { mergeRegistries } from "../registry/merge.js";
-import { entryAt, isPinned, rollbackEntry } from "../registry/operations.js";
+import { entryAt, isPinned, rollbackEntry, templateAt } from "../registry/operations.js";
 import { publishAmiToSsm } from "../registry/publish.js";
 import { readRegistryText } from "../registry/registry-file.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
 import { isoSeconds, parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile, withRegistryLock, writeRegistryAtomically } from "../registry/store.js";
-import { AMI_ID_RULE, isAmiId } from "../template/architectures.js";
 import { listTemplateFilesIfAny, loadTemplateFile, loadTemplates, templateNotFound } from "../template/repository.js";
 import { ARCHITECTURES, type Architecture, type Template } from "../template/schema.js";
 import type { CliIO, GlobalOptions } from "./io.js";
@@ -157,7 +156,7 @@ function unchangedSummary(targets: number, current: number, pinned: number, miss
 async function rollbackScope(templateId: string, registry: Registry, globals: GlobalOptions): Promise<{ regions: string[]; architecturesIn: (region: string) => Architecture[]; file?: string }> {
   const files = await listTemplateFilesIfAny(globals.templatesDir);
   const file = files.find((f) => f.id === templateId);
-  const recorded = registry.templates[templateId];
+  const recorded = templateAt(registry, templateId);
   if (!recorded) {
     if (file) throw new CwsError("NO_REGISTRY_ENTRY", `${globals.registry} has no AMI for ${templateId}: nothing to roll back`, { value: templateId, suggestion: "cws ami list shows what it has" });
     const known = [...new Set([...files.map((f) => f.id), ...Object.keys(registry.templates)])];
@@ -167,7 +166,7 @@ async function rollbackScope(templateId: string, registry: Registry, globals: Gl
   if (file && template) return { regions: template.regions, architecturesIn: () => template.base_ami.architecture, file: file.file };
   return {
     regions: Object.keys(recorded.amis),
-    architecturesIn: (region) => ARCHITECTURES.filter((arch) => recorded.amis[region]?.[arch] !== undefined),
+    architecturesIn: (region) => ARCHITECTURES.filter((arch) => entryAt(registry, templateId, region, arch) !== undefined),
   };
 }
 
@@ -177,9 +176,6 @@ export async function runRollback(
   globals: GlobalOptions,
   io: CliIO,
 ): Promise<ExitCode> {
-  if (options.to?.startsWith("ami-") && !isAmiId(options.to)) {
-    throw new CwsError("BAD_OPTION", `--to ${JSON.stringify(options.to)}: ${AMI_ID_RULE}`, { value: options.to, suggestion: `or give a version such as v1.2.0; cws ami list --template ${templateId} shows the AMI ids` });
-  }
   const registry = await readRegistry(globals.registry);
   if (!registry) throw new CwsError("REGISTRY_MISSING", `no registry at ${globals.registry}`, { suggestion: "cws ami update-registry --all builds it from AWS" });
   const scope = await rollbackScope(templateId, registry, globals);
@@ -218,6 +214,10 @@ export async function runRollback(
   return EXIT.ok;
 }
 
+const PRINT_IT = "--output - prints the merged registry on standard output";
+/** Names of standard output (Linux and macOS); what they lead to may be a terminal, a pipe or a file being written by the shell. */
+const STDOUT_PATHS: ReadonlySet<string> = new Set(["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]);
+
 /** Merge registry files (e.g. CI artifacts) into the registry, or print the merge with --output -. */
 export async function runRegistryMerge(typedFiles: string[], typedOptions: { output?: string }, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
   // Paths typed below the project root are relative to where they were typed.
@@ -248,9 +248,18 @@ export async function runRegistryMerge(typedFiles: string[], typedOptions: { out
     return EXIT.ok;
   }
   const target = options.output ?? globals.registry;
+  // The output is named as what it is, and checked before its lock is made beside it (in /dev, for /dev/stdout).
+  const role = options.output === undefined ? { role: "the registry" } : { role: "the merge's output (--output)", suggestion: `name a registry file to merge into, or ${PRINT_IT}` };
+  if (options.output !== undefined && STDOUT_PATHS.has(options.output)) {
+    throw new CwsError("BAD_OPTION", `--output ${options.output}: the merged registry is written to a file, atomically (a temporary file renamed over it), and standard output is no file`, {
+      value: options.output,
+      suggestion: PRINT_IT,
+    });
+  }
+  readRegistryText(target, role);
   let merged!: Registry;
   await withRegistryLock(target, async () => {
-    const base = await readRegistry(target);
+    const base = await readRegistry(target, role);
     merged = mergeRegistries(base ? [base, ...inputs] : inputs);
     await writeRegistryAtomically(target, merged);
   }, registryLockOptions(io));

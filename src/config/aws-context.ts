@@ -130,13 +130,16 @@ async function resolveRegion(context: AwsContext, options: AwsContextOptions, en
 
   const configFile = sharedConfigFile(env);
   const profiles = await lookup.readSharedConfig(configFile);
-  const fromConfig = given(profiles?.[context.profile]?.region);
+  // A profile is a user-named key, looked up as the file's own (as own-keys.ts does; inline, since `cws ami list` loads this
+  // module on every run): --profile constructor is no profile unless the file has one of that name.
+  const profile = profiles !== undefined && Object.hasOwn(profiles, context.profile) ? profiles[context.profile] : undefined;
+  const fromConfig = given(profile?.region);
   if (fromConfig !== undefined) return { ...context, region: fromConfig, regionFrom: "config file", configFile };
 
   const templateRegions = lookup.templateRegions ?? [];
   if (templateRegions.length === 1) return { ...context, region: templateRegions[0]!, regionFrom: "template", configFile };
 
-  const found = profiles === undefined ? "no such file" : profiles[context.profile] === undefined ? "no such profile" : "no region there";
+  const found = profiles === undefined ? "no such file" : profile === undefined ? "no such profile" : "no region there";
   throw new CwsError("REGION_REQUIRED", `no region: pass --region or set AWS_REGION (looked at profile ${context.profile} in ${configFile}: ${found})`, {
     suggestion: lookup.suggestion ?? `give the profile a region: aws configure set region us-east-1${context.profileFrom === "default" ? "" : ` --profile ${context.profile}`}`,
   });

@@ -77,15 +77,12 @@ export async function readProjectConfig(file: string, shownAs: string): Promise<
       suggestion: "it holds a few settings: check that it is the right file",
     });
   }
-  const text = read.bytes.toString("utf8").replace(/^\uFEFF/, "");
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    data = undefined;
-  }
+  const { parseJsonText, stripBom } = await import("../registry/json-text.js");
+  const text = stripBom(read.bytes.toString("utf8"));
+  // JSON.parse keeps the last of a key written twice; parseJsonText refuses it, as it does in the registry.
+  const json = parseJsonText(text);
   const { quickCheckConfig } = await import("./fields.js");
-  if (data !== undefined && quickCheckConfig(data)) return data as ProjectConfig;
+  if (!json.problem && quickCheckConfig(json.value)) return json.value as ProjectConfig;
   // The quick check and the schema agree (a test holds them to it); should they not, the schema decides.
   return (await import("./config-problems.js")).validConfigOrThrow(text, shownAs);
 }

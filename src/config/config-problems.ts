@@ -1,47 +1,21 @@
-import { LineCounter, parseDocument } from "yaml";
-import type * as z from "zod";
 import { CwsError } from "../errors.js";
-import { compareProblems, describeValue, formatPath, formatProblem, type Problem } from "../template/problems.js";
-import { AWS_REGIONS, regionProblem } from "../template/regions.js";
-import { valueAt, type Path } from "../template/rules.js";
-import { locator, writtenAt, type Locate, type WrittenAt } from "../template/yaml-document.js";
-import { didYouMean } from "../template/suggest.js";
+import { formatProblem, type Problem } from "../template/problems.js";
 import { configSchema } from "./config-schema.js";
 import { configKeysAt, type ProjectConfig } from "./fields.js";
+import { checkJsonText, jsonKeyLines } from "./json-problems.js";
 
 /**
- * What is wrong with a cws.config.json, each problem at its line and column,
- * with the templates' machinery: their Problem and its format, their locator
- * over a `yaml` document (JSON is YAML, so the same parser places a key or
- * value of a JSON file), "did you mean" and their wording of values. Loaded
- * only for a config the quick check turned down.
+ * What is wrong with a cws.config.json, each problem at its line and column
+ * (json-problems.ts, the templates' machinery). Loaded only for a config the
+ * quick check turned down.
  */
 export function checkConfig(text: string, file: string): { config?: ProjectConfig; problems: Problem[] } {
-  const at = (where: { line: number; column: number }, path: Path, message: string): Problem => ({
-    file,
-    line: where.line,
-    column: where.column,
-    severity: "error",
-    path: formatPath(path),
-    message,
+  const { value, problems } = checkJsonText<ProjectConfig>(text, file, {
+    schema: configSchema,
+    keysAt: configKeysAt,
+    notAnObject: "the config must be a JSON object of settings",
   });
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    return { problems: [at(jsonErrorPosition(text, error as Error), [], `not valid JSON: ${jsonErrorMessage(error as Error)}`)] };
-  }
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter });
-  const locate = locator(document, lineCounter);
-  // A value named as written (`1.10`), not as JSON.parse read it (1.1).
-  const written = writtenAt(document, text);
-  if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    return { problems: [at(locate([]), [], `the config must be a JSON object of settings, got ${describeValue(data)}`)] };
-  }
-  const parsed = configSchema.safeParse(data);
-  if (parsed.success) return { config: parsed.data as ProjectConfig, problems: [] };
-  return { problems: parsed.error.issues.flatMap((issue) => issueProblems(issue, data, locate, written, at)).sort(compareProblems) };
+  return value === undefined ? { problems } : { config: value, problems };
 }
 
 /** The config, or a usage error (exit 2) listing every problem at file:line:col. */
@@ -55,51 +29,4 @@ export function validConfigOrThrow(text: string, file: string): ProjectConfig {
 }
 
 /** The line each key of a config is on (`build.subnet` → 7), for `cws config`. */
-export function configKeyLines(text: string): (key: string) => number | undefined {
-  const lineCounter = new LineCounter();
-  const locate = locator(parseDocument(text, { lineCounter }), lineCounter);
-  return (key) => {
-    const where = locate(key.split("."), true);
-    return where.exact ? where.line : undefined;
-  };
-}
-
-type At = (where: { line: number; column: number }, path: Path, message: string) => Problem;
-
-function issueProblems(issue: z.core.$ZodIssue, data: unknown, locate: Locate, writtenAt: WrittenAt, at: At): Problem[] {
-  const path = issue.path;
-  const value = valueAt(data, path);
-  const written = writtenAt(path);
-  switch (issue.code) {
-    case "unrecognized_keys":
-      return issue.keys.map((key) => at(locate([...path, key], true), [...path, key], `unknown field "${key}"${didYouMean(key, configKeysAt(path))}`));
-    case "invalid_type":
-      return [at(locate(path), path, `expected ${issue.expected === "object" ? "an object" : `a ${issue.expected}`}, got ${describeValue(value, written)}`)];
-    case "invalid_value": {
-      const options = issue.values.map(String);
-      const isRegion = options.length === AWS_REGIONS.length && typeof value === "string";
-      const message = isRegion
-        ? `"${value}" is ${regionProblem(value)}`
-        : `expected one of ${options.join(", ")}, got ${describeValue(value, written)}${typeof value === "string" ? didYouMean(value, options) : ""}`;
-      return [at(locate(path), path, message)];
-    }
-    case "too_small":
-      return [at(locate(path), path, "must not be empty")];
-    case "invalid_format":
-      return [at(locate(path), path, `${issue.message}, got ${describeValue(value, written)}`)];
-    default:
-      return [at(locate(path), path, issue.message)];
-  }
-}
-
-/** V8 says "… in JSON at position 42" (Node 22 adds the line and column); no position means the text ended too soon. */
-function jsonErrorPosition(text: string, error: Error): { line: number; column: number } {
-  const match = /at position (\d+)/.exec(error.message);
-  const offset = match ? Number(match[1]) : text.length;
-  const before = text.slice(0, offset).split("\n");
-  return { line: before.length, column: before.at(-1)!.length + 1 };
-}
-
-function jsonErrorMessage(error: Error): string {
-  return error.message.replace(/,? ?(in JSON )?at position \d+.*$/s, "").replace(/ in JSON$/, "").trim() || error.message;
-}
+export const configKeyLines = jsonKeyLines;

@@ -9,8 +9,8 @@ import { AWS_REGIONS } from "../template/regions.js";
  * config costs on the hot path (`cws ami lint`, `cws ami list`): no zod, no
  * YAML parser. This module imports no zod.
  *
- * Only settings that exist today are here. build-all's build region,
- * concurrency and price table come with build-all.
+ * Only settings that exist today are here. build-all's build region and
+ * concurrency come with build-all.
  */
 
 /** What a value may be; each kind is implemented once here (quick check) and once in config-schema.ts (zod). */
@@ -48,6 +48,11 @@ export const CONFIG_FIELDS: readonly ConfigEntry[] = [
   },
   { key: "instance_profile", kind: "instanceProfile", description: "IAM instance profile the build instances get and bootstrap creates (default: cws-ami-builder)" },
   { key: "publish_ssm", kind: "boolean", description: "also write each recorded AMI id to SSM Parameter Store (build, update-registry, rollback; default: false)" },
+  {
+    key: "prices",
+    kind: "path",
+    description: "a JSON price file, relative to this file, merged over the price table shipped with cws for the cost of builds and images (see schemas/prices.schema.json); --prices wins",
+  },
   {
     key: "build",
     description: "defaults for cws ami build",
@@ -118,6 +123,7 @@ export interface ProjectConfig {
   region?: string;
   instance_profile?: string;
   publish_ssm?: boolean;
+  prices?: string;
   build?: {
     instance_type?: Partial<Record<(typeof ARCHITECTURES)[number], string>>;
     subnet?: string;

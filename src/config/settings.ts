@@ -126,6 +126,20 @@ export function resolvePublishSsm(flag: boolean | undefined, project: Project | 
   );
 }
 
+/**
+ * The price file: --prices (typed where cws was started, so rebased onto the
+ * root), else the config's prices, else none (the shipped table).
+ */
+export function resolvePricesFile(flag: string | undefined, project: Project | undefined): Setting<string | undefined> {
+  return firstOf<string | undefined>(
+    [
+      [flag === undefined || project === undefined ? flag : typedPath(project, flag), { kind: "flag", name: "--prices" }],
+      [project?.config.prices, configSource(project, "prices")],
+    ],
+    undefined,
+  );
+}
+
 export interface BuildSettings {
   instanceProfile: Setting<string>;
   subnet: Setting<string | undefined>;

@@ -2,6 +2,8 @@ import { Chalk, type ChalkInstance } from "chalk";
 import type { BuildReporter } from "../builder/reporter.js";
 import type { BuildResult } from "../builder/build.js";
 import type { OutputStream } from "../cli/io.js";
+import { formatDuration } from "../duration.js";
+import { describeBuildCost, describeStorageCost } from "../fleet/cost.js";
 
 export interface ReporterOptions {
   stream: OutputStream;
@@ -37,13 +39,6 @@ export async function createBuildReporter(options: ReporterOptions): Promise<Bui
   return new PlainReporter(chalk, options.stream, options.quiet, options.now ?? (() => new Date()));
 }
 
-function duration(seconds: number): string {
-  if (seconds < 60) return `${Math.round(seconds)}s`;
-  const m = Math.floor(seconds / 60);
-  const s = Math.round(seconds - m * 60);
-  return `${m}m ${s}s`;
-}
-
 class PlainReporter implements BuildReporter {
   constructor(
     private readonly chalk: ChalkInstance,
@@ -60,10 +55,10 @@ class PlainReporter implements BuildReporter {
     this.line(`⏳ ${title}...`);
   }
   stepSucceeded(text: string, seconds: number) {
-    this.line(`✅ ${text} ${this.chalk.dim(`(${duration(seconds)})`)}`);
+    this.line(`✅ ${text} ${this.chalk.dim(`(${formatDuration(seconds)})`)}`);
   }
   stepFailed(text: string, seconds: number) {
-    this.line(`❌ ${this.chalk.red(text)} ${this.chalk.dim(`(${duration(seconds)})`)}`, true);
+    this.line(`❌ ${this.chalk.red(text)} ${this.chalk.dim(`(${formatDuration(seconds)})`)}`, true);
   }
   detail(text: string) {
     this.line(`   ${text}`);
@@ -103,10 +98,10 @@ class TtyReporter implements BuildReporter {
     this.spinner = this.makeSpinner(`${title}...`).start();
   }
   stepSucceeded(text: string, seconds: number) {
-    this.finish("✅", `${text} ${this.chalk.dim(`(${duration(seconds)})`)}`);
+    this.finish("✅", `${text} ${this.chalk.dim(`(${formatDuration(seconds)})`)}`);
   }
   stepFailed(text: string, seconds: number) {
-    this.finish("❌", `${this.chalk.red(text)} ${this.chalk.dim(`(${duration(seconds)})`)}`);
+    this.finish("❌", `${this.chalk.red(text)} ${this.chalk.dim(`(${formatDuration(seconds)})`)}`);
   }
   private finish(symbol: string, text: string) {
     if (this.spinner) this.spinner.stopAndPersist({ symbol, text });
@@ -158,7 +153,7 @@ export function formatBuildResult(result: BuildResult, chalk: ChalkInstance): st
     lines.push("", `🎉 ${chalk.green.bold("Build complete!")}`);
     lines.push(`   AMI ID: ${result.imageId}${result.imageState === "pending" ? " (still pending)" : ""}`);
     if (result.imageName) lines.push(`   Name: ${result.imageName}`);
-    lines.push(`   Total time: ${duration(result.durationSeconds)}`);
+    lines.push(`   Total time: ${formatDuration(result.durationSeconds)}`);
     lines.push(`   Logs: ${result.logDir}`);
   } else {
     const word = result.status === "interrupted" ? "Build interrupted" : "Build failed";
@@ -167,7 +162,12 @@ export function formatBuildResult(result: BuildResult, chalk: ChalkInstance): st
       lines.push(`   ${result.error.message}`);
       if (result.error.suggestion) lines.push(...result.error.suggestion.split("\n").map((l) => `   → ${l}`.replace("→   ", "  ")));
     }
-    lines.push(`   Total time: ${duration(result.durationSeconds)}`, `   Logs: ${result.logDir}`);
+    lines.push(`   Total time: ${formatDuration(result.durationSeconds)}`, `   Logs: ${result.logDir}`);
+  }
+  if (result.cost) {
+    lines.push("", `💰 Cost: ${describeBuildCost(result.cost.build)}${result.billing?.instanceKept ? "; the kept instance is billed until it is terminated" : ""}`);
+    if (result.cost.snapshotsPerMonth) lines.push(`   Image storage: ${describeStorageCost(result.cost.snapshotsPerMonth)} in ${result.region}`);
+    lines.push(`   Prices: ${result.cost.prices}, on-demand estimates`);
   }
   // What was written, and nothing when nothing was (--no-registry-update; builds never edit templates).
   if (result.written.registry) lines.push("", `Registry updated (${result.written.registry}):`, `   ${key} = ${result.imageId}`);

@@ -43,9 +43,10 @@ export async function printLintReport(report: LintReport, io: CliIO, globals: Gl
       `${report.errors} error${report.errors === 1 ? "" : "s"}`,
       `${report.warnings} warning${report.warnings === 1 ? "" : "s"}`,
     ];
-    const unread = report.templates.filter((t) => !t.warningsChecked).length;
-    // Said rather than counted as 0: a file that is not YAML may hide warnings until it is fixed.
-    const notChecked = unread === 0 ? "" : `; ${unread} not checked for warnings (not a YAML mapping)`;
+    const unread = report.templates.filter((t) => !t.warningsChecked);
+    // Said rather than counted as 0, each with its reason: a file that cannot be read may hide warnings until it is fixed.
+    const reasons = unread.map((t) => `${t.id}: ${t.notCheckedBecause ?? "no fields could be read"}`).join("; ");
+    const notChecked = unread.length === 0 ? "" : `; ${unread.length} not checked for warnings (${reasons})`;
     const mark = report.errors > 0 ? chalk.red("✖") : chalk.yellow("!");
     io.stdout.write(`${mark} ${noun} checked: ${parts.join(", ")}${notChecked}${report.strict ? " (--strict: warnings count as errors)" : ""}\n`);
   }

@@ -1,5 +1,6 @@
 import type { Ec2Port, ImageInfo } from "../aws/ports.js";
 import type { Architecture } from "../template/schema.js";
+import { COPIED_FROM_TAG, parseCopiedFromTag } from "./copied-from.js";
 import type { AmiRecord } from "./schema.js";
 
 /**
@@ -33,6 +34,7 @@ export function newestValidated(images: readonly ImageInfo[], templateId: string
 export function recordFromImage(image: ImageInfo): AmiRecord {
   const tag = (key: string) => image.tags[key];
   const created = normalizeDate(image.creationDate);
+  const copiedFrom = parseCopiedFromTag(tag(COPIED_FROM_TAG));
   return {
     ami_id: image.imageId,
     created,
@@ -45,6 +47,7 @@ export function recordFromImage(image: ImageInfo): AmiRecord {
     ...(tag("cws:content-hash") ? { content_hash: tag("cws:content-hash")! } : {}),
     ...(tag("cws:source-commit") ? { source_commit: tag("cws:source-commit")! } : {}),
     ...(tag("cws:validated") === "true" ? { validated_at: created } : {}),
+    ...(copiedFrom ? { copied_from: copiedFrom } : {}),
   };
 }
 

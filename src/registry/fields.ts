@@ -44,6 +44,8 @@ export type FieldKind =
   | "intArray"
   /** A number per architecture, for some of the architectures. */
   | "costByArchitecture"
+  /** Where a copy came from: `{ region, ami_id }`, a region name and an AMI id, and nothing else. */
+  | "copySource"
   /** Template id → template (the `template` level). */
   | "templates"
   /** Region → architecture → the current AMI (the `entry` level). */
@@ -140,6 +142,12 @@ export const REGISTRY_FIELDS = {
       optional("content_hash", "string", "greatest", "Hash of what the image is made of: the template's content and its base AMI (tag cws:content-hash)."),
       optional("source_commit", "string", "greatest", "Git commit of the templates, when built from a checkout."),
       optional("validated_at", "isoDate", "latest", "When validation passed (UTC)."),
+      optional(
+        "copied_from",
+        "copySource",
+        "greatest",
+        "For an image copied from another region (build-all builds once per architecture and copies): that region and the AMI copied. Absent for an image built where it is.",
+      ),
     ],
   },
   entry: {

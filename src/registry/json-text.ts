@@ -8,8 +8,13 @@
  */
 
 export interface JsonTextProblem {
-  /** Not JSON at all, or JSON that repeats a key in an object (valid for the grammar, but JSON.parse loses data). */
-  kind: "syntax" | "duplicate-key";
+  /**
+   * Not JSON at all; JSON that repeats a key in an object (valid for the
+   * grammar, but JSON.parse loses data); or a key `__proto__`, which no
+   * registry field has and which a JavaScript reader drops or takes for the
+   * object's prototype.
+   */
+  kind: "syntax" | "duplicate-key" | "proto-key";
   /** Offset in the text (UTF-16 code units) of the character at fault. */
   offset: number;
   message: string;
@@ -49,7 +54,7 @@ interface Frame {
 }
 
 function describeChar(text: string, offset: number): string {
-  if (offset >= text.length) return "the end of the file";
+  if (offset >= text.length) return "end of the file";
   const char = String.fromCodePoint(text.codePointAt(offset)!);
   return char.trim() === "" || char.charCodeAt(0) < 0x20 ? `character U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}` : JSON.stringify(char);
 }
@@ -76,7 +81,7 @@ export function parseJsonText(text: string): { value: unknown; problem?: undefin
   } catch {
     return { problem: jsonTextProblem(text) ?? { kind: "syntax", offset: 0, message: "not valid JSON" } };
   }
-  // -1 from either count means "could not count": read the text in full.
+  // -1 from either count means "could not count" (or a __proto__ key): read the text in full.
   const inText = keysInText(text);
   if (inText < 0 || inText !== keysInValue(value)) {
     const problem = jsonTextProblem(text);
@@ -116,6 +121,8 @@ function keysInValue(value: unknown): number {
       return n;
     }
     for (const key in item) {
+      // JSON.parse makes it an own key; every later copy ({...x}, zod) drops it or sets the prototype.
+      if (key === "__proto__") throw new Error("a __proto__ key");
       n++;
       const child = (item as Record<string, unknown>)[key];
       if (typeof child === "object" && child !== null) n += count(child);
@@ -139,7 +146,8 @@ export function jsonTextProblem(text: string): JsonTextProblem | undefined {
   const n = text.length;
   let i = 0;
   const stack: Frame[] = [];
-  const fail = (offset: number, expected: string): JsonTextProblem => syntax(offset, `unexpected ${describeChar(text, offset)}; expected ${expected}`);
+  const fail = (offset: number, expected: string): JsonTextProblem =>
+    text.trim() === "" ? syntax(offset, "the file is empty; a registry is a JSON object") : syntax(offset, `unexpected ${describeChar(text, offset)}; expected ${expected}`);
 
   const skipSpace = () => {
     for (let c = text.charCodeAt(i); c === 32 || c === 10 || c === 13 || c === 9; c = text.charCodeAt(++i));
@@ -251,6 +259,14 @@ export function jsonTextProblem(text: string): JsonTextProblem | undefined {
       };
     }
     frame.keys!.set(key, start);
+    if (key === "__proto__") {
+      const where = pathOf(stack);
+      return {
+        kind: "proto-key",
+        offset: start,
+        message: `${where ? `${where}: ` : ""}a key named "__proto__" cannot be read: JavaScript takes it for the object's prototype and drops it, and no registry field has this name`,
+      };
+    }
     i = end;
     skipSpace();
     if (text.charCodeAt(i) !== 58 /* : */) return fail(i, `":" after the property name`);

@@ -59,6 +59,8 @@ export interface ListRow {
   validated: boolean;
   size_gb: number;
   name?: string;
+  /** For a copy build-all made from another region's image: that region and AMI. */
+  copied_from?: { region: string; ami_id: string };
   /** Only with --live: empty when AWS agrees with the registry. */
   drift?: Drift[];
 }
@@ -110,6 +112,7 @@ export function buildRows(registry: Registry, filter: ListFilter = {}): ListRow[
           size_gb: entry.size_gb,
         };
         if (entry.name !== undefined) row.name = entry.name;
+        if (entry.copied_from !== undefined) row.copied_from = entry.copied_from;
         rows.push(row);
       }
     }
@@ -185,7 +188,7 @@ function imageKey(image: ImageInfo): { template: string; architecture: string } 
  * they are, without a `drift` field.
  */
 export async function applyDrift(registry: Registry, rows: readonly ListRow[], filter: ListFilter, live: ReadonlyMap<string, readonly ImageInfo[]>): Promise<ListRow[]> {
-  const { newestValidated, normalizeDate, recordFromImage } = await import("./aws-images.js");
+  const [{ newestValidated, normalizeDate, recordFromImage }, { entryAt }] = await Promise.all([import("./aws-images.js"), import("./lookup.js")]);
   const out: ListRow[] = [];
   for (const row of rows) {
     const images = live.get(row.region);
@@ -193,7 +196,7 @@ export async function applyDrift(registry: Registry, rows: readonly ListRow[], f
       out.push({ ...row });
       continue;
     }
-    const entry = registry.templates[row.template]?.amis[row.region]?.[row.architecture as Architecture];
+    const entry = entryAt(registry, row.template, row.region, row.architecture);
     const named = new Set([row.ami_id, ...(entry?.history ?? []).map((h) => h.ami_id)]);
     const drift: Drift[] = [];
     const current = images.find((image) => image.imageId === row.ami_id);
@@ -209,7 +212,7 @@ export async function applyDrift(registry: Registry, rows: readonly ListRow[], f
     }
     out.push({ ...row, drift });
   }
-  out.push(...untrackedRows(registry, filter, live, recordFromImage));
+  out.push(...untrackedRows(registry, filter, live, recordFromImage, entryAt));
   return sortRows(out);
 }
 
@@ -218,6 +221,7 @@ function untrackedRows(
   filter: ListFilter,
   live: ReadonlyMap<string, readonly ImageInfo[]>,
   recordFromImage: (image: ImageInfo) => ReturnType<typeof import("./aws-images.js").recordFromImage>,
+  entryAt: typeof import("./lookup.js").entryAt,
 ): ListRow[] {
   const namedIds = registryIdsByRegion(registry);
   const rows: ListRow[] = [];
@@ -228,7 +232,8 @@ function untrackedRows(
       const key = imageKey(image);
       if (key === undefined || named.has(image.imageId)) continue;
       if (!matches(filter, key.template, region, key.architecture)) continue;
-      if (registry.templates[key.template]?.amis[region]?.[key.architecture as Architecture] !== undefined) continue;
+      // Tag values are anyone's text (cws:template=constructor, =toString): looked up as the registry's own keys only.
+      if (entryAt(registry, key.template, region, key.architecture) !== undefined) continue;
       const id = `${key.template}\u0000${key.architecture}`;
       const group = groups.get(id) ?? { ...key, images: [] };
       groups.set(id, group);

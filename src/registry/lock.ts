@@ -62,6 +62,8 @@ interface Holder {
 /** A lock file as found. */
 interface Seen {
   holder: Holder;
+  /** The start of what the file holds, when that is no lock record cws (of any version) writes: then no holder can be judged. */
+  foreign?: string;
   /** The holder's token, or (for a lock without one) the file's identity, which a replacement changes. */
   id: string;
   modified: Date;
@@ -92,8 +94,28 @@ const ROLE = { expected: "file", role: "the registry lock" } as const;
 function readLock(path: string): Seen | undefined {
   const read = readRegularFile(path, { ...ROLE, maxBytes: MAX_LOCK_BYTES, ifMissing: "undefined", suggestion: `remove it: cws keeps a small file there only while it writes the registry` });
   if (read === undefined) return undefined;
-  const holder = read.size <= MAX_LOCK_BYTES ? parseHolder(read.bytes.toString("utf8")) : {};
-  return { holder, id: holder.token ?? `${read.stats.ino}-${read.stats.mtimeMs}-${read.size}`, modified: read.stats.mtime };
+  const text = read.bytes.toString("utf8");
+  const holder = read.size <= MAX_LOCK_BYTES ? parseHolder(text) : {};
+  // An empty file is a lock being created (or one whose writer stopped before writing): it names no process. Anything
+  // else without a host or token is no lock record cws writes.
+  const foreign = text.trim() !== "" && holder.host === undefined && holder.token === undefined ? quoteStart(text) : undefined;
+  return { holder, ...(foreign === undefined ? {} : { foreign }), id: holder.token ?? `${read.stats.ino}-${read.stats.mtimeMs}-${read.size}`, modified: read.stats.mtime };
+}
+
+/** The first line of a text, at most 40 characters, as a JSON string (control characters escaped). */
+function quoteStart(text: string): string {
+  const line = text.trim().split("\n")[0]!;
+  return JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}…` : line);
+}
+
+/** How long ago, as a person reads it: `3 s`, `5 min`, `2 h`, `3 days`, `6.9 years`. */
+export function durationText(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 120) return `${s} s`;
+  if (s < 120 * 60) return `${Math.round(s / 60)} min`;
+  if (s < 48 * 3600) return `${Math.round(s / 3600)} h`;
+  const days = s / 86_400;
+  return days < 730 ? `${Math.round(days)} days` : `${(days / 365.25).toFixed(1)} years`;
 }
 
 /** Create the lock file only if there is none; false when there is. */
@@ -148,12 +170,14 @@ export class RegistryLock {
   private describe(seen: Seen): string {
     const { holder } = seen;
     const since = holder.acquired && !Number.isNaN(Date.parse(holder.acquired)) ? new Date(holder.acquired) : seen.modified;
-    const ago = Math.max(0, Math.round((Date.now() - since.getTime()) / 1000));
+    const ago = durationText((Date.now() - since.getTime()) / 1000);
     const who =
       holder.pid === undefined
-        ? "a process it does not name"
+        ? seen.foreign === undefined
+          ? "a process it does not name"
+          : `an unknown writer (the file begins ${seen.foreign}, no lock record cws writes)`
         : `pid ${holder.pid}${holder.host !== undefined && holder.host !== this.host ? ` on host ${holder.host}` : ""}${holder.command ? ` (${holder.command})` : ""}`;
-    return `${who} since ${iso(since)} (${ago} s ago)`;
+    return `${who} since ${iso(since)} (${ago} ago)`;
   }
 
   private async judge(seen: Seen): Promise<Verdict> {
@@ -227,6 +251,9 @@ export class RegistryLock {
         return token;
       }
       const { seen, verdict } = result;
+      // Not a lock cws wrote, and changed in the last staleMs (an older one was taken over): there is no holder to wait
+      // for or to judge gone, so say so now rather than after the timeout.
+      if (seen?.foreign !== undefined) throw this.foreignLock(seen.foreign);
       if (seen && verdict) {
         const state = verdict.stale ? "taking-over" : verdict.state;
         // Said once per holder, at once; a lock just being created (empty for an instant) is not worth a line yet.
@@ -240,6 +267,14 @@ export class RegistryLock {
       await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
       delay = Math.min(200, delay * 2);
     }
+  }
+
+  private foreignLock(content: string): CwsError {
+    return new CwsError(
+      "REGISTRY_LOCK_UNREADABLE",
+      `${this.path}: the registry lock holds no lock record cws writes (it begins ${content}), so cws cannot tell whether a process holds it or which`,
+      { value: this.path, suggestion: `if no cws is running, remove it: rm ${this.path}` },
+    );
   }
 
   private waitMessage(seen: Seen, state: "running" | "elsewhere" | "unknown"): string {

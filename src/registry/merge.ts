@@ -1,4 +1,5 @@
 import { REGISTRY_FIELDS, REGISTRY_FORMAT_VERSION, type FieldKind, type FieldSpec, type MergeRule, type RegistryFields } from "./fields.js";
+import { ownValue, setOwn } from "../own-keys.js";
 import { boundedHistory } from "./operations.js";
 import type { AmiRecord, Registry } from "./schema.js";
 import { compareTimestamps } from "./timestamps.js";
@@ -85,23 +86,24 @@ export function registryMergerOf(fields: RegistryFields): (inputs: readonly Regi
     const keys = [...new Set(copies.flatMap((copy) => Object.keys(copy.value)))].sort(compareText);
     const out: Json = {};
     for (const key of keys) {
-      const present = copies.filter((copy) => copy.value[key] !== undefined);
+      const present = copies.filter((copy) => ownValue(copy.value, key) !== undefined);
       if (present.length === 0) continue;
       const spec = specs.get(key);
       const values = present.map((copy) => copy.value[key]);
+      const merged = (value: unknown) => setOwn(out, key, value);
       switch (spec?.merge ?? "greatest") {
         case "union":
-          out[key] = spec!.kind === "templates" ? mergeMap(values, mergeTemplate) : mergeMap(values, (regions) => mergeMap(regions, mergeEntry));
+          merged(spec!.kind === "templates" ? mergeMap(values, mergeTemplate) : mergeMap(values, (regions) => mergeMap(regions, mergeEntry)));
           break;
         case "newest":
-          out[key] = maxBy(present, (a, b) => byStamp(a.stamp, b.stamp) || byCanonical(a.value[key], b.value[key])).value[key];
+          merged(maxBy(present, (a, b) => byStamp(a.stamp, b.stamp) || byCanonical(a.value[key], b.value[key])).value[key]);
           break;
         case "latest":
-          out[key] = maxBy(values, byTime);
+          merged(maxBy(values, byTime));
           break;
         default:
           // "greatest", and "identity", "winner", "history" where mergeEntry has not already taken them.
-          out[key] = maxBy(values, byCanonical);
+          merged(maxBy(values, byCanonical));
       }
     }
     return out;
@@ -112,8 +114,9 @@ export function registryMergerOf(fields: RegistryFields): (inputs: readonly Regi
     const out: Json = {};
     const objects = maps as Json[];
     for (const key of [...new Set(objects.flatMap((map) => Object.keys(map)))].sort(compareText)) {
-      const values = objects.map((map) => map[key]).filter((value) => value !== undefined);
-      if (values.length > 0) out[key] = merge(values);
+      // A key one map has is looked up in the others as their own: `templates.constructor` is a template, not Object.
+      const values = objects.map((map) => ownValue(map, key)).filter((value) => value !== undefined);
+      if (values.length > 0) setOwn(out, key, merge(values));
     }
     return out;
   }

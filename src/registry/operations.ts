@@ -1,13 +1,13 @@
 import { CwsError } from "../errors.js";
+import { ownValue, setOwn } from "../own-keys.js";
+import { entryAt, templateAt } from "./lookup.js";
 import type { Architecture } from "../template/schema.js";
 import { HISTORY_LIMIT, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
 import { compareTimestamps } from "./timestamps.js";
 
-/** Pure operations on a registry object; store.ts reads and writes the file, merge.ts merges files. */
+export { entriesFor, entryAt, setEntry, templateAt } from "./lookup.js";
 
-export function entryAt(registry: Registry, templateId: string, region: string, architecture: Architecture): AmiEntry | undefined {
-  return registry.templates[templateId]?.amis[region]?.[architecture];
-}
+/** Pure operations on a registry object; store.ts reads and writes the file, merge.ts merges files. */
 
 function withoutHistory(entry: AmiEntry): AmiRecord {
   const { history: _history, pinned: _pinned, ...record } = entry as AmiEntry & { pinned?: unknown };
@@ -76,13 +76,12 @@ export function rollbackEntry(registry: Registry, templateId: string, region: st
   }
   const previous = withoutHistory(entry);
   const rest = history.filter((h) => h.ami_id !== target!.ami_id);
-  const templateEntry = registry.templates[templateId]!;
-  templateEntry.amis[region]![architecture] = {
+  setOwn(ownValue(templateAt(registry, templateId)!.amis, region)!, architecture, {
     ...target,
     pinned: true,
     rolled_back_at: now,
     history: boundedHistory([previous, ...rest]),
-  } as AmiEntry;
+  } as AmiEntry);
   return { from: entry.ami_id, to: target };
 }
 

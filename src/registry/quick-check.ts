@@ -1,4 +1,4 @@
-import { ARCHITECTURES, isAmiId } from "../template/architectures.js";
+import { ARCHITECTURES, isAmiId, isAwsRegion } from "../template/architectures.js";
 import { isTemplateId } from "../template/template-id.js";
 import { HISTORY_LIMIT, REGISTRY_FORMAT_VERSIONS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 import { isIsoTimestamp } from "./timestamps.js";
@@ -39,6 +39,13 @@ const helpers = {
     for (const arch in value) if (!Object.hasOwn(value, arch) || !isArchitecture(arch) || !isNumber(value[arch])) return false;
     return true;
   },
+  /** `{ region, ami_id }` and no other key, as the schema's strict object. */
+  isCopySource(value: unknown): boolean {
+    if (!isObject(value)) return false;
+    let keys = 0;
+    for (const key in value) if (Object.hasOwn(value, key)) keys++;
+    return keys === 2 && typeof value.region === "string" && value.region !== "" && isAmiId(value.ami_id);
+  },
   isHistory(value: unknown, isRecord: (value: unknown) => boolean): boolean {
     if (!Array.isArray(value) || value.length > HISTORY_LIMIT) return false;
     for (const old of value) if (!isRecord(old)) return false;
@@ -48,7 +55,7 @@ const helpers = {
     if (!isObject(value)) return false;
     for (const region in value) {
       const byArch = value[region];
-      if (!Object.hasOwn(value, region) || !isObject(byArch)) return false;
+      if (!Object.hasOwn(value, region) || !isAwsRegion(region) || !isObject(byArch)) return false;
       for (const arch in byArch) if (!Object.hasOwn(byArch, arch) || !isArchitecture(arch) || !isEntry(byArch[arch])) return false;
     }
     return true;
@@ -70,6 +77,7 @@ const KIND_TESTS: Record<FieldKind, string> = {
   nonNegativeNumber: "isNumber(x) && x >= 0",
   intArray: "isIntArray(x)",
   costByArchitecture: "isCostByArchitecture(x)",
+  copySource: "isCopySource(x)",
   history: "isHistory(x, record)",
   amisByRegion: "isAmisByRegion(x, entry)",
   templates: "isTemplates(x, template)",

@@ -1,4 +1,5 @@
-import { FileAccessError, formatBytes, readRegularFile } from "../file-access.js";
+import { CwsError } from "../errors.js";
+import { decodeUtf8, FileAccessError, formatBytes, readRegularFile } from "../file-access.js";
 
 /**
  * Reading a registry file: through the one reader of regular files, so a
@@ -15,7 +16,7 @@ export const REGISTRY_MAX_BYTES = 64 * 1024 * 1024;
  * `file` (a new registry), or with `required`, an error. `role` names the file
  * in messages: "the registry", "the file to merge".
  */
-export function readRegistryText(file: string): string | undefined;
+export function readRegistryText(file: string, options?: { role?: string; suggestion?: string }): string | undefined;
 export function readRegistryText(file: string, options: { role: string; required: true; suggestion?: string }): string;
 export function readRegistryText(file: string, options: { role?: string; required?: boolean; suggestion?: string } = {}): string | undefined {
   const role = options.role ?? "the registry";
@@ -32,5 +33,11 @@ export function readRegistryText(file: string, options: { role?: string; require
       suggestion: "check that the path names the registry JSON file",
     });
   }
-  return read.bytes.toString("utf8");
+  // Refused, as a template is: a decoder's U+FFFD in place of a byte would be written back by the next command.
+  const decoded = decodeUtf8(read.bytes);
+  if ("text" in decoded) return decoded.text;
+  throw new CwsError("REGISTRY_INVALID", `${file}:${decoded.line}:${decoded.column} ${role} is ${decoded.problem}`, {
+    value: file,
+    suggestion: "save it as UTF-8 (git diff shows what changed); cws never overwrites an invalid registry",
+  });
 }

@@ -1,6 +1,7 @@
 import { CwsError } from "../errors.js";
 import type { Architecture } from "../template/schema.js";
-import { usableRecord } from "./operations.js";
+import { ownValue } from "../own-keys.js";
+import { entryAt, usableRecord } from "./operations.js";
 import type { AmiRecord, Registry } from "./schema.js";
 import { readRegistry } from "./store.js";
 
@@ -52,7 +53,7 @@ export async function resolveAmi(templateId: string, region: string, architectur
     why = "";
   }
   if (registry) {
-    const entry = registry.templates[templateId]?.amis[region]?.[architecture];
+    const entry = entryAt(registry, templateId, region, architecture);
     if (entry) {
       const chosen = usableRecord(entry, options);
       if (chosen) {
@@ -64,7 +65,7 @@ export async function resolveAmi(templateId: string, region: string, architectur
       why = `the registry has no entry for ${where}`;
     }
   }
-  const legacy = options.legacy?.[templateId]?.[region]?.[architecture];
+  const legacy = ownValue(ownValue(ownValue(options.legacy, templateId), region), architecture);
   if (legacy) {
     warn(`${why}; falling back to the hard-coded AMI ${legacy}`);
     return { amiId: legacy, source: "legacy", validated: false };

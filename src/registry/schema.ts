@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { AMI_ID_PATTERN, AMI_ID_RULE } from "../template/architectures.js";
 // Through the template schema, not architectures.ts: its z.config (no JIT) holds for this schema too.
-import { ARCHITECTURES } from "../template/schema.js";
+import { ARCHITECTURES, awsRegion } from "../template/schema.js";
 import { TEMPLATE_ID_MAX_LENGTH, TEMPLATE_ID_PATTERN, TEMPLATE_ID_RULE } from "../template/template-id.js";
 import {
   entryFields,
@@ -15,6 +15,7 @@ import {
   type LevelSpec,
   type RegistryFields,
 } from "./fields.js";
+import { describeValue } from "../template/problems.js";
 import { isIsoTimestamp, isoSeconds, TIMESTAMP, TIMESTAMP_RULE } from "./timestamps.js";
 
 /**
@@ -27,8 +28,8 @@ export { HISTORY_LIMIT, REGISTRY_FORMAT_VERSION };
 const understood = REGISTRY_FORMAT_VERSIONS.join(", ");
 const formatNumber = (version: string) => version.split(".").map(Number) as [number, number];
 
-/** Why a registry's `version` is not one this cws reads: a newer format (upgrade cws), or no format at all. */
-function formatVersionMessage(value: unknown): string {
+/** Why a registry's `version` is not one this cws reads: a newer format (upgrade cws), or no format at all; `written`, the value as the file has it (`1.0`, not 1). */
+export function formatVersionMessage(value: unknown, written?: string): string {
   if (typeof value === "string" && /^\d+\.\d+$/.test(value)) {
     const [major, minor] = formatNumber(value);
     const [newestMajor, newestMinor] = formatNumber(REGISTRY_FORMAT_VERSION);
@@ -36,16 +37,16 @@ function formatVersionMessage(value: unknown): string {
       return `registry format ${JSON.stringify(value)} is newer than this cws reads (${understood}), so a newer cws wrote it; upgrade cws to read it, and leave the file as it is`;
     }
   }
-  return `${typeof value === "string" ? `${JSON.stringify(value)} is not a registry format` : `expected a registry format such as "${REGISTRY_FORMAT_VERSION}", got ${JSON.stringify(value) ?? String(value)}`}; this cws reads format ${understood}`;
+  return `${typeof value === "string" ? `${JSON.stringify(value)} is not a registry format` : `expected a registry format such as "${REGISTRY_FORMAT_VERSION}", got ${describeValue(value, written)}`}; this cws reads format ${understood}`;
 }
 
 const byArchitecture = <T extends z.ZodType>(value: T) => z.partialRecord(z.enum(ARCHITECTURES), value);
 
+const NOT_AN_ID = `not a valid template id: use ${TEMPLATE_ID_RULE}`;
+
 /** Template ids as the keys of `templates`: the one rule (template-id.ts), which editors see as the JSON Schema's propertyNames. */
 const byTemplateId = <T extends z.ZodType>(value: T) =>
-  z.record(z.string().max(TEMPLATE_ID_MAX_LENGTH).regex(TEMPLATE_ID_PATTERN), value, {
-    error: (issue) => (issue.code === "invalid_key" ? `not a valid template id: use ${TEMPLATE_ID_RULE}` : undefined),
-  });
+  z.record(z.string().max(TEMPLATE_ID_MAX_LENGTH, { message: NOT_AN_ID, abort: true }).regex(TEMPLATE_ID_PATTERN, { message: NOT_AN_ID }), value, { error: () => NOT_AN_ID });
 
 /** The kinds that hold no other level; each field gets its own copy (`.describe` copies). */
 const VALUE_SCHEMAS = {
@@ -62,6 +63,10 @@ const VALUE_SCHEMAS = {
   nonNegativeNumber: z.number().nonnegative(),
   intArray: z.array(z.int()),
   costByArchitecture: byArchitecture(z.number()),
+  copySource: z.strictObject({
+    region: z.string().min(1).describe("The region the image was copied from."),
+    ami_id: z.string().regex(AMI_ID_PATTERN, { message: AMI_ID_RULE }).describe("The AMI it was copied from."),
+  }),
 } satisfies Record<Exclude<FieldKind, LevelKind>, z.ZodType>;
 
 /** The zod type of a level, as TypeScript sees it: one property per field, optional unless required. */
@@ -109,7 +114,10 @@ export interface RegistrySchemas<D extends RegistryFields> {
 export function registrySchemasOf<D extends RegistryFields>(fields: D): RegistrySchemas<D> {
   const record: RecordSchema<D> = levelSchema(fields.record, fields.record.fields, VALUE_SCHEMAS);
   const entry: EntrySchema<D> = levelSchema(fields.entry, entryFields(fields), { ...VALUE_SCHEMAS, history: z.array(record).max(HISTORY_LIMIT) });
-  const template: TemplateSchema<D> = levelSchema(fields.template, fields.template.fields, { ...VALUE_SCHEMAS, amisByRegion: z.record(z.string(), byArchitecture(entry)) });
+  // Regions are the template's regions (the same schema, so the same messages): a key "mars-1" is refused, not listed and merged.
+  // Typed by string keys: code looks regions up by any string (own-keys.ts), and a lookup of one not there finds nothing.
+  const amisByRegion = z.partialRecord(awsRegion, byArchitecture(entry)) as unknown as z.ZodRecord<z.ZodString, ReturnType<typeof byArchitecture<EntrySchema<D>>>>;
+  const template: TemplateSchema<D> = levelSchema(fields.template, fields.template.fields, { ...VALUE_SCHEMAS, amisByRegion });
   const root: RootSchema<D> = levelSchema(fields.root, fields.root.fields, { ...VALUE_SCHEMAS, templates: byTemplateId(template) });
   return { root, template, entry, record };
 }

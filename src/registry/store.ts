@@ -1,12 +1,13 @@
-import type * as z from "zod";
 import { CwsError } from "../errors.js";
 import { describeValue, formatPath } from "../template/problems.js";
 import type { Architecture, Template } from "../template/schema.js";
-import { writeFileAtomic } from "../write-file-atomic.js";
+import { checkWritableDirectory } from "../file-access.js";
+import { linkedFile, writeFileAtomic } from "../write-file-atomic.js";
 import { entryFields, REGISTRY_FIELDS, REGISTRY_FORMAT_VERSIONS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 import { lineColumn, parseJsonText, stripBom } from "./json-text.js";
 import { withRegistryLock, type RegistryLockOptions } from "./lock.js";
-import { boundedHistory } from "./operations.js";
+import { ownValue, setOwn } from "../own-keys.js";
+import { boundedHistory, entriesFor, setEntry, templateAt } from "./operations.js";
 import { readRegistryText } from "./registry-file.js";
 import { emptyRegistry, registrySchema, type AmiEntry, type AmiRecord, type Registry } from "./schema.js";
 import { isoSeconds } from "./timestamps.js";
@@ -28,7 +29,7 @@ function ordered(value: Record<string, unknown>, order: readonly string[], child
   };
   const keys = Object.keys(value).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
   const out: Record<string, unknown> = {};
-  for (const key of keys) if (value[key] !== undefined) out[key] = child(key, value[key]);
+  for (const key of keys) if (value[key] !== undefined) setOwn(out, key, child(key, value[key]));
   return out;
 }
 
@@ -50,8 +51,10 @@ function levelWriter(fields: readonly FieldSpec[], nested: Partial<Record<FieldK
  * regions, architectures) sorted.
  */
 export function registrySerializerOf(fields: RegistryFields): (registry: Registry) => string {
+  // Where a copy came from reads as it is said: from a region, that AMI.
+  const copySource: Write = (v) => (v !== null && typeof v === "object" ? ordered(asRecord(v), ["region", "ami_id"], (_key, child) => plain(child)) : v);
   // History items are written in an entry's order: each was an entry once, and a rollback keeps its rolled_back_at.
-  const entry: Write = levelWriter(entryFields(fields), { history: (v) => (Array.isArray(v) ? v.map(entry) : plain(v)) });
+  const entry: Write = levelWriter(entryFields(fields), { copySource, history: (v) => (Array.isArray(v) ? v.map(entry) : plain(v)) });
   const template = levelWriter(fields.template.fields, { amisByRegion: (v) => sortedMap(v, (_region, archs) => sortedMap(archs, (_arch, e) => entry(e))) });
   const root = levelWriter(fields.root.fields, { templates: (v) => sortedMap(v, (_id, t) => template(t)) });
   return (registry) => `${JSON.stringify(root(registry), null, 2)}\n`;
@@ -62,23 +65,26 @@ export const serializeRegistry = registrySerializerOf(REGISTRY_FIELDS);
 
 export { withRegistryLock, type RegistryLockOptions };
 
+/**
+ * That the registry can be written where it is: its lock and the new file are
+ * created beside it (beside the file a symbolic link names, for the new
+ * file). Thrown as a FileAccessError (exit 2) naming the directory; what to
+ * do is `suggestion`.
+ */
+export function checkRegistryWritable(file: string, suggestion: string): void {
+  const role = { role: "the registry's directory", suggestion };
+  checkWritableDirectory(file, role);
+  const target = linkedFile(file);
+  if (target !== file) checkWritableDirectory(target, role);
+}
+
 /** Undefined when the file does not exist; a CwsError (exit 2) naming file:line:col when it is not a valid registry. */
-export async function readRegistry(file: string): Promise<Registry | undefined> {
-  const text = readRegistryText(file);
+export async function readRegistry(file: string, role?: { role: string; suggestion?: string }): Promise<Registry | undefined> {
+  const text = readRegistryText(file, role);
   return text === undefined ? undefined : parseRegistry(text, file);
 }
 
 const KEEP_IT = "cws never overwrites an invalid registry";
-
-/** A zod issue in the registry's terms, with the value at fault. */
-function issueMessage(issue: z.core.$ZodIssue): string {
-  const input = (issue as { input?: unknown }).input;
-  if (issue.code === "invalid_type") return input === undefined ? `the field is missing (expected ${article(issue.expected)})` : `expected ${article(issue.expected)}, got ${describeValue(input)}`;
-  if (issue.code === "invalid_format" || issue.code === "custom") return `${issue.message}, got ${describeValue(input)}`;
-  return issue.message;
-}
-
-const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
 
 /**
  * The registry in `text` (a byte-order mark is ignored, and positions are
@@ -92,22 +98,21 @@ export async function parseRegistry(input: string, file: string): Promise<Regist
   const json = parseJsonText(text);
   if (json.problem) {
     const { line, column } = lineColumn(text, json.problem.offset);
-    const duplicate = json.problem.kind === "duplicate-key";
-    throw new CwsError("REGISTRY_INVALID", `${file}:${line}:${column} ${duplicate ? "" : "the registry is not valid JSON: "}${json.problem.message}`, {
-      value: file,
-      suggestion: `${duplicate ? "keep the right one (a merge may have written both)" : "fix the file (git diff / git checkout it; merge conflict markers may be left in it)"}; ${KEEP_IT}`,
-    });
+    const { kind, message } = json.problem;
+    const suggestion = {
+      "duplicate-key": "keep the right one (a merge may have written both)",
+      "proto-key": "remove that key (or rename it, if it was meant as a field)",
+      syntax: "fix the file (git diff / git checkout it; merge conflict markers may be left in it)",
+    }[kind];
+    throw new CwsError("REGISTRY_INVALID", `${file}:${line}:${column} ${kind === "syntax" ? "the registry is not valid JSON: " : ""}${message}`, { value: file, suggestion: `${suggestion}; ${KEEP_IT}` });
   }
   const parsed = registrySchema.safeParse(json.value, { reportInput: true });
   if (!parsed.success) {
-    const { locatePath } = await import("./locate.js");
+    const { registryProblems } = await import("./issues.js");
     const issues = parsed.error.issues;
-    const problems = issues
-      .slice(0, 10)
-      .map((issue) => ({ issue, ...locatePath(text, issue.path) }))
-      .sort((a, b) => a.line - b.line || a.column - b.column)
-      .map(({ issue, line, column }) => `${file}:${line}:${column} ${formatPath(issue.path) || "(the file)"}: ${issueMessage(issue)}`);
-    const more = issues.length > problems.length ? `\n  … and ${issues.length - problems.length} more` : "";
+    const all = registryProblems(issues.slice(0, 10), json.value, text, file);
+    const problems = all.map((problem) => `${problem.file}:${problem.line}:${problem.column} ${problem.path || "(the file)"}: ${problem.message}`);
+    const more = issues.length > 10 ? `\n  … and ${issues.length - 10} more` : "";
     const format = issues.some((issue) => issue.path.length === 1 && issue.path[0] === "version");
     throw new CwsError("REGISTRY_INVALID", problems.length === 1 ? problems[0]! : `the registry is invalid:\n  ${problems.join("\n  ")}${more}`, {
       value: file,
@@ -166,28 +171,28 @@ export function recordAmi(
   architecture: Architecture,
   record: AmiRecord,
 ): void {
-  const entry = (registry.templates[templateId] ??= {
+  const byArch = entriesFor(registry, templateId, region, () => ({
     version: record.version ?? template.version ?? "0.0.0",
     description: template.description,
     amis: {},
     ports: template.ports,
     estimated_cost_per_hour: template.estimated_cost_per_hour ?? {},
-  });
+  }));
+  const entry = templateAt(registry, templateId)!;
   entry.description = template.description;
   entry.ports = template.ports;
   entry.estimated_cost_per_hour = template.estimated_cost_per_hour ?? {};
   if (record.version) entry.version = record.version;
-  const byArch = (entry.amis[region] ??= {});
-  const current = byArch[architecture];
+  const current = ownValue(byArch, architecture);
   // Recording an AMI (a build, update-registry) ends any rollback pin, also when it is the pinned AMI itself (--unpin).
   const { history: previousHistory, pinned: _pinned, rolled_back_at: _rolledBack, ...previous } = (current ?? { history: undefined }) as AmiEntry & {
     pinned?: unknown;
     rolled_back_at?: unknown;
   };
   if (current?.ami_id === record.ami_id) {
-    byArch[architecture] = { ...previous, ...record, ...(previousHistory ? { history: previousHistory } : {}) } as AmiEntry;
+    setEntry(byArch, architecture, { ...previous, ...record, ...(previousHistory ? { history: previousHistory } : {}) } as AmiEntry);
     return;
   }
   const history = current ? boundedHistory([previous as AmiRecord, ...(previousHistory ?? [])].filter((h) => h.ami_id !== record.ami_id)) : [];
-  byArch[architecture] = { ...record, ...(history.length ? { history } : {}) };
+  setEntry(byArch, architecture, { ...record, ...(history.length ? { history } : {}) });
 }

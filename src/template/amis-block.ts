@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { isMap, isPair, isScalar, isSeq, type Document } from "yaml";
 import { CwsError } from "../errors.js";
+import { ownValue } from "../own-keys.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 import { readTemplateBytes } from "./repository.js";
 import type { Architecture } from "./schema.js";
@@ -69,11 +70,11 @@ export function renderAmisBlock(amis: AmiMap, options: { indent?: string; eol?: 
   };
   line(base, "amis:", comments.header, `${base}  `);
   for (const region of Object.keys(amis).sort(compare)) {
-    const byArch = amis[region] ?? {};
-    const archs = (Object.keys(byArch) as Architecture[]).filter((a) => byArch[a] !== undefined).sort(compare);
+    const byArch = ownValue(amis, region) ?? {};
+    const archs = (Object.keys(byArch) as Architecture[]).filter((a) => ownValue(byArch, a) !== undefined).sort(compare);
     if (archs.length === 0) continue;
     entry(region, `${base}  `, `${region}:`);
-    for (const architecture of archs) entry(`${region}.${architecture}`, `${base}    `, `${architecture}: ${byArch[architecture]}`);
+    for (const architecture of archs) entry(`${region}.${architecture}`, `${base}    `, `${architecture}: ${ownValue(byArch, architecture)}`);
   }
   // Comments of entries that are gone, then those that followed the last entry.
   const orphans = [...comments.above, ...comments.trailing].filter(([key]) => !placed.has(key)).flatMap(([, list]) => list);

@@ -8,10 +8,11 @@ import { listTemplateFiles, loadTemplateFile, readTemplate, selectTemplateFiles,
 
 export interface LintReport {
   /**
-   * `warningsChecked` is false for a file that is not a YAML mapping (a syntax
-   * error, binary, empty): it has no fields for the lint rules to look at.
+   * `warningsChecked` is false for a file with no fields for the lint rules to
+   * look at (a syntax error, binary, empty, too large, unreadable);
+   * `notCheckedBecause` then says which, in a few words.
    */
-  templates: { id: string; file: string; valid: boolean; warningsChecked: boolean }[];
+  templates: { id: string; file: string; valid: boolean; warningsChecked: boolean; notCheckedBecause?: string }[];
   /** Schema errors, then script findings; with `strict`, warnings are reported as errors. */
   problems: Problem[];
   errors: number;
@@ -44,7 +45,8 @@ export async function runLint(
     const fileProblems = [...found.problems, ...(between.get(file.id) ?? [])];
     if (fileProblems.some((p) => p.severity === "error")) invalid = true;
     problems.push(...fileProblems);
-    return { id: file.id, file: file.file, valid: found.valid && !between.has(file.id), warningsChecked: found.warningsChecked };
+    const { warningsChecked, notCheckedBecause } = found;
+    return { id: file.id, file: file.file, valid: found.valid && !between.has(file.id), warningsChecked, ...(notCheckedBecause === undefined ? {} : { notCheckedBecause }) };
   });
   await cache?.save();
   const reported = options.strict ? problems.map((p) => (p.severity === "warning" ? { ...p, severity: "error" as const } : p)) : problems;
@@ -86,7 +88,13 @@ async function lintFile(file: TemplateFile, cache: LintCache | undefined): Promi
     fileProblems.push(...(await placeFindingsLazily(findings, parsed)));
   }
   fileProblems.push(...parsed.problems);
-  const found = { valid: parsed.template !== undefined, warningsChecked: parsed.data !== undefined, problems: fileProblems, graph: graphTemplateOf(parsed.data, parsed.problems) };
+  const found: Omit<CachedLint, "bytes"> = {
+    valid: parsed.template !== undefined,
+    warningsChecked: parsed.data !== undefined,
+    ...(parsed.data === undefined ? { notCheckedBecause: parsed.unread ?? "no fields could be read" } : {}),
+    problems: fileProblems,
+    graph: graphTemplateOf(parsed.data, parsed.problems),
+  };
   if ("bytes" in read) cache?.set(file.file, { bytes: key, ...found });
   return { file, found };
 }

@@ -32,8 +32,9 @@ export interface CachedLint {
   /** The file's bytes, one latin1 character per byte (lossless, unlike UTF-8 for binary junk). */
   bytes: string;
   valid: boolean;
-  /** False when the file was not a YAML mapping, so no lint rule could look at it. */
+  /** False when the file had no fields for a lint rule to look at; `notCheckedBecause` says why. */
   warningsChecked: boolean;
+  notCheckedBecause?: string;
   /** As found, errors and warnings, before --strict turns warnings into errors. */
   problems: Problem[];
   /**

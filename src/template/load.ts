@@ -11,10 +11,13 @@ export interface ParsedTemplate {
   template: Template | undefined;
   /**
    * The template's fields as written, before any check: present whenever the
-   * file is a YAML mapping, even with errors, for checks that look at one
-   * field at a time (the lint rules).
+   * file holds a YAML mapping, even with errors (YAML a template does not use
+   * included: yaml-document.ts's `fields`), for checks that look at one field
+   * at a time (the lint rules).
    */
   data: Record<string, unknown> | undefined;
+  /** Why there is no `data`, in a few words (`a YAML syntax error`); see yaml-document.ts. */
+  unread?: string;
   /** Errors and warnings, sorted by position. */
   problems: Problem[];
   /**
@@ -42,7 +45,16 @@ export interface ParsedTemplate {
  */
 export function parseTemplate(input: string | Uint8Array, file: string, options: { size?: number } = {}): ParsedTemplate {
   const yaml = readTemplateYaml(input, file, options);
-  const result: ParsedTemplate = { file, template: undefined, data: yaml.data, problems: yaml.problems, document: yaml.document, lineCounter: yaml.lineCounter, source: yaml.source };
+  const result: ParsedTemplate = {
+    file,
+    template: undefined,
+    data: yaml.fields,
+    ...(yaml.unread === undefined ? {} : { unread: yaml.unread }),
+    problems: yaml.problems,
+    document: yaml.document,
+    lineCounter: yaml.lineCounter,
+    source: yaml.source,
+  };
   if (yaml.data === undefined || yaml.document === undefined) return result;
 
   const report = reporter(file, locator(yaml.document, yaml.lineCounter));

@@ -19,10 +19,16 @@ export function fileProblem(file: string, message: string, suggestion?: string):
   return { file, line: 0, column: 0, severity: "error", path: "", message, ...(suggestion === undefined ? {} : { suggestion }) };
 }
 
+/**
+ * `validation_tests[1].command`; a key that would not read back as one
+ * segment (empty, or with a dot, bracket or double quote) in quotes:
+ * `tags[""]`, `tags["app.kubernetes.io/name"]`.
+ */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const segment of path) {
     if (typeof segment === "number") out += `[${segment}]`;
+    else if (!/^[^.[\]"]+$/.test(String(segment))) out += `[${JSON.stringify(String(segment))}]`;
     else out += out === "" ? String(segment) : `.${String(segment)}`;
   }
   return out;

@@ -44,7 +44,23 @@ export function quickLoad(text: string): Record<string, unknown> | undefined {
     return undefined;
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return undefined;
+  // js-yaml turns a key written `1.10` or `null` into the text "1.1" or "null", and zod drops `__proto__`; the full parser refuses such keys.
+  if (hasKeyToRefuse(raw)) return undefined;
   return raw as Record<string, unknown>;
+}
+
+/**
+ * Whether any key, at any depth, is `__proto__`, or text that a plain YAML
+ * scalar would read as a number, boolean or null. Such a key may have been
+ * written plain (and so be no text at all); only the full parser knows how it
+ * was written (yaml-document.ts's keyProblems).
+ */
+function hasKeyToRefuse(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasKeyToRefuse);
+  if (value === null || typeof value !== "object") return false;
+  return Object.entries(value).some(
+    ([key, inner]) => key === "__proto__" || typeof QUICK_SCHEMA.resolveImplicitScalarTag(key).value !== "string" || hasKeyToRefuse(inner),
+  );
 }
 
 /** `&name:`, which the full parser warns about (is the colon part of the name?). */

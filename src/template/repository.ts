@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { TEMPLATES_DIR_ROLE } from "../config/defaults.js";
 import { CwsError } from "../errors.js";
 import { isFileAccessError, readDirectoryNames, readRegularFile } from "../file-access.js";
 import type { ParsedTemplate } from "./load.js";
@@ -12,52 +13,74 @@ export interface TemplateFile {
   id: string;
   /** The path as shown to the user (joined onto the templates directory as given). */
   file: string;
+  /** The other files with the same id (`dup.yaml` beside `dup.yml`): each is then a problem, none the template. */
+  sameId?: string[];
 }
 
-const TEMPLATES_DIR = { role: "the templates directory", suggestion: "run cws from the repository root, or pass --templates-dir DIR (or set CWS_TEMPLATES_DIR)" };
+
+/** A template file's name: its id, then `.yml` or `.yaml` in any case (a wrong case is reported, not passed over). */
+const TEMPLATE_FILE_NAME = /^(.*)\.ya?ml$/i;
 
 /**
- * Every `<id>.yml` / `<id>.yaml` entry in the directory, sorted by id, whatever
- * it is: an entry that is not a readable template, or whose name is not a
- * template id, is listed so that it can be reported. Names starting with a
- * dot are skipped (editor and tool files: `.#r-research.yml`, `.hidden.yml`).
+ * Every `<id>.yml` / `<id>.yaml` entry in the directory (the extension in any
+ * case), sorted by id, whatever it is: an entry that is not a readable
+ * template, whose name is not a template id, whose extension is not in lower
+ * case, or whose id another file has too, is listed so that it can be
+ * reported (templateNameProblems). Names starting with a dot are skipped
+ * (editor and tool files: `.#r-research.yml`, `.hidden.yml`).
  */
 export async function listTemplateFiles(templatesDir: string): Promise<TemplateFile[]> {
-  const names = readDirectoryNames(templatesDir, TEMPLATES_DIR);
+  const names = readDirectoryNames(templatesDir, TEMPLATES_DIR_ROLE);
   const byId = new Map<string, string[]>();
   for (const name of names) {
     if (name.startsWith(".")) continue;
-    const match = /^(.*)\.ya?ml$/.exec(name);
+    const match = TEMPLATE_FILE_NAME.exec(name);
     if (!match) continue;
     const id = match[1]!;
     byId.set(id, [...(byId.get(id) ?? []), name]);
   }
   const files: TemplateFile[] = [];
   for (const [id, found] of [...byId.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (found.length > 1) {
-      throw new CwsError("TEMPLATE_AMBIGUOUS", `template ${id} exists as both ${found.sort().join(" and ")}`, {
-        value: id,
-        suggestion: `keep one of ${found.map((f) => join(templatesDir, f)).join(" and ")}`,
-      });
+    for (const name of found.sort()) {
+      const others = found.filter((other) => other !== name);
+      files.push({ id, file: join(templatesDir, name), ...(others.length > 0 ? { sameId: others } : {}) });
     }
-    files.push({ id, file: join(templatesDir, found[0]!) });
   }
   return files;
 }
 
-/** The problem with a template file's name, when it is not a template id (the id rule is in template-id.ts). */
-export function templateNameProblem(template: TemplateFile): Problem | undefined {
-  const problem = templateIdProblem(template.id);
-  if (problem === undefined) return undefined;
-  const id = suggestTemplateId(template.id);
-  const extension = /\.ya?ml$/.exec(template.file)?.[0] ?? ".yml";
-  return fileProblem(template.file, problem, `rename the file${id ? ` to ${id}${extension}` : ""}: the id is part of image names, tags and SSM parameters`);
+/**
+ * What is wrong with a template file's name: an id that is not one (the rule
+ * is in template-id.ts), an extension not in lower case, an id that another
+ * file has too. Each is a problem of the file itself; its content is still
+ * checked.
+ */
+export function templateNameProblems(template: TemplateFile): Problem[] {
+  const problems: Problem[] = [];
+  const extension = /\.ya?ml$/i.exec(template.file)?.[0] ?? ".yml";
+  const invalid = templateIdProblem(template.id);
+  if (invalid !== undefined) {
+    const id = suggestTemplateId(template.id);
+    problems.push(fileProblem(template.file, invalid, `rename the file${id ? ` to ${id}${extension.toLowerCase()}` : ""}: the id is part of image names, tags and SSM parameters`));
+  } else if (extension !== extension.toLowerCase()) {
+    problems.push(
+      fileProblem(template.file, `the extension ${extension} is not in lower case: template files end in .yml or .yaml`, `rename the file to ${template.id}${extension.toLowerCase()}`),
+    );
+  }
+  if (template.sameId) {
+    const all = [basename(template.file), ...template.sameId].sort();
+    problems.push(
+      fileProblem(template.file, `template ${template.id} is also ${template.sameId.join(" and ")}: one id, ${all.length} files, so neither is the template`, `keep one of ${all.join(" and ")}: remove or rename the other`),
+    );
+  }
+  return problems;
 }
 
 /**
  * The template files, or none when there is no templates directory: for
  * commands that also know templates from the registry (list, rollback), which
- * work in a checkout that holds the registry only.
+ * work in a checkout that holds the registry only. An id held by two files
+ * is listed for each.
  */
 export async function listTemplateFilesIfAny(templatesDir: string): Promise<TemplateFile[]> {
   try {
@@ -68,17 +91,23 @@ export async function listTemplateFilesIfAny(templatesDir: string): Promise<Temp
   }
 }
 
-/** The named templates (all of them when `ids` is empty); an unknown id is a usage error with a suggestion. */
+/**
+ * The named templates (all of them when `ids` is empty), every file of an id
+ * that two files have (each is then invalid: templateNameProblems); an
+ * unknown id is a usage error with a suggestion.
+ */
 export async function selectTemplateFiles(templatesDir: string, ids: readonly string[]): Promise<TemplateFile[]> {
   const all = await listTemplateFiles(templatesDir);
   if (ids.length === 0) return all;
-  const known = new Map(all.map((t) => [t.id, t]));
-  return ids.map((id) => {
-    const found = known.get(id.replace(/\.ya?ml$/, ""));
-    if (!found) throw templateNotFound(id, templatesDir, [...known.keys()], all.length === 0 ? `create ${join(templatesDir, `${id}.yml`)}` : undefined);
+  const known = [...new Set(all.map((t) => t.id))];
+  return ids.flatMap((id) => {
+    // An id, an id with .yml or .yaml, or a file's own name (`upper.YML`, to lint the file whose extension is wrong).
+    const found = all.filter((t) => t.id === id.replace(/\.ya?ml$/, "") || basename(t.file) === id);
+    if (found.length === 0) throw templateNotFound(id, templatesDir, known, all.length === 0 ? `create ${join(templatesDir, `${id}.yml`)}` : undefined);
     return found;
   });
 }
+
 
 /**
  * An unknown template id (exit 2), with the nearest known one: every command
@@ -134,21 +163,21 @@ export async function loadTemplateFile(
   /** `bytes`: what readTemplate returned, when the caller has read the file already. */
   options: { withPositions?: boolean; bytes?: ReturnType<typeof readTemplate> } = {},
 ): Promise<ParsedTemplate & { id: string }> {
-  const nameProblem = templateNameProblem(template);
+  const nameProblems = templateNameProblems(template);
   const read = options.bytes ?? readTemplate(template);
   if ("problem" in read) {
-    const problems = nameProblem ? [nameProblem, read.problem] : [read.problem];
-    return { id: template.id, file: template.file, template: undefined, data: undefined, problems, document: undefined, lineCounter: undefined, source: "" };
+    const problems = [...nameProblems, read.problem];
+    return { id: template.id, file: template.file, template: undefined, data: undefined, unread: "the file could not be read", problems, document: undefined, lineCounter: undefined, source: "" };
   }
   const { bytes, size } = read;
   // Loaded on first use: a lint whose every file is in the cache needs neither zod nor a YAML parser.
   const { quickParse, parseTemplateLazily } = await import("./parsing.js");
-  const quick = options.withPositions || nameProblem ? undefined : quickParse(bytes, template.file, { size });
+  const quick = options.withPositions || nameProblems.length > 0 ? undefined : quickParse(bytes, template.file, { size });
   if (quick) return { id: template.id, ...quick };
   // Only now the YAML syntax tree, which places every problem at its line and column.
   const parsed = await parseTemplateLazily(bytes, template.file, { size });
-  if (!nameProblem) return { id: template.id, ...parsed };
-  return { id: template.id, ...parsed, template: undefined, problems: [nameProblem, ...parsed.problems] };
+  if (nameProblems.length === 0) return { id: template.id, ...parsed };
+  return { id: template.id, ...parsed, template: undefined, problems: [...nameProblems, ...parsed.problems] };
 }
 
 export async function loadTemplates(templatesDir: string, ids: readonly string[]): Promise<(ParsedTemplate & { id: string })[]> {

@@ -1,3 +1,5 @@
+import { CWS_IMAGE_TAG_KEYS, EC2_MAX_TAGS_PER_RESOURCE, MAX_TEMPLATE_TAGS } from "../builder/context.js";
+import { ownValue } from "../own-keys.js";
 import { ARCHITECTURES } from "./schema.js";
 import type { Problem } from "./problems.js";
 
@@ -17,7 +19,7 @@ export function valueAt(root: unknown, path: Path): unknown {
   let value = root;
   for (const segment of path) {
     if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<PropertyKey, unknown>)[segment as string];
+    value = ownValue(value as Record<string, unknown>, String(segment));
   }
   return value;
 }
@@ -204,6 +206,21 @@ export const crossFieldRules: readonly Rule[] = [
     jsonSchema: () => [
       { at: ["validation_tests", "*", "expected_regex"], schema: { format: "regex", not: { type: "string", pattern: FOREIGN_ANCHOR_PATTERN.source } } },
     ],
+  },
+  {
+    // EC2 refuses an image with more than 50 tags only at CreateImage, after the whole build; cws's own take their share.
+    name: "tags-fit-on-an-image",
+    check: ({ data, report }) => {
+      const tags = data.tags;
+      if (tags === null || typeof tags !== "object" || Array.isArray(tags)) return;
+      const count = Object.keys(tags).length;
+      if (count <= MAX_TEMPLATE_TAGS) return;
+      report(["tags"], `${count} tags; a template may set at most ${MAX_TEMPLATE_TAGS}: EC2 allows ${EC2_MAX_TAGS_PER_RESOURCE} per image and cws sets ${CWS_IMAGE_TAG_KEYS.length} of its own`, {
+        onKey: true,
+        suggestion: `remove ${count - MAX_TEMPLATE_TAGS} of them, or combine related values into one tag`,
+      });
+    },
+    jsonSchema: () => [{ at: ["tags"], schema: { maxProperties: MAX_TEMPLATE_TAGS } }],
   },
   // Validation tests and build steps are reported by name, so a name may appear once.
   { name: "unique-test-names", check: (context) => uniqueNames(context, "validation_tests", "test"), notInJsonSchema: UNIQUE_BY_FIELD },

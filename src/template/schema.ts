@@ -2,6 +2,7 @@ import * as z from "zod";
 import { AMI_ID_PATTERN, AMI_ID_RULE, ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "./architectures.js";
 import { AWS_REGIONS } from "./regions.js";
 import { TEMPLATE_ID_MAX_LENGTH, TEMPLATE_ID_PATTERN, TEMPLATE_ID_RULE } from "./template-id.js";
+import { CWS_IMAGE_TAG_KEYS, EC2_MAX_TAGS_PER_RESOURCE, MAX_TEMPLATE_TAGS } from "../builder/context.js";
 
 /**
  * The template format (design doc §1) as a zod schema. It is the single source
@@ -41,6 +42,22 @@ export const MAX_TIMEOUT_SECONDS = 172_800;
 export const DEFAULT_STEP_TIMEOUT_SECONDS = 3_600;
 export const DEFAULT_TEST_TIMEOUT_SECONDS = 120;
 
+/**
+ * Text with something in it: not empty, not only spaces and line breaks
+ * (a pattern, so the generated JSON Schema says it too).
+ */
+const text = () =>
+  z
+    .string()
+    .min(1, { abort: true })
+    .regex(/\S/, { message: "must not be blank (only spaces or line breaks)" });
+
+/**
+ * Who may own a base image found by name: what DescribeImages' Owners takes,
+ * a 12-digit account id or one of its aliases.
+ */
+export const IMAGE_OWNER_PATTERN = /^(?:\d{12}|self|amazon|aws-marketplace|aws-backup-vault)$/;
+
 const architecture = z
   .enum(ARCHITECTURES)
   .describe("CPU architecture: `x86_64` (Intel/AMD) or `arm64` (Graviton).");
@@ -56,14 +73,14 @@ export const awsRegion = z.enum(AWS_REGIONS).describe("An AWS region name, e.g. 
 
 const baseAmiLookup = z
   .strictObject({
-    name: z
-      .string()
-      .min(1)
+    name: text()
       .describe("Image name pattern for DescribeImages; `*` matches any characters. The most recent match is used."),
     owners: z
-      .array(z.string().min(1))
+      .array(z.string().regex(IMAGE_OWNER_PATTERN, { message: "expected a 12-digit AWS account id or self, amazon, aws-marketplace, aws-backup-vault" }))
       .min(1)
-      .describe("Account ids or aliases (`amazon`, `self`) that may own the image; required so a look-alike image from a stranger is never picked."),
+      .describe(
+        "Who may own the image: 12-digit account ids (quoted, e.g. `'099720109477'`) or `self`, `amazon`, `aws-marketplace`, `aws-backup-vault`; required so a look-alike image from a stranger is never picked.",
+      ),
   })
   .describe("Find the most recent image whose name matches `name`, owned by one of `owners`.");
 
@@ -84,8 +101,8 @@ export const parentTemplate = z
 
 const validationTest = z
   .strictObject({
-    name: z.string().min(1).describe("Shown with a check or a cross in the build output."),
-    command: z.string().min(1).describe("Shell command run as root with bash on the build instance."),
+    name: text().describe("Shown with a check or a cross in the build output."),
+    command: text().describe("Shell command run as root with bash on the build instance."),
     expected: z
       .string()
       .optional()
@@ -115,8 +132,8 @@ const validationTest = z
 
 const buildStep = z
   .strictObject({
-    name: z.string().min(1).describe("Shown as a progress line while the step runs."),
-    script: z.string().min(1).describe("Bash script run as root, byte for byte as written."),
+    name: text().describe("Shown as a progress line while the step runs."),
+    script: text().describe("Bash script run as root, byte for byte as written."),
     timeout_seconds: z
       .int()
       .min(1)
@@ -133,6 +150,12 @@ const buildStep = z
  */
 const RESERVED_TAG_KEY = /^(?![aA][wW][sS]:|[cC][wW][sS]:)/;
 
+/** Keys cws sets on every image outside `cws:` (`Name`, the image name): builder/context.ts lists them. */
+export const CWS_SET_TAG_KEYS: readonly string[] = CWS_IMAGE_TAG_KEYS.filter((key) => !/^cws:/i.test(key));
+
+/** A pattern for a text that is none of `words` exactly. */
+const noneOf = (words: readonly string[]) => new RegExp(`^(?!(?:${words.map((word) => word.replace(/\W/g, "\\$&")).join("|")})$)`);
+
 /**
  * At most `max` characters, counted as AWS counts a tag's length and JSON
  * Schema's maxLength counts: in Unicode code points. zod's `.max()` counts
@@ -142,12 +165,25 @@ const RESERVED_TAG_KEY = /^(?![aA][wW][sS]:|[cC][wW][sS]:)/;
 const maxCharacters = (schema: z.ZodString, max: number) =>
   schema.refine((text) => [...text].length <= max, { message: `must be at most ${max} characters long` }).meta({ maxLength: max });
 
+/**
+ * The image's EC2 description (255 characters at most) is "<name> <version>
+ * (<arch>), built by cws <build id>": 112 characters besides the name with the
+ * longest --version (64), so a name of 128 always fits.
+ */
+export const MAX_NAME_CHARACTERS = 128;
+/** The registry's copy is shown in lists; as long as an EC2 description may be, so it could become one. */
+export const MAX_DESCRIPTION_CHARACTERS = 255;
+
 const perArchitecture = <T extends z.ZodType>(value: T) => z.partialRecord(architecture, value);
 
 export const templateSchema = z
   .strictObject({
-    name: z.string().min(1).describe("Human-readable name, e.g. \"R Research Environment\"."),
-    description: z.string().min(1).describe("One line on what the image contains."),
+    name: maxCharacters(text(), MAX_NAME_CHARACTERS).describe(
+      `Human-readable name, e.g. "R Research Environment"; at most ${MAX_NAME_CHARACTERS} characters, as it begins the EC2 image's description (255 at most).`,
+    ),
+    description: maxCharacters(text(), MAX_DESCRIPTION_CHARACTERS).describe(
+      `One line on what the image contains, at most ${MAX_DESCRIPTION_CHARACTERS} characters (recorded in the registry for CloudWorkstation's listing).`,
+    ),
     version: z
       .string()
       .regex(SEMVER_PATTERN, { message: "expected a semantic version such as 1.2.3" })
@@ -167,9 +203,7 @@ export const templateSchema = z
       .array(awsRegion)
       .min(1)
       .describe("Regions the image is built in (or copied to), at least one."),
-    setup_script: z
-      .string()
-      .min(1)
+    setup_script: text()
       .optional()
       .describe("Bash script run as root to provision the instance. Use this or `build_steps`, not both."),
     build_steps: z
@@ -209,11 +243,22 @@ export const templateSchema = z
       .describe("Root volume size in GiB (encrypted gp3); default: the base image's size."),
     tags: z
       .record(
-        maxCharacters(z.string().min(1).regex(RESERVED_TAG_KEY, { message: "tag keys starting with aws: or cws: are reserved" }), 128),
+        maxCharacters(
+          z
+            .string()
+            .min(1)
+            .regex(RESERVED_TAG_KEY, { message: "tag keys starting with aws: or cws: are reserved" })
+            .regex(noneOf(CWS_SET_TAG_KEYS), { message: `cws sets ${CWS_SET_TAG_KEYS.join(", ")} on every image itself (the image name); use another key` })
+            // For editors: zod skips a __proto__ key without a word, so the CLI refuses it where it reads the YAML (yaml-document.ts).
+            .regex(noneOf(["__proto__"]), { message: "__proto__ cannot be a tag key in cws (JavaScript gives the name a meaning of its own)" }),
+          128,
+        ),
         maxCharacters(z.string(), 256),
       )
       .optional()
-      .describe("Extra tags for the image and its snapshots (keys starting with `aws:` or `cws:` are reserved)."),
+      .describe(
+        `Extra tags for the image and its snapshots, at most ${MAX_TEMPLATE_TAGS} (EC2 allows ${EC2_MAX_TAGS_PER_RESOURCE} and cws sets ${CWS_IMAGE_TAG_KEYS.length}); keys starting with \`aws:\` or \`cws:\`, and \`Name\`, are cws's or AWS's.`,
+      ),
     amis: z
       .partialRecord(awsRegion, perArchitecture(amiId))
       .optional()
@@ -235,37 +280,50 @@ export type BaseAmiSource = NonNullable<Template["base_ami"]["source"]>;
  * undefined where the schema has no such place. The loader uses it to know
  * what an issue is about by the schema's identity, not by its field's name.
  */
-export function schemaAt(path: readonly PropertyKey[]): z.ZodType | undefined {
-  let schema: z.ZodType = unwrap(templateSchema);
-  for (const segment of path) {
-    if (schema instanceof z.ZodUnion) {
-      const object = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject);
-      if (!object) return undefined;
-      schema = object;
+export const { schemaAt, knownKeysAt, keyEnumAt } = schemaViewOf(templateSchema);
+
+/** What the issue rules (zod-issues.ts) ask of a schema: the schema at a path, the field names there, the enum a map's keys come from. */
+export interface SchemaView {
+  schemaAt(path: readonly PropertyKey[]): z.ZodType | undefined;
+  /** Field names at `path`, for "did you mean" on unknown keys. */
+  knownKeysAt(path: readonly PropertyKey[]): string[];
+  /** The enum a map's keys come from (`awsRegion` for `amis`, the architectures for `instance_type`), when the value at `path` is such a map. */
+  keyEnumAt(path: readonly PropertyKey[]): z.ZodEnum | undefined;
+}
+
+/** The view of any zod schema: the template's, the registry's (so its problems are worded as a template's are). */
+export function schemaViewOf(root: z.ZodType): SchemaView {
+  const schemaAtPath = (path: readonly PropertyKey[]): z.ZodType | undefined => {
+    let schema: z.ZodType = unwrap(root);
+    for (const segment of path) {
+      if (schema instanceof z.ZodUnion) {
+        const object = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject);
+        if (!object) return undefined;
+        schema = object;
+      }
+      let next: z.ZodType | undefined;
+      if (schema instanceof z.ZodObject) next = Object.hasOwn(schema.shape, String(segment)) ? (schema.shape as Record<string, z.ZodType>)[String(segment)] : undefined;
+      else if (schema instanceof z.ZodArray) next = schema.element as z.ZodType;
+      else if (schema instanceof z.ZodRecord) next = schema.valueType as z.ZodType;
+      if (!next) return undefined;
+      schema = unwrap(next);
     }
-    let next: z.ZodType | undefined;
-    if (schema instanceof z.ZodObject) next = (schema.shape as Record<string, z.ZodType>)[String(segment)];
-    else if (schema instanceof z.ZodArray) next = schema.element as z.ZodType;
-    else if (schema instanceof z.ZodRecord) next = schema.valueType as z.ZodType;
-    if (!next) return undefined;
-    schema = unwrap(next);
-  }
-  return schema;
-}
-
-/** Field names at `path`, for "did you mean" on unknown keys. */
-export function knownKeysAt(path: readonly PropertyKey[]): string[] {
-  let schema = schemaAt(path);
-  if (schema instanceof z.ZodUnion) {
-    schema = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject) ?? schema;
-  }
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
-}
-
-/** The enum a map's keys come from (`awsRegion` for `amis`, the architectures for `instance_type`), when the value at `path` is such a map. */
-export function keyEnumAt(path: readonly PropertyKey[]): z.ZodEnum | undefined {
-  const schema = schemaAt(path);
-  return schema instanceof z.ZodRecord && schema.keyType instanceof z.ZodEnum ? (schema.keyType as z.ZodEnum) : undefined;
+    return schema;
+  };
+  return {
+    schemaAt: schemaAtPath,
+    knownKeysAt(path) {
+      let schema = schemaAtPath(path);
+      if (schema instanceof z.ZodUnion) {
+        schema = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject) ?? schema;
+      }
+      return schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
+    },
+    keyEnumAt(path) {
+      const schema = schemaAtPath(path);
+      return schema instanceof z.ZodRecord && schema.keyType instanceof z.ZodEnum ? (schema.keyType as z.ZodEnum) : undefined;
+    },
+  };
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {

@@ -61,7 +61,7 @@ export function closest(input: string, candidates: Iterable<string>): string | u
 export function didYouMean(input: string, candidates: Iterable<string>): string {
   const list = [...candidates];
   const synonym = synonymOf(input, list);
-  if (synonym !== undefined) return ` (did you mean "${synonym}"? that is what EC2 calls ${input})`;
+  if (synonym !== undefined) return ` (did you mean "${synonym}"? EC2's name for ${input})`;
   const match = closest(input, list);
   return match === undefined ? "" : ` (did you mean "${match}"?)`;
 }

@@ -1,12 +1,13 @@
 import { CwsError, type ExitCode } from "../errors.js";
-import { usableRecord } from "../registry/operations.js";
+import { ownSlot, ownValue, setOwn } from "../own-keys.js";
+import { templateAt, usableRecord } from "../registry/operations.js";
 import { readRegistry } from "../registry/store.js";
 import type { RegistryTemplate } from "../registry/schema.js";
 import { renderAmisBlock, spliceAmisBlock, writeTemplateAtomically, type AmiMap } from "./amis-block.js";
 import { templateContentHash } from "./content-hash.js";
 import { parseTemplate, type ParsedTemplate } from "./load.js";
 import { formatProblem } from "./problems.js";
-import { readTemplate, selectTemplateFiles, templateNameProblem, type TemplateFile } from "./repository.js";
+import { readTemplate, selectTemplateFiles, templateNameProblems, type TemplateFile } from "./repository.js";
 import type { Architecture, Template } from "./schema.js";
 
 /**
@@ -96,9 +97,9 @@ export function desiredAmis(id: string, template: Template, entry: RegistryTempl
   const regions = new Set<string>(template.regions);
   const architectures = new Set<string>(template.base_ami.architecture);
   for (const region of Object.keys(entry.amis).sort(compare)) {
-    const byArch = entry.amis[region] ?? {};
+    const byArch = ownValue(entry.amis, region) ?? {};
     for (const architecture of (Object.keys(byArch) as Architecture[]).sort(compare)) {
-      const entry = byArch[architecture];
+      const entry = ownValue(byArch, architecture);
       if (entry === undefined) continue;
       const usable = usableRecord(entry);
       const ref = { template: id, region, architecture, ami_id: entry.ami_id };
@@ -106,7 +107,7 @@ export function desiredAmis(id: string, template: Template, entry: RegistryTempl
       else if (!architectures.has(architecture)) skipped.push({ ...ref, reason: "architecture" });
       else {
         if (usable?.ami_id !== entry.ami_id) skipped.push({ ...ref, reason: "unvalidated", ...(usable ? { instead: usable.ami_id } : {}) });
-        if (usable) (amis[region] ??= {})[architecture] = usable.ami_id;
+        if (usable) setOwn(ownSlot(amis, region, () => ({})), architecture, usable.ami_id);
       }
     }
   }
@@ -119,12 +120,12 @@ export function diffAmis(id: string, file: string, current: AmiMap | undefined, 
   const unchanged: AmiRef[] = [];
   const regions = [...new Set([...Object.keys(current ?? {}), ...Object.keys(desired)])].sort(compare);
   for (const region of regions) {
-    const have = current?.[region] ?? {};
-    const want = desired[region] ?? {};
+    const have = ownValue(current, region) ?? {};
+    const want = ownValue(desired, region) ?? {};
     const archs = [...new Set([...Object.keys(have), ...Object.keys(want)] as Architecture[])].sort(compare);
     for (const architecture of archs) {
-      const previous = have[architecture] ?? null;
-      const amiId = want[architecture] ?? null;
+      const previous = ownValue(have, architecture) ?? null;
+      const amiId = ownValue(want, architecture) ?? null;
       if (previous === amiId) {
         if (amiId !== null) unchanged.push({ template: id, region, architecture, ami_id: amiId });
       } else {
@@ -262,14 +263,14 @@ export async function runUpdateTemplates(options: UpdateTemplatesOptions): Promi
   for (const file of files) {
     // A file that is not a template (its name, or it cannot be read) is one more invalid template.
     const read = readTemplate(file);
-    const unusable = [templateNameProblem(file), "problem" in read ? read.problem : undefined].filter((p) => p !== undefined);
+    const unusable = [...templateNameProblems(file), "problem" in read ? read.problem : undefined].filter((p) => p !== undefined);
     if (unusable.length > 0 || !("bytes" in read)) {
       invalid.push(unusable.map(formatProblem).join("\n"));
       continue;
     }
     const { bytes, size } = read;
     try {
-      planned.push({ file, bytes, update: updateTemplateAmis(bytes, file.file, file.id, registry.templates[file.id], { size }) });
+      planned.push({ file, bytes, update: updateTemplateAmis(bytes, file.file, file.id, templateAt(registry, file.id), { size }) });
     } catch (error) {
       if (error instanceof CwsError && error.code === "TEMPLATE_INVALID") invalid.push(error.message);
       else throw error;

@@ -27,6 +27,16 @@ export interface TemplateYaml {
    * then `problems` says why and is all there is to say.
    */
   data: Record<string, unknown> | undefined;
+  /**
+   * The fields as far as they can be read, for the lint rules, which look at
+   * one field at a time: `data`, or, when YAML a template does not use stops
+   * it (a `!Ref` tag, an unknown alias, `%YAML 1.1`, a second document, a list
+   * as a key), the first document read anyway. Undefined only when there are
+   * no fields to read; `unread` then says why.
+   */
+  fields: Record<string, unknown> | undefined;
+  /** Why there are no fields, in a few words (`a YAML syntax error`, `larger than 1 MiB, not read`). */
+  unread?: string;
   problems: Problem[];
 }
 
@@ -45,18 +55,20 @@ const CORE_TAGS = new Set(["str", "int", "float", "bool", "null", "seq", "map", 
 
 export function readTemplateYaml(input: string | Uint8Array, file: string, options: { size?: number } = {}): TemplateYaml {
   const lineCounter = new LineCounter();
-  const result: TemplateYaml = { source: "", document: undefined, lineCounter, data: undefined, problems: [] };
+  const result: TemplateYaml = { source: "", document: undefined, lineCounter, data: undefined, fields: undefined, problems: [] };
   const problem = (line: number, column: number, message: string, suggestion?: string) => errorAt(file, line, column, "", message, suggestion);
 
   const decoded = decodeText(input, options.size);
   if ("problem" in decoded) {
     result.problems.push(problem(decoded.line, decoded.column, decoded.problem, decoded.suggestion));
+    result.unread = decoded.unread;
     return result;
   }
   const source = decoded.text;
   result.source = source;
   if (source.trim() === "") {
     result.problems.push(problem(1, 1, "the file is empty", REQUIRED_FIELDS_HINT));
+    result.unread = "empty";
     return result;
   }
 
@@ -67,10 +79,15 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
   const first = docs[0];
   if (!first) {
     result.problems.push(problem(1, 1, "the template is empty (only comments)", REQUIRED_FIELDS_HINT));
+    result.unread = "empty";
     return result;
   }
   result.document = first;
   const position = (offset: number) => lineCounter.linePos(offset);
+  const errorAtOffset = ({ offset, message, suggestion }: FeatureProblem) => {
+    const { line, col } = position(offset);
+    return problem(line, col, message, suggestion);
+  };
   const at = (offset: number, message: string, suggestion?: string) => {
     const { line, col } = position(offset);
     result.problems.push(problem(line, col, message, suggestion));
@@ -84,8 +101,7 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
       tooDeep = true;
     }
     if (error.code === "DUPLICATE_KEY") {
-      const key = (/^[^:\n]*/.exec(source.slice(error.pos[0]))?.[0] ?? "").trim();
-      at(error.pos[0], `duplicate key ${JSON.stringify(key)}: it is already set in this mapping, and only one value can win`, "remove one of the two");
+      at(error.pos[0], `duplicate key ${keyAsWritten(docs, source, error.pos[0])}: it is already set in this mapping, and only one value can win`, "remove one of the two");
     } else {
       at(error.pos[0], yamlMessage(error.code, error.message));
     }
@@ -95,23 +111,27 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
   }
   // Duplicate keys leave a usable document (the last value wins), so carry on
   // and report the rest too; any other syntax error makes the data meaningless.
-  const fatal = docs.some((doc) => doc.errors.some((error) => error.code !== "DUPLICATE_KEY")) || docs.length > 1;
-  if (fatal) {
+  const syntaxError = (doc: Document) => doc.errors.some((error) => error.code !== "DUPLICATE_KEY");
+  if (syntaxError(first)) {
+    result.problems.sort(compareProblems);
+    result.unread = tooDeep ? "nested too deeply to read" : "a YAML syntax error";
+    return result;
+  }
+  if (docs.length > 1) {
+    // The first document is whole, whatever the others hold: its fields are what an author sees first.
+    result.problems.push(...(deepWalk(() => keyProblems(first, source)) ?? []).map((key) => errorAtOffset(key)));
+    salvageFields(result, first);
     result.problems.sort(compareProblems);
     return result;
   }
+  // A key written as a number, boolean or null, or __proto__: reported, and read as written or left out, so the other checks go on.
+  const keys = deepWalk(() => keyProblems(first, source));
+  result.problems.push(...(keys ?? []).map((key) => errorAtOffset(key)));
   // What YAML can express but a template does not use: another YAML version,
   // foreign tags, aliases that lead nowhere or into themselves, merges of
   // something other than mappings. Each makes the data mean something other
   // than what its author meant, so none of it is turned into data.
-  let features: FeatureProblem[];
-  try {
-    features = yamlFeatureProblems(first, source);
-  } catch (error) {
-    // The walk is recursive, like the parser: a document nested deeper than the stack allows.
-    if (!(error instanceof RangeError)) throw error;
-    features = [{ offset: 0, message: TOO_DEEP }];
-  }
+  const features = (keys && deepWalk(() => yamlFeatureProblems(first, source))) ?? [{ offset: 0, message: TOO_DEEP }];
   for (const warning of first.warnings) {
     if (warning.code === "TAG_RESOLVE_FAILED" || warning.code === "BAD_COLLECTION_TYPE") {
       // A tag of YAML's own that does not fit its value (`!!float abc`); any other tag is reported above.
@@ -124,6 +144,7 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
   }
   if (features.length > 0) {
     for (const feature of features) at(feature.offset, feature.message, feature.suggestion);
+    salvageFields(result, first);
     result.problems.sort(compareProblems);
     return result;
   }
@@ -135,25 +156,57 @@ export function readTemplateYaml(input: string | Uint8Array, file: string, optio
     const message = (error as Error).message;
     if (error instanceof RangeError && !/alias count/i.test(message)) {
       at(0, TOO_DEEP);
+      result.unread = "nested too deeply to read";
     } else if (/alias count/i.test(message)) {
       at(firstAlias(first)?.range?.[0] ?? 0, `the aliases in this file expand to too much data (more than ${MAX_ALIAS_EXPANSION} copies of aliased values)`, "write the values out, or alias fewer levels deep");
+      result.unread = "its aliases expand to too much data";
     } else {
       at(0, `cannot read the YAML: ${message}`);
+      result.unread = "the YAML could not be read";
     }
     result.problems.sort(compareProblems);
     return result;
   }
   if (data === null || data === undefined) {
     result.problems.push(problem(1, 1, "the template is empty (only comments)", REQUIRED_FIELDS_HINT));
+    result.unread = "empty";
     return result;
   }
   if (typeof data !== "object" || Array.isArray(data)) {
     const { line, col } = position(first.contents?.range[0] ?? 0);
     result.problems.push(problem(line, col, `a template must be a mapping of fields, got ${describeValue(data)}`));
+    result.unread = "not a YAML mapping";
     return result;
   }
   result.data = data as Record<string, unknown>;
+  result.fields = result.data;
   return result;
+}
+
+/**
+ * The fields of a document that is refused as data (its problems are
+ * reported), read anyway for the lint rules: an alias that leads nowhere or
+ * into its own value reads as null, a tag as its text, a key that is a list
+ * as its text. Scripts are text however the rest is written, so their
+ * warnings come with the errors (docs/decisions.md §30).
+ */
+function salvageFields(result: TemplateYaml, doc: Document): void {
+  let fields: unknown;
+  try {
+    const copy = doc.clone();
+    visit(copy, {
+      Alias: (_key, alias, path) => {
+        const target = alias.resolve(copy);
+        return target === undefined || path.includes(target) ? new Scalar(null) : undefined;
+      },
+    });
+    fields = copy.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
+  } catch {
+    // Too deep for the stack, or aliases expanding past the limit: the problems already say why.
+    fields = undefined;
+  }
+  if (fields !== null && typeof fields === "object" && !Array.isArray(fields)) result.fields = fields as Record<string, unknown>;
+  else result.unread = fields === undefined ? "the YAML could not be read" : "not a YAML mapping";
 }
 
 /**
@@ -167,9 +220,76 @@ function sameKey(a: ParsedNode, b: ParsedNode): boolean {
   return String(a.value) === String(b.value);
 }
 
+/**
+ * The key at `offset` as data (`"a"`), and as written when that differs
+ * (`"a" (written "\u0061")`, `"1" (written '1')`).
+ */
+function keyAsWritten(docs: readonly Document[], source: string, offset: number): string {
+  let found: Node | undefined;
+  for (const doc of docs) {
+    visit(doc, {
+      Pair: (_key, pair) => {
+        if (isScalar(pair.key) && pair.key.range?.[0] === offset) {
+          found = pair.key;
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+  }
+  if (!isScalar(found) || !found.range) return JSON.stringify((/^[^:\n]*/.exec(source.slice(offset))?.[0] ?? "").trim());
+  const read = JSON.stringify(String(found.value));
+  const written = source.slice(found.range[0], found.range[1]);
+  return written === read || written === String(found.value) ? read : `${read} (written ${written})`;
+}
+
 /** A `<<` key, which the parser (with `merge: true`) resolves to a symbol. */
 function isMergeKey(key: unknown): boolean {
   return isScalar(key) && typeof key.value === "symbol" && key.value.description === "<<";
+}
+
+/**
+ * The checks of how the YAML is written that JSON Schema cannot say, since it
+ * sees only the data (listed in the README with crossFieldRules' own).
+ */
+export const YAML_CHECKS_NOT_IN_JSON_SCHEMA: readonly { name: string; notInJsonSchema: string }[] = [
+  {
+    name: "keys-are-text",
+    notInJsonSchema: "JSON Schema sees the data, where every key is text: whether a key was written as text (\"1.10\") or as a number (1.10) is YAML's to know",
+  },
+];
+
+/**
+ * Keys that cannot become data as written. Every key of a template is text
+ * (a field, a region, an architecture, a tag): a plain key that YAML reads as
+ * a number, boolean or null (`1.10:`, `0x1F:`, `null:`, `true:`) would become
+ * the text of what was read ("1.1", "31", "" or "true"), not what was
+ * written, so it is refused with the advice to quote it as written; the key
+ * then reads as written (it is changed in the document), so it is not
+ * reported again as unknown, empty or a duplicate of another spelling. And
+ * `__proto__`, which a JavaScript object does not keep as data: zod drops it
+ * from a map without a word (a tag that would never reach the image), so it is
+ * refused here, wherever it is, and left out of the data.
+ */
+function keyProblems(doc: Document, source: string): FeatureProblem[] {
+  const problems: FeatureProblem[] = [];
+  visit(doc, {
+    Pair: (_key, pair) => {
+      const key = pair.key;
+      if (!isScalar(key) || isMergeKey(key) || !key.range) return undefined;
+      if (key.value === "__proto__") {
+        problems.push({ offset: key.range[0], message: "__proto__ cannot be a key in a template: JavaScript gives the name a meaning of its own, so the value would be lost" });
+        return visit.REMOVE;
+      }
+      if (typeof key.value === "string") return undefined;
+      const written = source.slice(key.range[0], key.range[1]);
+      const advice = written === "" ? "; write the key before the colon" : `; put it in quotes: ${JSON.stringify(written)}`;
+      problems.push({ offset: key.range[0], message: `a key must be text, got ${describeValue(key.value, written)}${advice}` });
+      key.value = written;
+      return undefined;
+    },
+  });
+  return problems;
 }
 
 interface FeatureProblem {
@@ -230,6 +350,20 @@ function yamlFeatureProblems(doc: Document, source: string): FeatureProblem[] {
     },
   });
   return problems;
+}
+
+/**
+ * A walk of the document, or undefined when it is nested deeper than the
+ * stack allows (the walks are recursive, like the parser, which catches its
+ * own overflow the same way).
+ */
+function deepWalk<T>(walk: () => T): T | undefined {
+  try {
+    return walk();
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return undefined;
+  }
 }
 
 function describeNode(node: unknown): string {

@@ -1,7 +1,7 @@
 import type * as z from "zod";
 import { describeValue, type Problem } from "./problems.js";
 import { valueAt, type Path, type Report } from "./rules.js";
-import { awsRegion, BASE_AMI_ALIASES, baseAmiSource, keyEnumAt, knownKeysAt, schemaAt } from "./schema.js";
+import { awsRegion, BASE_AMI_ALIASES, baseAmiSource, keyEnumAt, knownKeysAt, schemaAt, type SchemaView } from "./schema.js";
 import { regionProblem } from "./regions.js";
 import { didYouMean } from "./suggest.js";
 import type { WrittenAt } from "./yaml-document.js";
@@ -13,7 +13,9 @@ import type { WrittenAt } from "./yaml-document.js";
  * in order and the first that recognises an issue rewrites it; an issue none
  * recognises keeps zod's message. A rule tells one schema from another by
  * identity (the schema at the issue's path is `awsRegion`), never by the
- * shape of the issue or the name of a field.
+ * shape of the issue or the name of a field. The registry's problems go
+ * through the same rules, over its own schema (a `SchemaView`) and its JSON
+ * text, with a few rules of its own put first.
  */
 
 /** What a rewrite rule sees of one issue. */
@@ -26,8 +28,10 @@ export interface IssueContext {
   /** The value's text in the file when it is a plain scalar (`1.10` for the number 1.1); see yaml-document.ts. */
   written: string | undefined;
   writtenAt: WrittenAt;
-  /** The schema at `path` (schemaAt). */
+  /** The schema at `path` (view.schemaAt). */
   schema: z.ZodType | undefined;
+  /** The schema the data was checked against, seen from a path. */
+  view: SchemaView;
   report: Report;
   /** The rules again, for an issue nested in this one (a union branch's), relative to `prefix`. */
   rewrite: (issue: z.core.$ZodIssue, prefix: Path) => Problem[];
@@ -48,10 +52,10 @@ export const issueRules: readonly IssueRule[] = [
   {
     // A map keyed by an enum (regions, architectures) takes its keys from the enum; an object, from its fields.
     name: "unknown-field",
-    rewrite: ({ issue, path, report }) => {
+    rewrite: ({ issue, path, report, view }) => {
       if (issue.code !== "unrecognized_keys") return undefined;
-      const keys = keyEnumAt(path);
-      const candidates = keys ? keys.options.map(String) : knownKeysAt(path);
+      const keys = view.keyEnumAt(path);
+      const candidates = keys ? keys.options.map(String) : view.knownKeysAt(path);
       const expected = keys === undefined ? "" : keys === awsRegion ? "; expected a region" : `; expected one of ${keys.options.join(", ")}`;
       return issue.keys.map((key) => report([...path, key], `unknown field "${key}"${didYouMean(key, candidates)}${expected}`, { onKey: true }));
     },
@@ -66,6 +70,11 @@ export const issueRules: readonly IssueRule[] = [
     name: "wrong-type",
     rewrite: ({ issue, path, value, written, schema, report }) => {
       if (issue.code !== "invalid_type") return undefined;
+      // 1e400 is a number to the parser, and Infinity: "expected a number, got a number" would say nothing.
+      if (typeof value === "number" && !Number.isFinite(value) && (issue.expected === "number" || issue.expected === "int")) {
+        const why = Number.isNaN(value) ? "which is not a number (NaN)" : `which is beyond the largest number (about 1.8e308) and reads as ${String(value)}`;
+        return [report(path, `expected ${typeName(issue.expected)}, got ${written ?? String(value)}, ${why}`)];
+      }
       const advice = issue.expected === "string" ? quotingAdvice(value, written, schema) : "";
       return [report(path, `expected ${typeName(issue.expected)}, got ${describeValue(value, written)}${advice}`)];
     },
@@ -111,7 +120,7 @@ export const issueRules: readonly IssueRule[] = [
     // A map key that fails its own schema (a reserved tag key): at the key, with the key schema's messages.
     name: "bad-key",
     rewrite: ({ issue, path, report }) =>
-      issue.code === "invalid_key" ? [report(path, issue.issues.map((inner) => inner.message).join("; ") || issue.message, { onKey: true })] : undefined,
+      issue.code === "invalid_key" ? [report(path, issue.issues.map(keyMessage).join("; ") || issue.message, { onKey: true })] : undefined,
   },
   {
     // The schema's own message ("expected an AMI id such as …") and what was there instead.
@@ -134,7 +143,15 @@ export const issueRules: readonly IssueRule[] = [
  * fields as written; `writtenAt` gives a value's text in the file, so that a
  * message quotes `1.10` as written rather than the number 1.1 it was read as.
  */
-export function rewriteIssue(issue: z.core.$ZodIssue, data: unknown, report: Report, writtenAt: WrittenAt = () => undefined, prefix: Path = []): Problem[] {
+export function rewriteIssue(
+  issue: z.core.$ZodIssue,
+  data: unknown,
+  report: Report,
+  writtenAt: WrittenAt = () => undefined,
+  prefix: Path = [],
+  /** Another schema than the template's (the registry's), and rules of its own tried first. */
+  against: { view: SchemaView; rules: readonly IssueRule[] } = TEMPLATE,
+): Problem[] {
   const path: Path = [...prefix, ...issue.path];
   const context: IssueContext = {
     issue,
@@ -142,16 +159,19 @@ export function rewriteIssue(issue: z.core.$ZodIssue, data: unknown, report: Rep
     value: valueAt(data, path),
     written: writtenAt(path),
     writtenAt,
-    schema: schemaAt(path),
+    schema: against.view.schemaAt(path),
+    view: against.view,
     report,
-    rewrite: (inner, innerPrefix) => rewriteIssue(inner, data, report, writtenAt, innerPrefix),
+    rewrite: (inner, innerPrefix) => rewriteIssue(inner, data, report, writtenAt, innerPrefix, against),
   };
-  for (const rule of issueRules) {
+  for (const rule of [...against.rules, ...issueRules]) {
     const problems = rule.rewrite(context);
     if (problems) return problems;
   }
   return [report(path, issue.message)];
 }
+
+const TEMPLATE = { view: { schemaAt, knownKeysAt, keyEnumAt }, rules: [] };
 
 const TYPE_NAMES: Record<string, string> = {
   string: "a string",
@@ -165,7 +185,7 @@ const TYPE_NAMES: Record<string, string> = {
 
 const typeName = (expected: string) => TYPE_NAMES[expected] ?? expected;
 
-function baseImageProblems({ issue, path, value, written, writtenAt, report }: IssueContext): Problem[] {
+function baseImageProblems({ issue, path, value, written, writtenAt, report, view }: IssueContext): Problem[] {
   if (value === undefined) return [report(path, "required field is missing", { place: path.slice(0, -1) })];
   if (typeof value === "string") {
     if (value.startsWith("ami-")) return [report(path, `"${value}" is not an AMI id: expected ami- followed by 8 or 17 hex digits`)];
@@ -183,7 +203,7 @@ function baseImageProblems({ issue, path, value, written, writtenAt, report }: I
         const innerPath = [...path, ...inner.path];
         const innerValue = valueAt(value, inner.path);
         if (inner.code === "unrecognized_keys") {
-          return inner.keys.map((key) => report([...path, key], `unknown field "${key}"${didYouMean(key, knownKeysAt(path))}`, { onKey: true }));
+          return inner.keys.map((key) => report([...path, key], `unknown field "${key}"${didYouMean(key, view.knownKeysAt(path))}`, { onKey: true }));
         }
         if (inner.code === "invalid_type" && innerValue === undefined) return [report(innerPath, "required field is missing", { place: path })];
         return [report(innerPath, describeInner(inner, innerValue, writtenAt(innerPath)))];
@@ -193,9 +213,15 @@ function baseImageProblems({ issue, path, value, written, writtenAt, report }: I
   return [report(path, `expected an alias (${BASE_AMI_ALIASES.join(", ")}), an ami-… id or a { name, owners } mapping, got ${describeValue(value, written)}`)];
 }
 
+/** What is wrong with a map's key: the key schema's own message, or for an empty key, that it is. */
+function keyMessage(issue: z.core.$ZodIssue): string {
+  return issue.code === "too_small" && issue.origin === "string" ? "the key is empty" : issue.message;
+}
+
 function describeInner(issue: z.core.$ZodIssue, value: unknown, written: string | undefined): string {
   if (issue.code === "invalid_type") return `expected ${typeName(issue.expected)}, got ${describeValue(value, written)}`;
   if (issue.code === "too_small") return issue.origin === "array" ? "must list at least one item" : "must not be empty";
+  if (issue.code === "invalid_format") return `${issue.message}, got ${describeValue(value, written)}`;
   return issue.message;
 }
 

@@ -103,6 +103,8 @@ describe("the packed package, installed from its tarball", () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toContain("Plan for basic-ubuntu");
     expect(result.stdout).toContain("dry run, nothing is created");
+    // The price table is bundled: the estimate is priced, not unknown.
+    expect(result.stdout).toMatch(/Estimated cost \(shipped price table of \d{4}-\d{2}-\d{2}; on-demand estimates\):\n {2}build: \$0\.\d+ \(t3\.medium for 30m 0s at \$0\.0416\/h; 16 GiB gp3/);
   });
 
   it("npx cws ami build --dry-run with credentials loads the installed AWS SDK and checks against the API", async () => {

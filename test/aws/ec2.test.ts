@@ -1,6 +1,7 @@
 import {
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
+  CopyImageCommand,
   CreateImageCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
@@ -39,6 +40,11 @@ const TAG_LIST = [
   { Key: "cws:managed-by", Value: "cws" },
   { Key: "cws:template", Value: "r-research" },
   { Key: "Name", Value: "cws-build r-research" },
+];
+/** TAGS on a new image and on each of its snapshots. */
+const IMAGE_AND_SNAPSHOT_TAGS = [
+  { ResourceType: "image" as const, Tags: TAG_LIST },
+  { ResourceType: "snapshot" as const, Tags: TAG_LIST },
 ];
 
 function image(id: string, extra: Partial<Image> = {}): Image {
@@ -120,9 +126,30 @@ describe("describeImages", () => {
         rootDeviceName: "/dev/xvda",
         rootVolumeSizeGb: 8,
         snapshotIds: ["snap-data", "snap-root"],
+        encrypted: false,
         tags: { team: "research" },
       },
     ]);
+  });
+
+  it("says an image is encrypted only when every EBS snapshot of it is, and nothing for an image without one", async () => {
+    const ebs = (SnapshotId: string, Encrypted?: boolean) => ({ DeviceName: `/dev/${SnapshotId}`, Ebs: { SnapshotId, ...(Encrypted === undefined ? {} : { Encrypted }) } });
+    ec2Mock.on(DescribeImagesCommand).resolves({
+      Images: [
+        image("ami-all", { BlockDeviceMappings: [ebs("snap-1", true), ebs("snap-2", true), { DeviceName: "/dev/sdc", VirtualName: "ephemeral0" }] }),
+        image("ami-some", { BlockDeviceMappings: [ebs("snap-3", true), ebs("snap-4", false)] }),
+        image("ami-unsaid", { BlockDeviceMappings: [ebs("snap-5", true), ebs("snap-6")] }),
+        image("ami-none", { BlockDeviceMappings: [{ DeviceName: "/dev/sdc", VirtualName: "ephemeral0" }] }),
+      ],
+    });
+    const images = await ec2.describeImages({});
+    expect(images.map((i) => [i.imageId, i.encrypted])).toEqual([
+      ["ami-all", true],
+      ["ami-some", false],
+      ["ami-unsaid", false],
+      ["ami-none", undefined],
+    ]);
+    expect("encrypted" in images[3]!).toBe(false);
   });
 
   it("follows NextToken across pages, with a fresh input for each page", async () => {
@@ -394,12 +421,47 @@ describe("images", () => {
       InstanceId: "i-1",
       Name: "cws-r-research-20240701",
       Description: "r-research",
-      TagSpecifications: [
-        { ResourceType: "image", Tags: TAG_LIST },
-        { ResourceType: "snapshot", Tags: TAG_LIST },
-      ],
+      TagSpecifications: IMAGE_AND_SNAPSHOT_TAGS,
       DryRun: false,
     });
+  });
+
+  it("copies an image in its own (the destination) region, with the tags on the copy and its snapshots and the client token", async () => {
+    ec2Mock.on(CopyImageCommand).resolves({ ImageId: "ami-0c0c0c0c0c0c0c0c0" });
+    const id = await ec2.copyImage({
+      sourceRegion: "us-east-1",
+      sourceImageId: "ami-0123456789abcdef0",
+      name: "cws-r-research-v1.0.0-x86_64-20240701T080000Z",
+      description: "R Research (copied from us-east-1 ami-0123456789abcdef0)",
+      tags: TAGS,
+      clientToken: "cws-copy-20240701t080000z-1a2b3c-eu-west-1",
+    });
+    expect(id).toBe("ami-0c0c0c0c0c0c0c0c0");
+    // Exactly these fields: no CopyImageTags (it would leave the snapshots bare), no Encrypted unless asked for.
+    expect(ec2Mock.commandCalls(CopyImageCommand)[0]!.args[0].input).toEqual({
+      SourceRegion: "us-east-1",
+      SourceImageId: "ami-0123456789abcdef0",
+      Name: "cws-r-research-v1.0.0-x86_64-20240701T080000Z",
+      Description: "R Research (copied from us-east-1 ami-0123456789abcdef0)",
+      TagSpecifications: IMAGE_AND_SNAPSHOT_TAGS,
+      ClientToken: "cws-copy-20240701t080000z-1a2b3c-eu-west-1",
+    });
+  });
+
+  it("asks for encrypted snapshots only when told to", async () => {
+    ec2Mock.on(CopyImageCommand).resolves({ ImageId: "ami-0c0c0c0c0c0c0c0c0" });
+    const request = { sourceRegion: "us-east-1", sourceImageId: "ami-0123456789abcdef0", name: "n-1", description: "d", tags: {}, clientToken: "t" };
+    await ec2.copyImage({ ...request, encrypted: true });
+    await ec2.copyImage({ ...request, encrypted: false });
+    const sent = ec2Mock.commandCalls(CopyImageCommand).map((call) => call.args[0].input.Encrypted);
+    expect(sent).toEqual([true, undefined]);
+  });
+
+  it("reports CopyImage's errors with their code, and a response without an ImageId as incomplete", async () => {
+    const request = { sourceRegion: "us-east-1", sourceImageId: "ami-0123456789abcdef0", name: "n-1", description: "d", tags: {}, clientToken: "t" };
+    ec2Mock.on(CopyImageCommand).rejectsOnce(ec2Error("IncorrectState", "Image is not in a valid state for copying")).resolvesOnce({});
+    expect(await rejection(ec2.copyImage(request))).toMatchObject({ code: "IncorrectState", action: "CopyImage" });
+    expect(await rejection(ec2.copyImage(request))).toMatchObject({ code: "IncompleteResponse", action: "CopyImage" });
   });
 
   it("reports a duplicate image name", async () => {

@@ -20,6 +20,7 @@ const IMPLIED: Record<string, { action: string; why: string }[]> = {
     { action: "ec2:CreateTags", why: "TagSpecifications on launch" },
   ],
   "ec2:CreateImage": [{ action: "ec2:CreateTags", why: "TagSpecifications on the image and its snapshots" }],
+  "ec2:CopyImage": [{ action: "ec2:CreateTags", why: "TagSpecifications on the copy and its snapshots" }],
   "ec2:CreateSecurityGroup": [{ action: "ec2:CreateTags", why: "TagSpecifications on the group" }],
   "iam:AddRoleToInstanceProfile": [{ action: "iam:PassRole", why: "AWS requires PassRole on the role being added" }],
   "iam:CreateRole": [{ action: "iam:TagRole", why: "creating a role with Tags" }],
@@ -116,10 +117,15 @@ describe("docs/iam/cws-cli-policy.json", () => {
     expect(pass?.Condition).toEqual({ StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } });
   });
 
-  it("tags only while creating, or resources cws already manages", () => {
+  it("tags only while creating (with exactly the calls that tag what they create), or resources cws already manages", () => {
     const conditions = statementsFor("ec2:CreateTags").map((s) => s.Condition);
     expect(conditions).toHaveLength(2);
-    expect(conditions).toContainEqual({ StringEquals: { "ec2:CreateAction": ["CreateImage", "CreateSecurityGroup", "RunInstances"] } });
+    const creating = [...usedActions]
+      .filter((action) => (IMPLIED[action] ?? []).some((implied) => implied.action === "ec2:CreateTags"))
+      .map((action) => action.replace(/^ec2:/, ""))
+      .sort();
+    expect(creating).toEqual(["CopyImage", "CreateImage", "CreateSecurityGroup", "RunInstances"]);
+    expect(conditions).toContainEqual({ StringEquals: { "ec2:CreateAction": creating } });
     expect(conditions).toContainEqual({ StringEquals: { "aws:ResourceTag/cws:managed-by": "cws" } });
   });
 

@@ -182,11 +182,11 @@ describe("cws ami build with an image of the same content", () => {
 
   it("the dry run says whether the build would stop at its cache check", async () => {
     const { aws } = fakeAws({ images: [sameContent("ami-0cac4e00", 2)] });
-    const plan = await dryRunPlan(buildInput(dir, { templateHash }), { registryFile }, aws, () => undefined, NOW);
+    const plan = await dryRunPlan(buildInput(dir, { templateHash }), { registryFile }, aws, () => undefined, { now: NOW });
     expect(plan.json).toMatchObject({ upToDate: "ami-0cac4e00", contentHash: imageContentHash(templateHash, FAKE_BASE_AMI) });
     expect(plan.text).toContain("up to date: yes: ami-0cac4e00");
     expect(plan.text).toMatch(/ 3\. Up to date\? An available image in us-east-1 tagged cws:managed-by=cws, cws:template=test-env, cws:arch=x86_64, cws:validated=true and cws:content-hash=<content-hash>: if there is one, stop here/);
-    const forced = await dryRunPlan(buildInput(dir, { templateHash }), { registryFile, force: true }, aws, () => undefined, NOW);
+    const forced = await dryRunPlan(buildInput(dir, { templateHash }), { registryFile, force: true }, aws, () => undefined, { now: NOW });
     expect(forced.text).toContain("up to date: not looked for (--force)");
     expect(forced.text).not.toContain("Up to date?");
   });
@@ -258,7 +258,9 @@ describe("a template built on another (base_ami.template)", () => {
     writeRegistry(registryWith({ "python-research": { "us-west-2": { x86_64: record("ami-0ba5e100", "2026-11-20T00:00:00Z") } } }));
     const { result, calls } = await buildChild({});
     expect(result).toMatchObject({ status: "failed", failedStep: "base-ami" });
+    expect(result).toMatchObject({ exitCode: 2 });
     expect(result.error).toEqual({
+      code: "PREFLIGHT_FAILED",
       message: `python-research has no validated x86_64 image in us-east-1 (${registryFile})`,
       suggestion: "build it first (cws ami build python-research --architecture x86_64 --region us-east-1), or run cws ami build-all, which builds parents first",
       preflight: true,
@@ -288,10 +290,10 @@ describe("a template built on another (base_ami.template)", () => {
 
   it("the plan says where the parent's image comes from", async () => {
     const { aws } = fakeAws();
-    const plan = await dryRunPlan(childInput(), { registryFile }, aws, () => undefined, NOW);
+    const plan = await dryRunPlan(childInput(), { registryFile }, aws, () => undefined, { now: NOW });
     expect(plan.text).toContain(` 2. Base AMI: python-research's x86_64 image (its current validated image in ${registryFile}); the image's content hash is the template's with the base AMI id`);
     expect(plan.text).toContain(`base AMI: not resolved: python-research has no validated x86_64 image in us-east-1: ${registryFile} does not exist`);
-    const named = await dryRunPlan(childInput({ parentImage: { templateId: "python-research", imageId: "ami-0ba5e400" } }), { registryFile }, aws, () => undefined, NOW);
+    const named = await dryRunPlan(childInput({ parentImage: { templateId: "python-research", imageId: "ami-0ba5e400" } }), { registryFile }, aws, () => undefined, { now: NOW });
     expect(named.text).toContain(" 2. Base AMI: python-research's x86_64 image (ami-0ba5e400, just built)");
   });
 });

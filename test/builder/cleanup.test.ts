@@ -96,8 +96,26 @@ describe("cleanup decides on typed facts, not on the summary's words", () => {
 
   it("tells a preflight failure from a build failure by its type", async () => {
     const preflight = await build({ aws: { noInstanceProfile: true } }, false);
-    expect(preflight.result.error).toMatchObject({ preflight: true, message: expect.stringContaining("instance profile cws-ami-builder does not exist") });
+    expect(preflight.result.error).toMatchObject({ code: "PREFLIGHT_FAILED", preflight: true, message: expect.stringContaining("instance profile cws-ami-builder does not exist") });
+    expect(preflight.result.exitCode).toBe(2);
     const setup = await build({ aws: { setupExitCode: 1 } }, false);
-    expect(setup.result.error).toMatchObject({ preflight: false, message: "setup script exited with code 1" });
+    expect(setup.result.error).toMatchObject({ code: "BUILD_FAILED", preflight: false, message: "setup script exited with code 1" });
+    expect(setup.result.exitCode).toBe(1);
+  });
+
+  it("gives every result an exit code, and every failure a code, as every error document has", async () => {
+    const outcomes = [
+      { scenario: {}, status: "succeeded", exitCode: 0 },
+      { scenario: { aws: { noInstanceProfile: true } }, status: "failed", exitCode: 2 },
+      { scenario: { aws: { setupExitCode: 1 } }, status: "failed", exitCode: 1 },
+      { scenario: { interrupt: "image requested" }, status: "interrupted", exitCode: 130 },
+    ] as const;
+    for (const { scenario, status, exitCode } of outcomes) {
+      const { result } = await build(scenario as Scenario, false);
+      expect(result.status).toBe(status);
+      expect(result.exitCode, status).toBe(exitCode);
+      if (status === "failed") expect(result.error?.code, JSON.stringify(scenario)).toMatch(/^[A-Z_]+$/);
+      else expect(result.error).toBeUndefined();
+    }
   });
 });

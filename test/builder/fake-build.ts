@@ -138,6 +138,7 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
       options.onCreateImage?.();
       return FAKE_IMAGE_ID;
     },
+    copyImage: unused("CopyImage"),
     createTags: unused("CreateTags"),
     async deregisterImage(imageId) {
       newImage = undefined;

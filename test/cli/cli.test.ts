@@ -27,19 +27,40 @@ describe("cws (built CLI, as a child process)", () => {
     const ami = runCli(["ami", "--help"]);
     expect(ami.status).toBe(0);
     expect(ami.stdout).toContain("lint");
+    // The global options are shown with every command's help, where people look for them.
+    for (const words of [["ami"], ["ami", "registry"], ["ami", "build"], ["ami", "lint"], ["ami", "list"]]) {
+      const help = runCli([...words, "--help"]).stdout;
+      expect(help, words.join(" ")).toContain("Global Options:");
+      for (const flag of ["--json", "--registry <file>", "--templates-dir <dir>", "--no-color"]) expect(help, `${words.join(" ")} ${flag}`).toContain(flag);
+    }
   });
 
   it("suggests a command or flag for a typo, with exit code 2", () => {
     const command = runCli(["ami", "lnt"]);
     expect(command.status).toBe(2);
-    expect(command.stderr).toContain("unknown command 'lnt'");
-    expect(command.stderr).toContain("Did you mean lint?");
+    // One line with the suggestion, then what to do, as for every other error.
+    expect(command.stderr).toBe("error: unknown command 'lnt' (did you mean lint?)\n  → cws ami --help lists the commands\n");
     const flag = runCli(["ami", "lint", "--stict"]);
     expect(flag.status).toBe(2);
-    expect(flag.stderr).toContain("Did you mean --strict?");
+    expect(flag.stderr).toBe("error: unknown option '--stict' (did you mean --strict?)\n  → cws ami lint --help lists the options\n");
     const top = runCli(["amii"]);
     expect(top.status).toBe(2);
-    expect(top.stderr).toContain("Did you mean ami?");
+    expect(top.stderr).toBe("error: unknown command 'amii' (did you mean ami?)\n  → cws --help lists the commands\n");
+    // A global option mistyped before the command: the same two lines.
+    const global = runCli(["--jsn", "ami", "lint"]);
+    expect(global.status).toBe(2);
+    expect(global.stderr).toBe("error: unknown option '--jsn' (did you mean --json?)\n  → cws --help lists the options\n");
+  });
+
+  it("answers a group without its command with that group's help, and with --json points at it", () => {
+    for (const [words, help] of [[[], "cws --help"], [["ami"], "cws ami --help"], [["ami", "registry"], "cws ami registry --help"]] as const) {
+      const text = runCli([...words]);
+      expect(text.status, words.join(" ")).toBe(2);
+      expect(text.stderr, words.join(" ")).toContain(`Usage: ${["cws", ...words].join(" ")} [options] [command]`);
+      const json = runCli(["--json", ...words]);
+      expect(json.status).toBe(2);
+      expect(JSON.parse(json.stdout)).toEqual({ error: { code: "COMMAND_REQUIRED", message: "no command given", value: null, suggestion: `${help} lists the commands` }, exitCode: 2 });
+    }
   });
 
   it("does not load the AWS SDK for commands that do not call AWS", () => {
@@ -182,7 +203,7 @@ describe("cws ami lint", () => {
     try {
       const huge = runCli(["ami", "lint"], { cwd: dir });
       expect(huge.status).toBe(2);
-      expect(huge.stdout).toContain("templates/huge.yml:1:1 error the file is 5.0 MiB; a template may be at most 1.0 MiB");
+      expect(huge.stdout).toContain("templates/huge.yml:1:1 error the file is 5,242,880 bytes (5 MiB); a template may be at most 1,048,576 bytes (1 MiB)");
       const empty = runCli(["ami", "lint", "--templates-dir", "empty"], { cwd: dir });
       expect(empty.status).toBe(2);
       expect(empty.stderr).toContain("no templates (*.yml or *.yaml) in empty");

@@ -53,7 +53,7 @@ describe("the command table", () => {
     const help = await run(table, ["ami", "greet", "--help"]);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain("Usage: cws ami greet [options] <names...>");
-    expect(help.stdout).toContain('--tone <tone>  how (choices: "warm", "dry", default: "warm")');
+    expect(help.stdout).toMatch(/--tone <tone> +how \(choices: "warm", "dry", default: "warm"\)/);
     expect(help.stdout).not.toContain("--voice");
     expect(help.stdout).toContain("\n\nExit codes: 1 always.\n");
     // Help, commander's own errors and a value the table refuses never load an implementation.
@@ -100,7 +100,7 @@ describe("the command table", () => {
     expect(JSON.parse(typo.stdout)).toEqual({
       error: {
         code: "BAD_OPTION",
-        message: '--platform "aarch64": expected x86_64 or arm64 (did you mean "arm64"? that is what EC2 calls aarch64)',
+        message: `--platform "aarch64": expected x86_64 or arm64 (did you mean "arm64"? EC2's name for aarch64)`,
         value: "aarch64",
         suggestion: "EC2 names the architectures x86_64 and arm64",
       },
@@ -112,6 +112,49 @@ describe("the command table", () => {
     const help = (await run(table, ["ami", "go", "--help"])).stdout;
     expect(help).toContain("--architecture <arch>");
     expect(help).not.toMatch(/--arch |--platform/);
+  });
+
+  it("refuses an option with an argument or option its entry says it excludes, whichever comes first, and names only things the command has", async () => {
+    const ran: unknown[] = [];
+    const table: GroupSpec = {
+      name: "ami",
+      description: "AMIs",
+      commands: [
+        command({
+          name: "tidy",
+          description: "tidy one or all",
+          arguments: [{ syntax: "[things...]", description: "which" }],
+          options: [
+            { flags: "--all", description: "every one", conflicts: ["things", "--only"] },
+            { flags: "--only <kind>", description: "only these" },
+          ],
+          load: async () => ({}),
+          run: async (_implementation, { args, options }) => {
+            ran.push([args, options]);
+            return 0;
+          },
+        }),
+      ],
+    };
+    const refusals: [string[], string][] = [
+      [["ami", "tidy", "a", "--all"], '--all and the things ["a"] cannot be given together'],
+      [["ami", "tidy", "--all", "a", "b"], '--all and the things ["a","b"] cannot be given together'],
+      [["ami", "tidy", "--only", "x", "--all"], "--all and --only cannot be given together"],
+    ];
+    for (const [argv, message] of refusals) {
+      const result = await run(table, [...argv, "--json"]);
+      expect(result.status, argv.join(" ")).toBe(2);
+      expect(JSON.parse(result.stdout)).toEqual({ error: { code: "CONFLICTING_OPTIONS", message, value: "--all", suggestion: "give one of them (cws ami tidy --help says what each does)" }, exitCode: 2 });
+    }
+    expect(ran).toEqual([]);
+    for (const argv of [["ami", "tidy", "--all"], ["ami", "tidy", "a"], ["ami", "tidy", "--only", "x", "a"]]) expect((await run(table, argv)).status, argv.join(" ")).toBe(0);
+    expect(ran).toHaveLength(3);
+    // In the real table every name a conflict gives is an argument or another option of the same command.
+    for (const entry of COMMAND_TABLE.commands.flatMap((c) => ("commands" in c ? c.commands : [c]))) {
+      if ("commands" in entry) continue;
+      const names = [...(entry.arguments ?? []).map((a) => a.syntax.replace(/[<>[\].]/g, "")), ...(entry.options ?? []).map((o) => o.flags.split(" ")[0])];
+      for (const option of entry.options ?? []) for (const other of option.conflicts ?? []) expect(names, `${entry.name} ${option.flags}`).toContain(other);
+    }
   });
 
   it("names the architectures in its help as architectures.ts lists them", () => {

@@ -26,8 +26,8 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
     ["us-esat-1", 'not an AWS region (did you mean "us-east-1"?)'],
   ],
   architecture: [
-    ["amd64", 'expected x86_64 or arm64 (did you mean "x86_64"? that is what EC2 calls amd64)'],
-    ["aarch64", 'expected x86_64 or arm64 (did you mean "arm64"? that is what EC2 calls aarch64)'],
+    ["amd64", `expected x86_64 or arm64 (did you mean "x86_64"? EC2's name for amd64)`],
+    ["aarch64", `expected x86_64 or arm64 (did you mean "arm64"? EC2's name for aarch64)`],
     ["sparc", "expected x86_64 or arm64"],
   ],
   instanceType: [["t3-medium", "not an EC2 instance type"]],
@@ -37,6 +37,10 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
   duration: [
     ["7days", "not a duration"],
     ["7", "a number without a unit"],
+  ],
+  amiOrVersion: [
+    ["v 1", "neither an AMI id nor an image version"],
+    ["ami-xyz", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
   ],
 };
 
@@ -137,6 +141,33 @@ describe("flag values, table-driven over the command table (built CLI)", () => {
     }
   });
 
+  it("takes the next flag for a missing value, for every option and global option that takes one, and honours a --json it swallowed", () => {
+    // The same words whether commander noticed (it does for some lines) or the value check did.
+    const missing = (flags: string, flag: string) => ({ code: "MISSING_OPTION_VALUE", message: `option '${flags.replace(/^--[\w-]+/, flag)}' argument missing`, value: flag });
+    let runs = 0;
+    for (const { words, spec } of COMMANDS) {
+      for (const option of (spec.options ?? []).filter(takesValue)) {
+        for (const flag of [longFlag(option), ...(option.aliases ?? [])]) {
+          // The CLI's own --json, and a mistyped flag (--jsn), each where a value should be.
+          const next = runs++ % 2 === 0 ? "--json" : "--jsn";
+          const args = [...words, ...requiredArgs(spec), flag, next];
+          expectUsageError(cws(args), missing(option.flags, flag), next === "--json", `cws ${args.join(" ")}`);
+        }
+      }
+    }
+    for (const option of GLOBAL_OPTIONS.filter(takesValue)) {
+      const flag = longFlag(option);
+      const lines: [string[], string][] = [
+        [[flag, "--json", "ami", "lint"], "--json"],
+        [["ami", "list", flag, "--json"], "--json"],
+        [["ami", "lint", flag, "--no-cache"], "--no-cache"],
+      ];
+      for (const [args, next] of lines) expectUsageError(cws(args), missing(option.flags, flag), next === "--json", `cws ${args.join(" ")}`);
+    }
+    // A value that starts with - but is no flag: - (stdout) for --output, and a path written ./-x.
+    expect(cws(["ami", "list", "--templates-dir", "./-x"]).stderr).not.toContain("argument missing");
+  });
+
   it("accepts --arch wherever --architecture is taken, and refuses the two when they disagree", () => {
     for (const { words, spec } of COMMANDS) {
       const option = spec.options?.find((o) => o.flags.startsWith("--architecture"));
@@ -194,6 +225,15 @@ describe("what a flag means for the template, checked before anything is launche
       true,
       "update-registry --arch",
     );
+    // A template and --all: one of them would be ignored.
+    for (const args of [["t", "--all"], ["--all", "t", "--json"]]) {
+      expectUsageError(
+        cws(["ami", "update-registry", ...args]),
+        { code: "CONFLICTING_OPTIONS", message: '--all and the template "t" cannot be given together', value: "--all" },
+        args.includes("--json"),
+        `update-registry ${args.join(" ")}`,
+      );
+    }
     expectUsageError(
       cws(["ami", "update-registry", "--all", "--region", "eu-west-1"]),
       { code: "NO_TARGETS", message: "nothing to update: no template builds eu-west-1" },
@@ -212,6 +252,7 @@ describe("what a flag means for the template, checked before anything is launche
     expectUsageError(cws(["ami", "rollback", "r"]), { code: "TEMPLATE_NOT_FOUND", message: 'no template "r" in ./templates or ./registry/amis.json (did you mean "t"?)', value: "r" }, false, "rollback r");
     expectUsageError(cws(["ami", "rollback", "one"]), { code: "NO_REGISTRY_ENTRY", message: "./registry/amis.json has no AMI for one: nothing to roll back", value: "one" }, false, "rollback one");
     expectUsageError(cws(["ami", "rollback", "t", "--to", "ami-xyz"]), { code: "BAD_OPTION", message: '--to "ami-xyz": expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890', value: "ami-xyz" }, false, "rollback --to");
+    expectUsageError(cws(["ami", "rollback", "t", "--to", "v 1"]), { code: "BAD_OPTION", message: '--to "v 1": neither an AMI id nor an image version', value: "v 1" }, false, "rollback --to by form");
     // One architecture, one AMI, no history: it gets as far as the registry's answer, with no --architecture.
     expectUsageError(
       cws(["ami", "rollback", "t", "--region", "us-east-1", "--arch", "x86_64"]),
@@ -221,14 +262,29 @@ describe("what a flag means for the template, checked before anything is launche
     );
   });
 
-  it("says a --templates-dir that is a file is not a directory, for every command that reads templates", () => {
-    for (const args of [["ami", "lint"], ["ami", "build", "t"], ["ami", "update-templates"], ["ami", "update-registry", "t"]]) {
+  it("says a --templates-dir that is a file is not a directory, for every command, whether it reads templates or not", () => {
+    for (const { words, spec } of COMMANDS) {
+      const args = [...words, ...requiredArgs(spec)];
       expectUsageError(
         cws(["--templates-dir", "registry/amis.json", ...args]),
         { code: "NOT_A_DIRECTORY", message: "registry/amis.json: the templates directory is a regular file, not a directory", value: "registry/amis.json" },
         false,
         args.join(" "),
       );
+      // A --templates-dir typed on the command line that is not there is a typo, for list as for lint.
+      expectUsageError(
+        cws([...args, "--templates-dir", "templatse", "--json"]),
+        { code: "NOT_FOUND", message: "templatse: the templates directory does not exist", value: "templatse" },
+        true,
+        `${args.join(" ")} --templates-dir templatse`,
+      );
     }
+    // The same from CWS_TEMPLATES_DIR; a missing default or variable is left to the commands that need templates.
+    const fromEnv = cws(["ami", "list"], { env: { CWS_TEMPLATES_DIR: "registry/amis.json" } });
+    expect(fromEnv.status).toBe(2);
+    expect(fromEnv.stderr).toContain("registry/amis.json: the templates directory is a regular file, not a directory");
+    const missingEnv = cws(["ami", "list", "--json"], { env: { CWS_TEMPLATES_DIR: "nowhere" } });
+    expect(missingEnv.status, missingEnv.stderr).toBe(0);
+    expect(JSON.parse(missingEnv.stdout)).toHaveLength(1);
   });
 });

@@ -38,26 +38,42 @@ describe("--json", () => {
     });
   });
 
-  it("reads commander's usage errors: a code of ours, the message, the value at fault, its suggestion", () => {
-    const error = (code: string, message: string) => new CommanderError(1, code, message);
-    expect(usageErrorOf(error("commander.unknownOption", "error: unknown option '--stict'\n(Did you mean --strict?)"))).toEqual({
+  it("reads commander's usage errors: a code of ours, one line with its did-you-mean, the value at fault, the --help of the command that refused it", () => {
+    const error = (code: string, message: string, commandPath?: string) => Object.assign(new CommanderError(1, code, message), commandPath === undefined ? {} : { commandPath });
+    expect(usageErrorOf(error("commander.unknownOption", "error: unknown option '--stict'\n(Did you mean --strict?)", "ami lint"))).toEqual({
       code: "UNKNOWN_OPTION",
-      message: "unknown option '--stict'",
+      message: "unknown option '--stict' (did you mean --strict?)",
       value: "--stict",
-      suggestion: "did you mean --strict?",
+      suggestion: "cws ami lint --help lists the options",
     });
-    expect(usageErrorOf(error("commander.unknownCommand", "error: unknown command 'lnt'\n(Did you mean lint?)"))).toMatchObject({ code: "UNKNOWN_COMMAND", value: "lnt", suggestion: "did you mean lint?" });
+    expect(usageErrorOf(error("commander.unknownCommand", "error: unknown command 'lnt'\n(Did you mean lint?)", "ami"))).toMatchObject({
+      code: "UNKNOWN_COMMAND",
+      message: "unknown command 'lnt' (did you mean lint?)",
+      value: "lnt",
+      suggestion: "cws ami --help lists the commands",
+    });
+    expect(usageErrorOf(error("commander.unknownOption", "error: unknown option '--zzz'", ""))).toMatchObject({ message: "unknown option '--zzz'", suggestion: "cws --help lists the options" });
     expect(usageErrorOf(error("commander.optionMissingArgument", "error: option '--region <region>' argument missing"))).toMatchObject({
       code: "MISSING_OPTION_VALUE",
       value: "--region",
-      suggestion: "run with --help for usage",
+      suggestion: "put the value right after the flag: --region <region>",
     });
-    expect(usageErrorOf(error("commander.missingArgument", "error: missing required argument 'template'"))).toMatchObject({ code: "MISSING_ARGUMENT", value: undefined });
+    expect(usageErrorOf(error("commander.missingArgument", "error: missing required argument 'template'", "ami build"))).toMatchObject({
+      code: "MISSING_ARGUMENT",
+      value: undefined,
+      suggestion: "cws ami build --help shows the usage",
+    });
     expect(usageErrorOf(error("commander.excessArguments", "error: too many arguments for 'list'. Expected 0 arguments but got 1."))).toMatchObject({
       code: "TOO_MANY_ARGUMENTS",
       value: undefined,
     });
-    expect(usageErrorOf(error("commander.help", "(outputHelp)"))).toMatchObject({ code: "COMMAND_REQUIRED", message: "no command given" });
+    // A group without its command: that group's help, not cws's.
+    expect(usageErrorOf(error("commander.help", "(outputHelp)", "ami registry"))).toMatchObject({
+      code: "COMMAND_REQUIRED",
+      message: "no command given",
+      suggestion: "cws ami registry --help lists the commands",
+    });
+    expect(usageErrorOf(error("commander.help", "(outputHelp)", ""))).toMatchObject({ suggestion: "cws --help lists the commands" });
     expect(usageErrorOf(error("commander.somethingNew", "error: odd"))).toMatchObject({ code: "USAGE", message: "odd" });
   });
 });

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, scratchDir } from "../helpers/cli.js";
 import { jsonLines, problemLines, type JsonProblem } from "../helpers/lint-output.js";
@@ -86,13 +88,61 @@ describe("cws ami lint: warnings alongside errors", () => {
       const text = runCli(["ami", "lint"], { cwd: dir });
       expect(text.status).toBe(2);
       expect(problemLines(text.stdout).filter((line) => line.startsWith("templates/syntax.yml"))).toHaveLength(1);
-      expect(text.stdout).toMatch(/✖ 2 templates checked: 1 error, 2 warnings; 1 not checked for warnings \(not a YAML mapping\)\n$/);
-      const report = JSON.parse(runCli(["ami", "lint", "--json"], { cwd: dir }).stdout) as { templates: { id: string; warningsChecked: boolean }[] };
-      expect(report.templates.map((t) => [t.id, t.warningsChecked])).toEqual([
-        ["risky", true],
-        ["syntax", false],
+      expect(text.stdout).toMatch(/✖ 2 templates checked: 1 error, 2 warnings; 1 not checked for warnings \(syntax: a YAML syntax error\)\n$/);
+      const report = JSON.parse(runCli(["ami", "lint", "--json"], { cwd: dir }).stdout) as { templates: { id: string; warningsChecked: boolean; notCheckedBecause?: string }[] };
+      expect(report.templates.map((t) => [t.id, t.warningsChecked, t.notCheckedBecause])).toEqual([
+        ["risky", true, undefined],
+        ["syntax", false, "a YAML syntax error"],
       ]);
       expect(runCli(["ami", "lint"], { cwd: dir }).stdout).toBe(text.stdout);
+    } finally {
+      cleanup();
+    }
+  });
+
+  // A mapping refused for YAML it should not use is still a mapping: its scripts are text, and linted.
+  const PIPE = "curl -fsSL https://get.example.org/i.sh | bash";
+  const piped = VALID_TEMPLATE.replace("echo ready > /var/tmp/ready", PIPE);
+  const refusedYaml: Record<string, string> = {
+    "a-ref-tag": `${piped}volume_size_gb: !Ref Size\n`,
+    "an-unknown-alias": `${piped}volume_size_gb: *size\n`,
+    "an-alias-in-itself": `${piped}extra: &loop [*loop]\n`,
+    "yaml-1-1": `%YAML 1.1\n---\n${piped}`,
+    "two-documents": `${piped}---\nname: second\n`,
+    "a-list-as-key": `${piped}? [a, b]\n: c\n`,
+    "a-number-as-key": `${piped}tags:\n  1.10: x\n`,
+  };
+
+  it.each(Object.entries(refusedYaml))("lints the scripts of a mapping refused for its YAML: %s", (id, text) => {
+    const { dir, cleanup } = scratchDir({ [`templates/${id}.yml`]: text });
+    try {
+      const result = runCli(["ami", "lint", "--json", "--no-cache"], { cwd: dir });
+      expect(result.status).toBe(2);
+      const report = JSON.parse(result.stdout) as { templates: { warningsChecked: boolean }[]; problems: JsonProblem[] };
+      expect(report.templates).toEqual([expect.objectContaining({ id, valid: false, warningsChecked: true })]);
+      expect(report.problems.filter((p) => p.severity === "error").length).toBeGreaterThan(0);
+      expect(report.problems.filter((p) => p.severity === "warning").map((p) => `${p.line} ${p.rule}`)).toEqual([`${text.split("\n").findIndex((l) => l.includes(PIPE)) + 1} pipe-to-shell`]);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("names the reason a file's warnings could not be looked at: too large, binary, not UTF-8, empty, not a mapping, unreadable", () => {
+    const { dir, cleanup } = scratchDir({
+      "templates/big.yml": `${piped}# ${"x".repeat(1024 * 1024)}\n`,
+      "templates/binary.yml": "name: \0\n",
+      "templates/list.yml": "- a\n- b\n",
+      "templates/empty.yml": "# nothing yet\n",
+      "templates/ok.yml": piped,
+    });
+    try {
+      writeFileSync(join(dir, "templates/latin1.yml"), Buffer.from("name: caf\xe9\n", "latin1"));
+      mkdirSync(join(dir, "templates/dir.yml"));
+      const text = runCli(["ami", "lint", "--no-cache"], { cwd: dir });
+      expect(text.status).toBe(2);
+      expect(text.stdout).toContain(
+        "✖ 7 templates checked: 6 errors, 1 warning; 6 not checked for warnings (big: larger than 1 MiB, not read; binary: not a text file; dir: the file could not be read; empty: empty; latin1: not UTF-8 text; list: not a YAML mapping)",
+      );
     } finally {
       cleanup();
     }

@@ -6,7 +6,7 @@ import { CwsError } from "../../src/errors.js";
 /** The error checkOptionValues raises for one flag and value, or undefined when it accepts them. */
 function check(spec: Pick<OptionSpec, "choices" | "value">, value: string, flag = "--flag"): CwsError | undefined {
   try {
-    checkOptionValues([{ flag, value, spec }]);
+    checkOptionValues([{ flag, value, spec: { flags: `${flag} <value>`, ...spec } }]);
     return undefined;
   } catch (error) {
     if (error instanceof CwsError) return error;
@@ -28,9 +28,9 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
   architecture: {
     good: ["x86_64", "arm64"],
     bad: [
-      ["amd64", 'expected x86_64 or arm64 (did you mean "x86_64"? that is what EC2 calls amd64)'],
-      ["aarch64", 'expected x86_64 or arm64 (did you mean "arm64"? that is what EC2 calls aarch64)'],
-      ["x86-64", 'expected x86_64 or arm64 (did you mean "x86_64"? that is what EC2 calls x86-64)'],
+      ["amd64", `expected x86_64 or arm64 (did you mean "x86_64"? EC2's name for amd64)`],
+      ["aarch64", `expected x86_64 or arm64 (did you mean "arm64"? EC2's name for aarch64)`],
+      ["x86-64", `expected x86_64 or arm64 (did you mean "x86_64"? EC2's name for x86-64)`],
       ["arm46", 'expected x86_64 or arm64 (did you mean "arm64"?)'],
       ["sparc", "expected x86_64 or arm64"],
       ["X86_64", 'expected x86_64 or arm64 (did you mean "x86_64"?)'],
@@ -63,7 +63,7 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
     good: ["v1.2.3", "1f3e9a0", "1.0.0+build.5", "release_2026"],
     bad: [
       ["v1 2", "not usable in an image name"],
-      ["-v1", "not usable in an image name"],
+      ["_v1", "not usable in an image name"],
       ["v1/2", "not usable in an image name"],
       ["v".repeat(65), "not usable in an image name"],
     ],
@@ -80,6 +80,15 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
       ["1d12h", "not a duration"],
       ["7days", "not a duration"],
       ["1000000d", "not a duration"],
+    ],
+  },
+  amiOrVersion: {
+    good: ["v1.2.3", "1.0.0", "ami-0abcd1234ef567890", "ami-1234abcd"],
+    bad: [
+      ["v 1", "neither an AMI id nor an image version"],
+      ["v1/2", "neither an AMI id nor an image version"],
+      ["ami-xyz", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+      ["ami-0ABCD1234EF567890", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
     ],
   },
 };
@@ -122,10 +131,31 @@ describe("checkOptionValues", () => {
   it("reports the first wrong value of several", () => {
     expect(() =>
       checkOptionValues([
-        { flag: "--region", value: "us-east-1", spec: { value: "region" } },
-        { flag: "--arch", value: "amd64", spec: { value: "architecture" } },
-        { flag: "--subnet", value: "nope", spec: { value: "subnet" } },
+        { flag: "--region", value: "us-east-1", spec: { flags: "--region <region>", value: "region" } },
+        { flag: "--arch", value: "amd64", spec: { flags: "--architecture <arch>", value: "architecture" } },
+        { flag: "--subnet", value: "nope", spec: { flags: "--subnet <subnet-id>", value: "subnet" } },
       ]),
     ).toThrow(/^--arch "amd64"/);
+  });
+
+  it("takes a value that is itself an option for a missing value, whatever the option's kind; - and negative numbers are values", () => {
+    const specs: Pick<OptionSpec, "choices" | "value">[] = [{}, { value: "region" }, { value: "architecture" }, { choices: ["cleanup", "abort"] }];
+    for (const spec of specs) {
+      for (const value of ["--json", "--jsn", "--no-cache", "-h", "-V", "--", "--templates-dir=x", "-x"]) {
+        const error = check(spec, value, "--arch");
+        expect(error?.code, `${value} ${JSON.stringify(spec)}`).toBe("MISSING_OPTION_VALUE");
+        expect(error?.message).toBe("option '--arch <value>' argument missing");
+        expect(error?.value).toBe("--arch");
+        expect(error?.suggestion).toBe("put the value right after the flag: --arch <value>");
+      }
+    }
+    for (const value of ["-", "-1", "-0.5", "-.5", "./-x", "a-b", "x--json"]) expect(check({}, value), value).toBeUndefined();
+    // A missing value is reported before any other value's problem: it explains the others.
+    expect(() =>
+      checkOptionValues([
+        { flag: "--region", value: "mars-1", spec: { flags: "--region <region>", value: "region" } },
+        { flag: "--templates-dir", value: "--json", spec: { flags: "--templates-dir <dir>" } },
+      ]),
+    ).toThrow(/^option '--templates-dir <dir>' argument missing/);
   });
 });

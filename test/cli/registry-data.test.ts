@@ -23,7 +23,7 @@ function registryText(entry: Record<string, unknown> = {}, root: Record<string, 
 const lineOf = (text: string, needle: string) => text.split("\n").findIndex((line) => line.includes(needle)) + 1;
 
 /** Each class of registry data to refuse: the text, and the start of the one-line message (after `error: <file>:`). */
-const BROKEN: Record<string, { text: string; at: (text: string) => RegExp }> = {
+const BROKEN: Record<string, { text: string; at: (text: string) => RegExp; encoding?: BufferEncoding }> = {
   "a date that is not one": { text: registryText({ created: "not a date" }), at: (t) => new RegExp(`^${lineOf(t, "not a date")}:\\d+ templates\\.t\\.amis\\.us-east-1\\.x86_64\\.created: expected an ISO 8601 UTC time`) },
   "a date without a time zone": { text: registryText({ validated_at: "2026-01-02T00:00:00" }), at: (t) => new RegExp(`^${lineOf(t, '"validated_at"')}:\\d+ .*validated_at: expected an ISO 8601 UTC time`) },
   "a leap second": { text: registryText({}, { last_updated: "2016-12-31T23:59:60Z" }), at: () => /^3:19 last_updated: expected an ISO 8601 UTC time .*no leap second/ },
@@ -31,6 +31,22 @@ const BROKEN: Record<string, { text: string; at: (text: string) => RegExp }> = {
   "a repeated key": { text: registryText().replace('"validated": true,', '"validated": true,\n            "validated": false,'), at: (t) => new RegExp(`^${lineOf(t, '"validated": false')}:13 templates\\.t\\.amis\\.us-east-1\\.x86_64: the key "validated" appears twice`) },
   "a repeated key written with an escape": { text: registryText().replace('"t": {', '"t": {},\n    "\\u0074": {'), at: () => /^6:5 templates: the key "t" appears twice/ },
   "an AMI id of the wrong length": { text: registryText({ ami_id: "ami-abc" }), at: (t) => new RegExp(`^${lineOf(t, "ami-abc")}:\\d+ .*ami_id: expected an AMI id: ami- and 8 or 17 lowercase hex digits`) },
+  // Keys: a region or architecture that is not one, a key JavaScript cannot keep.
+  "a region that is not one": { text: registryText().replace('"us-east-1": {', '"mars-1": {'), at: (t) => new RegExp(`^${lineOf(t, "mars-1")}:9 templates\\.t\\.amis\\.mars-1: unknown field "mars-1"; expected a region$`) },
+  "a region with a typo": { text: registryText().replace('"us-east-1": {', '"us-est-1": {'), at: () => /templates\.t\.amis\.us-est-1: unknown field "us-est-1" \(did you mean "us-east-1"\?\)/ },
+  "an architecture by another name": { text: registryText().replace('"x86_64": {', '"aarch64": {'), at: () => /us-east-1\.aarch64: unknown field "aarch64" \(did you mean "arm64"\?/ },
+  "a __proto__ key in an entry": { text: registryText().replace('"validated": true,', '"validated": true,\n            "__proto__": {},'), at: (t) => new RegExp(`^${lineOf(t, "__proto__")}:13 templates\\.t\\.amis\\.us-east-1\\.x86_64: a key named "__proto__" cannot be read`) },
+  "a __proto__ template": { text: registryText().replace('"t": {', '"__proto__": {'), at: () => /^5:5 templates: a key named "__proto__" cannot be read/ },
+  // Values, worded as a template's are and quoted as the file has them.
+  "a negative size": { text: registryText({ size_gb: -1 }), at: () => /size_gb: must be at least 0, got -1$/ },
+  "a size too large for a number": { text: registryText().replace('"size_gb": 8,', '"size_gb": 1e400,'), at: () => /size_gb: expected a number, got 1e400, which is beyond the largest number/ },
+  "a history of 11": { text: registryText({ history: Array.from({ length: 11 }, (_, i) => record(`ami-${String(i).padStart(8, "0")}`, "2026-01-01T00:00:00Z")) }), at: () => /history: must list at most 10 items$/ },
+  "the format as the number 1.0": { text: registryText().replace('"version": "1.0"', '"version": 1.0'), at: () => /^2:14 version: expected a registry format such as "1\.0", got a number \(1\.0\)/ },
+  "a template id that is not one": { text: registryText().replace('"t": {', '"Bad Id": {'), at: () => /^5:5 templates\.Bad Id: not a valid template id: use lowercase letters/ },
+  // Text: empty, cut short, not UTF-8.
+  "an empty file": { text: "", at: () => /^1:1 the registry is not valid JSON: the file is empty; a registry is a JSON object$/ },
+  "a file cut short": { text: registryText().slice(0, 40), at: () => /the registry is not valid JSON: unexpected end of the file; expected/ },
+  "bytes that are not UTF-8 (a Latin-1 é)": { text: registryText().replace('"description": "Test"', '"description": "caf\u00e9"'), encoding: "latin1", at: (t) => new RegExp(`^${lineOf(t, "caf")}:\\d+ (the registry|the file to merge) is not valid UTF-8 text \\(bad byte 0xe9 at offset \\d+\\)$`) },
   "a byte-order mark, then an error on line 3": { text: `\uFEFF${registryText().replace('"last_updated": "2026-01-02T00:00:00Z"', '"last_updated": 2026')}`, at: () => /^3:19 last_updated: expected a string, got a number \(2026\)/ },
 };
 
@@ -46,9 +62,9 @@ const COMMANDS: Record<string, (dir: string) => string[]> = {
 };
 
 describe("registry data that is refused, by every command that reads it (built CLI)", () => {
-  for (const [name, { text, at }] of Object.entries(BROKEN)) {
+  for (const [name, { text, at, encoding }] of Object.entries(BROKEN)) {
     it(`${name}: exit 2, one line at file:line:col, no stack trace, nothing written`, () => {
-      const { dir, cleanup } = scratchDir({ "registry/amis.json": text, "templates/t.yml": VALID_TEMPLATE, "good.json": registryText() });
+      const { dir, cleanup } = scratchDir({ "registry/amis.json": Buffer.from(text, encoding ?? "utf8"), "templates/t.yml": VALID_TEMPLATE, "good.json": registryText() });
       try {
         for (const [command, args] of Object.entries(COMMANDS)) {
           const result = runCli(args(dir), { cwd: dir, env: { AWS_ACCESS_KEY_ID: undefined } });
@@ -67,7 +83,7 @@ describe("registry data that is refused, by every command that reads it (built C
           } else {
             expect(result.stdout, command).toBe("");
           }
-          expect(readFileSync(join(dir, "registry", "amis.json"), "utf8"), command).toBe(text);
+          expect(readFileSync(join(dir, "registry", "amis.json"), encoding ?? "utf8"), command).toBe(text);
           expect(readFileSync(join(dir, "templates", "t.yml"), "utf8"), command).toBe(VALID_TEMPLATE);
         }
       } finally {

@@ -81,3 +81,20 @@ describe("cws ami registry merge with a lock already there", () => {
     expect(result.stderr).toContain("\n  → if no cws is running, remove the lock: rm amis.json.lock\n");
   });
 });
+
+describe("a lock file cws did not write, as the built CLI meets it", () => {
+  it("registry merge: refused at once (exit 2), quoting it, with the rm that removes it; nothing written", () => {
+    const { dir, cleanup } = scratchDir({ "input.json": EMPTY, "amis.json": EMPTY, "amis.json.lock": "garbage\n" });
+    cleanups.push(cleanup);
+    const started = Date.now();
+    const result = runCli(merge, { cwd: dir, timeout: 15_000 });
+    expect(result.stderr.split("\n").slice(0, 2)).toEqual([
+      'error: amis.json.lock: the registry lock holds no lock record cws writes (it begins "garbage"), so cws cannot tell whether a process holds it or which',
+      "  → if no cws is running, remove it: rm amis.json.lock",
+    ]);
+    expect(result.status).toBe(2);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(readFileSync(join(dir, "amis.json.lock"), "utf8")).toBe("garbage\n");
+    expect(readFileSync(join(dir, "amis.json"), "utf8")).toBe(EMPTY);
+  });
+});

@@ -50,6 +50,65 @@ describe("template ids", () => {
     expect(runCli(["ami", "lint", "r-reserch"], { cwd: dir }).stderr).toContain('no template "r-reserch"');
   });
 
+  it("two files of one id (dup.yml and dup.yaml) are a problem of each, and every other template is still checked", () => {
+    const dir = workspace({
+      "templates/dup.yml": VALID_TEMPLATE,
+      "templates/dup.yaml": VALID_TEMPLATE.replace("ports: [22]", "ports: [0]"),
+      "templates/good.yml": VALID_TEMPLATE,
+      "templates/other.yml": VALID_TEMPLATE.replace('version: "1.0.0"', "version: 1.10"),
+    });
+    const both = (file: string, other: string) =>
+      `templates/${file}: error: template dup is also ${other}: one id, 2 files, so neither is the template\n    → keep one of dup.yaml and dup.yml: remove or rename the other\n`;
+    const all = runCli(["ami", "lint"], { cwd: dir });
+    expect(all.status).toBe(2);
+    expect(all.stdout).toContain(both("dup.yaml", "dup.yml"));
+    expect(all.stdout).toContain(both("dup.yml", "dup.yaml"));
+    // Each file's content is checked too, and the other templates are.
+    expect(all.stdout).toContain("templates/dup.yaml:16:9 error ports[0]: must be at least 1, got 0");
+    expect(all.stdout).toContain("templates/other.yml:3:10 error version:");
+    expect(all.stdout).toContain("4 templates checked");
+    const json = JSON.parse(runCli(["ami", "lint", "--json"], { cwd: dir }).stdout) as { templates: { file: string; valid: boolean }[] };
+    expect(json.templates.map((t) => [t.file, t.valid])).toEqual([
+      ["templates/dup.yaml", false],
+      ["templates/dup.yml", false],
+      ["templates/good.yml", true],
+      ["templates/other.yml", false],
+    ]);
+    // Named, the id lints both files; a good template alone is still fine.
+    const named = runCli(["ami", "lint", "dup"], { cwd: dir });
+    expect(named.status).toBe(2);
+    expect(named.stdout).toContain(both("dup.yml", "dup.yaml"));
+    expect(named.stdout).toContain("2 templates checked");
+    expect(runCli(["ami", "lint", "good"], { cwd: dir }).status).toBe(0);
+    // Every other command refuses the id, naming the two files, before anything is launched.
+    const build = runCli(["ami", "build", "dup", "--dry-run", "--region", "us-east-1", "--architecture", "x86_64"], { cwd: dir });
+    expect(build.stderr).toContain("template dup is also dup.yml");
+    expect(build.stderr).toContain("nothing was built");
+    expect(build.status).toBe(2);
+  });
+
+  it("a .yml or .yaml extension not in lower case is reported with the name to use, not passed over", () => {
+    const dir = workspace({
+      "templates/upper.YML": VALID_TEMPLATE.replace("ports: [22]", "ports: [0]"),
+      "templates/mixed.Yaml": VALID_TEMPLATE,
+      "templates/Shout.YAML": VALID_TEMPLATE,
+      "templates/good.yml": VALID_TEMPLATE,
+    });
+    const result = runCli(["ami", "lint"], { cwd: dir });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toContain("templates/upper.YML: error: the extension .YML is not in lower case: template files end in .yml or .yaml\n    → rename the file to upper.yml\n");
+    expect(result.stdout).toContain("templates/upper.YML:16:9 error ports[0]: must be at least 1, got 0");
+    expect(result.stdout).toContain("templates/mixed.Yaml: error: the extension .Yaml is not in lower case: template files end in .yml or .yaml\n    → rename the file to mixed.yaml\n");
+    // An id that is no id says that, with the whole new name.
+    expect(result.stdout).toContain(`templates/Shout.YAML: error: "Shout" is not a valid template id: ${RULE}\n    → rename the file to shout.yaml:`);
+    expect(result.stdout).toContain("4 templates checked");
+    for (const name of ["upper", "upper.YML"]) {
+      const named = runCli(["ami", "lint", name], { cwd: dir });
+      expect(named.stdout, name).toContain("templates/upper.YML: error: the extension .YML is not in lower case");
+      expect(named.status, name).toBe(2);
+    }
+  });
+
   it("build refuses a template whose file name is not an id, before anything is launched", () => {
     const dir = workspace({ "templates/Bad Name.yml": VALID_TEMPLATE });
     const result = runCli(["ami", "build", "Bad Name", "--dry-run", "--region", "us-east-1", "--architecture", "x86_64"], { cwd: dir });

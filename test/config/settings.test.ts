@@ -14,6 +14,7 @@ import {
   resolveBuildSettings,
   resolveInstanceProfile,
   resolveInstanceType,
+  resolvePricesFile,
   resolveProject,
   resolvePublishSsm,
   type Project,
@@ -33,6 +34,7 @@ const CONFIG = {
   region: "ca-central-1",
   instance_profile: "from-config",
   publish_ssm: true,
+  prices: "costs/prices.json",
   build: { instance_type: { x86_64: "m7i.large" }, subnet: "subnet-0123456789abcdef0", on_error: "abort" },
 };
 
@@ -134,6 +136,15 @@ describe("one resolver: flag > environment > cws.config.json > default", () => {
     expect(resolveInstanceType(undefined, "x86_64", template, project)).toEqual({ value: "c7i.xlarge", from: { kind: "template", detail: "instance_type.x86_64 of big" } });
     expect(resolveInstanceType(undefined, "x86_64", { id: "small" }, project)).toEqual({ value: "m7i.large", from: config("build.instance_type.x86_64") });
     expect(resolveInstanceType(undefined, "arm64", { id: "small" }, project)).toEqual({ value: "t4g.medium", from: DEFAULT });
+  });
+
+  it("price file: --prices (typed where cws was started), else the config's prices, else none (the shipped table)", async () => {
+    const below = await resolveProject({}, { cwd: join(repo, "images"), env: {} });
+    expect(resolvePricesFile("mine.json", below)).toEqual({ value: join("images", "mine.json"), from: flag("--prices") });
+    expect(resolvePricesFile("/abs/prices.json", below)).toEqual({ value: "/abs/prices.json", from: flag("--prices") });
+    expect(resolvePricesFile(undefined, below)).toEqual({ value: "costs/prices.json", from: config("prices") });
+    expect(resolvePricesFile(undefined, await resolveProject({}, { cwd: bare, env: {} }))).toEqual({ value: undefined, from: DEFAULT });
+    expect(resolvePricesFile("x.json", undefined)).toEqual({ value: "x.json", from: flag("--prices") });
   });
 });
 

@@ -122,3 +122,44 @@ describe("run from anywhere in the repository", () => {
     expect(wrong.stderr).toContain(`no registry at ${join("templates", "registry", "amis.json")}`);
   });
 });
+
+describe("a config checked as the templates and the registry are", () => {
+  let configDir: string;
+  let cleanupConfig: () => void;
+  const write = (repo: string, text: string) => ({ [`${repo}/templates/multi.yml`]: TEMPLATE, [`${repo}/cws.config.json`]: text });
+  beforeAll(() => {
+    ({ dir: configDir, cleanup: cleanupConfig } = scratchDir({
+      ...write("twice", '{\n  "region": "us-east-1",\n  "build": { "on_error": "abort" },\n  "region": "eu-west-1"\n}\n'),
+      ...write("twice-nested", '{\n  "build": {\n    "instance_type": { "x86_64": "t3.large", "x86_64": "t3.small" }\n  }\n}\n'),
+      ...write("crossed", '{\n  "region": "us-east-1",\n  "build": {\n    "instance_type": { "x86_64": "t4g.large", "arm64": "m7g.large" }\n  }\n}\n'),
+    }));
+    for (const repo of ["twice", "twice-nested", "crossed"]) mkdirSync(join(configDir, repo, ".git"));
+  });
+  afterAll(() => cleanupConfig());
+  const run = (repo: string, args: string[]) => runCli(args, { cwd: join(configDir, repo), env: env() });
+
+  it("a key written twice stops every command with exit 2 at its second place, as in the registry; JSON would keep the last", () => {
+    for (const args of [["config"], ["ami", "lint"], ["ami", "list"], DRY_RUN]) {
+      const result = run("twice", args);
+      expect(result.stderr, args.join(" ")).toContain(
+        'cws.config.json:4:3 error the key "region" appears twice in one object (first at line 2, column 3), and JSON keeps only the last',
+      );
+      expect(result.status, args.join(" ")).toBe(2);
+    }
+    expect(run("twice-nested", ["config"]).stderr).toContain('cws.config.json:3:46 error build.instance_type: the key "x86_64" appears twice in one object (first at line 3, column 24)');
+  });
+
+  it("cws config flags an instance type configured for the other architecture, as lint does in a template, and build refuses it", () => {
+    const text = run("crossed", ["config"]);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toContain("cws.config.json:4 warning build.instance_type.x86_64: t4g.large looks like an arm64 (Graviton) instance type, but it is listed for x86_64 [instance-type-arch]\n    → use an x86_64 type such as t3.medium\n");
+    // m7g.large is Graviton: right for arm64, no warning.
+    expect(text.stdout).not.toContain("build.instance_type.arm64: m7g");
+    const json = JSON.parse(run("crossed", ["config", "--json"]).stdout) as { warnings: { setting: string; where: string; rule: string }[] };
+    expect(json.warnings).toEqual([expect.objectContaining({ setting: "build.instance_type.x86_64", where: "cws.config.json:4", rule: "instance-type-arch" })]);
+    expect(JSON.parse(cws("configured", ["config", "--json"]).stdout)).toMatchObject({ warnings: [] });
+    const build = run("crossed", DRY_RUN);
+    expect(build.stderr).toContain("t4g.large looks like an arm64 (Graviton) instance type, but the build is x86_64");
+    expect(build.status).toBe(2);
+  });
+});

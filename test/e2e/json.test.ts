@@ -134,6 +134,24 @@ describe("--json, for every command of the table (built CLI, emulator)", () => {
     }
   });
 
+  it("gives a build that failed at work a code and an exit code in its document, as every error document has", { timeout: 120_000 }, async () => {
+    for (const [template, code] of [["emu-fail-setup", "BUILD_FAILED"], ["emu-fail-validation", "BUILD_FAILED"]] as const) {
+      const result = await harness.cws(["--json", "ami", "build", template, "--architecture", "x86_64", "--quiet"]);
+      expect(result.status, `${template}: ${result.stderr}`).toBe(1);
+      const failed = document(result, template) as { status: string; exitCode: number; error: { code: string; message: string; preflight: boolean } };
+      expect(failed).toMatchObject({ status: "failed", exitCode: 1, error: { code, message: expect.any(String), preflight: false } });
+    }
+    // The user's setup at fault (credentials refused): the code says so, and the exit code is 2.
+    harness.emulator.setRejectCredentials(true);
+    try {
+      const result = await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64", "--quiet", "--json"]);
+      expect(result.status, result.stderr).toBe(2);
+      expect(document(result, "rejected credentials")).toMatchObject({ status: "failed", exitCode: 2, error: { code: "AWS_CREDENTIALS", preflight: true } });
+    } finally {
+      harness.emulator.setRejectCredentials(false);
+    }
+  });
+
   it("answers a command line commander refuses with an error document too: an unknown flag, a missing value or argument", { timeout: 120_000 }, async () => {
     for (const { words, spec } of COMMANDS) {
       const lines: [string[], string][] = [

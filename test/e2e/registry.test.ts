@@ -1,6 +1,6 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DeregisterImageCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { CreateTagsCommand, DeregisterImageCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { afterEach, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "./harness.js";
 
@@ -110,5 +110,94 @@ describe("registry commands (end to end, emulator)", () => {
     const bad = await harness.cws(["ami", "registry", "merge", "artifacts/bad.json"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("artifacts/bad.json:1:");
+  });
+});
+
+describe("template ids and tag values that every JavaScript object also has (end to end, emulator)", () => {
+  it("a template called constructor builds, records, lists, updates, rolls back and merges like any other; a stray cws:template=toString image is untracked", async () => {
+    harness = await startHarness();
+    const h = harness;
+    const source = readFileSync(join(h.dir, "templates", "emu-basic.yml"), "utf8");
+    writeFileSync(join(h.dir, "templates", "constructor.yml"), source);
+    const entry = () => new Map(Object.entries((h.registry() as Registry | undefined)?.templates ?? {})).get("constructor")?.amis["us-east-1"]?.x86_64;
+
+    const built = await h.cws(["ami", "build", "constructor", "--architecture", "x86_64", "--json", "--quiet"]);
+    expect(built.status, built.stderr).toBe(0);
+    const first = JSON.parse(built.stdout).imageId as string;
+    expect(entry()?.ami_id).toBe(first);
+    // --force: the same content is up to date, and this needs a second image.
+    const second = await h.cws(["ami", "build", "constructor", "--architecture", "x86_64", "--json", "--quiet", "--no-registry-update", "--force"]);
+    const newer = JSON.parse(second.stdout).imageId as string;
+
+    const live = await h.cws(["ami", "list", "--live", "--json"]);
+    expect(live.stderr).not.toContain("internal error");
+    expect(JSON.parse(live.stdout).find((row: { template: string }) => row.template === "constructor").drift).toEqual([expect.objectContaining({ kind: "newer", ami_id: newer })]);
+
+    const updated = await h.cws(["ami", "update-registry", "constructor", "--region", "us-east-1", "--architecture", "x86_64"]);
+    expect(updated.status, updated.stderr).toBe(0);
+    expect(updated.stdout).toContain(`Registry updated: constructor.us-east-1.x86_64 = ${newer} (was ${first})`);
+    const all = await h.cws(["ami", "update-registry", "--all"]);
+    expect(all.status, all.stderr).toBe(0);
+
+    const rolled = await h.cws(["ami", "rollback", "constructor", "--arch", "x86_64", "--region", "us-east-1"]);
+    expect(rolled.status, rolled.stderr).toBe(0);
+    expect(entry()?.ami_id).toBe(first);
+
+    const templates = await h.cws(["ami", "update-templates"]);
+    expect(templates.status, templates.stderr).toBe(0);
+    expect(readFileSync(join(h.dir, "templates", "constructor.yml"), "utf8")).toContain(`x86_64: ${first}`);
+
+    const registryFile = join(h.dir, "registry", "amis.json");
+    const other = join(h.dir, "other.json");
+    writeFileSync(other, JSON.stringify({ version: "1.0", last_updated: "2026-01-01T00:00:00Z", templates: {} }));
+    for (const files of [[registryFile, other], [other, registryFile]]) {
+      const merged = await h.cws(["ami", "registry", "merge", ...files, "--output", "-"]);
+      expect(merged.status, merged.stderr).toBe(0);
+      expect(JSON.parse(merged.stdout).templates.constructor.amis["us-east-1"].x86_64.ami_id).toBe(first);
+    }
+
+    // An image someone tagged by hand with a template id no registry can hold.
+    const strayImage = await build(h, "--no-registry-update");
+    const ec2 = new EC2Client({ endpoint: h.emulator.url, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+    for (const value of ["toString", "__proto__", "hasOwnProperty", "valueOf"]) {
+      await ec2.send(new CreateTagsCommand({ Resources: [strayImage], Tags: [{ Key: "cws:template", Value: value }, { Key: value, Value: "x" }] }));
+      const stray = await h.cws(["ami", "list", "--live", "--json"]);
+      expect(stray.stderr).not.toContain("internal error");
+      expect(stray.status).toBe(1);
+      expect(JSON.parse(stray.stdout).map((row: { template: string; drift: { kind: string }[] }) => `${row.template} ${row.drift.map((d) => d.kind)}`)).toContain(`${value} untracked`);
+    }
+  });
+});
+
+describe("a registry that fails the record after the image is made (end to end, emulator)", () => {
+  it("names the kept AMI and the command that records it, and that command then does", async () => {
+    harness = await startHarness();
+    const h = harness;
+    const file = join(h.dir, "registry", "amis.json");
+    mkdirSync(join(h.dir, "registry"), { recursive: true });
+    let broken = false;
+    // While the image is made, the registry becomes one cws must not overwrite (a bad merge, say).
+    const result = await h.cws(["ami", "build", "emu-basic", "--architecture", "x86_64"], {
+      onStderr: (text) => {
+        if (!broken && text.includes("Creating AMI")) {
+          broken = true;
+          writeFileSync(file, "<<<<<<< HEAD\n");
+        }
+      },
+    });
+    expect(broken).toBe(true);
+    expect(result.status).toBe(1);
+    const image = h.emulator.images("us-east-1").find((i) => i.tags["cws:template"] === "emu-basic");
+    expect(image?.state).toBe("available");
+    const id = image!.id;
+    expect(result.stderr).toContain(`${id} was made and validated, but recording it in ./registry/amis.json failed: ./registry/amis.json:1:1 the registry is not valid JSON`);
+    expect(result.stderr).toContain(`record it with: cws ami update-registry emu-basic --region us-east-1 --architecture x86_64 --registry ./registry/amis.json`);
+    expect(result.stderr).toContain(`📌 Kept: image ${id} (validated, not in the registry)`);
+    expect(result.stderr).not.toContain("internal error");
+
+    rmSync(file);
+    const recorded = await h.cws(["ami", "update-registry", "emu-basic", "--region", "us-east-1", "--architecture", "x86_64", "--registry", "./registry/amis.json"]);
+    expect(recorded.status, recorded.stderr).toBe(0);
+    expect((h.registry() as Registry).templates["emu-basic"]!.amis["us-east-1"]!.x86_64!.ami_id).toBe(id);
   });
 });

@@ -30,9 +30,23 @@ export interface TerminalOptions {
 
 const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
 
+/**
+ * A program that resizes its own terminal (`stty cols N`) writes this to it
+ * first, so the replay resizes the emulator at the same point of the output:
+ * `\x1b]7770;resize=40x30\x07` (an OSC sequence no terminal acts on).
+ */
+export const resizeMarker = (cols: number, rows: number) => `\x1b]7770;resize=${cols}x${rows}\x07`;
+// eslint-disable-next-line no-control-regex -- the marker is an escape sequence
+const RESIZE_MARKER = /\x1b\]7770;resize=(\d+)x(\d+)\x07/g;
+
 export function runOnTerminal(args: string[], options: TerminalOptions): Promise<TerminalRun> {
-  // `exec` so that cws itself is the terminal's foreground process: Ctrl-C reaches it as from a keyboard.
-  const command = `stty cols ${options.cols} rows ${options.rows} && exec ${quote(process.execPath)} ${quote(CWS_BIN)} ${args.map(quote).join(" ")}`;
+  return runProgramOnTerminal([process.execPath, CWS_BIN, ...args], options);
+}
+
+/** Any program on a pseudo-terminal, as runOnTerminal runs the CLI (a test's own driver, e.g. run with `node --import tsx`). */
+export function runProgramOnTerminal(argv: string[], options: TerminalOptions): Promise<TerminalRun> {
+  // `exec` so that the program itself is the terminal's foreground process: Ctrl-C reaches it as from a keyboard.
+  const command = `stty cols ${options.cols} rows ${options.rows} && exec ${argv.map(quote).join(" ")}`;
   const child = spawn("script", ["--quiet", "--return", "--flush", "--command", command, "/dev/null"], {
     cwd: options.cwd ?? ROOT,
     env: cleanEnv({ TERM: "xterm-256color", ...options.env }),
@@ -49,37 +63,64 @@ export function runOnTerminal(args: string[], options: TerminalOptions): Promise
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`cws ${args.join(" ")} on a terminal timed out; the screen so far:\n${raw}`));
+      reject(new Error(`${argv.join(" ")} on a terminal timed out; the screen so far:\n${raw}`));
     }, options.timeoutMs ?? 90_000);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
       child.stdin.destroy();
       if (errors.trim() !== "") return reject(new Error(`script(1) failed: ${errors}`));
+      // Where the program resized its terminal, the replay does too.
+      const resizes: Resize[] = [];
+      let output = "";
+      let from = 0;
+      for (const match of raw.matchAll(RESIZE_MARKER)) {
+        output += raw.slice(from, match.index);
+        resizes.push({ at: output.length, cols: Number(match[1]), rows: Number(match[2]) });
+        from = match.index + match[0].length;
+      }
+      output += raw.slice(from);
       // A terminal that reports no size still shows the text: replay it on a wide one.
-      void screenOf(raw, options.cols || 200, options.rows || 50).then((screen) => resolve({ status: code ?? -1, raw, screen }));
+      void screenOf(output, options.cols || 200, options.rows || 50, resizes).then((screen) => resolve({ status: code ?? -1, raw: output, screen }));
     });
   });
 }
 
-/** Replay terminal output into a terminal emulator of that size; the rows it shows, scrollback first. */
-export function screenOf(raw: string, cols: number, rows: number): Promise<string[]> {
+/** The terminal was resized to cols × rows once the first `at` characters of the output had been written. */
+export interface Resize {
+  at: number;
+  cols: number;
+  rows: number;
+}
+
+/**
+ * Replay terminal output into a terminal emulator of that size, resized where
+ * `resizes` say (xterm reflows its lines, as terminals do); the rows it shows,
+ * scrollback first.
+ */
+export function screenOf(raw: string, cols: number, rows: number, resizes: readonly Resize[] = []): Promise<string[]> {
   const terminal = new xterm.Terminal({ cols, rows, scrollback: 100_000, allowProposedApi: true });
-  return new Promise((resolve) => {
-    terminal.write(raw, () => {
-      const buffer = terminal.buffer.active;
-      const lines: string[] = [];
-      for (let i = 0; i < buffer.length; i++) {
-        const row = buffer.getLine(i);
-        const text = row?.translateToString(true) ?? "";
-        if (row?.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
-        else lines.push(text);
-      }
-      while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-      terminal.dispose();
-      resolve(lines);
-    });
-  });
+  const write = (text: string) => new Promise<void>((resolve) => terminal.write(text, resolve));
+  return (async () => {
+    let from = 0;
+    for (const resize of [...resizes].sort((a, b) => a.at - b.at)) {
+      await write(raw.slice(from, resize.at));
+      terminal.resize(resize.cols, resize.rows);
+      from = resize.at;
+    }
+    await write(raw.slice(from));
+    const buffer = terminal.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < buffer.length; i++) {
+      const row = buffer.getLine(i);
+      const text = row?.translateToString(true) ?? "";
+      if (row?.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+      else lines.push(text);
+    }
+    while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+    terminal.dispose();
+    return lines;
+  })();
 }
 
 /** Braille spinner frames (ora's "dots"): none may be left on the screen once a command has ended. */

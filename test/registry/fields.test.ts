@@ -32,6 +32,7 @@ const VALUES: Record<Exclude<FieldKind, "templates" | "amisByRegion" | "history"
   nonNegativeNumber: 8,
   intArray: [22, 8787],
   costByArchitecture: { x86_64: 0.04, arm64: 0 },
+  copySource: { region: "us-east-1", ami_id: "ami-0fedcba9876543210" },
 };
 
 /** A registry with every field of every level present, one template, one entry and one history item. */
@@ -100,6 +101,38 @@ describe("the registry's field list", () => {
       });
     }
   }
+});
+
+describe("copied_from (a copySource)", () => {
+  const withCopy = (value: unknown) => {
+    const data = fullRegistry(REGISTRY_FIELDS);
+    for (const path of WHERE("record")) at(data, path).copied_from = structuredClone(value);
+    return data;
+  };
+  const WRONG: [string, unknown][] = [
+    ["a string", "us-east-1/ami-0fedcba9876543210"],
+    ["a list", ["us-east-1", "ami-0fedcba9876543210"]],
+    ["no region", { ami_id: "ami-0fedcba9876543210" }],
+    ["an empty region", { region: "", ami_id: "ami-0fedcba9876543210" }],
+    ["a region that is not text", { region: 1, ami_id: "ami-0fedcba9876543210" }],
+    ["no AMI", { region: "us-east-1" }],
+    ["an AMI id of the wrong shape", { region: "us-east-1", ami_id: "ami-123" }],
+    ["a key of its own", { region: "us-east-1", ami_id: "ami-0fedcba9876543210", account: "111122223333" }],
+  ];
+
+  it.each(WRONG)("is refused alike by the schema and the quick check when it is %s", (_, value) => {
+    const data = withCopy(value);
+    expect(registrySchema.safeParse(data).success).toBe(false);
+    expect(quickRegistry(data)).toBeUndefined();
+  });
+
+  it("is accepted alike when it is a region and an AMI id, and written region first", () => {
+    const data = withCopy({ ami_id: "ami-0fedcba9876543210", region: "eu-west-1" });
+    expect(registrySchema.safeParse(data).success).toBe(true);
+    expect(quickRegistry(data)).toBe(data);
+    const written = JSON.parse(serializeRegistry(data as Registry)) as Loose;
+    for (const path of WHERE("record")) expect(Object.entries(at(written, path).copied_from)).toEqual([["region", "eu-west-1"], ["ami_id", "ami-0fedcba9876543210"]]);
+  });
 });
 
 describe("a field added to the list, in one place", () => {

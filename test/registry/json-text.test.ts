@@ -17,7 +17,6 @@ describe("parseJsonText: repeated keys", () => {
     { name: "written with a \\u escape", text: '{"a": 1, "\\u0061": 2}', where: "1:10", message: /the key "a" appears twice/ },
     { name: "written with an escaped slash", text: '{"a/b": 1, "a\\/b": 2}', where: "1:12", message: /the key "a\/b" appears twice/ },
     { name: "an empty key", text: '{"": 1, "": 2}', where: "1:9", message: /the key "" appears twice/ },
-    { name: "__proto__", text: '{"__proto__": 1, "__proto__": 2}', where: "1:18", message: /the key "__proto__" appears twice/ },
     { name: "after a CRLF line", text: '{\r\n  "a": 1,\r\n  "a": 2\r\n}', where: "3:3", message: /first at line 2, column 3/ },
   ];
   for (const { name, text, where, message } of cases) {
@@ -38,6 +37,30 @@ describe("parseJsonText: repeated keys", () => {
   });
 });
 
+describe("parseJsonText: a key named __proto__", () => {
+  // JSON.parse makes it an own key; zod, a spread or an assignment then drops it or makes it the prototype.
+  const cases: { name: string; text: string; where: string; message: RegExp }[] = [
+    { name: "at the top level", text: '{"__proto__": {"polluted": 1}}', where: "1:2", message: /^a key named "__proto__" cannot be read/ },
+    { name: "in a nested object, named by its path", text: '{"templates": {"t": {\n  "__proto__": 1}}}', where: "2:3", message: /^templates\.t: a key named "__proto__"/ },
+    { name: "written with escapes", text: '{"a": 1, "\\u005f_proto__": 2}', where: "1:10", message: /"__proto__"/ },
+    { name: "twice", text: '{"__proto__": 1, "__proto__": 2}', where: "1:2", message: /"__proto__" cannot be read/ },
+    { name: "inside an array", text: '[1, {"__proto__": null}]', where: "1:6", message: /^\[1\]: a key named "__proto__"/ },
+  ];
+  for (const { name, text, where, message } of cases) {
+    it(`is refused ${name}`, () => {
+      expect(() => JSON.parse(text)).not.toThrow();
+      const problem = problemAt(text);
+      expect(problem?.kind).toBe("proto-key");
+      expect(problem?.where).toBe(where);
+      expect(problem?.message).toMatch(message);
+    });
+  }
+
+  it("is a key like any other in a value or inside a longer key", () => {
+    for (const text of ['{"a": "__proto__"}', '{"__proto__x": 1}', '{"x__proto__": 1}', '["__proto__"]']) expect(parseJsonText(text)).toEqual({ value: JSON.parse(text) });
+  });
+});
+
 describe("parseJsonText: syntax errors, each at its own position, in the same words on every Node version", () => {
   const cases: { name: string; text: string; where: string; message: RegExp }[] = [
     { name: "a trailing comma", text: '{\n  "a": 1,\n}', where: "3:1", message: /^unexpected "}"; expected a property name in double quotes/ },
@@ -54,10 +77,11 @@ describe("parseJsonText: syntax errors, each at its own position, in the same wo
     { name: "single quotes", text: "{'a': 1}", where: "1:2", message: /^unexpected "'"; expected a property name in double quotes/ },
     { name: "a comment", text: '{\n  // note\n  "a": 1\n}', where: "2:3", message: /^unexpected "\/"/ },
     { name: "text after the value", text: '{"a": 1}\n}', where: "2:1", message: /expected the end of the file/ },
-    { name: "an empty file", text: "", where: "1:1", message: /^unexpected the end of the file; expected a value/ },
-    { name: "only white space", text: "  \n ", where: "2:2", message: /end of the file/ },
+    { name: "an empty file", text: "", where: "1:1", message: /^the file is empty; a registry is a JSON object$/ },
+    { name: "only white space", text: "  \n ", where: "2:2", message: /^the file is empty/ },
     { name: "a byte-order mark after the start", text: '\n\uFEFF{"a": 1}', where: "2:1", message: /U\+FEFF/ },
-    { name: "an object that is never closed", text: '{"a": [1, 2', where: "1:12", message: /end of the file; expected "," or "]"/ },
+    { name: "an object that is never closed", text: '{"a": [1, 2', where: "1:12", message: /^unexpected end of the file; expected "," or "]"/ },
+    { name: "a file cut after a key", text: '{"a": ', where: "1:7", message: /^unexpected end of the file; expected a value/ },
   ];
   for (const { name, text, where, message } of cases) {
     it(`places ${name}`, () => {

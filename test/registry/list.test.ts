@@ -196,6 +196,16 @@ describe("buildRows", () => {
   it("lists nothing for an empty registry", () => {
     expect(buildRows(registryOf({}))).toEqual([]);
   });
+
+  it("says where a copy came from, and nothing for an image built where it is", () => {
+    const copied_from = { region: "us-east-1", ami_id: "ami-0000000a" };
+    const rows = buildRows(registryOf({ t: { "us-east-1": { x86_64: rec("ami-0000000a", "2026-01-01T00:00:00Z") }, "eu-west-1": { x86_64: rec("ami-0000000e", "2026-01-01T00:10:00Z", { copied_from }) } } }));
+    expect(rows.map((row) => [row.region, row.copied_from])).toEqual([
+      ["eu-west-1", copied_from],
+      ["us-east-1", undefined],
+    ]);
+    expect("copied_from" in rows[1]!).toBe(false);
+  });
 });
 
 describe("liveRegions and registryIdsByRegion", () => {
@@ -407,6 +417,19 @@ describe("formatTable", () => {
     for (const line of lines) expect(line).toBe(line.trimEnd());
     expect(lines.join("\n")).not.toContain("\u001b[");
     expect(lines.join("\n")).not.toContain("DRIFT");
+  });
+
+  it("adds a COPIED FROM column only when a row is a copy, before DRIFT", () => {
+    const copied: ListRow[] = [rows[0]!, { ...rows[1]!, copied_from: { region: "us-east-1", ami_id: "ami-0123456789abcdef0" } }];
+    const lines = formatTable(copied, { live: false, chalk: PLAIN }).trimEnd().split("\n");
+    expect(lines[0]).toMatch(/SIZE\s+COPIED FROM$/);
+    expect(lines[1]).toMatch(/30 GiB\s+-$/);
+    expect(lines[2]).toMatch(/8 GiB\s+us-east-1$/);
+    expect(lines[2]!.indexOf("us-east-1", 60)).toBe(lines[0]!.indexOf("COPIED FROM"));
+    const live = formatTable(copied, { live: true, chalk: PLAIN }).trimEnd().split("\n");
+    expect(live[0]).toMatch(/SIZE\s+COPIED FROM\s+DRIFT$/);
+    expect(live[2]).toMatch(/8 GiB\s+us-east-1\s+gone$/);
+    expect(live[2]!.indexOf("gone")).toBe(live[0]!.indexOf("DRIFT"));
   });
 
   it("adds a DRIFT column with --live", () => {

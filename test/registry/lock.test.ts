@@ -4,7 +4,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { processProbe } from "../../src/process-probe.js";
-import { processStartTime, RegistryLock, withRegistryLock, type RegistryLockOptions } from "../../src/registry/lock.js";
+import { durationText, processStartTime, RegistryLock, withRegistryLock, type RegistryLockOptions } from "../../src/registry/lock.js";
 import { ROOT } from "../helpers/cli.js";
 
 /** The id of a process that has exited (and, for the moment of a test, belongs to nobody). */
@@ -214,4 +214,80 @@ describe("the registry lock", () => {
     // No takeover file is left behind.
     expect(readdirSync(dir).filter((name) => name.includes("takeover"))).toEqual([]);
   }, 120_000);
+});
+
+describe("a registry lock file that cws did not write", () => {
+  let dir: string;
+  let file: string;
+  let lockFile: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "cws-lock-"));
+    file = join(dir, "amis.json");
+    lockFile = `${file}.lock`;
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const options = (extra: RegistryLockOptions = {}): RegistryLockOptions & { said: string[] } => {
+    const said: string[] = [];
+    return { processes: here, timeoutMs: 60_000, staleMs: 10_000, onWait: (message) => said.push(message), ...extra, said };
+  };
+
+  it.each([
+    ["text", "garbage", '"garbage"'],
+    ["a JSON object of other fields", '{"owner": "someone"}', '"{\\"owner\\": \\"someone\\"}"'],
+    ["a JSON number", "42\n", '"42"'],
+    ["binary bytes", "\u0000\u0001\u0002", '"\\u0000\\u0001\\u0002"'],
+    ["a long first line", `${"x".repeat(100)}\nmore`, `"${"x".repeat(40)}…"`],
+  ])("holding %s: refused at once, quoting what it holds, never as if a process held it", async (_name, content, quoted) => {
+    writeFileSync(lockFile, content);
+    const opts = options();
+    const started = Date.now();
+    await expect(withRegistryLock(file, async () => "ran", opts)).rejects.toMatchObject({
+      code: "REGISTRY_LOCK_UNREADABLE",
+      exitCode: 2,
+      message: `${lockFile}: the registry lock holds no lock record cws writes (it begins ${quoted}), so cws cannot tell whether a process holds it or which`,
+      suggestion: `if no cws is running, remove it: rm ${lockFile}`,
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(opts.said).toEqual([]);
+    expect(readFileSync(lockFile, "utf8")).toBe(content);
+  });
+
+  it("once unchanged for staleMs, it is taken over like any lock that names no process, saying what it held", async () => {
+    writeFileSync(lockFile, "garbage");
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lockFile, old, old);
+    const opts = options();
+    expect(await withRegistryLock(file, async () => "ran", opts)).toBe("ran");
+    expect(opts.said).toEqual([expect.stringMatching(/took over the registry lock of an unknown writer \(the file begins "garbage", no lock record cws writes\) since \S+ \(60 s ago\), which names no process/)]);
+  });
+});
+
+describe("how long ago, in a lock's messages", () => {
+  it.each([
+    [0, "0 s"],
+    [3.4, "3 s"],
+    [119, "119 s"],
+    [120, "2 min"],
+    [7_199, "120 min"],
+    [7_200, "2 h"],
+    [172_799, "48 h"],
+    [172_800, "2 days"],
+    [86_400 * 729, "729 days"],
+    [218_028_036, "6.9 years"],
+    [-5, "0 s"],
+  ])("%s s is %s", (seconds, text) => {
+    expect(durationText(seconds)).toBe(text);
+  });
+
+  it("names a lock taken long ago in years, not seconds", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cws-lock-"));
+    try {
+      const file = join(dir, "amis.json");
+      writeFileSync(`${file}.lock`, JSON.stringify({ host: "elsewhere", pid: 4242, acquired: "2020-01-01T00:00:00Z", token: "t" }));
+      const error = (await withRegistryLock(file, async () => "ran", { processes: here, timeoutMs: 100 }).catch((e: unknown) => e)) as Error;
+      expect(error.message).toMatch(/by pid 4242 on host elsewhere since 2020-01-01T00:00:00Z \(\d+\.\d years ago\)$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -124,8 +124,8 @@ describe("the format version: the ones this cws reads, and a newer one named as 
     ["an older, unknown format", "0.9", /"0\.9" is not a registry format; this cws reads format 1\.0/],
     ["a version without its minor part", "1", /"1" is not a registry format/],
     ["a version with a patch part", "1.0.0", /"1\.0\.0" is not a registry format/],
-    ["a number", 1, /expected a registry format such as "1\.0", got 1/],
-    ["null", null, /got null/],
+    ["a number", 1, /expected a registry format such as "1\.0", got a number \(1\)/],
+    ["null", null, /got nothing \(null\)/],
   ];
   it(`reads ${REGISTRY_FORMAT_VERSIONS.join(", ")}`, () => {
     expect(registrySchema.safeParse(registry()).success).toBe(true);
@@ -142,9 +142,11 @@ describe("the format version: the ones this cws reads, and a newer one named as 
       expect(error.suggestion).toMatch(/this cws reads registry format 1\.0; if a newer cws wrote the file, upgrade cws/);
     });
   }
-  it("refuses the JSON number 1.0, which is the number 1", async () => {
-    const error = await refusal(JSON.stringify(registry(), null, 2).replace('"version": "1.0"', '"version": 1.0'));
-    expect(error.message).toMatch(/^registry\/amis\.json:2:14 version: expected a registry format such as "1\.0", got 1/);
+  it("refuses the JSON number 1.0, which is the number 1, quoting it as the file has it", async () => {
+    for (const written of ["1.0", "1.00", "1e0", "10E-1"]) {
+      const error = await refusal(JSON.stringify(registry(), null, 2).replace('"version": "1.0"', `"version": ${written}`));
+      expect(error.message).toBe(`registry/amis.json:2:14 version: expected a registry format such as "1.0", got a number (${written}); this cws reads format 1.0`);
+    }
   });
 });
 
@@ -235,7 +237,7 @@ describe("several problems", () => {
     expect(lines).toHaveLength(4);
     const positions = lines.map((l) => l.split(":").slice(1).map(Number) as [number, number]);
     expect([...positions].sort((a, b) => a[0] - b[0] || a[1] - b[1])).toEqual(positions);
-    expect(error.message).toContain("templates.t.ports: the field is missing (expected an array)");
+    expect(error.message).toContain("templates.t.ports: required field is missing");
   });
 });
 

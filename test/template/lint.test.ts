@@ -151,7 +151,7 @@ describe("warnings alongside errors", () => {
     // An unknown architecture and a malformed instance type: their errors say what to fix, no warning on top.
     const source = `${VALID_TEMPLATE}instance_type:\n  amd64: t4g.large\n  arm64: large\n  x86_64: m7g.large\n`;
     expect(lintAll(source).problems).toEqual([
-      `${FILE}:21:3 error instance_type.amd64: unknown field "amd64" (did you mean "x86_64"? that is what EC2 calls amd64); expected one of x86_64, arm64`,
+      `${FILE}:21:3 error instance_type.amd64: unknown field "amd64" (did you mean "x86_64"? EC2's name for amd64); expected one of x86_64, arm64`,
       `${FILE}:22:10 error instance_type.arm64: expected an EC2 instance type such as t3.medium, got a string ("large")`,
       `${FILE}:23:11 warning instance_type.x86_64: m7g.large looks like an arm64 (Graviton) instance type, but it is listed for x86_64 [instance-type-arch]`,
     ]);

@@ -46,7 +46,7 @@ name: dup
     expect(lines(source)).toEqual([
       `${FILE}:3:1 error validaton_tests: unknown field "validaton_tests" (did you mean "validation_tests"?)`,
       `${FILE}:5:11 error base_ami.source: unknown base image "ubuntu-22.04" (did you mean "ubuntu-22.04-lts"?); expected one of ubuntu-22.04-lts, ubuntu-24.04-lts, amazon-linux-2023, debian-12, an ami-… id, or { name, owners }`,
-      `${FILE}:6:18 error base_ami.architecture[0]: expected one of x86_64, arm64, got a string ("amd64") (did you mean "x86_64"? that is what EC2 calls amd64)`,
+      `${FILE}:6:18 error base_ami.architecture[0]: expected one of x86_64, arm64, got a string ("amd64") (did you mean "x86_64"? EC2's name for amd64)`,
       `${FILE}:6:32 error base_ami.architecture[2]: duplicate architecture "arm64" (already listed at index 1)`,
       `${FILE}:7:11 error regions[0]: "us-east1" is not an AWS region (did you mean "us-east-1"?)`,
       `${FILE}:11:1 error build_steps: use setup_script or build_steps, not both`,
@@ -105,7 +105,7 @@ name: dup
     ]);
     const costTypo = VALID_TEMPLATE.replace("  arm64: 0.0336", "  amd64: 0.0336");
     expect(lines(costTypo)).toEqual([
-      `${FILE}:19:3 error estimated_cost_per_hour.amd64: unknown field "amd64" (did you mean "x86_64"? that is what EC2 calls amd64); expected one of x86_64, arm64`,
+      `${FILE}:19:3 error estimated_cost_per_hour.amd64: unknown field "amd64" (did you mean "x86_64"? EC2's name for amd64); expected one of x86_64, arm64`,
     ]);
   });
 
@@ -137,8 +137,12 @@ name: dup
 
   it("rejects a multi-megabyte file by its size", () => {
     const big = Buffer.alloc(3 * 1024 * 1024, "a");
-    expect(lines(big)).toEqual([`${FILE}:1:1 error the file is 3.0 MiB; a template may be at most 1.0 MiB`]);
-    expect(parseTemplate(Buffer.alloc(10), FILE, { size: MAX_TEMPLATE_BYTES + 1 }).problems[0]?.message).toMatch(/at most 1\.0 MiB/);
+    expect(lines(big)).toEqual([`${FILE}:1:1 error the file is 3,145,728 bytes (3 MiB); a template may be at most 1,048,576 bytes (1 MiB)`]);
+    // Just over the limit, the two sizes differ as written, not only in bytes nobody sees.
+    const justOver = parseTemplate(Buffer.alloc(10), FILE, { size: 1_070_751 }).problems[0];
+    expect(justOver?.message).toBe("the file is 1,070,751 bytes (about 1.02 MiB); a template may be at most 1,048,576 bytes (1 MiB)");
+    expect(justOver?.suggestion).toMatch(/download it at build time/);
+    expect(parseTemplate(Buffer.alloc(10), FILE, { size: MAX_TEMPLATE_BYTES + 1 }).problems[0]?.message).toMatch(/1,048,577 bytes/);
   });
 
   it("does not return a template when there are errors", () => {

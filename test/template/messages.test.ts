@@ -20,10 +20,10 @@ describe("template messages", () => {
     const amis = `${VALID_TEMPLATE}amis:\n  us-east1:\n    x86_64: ami-0aaaaaaaaaaaaaaa1\n  us-east-1:\n    amd64: ami-0aaaaaaaaaaaaaaa1\n`;
     expect(lines(amis)).toEqual([
       `${FILE}:21:3 error amis.us-east1: unknown field "us-east1" (did you mean "us-east-1"?); expected a region`,
-      `${FILE}:24:5 error amis.us-east-1.amd64: unknown field "amd64" (did you mean "x86_64"? that is what EC2 calls amd64); expected one of x86_64, arm64`,
+      `${FILE}:24:5 error amis.us-east-1.amd64: unknown field "amd64" (did you mean "x86_64"? EC2's name for amd64); expected one of x86_64, arm64`,
     ]);
     expect(lines(`${VALID_TEMPLATE}instance_type:\n  intel: t3.small\n`)).toEqual([
-      `${FILE}:21:3 error instance_type.intel: unknown field "intel" (did you mean "x86_64"? that is what EC2 calls intel); expected one of x86_64, arm64`,
+      `${FILE}:21:3 error instance_type.intel: unknown field "intel" (did you mean "x86_64"? EC2's name for intel); expected one of x86_64, arm64`,
     ]);
   });
 
@@ -45,7 +45,7 @@ describe("template messages", () => {
     ]);
     expect(lines(replace("source: ubuntu-22.04-lts", "source: { name: 5, owners: [''] }"))).toEqual([
       `${FILE}:5:19 error base_ami.source.name: expected a string, got a number (5)`,
-      `${FILE}:5:31 error base_ami.source.owners[0]: must not be empty`,
+      `${FILE}:5:31 error base_ami.source.owners[0]: expected a 12-digit AWS account id or self, amazon, aws-marketplace, aws-backup-vault, got a string ("")`,
     ]);
     // Complete but for one unknown key: zod passes the object form's issue on as the union's own.
     expect(lines(replace("source: ubuntu-22.04-lts", "source: { name: 'ubuntu/*', owners: [amazon], owner: self }"))).toEqual([
@@ -152,5 +152,85 @@ describe("template messages", () => {
         `${FILE}:15:18 error validation_tests[1].command: expected a string, got a number (1.10); put it in quotes: "1.10" (reached through *v at line 17)`,
       ]);
     });
+  });
+
+  describe("keys", () => {
+    it("refuses a key YAML reads as a number, boolean or null, quoting it as written; quoted, it is fine", () => {
+      expect(lines(`${VALID_TEMPLATE}tags: {1.10: x, 0x1F: y, null: w, ~: v, True: u}\n`)).toEqual([
+        `${FILE}:20:8 error a key must be text, got a number (1.10); put it in quotes: "1.10"`,
+        `${FILE}:20:17 error a key must be text, got a number (0x1F); put it in quotes: "0x1F"`,
+        `${FILE}:20:26 error a key must be text, got nothing (null); put it in quotes: "null"`,
+        `${FILE}:20:35 error a key must be text, got nothing (~); put it in quotes: "~"`,
+        // To YAML, null and ~ are one key.
+        `${FILE}:20:35 error duplicate key "null" (written ~): it is already set in this mapping, and only one value can win`,
+        `${FILE}:20:41 error a key must be text, got a boolean (True); put it in quotes: "True"`,
+      ]);
+      expect(lines(`${VALID_TEMPLATE}tags: {"1.10": x, '0x1F': y, "null": w}\n`)).toEqual([]);
+      // At any depth, and with no second complaint about the key it was read as.
+      expect(lines(`${VALID_TEMPLATE}instance_type:\n  1: t3.small\n`)).toEqual([
+        `${FILE}:21:3 error a key must be text, got a number (1); put it in quotes: "1"`,
+        `${FILE}:21:3 error instance_type.1: unknown field "1"; expected one of x86_64, arm64`,
+      ]);
+    });
+
+    it("refuses __proto__ anywhere, also through a merge key, and Name as a tag (cws sets it)", () => {
+      const proto = "__proto__ cannot be a key in a template: JavaScript gives the name a meaning of its own, so the value would be lost";
+      expect(lines(`${VALID_TEMPLATE}tags:\n  __proto__: x\n`)).toEqual([`${FILE}:21:3 error ${proto}`]);
+      expect(lines(`${VALID_TEMPLATE}x-defaults: &d\n  __proto__: x\ntags:\n  <<: *d\n  team: y\n`)).toEqual([
+        `${FILE}:20:1 error x-defaults: unknown field "x-defaults"`,
+        `${FILE}:21:3 error ${proto}`,
+      ]);
+      expect(lines(`${VALID_TEMPLATE}tags:\n  Name: mine\n  name: fine\n`)).toEqual([
+        `${FILE}:21:3 error tags.Name: cws sets Name on every image itself (the image name); use another key`,
+      ]);
+    });
+
+    it("names an empty key as one, at the key", () => {
+      expect(lines(`${VALID_TEMPLATE}tags:\n  "": x\n`)).toEqual([`${FILE}:21:3 error tags[""]: the key is empty`]);
+    });
+
+    it("counts tags against what EC2 allows an image, less cws's own", () => {
+      const tags = (count: number) => `tags:\n${Array.from({ length: count }, (_, i) => `  t${i}: v\n`).join("")}`;
+      expect(lines(`${VALID_TEMPLATE}${tags(39)}`)).toEqual([]);
+      expect(lines(`${VALID_TEMPLATE}${tags(45)}`)).toEqual([
+        `${FILE}:20:1 error tags: 45 tags; a template may set at most 39: EC2 allows 50 per image and cws sets 11 of its own`,
+      ]);
+    });
+  });
+
+  describe("values that would fail only at build time", () => {
+    it("refuses text that is only spaces or line breaks, in every text field", () => {
+      const blank = "must not be blank (only spaces or line breaks)";
+      expect(lines(replace('description: "A template for tests"', 'description: "  "'))).toEqual([`${FILE}:2:14 error description: ${blank}, got a string ("  ")`]);
+      expect(lines(replace(/setup_script: \|[\s\S]*?(?=\nvalidation_tests)/, 'setup_script: "\\n\\n"'))).toEqual([
+        `${FILE}:8:15 error setup_script: ${blank}, got a string ("\\n\\n")`,
+      ]);
+      expect(lines(replace('command: "cat /var/tmp/ready"', 'command: " "'))[0]).toMatch(/validation_tests\[0\]\.command: must not be blank/);
+    });
+
+    it("refuses an image owner DescribeImages would not take", () => {
+      const owners = (list: string) => replace("source: ubuntu-22.04-lts", `source: { name: 'ubuntu/*', owners: ${list} }`);
+      expect(lines(owners("[evil, '12345678901', amazon]"))).toEqual([
+        `${FILE}:5:40 error base_ami.source.owners[0]: expected a 12-digit AWS account id or self, amazon, aws-marketplace, aws-backup-vault, got a string ("evil")`,
+        `${FILE}:5:46 error base_ami.source.owners[1]: expected a 12-digit AWS account id or self, amazon, aws-marketplace, aws-backup-vault, got a string ("12345678901")`,
+      ]);
+      expect(lines(owners("['099720109477', self, amazon, aws-marketplace, aws-backup-vault]"))).toEqual([]);
+    });
+
+    it("limits the name to what fits the EC2 image description, and the description to 255 characters", () => {
+      expect(lines(replace('description: "A template for tests"', `description: ${"d".repeat(1001)}`))).toEqual([`${FILE}:2:14 error description: must be at most 255 characters long`]);
+      expect(lines(replace('name: "Test Environment"', `name: ${"n".repeat(129)}`))).toEqual([`${FILE}:1:7 error name: must be at most 128 characters long`]);
+    });
+  });
+});
+
+describe("a number too large for a number, or not one", () => {
+  it.each([
+    ["1e400", "which is beyond the largest number (about 1.8e308) and reads as Infinity"],
+    ["-.inf", "which is beyond the largest number (about 1.8e308) and reads as -Infinity"],
+    [".nan", "which is not a number (NaN)"],
+  ])("volume_size_gb: %s is named as written, and why it is no number", (value, why) => {
+    const problems = parseTemplate(Buffer.from(`${VALID_TEMPLATE}volume_size_gb: ${value}\n`), FILE).problems.map((p) => `${p.path}: ${p.message}`);
+    expect(problems).toEqual([expect.stringMatching(new RegExp(`^volume_size_gb: expected a (whole )?number, got ${value.replace(".", "\\.")}, ${why.replace(/[()]/g, "\\$&")}$`))]);
   });
 });

@@ -61,6 +61,7 @@ const emoji = (count: number) => "\u{1F600}".repeat(count);
  * parent there.
  */
 const onParent = (parent: string, extra = "") => `base_ami:\n  template: ${parent}\n${extra}  architecture: [x86_64, arm64]\n`;
+const manyTags = (count: number) => `tags:\n${Array.from({ length: count }, (_, i) => `  team-${i}: v\n`).join("")}`;
 
 /** Templates both the CLI and the schema must refuse (or, for a rule JSON Schema cannot say, the CLI alone). */
 export const INVALID: InvalidCase[] = [
@@ -69,6 +70,10 @@ export const INVALID: InvalidCase[] = [
   { name: "name empty", rule: "field", patch: 'name: ""', at: ["name"] },
   { name: "name a number", rule: "field", patch: "name: 42", at: ["name"] },
   { name: "description missing", rule: "field", omit: ["description"], at: ["description"] },
+  { name: "description only spaces", rule: "field", patch: 'description: "   "', at: ["description"] },
+  { name: "description of 256 characters", rule: "field", patch: `description: ${"d".repeat(256)}`, at: ["description"] },
+  { name: "name only a line break", rule: "field", patch: 'name: "\\n"', at: ["name"] },
+  { name: "name of 129 characters", rule: "field", patch: `name: ${"n".repeat(129)}`, at: ["name"] },
   { name: "a misspelt field", rule: "field", patch: "descripton: typo", at: ["descripton"] },
   { name: "version with two parts", rule: "field", patch: 'version: "1.2"', at: ["version"] },
   { name: "version 1.10 unquoted (a number)", rule: "field", patch: "version: 1.10", at: ["version"] },
@@ -81,6 +86,9 @@ export const INVALID: InvalidCase[] = [
   { name: "an AMI id in capitals", rule: "field", patch: "base_ami:\n  source: ami-0ABCD123\n  architecture: [x86_64, arm64]", at: ["base_ami.source"] },
   { name: "a lookup without owners", rule: "field", patch: lookup("    name: ubuntu/images/*\n"), at: ["base_ami.source.owners"] },
   { name: "a lookup with no owner", rule: "field", patch: lookup("    name: ubuntu/images/*\n    owners: []\n"), at: ["base_ami.source.owners"] },
+  { name: "a lookup owned by a stranger's name", rule: "field", patch: lookup("    name: ubuntu/images/*\n    owners: [evil]\n"), at: ["base_ami.source.owners[0]"] },
+  { name: "a lookup owned by an 11-digit account", rule: "field", patch: lookup("    name: ubuntu/images/*\n    owners: ['09972010947']\n"), at: ["base_ami.source.owners[0]"] },
+  { name: "a lookup with a blank name", rule: "field", patch: lookup("    name: ' '\n    owners: [amazon]\n"), at: ["base_ami.source.name"] },
   { name: "a lookup with an unknown field", rule: "field", patch: lookup("    name: ubuntu/images/*\n    owners: [amazon]\n    owner: self\n"), at: ["base_ami.source.owner"] },
   { name: "no architecture", rule: "field", patch: "base_ami:\n  source: ubuntu-22.04-lts\n  architecture: []", omit: ["estimated_cost_per_hour"], at: ["base_ami.architecture"] },
   { name: "architecture amd64", rule: "field", patch: "base_ami:\n  source: ubuntu-22.04-lts\n  architecture: [amd64, arm64]", at: ["base_ami.architecture[0]"] },
@@ -103,6 +111,8 @@ export const INVALID: InvalidCase[] = [
   { name: "setup_script and build_steps", rule: "setup-script-or-build-steps", patch: STEPS, at: ["build_steps"] },
   { name: "setup_script empty", rule: "field", patch: 'setup_script: ""', at: ["setup_script"] },
   { name: "setup_script left blank (null)", rule: "field", patch: "setup_script:", at: ["setup_script"] },
+  { name: "setup_script only blank lines", rule: "field", patch: "setup_script: |+\n\n\n", at: ["setup_script"] },
+  { name: "a build step whose script is spaces", rule: "field", patch: "build_steps:\n  - name: install\n    script: '  '", omit: ["setup_script"], at: ["build_steps[0].script"] },
   { name: "no build step", rule: "field", patch: "build_steps: []", omit: ["setup_script"], at: ["build_steps"] },
   { name: "a build step without a script", rule: "field", patch: "build_steps:\n  - name: install", omit: ["setup_script"], at: ["build_steps[0].script"] },
   { name: "a build step timeout of 0", rule: "field", patch: `${STEPS}    timeout_seconds: 0`, omit: ["setup_script"], at: ["build_steps[0].timeout_seconds"] },
@@ -112,6 +122,7 @@ export const INVALID: InvalidCase[] = [
   { name: "two build steps with one name", rule: "unique-step-names", patch: `${STEPS}  - name: install\n    script: echo again`, omit: ["setup_script"], at: ["build_steps[1].name"] },
   // Validation tests.
   { name: "a test without a command", rule: "field", patch: 'validation_tests:\n  - name: "ready file"', at: ["validation_tests[0].command"] },
+  { name: "a test whose command is a tab", rule: "field", patch: 'validation_tests:\n  - name: "ready file"\n    command: "\\t"', at: ["validation_tests[0].command"] },
   { name: "a test with a misspelt field", rule: "field", patch: test('    expect: "ready"\n'), at: ["validation_tests[0].expect"] },
   { name: "exit_code 256", rule: "field", patch: test("    exit_code: 256\n"), at: ["validation_tests[0].exit_code"] },
   { name: "exit_code -1", rule: "field", patch: test("    exit_code: -1\n"), at: ["validation_tests[0].exit_code"] },
@@ -163,6 +174,16 @@ export const INVALID: InvalidCase[] = [
   { name: "a tag value of 257 characters", rule: "field", patch: `tags:\n  team: ${"v".repeat(257)}`, at: ["tags.team"] },
   { name: "a tag value that is a number", rule: "field", patch: "tags:\n  cost-center: 4711", at: ["tags.cost-center"] },
   { name: "tags as a list", rule: "field", patch: "tags: [team, research]", at: ["tags"] },
+  { name: "a tag key Name, which cws sets", rule: "field", patch: "tags:\n  Name: mine", at: ["tags.Name"] },
+  { name: "a tag key __proto__", rule: "field", patch: "tags:\n  __proto__: x\n  team: y", at: [""] },
+  { name: "a tag key __proto__ through a merge key", rule: "field", patch: "tags:\n  <<: {__proto__: x}\n  team: y", at: [""] },
+  { name: "an empty tag key", rule: "field", patch: "tags:\n  '': x", at: ['tags[""]'] },
+  { name: "a tag key written null", rule: "field", patch: "tags:\n  null: w", at: [""] },
+  { name: "40 tags: with cws's 11, more than EC2's 50", rule: "tags-fit-on-an-image", patch: manyTags(40), at: ["tags"] },
+  // How a key is written is YAML's: the schema sees the text it was read as.
+  { name: "a tag key written 1.10 (a number)", rule: "keys-are-text", patch: "tags:\n  1.10: x", at: [""] },
+  { name: "a tag key written 0x1F (a number)", rule: "keys-are-text", patch: "tags: {0x1F: y}", at: [""] },
+  { name: "a tag key written true (a boolean)", rule: "keys-are-text", patch: "tags:\n  true: z", at: [""] },
   // The amis: block.
   { name: "an AMI for an unknown region", rule: "field", patch: "amis:\n  us-east-7:\n    x86_64: ami-0abcd1234ef567890", at: ["amis.us-east-7"] },
   { name: "an AMI for an unknown architecture", rule: "field", patch: "amis:\n  us-east-1:\n    aarch64: ami-0abcd1234ef567890", at: ["amis.us-east-1.aarch64"] },
@@ -187,6 +208,10 @@ export const VALID: (Variation & { name: string })[] = [
   { name: "version 1.2.3 unquoted (YAML reads it as text)", patch: "version: 1.2.3" },
   { name: "tag keys that only look reserved", patch: "tags:\n  awsome: yes\n  aws: plain\n  cws-team: data\n  team:aws:x: y" },
   { name: "a tag key of 128 characters and a value of 256", patch: `tags:\n  ${"k".repeat(128)}: ${"v".repeat(256)}` },
+  { name: "39 tags: with cws's 11, EC2's 50", patch: manyTags(39) },
+  { name: "a tag key name (Name is cws's, name is not) and keys quoted as numbers", patch: "tags:\n  name: mine\n  '1.10': x\n  \"null\": y" },
+  { name: "a lookup owned by self, aws-marketplace and aws-backup-vault", patch: lookup("    name: ubuntu/images/*\n    owners: [self, aws-marketplace, aws-backup-vault]\n") },
+  { name: "a name of 128 and a description of 255 characters", patch: `name: ${"n".repeat(128)}\ndescription: ${"d".repeat(255)}` },
   { name: "a tag key of 128 emoji (256 UTF-16 units)", patch: `tags:\n  ${emoji(128)}: ${emoji(256)}` },
   { name: "expected_regex with a lookbehind and anchors", patch: test("    expected_regex: '(?<=v)\\d+\\.\\d+$'\n") },
   { name: "expected_regex with an escaped backslash before Z", patch: test("    expected_regex: 'C:\\\\Z'\n") },

@@ -23,11 +23,13 @@ describe("did you mean", () => {
     ];
     for (const [input, meant] of cases) {
       expect(closest(input, ARCHITECTURES), input).toBe(meant);
-      expect(didYouMean(input, ARCHITECTURES), input).toBe(` (did you mean "${meant}"? that is what EC2 calls ${input})`);
+      expect(didYouMean(input, ARCHITECTURES), input).toBe(` (did you mean "${meant}"? EC2's name for ${input})`);
     }
     // Every synonym means one of the architectures, and none is one itself.
     for (const [synonym, meaning] of Object.entries(ARCHITECTURE_SYNONYMS)) {
       expect(ARCHITECTURES, synonym).toContain(meaning);
+      // Worded the right way round for every one: the suggestion is EC2's name, the input the other name.
+      expect(didYouMean(synonym, ARCHITECTURES), synonym).toBe(` (did you mean "${meaning}"? EC2's name for ${synonym})`);
       expect(ARCHITECTURES, synonym).not.toContain(synonym);
     }
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeText, firstInvalidUtf8 } from "../../src/template/text.js";
+import { firstInvalidUtf8 } from "../../src/file-access.js";
+import { decodeText } from "../../src/template/text.js";
 
 describe("firstInvalidUtf8", () => {
   it("points at the first byte of the ill-formed sequence, not where a decoder gives up", () => {

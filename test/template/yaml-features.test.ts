@@ -224,8 +224,15 @@ describe("documents and directives", () => {
 
   it("reports a duplicate key at the second key, also when the two are written differently", () => {
     expect(lines(`${VALID_TEMPLATE}ports: [80]\n`)).toEqual([`${FILE}:20:1 error duplicate key "ports": it is already set in this mapping, and only one value can win`]);
+    // The key 1 is a number, and no key; '1' then repeats it as text.
     expect(lines(`${VALID_TEMPLATE}tags:\n  1: a\n  '1': b\n`)).toEqual([
-      `${FILE}:22:3 error duplicate key "'1'": it is already set in this mapping, and only one value can win`,
+      `${FILE}:21:3 error a key must be text, got a number (1); put it in quotes: "1"`,
+      `${FILE}:22:3 error duplicate key "1" (written '1'): it is already set in this mapping, and only one value can win`,
+    ]);
+    // A key is named once, as data, and as written when that differs (not escaped twice).
+    expect(lines(`${VALID_TEMPLATE}tags:\n  a: x\n  "\\u0061": y\n  "b": z\n  b: w\n`)).toEqual([
+      `${FILE}:22:3 error duplicate key "a" (written "\\u0061"): it is already set in this mapping, and only one value can win`,
+      `${FILE}:24:3 error duplicate key "b": it is already set in this mapping, and only one value can win`,
     ]);
     // Merge keys may repeat: each merges more.
     expect(lines(withTests(`validation_tests:\n  - &a { name: a }\n  - &b { command: b }\n  - <<: *a\n    <<: *b\n`)).filter((l) => /duplicate key/.test(l))).toEqual([]);

@@ -3,6 +3,7 @@ import { ApiError, invalidParameterValue } from "./errors.js";
 import { randomId } from "./ids.js";
 import { imageState, refreshInstance } from "./lifecycle.js";
 import { BASE_IMAGE_FAMILIES } from "./public-amis.js";
+import { REGION_NAME } from "./seed.js";
 import {
   bool,
   filters as readFilters,
@@ -136,6 +137,13 @@ function validateTags(tags: ReadonlyArray<{ key: string; value: string }>): void
   }
 }
 
+/** EC2 allows 50 tags per resource, whether given at creation (TagSpecifications) or by CreateTags. */
+export const MAX_TAGS_PER_RESOURCE = 50;
+
+function tagLimitExceeded(): ApiError {
+  return new ApiError("TagLimitExceeded", `The maximum number of tags for a resource (${MAX_TAGS_PER_RESOURCE}) has been exceeded.`);
+}
+
 function specTags(specs: readonly TagSpecification[], resourceType: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const s of specs) if (s.resourceType === resourceType) for (const t of s.tags) out.set(t.key, t.value);
@@ -148,6 +156,8 @@ function checkSpecTypes(specs: readonly TagSpecification[], allowed: readonly st
       throw invalidParameterValue(`'${s.resourceType}' is not a valid taggable resource type for this operation.`);
     }
     validateTags(s.tags);
+    // Every resource of this type gets the tags of every specification for it.
+    if (specTags(specs, s.resourceType).size > MAX_TAGS_PER_RESOURCE) throw tagLimitExceeded();
   }
 }
 
@@ -1010,6 +1020,7 @@ const copyImage: Handler = (ctx) => {
       return { imageId: prior.imageId };
     }
   }
+  if (!REGION_NAME.test(sourceRegionName)) throw invalidParameterValue(`Value (${sourceRegionName}) for parameter sourceRegion is invalid.`);
   const sourceRegion = world.region(sourceRegionName);
   const source = getImage(sourceRegion, sourceImageId);
   const sourceState = imageState(world, source);
@@ -1146,6 +1157,8 @@ const createTags: Handler = (ctx) => {
   const tags = readTags(ctx.params, "Tag");
   validateTags(tags);
   const targets = ids.map((id) => taggable(ctx, id));
+  // The limit counts the tags a resource would end up with: its own, plus the new keys.
+  if (targets.some((t) => new Set([...t.keys(), ...tags.map((tag) => tag.key)]).size > MAX_TAGS_PER_RESOURCE)) throw tagLimitExceeded();
   dryRun(ctx);
   for (const t of targets) for (const { key, value } of tags) t.set(key, value);
   return { return: true };

@@ -14,6 +14,7 @@ import { SSM_HANDLERS } from "./ssm.js";
 import { PUBLIC_AMI_PARAMETERS } from "./public-amis.js";
 import { DEFAULT_LATENCIES, IamState, type InstanceStateName, type Latencies, type RegionState, type ResolvedOptions, type World } from "./state.js";
 import { Stats, type EmulatorStats } from "./stats.js";
+import { Throttle, throttlingCode, type ThrottleOptions } from "./throttle.js";
 import { XML_DECLARATION, escapeXml, renderChildren, type XmlNode } from "./xml.js";
 
 export interface EmulatorOptions {
@@ -43,6 +44,11 @@ export interface EmulatorOptions {
   requireSsmPolicy?: boolean;
   /** Path of util-linux `unshare` (default "unshare"). */
   unsharePath?: string;
+  /**
+   * Request throttling: a token bucket per region and API action (EC2's
+   * model); off when left out. See `ThrottleOptions` (throttle.ts).
+   */
+  throttle?: ThrottleOptions;
   /** Receives diagnostic lines (default: none). */
   log?: (line: string) => void;
 }
@@ -143,6 +149,8 @@ export interface Emulator {
   /** Problems met while copying trees and the like (for debugging). */
   readonly warnings: readonly string[];
   setRejectCredentials(reject: boolean): void;
+  /** Turns request throttling on with these limits (full buckets), or off with undefined. */
+  setThrottle(options: ThrottleOptions | undefined): void;
   instances(region: string): InstanceView[];
   images(region: string, options?: { includePublic?: boolean }): ImageView[];
   snapshots(region: string): SnapshotView[];
@@ -185,8 +193,30 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
   const runTag = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const sandbox = await Sandbox.create(options.scratchDir, options.unsharePath ?? "unshare", runTag);
+  // From the moment the folder exists, however the process ends (stop() or not, a signal that exits,
+  // an uncaught error, a failed start below), it kills the instances' processes and removes the folder.
+  const onExit = () => sandbox.destroySync();
+  process.on("exit", onExit);
+  try {
+    return await serve(options, resolved, clock, latencies, sandbox, onExit);
+  } catch (error) {
+    process.off("exit", onExit);
+    sandbox.destroySync();
+    throw error;
+  }
+}
+
+async function serve(
+  options: EmulatorOptions,
+  resolved: ResolvedOptions,
+  clock: SimClock,
+  latencies: Latencies,
+  sandbox: Sandbox,
+  onExit: () => void,
+): Promise<Emulator> {
   const stats = new Stats();
   const faults = new Faults();
+  const throttle = new Throttle(options.throttle);
   const log = options.log ?? (() => undefined);
   const regions = new Map<string, RegionState>();
 
@@ -213,7 +243,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   for (const name of options.instanceProfiles ?? ["cws-ami-builder"]) seedInstanceProfile(world, name);
 
   const server = http.createServer((req, res) => {
-    handle(world, faults, req, res).catch((err: unknown) => {
+    handle(world, faults, throttle, req, res).catch((err: unknown) => {
       log(`internal error: ${(err as Error).stack ?? String(err)}`);
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "text/plain" });
@@ -228,9 +258,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   const port = (server.address() as AddressInfo).port;
   let stopped = false;
-  // If the process ends without stop(), do not leave instance processes or files behind.
-  const onExit = () => sandbox.destroySync();
-  process.on("exit", onExit);
 
   const region = (name: string) => world.region(name);
 
@@ -253,6 +280,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     warnings: sandbox.warnings,
     setRejectCredentials(reject: boolean) {
       resolved.rejectCredentials = reject;
+    },
+    setThrottle(limits: ThrottleOptions | undefined) {
+      throttle.set(limits);
     },
     instances(name) {
       const r = region(name);
@@ -321,7 +351,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     parameters(name) {
       const r = region(name);
       const own = [...r.parameters.values()].map((p) => ({ name: p.name, value: p.value, type: p.type, version: p.version, public: false }));
-      const pub = PUBLIC_AMI_PARAMETERS.map((p) => publicParameter(r, p.name, clock.epochMs))
+      const pub = PUBLIC_AMI_PARAMETERS.map((p) => publicParameter(r, p.name, clock))
         .filter((p): p is NonNullable<typeof p> => !!p)
         .map((p) => ({ name: p.name, value: p.value, type: p.type, version: p.version, public: true }));
       return [...own, ...pub];
@@ -358,7 +388,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     async stop() {
       if (stopped) return;
       stopped = true;
-      process.off("exit", onExit);
       for (const r of regions.values()) {
         for (const cmd of r.commands.values()) {
           for (const inv of cmd.invocations.values()) {
@@ -372,9 +401,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      // Let pending tree copies finish before removing the folder they write to.
+      // Let pending tree copies finish before removing the folder they write to (destroy kills any still running).
       for (const r of regions.values()) await emulator.settled(r.name).catch(() => undefined);
       await sandbox.destroy();
+      // Only now: a process that ends while stop() is under way still removes the folder on its way out.
+      process.off("exit", onExit);
     },
   };
   return emulator;
@@ -395,7 +426,7 @@ function protocolOf(service: ServiceName): Protocol {
   return service === "ec2" ? "ec2" : service === "ssm" ? "json" : "query";
 }
 
-async function handle(world: World, faults: Faults, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(world: World, faults: Faults, throttle: Throttle, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const body = await readBody(req);
   const requestId = newRequestId();
   if (req.method === "GET" && (req.url === "/" || req.url === "")) {
@@ -446,6 +477,12 @@ async function handle(world: World, faults: Faults, req: http.IncomingMessage, r
     if (!action) throw new ApiError(protocol === "json" ? "UnknownOperationException" : "MissingAction", "The request names no action");
     const regionName = signedRegion ?? "us-east-1";
     const region = service === "iam" || service === "sts" ? undefined : world.region(regionName);
+    // Throttled before anything else is looked at, as AWS does.
+    if (!throttle.take(service, regionName, action)) {
+      world.stats.countThrottled();
+      const code = throttlingCode(service);
+      throw new ApiError(code, defaultFaultMessage(code, service, action, region, form));
+    }
 
     const faultRequest: FaultRequest = {
       service,

@@ -15,6 +15,7 @@ export {
   type SnapshotView,
 } from "./emulator.js";
 export { Faults, type FaultHandle, type FaultRequest, type FaultSpec, type ServiceName } from "./faults.js";
+export { Throttle, type ThrottleOptions } from "./throttle.js";
 export type { EmulatorStats, WaitEvent } from "./stats.js";
 export { DEFAULT_LATENCIES, type Latencies } from "./state.js";
 export { CONFINED_DIRS, preferredScratchDir, refusal } from "./sandbox.js";

@@ -20,6 +20,7 @@ function usage(): never {
       "  --no-instance-profile    start without the cws-ami-builder instance profile",
       "  --shell bash|agent       how scripts run (default bash; agent = sh -c _script.sh like the SSM agent)",
       "  --reject-credentials     answer InvalidClientTokenId to everything",
+      "  --throttle N/R           throttle each region's calls per action: buckets of N, refilled R per second (EC2's Describe limits: 100/20)",
       "  --verbose                log emulator diagnostics",
     ].join("\n"),
   );
@@ -61,6 +62,12 @@ for (let i = 0; i < args.length; i++) {
     case "--reject-credentials":
       options.rejectCredentials = true;
       break;
+    case "--throttle": {
+      const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(value());
+      if (!m) usage();
+      options.throttle = { capacity: Number(m[1]), refillPerSecond: Number(m[2]) };
+      break;
+    }
     case "--verbose":
       options.log = (line) => console.error(`[emulator] ${line}`);
       break;
@@ -69,7 +76,36 @@ for (let i = 0; i < args.length; i++) {
   }
 }
 
+/**
+ * Stopping: a signal ends the process at once, and the emulator's exit handler (startEmulator)
+ * kills the instances' processes and removes the scratch folder synchronously on the way out.
+ * Synchronous, so nothing (a request being answered, a tree copy, a second signal) runs in
+ * between; an asynchronous stop() here was the race that left folders in /dev/shm when a parent
+ * (tsx's signal relay, which SIGKILLs a child that does not answer within 30 ms, or npm) signalled
+ * again mid-way. `npm start` runs this file with `node --import tsx`: no relaying parent at all.
+ * A signal that arrives while the emulator is starting is acted on as soon as it has started (its
+ * folder then exists and has its exit handler), so no start leaves a folder behind either.
+ */
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const run: { emulator?: Awaited<ReturnType<typeof startEmulator>>; pending?: (typeof SIGNALS)[number] } = {};
+const exitOn = (signal: (typeof SIGNALS)[number]): void => {
+  if (run.emulator) {
+    const s = run.emulator.stats;
+    process.stderr.write(`\n${signal}: ${s.totalCalls} calls, ${s.totalSimulatedWait.toFixed(0)} simulated seconds of waits; removing ${run.emulator.scratchDir} and exiting\n`);
+  }
+  // Stopped as asked, and cleaned up: success (npm would report anything else as a failed script).
+  process.exit(0);
+};
+for (const signal of SIGNALS) {
+  process.on(signal, () => {
+    if (run.emulator) exitOn(signal);
+    else run.pending ??= signal;
+  });
+}
+
 const emulator = await startEmulator(options);
+run.emulator = emulator;
+if (run.pending) exitOn(run.pending);
 console.log(emulator.url);
 console.error(
   [
@@ -77,18 +113,7 @@ console.error(
     "cws AWS emulator (EC2, SSM, STS, IAM) is listening. Use it with:",
     `  export AWS_ENDPOINT_URL=${emulator.url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${region}`,
     `scratch folder: ${emulator.scratchDir} (removed on exit)`,
-    "Ctrl-C to stop.",
+    "Ctrl-C (or SIGTERM) stops it and removes the folder; then unset AWS_ENDPOINT_URL to reach AWS again.",
   ].join("\n"),
 );
 
-let stopping = false;
-const shutdown = async () => {
-  if (stopping) return;
-  stopping = true;
-  const s = emulator.stats;
-  console.error(`\n${s.totalCalls} calls, ${s.totalSimulatedWait.toFixed(0)} simulated seconds of waits; stopping...`);
-  await emulator.stop();
-  process.exit(0);
-};
-process.on("SIGINT", () => void shutdown());
-process.on("SIGTERM", () => void shutdown());

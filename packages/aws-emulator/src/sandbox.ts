@@ -161,18 +161,21 @@ export function refusal(script: string): string | undefined {
   return undefined;
 }
 
-function run(file: string, args: string[], options: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+/** `runTag`: mark the child as this emulator's (RUN_ENV), so that stopping the emulator kills it too, wherever it is in its work. */
+function run(file: string, args: string[], options: { timeoutMs?: number; runTag?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = options.runTag === undefined ? undefined : { ...process.env, [RUN_ENV]: options.runTag };
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, args, { timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024, ...(env ? { env } : {}) }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err && code !== 0 && !stderr ? String(err.message) : "") });
     });
   });
 }
 
-async function copyTree(src: string, dest: string): Promise<string | undefined> {
+async function copyTree(src: string, dest: string, runTag: string): Promise<string | undefined> {
   await mkdir(path.dirname(dest), { recursive: true });
-  const r = await run("cp", ["-a", "--", src, dest]);
+  // A copy still running when the emulator stops would write into the folder after it is removed: tagged, it is killed first.
+  const r = await run("cp", ["-a", "--", src, dest], { runTag });
   return r.code === 0 ? undefined : `cp -a ${src} ${dest}: ${r.stderr.trim()}`;
 }
 
@@ -202,6 +205,15 @@ export class Sandbox {
     return new Sandbox(dir, unsharePath, runTag);
   }
 
+  /** Set by destroy: nothing may be written into the folder any more (a request still being answered when the emulator stops). */
+  private destroyed = false;
+
+  /** The run tag for a child process, or an error once the sandbox is being removed. */
+  private live(): string {
+    if (this.destroyed) throw new Error("the emulator is stopping");
+    return this.runTag;
+  }
+
   instanceRoot(instanceId: string): string {
     return path.join(this.dir, "instances", instanceId);
   }
@@ -217,10 +229,10 @@ export class Sandbox {
    */
   async materialize(source: { tree: string } | { family: BaseImageFamily }, instanceRoot: string, hostname: string): Promise<void> {
     if ("tree" in source) {
-      const warning = await copyTree(source.tree, instanceRoot);
+      const warning = await copyTree(source.tree, instanceRoot, this.live());
       if (warning) this.warnings.push(warning);
     } else {
-      const warning = await copyTree("/etc", path.join(instanceRoot, "etc"));
+      const warning = await copyTree("/etc", path.join(instanceRoot, "etc"), this.live());
       if (warning) this.warnings.push(warning);
       await makeSkeleton(instanceRoot);
       await writeOsRelease(instanceRoot, source.family);
@@ -236,7 +248,7 @@ export class Sandbox {
   async snapshot(instanceRoot: string, imageRoot: string): Promise<void> {
     await mkdir(imageRoot, { recursive: true });
     for (const d of IMAGE_DIRS) {
-      const warning = await copyTree(path.join(instanceRoot, d), path.join(imageRoot, d));
+      const warning = await copyTree(path.join(instanceRoot, d), path.join(imageRoot, d), this.live());
       if (warning) this.warnings.push(warning);
     }
     await resetRun(imageRoot);
@@ -244,7 +256,7 @@ export class Sandbox {
 
   /** Copies an image's tree into another image's tree (CopyImage). */
   async copyImageTree(source: string, dest: string): Promise<void> {
-    const warning = await copyTree(source, dest);
+    const warning = await copyTree(source, dest, this.live());
     if (warning) this.warnings.push(warning);
   }
 
@@ -290,7 +302,7 @@ export class Sandbox {
     try {
       for (const flags of attempts) {
         const args = [...flags, ...this.runnerArgs({ root, hostname: "cws-emu-probe", cwd: "/tmp", script: "/tmp/_probe.sh", shell: "bash" })];
-        const r = await run(this.unsharePath, args, { timeoutMs: 15_000 });
+        const r = await run(this.unsharePath, args, { timeoutMs: 15_000, runTag: this.live() });
         if (r.code === 0 && existsSync(path.join(root, "etc", "cws-emu-probe"))) return { ok: true, flags };
         failures.push(`${this.unsharePath} ${flags.join(" ")}: ${r.stderr.trim() || `exit ${r.code}`}`);
       }
@@ -328,38 +340,42 @@ export class Sandbox {
     return this.killTagged((env) => env.includes(`${INSTANCE_ENV}=${instanceId}`));
   }
 
-  /** Kills every process of every instance of this emulator. */
+  /**
+   * Kills every process of this emulator: the instances' processes and the tree copies, and a child
+   * caught between fork and exec (its environment is still this process's, without the tag, and its
+   * command line is this process's own). Returns once each is dead, so nothing writes afterwards.
+   */
   killAll(): number {
-    return this.killTagged(() => true);
+    return this.killTagged(() => true, { forks: true });
   }
 
-  private killTagged(match: (env: string[]) => boolean): number {
+  private killTagged(match: (env: string[]) => boolean, options: { forks?: boolean } = {}): number {
     const runMark = `${RUN_ENV}=${this.runTag}`;
-    let total = 0;
+    const ownCommand = options.forks ? readProc(process.pid, "cmdline") : undefined;
+    const killed = new Set<number>();
     for (let pass = 0; pass < 10; pass++) {
       let found = 0;
       for (const entry of readdirSync("/proc")) {
         if (!/^\d+$/.test(entry)) continue;
         const pid = Number(entry);
-        if (pid === process.pid) continue;
-        let env: string[];
-        try {
-          env = readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
-        } catch {
-          continue;
-        }
-        if (!env.includes(runMark) || !match(env)) continue;
+        if (pid === process.pid || killed.has(pid)) continue;
+        const env = readProc(pid, "environ")?.split("\0");
+        if (env === undefined) continue;
+        const tagged = env.includes(runMark) && match(env);
+        const forking = ownCommand !== undefined && parentOf(pid) === process.pid && readProc(pid, "cmdline") === ownCommand;
+        if (!tagged && !forking) continue;
         try {
           process.kill(pid, "SIGKILL");
+          killed.add(pid);
           found++;
         } catch {
           // already gone
         }
       }
-      total += found;
       if (found === 0) break;
     }
-    return total;
+    waitUntilDead(killed);
+    return killed.size;
   }
 
   /**
@@ -400,19 +416,57 @@ export class Sandbox {
     return readFile(host, "utf8");
   }
 
-  /** For process exit: kills everything and removes the scratch folder, synchronously. */
+  /**
+   * For process exit and signals: kills every process of this emulator (instance scripts and tree
+   * copies alike) and removes the scratch folder, synchronously, so that nothing runs in between.
+   */
   destroySync(): void {
+    this.destroyed = true;
     this.killAll();
     try {
-      rmSync(this.dir, { recursive: true, force: true });
+      rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
     } catch {
-      // best effort
+      // best effort: the process is ending
     }
   }
 
   async destroy(): Promise<void> {
+    this.destroyed = true;
     this.killAll();
-    await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
+    try {
+      await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
+    } finally {
+      // Whatever started while the folder was being removed, and whatever it wrote.
+      this.destroySync();
+    }
+  }
+}
+
+function readProc(pid: number, file: "environ" | "cmdline" | "stat"): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, "latin1");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The parent process id, from /proc/<pid>/stat (the command name in parentheses may hold spaces). */
+function parentOf(pid: number): number | undefined {
+  const stat = readProc(pid, "stat");
+  const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return fields === undefined ? undefined : Number(fields[1]);
+}
+
+/** Waits (synchronously, at most 2 s) until each process is gone or a zombie: a killed process writes nothing more. */
+function waitUntilDead(pids: ReadonlySet<number>): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + 2_000;
+  for (const pid of pids) {
+    for (;;) {
+      const stat = readProc(pid, "stat");
+      if (stat === undefined || /^\S+ \(.*\) [ZX] /s.test(stat) || Date.now() > deadline) break;
+      Atomics.wait(pause, 0, 0, 5);
+    }
   }
 }
 

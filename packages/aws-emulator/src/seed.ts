@@ -1,3 +1,4 @@
+import type { SimClock } from "./clock.js";
 import { stableId } from "./ids.js";
 import { BASE_IMAGE_FAMILIES, PUBLIC_AMI_PARAMETERS, type PublicAmiParameter } from "./public-amis.js";
 import { RegionState, type Image, type Parameter, type World } from "./state.js";
@@ -110,7 +111,7 @@ export function resolvePublicParameter(region: RegionState, p: PublicAmiParamete
   return newest ? { image: newest } : undefined;
 }
 
-export function publicParameter(region: RegionState, name: string, epochMs: number): Parameter | undefined {
+export function publicParameter(region: RegionState, name: string, clock: Pick<SimClock, "simAt">): Parameter | undefined {
   const p = PUBLIC_AMI_PARAMETERS.find((q) => q.name === name);
   if (!p) return undefined;
   const resolved = resolvePublicParameter(region, p);
@@ -120,7 +121,7 @@ export function publicParameter(region: RegionState, name: string, epochMs: numb
     type: "String",
     value: resolved.image.id,
     version: 1,
-    lastModified: (Date.parse(resolved.image.creationDate) - epochMs) / 1000,
+    lastModified: clock.simAt(Date.parse(resolved.image.creationDate)),
     dataType: "text",
   };
 }

@@ -395,7 +395,7 @@ function lookupParameter(ctx: SsmContext, input: string): { p: Parameter; isPubl
   const name = parameterNameFrom(input);
   const own = ctx.region.parameters.get(name);
   if (own) return { p: own, isPublic: false };
-  const pub = publicParameter(ctx.region, name, ctx.world.clock.epochMs);
+  const pub = publicParameter(ctx.region, name, ctx.world.clock);
   return pub ? { p: pub, isPublic: true } : undefined;
 }
 

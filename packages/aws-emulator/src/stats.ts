@@ -19,6 +19,8 @@ export interface EmulatorStats {
   readonly totalCalls: number;
   /** Calls answered with an injected fault. */
   readonly faultsInjected: number;
+  /** Calls answered with a throttling error because their bucket was empty (`throttle` option). */
+  readonly throttled: number;
   /** Simulated seconds of waiting incurred per resource id. */
   readonly waits: Readonly<Record<string, number>>;
   readonly waitEvents: readonly WaitEvent[];
@@ -32,6 +34,7 @@ export class Stats implements EmulatorStats {
   private callCounts: Record<string, number> = {};
   private total = 0;
   private faults = 0;
+  private throttledCalls = 0;
   private waitTotals: Record<string, number> = {};
   private events: WaitEvent[] = [];
 
@@ -43,6 +46,9 @@ export class Stats implements EmulatorStats {
   }
   get faultsInjected(): number {
     return this.faults;
+  }
+  get throttled(): number {
+    return this.throttledCalls;
   }
   get waits(): Readonly<Record<string, number>> {
     return this.waitTotals;
@@ -68,6 +74,10 @@ export class Stats implements EmulatorStats {
     this.faults++;
   }
 
+  countThrottled(): void {
+    this.throttledCalls++;
+  }
+
   recordWait(resource: string, kind: string, simSeconds: number, at: number): void {
     if (simSeconds <= 0) return;
     this.waitTotals[resource] = (this.waitTotals[resource] ?? 0) + simSeconds;
@@ -78,6 +88,7 @@ export class Stats implements EmulatorStats {
     this.callCounts = {};
     this.total = 0;
     this.faults = 0;
+    this.throttledCalls = 0;
     this.waitTotals = {};
     this.events = [];
   }

@@ -374,6 +374,28 @@ describe("tags", () => {
     const reserved = await errorOf(c.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: "aws:x", Value: "y" }] })));
     expect(reserved.name).toBe("InvalidParameterValue");
   });
+
+  const tags = (count: number, prefix = "k") => Array.from({ length: count }, (_, i) => ({ Key: `${prefix}${i}`, Value: "v" }));
+
+  it("allows 50 tags per resource, as EC2 does: TagLimitExceeded beyond, counting the tags a resource already has", async () => {
+    const id = await launch(c, { TagSpecifications: [{ ResourceType: "instance", Tags: tags(50) }] });
+    expect(Object.keys(emu.instances("us-east-1").find((i) => i.id === id)?.tags ?? {}).length).toBe(50);
+    // Replacing the value of a tag it has adds none.
+    await c.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: "k0", Value: "w" }] }));
+    const oneMore = await errorOf(c.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: "k50", Value: "v" }] })));
+    expect(oneMore.name).toBe("TagLimitExceeded");
+
+    const fresh = await launch(c);
+    const over = await errorOf(c.ec2.send(new CreateTagsCommand({ Resources: [fresh], Tags: tags(51) })));
+    expect(over.name).toBe("TagLimitExceeded");
+    // Both specifications for one resource type count together.
+    const split = await errorOf(
+      launch(c, { TagSpecifications: [{ ResourceType: "instance", Tags: tags(30, "a") }, { ResourceType: "instance", Tags: tags(21, "b") }] }),
+    );
+    expect(split.name).toBe("TagLimitExceeded");
+    const sg = await errorOf(c.ec2.send(new CreateSecurityGroupCommand({ GroupName: "too-many-tags", Description: "t", TagSpecifications: [{ ResourceType: "security-group", Tags: tags(51) }] })));
+    expect(sg.name).toBe("TagLimitExceeded");
+  });
 });
 
 describe("regions are isolated", () => {

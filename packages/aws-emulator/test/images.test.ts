@@ -194,3 +194,95 @@ describe("CopyImage", () => {
     expect(dry.name).toBe("DryRunOperation");
   });
 });
+
+describe("CopyImage, as AWS documents it", () => {
+  /** An available image of `sizeGiB` in us-east-1, made from an instance. */
+  async function sourceImage(name: string, sizeGiB: number): Promise<string> {
+    const inst = await launchOnline(c, { BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { VolumeSize: sizeGiB, VolumeType: "gp3", Encrypted: true } }] });
+    const { ImageId } = await c.ec2.send(new CreateImageCommand({ InstanceId: inst, Name: name, NoReboot: true }));
+    await waitAvailable(c, ImageId as string);
+    return ImageId as string;
+  }
+
+  it("takes base + per-GiB simulated time, and its snapshots complete with it, in the destination region only", async () => {
+    const sourceId = await sourceImage("copy-sized", 30);
+    const dest = clientsFor(emu, "ap-southeast-2");
+    emu.clock.setMsPerSimSecond(1000); // nearly stop the clock; advance() moves it
+    try {
+      const { ImageId } = await dest.ec2.send(
+        new CopyImageCommand({
+          SourceRegion: "us-east-1",
+          SourceImageId: sourceId,
+          Name: "copy-sized",
+          TagSpecifications: [
+            { ResourceType: "image", Tags: [{ Key: "cws:copied-from", Value: `us-east-1/${sourceId}` }] },
+            { ResourceType: "snapshot", Tags: [{ Key: "cws:copied-from", Value: `us-east-1/${sourceId}` }] },
+          ],
+        }),
+      );
+      const copyId = ImageId as string;
+      const expected = emu.latencies.copyImageBase + emu.latencies.copyImagePerGiB * 30;
+      expect(emu.stats.waits[copyId]).toBe(expected);
+      await emu.settled("ap-southeast-2");
+      const snapshots = () => emu.snapshots("ap-southeast-2").filter((s) => s.imageId === copyId);
+      expect(snapshots().map((s) => [s.state, s.volumeSize, s.tags])).toEqual([["pending", 30, { "cws:copied-from": `us-east-1/${sourceId}` }]]);
+      emu.clock.advance(expected - 1);
+      expect(await imageState(dest, copyId)).toBe("pending");
+      emu.clock.advance(1);
+      expect(await imageState(dest, copyId)).toBe("available");
+      expect(snapshots().map((s) => s.state)).toEqual(["completed"]);
+      const copy = emu.images("ap-southeast-2").find((i) => i.id === copyId)!;
+      expect(copy.tags).toEqual({ "cws:copied-from": `us-east-1/${sourceId}` });
+      // Per region: neither the copy nor its snapshot is seen in the source region, or any third one.
+      for (const other of ["us-east-1", "eu-west-3"]) {
+        expect(emu.images(other).some((i) => i.id === copyId), other).toBe(false);
+        expect(emu.snapshots(other).some((s) => s.id === copy.snapshotIds[0]), other).toBe(false);
+      }
+      const elsewhere = await errorOf(clientsFor(emu, "eu-west-3").ec2.send(new DescribeImagesCommand({ ImageIds: [copyId] })));
+      expect(elsewhere.name).toBe("InvalidAMIID.NotFound");
+    } finally {
+      emu.clock.setMsPerSimSecond(1);
+    }
+  });
+
+  it("keeps an encrypted source's snapshots encrypted, and encrypts an unencrypted one's when asked", async () => {
+    const encrypted = await sourceImage("copy-encrypted", 8);
+    const plainInst = await launchOnline(c, { BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { VolumeSize: 8, VolumeType: "gp3", Encrypted: false } }] });
+    const { ImageId: plain } = await c.ec2.send(new CreateImageCommand({ InstanceId: plainInst, Name: "copy-plain", NoReboot: true }));
+    await waitAvailable(c, plain as string);
+    const dest = clientsFor(emu, "ca-central-1");
+    const encryptedOf = async (input: { SourceImageId: string; Name: string; Encrypted?: boolean }) => {
+      const { ImageId } = await dest.ec2.send(new CopyImageCommand({ SourceRegion: "us-east-1", ...input }));
+      const image = (await dest.ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId as string] }))).Images?.[0];
+      return image?.BlockDeviceMappings?.[0]?.Ebs?.Encrypted;
+    };
+    expect(await encryptedOf({ SourceImageId: encrypted, Name: "e-default" })).toBe(true);
+    expect(await encryptedOf({ SourceImageId: plain as string, Name: "p-default" })).toBe(false);
+    expect(await encryptedOf({ SourceImageId: plain as string, Name: "p-encrypted", Encrypted: true })).toBe(true);
+  });
+
+  it("refuses what AWS refuses: a source that does not exist or is not available, a malformed source region, a name in use, a tag type it cannot tag, a token reused for another request", async () => {
+    const sourceId = await sourceImage("copy-refusals", 8);
+    const dest = clientsFor(emu, "eu-north-1");
+    const copy = (input: Partial<ConstructorParameters<typeof CopyImageCommand>[0]>) =>
+      errorOf(dest.ec2.send(new CopyImageCommand({ SourceRegion: "us-east-1", SourceImageId: sourceId, Name: "copy-refused", ...input })));
+    expect((await copy({ SourceImageId: "ami-0123456789abcdef0" })).name).toBe("InvalidAMIID.NotFound");
+    expect((await copy({ SourceImageId: "ami-123" })).name).toBe("InvalidAMIID.Malformed");
+    const badRegion = await copy({ SourceRegion: "mars" });
+    expect([badRegion.name, badRegion.message]).toEqual(["InvalidParameterValue", "Value (mars) for parameter sourceRegion is invalid."]);
+    expect((await copy({ TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "a", Value: "b" }] }] })).name).toBe("InvalidParameterValue");
+    // The source is in us-east-1, not here: copying "from" this region finds no such image.
+    expect((await copy({ SourceRegion: "eu-north-1" })).name).toBe("InvalidAMIID.NotFound");
+
+    const first = await dest.ec2.send(new CopyImageCommand({ SourceRegion: "us-east-1", SourceImageId: sourceId, Name: "copy-once", ClientToken: "token-1" }));
+    expect((await copy({ Name: "copy-once" })).name).toBe("InvalidAMIName.Duplicate");
+    expect((await copy({ Name: "copy-twice", ClientToken: "token-1" })).name).toBe("IdempotentParameterMismatch");
+    const again = await dest.ec2.send(new CopyImageCommand({ SourceRegion: "us-east-1", SourceImageId: sourceId, Name: "copy-once", ClientToken: "token-1" }));
+    expect(again.ImageId).toBe(first.ImageId);
+    expect(emu.images("eu-north-1").filter((i) => i.name === "copy-once")).toHaveLength(1);
+
+    // A copy that is itself still pending cannot be copied on.
+    const pending = await errorOf(clientsFor(emu, "eu-south-1").ec2.send(new CopyImageCommand({ SourceRegion: "eu-north-1", SourceImageId: first.ImageId, Name: "copy-of-pending" })));
+    expect(pending.name).toBe("IncorrectState");
+  });
+});

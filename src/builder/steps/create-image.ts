@@ -1,10 +1,6 @@
-import { BuildFailure, describeTags, imageNameFor, imageTags, type PipelineStep } from "../context.js";
-import { waitFor, WaitTimeoutError, WAITS } from "../poll.js";
-
-/** Base wait for an image, plus time per GiB: snapshots of big volumes take longer. */
-export function imageWaitTimeoutMs(sizeGb: number): number {
-  return 20 * 60_000 + sizeGb * 30_000;
-}
+import { BuildFailure, describeTags, imageNameFor, imageTags, rootVolumeSizeGb, type PipelineStep } from "../context.js";
+import { deleteImageAndSnapshots, imageWaitTimeoutMs, pendingImageAdvice, sizedPlan, waitForImageAvailable } from "../image-lifecycle.js";
+import { WaitTimeoutError, WAITS } from "../poll.js";
 
 /** Stand for the base AMI's id and the image's content hash in the plan, before they are known. */
 const PLANNED_ORIGIN = { baseAmiId: "<base-ami>", contentHash: "<content-hash>" };
@@ -35,24 +31,19 @@ export const createImage: PipelineStep = {
     });
     ctx.imageState = "pending";
     ctx.reporter.detail(`${ctx.imageId} (${name}); image and snapshots tagged with ${Object.keys(tags).length} tags`);
-    const sizeGb = ctx.request.template.volume_size_gb ?? ctx.baseImage?.rootVolumeSizeGb ?? 8;
+    const sizeGb = rootVolumeSizeGb(ctx.request.template, ctx.baseImage);
     ctx.imageSizeGb = sizeGb;
     const imageId = ctx.imageId;
     try {
-      const image = await waitFor(
-        `${imageId} to become available`,
-        async () => {
-          const [image] = await ctx.ec2.describeImages({ imageIds: [imageId] });
-          if (image?.snapshotIds.length) ctx.snapshotIds = image.snapshotIds;
-          if (image?.state === "available") return { done: true, value: image };
-          if (image?.state === "failed" || image?.state === "invalid" || image?.state === "error") {
-            throw new BuildFailure(`image ${imageId} is ${image.state}`, "see the EC2 console for the state reason; the build instance was terminated");
-          }
-          return { done: false, seen: image?.state ?? "not visible yet" };
-        },
+      const image = await waitForImageAvailable(ctx.ec2, imageId, {
         // Snapshots take longer for bigger volumes: look first later.
-        { plan: { ...WAITS.imageAvailable, firstMs: WAITS.imageAvailable.firstMs + sizeGb * 5_000 }, settings: ctx.poll, timeoutMs: imageWaitTimeoutMs(sizeGb), signal },
-      );
+        plan: sizedPlan(WAITS.imageAvailable, sizeGb, 5_000),
+        poll: ctx.poll,
+        timeoutMs: imageWaitTimeoutMs(sizeGb),
+        signal,
+        onSnapshots: (snapshotIds) => (ctx.snapshotIds = snapshotIds),
+        broken: (image) => new BuildFailure(`image ${imageId} is ${image.state}`, "see the EC2 console for the state reason; the build instance was terminated"),
+      });
       ctx.imageState = "available";
       ctx.snapshotIds = image.snapshotIds;
       if (image.rootVolumeSizeGb !== undefined) ctx.imageSizeGb = image.rootVolumeSizeGb;
@@ -63,9 +54,7 @@ export const createImage: PipelineStep = {
       ctx.imageState = "pending";
       ctx.imageKept = true;
       ctx.kept.push(`image ${imageId} (still pending)`);
-      ctx.reporter.warn(
-        `${imageId} is still pending after ${Math.round(error.waitedSeconds / 60)} minutes. It is kept, not deleted: check it with\n  aws ec2 describe-images --image-ids ${imageId} --region ${ctx.request.region}\nand record it with \`cws ami update-registry ${ctx.request.templateId} --region ${ctx.request.region} --architecture ${ctx.request.architecture}\` once it is available.`,
-      );
+      ctx.reporter.warn(pendingImageAdvice(imageId, ctx.request.region, error.waitedSeconds, ctx.request));
       return `AMI created: ${imageId} (still pending)`;
     }
   },
@@ -73,19 +62,10 @@ export const createImage: PipelineStep = {
     // Only a half-made image goes: the build failed or was interrupted before it was available.
     const imageId = ctx.imageId;
     if (!imageId || outcome === "succeeded" || ctx.imageState === "available" || ctx.imageKept) return;
-    // Learn the snapshots before deregistering: afterwards the image no longer says.
-    if (!ctx.snapshotIds?.length) {
-      const [image] = await ctx.ec2.describeImages({ imageIds: [imageId] }).catch(() => []);
-      ctx.snapshotIds = image?.snapshotIds ?? [];
-    }
-    await ctx.ec2.deregisterImage(imageId);
-    ctx.cleaned.push(`image ${imageId}`);
-    ctx.reporter.cleanup(`Deregistered unfinished image ${imageId}`);
-    for (const snapshotId of ctx.snapshotIds ?? []) {
-      await ctx.ec2.deleteSnapshot(snapshotId);
-      ctx.cleaned.push(`snapshot ${snapshotId}`);
-      ctx.reporter.cleanup(`Deleted snapshot ${snapshotId}`);
-    }
+    ctx.snapshotIds = await deleteImageAndSnapshots(ctx.ec2, imageId, ctx.snapshotIds, (kind, id) => {
+      ctx.cleaned.push(`${kind} ${id}`);
+      ctx.reporter.cleanup(kind === "image" ? `Deregistered unfinished image ${id}` : `Deleted snapshot ${id}`);
+    });
     ctx.imageId = undefined;
   },
 };

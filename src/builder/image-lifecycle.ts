@@ -1,0 +1,106 @@
+import { isAwsError, type Ec2Port, type ImageInfo } from "../aws/ports.js";
+import { waitFor, type PollSettings, type WaitPlan } from "./poll.js";
+
+/**
+ * What a new image goes through after it is asked for, whether the build made
+ * it (CreateImage, steps/create-image.ts) or copied it to another region
+ * (CopyImage, src/fleet/copy.ts): the wait for `available`, and the removal of
+ * an image that was not finished, with its snapshots.
+ */
+
+/** Base wait for a new image, plus time per GiB: snapshots of big volumes take longer. */
+export function imageWaitTimeoutMs(sizeGb: number): number {
+  return 20 * 60_000 + sizeGb * 30_000;
+}
+
+/**
+ * The same for a copy to another region, which moves every block of the
+ * snapshots across regions rather than only the changed ones: slower, and
+ * more so per GiB.
+ */
+export function imageCopyWaitTimeoutMs(sizeGb: number): number {
+  return 45 * 60_000 + sizeGb * 60_000;
+}
+
+/** A wait's schedule with its first look moved later by `perGiBMs` for each GiB. */
+export function sizedPlan(plan: WaitPlan, sizeGb: number, perGiBMs: number): WaitPlan {
+  return { ...plan, firstMs: plan.firstMs + sizeGb * perGiBMs };
+}
+
+/** States an image does not leave for `available`. */
+const BROKEN_STATES: ReadonlySet<string> = new Set(["failed", "invalid", "error", "deregistered"]);
+
+export interface ImageWait {
+  plan: WaitPlan;
+  poll: PollSettings;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /** Told the image's snapshots as soon as it names any, so a cleanup knows them before it deregisters the image. */
+  onSnapshots?: (snapshotIds: string[]) => void;
+  /** The error for an image that will never be available (failed, invalid, ...). */
+  broken: (image: ImageInfo) => Error;
+}
+
+/**
+ * Polls the image until it is available and returns it. A wait that runs out
+ * throws `WaitTimeoutError` (poll.ts): the image may only be slow, and the
+ * caller decides to keep it.
+ */
+export async function waitForImageAvailable(ec2: Ec2Port, imageId: string, wait: ImageWait): Promise<ImageInfo> {
+  return waitFor(
+    `${imageId} to become available`,
+    async () => {
+      const [image] = await ec2.describeImages({ imageIds: [imageId] });
+      if (image?.snapshotIds.length) wait.onSnapshots?.(image.snapshotIds);
+      if (image?.state === "available") return { done: true, value: image };
+      if (image !== undefined && BROKEN_STATES.has(image.state)) throw wait.broken(image);
+      return { done: false, seen: image?.state ?? "not visible yet" };
+    },
+    { plan: wait.plan, settings: wait.poll, timeoutMs: wait.timeoutMs, signal: wait.signal },
+  );
+}
+
+/**
+ * Deregisters an unfinished image and deletes its snapshots. They are learnt
+ * first when `knownSnapshotIds` is empty: once deregistered, the image no
+ * longer says which they are. An image or snapshot already gone counts as
+ * removed. `removed` hears of each removal as it happens.
+ */
+export async function deleteImageAndSnapshots(
+  ec2: Ec2Port,
+  imageId: string,
+  knownSnapshotIds: readonly string[] | undefined,
+  removed: (kind: "image" | "snapshot", id: string) => void,
+): Promise<string[]> {
+  let snapshotIds = knownSnapshotIds ?? [];
+  if (snapshotIds.length === 0) {
+    const [image] = await ec2.describeImages({ imageIds: [imageId] }).catch(() => []);
+    snapshotIds = image?.snapshotIds ?? [];
+  }
+  try {
+    await ec2.deregisterImage(imageId);
+  } catch (error) {
+    if (!isAwsError(error, "InvalidAMIID.NotFound", "InvalidAMIID.Unavailable")) throw error;
+  }
+  removed("image", imageId);
+  for (const snapshotId of snapshotIds) {
+    try {
+      await ec2.deleteSnapshot(snapshotId);
+    } catch (error) {
+      if (!isAwsError(error, "InvalidSnapshot.NotFound")) throw error;
+    }
+    removed("snapshot", snapshotId);
+  }
+  return [...snapshotIds];
+}
+
+/**
+ * What to tell about an image still pending when its wait ran out: it is kept,
+ * how to look at it, and how to record it once it is available.
+ */
+export function pendingImageAdvice(imageId: string, region: string, waitedSeconds: number, target?: { templateId: string; architecture: string }): string {
+  const record = target
+    ? `\nand record it with \`cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}\` once it is available.`
+    : "\nand record it with `cws ami update-registry` once it is available.";
+  return `${imageId} is still pending after ${Math.round(waitedSeconds / 60)} minutes. It is kept, not deleted: check it with\n  aws ec2 describe-images --image-ids ${imageId} --region ${region}${record}`;
+}

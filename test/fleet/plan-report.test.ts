@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { fleetPlanReport, type PlannedTarget } from "../../src/fleet/plan-report.js";
+import { TEST_PRICES } from "../output/fleet-fixtures.js";
+
+const TARGETS: PlannedTarget[] = [
+  {
+    template: "python-research",
+    architecture: "x86_64",
+    region: "us-east-1",
+    action: "build",
+    reason: "no validated image with content hash 9f2c1a2b3c4d",
+    copyTo: ["us-west-2", "eu-west-1"],
+    instanceType: "t3.large",
+    volumeGb: 30,
+  },
+  {
+    template: "r-research",
+    architecture: "x86_64",
+    region: "us-east-1",
+    action: "up-to-date",
+    reason: "content hash 77aa00bb11cc unchanged",
+    amiId: "ami-0bbbbbbbbbbbbbbb1",
+    copyTo: ["us-west-2"],
+    present: ["us-east-2", "us-west-1"],
+    instanceType: "t3.large",
+    volumeGb: 20,
+  },
+  {
+    template: "ml-gpu",
+    architecture: "arm64",
+    region: "us-east-1",
+    action: "build",
+    reason: "its parent python-research/arm64 is rebuilt",
+    copyTo: [],
+    instanceType: "g5g.xlarge",
+    volumeGb: 60,
+    after: "python-research/arm64",
+  },
+  { template: "basic-ubuntu", architecture: "arm64", region: "us-east-1", action: "up-to-date", reason: "content hash 0011 unchanged", amiId: "ami-0ccccccccccccccc1", copyTo: [], present: ["us-west-2"], instanceType: "t4g.large", volumeGb: 16 },
+];
+
+describe("build-all --dry-run's plan", () => {
+  it("says what will be built, copied and skipped by the cache and why, with the estimated cost", () => {
+    expect(fleetPlanReport(TARGETS, TEST_PRICES).text).toBe(
+      [
+        "Plan (dry run, nothing is created): 2 builds, 3 copies, 2 up to date",
+        "Prices: test prices of 2026-01-01 (on-demand estimates; a build is assumed to take 30 minutes)",
+        "",
+        "python-research/x86_64",
+        "  build in us-east-1 (t3.large, 30 GiB): no validated image with content hash 9f2c1a2b3c4d  ~$0.043",
+        "  copy to us-west-2, eu-west-1",
+        "  storage: at most $3.00/month + unpriced items (3 new images of 30 GiB)",
+        "r-research/x86_64",
+        "  up to date in us-east-1: ami-0bbbbbbbbbbbbbbb1 (content hash 77aa00bb11cc unchanged)",
+        "  copy to us-west-2 (us-east-2, us-west-1 have it)",
+        "  storage: at most $1.00/month (1 new image of 20 GiB)",
+        "ml-gpu/arm64 (after python-research/arm64)",
+        "  build in us-east-1 (g5g.xlarge, 60 GiB): its parent python-research/arm64 is rebuilt  ~$0.0033 + unpriced items",
+        "  storage: at most $3.00/month (1 new image of 60 GiB)",
+        "basic-ubuntu/arm64",
+        "  up to date in us-east-1: ami-0ccccccccccccccc1 (content hash 0011 unchanged)",
+        "  already in us-west-2",
+        "",
+        "Estimated: builds ~$0.047 + unpriced items; the new images' snapshot storage at most $7.00/month + unpriced items",
+        "price unknown for g5g.xlarge in us-east-1 (add it with --prices)",
+        "price unknown for snapshot storage in eu-west-1 (add it with --prices)",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("as one JSON document: every target with its cost, the counts and the totals", () => {
+    const { json } = fleetPlanReport(TARGETS, TEST_PRICES, 600);
+    const doc = JSON.parse(JSON.stringify(json)) as {
+      dryRun: boolean;
+      targets: { template: string; action: string; amiId: string | null; after: string | null; present: string[]; cost: { build: { known: boolean; detail: { billedSeconds: number } } | null; storagePerMonth: { usd: number; known: boolean } } }[];
+      counts: Record<string, number>;
+      cost: { builds: { known: boolean; unknown: string[] }; storagePerMonth: { usd: number }; assumedBuildSeconds: number; prices: string };
+    };
+    expect(doc.dryRun).toBe(true);
+    expect(doc.targets.map((t) => [t.template, t.action, t.amiId, t.after])).toEqual([
+      ["python-research", "build", null, null],
+      ["r-research", "up-to-date", "ami-0bbbbbbbbbbbbbbb1", null],
+      ["ml-gpu", "build", null, "python-research/arm64"],
+      ["basic-ubuntu", "up-to-date", "ami-0ccccccccccccccc1", null],
+    ]);
+    expect(doc.targets[0]!.cost.build!.detail.billedSeconds).toBe(600);
+    expect(doc.targets[1]!.cost.build).toBeNull();
+    expect(doc.targets[1]!.cost.storagePerMonth).toMatchObject({ usd: 1, known: true });
+    expect(doc.targets[3]!.present).toEqual(["us-west-2"]);
+    expect(doc.counts).toEqual({ builds: 2, copies: 3, upToDate: 2 });
+    expect(doc.cost).toMatchObject({ assumedBuildSeconds: 600, prices: "test prices of 2026-01-01", builds: { known: false, unknown: ["price unknown for g5g.xlarge in us-east-1 (add it with --prices)"] } });
+    expect(doc.cost.storagePerMonth.usd).toBe(7);
+  });
+
+  it("with nothing to build or copy, says so and costs nothing", () => {
+    const { text } = fleetPlanReport([TARGETS[3]!], TEST_PRICES);
+    expect(text).toContain("Plan (dry run, nothing is created): 0 builds, 0 copies, 1 up to date");
+    expect(text).toContain("Estimated: builds ~$0.00; the new images' snapshot storage at most $0.00/month (nothing to build or copy)");
+  });
+});
