@@ -6,7 +6,7 @@ import { runLint } from "../src/template/check.js";
 import { ROOT } from "./helpers/cli.js";
 
 const TEMPLATES_DIR = join(ROOT, "templates");
-const SHIPPED = ["basic-ubuntu", "bioinformatics", "python-research", "r-research", "scientific-computing"];
+const SHIPPED = ["basic-ubuntu", "bioinformatics", "ml-research", "python-research", "r-research", "scientific-computing"];
 
 describe("shipped templates", () => {
   it("include the five the design names", () => {
@@ -27,6 +27,21 @@ describe("shipped templates", () => {
     expect(text.split("\n")[0]).toBe("# yaml-language-server: $schema=../schemas/template.schema.json");
     expect(text).not.toMatch(/chpasswd|--password|cloudworkstation"? *\|/);
     expect(text).toMatch(/first boot|first-boot|firstboot/i);
+  });
+
+  // A template built on another boots its build instance from the parent's image, where the parent's
+  // first-boot unit then runs: whatever it makes for that instance must not reach the child's image.
+  it.each(SHIPPED.filter((id) => parentOf(id) !== undefined))("%s undoes its parent's first boot on the build instance", (id) => {
+    const parent = parentOf(id)!;
+    expect(SHIPPED).toContain(parent);
+    if (!/systemctl enable [^\n]*cws-firstboot\.service/.test(shellOf(parent))) return;
+    const script = shellOf(id);
+    const made = [...shellOf(parent).matchAll(/(\/(?:etc|var\/lib)\/cws\/[\w.-]+)/g)].map((m) => m[1]!).filter((path) => !path.includes(".XXXXXX"));
+    expect(made.length).toBeGreaterThan(0);
+    for (const file of new Set(made)) expect(script, `${id} must remove ${file}`).toContain(file);
+    expect(script).toMatch(/systemctl enable cws-firstboot\.service/);
+    const tests = (parse(readFileSync(join(TEMPLATES_DIR, `${id}.yml`), "utf8")) as { validation_tests: { command: string }[] }).validation_tests;
+    expect(tests.some((t) => t.command.includes("test ! -e /var/lib/cws/firstboot.done"))).toBe(true);
   });
 
   describe.each(SHIPPED)("%s's services", (id) => {
@@ -62,6 +77,11 @@ describe("shipped templates", () => {
     });
   });
 });
+
+/** The template a shipped template is built on, if any. */
+function parentOf(id: string): string | undefined {
+  return (parse(readFileSync(join(TEMPLATES_DIR, `${id}.yml`), "utf8")) as { base_ami: { template?: string } }).base_ami.template;
+}
 
 /** The shell a template runs: its setup_script, or its build_steps' scripts. */
 function shellOf(id: string): string {

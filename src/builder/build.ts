@@ -11,6 +11,7 @@ import type { PollSettings } from "./poll.js";
 import type { BuildReporter } from "./reporter.js";
 import { runPipeline, type Outcome } from "./runner.js";
 import { resolveBaseAmi } from "./steps/base-ami.js";
+import { checkUpToDate } from "./steps/up-to-date.js";
 import { createImage } from "./steps/create-image.js";
 import { launchInstance } from "./steps/launch.js";
 import { preflight } from "./steps/preflight.js";
@@ -29,19 +30,32 @@ export interface PipelineOptions {
   publishSsm?: boolean;
   /** How the registry's lock is taken (as which process, how long to wait); waiting is told through the reporter. */
   registryLock?: RegistryLockOptions;
+  /**
+   * Where a template built on another finds its parent's current image when
+   * the request names none (read only, also with --no-registry-update).
+   * Default: `registryFile`.
+   */
+  parentRegistryFile?: string | undefined;
+  /** Build even when an image of the same content exists (--force): the cache check is left out. */
+  force?: boolean;
+  /** An image of the same content older than this is built again (--max-age). */
+  maxAgeMs?: number | undefined;
 }
 
 /**
  * The build, as a list of steps (Packer's amazon-ebs builder reads the same
  * way). Each step's cleanup runs in reverse order whatever happens: the
  * instance is terminated and the security group deleted after success,
- * failure or Ctrl-C; an unfinished image is deregistered. The dry run
- * describes this same list (plan.ts).
+ * failure or Ctrl-C; an unfinished image is deregistered. When an image of
+ * the same content exists, the cache check ends the build early, successfully,
+ * and only the steps that finish every build (registry, SSM) run after it. The
+ * dry run describes this same list (plan.ts).
  */
-export function buildSteps({ registryFile, publishSsm = false, registryLock }: PipelineOptions): PipelineStep[] {
+export function buildSteps({ registryFile, publishSsm = false, registryLock, parentRegistryFile, force = false, maxAgeMs }: PipelineOptions): PipelineStep[] {
   return [
     preflight,
-    resolveBaseAmi,
+    resolveBaseAmi(parentRegistryFile ?? registryFile),
+    ...(force ? [] : [checkUpToDate({ maxAgeMs })]),
     securityGroup,
     launchInstance,
     waitReady,
@@ -56,6 +70,11 @@ export function buildSteps({ registryFile, publishSsm = false, registryLock }: P
 
 export interface BuildResult {
   status: Outcome;
+  /**
+   * The build stopped at its cache check: `imageId` is an existing image of the
+   * same content (built at `imageCreated`), and nothing was launched.
+   */
+  upToDate: boolean;
   buildId: string;
   template: string;
   region: string;
@@ -64,7 +83,11 @@ export interface BuildResult {
   imageId?: string;
   imageName?: string;
   imageState?: string;
+  /** When the up-to-date image was made (only with upToDate). */
+  imageCreated?: string;
   baseAmi?: string;
+  /** What determines the image: the template's content and the base AMI (tag cws:content-hash). */
+  contentHash?: string;
   instanceId?: string;
   instanceType: string;
   durationSeconds: number;
@@ -214,17 +237,19 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
           instanceKept: ctx.instanceKept === true,
         };
   const failure = result.outcome === "failed" && result.error !== undefined ? buildError(result.error, deps.describeError) : undefined;
+  const reused = result.outcome === "succeeded" ? ctx.upToDate : undefined;
+  const image = reused ? { imageId: reused.imageId, imageName: reused.name, imageState: reused.state, imageCreated: reused.creationDate } : builtImage(ctx);
   return {
     status: result.outcome,
+    upToDate: reused !== undefined,
     buildId,
     template: request.templateId,
     region: request.region,
     architecture: request.architecture,
     version: request.version,
-    ...(ctx.imageId ? { imageId: ctx.imageId } : {}),
-    ...(ctx.imageName && ctx.imageId ? { imageName: ctx.imageName } : {}),
-    ...(ctx.imageState && ctx.imageId ? { imageState: ctx.imageState } : {}),
+    ...image,
     ...(ctx.baseImage ? { baseAmi: ctx.baseImage.imageId } : {}),
+    ...(ctx.contentHash ? { contentHash: ctx.contentHash } : {}),
     ...(ctx.launchedInstanceId ? { instanceId: ctx.launchedInstanceId } : {}),
     instanceType: request.instanceType,
     durationSeconds: Math.round((Date.now() - started) / 100) / 10,
@@ -255,4 +280,10 @@ function priceBuild(
     ...(image.imageId ? { snapshotsPerMonth: snapshotMonthlyCost({ region, sizeGb: image.imageSizeGb ?? billing.volumeGb }, prices) } : {}),
     prices: describePrices(prices),
   };
+}
+
+/** The image this build made, as far as it got. */
+function builtImage(ctx: BuildContext): Pick<BuildResult, "imageId" | "imageName" | "imageState"> {
+  if (!ctx.imageId) return {};
+  return { imageId: ctx.imageId, ...(ctx.imageName ? { imageName: ctx.imageName } : {}), ...(ctx.imageState ? { imageState: ctx.imageState } : {}) };
 }

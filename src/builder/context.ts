@@ -19,7 +19,14 @@ export interface BuildRequest {
   subnetId: string | undefined;
   instanceProfile: string;
   onError: "cleanup" | "abort";
-  contentHash: string;
+  /** The template's own content hash (templateContentHash), tagged `cws:template-hash`; the image's hash adds its base AMI. */
+  templateHash: string;
+  /**
+   * For a template built on another (`base_ami.template`): the parent's image
+   * to build on, e.g. the one build-all has just made. Without it the parent's
+   * current validated image in the registry is used.
+   */
+  parentImage?: { templateId: string; imageId: string };
   sourceCommit: string | undefined;
   /** Local directory for this build's logs: .cws/logs/<build-id>. */
   logDir: string;
@@ -63,6 +70,10 @@ export interface BuildContext {
   identity?: CallerIdentity;
   subnets?: SubnetInfo[];
   baseImage?: ImageInfo;
+  /** What determines the image: the template's hash and the base AMI (imageContentHash), once the base AMI is known. */
+  contentHash?: string;
+  /** An available, validated image with this content hash already exists: the build stopped at its cache check. */
+  upToDate?: ImageInfo;
   securityGroupId?: string;
   instance?: InstanceInfo;
   /** Kept after termination, for the result. */
@@ -77,6 +88,8 @@ export interface BuildContext {
   imageSizeGb?: number;
   /** Where the new AMI was written, set by the steps that wrote it: the registry file, the SSM parameter. */
   recordedIn?: string;
+  /** The registry entry stayed on this AMI, pinned by a rollback, rather than take the up-to-date image. */
+  pinnedTo?: string;
   publishedAs?: string;
 
   // Cleanup decisions, each written by the step that owns the resource and read by the cleanups.
@@ -177,6 +190,7 @@ export const CWS_IMAGE_TAG_KEYS = [
   "cws:build-id",
   "cws:base-ami",
   "cws:content-hash",
+  "cws:template-hash",
   "cws:validated",
   "cws:managed-by",
   "cws:source-commit",
@@ -195,7 +209,13 @@ export function resourceTags(build: Pick<BuildContext, "request" | "buildId">, n
   return own;
 }
 
-export function imageTags(build: Pick<BuildContext, "request" | "buildId">, imageName: string, baseAmiId: string): Record<string, string> {
+/** What the image is made of, known once the base AMI is resolved (the plan shows placeholders). */
+export interface ImageOrigin {
+  baseAmiId: string;
+  contentHash: string;
+}
+
+export function imageTags(build: Pick<BuildContext, "request" | "buildId">, imageName: string, origin: ImageOrigin): Record<string, string> {
   const r = build.request;
   // Every key of CWS_IMAGE_TAG_KEYS, or the compiler says which is missing; the source commit only in a git checkout.
   const own: Record<(typeof CWS_IMAGE_TAG_KEYS)[number], string | undefined> = {
@@ -204,8 +224,9 @@ export function imageTags(build: Pick<BuildContext, "request" | "buildId">, imag
     "cws:version": r.version,
     "cws:arch": r.architecture,
     "cws:build-id": build.buildId,
-    "cws:base-ami": baseAmiId,
-    "cws:content-hash": r.contentHash,
+    "cws:base-ami": origin.baseAmiId,
+    "cws:content-hash": origin.contentHash,
+    "cws:template-hash": r.templateHash,
     "cws:validated": "true",
     "cws:managed-by": "cws",
     "cws:source-commit": r.sourceCommit,

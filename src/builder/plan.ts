@@ -6,6 +6,8 @@ import { requestFor, rootVolumeSizeGb, type BuildInput, type PipelineStep, type 
 import { silentReporter } from "./reporter.js";
 import { cleanupOrder } from "./runner.js";
 import { findBaseImage } from "./steps/base-ami.js";
+import { findUpToDateImage } from "./cache.js";
+import { imageContentHash } from "../template/content-hash.js";
 
 /** Stands for the build id, which only a real run has. */
 const PLANNED_BUILD_ID = "<build-id>";
@@ -34,7 +36,8 @@ export function describePipeline(steps: readonly PipelineStep[], build: PlannedB
 /**
  * `--dry-run`: the whole plan, offline: the very step list `runBuild` would
  * run, each step describing itself, and what it would cost. With credentials
- * it also resolves the base AMI and asks EC2 whether the launch would be
+ * it also resolves the base AMI, looks for an image of the same content (would
+ * the build stop at its cache check?) and asks EC2 whether the launch would be
  * allowed (DryRun), creating nothing.
  */
 export async function dryRunPlan(
@@ -57,15 +60,31 @@ export async function dryRunPlan(
 
   const checks: { check: string; result: string }[] = [];
   let baseImage: ImageInfo | undefined;
+  let contentHash: string | undefined;
+  let upToDate: string | undefined;
   try {
     const identity = await aws.sts(region).callerIdentity();
     checks.push({ check: "credentials", result: `ok: ${identity.arn}` });
     const ec2 = aws.ec2(region);
     try {
-      baseImage = await findBaseImage({ template, architecture, region }, { ec2, ssm: aws.ssm(region), reporter: silentReporter });
+      baseImage = await findBaseImage(request, { ec2, ssm: aws.ssm(region), reporter: silentReporter }, options.parentRegistryFile ?? options.registryFile);
       checks.push({ check: "base AMI", result: `${baseImage.imageId} (${baseImage.name})` });
     } catch (error) {
       checks.push({ check: "base AMI", result: `not resolved: ${(error as Error).message}` });
+    }
+    if (baseImage) {
+      contentHash = imageContentHash(request.templateHash, baseImage.imageId);
+      if (options.force) {
+        checks.push({ check: "up to date", result: "not looked for (--force)" });
+      } else {
+        try {
+          const found = await findUpToDateImage(ec2, { templateId: request.templateId, architecture, contentHash, maxAgeMs: options.maxAgeMs, now });
+          if (found.upToDate) upToDate = found.image?.imageId;
+          checks.push({ check: "up to date", result: found.upToDate ? `yes: ${found.reason}; the build would stop there and launch nothing` : `no: ${found.reason}; the build would launch` });
+        } catch (error) {
+          checks.push({ check: "up to date", result: `not checked (${describe(error)?.message ?? (error as Error).message})` });
+        }
+      }
     }
     if (baseImage) {
       const outcome = await permission(() =>
@@ -108,6 +127,8 @@ export async function dryRunPlan(
       cleanup: steps.cleanup,
       checks,
       ...(baseImage ? { baseAmi: baseImage.imageId } : {}),
+      ...(contentHash ? { contentHash } : {}),
+      ...(upToDate ? { upToDate } : {}),
       estimatedCost: estimate.json,
     },
   };

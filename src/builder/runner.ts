@@ -7,13 +7,27 @@
  */
 export type Outcome = "succeeded" | "failed" | "interrupted";
 
+/**
+ * A step that ends the run early, successfully: the steps after it do not run,
+ * but those that finish any successful run (`finishes`: recording the image),
+ * and the cleanups unwind as after any success. `stop` names why, for the
+ * result (`up-to-date`: the image already exists); what the step found, it
+ * records on the context.
+ */
+export interface StopHere {
+  message: string;
+  stop: string;
+}
+
 export interface Step<C> {
   /** Stable id, e.g. `launch`. */
   id: string;
   /** What the user sees, e.g. "Launching build instance". */
   title: string;
-  /** Returns the line that reports its success, e.g. "Instance launched: i-0abc (t3.medium)". */
-  run(ctx: C, signal: AbortSignal): Promise<string | void>;
+  /** Returns the line that reports its success, e.g. "Instance launched: i-0abc (t3.medium)", or that line and a reason to stop here. */
+  run(ctx: C, signal: AbortSignal): Promise<string | void | StopHere>;
+  /** Runs also after a step ended the run early (StopHere): it finishes every successful run, e.g. records the image. */
+  finishes?: boolean;
   /** Undo what run created, judging by what it recorded on the context. Never aborted. */
   cleanup?(ctx: C, outcome: Outcome): Promise<void>;
 }
@@ -32,6 +46,8 @@ export interface PipelineResult {
   error?: unknown;
   /** The step that failed or was interrupted. */
   failedStep?: string;
+  /** The step that ended a successful run early, and why (StopHere). */
+  stopped?: { step: string; reason: string };
   /** Cleanups that threw; the runner carries on with the rest. */
   cleanupErrors: { step: string; error: unknown }[];
 }
@@ -61,8 +77,10 @@ export async function runPipeline<C>(
   let outcome: Outcome = "succeeded";
   let error: unknown;
   let failedStep: string | undefined;
+  let stopped: { step: string; reason: string } | undefined;
 
   for (const step of steps) {
+    if (stopped && !step.finishes) continue;
     if (signal.aborted) {
       outcome = "interrupted";
       error = new InterruptedError(signal);
@@ -73,8 +91,11 @@ export async function runPipeline<C>(
     const started = now();
     events.stepStarted?.(step);
     try {
-      const message = await step.run(ctx, signal);
-      events.stepSucceeded?.(step, (now() - started) / 1000, message ?? undefined);
+      const returned = await step.run(ctx, signal);
+      const stop = typeof returned === "object" ? returned : undefined;
+      events.stepSucceeded?.(step, (now() - started) / 1000, stop ? stop.message : typeof returned === "string" ? returned : undefined);
+      // The first stop counts; a finishing step cannot stop a run again.
+      if (stop && !stopped) stopped = { step: step.id, reason: stop.stop };
     } catch (caught) {
       outcome = signal.aborted || caught instanceof InterruptedError ? "interrupted" : "failed";
       error = caught;
@@ -94,5 +115,11 @@ export async function runPipeline<C>(
       events.cleanupFailed?.(step, caught);
     }
   }
-  return { outcome, ...(error === undefined ? {} : { error }), ...(failedStep === undefined ? {} : { failedStep }), cleanupErrors };
+  return {
+    outcome,
+    ...(error === undefined ? {} : { error }),
+    ...(failedStep === undefined ? {} : { failedStep }),
+    ...(stopped === undefined ? {} : { stopped }),
+    cleanupErrors,
+  };
 }

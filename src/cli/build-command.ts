@@ -9,6 +9,7 @@ import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
 import type { OnErrorMode } from "../config/fields.js";
 import { describeSource, projectAwsConfig, resolveBuildSettings, resolveInstanceType } from "../config/settings.js";
+import { parseDuration } from "../duration.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
 import { templateContentHash } from "../template/content-hash.js";
@@ -35,17 +36,22 @@ export interface BuildOptions {
   quiet?: boolean;
   registryUpdate?: boolean;
   publishSsm?: boolean;
+  force?: boolean;
+  /** A duration (7d, 12h), checked by the command table's value kind. */
+  maxAge?: string;
   /** A price file (src/fleet/price-file.ts), for the cost the build reports. */
   prices?: string;
 }
 
 /** A build request as the options describe it, before the run adds its hash, commit and log directory. */
-export type ResolvedBuild = Omit<BuildRequest, "contentHash" | "sourceCommit" | "logDir"> & {
+export type ResolvedBuild = Omit<BuildRequest, "templateHash" | "sourceCommit" | "logDir"> & {
   awsContext: AwsContext;
   dryRun: boolean;
   quiet: boolean;
   registryUpdate: boolean;
   publishSsm: boolean;
+  force: boolean;
+  maxAgeMs: number | undefined;
 };
 
 /**
@@ -104,6 +110,8 @@ export async function resolveBuild(templateId: string, options: BuildOptions, gl
     quiet: options.quiet === true,
     registryUpdate: options.registryUpdate !== false,
     publishSsm: settings.publishSsm.value,
+    force: options.force === true,
+    maxAgeMs: options.maxAge === undefined ? undefined : parseDuration(options.maxAge),
   };
 }
 
@@ -124,8 +132,9 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
   const build = await resolveBuild(templateId, options, globals, io);
   // A registry the build could not record in (a directory, a pipe, an invalid file, a directory it may not write) stops it
   // now, not after the image is made.
+  // So does one a template built on another cannot find its parent's image in (it reads it, recording or not).
+  if (build.registryUpdate || build.template.base_ami.template !== undefined) await readRegistry(globals.registry);
   if (build.registryUpdate) {
-    await readRegistry(globals.registry);
     checkRegistryWritable(
       globals.registry,
       `the build records the AMI in ${globals.registry} (creating ${basename(globals.registry)}.lock and a temporary file beside it): make that directory writable, pass --registry FILE, or --no-registry-update (then record it later with cws ami update-registry)`,
@@ -138,7 +147,7 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
   const aws = await createPorts(build);
   const poll = pollSettingsFromEnv(io.env);
   const sourceCommit = await gitCommit(globals.templatesDir);
-  const contentHash = templateContentHash(build.template);
+  const templateHash = templateContentHash(build.template);
   // The dry run and the build get the same request and the same step options.
   const request: BuildInput = {
     templateId: build.templateId,
@@ -150,11 +159,19 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
     subnetId: build.subnetId,
     instanceProfile: build.instanceProfile,
     onError: build.onError,
-    contentHash,
+    templateHash,
     sourceCommit,
     logRoot: ".cws/logs",
   };
-  const pipeline: PipelineOptions = { registryFile: build.registryUpdate ? globals.registry : undefined, publishSsm: build.publishSsm, registryLock: registryLockOptions(io) };
+  const pipeline: PipelineOptions = {
+    registryFile: build.registryUpdate ? globals.registry : undefined,
+    // A template built on another reads its parent's image from the registry, recorded in or not.
+    parentRegistryFile: globals.registry,
+    publishSsm: build.publishSsm,
+    registryLock: registryLockOptions(io),
+    force: build.force,
+    maxAgeMs: build.maxAgeMs,
+  };
 
   if (build.dryRun) {
     const { dryRunPlan } = await import("../builder/plan.js");

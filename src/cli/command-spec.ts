@@ -20,7 +20,15 @@ export interface ArgumentSpec {
  * before the command's implementation is loaded, so a wrong flag exits 2 before anything
  * touches AWS, with a suggestion for a typo.
  */
-export type ValueKind = "region" | "architecture" | "instanceType" | "subnet" | "instanceProfile" | "imageVersion" | "amiOrVersion";
+export type ValueKind =
+  | "region"
+  | "architecture"
+  | "instanceType"
+  | "subnet"
+  | "instanceProfile"
+  | "imageVersion"
+  | "duration"
+  | "amiOrVersion";
 
 export interface OptionSpec {
   /** In commander's syntax: `--region <region>`, `--strict`, `--no-cache`. */

@@ -26,6 +26,9 @@ const shared = {
   region: { flags: "--region <region>", value: "region" },
   profile: { flags: "--profile <name>" },
   instanceProfile: { flags: "--instance-profile <name>", value: "instanceProfile" },
+  // The cache: build and build-all skip an image whose content (template and base AMI) is already built.
+  force: { flags: "--force" },
+  maxAge: { flags: "--max-age <duration>", value: "duration" },
   /** build's cost and build-all's: a JSON price file merged over the shipped table (src/fleet/price-file.ts). */
   prices: { flags: "--prices <file>" },
 } as const satisfies Record<string, Omit<OptionSpec, "description">>;
@@ -82,7 +85,9 @@ export const COMMAND_TABLE: GroupSpec = {
         },
         { flags: "--subnet <subnet-id>", value: "subnet", description: "subnet for the build instance (default: cws.config.json's, else a default subnet of the default VPC)" },
         option(shared.instanceProfile, "IAM instance profile for the build instance (default: cws.config.json's, else cws-ami-builder)"),
-        { flags: "--dry-run", description: "print the plan; with credentials also resolve the base AMI and check EC2 permissions" },
+        { flags: "--dry-run", description: "print the plan; with credentials also resolve the base AMI, check EC2 permissions and look for an up-to-date image" },
+        option(shared.force, "build even when an image of the same content (template and base AMI) exists"),
+        option(shared.maxAge, "build again when the image of the same content is older than this, e.g. 7d, 12h, 30m (the weekly security rebuild)"),
         { flags: "--on-error <mode>", description: "on failure: clean up everything, or keep the instance to debug (default: cws.config.json's, else cleanup)", choices: ["cleanup", "abort"] },
         { flags: "--quiet", description: "print only warnings, errors and the result" },
         { flags: "--no-registry-update", description: "do not record the AMI in the registry file" },
@@ -91,7 +96,9 @@ export const COMMAND_TABLE: GroupSpec = {
         PRICES,
       ],
       helpAfter: [
-        "Exit codes: 0 built, 1 the build failed (setup or validation), 2 bad template, option or AWS setup, 130 interrupted.",
+        "Up to date: when an available, validated image tagged with the same cws:content-hash (the template's content and",
+        "its base AMI) exists in the region, nothing is launched: the build records that image and exits 0 (--force builds anyway).",
+        "Exit codes: 0 built or up to date, 1 the build failed (setup or validation), 2 bad template, option or AWS setup, 130 interrupted.",
         "Environment: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL as in every AWS tool; CWS_POLL_INTERVAL_MS overrides every poll delay.",
         "Logs: .cws/logs/<build-id>/ (setup.log or one file per build step, validation.log).",
         "Cost: instance-hours and the gp3 volume at on-demand prices (shipped table, or --prices), and the image's monthly snapshot storage, at most.",

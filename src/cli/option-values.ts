@@ -1,4 +1,5 @@
 import { INSTANCE_PROFILE_PATTERN, SUBNET_PATTERN } from "../config/fields.js";
+import { DURATION_EXAMPLES, parseDuration } from "../duration.js";
 import { CwsError } from "../errors.js";
 import { AMI_ID_PATTERN, AMI_ID_RULE, ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "../template/architectures.js";
 import { regionProblem } from "../template/regions.js";
@@ -62,6 +63,13 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
     IMAGE_VERSION_PATTERN.test(value)
       ? undefined
       : { problem: "not usable in an image name", suggestion: "use letters, digits and . _ + - (e.g. v1.2.3 or a commit), at most 64" },
+  duration: (value) =>
+    parseDuration(value) !== undefined
+      ? undefined
+      : {
+          problem: /^\d+$/.test(value) ? "a number without a unit" : "not a duration",
+          suggestion: `a whole number and a unit, s, m, h, d or w: ${DURATION_EXAMPLES}`,
+        },
   // An AMI by its id or by the version in its name and tags (rollback --to): each by its own rule.
   amiOrVersion: (value) => {
     if (value.startsWith("ami-")) return AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "or give a version such as v1.2.0; cws ami list shows the AMI ids" };

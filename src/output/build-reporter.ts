@@ -144,16 +144,17 @@ export function buildHeader(request: { templateId: string; architecture: string;
 /** The final result, for stdout. */
 export function formatBuildResult(result: BuildResult, chalk: ChalkInstance): string {
   const lines: string[] = [];
-  if (result.status === "succeeded") {
+  const key = `${result.template}.${result.region}.${result.architecture}`;
+  if (result.status === "succeeded" && result.upToDate) {
+    const built = result.imageCreated ? `built ${result.imageCreated.replace(/\.\d{3}Z$/, "Z")}; ` : "";
+    lines.push("", `✅ ${chalk.green.bold(`${key} is up to date`)}: ${result.imageId} (${built}use --force to rebuild)`);
+    lines.push("   An image of the same content (template and base AMI) exists: nothing was launched.");
+  } else if (result.status === "succeeded") {
     lines.push("", `🎉 ${chalk.green.bold("Build complete!")}`);
     lines.push(`   AMI ID: ${result.imageId}${result.imageState === "pending" ? " (still pending)" : ""}`);
     if (result.imageName) lines.push(`   Name: ${result.imageName}`);
     lines.push(`   Total time: ${formatDuration(result.durationSeconds)}`);
     lines.push(`   Logs: ${result.logDir}`);
-    // What was written, and nothing when nothing was (--no-registry-update; builds never edit templates).
-    const key = `${result.template}.${result.region}.${result.architecture}`;
-    if (result.written.registry) lines.push("", `Registry updated (${result.written.registry}):`, `   ${key} = ${result.imageId}`);
-    if (result.written.ssmParameter) lines.push("", "SSM Parameter Store updated:", `   ${result.written.ssmParameter} = ${result.imageId}`);
   } else {
     const word = result.status === "interrupted" ? "Build interrupted" : "Build failed";
     lines.push("", `❌ ${chalk.red.bold(word)}${result.failedStep ? ` (step: ${result.failedStep})` : ""}`);
@@ -168,6 +169,9 @@ export function formatBuildResult(result: BuildResult, chalk: ChalkInstance): st
     if (result.cost.snapshotsPerMonth) lines.push(`   Image storage: ${describeStorageCost(result.cost.snapshotsPerMonth)} in ${result.region}`);
     lines.push(`   Prices: ${result.cost.prices}, on-demand estimates`);
   }
+  // What was written, and nothing when nothing was (--no-registry-update; builds never edit templates).
+  if (result.written.registry) lines.push("", `Registry updated (${result.written.registry}):`, `   ${key} = ${result.imageId}`);
+  if (result.written.ssmParameter) lines.push("", "SSM Parameter Store updated:", `   ${result.written.ssmParameter} = ${result.imageId}`);
   if (result.cleaned.length) lines.push(`🧹 Cleaned up: ${result.cleaned.join(", ")}`);
   if (result.kept.length) lines.push(`📌 Kept: ${result.kept.join(", ")}`);
   if (result.cleanupErrors.length) {

@@ -139,7 +139,7 @@ export const REGISTRY_FIELDS = {
       optional("version", "string", "greatest", "The template version the image was built from."),
       optional("build_id", "string", "greatest", "The build that made it (tag cws:build-id)."),
       optional("base_ami", "string", "greatest", "The base image it was built from."),
-      optional("content_hash", "string", "greatest", "Hash of the normalized template it was built from."),
+      optional("content_hash", "string", "greatest", "Hash of what the image is made of: the template's content and its base AMI (tag cws:content-hash)."),
       optional("source_commit", "string", "greatest", "Git commit of the templates, when built from a checkout."),
       optional("validated_at", "isoDate", "latest", "When validation passed (UTC)."),
       optional(

@@ -13,6 +13,17 @@ export function templateContentHash(template: Template): string {
   return createHash("sha256").update(stableStringify(meaningful)).digest("hex");
 }
 
+/**
+ * The hash of what determines an image, tagged `cws:content-hash` and recorded
+ * as the registry's `content_hash`: the template's content hash and the id of
+ * the image it is built on. A new Ubuntu release behind an alias, or a new
+ * image of a parent template (for a template built on another, the parent's
+ * image is its base image), changes the hash as surely as an edited script.
+ */
+export function imageContentHash(templateHash: string, baseAmiId: string): string {
+  return createHash("sha256").update(stableStringify({ base_ami: baseAmiId, template: templateHash })).digest("hex");
+}
+
 export function stableStringify(value: unknown): string {
   if (value === undefined) return "null";
   if (value === null || typeof value !== "object") return JSON.stringify(value);

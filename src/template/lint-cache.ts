@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { readRegularFile } from "../file-access.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
+import type { GraphTemplate } from "./graph.js";
 import type { Problem } from "./problems.js";
 
 /**
@@ -36,6 +37,12 @@ export interface CachedLint {
   notCheckedBecause?: string;
   /** As found, errors and warnings, before --strict turns warnings into errors. */
   problems: Problem[];
+  /**
+   * What the checks across templates need of the file (its parent, architectures
+   * and regions): they depend on other files, so their problems are not cached,
+   * but this is.
+   */
+  graph: GraphTemplate;
 }
 
 interface CacheFile {

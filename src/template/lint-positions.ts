@@ -2,7 +2,8 @@ import { isScalar, Scalar, type LineCounter } from "yaml";
 import type { ParsedTemplate } from "./load.js";
 import { findLintIssues, type LintFinding } from "./lint.js";
 import { formatPath, type Problem } from "./problems.js";
-import { nodeAt, throughAlias } from "./yaml-document.js";
+import type { Path } from "./rules.js";
+import { locator, nodeAt, reporter, throughAlias } from "./yaml-document.js";
 
 /**
  * Lint warnings for a template parsed with positions (parseTemplate): for
@@ -72,4 +73,15 @@ function scriptLineStart(node: Scalar, lineCounter: LineCounter, source: string,
   }
   const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE ? 1 : 0;
   return index === 0 ? { line: start.line, column: start.col + quoted } : { line: start.line + index, column: 1 };
+}
+
+/**
+ * Errors about paths of a template parsed with positions, placed where the
+ * path is written (a value reached through an alias at its anchor): the
+ * problems between templates, at a child's `base_ami.template`.
+ */
+export function placeProblems(problems: readonly { path: Path; message: string; suggestion?: string }[], parsed: ParsedTemplate): Problem[] {
+  const place = parsed.document && parsed.lineCounter ? locator(parsed.document, parsed.lineCounter) : () => ({ line: 1, column: 1, exact: false });
+  const report = reporter(parsed.file, place);
+  return problems.map((problem) => report(problem.path, problem.message, problem.suggestion === undefined ? {} : { suggestion: problem.suggestion }));
 }

@@ -17,3 +17,8 @@ export async function parseTemplateLazily(...args: Parameters<typeof import("./l
 export async function placeFindingsLazily(...args: Parameters<typeof import("./lint-positions.js").placeFindings>) {
   return (await import("./lint-positions.js")).placeFindings(...args);
 }
+
+/** lint-positions.ts's `placeProblems`, loaded on first call. */
+export async function placeProblemsLazily(...args: Parameters<typeof import("./lint-positions.js").placeProblems>) {
+  return (await import("./lint-positions.js")).placeProblems(...args);
+}

@@ -93,6 +93,28 @@ export const crossFieldRules: readonly Rule[] = [
     jsonSchema: () => [{ at: [], schema: { oneOf: [{ required: ["setup_script"] }, { required: ["build_steps"] }] } }],
   },
   {
+    name: "base-image-source-or-template",
+    check: ({ data, report }) => {
+      const base = data.base_ami;
+      // A missing or malformed base_ami has an error of its own.
+      if (base === null || typeof base !== "object" || Array.isArray(base)) return;
+      const fields = base as Record<string, unknown>;
+      const hasSource = fields.source !== undefined;
+      const hasTemplate = fields.template !== undefined;
+      if (hasSource && hasTemplate) {
+        report(["base_ami", "template"], "use base_ami.source or base_ami.template, not both", {
+          onKey: true,
+          suggestion: "template builds on another template's image, source on a distribution's: keep one",
+        });
+      } else if (!hasSource && !hasTemplate) {
+        report(["base_ami"], "needs source (a distribution's image) or template (another template's image)", {
+          suggestion: "add source: ubuntu-24.04-lts, or template: <id of the template to build on>",
+        });
+      }
+    },
+    jsonSchema: () => [{ at: ["base_ami"], schema: { oneOf: [{ required: ["source"] }, { required: ["template"] }] } }],
+  },
+  {
     name: "setup-timeout-needs-setup-script",
     check: ({ data, report }) => {
       if (data.setup_script === undefined && data.setup_timeout_seconds !== undefined && data.build_steps !== undefined) {

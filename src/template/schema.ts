@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { AMI_ID_PATTERN, AMI_ID_RULE, ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "./architectures.js";
 import { AWS_REGIONS } from "./regions.js";
+import { TEMPLATE_ID_MAX_LENGTH, TEMPLATE_ID_PATTERN, TEMPLATE_ID_RULE } from "./template-id.js";
 import { CWS_IMAGE_TAG_KEYS, EC2_MAX_TAGS_PER_RESOURCE, MAX_TEMPLATE_TAGS } from "../builder/context.js";
 
 /**
@@ -87,6 +88,15 @@ export const baseAmiSource = z
   .union([z.enum(BASE_AMI_ALIASES), amiId, baseAmiLookup])
   .describe(
     `Where the build starts from: an alias (${BASE_AMI_ALIASES.join(", ")}) resolved through the distribution's public SSM parameter, a literal \`ami-…\` id, or \`{ name, owners }\` for the most recent matching image.`,
+  );
+
+/** Another template of the templates directory, whose current image this one builds on. */
+export const parentTemplate = z
+  .string()
+  .max(TEMPLATE_ID_MAX_LENGTH)
+  .regex(TEMPLATE_ID_PATTERN, { message: `expected a template id: ${TEMPLATE_ID_RULE}` })
+  .describe(
+    "Build on another template's current validated image for the same architecture and region (e.g. `python-research`), instead of `source`. The parent must build every architecture and region this template does; `cws ami build-all` builds parents first.",
   );
 
 const validationTest = z
@@ -181,13 +191,14 @@ export const templateSchema = z
       .describe("Semantic version of the template (e.g. `1.2.3`); used in image names unless `--version` overrides it."),
     base_ami: z
       .strictObject({
-        source: baseAmiSource,
+        source: baseAmiSource.optional(),
+        template: parentTemplate.optional(),
         architecture: z
           .array(architecture)
           .min(1)
           .describe("Architectures to build, at least one."),
       })
-      .describe("The image the build starts from."),
+      .describe("The image the build starts from: `source` (a distribution's image) or `template` (another template's image), exactly one."),
     regions: z
       .array(awsRegion)
       .min(1)
@@ -261,7 +272,7 @@ export type TemplateInput = z.input<typeof templateSchema>;
 export type Template = z.output<typeof templateSchema>;
 export type ValidationTest = Template["validation_tests"][number];
 export type BuildStep = NonNullable<Template["build_steps"]>[number];
-export type BaseAmiSource = Template["base_ami"]["source"];
+export type BaseAmiSource = NonNullable<Template["base_ami"]["source"]>;
 
 /**
  * The schema of the value at `path` in a template (optional and default

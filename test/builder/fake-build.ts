@@ -28,7 +28,7 @@ export function testRequest(templateSource = SETUP_SCRIPT_TEMPLATE): Omit<BuildR
     subnetId: undefined,
     instanceProfile: "cws-ami-builder",
     onError: "cleanup",
-    contentHash: "c".repeat(64),
+    templateHash: "c".repeat(64),
     sourceCommit: undefined,
   };
 }
@@ -55,9 +55,13 @@ export interface FakeAwsOptions {
   onCreateImage?: () => unknown;
   /** The instance profile does not exist (preflight fails). */
   noInstanceProfile?: boolean;
+  /** Images of this account there already are, e.g. one of the same content for the cache check to find. */
+  images?: ImageInfo[];
 }
 
 export const FAKE_BASE_AMI = "ami-0base0000000000000";
+/** The account the fake's credentials belong to; images it makes are this account's. */
+export const ACCOUNT = "111122223333";
 /** The image a fake build makes: an id of EC2's shape, since the registry refuses any other. */
 export const FAKE_IMAGE_ID = "ami-0f0000000000000a1";
 
@@ -89,7 +93,14 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
   const ec2: Ec2Port = {
     region: "us-east-1",
     async describeImages(filter) {
-      return [baseImage, ...(newImage ? [newImage] : [])].filter((image) => !filter.imageIds || filter.imageIds.includes(image.imageId));
+      // As EC2 filters: by id, owner (self: this account's), state and exact tags.
+      return [baseImage, ...(options.images ?? []), ...(newImage ? [newImage] : [])].filter(
+        (image) =>
+          (!filter.imageIds || filter.imageIds.includes(image.imageId)) &&
+          (!filter.owners || filter.owners.some((owner) => (owner === "self" ? image.ownerId === ACCOUNT : owner === image.ownerId))) &&
+          (!filter.states || filter.states.includes(image.state)) &&
+          Object.entries(filter.tags ?? {}).every(([key, value]) => image.tags[key] === value),
+      );
     },
     defaultVpcId: async () => "vpc-1",
     describeSubnets: async () => [{ subnetId: "subnet-1", vpcId: "vpc-1", availabilityZone: "us-east-1a", availableIpAddressCount: 100, defaultForAz: true, mapPublicIpOnLaunch: true }],
@@ -122,7 +133,7 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
     },
     async createImage(request) {
       tags.image = request.tags;
-      newImage = { ...baseImage, imageId: FAKE_IMAGE_ID, name: request.name, state: options.imagePending ? "pending" : "available", snapshotIds: ["snap-1"], tags: request.tags };
+      newImage = { ...baseImage, imageId: FAKE_IMAGE_ID, ownerId: ACCOUNT, name: request.name, state: options.imagePending ? "pending" : "available", snapshotIds: ["snap-1"], tags: request.tags };
       calls.push(`create image ${FAKE_IMAGE_ID}`);
       options.onCreateImage?.();
       return FAKE_IMAGE_ID;
@@ -157,7 +168,7 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
     cancelCommand: async () => {},
   };
 
-  const sts: StsPort = { callerIdentity: async () => ({ account: "111122223333", arn: "arn:aws:iam::111122223333:user/me" }) };
+  const sts: StsPort = { callerIdentity: async () => ({ account: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/me` }) };
   const iam: IamPort = {
     getInstanceProfile: async (name) => (options.noInstanceProfile ? undefined : { name, arn: `arn:aws:iam::111122223333:instance-profile/${name}`, roleNames: ["cws-ami-builder"] }),
     getRole: unused("GetRole"),

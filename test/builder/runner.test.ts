@@ -83,4 +83,49 @@ describe("runPipeline", () => {
     expect(ctx.events).toEqual(["run a", "run c", "cleanup c (succeeded)", "cleanup a (succeeded)"]);
     expect(result.cleanupErrors.map((e) => `${e.step}: ${(e.error as Error).message}`)).toEqual(["broken: cannot delete"]);
   });
+
+  describe("a step that ends the run early (StopHere)", () => {
+    const stopper = (id: string, cleanup = true): Step<Ctx> => ({
+      ...step(id, "ok", cleanup),
+      async run(ctx) {
+        ctx.events.push(`run ${id}`);
+        return { message: `${id}: nothing to do`, stop: "up-to-date" };
+      },
+    });
+    const finishing = (id: string, behaviour: "ok" | "fail" = "ok"): Step<Ctx> => ({ ...step(id, behaviour), finishes: true });
+
+    it("succeeds: the steps after it are skipped but those that finish a run, and the cleanups unwind as after a success", async () => {
+      const ctx: Ctx = { events: [] };
+      const messages: string[] = [];
+      const result = await runPipeline([step("a"), stopper("b"), step("c"), finishing("d"), step("e"), finishing("f")], ctx, new AbortController().signal, {
+        stepSucceeded: (_s, _t, message) => messages.push(message ?? ""),
+      });
+      expect(result).toEqual({ outcome: "succeeded", stopped: { step: "b", reason: "up-to-date" }, cleanupErrors: [] });
+      expect(ctx.events).toEqual(["run a", "run b", "run d", "run f", "cleanup f (succeeded)", "cleanup d (succeeded)", "cleanup b (succeeded)", "cleanup a (succeeded)"]);
+      expect(messages).toEqual(["a done", "b: nothing to do", "d done", "f done"]);
+    });
+
+    it("runs a finishing step in its place when nothing stops the run", async () => {
+      const ctx: Ctx = { events: [] };
+      const result = await runPipeline([step("a", "ok", false), finishing("b"), step("c", "ok", false)], ctx, new AbortController().signal);
+      expect(result.stopped).toBeUndefined();
+      expect(ctx.events).toEqual(["run a", "run b", "run c", "cleanup b (succeeded)"]);
+    });
+
+    it("fails when a finishing step fails after the stop, and cleans up", async () => {
+      const ctx: Ctx = { events: [] };
+      const result = await runPipeline([stopper("a"), step("b"), finishing("c", "fail"), finishing("d")], ctx, new AbortController().signal);
+      expect(result.outcome).toBe("failed");
+      expect(result.failedStep).toBe("c");
+      expect(ctx.events).toEqual(["run a", "run c", "cleanup c (failed)", "cleanup a (failed)"]);
+    });
+
+    it("counts the first stop only", async () => {
+      const ctx: Ctx = { events: [] };
+      const second: Step<Ctx> = { ...stopper("b"), finishes: true };
+      const result = await runPipeline([stopper("a", false), second], ctx, new AbortController().signal);
+      expect(result.stopped).toEqual({ step: "a", reason: "up-to-date" });
+      expect(ctx.events).toEqual(["run a", "run b", "cleanup b (succeeded)"]);
+    });
+  });
 });

@@ -114,7 +114,7 @@ describe("base AMI", () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: image.ImageId } });
     ec2.on(DescribeImagesCommand).resolves({ Images: [image] });
     const ctx = context();
-    expect(await resolveBaseAmi.run(ctx, signal)).toBe(`Base AMI: ${image.ImageId} (${image.Name})`);
+    expect(await resolveBaseAmi(undefined).run(ctx, signal)).toBe(`Base AMI: ${image.ImageId} (${image.Name})`);
     expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id" });
     expect(ctx.baseImage?.rootVolumeSizeGb).toBe(8);
   });
@@ -122,7 +122,7 @@ describe("base AMI", () => {
   it("refuses a literal AMI of the wrong architecture", async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [{ ...image, Architecture: "arm64" }] });
     const ctx = context({}, VALID_TEMPLATE.replace("source: ubuntu-22.04-lts", "source: ami-0123456789abcdef0"));
-    await expect(resolveBaseAmi.run(ctx, signal)).rejects.toThrow("base image ami-0123456789abcdef0 is arm64, but this build is x86_64");
+    await expect(resolveBaseAmi(undefined).run(ctx, signal)).rejects.toThrow("base image ami-0123456789abcdef0 is arm64, but this build is x86_64");
   });
 
   it("picks the most recent match of { name, owners }", async () => {
@@ -133,7 +133,7 @@ describe("base AMI", () => {
       ],
     });
     const ctx = context({}, VALID_TEMPLATE.replace("source: ubuntu-22.04-lts", "source: { name: 'ubuntu/images/*', owners: ['099720109477'] }"));
-    await resolveBaseAmi.run(ctx, signal);
+    await resolveBaseAmi(undefined).run(ctx, signal);
     expect(ctx.baseImage?.imageId).toBe("ami-0000000000000000b");
     expect(ec2).toHaveReceivedCommandWith(DescribeImagesCommand, { Owners: ["099720109477"] });
   });
@@ -218,14 +218,16 @@ describe("create image", () => {
     ec2.on(DescribeImagesCommand).resolvesOnce({ Images: [{ ImageId: "ami-0new", State: "pending" }] }).resolves({
       Images: [{ ImageId: "ami-0new", State: "available", RootDeviceName: "/dev/sda1", BlockDeviceMappings: [{ DeviceName: "/dev/sda1", Ebs: { SnapshotId: "snap-9", VolumeSize: 8 } }] }],
     });
-    const ctx = context({ instance, baseImage });
+    const ctx = context({ instance, baseImage, contentHash: "d".repeat(64) });
     expect(await createImage.run(ctx, signal)).toBe("AMI created: ami-0new");
     const tags = expect.arrayContaining([
       { Key: "cws:template", Value: "test-env" },
       { Key: "cws:version", Value: "v1.0.0" },
       { Key: "cws:arch", Value: "x86_64" },
       { Key: "cws:base-ami", Value: "ami-0base0000000000000" },
-      { Key: "cws:content-hash", Value: "c".repeat(64) },
+      // The image's hash (template and base AMI), and the template's own.
+      { Key: "cws:content-hash", Value: "d".repeat(64) },
+      { Key: "cws:template-hash", Value: "c".repeat(64) },
       { Key: "cws:validated", Value: "true" },
       { Key: "cws:source-commit", Value: "abc123" },
     ]);
@@ -245,7 +247,7 @@ describe("create image", () => {
   it("keeps a slow image whose wait timed out", async () => {
     ec2.on(CreateImageCommand).resolves({ ImageId: "ami-0slow" });
     ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: "ami-0slow", State: "pending" }] });
-    const ctx = context({ instance, baseImage });
+    const ctx = context({ instance, baseImage, contentHash: "d".repeat(64) });
     expect(await createImage.run(ctx, signal)).toBe("AMI created: ami-0slow (still pending)");
     expect(ctx.kept).toEqual(["image ami-0slow (still pending)"]);
     await createImage.cleanup!(ctx, "failed");

@@ -34,6 +34,10 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
   subnet: [["subnet-xyz", "not a subnet id"]],
   instanceProfile: [["my profile", "not a valid instance profile name"]],
   imageVersion: [["v1 2", "not usable in an image name"]],
+  duration: [
+    ["7days", "not a duration"],
+    ["7", "a number without a unit"],
+  ],
   amiOrVersion: [
     ["v 1", "neither an AMI id nor an image version"],
     ["ami-xyz", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],

@@ -68,6 +68,20 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
       ["v".repeat(65), "not usable in an image name"],
     ],
   },
+  duration: {
+    good: ["30s", "30m", "12h", "7d", "2w", "999999d"],
+    bad: [
+      ["7", "a number without a unit"],
+      ["0d", "not a duration"],
+      ["7D", "not a duration"],
+      ["1.5d", "not a duration"],
+      ["-7d", "not a duration"],
+      ["7 d", "not a duration"],
+      ["1d12h", "not a duration"],
+      ["7days", "not a duration"],
+      ["1000000d", "not a duration"],
+    ],
+  },
   amiOrVersion: {
     good: ["v1.2.3", "1.0.0", "ami-0abcd1234ef567890", "ami-1234abcd"],
     bad: [

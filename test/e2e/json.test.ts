@@ -112,7 +112,8 @@ describe("--json, for every command of the table (built CLI, emulator)", () => {
 
   it("prints one document on success and one error document on failure, the global flag before or after the command", { timeout: 240_000 }, async () => {
     // Two builds first, so that list, rollback and update-templates have something to work on.
-    for (let i = 0; i < 2; i++) expect((await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64", "--quiet"])).status).toBe(0);
+    // The second with --force: the same content would otherwise be up to date.
+    for (const force of [[], ["--force"]]) expect((await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64", "--quiet", ...force])).status).toBe(0);
     let position = 0;
     for (const [name, spec] of Object.entries(CASES)) {
       const words = name.split(" ");

@@ -68,7 +68,7 @@ describe("rollback takes build's flags (emulator)", () => {
     harness = await startHarness();
     const h = harness;
     const older = await build(h, "emu-steps", "--region", "us-west-2");
-    const newer = await build(h, "emu-steps", "--region", "us-west-2");
+    const newer = await build(h, "emu-steps", "--region", "us-west-2", "--force");
     const back = await h.cws(["ami", "rollback", "emu-steps", "--region", "us-west-2"]);
     expect(back.stderr).not.toContain("error");
     expect(back.status).toBe(0);

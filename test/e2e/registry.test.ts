@@ -24,7 +24,8 @@ describe("registry commands (end to end, emulator)", () => {
     const older = await build(harness, "--no-registry-update", "--publish-ssm");
     const published = () => harness!.emulator.parameters("us-east-1").find((p) => p.name === "/cloudworkstation/amis/emu-basic/us-east-1/x86_64")?.value;
     expect(published()).toBe(older);
-    const newest = await build(harness, "--no-registry-update");
+    // The same template on the same base: --force, or the build would stop at its cache check.
+    const newest = await build(harness, "--no-registry-update", "--force");
     expect(harness.registry()).toBeUndefined();
 
     const first = await harness.cws(["ami", "update-registry", "emu-basic", "--region", "us-east-1", "--architecture", "x86_64", "--publish-ssm"]);
@@ -54,7 +55,7 @@ describe("registry commands (end to end, emulator)", () => {
   it("rollback makes the previous AMI current, pins it, and refuses an AMI that is gone", async () => {
     harness = await startHarness();
     const older = await build(harness);
-    const newer = await build(harness);
+    const newer = await build(harness, "--force");
     const rolled = await harness.cws(["ami", "rollback", "emu-basic", "--region", "us-east-1", "--architecture", "x86_64"]);
     expect(rolled.status).toBe(0);
     expect(rolled.stdout).toContain(`Rolled back emu-basic.us-east-1.x86_64: ${newer} → ${older}`);
@@ -67,6 +68,15 @@ describe("registry commands (end to end, emulator)", () => {
     const kept = await harness.cws(["ami", "update-registry", "emu-basic", "--region", "us-east-1", "--architecture", "x86_64"]);
     expect(kept.stderr).toContain("pinned to");
     expect((harness.registry() as Registry).templates["emu-basic"]!.amis["us-east-1"]!.x86_64!.ami_id).toBe(older);
+
+    // So does a build that finds its image up to date (the image rolled back from has this very content): nothing is launched.
+    const launched = harness.emulator.instances("us-east-1").length;
+    const upToDate = await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64"]);
+    expect(upToDate.status).toBe(0);
+    expect(upToDate.stdout).toContain(`emu-basic.us-east-1.x86_64 is up to date: ${newer}`);
+    expect(upToDate.stderr).toContain(`emu-basic.us-east-1.x86_64 stays ${older}: a rollback pinned it`);
+    expect(harness.emulator.instances("us-east-1").length).toBe(launched);
+    expect((harness.registry() as Registry).templates["emu-basic"]!.amis["us-east-1"]!.x86_64!).toMatchObject({ ami_id: older, pinned: true });
 
     // An AMI deregistered in AWS cannot be rolled back to.
     const ec2 = new EC2Client({ endpoint: harness.emulator.url, region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
@@ -115,7 +125,8 @@ describe("template ids and tag values that every JavaScript object also has (end
     expect(built.status, built.stderr).toBe(0);
     const first = JSON.parse(built.stdout).imageId as string;
     expect(entry()?.ami_id).toBe(first);
-    const second = await h.cws(["ami", "build", "constructor", "--architecture", "x86_64", "--json", "--quiet", "--no-registry-update"]);
+    // --force: the same content is up to date, and this needs a second image.
+    const second = await h.cws(["ami", "build", "constructor", "--architecture", "x86_64", "--json", "--quiet", "--no-registry-update", "--force"]);
     const newer = JSON.parse(second.stdout).imageId as string;
 
     const live = await h.cws(["ami", "list", "--live", "--json"]);

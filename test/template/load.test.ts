@@ -62,7 +62,8 @@ name: dup
     const source = VALID_TEMPLATE.replace('description: "A template for tests"\n', "").replace("  source: ubuntu-22.04-lts\n", "");
     expect(lines(source)).toEqual([
       `${FILE}:1:1 error description: required field is missing`,
-      `${FILE}:4:3 error base_ami.source: required field is missing`,
+      // base_ami takes source or template: without either it says so, where base_ami's mapping is.
+      `${FILE}:4:3 error base_ami: needs source (a distribution's image) or template (another template's image)`,
     ]);
   });
 

@@ -7,6 +7,10 @@ const report = reporter("t.yml", () => ({ line: 1, column: 1, exact: true }));
 /** One template per rule that breaks only that rule, and what the rule says about it. */
 const cases: Record<string, { data: Record<string, unknown>; expected: string[] }> = {
   "setup-script-or-build-steps": { data: { setup_script: "x", build_steps: [] }, expected: ["build_steps: use setup_script or build_steps, not both"] },
+  "base-image-source-or-template": {
+    data: { base_ami: { source: "ubuntu-24.04-lts", template: "python-research", architecture: ["x86_64"] } },
+    expected: ["base_ami.template: use base_ami.source or base_ami.template, not both"],
+  },
   "setup-timeout-needs-setup-script": {
     data: { build_steps: [], setup_timeout_seconds: 5 },
     expected: ["setup_timeout_seconds: setup_timeout_seconds applies to setup_script; with build_steps give each step its own timeout_seconds"],
@@ -21,8 +25,8 @@ const cases: Record<string, { data: Record<string, unknown>; expected: string[] 
     expected: ["validation_tests[0].expected_regex: not a valid regular expression: Invalid regular expression: /a(/: Unterminated group"],
   },
   "tags-fit-on-an-image": {
-    data: { tags: Object.fromEntries(Array.from({ length: 41 }, (_, i) => [`k${i}`, "v"])) },
-    expected: ["tags: 41 tags; a template may set at most 40: EC2 allows 50 per image and cws sets 10 of its own"],
+    data: { tags: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, "v"])) },
+    expected: ["tags: 40 tags; a template may set at most 39: EC2 allows 50 per image and cws sets 11 of its own"],
   },
   "unique-test-names": { data: { validation_tests: [{ name: "a" }, { name: "a" }] }, expected: ['validation_tests[1].name: duplicate test name "a" (also validation_tests[0])'] },
   "unique-step-names": { data: { build_steps: [{ name: "a" }, { name: "a" }] }, expected: ['build_steps[1].name: duplicate step name "a" (also build_steps[0])'] },
@@ -44,8 +48,17 @@ describe("crossFieldRules", () => {
     expect(run(name, data)).toEqual(expected);
   });
 
-  it("leaves 40 tags alone: with cws's 10, an image has EC2's 50", () => {
-    expect(run("tags-fit-on-an-image", { tags: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, "v"])) })).toEqual([]);
+  it("asks for a base image when base_ami has neither source nor template, and leaves a missing base_ami to its own error", () => {
+    expect(run("base-image-source-or-template", { base_ami: { architecture: ["x86_64"] } })).toEqual([
+      "base_ami: needs source (a distribution's image) or template (another template's image)",
+    ]);
+    expect(run("base-image-source-or-template", {})).toEqual([]);
+    expect(run("base-image-source-or-template", { base_ami: "ubuntu-24.04-lts" })).toEqual([]);
+    expect(run("base-image-source-or-template", { base_ami: { template: "python-research", architecture: ["x86_64"] } })).toEqual([]);
+  });
+
+  it("leaves 39 tags alone: with cws's 11, an image has EC2's 50", () => {
+    expect(run("tags-fit-on-an-image", { tags: Object.fromEntries(Array.from({ length: 39 }, (_, i) => [`k${i}`, "v"])) })).toEqual([]);
   });
 
   it("leaves a template alone when its architecture list is itself wrong", () => {

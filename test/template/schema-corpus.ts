@@ -53,6 +53,14 @@ const STEPS = "build_steps:\n  - name: install\n    script: |\n      set -euo pi
 const test = (fields: string) => `validation_tests:\n  - name: "ready file"\n    command: "cat /var/tmp/ready"\n${fields}`;
 const lookup = (fields: string) => `base_ami:\n  source:\n${fields}  architecture: [x86_64, arm64]\n`;
 const emoji = (count: number) => "\u{1F600}".repeat(count);
+/**
+ * A base_ami built on another template. The built CLI lints the corpus as one
+ * templates directory, where each case is a template of its own (valid-1 is
+ * the first VALID case, the base template, which builds every architecture
+ * and region the variations do): lint's checks across templates find the
+ * parent there.
+ */
+const onParent = (parent: string, extra = "") => `base_ami:\n  template: ${parent}\n${extra}  architecture: [x86_64, arm64]\n`;
 const manyTags = (count: number) => `tags:\n${Array.from({ length: count }, (_, i) => `  team-${i}: v\n`).join("")}`;
 
 /** Templates both the CLI and the schema must refuse (or, for a rule JSON Schema cannot say, the CLI alone). */
@@ -85,6 +93,13 @@ export const INVALID: InvalidCase[] = [
   { name: "no architecture", rule: "field", patch: "base_ami:\n  source: ubuntu-22.04-lts\n  architecture: []", omit: ["estimated_cost_per_hour"], at: ["base_ami.architecture"] },
   { name: "architecture amd64", rule: "field", patch: "base_ami:\n  source: ubuntu-22.04-lts\n  architecture: [amd64, arm64]", at: ["base_ami.architecture[0]"] },
   { name: "an architecture twice", rule: "no-duplicate-list-items", patch: "base_ami:\n  source: ubuntu-22.04-lts\n  architecture: [x86_64, arm64, arm64]", at: ["base_ami.architecture[2]"] },
+  { name: "base_ami with both source and template", rule: "base-image-source-or-template", patch: onParent("valid-1", "  source: ubuntu-22.04-lts\n"), at: ["base_ami.template"] },
+  { name: "base_ami with neither source nor template", rule: "base-image-source-or-template", patch: "base_ami:\n  architecture: [x86_64, arm64]", at: ["base_ami"] },
+  { name: "a parent template id in capitals", rule: "field", patch: onParent("Python-Research"), at: ["base_ami.template"] },
+  { name: "a parent template id with an underscore", rule: "field", patch: onParent("python_research"), at: ["base_ami.template"] },
+  { name: "a parent template id of 33 characters", rule: "field", patch: onParent(`a${"b".repeat(32)}`), at: ["base_ami.template"] },
+  { name: "a parent template id that is a number", rule: "field", patch: onParent("42"), at: ["base_ami.template"] },
+  { name: "a parent template named with .yml", rule: "field", patch: onParent("valid-1.yml"), at: ["base_ami.template"] },
   { name: "base_ami with an unknown field", rule: "field", patch: `${X86_ONLY}  arch: arm64`, omit: ["estimated_cost_per_hour"], at: ["base_ami.arch"] },
   // Regions.
   { name: "no region", rule: "field", patch: "regions: []", at: ["regions"] },
@@ -164,7 +179,7 @@ export const INVALID: InvalidCase[] = [
   { name: "a tag key __proto__ through a merge key", rule: "field", patch: "tags:\n  <<: {__proto__: x}\n  team: y", at: [""] },
   { name: "an empty tag key", rule: "field", patch: "tags:\n  '': x", at: ['tags[""]'] },
   { name: "a tag key written null", rule: "field", patch: "tags:\n  null: w", at: [""] },
-  { name: "41 tags: with cws's 10, more than EC2's 50", rule: "tags-fit-on-an-image", patch: manyTags(41), at: ["tags"] },
+  { name: "40 tags: with cws's 11, more than EC2's 50", rule: "tags-fit-on-an-image", patch: manyTags(40), at: ["tags"] },
   // How a key is written is YAML's: the schema sees the text it was read as.
   { name: "a tag key written 1.10 (a number)", rule: "keys-are-text", patch: "tags:\n  1.10: x", at: [""] },
   { name: "a tag key written 0x1F (a number)", rule: "keys-are-text", patch: "tags: {0x1F: y}", at: [""] },
@@ -187,12 +202,13 @@ export const VALID: (Variation & { name: string })[] = [
   { name: "one architecture, with its own entries", patch: `${ARM_ONLY}estimated_cost_per_hour:\n  arm64: 0.03\ninstance_type:\n  arm64: t4g.large` },
   { name: "both architectures, each with entries", patch: "instance_type:\n  x86_64: t3.large\n  arm64: t4g.large" },
   { name: "an AMI id of 8 hex digits", patch: "base_ami:\n  source: ami-0abcd123\n  architecture: [x86_64, arm64]" },
+  { name: "built on another template (valid-1 in the corpus directory)", patch: onParent("valid-1") },
   { name: "a { name, owners } lookup", patch: lookup("    name: ubuntu/images/*\n    owners: [amazon, '099720109477']\n") },
   { name: "a prerelease version with build metadata", patch: 'version: "1.0.0-rc.1+build.5"' },
   { name: "version 1.2.3 unquoted (YAML reads it as text)", patch: "version: 1.2.3" },
   { name: "tag keys that only look reserved", patch: "tags:\n  awsome: yes\n  aws: plain\n  cws-team: data\n  team:aws:x: y" },
   { name: "a tag key of 128 characters and a value of 256", patch: `tags:\n  ${"k".repeat(128)}: ${"v".repeat(256)}` },
-  { name: "40 tags: with cws's 10, EC2's 50", patch: manyTags(40) },
+  { name: "39 tags: with cws's 11, EC2's 50", patch: manyTags(39) },
   { name: "a tag key name (Name is cws's, name is not) and keys quoted as numbers", patch: "tags:\n  name: mine\n  '1.10': x\n  \"null\": y" },
   { name: "a lookup owned by self, aws-marketplace and aws-backup-vault", patch: lookup("    name: ubuntu/images/*\n    owners: [self, aws-marketplace, aws-backup-vault]\n") },
   { name: "a name of 128 and a description of 255 characters", patch: `name: ${"n".repeat(128)}\ndescription: ${"d".repeat(255)}` },

@@ -2,8 +2,8 @@ import { BuildFailure, describeTags, imageNameFor, imageTags, rootVolumeSizeGb, 
 import { deleteImageAndSnapshots, imageWaitTimeoutMs, pendingImageAdvice, sizedPlan, waitForImageAvailable } from "../image-lifecycle.js";
 import { WaitTimeoutError, WAITS } from "../poll.js";
 
-/** Stands for the base AMI's id in the plan, before it is resolved. */
-const PLANNED_BASE_AMI = "<base-ami>";
+/** Stand for the base AMI's id and the image's content hash in the plan, before they are known. */
+const PLANNED_ORIGIN = { baseAmiId: "<base-ami>", contentHash: "<content-hash>" };
 
 export const createImage: PipelineStep = {
   id: "create-image",
@@ -13,14 +13,15 @@ export const createImage: PipelineStep = {
     const name = imageNameFor(request, build.startedAt);
     const minutes = Math.round(imageWaitTimeoutMs(request.template.volume_size_gb ?? 8) / 60_000);
     return {
-      run: `Create image ${name} (name ends with the build's UTC time), tags on image and snapshots: ${describeTags(imageTags(build, name, PLANNED_BASE_AMI))}; wait up to ${minutes} min for available`,
+      run: `Create image ${name} (name ends with the build's UTC time), tags on image and snapshots: ${describeTags(imageTags(build, name, PLANNED_ORIGIN))}; wait up to ${minutes} min for available`,
       cleanup: "Deregister the image and delete its snapshots if the build fails or is interrupted before it is available (an image still pending when its wait times out is kept)",
     };
   },
   async run(ctx, signal) {
     const instanceId = ctx.instance!.instanceId;
     const name = imageNameFor(ctx.request, ctx.startedAt);
-    const tags = imageTags(ctx, name, ctx.baseImage?.imageId ?? "unknown");
+    if (!ctx.baseImage || !ctx.contentHash) throw new Error("creating an image needs the base image and the content hash");
+    const tags = imageTags(ctx, name, { baseAmiId: ctx.baseImage.imageId, contentHash: ctx.contentHash });
     ctx.imageName = name;
     ctx.imageId = await ctx.ec2.createImage({
       instanceId,
