@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, open, rm } from "node:fs/promises";
 import { hostname } from "node:os";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { CwsError } from "../errors.js";
 import { fileError, readRegularFile } from "../file-access.js";
 import type { ProcessProbe } from "../process-probe.js";
@@ -314,11 +314,28 @@ export class RegistryLock {
 
 /** Hold `<file>.lock` while `fn` runs. */
 export async function withRegistryLock<T>(file: string, fn: () => Promise<T>, options: RegistryLockOptions = {}): Promise<T> {
-  const lock = new RegistryLock(`${file}.lock`, options);
-  const token = await lock.acquire();
+  // Writers in this process (build-all's builds and copies) take turns here first: the lock file is for other processes,
+  // and a holder that is this very process would look alive to its own waiters, which would poll for it.
+  const key = resolve(file);
+  const previous = inProcess.get(key) ?? Promise.resolve();
+  let done!: () => void;
+  const turn = new Promise<void>((release) => (done = release));
+  const queued = previous.then(() => turn);
+  inProcess.set(key, queued);
+  await previous;
   try {
-    return await fn();
+    const lock = new RegistryLock(`${file}.lock`, options);
+    const token = await lock.acquire();
+    try {
+      return await fn();
+    } finally {
+      await lock.release(lock.path, token);
+    }
   } finally {
-    await lock.release(lock.path, token);
+    done();
+    if (inProcess.get(key) === queued) inProcess.delete(key);
   }
 }
+
+/** The last writer in line for each registry file in this process; each waits for the one before. */
+const inProcess = new Map<string, Promise<void>>();

@@ -50,6 +50,25 @@ describe("the registry lock", () => {
     expect(existsSync(lockFile)).toBe(false);
   });
 
+  it("lets writers in this process take turns without waiting on the lock file, in the order they came, also after one fails", async () => {
+    const order: string[] = [];
+    const opts = options({ timeoutMs: 200 });
+    const write = (name: string, fail = false) =>
+      withRegistryLock(file, async () => {
+        order.push(`${name} in`);
+        await new Promise((r) => setTimeout(r, 20));
+        order.push(`${name} out`);
+        if (fail) throw new Error(`${name} failed`);
+        return name;
+      }, opts);
+    const results = await Promise.allSettled([write("a"), write("b", true), write("c"), write("d")]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    expect(order).toEqual(["a in", "a out", "b in", "b out", "c in", "c out", "d in", "d out"]);
+    // Nobody waited on the file: this process's own lock never looked like another's.
+    expect(opts.said).toEqual([]);
+    expect(existsSync(lockFile)).toBe(false);
+  });
+
   it("waits for a live holder, says so at once and for whom, and on timeout names it and what to do", async () => {
     const pid = live();
     writeLock({ pid, host: hostname(), acquired: new Date().toISOString(), command: "cws ami build r-research", token: "held" });
