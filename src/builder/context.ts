@@ -194,6 +194,8 @@ export const CWS_IMAGE_TAG_KEYS = [
   "cws:validated",
   "cws:managed-by",
   "cws:source-commit",
+  // Set on copies only (build-all copies an image to its template's other regions): counted, so a copy fits EC2's limit too.
+  "cws:copied-from",
 ] as const;
 
 /** The template's tags leave room for cws's own on every image, however many a build sets. */
@@ -230,6 +232,8 @@ export function imageTags(build: Pick<BuildContext, "request" | "buildId">, imag
     "cws:validated": "true",
     "cws:managed-by": "cws",
     "cws:source-commit": r.sourceCommit,
+    // A build's own image is no copy (src/fleet/copy.ts adds it to a copy's tags).
+    "cws:copied-from": undefined,
   };
   const tags: Record<string, string> = { ...(r.template.tags ?? {}) };
   for (const [key, value] of Object.entries(own)) if (value !== undefined) tags[key] = value;
