@@ -28,7 +28,9 @@ export type ValueKind =
   | "instanceProfile"
   | "imageVersion"
   | "duration"
-  | "amiOrVersion";
+  | "amiOrVersion"
+  /** A whole number of things at once, 1 to 64 (--concurrency). */
+  | "count";
 
 export interface OptionSpec {
   /** In commander's syntax: `--region <region>`, `--strict`, `--no-cache`. */

@@ -38,6 +38,9 @@ export function looksLikeOption(value: string): boolean {
 /** The version in image names and tags (`cws-<template>-<version>-…`): what an AMI name and a tag value may hold. */
 export const IMAGE_VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 
+/** The most of anything at once (--concurrency): more parallel builds than this only meets EC2's request limits sooner. */
+export const MAX_COUNT = 64;
+
 interface ValueProblem {
   problem: string;
   suggestion: string;
@@ -70,6 +73,10 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
           problem: /^\d+$/.test(value) ? "a number without a unit" : "not a duration",
           suggestion: `a whole number and a unit, s, m, h, d or w: ${DURATION_EXAMPLES}`,
         },
+  count: (value) =>
+    /^[1-9]\d*$/.test(value) && Number(value) <= MAX_COUNT
+      ? undefined
+      : { problem: /^-?\d+(\.\d+)?$/.test(value) ? `expected a whole number from 1 to ${MAX_COUNT}` : "not a number", suggestion: `e.g. 4; at most ${MAX_COUNT}` },
   // An AMI by its id or by the version in its name and tags (rollback --to): each by its own rule.
   amiOrVersion: (value) => {
     if (value.startsWith("ami-")) return AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "or give a version such as v1.2.0; cws ami list shows the AMI ids" };

@@ -42,6 +42,10 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
     ["v 1", "neither an AMI id nor an image version"],
     ["ami-xyz", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
   ],
+  count: [
+    ["0", "expected a whole number from 1 to 64"],
+    ["four", "not a number"],
+  ],
 };
 
 const takesValue = (option: OptionSpec) => /[<[]/.test(option.flags);

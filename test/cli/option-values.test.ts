@@ -91,6 +91,16 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
       ["ami-0ABCD1234EF567890", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
     ],
   },
+  count: {
+    good: ["1", "4", "64"],
+    bad: [
+      ["0", "expected a whole number from 1 to 64"],
+      ["65", "expected a whole number from 1 to 64"],
+      ["2.5", "expected a whole number from 1 to 64"],
+      ["-1", "expected a whole number from 1 to 64"],
+      ["04x", "not a number"],
+    ],
+  },
 };
 
 describe("checkOptionValues", () => {

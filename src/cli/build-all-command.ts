@@ -1,0 +1,204 @@
+import { randomBytes } from "node:crypto";
+import { basename } from "node:path";
+import type { AwsPorts } from "../aws/ports.js";
+import { pollSettingsFromEnv } from "../builder/poll.js";
+import { awsClientProfile, resolveAwsContext } from "../config/aws-context.js";
+import type { OnErrorMode } from "../config/fields.js";
+import { projectAwsConfig, resolveBuildSettings, resolveInstanceType } from "../config/settings.js";
+import { parseDuration } from "../duration.js";
+import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import type { FleetTarget, FleetTemplate, FleetStrategy } from "../fleet/targets.js";
+import { checkRegistryWritable, readRegistry } from "../registry/store.js";
+import { templateContentHash } from "../template/content-hash.js";
+import { instanceTypeMismatch } from "../template/lint.js";
+import { formatProblem } from "../template/problems.js";
+import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
+import type { Architecture } from "../template/schema.js";
+import { gitCommit } from "./build-command.js";
+import { fleetReporterFor, writeFleetPlan, writeFleetResult } from "./fleet-output.js";
+import type { CliIO, GlobalOptions } from "./io.js";
+import { resolvePrices } from "./prices.js";
+import { registryLockOptions } from "./registry-lock.js";
+
+/** build-all's options, as the command table declares them; values are checked before this module loads (option-values.ts). */
+export interface BuildAllOptions {
+  templates?: string;
+  architecture?: Architecture;
+  region?: string;
+  buildRegion?: string;
+  strategy?: FleetStrategy;
+  concurrency?: string;
+  failFast?: boolean;
+  force?: boolean;
+  maxAge?: string;
+  dryRun?: boolean;
+  profile?: string;
+  instanceProfile?: string;
+  onError?: OnErrorMode;
+  registryUpdate?: boolean;
+  publishSsm?: boolean;
+  prices?: string;
+}
+
+export const DEFAULT_CONCURRENCY = 4;
+
+/** The ids asked for: the arguments and --templates a,b (spaces around the commas allowed), each once, in the order given. */
+export function requestedIds(args: readonly string[], templates: string | undefined): string[] {
+  const fromFlag = templates === undefined ? [] : templates.split(",").map((id) => id.trim());
+  if (templates !== undefined && fromFlag.every((id) => id === "")) {
+    throw new CwsError("NO_TEMPLATES", "--templates names no template", { value: templates, suggestion: "give template ids separated by commas, e.g. --templates r-research,python-research" });
+  }
+  return [...new Set([...args, ...fromFlag.filter((id) => id !== "")])];
+}
+
+/**
+ * The templates the run involves, loaded and valid: those asked for and every
+ * template they build on. An invalid one stops the run before anything
+ * touches AWS (exit 2), its problems printed at file:line:col; templates not
+ * involved are not even read.
+ */
+async function loadInvolved(requested: readonly string[], globals: GlobalOptions, io: CliIO): Promise<Map<string, FleetTemplate>> {
+  // An unknown id is a usage error with a suggestion.
+  if (requested.length > 0) await selectTemplateFiles(globals.templatesDir, requested);
+  const files = await listTemplateFiles(globals.templatesDir);
+  if (files.length === 0) throw new CwsError("NO_TEMPLATES", `no templates in ${globals.templatesDir}`, { value: globals.templatesDir, suggestion: "add a template (templates/<id>.yml), or pass --templates-dir" });
+  const byId = new Map(files.map((file) => [file.id, file]));
+  const loaded = new Map<string, FleetTemplate>();
+  const queue = requested.length > 0 ? [...requested] : [...byId.keys()];
+  const invalid: string[] = [];
+  for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+    if (loaded.has(id) || invalid.includes(id)) continue;
+    const file = byId.get(id);
+    // A parent with no file: the graph reports it (missing parent, exit 2).
+    if (!file) continue;
+    const result = await loadTemplateFile(file);
+    if (!result.template) {
+      for (const problem of result.problems) io.stderr.write(`${formatProblem(problem)}\n`);
+      invalid.push(id);
+      continue;
+    }
+    loaded.set(id, { id, file: file.file, template: result.template });
+    if (result.template.base_ami.template !== undefined) queue.push(result.template.base_ami.template);
+  }
+  if (invalid.length > 0) {
+    throw new CwsError("TEMPLATE_INVALID", `${invalid.length === 1 ? `template ${invalid[0]} is` : `templates ${invalid.join(", ")} are`} invalid; nothing was built`, {
+      value: invalid.map((id) => byId.get(id)!.file).join(", "),
+      suggestion: `fix the problems above (cws ami lint ${invalid.join(" ")} shows them again)`,
+    });
+  }
+  return loaded;
+}
+
+export async function runBuildAllCommand(args: readonly string[], options: BuildAllOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
+  const strategy = options.strategy ?? "copy";
+  if (options.buildRegion !== undefined && strategy === "per-region") {
+    throw new CwsError("OPTION_CONFLICT", "--build-region has no meaning with --strategy per-region (each region builds its own image)", {
+      value: options.buildRegion,
+      suggestion: "leave --build-region out, or use --strategy copy",
+    });
+  }
+  const requested = requestedIds(args, options.templates);
+  const templates = await loadInvolved(requested, globals, io);
+  const { fleetTargets } = await import("../fleet/targets.js");
+  const { targets, leftOut } = fleetTargets({ templates, requested, strategy, buildRegion: options.buildRegion, region: options.region, architecture: options.architecture });
+  const concurrency = options.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(options.concurrency);
+  const maxAgeMs = options.maxAge === undefined ? undefined : parseDuration(options.maxAge);
+  const force = options.force === true;
+  const registryUpdate = options.registryUpdate !== false;
+
+  // Everything a flag, the config or a template names is checked now, before any AWS call.
+  const instanceTypes = new Map<string, string>();
+  for (const target of targets) {
+    const type = resolveInstanceType(undefined, target.architecture, { id: target.templateId, instanceType: target.template.instance_type }, globals.project);
+    const mismatch = instanceTypeMismatch(type.value, target.architecture, `${target.templateId}'s ${target.architecture} build is`);
+    if (mismatch) throw new CwsError("INSTANCE_TYPE_ARCHITECTURE", mismatch.message, { value: type.value, suggestion: mismatch.suggestion });
+    instanceTypes.set(target.key, type.value);
+  }
+  const prices = await resolvePrices(options.prices, globals);
+  const registry = await readRegistry(globals.registry);
+  if (leftOut.length > 0) io.stderr.write(`Left out: ${leftOut.join(", ")}\n`);
+
+  if (options.dryRun) {
+    const { plannedTargets } = await import("../fleet/dry-run.js");
+    const { fleetPlanReport } = await import("../fleet/plan-report.js");
+    const planned = plannedTargets(targets, registry, { force, maxAgeMs, now: new Date(), instanceType: (target) => instanceTypes.get(target.key)! });
+    writeFleetPlan(fleetPlanReport(planned, prices), globals, io);
+    return EXIT.ok;
+  }
+
+  if (registryUpdate) {
+    checkRegistryWritable(
+      globals.registry,
+      `build-all records every image in ${globals.registry} (creating ${basename(globals.registry)}.lock and a temporary file beside it): make that directory writable, pass --registry FILE, or --no-registry-update`,
+    );
+  }
+  const settings = resolveBuildSettings({ instanceProfile: options.instanceProfile, onError: options.onError, publishSsm: options.publishSsm }, globals.project);
+  const context = await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env);
+  const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
+  // One set of clients for the whole run: one per service and region, so parallel builds and copies in a region share its retry budget.
+  const aws: AwsPorts = createAwsPorts(awsClientProfile(context));
+  // Credentials once, before anything is launched: without them every target would fail the same way.
+  const first = targets[0]!;
+  try {
+    await aws.sts(first.home).callerIdentity();
+  } catch (error) {
+    throw describeAwsError(error) ?? error;
+  }
+
+  const poll = pollSettingsFromEnv(io.env);
+  const sourceCommit = await gitCommit(globals.templatesDir);
+  const reporter = fleetReporterFor(io, globals);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const unsubscribe = io.onSignal?.((signal) => {
+    interrupts++;
+    if (interrupts === 1) {
+      reporter.notice(`${signal}: stopping every target and cleaning up (each removes what it made; press Ctrl-C again to hear that it is still at it)`);
+      controller.abort(signal);
+    } else {
+      reporter.notice("still cleaning up: every instance, security group and unfinished image or copy is being removed (all tagged cws:managed-by=cws)");
+    }
+  });
+  // A subnet belongs to one region: cws.config.json's build.subnet is used in cws.config.json's region, every other region uses its default VPC.
+  const subnet = settings.subnet.value;
+  const subnetRegion = projectAwsConfig(globals.project)?.region;
+  const runId = randomBytes(4).toString("hex");
+  const { runFleet } = await import("../fleet/orchestrator.js");
+  let result;
+  try {
+    result = await runFleet({
+      targets,
+      aws,
+      poll,
+      signal: controller.signal,
+      reporter,
+      concurrency,
+      failFast: options.failFast === true,
+      force,
+      maxAgeMs,
+      registryFile: registryUpdate ? globals.registry : undefined,
+      parentRegistryFile: globals.registry,
+      registryLock: registryLockOptions(io, (message) => reporter.notice(message)),
+      publishSsm: settings.publishSsm.value,
+      prices,
+      runId,
+      buildInput: (target: FleetTarget, region: string) => ({
+        version: target.template.version ? `v${target.template.version}` : "v0.0.0",
+        instanceType: instanceTypes.get(target.key)!,
+        subnetId: subnet !== undefined && region === subnetRegion ? subnet : undefined,
+        instanceProfile: settings.instanceProfile.value,
+        onError: settings.onError.value,
+        templateHash: templateContentHash(target.template),
+        sourceCommit,
+        logRoot: ".cws/logs",
+      }),
+      describeError: (error) => describeAwsError(error),
+    });
+    reporter.finish(result.summary);
+  } finally {
+    reporter.close();
+    unsubscribe?.();
+  }
+  writeFleetResult(result.summary, globals, io);
+  return result.exitCode;
+}

@@ -1,0 +1,82 @@
+import { rootVolumeSizeGb } from "../builder/context.js";
+import { describeAge } from "../duration.js";
+import { entryAt } from "../registry/operations.js";
+import type { AmiEntry, Registry } from "../registry/schema.js";
+import { imageContentHash, templateContentHash } from "../template/content-hash.js";
+import type { PlannedTarget } from "./plan-report.js";
+import type { FleetTarget } from "./targets.js";
+
+/**
+ * `build-all --dry-run`, offline: what the run would build, copy and find up
+ * to date, judged from the registry alone (no AWS call, no credentials). A
+ * target counts as up to date when its home region's current image was built
+ * from this very template content on the base the registry names, and, for a
+ * template built on another, that base is its parent's current image there;
+ * with `--max-age` also young enough. What only AWS knows (a newer base image
+ * published since, an image deleted behind the registry's back) the real run's
+ * cache check finds, and the plan says so.
+ */
+export interface DryRunOptions {
+  force: boolean;
+  maxAgeMs?: number | undefined;
+  now: Date;
+  /** The build instance type of a target (as the run would resolve it). */
+  instanceType(target: FleetTarget): string;
+}
+
+export function plannedTargets(targets: readonly FleetTarget[], registry: Registry | undefined, options: DryRunOptions): PlannedTarget[] {
+  /** Per template, architecture and home: the image it has or "rebuilt", for its children. */
+  const decided = new Map<string, { rebuilt: boolean; imageId?: string }>();
+  const entry = (templateId: string, region: string, architecture: string): AmiEntry | undefined => (registry ? entryAt(registry, templateId, region, architecture) : undefined);
+  const plans: PlannedTarget[] = [];
+
+  for (const target of targets) {
+    const { templateId, architecture, home } = target;
+    const current = entry(templateId, home, architecture);
+    const parent = target.parent === undefined ? undefined : decided.get(`${target.parent}/${architecture}@${home}`) ?? { rebuilt: false, imageId: entry(target.parent, home, architecture)?.ami_id };
+    const why = buildReason(target, current, parent, options);
+    const rebuilt = why !== undefined;
+    const present = rebuilt ? [] : target.copyTo.filter((region) => hasCopy(entry(templateId, region, architecture), current!));
+    const copyTo = target.copyTo.filter((region) => !present.includes(region));
+    // A child's parent image in each region: the current one, or (rebuilt) the one this run makes.
+    for (const region of [home, ...target.copyTo]) {
+      decided.set(`${templateId}/${architecture}@${region}`, rebuilt ? { rebuilt: true } : { rebuilt: false, imageId: region === home ? current!.ami_id : entry(templateId, region, architecture)?.ami_id });
+    }
+    plans.push({
+      template: templateId,
+      architecture,
+      region: home,
+      action: rebuilt ? "build" : "up-to-date",
+      reason: why ?? `per the registry, built from this template content on ${current!.base_ami}${target.parent ? ` (${target.parent}'s current image)` : ""}; a newer base image, which only AWS can tell, would build it again`,
+      ...(rebuilt ? {} : { amiId: current!.ami_id }),
+      copyTo,
+      present,
+      instanceType: options.instanceType(target),
+      volumeGb: rootVolumeSizeGb(target.template, current?.size_gb === undefined ? undefined : { rootVolumeSizeGb: current.size_gb }),
+      ...(target.parent ? { after: `${target.parent}/${architecture}` } : {}),
+    });
+  }
+  return plans;
+}
+
+/** Why the target is built, or undefined when the registry shows it up to date. */
+function buildReason(target: FleetTarget, current: AmiEntry | undefined, parent: { rebuilt: boolean; imageId?: string | undefined } | undefined, options: DryRunOptions): string | undefined {
+  if (options.force) return "--force";
+  if (!current) return `no image in the registry for ${target.templateId} ${target.architecture} in ${target.home}`;
+  if (!current.content_hash || !current.base_ami) return `the registry does not say what ${current.ami_id} was built from (content_hash, base_ami)`;
+  if (current.validated !== true) return `${current.ami_id} is not validated`;
+  if (parent?.rebuilt) return `its parent ${target.parent}/${target.architecture} is built first, and this builds on its new image`;
+  if (parent && parent.imageId !== current.base_ami) return `its parent ${target.parent}'s current image (${parent.imageId ?? "none"}) is not the one ${current.ami_id} was built on (${current.base_ami})`;
+  if (imageContentHash(templateContentHash(target.template), current.base_ami) !== current.content_hash) return `the template changed since ${current.ami_id} was built`;
+  if (options.maxAgeMs !== undefined) {
+    const age = options.now.getTime() - Date.parse(current.created);
+    if (!(age <= options.maxAgeMs)) return `${current.ami_id} is ${Number.isNaN(age) ? "of unknown age" : `${describeAge(age)} old`}, more than the ${describeAge(options.maxAgeMs)} --max-age allows`;
+  }
+  return undefined;
+}
+
+/** A region's current image is the home image's copy, or the same content. */
+function hasCopy(entry: AmiEntry | undefined, home: AmiEntry): boolean {
+  if (!entry) return false;
+  return entry.copied_from?.ami_id === home.ami_id || (entry.content_hash !== undefined && entry.content_hash === home.content_hash);
+}

@@ -1,0 +1,411 @@
+import type { AwsPorts, ImageInfo } from "../aws/ports.js";
+import { runBuild, type BuildResult } from "../builder/build.js";
+import { findUpToDateImage } from "../builder/cache.js";
+import type { BuildInput } from "../builder/context.js";
+import type { PollSettings } from "../builder/poll.js";
+import type { BuildReporter } from "../builder/reporter.js";
+import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { recordFromImage } from "../registry/aws-images.js";
+import { copyRecord, recordCopy } from "../registry/copies.js";
+import type { RegistryLockOptions } from "../registry/lock.js";
+import { entryAt, isPinned } from "../registry/operations.js";
+import { publishAmiToSsm } from "../registry/publish.js";
+import { recordAmi, updateRegistryFile } from "../registry/store.js";
+import { CopyFailure, copyImageToRegion, copySourceOf, type CopyResult } from "./copy.js";
+import { snapshotMonthlyCost } from "./cost.js";
+import { describePrices, type PriceTable } from "./prices.js";
+import type { FleetReporter, FleetResult, FleetRow, FleetSummary, TargetOutcome } from "./reporter.js";
+import { runJobs, type Job, type JobOutcome } from "./schedule.js";
+import type { FleetTarget } from "./targets.js";
+
+/**
+ * build-all's run: every target's build in its home region, then its copies
+ * to the other regions, as jobs of the scheduler (schedule.ts): at most
+ * `concurrency` at once, a child template's build after its parent's image is
+ * in the child's home region, a failure skipping only what needs it. Each
+ * build is `runBuild`, the very pipeline `cws ami build` runs (its cache check
+ * included: an up-to-date target launches nothing and is only copied where it
+ * is missing); each copy is `copyImageToRegion`. Both clean up what they made
+ * when they fail or are interrupted, and the scheduler waits for every started
+ * job to end, so nothing is left running when this returns.
+ *
+ * The registry is written by each build as it finishes (the pipeline's record
+ * step) and by each copy as it becomes available, one write at a time
+ * (withRegistryLock queues this process's writers): a run cut short keeps what
+ * it finished.
+ */
+export interface FleetRunOptions {
+  targets: readonly FleetTarget[];
+  aws: AwsPorts;
+  poll: PollSettings;
+  /** Ctrl-C: every job is stopped and cleans up; the run ends "interrupted". */
+  signal: AbortSignal;
+  reporter: FleetReporter;
+  concurrency: number;
+  failFast: boolean;
+  force: boolean;
+  maxAgeMs?: number | undefined;
+  /** Where builds and copies are recorded; undefined with --no-registry-update. */
+  registryFile: string | undefined;
+  /** Where a child finds its parent's image when this run does not make it (read only). */
+  parentRegistryFile: string | undefined;
+  registryLock?: RegistryLockOptions;
+  publishSsm: boolean;
+  prices: PriceTable;
+  /** This run's id: with the source image it makes each copy's client token. */
+  runId: string;
+  /** The rest of a target's build request in `region`: instance type, profile, subnet, version, commit, logs. */
+  buildInput(target: FleetTarget, region: string): Omit<BuildInput, "region" | "parentImage" | "templateId" | "template" | "architecture">;
+  describeError?: (error: unknown) => CwsError | undefined;
+  now?: () => Date;
+}
+
+export interface FleetRunResult {
+  summary: FleetSummary;
+  /** 0 every image is there; 1 something failed, was skipped or cancelled; 2 every failure was the user's setup (credentials, permissions); 130 interrupted. */
+  exitCode: ExitCode;
+}
+
+/** One image in one region: what a job makes. */
+interface JobMeta {
+  id: string;
+  target: FleetTarget;
+  region: string;
+  kind: "build" | "copy";
+}
+
+type JobValue = { kind: "build"; result: BuildResult; image: ImageInfo | undefined } | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string };
+
+/** A build that did not succeed, with its result (logs, cost, what was cleaned). */
+class BuildNotDone extends Error {
+  constructor(readonly result: BuildResult) {
+    super(result.error?.message ?? `the build was ${result.status}`);
+    this.name = "BuildNotDone";
+  }
+}
+
+/** The job id of a template's image for one architecture in one region. */
+export function imageJobId(templateId: string, architecture: string, region: string): string {
+  return `${templateId}/${architecture}@${region}`;
+}
+
+export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult> {
+  const { targets, reporter, aws } = options;
+  const now = options.now ?? (() => new Date());
+  const started = performance.now();
+  const metas = new Map<string, JobMeta>();
+  const values = new Map<string, JobValue>();
+  const jobs: Job<JobValue>[] = [];
+  const byTarget = new Map<string, { meta: JobMeta[]; ended: number; started: boolean }>();
+  const jobIds = new Set(targets.flatMap((t) => [t.home, ...t.copyTo].map((r) => imageJobId(t.templateId, t.architecture, r))));
+
+  for (const target of targets) {
+    const buildId = imageJobId(target.templateId, target.architecture, target.home);
+    const parentJob = target.parent === undefined ? undefined : imageJobId(target.parent, target.architecture, target.home);
+    const metaList: JobMeta[] = [];
+    const build: JobMeta = { id: buildId, target, region: target.home, kind: "build" };
+    metaList.push(build);
+    jobs.push({
+      id: buildId,
+      needs: parentJob !== undefined && jobIds.has(parentJob) ? [parentJob] : [],
+      run: (signal) => runTargetBuild(build, parentJob === undefined ? undefined : values.get(parentJob), signal),
+    });
+    // The source image is described once per target, when the first copy needs it.
+    let source: Promise<ImageInfo> | undefined;
+    for (const region of target.copyTo) {
+      const copy: JobMeta = { id: imageJobId(target.templateId, target.architecture, region), target, region, kind: "copy" };
+      metaList.push(copy);
+      jobs.push({
+        id: copy.id,
+        needs: [buildId],
+        run: (signal) => {
+          const built = values.get(buildId);
+          if (built?.kind !== "build" || !built.result.imageId) throw new Error(`${copy.id}: the build's image is not known`);
+          source ??= describeSource(target.home, built.result.imageId, built.image);
+          return runTargetCopy(copy, built, source, signal);
+        },
+      });
+    }
+    for (const meta of metaList) metas.set(meta.id, meta);
+    byTarget.set(target.key, { meta: metaList, ended: 0, started: false });
+    reporter.targetQueued(target.key, label(target));
+  }
+
+  async function describeSource(region: string, imageId: string, known: ImageInfo | undefined): Promise<ImageInfo> {
+    if (known) return known;
+    const [image] = await aws.ec2(region).describeImages({ imageIds: [imageId] });
+    if (!image) throw new Error(`${imageId} is not in ${region} any more`);
+    return image;
+  }
+
+  async function runTargetBuild(meta: JobMeta, parent: JobValue | undefined, signal: AbortSignal): Promise<JobValue> {
+    const { target, region } = meta;
+    const parentImageId = parent?.kind === "build" ? parent.result.imageId : parent?.kind === "copy" ? (parent.copy?.imageId ?? parent.found?.imageId) : undefined;
+    const request: BuildInput = {
+      ...options.buildInput(target, region),
+      templateId: target.templateId,
+      template: target.template,
+      architecture: target.architecture,
+      region,
+      ...(target.parent !== undefined && parentImageId !== undefined ? { parentImage: { templateId: target.parent, imageId: parentImageId } } : {}),
+    };
+    const result = await runBuild(request, {
+      aws,
+      reporter: buildReporterFor(target.key, target.copyTo.length > 0 ? `${region}: ` : ""),
+      poll: options.poll,
+      signal,
+      registryFile: options.registryFile,
+      parentRegistryFile: options.parentRegistryFile,
+      publishSsm: options.publishSsm,
+      ...(options.registryLock ? { registryLock: options.registryLock } : {}),
+      force: options.force,
+      maxAgeMs: options.maxAgeMs,
+      ...(options.describeError ? { describeError: options.describeError } : {}),
+      prices: options.prices,
+    });
+    if (result.status !== "succeeded") throw new BuildNotDone(result);
+    if (!result.imageId || (result.imageState !== undefined && result.imageState !== "available")) {
+      throw new BuildNotDone({
+        ...result,
+        status: "failed",
+        error: { code: "IMAGE_PENDING", message: `${result.imageId ?? "the image"} is not available yet, so it was neither recorded nor copied`, preflight: false },
+      });
+    }
+    return { kind: "build", result, image: undefined };
+  }
+
+  async function runTargetCopy(meta: JobMeta, built: Extract<JobValue, { kind: "build" }>, sourcePromise: Promise<ImageInfo>, signal: AbortSignal): Promise<JobValue> {
+    const { target, region } = meta;
+    const ec2 = aws.ec2(region);
+    const where = `${target.templateId}.${region}.${target.architecture}`;
+    const source = await sourcePromise;
+    // An image found up to date at home may have been copied here by an earlier run: a copy carries the source's content hash.
+    if (built.result.upToDate && built.result.contentHash) {
+      reporter.targetStep(target.key, `${region}: looking for a copy of ${source.imageId}'s content`);
+      const found = await findUpToDateImage(ec2, { templateId: target.templateId, architecture: target.architecture, contentHash: built.result.contentHash, now: now() });
+      if (found.upToDate && found.image) {
+        const note = await recordFound(meta, found.image);
+        return { kind: "copy", found: found.image, ...(note ? { note } : {}) };
+      }
+    }
+    if (signal.aborted) throw new Error("interrupted");
+    reporter.targetStep(target.key, `${region}: copying ${source.imageId} from ${target.home}`);
+    const copy = await copyImageToRegion({
+      source: copySourceOf(target.home, source),
+      destinationRegion: region,
+      buildId: `${options.runId}-${source.imageId}`,
+      ec2,
+      poll: options.poll,
+      signal,
+      reporter: { detail: (text) => reporter.targetStep(target.key, text), warn: (text) => reporter.log(target.key, `⚠️  ${text}`), cleanup: (text) => reporter.log(target.key, `🧹 ${text}`) },
+    });
+    if (copy.state !== "available") {
+      throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${Math.round(copy.seconds)} s; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
+    }
+    let note: string | undefined;
+    if (options.registryFile) {
+      const file = options.registryFile;
+      const record = copyRecord(recordFromImage(source), copy, now());
+      await updateRegistryFile(
+        file,
+        now(),
+        (registry) => {
+          const entry = entryAt(registry, target.templateId, region, target.architecture);
+          if (isPinned(entry)) {
+            note = `${where} stays ${entry!.ami_id}: a rollback pinned it (record ${copy.imageId} with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture} --unpin)`;
+            return;
+          }
+          recordCopy(registry, target.templateId, target.template, region, target.architecture, record);
+        },
+        { ...options.registryLock, onWait: (message) => reporter.log(target.key, `⏳ ${message}`) },
+      );
+      if (note) reporter.log(target.key, `⚠️  ${note}`);
+    }
+    if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, copy.imageId);
+    reporter.log(target.key, `✅ ${region}: ${copy.imageId} available (copied from ${target.home} in ${Math.round(copy.seconds)} s)`);
+    return { kind: "copy", copy, ...(note ? { note } : {}) };
+  }
+
+  /** An image of the same content already in the region: current in the registry unless it is or a rollback pinned the entry. */
+  async function recordFound(meta: JobMeta, image: ImageInfo): Promise<string | undefined> {
+    const { target, region } = meta;
+    const where = `${target.templateId}.${region}.${target.architecture}`;
+    let note: string | undefined;
+    if (options.registryFile) {
+      await updateRegistryFile(
+        options.registryFile,
+        now(),
+        (registry) => {
+          const entry = entryAt(registry, target.templateId, region, target.architecture);
+          if (entry?.ami_id === image.imageId) return;
+          if (isPinned(entry)) {
+            note = `${where} stays ${entry!.ami_id}: a rollback pinned it`;
+            return;
+          }
+          recordAmi(registry, target.templateId, target.template, region, target.architecture, recordFromImage(image));
+        },
+        { ...options.registryLock, onWait: (message) => reporter.log(target.key, `⏳ ${message}`) },
+      );
+    }
+    if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, image.imageId);
+    return note;
+  }
+
+  function buildReporterFor(key: string, prefix: string): BuildReporter {
+    return {
+      stepStarted: (title) => reporter.targetStep(key, `${prefix}${title}`),
+      stepSucceeded: (text) => reporter.log(key, `✅ ${prefix}${text}`),
+      stepFailed: (text) => reporter.log(key, `❌ ${prefix}${text}`),
+      detail: (text) => reporter.targetStep(key, `${prefix}${text}`),
+      output: () => {},
+      test: (name, passed, detail) => reporter.log(key, `${passed ? "✅" : "❌"} ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`),
+      warn: (text) => reporter.log(key, `⚠️  ${prefix}${text}`),
+      cleanup: (text) => reporter.log(key, `🧹 ${prefix}${text}`),
+      close: () => {},
+    };
+  }
+
+  const onEnd = (id: string, outcome: JobOutcome<unknown>) => {
+    const meta = metas.get(id)!;
+    if (outcome.status === "succeeded") values.set(id, outcome.value as JobValue);
+    const state = byTarget.get(meta.target.key)!;
+    state.ended++;
+    if (state.ended === state.meta.length) reporter.targetDone(meta.target.key, targetOutcome(meta.target, state.meta, outcomes()));
+  };
+  const seen = new Map<string, JobOutcome<JobValue>>();
+  const outcomes = () => seen;
+
+  const finalOutcomes = await runJobs(jobs, {
+    concurrency: options.concurrency,
+    signal: options.signal,
+    failFast: options.failFast,
+    onStart: (id) => {
+      const meta = metas.get(id)!;
+      const state = byTarget.get(meta.target.key)!;
+      if (!state.started) {
+        state.started = true;
+        reporter.targetStarted(meta.target.key, label(meta.target));
+      }
+    },
+    onEnd: (id, outcome) => {
+      seen.set(id, outcome as JobOutcome<JobValue>);
+      onEnd(id, outcome);
+    },
+  });
+
+  const rows = [...metas.values()].map((meta) => rowOf(meta, finalOutcomes.get(meta.id)!, metas, options.prices));
+  const interrupted = options.signal.aborted;
+  const summary: FleetSummary = {
+    rows,
+    durationSeconds: Math.round((performance.now() - started) / 100) / 10,
+    prices: describePrices(options.prices),
+    ...(interrupted ? { interrupted: true } : {}),
+  };
+  return { summary, exitCode: exitCodeOf(rows, finalOutcomes, interrupted) };
+}
+
+function label(target: FleetTarget): string {
+  return target.key;
+}
+
+/** The row of one image: what its job did, its cost, and why when it did not. */
+function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<string, JobMeta>, prices: PriceTable): FleetRow {
+  const { target, region } = meta;
+  const base = { template: target.templateId, architecture: target.architecture, region };
+  switch (outcome.status) {
+    case "succeeded": {
+      const value = outcome.value;
+      if (value.kind === "build") {
+        const r = value.result;
+        return {
+          ...base,
+          result: r.upToDate ? "up-to-date" : "built",
+          ...(r.imageId ? { amiId: r.imageId } : {}),
+          durationSeconds: r.durationSeconds,
+          ...(r.cost ? { cost: r.cost.build } : {}),
+          ...(r.cost?.snapshotsPerMonth && !r.upToDate ? { storage: r.cost.snapshotsPerMonth } : {}),
+          ...(r.upToDate ? { detail: `an image of this content exists: ${r.imageId}${r.imageCreated ? ` (built ${r.imageCreated})` : ""}` } : {}),
+        };
+      }
+      if (value.found) {
+        return { ...base, result: "up-to-date", amiId: value.found.imageId, durationSeconds: outcome.seconds, detail: value.note ?? `a copy of this content exists: ${value.found.imageId}` };
+      }
+      const copy = value.copy!;
+      return {
+        ...base,
+        result: "copied",
+        amiId: copy.imageId,
+        copiedFrom: { region: copy.copiedFrom.region, amiId: copy.copiedFrom.ami_id },
+        durationSeconds: Math.round(copy.seconds * 10) / 10,
+        storage: snapshotMonthlyCost({ region, sizeGb: copy.sizeGb }, prices),
+        ...(value.note ? { detail: value.note } : {}),
+      };
+    }
+    case "failed": {
+      const error = outcome.error;
+      if (error instanceof BuildNotDone) {
+        const r = error.result;
+        return {
+          ...base,
+          result: "failed",
+          durationSeconds: r.durationSeconds,
+          ...(r.cost ? { cost: r.cost.build } : {}),
+          detail: `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${r.error?.suggestion ? ` (${r.error.suggestion})` : ""}`,
+          logDir: r.logDir,
+        };
+      }
+      const message = error instanceof CopyFailure ? `${error.message}${error.suggestion ? ` (${error.suggestion})` : ""}` : error instanceof Error ? error.message : String(error);
+      return { ...base, result: "failed", durationSeconds: outcome.seconds, detail: message };
+    }
+    case "skipped": {
+      const root = metas.get(outcome.because);
+      const because = root === undefined ? outcome.because : root.target === target ? `its build in ${root.region} failed` : `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it)`;
+      return { ...base, result: "skipped", detail: because };
+    }
+    case "cancelled": {
+      const error = outcome.error;
+      const cost = error instanceof BuildNotDone && error.result.cost ? { cost: error.result.cost.build } : {};
+      return {
+        ...base,
+        result: "cancelled",
+        ...(outcome.seconds === undefined ? {} : { durationSeconds: outcome.seconds }),
+        ...cost,
+        detail: outcome.reason === "interrupted" ? "interrupted: stopped and cleaned up" : "cancelled by --fail-fast after a failure",
+        ...(error instanceof BuildNotDone ? { logDir: error.result.logDir } : {}),
+      };
+    }
+  }
+}
+
+/** What a target came to: its worst image, or built/copied/up to date. */
+function targetOutcome(target: FleetTarget, metas: readonly JobMeta[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>): TargetOutcome {
+  const results = metas.map((meta) => ({ meta, outcome: outcomes.get(meta.id) }));
+  const failed = results.filter((r) => r.outcome?.status === "failed");
+  if (failed.length > 0) {
+    const first = failed[0]!;
+    const error = (first.outcome as { error: unknown }).error;
+    const message = error instanceof BuildNotDone ? `${error.result.error?.message ?? "failed"} (logs: ${error.result.logDir})` : error instanceof Error ? error.message : String(error);
+    return { result: "failed", detail: `${first.meta.region}: ${message}` };
+  }
+  const other = (["cancelled", "skipped"] as const).find((status) => results.some((r) => r.outcome?.status === status));
+  if (other) {
+    const first = results.find((r) => r.outcome?.status === other)!.outcome!;
+    return { result: other, detail: other === "skipped" ? `needs ${(first as { because: string }).because}, which failed` : (first as { reason: string }).reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast" };
+  }
+  const build = outcomes.get(metas[0]!.id);
+  const value = build?.status === "succeeded" ? build.value : undefined;
+  const imageId = value?.kind === "build" ? value.result.imageId : undefined;
+  const copies = results.slice(1).filter((r) => r.outcome?.status === "succeeded" && (r.outcome.value as JobValue).kind === "copy" && (r.outcome.value as { copy?: CopyResult }).copy).length;
+  const upToDate = value?.kind === "build" && value.result.upToDate;
+  const result: FleetResult = upToDate ? (copies > 0 ? "copied" : "up-to-date") : "built";
+  const where = `${imageId ?? "?"} in ${target.home}`;
+  return { result, detail: `${upToDate ? `up to date: ${where}` : where}${copies > 0 ? `, copied to ${copies} region${copies === 1 ? "" : "s"}` : ""}` };
+}
+
+function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, interrupted: boolean): ExitCode {
+  if (interrupted) return EXIT.interrupted;
+  if (rows.every((row) => row.result === "built" || row.result === "copied" || row.result === "up-to-date")) return EXIT.ok;
+  const failures = [...outcomes.values()].filter((o): o is Extract<JobOutcome<JobValue>, { status: "failed" }> => o.status === "failed");
+  const usage = failures.length > 0 && failures.every((f) => f.error instanceof BuildNotDone && f.error.result.exitCode === EXIT.usage);
+  return usage ? EXIT.usage : EXIT.failed;
+}
