@@ -6,6 +6,7 @@ import type { PollSettings } from "../builder/poll.js";
 import type { BuildReporter } from "../builder/reporter.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { recordFromImage } from "../registry/aws-images.js";
+import { COPIED_FROM_TAG, parseCopiedFromTag } from "../registry/copied-from.js";
 import { copyRecord, recordCopy } from "../registry/copies.js";
 import type { RegistryLockOptions } from "../registry/lock.js";
 import { entryAt, isPinned } from "../registry/operations.js";
@@ -328,7 +329,15 @@ function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<
         };
       }
       if (value.found) {
-        return { ...base, result: "up-to-date", amiId: value.found.imageId, durationSeconds: outcome.seconds, detail: value.note ?? `a copy of this content exists: ${value.found.imageId}` };
+        const from = parseCopiedFromTag(value.found.tags[COPIED_FROM_TAG]);
+        return {
+          ...base,
+          result: "up-to-date",
+          amiId: value.found.imageId,
+          ...(from ? { copiedFrom: { region: from.region, amiId: from.ami_id } } : {}),
+          durationSeconds: outcome.seconds,
+          detail: value.note ?? `an image of this content is here: ${value.found.imageId}`,
+        };
       }
       const copy = value.copy!;
       return {
@@ -399,7 +408,7 @@ function targetOutcome(target: FleetTarget, metas: readonly JobMeta[], outcomes:
   const upToDate = value?.kind === "build" && value.result.upToDate;
   const result: FleetResult = upToDate ? (copies > 0 ? "copied" : "up-to-date") : "built";
   const where = `${imageId ?? "?"} in ${target.home}`;
-  return { result, detail: `${upToDate ? `up to date: ${where}` : where}${copies > 0 ? `, copied to ${copies} region${copies === 1 ? "" : "s"}` : ""}` };
+  return { result, detail: `${where}${upToDate && copies > 0 ? " (up to date there)" : ""}${copies > 0 ? `, copied to ${copies} region${copies === 1 ? "" : "s"}` : ""}` };
 }
 
 function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, interrupted: boolean): ExitCode {
