@@ -67,13 +67,29 @@ export interface FleetRunResult {
   exitCode: ExitCode;
 }
 
-/** One image in one region: what a job makes. */
-interface JobMeta {
+/** One image in one region: what a job makes, and the jobs that must succeed first. */
+export interface FleetJob {
+  /** imageJobId(template, architecture, region). */
   id: string;
   target: FleetTarget;
   region: string;
+  /** build: the target's build in its home region; copy: its image copied to another region. */
   kind: "build" | "copy";
+  /**
+   * A build: its parent template's job in the build's region (the parent's
+   * build there, or its copy there), when the run makes one. A copy: its
+   * target's build.
+   */
+  needs: string[];
 }
+
+/** The functions that make images, replaceable for tests; the defaults are the real ones. */
+export interface FleetDeps {
+  runBuild: typeof runBuild;
+  copyImageToRegion: typeof copyImageToRegion;
+}
+
+const REAL_DEPS: FleetDeps = { runBuild, copyImageToRegion };
 
 type JobValue = { kind: "build"; result: BuildResult; image: ImageInfo | undefined } | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string };
 
@@ -90,46 +106,60 @@ export function imageJobId(templateId: string, architecture: string, region: str
   return `${templateId}/${architecture}@${region}`;
 }
 
-export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult> {
+/**
+ * The run's jobs, in the order the scheduler starts them when it can: each
+ * target's build, then its copies. A child's build needs its parent's image
+ * in the child's home region, which is the parent's build when both are built
+ * there and the parent's copy there when not.
+ */
+export function fleetJobs(targets: readonly FleetTarget[]): FleetJob[] {
+  const ids = new Set(targets.flatMap((t) => [t.home, ...t.copyTo].map((r) => imageJobId(t.templateId, t.architecture, r))));
+  return targets.flatMap((target) => {
+    const buildId = imageJobId(target.templateId, target.architecture, target.home);
+    const parentJob = target.parent === undefined ? undefined : imageJobId(target.parent, target.architecture, target.home);
+    return [
+      { id: buildId, target, region: target.home, kind: "build" as const, needs: parentJob !== undefined && ids.has(parentJob) ? [parentJob] : [] },
+      ...target.copyTo.map((region) => ({ id: imageJobId(target.templateId, target.architecture, region), target, region, kind: "copy" as const, needs: [buildId] })),
+    ];
+  });
+}
+
+export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_DEPS): Promise<FleetRunResult> {
   const { targets, reporter, aws } = options;
   const now = options.now ?? (() => new Date());
   const started = performance.now();
-  const metas = new Map<string, JobMeta>();
+  const metas = new Map<string, FleetJob>();
   const values = new Map<string, JobValue>();
   const jobs: Job<JobValue>[] = [];
-  const byTarget = new Map<string, { meta: JobMeta[]; ended: number; started: boolean }>();
-  const jobIds = new Set(targets.flatMap((t) => [t.home, ...t.copyTo].map((r) => imageJobId(t.templateId, t.architecture, r))));
+  const byTarget = new Map<string, { meta: FleetJob[]; ended: number; started: boolean }>();
+  /** Per target, the source image, described once, when the first copy needs it. */
+  const sources = new Map<string, Promise<ImageInfo>>();
 
-  for (const target of targets) {
-    const buildId = imageJobId(target.templateId, target.architecture, target.home);
-    const parentJob = target.parent === undefined ? undefined : imageJobId(target.parent, target.architecture, target.home);
-    const metaList: JobMeta[] = [];
-    const build: JobMeta = { id: buildId, target, region: target.home, kind: "build" };
-    metaList.push(build);
-    jobs.push({
-      id: buildId,
-      needs: parentJob !== undefined && jobIds.has(parentJob) ? [parentJob] : [],
-      run: (signal) => runTargetBuild(build, parentJob === undefined ? undefined : values.get(parentJob), signal),
-    });
-    // The source image is described once per target, when the first copy needs it.
-    let source: Promise<ImageInfo> | undefined;
-    for (const region of target.copyTo) {
-      const copy: JobMeta = { id: imageJobId(target.templateId, target.architecture, region), target, region, kind: "copy" };
-      metaList.push(copy);
-      jobs.push({
-        id: copy.id,
-        needs: [buildId],
-        run: (signal) => {
-          const built = values.get(buildId);
-          if (built?.kind !== "build" || !built.result.imageId) throw new Error(`${copy.id}: the build's image is not known`);
-          source ??= describeSource(target.home, built.result.imageId, built.image);
-          return runTargetCopy(copy, built, source, signal);
-        },
-      });
+  for (const meta of fleetJobs(targets)) {
+    metas.set(meta.id, meta);
+    const { target } = meta;
+    const state = byTarget.get(target.key);
+    if (state) state.meta.push(meta);
+    else {
+      byTarget.set(target.key, { meta: [meta], ended: 0, started: false });
+      reporter.targetQueued(target.key, label(target));
     }
-    for (const meta of metaList) metas.set(meta.id, meta);
-    byTarget.set(target.key, { meta: metaList, ended: 0, started: false });
-    reporter.targetQueued(target.key, label(target));
+    const parentJob = meta.needs[0];
+    jobs.push({
+      id: meta.id,
+      needs: meta.needs,
+      run:
+        meta.kind === "build"
+          ? (signal) => runTargetBuild(meta, parentJob === undefined ? undefined : values.get(parentJob), signal)
+          : (signal) => {
+              const buildId = meta.needs[0]!;
+              const built = values.get(buildId);
+              if (built?.kind !== "build" || !built.result.imageId) throw new Error(`${meta.id}: the build's image is not known`);
+              let source = sources.get(target.key);
+              if (!source) sources.set(target.key, (source = describeSource(target.home, built.result.imageId, built.image)));
+              return runTargetCopy(meta, built, source, signal);
+            },
+    });
   }
 
   async function describeSource(region: string, imageId: string, known: ImageInfo | undefined): Promise<ImageInfo> {
@@ -139,7 +169,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
     return image;
   }
 
-  async function runTargetBuild(meta: JobMeta, parent: JobValue | undefined, signal: AbortSignal): Promise<JobValue> {
+  async function runTargetBuild(meta: FleetJob, parent: JobValue | undefined, signal: AbortSignal): Promise<JobValue> {
     const { target, region } = meta;
     const parentImageId = parent?.kind === "build" ? parent.result.imageId : parent?.kind === "copy" ? (parent.copy?.imageId ?? parent.found?.imageId) : undefined;
     const request: BuildInput = {
@@ -150,7 +180,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
       region,
       ...(target.parent !== undefined && parentImageId !== undefined ? { parentImage: { templateId: target.parent, imageId: parentImageId } } : {}),
     };
-    const result = await runBuild(request, {
+    const result = await deps.runBuild(request, {
       aws,
       reporter: buildReporterFor(target.key, target.copyTo.length > 0 ? `${region}: ` : ""),
       poll: options.poll,
@@ -175,7 +205,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
     return { kind: "build", result, image: undefined };
   }
 
-  async function runTargetCopy(meta: JobMeta, built: Extract<JobValue, { kind: "build" }>, sourcePromise: Promise<ImageInfo>, signal: AbortSignal): Promise<JobValue> {
+  async function runTargetCopy(meta: FleetJob, built: Extract<JobValue, { kind: "build" }>, sourcePromise: Promise<ImageInfo>, signal: AbortSignal): Promise<JobValue> {
     const { target, region } = meta;
     const ec2 = aws.ec2(region);
     const where = `${target.templateId}.${region}.${target.architecture}`;
@@ -191,7 +221,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
     }
     if (signal.aborted) throw new Error("interrupted");
     reporter.targetStep(target.key, `${region}: copying ${source.imageId} from ${target.home}`);
-    const copy = await copyImageToRegion({
+    const copy = await deps.copyImageToRegion({
       source: copySourceOf(target.home, source),
       destinationRegion: region,
       buildId: `${options.runId}-${source.imageId}`,
@@ -228,7 +258,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
   }
 
   /** An image of the same content already in the region: current in the registry unless it is or a rollback pinned the entry. */
-  async function recordFound(meta: JobMeta, image: ImageInfo): Promise<string | undefined> {
+  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<string | undefined> {
     const { target, region } = meta;
     const where = `${target.templateId}.${region}.${target.architecture}`;
     let note: string | undefined;
@@ -310,7 +340,7 @@ function label(target: FleetTarget): string {
 }
 
 /** The row of one image: what its job did, its cost, and why when it did not. */
-function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<string, JobMeta>, prices: PriceTable): FleetRow {
+function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<string, FleetJob>, prices: PriceTable): FleetRow {
   const { target, region } = meta;
   const base = { template: target.templateId, architecture: target.architecture, region };
   switch (outcome.status) {
@@ -387,7 +417,7 @@ function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<
 }
 
 /** What a target came to: its worst image, or built/copied/up to date. */
-function targetOutcome(target: FleetTarget, metas: readonly JobMeta[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>): TargetOutcome {
+function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>): TargetOutcome {
   const results = metas.map((meta) => ({ meta, outcome: outcomes.get(meta.id) }));
   const failed = results.filter((r) => r.outcome?.status === "failed");
   if (failed.length > 0) {
