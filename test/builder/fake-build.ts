@@ -1,6 +1,6 @@
 /** What a whole build needs in a unit test: a request, fast polls and a fake AWS. */
 import { join } from "node:path";
-import { AwsCallError, type AwsPorts, type CommandInvocation, type Ec2Port, type IamPort, type ImageInfo, type InstanceInfo, type SsmPort, type StsPort, type Tags } from "../../src/aws/ports.js";
+import { AwsCallError, type AwsPorts, type CommandInvocation, type Ec2Port, type IamPort, type ImageFilter, type ImageInfo, type InstanceInfo, type SsmPort, type StsPort, type Tags } from "../../src/aws/ports.js";
 import type { BuildInput, BuildRequest } from "../../src/builder/context.js";
 import type { PollSettings } from "../../src/builder/poll.js";
 import { parseTemplate } from "../../src/template/load.js";
@@ -65,6 +65,16 @@ export const ACCOUNT = "111122223333";
 /** The image a fake build makes: an id of EC2's shape, since the registry refuses any other. */
 export const FAKE_IMAGE_ID = "ami-0f0000000000000a1";
 
+/** Whether DescribeImages answers `filter` with `image`, as EC2 filters: by id, owner (self: this account's), state and exact tags. */
+export function imageMatches(image: ImageInfo, filter: ImageFilter): boolean {
+  return (
+    (!filter.imageIds || filter.imageIds.includes(image.imageId)) &&
+    (!filter.owners || filter.owners.some((owner) => (owner === "self" ? image.ownerId === ACCOUNT : owner === image.ownerId))) &&
+    (!filter.states || filter.states.includes(image.state)) &&
+    Object.entries(filter.tags ?? {}).every(([key, value]) => image.tags[key] === value)
+  );
+}
+
 export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: string[]; tags: Record<string, Tags> } {
   const calls: string[] = [];
   const tags: Record<string, Tags> = {};
@@ -93,14 +103,7 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
   const ec2: Ec2Port = {
     region: "us-east-1",
     async describeImages(filter) {
-      // As EC2 filters: by id, owner (self: this account's), state and exact tags.
-      return [baseImage, ...(options.images ?? []), ...(newImage ? [newImage] : [])].filter(
-        (image) =>
-          (!filter.imageIds || filter.imageIds.includes(image.imageId)) &&
-          (!filter.owners || filter.owners.some((owner) => (owner === "self" ? image.ownerId === ACCOUNT : owner === image.ownerId))) &&
-          (!filter.states || filter.states.includes(image.state)) &&
-          Object.entries(filter.tags ?? {}).every(([key, value]) => image.tags[key] === value),
-      );
+      return [baseImage, ...(options.images ?? []), ...(newImage ? [newImage] : [])].filter((image) => imageMatches(image, filter));
     },
     defaultVpcId: async () => "vpc-1",
     describeSubnets: async () => [{ subnetId: "subnet-1", vpcId: "vpc-1", availabilityZone: "us-east-1a", availableIpAddressCount: 100, defaultForAz: true, mapPublicIpOnLaunch: true }],
