@@ -101,6 +101,33 @@ class BuildNotDone extends Error {
   }
 }
 
+/**
+ * A copy job that did not succeed, as the user reads it: an AWS error the
+ * user must act on (a permission, credentials) in cws's words, with what to do
+ * and its exit code (2); any other failure as it came, exit 1.
+ */
+class CopyNotDone extends Error {
+  constructor(
+    message: string,
+    readonly suggestion: string | undefined,
+    readonly exitCode: ExitCode,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+    this.name = "CopyNotDone";
+  }
+}
+
+function copyNotDone(error: unknown, meta: FleetJob, describe: FleetRunOptions["describeError"]): CopyNotDone {
+  const cause = error instanceof CopyFailure ? error.cause : error;
+  const known = cause instanceof CwsError ? cause : describe?.(cause);
+  const left = error instanceof CopyFailure ? error.suggestion : undefined;
+  if (!known) return new CopyNotDone(error instanceof Error ? error.message : String(error), left, EXIT.failed, { cause: error });
+  const what = error instanceof CopyFailure ? `copy from ${meta.target.home} to ${meta.region} failed: ` : "";
+  const suggestion = [known.suggestion, left].filter((s) => s !== undefined).join("; ");
+  return new CopyNotDone(`${what}${known.message}`, suggestion || undefined, known.exitCode, { cause: error });
+}
+
 /** The job id of a template's image for one architecture in one region. */
 export function imageJobId(templateId: string, architecture: string, region: string): string {
   return `${templateId}/${architecture}@${region}`;
@@ -157,7 +184,9 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
               if (built?.kind !== "build" || !built.result.imageId) throw new Error(`${meta.id}: the build's image is not known`);
               let source = sources.get(target.key);
               if (!source) sources.set(target.key, (source = describeSource(target.home, built.result.imageId, built.image)));
-              return runTargetCopy(meta, built, source, signal);
+              return runTargetCopy(meta, built, source, signal).catch((error: unknown) => {
+                throw copyNotDone(error, meta, options.describeError);
+              });
             },
     });
   }
@@ -393,7 +422,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
           logDir: r.logDir,
         };
       }
-      const message = error instanceof CopyFailure ? `${error.message}${error.suggestion ? ` (${error.suggestion})` : ""}` : error instanceof Error ? error.message : String(error);
+      const message = error instanceof CopyNotDone ? `${error.message}${error.suggestion ? ` (${error.suggestion})` : ""}` : error instanceof Error ? error.message : String(error);
       return { ...base, result: "failed", durationSeconds: outcome.seconds, detail: message };
     }
     case "skipped": {
@@ -445,6 +474,7 @@ function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, Job
   if (interrupted) return EXIT.interrupted;
   if (rows.every((row) => row.result === "built" || row.result === "copied" || row.result === "up-to-date")) return EXIT.ok;
   const failures = [...outcomes.values()].filter((o): o is Extract<JobOutcome<JobValue>, { status: "failed" }> => o.status === "failed");
-  const usage = failures.length > 0 && failures.every((f) => f.error instanceof BuildNotDone && f.error.result.exitCode === EXIT.usage);
+  const exitCodeOfFailure = (error: unknown) => (error instanceof BuildNotDone ? error.result.exitCode : error instanceof CopyNotDone ? error.exitCode : EXIT.failed);
+  const usage = failures.length > 0 && failures.every((f) => exitCodeOfFailure(f.error) === EXIT.usage);
   return usage ? EXIT.usage : EXIT.failed;
 }

@@ -280,6 +280,26 @@ describe("runFleet: exit codes", () => {
     const mixed = fleet({ a: X86, b: X86 }, { script: { builds: { "a/x86_64@us-east-1": "usage", "b/x86_64@us-east-1": "fail" } } });
     expect((await mixed.run()).exitCode).toBe(EXIT.failed);
   });
+
+  it("exits 2 when a copy is refused for want of a permission, naming the action and what to do", async () => {
+    const denied = new AwsCallError(
+      "UnauthorizedOperation",
+      "CopyImage",
+      "You are not authorized to perform this operation. User: arn:aws:iam::111122223333:user/me is not authorized to perform: ec2:CopyImage on resource: arn:aws:ec2:us-west-2::image/* because no identity-based policy allows the ec2:CopyImage action. Encoded authorization failure message: AbCdEf0123",
+      403,
+    );
+    const f = fleet({ a: X86 }, { script: { copyErrors: { "us-west-2": denied, "eu-west-1": denied } } });
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.usage);
+    const detail = rowAt(summary.rows, "a/x86_64@us-west-2").detail!;
+    expect(detail).toMatch(/^copy from us-east-1 to us-west-2 failed: AWS denied ec2:CopyImage: You are not authorized/);
+    expect(detail).toMatch(/\(allow ec2:CopyImage .*cws-cli-policy\.json/);
+    expect(detail).not.toContain("Encoded authorization failure message");
+
+    // A permission missing in one region and a copy that broke in another: not all the user's setup.
+    const mixed = fleet({ a: X86 }, { script: { copyErrors: { "us-west-2": denied, "eu-west-1": new AwsCallError("InternalError", "CopyImage", "An internal error has occurred", 500) } } });
+    expect((await mixed.run()).exitCode).toBe(EXIT.failed);
+  });
 });
 
 describe("runFleet: the cache", () => {
