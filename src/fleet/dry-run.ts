@@ -43,7 +43,7 @@ export function plannedTargets(targets: readonly FleetTarget[], registry: Regist
     const parent = target.parent === undefined ? undefined : (decided.get(`${target.parent}/${architecture}@${home}`) ?? { imageId: entry(target.parent, home, architecture)?.ami_id });
     const why = buildReason(target, current, parent, options);
     const rebuilt = why !== undefined;
-    const present = rebuilt ? [] : target.copyTo.filter((region) => hasCopy(entry(templateId, region, architecture), current!));
+    const present = rebuilt ? [] : target.copyTo.filter((region) => hasCopy(entry(templateId, region, architecture), current!, options));
     const copyTo = target.copyTo.filter((region) => !present.includes(region));
     // A child's parent image in each region: the one this run builds or copies there, else the current one.
     decided.set(`${templateId}/${architecture}@${home}`, rebuilt ? { made: "built" } : { imageId: current!.ami_id });
@@ -83,15 +83,19 @@ function buildReason(target: FleetTarget, current: AmiEntry | undefined, parent:
   }
   if (parent && parent.imageId !== current.base_ami) return `its parent ${target.parent}'s current image (${parent.imageId ?? "none"}) is not the one ${current.ami_id} was built on (${current.base_ami})`;
   if (imageContentHash(templateContentHash(target.template), current.base_ami) !== current.content_hash) return `the template changed since ${current.ami_id} was built`;
-  if (options.maxAgeMs !== undefined) {
-    const age = options.now.getTime() - Date.parse(current.created);
-    if (!(age <= options.maxAgeMs)) return `${current.ami_id} is ${Number.isNaN(age) ? "of unknown age" : `${describeAge(age)} old`}, more than the ${describeAge(options.maxAgeMs)} --max-age allows`;
-  }
-  return undefined;
+  return tooOld(current, options);
 }
 
-/** A region's current image is the home image's copy, or the same content. */
-function hasCopy(entry: AmiEntry | undefined, home: AmiEntry): boolean {
-  if (!entry) return false;
+/** With --max-age, why `entry`'s image is too old to keep (the run builds or copies it again, as its cache check would). */
+function tooOld(entry: AmiEntry, options: Pick<DryRunOptions, "maxAgeMs" | "now">): string | undefined {
+  if (options.maxAgeMs === undefined) return undefined;
+  const age = options.now.getTime() - Date.parse(entry.created);
+  if (age <= options.maxAgeMs) return undefined;
+  return `${entry.ami_id} is ${Number.isNaN(age) ? "of unknown age" : `${describeAge(age)} old`}, more than the ${describeAge(options.maxAgeMs)} --max-age allows`;
+}
+
+/** A region's current image is the home image's copy, or the same content; with --max-age, young enough. */
+function hasCopy(entry: AmiEntry | undefined, home: AmiEntry, options: Pick<DryRunOptions, "maxAgeMs" | "now">): boolean {
+  if (!entry || tooOld(entry, options) !== undefined) return false;
   return entry.copied_from?.ami_id === home.ami_id || (entry.content_hash !== undefined && entry.content_hash === home.content_hash);
 }

@@ -240,9 +240,16 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     const where = `${target.templateId}.${region}.${target.architecture}`;
     const source = await sourcePromise;
     // An image found up to date at home may have been copied here by an earlier run: a copy carries the source's content hash.
+    // With --max-age, one older than that is copied again, as the home image would have been built again.
     if (built.result.upToDate && built.result.contentHash) {
       reporter.targetStep(target.key, `${region}: looking for a copy of ${source.imageId}'s content`);
-      const found = await findUpToDateImage(ec2, { templateId: target.templateId, architecture: target.architecture, contentHash: built.result.contentHash, now: now() });
+      const found = await findUpToDateImage(ec2, {
+        templateId: target.templateId,
+        architecture: target.architecture,
+        contentHash: built.result.contentHash,
+        maxAgeMs: options.maxAgeMs,
+        now: now(),
+      });
       if (found.upToDate && found.image) {
         const note = await recordFound(meta, found.image);
         return { kind: "copy", found: found.image, ...(note ? { note } : {}) };

@@ -333,6 +333,16 @@ describe("runFleet: the cache", () => {
     expect(f.done.get("a/x86_64")?.result).toBe("up-to-date");
   });
 
+  it("with --max-age, a region's image of the same content older than that is copied again from the young home image", async () => {
+    const { home, copy } = earlierRun();
+    const youngHome = { ...home, creationDate: "2026-11-25T12:00:00.000Z" };
+    const oldCopy = { ...copy, creationDate: "2026-11-16T12:00:00.000Z" };
+    const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [youngHome], "us-west-2": [oldCopy] } }, options: { maxAgeMs: 7 * 86_400_000 } });
+    const { summary } = await f.run();
+    expect(summary.rows.map((r) => `${r.region} ${r.result}`)).toEqual(["us-east-1 up-to-date", "us-west-2 copied", "eu-west-1 copied"]);
+    expect(rowAt(summary.rows, "a/x86_64@us-west-2").amiId).not.toBe(oldCopy.imageId);
+  });
+
   it("--force builds again and copies everywhere, whatever exists", async () => {
     const { images } = earlierRun();
     const f = fleet({ a: X86 }, { script: { images }, options: { force: true } });
