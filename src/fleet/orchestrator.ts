@@ -134,8 +134,8 @@ export function imageJobId(templateId: string, architecture: string, region: str
 }
 
 /**
- * The run's jobs, in the order the scheduler starts them when it can: each
- * target's build, then its copies. A child's build needs its parent's image
+ * The run's jobs, target by target (the order of the rows): each target's
+ * build, then its copies. A child's build needs its parent's image
  * in the child's home region, which is the parent's build when both are built
  * there and the parent's copy there when not.
  */
@@ -149,6 +149,33 @@ export function fleetJobs(targets: readonly FleetTarget[]): FleetJob[] {
       ...target.copyTo.map((region) => ({ id: imageJobId(target.templateId, target.architecture, region), target, region, kind: "copy" as const, needs: [buildId] })),
     ];
   });
+}
+
+/**
+ * The order the scheduler starts ready jobs in: the longest chain of jobs
+ * from a job on first (a parent's build, the copy its child is built on, then
+ * builds with copies to follow), among chains as long a build before a copy
+ * (a build launches, provisions, validates and images; a copy only moves
+ * snapshots), otherwise target by target. In the order of the rows, a
+ * parent's copies would take every free slot before its child's build, which
+ * is on the run's longest path.
+ */
+export function startOrder(jobs: readonly FleetJob[]): FleetJob[] {
+  const dependents = new Map<string, FleetJob[]>();
+  for (const job of jobs) for (const need of job.needs) dependents.set(need, [...(dependents.get(need) ?? []), job]);
+  const chain = new Map<string, number>();
+  const chainFrom = (job: FleetJob): number => {
+    let length = chain.get(job.id);
+    if (length === undefined) {
+      length = 1 + Math.max(0, ...(dependents.get(job.id) ?? []).map(chainFrom));
+      chain.set(job.id, length);
+    }
+    return length;
+  };
+  return jobs
+    .map((job, index) => ({ job, index, length: chainFrom(job) }))
+    .sort((a, b) => b.length - a.length || Number(a.job.kind === "copy") - Number(b.job.kind === "copy") || a.index - b.index)
+    .map(({ job }) => job);
 }
 
 export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_DEPS): Promise<FleetRunResult> {
@@ -342,7 +369,9 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
   const seen = new Map<string, JobOutcome<JobValue>>();
   const outcomes = () => seen;
 
-  const finalOutcomes = await runJobs(jobs, {
+  const position = new Map(startOrder([...metas.values()]).map((meta, index) => [meta.id, index]));
+  const inStartOrder = [...jobs].sort((a, b) => position.get(a.id)! - position.get(b.id)!);
+  const finalOutcomes = await runJobs(inStartOrder, {
     concurrency: options.concurrency,
     signal: options.signal,
     failFast: options.failFast,

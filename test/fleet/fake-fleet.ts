@@ -35,6 +35,8 @@ export interface FleetScript {
   images?: Record<string, ImageInfo[]>;
   /** How long each build and each CopyImage takes, ms. */
   ms?: number;
+  /** How long a job's build takes, by job id, when not `ms`. */
+  buildMs?: Record<string, number>;
 }
 
 export const FAKE_NOW = new Date("2026-11-26T12:00:00Z");
@@ -204,7 +206,7 @@ export function fakeFleet(script: FleetScript = {}) {
         await new Promise<void>((resolve) => deps.signal.addEventListener("abort", () => resolve(), { once: true }));
         return interrupted();
       }
-      await sleep(ms);
+      await sleep(script.buildMs?.[id] ?? ms);
       if (deps.signal.aborted) return interrupted();
       const cost = deps.prices ? { build: buildCost({ region: input.region, instanceType: input.instanceType, seconds: 600, volumeGb: 8 }, deps.prices), prices: "test" } : undefined;
       if (outcome === "fail") {

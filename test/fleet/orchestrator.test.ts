@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AwsCallError } from "../../src/aws/ports.js";
 import { describeAwsError } from "../../src/aws/sdk.js";
 import { EXIT } from "../../src/errors.js";
-import { runFleet, type FleetRunOptions } from "../../src/fleet/orchestrator.js";
+import { fleetJobs, runFleet, startOrder, type FleetRunOptions } from "../../src/fleet/orchestrator.js";
 import type { FleetReporter, FleetRow, TargetOutcome } from "../../src/fleet/reporter.js";
 import type { TargetSelection } from "../../src/fleet/targets.js";
 import { COPIED_FROM_TAG } from "../../src/registry/copied-from.js";
@@ -186,6 +186,52 @@ describe("runFleet: templates built on templates", () => {
     expect(summary.rows.map((r) => `${r.template}@${r.region} ${r.result}`)).toEqual(["parent@us-east-1 up-to-date", "parent@eu-west-1 up-to-date", "child@eu-west-1 built"]);
     expect(f.fake.requests.find((r) => r.templateId === "child")!.parentImage).toEqual({ templateId: "parent", imageId: there.imageId });
     expect(f.fake.calls.filter((c) => c.startsWith("copy "))).toEqual([]);
+  });
+});
+
+describe("runFleet: what starts first", () => {
+  const CHAIN = { a: X86, b: { parent: "a", regions: THREE, architectures: ["x86_64"] }, c: X86, d: X86 } satisfies Record<string, TemplateShape>;
+
+  it("orders the jobs by the longest chain still to come after each, then target by target", () => {
+    const { targets } = targetsOf({ ...CHAIN, e: { parent: "a", regions: ["eu-west-1"], architectures: ["x86_64"] } });
+    expect(startOrder(fleetJobs(targets)).map((j) => `${j.kind} ${j.id}`)).toEqual([
+      // a's build, then its child b's build and the others with copies to follow (a's copy that e is built on among them),
+      // then e's build, which has none, then the copies.
+      "build a/x86_64@us-east-1",
+      "build c/x86_64@us-east-1",
+      "build d/x86_64@us-east-1",
+      "build b/x86_64@us-east-1",
+      "copy a/x86_64@eu-west-1",
+      "build e/x86_64@eu-west-1",
+      "copy a/x86_64@us-west-2",
+      "copy c/x86_64@us-west-2",
+      "copy c/x86_64@eu-west-1",
+      "copy d/x86_64@us-west-2",
+      "copy d/x86_64@eu-west-1",
+      "copy b/x86_64@us-west-2",
+      "copy b/x86_64@eu-west-1",
+    ]);
+  });
+
+  it("starts a child's build before its parent's copies when a slot frees, and keeps the rows target by target", async () => {
+    const f = fleet(CHAIN, { options: { concurrency: 3 }, script: { buildMs: { "a/x86_64@us-east-1": 5, "c/x86_64@us-east-1": 60, "d/x86_64@us-east-1": 60 } } });
+    const { summary } = await f.run();
+    const afterParent = f.fake.log.slice(at(f.fake.log, "end build a/x86_64@us-east-1") + 1).find((l) => l.startsWith("start "));
+    expect(afterParent).toBe("start build b/x86_64@us-east-1");
+    expect(summary.rows.map((r) => `${r.template}@${r.region}`)).toEqual([
+      "a@us-east-1",
+      "a@us-west-2",
+      "a@eu-west-1",
+      "c@us-east-1",
+      "c@us-west-2",
+      "c@eu-west-1",
+      "d@us-east-1",
+      "d@us-west-2",
+      "d@eu-west-1",
+      "b@us-east-1",
+      "b@us-west-2",
+      "b@eu-west-1",
+    ]);
   });
 });
 
