@@ -474,7 +474,13 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
         result: "cancelled",
         ...(outcome.seconds === undefined ? {} : { durationSeconds: outcome.seconds }),
         ...cost,
-        detail: outcome.reason === "interrupted" ? "interrupted: stopped and cleaned up" : "cancelled by --fail-fast after a failure",
+        // A job that never started has nothing to clean up.
+        detail:
+          outcome.seconds === undefined
+            ? `not started: ${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}`
+            : outcome.reason === "interrupted"
+              ? "interrupted: stopped and cleaned up"
+              : "cancelled by --fail-fast after a failure: stopped and cleaned up",
         ...(error instanceof BuildNotDone ? { logDir: error.result.logDir } : {}),
       };
     }

@@ -284,8 +284,9 @@ describe("runFleet: failures", () => {
     expect(f.fake.log.some((l) => l.includes(" c/"))).toBe(false);
     expect(rowAt(summary.rows, "a/x86_64@us-east-1").result).toBe("failed");
     expect(rowAt(summary.rows, "a/x86_64@us-west-2").result).toBe("skipped");
-    for (const where of ["b/x86_64@us-east-1", "b/x86_64@us-west-2", "c/x86_64@us-east-1", "c/x86_64@eu-west-1"]) {
-      expect(rowAt(summary.rows, where), where).toMatchObject({ result: "cancelled", detail: "cancelled by --fail-fast after a failure" });
+    expect(rowAt(summary.rows, "b/x86_64@us-east-1")).toMatchObject({ result: "cancelled", detail: "cancelled by --fail-fast after a failure: stopped and cleaned up" });
+    for (const where of ["b/x86_64@us-west-2", "c/x86_64@us-east-1", "c/x86_64@eu-west-1"]) {
+      expect(rowAt(summary.rows, where), where).toMatchObject({ result: "cancelled", detail: "not started: cancelled by --fail-fast after a failure" });
     }
     expect(summary.interrupted).toBeUndefined();
   });
@@ -301,8 +302,14 @@ describe("runFleet: failures", () => {
     expect(summary.interrupted).toBe(true);
     expect(f.fake.signals.get("a/x86_64@us-east-1")?.aborted).toBe(true);
     expect(f.fake.log).toEqual(["start build a/x86_64@us-east-1", "end build a/x86_64@us-east-1"]);
-    expect(summary.rows.map((r) => r.result)).toEqual(Array(6).fill("cancelled"));
-    expect(summary.rows.every((r) => r.detail?.startsWith("interrupted"))).toBe(true);
+    expect(summary.rows.map((r) => `${r.template}@${r.region} ${r.result}: ${r.detail}`)).toEqual([
+      "a@us-east-1 cancelled: interrupted: stopped and cleaned up",
+      "a@us-west-2 cancelled: not started: interrupted",
+      "a@eu-west-1 cancelled: not started: interrupted",
+      "b@us-east-1 cancelled: not started: interrupted",
+      "b@us-west-2 cancelled: not started: interrupted",
+      "b@eu-west-1 cancelled: not started: interrupted",
+    ]);
   });
 
   it("an interrupt before the run starts anything exits 130 with every row cancelled", async () => {
@@ -312,7 +319,7 @@ describe("runFleet: failures", () => {
     const { summary, exitCode } = await f.run();
     expect(exitCode).toBe(EXIT.interrupted);
     expect(f.fake.log).toEqual([]);
-    expect(summary.rows.map((r) => r.result)).toEqual(["cancelled", "cancelled", "cancelled"]);
+    expect(summary.rows.map((r) => `${r.result}: ${r.detail}`)).toEqual(Array(3).fill("cancelled: not started: interrupted"));
   });
 });
 
