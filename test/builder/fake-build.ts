@@ -75,6 +75,31 @@ export function imageMatches(image: ImageInfo, filter: ImageFilter): boolean {
   );
 }
 
+/** The EC2 action behind each method of the port, for a fake's refusal to name. */
+const EC2_ACTIONS: Record<Exclude<keyof Ec2Port, "region">, string> = {
+  describeImages: "DescribeImages",
+  defaultVpcId: "DescribeVpcs",
+  describeSubnets: "DescribeSubnets",
+  createSecurityGroup: "CreateSecurityGroup",
+  deleteSecurityGroup: "DeleteSecurityGroup",
+  runInstance: "RunInstances",
+  describeInstance: "DescribeInstances",
+  describeInstances: "DescribeInstances",
+  stopInstance: "StopInstances",
+  terminateInstance: "TerminateInstances",
+  createImage: "CreateImage",
+  copyImage: "CopyImage",
+  createTags: "CreateTags",
+  deregisterImage: "DeregisterImage",
+  deleteSnapshot: "DeleteSnapshot",
+};
+
+/** An EC2 port of `region` that does what `own` does and refuses every other call, naming its action (a test's fake of one concern). */
+export function ec2PortWith(region: string, own: Partial<Omit<Ec2Port, "region">>): Ec2Port {
+  const refused = Object.fromEntries(Object.entries(EC2_ACTIONS).map(([method, action]) => [method, () => Promise.reject(new Error(`the fake does not do ${action}`))]));
+  return { ...(refused as unknown as Omit<Ec2Port, "region">), ...own, region };
+}
+
 export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: string[]; tags: Record<string, Tags> } {
   const calls: string[] = [];
   const tags: Record<string, Tags> = {};

@@ -21,7 +21,7 @@ import { recordFromImage } from "../../src/registry/aws-images.js";
 import { entryAt, isPinned } from "../../src/registry/operations.js";
 import { recordAmi, updateRegistryFile } from "../../src/registry/store.js";
 import { imageContentHash } from "../../src/template/content-hash.js";
-import { ACCOUNT, FAKE_BASE_AMI, imageMatches } from "../builder/fake-build.js";
+import { ACCOUNT, ec2PortWith, FAKE_BASE_AMI, imageMatches } from "../builder/fake-build.js";
 
 /** What a job's build does: make an image (default), fail (exit 1), fail for the user's setup (exit 2, a preflight problem), or run until interrupted. */
 export type BuildScript = "build" | "fail" | "usage" | "hang";
@@ -80,8 +80,7 @@ export function fakeFleet(script: FleetScript = {}) {
   const portsFor = (region: string) => {
     const existing = ports.get(region);
     if (existing) return existing;
-    const ec2: Ec2Port = {
-      region,
+    const ec2 = ec2PortWith(region, {
       async describeImages(filter) {
         // A copy (pending when made) is available by the time its wait first looks for it.
         if (filter.imageIds) for (const image of inRegion(region)) if (filter.imageIds.includes(image.imageId) && image.state === "pending") image.state = "available";
@@ -107,18 +106,7 @@ export function fakeFleet(script: FleetScript = {}) {
       async deleteSnapshot(snapshotId) {
         calls.push(`delete ${snapshotId} in ${region}`);
       },
-      defaultVpcId: unused("DescribeVpcs"),
-      describeSubnets: unused("DescribeSubnets"),
-      createSecurityGroup: unused("CreateSecurityGroup"),
-      deleteSecurityGroup: unused("DeleteSecurityGroup"),
-      runInstance: unused("RunInstances"),
-      describeInstance: unused("DescribeInstances"),
-      describeInstances: unused("DescribeInstances"),
-      stopInstance: unused("StopInstances"),
-      terminateInstance: unused("TerminateInstances"),
-      createImage: unused("CreateImage (the fake build makes its images itself)"),
-      createTags: unused("CreateTags"),
-    };
+    });
     const ssm: SsmPort = {
       region,
       async putParameter(name, value) {
