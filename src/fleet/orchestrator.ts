@@ -463,7 +463,13 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
     }
     case "skipped": {
       const root = metas.get(outcome.because);
-      const because = root === undefined ? outcome.because : root.target === target ? `its build in ${root.region} failed` : `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it)`;
+      const through = root === undefined || root.target.templateId === target.parent ? "" : ` through ${target.parent}`;
+      const because =
+        root === undefined
+          ? outcome.because
+          : root.target === target
+            ? `its build in ${root.region} failed`
+            : `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it${through})`;
       return { ...base, result: "skipped", detail: because };
     }
     case "cancelled": {

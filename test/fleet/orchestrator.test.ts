@@ -256,7 +256,7 @@ describe("runFleet: failures", () => {
       "parent/x86_64@eu-west-1 skipped: its build in us-east-1 failed",
       "child/x86_64@us-east-1 skipped: parent/x86_64 in us-east-1 failed (child builds on it)",
       "child/x86_64@us-west-2 skipped: parent/x86_64 in us-east-1 failed (child builds on it)",
-      "leaf/x86_64@us-east-1 skipped: parent/x86_64 in us-east-1 failed (leaf builds on it)",
+      "leaf/x86_64@us-east-1 skipped: parent/x86_64 in us-east-1 failed (leaf builds on it through child)",
     ]);
     expect(rowAt(summary.rows, "parent/x86_64@us-east-1").logDir).toMatch(/logs/);
     expect(f.fake.log.filter((l) => l.includes("child") || l.includes("leaf"))).toEqual([]);
