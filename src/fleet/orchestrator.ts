@@ -276,7 +276,10 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
   const seen = new Map<string, JobOutcome<JobValue>>();
   const outcomes = () => seen;
 
-  const finalOutcomes = await runJobs(jobs, {
+  // The scheduler starts ready jobs in the order given: builds first, since children wait on them and copies wait on nothing
+  // but their own build, so a full --concurrency fills with copies only when no build is ready.
+  const ordered = [...jobs.filter((job) => metas.get(job.id)!.kind === "build"), ...jobs.filter((job) => metas.get(job.id)!.kind === "copy")];
+  const finalOutcomes = await runJobs(ordered, {
     concurrency: options.concurrency,
     signal: options.signal,
     failFast: options.failFast,
