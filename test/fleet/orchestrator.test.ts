@@ -233,6 +233,15 @@ describe("runFleet: what starts first", () => {
       "b@eu-west-1",
     ]);
   });
+
+  it("starts the copy a child in another region is built on before builds that nothing waits for", async () => {
+    const ONE = { regions: ["us-east-1"], architectures: ["x86_64"] } satisfies TemplateShape;
+    const shapes = { p: { regions: ["us-east-1", "eu-west-1"], architectures: ["x86_64"] }, child: { parent: "p", regions: ["eu-west-1"], architectures: ["x86_64"] }, x: ONE, y: ONE, z: ONE } satisfies Record<string, TemplateShape>;
+    const f = fleet(shapes, { options: { concurrency: 2 }, script: { buildMs: { "p/x86_64@us-east-1": 5, "x/x86_64@us-east-1": 80 } } });
+    await f.run();
+    const afterParent = f.fake.log.slice(at(f.fake.log, "end build p/x86_64@us-east-1") + 1).find((l) => l.startsWith("start "));
+    expect(afterParent).toBe("start copy p/x86_64@eu-west-1");
+  });
 });
 
 describe("runFleet: failures", () => {
