@@ -94,8 +94,13 @@ function tooOld(entry: AmiEntry, options: Pick<DryRunOptions, "maxAgeMs" | "now"
   return `${entry.ami_id} is ${Number.isNaN(age) ? "of unknown age" : `${describeAge(age)} old`}, more than the ${describeAge(options.maxAgeMs)} --max-age allows`;
 }
 
-/** A region's current image is the home image's copy, or the same content; with --max-age, young enough. */
-function hasCopy(entry: AmiEntry | undefined, home: AmiEntry, options: Pick<DryRunOptions, "maxAgeMs" | "now">): boolean {
-  if (!entry || tooOld(entry, options) !== undefined) return false;
+/**
+ * A region's current image is the home image's copy, or of the same content;
+ * with --max-age, of the same build as the home image (which is young enough),
+ * as the run's search for a copy asks.
+ */
+function hasCopy(entry: AmiEntry | undefined, home: AmiEntry, options: Pick<DryRunOptions, "maxAgeMs">): boolean {
+  if (!entry) return false;
+  if (options.maxAgeMs !== undefined) return entry.copied_from?.ami_id === home.ami_id || (home.build_id !== undefined && entry.build_id === home.build_id);
   return entry.copied_from?.ami_id === home.ami_id || (entry.content_hash !== undefined && entry.content_hash === home.content_hash);
 }

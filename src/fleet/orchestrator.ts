@@ -267,14 +267,16 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     const where = `${target.templateId}.${region}.${target.architecture}`;
     const source = await sourcePromise;
     // An image found up to date at home may have been copied here by an earlier run: a copy carries the source's content hash.
-    // With --max-age, one older than that is copied again, as the home image would have been built again.
-    if (built.result.upToDate && built.result.contentHash) {
+    // With --max-age only a copy of that very build will do: the home image is young enough, but an older build of the same
+    // content (copied here before the home was built again) need not be, and a copy's creation date is when it was copied.
+    const sourceBuild = source.tags["cws:build-id"];
+    if (built.result.upToDate && built.result.contentHash && (options.maxAgeMs === undefined || sourceBuild !== undefined)) {
       reporter.targetStep(target.key, `${region}: looking for a copy of ${source.imageId}'s content`);
       const found = await findUpToDateImage(ec2, {
         templateId: target.templateId,
         architecture: target.architecture,
         contentHash: built.result.contentHash,
-        maxAgeMs: options.maxAgeMs,
+        ...(options.maxAgeMs === undefined ? {} : { buildId: sourceBuild }),
         now: now(),
       });
       if (found.upToDate && found.image) {

@@ -95,10 +95,17 @@ describe("plannedTargets: is the home image up to date?", () => {
     if (reason) expect(target!.reason).toBe(reason);
   });
 
-  it("with --max-age, copies again to a region whose image of the same content is older than that", () => {
-    const home = built("a", ONE_ARCH, ami(1), BASE, { created: "2026-11-25T12:00:00Z" });
-    const copy = (id: string, created: string) => ({ ...home, ami_id: id, created, copied_from: { region: "us-east-1", ami_id: ami(1) } });
-    const registry = registryWith({ a: { "us-east-1": { x86_64: home }, "us-west-2": { x86_64: copy(ami(2), "2026-11-25T13:00:00Z") }, "eu-west-1": { x86_64: copy(ami(3), "2026-11-16T12:00:00Z") } } });
+  it("with --max-age, counts a region as having the image only when it has the home image's own build", () => {
+    const home = built("a", ONE_ARCH, ami(1), BASE, { created: "2026-11-25T12:00:00Z", build_id: "b-new" });
+    // us-west-2: another image of the home's build (e.g. recorded by update-registry); eu-west-1: an older build of the same
+    // content, copied recently.
+    const registry = registryWith({
+      a: {
+        "us-east-1": { x86_64: home },
+        "us-west-2": { x86_64: { ...home, ami_id: ami(2), created: "2026-11-25T13:00:00Z" } },
+        "eu-west-1": { x86_64: { ...home, ami_id: ami(3), created: "2026-11-26T11:00:00Z", build_id: "b-old", copied_from: { region: "us-east-1", ami_id: ami(9) } } },
+      },
+    });
     expect(plan({ a: ONE_ARCH }, registry, { maxAgeMs: 7 * DAY })).toEqual([expect.objectContaining({ action: "up-to-date", copyTo: ["eu-west-1"], present: ["us-west-2"] })]);
     expect(plan({ a: ONE_ARCH }, registry)).toEqual([expect.objectContaining({ action: "up-to-date", copyTo: [], present: ["us-west-2", "eu-west-1"] })]);
   });

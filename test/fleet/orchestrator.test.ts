@@ -395,14 +395,22 @@ describe("runFleet: the cache", () => {
     expect(f.done.get("a/x86_64")?.result).toBe("up-to-date");
   });
 
-  it("with --max-age, a region's image of the same content older than that is copied again from the young home image", async () => {
+  it("with --max-age, a region keeps a copy of the home image's own build, and gets a fresh copy in place of an older build's", async () => {
+    // The home was built again (same content) yesterday; us-west-2 has a copy of that build, eu-west-1 a copy of the build
+    // before, ten days old however recently it was copied.
     const { home, copy } = earlierRun();
-    const youngHome = { ...home, creationDate: "2026-11-25T12:00:00.000Z" };
-    const oldCopy = { ...copy, creationDate: "2026-11-16T12:00:00.000Z" };
-    const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [youngHome], "us-west-2": [oldCopy] } }, options: { maxAgeMs: 7 * 86_400_000 } });
+    const youngHome = { ...home, creationDate: "2026-11-25T12:00:00.000Z", tags: { ...home.tags, "cws:build-id": "b-new" } };
+    const sameBuild = { ...copy, creationDate: "2026-11-25T13:00:00.000Z", tags: { ...copy.tags, "cws:build-id": "b-new" } };
+    const olderBuild = accountImage("ami-0aaaaaaaaaaaaaaa3", { ...copy.tags, "cws:build-id": "b-old" }, { creationDate: "2026-11-26T11:00:00.000Z" });
+    const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [youngHome], "us-west-2": [sameBuild], "eu-west-1": [olderBuild] } }, options: { maxAgeMs: 7 * 86_400_000 } });
     const { summary } = await f.run();
-    expect(summary.rows.map((r) => `${r.region} ${r.result}`)).toEqual(["us-east-1 up-to-date", "us-west-2 copied", "eu-west-1 copied"]);
-    expect(rowAt(summary.rows, "a/x86_64@us-west-2").amiId).not.toBe(oldCopy.imageId);
+    expect(summary.rows.map((r) => `${r.region} ${r.result}`)).toEqual(["us-east-1 up-to-date", "us-west-2 up-to-date", "eu-west-1 copied"]);
+    expect(rowAt(summary.rows, "a/x86_64@us-west-2").amiId).toBe(sameBuild.imageId);
+    expect(rowAt(summary.rows, "a/x86_64@eu-west-1").copiedFrom).toEqual({ region: "us-east-1", amiId: home.imageId });
+
+    // Without --max-age any image of the same content will do.
+    const again = fleet({ a: X86 }, { script: { images: { "us-east-1": [youngHome], "us-west-2": [sameBuild], "eu-west-1": [olderBuild] } } });
+    expect((await again.run()).summary.rows.map((r) => r.result)).toEqual(["up-to-date", "up-to-date", "up-to-date"]);
   });
 
   it("--force builds again and copies everywhere, whatever exists", async () => {
