@@ -7,6 +7,7 @@ import {
   DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand,
   EnableImageDeprecationCommand,
+  type DescribeLaunchTemplateVersionsCommandInput,
   type Snapshot,
 } from "@aws-sdk/client-ec2";
 import { PutParameterCommand } from "@aws-sdk/client-ssm";
@@ -96,7 +97,7 @@ describe("launch templates", () => {
     expect(v2.LaunchTemplateVersion).toMatchObject({ VersionNumber: 2, DefaultVersion: false, LaunchTemplateData: { ImageId: second, InstanceType: "t3.micro" } });
     await regional.ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: "web", LaunchTemplateData: { ImageId: "resolve:ssm:/team/web/ami" } }));
 
-    const images = async (input: ConstructorParameters<typeof DescribeLaunchTemplateVersionsCommand>[0]) =>
+    const images = async (input: DescribeLaunchTemplateVersionsCommandInput) =>
       ((await regional.ec2.send(new DescribeLaunchTemplateVersionsCommand(input))).LaunchTemplateVersions ?? []).map((v) => `${v.VersionNumber} ${v.LaunchTemplateData?.ImageId}`);
     expect(await images({ LaunchTemplateId: id })).toEqual([`1 ${first}`, `2 ${second}`, "3 resolve:ssm:/team/web/ami"]);
     expect(await images({ LaunchTemplateName: "web", Versions: ["$Latest", "$Default"] })).toEqual([`1 ${first}`, "3 resolve:ssm:/team/web/ami"]);
