@@ -13,7 +13,7 @@ import {
 import { PutParameterCommand } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../src/emulator.js";
-import { clientsFor, errorOf, startTestEmulator, type Clients } from "./helpers.js";
+import { clientsFor, errorOf, startTestEmulator } from "./helpers.js";
 
 /**
  * What `cws ami cleanup` reads and does beside the build's calls, as AWS
@@ -21,11 +21,9 @@ import { clientsFor, errorOf, startTestEmulator, type Clients } from "./helpers.
  * every one of their versions (an AMI id or resolve:ssm:), and deprecation.
  */
 let emu: Emulator;
-let c: Clients;
 
 beforeAll(async () => {
   emu = await startTestEmulator();
-  c = clientsFor(emu);
 });
 afterAll(async () => {
   await emu?.stop();
