@@ -92,6 +92,7 @@ function toImageInfo(image: Image): ImageInfo {
 function toInstanceInfo(instance: Instance): InstanceInfo {
   return {
     instanceId: instance.InstanceId ?? "",
+    ...(instance.ImageId ? { imageId: instance.ImageId } : {}),
     state: instance.State?.Name ?? "unknown",
     stateReason: instance.StateReason?.Message,
     instanceType: instance.InstanceType ?? "",

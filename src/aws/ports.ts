@@ -111,6 +111,8 @@ export interface LaunchRequest {
 
 export interface InstanceInfo {
   instanceId: string;
+  /** The image it was launched from. */
+  imageId?: string;
   state: string;
   stateReason: string | undefined;
   instanceType: string;
