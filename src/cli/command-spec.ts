@@ -30,7 +30,9 @@ export type ValueKind =
   | "duration"
   | "amiOrVersion"
   /** A whole number of things at once, 1 to 64 (--concurrency). */
-  | "count";
+  | "count"
+  /** How many to keep, 0 or more (cleanup's --keep-latest). */
+  | "keepCount";
 
 export interface OptionSpec {
   /** In commander's syntax: `--region <region>`, `--strict`, `--no-cache`. */
@@ -44,6 +46,8 @@ export interface OptionSpec {
   aliases?: readonly string[];
   /** Accepted but left out of the help. */
   hidden?: boolean;
+  /** May be given more than once (`--region a --region b`): the command gets every value, in order, each checked. */
+  repeatable?: boolean;
   /**
    * What cannot be given with it: the command's arguments by name (`template` for `[template]`) and
    * other options by long flag. Both given is a usage error (exit 2), never one silently ignored.

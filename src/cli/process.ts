@@ -24,6 +24,13 @@ export async function runProcess(group: GroupSpec, topLevel: readonly CommandSpe
     chdir: (dir) => process.chdir(dir),
     runtime: `node ${process.version}, ${process.platform} ${process.arch}`,
     processes: processProbe(process, ["cws", ...process.argv.slice(2)].join(" ")),
+    // process.stdin is only looked at when a command asks: creating it costs what process.stderr does.
+    prompt: {
+      get interactive() {
+        return process.stdin.isTTY === true && process.stderr.isTTY === true;
+      },
+      ask: (question) => askOnTerminal(question),
+    },
     onSignal: (handler) => {
       const onInt = () => handler("SIGINT");
       const onTerm = () => handler("SIGTERM");
@@ -94,4 +101,31 @@ function stdoutWriter(): OutputStream {
       return isTerminal() ? (process.stdout.columns ?? 0) : 0;
     },
   };
+}
+
+/**
+ * One line read from the terminal after `question` (readline, loaded only
+ * now). Ctrl-C or Ctrl-D ends the question unanswered: readline takes the
+ * terminal's Ctrl-C itself (raw mode), so it is told here rather than by a
+ * SIGINT to the process.
+ */
+async function askOnTerminal(question: string): Promise<string | undefined> {
+  const { createInterface } = await import("node:readline");
+  return new Promise((resolve) => {
+    const reader = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    let answer: string | undefined;
+    reader.on("SIGINT", () => {
+      process.stderr.write("^C\n");
+      reader.close();
+    });
+    reader.on("close", () => {
+      // Nothing more is read: stdin must not keep the process alive.
+      process.stdin.pause();
+      resolve(answer);
+    });
+    reader.question(question, (line) => {
+      answer = line;
+      reader.close();
+    });
+  });
 }

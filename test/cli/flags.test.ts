@@ -46,6 +46,10 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
     ["0", "expected a whole number from 1 to 64"],
     ["four", "not a number"],
   ],
+  keepCount: [
+    ["-1", "expected a whole number, 0 or more"],
+    ["three", "not a number"],
+  ],
 };
 
 const takesValue = (option: OptionSpec) => /[<[]/.test(option.flags);

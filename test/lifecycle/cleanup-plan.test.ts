@@ -316,7 +316,7 @@ describe("orphaned snapshots and the storage saved", () => {
   it("sums the monthly snapshot storage of what is deleted, at the price table's rate, and says when a price is missing", () => {
     const images = [image(1, { sizeGb: 30 }), image(2, { sizeGb: 30 }), image(3, { sizeGb: 50 }), image(4, { region: "mars-1" as string, sizeGb: 8 }), image(5, { region: "mars-1" as string, sizeGb: 8 })];
     const p = plan(images, 1, { facts: { snapshots: new Map([[E1, [snapshot("snap-orphan")]]]) } });
-    const perGb = SHIPPED_PRICES.regions[E1]!.snapshotGbMonth;
+    const perGb = SHIPPED_PRICES.regions[E1]!.snapshotGbMonth!;
     expect(p.savedPerMonth.usd).toBeCloseTo((30 + 50 + 30) * perGb, 10);
     expect(p.savedPerMonth.known).toBe(false);
     expect(p.savedPerMonth.unknown).toEqual(["price unknown for snapshot storage in mars-1 (add it with --prices)"]);
