@@ -144,6 +144,16 @@ export interface CleanupPlan {
   savedPerMonth: CostTotal;
 }
 
+/**
+ * When a deprecation asked for now takes effect. EC2 rounds the seconds to
+ * the nearest minute and refuses a time in the past, so: the next whole
+ * minute, plus one for the clocks of this machine and EC2 to differ. An image
+ * deprecated from then or earlier is left as it is.
+ */
+export function deprecationTime(now: Date): Date {
+  return new Date((Math.floor(now.getTime() / 60_000) + 2) * 60_000);
+}
+
 /** The key of an image in a region, for the maps above. */
 export function imageKey(region: string, imageId: string): string {
   return `${region}/${imageId}`;
@@ -297,7 +307,7 @@ export function planCleanup(
       const { image, region } = j.entry;
       if (j.reasons.length === 0 && confirmed !== undefined && !confirmed.has(j.key)) j.reasons.push({ kind: "not-confirmed" });
       let action: CleanupAction = j.reasons.length > 0 ? "keep" : scope.deprecate ? "deprecate" : "delete";
-      if (action === "deprecate" && image.deprecationTime !== undefined && Date.parse(image.deprecationTime) <= now) {
+      if (action === "deprecate" && image.deprecationTime !== undefined && Date.parse(image.deprecationTime) <= deprecationTime(scope.now).getTime()) {
         j.reasons.push({ kind: "already-deprecated", since: image.deprecationTime });
         action = "keep";
       }

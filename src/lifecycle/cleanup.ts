@@ -8,6 +8,7 @@ import {
   INSTANCE_STATES_IN_USE,
   NO_USAGE,
   changedImages,
+  deprecationTime,
   imageKey,
   planCleanup,
   type CleanupFacts,
@@ -125,15 +126,6 @@ export interface CleanupOutcome {
   events: CleanupEvent[];
   /** Ctrl-C stopped it before everything was done (what was under way was finished). */
   interrupted: boolean;
-}
-
-/**
- * When a deprecation takes effect: now, as EC2 takes it. EC2 rounds the
- * seconds to the nearest minute and refuses a time in the past, so the next
- * whole minute, plus one for the clock of the machine and EC2's to differ.
- */
-export function deprecationTime(now: Date): Date {
-  return new Date((Math.floor(now.getTime() / 60_000) + 2) * 60_000);
 }
 
 /**

@@ -49,7 +49,7 @@ export function describeReason(reason: KeepReason): string {
     case "no-template-tag":
       return "no cws:template tag: its template is not known";
     case "already-deprecated":
-      return `deprecated since ${normalizeDate(reason.since)}`;
+      return `deprecated from ${normalizeDate(reason.since)}`;
     case "not-confirmed":
       return "the registry changed after the plan was shown; run cleanup again to judge it";
   }

@@ -101,7 +101,7 @@ export interface AddImageSpec {
   /** On the image, and on each of its snapshots unless `snapshotTags` says otherwise. */
   tags?: Record<string, string>;
   snapshotTags?: Record<string, string>;
-  /** ISO 8601; default now. */
+  /** ISO 8601 (its snapshots' StartTime too); default now. */
   creationDate?: string;
   /** GiB of each snapshot (default 8). */
   sizeGb?: number;
@@ -446,6 +446,8 @@ function addImage(world: World, region: RegionState, spec: AddImageSpec): { imag
   const family = BASE_IMAGE_FAMILIES.find((f) => f.key === (spec.family ?? "ubuntu-24.04"));
   if (!family) throw new Error(`no image family ${spec.family}`);
   const now = world.clock.now();
+  // Its snapshots were started when it was created, however long ago.
+  const startedAt = spec.creationDate === undefined ? now : Math.min(now, world.clock.simAt(Date.parse(spec.creationDate)));
   const imageId = randomId("ami");
   // A pending image stays pending (as long as anyone will look); its snapshots too.
   const readyAt = spec.state === "pending" ? Number.MAX_SAFE_INTEGER : now;
@@ -456,7 +458,7 @@ function addImage(world: World, region: RegionState, spec: AddImageSpec): { imag
       region: region.name,
       volumeSize: spec.sizeGb ?? 8,
       ownerId: world.accountId,
-      startedAt: now,
+      startedAt,
       completeAt: readyAt,
       encrypted: true,
       imageId,

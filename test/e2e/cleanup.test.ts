@@ -1,0 +1,292 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, DescribeSnapshotsCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import type { Emulator } from "@cws/aws-emulator";
+import { afterEach, describe, expect, it } from "vitest";
+import type { AmiRecord } from "../../src/registry/schema.js";
+import { runOnTerminal } from "../helpers/terminal.js";
+import { record, registryWith } from "../registry/fixtures.js";
+import { startHarness, type Harness } from "./harness.js";
+
+/**
+ * `cws ami cleanup` end to end: the built CLI against the emulator, with
+ * images made as a build would have tagged them (the emulator's addImage, so
+ * that they can be old, and many).
+ */
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+const E1 = "us-east-1";
+const W2 = "us-west-2";
+const DAY = 86_400_000;
+const credentials = { accessKeyId: "test", secretAccessKey: "test" };
+
+function clients(h: Harness, region = E1) {
+  return { ec2: new EC2Client({ endpoint: h.emulator.url, region, credentials }), ssm: new SSMClient({ endpoint: h.emulator.url, region, credentials }) };
+}
+
+/** An image as a cws build tags it, `age` days old. */
+function seed(emulator: Emulator, age: number, options: { region?: string; template?: string; arch?: "x86_64" | "arm64"; sizeGb?: number; snapshots?: number; tags?: Record<string, string> } = {}) {
+  const template = options.template ?? "emu-basic";
+  const arch = options.arch ?? "x86_64";
+  const created = new Date(Date.now() - age * DAY);
+  const name = `cws-${template}-v1.0.0-${arch}-${created.toISOString().replace(/[-:]|\.\d+/g, "")}-${Math.random().toString(16).slice(2, 8)}`;
+  const tags = {
+    Name: name,
+    "cws:template": template,
+    "cws:version": "v1.0.0",
+    "cws:arch": arch,
+    "cws:build-id": `b-${age}`,
+    "cws:validated": "true",
+    "cws:managed-by": "cws",
+    ...options.tags,
+  };
+  const made = emulator.addImage(options.region ?? E1, { name, architecture: arch, tags, creationDate: created.toISOString(), sizeGb: options.sizeGb ?? 8, snapshots: options.snapshots ?? 1 });
+  return { ...made, created: created.toISOString() };
+}
+
+function writeRegistry(h: Harness, registry: unknown) {
+  mkdirSync(join(h.dir, "registry"), { recursive: true });
+  writeFileSync(join(h.dir, "registry", "amis.json"), `${JSON.stringify(registry, null, 2)}\n`);
+}
+
+/** API calls that change something: anything but Describe*, Get* and List*. */
+function mutatingCalls(emulator: Emulator): Record<string, number> {
+  return Object.fromEntries(Object.entries(emulator.stats.calls).filter(([action]) => !/:(Describe|Get|List)/.test(action)));
+}
+
+const cwsImageIds = (h: Harness, region = E1) => h.emulator.images(region).filter((i) => i.tags["cws:managed-by"] === "cws").map((i) => i.id).sort();
+
+/** What DescribeSnapshots says the account has (cws snapshots), and which of them no image names. */
+async function snapshotsAndOrphans(h: Harness, region = E1): Promise<{ all: string[]; orphaned: string[] }> {
+  const listed = await clients(h, region).ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ["self"], Filters: [{ Name: "tag:cws:managed-by", Values: ["cws"] }] }));
+  const all = (listed.Snapshots ?? []).map((s) => s.SnapshotId!).sort();
+  const named = new Set(h.emulator.images(region).flatMap((i) => i.snapshotIds));
+  return { all, orphaned: all.filter((id) => !named.has(id)) };
+}
+
+interface PlanJson {
+  images: { imageId: string; action: string; reasons: { kind: string; text: string }[]; snapshotIds: string[] }[];
+  orphanedSnapshots: { snapshotId: string }[];
+  unresolvedLaunchTemplates: { parameter: string; problem: string }[];
+  savedPerMonth: { usd: number; known: boolean };
+  result: { deleted: { imageId: string; snapshotIds: string[] }[]; registryDropped: { amiId: string }[]; interrupted: boolean } | null;
+  exitCode: number;
+}
+
+/**
+ * A template's images in us-east-1, one kept for each rule: the newest two, an
+ * older one current in the registry (pinned by a rollback) with two more in
+ * its history, one an instance runs from, one a launch template's second
+ * version names, one a launch template names through an SSM parameter; and
+ * two that nothing keeps. Plus a launch template whose parameter does not exist.
+ */
+async function fleetOfRules(h: Harness) {
+  const e = h.emulator;
+  const newest = seed(e, 1);
+  const second = seed(e, 2);
+  const pinned = seed(e, 50, { snapshots: 2, sizeGb: 30 });
+  const history1 = seed(e, 40);
+  const history2 = seed(e, 45);
+  const running = seed(e, 30);
+  const templated = seed(e, 31);
+  const viaSsm = seed(e, 32);
+  const unused1 = seed(e, 20, { snapshots: 2, sizeGb: 30 });
+  const unused2 = seed(e, 60);
+  // An arm64 image is another target: the newest of its own.
+  const arm = seed(e, 70, { arch: "arm64" });
+  writeRegistry(
+    h,
+    registryWith({
+      "emu-basic": {
+        [E1]: {
+          x86_64: { ...record(pinned.imageId, pinned.created.replace(/\.\d+Z$/, "Z")), pinned: true, history: [record(history1.imageId, history1.created.replace(/\.\d+Z$/, "Z")), record(history2.imageId, history2.created.replace(/\.\d+Z$/, "Z")), record(unused2.imageId, unused2.created.replace(/\.\d+Z$/, "Z"))] } as AmiRecord,
+        },
+      },
+    }),
+  );
+  const { ec2, ssm } = clients(h);
+  await ec2.send(new RunInstancesCommand({ ImageId: running.imageId, InstanceType: "t3.micro", MinCount: 1, MaxCount: 1 }));
+  const lt = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: "app", LaunchTemplateData: { ImageId: newest.imageId, InstanceType: "t3.micro" } }));
+  await ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: lt.LaunchTemplate!.LaunchTemplateId!, LaunchTemplateData: { ImageId: templated.imageId } }));
+  await ssm.send(new PutParameterCommand({ Name: "/team/app/ami", Value: viaSsm.imageId, Type: "String" }));
+  await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: "batch", LaunchTemplateData: { ImageId: "resolve:ssm:/team/app/ami" } }));
+  await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: "gone", LaunchTemplateData: { ImageId: "resolve:ssm:/team/missing" } }));
+  e.stats.reset();
+  return { newest, second, pinned, history1, history2, running, templated, viaSsm, unused1, unused2, arm };
+}
+
+describe("cws ami cleanup (end to end, emulator)", () => {
+  it("keeps N per target, the registry's current (pinned) and history, what an instance or a launch template uses; --dry-run and a missing --yes change nothing; --yes deletes the rest with every snapshot and prunes the history", async () => {
+    harness = await startHarness();
+    const h = harness;
+    const f = await fleetOfRules(h);
+    const before = cwsImageIds(h);
+    const snapshotsBefore = await snapshotsAndOrphans(h);
+    h.emulator.stats.reset();
+
+    // The plan, offline from AWS's point of view: only Describe and Get calls.
+    const dry = await h.cws(["ami", "cleanup", "--keep-latest", "2", "--dry-run", "--json"]);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(mutatingCalls(h.emulator)).toEqual({});
+    const plan = JSON.parse(dry.stdout) as PlanJson;
+    const action = (id: string) => plan.images.find((i) => i.imageId === id);
+    const kinds = (id: string) => action(id)!.reasons.map((r) => r.kind);
+    expect(plan.images.filter((i) => i.action === "delete").map((i) => i.imageId).sort()).toEqual([f.unused1.imageId, f.unused2.imageId].sort());
+    expect(kinds(f.newest.imageId)).toEqual(["newest", "launch-templates"]);
+    expect(kinds(f.second.imageId)).toEqual(["newest"]);
+    expect(kinds(f.pinned.imageId)).toEqual(["registry-current"]);
+    expect(action(f.pinned.imageId)!.reasons[0]!.text).toBe("current in the registry, pinned by a rollback");
+    expect(kinds(f.history1.imageId)).toEqual(["registry-history"]);
+    expect(kinds(f.history2.imageId)).toEqual(["registry-history"]);
+    expect(kinds(f.running.imageId)).toEqual(["instances"]);
+    expect(kinds(f.templated.imageId)).toEqual(["launch-templates"]);
+    expect(action(f.viaSsm.imageId)!.reasons[0]!.text).toMatch(/^named by launch template batch \(lt-[0-9a-f]+\) version 1 through SSM \/team\/app\/ami$/);
+    expect(kinds(f.arm.imageId)).toEqual(["newest"]);
+    expect(plan.unresolvedLaunchTemplates).toEqual([expect.objectContaining({ parameter: "/team/missing", problem: "no such parameter" })]);
+    expect(plan.savedPerMonth.known).toBe(true);
+    expect(plan.savedPerMonth.usd).toBeCloseTo((60 + 8) * 0.05, 10);
+    expect(plan.result).toBeNull();
+
+    // The table in words, with every image and why.
+    const text = await h.cws(["ami", "cleanup", "--keep-latest", "2", "--dry-run"]);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toContain("Cleanup plan (dry run: nothing is changed): keep the newest 2 of each template, region and architecture; regions us-east-1, us-west-2");
+    expect(text.stdout).toMatch(new RegExp(`${f.unused2.imageId} .* 8 GiB +delete +\\d+th newest, not among the newest 2; nothing else keeps it`));
+    expect(text.stdout).toMatch(new RegExp(`${f.running.imageId} .* keep +used by instance i-[0-9a-f]+ \\((pending|running)\\)`));
+    expect(text.stdout).toContain("Delete 2 images (3 snapshots): saves at most $3.40/month of snapshot storage (shipped price table of");
+    expect(text.stdout).toContain("launch template gone (lt-");
+    expect(mutatingCalls(h.emulator)).toEqual({});
+
+    // No terminal and no --yes: the plan, then exit 2, nothing changed.
+    const refused = await h.cws(["ami", "cleanup", "--keep-latest", "2"]);
+    expect(refused.status).toBe(2);
+    expect(refused.stdout).toContain("Delete 2 images");
+    expect(refused.stderr).toContain("error: cws ami cleanup changes nothing without a yes, and there is no terminal to ask: nothing was changed");
+    expect(refused.stderr).toContain("→ read the plan above, then run it again with --yes");
+    expect(mutatingCalls(h.emulator)).toEqual({});
+    expect(cwsImageIds(h)).toEqual(before);
+
+    // --yes: the two go, with every one of their snapshots; the registry's history loses the one it listed.
+    const done = await h.cws(["ami", "cleanup", "--keep-latest", "2", "--yes", "--json"]);
+    expect(done.status, done.stderr).toBe(0);
+    const result = (JSON.parse(done.stdout) as PlanJson).result!;
+    expect(result.deleted.map((d) => d.imageId).sort()).toEqual([f.unused1.imageId, f.unused2.imageId].sort());
+    expect(result.deleted.find((d) => d.imageId === f.unused1.imageId)!.snapshotIds.sort()).toEqual([...f.unused1.snapshotIds].sort());
+    expect(result.registryDropped.map((d) => d.amiId)).toEqual([f.unused2.imageId]);
+    expect(done.stderr).toContain(`deregistered ${f.unused2.imageId}, deleted ${f.unused2.snapshotIds[0]}`);
+    expect(cwsImageIds(h)).toEqual(before.filter((id) => id !== f.unused1.imageId && id !== f.unused2.imageId));
+    const snapshotsAfter = await snapshotsAndOrphans(h);
+    expect(snapshotsAfter.orphaned).toEqual([]);
+    expect(snapshotsAfter.all).toEqual(snapshotsBefore.all.filter((id) => ![...f.unused1.snapshotIds, ...f.unused2.snapshotIds].includes(id)));
+    expect(mutatingCalls(h.emulator)).toEqual({ "ec2:DeregisterImage": 2, "ec2:DeleteSnapshot": 3 });
+    const registry = JSON.parse(readFileSync(join(h.dir, "registry", "amis.json"), "utf8")) as { templates: Record<string, { amis: Record<string, Record<string, AmiRecord & { pinned?: boolean; history?: AmiRecord[] }>> }> };
+    const entry = registry.templates["emu-basic"]!.amis[E1]!.x86_64!;
+    expect(entry).toMatchObject({ ami_id: f.pinned.imageId, pinned: true });
+    expect(entry.history!.map((r) => r.ami_id)).toEqual([f.history1.imageId, f.history2.imageId]);
+
+    // Run again: nothing left to do, and nothing is asked.
+    const again = await h.cws(["ami", "cleanup", "--keep-latest", "2"]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain("Nothing to delete: every image stays.");
+  });
+
+  it("deletes the orphaned snapshots a cleanup cut short left, --template and --region narrow what changes, --older-than keeps what is younger", async () => {
+    harness = await startHarness();
+    const h = harness;
+    const e = h.emulator;
+    const old = [seed(e, 90), seed(e, 80), seed(e, 10), seed(e, 5)];
+    const other = [seed(e, 90, { template: "emu-steps" }), seed(e, 80, { template: "emu-steps" })];
+    const west = [seed(e, 90, { region: W2 }), seed(e, 80, { region: W2 })];
+    // What a cleanup killed between DeregisterImage and DeleteSnapshot leaves: a deregistered image's snapshots.
+    const orphan = seed(e, 100, { snapshots: 2 });
+    const { ec2 } = clients(h);
+    await ec2.send(new (await import("@aws-sdk/client-ec2")).DeregisterImageCommand({ ImageId: orphan.imageId }));
+    expect((await snapshotsAndOrphans(h)).orphaned.sort()).toEqual([...orphan.snapshotIds].sort());
+
+    const run = await h.cws(["ami", "cleanup", "--keep-latest", "1", "--template", "emu-basic", "--region", E1, "--older-than", "30d", "--yes", "--json"]);
+    expect(run.status, run.stderr).toBe(0);
+    const doc = JSON.parse(run.stdout) as PlanJson;
+    expect(doc.images.map((i) => `${i.imageId} ${i.action}`)).toEqual([`${old[3]!.imageId} keep`, `${old[2]!.imageId} keep`, `${old[1]!.imageId} delete`, `${old[0]!.imageId} delete`]);
+    expect(doc.images[1]!.reasons.map((r) => r.text)).toEqual(["younger than 30 days (--older-than)"]);
+    expect(doc.orphanedSnapshots.map((o) => o.snapshotId).sort()).toEqual([...orphan.snapshotIds].sort());
+    expect((await snapshotsAndOrphans(h)).orphaned).toEqual([]);
+    // Another template's and another region's images were not touched.
+    expect(cwsImageIds(h)).toEqual([old[2]!.imageId, old[3]!.imageId, ...other.map((i) => i.imageId)].sort());
+    expect(cwsImageIds(h, W2)).toEqual(west.map((i) => i.imageId).sort());
+  });
+
+  it("--deprecate deprecates instead of deleting, and a second run leaves the deprecated images alone", async () => {
+    harness = await startHarness();
+    const h = harness;
+    const images = [seed(h.emulator, 1), seed(h.emulator, 2), seed(h.emulator, 3)];
+    const run = await h.cws(["ami", "cleanup", "--keep-latest", "1", "--deprecate", "--yes"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain("Deprecate 2 images; nothing is deleted");
+    expect(mutatingCalls(h.emulator)).toEqual({ "ec2:EnableImageDeprecation": 2 });
+    const deprecated = h.emulator.images(E1).filter((i) => i.deprecationTime !== undefined).map((i) => i.id).sort();
+    expect(deprecated).toEqual([images[1]!.imageId, images[2]!.imageId].sort());
+    expect(cwsImageIds(h)).toHaveLength(3);
+    // Run again: they are deprecated already (from the time the first run set), so nothing is asked of EC2.
+    const again = await h.cws(["ami", "cleanup", "--keep-latest", "1", "--deprecate", "--yes", "--json"]);
+    expect(again.status, again.stderr).toBe(0);
+    const doc = JSON.parse(again.stdout) as PlanJson;
+    expect(doc.images.map((i) => i.reasons.map((r) => r.kind))).toEqual([["newest"], ["already-deprecated"], ["already-deprecated"]]);
+    expect(mutatingCalls(h.emulator)).toEqual({ "ec2:EnableImageDeprecation": 2 });
+  });
+
+  it("pages through more than 1,000 images and stays correct when every call is throttled", { timeout: 300_000 }, async () => {
+    harness = await startHarness();
+    const h = harness;
+    const made = Array.from({ length: 1010 }, (_, i) => seed(h.emulator, 1 + i / 100));
+    h.emulator.faults.add({ service: "ec2", action: "*", code: "RequestLimitExceeded", times: 2 });
+    h.emulator.faults.add({ service: "sts", action: "*", code: "Throttling", times: 2 });
+    const run = await h.cws(["ami", "cleanup", "--keep-latest", "1000", "--yes", "--json"], { timeoutMs: 240_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const doc = JSON.parse(run.stdout) as PlanJson;
+    expect(doc.images).toHaveLength(1010);
+    const oldest = made.slice(1000).map((m) => m.imageId).sort();
+    expect(doc.result!.deleted.map((d) => d.imageId).sort()).toEqual(oldest);
+    expect(cwsImageIds(h)).toHaveLength(1000);
+    expect((await snapshotsAndOrphans(h)).orphaned).toEqual([]);
+    // Every page was read (1,010 images: two pages of DescribeImages in us-east-1), after the throttled attempts.
+    expect(h.emulator.stats.faultsInjected).toBeGreaterThan(0);
+    expect(h.emulator.stats.calls["ec2:DescribeImages"]).toBeGreaterThanOrEqual(2 + 2 + 1);
+  });
+});
+
+describe("cws ami cleanup on a terminal (pseudo-terminal)", () => {
+  it("asks before acting: no changes nothing (exit 1), yes deletes", async () => {
+    harness = await startHarness();
+    const h = harness;
+    seed(h.emulator, 1);
+    const old = seed(h.emulator, 2);
+    const answer = (keys: string) => ({
+      cols: 160,
+      rows: 40,
+      cwd: h.dir,
+      env: h.env,
+      onOutput: (raw: string, type: (keys: string) => void) => {
+        if (raw.includes("[y/N]") && !raw.includes("nothing was changed") && !answered) {
+          answered = true;
+          type(keys);
+        }
+      },
+    });
+    let answered = false;
+    const no = await runOnTerminal(["ami", "cleanup", "--keep-latest", "1"], answer("n\r"));
+    expect(no.status, no.screen.join("\n")).toBe(1);
+    expect(no.screen.join("\n")).toContain("Delete what the plan above marks delete? [y/N] n");
+    expect(no.screen.join("\n")).toContain("Cancelled: nothing was changed.");
+    expect(cwsImageIds(h)).toContain(old.imageId);
+    answered = false;
+    const yes = await runOnTerminal(["ami", "cleanup", "--keep-latest", "1"], answer("y\r"));
+    expect(yes.status, yes.screen.join("\n")).toBe(0);
+    expect(yes.screen.join("\n")).toContain("Cleanup done: deleted 1 image and their 1 snapshot.");
+    expect(cwsImageIds(h)).not.toContain(old.imageId);
+  });
+});
