@@ -176,6 +176,13 @@ describe("flag values, table-driven over the command table (built CLI)", () => {
     expect(cws(["ami", "list", "--templates-dir", "./-x"]).stderr).not.toContain("argument missing");
   });
 
+  it("checks every value of a flag that may be repeated (cleanup's --region), wherever the wrong one is", () => {
+    for (const regions of [["mars-1", "us-east-1"], ["us-east-1", "mars-1"], ["us-east-1", "us-west-2", "mars-1"]]) {
+      const args = ["ami", "cleanup", "--keep-latest", "1", ...regions.flatMap((region) => ["--region", region])];
+      expectUsageError(cws(args), { code: "BAD_OPTION", message: '--region "mars-1": not an AWS region', value: "mars-1" }, false, args.join(" "));
+    }
+  });
+
   it("accepts --arch wherever --architecture is taken, and refuses the two when they disagree", () => {
     for (const { words, spec } of COMMANDS) {
       const option = spec.options?.find((o) => o.flags.startsWith("--architecture"));

@@ -208,6 +208,11 @@ describe("cws ami cleanup (end to end, emulator)", () => {
     await ec2.send(new (await import("@aws-sdk/client-ec2")).DeregisterImageCommand({ ImageId: orphan.imageId }));
     expect((await snapshotsAndOrphans(h)).orphaned.sort()).toEqual([...orphan.snapshotIds].sort());
 
+    // --region may be repeated: each region named is in the plan.
+    const both = JSON.parse((await h.cws(["ami", "cleanup", "--keep-latest", "1", "--region", E1, "--region", W2, "--dry-run", "--json"])).stdout) as PlanJson & { regions: string[] };
+    expect(both.regions).toEqual([E1, W2]);
+    expect(both.images.filter((i) => i.action === "delete").map((i) => i.imageId)).toContain(west[0]!.imageId);
+
     const run = await h.cws(["ami", "cleanup", "--keep-latest", "1", "--template", "emu-basic", "--region", E1, "--older-than", "30d", "--yes", "--json"]);
     expect(run.status, run.stderr).toBe(0);
     const doc = JSON.parse(run.stdout) as PlanJson;
