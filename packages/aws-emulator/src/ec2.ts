@@ -102,6 +102,11 @@ function applyFilters<T extends { tags: Tags }>(items: readonly T[], fs: readonl
   return items.filter((r) => checks.every((c) => c(r)));
 }
 
+/** EC2's Describe calls take a list of ids or a page size, not both. */
+function refuseIdsWithMaxResults(p: Params, ids: readonly string[], setName: string): void {
+  if (ids.length && p.has("MaxResults")) throw new ApiError("InvalidParameterCombination", `The parameter ${setName} cannot be used with the parameter maxResults`);
+}
+
 function paginate<T>(ctx: Ec2Context, items: readonly T[], min: number, max: number): { page: T[]; nextToken?: string } {
   const maxResults = int(ctx.params, "MaxResults");
   const token = str(ctx.params, "NextToken");
@@ -821,9 +826,7 @@ const runInstances: Handler = (ctx) => {
 const describeInstances: Handler = (ctx) => {
   dryRun(ctx);
   const ids = list(ctx.params, "InstanceId");
-  if (ids.length && ctx.params.has("MaxResults")) {
-    throw new ApiError("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults");
-  }
+  refuseIdsWithMaxResults(ctx.params, ids, "instancesSet");
   let insts = ids.length ? getInstances(ctx, ids) : [...ctx.region.instances.values()];
   insts.forEach((i) => refreshInstance(ctx.world, i));
   insts = applyFilters(insts, readFilters(ctx.params), INSTANCE_FIELDS);
@@ -1103,9 +1106,7 @@ const describeImages: Handler = (ctx) => {
   const { world, region, params: p } = ctx;
   dryRun(ctx);
   const ids = list(p, "ImageId");
-  if (ids.length && p.has("MaxResults")) {
-    throw new ApiError("InvalidParameterCombination", "The parameter ImagesSet cannot be used with the parameter maxResults");
-  }
+  refuseIdsWithMaxResults(p, ids, "ImagesSet");
   checkIds(ids, "ami", "InvalidAMIID");
   const missing = ids.filter((id) => !region.images.has(id));
   if (missing.length) throw new ApiError("InvalidAMIID.NotFound", `The image id '[${missing.join(", ")}]' does not exist`);
@@ -1184,9 +1185,7 @@ const describeSnapshots: Handler = (ctx) => {
   const { world, region, params: p } = ctx;
   dryRun(ctx);
   const ids = list(p, "SnapshotId");
-  if (ids.length && p.has("MaxResults")) {
-    throw new ApiError("InvalidParameterCombination", "The parameter snapshotSet cannot be used with the parameter maxResults");
-  }
+  refuseIdsWithMaxResults(p, ids, "snapshotSet");
   checkIds(ids, "snap", "InvalidSnapshotID");
   const missing = ids.find((id) => !region.snapshots.has(id));
   if (missing) throw new ApiError("InvalidSnapshot.NotFound", `The snapshot '${missing}' does not exist.`);
