@@ -248,24 +248,34 @@ describe("cws ami cleanup (end to end, emulator)", () => {
     harness = await startHarness();
     const h = harness;
     const made = Array.from({ length: 1010 }, (_, i) => seed(h.emulator, 1 + i / 100));
+    // One of the oldest is launched by a launch template through SSM: launch templates and GetParameter are throttled too.
+    const { ec2, ssm } = clients(h);
+    await ssm.send(new PutParameterCommand({ Name: "/fleet/ami", Value: made[1005]!.imageId, Type: "String" }));
+    await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: "fleet", LaunchTemplateData: { ImageId: "resolve:ssm:/fleet/ami" } }));
+    h.emulator.stats.reset();
     h.emulator.faults.add({ service: "ec2", action: "*", code: "RequestLimitExceeded", times: 2 });
     h.emulator.faults.add({ service: "sts", action: "*", code: "Throttling", times: 2 });
+    h.emulator.faults.add({ service: "ssm", action: "*", code: "ThrottlingException", times: 2 });
     const run = await h.cws(["ami", "cleanup", "--keep-latest", "1000", "--yes", "--json"], { timeoutMs: 240_000 });
     expect(run.status, run.stderr).toBe(0);
     const doc = JSON.parse(run.stdout) as PlanJson;
     expect(doc.images).toHaveLength(1010);
-    const oldest = made.slice(1000).map((m) => m.imageId).sort();
+    const oldest = made.slice(1000).filter((_, i) => i !== 5).map((m) => m.imageId).sort();
     expect(doc.result!.deleted.map((d) => d.imageId).sort()).toEqual(oldest);
-    expect(cwsImageIds(h)).toHaveLength(1000);
+    expect(cwsImageIds(h)).toHaveLength(1001);
+    expect(cwsImageIds(h)).toContain(made[1005]!.imageId);
     expect((await snapshotsAndOrphans(h)).orphaned).toEqual([]);
-    // Every page was read (1,010 images: two pages of DescribeImages in us-east-1), after the throttled attempts.
-    expect(h.emulator.stats.faultsInjected).toBeGreaterThan(0);
-    expect(h.emulator.stats.calls["ec2:DescribeImages"]).toBeGreaterThanOrEqual(2 + 2 + 1);
+    // Each action was throttled before it got through: every kind of call cleanup makes rode it out.
+    for (const action of ["ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions", "ssm:GetParameter", "ec2:DeregisterImage", "ec2:DeleteSnapshot", "sts:GetCallerIdentity"]) {
+      expect(h.emulator.stats.calls[action], action).toBeGreaterThanOrEqual(3);
+    }
+    // Two throttled attempts for each of the nine actions; every page was read (1,010 images: the plan lists them all).
+    expect(h.emulator.stats.faultsInjected).toBe(9 * 2);
   });
 });
 
 describe("cws ami cleanup on a terminal (pseudo-terminal)", () => {
-  it("asks before acting: no changes nothing (exit 1), yes deletes", async () => {
+  it("asks before acting: no changes nothing (exit 1), Ctrl-C neither (exit 130), yes deletes", async () => {
     harness = await startHarness();
     const h = harness;
     seed(h.emulator, 1);
@@ -287,6 +297,11 @@ describe("cws ami cleanup on a terminal (pseudo-terminal)", () => {
     expect(no.status, no.screen.join("\n")).toBe(1);
     expect(no.screen.join("\n")).toContain("Delete what the plan above marks delete? [y/N] n");
     expect(no.screen.join("\n")).toContain("Cancelled: nothing was changed.");
+    expect(cwsImageIds(h)).toContain(old.imageId);
+    answered = false;
+    const interrupted = await runOnTerminal(["ami", "cleanup", "--keep-latest", "1"], answer("\x03"));
+    expect(interrupted.status, interrupted.screen.join("\n")).toBe(130);
+    expect(interrupted.screen.join("\n")).toContain("Interrupted: nothing was changed.");
     expect(cwsImageIds(h)).toContain(old.imageId);
     answered = false;
     const yes = await runOnTerminal(["ami", "cleanup", "--keep-latest", "1"], answer("y\r"));
