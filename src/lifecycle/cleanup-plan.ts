@@ -175,9 +175,8 @@ interface Judged {
   reasons: KeepReason[];
 }
 
-const NOT_TERMINATED_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"] as const;
-/** The instance states in which an instance still uses its image (every state but terminated). */
-export const INSTANCE_STATES_IN_USE: readonly string[] = NOT_TERMINATED_STATES;
+/** The instance states in which an instance still uses its image: every state but terminated. */
+export const INSTANCE_STATES_IN_USE: readonly string[] = ["pending", "running", "shutting-down", "stopping", "stopped"];
 
 /** The registry's AMIs that must stay, with why, by image key; and the base AMI each record names. */
 function registryProtections(registry: Registry | undefined, keepLatest: number): { reasons: Map<string, KeepReason>; records: Map<string, AmiRecord> } {
@@ -280,6 +279,8 @@ export function planCleanup(
     }
   }
   for (const [sourceKey, copies] of pendingCopiesOf) byKey.get(sourceKey)?.reasons.push({ kind: "copy-source", copies });
+  // Before the bases: an image kept for not being in the confirmed plan keeps its base too.
+  if (confirmed !== undefined) for (const j of judged) if (j.inScope && j.reasons.length === 0 && !confirmed.has(j.key)) j.reasons.push({ kind: "not-confirmed" });
 
   // The base of every image that stays stays too, and so on down the chain (a child's parent's parent).
   const stays = (j: Judged) => !j.inScope || j.reasons.length > 0;
@@ -305,7 +306,6 @@ export function planCleanup(
     .filter((j) => j.inScope)
     .map((j) => {
       const { image, region } = j.entry;
-      if (j.reasons.length === 0 && confirmed !== undefined && !confirmed.has(j.key)) j.reasons.push({ kind: "not-confirmed" });
       let action: CleanupAction = j.reasons.length > 0 ? "keep" : scope.deprecate ? "deprecate" : "delete";
       if (action === "deprecate" && image.deprecationTime !== undefined && Date.parse(image.deprecationTime) <= deprecationTime(scope.now).getTime()) {
         j.reasons.push({ kind: "already-deprecated", since: image.deprecationTime });
