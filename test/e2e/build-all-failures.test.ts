@@ -133,6 +133,9 @@ describe("build-all: a failing target", () => {
     expect(rows.filter((r) => r.template === "fleet-slow").map((r) => r.result)).toEqual(["cancelled", "cancelled"]);
     expect(rows.filter((r) => r.result === "built" || r.result === "copied")).toEqual([]);
     expect(result.stdout).toContain("cancelled by --fail-fast after a failure");
+    // Stopped by --fail-fast, which it says, not by a Ctrl-C nobody pressed.
+    expect(result.stderr).toMatch(/\[fleet-slow\/x86_64\] ❌ us-east-1: [^\n]* failed: interrupted by --fail-fast after a failure\n/);
+    expect(result.stderr + result.stdout).not.toContain("SIGINT");
     // fleet-slow's build had started (its instance was launched), and it was terminated.
     const slow = h.emulator.instances(HOME).filter((i) => i.tags["cws:template"] === "fleet-slow");
     expect(slow).toHaveLength(1);
