@@ -271,7 +271,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
     if (outcome.status === "succeeded") values.set(id, outcome.value as JobValue);
     const state = byTarget.get(meta.target.key)!;
     state.ended++;
-    if (state.ended === state.meta.length) reporter.targetDone(meta.target.key, targetOutcome(meta.target, state.meta, outcomes()));
+    if (state.ended === state.meta.length) reporter.targetDone(meta.target.key, targetOutcome(meta.target, state.meta, outcomes(), metas));
   };
   const seen = new Map<string, JobOutcome<JobValue>>();
   const outcomes = () => seen;
@@ -366,11 +366,8 @@ function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<
       const message = error instanceof CopyFailure ? `${error.message}${error.suggestion ? ` (${error.suggestion})` : ""}` : error instanceof Error ? error.message : String(error);
       return { ...base, result: "failed", durationSeconds: outcome.seconds, detail: message };
     }
-    case "skipped": {
-      const root = metas.get(outcome.because);
-      const because = root === undefined ? outcome.because : root.target === target ? `its build in ${root.region} failed` : `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it)`;
-      return { ...base, result: "skipped", detail: because };
-    }
+    case "skipped":
+      return { ...base, result: "skipped", detail: skippedBecause(target, outcome.because, metas) };
     case "cancelled": {
       const error = outcome.error;
       const cost = error instanceof BuildNotDone && error.result.cost ? { cost: error.result.cost.build } : {};
@@ -386,8 +383,16 @@ function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<
   }
 }
 
+/** Why an image was skipped, from the failed job at the root: its own build, or the template it builds on (in words, not job ids). */
+function skippedBecause(target: FleetTarget, because: string, metas: ReadonlyMap<string, JobMeta>): string {
+  const root = metas.get(because);
+  if (root === undefined) return because;
+  if (root.target === target) return `its build in ${root.region} failed`;
+  return `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it)`;
+}
+
 /** What a target came to: its worst image, or built/copied/up to date. */
-function targetOutcome(target: FleetTarget, metas: readonly JobMeta[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>): TargetOutcome {
+function targetOutcome(target: FleetTarget, metas: readonly JobMeta[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, allMetas: ReadonlyMap<string, JobMeta>): TargetOutcome {
   const results = metas.map((meta) => ({ meta, outcome: outcomes.get(meta.id) }));
   const failed = results.filter((r) => r.outcome?.status === "failed");
   if (failed.length > 0) {
@@ -399,7 +404,7 @@ function targetOutcome(target: FleetTarget, metas: readonly JobMeta[], outcomes:
   const other = (["cancelled", "skipped"] as const).find((status) => results.some((r) => r.outcome?.status === status));
   if (other) {
     const first = results.find((r) => r.outcome?.status === other)!.outcome!;
-    return { result: other, detail: other === "skipped" ? `needs ${(first as { because: string }).because}, which failed` : (first as { reason: string }).reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast" };
+    return { result: other, detail: other === "skipped" ? skippedBecause(target, (first as { because: string }).because, allMetas) : (first as { reason: string }).reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast" };
   }
   const build = outcomes.get(metas[0]!.id);
   const value = build?.status === "succeeded" ? build.value : undefined;

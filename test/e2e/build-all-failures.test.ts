@@ -112,7 +112,9 @@ describe("build-all: a failing target", () => {
     expect(result.stdout).toMatch(/^Failed:$/m);
     expect(result.stdout).toMatch(/^ {2}fleet-broken-child x86_64 us-east-1: .*fleet-broken\/x86_64 in us-east-1 failed/m);
     expect(result.stderr).toMatch(/\[fleet-broken\/x86_64\] ❌ failed: /);
-    expect(result.stderr).toMatch(/\[fleet-broken-child\/arm64\] ⏭️ +skipped/);
+    expect(result.stderr).toMatch(/\[fleet-broken-child\/arm64\] ⏭️ +skipped: fleet-broken\/arm64 in us-east-1 failed \(fleet-broken-child builds on it\)\n/);
+    // In words: no scheduler's job id (template/arch@region) in what a person reads.
+    expect(result.stdout + result.stderr).not.toMatch(/\/(x86_64|arm64)@/);
     expect(result.stdout).toMatch(/18 images: 2 built, 6 copied, 2 failed, 8 skipped/);
     expectEveryRegionClean(h);
   });
