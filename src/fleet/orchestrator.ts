@@ -252,13 +252,29 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
     return note;
   }
 
+  /**
+   * A build's events as its target's lines. Its scripts' output is not shown
+   * (many builds at once would interleave it; it is in the build's logs),
+   * except the last line of a step that fails: the line that usually says why
+   * ("E: unable to locate package …"), kept above the ❌.
+   */
   function buildReporterFor(key: string, prefix: string): BuildReporter {
+    let lastOutput: string | undefined;
     return {
-      stepStarted: (title) => reporter.targetStep(key, `${prefix}${title}`),
+      stepStarted: (title) => {
+        lastOutput = undefined;
+        reporter.targetStep(key, `${prefix}${title}`);
+      },
       stepSucceeded: (text) => reporter.log(key, `✅ ${prefix}${text}`),
-      stepFailed: (text) => reporter.log(key, `❌ ${prefix}${text}`),
+      stepFailed: (text) => {
+        if (lastOutput !== undefined) reporter.log(key, lastOutput);
+        reporter.log(key, `❌ ${prefix}${text}`);
+      },
       detail: (text) => reporter.targetStep(key, `${prefix}${text}`),
-      output: () => {},
+      output: (text) => {
+        const last = text.split("\n").findLast((line) => line.trim() !== "");
+        if (last !== undefined) lastOutput = last;
+      },
       test: (name, passed, detail) => reporter.log(key, `${passed ? "✅" : "❌"} ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`),
       warn: (text) => reporter.log(key, `⚠️  ${prefix}${text}`),
       cleanup: (text) => reporter.log(key, `🧹 ${prefix}${text}`),
@@ -359,7 +375,7 @@ function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<
           result: "failed",
           durationSeconds: r.durationSeconds,
           ...(r.cost ? { cost: r.cost.build } : {}),
-          detail: `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${r.error?.suggestion ? ` (${r.error.suggestion})` : ""}`,
+          detail: failedBuildDetail(r),
           logDir: r.logDir,
         };
       }
@@ -381,6 +397,19 @@ function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<
       };
     }
   }
+}
+
+/**
+ * A failed build's row, one line: the step and the error, with the error's
+ * suggestion when it says what to do. A failure that points at a log (setup,
+ * validation) has for suggestion the log's last lines and its path: the row
+ * names the build's log directory already (logDir), and the tail is on the
+ * progress output, so a table, a job summary or a JSON document does not get
+ * thirty lines of log in one cell.
+ */
+function failedBuildDetail(r: BuildResult): string {
+  const suggestion = r.error?.suggestion !== undefined && r.error.logPath === undefined ? ` (${r.error.suggestion})` : "";
+  return `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${suggestion}`;
 }
 
 /** Why an image was skipped, from the failed job at the root: its own build, or the template it builds on (in words, not job ids). */

@@ -119,6 +119,29 @@ describe("build-all: a failing target", () => {
     expectEveryRegionClean(h);
   });
 
+  it("a failed setup: its log's last line on the progress, one line for it in the table, the job summary and --json, with its logs", { timeout: 60_000 }, async () => {
+    harness = await startFleetHarness();
+    const h = harness;
+    writeTemplate(h, "emu-fail-setup", readFileSync(join(FIXTURE_TEMPLATES, "emu-fail-setup.yml"), "utf8"));
+    const summaryFile = join(h.dir, "step-summary.md");
+    const text = await h.cws(["ami", "build-all", "emu-fail-setup"], { env: { GITHUB_STEP_SUMMARY: summaryFile } });
+    expect(text.status, text.stderr).toBe(1);
+    // The line that says why, kept above the failure, and not the other 39 lines of the script's output.
+    expect(text.stderr).toMatch(/\[emu-fail-setup\/x86_64\] E: unable to locate package imaginary-package\n.*\[emu-fail-setup\/x86_64\] ❌ Executing setup script failed: setup script exited with code 7\n/);
+    expect(text.stderr).not.toContain("progress 40");
+    expect(text.stdout).toMatch(/\nFailed:\n {2}emu-fail-setup x86_64 us-east-1: provision: setup script exited with code 7 \(logs: \.cws\/logs\/[^)\s]+\)\n$/);
+    const markdown = readFileSync(summaryFile, "utf8");
+    expect(markdown).toMatch(/\n- emu-fail-setup x86\\_64 us-east-1: provision: setup script exited with code 7 \(logs: \.cws\/logs\/[^)\s]+\)\n/);
+    expect(markdown).not.toContain("progress");
+
+    const json = await h.cws(["ami", "build-all", "emu-fail-setup", "--json"]);
+    expect(json.status).toBe(1);
+    const [row] = (JSON.parse(json.stdout) as { rows: { result: string; detail: string; logDir: string }[] }).rows;
+    expect(row).toMatchObject({ result: "failed", detail: "provision: setup script exited with code 7", logDir: expect.stringMatching(/^\.cws\/logs\//) });
+    expect(readFileSync(join(h.dir, row!.logDir, "setup.log"), "utf8")).toContain("E: unable to locate package imaginary-package");
+    expectEveryRegionClean(h, [HOME]);
+  });
+
   it("--fail-fast: the first failure cancels the rest, which clean up; exit 1, nothing running", { timeout: 90_000 }, async () => {
     harness = await startFleetHarness();
     const h = harness;
