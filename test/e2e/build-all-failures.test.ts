@@ -142,6 +142,28 @@ describe("build-all: a failing target", () => {
     expectEveryRegionClean(h, [HOME]);
   });
 
+  it("a copy refused in one region fails that image only: the build and the other copies are there, exit 1, nothing pending", { timeout: 60_000 }, async () => {
+    harness = await startFleetHarness();
+    const h = harness;
+    h.emulator.faults.add({ service: "ec2", action: "CopyImage", region: "eu-west-1", code: "ResourceLimitExceeded", message: "You have reached the limit for concurrent AMI copies", times: 100 });
+    const result = await h.cws(["ami", "build-all", "fleet-other", "--architecture", "x86_64"]);
+    expect(result.status, result.stderr).toBe(1);
+    expect(tableRows(result.stdout).map((row) => `${row.region} ${row.result}`)).toEqual(["us-east-1 built", "us-west-2 copied", "eu-west-1 failed", "ap-southeast-2 copied"]);
+    expect(result.stdout).toMatch(/^ {2}fleet-other x86_64 eu-west-1: .*You have reached the limit for concurrent AMI copies/m);
+    expect(registryEntry(h, "fleet-other", "eu-west-1", "x86_64")).toBeUndefined();
+    for (const region of ["us-east-1", "us-west-2", "ap-southeast-2"]) expect(registryEntry(h, "fleet-other", region, "x86_64")?.validated, region).toBe(true);
+    expect(h.emulator.images("eu-west-1")).toEqual([]);
+    expectEveryRegionClean(h);
+
+    // The next run copies only what is missing.
+    h.emulator.faults.clear();
+    const before = makingCalls(h);
+    const again = await h.cws(["ami", "build-all", "fleet-other", "--architecture", "x86_64"]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(makingCalls(h)).toEqual({ ...before, copyImage: before.copyImage + 1 });
+    expect(tableRows(again.stdout).map((row) => `${row.region} ${row.result}`)).toEqual(["us-east-1 up to date", "us-west-2 up to date", "eu-west-1 copied", "ap-southeast-2 up to date"]);
+  });
+
   it("--fail-fast: the first failure cancels the rest, which clean up; exit 1, nothing running", { timeout: 90_000 }, async () => {
     harness = await startFleetHarness();
     const h = harness;
@@ -205,5 +227,35 @@ describe("build-all: Ctrl-C", () => {
       for (const image of h.emulator.images(region)) expect(registryEntry(h, image.tags["cws:template"]!, region, image.tags["cws:arch"]!)?.ami_id).toBe(image.id);
     }
     expect(existsSync(join(h.dir, "registry", "amis.json.lock"))).toBe(false);
+  });
+
+  // SIGTERM is what a cancelled CI job sends.
+  it("SIGTERM while a child template builds on its parent's new image: the child stops and cleans up, the parent's images stay recorded, exit 130", { timeout: 90_000 }, async () => {
+    harness = await startFleetHarness();
+    const h = harness;
+    let sent = false;
+    const result = await h.cws(["ami", "build-all", "fleet-child", "--architecture", "x86_64"], {
+      onStderr: (text, child) => {
+        if (!sent && /\[fleet-child\/x86_64\] ✅ us-east-1: Instance launched: i-/.test(text)) {
+          sent = true;
+          child.kill("SIGTERM");
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(result.status, result.stderr).toBe(130);
+    expect(result.stderr).toContain("SIGTERM: stopping every target and cleaning up");
+    expect(result.stderr + result.stdout).not.toContain("SIGINT");
+    expect(tableRows(result.stdout).map((row) => `${row.template} ${row.region} ${row.result}`)).toEqual([
+      "fleet-base us-east-1 built",
+      ...FLEET_REGIONS.map((region) => `fleet-child ${region} cancelled`),
+    ]);
+    const child = h.emulator.instances(HOME).filter((i) => i.tags["cws:template"] === "fleet-child");
+    expect(child.map((i) => i.state)).toEqual(["terminated"]);
+    expect(calls(h, "ec2:CopyImage")).toBe(0);
+    expect(h.emulator.images(HOME).map((i) => i.tags["cws:template"])).toEqual(["fleet-base"]);
+    expect(registryEntry(h, "fleet-base", HOME, "x86_64")?.ami_id).toBe(h.emulator.images(HOME)[0]!.id);
+    expect(registryEntry(h, "fleet-child", HOME, "x86_64")).toBeUndefined();
+    expectEveryRegionClean(h);
   });
 });
