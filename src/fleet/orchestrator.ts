@@ -375,7 +375,9 @@ function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<
           result: "failed",
           durationSeconds: r.durationSeconds,
           ...(r.cost ? { cost: r.cost.build } : {}),
-          detail: failedBuildDetail(r),
+          ...(r.cost?.snapshotsPerMonth ? { storage: r.cost.snapshotsPerMonth } : {}),
+          // A failed record's error names the image it kept, and how to record it, already.
+          detail: `${failedBuildDetail(r)}${r.failedStep === "record" ? "" : keptNote(r)}`,
           logDir: r.logDir,
         };
       }
@@ -386,13 +388,14 @@ function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<
       return { ...base, result: "skipped", detail: skippedBecause(target, outcome.because, metas) };
     case "cancelled": {
       const error = outcome.error;
-      const cost = error instanceof BuildNotDone && error.result.cost ? { cost: error.result.cost.build } : {};
+      const r = error instanceof BuildNotDone ? error.result : undefined;
       return {
         ...base,
         result: "cancelled",
         ...(outcome.seconds === undefined ? {} : { durationSeconds: outcome.seconds }),
-        ...cost,
-        detail: outcome.reason === "interrupted" ? "interrupted: stopped and cleaned up" : "cancelled by --fail-fast after a failure",
+        ...(r?.cost ? { cost: r.cost.build } : {}),
+        ...(r?.cost?.snapshotsPerMonth ? { storage: r.cost.snapshotsPerMonth } : {}),
+        detail: `${outcome.reason === "interrupted" ? "interrupted: stopped and cleaned up" : "cancelled by --fail-fast after a failure"}${r ? keptNote(r) : ""}`,
         ...(error instanceof BuildNotDone ? { logDir: error.result.logDir } : {}),
       };
     }
@@ -410,6 +413,15 @@ function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<
 function failedBuildDetail(r: BuildResult): string {
   const suggestion = r.error?.suggestion !== undefined && r.error.logPath === undefined ? ` (${r.error.suggestion})` : "";
   return `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${suggestion}`;
+}
+
+/**
+ * What a build that did not succeed left on purpose: an image made and
+ * validated before Ctrl-C or a later failure (the next run finds it up to
+ * date), the instance --on-error abort keeps.
+ */
+function keptNote(r: BuildResult): string {
+  return r.kept.length > 0 ? `; kept: ${r.kept.join(", ")}` : "";
 }
 
 /** Why an image was skipped, from the failed job at the root: its own build, or the template it builds on (in words, not job ids). */
