@@ -253,10 +253,14 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
   }
 
   /**
-   * A build's events as its target's lines. Its scripts' output is not shown
-   * (many builds at once would interleave it; it is in the build's logs),
-   * except the last line of a step that fails: the line that usually says why
-   * ("E: unable to locate package …"), kept above the ❌.
+   * A build's events as its target's lines. What went as planned (a step
+   * done, a test passed, a cleanup) is the target's current step: on a
+   * terminal its live line shows it, in CI it is a line like any other. What
+   * is worth keeping on a terminal too (a failure, a failed test, a warning)
+   * is a log line. Its scripts' output is not shown (many builds at once would
+   * interleave it; it is in the build's logs), except the last line of a step
+   * that fails: the line that usually says why ("E: unable to locate package
+   * …"), kept above the ❌.
    */
   function buildReporterFor(key: string, prefix: string): BuildReporter {
     let lastOutput: string | undefined;
@@ -265,7 +269,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         lastOutput = undefined;
         reporter.targetStep(key, `${prefix}${title}`);
       },
-      stepSucceeded: (text) => reporter.log(key, `✅ ${prefix}${text}`),
+      stepSucceeded: (text) => reporter.targetStep(key, `✅ ${prefix}${text}`),
       stepFailed: (text) => {
         if (lastOutput !== undefined) reporter.log(key, lastOutput);
         reporter.log(key, `❌ ${prefix}${text}`);
@@ -275,9 +279,9 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
         const last = text.split("\n").findLast((line) => line.trim() !== "");
         if (last !== undefined) lastOutput = last;
       },
-      test: (name, passed, detail) => reporter.log(key, `${passed ? "✅" : "❌"} ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`),
+      test: (name, passed, detail) => (passed ? reporter.targetStep(key, `✅ ${prefix}test: ${name}`) : reporter.log(key, `❌ ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`)),
       warn: (text) => reporter.log(key, `⚠️  ${prefix}${text}`),
-      cleanup: (text) => reporter.log(key, `🧹 ${prefix}${text}`),
+      cleanup: (text) => reporter.targetStep(key, `🧹 ${prefix}${text}`),
       close: () => {},
     };
   }

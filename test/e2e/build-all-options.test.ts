@@ -198,6 +198,10 @@ describe("build-all on a terminal (pseudo-terminal, built CLI, emulator)", () =>
     const header = run.screen.findIndex((line) => /^TEMPLATE\s+ARCH\s+REGION\s+AMI\s+RESULT\s+TIME\s+COST$/.test(line));
     expect(header).toBeGreaterThan(finished);
     expect(tableRows(run.screen.slice(header).join("\n"))).toHaveLength(9);
+    // Above the live lines only what is worth keeping: each copy that finished, not each step of each build.
+    const kept = run.screen.slice(0, run.screen.findIndex((line) => line.startsWith("✔ ")));
+    expect(kept.filter((line) => / │ ✅ (us-west-2|eu-west-1|ap-southeast-2): ami-[0-9a-f]{17} available \(copied from us-east-1/.test(line))).toHaveLength(6);
+    expect(kept.filter((line) => /Instance launched|Security group sg-|test: |Terminated i-|AMI created/.test(line))).toEqual([]);
     // The cursor is shown again after the live lines hid it.
     const hidden = run.raw.lastIndexOf("\x1b[?25l");
     expect(hidden).toBeGreaterThanOrEqual(0);

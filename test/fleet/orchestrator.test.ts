@@ -28,12 +28,10 @@ function target(): FleetTarget {
 
 async function run(options: { aws?: FakeAwsOptions; interruptWhen?: (line: string) => boolean; onError?: "cleanup" | "abort" }) {
   const controller = new AbortController();
-  const reporter: FleetReporter = {
-    ...silentFleetReporter,
-    log: (_id, line) => {
-      if (options.interruptWhen?.(line)) controller.abort("SIGINT");
-    },
+  const interrupt = (line: string) => {
+    if (options.interruptWhen?.(line)) controller.abort("SIGINT");
   };
+  const reporter: FleetReporter = { ...silentFleetReporter, log: (_id, line) => interrupt(line), targetStep: (_id, step) => interrupt(step) };
   const { aws } = fakeAws(options.aws);
   const { templateId: _t, template: _template, architecture: _a, region: _r, ...rest } = testRequest();
   return runFleet({
