@@ -136,7 +136,9 @@ describe("build-all: a failing target", () => {
 
     const json = await h.cws(["ami", "build-all", "emu-fail-setup", "--json"]);
     expect(json.status).toBe(1);
-    const [row] = (JSON.parse(json.stdout) as { rows: { result: string; detail: string; logDir: string }[] }).rows;
+    const document = JSON.parse(json.stdout) as { rows: { result: string; detail: string; logDir: string }[]; exitCode: number };
+    expect(document.exitCode).toBe(1);
+    const [row] = document.rows;
     expect(row).toMatchObject({ result: "failed", detail: "provision: setup script exited with code 7", logDir: expect.stringMatching(/^\.cws\/logs\//) });
     expect(readFileSync(join(h.dir, row!.logDir, "setup.log"), "utf8")).toContain("E: unable to locate package imaginary-package");
     expectEveryRegionClean(h, [HOME]);

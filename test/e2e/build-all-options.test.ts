@@ -38,6 +38,7 @@ interface JsonSummary {
   cost: { builds: { usd: number; known: boolean }; storagePerMonth: { usd: number; known: boolean }; prices: string };
   durationSeconds: number;
   interrupted: boolean;
+  exitCode: number;
 }
 
 /** Every image of cws's in a region, as `template/arch`. */
@@ -70,7 +71,7 @@ describe("build-all's options", () => {
     // One document and nothing else on stdout; the progress on stderr.
     const summary = JSON.parse(result.stdout) as JsonSummary;
     expect(result.stderr).toMatch(/\[fleet-other\/x86_64\] /);
-    expect(summary.interrupted).toBe(false);
+    expect(summary).toMatchObject({ interrupted: false, exitCode: 0 });
     expect(summary.counts).toEqual({ built: 2, copied: 6, "up-to-date": 0, failed: 0, skipped: 0, cancelled: 0 });
     expect(summary.rows).toHaveLength(8);
     const keys = ["template", "architecture", "region", "result", "amiId", "copiedFrom", "durationSeconds", "cost", "storagePerMonth", "detail", "logDir"];
