@@ -63,7 +63,8 @@ function buildInstances(template: string, region = HOME) {
 
 describe("cws ami build-all (end to end, emulator): 3 templates x 2 architectures x 4 regions", () => {
   it("builds each template once per architecture (6 instances), copies to the 3 other regions (18 copies), tags and records every image, parents first", { timeout: 90_000 }, async () => {
-    const result = await buildAll();
+    // Room for all six builds at once: only the dependency keeps fleet-child's builds waiting for fleet-base's.
+    const result = await buildAll("--concurrency", "8");
     expect(result.status, result.stderr).toBe(0);
     expect(makingCalls(h)).toEqual({ runInstances: 6, createImage: 6, copyImage: 18 });
 
@@ -190,7 +191,8 @@ describe("cws ami build-all (end to end, emulator): 3 templates x 2 architecture
     writeTemplate(h, "fleet-base", readFileSync(file, "utf8").replace('  echo "from fleet-base" > /opt/cws-test/base\n', '  echo "from fleet-base" > /opt/cws-test/base\n  echo "revision 2" > /opt/cws-test/base-revision\n'));
     expect(readFileSync(file, "utf8")).toContain("revision 2");
 
-    const result = await buildAll();
+    // Room for every build at once: were fleet-child not made to wait, it would build on fleet-base's old image (the registry's).
+    const result = await buildAll("--concurrency", "8");
     expect(result.status, result.stderr).toBe(0);
     expect(makingCalls(h)).toEqual({ runInstances: before.runInstances + 2 * 2, createImage: before.createImage + 2 * 2, copyImage: before.copyImage + 2 * 2 * 3 });
     const rows = tableRows(result.stdout);
