@@ -17,6 +17,12 @@ export interface CacheQuery {
   contentHash: string;
   /** An image older than this is not reused (--max-age: the weekly security rebuild). */
   maxAgeMs?: number | undefined;
+  /**
+   * Only an image of this build (`cws:build-id`): in another region, a copy of
+   * the very image found up to date at home (build-all with --max-age, where a
+   * copy's own creation date says when it was copied, not when it was built).
+   */
+  buildId?: string | undefined;
   now: Date;
 }
 
@@ -30,13 +36,14 @@ export interface CacheLookup {
 }
 
 /** The tags an image reused for a build must carry: made by cws for this template and architecture, of this content, validated. */
-export function cacheTags(query: Pick<CacheQuery, "templateId" | "architecture" | "contentHash">): Record<string, string> {
+export function cacheTags(query: Pick<CacheQuery, "templateId" | "architecture" | "contentHash" | "buildId">): Record<string, string> {
   return {
     ...MANAGED_TAG,
     "cws:template": query.templateId,
     "cws:arch": query.architecture,
     "cws:content-hash": query.contentHash,
     "cws:validated": "true",
+    ...(query.buildId === undefined ? {} : { "cws:build-id": query.buildId }),
   };
 }
 

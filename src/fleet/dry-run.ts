@@ -24,23 +24,34 @@ export interface DryRunOptions {
   instanceType(target: FleetTarget): string;
 }
 
+/**
+ * A template's image for one architecture in one region, as its children will
+ * find it: one this run makes (built there, or copied there from `from`), or
+ * the one the registry has.
+ */
+type ParentImage = { made: "built" } | { made: "copied"; from: string } | { made?: undefined; imageId?: string | undefined };
+
 export function plannedTargets(targets: readonly FleetTarget[], registry: Registry | undefined, options: DryRunOptions): PlannedTarget[] {
-  /** Per template, architecture and home: the image it has or "rebuilt", for its children. */
-  const decided = new Map<string, { rebuilt: boolean; imageId?: string }>();
+  /** Per template, architecture and region: its image there once this run is done, for its children. */
+  const decided = new Map<string, ParentImage>();
   const entry = (templateId: string, region: string, architecture: string): AmiEntry | undefined => (registry ? entryAt(registry, templateId, region, architecture) : undefined);
   const plans: PlannedTarget[] = [];
 
   for (const target of targets) {
     const { templateId, architecture, home } = target;
     const current = entry(templateId, home, architecture);
-    const parent = target.parent === undefined ? undefined : decided.get(`${target.parent}/${architecture}@${home}`) ?? { rebuilt: false, imageId: entry(target.parent, home, architecture)?.ami_id };
+    const parent = target.parent === undefined ? undefined : (decided.get(`${target.parent}/${architecture}@${home}`) ?? { imageId: entry(target.parent, home, architecture)?.ami_id });
     const why = buildReason(target, current, parent, options);
     const rebuilt = why !== undefined;
-    const present = rebuilt ? [] : target.copyTo.filter((region) => hasCopy(entry(templateId, region, architecture), current!));
+    const present = rebuilt ? [] : target.copyTo.filter((region) => hasCopy(entry(templateId, region, architecture), current!, options));
     const copyTo = target.copyTo.filter((region) => !present.includes(region));
-    // A child's parent image in each region: the current one, or (rebuilt) the one this run makes.
-    for (const region of [home, ...target.copyTo]) {
-      decided.set(`${templateId}/${architecture}@${region}`, rebuilt ? { rebuilt: true } : { rebuilt: false, imageId: region === home ? current!.ami_id : entry(templateId, region, architecture)?.ami_id });
+    // A child's parent image in each region: the one this run builds or copies there, else the current one.
+    decided.set(`${templateId}/${architecture}@${home}`, rebuilt ? { made: "built" } : { imageId: current!.ami_id });
+    for (const region of target.copyTo) {
+      decided.set(
+        `${templateId}/${architecture}@${region}`,
+        rebuilt || copyTo.includes(region) ? { made: "copied", from: rebuilt ? home : current!.ami_id } : { imageId: entry(templateId, region, architecture)?.ami_id },
+      );
     }
     plans.push({
       template: templateId,
@@ -60,23 +71,36 @@ export function plannedTargets(targets: readonly FleetTarget[], registry: Regist
 }
 
 /** Why the target is built, or undefined when the registry shows it up to date. */
-function buildReason(target: FleetTarget, current: AmiEntry | undefined, parent: { rebuilt: boolean; imageId?: string | undefined } | undefined, options: DryRunOptions): string | undefined {
+function buildReason(target: FleetTarget, current: AmiEntry | undefined, parent: ParentImage | undefined, options: DryRunOptions): string | undefined {
   if (options.force) return "--force";
   if (!current) return `no image in the registry for ${target.templateId} ${target.architecture} in ${target.home}`;
   if (!current.content_hash || !current.base_ami) return `the registry does not say what ${current.ami_id} was built from (content_hash, base_ami)`;
   if (current.validated !== true) return `${current.ami_id} is not validated`;
-  if (parent?.rebuilt) return `its parent ${target.parent}/${target.architecture} is built first, and this builds on its new image`;
+  if (parent?.made === "built") return `its parent ${target.parent}/${target.architecture} is built first, and this builds on its new image`;
+  if (parent?.made === "copied") {
+    const from = parent.from.startsWith("ami-") ? parent.from : `its new image in ${parent.from}`;
+    return `its parent ${target.parent}/${target.architecture}'s image is copied to ${target.home} first (from ${from}), and this builds on the copy`;
+  }
   if (parent && parent.imageId !== current.base_ami) return `its parent ${target.parent}'s current image (${parent.imageId ?? "none"}) is not the one ${current.ami_id} was built on (${current.base_ami})`;
   if (imageContentHash(templateContentHash(target.template), current.base_ami) !== current.content_hash) return `the template changed since ${current.ami_id} was built`;
-  if (options.maxAgeMs !== undefined) {
-    const age = options.now.getTime() - Date.parse(current.created);
-    if (!(age <= options.maxAgeMs)) return `${current.ami_id} is ${Number.isNaN(age) ? "of unknown age" : `${describeAge(age)} old`}, more than the ${describeAge(options.maxAgeMs)} --max-age allows`;
-  }
-  return undefined;
+  return tooOld(current, options);
 }
 
-/** A region's current image is the home image's copy, or the same content. */
-function hasCopy(entry: AmiEntry | undefined, home: AmiEntry): boolean {
+/** With --max-age, why `entry`'s image is too old to keep (the run builds or copies it again, as its cache check would). */
+function tooOld(entry: AmiEntry, options: Pick<DryRunOptions, "maxAgeMs" | "now">): string | undefined {
+  if (options.maxAgeMs === undefined) return undefined;
+  const age = options.now.getTime() - Date.parse(entry.created);
+  if (age <= options.maxAgeMs) return undefined;
+  return `${entry.ami_id} is ${Number.isNaN(age) ? "of unknown age" : `${describeAge(age)} old`}, more than the ${describeAge(options.maxAgeMs)} --max-age allows`;
+}
+
+/**
+ * A region's current image is the home image's copy, or of the same content;
+ * with --max-age, of the same build as the home image (which is young enough),
+ * as the run's search for a copy asks.
+ */
+function hasCopy(entry: AmiEntry | undefined, home: AmiEntry, options: Pick<DryRunOptions, "maxAgeMs">): boolean {
   if (!entry) return false;
+  if (options.maxAgeMs !== undefined) return entry.copied_from?.ami_id === home.ami_id || (home.build_id !== undefined && entry.build_id === home.build_id);
   return entry.copied_from?.ami_id === home.ami_id || (entry.content_hash !== undefined && entry.content_hash === home.content_hash);
 }

@@ -67,13 +67,29 @@ export interface FleetRunResult {
   exitCode: ExitCode;
 }
 
-/** One image in one region: what a job makes. */
-interface JobMeta {
+/** One image in one region: what a job makes, and the jobs that must succeed first. */
+export interface FleetJob {
+  /** imageJobId(template, architecture, region). */
   id: string;
   target: FleetTarget;
   region: string;
+  /** build: the target's build in its home region; copy: its image copied to another region. */
   kind: "build" | "copy";
+  /**
+   * A build: its parent template's job in the build's region (the parent's
+   * build there, or its copy there), when the run makes one. A copy: its
+   * target's build.
+   */
+  needs: string[];
 }
+
+/** The functions that make images, replaceable for tests; the defaults are the real ones. */
+export interface FleetDeps {
+  runBuild: typeof runBuild;
+  copyImageToRegion: typeof copyImageToRegion;
+}
+
+const REAL_DEPS: FleetDeps = { runBuild, copyImageToRegion };
 
 type JobValue = { kind: "build"; result: BuildResult; image: ImageInfo | undefined } | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string };
 
@@ -85,51 +101,121 @@ class BuildNotDone extends Error {
   }
 }
 
+/**
+ * A copy job that did not succeed, as the user reads it: an AWS error the
+ * user must act on (a permission, credentials) in cws's words, with what to do
+ * and its exit code (2); any other failure as it came, exit 1.
+ */
+class CopyNotDone extends Error {
+  constructor(
+    message: string,
+    readonly suggestion: string | undefined,
+    readonly exitCode: ExitCode,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+    this.name = "CopyNotDone";
+  }
+}
+
+function copyNotDone(error: unknown, meta: FleetJob, describe: FleetRunOptions["describeError"]): CopyNotDone {
+  const cause = error instanceof CopyFailure ? error.cause : error;
+  const known = cause instanceof CwsError ? cause : describe?.(cause);
+  const left = error instanceof CopyFailure ? error.suggestion : undefined;
+  if (!known) return new CopyNotDone(error instanceof Error ? error.message : String(error), left, EXIT.failed, { cause: error });
+  const what = error instanceof CopyFailure ? `copy from ${meta.target.home} to ${meta.region} failed: ` : "";
+  const suggestion = [known.suggestion, left].filter((s) => s !== undefined).join("; ");
+  return new CopyNotDone(`${what}${known.message}`, suggestion || undefined, known.exitCode, { cause: error });
+}
+
 /** The job id of a template's image for one architecture in one region. */
 export function imageJobId(templateId: string, architecture: string, region: string): string {
   return `${templateId}/${architecture}@${region}`;
 }
 
-export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult> {
+/**
+ * The run's jobs, target by target (the order of the rows): each target's
+ * build, then its copies. A child's build needs its parent's image
+ * in the child's home region, which is the parent's build when both are built
+ * there and the parent's copy there when not.
+ */
+export function fleetJobs(targets: readonly FleetTarget[]): FleetJob[] {
+  const ids = new Set(targets.flatMap((t) => [t.home, ...t.copyTo].map((r) => imageJobId(t.templateId, t.architecture, r))));
+  return targets.flatMap((target) => {
+    const buildId = imageJobId(target.templateId, target.architecture, target.home);
+    const parentJob = target.parent === undefined ? undefined : imageJobId(target.parent, target.architecture, target.home);
+    return [
+      { id: buildId, target, region: target.home, kind: "build" as const, needs: parentJob !== undefined && ids.has(parentJob) ? [parentJob] : [] },
+      ...target.copyTo.map((region) => ({ id: imageJobId(target.templateId, target.architecture, region), target, region, kind: "copy" as const, needs: [buildId] })),
+    ];
+  });
+}
+
+/**
+ * The order the scheduler starts ready jobs in: the longest chain of jobs
+ * from a job on first (a parent's build, the copy its child is built on, then
+ * builds with copies to follow), among chains as long a build before a copy
+ * (a build launches, provisions, validates and images; a copy only moves
+ * snapshots), otherwise target by target. In the order of the rows, a
+ * parent's copies would take every free slot before its child's build, which
+ * is on the run's longest path.
+ */
+export function startOrder(jobs: readonly FleetJob[]): FleetJob[] {
+  const dependents = new Map<string, FleetJob[]>();
+  for (const job of jobs) for (const need of job.needs) dependents.set(need, [...(dependents.get(need) ?? []), job]);
+  const chain = new Map<string, number>();
+  const chainFrom = (job: FleetJob): number => {
+    let length = chain.get(job.id);
+    if (length === undefined) {
+      length = 1 + Math.max(0, ...(dependents.get(job.id) ?? []).map(chainFrom));
+      chain.set(job.id, length);
+    }
+    return length;
+  };
+  return jobs
+    .map((job, index) => ({ job, index, length: chainFrom(job) }))
+    .sort((a, b) => b.length - a.length || Number(a.job.kind === "copy") - Number(b.job.kind === "copy") || a.index - b.index)
+    .map(({ job }) => job);
+}
+
+export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_DEPS): Promise<FleetRunResult> {
   const { targets, reporter, aws } = options;
   const now = options.now ?? (() => new Date());
   const started = performance.now();
-  const metas = new Map<string, JobMeta>();
+  const metas = new Map<string, FleetJob>();
   const values = new Map<string, JobValue>();
   const jobs: Job<JobValue>[] = [];
-  const byTarget = new Map<string, { meta: JobMeta[]; ended: number; started: boolean }>();
-  const jobIds = new Set(targets.flatMap((t) => [t.home, ...t.copyTo].map((r) => imageJobId(t.templateId, t.architecture, r))));
+  const byTarget = new Map<string, { meta: FleetJob[]; ended: number; started: boolean }>();
+  /** Per target, the source image, described once, when the first copy needs it. */
+  const sources = new Map<string, Promise<ImageInfo>>();
 
-  for (const target of targets) {
-    const buildId = imageJobId(target.templateId, target.architecture, target.home);
-    const parentJob = target.parent === undefined ? undefined : imageJobId(target.parent, target.architecture, target.home);
-    const metaList: JobMeta[] = [];
-    const build: JobMeta = { id: buildId, target, region: target.home, kind: "build" };
-    metaList.push(build);
-    jobs.push({
-      id: buildId,
-      needs: parentJob !== undefined && jobIds.has(parentJob) ? [parentJob] : [],
-      run: (signal) => runTargetBuild(build, parentJob === undefined ? undefined : values.get(parentJob), signal),
-    });
-    // The source image is described once per target, when the first copy needs it.
-    let source: Promise<ImageInfo> | undefined;
-    for (const region of target.copyTo) {
-      const copy: JobMeta = { id: imageJobId(target.templateId, target.architecture, region), target, region, kind: "copy" };
-      metaList.push(copy);
-      jobs.push({
-        id: copy.id,
-        needs: [buildId],
-        run: (signal) => {
-          const built = values.get(buildId);
-          if (built?.kind !== "build" || !built.result.imageId) throw new Error(`${copy.id}: the build's image is not known`);
-          source ??= describeSource(target.home, built.result.imageId, built.image);
-          return runTargetCopy(copy, built, source, signal);
-        },
-      });
+  for (const meta of fleetJobs(targets)) {
+    metas.set(meta.id, meta);
+    const { target } = meta;
+    const state = byTarget.get(target.key);
+    if (state) state.meta.push(meta);
+    else {
+      byTarget.set(target.key, { meta: [meta], ended: 0, started: false });
+      reporter.targetQueued(target.key, label(target));
     }
-    for (const meta of metaList) metas.set(meta.id, meta);
-    byTarget.set(target.key, { meta: metaList, ended: 0, started: false });
-    reporter.targetQueued(target.key, label(target));
+    const parentJob = meta.needs[0];
+    jobs.push({
+      id: meta.id,
+      needs: meta.needs,
+      run:
+        meta.kind === "build"
+          ? (signal) => runTargetBuild(meta, parentJob === undefined ? undefined : values.get(parentJob), signal)
+          : (signal) => {
+              const buildId = meta.needs[0]!;
+              const built = values.get(buildId);
+              if (built?.kind !== "build" || !built.result.imageId) throw new Error(`${meta.id}: the build's image is not known`);
+              let source = sources.get(target.key);
+              if (!source) sources.set(target.key, (source = describeSource(target.home, built.result.imageId, built.image)));
+              return runTargetCopy(meta, built, source, signal).catch((error: unknown) => {
+                throw copyNotDone(error, meta, options.describeError);
+              });
+            },
+    });
   }
 
   async function describeSource(region: string, imageId: string, known: ImageInfo | undefined): Promise<ImageInfo> {
@@ -139,7 +225,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
     return image;
   }
 
-  async function runTargetBuild(meta: JobMeta, parent: JobValue | undefined, signal: AbortSignal): Promise<JobValue> {
+  async function runTargetBuild(meta: FleetJob, parent: JobValue | undefined, signal: AbortSignal): Promise<JobValue> {
     const { target, region } = meta;
     const parentImageId = parent?.kind === "build" ? parent.result.imageId : parent?.kind === "copy" ? (parent.copy?.imageId ?? parent.found?.imageId) : undefined;
     const request: BuildInput = {
@@ -150,7 +236,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
       region,
       ...(target.parent !== undefined && parentImageId !== undefined ? { parentImage: { templateId: target.parent, imageId: parentImageId } } : {}),
     };
-    const result = await runBuild(request, {
+    const result = await deps.runBuild(request, {
       aws,
       reporter: buildReporterFor(target.key, target.copyTo.length > 0 ? `${region}: ` : ""),
       poll: options.poll,
@@ -175,15 +261,24 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
     return { kind: "build", result, image: undefined };
   }
 
-  async function runTargetCopy(meta: JobMeta, built: Extract<JobValue, { kind: "build" }>, sourcePromise: Promise<ImageInfo>, signal: AbortSignal): Promise<JobValue> {
+  async function runTargetCopy(meta: FleetJob, built: Extract<JobValue, { kind: "build" }>, sourcePromise: Promise<ImageInfo>, signal: AbortSignal): Promise<JobValue> {
     const { target, region } = meta;
     const ec2 = aws.ec2(region);
     const where = `${target.templateId}.${region}.${target.architecture}`;
     const source = await sourcePromise;
     // An image found up to date at home may have been copied here by an earlier run: a copy carries the source's content hash.
-    if (built.result.upToDate && built.result.contentHash) {
+    // With --max-age only a copy of that very build will do: the home image is young enough, but an older build of the same
+    // content (copied here before the home was built again) need not be, and a copy's creation date is when it was copied.
+    const sourceBuild = source.tags["cws:build-id"];
+    if (built.result.upToDate && built.result.contentHash && (options.maxAgeMs === undefined || sourceBuild !== undefined)) {
       reporter.targetStep(target.key, `${region}: looking for a copy of ${source.imageId}'s content`);
-      const found = await findUpToDateImage(ec2, { templateId: target.templateId, architecture: target.architecture, contentHash: built.result.contentHash, now: now() });
+      const found = await findUpToDateImage(ec2, {
+        templateId: target.templateId,
+        architecture: target.architecture,
+        contentHash: built.result.contentHash,
+        ...(options.maxAgeMs === undefined ? {} : { buildId: sourceBuild }),
+        now: now(),
+      });
       if (found.upToDate && found.image) {
         const note = await recordFound(meta, found.image);
         return { kind: "copy", found: found.image, ...(note ? { note } : {}) };
@@ -191,7 +286,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
     }
     if (signal.aborted) throw new Error("interrupted");
     reporter.targetStep(target.key, `${region}: copying ${source.imageId} from ${target.home}`);
-    const copy = await copyImageToRegion({
+    const copy = await deps.copyImageToRegion({
       source: copySourceOf(target.home, source),
       destinationRegion: region,
       buildId: `${options.runId}-${source.imageId}`,
@@ -228,7 +323,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
   }
 
   /** An image of the same content already in the region: current in the registry unless it is or a rollback pinned the entry. */
-  async function recordFound(meta: JobMeta, image: ImageInfo): Promise<string | undefined> {
+  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<string | undefined> {
     const { target, region } = meta;
     const where = `${target.templateId}.${region}.${target.architecture}`;
     let note: string | undefined;
@@ -296,7 +391,9 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunResult
   const seen = new Map<string, JobOutcome<JobValue>>();
   const outcomes = () => seen;
 
-  const finalOutcomes = await runJobs(jobs, {
+  const position = new Map(startOrder([...metas.values()]).map((meta, index) => [meta.id, index]));
+  const inStartOrder = [...jobs].sort((a, b) => position.get(a.id)! - position.get(b.id)!);
+  const finalOutcomes = await runJobs(inStartOrder, {
     concurrency: options.concurrency,
     signal: options.signal,
     failFast: options.failFast,
@@ -330,7 +427,7 @@ function label(target: FleetTarget): string {
 }
 
 /** The row of one image: what its job did, its cost, and why when it did not. */
-function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<string, JobMeta>, prices: PriceTable): FleetRow {
+function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<string, FleetJob>, prices: PriceTable): FleetRow {
   const { target, region } = meta;
   const base = { template: target.templateId, architecture: target.architecture, region };
   switch (outcome.status) {
@@ -385,7 +482,7 @@ function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<
           logDir: r.logDir,
         };
       }
-      const message = error instanceof CopyFailure ? `${error.message}${error.suggestion ? ` (${error.suggestion})` : ""}` : error instanceof Error ? error.message : String(error);
+      const message = error instanceof CopyNotDone ? `${error.message}${error.suggestion ? ` (${error.suggestion})` : ""}` : error instanceof Error ? error.message : String(error);
       return { ...base, result: "failed", durationSeconds: outcome.seconds, detail: message };
     }
     case "skipped":
@@ -399,7 +496,14 @@ function rowOf(meta: JobMeta, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<
         ...(outcome.seconds === undefined ? {} : { durationSeconds: outcome.seconds }),
         ...(r?.cost ? { cost: r.cost.build } : {}),
         ...(r?.cost?.snapshotsPerMonth ? { storage: r.cost.snapshotsPerMonth } : {}),
-        detail: `${outcome.reason === "interrupted" ? "interrupted: stopped and cleaned up" : "cancelled by --fail-fast after a failure"}${r ? keptNote(r) : ""}`,
+        // A job that never started has nothing to clean up.
+        detail: `${
+          outcome.seconds === undefined
+            ? `not started: ${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}`
+            : outcome.reason === "interrupted"
+              ? "interrupted: stopped and cleaned up"
+              : "cancelled by --fail-fast after a failure: stopped and cleaned up"
+        }${r ? keptNote(r) : ""}`,
         ...(error instanceof BuildNotDone ? { logDir: error.result.logDir } : {}),
       };
     }
@@ -428,16 +532,17 @@ function keptNote(r: BuildResult): string {
   return r.kept.length > 0 ? `; kept: ${r.kept.join(", ")}` : "";
 }
 
-/** Why an image was skipped, from the failed job at the root: its own build, or the template it builds on (in words, not job ids). */
-function skippedBecause(target: FleetTarget, because: string, metas: ReadonlyMap<string, JobMeta>): string {
+/** Why an image was skipped, from the failed job at the root: its own build, or the template it builds on, directly or through its parent (in words, not job ids). */
+function skippedBecause(target: FleetTarget, because: string, metas: ReadonlyMap<string, FleetJob>): string {
   const root = metas.get(because);
   if (root === undefined) return because;
   if (root.target === target) return `its build in ${root.region} failed`;
-  return `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it)`;
+  const through = root.target.templateId === target.parent ? "" : ` through ${target.parent}`;
+  return `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it${through})`;
 }
 
 /** What a target came to: its worst image, or built/copied/up to date. */
-function targetOutcome(target: FleetTarget, metas: readonly JobMeta[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, allMetas: ReadonlyMap<string, JobMeta>): TargetOutcome {
+function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, allMetas: ReadonlyMap<string, FleetJob>): TargetOutcome {
   const results = metas.map((meta) => ({ meta, outcome: outcomes.get(meta.id) }));
   const failed = results.filter((r) => r.outcome?.status === "failed");
   if (failed.length > 0) {
@@ -465,6 +570,7 @@ function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, Job
   if (interrupted) return EXIT.interrupted;
   if (rows.every((row) => row.result === "built" || row.result === "copied" || row.result === "up-to-date")) return EXIT.ok;
   const failures = [...outcomes.values()].filter((o): o is Extract<JobOutcome<JobValue>, { status: "failed" }> => o.status === "failed");
-  const usage = failures.length > 0 && failures.every((f) => f.error instanceof BuildNotDone && f.error.result.exitCode === EXIT.usage);
+  const exitCodeOfFailure = (error: unknown) => (error instanceof BuildNotDone ? error.result.exitCode : error instanceof CopyNotDone ? error.exitCode : EXIT.failed);
+  const usage = failures.length > 0 && failures.every((f) => exitCodeOfFailure(f.error) === EXIT.usage);
   return usage ? EXIT.usage : EXIT.failed;
 }

@@ -119,7 +119,7 @@ export function fleetTargets(selection: TargetSelection): FleetTargets {
     if (buildRegion !== undefined && strategy === "copy" && !(template.regions as readonly string[]).includes(buildRegion)) {
       throw new CwsError("BUILD_REGION_NOT_LISTED", `${id} is not built in ${buildRegion}, so its image cannot be built there (${id}'s regions: ${template.regions.join(", ")}; ${file})`, {
         value: buildRegion,
-        suggestion: `add ${buildRegion} to regions in ${file}, leave --build-region out (each template is then built in its first region), or build ${id} on its own`,
+        suggestion: `add ${buildRegion} to regions in ${file}, or leave --build-region out (each template is then built in its first region)`,
       });
     }
     wanted.set(id, { architectures, regions });

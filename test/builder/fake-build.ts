@@ -1,6 +1,6 @@
 /** What a whole build needs in a unit test: a request, fast polls and a fake AWS. */
 import { join } from "node:path";
-import { AwsCallError, type AwsPorts, type CommandInvocation, type Ec2Port, type IamPort, type ImageInfo, type InstanceInfo, type SsmPort, type StsPort, type Tags } from "../../src/aws/ports.js";
+import { AwsCallError, type AwsPorts, type CommandInvocation, type Ec2Port, type IamPort, type ImageFilter, type ImageInfo, type InstanceInfo, type SsmPort, type StsPort, type Tags } from "../../src/aws/ports.js";
 import type { BuildInput, BuildRequest } from "../../src/builder/context.js";
 import type { PollSettings } from "../../src/builder/poll.js";
 import { parseTemplate } from "../../src/template/load.js";
@@ -65,6 +65,41 @@ export const ACCOUNT = "111122223333";
 /** The image a fake build makes: an id of EC2's shape, since the registry refuses any other. */
 export const FAKE_IMAGE_ID = "ami-0f0000000000000a1";
 
+/** Whether DescribeImages answers `filter` with `image`, as EC2 filters: by id, owner (self: this account's), state and exact tags. */
+export function imageMatches(image: ImageInfo, filter: ImageFilter): boolean {
+  return (
+    (!filter.imageIds || filter.imageIds.includes(image.imageId)) &&
+    (!filter.owners || filter.owners.some((owner) => (owner === "self" ? image.ownerId === ACCOUNT : owner === image.ownerId))) &&
+    (!filter.states || filter.states.includes(image.state)) &&
+    Object.entries(filter.tags ?? {}).every(([key, value]) => image.tags[key] === value)
+  );
+}
+
+/** The EC2 action behind each method of the port, for a fake's refusal to name. */
+const EC2_ACTIONS: Record<Exclude<keyof Ec2Port, "region">, string> = {
+  describeImages: "DescribeImages",
+  defaultVpcId: "DescribeVpcs",
+  describeSubnets: "DescribeSubnets",
+  createSecurityGroup: "CreateSecurityGroup",
+  deleteSecurityGroup: "DeleteSecurityGroup",
+  runInstance: "RunInstances",
+  describeInstance: "DescribeInstances",
+  describeInstances: "DescribeInstances",
+  stopInstance: "StopInstances",
+  terminateInstance: "TerminateInstances",
+  createImage: "CreateImage",
+  copyImage: "CopyImage",
+  createTags: "CreateTags",
+  deregisterImage: "DeregisterImage",
+  deleteSnapshot: "DeleteSnapshot",
+};
+
+/** An EC2 port of `region` that does what `own` does and refuses every other call, naming its action (a test's fake of one concern). */
+export function ec2PortWith(region: string, own: Partial<Omit<Ec2Port, "region">>): Ec2Port {
+  const refused = Object.fromEntries(Object.entries(EC2_ACTIONS).map(([method, action]) => [method, () => Promise.reject(new Error(`the fake does not do ${action}`))]));
+  return { ...(refused as unknown as Omit<Ec2Port, "region">), ...own, region };
+}
+
 export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: string[]; tags: Record<string, Tags> } {
   const calls: string[] = [];
   const tags: Record<string, Tags> = {};
@@ -93,14 +128,7 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
   const ec2: Ec2Port = {
     region: "us-east-1",
     async describeImages(filter) {
-      // As EC2 filters: by id, owner (self: this account's), state and exact tags.
-      return [baseImage, ...(options.images ?? []), ...(newImage ? [newImage] : [])].filter(
-        (image) =>
-          (!filter.imageIds || filter.imageIds.includes(image.imageId)) &&
-          (!filter.owners || filter.owners.some((owner) => (owner === "self" ? image.ownerId === ACCOUNT : owner === image.ownerId))) &&
-          (!filter.states || filter.states.includes(image.state)) &&
-          Object.entries(filter.tags ?? {}).every(([key, value]) => image.tags[key] === value),
-      );
+      return [baseImage, ...(options.images ?? []), ...(newImage ? [newImage] : [])].filter((image) => imageMatches(image, filter));
     },
     defaultVpcId: async () => "vpc-1",
     describeSubnets: async () => [{ subnetId: "subnet-1", vpcId: "vpc-1", availabilityZone: "us-east-1a", availableIpAddressCount: 100, defaultForAz: true, mapPublicIpOnLaunch: true }],

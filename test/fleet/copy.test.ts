@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AwsCallError, type CopyImageRequest, type Ec2Port, type ImageInfo } from "../../src/aws/ports.js";
 import type { PollSettings } from "../../src/builder/poll.js";
 import { copyClientToken, CopyFailure, copyImageToRegion, copySourceOf, copyTags, type CopyInput, type CopySource } from "../../src/fleet/copy.js";
+import { ec2PortWith } from "../builder/fake-build.js";
 
 const POLL: PollSettings = { overrideMs: 1, timeoutScale: 0.00001 };
 const SOURCE_ID = "ami-0123456789abcdef0";
@@ -48,9 +49,7 @@ function fakeRegion(region: string, options: FakeCopyOptions = {}) {
     encrypted: true,
     tags: {},
   });
-  const unused = (what: string) => () => Promise.reject(new Error(`the fake does not do ${what}`));
-  const ec2: Ec2Port = {
-    region,
+  const ec2 = ec2PortWith(region, {
     async describeImages(filter) {
       if (!exists || !filter.imageIds?.includes(copyId)) return [];
       const call = describes++;
@@ -72,18 +71,7 @@ function fakeRegion(region: string, options: FakeCopyOptions = {}) {
     async deleteSnapshot(snapshotId) {
       calls.push(`delete ${snapshotId}`);
     },
-    defaultVpcId: unused("DescribeVpcs"),
-    describeSubnets: unused("DescribeSubnets"),
-    createSecurityGroup: unused("CreateSecurityGroup"),
-    deleteSecurityGroup: unused("DeleteSecurityGroup"),
-    runInstance: unused("RunInstances"),
-    describeInstance: unused("DescribeInstances"),
-    describeInstances: unused("DescribeInstances"),
-    stopInstance: unused("StopInstances"),
-    terminateInstance: unused("TerminateInstances"),
-    createImage: unused("CreateImage"),
-    createTags: unused("CreateTags"),
-  };
+  });
   return { ec2, calls, requests, copyId, describes: () => describes };
 }
 

@@ -1,74 +1,457 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runFleet } from "../../src/fleet/orchestrator.js";
-import { SHIPPED_PRICES } from "../../src/fleet/prices.js";
-import { silentFleetReporter, type FleetReporter } from "../../src/fleet/reporter.js";
-import type { FleetTarget } from "../../src/fleet/targets.js";
-import { FAKE_IMAGE_ID, FAST_POLL, fakeAws, testRequest, type FakeAwsOptions } from "../builder/fake-build.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { AwsCallError } from "../../src/aws/ports.js";
+import { describeAwsError } from "../../src/aws/sdk.js";
+import { EXIT } from "../../src/errors.js";
+import { fleetJobs, runFleet, startOrder, type FleetRunOptions } from "../../src/fleet/orchestrator.js";
+import type { FleetReporter, FleetRow, TargetOutcome } from "../../src/fleet/reporter.js";
+import type { TargetSelection } from "../../src/fleet/targets.js";
+import { COPIED_FROM_TAG } from "../../src/registry/copied-from.js";
+import { entryAt } from "../../src/registry/operations.js";
+import { readRegistry, updateRegistryFile } from "../../src/registry/store.js";
+import { imageContentHash, templateContentHash } from "../../src/template/content-hash.js";
+import { FAKE_BASE_AMI, FAST_POLL } from "../builder/fake-build.js";
+import { scratchDir } from "../helpers/cli.js";
+import { TEST_PRICES } from "../output/fleet-fixtures.js";
+import { record, TEMPLATE_META } from "../registry/fixtures.js";
+import { accountImage, FAKE_NOW, fakeFleet, type FleetScript } from "./fake-fleet.js";
+import { fleetTemplate, targetsOf, type TemplateShape } from "./fleet-fixtures.js";
 
-/**
- * runFleet's rows for builds that do not succeed, on the builder's in-memory
- * AWS (one region, one target, no copies): what a person reads in the table
- * must say what the build left behind on purpose. The end-to-end tests
- * (test/e2e/build-all*.test.ts) run whole fleets against the emulator; a
- * signal arriving between two particular steps is only reliable here.
- */
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "cws-fleet-"));
+const THREE = ["us-east-1", "us-west-2", "eu-west-1"];
+const X86 = { regions: THREE, architectures: ["x86_64"] } satisfies TemplateShape;
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function target(): FleetTarget {
-  const { templateId, template, architecture, region } = testRequest();
-  return { key: `${templateId}/${architecture}`, templateId, file: "t.yml", template, architecture, home: region, copyTo: [], requested: true };
+/** A reporter that keeps what each target came to and every line. */
+function recordingReporter() {
+  const done = new Map<string, TargetOutcome>();
+  const lines: string[] = [];
+  const reporter: FleetReporter = {
+    targetQueued() {},
+    targetStarted() {},
+    targetStep() {},
+    log: (id, line) => lines.push(`${id} ${line}`),
+    notice: (line) => lines.push(line),
+    targetDone: (id, outcome) => done.set(id, outcome),
+    finish() {},
+    close() {},
+  };
+  return { reporter, done, lines };
 }
 
-async function run(options: { aws?: FakeAwsOptions; interruptWhen?: (line: string) => boolean; onError?: "cleanup" | "abort" }) {
-  const controller = new AbortController();
-  const interrupt = (line: string) => {
-    if (options.interruptWhen?.(line)) controller.abort("SIGINT");
-  };
-  const reporter: FleetReporter = { ...silentFleetReporter, log: (_id, line) => interrupt(line), targetStep: (_id, step) => interrupt(step) };
-  const { aws } = fakeAws(options.aws);
-  const { templateId: _t, template: _template, architecture: _a, region: _r, ...rest } = testRequest();
-  return runFleet({
-    targets: [target()],
-    aws,
+interface FleetCase {
+  selection?: Partial<Omit<TargetSelection, "templates">>;
+  script?: FleetScript;
+  options?: Partial<FleetRunOptions>;
+}
+
+/** build-all of `shapes` against the fake: its targets, a scratch registry, the fake's build and the real copy. */
+function fleet(shapes: Record<string, TemplateShape>, { selection = {}, script = {}, options = {} }: FleetCase = {}) {
+  const { dir, cleanup } = scratchDir();
+  cleanups.push(cleanup);
+  const registryFile = join(dir, "amis.json");
+  const fake = fakeFleet(script);
+  const recorded = recordingReporter();
+  const { targets } = targetsOf(shapes, selection);
+  const runOptions: FleetRunOptions = {
+    targets,
+    aws: fake.aws,
     poll: FAST_POLL,
-    signal: controller.signal,
-    reporter,
-    concurrency: 1,
+    signal: new AbortController().signal,
+    reporter: recorded.reporter,
+    concurrency: 4,
     failFast: false,
     force: false,
-    registryFile: join(dir, "registry", "amis.json"),
-    parentRegistryFile: join(dir, "registry", "amis.json"),
+    registryFile,
+    parentRegistryFile: registryFile,
     publishSsm: false,
-    prices: SHIPPED_PRICES,
-    runId: "test",
-    buildInput: () => ({ ...rest, onError: options.onError ?? "cleanup", logRoot: join(dir, "logs") }),
-  });
+    prices: TEST_PRICES,
+    runId: "run1",
+    buildInput: (target) => ({
+      version: "v1.0.0",
+      instanceType: target.architecture === "arm64" ? "t4g.large" : "t3.large",
+      subnetId: undefined,
+      instanceProfile: "cws-ami-builder",
+      onError: "cleanup",
+      templateHash: templateContentHash(target.template),
+      sourceCommit: undefined,
+      logRoot: join(dir, "logs"),
+    }),
+    describeError: describeAwsError,
+    now: () => FAKE_NOW,
+    ...options,
+  };
+  return {
+    fake,
+    registryFile,
+    done: recorded.done,
+    lines: recorded.lines,
+    run: (more: Partial<FleetRunOptions> = {}) => runFleet({ ...runOptions, ...more }, fake.deps),
+  };
 }
 
-describe("runFleet: what a build that did not succeed left behind is in its row", () => {
-  it("Ctrl-C after the image was made, before it was recorded: cancelled, and the row names the kept image and its storage", async () => {
-    const { summary, exitCode } = await run({ interruptWhen: (line) => line.includes("AMI created") });
-    expect(exitCode).toBe(130);
-    const [row] = summary.rows;
-    expect(row).toMatchObject({ result: "cancelled", detail: `interrupted: stopped and cleaned up; kept: image ${FAKE_IMAGE_ID} (validated, not in the registry)` });
-    expect(row!.storage?.usdPerMonth).toBeGreaterThan(0);
+/** A row in one line: where, what, and the detail when there is one. */
+const row = (r: FleetRow) => `${r.template}/${r.architecture}@${r.region} ${r.result}${r.detail ? `: ${r.detail}` : ""}`;
+const rowAt = (rows: readonly FleetRow[], where: string) => rows.find((r) => `${r.template}/${r.architecture}@${r.region}` === where)!;
+
+/** The job's index in the fake's log of starts and ends. */
+const at = (log: readonly string[], what: string) => {
+  const index = log.indexOf(what);
+  expect(index, `${what} in ${log.join(", ")}`).toBeGreaterThanOrEqual(0);
+  return index;
+};
+
+describe("runFleet: builds and copies", () => {
+  it("builds each target in its home region, copies it to the others, and records every copy with copied_from", async () => {
+    const f = fleet({ a: { regions: THREE } });
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.ok);
+    expect(summary.rows.map((r) => `${r.template}/${r.architecture}@${r.region} ${r.result}`)).toEqual([
+      "a/x86_64@us-east-1 built",
+      "a/x86_64@us-west-2 copied",
+      "a/x86_64@eu-west-1 copied",
+      "a/arm64@us-east-1 built",
+      "a/arm64@us-west-2 copied",
+      "a/arm64@eu-west-1 copied",
+    ]);
+    const registry = (await readRegistry(f.registryFile))!;
+    for (const architecture of ["x86_64", "arm64"] as const) {
+      const home = entryAt(registry, "a", "us-east-1", architecture)!;
+      expect(rowAt(summary.rows, `a/${architecture}@us-east-1`)).toMatchObject({ amiId: home.ami_id, cost: expect.objectContaining({ known: true }) });
+      for (const region of ["us-west-2", "eu-west-1"]) {
+        const copy = entryAt(registry, "a", region, architecture)!;
+        expect(copy).toMatchObject({ copied_from: { region: "us-east-1", ami_id: home.ami_id }, content_hash: home.content_hash, validated: true });
+        expect(rowAt(summary.rows, `a/${architecture}@${region}`)).toMatchObject({ amiId: copy.ami_id, copiedFrom: { region: "us-east-1", amiId: home.ami_id } });
+        expect(f.fake.imagesIn(region).find((i) => i.imageId === copy.ami_id)?.tags[COPIED_FROM_TAG]).toBe(`us-east-1/${home.ami_id}`);
+      }
+    }
+    expect(f.fake.calls.filter((c) => c.startsWith("copy "))).toHaveLength(4);
+    expect(f.done.get("a/x86_64")).toEqual({ result: "built", detail: `${entryAt(registry, "a", "us-east-1", "x86_64")!.ami_id} in us-east-1, copied to 2 regions` });
   });
 
-  it("a failed setup with --on-error abort: the row names the instance and security group kept for debugging", async () => {
-    const { summary, exitCode } = await run({ aws: { setupExitCode: 7 }, onError: "abort" });
-    expect(exitCode).toBe(1);
-    expect(summary.rows[0]).toMatchObject({ result: "failed", detail: expect.stringMatching(/^provision: setup script exited with code 7; kept: instance i-1, security group sg-1/) });
+  it("builds every region with --strategy per-region, copying nothing", async () => {
+    const f = fleet({ a: X86 }, { selection: { strategy: "per-region" } });
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.ok);
+    expect(summary.rows.map(row)).toEqual(["a/x86_64@us-east-1 built", "a/x86_64@us-west-2 built", "a/x86_64@eu-west-1 built"]);
+    expect(f.fake.calls.filter((c) => c.startsWith("copy "))).toEqual([]);
   });
 
-  it("a failed setup: one line, the log's tail left out of the row (the row has the log directory)", async () => {
-    const { summary } = await run({ aws: { setupExitCode: 7 } });
-    expect(summary.rows[0]).toMatchObject({ result: "failed", detail: "provision: setup script exited with code 7", logDir: expect.stringContaining(join(dir, "logs")) });
+  it.each([1, 2, 3])("never runs more than %i builds and copies at once, and runs that many when it can", async (concurrency) => {
+    const shapes = Object.fromEntries(["a", "b", "c", "d", "e"].map((id) => [id, X86]));
+    const f = fleet(shapes, { options: { concurrency }, script: { ms: 10 } });
+    const { exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.ok);
+    expect(f.fake.log.filter((l) => l.startsWith("start "))).toHaveLength(15);
+    expect(f.fake.peak()).toBe(concurrency);
+  });
+});
+
+describe("runFleet: templates built on templates", () => {
+  const PARENT = X86;
+
+  it("builds a child on its parent's new image in the child's home, after the parent's build there", async () => {
+    const f = fleet({ parent: PARENT, child: { parent: "parent", regions: ["us-east-1", "us-west-2"], architectures: ["x86_64"] } });
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.ok);
+    expect(at(f.fake.log, "start build child/x86_64@us-east-1")).toBeGreaterThan(at(f.fake.log, "end build parent/x86_64@us-east-1"));
+    const child = f.fake.requests.find((r) => r.templateId === "child")!;
+    expect(child.parentImage).toEqual({ templateId: "parent", imageId: rowAt(summary.rows, "parent/x86_64@us-east-1").amiId });
+  });
+
+  it("builds a child whose home is another region on the parent's copy there, after that copy", async () => {
+    const f = fleet({ parent: PARENT, child: { parent: "parent", regions: ["eu-west-1"], architectures: ["x86_64"] } }, { selection: { requested: ["child"] } });
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.ok);
+    expect(summary.rows.map((r) => `${r.template}@${r.region} ${r.result}`)).toEqual(["parent@us-east-1 built", "parent@eu-west-1 copied", "child@eu-west-1 built"]);
+    expect(at(f.fake.log, "start build child/x86_64@eu-west-1")).toBeGreaterThan(at(f.fake.log, "end copy parent/x86_64@eu-west-1"));
+    const copy = rowAt(summary.rows, "parent/x86_64@eu-west-1").amiId;
+    expect(f.fake.requests.find((r) => r.templateId === "child")!.parentImage).toEqual({ templateId: "parent", imageId: copy });
+  });
+
+  it("builds a child on the parent's image found in the child's home when the parent is up to date", async () => {
+    const parent = fleetTemplate("parent", PARENT).template;
+    const hash = imageContentHash(templateContentHash(parent), FAKE_BASE_AMI);
+    const tags = { "cws:managed-by": "cws", "cws:template": "parent", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI };
+    const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
+    const there = accountImage("ami-0aaaaaaaaaaaaaaa3", { ...tags, [COPIED_FROM_TAG]: `us-east-1/${home.imageId}` });
+    const f = fleet({ parent: PARENT, child: { parent: "parent", regions: ["eu-west-1"], architectures: ["x86_64"] } }, {
+      selection: { requested: ["child"] },
+      script: { images: { "us-east-1": [home], "eu-west-1": [there] } },
+    });
+    const { summary } = await f.run();
+    expect(summary.rows.map((r) => `${r.template}@${r.region} ${r.result}`)).toEqual(["parent@us-east-1 up-to-date", "parent@eu-west-1 up-to-date", "child@eu-west-1 built"]);
+    expect(f.fake.requests.find((r) => r.templateId === "child")!.parentImage).toEqual({ templateId: "parent", imageId: there.imageId });
+    expect(f.fake.calls.filter((c) => c.startsWith("copy "))).toEqual([]);
+  });
+});
+
+describe("runFleet: what starts first", () => {
+  const CHAIN = { a: X86, b: { parent: "a", regions: THREE, architectures: ["x86_64"] }, c: X86, d: X86 } satisfies Record<string, TemplateShape>;
+
+  it("orders the jobs by the longest chain still to come after each, then target by target", () => {
+    const { targets } = targetsOf({ ...CHAIN, e: { parent: "a", regions: ["eu-west-1"], architectures: ["x86_64"] } });
+    expect(startOrder(fleetJobs(targets)).map((j) => `${j.kind} ${j.id}`)).toEqual([
+      // a's build, then its child b's build and the others with copies to follow (a's copy that e is built on among them),
+      // then e's build, which has none, then the copies.
+      "build a/x86_64@us-east-1",
+      "build c/x86_64@us-east-1",
+      "build d/x86_64@us-east-1",
+      "build b/x86_64@us-east-1",
+      "copy a/x86_64@eu-west-1",
+      "build e/x86_64@eu-west-1",
+      "copy a/x86_64@us-west-2",
+      "copy c/x86_64@us-west-2",
+      "copy c/x86_64@eu-west-1",
+      "copy d/x86_64@us-west-2",
+      "copy d/x86_64@eu-west-1",
+      "copy b/x86_64@us-west-2",
+      "copy b/x86_64@eu-west-1",
+    ]);
+  });
+
+  it("starts a child's build before its parent's copies when a slot frees, and keeps the rows target by target", async () => {
+    const f = fleet(CHAIN, { options: { concurrency: 3 }, script: { buildMs: { "a/x86_64@us-east-1": 5, "c/x86_64@us-east-1": 60, "d/x86_64@us-east-1": 60 } } });
+    const { summary } = await f.run();
+    const afterParent = f.fake.log.slice(at(f.fake.log, "end build a/x86_64@us-east-1") + 1).find((l) => l.startsWith("start "));
+    expect(afterParent).toBe("start build b/x86_64@us-east-1");
+    expect(summary.rows.map((r) => `${r.template}@${r.region}`)).toEqual([
+      "a@us-east-1",
+      "a@us-west-2",
+      "a@eu-west-1",
+      "c@us-east-1",
+      "c@us-west-2",
+      "c@eu-west-1",
+      "d@us-east-1",
+      "d@us-west-2",
+      "d@eu-west-1",
+      "b@us-east-1",
+      "b@us-west-2",
+      "b@eu-west-1",
+    ]);
+  });
+
+  it("starts the copy a child in another region is built on before builds that nothing waits for", async () => {
+    const ONE = { regions: ["us-east-1"], architectures: ["x86_64"] } satisfies TemplateShape;
+    const shapes = { p: { regions: ["us-east-1", "eu-west-1"], architectures: ["x86_64"] }, child: { parent: "p", regions: ["eu-west-1"], architectures: ["x86_64"] }, x: ONE, y: ONE, z: ONE } satisfies Record<string, TemplateShape>;
+    const f = fleet(shapes, { options: { concurrency: 2 }, script: { buildMs: { "p/x86_64@us-east-1": 5, "x/x86_64@us-east-1": 80 } } });
+    await f.run();
+    const afterParent = f.fake.log.slice(at(f.fake.log, "end build p/x86_64@us-east-1") + 1).find((l) => l.startsWith("start "));
+    expect(afterParent).toBe("start copy p/x86_64@eu-west-1");
+  });
+});
+
+describe("runFleet: failures", () => {
+  const FAMILY = {
+    parent: X86,
+    child: { parent: "parent", regions: ["us-east-1", "us-west-2"], architectures: ["x86_64"] },
+    leaf: { parent: "child", regions: ["us-east-1"], architectures: ["x86_64"] },
+    other: X86,
+  } satisfies Record<string, TemplateShape>;
+
+  it("a failed build skips its copies and everything built on it, naming the failure, and the rest finishes (exit 1)", async () => {
+    const f = fleet(FAMILY, { script: { builds: { "parent/x86_64@us-east-1": "fail" } } });
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.failed);
+    expect(summary.rows.map(row)).toEqual([
+      "other/x86_64@us-east-1 built",
+      "other/x86_64@us-west-2 copied",
+      "other/x86_64@eu-west-1 copied",
+      "parent/x86_64@us-east-1 failed: Provisioning: setup script exited 1",
+      "parent/x86_64@us-west-2 skipped: its build in us-east-1 failed",
+      "parent/x86_64@eu-west-1 skipped: its build in us-east-1 failed",
+      "child/x86_64@us-east-1 skipped: parent/x86_64 in us-east-1 failed (child builds on it)",
+      "child/x86_64@us-west-2 skipped: parent/x86_64 in us-east-1 failed (child builds on it)",
+      "leaf/x86_64@us-east-1 skipped: parent/x86_64 in us-east-1 failed (leaf builds on it through child)",
+    ]);
+    expect(rowAt(summary.rows, "parent/x86_64@us-east-1").logDir).toMatch(/logs/);
+    expect(f.fake.log.filter((l) => l.includes("child") || l.includes("leaf"))).toEqual([]);
+    expect(f.done.get("parent/x86_64")).toMatchObject({ result: "failed", detail: expect.stringContaining("setup script exited 1") });
+    expect(f.done.get("leaf/x86_64")).toMatchObject({ result: "skipped" });
+  });
+
+  it("a failed copy leaves the other regions copied and is named with its region (exit 1)", async () => {
+    const f = fleet({ a: X86 }, { script: { copyErrors: { "eu-west-1": new AwsCallError("InternalError", "CopyImage", "An internal error has occurred", 500) } } });
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.failed);
+    expect(summary.rows.map((r) => `${r.region} ${r.result}`)).toEqual(["us-east-1 built", "us-west-2 copied", "eu-west-1 failed"]);
+    expect(rowAt(summary.rows, "a/x86_64@eu-west-1").detail).toMatch(/copy of ami-\S+ from us-east-1 to eu-west-1 failed: .*InternalError/);
+    expect(f.done.get("a/x86_64")).toMatchObject({ result: "failed", detail: expect.stringMatching(/^eu-west-1: /) });
+    const registry = (await readRegistry(f.registryFile))!;
+    expect(entryAt(registry, "a", "eu-west-1", "x86_64")).toBeUndefined();
+    expect(entryAt(registry, "a", "us-west-2", "x86_64")?.copied_from?.region).toBe("us-east-1");
+  });
+
+  it("with --fail-fast, the first failure cancels what runs (its signal aborts) and what has not started", async () => {
+    const f = fleet({ a: X86, b: X86, c: X86 }, { options: { failFast: true, concurrency: 2 }, script: { builds: { "a/x86_64@us-east-1": "fail", "b/x86_64@us-east-1": "hang" } } });
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.failed);
+    expect(f.fake.signals.get("b/x86_64@us-east-1")?.aborted).toBe(true);
+    expect(f.fake.log.some((l) => l.includes(" c/"))).toBe(false);
+    expect(rowAt(summary.rows, "a/x86_64@us-east-1").result).toBe("failed");
+    expect(rowAt(summary.rows, "a/x86_64@us-west-2").result).toBe("skipped");
+    expect(rowAt(summary.rows, "b/x86_64@us-east-1")).toMatchObject({ result: "cancelled", detail: "cancelled by --fail-fast after a failure: stopped and cleaned up" });
+    for (const where of ["b/x86_64@us-west-2", "c/x86_64@us-east-1", "c/x86_64@eu-west-1"]) {
+      expect(rowAt(summary.rows, where), where).toMatchObject({ result: "cancelled", detail: "not started: cancelled by --fail-fast after a failure" });
+    }
+    expect(summary.interrupted).toBeUndefined();
+  });
+
+  it("an interrupt stops every running job (its signal aborts), starts nothing more, and exits 130 with the rest cancelled", async () => {
+    const controller = new AbortController();
+    const f = fleet({ a: X86, b: X86 }, { options: { concurrency: 1, signal: controller.signal }, script: { builds: { "a/x86_64@us-east-1": "hang" } } });
+    const running = f.run();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort("SIGINT");
+    const { summary, exitCode } = await running;
+    expect(exitCode).toBe(EXIT.interrupted);
+    expect(summary.interrupted).toBe(true);
+    expect(f.fake.signals.get("a/x86_64@us-east-1")?.aborted).toBe(true);
+    expect(f.fake.log).toEqual(["start build a/x86_64@us-east-1", "end build a/x86_64@us-east-1"]);
+    expect(summary.rows.map((r) => `${r.template}@${r.region} ${r.result}: ${r.detail}`)).toEqual([
+      "a@us-east-1 cancelled: interrupted: stopped and cleaned up",
+      "a@us-west-2 cancelled: not started: interrupted",
+      "a@eu-west-1 cancelled: not started: interrupted",
+      "b@us-east-1 cancelled: not started: interrupted",
+      "b@us-west-2 cancelled: not started: interrupted",
+      "b@eu-west-1 cancelled: not started: interrupted",
+    ]);
+  });
+
+  it("an interrupt before the run starts anything exits 130 with every row cancelled", async () => {
+    const controller = new AbortController();
+    controller.abort("SIGINT");
+    const f = fleet({ a: X86 }, { options: { signal: controller.signal } });
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.interrupted);
+    expect(f.fake.log).toEqual([]);
+    expect(summary.rows.map((r) => `${r.result}: ${r.detail}`)).toEqual(Array(3).fill("cancelled: not started: interrupted"));
+  });
+});
+
+describe("runFleet: exit codes", () => {
+  it("exits 2 when every failure is the user's setup (a preflight problem), and 1 when any is not", async () => {
+    const usage = fleet({ a: X86, b: X86 }, { script: { builds: { "a/x86_64@us-east-1": "usage", "b/x86_64@us-east-1": "usage" } } });
+    const { summary, exitCode } = await usage.run();
+    expect(exitCode).toBe(EXIT.usage);
+    expect(rowAt(summary.rows, "a/x86_64@us-east-1").detail).toBe("Preflight: instance profile cws-ami-builder does not exist (run cws ami bootstrap)");
+
+    const mixed = fleet({ a: X86, b: X86 }, { script: { builds: { "a/x86_64@us-east-1": "usage", "b/x86_64@us-east-1": "fail" } } });
+    expect((await mixed.run()).exitCode).toBe(EXIT.failed);
+  });
+
+  it("exits 2 when a copy is refused for want of a permission, naming the action and what to do", async () => {
+    const denied = new AwsCallError(
+      "UnauthorizedOperation",
+      "CopyImage",
+      "You are not authorized to perform this operation. User: arn:aws:iam::111122223333:user/me is not authorized to perform: ec2:CopyImage on resource: arn:aws:ec2:us-west-2::image/* because no identity-based policy allows the ec2:CopyImage action. Encoded authorization failure message: AbCdEf0123",
+      403,
+    );
+    const f = fleet({ a: X86 }, { script: { copyErrors: { "us-west-2": denied, "eu-west-1": denied } } });
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.usage);
+    const detail = rowAt(summary.rows, "a/x86_64@us-west-2").detail!;
+    expect(detail).toMatch(/^copy from us-east-1 to us-west-2 failed: AWS denied ec2:CopyImage: You are not authorized/);
+    expect(detail).toMatch(/\(allow ec2:CopyImage .*cws-cli-policy\.json/);
+    expect(detail).not.toContain("Encoded authorization failure message");
+
+    // A permission missing in one region and a copy that broke in another: not all the user's setup.
+    const mixed = fleet({ a: X86 }, { script: { copyErrors: { "us-west-2": denied, "eu-west-1": new AwsCallError("InternalError", "CopyImage", "An internal error has occurred", 500) } } });
+    expect((await mixed.run()).exitCode).toBe(EXIT.failed);
+  });
+});
+
+describe("runFleet: the cache", () => {
+  /** A's x86_64 image of this content in us-east-1, and its copy in us-west-2 from an earlier run. */
+  function earlierRun() {
+    const template = fleetTemplate("a", X86).template;
+    const hash = imageContentHash(templateContentHash(template), FAKE_BASE_AMI);
+    const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI, "cws:version": "v1.0.0" };
+    const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
+    const copy = accountImage("ami-0aaaaaaaaaaaaaaa2", { ...tags, [COPIED_FROM_TAG]: `us-east-1/${home.imageId}` });
+    return { home, copy, images: { "us-east-1": [home], "us-west-2": [copy] } };
+  }
+
+  it("an up-to-date home is copied only to the regions that lack its content, and the copy found is recorded", async () => {
+    const { home, copy, images } = earlierRun();
+    const f = fleet({ a: X86 }, { script: { images } });
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.ok);
+    expect(summary.rows.map((r) => `${r.region} ${r.result} ${r.amiId}`)).toEqual([`us-east-1 up-to-date ${home.imageId}`, `us-west-2 up-to-date ${copy.imageId}`, expect.stringMatching(/^eu-west-1 copied ami-/)]);
+    expect(rowAt(summary.rows, "a/x86_64@us-west-2").copiedFrom).toEqual({ region: "us-east-1", amiId: home.imageId });
+    expect(f.fake.calls.filter((c) => c.startsWith("copy "))).toEqual([expect.stringMatching(new RegExp(`^copy ${home.imageId} to eu-west-1 = `))]);
+    expect(f.done.get("a/x86_64")).toEqual({ result: "copied", detail: `${home.imageId} in us-east-1 (up to date there), copied to 1 region` });
+    const registry = (await readRegistry(f.registryFile))!;
+    expect(entryAt(registry, "a", "us-west-2", "x86_64")).toMatchObject({ ami_id: copy.imageId, copied_from: { region: "us-east-1", ami_id: home.imageId } });
+    expect(entryAt(registry, "a", "eu-west-1", "x86_64")).toMatchObject({ copied_from: { region: "us-east-1", ami_id: home.imageId } });
+
+    // Nothing changed: the second run copies nothing.
+    const again = await f.run();
+    expect(again.summary.rows.map((r) => r.result)).toEqual(["up-to-date", "up-to-date", "up-to-date"]);
+    expect(f.fake.calls.filter((c) => c.startsWith("copy "))).toHaveLength(1);
+    expect(f.done.get("a/x86_64")?.result).toBe("up-to-date");
+  });
+
+  it("with --max-age, a region keeps a copy of the home image's own build, and gets a fresh copy in place of an older build's", async () => {
+    // The home was built again (same content) yesterday; us-west-2 has a copy of that build, eu-west-1 a copy of the build
+    // before, ten days old however recently it was copied.
+    const { home, copy } = earlierRun();
+    const youngHome = { ...home, creationDate: "2026-11-25T12:00:00.000Z", tags: { ...home.tags, "cws:build-id": "b-new" } };
+    const sameBuild = { ...copy, creationDate: "2026-11-25T13:00:00.000Z", tags: { ...copy.tags, "cws:build-id": "b-new" } };
+    const olderBuild = accountImage("ami-0aaaaaaaaaaaaaaa3", { ...copy.tags, "cws:build-id": "b-old" }, { creationDate: "2026-11-26T11:00:00.000Z" });
+    const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [youngHome], "us-west-2": [sameBuild], "eu-west-1": [olderBuild] } }, options: { maxAgeMs: 7 * 86_400_000 } });
+    const { summary } = await f.run();
+    expect(summary.rows.map((r) => `${r.region} ${r.result}`)).toEqual(["us-east-1 up-to-date", "us-west-2 up-to-date", "eu-west-1 copied"]);
+    expect(rowAt(summary.rows, "a/x86_64@us-west-2").amiId).toBe(sameBuild.imageId);
+    expect(rowAt(summary.rows, "a/x86_64@eu-west-1").copiedFrom).toEqual({ region: "us-east-1", amiId: home.imageId });
+
+    // Without --max-age any image of the same content will do.
+    const again = fleet({ a: X86 }, { script: { images: { "us-east-1": [youngHome], "us-west-2": [sameBuild], "eu-west-1": [olderBuild] } } });
+    expect((await again.run()).summary.rows.map((r) => r.result)).toEqual(["up-to-date", "up-to-date", "up-to-date"]);
+  });
+
+  it("--force builds again and copies everywhere, whatever exists", async () => {
+    const { images } = earlierRun();
+    const f = fleet({ a: X86 }, { script: { images }, options: { force: true } });
+    const { summary } = await f.run();
+    expect(summary.rows.map((r) => r.result)).toEqual(["built", "copied", "copied"]);
+  });
+});
+
+describe("runFleet: the registry's pins", () => {
+  const PINNED = "ami-0bbbbbbbbbbbbbbb9";
+
+  async function pinnedAt(file: string, region: string) {
+    await updateRegistryFile(file, FAKE_NOW, (registry) => {
+      registry.templates.a = { version: "v1.0.0", description: TEMPLATE_META.description, ports: [22], estimated_cost_per_hour: {}, amis: { [region]: { x86_64: { ...record(PINNED, "2026-11-01T00:00:00Z"), pinned: true, rolled_back_at: "2026-11-02T00:00:00Z" } as never } } };
+    });
+  }
+
+  it("a copy does not replace an entry a rollback pinned: the row says so, and nothing is published there", async () => {
+    const f = fleet({ a: X86 }, { options: { publishSsm: true } });
+    await pinnedAt(f.registryFile, "us-west-2");
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.ok);
+    const pinnedRow = rowAt(summary.rows, "a/x86_64@us-west-2");
+    expect(pinnedRow).toMatchObject({ result: "copied", detail: expect.stringContaining(`stays ${PINNED}: a rollback pinned it`) });
+    const registry = (await readRegistry(f.registryFile))!;
+    expect(entryAt(registry, "a", "us-west-2", "x86_64")).toMatchObject({ ami_id: PINNED, pinned: true });
+    expect(entryAt(registry, "a", "eu-west-1", "x86_64")?.copied_from?.region).toBe("us-east-1");
+    const puts = f.fake.calls.filter((c) => c.startsWith("put "));
+    expect(puts).toEqual([expect.stringMatching(/^put \/cloudworkstation\/amis\/a\/eu-west-1\/x86_64 = ami-/)]);
+  });
+
+  it("an image of the same content found in a region does not replace an entry a rollback pinned there either", async () => {
+    const template = fleetTemplate("a", X86).template;
+    const hash = imageContentHash(templateContentHash(template), FAKE_BASE_AMI);
+    const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash };
+    const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [accountImage("ami-0aaaaaaaaaaaaaaa1", tags)], "us-west-2": [accountImage("ami-0aaaaaaaaaaaaaaa2", tags)] } } });
+    await pinnedAt(f.registryFile, "us-west-2");
+    const { summary } = await f.run();
+    expect(rowAt(summary.rows, "a/x86_64@us-west-2")).toMatchObject({ result: "up-to-date", detail: expect.stringContaining(`stays ${PINNED}: a rollback pinned it`) });
+    expect(entryAt((await readRegistry(f.registryFile))!, "a", "us-west-2", "x86_64")).toMatchObject({ ami_id: PINNED, pinned: true });
   });
 });
