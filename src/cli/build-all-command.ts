@@ -199,6 +199,6 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
     reporter.close();
     unsubscribe?.();
   }
-  writeFleetResult(result.summary, globals, io);
+  writeFleetResult(result.summary, result.exitCode, globals, io);
   return result.exitCode;
 }

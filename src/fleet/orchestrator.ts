@@ -347,16 +347,36 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     return note;
   }
 
+  /**
+   * A build's events as its target's lines. What went as planned (a step
+   * done, a test passed, a cleanup) is the target's current step: on a
+   * terminal its live line shows it, in CI it is a line like any other. What
+   * is worth keeping on a terminal too (a failure, a failed test, a warning)
+   * is a log line. Its scripts' output is not shown (many builds at once would
+   * interleave it; it is in the build's logs), except the last line of a step
+   * that fails: the line that usually says why ("E: unable to locate package
+   * …"), kept above the ❌.
+   */
   function buildReporterFor(key: string, prefix: string): BuildReporter {
+    let lastOutput: string | undefined;
     return {
-      stepStarted: (title) => reporter.targetStep(key, `${prefix}${title}`),
-      stepSucceeded: (text) => reporter.log(key, `✅ ${prefix}${text}`),
-      stepFailed: (text) => reporter.log(key, `❌ ${prefix}${text}`),
+      stepStarted: (title) => {
+        lastOutput = undefined;
+        reporter.targetStep(key, `${prefix}${title}`);
+      },
+      stepSucceeded: (text) => reporter.targetStep(key, `✅ ${prefix}${text}`),
+      stepFailed: (text) => {
+        if (lastOutput !== undefined) reporter.log(key, lastOutput);
+        reporter.log(key, `❌ ${prefix}${text}`);
+      },
       detail: (text) => reporter.targetStep(key, `${prefix}${text}`),
-      output: () => {},
-      test: (name, passed, detail) => reporter.log(key, `${passed ? "✅" : "❌"} ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`),
+      output: (text) => {
+        const last = text.split("\n").findLast((line) => line.trim() !== "");
+        if (last !== undefined) lastOutput = last;
+      },
+      test: (name, passed, detail) => (passed ? reporter.targetStep(key, `✅ ${prefix}test: ${name}`) : reporter.log(key, `❌ ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`)),
       warn: (text) => reporter.log(key, `⚠️  ${prefix}${text}`),
-      cleanup: (text) => reporter.log(key, `🧹 ${prefix}${text}`),
+      cleanup: (text) => reporter.targetStep(key, `🧹 ${prefix}${text}`),
       close: () => {},
     };
   }
@@ -366,7 +386,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     if (outcome.status === "succeeded") values.set(id, outcome.value as JobValue);
     const state = byTarget.get(meta.target.key)!;
     state.ended++;
-    if (state.ended === state.meta.length) reporter.targetDone(meta.target.key, targetOutcome(meta.target, state.meta, outcomes()));
+    if (state.ended === state.meta.length) reporter.targetDone(meta.target.key, targetOutcome(meta.target, state.meta, outcomes(), metas));
   };
   const seen = new Map<string, JobOutcome<JobValue>>();
   const outcomes = () => seen;
@@ -456,47 +476,73 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
           result: "failed",
           durationSeconds: r.durationSeconds,
           ...(r.cost ? { cost: r.cost.build } : {}),
-          detail: `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${r.error?.suggestion ? ` (${r.error.suggestion})` : ""}`,
+          ...(r.cost?.snapshotsPerMonth ? { storage: r.cost.snapshotsPerMonth } : {}),
+          // A failed record's error names the image it kept, and how to record it, already.
+          detail: `${failedBuildDetail(r)}${r.failedStep === "record" ? "" : keptNote(r)}`,
           logDir: r.logDir,
         };
       }
       const message = error instanceof CopyNotDone ? `${error.message}${error.suggestion ? ` (${error.suggestion})` : ""}` : error instanceof Error ? error.message : String(error);
       return { ...base, result: "failed", durationSeconds: outcome.seconds, detail: message };
     }
-    case "skipped": {
-      const root = metas.get(outcome.because);
-      const through = root === undefined || root.target.templateId === target.parent ? "" : ` through ${target.parent}`;
-      const because =
-        root === undefined
-          ? outcome.because
-          : root.target === target
-            ? `its build in ${root.region} failed`
-            : `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it${through})`;
-      return { ...base, result: "skipped", detail: because };
-    }
+    case "skipped":
+      return { ...base, result: "skipped", detail: skippedBecause(target, outcome.because, metas) };
     case "cancelled": {
       const error = outcome.error;
-      const cost = error instanceof BuildNotDone && error.result.cost ? { cost: error.result.cost.build } : {};
+      const r = error instanceof BuildNotDone ? error.result : undefined;
       return {
         ...base,
         result: "cancelled",
         ...(outcome.seconds === undefined ? {} : { durationSeconds: outcome.seconds }),
-        ...cost,
+        ...(r?.cost ? { cost: r.cost.build } : {}),
+        ...(r?.cost?.snapshotsPerMonth ? { storage: r.cost.snapshotsPerMonth } : {}),
         // A job that never started has nothing to clean up.
-        detail:
+        detail: `${
           outcome.seconds === undefined
             ? `not started: ${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}`
             : outcome.reason === "interrupted"
               ? "interrupted: stopped and cleaned up"
-              : "cancelled by --fail-fast after a failure: stopped and cleaned up",
+              : "cancelled by --fail-fast after a failure: stopped and cleaned up"
+        }${r ? keptNote(r) : ""}`,
         ...(error instanceof BuildNotDone ? { logDir: error.result.logDir } : {}),
       };
     }
   }
 }
 
+/**
+ * A failed build's row, one line: the step and the error, with the error's
+ * suggestion when it says what to do. A failure that points at a log (setup,
+ * validation) has for suggestion the log's last lines and its path: the row
+ * names the build's log directory already (logDir), and the tail is on the
+ * progress output, so a table, a job summary or a JSON document does not get
+ * thirty lines of log in one cell.
+ */
+function failedBuildDetail(r: BuildResult): string {
+  const suggestion = r.error?.suggestion !== undefined && r.error.logPath === undefined ? ` (${r.error.suggestion})` : "";
+  return `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${suggestion}`;
+}
+
+/**
+ * What a build that did not succeed left on purpose: an image made and
+ * validated before Ctrl-C or a later failure (the next run finds it up to
+ * date), the instance --on-error abort keeps.
+ */
+function keptNote(r: BuildResult): string {
+  return r.kept.length > 0 ? `; kept: ${r.kept.join(", ")}` : "";
+}
+
+/** Why an image was skipped, from the failed job at the root: its own build, or the template it builds on, directly or through its parent (in words, not job ids). */
+function skippedBecause(target: FleetTarget, because: string, metas: ReadonlyMap<string, FleetJob>): string {
+  const root = metas.get(because);
+  if (root === undefined) return because;
+  if (root.target === target) return `its build in ${root.region} failed`;
+  const through = root.target.templateId === target.parent ? "" : ` through ${target.parent}`;
+  return `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it${through})`;
+}
+
 /** What a target came to: its worst image, or built/copied/up to date. */
-function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>): TargetOutcome {
+function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, allMetas: ReadonlyMap<string, FleetJob>): TargetOutcome {
   const results = metas.map((meta) => ({ meta, outcome: outcomes.get(meta.id) }));
   const failed = results.filter((r) => r.outcome?.status === "failed");
   if (failed.length > 0) {
@@ -508,7 +554,7 @@ function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes
   const other = (["cancelled", "skipped"] as const).find((status) => results.some((r) => r.outcome?.status === status));
   if (other) {
     const first = results.find((r) => r.outcome?.status === other)!.outcome!;
-    return { result: other, detail: other === "skipped" ? `needs ${(first as { because: string }).because}, which failed` : (first as { reason: string }).reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast" };
+    return { result: other, detail: other === "skipped" ? skippedBecause(target, (first as { because: string }).because, allMetas) : (first as { reason: string }).reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast" };
   }
   const build = outcomes.get(metas[0]!.id);
   const value = build?.status === "succeeded" ? build.value : undefined;
