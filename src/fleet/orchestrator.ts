@@ -91,7 +91,8 @@ export interface FleetDeps {
 
 const REAL_DEPS: FleetDeps = { runBuild, copyImageToRegion };
 
-type JobValue = { kind: "build"; result: BuildResult; image: ImageInfo | undefined } | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string };
+/** `pinnedTo`: the registry kept this AMI in the region, pinned by a rollback (a child built there builds on it, as `cws ami build` would). */
+type JobValue = { kind: "build"; result: BuildResult; image: ImageInfo | undefined } | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string; pinnedTo?: string };
 
 /** A build that did not succeed, with its result (logs, cost, what was cleaned). */
 class BuildNotDone extends Error {
@@ -227,7 +228,10 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
 
   async function runTargetBuild(meta: FleetJob, parent: JobValue | undefined, signal: AbortSignal): Promise<JobValue> {
     const { target, region } = meta;
-    const parentImageId = parent?.kind === "build" ? parent.result.imageId : parent?.kind === "copy" ? (parent.copy?.imageId ?? parent.found?.imageId) : undefined;
+    // The parent's image in this region as the registry has it: a rollback's pin wins over an image of the same content (a
+    // pin says the newer image is not to be used), as it does for `cws ami build`, which reads the registry.
+    const parentImageId =
+      parent?.kind === "build" ? (parent.result.pinnedTo ?? parent.result.imageId) : parent?.kind === "copy" ? (parent.pinnedTo ?? parent.copy?.imageId ?? parent.found?.imageId) : undefined;
     const request: BuildInput = {
       ...options.buildInput(target, region),
       templateId: target.templateId,
@@ -280,8 +284,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
         now: now(),
       });
       if (found.upToDate && found.image) {
-        const note = await recordFound(meta, found.image);
-        return { kind: "copy", found: found.image, ...(note ? { note } : {}) };
+        return { kind: "copy", found: found.image, ...(await recordFound(meta, found.image)) };
       }
     }
     if (signal.aborted) throw new Error("interrupted");
@@ -299,6 +302,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${Math.round(copy.seconds)} s; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
     }
     let note: string | undefined;
+    let pinnedTo: string | undefined;
     if (options.registryFile) {
       const file = options.registryFile;
       const record = copyRecord(recordFromImage(source), copy, now());
@@ -307,7 +311,10 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
         now(),
         (registry) => {
           const entry = entryAt(registry, target.templateId, region, target.architecture);
-          if (isPinned(entry)) {
+          // A copy of a new build ends a rollback's pin, as that build would had it run here; a copy of an image found up to
+          // date does not (the pin says not to use that content).
+          if (isPinned(entry) && built.result.upToDate) {
+            pinnedTo = entry!.ami_id;
             note = `${where} stays ${entry!.ami_id}: a rollback pinned it (record ${copy.imageId} with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture} --unpin)`;
             return;
           }
@@ -319,14 +326,15 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     }
     if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, copy.imageId);
     reporter.log(target.key, `✅ ${region}: ${copy.imageId} available (copied from ${target.home} in ${Math.round(copy.seconds)} s)`);
-    return { kind: "copy", copy, ...(note ? { note } : {}) };
+    return { kind: "copy", copy, ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}) };
   }
 
   /** An image of the same content already in the region: current in the registry unless it is or a rollback pinned the entry. */
-  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<string | undefined> {
+  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<{ note?: string; pinnedTo?: string }> {
     const { target, region } = meta;
     const where = `${target.templateId}.${region}.${target.architecture}`;
     let note: string | undefined;
+    let pinnedTo: string | undefined;
     if (options.registryFile) {
       await updateRegistryFile(
         options.registryFile,
@@ -335,6 +343,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
           const entry = entryAt(registry, target.templateId, region, target.architecture);
           if (entry?.ami_id === image.imageId) return;
           if (isPinned(entry)) {
+            pinnedTo = entry!.ami_id;
             note = `${where} stays ${entry!.ami_id}: a rollback pinned it`;
             return;
           }
@@ -344,7 +353,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       );
     }
     if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, image.imageId);
-    return note;
+    return { ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}) };
   }
 
   /**

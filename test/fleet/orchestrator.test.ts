@@ -430,8 +430,12 @@ describe("runFleet: the registry's pins", () => {
     });
   }
 
-  it("a copy does not replace an entry a rollback pinned: the row says so, and nothing is published there", async () => {
-    const f = fleet({ a: X86 }, { options: { publishSsm: true } });
+  it("a copy of an image found up to date does not replace an entry a rollback pinned: the row says so, and nothing is published there", async () => {
+    const template = fleetTemplate("a", X86).template;
+    const hash = imageContentHash(templateContentHash(template), FAKE_BASE_AMI);
+    const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI, "cws:version": "v1.0.0" };
+    const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
+    const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [home] } }, options: { publishSsm: true } });
     await pinnedAt(f.registryFile, "us-west-2");
     const { summary, exitCode } = await f.run();
     expect(exitCode).toBe(EXIT.ok);
@@ -441,7 +445,35 @@ describe("runFleet: the registry's pins", () => {
     expect(entryAt(registry, "a", "us-west-2", "x86_64")).toMatchObject({ ami_id: PINNED, pinned: true });
     expect(entryAt(registry, "a", "eu-west-1", "x86_64")?.copied_from?.region).toBe("us-east-1");
     const puts = f.fake.calls.filter((c) => c.startsWith("put "));
+    // (The home's build is the fake's scripted one, which publishes nothing itself.)
     expect(puts).toEqual([expect.stringMatching(/^put \/cloudworkstation\/amis\/a\/eu-west-1\/x86_64 = ami-/)]);
+  });
+
+  it("a child builds on its parent's pinned image, not on the newer image of the same content the rollback set aside", async () => {
+    const template = fleetTemplate("a", X86).template;
+    const hash = imageContentHash(templateContentHash(template), FAKE_BASE_AMI);
+    const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI, "cws:version": "v1.0.0" };
+    const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
+    const f = fleet({ a: X86, b: { ...X86, parent: "a" } }, { script: { images: { "us-east-1": [home] } } });
+    await pinnedAt(f.registryFile, "us-east-1");
+    const { summary } = await f.run();
+    expect(rowAt(summary.rows, "a/x86_64@us-east-1")).toMatchObject({ result: "up-to-date", amiId: home.imageId });
+    const child = f.fake.requests.find((r) => r.templateId === "b" && r.region === "us-east-1")!;
+    expect(child.parentImage).toEqual({ templateId: "a", imageId: PINNED });
+  });
+
+  it("a copy of a new build ends a rollback's pin in its region, as a build there would", async () => {
+    const f = fleet({ a: X86 }, { options: { publishSsm: true } });
+    await pinnedAt(f.registryFile, "us-west-2");
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.ok);
+    const row = rowAt(summary.rows, "a/x86_64@us-west-2");
+    expect(row.result).toBe("copied");
+    expect(row.detail ?? "").not.toContain("pinned");
+    const entry = entryAt((await readRegistry(f.registryFile))!, "a", "us-west-2", "x86_64")!;
+    expect(entry).toMatchObject({ ami_id: row.amiId, copied_from: { region: "us-east-1" } });
+    expect((entry as { pinned?: boolean }).pinned).toBeUndefined();
+    expect(entry.history?.map((h) => h.ami_id)).toEqual([PINNED]);
   });
 
   it("an image of the same content found in a region does not replace an entry a rollback pinned there either", async () => {
