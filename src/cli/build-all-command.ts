@@ -22,7 +22,8 @@ import { registryLockOptions } from "./registry-lock.js";
 
 /** build-all's options, as the command table declares them; values are checked before this module loads (option-values.ts). */
 export interface BuildAllOptions {
-  templates?: string;
+  /** Every --templates given, in order (repeatable). */
+  templates?: string[];
   architecture?: Architecture;
   region?: string;
   buildRegion?: string;
@@ -42,13 +43,29 @@ export interface BuildAllOptions {
 
 export const DEFAULT_CONCURRENCY = 4;
 
-/** The ids asked for: the arguments and --templates a,b (spaces around the commas allowed), each once, in the order given. */
-export function requestedIds(args: readonly string[], templates: string | undefined): string[] {
-  const fromFlag = templates === undefined ? [] : templates.split(",").map((id) => id.trim());
-  if (templates !== undefined && fromFlag.every((id) => id === "")) {
-    throw new CwsError("NO_TEMPLATES", "--templates names no template", { value: templates, suggestion: "give template ids separated by commas, e.g. --templates r-research,python-research" });
+/**
+ * The ids asked for: the arguments and every --templates a,b (spaces around the commas allowed; the flag may be
+ * repeated), each once, in the order given. An id written with spaces for commas says so.
+ */
+export function requestedIds(args: readonly string[], templates: readonly string[] | string | undefined): string[] {
+  const lists = templates === undefined ? [] : typeof templates === "string" ? [templates] : templates;
+  const fromFlag: string[] = [];
+  for (const list of lists) {
+    const ids = list.split(",").map((id) => id.trim());
+    if (ids.every((id) => id === "")) {
+      throw new CwsError("NO_TEMPLATES", "--templates names no template", { value: list, suggestion: "give template ids separated by commas, e.g. --templates r-research,python-research" });
+    }
+    for (const id of ids) {
+      if (/\s/.test(id)) {
+        throw new CwsError("TEMPLATE_ID_INVALID", `--templates "${list}": "${id}" is not a template id (ids are separated by commas)`, {
+          value: id,
+          suggestion: `write --templates ${id.split(/\s+/).join(",")}`,
+        });
+      }
+      if (id !== "") fromFlag.push(id);
+    }
   }
-  return [...new Set([...args, ...fromFlag.filter((id) => id !== "")])];
+  return [...new Set([...args, ...fromFlag])];
 }
 
 /**
@@ -58,8 +75,6 @@ export function requestedIds(args: readonly string[], templates: string | undefi
  * involved are not even read.
  */
 async function loadInvolved(requested: readonly string[], globals: GlobalOptions, io: CliIO): Promise<Map<string, FleetTemplate>> {
-  // An unknown id is a usage error with a suggestion.
-  if (requested.length > 0) await selectTemplateFiles(globals.templatesDir, requested);
   const files = await listTemplateFiles(globals.templatesDir);
   if (files.length === 0) throw new CwsError("NO_TEMPLATES", `no templates in ${globals.templatesDir}`, { value: globals.templatesDir, suggestion: "add a template (templates/<id>.yml), or pass --templates-dir" });
   const byId = new Map(files.map((file) => [file.id, file]));
@@ -97,7 +112,9 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
       suggestion: "leave --build-region out, or use --strategy copy",
     });
   }
-  const requested = requestedIds(args, options.templates);
+  // Ids as build and lint take them (`r-research`, `r-research.yml`); an unknown one is a usage error with a suggestion.
+  const typed = requestedIds(args, options.templates);
+  const requested = typed.length === 0 ? [] : [...new Set((await selectTemplateFiles(globals.templatesDir, typed)).map((file) => file.id))];
   const templates = await loadInvolved(requested, globals, io);
   const { fleetTargets } = await import("../fleet/targets.js");
   const { targets, leftOut } = fleetTargets({ templates, requested, strategy, buildRegion: options.buildRegion, region: options.region, architecture: options.architecture });

@@ -436,6 +436,11 @@ function label(target: FleetTarget): string {
 }
 
 /** The row of one image: what its job did, its cost, and why when it did not. */
+/** A row whose registry entry a rollback pinned: what it keeps, the image set aside, and how to take that one. */
+function pinnedDetail(target: FleetTarget, region: string, pinnedTo: string, imageId: string | undefined): string {
+  return `pinned by a rollback: the registry keeps ${pinnedTo}${imageId ? `; ${imageId} (this content) is not used` : ""} (take it with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture} --unpin)`;
+}
+
 function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<string, FleetJob>, prices: PriceTable): FleetRow {
   const { target, region } = meta;
   const base = { template: target.templateId, architecture: target.architecture, region };
@@ -444,14 +449,16 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
       const value = outcome.value;
       if (value.kind === "build") {
         const r = value.result;
+        // The row's AMI is the one the registry holds: a rollback's pin, not the image of the same content it set aside.
+        const pinned = r.pinnedTo === undefined ? undefined : pinnedDetail(target, region, r.pinnedTo, r.imageId);
         return {
           ...base,
           result: r.upToDate ? "up-to-date" : "built",
-          ...(r.imageId ? { amiId: r.imageId } : {}),
+          ...(r.pinnedTo ? { amiId: r.pinnedTo } : r.imageId ? { amiId: r.imageId } : {}),
           durationSeconds: r.durationSeconds,
           ...(r.cost ? { cost: r.cost.build } : {}),
           ...(r.cost?.snapshotsPerMonth && !r.upToDate ? { storage: r.cost.snapshotsPerMonth } : {}),
-          ...(r.upToDate ? { detail: `an image of this content exists: ${r.imageId}${r.imageCreated ? ` (built ${r.imageCreated})` : ""}` } : {}),
+          ...(pinned ? { detail: pinned } : r.upToDate ? { detail: `an image of this content exists: ${r.imageId}${r.imageCreated ? ` (built ${r.imageCreated})` : ""}` } : {}),
         };
       }
       if (value.found) {
@@ -459,21 +466,21 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
         return {
           ...base,
           result: "up-to-date",
-          amiId: value.found.imageId,
-          ...(from ? { copiedFrom: { region: from.region, amiId: from.ami_id } } : {}),
+          amiId: value.pinnedTo ?? value.found.imageId,
+          ...(from && !value.pinnedTo ? { copiedFrom: { region: from.region, amiId: from.ami_id } } : {}),
           durationSeconds: outcome.seconds,
-          detail: value.note ?? `an image of this content is here: ${value.found.imageId}`,
+          detail: value.pinnedTo ? pinnedDetail(target, region, value.pinnedTo, value.found.imageId) : (value.note ?? `an image of this content is here: ${value.found.imageId}`),
         };
       }
       const copy = value.copy!;
       return {
         ...base,
         result: "copied",
-        amiId: copy.imageId,
+        amiId: value.pinnedTo ?? copy.imageId,
         copiedFrom: { region: copy.copiedFrom.region, amiId: copy.copiedFrom.ami_id },
         durationSeconds: Math.round(copy.seconds * 10) / 10,
         storage: snapshotMonthlyCost({ region, sizeGb: copy.sizeGb }, prices),
-        ...(value.note ? { detail: value.note } : {}),
+        ...(value.pinnedTo ? { detail: pinnedDetail(target, region, value.pinnedTo, copy.imageId) } : value.note ? { detail: value.note } : {}),
       };
     }
     case "failed": {
@@ -580,6 +587,9 @@ function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, Job
   if (rows.every((row) => row.result === "built" || row.result === "copied" || row.result === "up-to-date")) return EXIT.ok;
   const failures = [...outcomes.values()].filter((o): o is Extract<JobOutcome<JobValue>, { status: "failed" }> => o.status === "failed");
   const exitCodeOfFailure = (error: unknown) => (error instanceof BuildNotDone ? error.result.exitCode : error instanceof CopyNotDone ? error.exitCode : EXIT.failed);
-  const usage = failures.length > 0 && failures.every((f) => exitCodeOfFailure(f.error) === EXIT.usage);
+  // 2 says "nothing happened, fix your setup": only when no image was made or found and every failure was the user's setup.
+  // Once some image is there, a failed target is a partial run: 1, as for any failed target.
+  const someDone = rows.some((row) => row.result === "built" || row.result === "copied" || row.result === "up-to-date");
+  const usage = !someDone && failures.length > 0 && failures.every((f) => exitCodeOfFailure(f.error) === EXIT.usage);
   return usage ? EXIT.usage : EXIT.failed;
 }

@@ -341,9 +341,15 @@ describe("runFleet: exit codes", () => {
 
     const mixed = fleet({ a: X86, b: X86 }, { script: { builds: { "a/x86_64@us-east-1": "usage", "b/x86_64@us-east-1": "fail" } } });
     expect((await mixed.run()).exitCode).toBe(EXIT.failed);
+
+    // Setup failures after other images were made: a partial run, 1 (the README: a failed target exits 1).
+    const partial = fleet({ a: X86, b: X86 }, { script: { builds: { "a/x86_64@us-east-1": "usage" } } });
+    const after = await partial.run();
+    expect(rowAt(after.summary.rows, "b/x86_64@us-east-1").result).toBe("built");
+    expect(after.exitCode).toBe(EXIT.failed);
   });
 
-  it("exits 2 when a copy is refused for want of a permission, naming the action and what to do", async () => {
+  it("exits 1 when a copy is refused for want of a permission after the home image was built (a partial run), naming the action and what to do", async () => {
     const denied = new AwsCallError(
       "UnauthorizedOperation",
       "CopyImage",
@@ -352,7 +358,7 @@ describe("runFleet: exit codes", () => {
     );
     const f = fleet({ a: X86 }, { script: { copyErrors: { "us-west-2": denied, "eu-west-1": denied } } });
     const { summary, exitCode } = await f.run();
-    expect(exitCode).toBe(EXIT.usage);
+    expect(exitCode).toBe(EXIT.failed);
     const detail = rowAt(summary.rows, "a/x86_64@us-west-2").detail!;
     expect(detail).toMatch(/^copy from us-east-1 to us-west-2 failed: AWS denied ec2:CopyImage: You are not authorized/);
     expect(detail).toMatch(/\(allow ec2:CopyImage .*cws-cli-policy\.json/);
@@ -440,7 +446,7 @@ describe("runFleet: the registry's pins", () => {
     const { summary, exitCode } = await f.run();
     expect(exitCode).toBe(EXIT.ok);
     const pinnedRow = rowAt(summary.rows, "a/x86_64@us-west-2");
-    expect(pinnedRow).toMatchObject({ result: "copied", detail: expect.stringContaining(`stays ${PINNED}: a rollback pinned it`) });
+    expect(pinnedRow).toMatchObject({ result: "copied", amiId: PINNED, detail: expect.stringContaining(`pinned by a rollback: the registry keeps ${PINNED}; ami-`) });
     const registry = (await readRegistry(f.registryFile))!;
     expect(entryAt(registry, "a", "us-west-2", "x86_64")).toMatchObject({ ami_id: PINNED, pinned: true });
     expect(entryAt(registry, "a", "eu-west-1", "x86_64")?.copied_from?.region).toBe("us-east-1");
@@ -457,7 +463,7 @@ describe("runFleet: the registry's pins", () => {
     const f = fleet({ a: X86, b: { ...X86, parent: "a" } }, { script: { images: { "us-east-1": [home] } } });
     await pinnedAt(f.registryFile, "us-east-1");
     const { summary } = await f.run();
-    expect(rowAt(summary.rows, "a/x86_64@us-east-1")).toMatchObject({ result: "up-to-date", amiId: home.imageId });
+    expect(rowAt(summary.rows, "a/x86_64@us-east-1")).toMatchObject({ result: "up-to-date", amiId: PINNED, detail: expect.stringContaining(`pinned by a rollback: the registry keeps ${PINNED}; ${home.imageId} (this content) is not used`) });
     const child = f.fake.requests.find((r) => r.templateId === "b" && r.region === "us-east-1")!;
     expect(child.parentImage).toEqual({ templateId: "a", imageId: PINNED });
   });
@@ -483,7 +489,7 @@ describe("runFleet: the registry's pins", () => {
     const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [accountImage("ami-0aaaaaaaaaaaaaaa1", tags)], "us-west-2": [accountImage("ami-0aaaaaaaaaaaaaaa2", tags)] } } });
     await pinnedAt(f.registryFile, "us-west-2");
     const { summary } = await f.run();
-    expect(rowAt(summary.rows, "a/x86_64@us-west-2")).toMatchObject({ result: "up-to-date", detail: expect.stringContaining(`stays ${PINNED}: a rollback pinned it`) });
+    expect(rowAt(summary.rows, "a/x86_64@us-west-2")).toMatchObject({ result: "up-to-date", amiId: PINNED, detail: expect.stringContaining(`pinned by a rollback: the registry keeps ${PINNED}`) });
     expect(entryAt((await readRegistry(f.registryFile))!, "a", "us-west-2", "x86_64")).toMatchObject({ ami_id: PINNED, pinned: true });
   });
 });
