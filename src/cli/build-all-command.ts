@@ -9,7 +9,7 @@ import { parseDuration } from "../duration.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import type { FleetTarget, FleetTemplate, FleetStrategy } from "../fleet/targets.js";
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
-import { templateContentHash } from "../template/content-hash.js";
+import { templateImageHash } from "../template/content-hash.js";
 import { instanceTypeMismatch } from "../template/lint.js";
 import { formatProblem } from "../template/problems.js";
 import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
@@ -205,7 +205,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
         subnetId: subnet !== undefined && region === subnetRegion ? subnet : undefined,
         instanceProfile: settings.instanceProfile.value,
         onError: settings.onError.value,
-        templateHash: templateContentHash(target.template),
+        templateHash: templateImageHash(target.template),
         sourceCommit,
         logRoot: ".cws/logs",
       }),

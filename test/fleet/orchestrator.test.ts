@@ -9,7 +9,7 @@ import type { TargetSelection } from "../../src/fleet/targets.js";
 import { COPIED_FROM_TAG } from "../../src/registry/copied-from.js";
 import { entryAt } from "../../src/registry/operations.js";
 import { readRegistry, updateRegistryFile } from "../../src/registry/store.js";
-import { imageContentHash, templateContentHash } from "../../src/template/content-hash.js";
+import { imageContentHash, templateImageHash } from "../../src/template/content-hash.js";
 import { FAKE_BASE_AMI, FAST_POLL } from "../builder/fake-build.js";
 import { scratchDir } from "../helpers/cli.js";
 import { TEST_PRICES } from "../output/fleet-fixtures.js";
@@ -76,7 +76,7 @@ function fleet(shapes: Record<string, TemplateShape>, { selection = {}, script =
       subnetId: undefined,
       instanceProfile: "cws-ami-builder",
       onError: "cleanup",
-      templateHash: templateContentHash(target.template),
+      templateHash: templateImageHash(target.template),
       sourceCommit: undefined,
       logRoot: join(dir, "logs"),
     }),
@@ -174,7 +174,7 @@ describe("runFleet: templates built on templates", () => {
 
   it("builds a child on the parent's image found in the child's home when the parent is up to date", async () => {
     const parent = fleetTemplate("parent", PARENT).template;
-    const hash = imageContentHash(templateContentHash(parent), FAKE_BASE_AMI);
+    const hash = imageContentHash(templateImageHash(parent), FAKE_BASE_AMI);
     const tags = { "cws:managed-by": "cws", "cws:template": "parent", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI };
     const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
     const there = accountImage("ami-0aaaaaaaaaaaaaaa3", { ...tags, [COPIED_FROM_TAG]: `us-east-1/${home.imageId}` });
@@ -374,7 +374,7 @@ describe("runFleet: the cache", () => {
   /** A's x86_64 image of this content in us-east-1, and its copy in us-west-2 from an earlier run. */
   function earlierRun() {
     const template = fleetTemplate("a", X86).template;
-    const hash = imageContentHash(templateContentHash(template), FAKE_BASE_AMI);
+    const hash = imageContentHash(templateImageHash(template), FAKE_BASE_AMI);
     const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI, "cws:version": "v1.0.0" };
     const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
     const copy = accountImage("ami-0aaaaaaaaaaaaaaa2", { ...tags, [COPIED_FROM_TAG]: `us-east-1/${home.imageId}` });
@@ -438,7 +438,7 @@ describe("runFleet: the registry's pins", () => {
 
   it("a copy of an image found up to date does not replace an entry a rollback pinned: the row says so, and nothing is published there", async () => {
     const template = fleetTemplate("a", X86).template;
-    const hash = imageContentHash(templateContentHash(template), FAKE_BASE_AMI);
+    const hash = imageContentHash(templateImageHash(template), FAKE_BASE_AMI);
     const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI, "cws:version": "v1.0.0" };
     const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
     const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [home] } }, options: { publishSsm: true } });
@@ -457,7 +457,7 @@ describe("runFleet: the registry's pins", () => {
 
   it("a child builds on its parent's pinned image, not on the newer image of the same content the rollback set aside", async () => {
     const template = fleetTemplate("a", X86).template;
-    const hash = imageContentHash(templateContentHash(template), FAKE_BASE_AMI);
+    const hash = imageContentHash(templateImageHash(template), FAKE_BASE_AMI);
     const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI, "cws:version": "v1.0.0" };
     const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
     const f = fleet({ a: X86, b: { ...X86, parent: "a" } }, { script: { images: { "us-east-1": [home] } } });
@@ -484,7 +484,7 @@ describe("runFleet: the registry's pins", () => {
 
   it("an image of the same content found in a region does not replace an entry a rollback pinned there either", async () => {
     const template = fleetTemplate("a", X86).template;
-    const hash = imageContentHash(templateContentHash(template), FAKE_BASE_AMI);
+    const hash = imageContentHash(templateImageHash(template), FAKE_BASE_AMI);
     const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash };
     const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [accountImage("ami-0aaaaaaaaaaaaaaa1", tags)], "us-west-2": [accountImage("ami-0aaaaaaaaaaaaaaa2", tags)] } } });
     await pinnedAt(f.registryFile, "us-west-2");
