@@ -134,6 +134,15 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const prices = await resolvePrices(options.prices, globals);
   const registry = await readRegistry(globals.registry);
   if (leftOut.length > 0) io.stderr.write(`Left out: ${leftOut.join(", ")}\n`);
+  // A parent not asked for is made only where its children need it: said, so that its other regions are not thought updated.
+  for (const target of targets.filter((t) => !t.requested)) {
+    const children = targets.filter((t) => t.parent === target.templateId && t.architecture === target.architecture).map((t) => t.templateId);
+    const regions = [target.home, ...target.copyTo];
+    const all = target.template.regions.length;
+    io.stderr.write(
+      `Included: ${target.templateId}/${target.architecture} in ${regions.join(", ")}${regions.length < all ? ` only (of its ${all} regions)` : ""}, since ${[...new Set(children)].join(", ") || "a template asked for"} builds on it${regions.length < all ? `; cws ami build-all ${target.templateId} updates the rest` : ""}\n`,
+    );
+  }
 
   if (options.dryRun) {
     const { plannedTargets } = await import("../fleet/dry-run.js");
