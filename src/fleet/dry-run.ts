@@ -1,5 +1,5 @@
 import { rootVolumeSizeGb } from "../builder/context.js";
-import { describeAge } from "../duration.js";
+import { describeAge, describeLimit } from "../duration.js";
 import { entryAt } from "../registry/operations.js";
 import type { AmiEntry, Registry } from "../registry/schema.js";
 import { imageContentHash, templateContentHash } from "../template/content-hash.js";
@@ -91,7 +91,7 @@ function tooOld(entry: AmiEntry, options: Pick<DryRunOptions, "maxAgeMs" | "now"
   if (options.maxAgeMs === undefined) return undefined;
   const age = options.now.getTime() - Date.parse(entry.created);
   if (age <= options.maxAgeMs) return undefined;
-  return `${entry.ami_id} is ${Number.isNaN(age) ? "of unknown age" : `${describeAge(age)} old`}, more than the ${describeAge(options.maxAgeMs)} --max-age allows`;
+  return `${entry.ami_id} is ${Number.isNaN(age) ? "of unknown age" : `${describeAge(age)} old`}, more than the ${describeLimit(options.maxAgeMs)} --max-age allows`;
 }
 
 /**

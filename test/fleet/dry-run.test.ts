@@ -95,6 +95,12 @@ describe("plannedTargets: is the home image up to date?", () => {
     if (reason) expect(target!.reason).toBe(reason);
   });
 
+  it("with --max-age 90s, says the limit as given and the age in two units (one unit read it as 1 minute)", () => {
+    const registry = registryWith({ a: { "us-east-1": { x86_64: built("a", ONE_ARCH, ami(1), BASE, { created: "2026-11-26T11:56:50Z" }) } } });
+    const [target] = plan({ a: ONE_ARCH }, registry, { maxAgeMs: 90_000 });
+    expect(target!.reason).toBe(`${ami(1)} is 3 minutes 10 seconds old, more than the 1 minute 30 seconds --max-age allows`);
+  });
+
   it("with --max-age, counts a region as having the image only when it has the home image's own build", () => {
     const home = built("a", ONE_ARCH, ami(1), BASE, { created: "2026-11-25T12:00:00Z", build_id: "b-new" });
     // us-west-2: another image of the home's build (e.g. recorded by update-registry); eu-west-1: an older build of the same
