@@ -64,6 +64,7 @@ export function plannedTargets(targets: readonly FleetTarget[], registry: Regist
       present,
       instanceType: options.instanceType(target),
       volumeGb: rootVolumeSizeGb(target.template, current?.size_gb === undefined ? undefined : { rootVolumeSizeGb: current.size_gb }),
+      volumeGbFrom: target.template.volume_size_gb !== undefined ? "template" : current?.size_gb !== undefined ? "registry" : "assumed",
       ...(target.parent ? { after: `${target.parent}/${architecture}` } : {}),
     });
   }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { expectOnceInOrder } from "../helpers/screen.js";
 import { runOnTerminal, SPINNER_FRAMES } from "../helpers/terminal.js";
 import type { Harness } from "./harness.js";
-import { FLEET_REGIONS, HOME, calls, expectEveryRegionClean, makingCalls, registryEntry, startFleetHarness, tableRows } from "./fleet-harness.js";
+import { FLEET_REGIONS, HOME, calls, expectEveryRegionClean, makingCalls, registryEntry, startFleetHarness, tableRows, writeTemplate } from "./fleet-harness.js";
 
 /**
  * build-all's options and outputs, end to end (the built CLI against the
@@ -147,6 +147,21 @@ describe("build-all's options", () => {
     expectEveryRegionClean(h);
   });
 
+  it("a template --architecture leaves out is named in --json's leftOut, of the run and of the dry run, and on stderr", { timeout: 60_000 }, async () => {
+    harness = await startFleetHarness();
+    const h = harness;
+    writeTemplate(h, "fleet-x86", readFileSync(join(h.dir, "templates", "fleet-other.yml"), "utf8").replace("architecture: [x86_64, arm64]", "architecture: [x86_64]"));
+    const leftOut = ["fleet-x86 (does not build architecture arm64)"];
+    const plan = await h.cws(["ami", "build-all", "--architecture", "arm64", "--region", "us-west-2", "--dry-run", "--json"]);
+    expect(plan.status, plan.stderr).toBe(0);
+    expect(JSON.parse(plan.stdout)).toMatchObject({ leftOut, exitCode: 0 });
+    expect(plan.stderr).toContain(`Left out: ${leftOut[0]}`);
+    const run = await h.cws(["ami", "build-all", "--architecture", "arm64", "--region", "us-west-2", "--json"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ leftOut, exitCode: 0, counts: { built: 3, copied: 3 } });
+    expect(run.stderr).toContain(`Left out: ${leftOut[0]}`);
+  });
+
   it("--dry-run makes no AWS call at all: what would be built, copied and up to date, with the estimated cost", { timeout: 60_000 }, async () => {
     harness = await startFleetHarness();
     const h = harness;
@@ -159,8 +174,12 @@ describe("build-all's options", () => {
     expect(plan.status, plan.stderr).toBe(0);
     expect(h.emulator.stats.totalCalls).toBe(callsBefore);
     expect(plan.stdout).toMatch(/^Plan \(dry run, nothing is created\): 4 builds, 12 copies, 2 up to date$/m);
-    expect(plan.stdout).toMatch(/^fleet-base\/x86_64\n {2}build in us-east-1 \(t3\.medium, \d+ GiB\): no image in the registry for fleet-base x86_64 in us-east-1 +~\$\d/m);
-    expect(plan.stdout).toMatch(/^fleet-child\/arm64 \(after fleet-base\/arm64\)\n {2}build in us-east-1 \(t4g\.medium, \d+ GiB\): /m);
+    // Nothing recorded the base image's size: 8 GiB is assumed, and said, as build --dry-run says it.
+    expect(plan.stdout).toMatch(
+      /^fleet-base\/x86_64\n {2}build in us-east-1 \(t3\.medium, 8 GiB assumed: the base image's size is not known offline; volume_size_gb in the template sets it\): no image in the registry for fleet-base x86_64 in us-east-1 +~\$\d/m,
+    );
+    expect(plan.stdout).toMatch(/^ {2}storage: at most \$\d+\.\d+\/month \(4 new images of 8 GiB, assumed\)$/m);
+    expect(plan.stdout).toMatch(/^fleet-child\/arm64 \(after fleet-base\/arm64\)\n {2}build in us-east-1 \(t4g\.medium, 8 GiB assumed: /m);
     expect(plan.stdout).toMatch(/^ {2}copy to us-west-2, eu-west-1, ap-southeast-2$/m);
     expect(plan.stdout).toMatch(/^fleet-other\/x86_64\n {2}up to date in us-east-1: ami-[0-9a-f]{17} /m);
     expect(plan.stdout).toMatch(/^Estimated: builds ~\$\d+\.\d+; the new images' snapshot storage at most \$\d+\.\d+\/month$/m);
@@ -169,9 +188,21 @@ describe("build-all's options", () => {
     const offline = { AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined };
     const json = await h.cws(["ami", "build-all", "--dry-run", "--json", "--force"], { env: offline });
     expect(json.status, json.stderr).toBe(0);
-    const document = JSON.parse(json.stdout) as { targets: { template: string; action: string; reason: string; copyTo: string[] }[]; counts: Record<string, number>; cost: unknown };
+    const document = JSON.parse(json.stdout) as {
+      targets: { template: string; action: string; reason: string; copyTo: string[]; volumeGbFrom: string }[];
+      counts: Record<string, number>;
+      cost: unknown;
+      leftOut: string[];
+      exitCode: number;
+    };
     expect(document.targets).toHaveLength(6);
     for (const target of document.targets) expect(target).toMatchObject({ action: "build", reason: "--force", copyTo: ["us-west-2", "eu-west-1", "ap-southeast-2"] });
+    // fleet-other's image recorded its size; the others' base is not known offline.
+    expect(document.targets.map((t) => `${t.template} ${t.volumeGbFrom}`).sort()).toEqual(["fleet-base assumed", "fleet-base assumed", "fleet-child assumed", "fleet-child assumed", "fleet-other registry", "fleet-other registry"]);
+    // As the run's document: its counts spelled as the results are, its exit code, and what was left out (nothing).
+    expect(document.counts).toEqual({ builds: 6, copies: 18, "up-to-date": 0 });
+    expect(document.exitCode).toBe(0);
+    expect(document.leftOut).toEqual([]);
     expect(document.cost).toBeDefined();
     expect(h.emulator.stats.totalCalls).toBe(callsBefore);
     // Nothing was written either.
