@@ -167,7 +167,7 @@ export async function copyImageToRegion(input: CopyInput): Promise<CopyResult> {
       encrypted: source.encrypted !== true,
     });
     imageId = copyId;
-    reporter.detail(`${region}: copying ${source.region} ${source.imageId} to ${copyId}`);
+    reporter.detail(`${region}: copying ${source.imageId} from ${source.region} as ${copyId}`);
     // Aborted while CopyImage was on its way: the copy exists now, so it is removed below.
     if (signal?.aborted) throw new InterruptedError(signal);
     const image = await waitForImageAvailable(ec2, copyId, {
@@ -183,8 +183,8 @@ export async function copyImageToRegion(input: CopyInput): Promise<CopyResult> {
             : `the copy ${copyId} in ${region} is ${broken.state}`,
         ),
     });
+    // That it is available is the caller's to say, once it has recorded it: one line when a copy starts, one when it is done.
     created = image.creationDate || undefined;
-    reporter.detail(`${region}: ${copyId} is available`);
     return {
       imageId: copyId,
       region,

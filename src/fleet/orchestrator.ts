@@ -4,6 +4,7 @@ import { findUpToDateImage } from "../builder/cache.js";
 import type { BuildInput } from "../builder/context.js";
 import type { PollSettings } from "../builder/poll.js";
 import type { BuildReporter } from "../builder/reporter.js";
+import { formatDuration } from "../duration.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { recordFromImage } from "../registry/aws-images.js";
 import { COPIED_FROM_TAG, parseCopiedFromTag } from "../registry/copied-from.js";
@@ -288,7 +289,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       }
     }
     if (signal.aborted) throw new Error("interrupted");
-    reporter.targetStep(target.key, `${region}: copying ${source.imageId} from ${target.home}`);
+    // The copy says when it starts, naming the source and the copy (copyImageToRegion's detail); this says when it is done.
     const copy = await deps.copyImageToRegion({
       source: copySourceOf(target.home, source),
       destinationRegion: region,
@@ -299,7 +300,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       reporter: { detail: (text) => reporter.targetStep(target.key, text), warn: (text) => reporter.log(target.key, `⚠️  ${text}`), cleanup: (text) => reporter.log(target.key, `🧹 ${text}`) },
     });
     if (copy.state !== "available") {
-      throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${Math.round(copy.seconds)} s; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
+      throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${formatDuration(copy.seconds)}; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
     }
     let note: string | undefined;
     let pinnedTo: string | undefined;
@@ -325,7 +326,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       if (note) reporter.log(target.key, `⚠️  ${note}`);
     }
     if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, copy.imageId);
-    reporter.log(target.key, `✅ ${region}: ${copy.imageId} available (copied from ${target.home} in ${Math.round(copy.seconds)} s)`);
+    reporter.log(target.key, `✅ ${region}: ${copy.imageId} copied from ${target.home} (${formatDuration(copy.seconds)})`);
     return { kind: "copy", copy, ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}) };
   }
 

@@ -232,7 +232,7 @@ describe("build-all on a terminal (pseudo-terminal, built CLI, emulator)", () =>
     expect(tableRows(run.screen.slice(header).join("\n"))).toHaveLength(9);
     // Above the live lines only what is worth keeping: each copy that finished, not each step of each build.
     const kept = run.screen.slice(0, run.screen.findIndex((line) => line.startsWith("✔ ")));
-    expect(kept.filter((line) => / │ ✅ (us-west-2|eu-west-1|ap-southeast-2): ami-[0-9a-f]{17} available \(copied from us-east-1/.test(line))).toHaveLength(6);
+    expect(kept.filter((line) => / │ ✅ (us-west-2|eu-west-1|ap-southeast-2): ami-[0-9a-f]{17} copied from us-east-1 \(\d+s\)$/.test(line))).toHaveLength(6);
     expect(kept.filter((line) => /Instance launched|Security group sg-|test: |Terminated i-|AMI created/.test(line))).toEqual([]);
     // The cursor is shown again after the live lines hid it.
     const hidden = run.raw.lastIndexOf("\x1b[?25l");
@@ -253,7 +253,7 @@ describe("build-all on a terminal (pseudo-terminal, built CLI, emulator)", () =>
       env: h.env,
       timeoutMs: 50_000,
       onOutput: (raw, type) => {
-        if (!pressed && raw.includes("copying us-east-1 ami-")) {
+        if (!pressed && raw.includes(" from us-east-1 as ami-")) {
           pressed = true;
           type("\x03");
         }

@@ -29,17 +29,19 @@ afterEach(() => {
 function recordingReporter() {
   const done = new Map<string, TargetOutcome>();
   const lines: string[] = [];
+  /** The steps (a live line's text; a plain line each in CI). */
+  const steps: string[] = [];
   const reporter: FleetReporter = {
     targetQueued() {},
     targetStarted() {},
-    targetStep() {},
+    targetStep: (id, text) => steps.push(`${id} ${text}`),
     log: (id, line) => lines.push(`${id} ${line}`),
     notice: (line) => lines.push(line),
     targetDone: (id, outcome) => done.set(id, outcome),
     finish() {},
     close() {},
   };
-  return { reporter, done, lines };
+  return { reporter, done, lines, steps };
 }
 
 interface FleetCase {
@@ -89,6 +91,7 @@ function fleet(shapes: Record<string, TemplateShape>, { selection = {}, script =
     registryFile,
     done: recorded.done,
     lines: recorded.lines,
+    steps: recorded.steps,
     run: (more: Partial<FleetRunOptions> = {}) => runFleet({ ...runOptions, ...more }, fake.deps),
   };
 }
@@ -130,6 +133,17 @@ describe("runFleet: builds and copies", () => {
     }
     expect(f.fake.calls.filter((c) => c.startsWith("copy "))).toHaveLength(4);
     expect(f.done.get("a/x86_64")).toEqual({ result: "built", detail: `${entryAt(registry, "a", "us-east-1", "x86_64")!.ami_id} in us-east-1, copied to 2 regions` });
+  });
+
+  it("says each copy twice: once when it starts, naming the source and the copy, once when it is done, its time as every duration", async () => {
+    const f = fleet({ a: X86 });
+    const { summary } = await f.run();
+    const home = rowAt(summary.rows, "a/x86_64@us-east-1").amiId!;
+    for (const region of ["us-west-2", "eu-west-1"]) {
+      const copy = rowAt(summary.rows, `a/x86_64@${region}`).amiId!;
+      const said = [...f.steps, ...f.lines].filter((line) => line.includes(`${region}: `) && (line.includes(copy) || line.includes("copying")));
+      expect(said.sort()).toEqual([`a/x86_64 ${region}: copying ${home} from us-east-1 as ${copy}`, `a/x86_64 ✅ ${region}: ${copy} copied from us-east-1 (0s)`].sort());
+    }
   });
 
   it("builds every region with --strategy per-region, copying nothing", async () => {
