@@ -561,19 +561,32 @@ function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes
     const message = error instanceof BuildNotDone ? `${error.result.error?.message ?? "failed"} (logs: ${error.result.logDir})` : error instanceof Error ? error.message : String(error);
     return { result: "failed", detail: `${first.meta.region}: ${message}` };
   }
-  const other = (["cancelled", "skipped"] as const).find((status) => results.some((r) => r.outcome?.status === status));
-  if (other) {
-    const first = results.find((r) => r.outcome?.status === other)!.outcome!;
-    return { result: other, detail: other === "skipped" ? skippedBecause(target, (first as { because: string }).because, allMetas) : (first as { reason: string }).reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast" };
-  }
   const build = outcomes.get(metas[0]!.id);
   const value = build?.status === "succeeded" ? build.value : undefined;
   const imageId = value?.kind === "build" ? value.result.imageId : undefined;
   const copies = results.slice(1).filter((r) => r.outcome?.status === "succeeded" && (r.outcome.value as JobValue).kind === "copy" && (r.outcome.value as { copy?: CopyResult }).copy).length;
   const upToDate = value?.kind === "build" && value.result.upToDate;
+  const copiedTo = copies > 0 ? `, copied to ${copies} region${copies === 1 ? "" : "s"}` : "";
+  const other = (["cancelled", "skipped"] as const).find((status) => results.some((r) => r.outcome?.status === status));
+  if (other === "skipped") {
+    const first = results.find((r) => r.outcome?.status === other)!.outcome as { because: string };
+    return { result: other, detail: skippedBecause(target, first.because, allMetas) };
+  }
+  if (other === "cancelled") {
+    const first = results.find((r) => r.outcome?.status === other)!.outcome as { reason: string };
+    const why = first.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast";
+    // The home image was made (or found) before the stop: say so, and how many copies the stop cut off, as its rows do.
+    if (imageId === undefined) return { result: other, detail: why };
+    const cancelled = results.filter((r) => r.outcome?.status === "cancelled").length;
+    const copyJobs = results.length - 1;
+    return {
+      result: other,
+      detail: `${why} after ${imageId} was ${upToDate ? "found up to date" : "built"} in ${target.home}${copiedTo}; ${cancelled} of ${copyJobs} cop${copyJobs === 1 ? "y" : "ies"} cancelled`,
+    };
+  }
   const result: FleetResult = upToDate ? (copies > 0 ? "copied" : "up-to-date") : "built";
   const where = `${imageId ?? "?"} in ${target.home}`;
-  return { result, detail: `${where}${upToDate && copies > 0 ? " (up to date there)" : ""}${copies > 0 ? `, copied to ${copies} region${copies === 1 ? "" : "s"}` : ""}` };
+  return { result, detail: `${where}${upToDate && copies > 0 ? " (up to date there)" : ""}${copiedTo}` };
 }
 
 function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, interrupted: boolean): ExitCode {

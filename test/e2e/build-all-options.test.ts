@@ -265,6 +265,8 @@ describe("build-all on a terminal (pseudo-terminal, built CLI, emulator)", () =>
     expect(run.screen.filter((line) => line.includes("SIGINT: stopping every target and cleaning up"))).toHaveLength(1);
     expect(run.screen.some((line) => line.startsWith("Interrupted: "))).toBe(true);
     expect(run.screen.filter((line) => /^- fleet-other\/x86_64 +\d+s {2}cancelled: interrupted/.test(line))).toHaveLength(1);
+    // Its build had finished: the line says what was made and what the stop cut off (rows wrapped at 100 columns joined again).
+    expect(run.screen.join("")).toMatch(/cancelled: interrupted after ami-[0-9a-f]{17} was built in us-east-1(, copied to \d regions?)?; [1-3] of 3 copies cancelled/);
     expect(calls(h, "ec2:DeregisterImage")).toBeGreaterThanOrEqual(1);
     expectEveryRegionClean(h);
   });

@@ -335,6 +335,27 @@ describe("runFleet: failures", () => {
     ]);
   });
 
+  it("an interrupt after a target's build says on its line what was made: the image at home, the copies made and cut off", async () => {
+    const controller = new AbortController();
+    const f = fleet({ a: { regions: [...THREE, "ap-southeast-2"], architectures: ["x86_64"] } }, { options: { concurrency: 2, signal: controller.signal }, script: { ms: 30 } });
+    const running = f.run();
+    // The build, then two copies at once; Ctrl-C once the first two copies are done, the third started.
+    while (!f.lines.filter((line) => line.includes("copied from us-east-1")).length) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort("SIGINT");
+    const { summary, exitCode } = await running;
+    expect(exitCode).toBe(EXIT.interrupted);
+    const home = rowAt(summary.rows, "a/x86_64@us-east-1");
+    expect(home.result).toBe("built");
+    const copied = summary.rows.filter((r) => r.result === "copied").length;
+    const cancelled = summary.rows.filter((r) => r.result === "cancelled").length;
+    expect(copied + cancelled).toBe(3);
+    expect(cancelled).toBeGreaterThan(0);
+    expect(f.done.get("a/x86_64")).toEqual({
+      result: "cancelled",
+      detail: `interrupted after ${home.amiId} was built in us-east-1${copied > 0 ? `, copied to ${copied} region${copied === 1 ? "" : "s"}` : ""}; ${cancelled} of 3 copies cancelled`,
+    });
+  });
+
   it("an interrupt before the run starts anything exits 130 with every row cancelled", async () => {
     const controller = new AbortController();
     controller.abort("SIGINT");
