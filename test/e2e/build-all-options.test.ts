@@ -162,6 +162,40 @@ describe("build-all's options", () => {
     expect(run.stderr).toContain(`Left out: ${leftOut[0]}`);
   });
 
+  it("after a copy run, --dry-run with --strategy per-region or --build-region plans the builds the real run makes: a copy is not up to date for a build in its region", { timeout: 90_000 }, async () => {
+    harness = await startFleetHarness();
+    const h = harness;
+    const first = await h.cws(["ami", "build-all", "fleet-other", "--architecture", "x86_64"]);
+    expect(first.status, first.stderr).toBe(0);
+    type Plan = { targets: { region: string; action: string; reason: string; copyTo: string[] }[]; counts: { builds: number } };
+    const plan = async (...args: string[]) => {
+      const result = await h.cws(["ami", "build-all", "fleet-other", "--architecture", "x86_64", "--dry-run", "--json", ...args]);
+      expect(result.status, result.stderr).toBe(0);
+      return JSON.parse(result.stdout) as Plan;
+    };
+
+    const elsewhere = await plan("--build-region", "eu-west-1");
+    expect(elsewhere.targets).toEqual([
+      expect.objectContaining({
+        region: "eu-west-1",
+        action: "build",
+        reason: expect.stringMatching(/^ami-[0-9a-f]{17} in eu-west-1 is a copy from us-east-1; a build in eu-west-1 starts from eu-west-1's own base image$/),
+        copyTo: ["us-east-1", "us-west-2", "ap-southeast-2"],
+      }),
+    ]);
+
+    const perRegion = await plan("--strategy", "per-region");
+    expect(perRegion.targets.map((t) => `${t.region} ${t.action}`)).toEqual(["us-east-1 up-to-date", "us-west-2 build", "eu-west-1 build", "ap-southeast-2 build"]);
+    for (const target of perRegion.targets.filter((t) => t.action === "build")) expect(target.reason).toContain(`is a copy from us-east-1; a build in ${target.region} starts from`);
+    // The run does what the plan said: a build in each region that had a copy, none at home.
+    const before = calls(h, "ec2:RunInstances");
+    const run = await h.cws(["ami", "build-all", "fleet-other", "--architecture", "x86_64", "--strategy", "per-region"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(calls(h, "ec2:RunInstances") - before).toBe(perRegion.counts.builds);
+    expect(tableRows(run.stdout).map((row) => `${row.region} ${row.result}`)).toEqual(["us-east-1 up to date", "us-west-2 built", "eu-west-1 built", "ap-southeast-2 built"]);
+    expectEveryRegionClean(h);
+  });
+
   it("--dry-run makes no AWS call at all: what would be built, copied and up to date, with the estimated cost", { timeout: 60_000 }, async () => {
     harness = await startFleetHarness();
     const h = harness;
