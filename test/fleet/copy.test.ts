@@ -10,9 +10,9 @@ const SOURCE_ID = "ami-0123456789abcdef0";
 const SOURCE: CopySource = {
   region: "us-east-1",
   imageId: SOURCE_ID,
-  name: "cws-r-research-v1.0.0-x86_64-20261126T083000Z",
+  name: "cws-r-research-v1.0.0-x86_64-20261126t083000z-1a2b3c",
   sizeGb: 30,
-  tags: { Name: "cws-r-research-v1.0.0-x86_64-20261126T083000Z", "cws:template": "r-research", "cws:arch": "x86_64", "cws:build-id": "b-1", "aws:cloudformation:stack-name": "x" },
+  tags: { Name: "cws-r-research-v1.0.0-x86_64-20261126t083000z-1a2b3c", "cws:template": "r-research", "cws:arch": "x86_64", "cws:build-id": "b-1", "aws:cloudformation:stack-name": "x" },
   encrypted: true,
 };
 
@@ -281,7 +281,7 @@ describe("a copy's tags fit EC2's limit", () => {
     const { EC2_MAX_TAGS_PER_RESOURCE, MAX_TEMPLATE_TAGS, imageTags } = await import("../../src/builder/context.js");
     const tags = Object.fromEntries(Array.from({ length: MAX_TEMPLATE_TAGS }, (_, i) => [`team-tag-${i}`, "v"]));
     const request = { templateId: "r-research", version: "v1.0.0", architecture: "x86_64", templateHash: "a".repeat(64), sourceCommit: "b".repeat(40), template: { tags } };
-    const built = imageTags({ request, buildId: "20261128t000000z-abcdef" } as never, "cws-r-research-v1.0.0-x86_64-20261128T000000Z", { baseAmiId: "ami-0123456789abcdef0", contentHash: "c".repeat(64) });
+    const built = imageTags({ request, buildId: "20261128t000000z-abcdef" } as never, "cws-r-research-v1.0.0-x86_64-20261128t000000z-abcdef", { baseAmiId: "ami-0123456789abcdef0", contentHash: "c".repeat(64) });
     expect(Object.keys(built)).toHaveLength(EC2_MAX_TAGS_PER_RESOURCE - 1);
     const copied = copyTags({ region: "us-east-1", imageId: "ami-0123456789abcdef0", tags: built });
     expect(Object.keys(copied)).toHaveLength(EC2_MAX_TAGS_PER_RESOURCE);
