@@ -290,15 +290,27 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     }
     if (signal.aborted) throw new Error("interrupted");
     // The copy says when it starts, naming the source and the copy (copyImageToRegion's detail); this says when it is done.
-    const copy = await deps.copyImageToRegion({
-      source: copySourceOf(target.home, source),
-      destinationRegion: region,
-      buildId: `${options.runId}-${source.imageId}`,
-      ec2,
-      poll: options.poll,
-      signal,
-      reporter: { detail: (text) => reporter.targetStep(target.key, text), warn: (text) => reporter.log(target.key, `⚠️  ${text}`), cleanup: (text) => reporter.log(target.key, `🧹 ${text}`) },
-    });
+    const made = await deps
+      .copyImageToRegion({
+        source: copySourceOf(target.home, source),
+        destinationRegion: region,
+        buildId: `${options.runId}-${source.imageId}`,
+        ec2,
+        poll: options.poll,
+        signal,
+        reporter: { detail: (text) => reporter.targetStep(target.key, text), warn: (text) => reporter.log(target.key, `⚠️  ${text}`), cleanup: (text) => reporter.log(target.key, `🧹 ${text}`) },
+      })
+      .then(
+        (copy) => ({ copy }),
+        (error: unknown) => {
+          // The source's name is held here by a copy of this very build (one the search did not see, e.g. made since): the
+          // region has the image, as if found up to date.
+          if (error instanceof CopyFailure && error.nameTakenBy?.sameBuild) return { found: error.nameTakenBy.image };
+          throw error;
+        },
+      );
+    if ("found" in made) return { kind: "copy", found: made.found, ...(await recordFound(meta, made.found)) };
+    const { copy } = made;
     if (copy.state !== "available") {
       throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${formatDuration(copy.seconds)}; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
     }

@@ -196,6 +196,22 @@ describe("build-all's options", () => {
     expectEveryRegionClean(h);
   });
 
+  it("per-region builds started at once have names of their own, so a later copy run copies into every region (a copy keeps its source's name)", { timeout: 90_000 }, async () => {
+    harness = await startFleetHarness();
+    const h = harness;
+    const perRegion = await h.cws(["ami", "build-all", "fleet-other", "--architecture", "x86_64", "--strategy", "per-region"]);
+    expect(perRegion.status, perRegion.stderr).toBe(0);
+    const names = FLEET_REGIONS.map((region) => h.emulator.images(region).find((i) => i.tags["cws:template"] === "fleet-other")!.name);
+    expect(new Set(names).size).toBe(FLEET_REGIONS.length);
+    for (const [index, region] of FLEET_REGIONS.entries()) expect(names[index]).toBe(`cws-fleet-other-v1.0.0-x86_64-${h.emulator.images(region)[0]!.tags["cws:build-id"]}`);
+    // The home's image is up to date; each other region's is of another content (its own base image), so it gets a copy.
+    const copyRun = await h.cws(["ami", "build-all", "fleet-other", "--architecture", "x86_64"]);
+    expect(copyRun.status, copyRun.stderr).toBe(0);
+    expect(copyRun.stderr).not.toContain("InvalidAMIName.Duplicate");
+    expect(tableRows(copyRun.stdout).map((row) => `${row.region} ${row.result}`)).toEqual(["us-east-1 up to date", "us-west-2 copied", "eu-west-1 copied", "ap-southeast-2 copied"]);
+    expectEveryRegionClean(h);
+  });
+
   it("--dry-run makes no AWS call at all: what would be built, copied and up to date, with the estimated cost", { timeout: 60_000 }, async () => {
     harness = await startFleetHarness();
     const h = harness;

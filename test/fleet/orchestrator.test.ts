@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AwsCallError } from "../../src/aws/ports.js";
 import { describeAwsError } from "../../src/aws/sdk.js";
 import { EXIT } from "../../src/errors.js";
+import { CopyFailure } from "../../src/fleet/copy.js";
 import { fleetJobs, runFleet, startOrder, type FleetRunOptions } from "../../src/fleet/orchestrator.js";
 import type { FleetReporter, FleetRow, TargetOutcome } from "../../src/fleet/reporter.js";
 import type { TargetSelection } from "../../src/fleet/targets.js";
@@ -92,7 +93,7 @@ function fleet(shapes: Record<string, TemplateShape>, { selection = {}, script =
     done: recorded.done,
     lines: recorded.lines,
     steps: recorded.steps,
-    run: (more: Partial<FleetRunOptions> = {}) => runFleet({ ...runOptions, ...more }, fake.deps),
+    run: (more: Partial<FleetRunOptions> = {}, deps = fake.deps) => runFleet({ ...runOptions, ...more }, deps),
   };
 }
 
@@ -144,6 +145,42 @@ describe("runFleet: builds and copies", () => {
       const said = [...f.steps, ...f.lines].filter((line) => line.includes(`${region}: `) && (line.includes(copy) || line.includes("copying")));
       expect(said.sort()).toEqual([`a/x86_64 ${region}: copying ${home} from us-east-1 as ${copy}`, `a/x86_64 ✅ ${region}: ${copy} copied from us-east-1 (0s)`].sort());
     }
+  });
+
+  it("a copy whose name an image of another build or content holds in the region fails there, saying by what and what to do; the rest is up to date", async () => {
+    const f = fleet({ a: X86 });
+    expect((await f.run()).exitCode).toBe(EXIT.ok);
+    // The search for a copy of the home image's content passes over an image not validated; its name is the source's.
+    const held = f.fake.imagesIn("eu-west-1")[0]!;
+    held.tags = { ...held.tags, "cws:validated": "false" };
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.failed);
+    expect(summary.rows.map((r) => `${r.region} ${r.result}`)).toEqual(["us-east-1 up-to-date", "us-west-2 up-to-date", "eu-west-1 failed"]);
+    expect(rowAt(summary.rows, "a/x86_64@eu-west-1").detail).toMatch(
+      new RegExp(`is already in use in eu-west-1 by ${held.imageId}, an image of cws's of another build or content, or not validated .*\\(deregister ${held.imageId} in eu-west-1 if nothing uses it .* or build anew with --force`),
+    );
+  });
+
+  it("a copy whose name a copy of this very build holds (one the search did not see) counts the region as having it, recorded as found", async () => {
+    const f = fleet({ a: X86 });
+    expect((await f.run()).exitCode).toBe(EXIT.ok);
+    const holder = f.fake.imagesIn("eu-west-1")[0]!;
+    // Another run's copy, made between this run's search and its CopyImage: the registry does not point at it yet.
+    await updateRegistryFile(f.registryFile, FAKE_NOW, (r) => {
+      delete r.templates.a!.amis["eu-west-1"];
+    });
+    const deps = {
+      ...f.fake.deps,
+      copyImageToRegion: async (input: Parameters<typeof f.fake.deps.copyImageToRegion>[0]) => {
+        if (input.destinationRegion !== "eu-west-1") return f.fake.deps.copyImageToRegion(input);
+        throw new CopyFailure("copy failed: eu-west-1 has this image already", "eu-west-1", undefined, false, [], [], undefined, { cause: new Error("duplicate"), nameTakenBy: { image: holder, sameBuild: true } });
+      },
+    };
+    // --force: every region is copied to, so the copy is what meets the name (the copy's own test has when it is the same build).
+    const { summary, exitCode } = await f.run({ force: true }, deps);
+    expect(exitCode).toBe(EXIT.ok);
+    expect(rowAt(summary.rows, "a/x86_64@eu-west-1")).toMatchObject({ result: "up-to-date", amiId: holder.imageId });
+    expect(entryAt((await readRegistry(f.registryFile))!, "a", "eu-west-1", "x86_64")?.ami_id).toBe(holder.imageId);
   });
 
   it("builds every region with --strategy per-region, copying nothing", async () => {
