@@ -148,7 +148,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
     const { plannedTargets } = await import("../fleet/dry-run.js");
     const { fleetPlanReport } = await import("../fleet/plan-report.js");
     const planned = plannedTargets(targets, registry, { force, maxAgeMs, now: new Date(), instanceType: (target) => instanceTypes.get(target.key)! });
-    writeFleetPlan(fleetPlanReport(planned, prices), globals, io);
+    writeFleetPlan(fleetPlanReport(planned, prices, { leftOut }), globals, io);
     return EXIT.ok;
   }
 
@@ -225,6 +225,6 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
     reporter.close();
     unsubscribe?.();
   }
-  writeFleetResult(result.summary, result.exitCode, globals, io);
+  writeFleetResult(leftOut.length > 0 ? { ...result.summary, leftOut } : result.summary, result.exitCode, globals, io);
   return result.exitCode;
 }

@@ -4,6 +4,7 @@ import { findUpToDateImage } from "../builder/cache.js";
 import type { BuildInput } from "../builder/context.js";
 import type { PollSettings } from "../builder/poll.js";
 import type { BuildReporter } from "../builder/reporter.js";
+import { formatDuration } from "../duration.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { recordFromImage } from "../registry/aws-images.js";
 import { COPIED_FROM_TAG, parseCopiedFromTag } from "../registry/copied-from.js";
@@ -288,18 +289,30 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       }
     }
     if (signal.aborted) throw new Error("interrupted");
-    reporter.targetStep(target.key, `${region}: copying ${source.imageId} from ${target.home}`);
-    const copy = await deps.copyImageToRegion({
-      source: copySourceOf(target.home, source),
-      destinationRegion: region,
-      buildId: `${options.runId}-${source.imageId}`,
-      ec2,
-      poll: options.poll,
-      signal,
-      reporter: { detail: (text) => reporter.targetStep(target.key, text), warn: (text) => reporter.log(target.key, `⚠️  ${text}`), cleanup: (text) => reporter.log(target.key, `🧹 ${text}`) },
-    });
+    // The copy says when it starts, naming the source and the copy (copyImageToRegion's detail); this says when it is done.
+    const made = await deps
+      .copyImageToRegion({
+        source: copySourceOf(target.home, source),
+        destinationRegion: region,
+        buildId: `${options.runId}-${source.imageId}`,
+        ec2,
+        poll: options.poll,
+        signal,
+        reporter: { detail: (text) => reporter.targetStep(target.key, text), warn: (text) => reporter.log(target.key, `⚠️  ${text}`), cleanup: (text) => reporter.log(target.key, `🧹 ${text}`) },
+      })
+      .then(
+        (copy) => ({ copy }),
+        (error: unknown) => {
+          // The source's name is held here by a copy of this very build (one the search did not see, e.g. made since): the
+          // region has the image, as if found up to date.
+          if (error instanceof CopyFailure && error.nameTakenBy?.sameBuild) return { found: error.nameTakenBy.image };
+          throw error;
+        },
+      );
+    if ("found" in made) return { kind: "copy", found: made.found, ...(await recordFound(meta, made.found)) };
+    const { copy } = made;
     if (copy.state !== "available") {
-      throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${Math.round(copy.seconds)} s; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
+      throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${formatDuration(copy.seconds)}; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
     }
     let note: string | undefined;
     let pinnedTo: string | undefined;
@@ -325,7 +338,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       if (note) reporter.log(target.key, `⚠️  ${note}`);
     }
     if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, copy.imageId);
-    reporter.log(target.key, `✅ ${region}: ${copy.imageId} available (copied from ${target.home} in ${Math.round(copy.seconds)} s)`);
+    reporter.log(target.key, `✅ ${region}: ${copy.imageId} copied from ${target.home} (${formatDuration(copy.seconds)})`);
     return { kind: "copy", copy, ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}) };
   }
 
@@ -567,19 +580,32 @@ function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes
     const message = error instanceof BuildNotDone ? `${error.result.error?.message ?? "failed"} (logs: ${error.result.logDir})` : error instanceof Error ? error.message : String(error);
     return { result: "failed", detail: `${first.meta.region}: ${message}` };
   }
-  const other = (["cancelled", "skipped"] as const).find((status) => results.some((r) => r.outcome?.status === status));
-  if (other) {
-    const first = results.find((r) => r.outcome?.status === other)!.outcome!;
-    return { result: other, detail: other === "skipped" ? skippedBecause(target, (first as { because: string }).because, allMetas) : (first as { reason: string }).reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast" };
-  }
   const build = outcomes.get(metas[0]!.id);
   const value = build?.status === "succeeded" ? build.value : undefined;
   const imageId = value?.kind === "build" ? value.result.imageId : undefined;
   const copies = results.slice(1).filter((r) => r.outcome?.status === "succeeded" && (r.outcome.value as JobValue).kind === "copy" && (r.outcome.value as { copy?: CopyResult }).copy).length;
   const upToDate = value?.kind === "build" && value.result.upToDate;
+  const copiedTo = copies > 0 ? `, copied to ${copies} region${copies === 1 ? "" : "s"}` : "";
+  const other = (["cancelled", "skipped"] as const).find((status) => results.some((r) => r.outcome?.status === status));
+  if (other === "skipped") {
+    const first = results.find((r) => r.outcome?.status === other)!.outcome as { because: string };
+    return { result: other, detail: skippedBecause(target, first.because, allMetas) };
+  }
+  if (other === "cancelled") {
+    const first = results.find((r) => r.outcome?.status === other)!.outcome as { reason: string };
+    const why = first.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast";
+    // The home image was made (or found) before the stop: say so, and how many copies the stop cut off, as its rows do.
+    if (imageId === undefined) return { result: other, detail: why };
+    const cancelled = results.filter((r) => r.outcome?.status === "cancelled").length;
+    const copyJobs = results.length - 1;
+    return {
+      result: other,
+      detail: `${why} after ${imageId} was ${upToDate ? "found up to date" : "built"} in ${target.home}${copiedTo}; ${cancelled} of ${copyJobs} cop${copyJobs === 1 ? "y" : "ies"} cancelled`,
+    };
+  }
   const result: FleetResult = upToDate ? (copies > 0 ? "copied" : "up-to-date") : "built";
   const where = `${imageId ?? "?"} in ${target.home}`;
-  return { result, detail: `${where}${upToDate && copies > 0 ? " (up to date there)" : ""}${copies > 0 ? `, copied to ${copies} region${copies === 1 ? "" : "s"}` : ""}` };
+  return { result, detail: `${where}${upToDate && copies > 0 ? " (up to date there)" : ""}${copiedTo}` };
 }
 
 function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, interrupted: boolean): ExitCode {

@@ -72,6 +72,8 @@ export interface FleetSummary {
   prices: string;
   /** Ctrl-C stopped the run. */
   interrupted?: boolean;
+  /** Templates asked for that build nothing after --region/--architecture, each with why (fleetTargets' `leftOut`). */
+  leftOut?: readonly string[];
 }
 
 export const silentFleetReporter: FleetReporter = {

@@ -84,6 +84,7 @@ export function fleetSummaryJson(summary: FleetSummary, exitCode: ExitCode): Rec
     cost: { builds: totals.builds, storagePerMonth: totals.storagePerMonth, prices: summary.prices },
     durationSeconds: summary.durationSeconds,
     interrupted: summary.interrupted === true,
+    leftOut: summary.leftOut ?? [],
     exitCode,
   };
 }

@@ -205,7 +205,7 @@ describe("build-all: Ctrl-C", () => {
     const result = await h.cws(["ami", "build-all", "--concurrency", "8"], {
       onStderr: (text, child) => {
         // fleet-slow is in its setup, and a copy has been made and is pending.
-        if (!sent && text.includes("[fleet-slow/x86_64] us-east-1: Executing setup script") && /copying us-east-1 ami-[0-9a-f]+ to ami-[0-9a-f]+/.test(text)) {
+        if (!sent && text.includes("[fleet-slow/x86_64] us-east-1: Executing setup script") && /copying ami-[0-9a-f]+ from us-east-1 as ami-[0-9a-f]+/.test(text)) {
           sent = true;
           child.kill("SIGINT");
         }

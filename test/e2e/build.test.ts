@@ -29,7 +29,9 @@ describe("cws ami build (end to end, emulator)", () => {
     expect(result.status).toBe(0);
     const build = JSON.parse(result.stdout);
     expect(build).toMatchObject({ status: "succeeded", template: "emu-basic", architecture: "x86_64", region: "us-east-1", version: "v1.2.3", imageState: "available" });
-    expect(build.imageName).toMatch(/^cws-emu-basic-v1\.2\.3-x86_64-\d{8}T\d{6}Z$/);
+    // The name ends with the build id (its UTC start and a random suffix), so builds started in the same second differ.
+    expect(build.buildId).toMatch(/^\d{8}t\d{6}z-[0-9a-f]{6}$/);
+    expect(build.imageName).toBe(`cws-emu-basic-v1.2.3-x86_64-${build.buildId}`);
 
     const left = expectNothingLeft(harness);
     expect(left.images.map((i) => i.id)).toEqual([build.imageId]);
