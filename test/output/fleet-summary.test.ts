@@ -111,4 +111,8 @@ describe("the final table, as Markdown for the job summary", () => {
     expect(() => appendStepSummary(join(work.dir, "fifo"), "x")).toThrow(/fifo: the job summary file \(\$GITHUB_STEP_SUMMARY\) is a named pipe \(FIFO\), not a regular file/);
     expect(() => appendStepSummary(join(work.dir, "missing-dir", "s.md"), "x")).toThrow(/does not exist/);
   });
+
+  it("GITHUB_STEP_SUMMARY=/dev/null (a character device) switches the summary off: nothing written, nothing thrown", () => {
+    expect(() => appendStepSummary("/dev/null", "x")).not.toThrow();
+  });
 });
