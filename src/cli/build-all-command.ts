@@ -11,7 +11,7 @@ import type { FleetTarget, FleetTemplate, FleetStrategy } from "../fleet/targets
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
 import { templateContentHash } from "../template/content-hash.js";
 import { instanceTypeMismatch } from "../template/lint.js";
-import { formatProblem } from "../template/problems.js";
+import { formatProblemAndSuggestion, lintAgainCommand } from "../template/problems.js";
 import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
 import type { Architecture } from "../template/schema.js";
 import { gitCommit } from "./build-command.js";
@@ -73,7 +73,7 @@ async function loadInvolved(requested: readonly string[], globals: GlobalOptions
     if (!file) continue;
     const result = await loadTemplateFile(file);
     if (!result.template) {
-      for (const problem of result.problems) io.stderr.write(`${formatProblem(problem)}\n`);
+      for (const problem of result.problems) io.stderr.write(`${formatProblemAndSuggestion(problem)}\n`);
       invalid.push(id);
       continue;
     }
@@ -83,7 +83,7 @@ async function loadInvolved(requested: readonly string[], globals: GlobalOptions
   if (invalid.length > 0) {
     throw new CwsError("TEMPLATE_INVALID", `${invalid.length === 1 ? `template ${invalid[0]} is` : `templates ${invalid.join(", ")} are`} invalid; nothing was built`, {
       value: invalid.map((id) => byId.get(id)!.file).join(", "),
-      suggestion: `fix the problems above (cws ami lint ${invalid.join(" ")} shows them again)`,
+      suggestion: `fix the problems above (${lintAgainCommand(invalid)} shows them again)`,
     });
   }
   return loaded;

@@ -13,7 +13,7 @@ import { parseDuration } from "../duration.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
 import { templateContentHash } from "../template/content-hash.js";
-import { formatProblem } from "../template/problems.js";
+import { formatProblemAndSuggestion, lintAgainCommand } from "../template/problems.js";
 import type { Architecture } from "../template/architectures.js";
 import { instanceTypeMismatch } from "../template/lint.js";
 import { loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
@@ -65,10 +65,10 @@ export async function resolveBuild(templateId: string, options: BuildOptions, gl
   const [file] = await selectTemplateFiles(globals.templatesDir, [templateId]);
   const loaded = await loadTemplateFile(file!);
   if (!loaded.template) {
-    for (const problem of loaded.problems) io.stderr.write(`${formatProblem(problem)}\n`);
-    throw new CwsError("TEMPLATE_INVALID", `template ${templateId} has ${loaded.problems.filter((p) => p.severity === "error").length} problem(s); nothing was built`, {
+    for (const problem of loaded.problems) io.stderr.write(`${formatProblemAndSuggestion(problem)}\n`);
+    throw new CwsError("TEMPLATE_INVALID", `template ${loaded.id} has ${loaded.problems.filter((p) => p.severity === "error").length} problem(s); nothing was built`, {
       value: file!.file,
-      suggestion: `fix them (cws ami lint ${templateId} shows them again)`,
+      suggestion: `fix them (${lintAgainCommand([loaded.id])} shows them again)`,
     });
   }
   const template = loaded.template;
