@@ -76,7 +76,7 @@ export function formatProblemAndSuggestion(problem: Problem): string {
  * named `Bad Name.yml`) in single quotes.
  */
 export function lintAgainCommand(ids: readonly string[]): string {
-  return ["cws ami lint", ...ids.map((id) => (/^[A-Za-z0-9._@%+=:,\/-]+$/.test(id) ? id : `'${id.replace(/'/g, `'\\''`)}'`))].join(" ");
+  return ["cws ami lint", ...ids.map((id) => (/^[A-Za-z0-9._@%+=:,/-]+$/.test(id) ? id : `'${id.replace(/'/g, `'\\''`)}'`))].join(" ");
 }
 
 /**
