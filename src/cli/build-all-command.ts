@@ -137,11 +137,18 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
   // One set of clients for the whole run: one per service and region, so parallel builds and copies in a region share its retry budget.
   const aws: AwsPorts = createAwsPorts(awsClientProfile(context));
-  // Credentials once, before anything is launched: without them every target would fail the same way.
+  // Credentials and the instance profile once, before anything is launched: without them every target would fail the same
+  // way. The instance profile is checked as the build's preflight checks it, and said as it says it (exit 2).
   const first = targets[0]!;
+  const { checkInstanceProfile } = await import("../builder/steps/preflight.js");
+  const { PreflightFailure } = await import("../builder/context.js");
   try {
-    await aws.sts(first.home).callerIdentity();
+    const identity = await aws.sts(first.home).callerIdentity();
+    await checkInstanceProfile(aws.iam(first.home), settings.instanceProfile.value, identity.account);
   } catch (error) {
+    if (error instanceof PreflightFailure) {
+      throw new CwsError("PREFLIGHT_FAILED", error.message, { value: settings.instanceProfile.value, ...(error.suggestion ? { suggestion: error.suggestion } : {}) });
+    }
     throw describeAwsError(error) ?? error;
   }
 

@@ -73,6 +73,28 @@ describe("build-all: templates that cannot be ordered (exit 2, before any AWS ca
   });
 });
 
+describe("build-all: a setup every target shares (exit 2, before any target starts)", () => {
+  it("a missing instance profile is said once, as the build's preflight says it, and nothing is launched or skipped", { timeout: 60_000 }, async () => {
+    harness = await startFleetHarness();
+    const h = harness;
+    const build = await h.cws(["ami", "build", "fleet-other", "--architecture", "x86_64", "--instance-profile", "nope-profile", "--no-registry-update"]);
+    expect(build.status, build.stderr).toBe(2);
+    const message = /instance profile nope-profile does not exist in account \d+/.exec(build.stderr)?.[0];
+    expect(message, build.stderr).toBeDefined();
+    const result = await h.cws(["ami", "build-all", "--instance-profile", "nope-profile"]);
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`error: ${message!}\n  → run \`cws ami bootstrap\` to create it (once per account), or pass --instance-profile NAME\n`);
+    expect(result.stderr.split(message!)).toHaveLength(2);
+    expect(result.stderr).not.toMatch(/skipped|failed|\n\s+at /);
+    expect(result.stdout).toBe("");
+    expect(makingCalls(h)).toEqual({ runInstances: 0, createImage: 0, copyImage: 0 });
+    expect(calls(h, "ec2:CreateSecurityGroup")).toBe(0);
+    expect(h.registry()).toBeUndefined();
+    const json = await h.cws(["ami", "build-all", "--instance-profile", "nope-profile", "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: "PREFLIGHT_FAILED", value: "nope-profile" }, exitCode: 2 });
+  });
+});
+
 describe("build-all: a failing target", () => {
   it("leaves the others built, skips its dependents, names the failure and its logs, exits 1 and leaves nothing running anywhere", { timeout: 90_000 }, async () => {
     harness = await startFleetHarness();
