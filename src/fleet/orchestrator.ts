@@ -92,7 +92,9 @@ export interface FleetDeps {
 const REAL_DEPS: FleetDeps = { runBuild, copyImageToRegion };
 
 /** `pinnedTo`: the registry kept this AMI in the region, pinned by a rollback (a child built there builds on it, as `cws ami build` would). */
-type JobValue = { kind: "build"; result: BuildResult; image: ImageInfo | undefined } | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string; pinnedTo?: string };
+type JobValue =
+  | { kind: "build"; result: BuildResult; image: ImageInfo | undefined }
+  | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string; pinnedTo?: string; published?: string };
 
 /** A build that did not succeed, with its result (logs, cost, what was cleaned). */
 class BuildNotDone extends Error {
@@ -324,13 +326,13 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       );
       if (note) reporter.log(target.key, `⚠️  ${note}`);
     }
-    if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, copy.imageId);
+    const published = note ? undefined : await publish(meta, copy.imageId);
     reporter.log(target.key, `✅ ${region}: ${copy.imageId} available (copied from ${target.home} in ${Math.round(copy.seconds)} s)`);
-    return { kind: "copy", copy, ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}) };
+    return { kind: "copy", copy, ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}), ...(published ? { published } : {}) };
   }
 
   /** An image of the same content already in the region: current in the registry unless it is or a rollback pinned the entry. */
-  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<{ note?: string; pinnedTo?: string }> {
+  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<{ note?: string; pinnedTo?: string; published?: string }> {
     const { target, region } = meta;
     const where = `${target.templateId}.${region}.${target.architecture}`;
     let note: string | undefined;
@@ -352,8 +354,17 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
         { ...options.registryLock, onWait: (message) => reporter.log(target.key, `⏳ ${message}`) },
       );
     }
-    if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, image.imageId);
-    return { ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}) };
+    const published = note ? undefined : await publish(meta, image.imageId);
+    return { ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}), ...(published ? { published } : {}) };
+  }
+
+  /** --publish-ssm: a copy's (or a found image's) id in its region's parameter, said as the home build's publish step says it. */
+  async function publish(meta: FleetJob, imageId: string): Promise<string | undefined> {
+    if (!options.publishSsm) return undefined;
+    const { target, region } = meta;
+    const name = await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, imageId);
+    reporter.targetStep(target.key, `✅ ${region}: Published ${name} = ${imageId}`);
+    return name;
   }
 
   /**
@@ -451,6 +462,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
           durationSeconds: r.durationSeconds,
           ...(r.cost ? { cost: r.cost.build } : {}),
           ...(r.cost?.snapshotsPerMonth && !r.upToDate ? { storage: r.cost.snapshotsPerMonth } : {}),
+          ...(r.written.ssmParameter ? { ssmParameter: r.written.ssmParameter } : {}),
           ...(r.upToDate ? { detail: `an image of this content exists: ${r.imageId}${r.imageCreated ? ` (built ${r.imageCreated})` : ""}` } : {}),
         };
       }
@@ -462,6 +474,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
           amiId: value.found.imageId,
           ...(from ? { copiedFrom: { region: from.region, amiId: from.ami_id } } : {}),
           durationSeconds: outcome.seconds,
+          ...(value.published ? { ssmParameter: value.published } : {}),
           detail: value.note ?? `an image of this content is here: ${value.found.imageId}`,
         };
       }
@@ -473,6 +486,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
         copiedFrom: { region: copy.copiedFrom.region, amiId: copy.copiedFrom.ami_id },
         durationSeconds: Math.round(copy.seconds * 10) / 10,
         storage: snapshotMonthlyCost({ region, sizeGb: copy.sizeGb }, prices),
+        ...(value.published ? { ssmParameter: value.published } : {}),
         ...(value.note ? { detail: value.note } : {}),
       };
     }

@@ -77,6 +77,7 @@ export function fleetSummaryJson(summary: FleetSummary, exitCode: ExitCode): Rec
       durationSeconds: row.durationSeconds ?? null,
       cost: row.cost ?? null,
       storagePerMonth: row.storage ?? null,
+      ssmParameter: row.ssmParameter ?? null,
       detail: row.detail ?? null,
       logDir: row.logDir ?? null,
     })),

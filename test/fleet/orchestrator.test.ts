@@ -462,6 +462,22 @@ describe("runFleet: the registry's pins", () => {
     expect(child.parentImage).toEqual({ templateId: "a", imageId: PINNED });
   });
 
+  it("--publish-ssm: each copy's publish is said as the home's is (a step line naming the parameter), and its row names the parameter", async () => {
+    const steps: string[] = [];
+    const f = fleet({ a: X86 }, { options: { publishSsm: true } });
+    const { summary, exitCode } = await f.run({
+      reporter: { targetQueued() {}, targetStarted() {}, targetStep: (id, step) => steps.push(`${id} ${step}`), log() {}, notice() {}, targetDone() {}, finish() {}, close() {} },
+    });
+    expect(exitCode).toBe(EXIT.ok);
+    for (const region of ["us-west-2", "eu-west-1"]) {
+      const copied = rowAt(summary.rows, `a/x86_64@${region}`);
+      const parameter = `/cloudworkstation/amis/a/${region}/x86_64`;
+      expect(copied).toMatchObject({ result: "copied", ssmParameter: parameter });
+      expect(steps).toContain(`a/x86_64 ✅ ${region}: Published ${parameter} = ${copied.amiId}`);
+      expect(f.fake.calls).toContain(`put ${parameter} = ${copied.amiId}`);
+    }
+  });
+
   it("a copy of a new build ends a rollback's pin in its region, as a build there would", async () => {
     const f = fleet({ a: X86 }, { options: { publishSsm: true } });
     await pinnedAt(f.registryFile, "us-west-2");
