@@ -18,6 +18,7 @@ import { gitCommit } from "./build-command.js";
 import { fleetReporterFor, writeFleetPlan, writeFleetResult } from "./fleet-output.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 import { resolvePrices } from "./prices.js";
+import { stoppingNotice } from "./stopping.js";
 import { registryLockOptions } from "./registry-lock.js";
 
 /** build-all's options, as the command table declares them; values are checked before this module loads (option-values.ts). */
@@ -156,14 +157,19 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const sourceCommit = await gitCommit(globals.templatesDir);
   const reporter = fleetReporterFor(io, globals);
   const controller = new AbortController();
+  const { FleetInFlight } = await import("../fleet/in-flight.js");
+  const inFlight = new FleetInFlight();
   let interrupts = 0;
   const unsubscribe = io.onSignal?.((signal) => {
     interrupts++;
     if (interrupts === 1) {
-      reporter.notice(`${signal}: stopping every target and cleaning up (each removes what it made; press Ctrl-C again to hear that it is still at it)`);
+      reporter.notice(stoppingNotice(signal, "stopping every target and cleaning up; each removes what it made"));
       controller.abort(signal);
     } else {
-      reporter.notice("still cleaning up: every instance, security group and unfinished image or copy is being removed (all tagged cws:managed-by=cws)");
+      // As `cws ami build` says it, for every target still at it.
+      const alive = inFlight.alive();
+      if (alive.length === 0) reporter.notice("still cleaning up; nothing any target made is alive any more");
+      else for (const line of ["still cleaning up; alive:", ...alive.map((what) => `  ${what}`)]) reporter.notice(line);
     }
   });
   // A subnet belongs to one region: cws.config.json's build.subnet is used in cws.config.json's region, every other region uses its default VPC.
@@ -200,6 +206,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
         logRoot: ".cws/logs",
       }),
       describeError: (error) => describeAwsError(error),
+      inFlight,
     });
     reporter.finish(result.summary);
   } finally {

@@ -4,7 +4,7 @@ import { Chalk } from "chalk";
 import type { AwsPorts } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
 import type { PipelineOptions } from "../builder/build.js";
-import type { BuildContext, BuildInput, BuildRequest } from "../builder/context.js";
+import { aliveResources, type BuildContext, type BuildInput, type BuildRequest } from "../builder/context.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
 import type { OnErrorMode } from "../config/fields.js";
@@ -20,6 +20,7 @@ import { loadTemplateFile, selectTemplateFiles } from "../template/repository.js
 import { colorLevel, fancyProgress, type CliIO, type GlobalOptions } from "./io.js";
 import { registryLockOptions } from "./registry-lock.js";
 import { resolvePrices } from "./prices.js";
+import { stoppingNotice } from "./stopping.js";
 import { checkRegionBuilt, chooseArchitecture } from "./targets.js";
 
 /** Build's options, as the command table declares them; their values are checked before this module is loaded (option-values.ts). */
@@ -191,14 +192,10 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
   const unsubscribe = io.onSignal?.((signal) => {
     interrupts++;
     if (interrupts === 1) {
-      reporter.warn(`${signal}: stopping the build and cleaning up (press Ctrl-C again to see what is still alive)`);
+      reporter.warn(stoppingNotice(signal, "stopping the build and cleaning up"));
       controller.abort(signal);
     } else {
-      const alive = [
-        context?.instance ? `instance ${context.instance.instanceId}` : undefined,
-        context?.securityGroupId ? `security group ${context.securityGroupId}` : undefined,
-        context?.imageId && context.imageState !== "available" ? `image ${context.imageId}` : undefined,
-      ].filter(Boolean);
+      const alive = context ? aliveResources(context) : [];
       reporter.warn(
         alive.length
           ? `still cleaning up; alive in ${build.region}: ${alive.join(", ")} (all tagged cws:build-id=${context?.buildId})`

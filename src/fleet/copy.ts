@@ -67,6 +67,8 @@ export interface CopyInput {
   poll: PollSettings;
   /** Stops the wait; the copy is then removed, and the call rejects with `CopyFailure` (`interrupted: true`). */
   signal?: AbortSignal | undefined;
+  /** Called once CopyImage has made the copy (before its wait): from then until the call returns, it exists unfinished. */
+  onCopyMade?: (imageId: string) => void;
   /** Progress; every line names the destination region, since copies to several regions run at once. */
   reporter?: Pick<BuildReporter, "detail" | "warn" | "cleanup"> | undefined;
   /** Milliseconds, for `seconds` (tests). */
@@ -167,6 +169,7 @@ export async function copyImageToRegion(input: CopyInput): Promise<CopyResult> {
       encrypted: source.encrypted !== true,
     });
     imageId = copyId;
+    input.onCopyMade?.(copyId);
     reporter.detail(`${region}: copying ${source.region} ${source.imageId} to ${copyId}`);
     // Aborted while CopyImage was on its way: the copy exists now, so it is removed below.
     if (signal?.aborted) throw new InterruptedError(signal);

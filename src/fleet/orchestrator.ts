@@ -4,7 +4,7 @@ import { findUpToDateImage } from "../builder/cache.js";
 import type { BuildInput } from "../builder/context.js";
 import type { PollSettings } from "../builder/poll.js";
 import type { BuildReporter } from "../builder/reporter.js";
-import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { CwsError, EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
 import { recordFromImage } from "../registry/aws-images.js";
 import { COPIED_FROM_TAG, parseCopiedFromTag } from "../registry/copied-from.js";
 import { copyRecord, recordCopy } from "../registry/copies.js";
@@ -15,6 +15,7 @@ import { recordAmi, updateRegistryFile } from "../registry/store.js";
 import { CopyFailure, copyImageToRegion, copySourceOf, type CopyResult } from "./copy.js";
 import { snapshotMonthlyCost } from "./cost.js";
 import { describePrices, type PriceTable } from "./prices.js";
+import type { FleetInFlight } from "./in-flight.js";
 import type { FleetReporter, FleetResult, FleetRow, FleetSummary, TargetOutcome } from "./reporter.js";
 import { runJobs, type Job, type JobOutcome } from "./schedule.js";
 import type { FleetTarget } from "./targets.js";
@@ -58,12 +59,14 @@ export interface FleetRunOptions {
   /** The rest of a target's build request in `region`: instance type, profile, subnet, version, commit, logs. */
   buildInput(target: FleetTarget, region: string): Omit<BuildInput, "region" | "parentImage" | "templateId" | "template" | "architecture">;
   describeError?: (error: unknown) => CwsError | undefined;
+  /** Where each running build and unfinished copy is kept track of, for a second Ctrl-C to list (one per run). */
+  inFlight?: FleetInFlight;
   now?: () => Date;
 }
 
 export interface FleetRunResult {
   summary: FleetSummary;
-  /** 0 every image is there; 1 something failed, was skipped or cancelled; 2 every failure was the user's setup (credentials, permissions); 130 interrupted. */
+  /** 0 every image is there; 1 something failed, was skipped or cancelled; 2 every failure was the user's setup (credentials, permissions); 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (exitCodeOfSignal). */
   exitCode: ExitCode;
 }
 
@@ -255,6 +258,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       maxAgeMs: options.maxAgeMs,
       ...(options.describeError ? { describeError: options.describeError } : {}),
       prices: options.prices,
+      onContext: (context) => options.inFlight?.build(meta.id, label(target), region, context),
     });
     if (result.status !== "succeeded") throw new BuildNotDone(result);
     if (!result.imageId || (result.imageState !== undefined && result.imageState !== "available")) {
@@ -299,6 +303,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       poll: options.poll,
       signal,
       reporter: { detail: (text) => reporter.targetStep(target.key, text), warn: (text) => reporter.log(target.key, `⚠️  ${text}`), cleanup: (text) => reporter.log(target.key, `🧹 ${text}`) },
+      onCopyMade: (imageId) => options.inFlight?.copy(meta.id, label(target), region, imageId, { region: target.home, ami_id: source.imageId }),
     });
     if (copy.state !== "available") {
       throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${Math.round(copy.seconds)} s; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
@@ -426,6 +431,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       }
     },
     onEnd: (id, outcome) => {
+      options.inFlight?.ended(id);
       seen.set(id, outcome as JobOutcome<JobValue>);
       onEnd(id, outcome);
     },
@@ -439,7 +445,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     prices: describePrices(options.prices),
     ...(interrupted ? { interrupted: true } : {}),
   };
-  return { summary, exitCode: exitCodeOf(rows, finalOutcomes, interrupted) };
+  return { summary, exitCode: interrupted ? exitCodeOfSignal(options.signal.reason) : exitCodeOf(rows, finalOutcomes) };
 }
 
 function label(target: FleetTarget): string {
@@ -523,9 +529,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
         detail: `${
           outcome.seconds === undefined
             ? `not started: ${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}`
-            : outcome.reason === "interrupted"
-              ? "interrupted: stopped and cleaned up"
-              : "cancelled by --fail-fast after a failure: stopped and cleaned up"
+            : `${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}: ${stoppedAndCleaned(error)}`
         }${r ? keptNote(r) : ""}`,
         ...(error instanceof BuildNotDone ? { logDir: error.result.logDir } : {}),
       };
@@ -544,6 +548,14 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
 function failedBuildDetail(r: BuildResult): string {
   const suggestion = r.error?.suggestion !== undefined && r.error.logPath === undefined ? ` (${r.error.suggestion})` : "";
   return `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${suggestion}`;
+}
+
+/** A cancelled job's cleanup in words: what its build or copy removed (`stopped; removed instance i-…, security group sg-…`). */
+function stoppedAndCleaned(error: unknown): string {
+  const copyFailure = error instanceof CopyNotDone && error.cause instanceof CopyFailure ? error.cause : error instanceof CopyFailure ? error : undefined;
+  const cleaned = error instanceof BuildNotDone ? error.result.cleaned : (copyFailure?.cleaned ?? []);
+  const problems = error instanceof BuildNotDone && error.result.cleanupErrors.length > 0 ? `; cleanup problems: ${error.result.cleanupErrors.join("; ")} (find leftovers by the tag cws:build-id=${error.result.buildId})` : "";
+  return `${cleaned.length > 0 ? `stopped; removed ${cleaned.join(", ")}` : "stopped before it made anything"}${problems}`;
 }
 
 /**
@@ -589,8 +601,7 @@ function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes
   return { result, detail: `${where}${upToDate && copies > 0 ? " (up to date there)" : ""}${copies > 0 ? `, copied to ${copies} region${copies === 1 ? "" : "s"}` : ""}` };
 }
 
-function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, interrupted: boolean): ExitCode {
-  if (interrupted) return EXIT.interrupted;
+function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>): ExitCode {
   if (rows.every((row) => row.result === "built" || row.result === "copied" || row.result === "up-to-date")) return EXIT.ok;
   const failures = [...outcomes.values()].filter((o): o is Extract<JobOutcome<JobValue>, { status: "failed" }> => o.status === "failed");
   const exitCodeOfFailure = (error: unknown) => (error instanceof BuildNotDone ? error.result.exitCode : error instanceof CopyNotDone ? error.exitCode : EXIT.failed);

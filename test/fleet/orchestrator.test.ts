@@ -293,7 +293,7 @@ describe("runFleet: failures", () => {
     expect(f.fake.log.some((l) => l.includes(" c/"))).toBe(false);
     expect(rowAt(summary.rows, "a/x86_64@us-east-1").result).toBe("failed");
     expect(rowAt(summary.rows, "a/x86_64@us-west-2").result).toBe("skipped");
-    expect(rowAt(summary.rows, "b/x86_64@us-east-1")).toMatchObject({ result: "cancelled", detail: "cancelled by --fail-fast after a failure: stopped and cleaned up" });
+    expect(rowAt(summary.rows, "b/x86_64@us-east-1")).toMatchObject({ result: "cancelled", detail: "cancelled by --fail-fast after a failure: stopped; removed instance i-1" });
     for (const where of ["b/x86_64@us-west-2", "c/x86_64@us-east-1", "c/x86_64@eu-west-1"]) {
       expect(rowAt(summary.rows, where), where).toMatchObject({ result: "cancelled", detail: "not started: cancelled by --fail-fast after a failure" });
     }
@@ -312,7 +312,7 @@ describe("runFleet: failures", () => {
     expect(f.fake.signals.get("a/x86_64@us-east-1")?.aborted).toBe(true);
     expect(f.fake.log).toEqual(["start build a/x86_64@us-east-1", "end build a/x86_64@us-east-1"]);
     expect(summary.rows.map((r) => `${r.template}@${r.region} ${r.result}: ${r.detail}`)).toEqual([
-      "a@us-east-1 cancelled: interrupted: stopped and cleaned up",
+      "a@us-east-1 cancelled: interrupted: stopped; removed instance i-1",
       "a@us-west-2 cancelled: not started: interrupted",
       "a@eu-west-1 cancelled: not started: interrupted",
       "b@us-east-1 cancelled: not started: interrupted",
