@@ -144,6 +144,19 @@ export class PreflightFailure extends BuildFailure {
   }
 }
 
+/**
+ * What of a build exists in AWS while it cleans up, for the second Ctrl-C:
+ * `instance i-…`, `security group sg-…`, an unfinished `image ami-…` (each
+ * step clears its id once its resource is gone). All carry `cws:build-id`.
+ */
+export function aliveResources(ctx: Pick<BuildContext, "instance" | "securityGroupId" | "imageId" | "imageState">): string[] {
+  return [
+    ctx.instance ? `instance ${ctx.instance.instanceId}` : undefined,
+    ctx.securityGroupId ? `security group ${ctx.securityGroupId}` : undefined,
+    ctx.imageId && ctx.imageState !== "available" ? `image ${ctx.imageId}` : undefined,
+  ].filter((what) => what !== undefined);
+}
+
 /** A base image's root volume when nothing says its size (offline, or an image that does not report it): 8 GiB, as Ubuntu's and Debian's are. */
 export const DEFAULT_ROOT_VOLUME_GB = 8;
 

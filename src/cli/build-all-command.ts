@@ -11,13 +11,14 @@ import type { FleetTarget, FleetTemplate, FleetStrategy } from "../fleet/targets
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
 import { templateImageHash } from "../template/content-hash.js";
 import { instanceTypeMismatch } from "../template/lint.js";
-import { formatProblem } from "../template/problems.js";
+import { formatProblemAndSuggestion, lintAgainCommand } from "../template/problems.js";
 import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
 import type { Architecture } from "../template/schema.js";
 import { gitCommit } from "./build-command.js";
 import { fleetReporterFor, writeFleetPlan, writeFleetResult } from "./fleet-output.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 import { resolvePrices } from "./prices.js";
+import { stoppingNotice } from "./stopping.js";
 import { registryLockOptions } from "./registry-lock.js";
 
 /** build-all's options, as the command table declares them; values are checked before this module loads (option-values.ts). */
@@ -88,7 +89,7 @@ async function loadInvolved(requested: readonly string[], globals: GlobalOptions
     if (!file) continue;
     const result = await loadTemplateFile(file);
     if (!result.template) {
-      for (const problem of result.problems) io.stderr.write(`${formatProblem(problem)}\n`);
+      for (const problem of result.problems) io.stderr.write(`${formatProblemAndSuggestion(problem)}\n`);
       invalid.push(id);
       continue;
     }
@@ -98,7 +99,7 @@ async function loadInvolved(requested: readonly string[], globals: GlobalOptions
   if (invalid.length > 0) {
     throw new CwsError("TEMPLATE_INVALID", `${invalid.length === 1 ? `template ${invalid[0]} is` : `templates ${invalid.join(", ")} are`} invalid; nothing was built`, {
       value: invalid.map((id) => byId.get(id)!.file).join(", "),
-      suggestion: `fix the problems above (cws ami lint ${invalid.join(" ")} shows them again)`,
+      suggestion: `fix the problems above (${lintAgainCommand(invalid)} shows them again)`,
     });
   }
   return loaded;
@@ -163,11 +164,18 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
   // One set of clients for the whole run: one per service and region, so parallel builds and copies in a region share its retry budget.
   const aws: AwsPorts = createAwsPorts(awsClientProfile(context));
-  // Credentials once, before anything is launched: without them every target would fail the same way.
+  // Credentials and the instance profile once, before anything is launched: without them every target would fail the same
+  // way. The instance profile is checked as the build's preflight checks it, and said as it says it (exit 2).
   const first = targets[0]!;
+  const { checkInstanceProfile } = await import("../builder/steps/preflight.js");
+  const { PreflightFailure } = await import("../builder/context.js");
   try {
-    await aws.sts(first.home).callerIdentity();
+    const identity = await aws.sts(first.home).callerIdentity();
+    await checkInstanceProfile(aws.iam(first.home), settings.instanceProfile.value, identity.account);
   } catch (error) {
+    if (error instanceof PreflightFailure) {
+      throw new CwsError("PREFLIGHT_FAILED", error.message, { value: settings.instanceProfile.value, ...(error.suggestion ? { suggestion: error.suggestion } : {}) });
+    }
     throw describeAwsError(error) ?? error;
   }
 
@@ -175,14 +183,19 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const sourceCommit = await gitCommit(globals.templatesDir);
   const reporter = fleetReporterFor(io, globals);
   const controller = new AbortController();
+  const { FleetInFlight } = await import("../fleet/in-flight.js");
+  const inFlight = new FleetInFlight();
   let interrupts = 0;
   const unsubscribe = io.onSignal?.((signal) => {
     interrupts++;
     if (interrupts === 1) {
-      reporter.notice(`${signal}: stopping every target and cleaning up (each removes what it made; press Ctrl-C again to hear that it is still at it)`);
+      reporter.notice(stoppingNotice(signal, "stopping every target and cleaning up; each removes what it made"));
       controller.abort(signal);
     } else {
-      reporter.notice("still cleaning up: every instance, security group and unfinished image or copy is being removed (all tagged cws:managed-by=cws)");
+      // As `cws ami build` says it, for every target still at it.
+      const alive = inFlight.alive();
+      if (alive.length === 0) reporter.notice("still cleaning up; nothing any target made is alive any more");
+      else for (const line of ["still cleaning up; alive:", ...alive.map((what) => `  ${what}`)]) reporter.notice(line);
     }
   });
   // A subnet belongs to one region: cws.config.json's build.subnet is used in cws.config.json's region, every other region uses its default VPC.
@@ -219,6 +232,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
         logRoot: ".cws/logs",
       }),
       describeError: (error) => describeAwsError(error),
+      inFlight,
     });
     reporter.finish(result.summary);
   } finally {

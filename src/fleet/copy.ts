@@ -67,6 +67,8 @@ export interface CopyInput {
   poll: PollSettings;
   /** Stops the wait; the copy is then removed, and the call rejects with `CopyFailure` (`interrupted: true`). */
   signal?: AbortSignal | undefined;
+  /** Called once CopyImage has made the copy (before its wait): from then until the call returns, it exists unfinished. */
+  onCopyMade?: (imageId: string) => void;
   /** Progress; every line names the destination region, since copies to several regions run at once. */
   reporter?: Pick<BuildReporter, "detail" | "warn" | "cleanup"> | undefined;
   /** Milliseconds, for `seconds` (tests). */
@@ -238,6 +240,7 @@ export async function copyImageToRegion(input: CopyInput): Promise<CopyResult> {
     if (signal?.aborted) throw new InterruptedError(signal);
     const copyId = await startCopy();
     imageId = copyId;
+    input.onCopyMade?.(copyId);
     reporter.detail(`${region}: copying ${source.imageId} from ${source.region} as ${copyId}`);
     // Aborted while CopyImage was on its way: the copy exists now, so it is removed below.
     if (signal?.aborted) throw new InterruptedError(signal);

@@ -5,7 +5,7 @@ import type { BuildInput } from "../builder/context.js";
 import type { PollSettings } from "../builder/poll.js";
 import type { BuildReporter } from "../builder/reporter.js";
 import { formatDuration } from "../duration.js";
-import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { CwsError, EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
 import { recordFromImage } from "../registry/aws-images.js";
 import { COPIED_FROM_TAG, parseCopiedFromTag } from "../registry/copied-from.js";
 import { copyRecord, recordCopy } from "../registry/copies.js";
@@ -16,6 +16,7 @@ import { recordAmi, updateRegistryFile } from "../registry/store.js";
 import { CopyFailure, copyImageToRegion, copySourceOf, type CopyResult } from "./copy.js";
 import { snapshotMonthlyCost } from "./cost.js";
 import { describePrices, type PriceTable } from "./prices.js";
+import type { FleetInFlight } from "./in-flight.js";
 import type { FleetReporter, FleetResult, FleetRow, FleetSummary, TargetOutcome } from "./reporter.js";
 import { runJobs, type Job, type JobOutcome } from "./schedule.js";
 import type { FleetTarget } from "./targets.js";
@@ -59,12 +60,14 @@ export interface FleetRunOptions {
   /** The rest of a target's build request in `region`: instance type, profile, subnet, version, commit, logs. */
   buildInput(target: FleetTarget, region: string): Omit<BuildInput, "region" | "parentImage" | "templateId" | "template" | "architecture">;
   describeError?: (error: unknown) => CwsError | undefined;
+  /** Where each running build and unfinished copy is kept track of, for a second Ctrl-C to list (one per run). */
+  inFlight?: FleetInFlight;
   now?: () => Date;
 }
 
 export interface FleetRunResult {
   summary: FleetSummary;
-  /** 0 every image is there; 1 something failed, was skipped or cancelled; 2 every failure was the user's setup (credentials, permissions); 130 interrupted. */
+  /** 0 every image is there; 1 something failed, was skipped or cancelled; 2 every failure was the user's setup (credentials, permissions); 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (exitCodeOfSignal). */
   exitCode: ExitCode;
 }
 
@@ -93,7 +96,9 @@ export interface FleetDeps {
 const REAL_DEPS: FleetDeps = { runBuild, copyImageToRegion };
 
 /** `pinnedTo`: the registry kept this AMI in the region, pinned by a rollback (a child built there builds on it, as `cws ami build` would). */
-type JobValue = { kind: "build"; result: BuildResult; image: ImageInfo | undefined } | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string; pinnedTo?: string };
+type JobValue =
+  | { kind: "build"; result: BuildResult; image: ImageInfo | undefined }
+  | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string; pinnedTo?: string; published?: string };
 
 /** A build that did not succeed, with its result (logs, cost, what was cleaned). */
 class BuildNotDone extends Error {
@@ -254,6 +259,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       maxAgeMs: options.maxAgeMs,
       ...(options.describeError ? { describeError: options.describeError } : {}),
       prices: options.prices,
+      onContext: (context) => options.inFlight?.build(meta.id, label(target), region, context),
     });
     if (result.status !== "succeeded") throw new BuildNotDone(result);
     if (!result.imageId || (result.imageState !== undefined && result.imageState !== "available")) {
@@ -299,6 +305,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
         poll: options.poll,
         signal,
         reporter: { detail: (text) => reporter.targetStep(target.key, text), warn: (text) => reporter.log(target.key, `⚠️  ${text}`), cleanup: (text) => reporter.log(target.key, `🧹 ${text}`) },
+        onCopyMade: (imageId) => options.inFlight?.copy(meta.id, label(target), region, imageId, { region: target.home, ami_id: source.imageId }),
       })
       .then(
         (copy) => ({ copy }),
@@ -337,13 +344,13 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       );
       if (note) reporter.log(target.key, `⚠️  ${note}`);
     }
-    if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, copy.imageId);
+    const published = note ? undefined : await publish(meta, copy.imageId);
     reporter.log(target.key, `✅ ${region}: ${copy.imageId} copied from ${target.home} (${formatDuration(copy.seconds)})`);
-    return { kind: "copy", copy, ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}) };
+    return { kind: "copy", copy, ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}), ...(published ? { published } : {}) };
   }
 
   /** An image of the same content already in the region: current in the registry unless it is or a rollback pinned the entry. */
-  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<{ note?: string; pinnedTo?: string }> {
+  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<{ note?: string; pinnedTo?: string; published?: string }> {
     const { target, region } = meta;
     const where = `${target.templateId}.${region}.${target.architecture}`;
     let note: string | undefined;
@@ -365,8 +372,17 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
         { ...options.registryLock, onWait: (message) => reporter.log(target.key, `⏳ ${message}`) },
       );
     }
-    if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, image.imageId);
-    return { ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}) };
+    const published = note ? undefined : await publish(meta, image.imageId);
+    return { ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}), ...(published ? { published } : {}) };
+  }
+
+  /** --publish-ssm: a copy's (or a found image's) id in its region's parameter, said as the home build's publish step says it. */
+  async function publish(meta: FleetJob, imageId: string): Promise<string | undefined> {
+    if (!options.publishSsm) return undefined;
+    const { target, region } = meta;
+    const name = await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, imageId);
+    reporter.targetStep(target.key, `✅ ${region}: Published ${name} = ${imageId}`);
+    return name;
   }
 
   /**
@@ -428,6 +444,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       }
     },
     onEnd: (id, outcome) => {
+      options.inFlight?.ended(id);
       seen.set(id, outcome as JobOutcome<JobValue>);
       onEnd(id, outcome);
     },
@@ -441,7 +458,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     prices: describePrices(options.prices),
     ...(interrupted ? { interrupted: true } : {}),
   };
-  return { summary, exitCode: exitCodeOf(rows, finalOutcomes, interrupted) };
+  return { summary, exitCode: interrupted ? exitCodeOfSignal(options.signal.reason) : exitCodeOf(rows, finalOutcomes) };
 }
 
 function label(target: FleetTarget): string {
@@ -471,6 +488,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
           durationSeconds: r.durationSeconds,
           ...(r.cost ? { cost: r.cost.build } : {}),
           ...(r.cost?.snapshotsPerMonth && !r.upToDate ? { storage: r.cost.snapshotsPerMonth } : {}),
+          ...(r.written.ssmParameter ? { ssmParameter: r.written.ssmParameter } : {}),
           ...(pinned ? { detail: pinned } : r.upToDate ? { detail: `an image of this content exists: ${r.imageId}${r.imageCreated ? ` (built ${r.imageCreated})` : ""}` } : {}),
         };
       }
@@ -482,6 +500,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
           amiId: value.pinnedTo ?? value.found.imageId,
           ...(from && !value.pinnedTo ? { copiedFrom: { region: from.region, amiId: from.ami_id } } : {}),
           durationSeconds: outcome.seconds,
+          ...(value.published ? { ssmParameter: value.published } : {}),
           detail: value.pinnedTo ? pinnedDetail(target, region, value.pinnedTo, value.found.imageId) : (value.note ?? `an image of this content is here: ${value.found.imageId}`),
         };
       }
@@ -493,6 +512,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
         copiedFrom: { region: copy.copiedFrom.region, amiId: copy.copiedFrom.ami_id },
         durationSeconds: Math.round(copy.seconds * 10) / 10,
         storage: snapshotMonthlyCost({ region, sizeGb: copy.sizeGb }, prices),
+        ...(value.published ? { ssmParameter: value.published } : {}),
         ...(value.pinnedTo ? { detail: pinnedDetail(target, region, value.pinnedTo, copy.imageId) } : value.note ? { detail: value.note } : {}),
       };
     }
@@ -529,9 +549,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
         detail: `${
           outcome.seconds === undefined
             ? `not started: ${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}`
-            : outcome.reason === "interrupted"
-              ? "interrupted: stopped and cleaned up"
-              : "cancelled by --fail-fast after a failure: stopped and cleaned up"
+            : `${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}: ${stoppedAndCleaned(error)}`
         }${r ? keptNote(r) : ""}`,
         ...(error instanceof BuildNotDone ? { logDir: error.result.logDir } : {}),
       };
@@ -550,6 +568,14 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
 function failedBuildDetail(r: BuildResult): string {
   const suggestion = r.error?.suggestion !== undefined && r.error.logPath === undefined ? ` (${r.error.suggestion})` : "";
   return `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${suggestion}`;
+}
+
+/** A cancelled job's cleanup in words: what its build or copy removed (`stopped; removed instance i-…, security group sg-…`). */
+function stoppedAndCleaned(error: unknown): string {
+  const copyFailure = error instanceof CopyNotDone && error.cause instanceof CopyFailure ? error.cause : error instanceof CopyFailure ? error : undefined;
+  const cleaned = error instanceof BuildNotDone ? error.result.cleaned : (copyFailure?.cleaned ?? []);
+  const problems = error instanceof BuildNotDone && error.result.cleanupErrors.length > 0 ? `; cleanup problems: ${error.result.cleanupErrors.join("; ")} (find leftovers by the tag cws:build-id=${error.result.buildId})` : "";
+  return `${cleaned.length > 0 ? `stopped; removed ${cleaned.join(", ")}` : "stopped before it made anything"}${problems}`;
 }
 
 /**
@@ -608,8 +634,7 @@ function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes
   return { result, detail: `${where}${upToDate && copies > 0 ? " (up to date there)" : ""}${copiedTo}` };
 }
 
-function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, interrupted: boolean): ExitCode {
-  if (interrupted) return EXIT.interrupted;
+function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>): ExitCode {
   if (rows.every((row) => row.result === "built" || row.result === "copied" || row.result === "up-to-date")) return EXIT.ok;
   const failures = [...outcomes.values()].filter((o): o is Extract<JobOutcome<JobValue>, { status: "failed" }> => o.status === "failed");
   const exitCodeOfFailure = (error: unknown) => (error instanceof BuildNotDone ? error.result.exitCode : error instanceof CopyNotDone ? error.exitCode : EXIT.failed);

@@ -77,6 +77,7 @@ export function fleetSummaryJson(summary: FleetSummary, exitCode: ExitCode): Rec
       durationSeconds: row.durationSeconds ?? null,
       cost: row.cost ?? null,
       storagePerMonth: row.storage ?? null,
+      ssmParameter: row.ssmParameter ?? null,
       detail: row.detail ?? null,
       logDir: row.logDir ?? null,
     })),
@@ -121,7 +122,11 @@ export function fleetSummaryMarkdown(summary: FleetSummary, title = "cws ami bui
   ].join("\n")}\n`;
 }
 
-/** Append to the job summary file GitHub Actions names in $GITHUB_STEP_SUMMARY (the CLI reads the variable). */
+/**
+ * Append to the job summary file GitHub Actions names in $GITHUB_STEP_SUMMARY
+ * (the CLI reads the variable). GITHUB_STEP_SUMMARY=/dev/null (any character
+ * device) switches the summary off: nothing is written, and nothing is said.
+ */
 export function appendStepSummary(file: string, markdown: string): void {
-  appendToRegularFile(file, `${markdown}\n`, { role: "the job summary file ($GITHUB_STEP_SUMMARY)" });
+  appendToRegularFile(file, `${markdown}\n`, { role: "the job summary file ($GITHUB_STEP_SUMMARY)", deviceDiscards: true });
 }

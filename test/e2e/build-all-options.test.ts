@@ -29,6 +29,7 @@ interface JsonRow {
   durationSeconds: number | null;
   cost: { usd: number; known: boolean } | null;
   storagePerMonth: { usdPerMonth: number; known: boolean } | null;
+  ssmParameter: string | null;
   detail: string | null;
   logDir: string | null;
 }
@@ -74,7 +75,7 @@ describe("build-all's options", () => {
     expect(summary).toMatchObject({ interrupted: false, exitCode: 0 });
     expect(summary.counts).toEqual({ built: 2, copied: 6, "up-to-date": 0, failed: 0, skipped: 0, cancelled: 0 });
     expect(summary.rows).toHaveLength(8);
-    const keys = ["template", "architecture", "region", "result", "amiId", "copiedFrom", "durationSeconds", "cost", "storagePerMonth", "detail", "logDir"];
+    const keys = ["template", "architecture", "region", "result", "amiId", "copiedFrom", "durationSeconds", "cost", "storagePerMonth", "ssmParameter", "detail", "logDir"];
     for (const row of summary.rows) {
       expect(Object.keys(row).sort()).toEqual([...keys].sort());
       expect(registryEntry(h, "fleet-other", row.region, row.architecture)?.ami_id).toBe(row.amiId);
@@ -100,6 +101,21 @@ describe("build-all's options", () => {
     // Markdown's emphasis character is escaped: x86\_64 shows as x86_64.
     for (const row of summary.rows) expect(markdown).toContain(`| fleet-other | ${row.architecture.replace("_", "\\_")} | ${row.region} | ${row.amiId} | ${row.result} |`);
     expect(markdown).toContain("8 images: 2 built, 6 copied");
+  });
+
+  it("--publish-ssm: every region's parameter is written and said, the home's and each copy's, and named in its --json row", { timeout: 60_000 }, async () => {
+    harness = await startFleetHarness();
+    const h = harness;
+    const result = await h.cws(["ami", "build-all", "fleet-other", "--architecture", "x86_64", "--publish-ssm", "--json"]);
+    expect(result.status, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as JsonSummary;
+    expect(summary.rows.map((row) => row.region).sort()).toEqual([...FLEET_REGIONS].sort());
+    for (const row of summary.rows) {
+      const parameter = `/cloudworkstation/amis/fleet-other/${row.region}/x86_64`;
+      expect(row.ssmParameter, row.region).toBe(parameter);
+      expect(h.emulator.parameters(row.region).find((p) => p.name === parameter)?.value, row.region).toBe(row.amiId);
+      expect(result.stderr, row.region).toMatch(new RegExp(`\\[fleet-other/x86_64\\] ✅ ${row.region}: Published ${parameter} = ${row.amiId}\n`));
+    }
   });
 
   it("--strategy per-region builds in every region (one instance per region and architecture, no copy), a child on its parent's image there", { timeout: 90_000 }, async () => {

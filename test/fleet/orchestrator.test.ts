@@ -344,7 +344,7 @@ describe("runFleet: failures", () => {
     expect(f.fake.log.some((l) => l.includes(" c/"))).toBe(false);
     expect(rowAt(summary.rows, "a/x86_64@us-east-1").result).toBe("failed");
     expect(rowAt(summary.rows, "a/x86_64@us-west-2").result).toBe("skipped");
-    expect(rowAt(summary.rows, "b/x86_64@us-east-1")).toMatchObject({ result: "cancelled", detail: "cancelled by --fail-fast after a failure: stopped and cleaned up" });
+    expect(rowAt(summary.rows, "b/x86_64@us-east-1")).toMatchObject({ result: "cancelled", detail: "cancelled by --fail-fast after a failure: stopped; removed instance i-1" });
     for (const where of ["b/x86_64@us-west-2", "c/x86_64@us-east-1", "c/x86_64@eu-west-1"]) {
       expect(rowAt(summary.rows, where), where).toMatchObject({ result: "cancelled", detail: "not started: cancelled by --fail-fast after a failure" });
     }
@@ -363,7 +363,7 @@ describe("runFleet: failures", () => {
     expect(f.fake.signals.get("a/x86_64@us-east-1")?.aborted).toBe(true);
     expect(f.fake.log).toEqual(["start build a/x86_64@us-east-1", "end build a/x86_64@us-east-1"]);
     expect(summary.rows.map((r) => `${r.template}@${r.region} ${r.result}: ${r.detail}`)).toEqual([
-      "a@us-east-1 cancelled: interrupted: stopped and cleaned up",
+      "a@us-east-1 cancelled: interrupted: stopped; removed instance i-1",
       "a@us-west-2 cancelled: not started: interrupted",
       "a@eu-west-1 cancelled: not started: interrupted",
       "b@us-east-1 cancelled: not started: interrupted",
@@ -538,6 +538,22 @@ describe("runFleet: the registry's pins", () => {
     expect(rowAt(summary.rows, "a/x86_64@us-east-1")).toMatchObject({ result: "up-to-date", amiId: PINNED, detail: expect.stringContaining(`pinned by a rollback: the registry keeps ${PINNED}; ${home.imageId} (this content) is not used`) });
     const child = f.fake.requests.find((r) => r.templateId === "b" && r.region === "us-east-1")!;
     expect(child.parentImage).toEqual({ templateId: "a", imageId: PINNED });
+  });
+
+  it("--publish-ssm: each copy's publish is said as the home's is (a step line naming the parameter), and its row names the parameter", async () => {
+    const steps: string[] = [];
+    const f = fleet({ a: X86 }, { options: { publishSsm: true } });
+    const { summary, exitCode } = await f.run({
+      reporter: { targetQueued() {}, targetStarted() {}, targetStep: (id, step) => steps.push(`${id} ${step}`), log() {}, notice() {}, targetDone() {}, finish() {}, close() {} },
+    });
+    expect(exitCode).toBe(EXIT.ok);
+    for (const region of ["us-west-2", "eu-west-1"]) {
+      const copied = rowAt(summary.rows, `a/x86_64@${region}`);
+      const parameter = `/cloudworkstation/amis/a/${region}/x86_64`;
+      expect(copied).toMatchObject({ result: "copied", ssmParameter: parameter });
+      expect(steps).toContain(`a/x86_64 ✅ ${region}: Published ${parameter} = ${copied.amiId}`);
+      expect(f.fake.calls).toContain(`put ${parameter} = ${copied.amiId}`);
+    }
   });
 
   it("a copy of a new build ends a rollback's pin in its region, as a build there would", async () => {
