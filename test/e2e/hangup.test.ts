@@ -58,7 +58,7 @@ describe("the terminal closes mid-build (SIGHUP, then EIO on every write)", () =
     harness = await startFleetHarness({ latencies: { copyImageBase: 1500 } });
     const h = harness;
     // On a terminal the steps show on each target's live line: a copy has started, and the arm64 build is still at work.
-    await hangUpWhen(h, ["ami", "build-all", "fleet-other", "fleet-base", "--concurrency", "8"], (raw) => /copying us-east-1 ami-[0-9a-f]+ to ami-/.test(raw));
+    await hangUpWhen(h, ["ami", "build-all", "fleet-other", "fleet-base", "--concurrency", "8"], (raw) => /copying ami-[0-9a-f]+ from us-east-1 as ami-/.test(raw));
     expect(h.emulator.stats.calls["ec2:CopyImage"] ?? 0).toBeGreaterThanOrEqual(1);
     expectEveryRegionClean(h, FLEET_REGIONS);
     // A copy left half made was deregistered, not left pending.
