@@ -98,7 +98,7 @@ export const COMMAND_TABLE: GroupSpec = {
       helpAfter: [
         "Up to date: when an available, validated image tagged with the same cws:content-hash (the template's content and",
         "its base AMI) exists in the region, nothing is launched: the build records that image and exits 0 (--force builds anyway).",
-        "Exit codes: 0 built or up to date, 1 the build failed (setup or validation), 2 bad template, option or AWS setup, 130 interrupted.",
+        "Exit codes: 0 built or up to date, 1 the build failed (setup or validation), 2 bad template, option or AWS setup, 130 Ctrl-C (143 SIGTERM, 129 SIGHUP), cleaned up.",
         "Environment: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL as in every AWS tool; CWS_POLL_INTERVAL_MS overrides every poll delay.",
         "Logs: .cws/logs/<build-id>/ (setup.log or one file per build step, validation.log).",
         "Cost: instance-hours and the gp3 volume at on-demand prices (shipped table, or --prices), and the image's monthly snapshot storage, at most.",
@@ -136,7 +136,7 @@ export const COMMAND_TABLE: GroupSpec = {
         "Up to date: an available, validated image with the same cws:content-hash (template content and base AMI) is not built",
         "again, only copied to regions that lack it (--force, --max-age).",
         "Exit codes: 0 every image is there, 1 a target failed (the others finish; each failure and its logs are named),",
-        "2 bad template, option, dependency cycle or AWS setup, 130 interrupted (every target cleaned up).",
+        "2 bad template, option, dependency cycle or AWS setup (nothing was made), 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (every target cleaned up).",
         "Output: one live line per target on a terminal, plain lines elsewhere; the table (or --json) on stdout; Markdown",
         "appended to $GITHUB_STEP_SUMMARY when set.",
       ].join("\n"),
