@@ -86,6 +86,22 @@ const CASES: Record<string, Case> = {
     fail: ["--keep-latest", "2", "--template", "emu-basci"],
     failCode: "TEMPLATE_NOT_FOUND",
   },
+  // After the others (list expects one region): emu-basic x86_64 is up to date in us-east-1 and copied to us-west-2.
+  "ami build-all": {
+    ok: ["emu-basic", "--architecture", "x86_64"],
+    okShape: (d) =>
+      expect(d).toMatchObject({
+        rows: [
+          { template: "emu-basic", region: "us-east-1", result: "up-to-date", amiId: expect.stringMatching(/^ami-/) },
+          { template: "emu-basic", region: "us-west-2", result: "copied", copiedFrom: { region: "us-east-1" } },
+        ],
+        counts: { "up-to-date": 1, copied: 1 },
+        interrupted: false,
+        exitCode: 0,
+      }),
+    fail: ["emu-basic", "--templates", "emu-basci"],
+    failCode: "TEMPLATE_NOT_FOUND",
+  },
   config: {
     ok: [],
     okShape: (d) => expect(d).toMatchObject({ settings: { region: { value: "us-east-1", from: "AWS_REGION" } } }),
