@@ -2,7 +2,7 @@ import type { AwsPorts } from "../aws/ports.js";
 import { awsClientProfile, resolveAwsContext } from "../config/aws-context.js";
 import { projectAwsConfig } from "../config/settings.js";
 import { parseDuration } from "../duration.js";
-import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { CwsError, EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
 import { describePrices } from "../fleet/prices.js";
 import { applyCleanup, gatherCleanupFacts, type CleanupOutcome } from "../lifecycle/cleanup.js";
 import { changedImages, planCleanup, recheckPlan, type CleanupPlan, type CleanupScope } from "../lifecycle/cleanup-plan.js";
@@ -126,23 +126,27 @@ export async function runCleanupCommand(options: CleanupOptions, globals: Global
 
   // The registry again: a rollback or build while the question waited may have made a planned image current.
   const { plan: confirmed, nowKept } = recheckPlan(plan, facts, await readRegistry(globals.registry), prices);
-  const outcome = await act(confirmed, aws, now, io, say);
+  const { outcome, stoppedBy } = await act(confirmed, aws, now, io, say);
   const dropped = registry && !scope.deprecate ? await pruneRegistry(outcome, globals, io) : [];
   const result: CleanupResult = { outcome, dropped, nowKept };
-  const code = outcome.interrupted ? EXIT.interrupted : outcome.events.some((e) => e.kind === "failed") ? EXIT.failed : EXIT.ok;
+  const code = outcome.interrupted ? exitCodeOfSignal(stoppedBy) : outcome.events.some((e) => e.kind === "failed") ? EXIT.failed : EXIT.ok;
   io.stdout.write(globals.json ? `${JSON.stringify(cleanupJson(confirmed, { ...shown, result, exitCode: code }), null, 2)}\n` : formatCleanupResult(result));
   return code;
 }
 
-/** Acts on the plan, a line per thing done on stderr; the first Ctrl-C stops after what is under way. */
-async function act(plan: CleanupPlan, aws: AwsPorts, now: Date, io: CliIO, say: (message: string) => void): Promise<CleanupOutcome> {
+/**
+ * Acts on the plan, a line per thing done on stderr; the first signal (Ctrl-C, SIGTERM, a closed terminal) stops after
+ * what is under way, and is returned for the exit code (exitCodeOfSignal: 130, 143, 129).
+ */
+async function act(plan: CleanupPlan, aws: AwsPorts, now: Date, io: CliIO, say: (message: string) => void): Promise<{ outcome: CleanupOutcome; stoppedBy: unknown }> {
   const controller = new AbortController();
   const unsubscribe = io.onSignal?.((signal) => {
     if (!controller.signal.aborted) say(`${signal}: stopping after the image under way (its snapshots are deleted with it)`);
     controller.abort(signal);
   });
   try {
-    return await applyCleanup(plan, { aws, now, signal: controller.signal, onEvent: (event) => say(formatCleanupEvent(event)) });
+    const outcome = await applyCleanup(plan, { aws, now, signal: controller.signal, onEvent: (event) => say(formatCleanupEvent(event)) });
+    return { outcome, stoppedBy: controller.signal.reason };
   } finally {
     unsubscribe?.();
   }

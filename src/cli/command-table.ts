@@ -164,7 +164,7 @@ export const COMMAND_TABLE: GroupSpec = {
         "still pending; one that is not available. Each image that goes is deregistered and every one of its snapshots deleted;",
         "cws snapshots no image names (a cleanup cut short) are deleted too. The registry's history loses the deleted AMIs.",
         "On a terminal it asks before acting; without one it acts only with --yes (else exit 2, nothing changed).",
-        "Exit codes: 0 done (or nothing to do), 1 a deletion failed or the answer was no, 2 bad option, template or AWS setup, 130 interrupted.",
+        "Exit codes: 0 done (or nothing to do), 1 a deletion failed or the answer was no, 2 bad option, template or AWS setup, 130 Ctrl-C (143 SIGTERM, 129 SIGHUP).",
       ].join("\n"),
       load: () => import("./cleanup-command.js"),
       run: ({ runCleanupCommand }, { options, globals, io }) => runCleanupCommand(options as Parameters<typeof runCleanupCommand>[0], globals, io),

@@ -274,6 +274,31 @@ describe("cws ami cleanup (end to end, emulator)", () => {
   });
 });
 
+describe("cws ami cleanup stopped by a signal", () => {
+  it("SIGTERM while deleting stops after the image under way, its snapshots with it, and exits 143", { timeout: 120_000 }, async () => {
+    harness = await startHarness();
+    const h = harness;
+    const made = Array.from({ length: 400 }, (_, i) => seed(h.emulator, 1 + i / 100));
+    let sent = false;
+    const run = await h.cws(["ami", "cleanup", "--keep-latest", "0", "--yes", "--json"], {
+      onStderr: (text, child) => {
+        if (!sent && text.includes("deregistered ")) {
+          sent = true;
+          child.kill("SIGTERM");
+        }
+      },
+    });
+    expect(run.status, run.stderr).toBe(143);
+    expect(run.stderr).toContain("SIGTERM: stopping after the image under way");
+    const doc = JSON.parse(run.stdout) as PlanJson;
+    expect(doc).toMatchObject({ exitCode: 143, result: { interrupted: true } });
+    const left = cwsImageIds(h);
+    expect(left.length).toBeGreaterThan(0);
+    expect(left.length).toBe(made.length - doc.result!.deleted.length);
+    expect((await snapshotsAndOrphans(h)).orphaned).toEqual([]);
+  });
+});
+
 describe("cws ami cleanup on a terminal (pseudo-terminal)", () => {
   it("asks before acting: no changes nothing (exit 1), Ctrl-C neither (exit 130), yes deletes", async () => {
     harness = await startHarness();
