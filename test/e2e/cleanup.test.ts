@@ -1,12 +1,21 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, DescribeSnapshotsCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import {
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from "@aws-sdk/client-ec2";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import type { Emulator } from "@cws/aws-emulator";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AmiRecord } from "../../src/registry/schema.js";
 import { runOnTerminal } from "../helpers/terminal.js";
 import { record, registryWith } from "../registry/fixtures.js";
+import { FLEET_REGIONS, HOME, registryEntry, startFleetHarness } from "./fleet-harness.js";
 import { startHarness, type Harness } from "./harness.js";
 
 /**
@@ -70,7 +79,7 @@ async function snapshotsAndOrphans(h: Harness, region = E1): Promise<{ all: stri
 }
 
 interface PlanJson {
-  images: { imageId: string; action: string; reasons: { kind: string; text: string }[]; snapshotIds: string[] }[];
+  images: { region: string; imageId: string; template: string | null; architecture: string; rank: number | null; action: string; reasons: { kind: string; text: string }[]; snapshotIds: string[] }[];
   orphanedSnapshots: { snapshotId: string }[];
   unresolvedLaunchTemplates: { parameter: string; problem: string }[];
   savedPerMonth: { usd: number; known: boolean };
@@ -205,7 +214,7 @@ describe("cws ami cleanup (end to end, emulator)", () => {
     // What a cleanup killed between DeregisterImage and DeleteSnapshot leaves: a deregistered image's snapshots.
     const orphan = seed(e, 100, { snapshots: 2 });
     const { ec2 } = clients(h);
-    await ec2.send(new (await import("@aws-sdk/client-ec2")).DeregisterImageCommand({ ImageId: orphan.imageId }));
+    await ec2.send(new DeregisterImageCommand({ ImageId: orphan.imageId }));
     expect((await snapshotsAndOrphans(h)).orphaned.sort()).toEqual([...orphan.snapshotIds].sort());
 
     // --region may be repeated: each region named is in the plan.
@@ -271,6 +280,85 @@ describe("cws ami cleanup (end to end, emulator)", () => {
     }
     // Two throttled attempts for each of the nine actions; every page was read (1,010 images: the plan lists them all).
     expect(h.emulator.stats.faultsInjected).toBe(9 * 2);
+  });
+});
+
+describe("cws ami cleanup after build-all (end to end, emulator): copies, a chain, names that end with the build id", () => {
+  it("counts a copy in its own region, keeps the source of a copy still pending and that source's base, and deletes the rest with every snapshot in every region", { timeout: 240_000 }, async () => {
+    harness = await startFleetHarness();
+    const h = harness;
+    // Three builds of fleet-child (built on fleet-base, included for it), each copied to the three other regions.
+    for (const force of [[], ["--force"], ["--force"]]) {
+      const run = await h.cws(["ami", "build-all", "fleet-child", "--architecture", "x86_64", ...force]);
+      expect(run.status, run.stderr).toBe(0);
+    }
+    const images = (template: string, region: string) =>
+      h.emulator
+        .images(region)
+        .filter((i) => i.tags["cws:template"] === template)
+        // Newest first: a build id starts with the build's UTC start (a copy carries its source's).
+        .sort((a, b) => (a.tags["cws:build-id"]! < b.tags["cws:build-id"]! ? 1 : -1));
+    const homeChild = images("fleet-child", HOME);
+    const homeBase = images("fleet-base", HOME);
+    expect(homeChild).toHaveLength(3);
+    // Every copy holds its source's name (which ends with the source's build id) and says where it came from.
+    const WEST = "us-west-2";
+    const westChild = images("fleet-child", WEST);
+    const copyOfOldest = westChild.find((i) => i.tags["cws:copied-from"] === `${HOME}/${homeChild[2]!.id}`)!;
+    expect(copyOfOldest.name).toBe(homeChild[2]!.name);
+    expect(copyOfOldest.name.endsWith(homeChild[2]!.tags["cws:build-id"]!)).toBe(true);
+    expect(homeChild[2]!.tags["cws:base-ami"]).toBe(homeBase[2]!.id);
+
+    // The oldest child's copy to us-west-2 is under way again (its first copy gone, a new one pending, as a rerun's would be).
+    const { ec2 } = clients(h, WEST);
+    await ec2.send(new DeregisterImageCommand({ ImageId: copyOfOldest.id }));
+    for (const snapshotId of copyOfOldest.snapshotIds) await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+    const pending = h.emulator.addImage(WEST, { name: copyOfOldest.name, tags: copyOfOldest.tags, state: "pending" });
+
+    const dry = await h.cws(["ami", "cleanup", "--keep-latest", "0", "--dry-run", "--json"]);
+    expect(dry.status, dry.stderr).toBe(0);
+    const plan = JSON.parse(dry.stdout) as PlanJson;
+    const row = (id: string) => plan.images.find((i) => i.imageId === id)!;
+    const kinds = (id: string) => row(id).reasons.map((r) => r.kind);
+    // Each template, region and architecture ranked on its own: a copy counts in its region, its source in the home region.
+    // fleet-base is made only where its child is built (the home region); fleet-child is copied everywhere.
+    const targets = [["fleet-base", HOME] as const, ...FLEET_REGIONS.map((region) => ["fleet-child", region] as const)];
+    expect(FLEET_REGIONS.filter((region) => images("fleet-base", region).length > 0)).toEqual([HOME]);
+    for (const [template, region] of targets) {
+      const available = images(template, region).filter((i) => i.state === "available");
+      expect(available.length, `${template} ${region}`).toBeGreaterThanOrEqual(2);
+      expect(available.map((i) => row(i.id).rank), `${template} ${region}`).toEqual(available.map((_, index) => index + 1));
+      expect(available.every((i) => row(i.id).template === template && row(i.id).region === region && row(i.id).architecture === "x86_64")).toBe(true);
+      // The newest is the registry's current one, which N=0 keeps.
+      expect(available[0]!.id).toBe(registryEntry(h, template, region, "x86_64")!.ami_id);
+      expect(kinds(available[0]!.id), `${template} ${region}`).toContain("registry-current");
+    }
+    // The pending copy keeps its source in the home region, and the source keeps the parent image it was built on.
+    expect(kinds(pending.imageId)).toEqual(["not-available"]);
+    expect(row(homeChild[2]!.id).reasons).toEqual([{ kind: "copy-source", copies: [`${WEST}/${pending.imageId}`], text: `source of a copy still pending: ${WEST}/${pending.imageId}` }]);
+    expect(kinds(homeBase[2]!.id)).toEqual(["base-of"]);
+    expect(kinds(homeBase[0]!.id)).toEqual(["registry-current", "base-of"]);
+    // Everything else that is not current goes: the middle build everywhere, the oldest build's other images and copies.
+    const current = new Set(targets.map(([template, region]) => registryEntry(h, template, region, "x86_64")!.ami_id));
+    const kept = new Set([...current, pending.imageId, homeChild[2]!.id, homeBase[2]!.id]);
+    const everyImage = FLEET_REGIONS.flatMap((region) => h.emulator.images(region).filter((i) => i.tags["cws:managed-by"] === "cws").map((i) => ({ region, id: i.id })));
+    const toDelete = everyImage.filter((i) => !kept.has(i.id)).map((i) => i.id).sort();
+    expect(toDelete).toHaveLength(everyImage.length - kept.size);
+    expect(plan.images.filter((i) => i.action === "delete").map((i) => i.imageId).sort()).toEqual(toDelete);
+
+    const done = await h.cws(["ami", "cleanup", "--keep-latest", "0", "--yes", "--json"]);
+    expect(done.status, done.stderr).toBe(0);
+    expect((JSON.parse(done.stdout) as PlanJson).result!.deleted.map((d) => d.imageId).sort()).toEqual(toDelete);
+    for (const region of FLEET_REGIONS) {
+      expect(cwsImageIds(h, region), region).toEqual(everyImage.filter((i) => i.region === region && kept.has(i.id)).map((i) => i.id).sort());
+      expect((await snapshotsAndOrphans(h, region)).orphaned, region).toEqual([]);
+      // Each region's history lost what was deleted there, a copy's record as much as a build's.
+      for (const [template] of targets.filter(([, where]) => where === region)) {
+        const history = (registryEntry(h, template, region, "x86_64") as { history?: { ami_id: string }[] }).history ?? [];
+        expect(history.filter((r) => toDelete.includes(r.ami_id)), `${template} ${region}`).toEqual([]);
+      }
+    }
+    expect((registryEntry(h, "fleet-child", HOME, "x86_64") as { history?: { ami_id: string }[] }).history!.map((r) => r.ami_id)).toEqual([homeChild[2]!.id]);
   });
 });
 
