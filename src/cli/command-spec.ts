@@ -30,7 +30,9 @@ export type ValueKind =
   | "duration"
   | "amiOrVersion"
   /** A whole number of things at once, 1 to 64 (--concurrency). */
-  | "count";
+  | "count"
+  /** How many to keep, 0 or more (cleanup's --keep-latest). */
+  | "keepCount";
 
 export interface OptionSpec {
   /** In commander's syntax: `--region <region>`, `--strict`, `--no-cache`. */

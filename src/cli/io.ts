@@ -16,6 +16,17 @@ export interface OutputStream {
   rows?: number;
 }
 
+/**
+ * The person at the terminal, for a command that asks before it deletes
+ * (cleanup's y/N). Only src/cli/process.ts makes one; tests pass their own.
+ */
+export interface Prompt {
+  /** Someone can answer: stdin and stderr are both a terminal. */
+  readonly interactive: boolean;
+  /** Writes `question` on stderr and reads one line from stdin; undefined when input ended or Ctrl-C was pressed. */
+  ask(question: string): Promise<string | undefined>;
+}
+
 export interface CliIO {
   stdout: OutputStream;
   stderr: OutputStream;
@@ -33,6 +44,8 @@ export interface CliIO {
   chdir?: (dir: string) => void;
   /** This process, and whether another exists: the registry lock records who holds it and takes over a dead holder's. */
   processes?: ProcessProbe;
+  /** Asking a person; absent (nobody to ask) in-process and in library use. */
+  prompt?: Prompt;
 }
 
 /** Global options every command shares (see program.ts). */

@@ -25,6 +25,13 @@ export async function runProcess(group: GroupSpec, topLevel: readonly CommandSpe
     chdir: (dir) => process.chdir(dir),
     runtime: `node ${process.version}, ${process.platform} ${process.arch}`,
     processes: processProbe(process, ["cws", ...process.argv.slice(2)].join(" ")),
+    // process.stdin is only looked at when a command asks: creating it costs what process.stderr does.
+    prompt: {
+      get interactive() {
+        return process.stdin.isTTY === true && process.stderr.isTTY === true;
+      },
+      ask: (question) => askOnTerminal(question),
+    },
     // A closed terminal (SIGHUP) stops a build as Ctrl-C and SIGTERM do: cleaned up, not killed with its resources left.
     onSignal: (handler) => {
       const listeners = STOP_SIGNALS.map((signal) => [signal, () => handler(signal)] as const);
@@ -93,6 +100,34 @@ function stdoutWriter(): OutputStream {
       return isTerminal() ? (process.stdout.columns ?? 0) : 0;
     },
   };
+}
+
+/**
+ * One line read from the terminal after `question` (readline, loaded only
+ * now). Ctrl-C or Ctrl-D ends the question unanswered: readline takes the
+ * terminal's Ctrl-C itself (raw mode), so it is told here rather than by a
+ * SIGINT to the process.
+ */
+async function askOnTerminal(question: string): Promise<string | undefined> {
+  const { createInterface } = await import("node:readline");
+  return new Promise((resolve) => {
+    const output = quietOnError(process.stderr);
+    const reader = createInterface({ input: process.stdin, output, terminal: true });
+    let answer: string | undefined;
+    reader.on("SIGINT", () => {
+      output.write("^C\n");
+      reader.close();
+    });
+    reader.on("close", () => {
+      // Nothing more is read: stdin must not keep the process alive.
+      process.stdin.pause();
+      resolve(answer);
+    });
+    reader.question(question, (line) => {
+      answer = line;
+      reader.close();
+    });
+  });
 }
 
 /**

@@ -95,3 +95,36 @@ export const SSM_PARAMETER_PREFIX = "/cloudworkstation/amis";
 export function ssmParameterName(templateId: string, region: string, architecture: Architecture): string {
   return `${SSM_PARAMETER_PREFIX}/${templateId}/${region}/${architecture}`;
 }
+
+/** An AMI a registry entry's history no longer lists. */
+export interface DroppedRecord {
+  templateId: string;
+  region: string;
+  architecture: string;
+  amiId: string;
+}
+
+/**
+ * Removes the AMIs `gone` (deleted from AWS, by region) from every history
+ * that lists them, so the registry never offers a rollback to an image that
+ * no longer exists. The current AMI of an entry is never touched (cleanup
+ * never deletes one). Returns what was dropped.
+ */
+export function dropFromHistory(registry: Registry, gone: ReadonlyMap<string, ReadonlySet<string>>): DroppedRecord[] {
+  const dropped: DroppedRecord[] = [];
+  for (const [templateId, template] of Object.entries(registry.templates)) {
+    for (const [region, byArchitecture] of Object.entries(template?.amis ?? {})) {
+      const ids = gone.get(region);
+      if (!ids) continue;
+      for (const [architecture, entry] of Object.entries(byArchitecture ?? {})) {
+        const history = entry?.history;
+        if (!entry || !history?.some((record) => ids.has(record.ami_id))) continue;
+        for (const record of history) if (ids.has(record.ami_id)) dropped.push({ templateId, region, architecture, amiId: record.ami_id });
+        const kept = history.filter((record) => !ids.has(record.ami_id));
+        if (kept.length > 0) entry.history = kept;
+        else delete entry.history;
+      }
+    }
+  }
+  return dropped;
+}

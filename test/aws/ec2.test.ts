@@ -10,9 +10,13 @@ import {
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeSnapshotsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   EC2Client,
+  EnableImageDeprecationCommand,
   RevokeSecurityGroupEgressCommand,
   RunInstancesCommand,
   StopInstancesCommand,
@@ -127,6 +131,7 @@ describe("describeImages", () => {
         rootVolumeSizeGb: 8,
         snapshotIds: ["snap-data", "snap-root"],
         encrypted: false,
+        totalVolumeSizeGb: 108,
         tags: { team: "research" },
       },
     ]);
@@ -500,5 +505,85 @@ describe("images", () => {
 
   it("knows its region", () => {
     expect(ec2.region).toBe("eu-west-1");
+  });
+});
+
+describe("what cleanup reads and does", () => {
+  it("maps an image's total EBS size and its deprecation time", async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image("ami-1", { DeprecationTime: "2027-01-01T00:00:00.000Z" }), image("ami-2", { BlockDeviceMappings: [] })] });
+    const [first, second] = await ec2.describeImages({ owners: ["self"] });
+    expect(first).toMatchObject({ totalVolumeSizeGb: 108, deprecationTime: "2027-01-01T00:00:00.000Z" });
+    expect(second?.totalVolumeSizeGb).toBeUndefined();
+    expect(second?.deprecationTime).toBeUndefined();
+  });
+
+  it("asks for the instances of many images 200 ids at a time (EC2's most values per filter), each over every page", async () => {
+    const ids = Array.from({ length: 450 }, (_, i) => `ami-${String(i).padStart(8, "0")}`);
+    ec2Mock.on(DescribeInstancesCommand).callsFake((input: { Filters: { Name: string; Values: string[] }[]; NextToken?: string }) => {
+      const first = input.Filters.find((f) => f.Name === "image-id")!.Values[0]!;
+      if (first === ids[0] && !input.NextToken) return { Reservations: [{ Instances: [instance("i-1", { ImageId: ids[0] })] }], NextToken: "more" };
+      if (first === ids[0]) return { Reservations: [{ Instances: [instance("i-2", { ImageId: ids[1] })] }] };
+      return first === ids[400] ? { Reservations: [{ Instances: [instance("i-3", { ImageId: ids[449] })] }] } : {};
+    });
+    const found = await ec2.describeInstances({ imageIds: ids, states: ["running", "stopped"] });
+    expect(found.map((i) => i.instanceId)).toEqual(["i-1", "i-2", "i-3"]);
+    const sent = inputs(DescribeInstancesCommand) as { Filters: { Name: string; Values: string[] }[]; NextToken?: string }[];
+    expect(sent.map((input) => input.Filters.find((f) => f.Name === "image-id")!.Values.length)).toEqual([200, 200, 200, 50]);
+    expect(sent.map((input) => input.NextToken)).toEqual([undefined, "more", undefined, undefined]);
+    for (const input of sent) expect(input.Filters).toContainEqual({ Name: "instance-state-name", Values: ["running", "stopped"] });
+    expect(sent.flatMap((input) => (input.NextToken ? [] : input.Filters.find((f) => f.Name === "image-id")!.Values))).toEqual(ids);
+  });
+
+  it("asks nothing about the instances of no images", async () => {
+    expect(await ec2.describeInstances({ imageIds: [] })).toEqual([]);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeInstancesCommand, 0);
+  });
+
+  it("lists snapshots by owner and tag over every page, with their state, start time and size", async () => {
+    ec2Mock
+      .on(DescribeSnapshotsCommand)
+      .resolvesOnce({ Snapshots: [{ SnapshotId: "snap-1", State: "completed", StartTime: new Date("2026-01-01T00:00:00Z"), VolumeSize: 30, Tags: TAG_LIST }], NextToken: "p2" })
+      .resolvesOnce({ Snapshots: [{ SnapshotId: "snap-2", State: "pending", StartTime: new Date("2026-01-02T00:00:00Z"), VolumeSize: 8 }] });
+    const snapshots = await ec2.describeSnapshots({ owners: ["self"], tags: { "cws:managed-by": "cws" } });
+    expect(snapshots).toEqual([
+      { snapshotId: "snap-1", state: "completed", startTime: "2026-01-01T00:00:00.000Z", volumeSizeGb: 30, tags: TAGS },
+      { snapshotId: "snap-2", state: "pending", startTime: "2026-01-02T00:00:00.000Z", volumeSizeGb: 8, tags: {} },
+    ]);
+    const filters = [{ Name: "tag:cws:managed-by", Values: ["cws"] }];
+    expect(inputs(DescribeSnapshotsCommand)).toEqual([
+      { OwnerIds: ["self"], Filters: filters, MaxResults: 1000 },
+      { OwnerIds: ["self"], Filters: filters, MaxResults: 1000, NextToken: "p2" },
+    ]);
+  });
+
+  it("reads every version of every launch template, each over every page, with the image as written (resolve:ssm: too)", async () => {
+    ec2Mock
+      .on(DescribeLaunchTemplatesCommand)
+      .resolvesOnce({ LaunchTemplates: [{ LaunchTemplateId: "lt-1", LaunchTemplateName: "web" }], NextToken: "t2" })
+      .resolvesOnce({ LaunchTemplates: [{ LaunchTemplateId: "lt-2", LaunchTemplateName: "batch" }] });
+    ec2Mock
+      .on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: "lt-1" })
+      .resolvesOnce({ LaunchTemplateVersions: [{ LaunchTemplateName: "web", VersionNumber: 1, LaunchTemplateData: { ImageId: "ami-old" } }], NextToken: "v2" })
+      .resolvesOnce({ LaunchTemplateVersions: [{ LaunchTemplateName: "web", VersionNumber: 2, LaunchTemplateData: { ImageId: "resolve:ssm:/web/ami" } }] });
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: "lt-2" }).resolves({ LaunchTemplateVersions: [{ LaunchTemplateName: "batch", VersionNumber: 1, LaunchTemplateData: {} }] });
+    expect(await ec2.launchTemplateImages()).toEqual([
+      { launchTemplateId: "lt-1", launchTemplateName: "web", versionNumber: 1, imageId: "ami-old" },
+      { launchTemplateId: "lt-1", launchTemplateName: "web", versionNumber: 2, imageId: "resolve:ssm:/web/ami" },
+      { launchTemplateId: "lt-2", launchTemplateName: "batch", versionNumber: 1, imageId: undefined },
+    ]);
+    expect(inputs(DescribeLaunchTemplatesCommand)).toEqual([{ MaxResults: 200 }, { MaxResults: 200, NextToken: "t2" }]);
+    expect(inputs(DescribeLaunchTemplateVersionsCommand)).toEqual([
+      { LaunchTemplateId: "lt-1", MaxResults: 200 },
+      { LaunchTemplateId: "lt-1", MaxResults: 200, NextToken: "v2" },
+      { LaunchTemplateId: "lt-2", MaxResults: 200 },
+    ]);
+  });
+
+  it("deprecates an image at the time given, and reports EC2's refusal with its code", async () => {
+    const at = new Date("2027-01-01T00:01:00Z");
+    ec2Mock.on(EnableImageDeprecationCommand).resolvesOnce({ Return: true }).rejectsOnce(ec2Error("InvalidParameterValue", "in the past"));
+    await ec2.enableImageDeprecation("ami-1", at);
+    expect(ec2Mock).toHaveReceivedCommandWith(EnableImageDeprecationCommand, { ImageId: "ami-1", DeprecateAt: at });
+    expect(await rejection(ec2.enableImageDeprecation("ami-1", at))).toMatchObject({ code: "InvalidParameterValue", action: "EnableImageDeprecation" });
   });
 });

@@ -99,6 +99,9 @@ const EC2_ACTIONS: Record<Exclude<keyof Ec2Port, "region">, string> = {
   createTags: "CreateTags",
   deregisterImage: "DeregisterImage",
   deleteSnapshot: "DeleteSnapshot",
+  describeSnapshots: "DescribeSnapshots",
+  launchTemplateImages: "DescribeLaunchTemplates",
+  enableImageDeprecation: "EnableImageDeprecation",
 };
 
 /** An EC2 port of `region` that does what `own` does and refuses every other call, naming its action (a test's fake of one concern). */
@@ -182,6 +185,9 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
     async deleteSnapshot(snapshotId) {
       calls.push(`delete snapshot ${snapshotId}`);
     },
+    describeSnapshots: unused("DescribeSnapshots"),
+    launchTemplateImages: unused("DescribeLaunchTemplates"),
+    enableImageDeprecation: unused("EnableImageDeprecation"),
   };
 
   const ssm: SsmPort = {

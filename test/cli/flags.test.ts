@@ -47,6 +47,10 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
     ["0", "expected a whole number from 1 to 64"],
     ["four", "not a number"],
   ],
+  keepCount: [
+    ["-1", "expected a whole number, 0 or more"],
+    ["three", "not a number"],
+  ],
 };
 
 const takesValue = (option: OptionSpec) => /[<[]/.test(option.flags);
@@ -171,6 +175,13 @@ describe("flag values, table-driven over the command table (built CLI)", () => {
     }
     // A value that starts with - but is no flag: - (stdout) for --output, and a path written ./-x.
     expect(cws(["ami", "list", "--templates-dir", "./-x"]).stderr).not.toContain("argument missing");
+  });
+
+  it("checks every value of a flag that may be repeated (cleanup's --region), wherever the wrong one is", () => {
+    for (const regions of [["mars-1", "us-east-1"], ["us-east-1", "mars-1"], ["us-east-1", "us-west-2", "mars-1"]]) {
+      const args = ["ami", "cleanup", "--keep-latest", "1", ...regions.flatMap((region) => ["--region", region])];
+      expectUsageError(cws(args), { code: "BAD_OPTION", message: '--region "mars-1": not an AWS region', value: "mars-1" }, false, args.join(" "));
+    }
   });
 
   it("accepts --arch wherever --architecture is taken, and refuses the two when they disagree", () => {

@@ -102,6 +102,14 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
       ["04x", "not a number"],
     ],
   },
+  keepCount: {
+    good: ["0", "1", "3", "03", "250", "1000000"],
+    bad: [
+      ["-1", "expected a whole number, 0 or more"],
+      ["2.5", "expected a whole number, 0 or more"],
+      ["three", "not a number"],
+    ],
+  },
 };
 
 describe("checkOptionValues", () => {

@@ -78,6 +78,14 @@ const CASES: Record<string, Case> = {
     fail: ["emu-basci"],
     failCode: "TEMPLATE_NOT_FOUND",
   },
+  "ami cleanup": {
+    // After the two builds: the plan keeps both (a dry run changes nothing).
+    ok: ["--keep-latest", "5", "--dry-run"],
+    okShape: (d) =>
+      expect(d).toMatchObject({ dryRun: true, keepLatest: 5, images: [expect.objectContaining({ template: "emu-basic", action: "keep" }), expect.objectContaining({ action: "keep" })], result: null, exitCode: 0 }),
+    fail: ["--keep-latest", "2", "--template", "emu-basci"],
+    failCode: "TEMPLATE_NOT_FOUND",
+  },
   // After the others (list expects one region): emu-basic x86_64 is up to date in us-east-1 and copied to us-west-2.
   "ami build-all": {
     ok: ["emu-basic", "--architecture", "x86_64"],
