@@ -1,17 +1,28 @@
+import { readFileSync } from "node:fs";
+
 /**
- * What the registry lock needs to know about processes: this one's id, what
- * it is doing, and whether another is still there. Made from the real
- * `process` by src/cli/process.ts (the one module that touches it) and handed
- * down through CliIO; a library caller makes one with `processProbe(process)`.
- * Imports nothing, so it costs the CLI's start-up nothing.
+ * What cws needs to know about processes: this one's id, what it is doing,
+ * and whether another one is still there. Made from the real `process` by
+ * src/cli/process.ts (the one module that touches it) and handed down through
+ * CliIO; a library caller makes one with `processProbe(process)`. Two things
+ * record a process and judge it later with `ownerState`: the registry lock
+ * (src/registry/lock.ts) and a running build (src/builder/build-owner.ts,
+ * which `cws ami reap` reads). Imports only node:fs, which every start of the
+ * CLI has loaded already.
  */
 export interface ProcessProbe {
-  /** This process's id, written into the lock it takes. */
+  /** This process's id, written into the lock it takes and the build it runs. */
   readonly pid: number;
   /** What this process is doing ("cws ami build r-research"), shown to whoever waits for its lock. */
   readonly command?: string;
   /** Whether a process with this id exists on this host: false when none does; undefined when that cannot be told. */
   exists(pid: number): boolean | undefined;
+  /**
+   * When the process with this id started (ms since the epoch), to tell a
+   * process id the system has given to a later process; undefined when that
+   * cannot be read (no /proc). Without it a live id counts as the same process.
+   */
+  startedAt?(pid: number): number | undefined;
 }
 
 export function processProbe(proc: { readonly pid: number; kill(pid: number, signal: number): unknown }, command?: string): ProcessProbe {
@@ -29,5 +40,43 @@ export function processProbe(proc: { readonly pid: number; kill(pid: number, sig
         return code === "ESRCH" ? false : code === "EPERM" ? true : undefined;
       }
     },
+    startedAt: processStartTime,
   };
+}
+
+/** When a process started, from /proc on Linux (ms since the epoch); undefined elsewhere or when it cannot be read. */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Field 22, starttime, in clock ticks (USER_HZ, 100 on Linux) after boot; fields after the command name, which may hold spaces.
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+    return Number.isFinite(ticks) && Number.isFinite(boot) ? boot * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The boot time in /proc/stat has whole seconds: a process started more than this after it recorded itself is another one. */
+const START_TIME_SLACK_MS = 2_000;
+
+/**
+ * What became of a process on this host that recorded itself (a lock's holder,
+ * a build's owner) as `pid` at `recordedAt` (ms since the epoch):
+ * - `running`: a process with that id exists and did not start after the record;
+ * - `gone`: no process has that id;
+ * - `reused`: a process has that id but started after the record, so the
+ *   system gave the id to another process once the recorder ended;
+ * - `unknown`: the probe cannot tell (no permission to ask, an unusual system).
+ * Only meaningful on the host the record was made on: elsewhere the id names
+ * some unrelated process.
+ */
+export type OwnerState = "running" | "gone" | "reused" | "unknown";
+
+export function ownerState(probe: ProcessProbe, pid: number, recordedAt: number): OwnerState {
+  const exists = probe.exists(pid);
+  if (exists === false) return "gone";
+  if (exists === undefined) return "unknown";
+  const started = probe.startedAt?.(pid);
+  return started !== undefined && started > recordedAt + START_TIME_SLACK_MS ? "reused" : "running";
 }
