@@ -1,5 +1,6 @@
 import type { AwsPorts, ImageInfo } from "../aws/ports.js";
 import { runBuild, type BuildResult } from "../builder/build.js";
+import type { BuildOwnerOptions } from "../builder/build-owner.js";
 import { findUpToDateImage } from "../builder/cache.js";
 import type { BuildInput } from "../builder/context.js";
 import type { PollSettings } from "../builder/poll.js";
@@ -59,6 +60,8 @@ export interface FleetRunOptions {
   buildInput(target: FleetTarget, region: string): Omit<BuildInput, "region" | "parentImage" | "templateId" | "template" | "architecture">;
   describeError?: (error: unknown) => CwsError | undefined;
   now?: () => Date;
+  /** Each build records this process as its owner while it runs (src/builder/build-owner.ts), for `cws ami reap`. */
+  owner?: BuildOwnerOptions;
 }
 
 export interface FleetRunResult {
@@ -249,6 +252,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       maxAgeMs: options.maxAgeMs,
       ...(options.describeError ? { describeError: options.describeError } : {}),
       prices: options.prices,
+      ...(options.owner ? { owner: options.owner } : {}),
     });
     if (result.status !== "succeeded") throw new BuildNotDone(result);
     if (!result.imageId || (result.imageState !== undefined && result.imageState !== "available")) {
