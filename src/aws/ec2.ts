@@ -12,6 +12,7 @@ import {
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   RunInstancesCommand,
@@ -26,7 +27,18 @@ import {
   type _InstanceType,
 } from "@aws-sdk/client-ec2";
 import { awsCall, collectPages, required, toTagList, toTagRecord } from "./call.js";
-import { isAwsError, type CopyImageRequest, type Ec2Port, type ImageFilter, type ImageInfo, type InstanceInfo, type LaunchRequest, type SubnetInfo, type Tags } from "./ports.js";
+import {
+  isAwsError,
+  type CopyImageRequest,
+  type Ec2Port,
+  type ImageFilter,
+  type ImageInfo,
+  type InstanceInfo,
+  type LaunchRequest,
+  type SecurityGroupInfo,
+  type SubnetInfo,
+  type Tags,
+} from "./ports.js";
 
 /** EC2's largest page for the Describe calls used here. */
 const PAGE_SIZE = 1000;
@@ -75,6 +87,7 @@ function toInstanceInfo(instance: Instance): InstanceInfo {
     instanceType: instance.InstanceType ?? "",
     subnetId: instance.SubnetId,
     availabilityZone: instance.Placement?.AvailabilityZone,
+    ...(instance.LaunchTime ? { launchTime: instance.LaunchTime.toISOString() } : {}),
     tags: toTagRecord(instance.Tags),
   };
 }
@@ -321,5 +334,24 @@ export class Ec2Adapter implements Ec2Port {
 
   async deleteSnapshot(snapshotId: string): Promise<void> {
     await awsCall("DeleteSnapshot", () => this.client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })));
+  }
+
+  // cws ami reap
+
+  async describeSecurityGroups(filter: { tags?: Tags }): Promise<SecurityGroupInfo[]> {
+    const filters = tagFilters(filter.tags);
+    const groups = await collectPages("DescribeSecurityGroups", async (token) => {
+      const page = await awsCall("DescribeSecurityGroups", () =>
+        this.client.send(
+          new DescribeSecurityGroupsCommand({
+            ...(filters.length ? { Filters: filters } : {}),
+            MaxResults: PAGE_SIZE,
+            ...(token ? { NextToken: token } : {}),
+          }),
+        ),
+      );
+      return { items: page.SecurityGroups, next: page.NextToken };
+    });
+    return groups.map((g) => ({ groupId: g.GroupId ?? "", name: g.GroupName ?? "", vpcId: g.VpcId, tags: toTagRecord(g.Tags) }));
   }
 }

@@ -112,6 +112,15 @@ export interface InstanceInfo {
   instanceType: string;
   subnetId: string | undefined;
   availabilityZone: string | undefined;
+  /** When the instance was launched (ISO 8601), as EC2 reports it. */
+  launchTime?: string;
+  tags: Tags;
+}
+
+export interface SecurityGroupInfo {
+  groupId: string;
+  name: string;
+  vpcId: string | undefined;
   tags: Tags;
 }
 
@@ -140,6 +149,10 @@ export interface Ec2Port {
   createTags(resourceIds: string[], tags: Tags): Promise<void>;
   deregisterImage(imageId: string): Promise<void>;
   deleteSnapshot(snapshotId: string): Promise<void>;
+
+  // cws ami reap: what a killed build left behind.
+  /** Every security group with these exact tags, every page. */
+  describeSecurityGroups(filter: { tags?: Tags }): Promise<SecurityGroupInfo[]>;
 }
 
 export type PingStatus = "Online" | "ConnectionLost" | "Inactive" | "NotRegistered";
