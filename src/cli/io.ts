@@ -32,6 +32,13 @@ export interface CliIO {
   chdir?: (dir: string) => void;
   /** This process, and whether another exists: the registry lock records who holds it and takes over a dead holder's. */
   processes?: ProcessProbe;
+  /**
+   * Present only when standard input is a terminal: asks the person there
+   * (the question on stderr) and resolves with the line typed, or undefined
+   * when they answer with Ctrl-C or Ctrl-D. Commands that delete ask with it,
+   * and without it (a pipe, a file, /dev/null, CI) act only with --yes.
+   */
+  ask?: (question: string) => Promise<string | undefined>;
 }
 
 /** Global options every command shares (see program.ts). */

@@ -24,6 +24,10 @@ export async function runProcess(group: GroupSpec, topLevel: readonly CommandSpe
     chdir: (dir) => process.chdir(dir),
     runtime: `node ${process.version}, ${process.platform} ${process.arch}`,
     processes: processProbe(process, ["cws", ...process.argv.slice(2)].join(" ")),
+    // A getter: process.stdin is created (Node's tty and net modules loaded) only by a command that may ask.
+    get ask() {
+      return process.stdin.isTTY === true ? askOnTerminal : undefined;
+    },
     onSignal: (handler) => {
       const onInt = () => handler("SIGINT");
       const onTerm = () => handler("SIGTERM");
@@ -36,6 +40,28 @@ export async function runProcess(group: GroupSpec, topLevel: readonly CommandSpe
     },
   };
   process.exitCode = await execCommands(process.argv.slice(2), io, group, topLevel);
+}
+
+/**
+ * One question on the terminal: the answer typed, or undefined for Ctrl-C
+ * (readline holds the terminal in raw mode, so it arrives as readline's
+ * SIGINT, not the process's) or Ctrl-D.
+ */
+async function askOnTerminal(question: string): Promise<string | undefined> {
+  const { createInterface } = await import("node:readline");
+  return new Promise((resolve) => {
+    const lines = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    let answer: string | undefined;
+    lines.on("SIGINT", () => lines.close());
+    lines.on("close", () => {
+      if (answer === undefined) process.stderr.write("\n");
+      resolve(answer);
+    });
+    lines.question(question, (typed) => {
+      answer = typed;
+      lines.close();
+    });
+  });
 }
 
 /**

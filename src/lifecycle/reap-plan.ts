@@ -1,7 +1,7 @@
 import type { BuildOwner } from "../builder/build-owner.js";
 import { buildStartedAt, DEFAULT_ROOT_VOLUME_GB } from "../builder/context.js";
 import { imageCopyWaitTimeoutMs, imageWaitTimeoutMs } from "../builder/image-lifecycle.js";
-import { formatDuration } from "../duration.js";
+import { durationFlag, formatDuration } from "../duration.js";
 import { ownerState, type ProcessProbe } from "../process-probe.js";
 
 /**
@@ -136,7 +136,7 @@ function unitAge(members: readonly Leftover[], now: Date): number | undefined {
 }
 
 function describeReason(reason: ReapReason, olderThanMs: number): string {
-  const limit = formatDuration(olderThanMs / 1000);
+  const limit = durationFlag(olderThanMs);
   const where = (elsewhere: string | undefined) => (elsewhere === undefined ? "no build on this machine owns it" : `its build ran on host ${elsewhere}`);
   switch (reason.kind) {
     case "owner-running":
@@ -152,4 +152,29 @@ function describeReason(reason: ReapReason, olderThanMs: number): string {
     case "age-unknown":
       return "its age is unknown (its build id does not say when the build started, and EC2 gives a security group no date)";
   }
+}
+
+/**
+ * The build owner files a reap has made pointless: builds of this machine
+ * whose process is gone and of which nothing is left in their region (all
+ * removed now, or nothing found there), once that region was searched. A
+ * build that is running, or another host's, keeps its file; so does one
+ * with something left, so the next reap still knows it was killed.
+ */
+export function spentOwners(
+  outcomes: readonly { decision: ReapDecision; result?: { status: string } | undefined }[],
+  searched: readonly string[],
+  context: Pick<ReapContext, "host" | "owners" | "processes">,
+): string[] {
+  const { processes } = context;
+  if (processes === undefined) return [];
+  return [...context.owners.values()]
+    .filter((owner) => owner.host === context.host && searched.includes(owner.region))
+    .filter((owner) => ["gone", "reused"].includes(ownerState(processes, owner.pid, Date.parse(owner.started))))
+    .filter((owner) =>
+      outcomes
+        .filter(({ decision: { leftover } }) => !leftover.copy && leftover.buildId === owner.buildId && leftover.region === owner.region)
+        .every(({ result }) => result?.status === "removed"),
+    )
+    .map((owner) => owner.buildId);
 }

@@ -94,8 +94,8 @@ describe("a build with no owner here, or one on another host", () => {
     const old = buildAgo(2 * HOUR + 1_000, 0x222222);
     const decisions = planReap([...buildLeftovers(young), ...buildLeftovers(old)], context());
     expect(actions(decisions)).toEqual([...ALL_KEPT, ...ALL_REAPED]);
-    expect(decisions[0]?.why).toBe("younger than 2h 0m; no build on this machine owns it, and it may still be running");
-    expect(decisions[3]?.why).toBe("older than 2h 0m; no build on this machine owns it");
+    expect(decisions[0]?.why).toBe("younger than 2h; no build on this machine owns it, and it may still be running");
+    expect(decisions[3]?.why).toBe("older than 2h; no build on this machine owns it");
   });
 
   it("names the other host, never asks this machine about its process id, and follows the limit", () => {
@@ -104,8 +104,8 @@ describe("a build with no owner here, or one on another host", () => {
     // The same pids are gone here: that must not matter for another host's builds.
     const decisions = planReap([...buildLeftovers(young), ...buildLeftovers(old)], context({ owners: owners(owner(young, 4242, "ci-runner-7"), owner(old, 4343, "ci-runner-7")) }));
     expect(actions(decisions)).toEqual([...ALL_KEPT, ...ALL_REAPED]);
-    expect(decisions[0]?.why).toBe("younger than 2h 0m; its build ran on host ci-runner-7, and it may still be running");
-    expect(decisions[5]?.why).toBe("older than 2h 0m; its build ran on host ci-runner-7");
+    expect(decisions[0]?.why).toBe("younger than 2h; its build ran on host ci-runner-7, and it may still be running");
+    expect(decisions[5]?.why).toBe("older than 2h; its build ran on host ci-runner-7");
   });
 
   it("takes the limit it is given", () => {
@@ -119,7 +119,7 @@ describe("a build with no owner here, or one on another host", () => {
     const big = buildAgo(3 * HOUR);
     const decisions = planReap(buildLeftovers(big, { imageAgoMs: HOUR, sizeGb: 500 }), context());
     expect(actions(decisions)).toEqual(ALL_KEPT);
-    expect(decisions[0]?.why).toBe(`older than 2h 0m, but image ami-${big.slice(-6)} is pending and a build may wait 4h 30m for it`);
+    expect(decisions[0]?.why).toBe(`older than 2h, but image ami-${big.slice(-6)} is pending and a build may wait 4h 30m for it`);
     // The same image failed: nothing waits for it.
     expect(actions(planReap(buildLeftovers(big, { imageAgoMs: HOUR, sizeGb: 500, imageState: "failed" }), context()))).toEqual(ALL_REAPED);
     // An 8 GiB image pending for an hour is past its 24 minutes.
