@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BuildOwner } from "../../src/builder/build-owner.js";
 import { buildStartedAt, newBuildId } from "../../src/builder/context.js";
-import { planReap, type Leftover, type ReapContext, type ReapDecision } from "../../src/lifecycle/reap-plan.js";
+import { planReap, spentOwners, type Leftover, type ReapContext, type ReapDecision } from "../../src/lifecycle/reap-plan.js";
 import type { ProcessProbe } from "../../src/process-probe.js";
 
 const NOW = new Date("2026-11-28T12:00:00Z");
@@ -191,5 +191,38 @@ describe("buildStartedAt", () => {
   it("reads back the start of every build id newBuildId makes, and nothing from other ids", () => {
     for (const at of ["2026-11-28T08:30:12Z", "2024-02-29T23:59:59Z", "2031-01-01T00:00:00Z"]) expect(buildStartedAt(newBuildId(new Date(at)))?.toISOString()).toBe(new Date(at).toISOString());
     for (const id of ["handmade", "20261340t083012z-4f2a1c", "20261128t083012z-4F2A1C", "20261128t083012z-4f2a1c-extra", "20261128T083012Z-4f2a1c"]) expect(buildStartedAt(id), id).toBeUndefined();
+  });
+});
+
+describe("spentOwners", () => {
+  const removed = { status: "removed" };
+  const failed = { status: "failed" };
+
+  it("forgets a gone process's build once nothing of it is left in its searched region, and only then", () => {
+    const cleared = buildAgo(10 * MINUTE, 0x000001);
+    const stuck = buildAgo(10 * MINUTE, 0x000002);
+    const nothingFound = buildAgo(10 * MINUTE, 0x000003);
+    const elsewhere = buildAgo(10 * MINUTE, 0x000004);
+    const unsearched = { ...owner(buildAgo(10 * MINUTE, 0x000005), 4242), region: "ap-south-1" };
+    const ctx = context({ owners: owners(owner(cleared, 4242), owner(stuck, 4242), owner(nothingFound, 4242), owner(elsewhere, 4242, "ci-runner-7"), unsearched) });
+    const outcomes = [
+      ...planReap(buildLeftovers(cleared), ctx).map((decision) => ({ decision, result: removed })),
+      ...planReap(buildLeftovers(stuck), ctx).map((decision, i) => ({ decision, result: i === 1 ? failed : removed })),
+      ...planReap(buildLeftovers(elsewhere), ctx).map((decision) => ({ decision, result: undefined })),
+    ];
+    expect(spentOwners(outcomes, ["us-east-1", "us-west-2"], ctx)).toEqual([cleared, nothingFound]);
+  });
+
+  it("keeps the file of a build whose process runs, or when no process can be judged", () => {
+    const id = buildAgo(10 * MINUTE);
+    const outcomes = planReap(buildLeftovers(id), context()).map((decision) => ({ decision, result: removed }));
+    expect(spentOwners(outcomes, ["us-east-1"], context({ owners: owners(owner(id, 4242)), processes: probe({ 4242: NOW.getTime() - HOUR }) }))).toEqual([]);
+    expect(spentOwners(outcomes, ["us-east-1"], context({ owners: owners(owner(id, 4242)), processes: undefined }))).toEqual([]);
+  });
+
+  it("does not count a copy of the build as the build's own remains", () => {
+    const id = buildAgo(10 * MINUTE);
+    const ctx = context({ owners: owners(owner(id, 4242)) });
+    expect(spentOwners([{ decision: planReap([{ ...copyOf(id, HOUR), region: "us-east-1" }], ctx)[0]!, result: failed }], ["us-east-1"], ctx)).toEqual([id]);
   });
 });
