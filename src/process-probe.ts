@@ -5,10 +5,13 @@ import { readFileSync } from "node:fs";
  * and whether another one is still there. Made from the real `process` by
  * src/cli/process.ts (the one module that touches it) and handed down through
  * CliIO; a library caller makes one with `processProbe(process)`. Two things
- * record a process and judge it later with `ownerState`: the registry lock
- * (src/registry/lock.ts) and a running build (src/builder/build-owner.ts,
- * which `cws ami reap` reads). Imports only node:fs, which every start of the
- * CLI has loaded already.
+ * record a process and judge it later with `ownerState` (process-owner.ts):
+ * the registry lock (src/registry/lock.ts) and a running build
+ * (src/builder/build-owner.ts, which `cws ami reap` reads). Imports only
+ * node:fs, which every start of the CLI has loaded already; it is part of
+ * every program's entry file, so nothing here may be imported by lazily
+ * loaded code (esbuild would move it into a chunk of its own, one more file
+ * for `cws --help` to open).
  */
 export interface ProcessProbe {
   /** This process's id, written into the lock it takes and the build it runs. */
@@ -55,28 +58,4 @@ export function processStartTime(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The boot time in /proc/stat has whole seconds: a process started more than this after it recorded itself is another one. */
-const START_TIME_SLACK_MS = 2_000;
-
-/**
- * What became of a process on this host that recorded itself (a lock's holder,
- * a build's owner) as `pid` at `recordedAt` (ms since the epoch):
- * - `running`: a process with that id exists and did not start after the record;
- * - `gone`: no process has that id;
- * - `reused`: a process has that id but started after the record, so the
- *   system gave the id to another process once the recorder ended;
- * - `unknown`: the probe cannot tell (no permission to ask, an unusual system).
- * Only meaningful on the host the record was made on: elsewhere the id names
- * some unrelated process.
- */
-export type OwnerState = "running" | "gone" | "reused" | "unknown";
-
-export function ownerState(probe: ProcessProbe, pid: number, recordedAt: number): OwnerState {
-  const exists = probe.exists(pid);
-  if (exists === false) return "gone";
-  if (exists === undefined) return "unknown";
-  const started = probe.startedAt?.(pid);
-  return started !== undefined && started > recordedAt + START_TIME_SLACK_MS ? "reused" : "running";
 }

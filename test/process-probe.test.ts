@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { ownerState, processProbe, processStartTime, type ProcessProbe } from "../src/process-probe.js";
+import { ownerState } from "../src/process-owner.js";
+import { processProbe, processStartTime, type ProcessProbe } from "../src/process-probe.js";
 
 /** A probe that knows the processes it is told of: id → start time (undefined: running, start unknown). */
 function fakeProbe(processes: Record<number, number | undefined>, options: { unknown?: number[]; noStartTimes?: boolean } = {}): ProcessProbe {

@@ -2,7 +2,8 @@ import type { BuildOwner } from "../builder/build-owner.js";
 import { buildStartedAt, DEFAULT_ROOT_VOLUME_GB } from "../builder/context.js";
 import { imageCopyWaitTimeoutMs, imageWaitTimeoutMs } from "../builder/image-lifecycle.js";
 import { durationFlag, formatDuration } from "../duration.js";
-import { ownerState, type ProcessProbe } from "../process-probe.js";
+import { ownerState } from "../process-owner.js";
+import type { ProcessProbe } from "../process-probe.js";
 
 /**
  * Which of the resources a build left behind `cws ami reap` removes, and why:

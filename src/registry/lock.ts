@@ -4,7 +4,8 @@ import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { CwsError } from "../errors.js";
 import { fileError, readRegularFile } from "../file-access.js";
-import { ownerState, type ProcessProbe } from "../process-probe.js";
+import { ownerState } from "../process-owner.js";
+import type { ProcessProbe } from "../process-probe.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 
 /**
