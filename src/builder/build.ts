@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AwsPorts } from "../aws/ports.js";
-import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { CwsError, EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
 import { fileError } from "../file-access.js";
 import { buildCost, snapshotMonthlyCost, type BuildCost, type StorageCost } from "../fleet/cost.js";
 import { describePrices, type PriceTable } from "../fleet/prices.js";
@@ -98,10 +98,12 @@ export interface BuildResult {
   failedStep?: string;
   /** Why it failed, with a code like every error cws reports (`AWS_CREDENTIALS`, `BUILD_FAILED`, …) and the value at fault. */
   error?: { code: string; message: string; value?: string; suggestion?: string; logPath?: string; preflight: boolean };
-  /** What the process exits with: 0 built, 1 the build failed, 2 the user's setup is at fault (preflight), 130 interrupted. */
+  /** What the process exits with: 0 built, 1 the build failed, 2 the user's setup is at fault (preflight), 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (exitCodeOfSignal). */
   exitCode: ExitCode;
   /** What this build wrote the new AMI into: absent when nothing was (--no-registry-update, a pending image, a failure). */
   written: { registry?: string; ssmParameter?: string };
+  /** The registry stayed on this AMI, pinned by a rollback, rather than take the up-to-date image (`imageId`): what users of the registry still get. */
+  pinnedTo?: string;
   cleaned: string[];
   kept: string[];
   cleanupErrors: string[];
@@ -270,8 +272,9 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
     logDir,
     ...(result.failedStep ? { failedStep: result.failedStep } : {}),
     ...(failure ? { error: failure.error } : {}),
-    exitCode: result.outcome === "succeeded" ? EXIT.ok : result.outcome === "interrupted" ? EXIT.interrupted : (failure?.exitCode ?? EXIT.failed),
+    exitCode: result.outcome === "succeeded" ? EXIT.ok : result.outcome === "interrupted" ? exitCodeOfSignal(deps.signal.reason) : (failure?.exitCode ?? EXIT.failed),
     written: { ...(ctx.recordedIn ? { registry: ctx.recordedIn } : {}), ...(ctx.publishedAs ? { ssmParameter: ctx.publishedAs } : {}) },
+    ...(ctx.pinnedTo ? { pinnedTo: ctx.pinnedTo } : {}),
     cleaned: ctx.cleaned,
     kept: ctx.kept,
     cleanupErrors: result.cleanupErrors.map((c) => `${c.step}: ${(c.error as Error).message}`),

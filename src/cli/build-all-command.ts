@@ -10,20 +10,22 @@ import { parseDuration } from "../duration.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import type { FleetTarget, FleetTemplate, FleetStrategy } from "../fleet/targets.js";
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
-import { templateContentHash } from "../template/content-hash.js";
+import { templateImageHash } from "../template/content-hash.js";
 import { instanceTypeMismatch } from "../template/lint.js";
-import { formatProblem } from "../template/problems.js";
+import { formatProblemAndSuggestion, lintAgainCommand } from "../template/problems.js";
 import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
 import type { Architecture } from "../template/schema.js";
 import { gitCommit } from "./build-command.js";
 import { fleetReporterFor, writeFleetPlan, writeFleetResult } from "./fleet-output.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 import { resolvePrices } from "./prices.js";
+import { stoppingNotice } from "./stopping.js";
 import { registryLockOptions } from "./registry-lock.js";
 
 /** build-all's options, as the command table declares them; values are checked before this module loads (option-values.ts). */
 export interface BuildAllOptions {
-  templates?: string;
+  /** Every --templates given, in order (repeatable). */
+  templates?: string[];
   architecture?: Architecture;
   region?: string;
   buildRegion?: string;
@@ -43,13 +45,29 @@ export interface BuildAllOptions {
 
 export const DEFAULT_CONCURRENCY = 4;
 
-/** The ids asked for: the arguments and --templates a,b (spaces around the commas allowed), each once, in the order given. */
-export function requestedIds(args: readonly string[], templates: string | undefined): string[] {
-  const fromFlag = templates === undefined ? [] : templates.split(",").map((id) => id.trim());
-  if (templates !== undefined && fromFlag.every((id) => id === "")) {
-    throw new CwsError("NO_TEMPLATES", "--templates names no template", { value: templates, suggestion: "give template ids separated by commas, e.g. --templates r-research,python-research" });
+/**
+ * The ids asked for: the arguments and every --templates a,b (spaces around the commas allowed; the flag may be
+ * repeated), each once, in the order given. An id written with spaces for commas says so.
+ */
+export function requestedIds(args: readonly string[], templates: readonly string[] | string | undefined): string[] {
+  const lists = templates === undefined ? [] : typeof templates === "string" ? [templates] : templates;
+  const fromFlag: string[] = [];
+  for (const list of lists) {
+    const ids = list.split(",").map((id) => id.trim());
+    if (ids.every((id) => id === "")) {
+      throw new CwsError("NO_TEMPLATES", "--templates names no template", { value: list, suggestion: "give template ids separated by commas, e.g. --templates r-research,python-research" });
+    }
+    for (const id of ids) {
+      if (/\s/.test(id)) {
+        throw new CwsError("TEMPLATE_ID_INVALID", `--templates "${list}": "${id}" is not a template id (ids are separated by commas)`, {
+          value: id,
+          suggestion: `write --templates ${id.split(/\s+/).join(",")}`,
+        });
+      }
+      if (id !== "") fromFlag.push(id);
+    }
   }
-  return [...new Set([...args, ...fromFlag.filter((id) => id !== "")])];
+  return [...new Set([...args, ...fromFlag])];
 }
 
 /**
@@ -59,8 +77,6 @@ export function requestedIds(args: readonly string[], templates: string | undefi
  * involved are not even read.
  */
 async function loadInvolved(requested: readonly string[], globals: GlobalOptions, io: CliIO): Promise<Map<string, FleetTemplate>> {
-  // An unknown id is a usage error with a suggestion.
-  if (requested.length > 0) await selectTemplateFiles(globals.templatesDir, requested);
   const files = await listTemplateFiles(globals.templatesDir);
   if (files.length === 0) throw new CwsError("NO_TEMPLATES", `no templates in ${globals.templatesDir}`, { value: globals.templatesDir, suggestion: "add a template (templates/<id>.yml), or pass --templates-dir" });
   const byId = new Map(files.map((file) => [file.id, file]));
@@ -74,7 +90,7 @@ async function loadInvolved(requested: readonly string[], globals: GlobalOptions
     if (!file) continue;
     const result = await loadTemplateFile(file);
     if (!result.template) {
-      for (const problem of result.problems) io.stderr.write(`${formatProblem(problem)}\n`);
+      for (const problem of result.problems) io.stderr.write(`${formatProblemAndSuggestion(problem)}\n`);
       invalid.push(id);
       continue;
     }
@@ -84,7 +100,7 @@ async function loadInvolved(requested: readonly string[], globals: GlobalOptions
   if (invalid.length > 0) {
     throw new CwsError("TEMPLATE_INVALID", `${invalid.length === 1 ? `template ${invalid[0]} is` : `templates ${invalid.join(", ")} are`} invalid; nothing was built`, {
       value: invalid.map((id) => byId.get(id)!.file).join(", "),
-      suggestion: `fix the problems above (cws ami lint ${invalid.join(" ")} shows them again)`,
+      suggestion: `fix the problems above (${lintAgainCommand(invalid)} shows them again)`,
     });
   }
   return loaded;
@@ -98,7 +114,9 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
       suggestion: "leave --build-region out, or use --strategy copy",
     });
   }
-  const requested = requestedIds(args, options.templates);
+  // Ids as build and lint take them (`r-research`, `r-research.yml`); an unknown one is a usage error with a suggestion.
+  const typed = requestedIds(args, options.templates);
+  const requested = typed.length === 0 ? [] : [...new Set((await selectTemplateFiles(globals.templatesDir, typed)).map((file) => file.id))];
   const templates = await loadInvolved(requested, globals, io);
   const { fleetTargets } = await import("../fleet/targets.js");
   const { targets, leftOut } = fleetTargets({ templates, requested, strategy, buildRegion: options.buildRegion, region: options.region, architecture: options.architecture });
@@ -118,12 +136,21 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const prices = await resolvePrices(options.prices, globals);
   const registry = await readRegistry(globals.registry);
   if (leftOut.length > 0) io.stderr.write(`Left out: ${leftOut.join(", ")}\n`);
+  // A parent not asked for is made only where its children need it: said, so that its other regions are not thought updated.
+  for (const target of targets.filter((t) => !t.requested)) {
+    const children = targets.filter((t) => t.parent === target.templateId && t.architecture === target.architecture).map((t) => t.templateId);
+    const regions = [target.home, ...target.copyTo];
+    const all = target.template.regions.length;
+    io.stderr.write(
+      `Included: ${target.templateId}/${target.architecture} in ${regions.join(", ")}${regions.length < all ? ` only (of its ${all} regions)` : ""}, since ${[...new Set(children)].join(", ") || "a template asked for"} builds on it${regions.length < all ? `; cws ami build-all ${target.templateId} updates the rest` : ""}\n`,
+    );
+  }
 
   if (options.dryRun) {
     const { plannedTargets } = await import("../fleet/dry-run.js");
     const { fleetPlanReport } = await import("../fleet/plan-report.js");
     const planned = plannedTargets(targets, registry, { force, maxAgeMs, now: new Date(), instanceType: (target) => instanceTypes.get(target.key)! });
-    writeFleetPlan(fleetPlanReport(planned, prices), globals, io);
+    writeFleetPlan(fleetPlanReport(planned, prices, { leftOut }), globals, io);
     return EXIT.ok;
   }
 
@@ -138,11 +165,18 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
   // One set of clients for the whole run: one per service and region, so parallel builds and copies in a region share its retry budget.
   const aws: AwsPorts = createAwsPorts(awsClientProfile(context));
-  // Credentials once, before anything is launched: without them every target would fail the same way.
+  // Credentials and the instance profile once, before anything is launched: without them every target would fail the same
+  // way. The instance profile is checked as the build's preflight checks it, and said as it says it (exit 2).
   const first = targets[0]!;
+  const { checkInstanceProfile } = await import("../builder/steps/preflight.js");
+  const { PreflightFailure } = await import("../builder/context.js");
   try {
-    await aws.sts(first.home).callerIdentity();
+    const identity = await aws.sts(first.home).callerIdentity();
+    await checkInstanceProfile(aws.iam(first.home), settings.instanceProfile.value, identity.account);
   } catch (error) {
+    if (error instanceof PreflightFailure) {
+      throw new CwsError("PREFLIGHT_FAILED", error.message, { value: settings.instanceProfile.value, ...(error.suggestion ? { suggestion: error.suggestion } : {}) });
+    }
     throw describeAwsError(error) ?? error;
   }
 
@@ -150,14 +184,19 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const sourceCommit = await gitCommit(globals.templatesDir);
   const reporter = fleetReporterFor(io, globals);
   const controller = new AbortController();
+  const { FleetInFlight } = await import("../fleet/in-flight.js");
+  const inFlight = new FleetInFlight();
   let interrupts = 0;
   const unsubscribe = io.onSignal?.((signal) => {
     interrupts++;
     if (interrupts === 1) {
-      reporter.notice(`${signal}: stopping every target and cleaning up (each removes what it made; press Ctrl-C again to hear that it is still at it)`);
+      reporter.notice(stoppingNotice(signal, "stopping every target and cleaning up; each removes what it made"));
       controller.abort(signal);
     } else {
-      reporter.notice("still cleaning up: every instance, security group and unfinished image or copy is being removed (all tagged cws:managed-by=cws)");
+      // As `cws ami build` says it, for every target still at it.
+      const alive = inFlight.alive();
+      if (alive.length === 0) reporter.notice("still cleaning up; nothing any target made is alive any more");
+      else for (const line of ["still cleaning up; alive:", ...alive.map((what) => `  ${what}`)]) reporter.notice(line);
     }
   });
   // A subnet belongs to one region: cws.config.json's build.subnet is used in cws.config.json's region, every other region uses its default VPC.
@@ -189,11 +228,12 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
         subnetId: subnet !== undefined && region === subnetRegion ? subnet : undefined,
         instanceProfile: settings.instanceProfile.value,
         onError: settings.onError.value,
-        templateHash: templateContentHash(target.template),
+        templateHash: templateImageHash(target.template),
         sourceCommit,
         logRoot: ".cws/logs",
       }),
       describeError: (error) => describeAwsError(error),
+      inFlight,
       ...(io.processes ? { owner: { dir: BUILD_OWNERS_DIR, processes: io.processes } } : {}),
     });
     reporter.finish(result.summary);
@@ -201,6 +241,6 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
     reporter.close();
     unsubscribe?.();
   }
-  writeFleetResult(result.summary, globals, io);
+  writeFleetResult(leftOut.length > 0 ? { ...result.summary, leftOut } : result.summary, result.exitCode, globals, io);
   return result.exitCode;
 }

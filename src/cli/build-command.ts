@@ -5,7 +5,7 @@ import type { AwsPorts } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
 import type { PipelineOptions } from "../builder/build.js";
 import { BUILD_OWNERS_DIR } from "../builder/build-owner.js";
-import type { BuildContext, BuildInput, BuildRequest } from "../builder/context.js";
+import { aliveResources, type BuildContext, type BuildInput, type BuildRequest } from "../builder/context.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
 import type { OnErrorMode } from "../config/fields.js";
@@ -13,14 +13,15 @@ import { describeSource, projectAwsConfig, resolveBuildSettings, resolveInstance
 import { parseDuration } from "../duration.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
-import { templateContentHash } from "../template/content-hash.js";
-import { formatProblem } from "../template/problems.js";
+import { templateImageHash } from "../template/content-hash.js";
+import { formatProblemAndSuggestion, lintAgainCommand } from "../template/problems.js";
 import type { Architecture } from "../template/architectures.js";
 import { instanceTypeMismatch } from "../template/lint.js";
 import { loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
 import { colorLevel, fancyProgress, type CliIO, type GlobalOptions } from "./io.js";
 import { registryLockOptions } from "./registry-lock.js";
 import { resolvePrices } from "./prices.js";
+import { stoppingNotice } from "./stopping.js";
 import { checkRegionBuilt, chooseArchitecture } from "./targets.js";
 
 /** Build's options, as the command table declares them; their values are checked before this module is loaded (option-values.ts). */
@@ -66,10 +67,10 @@ export async function resolveBuild(templateId: string, options: BuildOptions, gl
   const [file] = await selectTemplateFiles(globals.templatesDir, [templateId]);
   const loaded = await loadTemplateFile(file!);
   if (!loaded.template) {
-    for (const problem of loaded.problems) io.stderr.write(`${formatProblem(problem)}\n`);
-    throw new CwsError("TEMPLATE_INVALID", `template ${templateId} has ${loaded.problems.filter((p) => p.severity === "error").length} problem(s); nothing was built`, {
+    for (const problem of loaded.problems) io.stderr.write(`${formatProblemAndSuggestion(problem)}\n`);
+    throw new CwsError("TEMPLATE_INVALID", `template ${loaded.id} has ${loaded.problems.filter((p) => p.severity === "error").length} problem(s); nothing was built`, {
       value: file!.file,
-      suggestion: `fix them (cws ami lint ${templateId} shows them again)`,
+      suggestion: `fix them (${lintAgainCommand([loaded.id])} shows them again)`,
     });
   }
   const template = loaded.template;
@@ -148,7 +149,7 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
   const aws = await createPorts(build);
   const poll = pollSettingsFromEnv(io.env);
   const sourceCommit = await gitCommit(globals.templatesDir);
-  const templateHash = templateContentHash(build.template);
+  const templateHash = templateImageHash(build.template);
   // The dry run and the build get the same request and the same step options.
   const request: BuildInput = {
     templateId: build.templateId,
@@ -192,14 +193,10 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
   const unsubscribe = io.onSignal?.((signal) => {
     interrupts++;
     if (interrupts === 1) {
-      reporter.warn(`${signal}: stopping the build and cleaning up (press Ctrl-C again to see what is still alive)`);
+      reporter.warn(stoppingNotice(signal, "stopping the build and cleaning up"));
       controller.abort(signal);
     } else {
-      const alive = [
-        context?.instance ? `instance ${context.instance.instanceId}` : undefined,
-        context?.securityGroupId ? `security group ${context.securityGroupId}` : undefined,
-        context?.imageId && context.imageState !== "available" ? `image ${context.imageId}` : undefined,
-      ].filter(Boolean);
+      const alive = context ? aliveResources(context) : [];
       reporter.warn(
         alive.length
           ? `still cleaning up; alive in ${build.region}: ${alive.join(", ")} (all tagged cws:build-id=${context?.buildId})`

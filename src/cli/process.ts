@@ -1,4 +1,5 @@
 import { fstatSync, writeSync } from "node:fs";
+import { STOP_SIGNALS } from "../errors.js";
 import { processProbe } from "../process-probe.js";
 import type { CliIO, OutputStream } from "./io.js";
 import { execCommands } from "./exec.js";
@@ -17,7 +18,7 @@ export async function runProcess(group: GroupSpec, topLevel: readonly CommandSpe
   const io: CliIO = {
     stdout: stdoutWriter(),
     get stderr() {
-      return process.stderr;
+      return quietOnError(process.stderr);
     },
     env: process.env,
     cwd: process.cwd(),
@@ -28,14 +29,12 @@ export async function runProcess(group: GroupSpec, topLevel: readonly CommandSpe
     get ask() {
       return process.stdin.isTTY === true ? askOnTerminal : undefined;
     },
+    // A closed terminal (SIGHUP) stops a build as Ctrl-C and SIGTERM do: cleaned up, not killed with its resources left.
     onSignal: (handler) => {
-      const onInt = () => handler("SIGINT");
-      const onTerm = () => handler("SIGTERM");
-      process.on("SIGINT", onInt);
-      process.on("SIGTERM", onTerm);
+      const listeners = STOP_SIGNALS.map((signal) => [signal, () => handler(signal)] as const);
+      for (const [signal, listener] of listeners) process.on(signal, listener);
       return () => {
-        process.off("SIGINT", onInt);
-        process.off("SIGTERM", onTerm);
+        for (const [signal, listener] of listeners) process.off(signal, listener);
       };
     },
   };
@@ -50,11 +49,11 @@ export async function runProcess(group: GroupSpec, topLevel: readonly CommandSpe
 async function askOnTerminal(question: string): Promise<string | undefined> {
   const { createInterface } = await import("node:readline");
   return new Promise((resolve) => {
-    const lines = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    const lines = createInterface({ input: process.stdin, output: quietOnError(process.stderr), terminal: true });
     let answer: string | undefined;
     lines.on("SIGINT", () => lines.close());
     lines.on("close", () => {
-      if (answer === undefined) process.stderr.write("\n");
+      if (answer === undefined) quietOnError(process.stderr).write("\n");
       resolve(answer);
     });
     lines.question(question, (typed) => {
@@ -88,7 +87,7 @@ function stdoutWriter(): OutputStream {
         // No stdout at all: certainly no terminal.
       }
       terminal = device && process.stdout.isTTY === true;
-      if (terminal) stream = process.stdout;
+      if (terminal) stream = quietOnError(process.stdout);
     }
     return terminal;
   };
@@ -102,8 +101,8 @@ function stdoutWriter(): OutputStream {
         while (offset < bytes.length) offset += writeSync(1, bytes, offset);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        // The reader went away (`cws ami list | head -1`): what is left has nobody to read it.
-        if (code === "EPIPE") {
+        // The reader went away (`cws ami list | head -1`), or the terminal did (EIO): what is left has nobody to read it.
+        if (code === "EPIPE" || code === "EIO") {
           closed = true;
           return false;
         }
@@ -120,4 +119,16 @@ function stdoutWriter(): OutputStream {
       return isTerminal() ? (process.stdout.columns ?? 0) : 0;
     },
   };
+}
+
+/**
+ * The stream, with its write errors dropped: a terminal that was closed (SSH
+ * dropped, the window shut) fails every write with EIO, a pipe whose reader
+ * left with EPIPE, and an 'error' event nobody listens to would kill the
+ * process in the middle of a build's cleanup. Nobody is there to read what
+ * is left, so it is not written; the cleanup goes on.
+ */
+function quietOnError(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  if (stream.listenerCount("error") === 0) stream.on("error", () => {});
+  return stream;
 }

@@ -4,7 +4,7 @@ import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, resolveAwsContext } from "../config/aws-context.js";
 import { projectAwsConfig } from "../config/settings.js";
 import { parseDuration } from "../duration.js";
-import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { CwsError, EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
 import { applyReap, findLeftovers, type ReapOutcome } from "../lifecycle/reap.js";
 import { planReap, spentOwners, type Leftover } from "../lifecycle/reap-plan.js";
 import { describeToReap, formatReapPlan, formatReapResults, reapJson, type ReapReport } from "../output/reap-report.js";
@@ -107,6 +107,8 @@ export async function runReapCommand(options: ReapOptions, globals: GlobalOption
   if (!globals.json) io.stdout.write(plan);
   const toReap = decisions.filter((d) => d.action === "reap").length;
   let ending: ReapReport["ending"];
+  // Set when a signal stopped the removal: the command exits 128 + its number (130, 143, 129), as build does.
+  let stoppedBy: unknown;
   if (toReap === 0) ending = "nothing-to-do";
   else if (options.dryRun === true) ending = "dry-run";
   else {
@@ -125,13 +127,14 @@ export async function runReapCommand(options: ReapOptions, globals: GlobalOption
         unsubscribe?.();
       }
       for (const buildId of spentOwners(outcomes, searched, planContext)) await removeBuildOwner(BUILD_OWNERS_DIR, buildId);
+      if (controller.signal.aborted) stoppedBy = controller.signal.reason;
       ending = controller.signal.aborted ? "interrupted" : "done";
     } else ending = consent === "no" ? "declined" : "interrupted";
   }
 
   const failed = outcomes.some((o) => o.decision.action === "reap" && o.result?.status !== "removed");
   const exitCode: ExitCode =
-    ending === "interrupted" ? EXIT.interrupted : ending === "declined" || regionErrors.length > 0 || (ending === "done" && failed) ? EXIT.failed : EXIT.ok;
+    ending === "interrupted" ? exitCodeOfSignal(stoppedBy) : ending === "declined" || regionErrors.length > 0 || (ending === "done" && failed) ? EXIT.failed : EXIT.ok;
   const final = report(ending, exitCode);
   io.stdout.write(globals.json ? `${JSON.stringify(reapJson(final), null, 2)}\n` : formatReapResults(final));
   return exitCode;

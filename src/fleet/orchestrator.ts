@@ -5,7 +5,8 @@ import { findUpToDateImage } from "../builder/cache.js";
 import type { BuildInput } from "../builder/context.js";
 import type { PollSettings } from "../builder/poll.js";
 import type { BuildReporter } from "../builder/reporter.js";
-import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { formatDuration } from "../duration.js";
+import { CwsError, EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
 import { recordFromImage } from "../registry/aws-images.js";
 import { COPIED_FROM_TAG, parseCopiedFromTag } from "../registry/copied-from.js";
 import { copyRecord, recordCopy } from "../registry/copies.js";
@@ -16,6 +17,7 @@ import { recordAmi, updateRegistryFile } from "../registry/store.js";
 import { CopyFailure, copyImageToRegion, copySourceOf, type CopyResult } from "./copy.js";
 import { snapshotMonthlyCost } from "./cost.js";
 import { describePrices, type PriceTable } from "./prices.js";
+import type { FleetInFlight } from "./in-flight.js";
 import type { FleetReporter, FleetResult, FleetRow, FleetSummary, TargetOutcome } from "./reporter.js";
 import { runJobs, type Job, type JobOutcome } from "./schedule.js";
 import type { FleetTarget } from "./targets.js";
@@ -59,6 +61,8 @@ export interface FleetRunOptions {
   /** The rest of a target's build request in `region`: instance type, profile, subnet, version, commit, logs. */
   buildInput(target: FleetTarget, region: string): Omit<BuildInput, "region" | "parentImage" | "templateId" | "template" | "architecture">;
   describeError?: (error: unknown) => CwsError | undefined;
+  /** Where each running build and unfinished copy is kept track of, for a second Ctrl-C to list (one per run). */
+  inFlight?: FleetInFlight;
   now?: () => Date;
   /** Each build records this process as its owner while it runs (src/builder/build-owner.ts), for `cws ami reap`. */
   owner?: BuildOwnerOptions;
@@ -66,7 +70,7 @@ export interface FleetRunOptions {
 
 export interface FleetRunResult {
   summary: FleetSummary;
-  /** 0 every image is there; 1 something failed, was skipped or cancelled; 2 every failure was the user's setup (credentials, permissions); 130 interrupted. */
+  /** 0 every image is there; 1 something failed, was skipped or cancelled; 2 every failure was the user's setup (credentials, permissions); 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (exitCodeOfSignal). */
   exitCode: ExitCode;
 }
 
@@ -94,7 +98,10 @@ export interface FleetDeps {
 
 const REAL_DEPS: FleetDeps = { runBuild, copyImageToRegion };
 
-type JobValue = { kind: "build"; result: BuildResult; image: ImageInfo | undefined } | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string };
+/** `pinnedTo`: the registry kept this AMI in the region, pinned by a rollback (a child built there builds on it, as `cws ami build` would). */
+type JobValue =
+  | { kind: "build"; result: BuildResult; image: ImageInfo | undefined }
+  | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string; pinnedTo?: string; published?: string };
 
 /** A build that did not succeed, with its result (logs, cost, what was cleaned). */
 class BuildNotDone extends Error {
@@ -230,7 +237,10 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
 
   async function runTargetBuild(meta: FleetJob, parent: JobValue | undefined, signal: AbortSignal): Promise<JobValue> {
     const { target, region } = meta;
-    const parentImageId = parent?.kind === "build" ? parent.result.imageId : parent?.kind === "copy" ? (parent.copy?.imageId ?? parent.found?.imageId) : undefined;
+    // The parent's image in this region as the registry has it: a rollback's pin wins over an image of the same content (a
+    // pin says the newer image is not to be used), as it does for `cws ami build`, which reads the registry.
+    const parentImageId =
+      parent?.kind === "build" ? (parent.result.pinnedTo ?? parent.result.imageId) : parent?.kind === "copy" ? (parent.pinnedTo ?? parent.copy?.imageId ?? parent.found?.imageId) : undefined;
     const request: BuildInput = {
       ...options.buildInput(target, region),
       templateId: target.templateId,
@@ -252,6 +262,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       maxAgeMs: options.maxAgeMs,
       ...(options.describeError ? { describeError: options.describeError } : {}),
       prices: options.prices,
+      onContext: (context) => options.inFlight?.build(meta.id, label(target), region, context),
       ...(options.owner ? { owner: options.owner } : {}),
     });
     if (result.status !== "succeeded") throw new BuildNotDone(result);
@@ -284,25 +295,38 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
         now: now(),
       });
       if (found.upToDate && found.image) {
-        const note = await recordFound(meta, found.image);
-        return { kind: "copy", found: found.image, ...(note ? { note } : {}) };
+        return { kind: "copy", found: found.image, ...(await recordFound(meta, found.image)) };
       }
     }
     if (signal.aborted) throw new Error("interrupted");
-    reporter.targetStep(target.key, `${region}: copying ${source.imageId} from ${target.home}`);
-    const copy = await deps.copyImageToRegion({
-      source: copySourceOf(target.home, source),
-      destinationRegion: region,
-      buildId: `${options.runId}-${source.imageId}`,
-      ec2,
-      poll: options.poll,
-      signal,
-      reporter: { detail: (text) => reporter.targetStep(target.key, text), warn: (text) => reporter.log(target.key, `⚠️  ${text}`), cleanup: (text) => reporter.log(target.key, `🧹 ${text}`) },
-    });
+    // The copy says when it starts, naming the source and the copy (copyImageToRegion's detail); this says when it is done.
+    const made = await deps
+      .copyImageToRegion({
+        source: copySourceOf(target.home, source),
+        destinationRegion: region,
+        buildId: `${options.runId}-${source.imageId}`,
+        ec2,
+        poll: options.poll,
+        signal,
+        reporter: { detail: (text) => reporter.targetStep(target.key, text), warn: (text) => reporter.log(target.key, `⚠️  ${text}`), cleanup: (text) => reporter.log(target.key, `🧹 ${text}`) },
+        onCopyMade: (imageId) => options.inFlight?.copy(meta.id, label(target), region, imageId, { region: target.home, ami_id: source.imageId }),
+      })
+      .then(
+        (copy) => ({ copy }),
+        (error: unknown) => {
+          // The source's name is held here by a copy of this very build (one the search did not see, e.g. made since): the
+          // region has the image, as if found up to date.
+          if (error instanceof CopyFailure && error.nameTakenBy?.sameBuild) return { found: error.nameTakenBy.image };
+          throw error;
+        },
+      );
+    if ("found" in made) return { kind: "copy", found: made.found, ...(await recordFound(meta, made.found)) };
+    const { copy } = made;
     if (copy.state !== "available") {
-      throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${Math.round(copy.seconds)} s; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
+      throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${formatDuration(copy.seconds)}; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
     }
     let note: string | undefined;
+    let pinnedTo: string | undefined;
     if (options.registryFile) {
       const file = options.registryFile;
       const record = copyRecord(recordFromImage(source), copy, now());
@@ -311,7 +335,10 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
         now(),
         (registry) => {
           const entry = entryAt(registry, target.templateId, region, target.architecture);
-          if (isPinned(entry)) {
+          // A copy of a new build ends a rollback's pin, as that build would had it run here; a copy of an image found up to
+          // date does not (the pin says not to use that content).
+          if (isPinned(entry) && built.result.upToDate) {
+            pinnedTo = entry!.ami_id;
             note = `${where} stays ${entry!.ami_id}: a rollback pinned it (record ${copy.imageId} with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture} --unpin)`;
             return;
           }
@@ -321,16 +348,17 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       );
       if (note) reporter.log(target.key, `⚠️  ${note}`);
     }
-    if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, copy.imageId);
-    reporter.log(target.key, `✅ ${region}: ${copy.imageId} available (copied from ${target.home} in ${Math.round(copy.seconds)} s)`);
-    return { kind: "copy", copy, ...(note ? { note } : {}) };
+    const published = note ? undefined : await publish(meta, copy.imageId);
+    reporter.log(target.key, `✅ ${region}: ${copy.imageId} copied from ${target.home} (${formatDuration(copy.seconds)})`);
+    return { kind: "copy", copy, ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}), ...(published ? { published } : {}) };
   }
 
   /** An image of the same content already in the region: current in the registry unless it is or a rollback pinned the entry. */
-  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<string | undefined> {
+  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<{ note?: string; pinnedTo?: string; published?: string }> {
     const { target, region } = meta;
     const where = `${target.templateId}.${region}.${target.architecture}`;
     let note: string | undefined;
+    let pinnedTo: string | undefined;
     if (options.registryFile) {
       await updateRegistryFile(
         options.registryFile,
@@ -339,6 +367,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
           const entry = entryAt(registry, target.templateId, region, target.architecture);
           if (entry?.ami_id === image.imageId) return;
           if (isPinned(entry)) {
+            pinnedTo = entry!.ami_id;
             note = `${where} stays ${entry!.ami_id}: a rollback pinned it`;
             return;
           }
@@ -347,20 +376,49 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
         { ...options.registryLock, onWait: (message) => reporter.log(target.key, `⏳ ${message}`) },
       );
     }
-    if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, image.imageId);
-    return note;
+    const published = note ? undefined : await publish(meta, image.imageId);
+    return { ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}), ...(published ? { published } : {}) };
   }
 
+  /** --publish-ssm: a copy's (or a found image's) id in its region's parameter, said as the home build's publish step says it. */
+  async function publish(meta: FleetJob, imageId: string): Promise<string | undefined> {
+    if (!options.publishSsm) return undefined;
+    const { target, region } = meta;
+    const name = await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, imageId);
+    reporter.targetStep(target.key, `✅ ${region}: Published ${name} = ${imageId}`);
+    return name;
+  }
+
+  /**
+   * A build's events as its target's lines. What went as planned (a step
+   * done, a test passed, a cleanup) is the target's current step: on a
+   * terminal its live line shows it, in CI it is a line like any other. What
+   * is worth keeping on a terminal too (a failure, a failed test, a warning)
+   * is a log line. Its scripts' output is not shown (many builds at once would
+   * interleave it; it is in the build's logs), except the last line of a step
+   * that fails: the line that usually says why ("E: unable to locate package
+   * …"), kept above the ❌.
+   */
   function buildReporterFor(key: string, prefix: string): BuildReporter {
+    let lastOutput: string | undefined;
     return {
-      stepStarted: (title) => reporter.targetStep(key, `${prefix}${title}`),
-      stepSucceeded: (text) => reporter.log(key, `✅ ${prefix}${text}`),
-      stepFailed: (text) => reporter.log(key, `❌ ${prefix}${text}`),
+      stepStarted: (title) => {
+        lastOutput = undefined;
+        reporter.targetStep(key, `${prefix}${title}`);
+      },
+      stepSucceeded: (text) => reporter.targetStep(key, `✅ ${prefix}${text}`),
+      stepFailed: (text) => {
+        if (lastOutput !== undefined) reporter.log(key, lastOutput);
+        reporter.log(key, `❌ ${prefix}${text}`);
+      },
       detail: (text) => reporter.targetStep(key, `${prefix}${text}`),
-      output: () => {},
-      test: (name, passed, detail) => reporter.log(key, `${passed ? "✅" : "❌"} ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`),
+      output: (text) => {
+        const last = text.split("\n").findLast((line) => line.trim() !== "");
+        if (last !== undefined) lastOutput = last;
+      },
+      test: (name, passed, detail) => (passed ? reporter.targetStep(key, `✅ ${prefix}test: ${name}`) : reporter.log(key, `❌ ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`)),
       warn: (text) => reporter.log(key, `⚠️  ${prefix}${text}`),
-      cleanup: (text) => reporter.log(key, `🧹 ${prefix}${text}`),
+      cleanup: (text) => reporter.targetStep(key, `🧹 ${prefix}${text}`),
       close: () => {},
     };
   }
@@ -370,7 +428,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     if (outcome.status === "succeeded") values.set(id, outcome.value as JobValue);
     const state = byTarget.get(meta.target.key)!;
     state.ended++;
-    if (state.ended === state.meta.length) reporter.targetDone(meta.target.key, targetOutcome(meta.target, state.meta, outcomes()));
+    if (state.ended === state.meta.length) reporter.targetDone(meta.target.key, targetOutcome(meta.target, state.meta, outcomes(), metas));
   };
   const seen = new Map<string, JobOutcome<JobValue>>();
   const outcomes = () => seen;
@@ -390,6 +448,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       }
     },
     onEnd: (id, outcome) => {
+      options.inFlight?.ended(id);
       seen.set(id, outcome as JobOutcome<JobValue>);
       onEnd(id, outcome);
     },
@@ -403,7 +462,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     prices: describePrices(options.prices),
     ...(interrupted ? { interrupted: true } : {}),
   };
-  return { summary, exitCode: exitCodeOf(rows, finalOutcomes, interrupted) };
+  return { summary, exitCode: interrupted ? exitCodeOfSignal(options.signal.reason) : exitCodeOf(rows, finalOutcomes) };
 }
 
 function label(target: FleetTarget): string {
@@ -411,6 +470,11 @@ function label(target: FleetTarget): string {
 }
 
 /** The row of one image: what its job did, its cost, and why when it did not. */
+/** A row whose registry entry a rollback pinned: what it keeps, the image set aside, and how to take that one. */
+function pinnedDetail(target: FleetTarget, region: string, pinnedTo: string, imageId: string | undefined): string {
+  return `pinned by a rollback: the registry keeps ${pinnedTo}${imageId ? `; ${imageId} (this content) is not used` : ""} (take it with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture} --unpin)`;
+}
+
 function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<string, FleetJob>, prices: PriceTable): FleetRow {
   const { target, region } = meta;
   const base = { template: target.templateId, architecture: target.architecture, region };
@@ -419,14 +483,17 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
       const value = outcome.value;
       if (value.kind === "build") {
         const r = value.result;
+        // The row's AMI is the one the registry holds: a rollback's pin, not the image of the same content it set aside.
+        const pinned = r.pinnedTo === undefined ? undefined : pinnedDetail(target, region, r.pinnedTo, r.imageId);
         return {
           ...base,
           result: r.upToDate ? "up-to-date" : "built",
-          ...(r.imageId ? { amiId: r.imageId } : {}),
+          ...(r.pinnedTo ? { amiId: r.pinnedTo } : r.imageId ? { amiId: r.imageId } : {}),
           durationSeconds: r.durationSeconds,
           ...(r.cost ? { cost: r.cost.build } : {}),
           ...(r.cost?.snapshotsPerMonth && !r.upToDate ? { storage: r.cost.snapshotsPerMonth } : {}),
-          ...(r.upToDate ? { detail: `an image of this content exists: ${r.imageId}${r.imageCreated ? ` (built ${r.imageCreated})` : ""}` } : {}),
+          ...(r.written.ssmParameter ? { ssmParameter: r.written.ssmParameter } : {}),
+          ...(pinned ? { detail: pinned } : r.upToDate ? { detail: `an image of this content exists: ${r.imageId}${r.imageCreated ? ` (built ${r.imageCreated})` : ""}` } : {}),
         };
       }
       if (value.found) {
@@ -434,21 +501,23 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
         return {
           ...base,
           result: "up-to-date",
-          amiId: value.found.imageId,
-          ...(from ? { copiedFrom: { region: from.region, amiId: from.ami_id } } : {}),
+          amiId: value.pinnedTo ?? value.found.imageId,
+          ...(from && !value.pinnedTo ? { copiedFrom: { region: from.region, amiId: from.ami_id } } : {}),
           durationSeconds: outcome.seconds,
-          detail: value.note ?? `an image of this content is here: ${value.found.imageId}`,
+          ...(value.published ? { ssmParameter: value.published } : {}),
+          detail: value.pinnedTo ? pinnedDetail(target, region, value.pinnedTo, value.found.imageId) : (value.note ?? `an image of this content is here: ${value.found.imageId}`),
         };
       }
       const copy = value.copy!;
       return {
         ...base,
         result: "copied",
-        amiId: copy.imageId,
+        amiId: value.pinnedTo ?? copy.imageId,
         copiedFrom: { region: copy.copiedFrom.region, amiId: copy.copiedFrom.ami_id },
         durationSeconds: Math.round(copy.seconds * 10) / 10,
         storage: snapshotMonthlyCost({ region, sizeGb: copy.sizeGb }, prices),
-        ...(value.note ? { detail: value.note } : {}),
+        ...(value.published ? { ssmParameter: value.published } : {}),
+        ...(value.pinnedTo ? { detail: pinnedDetail(target, region, value.pinnedTo, copy.imageId) } : value.note ? { detail: value.note } : {}),
       };
     }
     case "failed": {
@@ -460,47 +529,79 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
           result: "failed",
           durationSeconds: r.durationSeconds,
           ...(r.cost ? { cost: r.cost.build } : {}),
-          detail: `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${r.error?.suggestion ? ` (${r.error.suggestion})` : ""}`,
+          ...(r.cost?.snapshotsPerMonth ? { storage: r.cost.snapshotsPerMonth } : {}),
+          // A failed record's error names the image it kept, and how to record it, already.
+          detail: `${failedBuildDetail(r)}${r.failedStep === "record" ? "" : keptNote(r)}`,
           logDir: r.logDir,
         };
       }
       const message = error instanceof CopyNotDone ? `${error.message}${error.suggestion ? ` (${error.suggestion})` : ""}` : error instanceof Error ? error.message : String(error);
       return { ...base, result: "failed", durationSeconds: outcome.seconds, detail: message };
     }
-    case "skipped": {
-      const root = metas.get(outcome.because);
-      const through = root === undefined || root.target.templateId === target.parent ? "" : ` through ${target.parent}`;
-      const because =
-        root === undefined
-          ? outcome.because
-          : root.target === target
-            ? `its build in ${root.region} failed`
-            : `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it${through})`;
-      return { ...base, result: "skipped", detail: because };
-    }
+    case "skipped":
+      return { ...base, result: "skipped", detail: skippedBecause(target, outcome.because, metas) };
     case "cancelled": {
       const error = outcome.error;
-      const cost = error instanceof BuildNotDone && error.result.cost ? { cost: error.result.cost.build } : {};
+      const r = error instanceof BuildNotDone ? error.result : undefined;
       return {
         ...base,
         result: "cancelled",
         ...(outcome.seconds === undefined ? {} : { durationSeconds: outcome.seconds }),
-        ...cost,
+        ...(r?.cost ? { cost: r.cost.build } : {}),
+        ...(r?.cost?.snapshotsPerMonth ? { storage: r.cost.snapshotsPerMonth } : {}),
         // A job that never started has nothing to clean up.
-        detail:
+        detail: `${
           outcome.seconds === undefined
             ? `not started: ${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}`
-            : outcome.reason === "interrupted"
-              ? "interrupted: stopped and cleaned up"
-              : "cancelled by --fail-fast after a failure: stopped and cleaned up",
+            : `${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}: ${stoppedAndCleaned(error)}`
+        }${r ? keptNote(r) : ""}`,
         ...(error instanceof BuildNotDone ? { logDir: error.result.logDir } : {}),
       };
     }
   }
 }
 
+/**
+ * A failed build's row, one line: the step and the error, with the error's
+ * suggestion when it says what to do. A failure that points at a log (setup,
+ * validation) has for suggestion the log's last lines and its path: the row
+ * names the build's log directory already (logDir), and the tail is on the
+ * progress output, so a table, a job summary or a JSON document does not get
+ * thirty lines of log in one cell.
+ */
+function failedBuildDetail(r: BuildResult): string {
+  const suggestion = r.error?.suggestion !== undefined && r.error.logPath === undefined ? ` (${r.error.suggestion})` : "";
+  return `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${suggestion}`;
+}
+
+/** A cancelled job's cleanup in words: what its build or copy removed (`stopped; removed instance i-…, security group sg-…`). */
+function stoppedAndCleaned(error: unknown): string {
+  const copyFailure = error instanceof CopyNotDone && error.cause instanceof CopyFailure ? error.cause : error instanceof CopyFailure ? error : undefined;
+  const cleaned = error instanceof BuildNotDone ? error.result.cleaned : (copyFailure?.cleaned ?? []);
+  const problems = error instanceof BuildNotDone && error.result.cleanupErrors.length > 0 ? `; cleanup problems: ${error.result.cleanupErrors.join("; ")} (find leftovers by the tag cws:build-id=${error.result.buildId})` : "";
+  return `${cleaned.length > 0 ? `stopped; removed ${cleaned.join(", ")}` : "stopped before it made anything"}${problems}`;
+}
+
+/**
+ * What a build that did not succeed left on purpose: an image made and
+ * validated before Ctrl-C or a later failure (the next run finds it up to
+ * date), the instance --on-error abort keeps.
+ */
+function keptNote(r: BuildResult): string {
+  return r.kept.length > 0 ? `; kept: ${r.kept.join(", ")}` : "";
+}
+
+/** Why an image was skipped, from the failed job at the root: its own build, or the template it builds on, directly or through its parent (in words, not job ids). */
+function skippedBecause(target: FleetTarget, because: string, metas: ReadonlyMap<string, FleetJob>): string {
+  const root = metas.get(because);
+  if (root === undefined) return because;
+  if (root.target === target) return `its build in ${root.region} failed`;
+  const through = root.target.templateId === target.parent ? "" : ` through ${target.parent}`;
+  return `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it${through})`;
+}
+
 /** What a target came to: its worst image, or built/copied/up to date. */
-function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>): TargetOutcome {
+function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, allMetas: ReadonlyMap<string, FleetJob>): TargetOutcome {
   const results = metas.map((meta) => ({ meta, outcome: outcomes.get(meta.id) }));
   const failed = results.filter((r) => r.outcome?.status === "failed");
   if (failed.length > 0) {
@@ -509,26 +610,41 @@ function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes
     const message = error instanceof BuildNotDone ? `${error.result.error?.message ?? "failed"} (logs: ${error.result.logDir})` : error instanceof Error ? error.message : String(error);
     return { result: "failed", detail: `${first.meta.region}: ${message}` };
   }
-  const other = (["cancelled", "skipped"] as const).find((status) => results.some((r) => r.outcome?.status === status));
-  if (other) {
-    const first = results.find((r) => r.outcome?.status === other)!.outcome!;
-    return { result: other, detail: other === "skipped" ? `needs ${(first as { because: string }).because}, which failed` : (first as { reason: string }).reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast" };
-  }
   const build = outcomes.get(metas[0]!.id);
   const value = build?.status === "succeeded" ? build.value : undefined;
   const imageId = value?.kind === "build" ? value.result.imageId : undefined;
   const copies = results.slice(1).filter((r) => r.outcome?.status === "succeeded" && (r.outcome.value as JobValue).kind === "copy" && (r.outcome.value as { copy?: CopyResult }).copy).length;
   const upToDate = value?.kind === "build" && value.result.upToDate;
+  const copiedTo = copies > 0 ? `, copied to ${copies} region${copies === 1 ? "" : "s"}` : "";
+  const other = (["cancelled", "skipped"] as const).find((status) => results.some((r) => r.outcome?.status === status));
+  if (other === "skipped") {
+    const first = results.find((r) => r.outcome?.status === other)!.outcome as { because: string };
+    return { result: other, detail: skippedBecause(target, first.because, allMetas) };
+  }
+  if (other === "cancelled") {
+    const first = results.find((r) => r.outcome?.status === other)!.outcome as { reason: string };
+    const why = first.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast";
+    // The home image was made (or found) before the stop: say so, and how many copies the stop cut off, as its rows do.
+    if (imageId === undefined) return { result: other, detail: why };
+    const cancelled = results.filter((r) => r.outcome?.status === "cancelled").length;
+    const copyJobs = results.length - 1;
+    return {
+      result: other,
+      detail: `${why} after ${imageId} was ${upToDate ? "found up to date" : "built"} in ${target.home}${copiedTo}; ${cancelled} of ${copyJobs} cop${copyJobs === 1 ? "y" : "ies"} cancelled`,
+    };
+  }
   const result: FleetResult = upToDate ? (copies > 0 ? "copied" : "up-to-date") : "built";
   const where = `${imageId ?? "?"} in ${target.home}`;
-  return { result, detail: `${where}${upToDate && copies > 0 ? " (up to date there)" : ""}${copies > 0 ? `, copied to ${copies} region${copies === 1 ? "" : "s"}` : ""}` };
+  return { result, detail: `${where}${upToDate && copies > 0 ? " (up to date there)" : ""}${copiedTo}` };
 }
 
-function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, interrupted: boolean): ExitCode {
-  if (interrupted) return EXIT.interrupted;
+function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>): ExitCode {
   if (rows.every((row) => row.result === "built" || row.result === "copied" || row.result === "up-to-date")) return EXIT.ok;
   const failures = [...outcomes.values()].filter((o): o is Extract<JobOutcome<JobValue>, { status: "failed" }> => o.status === "failed");
   const exitCodeOfFailure = (error: unknown) => (error instanceof BuildNotDone ? error.result.exitCode : error instanceof CopyNotDone ? error.exitCode : EXIT.failed);
-  const usage = failures.length > 0 && failures.every((f) => exitCodeOfFailure(f.error) === EXIT.usage);
+  // 2 says "nothing happened, fix your setup": only when no image was made or found and every failure was the user's setup.
+  // Once some image is there, a failed target is a partial run: 1, as for any failed target.
+  const someDone = rows.some((row) => row.result === "built" || row.result === "copied" || row.result === "up-to-date");
+  const usage = !someDone && failures.length > 0 && failures.every((f) => exitCodeOfFailure(f.error) === EXIT.usage);
   return usage ? EXIT.usage : EXIT.failed;
 }

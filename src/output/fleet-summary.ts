@@ -1,4 +1,5 @@
 import { formatDuration } from "../duration.js";
+import type { ExitCode } from "../errors.js";
 import { appendToRegularFile } from "../file-access.js";
 import { alignColumns } from "./columns.js";
 import { formatTotal, formatUsd } from "../fleet/cost.js";
@@ -53,10 +54,11 @@ export function formatFleetTable(summary: FleetSummary): string {
 
 /**
  * The --json document: every row with every field (null when it has no
- * value), the counts per result, and the totals. Shape documented in the
- * README (build-all's output).
+ * value), the counts per result, the totals, and the exit code (as `build
+ * --json` and `lint --json` carry theirs: a run that failed at work is still a
+ * result). Shape documented in the README (build-all's output).
  */
-export function fleetSummaryJson(summary: FleetSummary): Record<string, unknown> {
+export function fleetSummaryJson(summary: FleetSummary, exitCode: ExitCode): Record<string, unknown> {
   const totals = fleetTotals(summary);
   return {
     rows: summary.rows.map((row) => ({
@@ -69,6 +71,7 @@ export function fleetSummaryJson(summary: FleetSummary): Record<string, unknown>
       durationSeconds: row.durationSeconds ?? null,
       cost: row.cost ?? null,
       storagePerMonth: row.storage ?? null,
+      ssmParameter: row.ssmParameter ?? null,
       detail: row.detail ?? null,
       logDir: row.logDir ?? null,
     })),
@@ -76,6 +79,8 @@ export function fleetSummaryJson(summary: FleetSummary): Record<string, unknown>
     cost: { builds: totals.builds, storagePerMonth: totals.storagePerMonth, prices: summary.prices },
     durationSeconds: summary.durationSeconds,
     interrupted: summary.interrupted === true,
+    leftOut: summary.leftOut ?? [],
+    exitCode,
   };
 }
 
@@ -111,7 +116,11 @@ export function fleetSummaryMarkdown(summary: FleetSummary, title = "cws ami bui
   ].join("\n")}\n`;
 }
 
-/** Append to the job summary file GitHub Actions names in $GITHUB_STEP_SUMMARY (the CLI reads the variable). */
+/**
+ * Append to the job summary file GitHub Actions names in $GITHUB_STEP_SUMMARY
+ * (the CLI reads the variable). GITHUB_STEP_SUMMARY=/dev/null (any character
+ * device) switches the summary off: nothing is written, and nothing is said.
+ */
 export function appendStepSummary(file: string, markdown: string): void {
-  appendToRegularFile(file, `${markdown}\n`, { role: "the job summary file ($GITHUB_STEP_SUMMARY)" });
+  appendToRegularFile(file, `${markdown}\n`, { role: "the job summary file ($GITHUB_STEP_SUMMARY)", deviceDiscards: true });
 }

@@ -78,8 +78,24 @@ const CASES: Record<string, Case> = {
     fail: ["emu-basci"],
     failCode: "TEMPLATE_NOT_FOUND",
   },
+  // After the others (list expects one region): emu-basic x86_64 is up to date in us-east-1 and copied to us-west-2.
+  "ami build-all": {
+    ok: ["emu-basic", "--architecture", "x86_64"],
+    okShape: (d) =>
+      expect(d).toMatchObject({
+        rows: [
+          { template: "emu-basic", region: "us-east-1", result: "up-to-date", amiId: expect.stringMatching(/^ami-/) },
+          { template: "emu-basic", region: "us-west-2", result: "copied", copiedFrom: { region: "us-east-1" } },
+        ],
+        counts: { "up-to-date": 1, copied: 1 },
+        interrupted: false,
+        exitCode: 0,
+      }),
+    fail: ["emu-basic", "--templates", "emu-basci"],
+    failCode: "TEMPLATE_NOT_FOUND",
+  },
   "ami reap": {
-    // Every build above cleaned up after itself: nothing is left behind.
+    // After build-all: every build and copy above cleaned up after itself, nothing is left behind.
     ok: ["--yes"],
     okShape: (d) => expect(d).toMatchObject({ regions: ["us-east-1", "us-west-2"], ending: "nothing-to-do", resources: [], exitCode: 0 }),
     // Not on a terminal, and no --yes: refused before anything is searched.

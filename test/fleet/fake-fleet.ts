@@ -92,6 +92,9 @@ export function fakeFleet(script: FleetScript = {}) {
         await sleep(ms);
         const error = script.copyErrors?.[region];
         if (error) throw error;
+        // Names are unique per region, as EC2 has them.
+        const holder = inRegion(region).find((image) => image.name === request.name);
+        if (holder) throw new AwsCallError("InvalidAMIName.Duplicate", "CopyImage", `AMI name ${request.name} is already in use by AMI ${holder.imageId}`, 400);
         const source = inRegion(request.sourceRegion).find((image) => image.imageId === request.sourceImageId);
         if (!source) throw new AwsCallError("InvalidAMIID.NotFound", "CopyImage", `The image id '[${request.sourceImageId}]' does not exist`, 400);
         const copy = accountImage(newImageId(), request.tags, { name: request.name, state: "pending", architecture: source.architecture, rootVolumeSizeGb: source.rootVolumeSizeGb, creationDate: FAKE_NOW.toISOString() });
@@ -181,13 +184,15 @@ export function fakeFleet(script: FleetScript = {}) {
         const found = await findUpToDateImage(ec2, { templateId: input.templateId, architecture: input.architecture, contentHash, maxAgeMs: deps.maxAgeMs, now: FAKE_NOW });
         if (found.upToDate && found.image) {
           const image = found.image;
+          let pinnedTo: string | undefined;
           if (deps.registryFile) {
             await updateRegistryFile(deps.registryFile, FAKE_NOW, (registry) => {
               const entry = entryAt(registry, input.templateId, input.region, input.architecture);
+              if (entry?.ami_id !== image.imageId && isPinned(entry)) pinnedTo = entry!.ami_id;
               if (entry?.ami_id !== image.imageId && !isPinned(entry)) recordAmi(registry, input.templateId, input.template, input.region, input.architecture, recordFromImage(image));
             });
           }
-          return result({ upToDate: true, imageId: image.imageId, imageName: image.name, imageState: image.state, imageCreated: image.creationDate });
+          return result({ upToDate: true, imageId: image.imageId, imageName: image.name, imageState: image.state, imageCreated: image.creationDate, ...(pinnedTo ? { pinnedTo } : {}) });
         }
       }
       if (outcome === "hang") {

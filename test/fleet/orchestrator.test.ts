@@ -3,13 +3,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AwsCallError } from "../../src/aws/ports.js";
 import { describeAwsError } from "../../src/aws/sdk.js";
 import { EXIT } from "../../src/errors.js";
+import { CopyFailure } from "../../src/fleet/copy.js";
 import { fleetJobs, runFleet, startOrder, type FleetRunOptions } from "../../src/fleet/orchestrator.js";
 import type { FleetReporter, FleetRow, TargetOutcome } from "../../src/fleet/reporter.js";
 import type { TargetSelection } from "../../src/fleet/targets.js";
 import { COPIED_FROM_TAG } from "../../src/registry/copied-from.js";
 import { entryAt } from "../../src/registry/operations.js";
 import { readRegistry, updateRegistryFile } from "../../src/registry/store.js";
-import { imageContentHash, templateContentHash } from "../../src/template/content-hash.js";
+import { imageContentHash, templateImageHash } from "../../src/template/content-hash.js";
 import { FAKE_BASE_AMI, FAST_POLL } from "../builder/fake-build.js";
 import { scratchDir } from "../helpers/cli.js";
 import { TEST_PRICES } from "../output/fleet-fixtures.js";
@@ -29,17 +30,19 @@ afterEach(() => {
 function recordingReporter() {
   const done = new Map<string, TargetOutcome>();
   const lines: string[] = [];
+  /** The steps (a live line's text; a plain line each in CI). */
+  const steps: string[] = [];
   const reporter: FleetReporter = {
     targetQueued() {},
     targetStarted() {},
-    targetStep() {},
+    targetStep: (id, text) => steps.push(`${id} ${text}`),
     log: (id, line) => lines.push(`${id} ${line}`),
     notice: (line) => lines.push(line),
     targetDone: (id, outcome) => done.set(id, outcome),
     finish() {},
     close() {},
   };
-  return { reporter, done, lines };
+  return { reporter, done, lines, steps };
 }
 
 interface FleetCase {
@@ -76,7 +79,7 @@ function fleet(shapes: Record<string, TemplateShape>, { selection = {}, script =
       subnetId: undefined,
       instanceProfile: "cws-ami-builder",
       onError: "cleanup",
-      templateHash: templateContentHash(target.template),
+      templateHash: templateImageHash(target.template),
       sourceCommit: undefined,
       logRoot: join(dir, "logs"),
     }),
@@ -89,7 +92,8 @@ function fleet(shapes: Record<string, TemplateShape>, { selection = {}, script =
     registryFile,
     done: recorded.done,
     lines: recorded.lines,
-    run: (more: Partial<FleetRunOptions> = {}) => runFleet({ ...runOptions, ...more }, fake.deps),
+    steps: recorded.steps,
+    run: (more: Partial<FleetRunOptions> = {}, deps = fake.deps) => runFleet({ ...runOptions, ...more }, deps),
   };
 }
 
@@ -130,6 +134,53 @@ describe("runFleet: builds and copies", () => {
     }
     expect(f.fake.calls.filter((c) => c.startsWith("copy "))).toHaveLength(4);
     expect(f.done.get("a/x86_64")).toEqual({ result: "built", detail: `${entryAt(registry, "a", "us-east-1", "x86_64")!.ami_id} in us-east-1, copied to 2 regions` });
+  });
+
+  it("says each copy twice: once when it starts, naming the source and the copy, once when it is done, its time as every duration", async () => {
+    const f = fleet({ a: X86 });
+    const { summary } = await f.run();
+    const home = rowAt(summary.rows, "a/x86_64@us-east-1").amiId!;
+    for (const region of ["us-west-2", "eu-west-1"]) {
+      const copy = rowAt(summary.rows, `a/x86_64@${region}`).amiId!;
+      const said = [...f.steps, ...f.lines].filter((line) => line.includes(`${region}: `) && (line.includes(copy) || line.includes("copying")));
+      expect(said.sort()).toEqual([`a/x86_64 ${region}: copying ${home} from us-east-1 as ${copy}`, `a/x86_64 ✅ ${region}: ${copy} copied from us-east-1 (0s)`].sort());
+    }
+  });
+
+  it("a copy whose name an image of another build or content holds in the region fails there, saying by what and what to do; the rest is up to date", async () => {
+    const f = fleet({ a: X86 });
+    expect((await f.run()).exitCode).toBe(EXIT.ok);
+    // The search for a copy of the home image's content passes over an image not validated; its name is the source's.
+    const held = f.fake.imagesIn("eu-west-1")[0]!;
+    held.tags = { ...held.tags, "cws:validated": "false" };
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.failed);
+    expect(summary.rows.map((r) => `${r.region} ${r.result}`)).toEqual(["us-east-1 up-to-date", "us-west-2 up-to-date", "eu-west-1 failed"]);
+    expect(rowAt(summary.rows, "a/x86_64@eu-west-1").detail).toMatch(
+      new RegExp(`is already in use in eu-west-1 by ${held.imageId}, an image of cws's of another build or content, or not validated .*\\(deregister ${held.imageId} in eu-west-1 if nothing uses it .* or build anew with --force`),
+    );
+  });
+
+  it("a copy whose name a copy of this very build holds (one the search did not see) counts the region as having it, recorded as found", async () => {
+    const f = fleet({ a: X86 });
+    expect((await f.run()).exitCode).toBe(EXIT.ok);
+    const holder = f.fake.imagesIn("eu-west-1")[0]!;
+    // Another run's copy, made between this run's search and its CopyImage: the registry does not point at it yet.
+    await updateRegistryFile(f.registryFile, FAKE_NOW, (r) => {
+      delete r.templates.a!.amis["eu-west-1"];
+    });
+    const deps = {
+      ...f.fake.deps,
+      copyImageToRegion: async (input: Parameters<typeof f.fake.deps.copyImageToRegion>[0]) => {
+        if (input.destinationRegion !== "eu-west-1") return f.fake.deps.copyImageToRegion(input);
+        throw new CopyFailure("copy failed: eu-west-1 has this image already", "eu-west-1", undefined, false, [], [], undefined, { cause: new Error("duplicate"), nameTakenBy: { image: holder, sameBuild: true } });
+      },
+    };
+    // --force: every region is copied to, so the copy is what meets the name (the copy's own test has when it is the same build).
+    const { summary, exitCode } = await f.run({ force: true }, deps);
+    expect(exitCode).toBe(EXIT.ok);
+    expect(rowAt(summary.rows, "a/x86_64@eu-west-1")).toMatchObject({ result: "up-to-date", amiId: holder.imageId });
+    expect(entryAt((await readRegistry(f.registryFile))!, "a", "eu-west-1", "x86_64")?.ami_id).toBe(holder.imageId);
   });
 
   it("builds every region with --strategy per-region, copying nothing", async () => {
@@ -174,7 +225,7 @@ describe("runFleet: templates built on templates", () => {
 
   it("builds a child on the parent's image found in the child's home when the parent is up to date", async () => {
     const parent = fleetTemplate("parent", PARENT).template;
-    const hash = imageContentHash(templateContentHash(parent), FAKE_BASE_AMI);
+    const hash = imageContentHash(templateImageHash(parent), FAKE_BASE_AMI);
     const tags = { "cws:managed-by": "cws", "cws:template": "parent", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI };
     const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
     const there = accountImage("ami-0aaaaaaaaaaaaaaa3", { ...tags, [COPIED_FROM_TAG]: `us-east-1/${home.imageId}` });
@@ -293,7 +344,7 @@ describe("runFleet: failures", () => {
     expect(f.fake.log.some((l) => l.includes(" c/"))).toBe(false);
     expect(rowAt(summary.rows, "a/x86_64@us-east-1").result).toBe("failed");
     expect(rowAt(summary.rows, "a/x86_64@us-west-2").result).toBe("skipped");
-    expect(rowAt(summary.rows, "b/x86_64@us-east-1")).toMatchObject({ result: "cancelled", detail: "cancelled by --fail-fast after a failure: stopped and cleaned up" });
+    expect(rowAt(summary.rows, "b/x86_64@us-east-1")).toMatchObject({ result: "cancelled", detail: "cancelled by --fail-fast after a failure: stopped; removed instance i-1" });
     for (const where of ["b/x86_64@us-west-2", "c/x86_64@us-east-1", "c/x86_64@eu-west-1"]) {
       expect(rowAt(summary.rows, where), where).toMatchObject({ result: "cancelled", detail: "not started: cancelled by --fail-fast after a failure" });
     }
@@ -312,13 +363,34 @@ describe("runFleet: failures", () => {
     expect(f.fake.signals.get("a/x86_64@us-east-1")?.aborted).toBe(true);
     expect(f.fake.log).toEqual(["start build a/x86_64@us-east-1", "end build a/x86_64@us-east-1"]);
     expect(summary.rows.map((r) => `${r.template}@${r.region} ${r.result}: ${r.detail}`)).toEqual([
-      "a@us-east-1 cancelled: interrupted: stopped and cleaned up",
+      "a@us-east-1 cancelled: interrupted: stopped; removed instance i-1",
       "a@us-west-2 cancelled: not started: interrupted",
       "a@eu-west-1 cancelled: not started: interrupted",
       "b@us-east-1 cancelled: not started: interrupted",
       "b@us-west-2 cancelled: not started: interrupted",
       "b@eu-west-1 cancelled: not started: interrupted",
     ]);
+  });
+
+  it("an interrupt after a target's build says on its line what was made: the image at home, the copies made and cut off", async () => {
+    const controller = new AbortController();
+    const f = fleet({ a: { regions: [...THREE, "ap-southeast-2"], architectures: ["x86_64"] } }, { options: { concurrency: 2, signal: controller.signal }, script: { ms: 30 } });
+    const running = f.run();
+    // The build, then two copies at once; Ctrl-C once the first two copies are done, the third started.
+    while (!f.lines.filter((line) => line.includes("copied from us-east-1")).length) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort("SIGINT");
+    const { summary, exitCode } = await running;
+    expect(exitCode).toBe(EXIT.interrupted);
+    const home = rowAt(summary.rows, "a/x86_64@us-east-1");
+    expect(home.result).toBe("built");
+    const copied = summary.rows.filter((r) => r.result === "copied").length;
+    const cancelled = summary.rows.filter((r) => r.result === "cancelled").length;
+    expect(copied + cancelled).toBe(3);
+    expect(cancelled).toBeGreaterThan(0);
+    expect(f.done.get("a/x86_64")).toEqual({
+      result: "cancelled",
+      detail: `interrupted after ${home.amiId} was built in us-east-1${copied > 0 ? `, copied to ${copied} region${copied === 1 ? "" : "s"}` : ""}; ${cancelled} of 3 copies cancelled`,
+    });
   });
 
   it("an interrupt before the run starts anything exits 130 with every row cancelled", async () => {
@@ -341,9 +413,15 @@ describe("runFleet: exit codes", () => {
 
     const mixed = fleet({ a: X86, b: X86 }, { script: { builds: { "a/x86_64@us-east-1": "usage", "b/x86_64@us-east-1": "fail" } } });
     expect((await mixed.run()).exitCode).toBe(EXIT.failed);
+
+    // Setup failures after other images were made: a partial run, 1 (the README: a failed target exits 1).
+    const partial = fleet({ a: X86, b: X86 }, { script: { builds: { "a/x86_64@us-east-1": "usage" } } });
+    const after = await partial.run();
+    expect(rowAt(after.summary.rows, "b/x86_64@us-east-1").result).toBe("built");
+    expect(after.exitCode).toBe(EXIT.failed);
   });
 
-  it("exits 2 when a copy is refused for want of a permission, naming the action and what to do", async () => {
+  it("exits 1 when a copy is refused for want of a permission after the home image was built (a partial run), naming the action and what to do", async () => {
     const denied = new AwsCallError(
       "UnauthorizedOperation",
       "CopyImage",
@@ -352,7 +430,7 @@ describe("runFleet: exit codes", () => {
     );
     const f = fleet({ a: X86 }, { script: { copyErrors: { "us-west-2": denied, "eu-west-1": denied } } });
     const { summary, exitCode } = await f.run();
-    expect(exitCode).toBe(EXIT.usage);
+    expect(exitCode).toBe(EXIT.failed);
     const detail = rowAt(summary.rows, "a/x86_64@us-west-2").detail!;
     expect(detail).toMatch(/^copy from us-east-1 to us-west-2 failed: AWS denied ec2:CopyImage: You are not authorized/);
     expect(detail).toMatch(/\(allow ec2:CopyImage .*cws-cli-policy\.json/);
@@ -368,7 +446,7 @@ describe("runFleet: the cache", () => {
   /** A's x86_64 image of this content in us-east-1, and its copy in us-west-2 from an earlier run. */
   function earlierRun() {
     const template = fleetTemplate("a", X86).template;
-    const hash = imageContentHash(templateContentHash(template), FAKE_BASE_AMI);
+    const hash = imageContentHash(templateImageHash(template), FAKE_BASE_AMI);
     const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI, "cws:version": "v1.0.0" };
     const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
     const copy = accountImage("ami-0aaaaaaaaaaaaaaa2", { ...tags, [COPIED_FROM_TAG]: `us-east-1/${home.imageId}` });
@@ -430,28 +508,76 @@ describe("runFleet: the registry's pins", () => {
     });
   }
 
-  it("a copy does not replace an entry a rollback pinned: the row says so, and nothing is published there", async () => {
-    const f = fleet({ a: X86 }, { options: { publishSsm: true } });
+  it("a copy of an image found up to date does not replace an entry a rollback pinned: the row says so, and nothing is published there", async () => {
+    const template = fleetTemplate("a", X86).template;
+    const hash = imageContentHash(templateImageHash(template), FAKE_BASE_AMI);
+    const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI, "cws:version": "v1.0.0" };
+    const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
+    const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [home] } }, options: { publishSsm: true } });
     await pinnedAt(f.registryFile, "us-west-2");
     const { summary, exitCode } = await f.run();
     expect(exitCode).toBe(EXIT.ok);
     const pinnedRow = rowAt(summary.rows, "a/x86_64@us-west-2");
-    expect(pinnedRow).toMatchObject({ result: "copied", detail: expect.stringContaining(`stays ${PINNED}: a rollback pinned it`) });
+    expect(pinnedRow).toMatchObject({ result: "copied", amiId: PINNED, detail: expect.stringContaining(`pinned by a rollback: the registry keeps ${PINNED}; ami-`) });
     const registry = (await readRegistry(f.registryFile))!;
     expect(entryAt(registry, "a", "us-west-2", "x86_64")).toMatchObject({ ami_id: PINNED, pinned: true });
     expect(entryAt(registry, "a", "eu-west-1", "x86_64")?.copied_from?.region).toBe("us-east-1");
     const puts = f.fake.calls.filter((c) => c.startsWith("put "));
+    // (The home's build is the fake's scripted one, which publishes nothing itself.)
     expect(puts).toEqual([expect.stringMatching(/^put \/cloudworkstation\/amis\/a\/eu-west-1\/x86_64 = ami-/)]);
+  });
+
+  it("a child builds on its parent's pinned image, not on the newer image of the same content the rollback set aside", async () => {
+    const template = fleetTemplate("a", X86).template;
+    const hash = imageContentHash(templateImageHash(template), FAKE_BASE_AMI);
+    const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI, "cws:version": "v1.0.0" };
+    const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
+    const f = fleet({ a: X86, b: { ...X86, parent: "a" } }, { script: { images: { "us-east-1": [home] } } });
+    await pinnedAt(f.registryFile, "us-east-1");
+    const { summary } = await f.run();
+    expect(rowAt(summary.rows, "a/x86_64@us-east-1")).toMatchObject({ result: "up-to-date", amiId: PINNED, detail: expect.stringContaining(`pinned by a rollback: the registry keeps ${PINNED}; ${home.imageId} (this content) is not used`) });
+    const child = f.fake.requests.find((r) => r.templateId === "b" && r.region === "us-east-1")!;
+    expect(child.parentImage).toEqual({ templateId: "a", imageId: PINNED });
+  });
+
+  it("--publish-ssm: each copy's publish is said as the home's is (a step line naming the parameter), and its row names the parameter", async () => {
+    const steps: string[] = [];
+    const f = fleet({ a: X86 }, { options: { publishSsm: true } });
+    const { summary, exitCode } = await f.run({
+      reporter: { targetQueued() {}, targetStarted() {}, targetStep: (id, step) => steps.push(`${id} ${step}`), log() {}, notice() {}, targetDone() {}, finish() {}, close() {} },
+    });
+    expect(exitCode).toBe(EXIT.ok);
+    for (const region of ["us-west-2", "eu-west-1"]) {
+      const copied = rowAt(summary.rows, `a/x86_64@${region}`);
+      const parameter = `/cloudworkstation/amis/a/${region}/x86_64`;
+      expect(copied).toMatchObject({ result: "copied", ssmParameter: parameter });
+      expect(steps).toContain(`a/x86_64 ✅ ${region}: Published ${parameter} = ${copied.amiId}`);
+      expect(f.fake.calls).toContain(`put ${parameter} = ${copied.amiId}`);
+    }
+  });
+
+  it("a copy of a new build ends a rollback's pin in its region, as a build there would", async () => {
+    const f = fleet({ a: X86 }, { options: { publishSsm: true } });
+    await pinnedAt(f.registryFile, "us-west-2");
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.ok);
+    const row = rowAt(summary.rows, "a/x86_64@us-west-2");
+    expect(row.result).toBe("copied");
+    expect(row.detail ?? "").not.toContain("pinned");
+    const entry = entryAt((await readRegistry(f.registryFile))!, "a", "us-west-2", "x86_64")!;
+    expect(entry).toMatchObject({ ami_id: row.amiId, copied_from: { region: "us-east-1" } });
+    expect((entry as { pinned?: boolean }).pinned).toBeUndefined();
+    expect(entry.history?.map((h) => h.ami_id)).toEqual([PINNED]);
   });
 
   it("an image of the same content found in a region does not replace an entry a rollback pinned there either", async () => {
     const template = fleetTemplate("a", X86).template;
-    const hash = imageContentHash(templateContentHash(template), FAKE_BASE_AMI);
+    const hash = imageContentHash(templateImageHash(template), FAKE_BASE_AMI);
     const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash };
     const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [accountImage("ami-0aaaaaaaaaaaaaaa1", tags)], "us-west-2": [accountImage("ami-0aaaaaaaaaaaaaaa2", tags)] } } });
     await pinnedAt(f.registryFile, "us-west-2");
     const { summary } = await f.run();
-    expect(rowAt(summary.rows, "a/x86_64@us-west-2")).toMatchObject({ result: "up-to-date", detail: expect.stringContaining(`stays ${PINNED}: a rollback pinned it`) });
+    expect(rowAt(summary.rows, "a/x86_64@us-west-2")).toMatchObject({ result: "up-to-date", amiId: PINNED, detail: expect.stringContaining(`pinned by a rollback: the registry keeps ${PINNED}`) });
     expect(entryAt((await readRegistry(f.registryFile))!, "a", "us-west-2", "x86_64")).toMatchObject({ ami_id: PINNED, pinned: true });
   });
 });

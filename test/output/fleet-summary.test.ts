@@ -45,19 +45,20 @@ describe("the final table, as text", () => {
 
 describe("the final table, as JSON", () => {
   it("has every row with every field (null when empty), the counts of every result and the totals", () => {
-    const json = fleetSummaryJson(SUMMARY) as {
+    const json = fleetSummaryJson(SUMMARY, 1) as {
       rows: Record<string, unknown>[];
       counts: Record<string, number>;
       cost: { builds: { usd: number; known: boolean }; storagePerMonth: { usd: number; known: boolean; unknown: string[] }; prices: string };
       durationSeconds: number;
       interrupted: boolean;
+      exitCode: number;
     };
     expect(json.rows).toHaveLength(SUMMARY.rows.length);
     for (const row of json.rows) {
-      expect(Object.keys(row)).toEqual(["template", "architecture", "region", "result", "amiId", "copiedFrom", "durationSeconds", "cost", "storagePerMonth", "detail", "logDir"]);
+      expect(Object.keys(row)).toEqual(["template", "architecture", "region", "result", "amiId", "copiedFrom", "durationSeconds", "cost", "storagePerMonth", "ssmParameter", "detail", "logDir"]);
     }
     expect(json.rows[1]).toMatchObject({ result: "copied", copiedFrom: { region: "us-east-1", amiId: "ami-0aaaaaaaaaaaaaaa1" }, cost: null });
-    expect(json.rows[5]).toMatchObject({ result: "skipped", amiId: null, durationSeconds: null, cost: null, storagePerMonth: null, logDir: null });
+    expect(json.rows[5]).toMatchObject({ result: "skipped", amiId: null, durationSeconds: null, cost: null, storagePerMonth: null, ssmParameter: null, logDir: null });
     expect(Object.keys(json.counts)).toEqual([...FLEET_RESULTS]);
     expect(json.counts).toEqual({ built: 1, copied: 2, "up-to-date": 1, failed: 1, skipped: 1, cancelled: 0 });
     const totals = fleetTotals(SUMMARY);
@@ -65,6 +66,7 @@ describe("the final table, as JSON", () => {
     expect(json.cost.storagePerMonth).toEqual({ usd: 3, known: false, unknown: ["price unknown for snapshot storage in eu-west-1 (add it with --prices)"] });
     expect(json.cost.prices).toBe("test prices of 2026-01-01");
     expect(json.interrupted).toBe(false);
+    expect(json.exitCode).toBe(1);
     // One document, and nothing JSON cannot say.
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });
@@ -108,5 +110,9 @@ describe("the final table, as Markdown for the job summary", () => {
     execFileSync("mkfifo", [join(work.dir, "fifo")]);
     expect(() => appendStepSummary(join(work.dir, "fifo"), "x")).toThrow(/fifo: the job summary file \(\$GITHUB_STEP_SUMMARY\) is a named pipe \(FIFO\), not a regular file/);
     expect(() => appendStepSummary(join(work.dir, "missing-dir", "s.md"), "x")).toThrow(/does not exist/);
+  });
+
+  it("GITHUB_STEP_SUMMARY=/dev/null (a character device) switches the summary off: nothing written, nothing thrown", () => {
+    expect(() => appendStepSummary("/dev/null", "x")).not.toThrow();
   });
 });

@@ -10,16 +10,16 @@ export const createImage: PipelineStep = {
   title: "Creating AMI",
   describe(build) {
     const { request } = build;
-    const name = imageNameFor(request, build.startedAt);
+    const name = imageNameFor(build);
     const minutes = Math.round(imageWaitTimeoutMs(request.template.volume_size_gb ?? 8) / 60_000);
     return {
-      run: `Create image ${name} (name ends with the build's UTC time), tags on image and snapshots: ${describeTags(imageTags(build, name, PLANNED_ORIGIN))}; wait up to ${minutes} min for available`,
+      run: `Create image ${name} (name ends with the build id: its UTC start and a random suffix), tags on image and snapshots: ${describeTags(imageTags(build, name, PLANNED_ORIGIN))}; wait up to ${minutes} min for available`,
       cleanup: "Deregister the image and delete its snapshots if the build fails or is interrupted before it is available (an image still pending when its wait times out is kept)",
     };
   },
   async run(ctx, signal) {
     const instanceId = ctx.instance!.instanceId;
-    const name = imageNameFor(ctx.request, ctx.startedAt);
+    const name = imageNameFor(ctx);
     if (!ctx.baseImage || !ctx.contentHash) throw new Error("creating an image needs the base image and the content hash");
     const tags = imageTags(ctx, name, { baseAmiId: ctx.baseImage.imageId, contentHash: ctx.contentHash });
     ctx.imageName = name;
@@ -61,7 +61,14 @@ export const createImage: PipelineStep = {
   async cleanup(ctx, outcome) {
     // Only a half-made image goes: the build failed or was interrupted before it was available.
     const imageId = ctx.imageId;
-    if (!imageId || outcome === "succeeded" || ctx.imageState === "available" || ctx.imageKept) return;
+    if (!imageId || outcome === "succeeded" || ctx.imageKept) return;
+    if (ctx.imageState === "available") {
+      // Made and validated, then a later step failed or Ctrl-C came before it was recorded: a good image stays
+      // (the next build finds it up to date), and the summary says so, for it is in no registry yet.
+      ctx.imageKept = true;
+      ctx.kept.push(`image ${imageId} (validated, ${ctx.recordedIn ? `recorded in ${ctx.recordedIn}` : "not in the registry"})`);
+      return;
+    }
     ctx.snapshotIds = await deleteImageAndSnapshots(ctx.ec2, imageId, ctx.snapshotIds, (kind, id) => {
       ctx.cleaned.push(`${kind} ${id}`);
       ctx.reporter.cleanup(kind === "image" ? `Deregistered unfinished image ${id}` : `Deleted snapshot ${id}`);
