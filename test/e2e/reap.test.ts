@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runOnTerminal } from "../helpers/terminal.js";
 import { record, registryWith } from "../registry/fixtures.js";
-import { leftovers, startHarness, type Harness } from "./harness.js";
+import { buildOwnerIds, leftovers, startHarness, type Harness } from "./harness.js";
 
 /**
  * `cws ami reap` end to end: builds run by the built CLI against the emulator
@@ -12,7 +12,10 @@ import { leftovers, startHarness, type Harness } from "./harness.js";
  */
 let harness: Harness | undefined;
 const running: Promise<unknown>[] = [];
+/** Processes a test leaves running when an assertion fails before it stops them. */
+const children: import("node:child_process").ChildProcess[] = [];
 afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   await Promise.allSettled(running.splice(0));
   await harness?.close();
   harness = undefined;
@@ -23,7 +26,7 @@ const mutatingCalls = (h: Harness) => Object.entries(h.emulator.stats.calls).fil
 
 /** A build of `template` killed with SIGKILL as soon as its stderr says `when`; its build id. */
 async function killedBuild(h: Harness, template: string, when: string, extra: string[] = []): Promise<string> {
-  const earlier = new Set(ownerFiles(h));
+  const earlier = new Set(buildOwnerIds(h));
   let killed = false;
   const result = await h.cws(["ami", "build", template, "--architecture", "x86_64", "--region", "us-east-1", ...extra], {
     onStderr: (text, child) => {
@@ -35,15 +38,9 @@ async function killedBuild(h: Harness, template: string, when: string, extra: st
   });
   expect(killed, result.stderr).toBe(true);
   expect(result.status).toBe(128);
-  const [id, ...more] = ownerFiles(h).filter((id) => !earlier.has(id));
+  const [id, ...more] = buildOwnerIds(h).filter((id) => !earlier.has(id));
   expect(more).toEqual([]);
   return id!;
-}
-
-/** Build ids with an owner file in the project (.cws/builds). */
-function ownerFiles(h: Harness): string[] {
-  const dir = join(h.dir, ".cws", "builds");
-  return existsSync(dir) ? readdirSync(dir).map((name) => name.replace(/\.json$/, "")) : [];
 }
 
 /** A build that keeps running (emu-slow prints a tick every 100 ms for a minute); resolves once its instance is working. */
@@ -79,7 +76,7 @@ describe("cws ami reap (end to end, emulator)", () => {
     harness = await startHarness({ latencies: { imageBase: 86_400 } });
     const h = harness;
     const live = await liveBuild(h);
-    const liveBuildIds = ownerFiles(h);
+    const liveBuildIds = buildOwnerIds(h);
     expect(liveBuildIds).toHaveLength(1);
     const liveIds = resourceIds(h);
     expect(liveIds.instances).toHaveLength(1);
@@ -107,7 +104,7 @@ describe("cws ami reap (end to end, emulator)", () => {
     expect(h.emulator.instances("us-east-1").find((i) => i.id === killedInstance.id)?.state).toBe("terminated");
     expect(resourceIds(h)).toEqual({ ...liveIds, images: [], snapshots: [] });
     // The killed build's owner file went with its resources; the live build's stays.
-    expect(ownerFiles(h)).toEqual(liveBuildIds);
+    expect(buildOwnerIds(h)).toEqual(liveBuildIds);
 
     const before = mutatingCalls(h);
     const again = await h.cws(["ami", "reap", "--yes", "--json"]);
@@ -123,6 +120,56 @@ describe("cws ami reap (end to end, emulator)", () => {
     expect(resourceIds(h)).toEqual({ instances: [], groups: [], images: [], snapshots: [] });
     const last = await h.cws(["ami", "reap", "--yes"]);
     expect(last.stdout).toBe("Nothing left behind by a build in us-east-1, us-west-2 (--older-than 2h).\n");
+  });
+
+  it("build-all: each of its builds has an owner file of its own, all kept while the one process runs them, all reaped once it is killed with SIGKILL", { timeout: 120_000 }, async () => {
+    harness = await startHarness();
+    const h = harness;
+    // Two more slow builds beside emu-slow's: build-all runs all three in this one process.
+    writeFileSync(join(h.dir, "templates", "emu-slow-both.yml"), readFileSync(join(h.dir, "templates", "emu-slow.yml"), "utf8").replace("architecture: [x86_64]", "architecture: [x86_64, arm64]"));
+    let child: import("node:child_process").ChildProcess | undefined;
+    let everyoneInSetup!: () => void;
+    const inSetup = new Promise<void>((resolve) => (everyoneInSetup = resolve));
+    const fleet = h.cws(["ami", "build-all", "emu-slow", "emu-slow-both"], {
+      onStderr: (text, started) => {
+        if (child === undefined && (text.match(/\] Executing setup script\n/g) ?? []).length === 3) {
+          child = started;
+          children.push(started);
+          everyoneInSetup();
+        }
+      },
+    });
+    running.push(fleet);
+    await Promise.race([inSetup, fleet.then((result) => Promise.reject(new Error(`build-all ended early:\n${result.stderr}`)))]);
+
+    const ids = buildOwnerIds(h).sort();
+    expect(ids).toHaveLength(3);
+    const owners = ids.map((id) => JSON.parse(readFileSync(join(h.dir, ".cws", "builds", `${id}.json`), "utf8")) as { buildId: string; pid: number; template: string });
+    expect(owners.map((o) => o.pid)).toEqual([child!.pid, child!.pid, child!.pid]);
+    expect(owners.map((o) => o.template).sort()).toEqual(["emu-slow", "emu-slow-both", "emu-slow-both"]);
+    const live = resourceIds(h);
+    expect(live.instances).toHaveLength(3);
+    expect(live.groups).toHaveLength(3);
+    // Each instance and group belongs to one of those builds.
+    const tagged = [...h.emulator.instances("us-east-1"), ...h.emulator.securityGroups("us-east-1")].flatMap((r) => r.tags["cws:build-id"] ?? []).sort();
+    expect(tagged).toEqual([...ids, ...ids].sort());
+
+    const whileRunning = await h.cws(["ami", "reap", "--yes", "--region", "us-east-1", "--older-than", "1s"]);
+    expect(whileRunning.status, whileRunning.stderr).toBe(0);
+    for (const id of [...live.instances, ...live.groups]) expect(whileRunning.stdout).toMatch(new RegExp(` ${id} .* keep +its build is running on this machine \\(pid ${child!.pid}\\)\n`));
+    expect(whileRunning.stdout).toContain("Nothing to remove; kept 6 resources (see WHY).");
+    expect(resourceIds(h)).toEqual(live);
+
+    child!.kill("SIGKILL");
+    expect((await fleet).status).toBe(128);
+    // Killed: no cleanup ran, the owner files stay and name a process that is gone.
+    expect(buildOwnerIds(h).sort()).toEqual(ids);
+    const reap = await h.cws(["ami", "reap", "--yes"]);
+    expect(reap.status, reap.stderr + reap.stdout).toBe(0);
+    for (const id of [...live.instances, ...live.groups]) expect(reap.stdout).toMatch(new RegExp(` ${id} .* reap +its build's process ${child!.pid} is gone\n`));
+    expect(reap.stdout).toContain("6 of 6 resources removed.");
+    expect(resourceIds(h)).toEqual({ instances: [], groups: [], images: [], snapshots: [] });
+    expect(buildOwnerIds(h)).toEqual([]);
   });
 
   it("--dry-run makes no mutating call; a build of another host is kept until older than --older-than; no --yes without a terminal is refused before any call", { timeout: 120_000 }, async () => {
@@ -145,7 +192,7 @@ describe("cws ami reap (end to end, emulator)", () => {
     expect(dry.stdout).toContain("Dry run: nothing was removed; without --dry-run cws ami reap would remove 2 resources of 1 build.");
     expect(Object.keys(h.emulator.stats.calls).sort()).toEqual(["ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeSecurityGroups"]);
     expect(resourceIds(h)).toEqual(left);
-    expect(ownerFiles(h)).toEqual([killed]);
+    expect(buildOwnerIds(h)).toEqual([killed]);
 
     // The same build as if it had run on a CI runner: this machine cannot ask about its process, so its age decides.
     const ownerFile = join(h.dir, ".cws", "builds", `${killed}.json`);
@@ -163,7 +210,7 @@ describe("cws ami reap (end to end, emulator)", () => {
     expect(JSON.parse(old.stdout).resources.map((r: { why: string }) => r.why)).toEqual(["older than 1s; its build ran on host ci-runner-9", "older than 1s; its build ran on host ci-runner-9"]);
     expect(resourceIds(h)).toEqual({ instances: [], groups: [], images: [], snapshots: [] });
     // Another host's owner file is not this machine's to remove.
-    expect(ownerFiles(h)).toEqual([killed]);
+    expect(buildOwnerIds(h)).toEqual([killed]);
   });
 
   it("searches every region the templates and the registry name; a template it cannot read stops it before any call, unless --region says where", async () => {
