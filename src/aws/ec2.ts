@@ -14,6 +14,7 @@ import {
   DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSnapshotsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
@@ -39,6 +40,7 @@ import {
   type InstanceInfo,
   type LaunchRequest,
   type LaunchTemplateImage,
+  type SecurityGroupInfo,
   type SnapshotInfo,
   type SubnetInfo,
   type Tags,
@@ -98,6 +100,7 @@ function toInstanceInfo(instance: Instance): InstanceInfo {
     instanceType: instance.InstanceType ?? "",
     subnetId: instance.SubnetId,
     availabilityZone: instance.Placement?.AvailabilityZone,
+    ...(instance.LaunchTime ? { launchTime: instance.LaunchTime.toISOString() } : {}),
     tags: toTagRecord(instance.Tags),
   };
 }
@@ -418,6 +421,25 @@ export class Ec2Adapter implements Ec2Port {
 
   async enableImageDeprecation(imageId: string, deprecateAt: Date): Promise<void> {
     await awsCall("EnableImageDeprecation", () => this.client.send(new EnableImageDeprecationCommand({ ImageId: imageId, DeprecateAt: deprecateAt })));
+  }
+
+  // cws ami reap
+
+  async describeSecurityGroups(filter: { tags?: Tags }): Promise<SecurityGroupInfo[]> {
+    const filters = tagFilters(filter.tags);
+    const groups = await collectPages("DescribeSecurityGroups", async (token) => {
+      const page = await awsCall("DescribeSecurityGroups", () =>
+        this.client.send(
+          new DescribeSecurityGroupsCommand({
+            ...(filters.length ? { Filters: filters } : {}),
+            MaxResults: PAGE_SIZE,
+            ...(token ? { NextToken: token } : {}),
+          }),
+        ),
+      );
+      return { items: page.SecurityGroups, next: page.NextToken };
+    });
+    return groups.map((g) => ({ groupId: g.GroupId ?? "", name: g.GroupName ?? "", vpcId: g.VpcId, tags: toTagRecord(g.Tags) }));
   }
 }
 

@@ -118,6 +118,15 @@ export interface InstanceInfo {
   instanceType: string;
   subnetId: string | undefined;
   availabilityZone: string | undefined;
+  /** When the instance was launched (ISO 8601), as EC2 reports it. */
+  launchTime?: string;
+  tags: Tags;
+}
+
+export interface SecurityGroupInfo {
+  groupId: string;
+  name: string;
+  vpcId: string | undefined;
   tags: Tags;
 }
 
@@ -176,6 +185,10 @@ export interface Ec2Port {
   launchTemplateImages(): Promise<LaunchTemplateImage[]>;
   /** Deprecate the image at `deprecateAt` (EC2 rounds it to the minute and refuses the past). */
   enableImageDeprecation(imageId: string, deprecateAt: Date): Promise<void>;
+
+  // cws ami reap: what a killed build left behind.
+  /** Every security group with these exact tags, every page. */
+  describeSecurityGroups(filter: { tags?: Tags }): Promise<SecurityGroupInfo[]>;
 }
 
 export type PingStatus = "Online" | "ConnectionLost" | "Inactive" | "NotRegistered";

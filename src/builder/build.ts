@@ -6,6 +6,7 @@ import { fileError } from "../file-access.js";
 import { buildCost, snapshotMonthlyCost, type BuildCost, type StorageCost } from "../fleet/cost.js";
 import { describePrices, type PriceTable } from "../fleet/prices.js";
 import type { RegistryLockOptions } from "../registry/lock.js";
+import { claimBuild, type BuildOwnerOptions } from "./build-owner.js";
 import { BuildFailure, newBuildId, PreflightFailure, requestFor, rootVolumeSizeGb, type BuildContext, type BuildInput, type PipelineStep, type ValidationOutcome } from "./context.js";
 import type { PollSettings } from "./poll.js";
 import type { BuildReporter } from "./reporter.js";
@@ -148,6 +149,12 @@ export interface BuildDeps extends PipelineOptions {
   describeError?: (error: unknown) => CwsError | undefined;
   /** Prices to report the build's cost with (src/fleet/prices.ts); without them the result has `billing` only. */
   prices?: PriceTable;
+  /**
+   * Record which process runs the build (`.cws/builds/<build-id>.json`) until
+   * its cleanups are done, so that `cws ami reap` can tell a killed build's
+   * leftovers at once; without it they are judged by their age.
+   */
+  owner?: BuildOwnerOptions;
 }
 
 /**
@@ -214,6 +221,8 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
   let launchedAt: number | undefined;
   let stoppedAt: number | undefined;
   const reporter = deps.reporter;
+  // Before anything is created, so that whatever exists of this build has an owner to judge it by.
+  const release = deps.owner ? await claimBuild(deps.owner, { buildId, startedAt, template: request.templateId, region: request.region }) : undefined;
   const result = await runPipeline(buildSteps(deps), ctx, deps.signal, {
     stepStarted: (step) => {
       if (step.id === launchInstance.id) launchedAt = Date.now();
@@ -227,6 +236,10 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
     },
     stepFailed: (step, error, seconds) => reporter.stepFailed(`${step.title} failed: ${(error as Error).message}`, seconds),
     cleanupFailed: (step, error) => reporter.warn(`cleanup of ${step.title.toLowerCase()} failed: ${(error as Error).message}`),
+  }).finally(async () => {
+    // Every cleanup has run: what is left now was kept on purpose (--on-error abort, a slow image) or could not be removed,
+    // and is judged by its age. A record that cannot be removed only means reap finds nothing of a gone process.
+    await release?.().catch(() => undefined);
   });
   const ended = Date.now();
   const billing: BuildBilling | undefined =

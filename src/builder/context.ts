@@ -195,6 +195,20 @@ export function newBuildId(at: Date, random: () => number = Math.random): string
   return `${utcStamp(at).toLowerCase()}-${suffix}`;
 }
 
+/**
+ * When a build started, read back from its id (newBuildId's UTC stamp, to the
+ * second); undefined for an id cws did not make. Every resource of a build is
+ * tagged with the id, so this dates even a security group, which EC2 does not.
+ */
+export function buildStartedAt(buildId: string): Date | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})t(\d{2})(\d{2})(\d{2})z-[0-9a-f]{6}$/.exec(buildId);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Date.UTC rolls 20261340 over into the next year: only a stamp that reads back the same is one.
+  return utcStamp(date).toLowerCase() === buildId.slice(0, 16) ? date : undefined;
+}
+
 /** The build's own directory on the instance: scripts, their logs, validation files. */
 export function remoteWorkDir(build: Pick<BuildContext, "buildId">): string {
   return `${REMOTE_WORK_ROOT}/${build.buildId}`;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { basename } from "node:path";
 import type { AwsPorts } from "../aws/ports.js";
+import { BUILD_OWNERS_DIR } from "../builder/build-owner.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, resolveAwsContext } from "../config/aws-context.js";
 import type { OnErrorMode } from "../config/fields.js";
@@ -233,6 +234,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
       }),
       describeError: (error) => describeAwsError(error),
       inFlight,
+      ...(io.processes ? { owner: { dir: BUILD_OWNERS_DIR, processes: io.processes } } : {}),
     });
     reporter.finish(result.summary);
   } finally {

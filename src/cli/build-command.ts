@@ -4,6 +4,7 @@ import { Chalk } from "chalk";
 import type { AwsPorts } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
 import type { PipelineOptions } from "../builder/build.js";
+import { BUILD_OWNERS_DIR } from "../builder/build-owner.js";
 import { aliveResources, type BuildContext, type BuildInput, type BuildRequest } from "../builder/context.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
@@ -218,6 +219,7 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
       },
       describeError: (error) => describeAwsError(error),
       prices,
+      ...(io.processes ? { owner: { dir: BUILD_OWNERS_DIR, processes: io.processes } } : {}),
     });
   } finally {
     reporter.close();

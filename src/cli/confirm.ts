@@ -2,19 +2,34 @@ import { CwsError, EXIT } from "../errors.js";
 import type { CliIO } from "./io.js";
 
 /**
- * Before a command deletes: with --yes it goes ahead; on a terminal it asks
- * (y/N, on stderr, read from stdin); without a terminal nobody can be asked,
- * so it stops with exit 2 having changed nothing. What the answer was:
- * `yes`, `no` (anything but y or yes), or `interrupted` (Ctrl-C or end of input).
+ * The one rule for a command that deletes (cleanup, reap): with --yes it goes
+ * ahead; on a terminal it asks (y/N, on stderr, read from stdin); without a
+ * terminal (CI, a pipe, cron, /dev/null) nobody can be asked, so it stops with
+ * exit 2 having changed nothing.
+ */
+
+function noTerminalToAsk(command: string, planShown: boolean): CwsError {
+  return new CwsError("CONFIRMATION_REQUIRED", `${command} changes nothing without a yes, and there is no terminal to ask: nothing was changed`, {
+    suggestion: planShown
+      ? "read the plan above, then run it again with --yes to go ahead (--dry-run only prints the plan)"
+      : `run it again with --yes to go ahead (${command} --dry-run shows what it would do)`,
+    exitCode: EXIT.usage,
+  });
+}
+
+/** Before anything is read from AWS: a script that could never be asked learns at once that it must pass --yes. */
+export function checkConfirmable(io: Pick<CliIO, "prompt">, options: { yes?: boolean; dryRun?: boolean; command: string }): void {
+  if (options.yes === true || options.dryRun === true || io.prompt?.interactive === true) return;
+  throw noTerminalToAsk(options.command, false);
+}
+
+/**
+ * After the plan is printed: `yes`, `no` (anything but y or yes, any case,
+ * spaces around), or `interrupted` (Ctrl-C or end of input at the question).
  */
 export async function confirmChanges(io: Pick<CliIO, "prompt">, options: { yes: boolean; question: string; command: string }): Promise<"yes" | "no" | "interrupted"> {
   if (options.yes) return "yes";
-  if (!io.prompt?.interactive) {
-    throw new CwsError("CONFIRMATION_REQUIRED", `${options.command} changes nothing without a yes, and there is no terminal to ask: nothing was changed`, {
-      suggestion: `read the plan above, then run it again with --yes to go ahead (--dry-run only prints the plan)`,
-      exitCode: EXIT.usage,
-    });
-  }
+  if (!io.prompt?.interactive) throw noTerminalToAsk(options.command, true);
   const answer = await io.prompt.ask(`${options.question} [y/N] `);
   if (answer === undefined) return "interrupted";
   return /^\s*y(es)?\s*$/i.test(answer) ? "yes" : "no";

@@ -114,11 +114,15 @@ async function askOnTerminal(question: string): Promise<string | undefined> {
     const output = quietOnError(process.stderr);
     const reader = createInterface({ input: process.stdin, output, terminal: true });
     let answer: string | undefined;
+    let interrupted = false;
     reader.on("SIGINT", () => {
+      interrupted = true;
       output.write("^C\n");
       reader.close();
     });
     reader.on("close", () => {
+      // Ctrl-D: end the question's line, so what follows does not start on it.
+      if (answer === undefined && !interrupted) output.write("\n");
       // Nothing more is read: stdin must not keep the process alive.
       process.stdin.pause();
       resolve(answer);

@@ -1,5 +1,6 @@
 import type { AwsPorts, ImageInfo } from "../aws/ports.js";
 import { runBuild, type BuildResult } from "../builder/build.js";
+import type { BuildOwnerOptions } from "../builder/build-owner.js";
 import { findUpToDateImage } from "../builder/cache.js";
 import type { BuildInput } from "../builder/context.js";
 import type { PollSettings } from "../builder/poll.js";
@@ -63,6 +64,8 @@ export interface FleetRunOptions {
   /** Where each running build and unfinished copy is kept track of, for a second Ctrl-C to list (one per run). */
   inFlight?: FleetInFlight;
   now?: () => Date;
+  /** Each build records this process as its owner while it runs (src/builder/build-owner.ts), for `cws ami reap`. */
+  owner?: BuildOwnerOptions;
 }
 
 export interface FleetRunResult {
@@ -260,6 +263,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       ...(options.describeError ? { describeError: options.describeError } : {}),
       prices: options.prices,
       onContext: (context) => options.inFlight?.build(meta.id, label(target), region, context),
+      ...(options.owner ? { owner: options.owner } : {}),
     });
     if (result.status !== "succeeded") throw new BuildNotDone(result);
     if (!result.imageId || (result.imageState !== undefined && result.imageState !== "available")) {

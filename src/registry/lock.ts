@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { mkdir, open, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { CwsError } from "../errors.js";
 import { fileError, readRegularFile } from "../file-access.js";
+import { ownerState } from "../process-owner.js";
 import type { ProcessProbe } from "../process-probe.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 
@@ -135,22 +135,6 @@ async function createExclusively(path: string, content: string): Promise<boolean
   return true;
 }
 
-/** When a process started, from /proc on Linux (ms since the epoch); undefined elsewhere or when it cannot be read. */
-export function processStartTime(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Field 22, starttime, in clock ticks (USER_HZ, 100 on Linux) after boot; fields after the command name, which may hold spaces.
-    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-    const boot = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
-    return Number.isFinite(ticks) && Number.isFinite(boot) ? boot * 1000 + ticks * 10 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The boot time in /proc/stat has whole seconds: a process started more than this after the lock was taken is not its holder. */
-const START_TIME_SLACK_MS = 2_000;
-
 const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export class RegistryLock {
@@ -185,14 +169,11 @@ export class RegistryLock {
     if (holder.pid !== undefined && holder.host !== undefined) {
       if (holder.host !== this.host) return { stale: false, state: "elsewhere" };
       const probe = this.options.processes;
-      const exists = probe?.exists(holder.pid);
-      if (exists === false) return { stale: true, why: "is no longer running" };
-      if (exists === true) {
-        const taken = Date.parse(holder.acquired ?? "") || seen.modified.getTime();
-        const started = processStartTime(holder.pid);
-        if (started !== undefined && started > taken + START_TIME_SLACK_MS) return { stale: true, why: "is no longer running (its process id now belongs to a later process)" };
-        return { stale: false, state: "running" };
-      }
+      const taken = Date.parse(holder.acquired ?? "") || seen.modified.getTime();
+      const state = probe === undefined ? "unknown" : ownerState(probe, holder.pid, taken);
+      if (state === "gone") return { stale: true, why: "is no longer running" };
+      if (state === "reused") return { stale: true, why: "is no longer running (its process id now belongs to a later process)" };
+      if (state === "running") return { stale: false, state: "running" };
     }
     // Nothing here to check a process by: the lock's age decides.
     if (Date.now() - seen.modified.getTime() > this.staleMs) return { stale: true, why: `names no process cws can check, and has not changed for over ${Math.round(this.staleMs / 1000)} s` };

@@ -13,6 +13,7 @@ import {
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   EC2Client,
@@ -287,6 +288,31 @@ describe("security groups", () => {
   });
 });
 
+describe("security groups for cws ami reap", () => {
+  it("finds groups by exact tags over every page, and maps id, name, VPC and tags", async () => {
+    ec2Mock
+      .on(DescribeSecurityGroupsCommand)
+      .resolvesOnce({ SecurityGroups: [{ GroupId: "sg-1", GroupName: "cws-build-b1", VpcId: "vpc-1", Tags: [{ Key: "cws:build-id", Value: "b1" }] }], NextToken: "next" })
+      .resolvesOnce({ SecurityGroups: [{ GroupId: "sg-2", GroupName: "cws-build-b2" }] });
+    const groups = await ec2.describeSecurityGroups({ tags: { "cws:managed-by": "cws" } });
+    expect(groups).toEqual([
+      { groupId: "sg-1", name: "cws-build-b1", vpcId: "vpc-1", tags: { "cws:build-id": "b1" } },
+      { groupId: "sg-2", name: "cws-build-b2", vpcId: undefined, tags: {} },
+    ]);
+    const filters = [{ Name: "tag:cws:managed-by", Values: ["cws"] }];
+    expect(inputs(DescribeSecurityGroupsCommand)).toEqual([
+      { Filters: filters, MaxResults: 1000 },
+      { Filters: filters, MaxResults: 1000, NextToken: "next" },
+    ]);
+  });
+
+  it("reports a refusal with its code", async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).rejects(ec2Error("UnauthorizedOperation", "You are not authorized to perform this operation.", 403));
+    expect(await rejection(ec2.describeSecurityGroups({}))).toMatchObject({ code: "UnauthorizedOperation", action: "DescribeSecurityGroups" });
+    expect(inputs(DescribeSecurityGroupsCommand)).toEqual([{ MaxResults: 1000 }]);
+  });
+});
+
 describe("runInstance", () => {
   const request: LaunchRequest = {
     imageId: "ami-base",
@@ -360,6 +386,12 @@ describe("instances", () => {
     const info = await ec2.describeInstance("i-1");
     expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(DescribeInstancesCommand, { InstanceIds: ["i-1"] });
     expect(info).toMatchObject({ instanceId: "i-1", state: "stopped", stateReason: "Client.UserInitiatedShutdown" });
+  });
+
+  it("reports when an instance was launched, and nothing when EC2 does not say", async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [instance("i-1", { LaunchTime: new Date("2026-11-28T08:30:12Z") }), instance("i-2")] }] });
+    const found = await ec2.describeInstances({});
+    expect(found.map((i) => i.launchTime)).toEqual(["2026-11-28T08:30:12.000Z", undefined]);
   });
 
   it("answers undefined for an instance that does not exist (any more)", async () => {

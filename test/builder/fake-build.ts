@@ -102,6 +102,7 @@ const EC2_ACTIONS: Record<Exclude<keyof Ec2Port, "region">, string> = {
   describeSnapshots: "DescribeSnapshots",
   launchTemplateImages: "DescribeLaunchTemplates",
   enableImageDeprecation: "EnableImageDeprecation",
+  describeSecurityGroups: "DescribeSecurityGroups",
 };
 
 /** An EC2 port of `region` that does what `own` does and refuses every other call, naming its action (a test's fake of one concern). */
@@ -177,6 +178,7 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
       return FAKE_IMAGE_ID;
     },
     copyImage: unused("CopyImage"),
+    describeSecurityGroups: unused("DescribeSecurityGroups"),
     createTags: unused("CreateTags"),
     async deregisterImage(imageId) {
       newImage = undefined;

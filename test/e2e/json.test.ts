@@ -102,6 +102,14 @@ const CASES: Record<string, Case> = {
     fail: ["emu-basic", "--templates", "emu-basci"],
     failCode: "TEMPLATE_NOT_FOUND",
   },
+  "ami reap": {
+    // After build-all: every build and copy above cleaned up after itself, nothing is left behind.
+    ok: ["--yes"],
+    okShape: (d) => expect(d).toMatchObject({ regions: ["us-east-1", "us-west-2"], ending: "nothing-to-do", resources: [], exitCode: 0 }),
+    // Not on a terminal, and no --yes: refused before anything is searched.
+    fail: ["--older-than", "1h"],
+    failCode: "CONFIRMATION_REQUIRED",
+  },
   config: {
     ok: [],
     okShape: (d) => expect(d).toMatchObject({ settings: { region: { value: "us-east-1", from: "AWS_REGION" } } }),

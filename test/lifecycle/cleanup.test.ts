@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AwsCallError, type AwsPorts, type Ec2Port, type ImageInfo, type InstanceInfo, type LaunchTemplateImage, type SnapshotInfo, type SsmPort } from "../../src/aws/ports.js";
-import { confirmChanges } from "../../src/cli/confirm.js";
+import { checkConfirmable, confirmChanges } from "../../src/cli/confirm.js";
 import { CwsError } from "../../src/errors.js";
 import { SHIPPED_PRICES } from "../../src/fleet/prices.js";
 import { applyCleanup, gatherCleanupFacts } from "../../src/lifecycle/cleanup.js";
@@ -284,6 +284,27 @@ describe("confirmChanges", () => {
       expect(error).toBeInstanceOf(CwsError);
       expect(error).toMatchObject({ code: "CONFIRMATION_REQUIRED", exitCode: 2 });
       expect((error as CwsError).message).toContain("nothing was changed");
+    }
+  });
+});
+
+describe("checkConfirmable (reap's check before it reads anything)", () => {
+  it("passes with --yes, --dry-run or a terminal, and otherwise stops with exit 2 before anything is asked of AWS", () => {
+    const terminal = { prompt: { interactive: true, ask: async () => "y" } };
+    const pipe = { prompt: { interactive: false, ask: async () => "y" } };
+    expect(() => checkConfirmable(pipe, { yes: true, command: "cws ami reap" })).not.toThrow();
+    expect(() => checkConfirmable(pipe, { dryRun: true, command: "cws ami reap" })).not.toThrow();
+    expect(() => checkConfirmable(terminal, { command: "cws ami reap" })).not.toThrow();
+    for (const io of [pipe, {}]) {
+      const error = (() => {
+        try {
+          checkConfirmable(io, { command: "cws ami reap" });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toMatchObject({ code: "CONFIRMATION_REQUIRED", exitCode: 2 });
+      expect((error as CwsError).suggestion).toContain("cws ami reap --dry-run");
     }
   });
 });

@@ -567,6 +567,50 @@ const deleteSecurityGroup: Handler = (ctx) => {
   return { return: true, groupId: sg.id };
 };
 
+// DescribeSecurityGroups (cws ami reap finds a killed build's group by its tags). As EC2: ids that do not exist fail the
+// call, names are looked up in the default VPC, MaxResults is 5 to 1000 with NextToken paging, every tag filter applies.
+// The emulator keeps no rules: each group has none inbound and EC2's default allow-all outbound rule.
+const describeSecurityGroups: Handler = (ctx) => {
+  dryRun(ctx);
+  const { region } = ctx;
+  const ids = list(ctx.params, "GroupId");
+  const names = list(ctx.params, "GroupName");
+  const missing = ids.filter((id) => !region.securityGroups.has(id));
+  if (missing.length) throw new ApiError("InvalidGroup.NotFound", `The security group '${missing.join("', '")}' does not exist`);
+  let groups = ids.length ? ids.map((id) => region.securityGroups.get(id) as SecurityGroup) : [...region.securityGroups.values()];
+  if (names.length) {
+    const vpc = defaultVpc(region);
+    const byName = names.map((name) => {
+      const group = [...region.securityGroups.values()].find((g) => g.vpcId === vpc.id && g.name === name);
+      if (!group) throw new ApiError("InvalidGroup.NotFound", `The security group '${name}' does not exist in default VPC '${vpc.id}'`);
+      return group;
+    });
+    groups = ids.length ? groups.filter((g) => byName.includes(g)) : byName;
+  }
+  groups = applyFilters(groups, readFilters(ctx.params), {
+    "group-id": (g) => g.id,
+    "group-name": (g) => g.name,
+    description: (g) => g.description,
+    "vpc-id": (g) => g.vpcId,
+    "owner-id": (g) => g.ownerId,
+  });
+  const { page, nextToken } = paginate(ctx, groups, 5, 1000);
+  return {
+    securityGroupInfo: page.map((g) => ({
+      ownerId: g.ownerId,
+      groupId: g.id,
+      groupName: g.name,
+      groupDescription: g.description,
+      ipPermissions: [],
+      ipPermissionsEgress: [{ ipProtocol: "-1", groups: [], ipRanges: [{ cidrIp: "0.0.0.0/0" }], ipv6Ranges: [], prefixListIds: [] }],
+      vpcId: g.vpcId,
+      securityGroupArn: `arn:aws:ec2:${region.name}:${g.ownerId}:security-group/${g.id}`,
+      tagSet: tagSet(g.tags),
+    })),
+    nextToken,
+  };
+};
+
 // ---------------------------------------------------------------------------
 // instances
 
@@ -1421,6 +1465,7 @@ export const EC2_HANDLERS: Readonly<Record<string, Handler>> = {
   DescribeSubnets: describeSubnets,
   CreateSecurityGroup: createSecurityGroup,
   DeleteSecurityGroup: deleteSecurityGroup,
+  DescribeSecurityGroups: describeSecurityGroups,
   RunInstances: runInstances,
   DescribeInstances: describeInstances,
   StopInstances: stopInstances,

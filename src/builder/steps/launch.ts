@@ -1,6 +1,6 @@
-import { isAwsError } from "../../aws/ports.js";
+import { isAwsError, type Ec2Port } from "../../aws/ports.js";
 import { BuildFailure, describeTags, remoteWorkDir, resourceTags, type BuildContext, type BuildRequest, type PipelineStep } from "../context.js";
-import { waitFor, WAITS } from "../poll.js";
+import { waitFor, WAITS, type PollSettings } from "../poll.js";
 import type { Outcome } from "../runner.js";
 
 /** Capacity errors that another zone may not have. */
@@ -87,16 +87,25 @@ export async function terminateBuildInstance(ctx: BuildContext, outcome: Outcome
   }
   await ctx.ec2.terminateInstance(instanceId);
   ctx.reporter.cleanup(`Terminating ${instanceId}...`);
-  await waitFor(
-    `${instanceId} to terminate`,
-    async () => {
-      const instance = await ctx.ec2.describeInstance(instanceId);
-      if (!instance || instance.state === "terminated") return { done: true, value: undefined };
-      return { done: false, seen: instance.state };
-    },
-    { plan: WAITS.instanceTerminated, settings: ctx.poll, timeoutMs: 15 * 60_000 },
-  );
+  await waitForTermination(ctx.ec2, instanceId, ctx.poll);
   ctx.instance = undefined;
   ctx.cleaned.push(`instance ${instanceId}`);
   ctx.reporter.cleanup(`Terminated ${instanceId}`);
+}
+
+/**
+ * Waits until the instance is terminated (or gone): its security group cannot
+ * be deleted before (DependencyViolation). The build's cleanup and `cws ami
+ * reap` wait the same way.
+ */
+export async function waitForTermination(ec2: Ec2Port, instanceId: string, poll: PollSettings, signal?: AbortSignal): Promise<void> {
+  await waitFor(
+    `${instanceId} to terminate`,
+    async () => {
+      const instance = await ec2.describeInstance(instanceId);
+      if (!instance || instance.state === "terminated") return { done: true, value: undefined };
+      return { done: false, seen: instance.state };
+    },
+    { plan: WAITS.instanceTerminated, settings: poll, timeoutMs: 15 * 60_000, ...(signal ? { signal } : {}) },
+  );
 }
