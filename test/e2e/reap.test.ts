@@ -184,7 +184,7 @@ describe("cws ami reap (end to end, emulator)", () => {
     const refused = await h.cws(["ami", "reap"]);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain("error: cws ami reap changes nothing without a yes, and there is no terminal to ask: nothing was changed");
-    expect(refused.stderr).toContain("→ pass --yes to remove without asking");
+    expect(refused.stderr).toContain("→ run it again with --yes to go ahead (cws ami reap --dry-run shows what it would do)");
     expect(h.emulator.stats.totalCalls).toBe(0);
 
     const dry = await h.cws(["ami", "reap", "--dry-run", "--older-than", "1s"]);
