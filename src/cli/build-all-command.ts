@@ -16,6 +16,7 @@ import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../tem
 import type { Architecture } from "../template/schema.js";
 import { gitCommit } from "./build-command.js";
 import { fleetReporterFor, writeFleetPlan, writeFleetResult } from "./fleet-output.js";
+import { abortOnSignal } from "./interrupts.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 import { resolvePrices } from "./prices.js";
 import { registryLockOptions } from "./registry-lock.js";
@@ -38,6 +39,8 @@ export interface BuildAllOptions {
   registryUpdate?: boolean;
   publishSsm?: boolean;
   prices?: string;
+  /** --no-verify: false. By default every new image is proven on a fresh instance before it is recorded or copied. */
+  verify?: boolean;
 }
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -149,15 +152,9 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const sourceCommit = await gitCommit(globals.templatesDir);
   const reporter = fleetReporterFor(io, globals);
   const controller = new AbortController();
-  let interrupts = 0;
-  const unsubscribe = io.onSignal?.((signal) => {
-    interrupts++;
-    if (interrupts === 1) {
-      reporter.notice(`${signal}: stopping every target and cleaning up (each removes what it made; press Ctrl-C again to hear that it is still at it)`);
-      controller.abort(signal);
-    } else {
-      reporter.notice("still cleaning up: every instance, security group and unfinished image or copy is being removed (all tagged cws:managed-by=cws)");
-    }
+  const unsubscribe = abortOnSignal(io, controller, {
+    first: (signal) => reporter.notice(`${signal}: stopping every target and cleaning up (each removes what it made; press Ctrl-C again to hear that it is still at it)`),
+    again: () => reporter.notice("still cleaning up: every instance, security group and unfinished image or copy is being removed (all tagged cws:managed-by=cws)"),
   });
   // A subnet belongs to one region: cws.config.json's build.subnet is used in cws.config.json's region, every other region uses its default VPC.
   const subnet = settings.subnet.value;
@@ -180,6 +177,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
       parentRegistryFile: globals.registry,
       registryLock: registryLockOptions(io, (message) => reporter.notice(message)),
       publishSsm: settings.publishSsm.value,
+      verify: options.verify !== false,
       prices,
       runId,
       buildInput: (target: FleetTarget, region: string) => ({

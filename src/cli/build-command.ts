@@ -17,6 +17,7 @@ import { formatProblem } from "../template/problems.js";
 import type { Architecture } from "../template/architectures.js";
 import { instanceTypeMismatch } from "../template/lint.js";
 import { loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
+import { abortOnSignal } from "./interrupts.js";
 import { colorLevel, fancyProgress, type CliIO, type GlobalOptions } from "./io.js";
 import { registryLockOptions } from "./registry-lock.js";
 import { resolvePrices } from "./prices.js";
@@ -41,6 +42,8 @@ export interface BuildOptions {
   maxAge?: string;
   /** A price file (src/fleet/price-file.ts), for the cost the build reports. */
   prices?: string;
+  /** Prove the new image on a fresh instance before it is recorded. */
+  verify?: boolean;
 }
 
 /** A build request as the options describe it, before the run adds its hash, commit and log directory. */
@@ -52,6 +55,7 @@ export type ResolvedBuild = Omit<BuildRequest, "templateHash" | "sourceCommit" |
   publishSsm: boolean;
   force: boolean;
   maxAgeMs: number | undefined;
+  verify: boolean;
 };
 
 /**
@@ -112,6 +116,7 @@ export async function resolveBuild(templateId: string, options: BuildOptions, gl
     publishSsm: settings.publishSsm.value,
     force: options.force === true,
     maxAgeMs: options.maxAge === undefined ? undefined : parseDuration(options.maxAge),
+    verify: options.verify === true,
   };
 }
 
@@ -126,6 +131,11 @@ export function gitCommit(cwd: string): Promise<string | undefined> {
 export async function createPorts(build: Pick<ResolvedBuild, "awsContext">): Promise<AwsPorts> {
   const { createAwsPorts } = await import("../aws/sdk.js");
   return createAwsPorts(awsClientProfile(build.awsContext));
+}
+
+/** A run's instance and security group while they exist, as a second Ctrl-C names them. */
+export function aliveIn(context: Pick<BuildContext, "instance" | "securityGroupId"> | undefined): string[] {
+  return [...(context?.instance ? [`instance ${context.instance.instanceId}`] : []), ...(context?.securityGroupId ? [`security group ${context.securityGroupId}`] : [])];
 }
 
 export async function runBuildCommand(templateId: string, options: BuildOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
@@ -171,6 +181,7 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
     registryLock: registryLockOptions(io),
     force: build.force,
     maxAgeMs: build.maxAgeMs,
+    verify: build.verify,
   };
 
   if (build.dryRun) {
@@ -187,24 +198,18 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
 
   const controller = new AbortController();
   let context: BuildContext | undefined;
-  let interrupts = 0;
-  const unsubscribe = io.onSignal?.((signal) => {
-    interrupts++;
-    if (interrupts === 1) {
-      reporter.warn(`${signal}: stopping the build and cleaning up (press Ctrl-C again to see what is still alive)`);
-      controller.abort(signal);
-    } else {
-      const alive = [
-        context?.instance ? `instance ${context.instance.instanceId}` : undefined,
-        context?.securityGroupId ? `security group ${context.securityGroupId}` : undefined,
-        context?.imageId && context.imageState !== "available" ? `image ${context.imageId}` : undefined,
-      ].filter(Boolean);
+  const unsubscribe = abortOnSignal(io, controller, {
+    first: (signal) => reporter.warn(`${signal}: stopping the build and cleaning up (press Ctrl-C again to see what is still alive)`),
+    again: () => {
+      // An image goes when it is unfinished, or made but not yet judged by --verify's fresh instance.
+      const unproven = context?.imageState !== "available" || context.verifying !== undefined || context.verification?.judged === false;
+      const alive = [...new Set([...aliveIn(context?.verifying), ...aliveIn(context), ...(context?.imageId && unproven ? [`image ${context.imageId}`] : [])])];
       reporter.warn(
         alive.length
           ? `still cleaning up; alive in ${build.region}: ${alive.join(", ")} (all tagged cws:build-id=${context?.buildId})`
           : "still cleaning up; nothing of this build is alive any more",
       );
-    }
+    },
   });
 
   const { runBuild } = await import("../builder/build.js");

@@ -77,6 +77,7 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
     /^[1-9]\d*$/.test(value) && Number(value) <= MAX_COUNT
       ? undefined
       : { problem: /^-?\d+(\.\d+)?$/.test(value) ? `expected a whole number from 1 to ${MAX_COUNT}` : "not a number", suggestion: `e.g. 4; at most ${MAX_COUNT}` },
+  amiId: (value) => (AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "cws ami list shows the AMI ids of the registry" }),
   // An AMI by its id or by the version in its name and tags (rollback --to): each by its own rule.
   amiOrVersion: (value) => {
     if (value.startsWith("ami-")) return AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "or give a version such as v1.2.0; cws ami list shows the AMI ids" };

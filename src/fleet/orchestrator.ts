@@ -3,7 +3,6 @@ import { runBuild, type BuildResult } from "../builder/build.js";
 import { findUpToDateImage } from "../builder/cache.js";
 import type { BuildInput } from "../builder/context.js";
 import type { PollSettings } from "../builder/poll.js";
-import type { BuildReporter } from "../builder/reporter.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { recordFromImage } from "../registry/aws-images.js";
 import { COPIED_FROM_TAG, parseCopiedFromTag } from "../registry/copied-from.js";
@@ -15,7 +14,7 @@ import { recordAmi, updateRegistryFile } from "../registry/store.js";
 import { CopyFailure, copyImageToRegion, copySourceOf, type CopyResult } from "./copy.js";
 import { snapshotMonthlyCost } from "./cost.js";
 import { describePrices, type PriceTable } from "./prices.js";
-import type { FleetReporter, FleetResult, FleetRow, FleetSummary, TargetOutcome } from "./reporter.js";
+import { targetBuildReporter, type FleetReporter, type FleetResult, type FleetRow, type FleetSummary, type TargetOutcome } from "./reporter.js";
 import { runJobs, type Job, type JobOutcome } from "./schedule.js";
 import type { FleetTarget } from "./targets.js";
 
@@ -52,6 +51,8 @@ export interface FleetRunOptions {
   parentRegistryFile: string | undefined;
   registryLock?: RegistryLockOptions;
   publishSsm: boolean;
+  /** Prove each new image on a fresh instance before it is recorded or copied (build-all's default; --no-verify). */
+  verify?: boolean;
   prices: PriceTable;
   /** This run's id: with the source image it makes each copy's client token. */
   runId: string;
@@ -238,7 +239,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     };
     const result = await deps.runBuild(request, {
       aws,
-      reporter: buildReporterFor(target.key, target.copyTo.length > 0 ? `${region}: ` : ""),
+      reporter: targetBuildReporter(reporter, target.key, target.copyTo.length > 0 ? `${region}: ` : ""),
       poll: options.poll,
       signal,
       registryFile: options.registryFile,
@@ -247,6 +248,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       ...(options.registryLock ? { registryLock: options.registryLock } : {}),
       force: options.force,
       maxAgeMs: options.maxAgeMs,
+      verify: options.verify === true,
       ...(options.describeError ? { describeError: options.describeError } : {}),
       prices: options.prices,
     });
@@ -347,19 +349,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     return note;
   }
 
-  function buildReporterFor(key: string, prefix: string): BuildReporter {
-    return {
-      stepStarted: (title) => reporter.targetStep(key, `${prefix}${title}`),
-      stepSucceeded: (text) => reporter.log(key, `✅ ${prefix}${text}`),
-      stepFailed: (text) => reporter.log(key, `❌ ${prefix}${text}`),
-      detail: (text) => reporter.targetStep(key, `${prefix}${text}`),
-      output: () => {},
-      test: (name, passed, detail) => reporter.log(key, `${passed ? "✅" : "❌"} ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`),
-      warn: (text) => reporter.log(key, `⚠️  ${prefix}${text}`),
-      cleanup: (text) => reporter.log(key, `🧹 ${prefix}${text}`),
-      close: () => {},
-    };
-  }
+
 
   const onEnd = (id: string, outcome: JobOutcome<unknown>) => {
     const meta = metas.get(id)!;

@@ -46,6 +46,10 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
     ["0", "expected a whole number from 1 to 64"],
     ["four", "not a number"],
   ],
+  amiId: [
+    ["ami-xyz", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+    ["v1.2.3", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+  ],
 };
 
 const takesValue = (option: OptionSpec) => /[<[]/.test(option.flags);

@@ -22,8 +22,8 @@ afterAll(async () => {
   await emu?.stop();
 });
 
-/** A daemon that proves it is alive by a heartbeat in /run (gone at every boot). */
-const DAEMON = ["mkdir -p /run/svc", "while :; do date +%s%N > /run/svc/beat; sleep 0.05; done"].join("\n");
+/** A daemon that proves it is alive by a heartbeat in /run (gone at every boot), written aside and renamed so a reader never sees it half-written. */
+const DAEMON = ["mkdir -p /run/svc", "while :; do date +%s%N > /run/svc/beat.new; mv /run/svc/beat.new /run/svc/beat; sleep 0.05; done"].join("\n");
 const INSTALL_DAEMON = `mkdir -p /usr/local/bin && printf '%s\\n' '#!/bin/bash' '${DAEMON.replace(/\n/g, "' '")}' > /usr/local/bin/svc && chmod +x /usr/local/bin/svc`;
 const START_DAEMON = "setsid nohup /usr/local/bin/svc > /dev/null 2>&1 < /dev/null &";
 const ALIVE = "a=$(cat /run/svc/beat 2>/dev/null); sleep 0.3; b=$(cat /run/svc/beat 2>/dev/null); if [ -n \"$b\" ] && [ \"$a\" != \"$b\" ]; then echo alive; else echo dead; fi";
