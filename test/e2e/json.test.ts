@@ -40,6 +40,13 @@ const CASES: Record<string, Case> = {
     fail: ["emu-basic", "--architecture", "x86_64", "--instance-type", "t4g.large"],
     failCode: "INSTANCE_TYPE_ARCHITECTURE",
   },
+  "ami build-all": {
+    // Built just before: up to date, so nothing is launched.
+    ok: ["emu-basic", "--architecture", "x86_64", "--region", "us-east-1"],
+    okShape: (d) => expect(d).toMatchObject({ rows: [expect.objectContaining({ template: "emu-basic", result: "up-to-date" })], interrupted: false }),
+    fail: ["emu-basci"],
+    failCode: "TEMPLATE_NOT_FOUND",
+  },
   "ami lint": {
     ok: ["emu-basic"],
     okShape: (d) => expect(d).toMatchObject({ errors: 0, exitCode: 0, templates: [{ id: "emu-basic" }] }),
@@ -65,6 +72,12 @@ const CASES: Record<string, Case> = {
     okShape: (d) => expect(d).toMatchObject({ template: "emu-basic", region: "us-east-1", architecture: "x86_64", from: expect.stringMatching(/^ami-/) }),
     fail: ["emu-basic", "--region", "us-east-1", "--arch", "x86_64", "--to", "v9.9.9"],
     failCode: "ROLLBACK_TARGET_UNKNOWN",
+  },
+  "ami validate": {
+    ok: ["emu-basic", "--region", "us-east-1", "--arch", "x86_64"],
+    okShape: (d) => expect(d).toMatchObject({ status: "succeeded", template: "emu-basic", imageId: expect.stringMatching(/^ami-/), exitCode: 0 }),
+    fail: ["emu-basic", "--ami", "ami-xyz"],
+    failCode: "BAD_OPTION",
   },
   "ami registry merge": {
     ok: ["artifact.json"],
