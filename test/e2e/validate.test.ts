@@ -151,6 +151,23 @@ describe("cws ami validate (end to end, emulator)", () => {
     expectNothingRunning(harness);
   });
 
+  it("build-all verifies by default: an image that fails on a fresh instance is neither recorded nor copied; --no-verify skips it", { timeout: 120_000 }, async () => {
+    harness = await startHarness();
+    const result = await harness.cws(["ami", "build-all", "emu-memory-service", "--architecture", "x86_64", "--json"]);
+    expect(result.status).toBe(1);
+    const rows = JSON.parse(result.stdout).rows as { region: string; result: string; detail: string }[];
+    expect(rows.map((row) => `${row.region} ${row.result}`)).toEqual(["us-east-1 failed", "us-west-2 skipped"]);
+    expect(rows[0]!.detail).toMatch(/^verify: ami-[0-9a-f]+ failed on a fresh instance/);
+    expect(harness.registry()).toBeUndefined();
+    expect(harness.emulator.images("us-east-1").map((i) => i.tags["cws:validated"])).toEqual(["false"]);
+    expect(harness.emulator.images("us-west-2")).toEqual([]);
+    expectNothingRunning(harness);
+
+    const unverified = await harness.cws(["ami", "build-all", "emu-memory-service", "--architecture", "x86_64", "--region", "us-east-1", "--no-verify", "--json"]);
+    expect(unverified.status, unverified.stderr).toBe(0);
+    expect(harness.emulator.instances("us-east-1").filter((i) => i.tags["cws:purpose"] === "validate")).toHaveLength(1);
+  });
+
   it("--all validates every current image in parallel, bounded, and names each failure", { timeout: 240_000 }, async () => {
     harness = await startHarness();
     const built = await harness.cws(["ami", "build-all", "emu-basic", "emu-boot-service", "emu-memory-service", "--region", "us-east-1", "--no-verify", "--concurrency", "6"], { timeoutMs: 180_000 });
