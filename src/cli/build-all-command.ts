@@ -125,7 +125,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
     const { plannedTargets } = await import("../fleet/dry-run.js");
     const { fleetPlanReport } = await import("../fleet/plan-report.js");
     const planned = plannedTargets(targets, registry, { force, maxAgeMs, now: new Date(), instanceType: (target) => instanceTypes.get(target.key)! });
-    writeFleetPlan(fleetPlanReport(planned, prices), globals, io);
+    writeFleetPlan(fleetPlanReport(planned, prices, { verify: options.verify !== false }), globals, io);
     return EXIT.ok;
   }
 

@@ -41,7 +41,16 @@ interface PricedTarget {
   newImages: number;
 }
 
-export function fleetPlanReport(targets: readonly PlannedTarget[], prices: PriceTable, buildSeconds: number = EXPECTED_BUILD_SECONDS): FleetPlanReport {
+/**
+ * `buildSeconds`: how long a build is assumed to take; `verify`: each new
+ * image is proven on a fresh instance before it is recorded or copied
+ * (build-all's default), said in the plan.
+ */
+export function fleetPlanReport(
+  targets: readonly PlannedTarget[],
+  prices: PriceTable,
+  { buildSeconds = EXPECTED_BUILD_SECONDS, verify = false }: { buildSeconds?: number; verify?: boolean } = {},
+): FleetPlanReport {
   const priced: PricedTarget[] = targets.map((target) => {
     const { region, instanceType, volumeGb } = target;
     const build = target.action === "build" ? buildCost({ region, instanceType, seconds: buildSeconds, volumeGb }, prices) : undefined;
@@ -63,6 +72,7 @@ export function fleetPlanReport(targets: readonly PlannedTarget[], prices: Price
   const lines = [
     `Plan (dry run, nothing is created): ${plural(counts.builds, "build")}, ${plural(counts.copies, "copy", "copies")}, ${counts.upToDate} up to date`,
     `Prices: ${describePrices(prices)} (on-demand estimates; a build is assumed to take ${Math.round(buildSeconds / 60)} minutes)`,
+    ...(verify && counts.builds > 0 ? ["Verify: each new image runs its tests on a fresh instance launched from it before it is recorded or copied (--no-verify skips this)"] : []),
     "",
   ];
   for (const { target, build, storage: stored, newImages } of priced) {
@@ -103,6 +113,7 @@ export function fleetPlanReport(targets: readonly PlannedTarget[], prices: Price
         cost: { build: build ?? null, storagePerMonth: stored },
       })),
       counts,
+      verify,
       cost: { builds, storagePerMonth: storage, assumedBuildSeconds: buildSeconds, prices: describePrices(prices) },
     },
   };

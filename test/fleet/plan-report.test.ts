@@ -70,7 +70,7 @@ describe("build-all --dry-run's plan", () => {
   });
 
   it("as one JSON document: every target with its cost, the counts and the totals", () => {
-    const { json } = fleetPlanReport(TARGETS, TEST_PRICES, 600);
+    const { json } = fleetPlanReport(TARGETS, TEST_PRICES, { buildSeconds: 600 });
     const doc = JSON.parse(JSON.stringify(json)) as {
       dryRun: boolean;
       targets: { template: string; action: string; amiId: string | null; after: string | null; present: string[]; cost: { build: { known: boolean; detail: { billedSeconds: number } } | null; storagePerMonth: { usd: number; known: boolean } } }[];
@@ -91,6 +91,14 @@ describe("build-all --dry-run's plan", () => {
     expect(doc.counts).toEqual({ builds: 2, copies: 3, upToDate: 2 });
     expect(doc.cost).toMatchObject({ assumedBuildSeconds: 600, prices: "test prices of 2026-01-01", builds: { known: false, unknown: ["price unknown for g5g.xlarge in us-east-1 (add it with --prices)"] } });
     expect(doc.cost.storagePerMonth.usd).toBe(7);
+  });
+
+  it("says each new image is verified on a fresh instance first, when it will be and there is one", () => {
+    const line = "Verify: each new image runs its tests on a fresh instance launched from it before it is recorded or copied (--no-verify skips this)";
+    expect(fleetPlanReport(TARGETS, TEST_PRICES, { verify: true }).text.split("\n")[2]).toBe(line);
+    expect(fleetPlanReport(TARGETS, TEST_PRICES, { verify: true }).json).toMatchObject({ verify: true });
+    expect(fleetPlanReport(TARGETS, TEST_PRICES).text).not.toContain("Verify:");
+    expect(fleetPlanReport([TARGETS[3]!], TEST_PRICES, { verify: true }).text).not.toContain("Verify:");
   });
 
   it("with nothing to build or copy, says so and costs nothing", () => {
