@@ -79,7 +79,7 @@ describe("build --verify", () => {
   it("keeps an image that fails on the fresh instance out of the registry, tagged cws:validated=false, and fails the build", async () => {
     const { result, calls } = await verifiedBuild({ testExitCode: (launch) => (launch === 2 ? 1 : 0) });
     expect(result).toMatchObject({ status: "failed", failedStep: "verify", exitCode: 1, imageId: FAKE_IMAGE_ID, error: { code: "BUILD_FAILED" } });
-    expect(result.error?.message).toBe(`${FAKE_IMAGE_ID} failed on a fresh instance (i-2): 1 of 1 validation test failed on a fresh instance of ${FAKE_IMAGE_ID}`);
+    expect(result.error?.message).toBe(`1 of 1 validation test failed on a fresh instance of ${FAKE_IMAGE_ID}`);
     expect(result.error?.suggestion).toContain("tagged cws:validated=false and not recorded");
     expect(result.validation.map((test) => test.passed)).toEqual([true]);
     expect(result.verification).toMatchObject({ judged: true, passed: false, tests: [expect.objectContaining({ passed: false })] });

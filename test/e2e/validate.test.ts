@@ -115,7 +115,7 @@ describe("cws ami validate (end to end, emulator)", () => {
     expect(result.status).toBe(1);
     const build = JSON.parse(result.stdout);
     expect(build).toMatchObject({ status: "failed", failedStep: "verify", exitCode: 1, error: { code: "BUILD_FAILED" } });
-    expect(build.error.message).toContain(`${build.imageId} failed on a fresh instance`);
+    expect(build.error.message).toBe(`1 of 2 validation tests failed on a fresh instance of ${build.imageId}`);
     expect(build.verification).toMatchObject({ judged: true, passed: false });
     // Its tests passed on the build instance, and failed on the fresh one.
     expect(build.validation.every((test: { passed: boolean }) => test.passed)).toBe(true);
@@ -157,7 +157,7 @@ describe("cws ami validate (end to end, emulator)", () => {
     expect(result.status).toBe(1);
     const rows = JSON.parse(result.stdout).rows as { region: string; result: string; detail: string }[];
     expect(rows.map((row) => `${row.region} ${row.result}`)).toEqual(["us-east-1 failed", "us-west-2 skipped"]);
-    expect(rows[0]!.detail).toMatch(/^verify: ami-[0-9a-f]+ failed on a fresh instance/);
+    expect(rows[0]!.detail).toMatch(/^verify: 1 of 2 validation tests failed on a fresh instance of ami-[0-9a-f]+ \(ami-[0-9a-f]+ is kept to look at, tagged cws:validated=false/);
     expect(harness.registry()).toBeUndefined();
     expect(harness.emulator.images("us-east-1").map((i) => i.tags["cws:validated"])).toEqual(["false"]);
     expect(harness.emulator.images("us-west-2")).toEqual([]);

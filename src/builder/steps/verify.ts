@@ -64,8 +64,9 @@ export const verifyImage: PipelineStep = {
       await tagImageAndSnapshots(ctx.ec2, image, { "cws:validated": "false" });
       ctx.kept.push(`image ${imageId} (failed on a fresh instance; tagged cws:validated=false, not in the registry)`);
       const failure = result.error as BuildFailure;
+      // The tests' own message names the image and the fresh instance; an instance that never came up is said here.
       throw new BuildFailure(
-        `${imageId} failed on ${on}: ${failure.message}`,
+        result.failedStep === "validate" ? failure.message : `${imageId} failed on ${on}: ${failure.message}`,
         [
           `${imageId} is kept to look at, tagged cws:validated=false and not recorded, so nothing launches it.`,
           "It passed on the build instance: what the tests need lived only there (a process the setup started and nothing starts at boot, a file in /tmp or /run, a first-boot step that fails).",
