@@ -13,7 +13,7 @@ import { templateContentHash } from "../template/content-hash.js";
 import { instanceTypeMismatch } from "../template/lint.js";
 import { formatProblem } from "../template/problems.js";
 import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
-import type { Architecture } from "../template/schema.js";
+import type { Architecture, Template } from "../template/schema.js";
 import { gitCommit } from "./build-command.js";
 import { fleetReporterFor, writeFleetPlan, writeFleetResult } from "./fleet-output.js";
 import { abortOnSignal } from "./interrupts.js";
@@ -92,6 +92,35 @@ async function loadInvolved(requested: readonly string[], globals: GlobalOptions
   return loaded;
 }
 
+/**
+ * Each target's instance type (the template's, else cws.config.json's, else the default for its
+ * architecture), refused (exit 2) when it is of the other architecture, by lint's instance-type-arch
+ * rule, before anything touches AWS. `what` the instance is, in the message: "build", "instance".
+ */
+export function instanceTypesFor(
+  targets: readonly { key: string; templateId: string; architecture: Architecture; template: Pick<Template, "instance_type"> }[],
+  project: GlobalOptions["project"],
+  what: string,
+): Map<string, string> {
+  const types = new Map<string, string>();
+  for (const target of targets) {
+    const type = resolveInstanceType(undefined, target.architecture, { id: target.templateId, instanceType: target.template.instance_type }, project);
+    const mismatch = instanceTypeMismatch(type.value, target.architecture, `${target.templateId}'s ${target.architecture} ${what} is`);
+    if (mismatch) throw new CwsError("INSTANCE_TYPE_ARCHITECTURE", mismatch.message, { value: type.value, suggestion: mismatch.suggestion });
+    types.set(target.key, type.value);
+  }
+  return types;
+}
+
+/** Credentials once, before a run of many launches anything: without them each would fail the same way (exit 2, one line). */
+export async function checkCredentials(aws: AwsPorts, region: string, describe: (error: unknown) => CwsError | undefined): Promise<void> {
+  try {
+    await aws.sts(region).callerIdentity();
+  } catch (error) {
+    throw describe(error) ?? error;
+  }
+}
+
 export async function runBuildAllCommand(args: readonly string[], options: BuildAllOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
   const strategy = options.strategy ?? "copy";
   if (options.buildRegion !== undefined && strategy === "per-region") {
@@ -110,13 +139,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const registryUpdate = options.registryUpdate !== false;
 
   // Everything a flag, the config or a template names is checked now, before any AWS call.
-  const instanceTypes = new Map<string, string>();
-  for (const target of targets) {
-    const type = resolveInstanceType(undefined, target.architecture, { id: target.templateId, instanceType: target.template.instance_type }, globals.project);
-    const mismatch = instanceTypeMismatch(type.value, target.architecture, `${target.templateId}'s ${target.architecture} build is`);
-    if (mismatch) throw new CwsError("INSTANCE_TYPE_ARCHITECTURE", mismatch.message, { value: type.value, suggestion: mismatch.suggestion });
-    instanceTypes.set(target.key, type.value);
-  }
+  const instanceTypes = instanceTypesFor(targets, globals.project, "build");
   const prices = await resolvePrices(options.prices, globals);
   const registry = await readRegistry(globals.registry);
   if (leftOut.length > 0) io.stderr.write(`Left out: ${leftOut.join(", ")}\n`);
@@ -141,12 +164,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   // One set of clients for the whole run: one per service and region, so parallel builds and copies in a region share its retry budget.
   const aws: AwsPorts = createAwsPorts(awsClientProfile(context));
   // Credentials once, before anything is launched: without them every target would fail the same way.
-  const first = targets[0]!;
-  try {
-    await aws.sts(first.home).callerIdentity();
-  } catch (error) {
-    throw describeAwsError(error) ?? error;
-  }
+  await checkCredentials(aws, targets[0]!.home, describeAwsError);
 
   const poll = pollSettingsFromEnv(io.env);
   const sourceCommit = await gitCommit(globals.templatesDir);

@@ -3,18 +3,17 @@ import { Chalk } from "chalk";
 import type { BuildContext, BuildInput } from "../builder/context.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, resolveAwsContext } from "../config/aws-context.js";
-import { projectAwsConfig, resolveBuildSettings, resolveInstanceType } from "../config/settings.js";
+import { projectAwsConfig, resolveBuildSettings } from "../config/settings.js";
 import { CwsError, type ExitCode } from "../errors.js";
 import type { ValidationTarget } from "../lifecycle/validate.js";
 import { resolveAmi } from "../registry/resolve.js";
 import type { Registry } from "../registry/schema.js";
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
 import { templateContentHash } from "../template/content-hash.js";
-import { instanceTypeMismatch } from "../template/lint.js";
 import { listTemplateFiles, loadTemplateFile } from "../template/repository.js";
 import type { Architecture, Template } from "../template/schema.js";
 import { aliveIn, createPorts, resolveBuild } from "./build-command.js";
-import { DEFAULT_CONCURRENCY } from "./build-all-command.js";
+import { checkCredentials, DEFAULT_CONCURRENCY, instanceTypesFor } from "./build-all-command.js";
 import { fleetReporterFor } from "./fleet-output.js";
 import { abortOnSignal } from "./interrupts.js";
 import { colorLevel, fancyProgress, type CliIO, type GlobalOptions } from "./io.js";
@@ -173,26 +172,13 @@ async function validateAll(options: ValidateOptions, globals: GlobalOptions, io:
     });
   }
   // Everything the config or a template names is checked now, before any AWS call.
-  const machines = new Map<string, string>();
-  for (const target of targets) {
-    const type = resolveInstanceType(undefined, target.architecture, { id: target.templateId, instanceType: target.template.instance_type }, globals.project);
-    const mismatch = instanceTypeMismatch(type.value, target.architecture, `${target.templateId}'s ${target.architecture} instance is`);
-    if (mismatch) throw new CwsError("INSTANCE_TYPE_ARCHITECTURE", mismatch.message, { value: type.value, suggestion: mismatch.suggestion });
-    machines.set(target.key, type.value);
-  }
+  const machines = instanceTypesFor(targets, globals.project, "instance");
   const settings = resolveBuildSettings({ instanceProfile: options.instanceProfile }, globals.project);
   const context = await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env);
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
   const aws = createAwsPorts(awsClientProfile(context));
   // Credentials once, before anything is launched: without them every validation would fail the same way.
-  const first = targets[0];
-  if (first) {
-    try {
-      await aws.sts(first.region).callerIdentity();
-    } catch (error) {
-      throw describeAwsError(error) ?? error;
-    }
-  }
+  if (targets[0]) await checkCredentials(aws, targets[0].region, describeAwsError);
   // A subnet belongs to one region: cws.config.json's build.subnet is used in cws.config.json's region, others use their default VPC.
   const subnet = settings.subnet.value;
   const subnetRegion = projectAwsConfig(globals.project)?.region;
