@@ -45,16 +45,20 @@ function footer(summary: FleetSummary, totals: FleetTotals): { tally: string; co
   };
 }
 
-export function formatFleetTable(summary: FleetSummary): string {
-  const rows = summary.rows.map(cells);
-  const widths = HEADERS.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]!.length)));
+/** A text table: the headers, then a line per row, each column as wide as its widest cell, two spaces between. */
+export function textTable(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]!.length)));
   const line = (values: readonly string[]) =>
     values
       .map((value, column) => (column === values.length - 1 ? value : value.padEnd(widths[column]!)))
       .join("  ")
       .trimEnd();
+  return [line(headers), ...rows.map(line)];
+}
+
+export function formatFleetTable(summary: FleetSummary): string {
   const { tally, cost, unknown, why } = footer(summary, fleetTotals(summary));
-  return `${[line(HEADERS), ...rows.map(line), "", tally, cost, ...unknown, ...why.flatMap((group) => [group.heading, ...group.items.map((item) => `  ${item.replace(/\n/g, "\n    ")}`)])].join("\n")}\n`;
+  return `${[...textTable(HEADERS, summary.rows.map(cells)), "", tally, cost, ...unknown, ...why.flatMap((group) => [group.heading, ...group.items.map((item) => `  ${item.replace(/\n/g, "\n    ")}`)])].join("\n")}\n`;
 }
 
 /**

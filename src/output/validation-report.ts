@@ -2,6 +2,7 @@ import type { ChalkInstance } from "chalk";
 import { formatDuration } from "../duration.js";
 import { countResults, describeCounts } from "../fleet/reporter.js";
 import type { ValidationResult, ValidationRow, ValidationRowResult, ValidationSummary } from "../lifecycle/validate.js";
+import { textTable } from "./fleet-summary.js";
 
 /**
  * `cws ami validate`'s result on stdout (a failure's on stderr, as build's):
@@ -67,13 +68,6 @@ function tally(summary: ValidationSummary): string {
 }
 
 export function formatValidationTable(summary: ValidationSummary): string {
-  const rows = summary.rows.map(cells);
-  const widths = HEADERS.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]!.length)));
-  const line = (values: readonly string[]) =>
-    values
-      .map((value, column) => (column === values.length - 1 ? value : value.padEnd(widths[column]!)))
-      .join("  ")
-      .trimEnd();
   const why = (["failed", "cancelled", "skipped"] as const).flatMap((result) => {
     const items = summary.rows.filter((row) => row.result === result);
     if (items.length === 0) return [];
@@ -82,7 +76,7 @@ export function formatValidationTable(summary: ValidationSummary): string {
       ...items.map((row) => `  ${row.template} ${row.architecture} ${row.region} ${row.amiId}: ${(row.detail ?? row.result).replace(/\n/g, "\n    ")}${row.logDir ? ` (logs: ${row.logDir})` : ""}`),
     ];
   });
-  return `${[line(HEADERS), ...rows.map(line), "", tally(summary), ...why].join("\n")}\n`;
+  return `${[...textTable(HEADERS, summary.rows.map(cells)), "", tally(summary), ...why].join("\n")}\n`;
 }
 
 const ROW_RESULTS: readonly ValidationRowResult[] = ["validated", "failed", "skipped", "cancelled"];
