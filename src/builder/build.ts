@@ -146,6 +146,8 @@ export interface BuildResult {
   validatedAt?: string;
   /** What this build wrote the new AMI into: absent when nothing was (--no-registry-update, a pending image, a failure). */
   written: { registry?: string; ssmParameter?: string };
+  /** The registry stayed on this AMI, pinned by a rollback, rather than take the up-to-date image (`imageId`): what users of the registry still get. */
+  pinnedTo?: string;
   cleaned: string[];
   kept: string[];
   cleanupErrors: string[];
@@ -331,6 +333,7 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
     ...(failure ? { error: failure.error } : {}),
     exitCode: result.outcome === "succeeded" ? EXIT.ok : result.outcome === "interrupted" ? EXIT.interrupted : (failure?.exitCode ?? EXIT.failed),
     written: { ...(ctx.recordedIn ? { registry: ctx.recordedIn } : {}), ...(ctx.publishedAs ? { ssmParameter: ctx.publishedAs } : {}) },
+    ...(ctx.pinnedTo ? { pinnedTo: ctx.pinnedTo } : {}),
     cleaned: ctx.cleaned,
     kept: ctx.kept,
     cleanupErrors: result.cleanupErrors.map((c) => `${c.step}: ${(c.error as Error).message}`),

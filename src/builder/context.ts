@@ -115,7 +115,11 @@ export interface BuildContext {
   // Cleanup decisions, each written by the step that owns the resource and read by the cleanups.
   /** The launch cleanup left the instance running for inspection (--on-error abort); its security group stays too. */
   instanceKept?: boolean;
-  /** The image was still pending when its wait timed out: slow is not broken, so its cleanup keeps it. */
+  /**
+   * The image stays although the build did not succeed: still pending when its wait timed out (slow is not
+   * broken), or available and validated when a later step failed or the build was interrupted. Its cleanup
+   * keeps it, and its snapshots count in the build's cost.
+   */
   imageKept?: boolean;
 
   /**

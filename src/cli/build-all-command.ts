@@ -9,7 +9,7 @@ import { parseDuration } from "../duration.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import type { FleetTarget, FleetTemplate, FleetStrategy } from "../fleet/targets.js";
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
-import { templateContentHash } from "../template/content-hash.js";
+import { templateImageHash } from "../template/content-hash.js";
 import { instanceTypeMismatch } from "../template/lint.js";
 import { formatProblem } from "../template/problems.js";
 import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
@@ -23,7 +23,8 @@ import { registryLockOptions } from "./registry-lock.js";
 
 /** build-all's options, as the command table declares them; values are checked before this module loads (option-values.ts). */
 export interface BuildAllOptions {
-  templates?: string;
+  /** Every --templates given, in order (repeatable). */
+  templates?: string[];
   architecture?: Architecture;
   region?: string;
   buildRegion?: string;
@@ -45,13 +46,29 @@ export interface BuildAllOptions {
 
 export const DEFAULT_CONCURRENCY = 4;
 
-/** The ids asked for: the arguments and --templates a,b (spaces around the commas allowed), each once, in the order given. */
-export function requestedIds(args: readonly string[], templates: string | undefined): string[] {
-  const fromFlag = templates === undefined ? [] : templates.split(",").map((id) => id.trim());
-  if (templates !== undefined && fromFlag.every((id) => id === "")) {
-    throw new CwsError("NO_TEMPLATES", "--templates names no template", { value: templates, suggestion: "give template ids separated by commas, e.g. --templates r-research,python-research" });
+/**
+ * The ids asked for: the arguments and every --templates a,b (spaces around the commas allowed; the flag may be
+ * repeated), each once, in the order given. An id written with spaces for commas says so.
+ */
+export function requestedIds(args: readonly string[], templates: readonly string[] | string | undefined): string[] {
+  const lists = templates === undefined ? [] : typeof templates === "string" ? [templates] : templates;
+  const fromFlag: string[] = [];
+  for (const list of lists) {
+    const ids = list.split(",").map((id) => id.trim());
+    if (ids.every((id) => id === "")) {
+      throw new CwsError("NO_TEMPLATES", "--templates names no template", { value: list, suggestion: "give template ids separated by commas, e.g. --templates r-research,python-research" });
+    }
+    for (const id of ids) {
+      if (/\s/.test(id)) {
+        throw new CwsError("TEMPLATE_ID_INVALID", `--templates "${list}": "${id}" is not a template id (ids are separated by commas)`, {
+          value: id,
+          suggestion: `write --templates ${id.split(/\s+/).join(",")}`,
+        });
+      }
+      if (id !== "") fromFlag.push(id);
+    }
   }
-  return [...new Set([...args, ...fromFlag.filter((id) => id !== "")])];
+  return [...new Set([...args, ...fromFlag])];
 }
 
 /**
@@ -61,8 +78,6 @@ export function requestedIds(args: readonly string[], templates: string | undefi
  * involved are not even read.
  */
 async function loadInvolved(requested: readonly string[], globals: GlobalOptions, io: CliIO): Promise<Map<string, FleetTemplate>> {
-  // An unknown id is a usage error with a suggestion.
-  if (requested.length > 0) await selectTemplateFiles(globals.templatesDir, requested);
   const files = await listTemplateFiles(globals.templatesDir);
   if (files.length === 0) throw new CwsError("NO_TEMPLATES", `no templates in ${globals.templatesDir}`, { value: globals.templatesDir, suggestion: "add a template (templates/<id>.yml), or pass --templates-dir" });
   const byId = new Map(files.map((file) => [file.id, file]));
@@ -129,7 +144,9 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
       suggestion: "leave --build-region out, or use --strategy copy",
     });
   }
-  const requested = requestedIds(args, options.templates);
+  // Ids as build and lint take them (`r-research`, `r-research.yml`); an unknown one is a usage error with a suggestion.
+  const typed = requestedIds(args, options.templates);
+  const requested = typed.length === 0 ? [] : [...new Set((await selectTemplateFiles(globals.templatesDir, typed)).map((file) => file.id))];
   const templates = await loadInvolved(requested, globals, io);
   const { fleetTargets } = await import("../fleet/targets.js");
   const { targets, leftOut } = fleetTargets({ templates, requested, strategy, buildRegion: options.buildRegion, region: options.region, architecture: options.architecture });
@@ -143,6 +160,15 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const prices = await resolvePrices(options.prices, globals);
   const registry = await readRegistry(globals.registry);
   if (leftOut.length > 0) io.stderr.write(`Left out: ${leftOut.join(", ")}\n`);
+  // A parent not asked for is made only where its children need it: said, so that its other regions are not thought updated.
+  for (const target of targets.filter((t) => !t.requested)) {
+    const children = targets.filter((t) => t.parent === target.templateId && t.architecture === target.architecture).map((t) => t.templateId);
+    const regions = [target.home, ...target.copyTo];
+    const all = target.template.regions.length;
+    io.stderr.write(
+      `Included: ${target.templateId}/${target.architecture} in ${regions.join(", ")}${regions.length < all ? ` only (of its ${all} regions)` : ""}, since ${[...new Set(children)].join(", ") || "a template asked for"} builds on it${regions.length < all ? `; cws ami build-all ${target.templateId} updates the rest` : ""}\n`,
+    );
+  }
 
   if (options.dryRun) {
     const { plannedTargets } = await import("../fleet/dry-run.js");
@@ -204,7 +230,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
         subnetId: subnet !== undefined && region === subnetRegion ? subnet : undefined,
         instanceProfile: settings.instanceProfile.value,
         onError: settings.onError.value,
-        templateHash: templateContentHash(target.template),
+        templateHash: templateImageHash(target.template),
         sourceCommit,
         logRoot: ".cws/logs",
       }),
@@ -215,6 +241,6 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
     reporter.close();
     unsubscribe?.();
   }
-  writeFleetResult(result.summary, globals, io);
+  writeFleetResult(result.summary, result.exitCode, globals, io);
   return result.exitCode;
 }

@@ -12,7 +12,7 @@ import { describeSource, projectAwsConfig, resolveBuildSettings, resolveInstance
 import { parseDuration } from "../duration.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
-import { templateContentHash } from "../template/content-hash.js";
+import { templateImageHash } from "../template/content-hash.js";
 import { formatProblem } from "../template/problems.js";
 import type { Architecture } from "../template/architectures.js";
 import { instanceTypeMismatch } from "../template/lint.js";
@@ -157,7 +157,7 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
   const aws = await createPorts(build);
   const poll = pollSettingsFromEnv(io.env);
   const sourceCommit = await gitCommit(globals.templatesDir);
-  const templateHash = templateContentHash(build.template);
+  const templateHash = templateImageHash(build.template);
   // The dry run and the build get the same request and the same step options.
   const request: BuildInput = {
     templateId: build.templateId,

@@ -46,6 +46,8 @@ export interface OptionSpec {
   aliases?: readonly string[];
   /** Accepted but left out of the help. */
   hidden?: boolean;
+  /** May be given more than once (`--region a --region b`): the command gets every value, in order, each checked. */
+  repeatable?: boolean;
   /**
    * What cannot be given with it: the command's arguments by name (`template` for `[template]`) and
    * other options by long flag. Both given is a usage error (exit 2), never one silently ignored.

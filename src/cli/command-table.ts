@@ -115,7 +115,7 @@ export const COMMAND_TABLE: GroupSpec = {
       description: "build every template (or those named) for each architecture, once, copy the images to the other regions, skip what is up to date",
       arguments: [TEMPLATE_IDS],
       options: [
-        { flags: "--templates <ids>", description: "template ids separated by commas, as well as or instead of the arguments (e.g. r-research,python-research)" },
+        { flags: "--templates <ids>", repeatable: true, description: "template ids separated by commas, as well as or instead of the arguments (e.g. r-research,python-research); may be repeated" },
         option(shared.architecture, `only this architecture (${ARCHITECTURE_NAMES})`),
         option(shared.region, "only this region gets an image (with the copy strategy the build stays in the home region, which gets one too)"),
         { flags: "--build-region <region>", value: "region", description: "build every target here and copy from here (default: each template's first region)" },

@@ -1,4 +1,4 @@
-import { isCwsError } from "../errors.js";
+import { isCwsError, type ExitCode } from "../errors.js";
 import type { FleetPlanReport } from "../fleet/plan-report.js";
 import type { FleetReporter, FleetSummary } from "../fleet/reporter.js";
 import { createFleetReporter } from "../output/fleet-reporter.js";
@@ -17,9 +17,9 @@ export function fleetReporterFor(io: CliIO, globals: Pick<GlobalOptions, "color"
   return createFleetReporter({ stream: io.stderr, color: colorLevel({ ...io, stdout: io.stderr }, globals.color), fancy: fancyProgress(io) });
 }
 
-/** The result: the table (or --json's document) on stdout, and the job summary. A job summary that cannot be written is a warning: the images are made. */
-export function writeFleetResult(summary: FleetSummary, globals: Pick<GlobalOptions, "json">, io: CliIO): void {
-  io.stdout.write(globals.json ? `${JSON.stringify(fleetSummaryJson(summary), null, 2)}\n` : formatFleetTable(summary));
+/** The result: the table (or --json's document, with the exit code) on stdout, and the job summary. A job summary that cannot be written is a warning: the images are made. */
+export function writeFleetResult(summary: FleetSummary, exitCode: ExitCode, globals: Pick<GlobalOptions, "json">, io: CliIO): void {
+  io.stdout.write(globals.json ? `${JSON.stringify(fleetSummaryJson(summary, exitCode), null, 2)}\n` : formatFleetTable(summary));
   const file = io.env.GITHUB_STEP_SUMMARY;
   if (file === undefined || file === "") return;
   try {

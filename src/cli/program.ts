@@ -78,6 +78,8 @@ function addOptions(command: Command, specs: readonly OptionSpec[]): Declared[] 
     }
     if (spec.default !== undefined) option.default(spec.default);
     if (spec.hidden) option.hideHelp();
+    // Every value given, in order (commander keeps the last one otherwise).
+    if (spec.repeatable) option.argParser((value: string, previous: unknown) => [...(Array.isArray(previous) ? (previous as string[]) : []), value]);
     command.addOption(option);
     const aliases = (spec.aliases ?? []).map((flag) => {
       const alias = new Option(spec.flags.replace(/^--[\w-]+/, flag)).hideHelp();
@@ -90,11 +92,17 @@ function addOptions(command: Command, specs: readonly OptionSpec[]): Declared[] 
 }
 
 /** An option's value as typed, and the option's own key (an alias's value too: `--arch` as `architecture`). */
-type Given = GivenValue & { key: string };
+type Given = GivenValue & { key: string; spec: OptionSpec };
 
 function givenValues(values: Record<string, unknown>, declared: readonly Declared[]): Given[] {
   const found: Given[] = [];
   for (const { spec, key, flag, aliases } of declared) {
+    // A repeatable option's values, each checked like a single one.
+    const repeated = values[key];
+    if (Array.isArray(repeated)) {
+      for (const value of repeated as string[]) found.push({ key, flag, value, spec });
+      continue;
+    }
     const typed = [{ key, flag }, ...aliases].filter((name) => typeof values[name.key] === "string");
     const [first, second] = typed;
     if (first === undefined) continue;
@@ -125,7 +133,7 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO, globalDeclare
     checkConflicts(command, spec, args);
     const options = { ...raw };
     for (const { aliases } of declared) for (const alias of aliases) delete options[alias.key];
-    for (const { key, value } of own) options[key] = value;
+    for (const { key, value, spec: given } of own) if (!given.repeatable) options[key] = value;
 
     const globals = await globalOptions(command, io);
     const root = globals.project!.root;

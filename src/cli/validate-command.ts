@@ -9,7 +9,7 @@ import type { ValidationTarget } from "../lifecycle/validate.js";
 import { resolveAmi } from "../registry/resolve.js";
 import type { Registry } from "../registry/schema.js";
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
-import { templateContentHash } from "../template/content-hash.js";
+import { templateImageHash } from "../template/content-hash.js";
 import { listTemplateFiles, loadTemplateFile } from "../template/repository.js";
 import type { Architecture, Template } from "../template/schema.js";
 import { aliveIn, createPorts, resolveBuild } from "./build-command.js";
@@ -142,7 +142,7 @@ function requestOf(
     version: template.version ? `v${template.version}` : "v0.0.0",
     ...machine,
     onError: "cleanup",
-    templateHash: templateContentHash(template),
+    templateHash: templateImageHash(template),
     sourceCommit: undefined,
     logRoot: LOG_ROOT,
   };

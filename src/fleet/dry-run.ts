@@ -2,7 +2,7 @@ import { rootVolumeSizeGb } from "../builder/context.js";
 import { describeAge } from "../duration.js";
 import { entryAt } from "../registry/operations.js";
 import type { AmiEntry, Registry } from "../registry/schema.js";
-import { imageContentHash, templateContentHash } from "../template/content-hash.js";
+import { imageContentHash, templateImageHash } from "../template/content-hash.js";
 import type { PlannedTarget } from "./plan-report.js";
 import type { FleetTarget } from "./targets.js";
 
@@ -82,7 +82,7 @@ function buildReason(target: FleetTarget, current: AmiEntry | undefined, parent:
     return `its parent ${target.parent}/${target.architecture}'s image is copied to ${target.home} first (from ${from}), and this builds on the copy`;
   }
   if (parent && parent.imageId !== current.base_ami) return `its parent ${target.parent}'s current image (${parent.imageId ?? "none"}) is not the one ${current.ami_id} was built on (${current.base_ami})`;
-  if (imageContentHash(templateContentHash(target.template), current.base_ami) !== current.content_hash) return `the template changed since ${current.ami_id} was built`;
+  if (imageContentHash(templateImageHash(target.template), current.base_ami) !== current.content_hash) return `the template changed since ${current.ami_id} was built`;
   return tooOld(current, options);
 }
 

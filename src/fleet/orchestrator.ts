@@ -92,7 +92,8 @@ export interface FleetDeps {
 
 const REAL_DEPS: FleetDeps = { runBuild, copyImageToRegion };
 
-type JobValue = { kind: "build"; result: BuildResult; image: ImageInfo | undefined } | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string };
+/** `pinnedTo`: the registry kept this AMI in the region, pinned by a rollback (a child built there builds on it, as `cws ami build` would). */
+type JobValue = { kind: "build"; result: BuildResult; image: ImageInfo | undefined } | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string; pinnedTo?: string };
 
 /** A build that did not succeed, with its result (logs, cost, what was cleaned). */
 class BuildNotDone extends Error {
@@ -228,7 +229,10 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
 
   async function runTargetBuild(meta: FleetJob, parent: JobValue | undefined, signal: AbortSignal): Promise<JobValue> {
     const { target, region } = meta;
-    const parentImageId = parent?.kind === "build" ? parent.result.imageId : parent?.kind === "copy" ? (parent.copy?.imageId ?? parent.found?.imageId) : undefined;
+    // The parent's image in this region as the registry has it: a rollback's pin wins over an image of the same content (a
+    // pin says the newer image is not to be used), as it does for `cws ami build`, which reads the registry.
+    const parentImageId =
+      parent?.kind === "build" ? (parent.result.pinnedTo ?? parent.result.imageId) : parent?.kind === "copy" ? (parent.pinnedTo ?? parent.copy?.imageId ?? parent.found?.imageId) : undefined;
     const request: BuildInput = {
       ...options.buildInput(target, region),
       templateId: target.templateId,
@@ -282,8 +286,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
         now: now(),
       });
       if (found.upToDate && found.image) {
-        const note = await recordFound(meta, found.image);
-        return { kind: "copy", found: found.image, ...(note ? { note } : {}) };
+        return { kind: "copy", found: found.image, ...(await recordFound(meta, found.image)) };
       }
     }
     if (signal.aborted) throw new Error("interrupted");
@@ -301,6 +304,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${Math.round(copy.seconds)} s; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
     }
     let note: string | undefined;
+    let pinnedTo: string | undefined;
     if (options.registryFile) {
       const file = options.registryFile;
       const record = copyRecord(recordFromImage(source), copy, now());
@@ -309,7 +313,10 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
         now(),
         (registry) => {
           const entry = entryAt(registry, target.templateId, region, target.architecture);
-          if (isPinned(entry)) {
+          // A copy of a new build ends a rollback's pin, as that build would had it run here; a copy of an image found up to
+          // date does not (the pin says not to use that content).
+          if (isPinned(entry) && built.result.upToDate) {
+            pinnedTo = entry!.ami_id;
             note = `${where} stays ${entry!.ami_id}: a rollback pinned it (record ${copy.imageId} with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture} --unpin)`;
             return;
           }
@@ -321,14 +328,15 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     }
     if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, copy.imageId);
     reporter.log(target.key, `✅ ${region}: ${copy.imageId} available (copied from ${target.home} in ${Math.round(copy.seconds)} s)`);
-    return { kind: "copy", copy, ...(note ? { note } : {}) };
+    return { kind: "copy", copy, ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}) };
   }
 
   /** An image of the same content already in the region: current in the registry unless it is or a rollback pinned the entry. */
-  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<string | undefined> {
+  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<{ note?: string; pinnedTo?: string }> {
     const { target, region } = meta;
     const where = `${target.templateId}.${region}.${target.architecture}`;
     let note: string | undefined;
+    let pinnedTo: string | undefined;
     if (options.registryFile) {
       await updateRegistryFile(
         options.registryFile,
@@ -337,6 +345,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
           const entry = entryAt(registry, target.templateId, region, target.architecture);
           if (entry?.ami_id === image.imageId) return;
           if (isPinned(entry)) {
+            pinnedTo = entry!.ami_id;
             note = `${where} stays ${entry!.ami_id}: a rollback pinned it`;
             return;
           }
@@ -346,9 +355,8 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       );
     }
     if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, image.imageId);
-    return note;
+    return { ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}) };
   }
-
 
 
   const onEnd = (id: string, outcome: JobOutcome<unknown>) => {
@@ -356,7 +364,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     if (outcome.status === "succeeded") values.set(id, outcome.value as JobValue);
     const state = byTarget.get(meta.target.key)!;
     state.ended++;
-    if (state.ended === state.meta.length) reporter.targetDone(meta.target.key, targetOutcome(meta.target, state.meta, outcomes()));
+    if (state.ended === state.meta.length) reporter.targetDone(meta.target.key, targetOutcome(meta.target, state.meta, outcomes(), metas));
   };
   const seen = new Map<string, JobOutcome<JobValue>>();
   const outcomes = () => seen;
@@ -397,6 +405,11 @@ function label(target: FleetTarget): string {
 }
 
 /** The row of one image: what its job did, its cost, and why when it did not. */
+/** A row whose registry entry a rollback pinned: what it keeps, the image set aside, and how to take that one. */
+function pinnedDetail(target: FleetTarget, region: string, pinnedTo: string, imageId: string | undefined): string {
+  return `pinned by a rollback: the registry keeps ${pinnedTo}${imageId ? `; ${imageId} (this content) is not used` : ""} (take it with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture} --unpin)`;
+}
+
 function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap<string, FleetJob>, prices: PriceTable): FleetRow {
   const { target, region } = meta;
   const base = { template: target.templateId, architecture: target.architecture, region };
@@ -405,14 +418,16 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
       const value = outcome.value;
       if (value.kind === "build") {
         const r = value.result;
+        // The row's AMI is the one the registry holds: a rollback's pin, not the image of the same content it set aside.
+        const pinned = r.pinnedTo === undefined ? undefined : pinnedDetail(target, region, r.pinnedTo, r.imageId);
         return {
           ...base,
           result: r.upToDate ? "up-to-date" : "built",
-          ...(r.imageId ? { amiId: r.imageId } : {}),
+          ...(r.pinnedTo ? { amiId: r.pinnedTo } : r.imageId ? { amiId: r.imageId } : {}),
           durationSeconds: r.durationSeconds,
           ...(r.cost ? { cost: r.cost.build } : {}),
           ...(r.cost?.snapshotsPerMonth && !r.upToDate ? { storage: r.cost.snapshotsPerMonth } : {}),
-          ...(r.upToDate ? { detail: `an image of this content exists: ${r.imageId}${r.imageCreated ? ` (built ${r.imageCreated})` : ""}` } : {}),
+          ...(pinned ? { detail: pinned } : r.upToDate ? { detail: `an image of this content exists: ${r.imageId}${r.imageCreated ? ` (built ${r.imageCreated})` : ""}` } : {}),
         };
       }
       if (value.found) {
@@ -420,21 +435,21 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
         return {
           ...base,
           result: "up-to-date",
-          amiId: value.found.imageId,
-          ...(from ? { copiedFrom: { region: from.region, amiId: from.ami_id } } : {}),
+          amiId: value.pinnedTo ?? value.found.imageId,
+          ...(from && !value.pinnedTo ? { copiedFrom: { region: from.region, amiId: from.ami_id } } : {}),
           durationSeconds: outcome.seconds,
-          detail: value.note ?? `an image of this content is here: ${value.found.imageId}`,
+          detail: value.pinnedTo ? pinnedDetail(target, region, value.pinnedTo, value.found.imageId) : (value.note ?? `an image of this content is here: ${value.found.imageId}`),
         };
       }
       const copy = value.copy!;
       return {
         ...base,
         result: "copied",
-        amiId: copy.imageId,
+        amiId: value.pinnedTo ?? copy.imageId,
         copiedFrom: { region: copy.copiedFrom.region, amiId: copy.copiedFrom.ami_id },
         durationSeconds: Math.round(copy.seconds * 10) / 10,
         storage: snapshotMonthlyCost({ region, sizeGb: copy.sizeGb }, prices),
-        ...(value.note ? { detail: value.note } : {}),
+        ...(value.pinnedTo ? { detail: pinnedDetail(target, region, value.pinnedTo, copy.imageId) } : value.note ? { detail: value.note } : {}),
       };
     }
     case "failed": {
@@ -446,47 +461,73 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
           result: "failed",
           durationSeconds: r.durationSeconds,
           ...(r.cost ? { cost: r.cost.build } : {}),
-          detail: `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${r.error?.suggestion ? ` (${r.error.suggestion})` : ""}`,
+          ...(r.cost?.snapshotsPerMonth ? { storage: r.cost.snapshotsPerMonth } : {}),
+          // A failed record's error names the image it kept, and how to record it, already.
+          detail: `${failedBuildDetail(r)}${r.failedStep === "record" ? "" : keptNote(r)}`,
           logDir: r.logDir,
         };
       }
       const message = error instanceof CopyNotDone ? `${error.message}${error.suggestion ? ` (${error.suggestion})` : ""}` : error instanceof Error ? error.message : String(error);
       return { ...base, result: "failed", durationSeconds: outcome.seconds, detail: message };
     }
-    case "skipped": {
-      const root = metas.get(outcome.because);
-      const through = root === undefined || root.target.templateId === target.parent ? "" : ` through ${target.parent}`;
-      const because =
-        root === undefined
-          ? outcome.because
-          : root.target === target
-            ? `its build in ${root.region} failed`
-            : `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it${through})`;
-      return { ...base, result: "skipped", detail: because };
-    }
+    case "skipped":
+      return { ...base, result: "skipped", detail: skippedBecause(target, outcome.because, metas) };
     case "cancelled": {
       const error = outcome.error;
-      const cost = error instanceof BuildNotDone && error.result.cost ? { cost: error.result.cost.build } : {};
+      const r = error instanceof BuildNotDone ? error.result : undefined;
       return {
         ...base,
         result: "cancelled",
         ...(outcome.seconds === undefined ? {} : { durationSeconds: outcome.seconds }),
-        ...cost,
+        ...(r?.cost ? { cost: r.cost.build } : {}),
+        ...(r?.cost?.snapshotsPerMonth ? { storage: r.cost.snapshotsPerMonth } : {}),
         // A job that never started has nothing to clean up.
-        detail:
+        detail: `${
           outcome.seconds === undefined
             ? `not started: ${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}`
             : outcome.reason === "interrupted"
               ? "interrupted: stopped and cleaned up"
-              : "cancelled by --fail-fast after a failure: stopped and cleaned up",
+              : "cancelled by --fail-fast after a failure: stopped and cleaned up"
+        }${r ? keptNote(r) : ""}`,
         ...(error instanceof BuildNotDone ? { logDir: error.result.logDir } : {}),
       };
     }
   }
 }
 
+/**
+ * A failed build's row, one line: the step and the error, with the error's
+ * suggestion when it says what to do. A failure that points at a log (setup,
+ * validation) has for suggestion the log's last lines and its path: the row
+ * names the build's log directory already (logDir), and the tail is on the
+ * progress output, so a table, a job summary or a JSON document does not get
+ * thirty lines of log in one cell.
+ */
+function failedBuildDetail(r: BuildResult): string {
+  const suggestion = r.error?.suggestion !== undefined && r.error.logPath === undefined ? ` (${r.error.suggestion})` : "";
+  return `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${suggestion}`;
+}
+
+/**
+ * What a build that did not succeed left on purpose: an image made and
+ * validated before Ctrl-C or a later failure (the next run finds it up to
+ * date), the instance --on-error abort keeps.
+ */
+function keptNote(r: BuildResult): string {
+  return r.kept.length > 0 ? `; kept: ${r.kept.join(", ")}` : "";
+}
+
+/** Why an image was skipped, from the failed job at the root: its own build, or the template it builds on, directly or through its parent (in words, not job ids). */
+function skippedBecause(target: FleetTarget, because: string, metas: ReadonlyMap<string, FleetJob>): string {
+  const root = metas.get(because);
+  if (root === undefined) return because;
+  if (root.target === target) return `its build in ${root.region} failed`;
+  const through = root.target.templateId === target.parent ? "" : ` through ${target.parent}`;
+  return `${root.target.templateId}/${root.target.architecture} in ${root.region} failed (${target.templateId} builds on it${through})`;
+}
+
 /** What a target came to: its worst image, or built/copied/up to date. */
-function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>): TargetOutcome {
+function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, allMetas: ReadonlyMap<string, FleetJob>): TargetOutcome {
   const results = metas.map((meta) => ({ meta, outcome: outcomes.get(meta.id) }));
   const failed = results.filter((r) => r.outcome?.status === "failed");
   if (failed.length > 0) {
@@ -498,7 +539,7 @@ function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes
   const other = (["cancelled", "skipped"] as const).find((status) => results.some((r) => r.outcome?.status === status));
   if (other) {
     const first = results.find((r) => r.outcome?.status === other)!.outcome!;
-    return { result: other, detail: other === "skipped" ? `needs ${(first as { because: string }).because}, which failed` : (first as { reason: string }).reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast" };
+    return { result: other, detail: other === "skipped" ? skippedBecause(target, (first as { because: string }).because, allMetas) : (first as { reason: string }).reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast" };
   }
   const build = outcomes.get(metas[0]!.id);
   const value = build?.status === "succeeded" ? build.value : undefined;
@@ -515,6 +556,9 @@ function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, Job
   if (rows.every((row) => row.result === "built" || row.result === "copied" || row.result === "up-to-date")) return EXIT.ok;
   const failures = [...outcomes.values()].filter((o): o is Extract<JobOutcome<JobValue>, { status: "failed" }> => o.status === "failed");
   const exitCodeOfFailure = (error: unknown) => (error instanceof BuildNotDone ? error.result.exitCode : error instanceof CopyNotDone ? error.exitCode : EXIT.failed);
-  const usage = failures.length > 0 && failures.every((f) => exitCodeOfFailure(f.error) === EXIT.usage);
+  // 2 says "nothing happened, fix your setup": only when no image was made or found and every failure was the user's setup.
+  // Once some image is there, a failed target is a partial run: 1, as for any failed target.
+  const someDone = rows.some((row) => row.result === "built" || row.result === "copied" || row.result === "up-to-date");
+  const usage = !someDone && failures.length > 0 && failures.every((f) => exitCodeOfFailure(f.error) === EXIT.usage);
   return usage ? EXIT.usage : EXIT.failed;
 }

@@ -8,7 +8,7 @@ import { AWS_REGIONS } from "../template/regions.js";
 import { stripBom } from "../registry/json-text.js";
 import { formatProblem } from "../template/problems.js";
 import type { Path } from "../template/rules.js";
-import { mergePrices, SHIPPED_PRICES, type PriceOverride, type PriceTable, type RegionPrices } from "./prices.js";
+import { describePrices, mergePrices, SHIPPED_PRICES, type PriceOverride, type PriceTable, type RegionPrices } from "./prices.js";
 
 /**
  * A price file (`--prices FILE`, or `prices` in cws.config.json): prices of
@@ -108,5 +108,7 @@ export function loadPrices(file: string | undefined, shownAs: string = file ?? "
     });
   }
   const text = stripBom(read.bytes.toString("utf8"));
-  return mergePrices(SHIPPED_PRICES, parsePriceFile(text, shownAs), `${shownAs} over the ${SHIPPED_PRICES.source}`);
+  const override = parsePriceFile(text, shownAs);
+  // Each table with its own date: the file's (when it says one) and the shipped table's.
+  return mergePrices(SHIPPED_PRICES, override, `${shownAs}${override.taken ? ` (${override.taken})` : ""} over the ${describePrices(SHIPPED_PRICES)}`, true);
 }

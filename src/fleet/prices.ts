@@ -26,8 +26,10 @@ export interface RegionPrices {
 export interface PriceTable {
   /** When the prices were taken (YYYY-MM-DD). */
   taken: string;
-  /** Where they come from, for messages and the JSON results: "shipped price table", or "prices.json over the shipped price table". */
+  /** Where they come from, for messages and the JSON results: "shipped price table", or "prices.json (2026-11-01) over the shipped price table of 2026-11-28" (dated already). */
   source: string;
+  /** `source` names its tables' dates itself (a price file over the shipped table): describePrices adds none. */
+  sourceDated?: boolean;
   regions: Readonly<Record<string, RegionPrices>>;
 }
 
@@ -152,7 +154,7 @@ export interface PriceOverride {
  * lacks is added; a type or a storage price the override names replaces the
  * base's, everything else stays.
  */
-export function mergePrices(base: PriceTable, override: PriceOverride, source: string): PriceTable {
+export function mergePrices(base: PriceTable, override: PriceOverride, source: string, sourceDated = false): PriceTable {
   const regions: Record<string, RegionPrices> = { ...base.regions };
   for (const [region, prices] of Object.entries(override.regions)) {
     const before = base.regions[region];
@@ -164,7 +166,7 @@ export function mergePrices(base: PriceTable, override: PriceOverride, source: s
       ...(snapshotGbMonth === undefined ? {} : { snapshotGbMonth }),
     };
   }
-  return { taken: override.taken ?? base.taken, source, regions };
+  return { taken: override.taken ?? base.taken, source, ...(sourceDated ? { sourceDated } : {}), regions };
 }
 
 /** USD per hour of `instanceType` in `region`, or undefined when the table does not say. */
@@ -174,7 +176,10 @@ export function instancePrice(prices: PriceTable, region: string, instanceType: 
   return regionPrices !== undefined && Object.hasOwn(regionPrices.instances, instanceType) ? regionPrices.instances[instanceType] : undefined;
 }
 
-/** How the table is named in results and messages: "shipped price table of 2026-11-28". */
-export function describePrices(prices: Pick<PriceTable, "source" | "taken">): string {
-  return `${prices.source} of ${prices.taken}`;
+/**
+ * How the table is named in results and messages: "shipped price table of 2026-11-28", or for a price file
+ * over it "prices.json (2026-11-01) over the shipped price table of 2026-11-28": each table with its own date.
+ */
+export function describePrices(prices: Pick<PriceTable, "source" | "taken" | "sourceDated">): string {
+  return prices.sourceDated ? prices.source : `${prices.source} of ${prices.taken}`;
 }

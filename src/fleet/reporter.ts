@@ -135,21 +135,36 @@ export function countResults(rows: FleetTally["rows"]): Partial<Record<TargetRes
 }
 
 /**
- * A BuildReporter that tells a target's build (or validation) steps to a
- * FleetReporter: its current step on the target's line, outcomes, tests,
- * warnings and cleanups as lines worth keeping, each after `prefix` (the
- * region, when a target has more than one).
+ * A build's (or a validation's) events as its target's lines, each after
+ * `prefix` (the region, when a target has more than one). What went as
+ * planned (a step done, a test passed, a cleanup) is the target's current
+ * step: on a terminal its live line shows it, in CI it is a line like any
+ * other. What is worth keeping on a terminal too (a failure, a failed test, a
+ * warning) is a log line. Its scripts' output is not shown (many builds at
+ * once would interleave it; it is in the build's logs), except the last line
+ * of a step that fails: the line that usually says why ("E: unable to locate
+ * package …"), kept above the ❌.
  */
 export function targetBuildReporter(reporter: FleetReporter, key: string, prefix: string): BuildReporter {
+  let lastOutput: string | undefined;
   return {
-    stepStarted: (title) => reporter.targetStep(key, `${prefix}${title}`),
-    stepSucceeded: (text) => reporter.log(key, `✅ ${prefix}${text}`),
-    stepFailed: (text) => reporter.log(key, `❌ ${prefix}${text}`),
+    stepStarted: (title) => {
+      lastOutput = undefined;
+      reporter.targetStep(key, `${prefix}${title}`);
+    },
+    stepSucceeded: (text) => reporter.targetStep(key, `✅ ${prefix}${text}`),
+    stepFailed: (text) => {
+      if (lastOutput !== undefined) reporter.log(key, lastOutput);
+      reporter.log(key, `❌ ${prefix}${text}`);
+    },
     detail: (text) => reporter.targetStep(key, `${prefix}${text}`),
-    output: () => {},
-    test: (name, passed, detail) => reporter.log(key, `${passed ? "✅" : "❌"} ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`),
+    output: (text) => {
+      const last = text.split("\n").findLast((line) => line.trim() !== "");
+      if (last !== undefined) lastOutput = last;
+    },
+    test: (name, passed, detail) => (passed ? reporter.targetStep(key, `✅ ${prefix}test: ${name}`) : reporter.log(key, `❌ ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`)),
     warn: (text) => reporter.log(key, `⚠️  ${prefix}${text}`),
-    cleanup: (text) => reporter.log(key, `🧹 ${prefix}${text}`),
+    cleanup: (text) => reporter.targetStep(key, `🧹 ${prefix}${text}`),
     close: () => {},
   };
 }

@@ -20,7 +20,7 @@ export interface Job<T> {
   readonly id: string;
   /** Ids of the jobs that must succeed first. */
   readonly needs: readonly string[];
-  /** Runs the job; gets the fleet's signal, aborted on fail-fast or interrupt. */
+  /** Runs the job; gets the fleet's signal, aborted on fail-fast (its reason FAIL_FAST_REASON) or interrupt (the caller's reason, e.g. "SIGINT"). */
   run(signal: AbortSignal): Promise<T>;
 }
 
@@ -31,6 +31,15 @@ export type JobOutcome<T> =
   | { status: "skipped"; because: string }
   /** Never started (or stopped) because the fleet was cancelled: fail-fast or an interrupt. */
   | { status: "cancelled"; reason: "fail-fast" | "interrupted"; error?: unknown; seconds?: number };
+
+/**
+ * Why the jobs still running are stopped after a failure with `failFast`: the
+ * abort reason of their signal, which a build names in what it reports
+ * ("interrupted by --fail-fast after a failure"; the error of the failure is
+ * the failed job's own outcome). Text, as a signal's name is, so that no job
+ * takes the stop for Ctrl-C.
+ */
+export const FAIL_FAST_REASON = "--fail-fast after a failure";
 
 export interface ScheduleOptions {
   concurrency: number;
@@ -131,7 +140,7 @@ export async function runJobs<T>(jobs: readonly Job<T>[], options: ScheduleOptio
           end(job.id, { status: "cancelled", reason: cancelled, error, seconds: seconds() });
         } else {
           end(job.id, { status: "failed", error, seconds: seconds() });
-          if (options.failFast) cancel("fail-fast", error);
+          if (options.failFast) cancel("fail-fast", FAIL_FAST_REASON);
         }
       }
     })();

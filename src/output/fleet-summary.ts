@@ -1,4 +1,5 @@
 import { formatDuration } from "../duration.js";
+import type { ExitCode } from "../errors.js";
 import { appendToRegularFile } from "../file-access.js";
 import { formatTotal, formatUsd } from "../fleet/cost.js";
 import { describeCounts, fleetTotals, resultWords, type FleetRow, type FleetSummary, type FleetTotals } from "../fleet/reporter.js";
@@ -63,10 +64,11 @@ export function formatFleetTable(summary: FleetSummary): string {
 
 /**
  * The --json document: every row with every field (null when it has no
- * value), the counts per result, and the totals. Shape documented in the
- * README (build-all's output).
+ * value), the counts per result, the totals, and the exit code (as `build
+ * --json` and `lint --json` carry theirs: a run that failed at work is still a
+ * result). Shape documented in the README (build-all's output).
  */
-export function fleetSummaryJson(summary: FleetSummary): Record<string, unknown> {
+export function fleetSummaryJson(summary: FleetSummary, exitCode: ExitCode): Record<string, unknown> {
   const totals = fleetTotals(summary);
   return {
     rows: summary.rows.map((row) => ({
@@ -86,6 +88,7 @@ export function fleetSummaryJson(summary: FleetSummary): Record<string, unknown>
     cost: { builds: totals.builds, storagePerMonth: totals.storagePerMonth, prices: summary.prices },
     durationSeconds: summary.durationSeconds,
     interrupted: summary.interrupted === true,
+    exitCode,
   };
 }
 

@@ -14,6 +14,19 @@ export function templateContentHash(template: Template): string {
 }
 
 /**
+ * What of a template goes into its image: everything but where it is built and
+ * what the registry says about it. `regions` (where the image goes: a new
+ * region needs a copy, not a build), `ports` and `estimated_cost_per_hour`
+ * (registry metadata the builder never reads) leave it unchanged, so changing
+ * them rebuilds nothing; `templateContentHash` still sees them (update-templates
+ * checks a template still means the same with it).
+ */
+export function templateImageHash(template: Template): string {
+  const { amis: _amis, regions: _regions, ports: _ports, estimated_cost_per_hour: _cost, ...image } = template;
+  return createHash("sha256").update(stableStringify(image)).digest("hex");
+}
+
+/**
  * The hash of what determines an image, tagged `cws:content-hash` and recorded
  * as the registry's `content_hash`: the template's content hash and the id of
  * the image it is built on. A new Ubuntu release behind an alias, or a new

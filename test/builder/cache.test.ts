@@ -8,7 +8,7 @@ import { cacheTags, findUpToDateImage } from "../../src/builder/cache.js";
 import type { BuildInput } from "../../src/builder/context.js";
 import { dryRunPlan } from "../../src/builder/plan.js";
 import { silentReporter, type BuildReporter } from "../../src/builder/reporter.js";
-import { imageContentHash, templateContentHash } from "../../src/template/content-hash.js";
+import { imageContentHash, templateImageHash } from "../../src/template/content-hash.js";
 import { parseTemplate } from "../../src/template/load.js";
 import { record, registryWith } from "../registry/fixtures.js";
 import { ACCOUNT, buildInput, FAKE_BASE_AMI, FAKE_IMAGE_ID, FAST_POLL, fakeAws, SETUP_SCRIPT_TEMPLATE, type FakeAwsOptions } from "./fake-build.js";
@@ -29,7 +29,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const NOW = new Date("2026-11-26T12:00:00Z");
 const DAY = 86_400_000;
-const templateHash = templateContentHash(parseTemplate(SETUP_SCRIPT_TEMPLATE, "t.yml").template!);
+const templateHash = templateImageHash(parseTemplate(SETUP_SCRIPT_TEMPLATE, "t.yml").template!);
 
 /** An image of this account as a build tags it: the template's, for x86_64, with this content hash. */
 function cwsImage(imageId: string, contentHash: string, created: string, extra: Partial<ImageInfo> = {}): ImageInfo {
@@ -203,7 +203,7 @@ describe("content hash", () => {
 
   it("does not change when only comments, formatting or the amis: block change", () => {
     const edited = `# a comment\n${SETUP_SCRIPT_TEMPLATE.replace("ports: [22]", "ports:\n  - 22   # ssh")}amis:\n  us-east-1:\n    x86_64: ami-0abcd1234ef567890\n`;
-    const hashOf = (text: string) => imageContentHash(templateContentHash(parseTemplate(text, "t.yml").template!), FAKE_BASE_AMI);
+    const hashOf = (text: string) => imageContentHash(templateImageHash(parseTemplate(text, "t.yml").template!), FAKE_BASE_AMI);
     expect(hashOf(edited)).toBe(hashOf(SETUP_SCRIPT_TEMPLATE));
     expect(hashOf(SETUP_SCRIPT_TEMPLATE.replace("echo ready", "echo steady"))).not.toBe(hashOf(SETUP_SCRIPT_TEMPLATE));
   });
@@ -211,7 +211,7 @@ describe("content hash", () => {
 
 describe("a template built on another (base_ami.template)", () => {
   const CHILD = SETUP_SCRIPT_TEMPLATE.replace("  source: ubuntu-22.04-lts\n", "  template: python-research\n");
-  const childInput = (extra: Partial<BuildInput> = {}) => buildInput(dir, { templateHash: templateContentHash(parseTemplate(CHILD, "c.yml").template!), ...extra }, CHILD);
+  const childInput = (extra: Partial<BuildInput> = {}) => buildInput(dir, { templateHash: templateImageHash(parseTemplate(CHILD, "c.yml").template!), ...extra }, CHILD);
   const parentImage = (imageId: string, architecture = "x86_64") =>
     cwsImage(imageId, "p".repeat(64), "2026-11-20T00:00:00Z", { architecture, tags: { "cws:template": "python-research", "cws:managed-by": "cws", "cws:validated": "true" } });
 

@@ -26,8 +26,8 @@ function reword(lines: string[]): void {
 interface Scenario {
   onError?: "cleanup" | "abort";
   aws?: Omit<FakeAwsOptions, "onCreateImage">;
-  /** Ctrl-C as the image is requested, or once its wait has timed out (the reporter warns then). */
-  interrupt?: "image requested" | "image kept";
+  /** Ctrl-C as the image is requested, once its wait has timed out (the reporter warns then), or once it is available (before it is recorded). */
+  interrupt?: "image requested" | "image kept" | "image available";
 }
 
 async function build(scenario: Scenario, reworded: boolean): Promise<{ result: BuildResult; calls: string[] }> {
@@ -37,6 +37,9 @@ async function build(scenario: Scenario, reworded: boolean): Promise<{ result: B
     ...silentReporter,
     warn: (text) => {
       if (scenario.interrupt === "image kept" && text.includes("still pending")) controller.abort();
+    },
+    stepSucceeded: (text) => {
+      if (scenario.interrupt === "image available" && text.startsWith("AMI created")) controller.abort();
     },
   };
   const result = await runBuild(buildInput(dir, { onError: scenario.onError ?? "cleanup" }), {
@@ -68,6 +71,14 @@ describe("cleanup decides on typed facts, not on the summary's words", () => {
     {
       name: "an image whose wait timed out, then Ctrl-C",
       scenario: { aws: { imagePending: true }, interrupt: "image kept" },
+      outcome: "interrupted",
+      removed: ["terminate instance i-1", "delete security group sg-1"],
+      keptLines: 1,
+    },
+    // A finished image (validated, available) is kept when Ctrl-C comes before it is recorded, and said to be.
+    {
+      name: "Ctrl-C once the image is available, before it is recorded",
+      scenario: { interrupt: "image available" },
       outcome: "interrupted",
       removed: ["terminate instance i-1", "delete security group sg-1"],
       keptLines: 1,

@@ -47,21 +47,21 @@ describe("writeFleetResult", () => {
   it("prints the table, or with --json the one document; appends the Markdown to $GITHUB_STEP_SUMMARY when it is set", () => {
     const summaryFile = join(work.dir, "step-summary.md");
     const text = io({ GITHUB_STEP_SUMMARY: summaryFile });
-    writeFleetResult(SUMMARY, { json: false }, text);
+    writeFleetResult(SUMMARY, 1, { json: false }, text);
     expect(text.out()).toBe(formatFleetTable(SUMMARY));
     const json = io({ GITHUB_STEP_SUMMARY: summaryFile });
-    writeFleetResult(SUMMARY, { json: true }, json);
-    expect(JSON.parse(json.out())).toEqual(JSON.parse(JSON.stringify(fleetSummaryJson(SUMMARY))));
+    writeFleetResult(SUMMARY, 1, { json: true }, json);
+    expect(JSON.parse(json.out())).toEqual(JSON.parse(JSON.stringify(fleetSummaryJson(SUMMARY, 1))));
     expect(readFileSync(summaryFile, "utf8")).toBe(`${fleetSummaryMarkdown(SUMMARY)}\n`.repeat(2));
     const none = io();
-    writeFleetResult(SUMMARY, { json: false }, none);
+    writeFleetResult(SUMMARY, 1, { json: false }, none);
     expect(none.err()).toBe("");
   });
 
   it("a job summary it cannot write is a warning: the result is still printed", () => {
     mkdirSync(join(work.dir, "summary-dir"));
     const target = io({ GITHUB_STEP_SUMMARY: join(work.dir, "summary-dir") });
-    writeFleetResult(SUMMARY, { json: true }, target);
+    writeFleetResult(SUMMARY, 1, { json: true }, target);
     expect(JSON.parse(target.out()).rows).toHaveLength(SUMMARY.rows.length);
     expect(target.err()).toMatch(/^⚠️ {2}the job summary was not written: .*summary-dir: the job summary file \(\$GITHUB_STEP_SUMMARY\) is a directory, not a regular file/);
   });

@@ -27,7 +27,7 @@ describe("cws ami build reports its cost", () => {
     const build = JSON.parse(result.stdout);
     expect(build.billing.instanceSeconds).toBeGreaterThan(0);
     expect(build.billing.volumeSeconds).toBeGreaterThanOrEqual(build.billing.instanceSeconds);
-    expect(build.cost.prices).toBe("prices.json over the shipped price table of 2026-11-01");
+    expect(build.cost.prices).toBe(`prices.json (2026-11-01) over the shipped price table of ${SHIPPED_PRICES_TAKEN}`);
     expect(build.cost.build).toMatchObject({ known: true, unknown: [], detail: { instanceType: "t3.medium", instanceUsdPerHour: 1.2, billedSeconds: 60, gp3UsdPerGbMonth: 0.08 } });
     // A minute at $1.20/hour, and the 8 GiB volume's share of a month.
     expect(build.cost.build.usd).toBeCloseTo(0.02 + (0.08 * 8 * 60) / (730 * 3600), 6);

@@ -101,9 +101,10 @@ async function runTarget(target: FakeTarget): Promise<void> {
 
 function finish(interrupted: boolean): never {
   const summary = { rows, durationSeconds: (Date.now() - started) / 1000, prices: describePrices(SHIPPED_PRICES), interrupted };
+  const exitCode = interrupted ? 130 : rows.some((r) => r.result === "failed") ? 1 : 0;
   reporter.finish(summary);
-  writeFleetResult(summary, { json: false }, io);
-  process.exit(interrupted ? 130 : rows.some((r) => r.result === "failed") ? 1 : 0);
+  writeFleetResult(summary, exitCode, { json: false }, io);
+  process.exit(exitCode);
 }
 
 process.on("SIGINT", () => {

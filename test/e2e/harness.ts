@@ -4,6 +4,8 @@ import { preferredScratchDir, startEmulator, type Emulator, type EmulatorOptions
 import { ROOT, runCliAsync, scratchDir, type CliResult } from "../helpers/cli.js";
 
 export const FIXTURE_TEMPLATES = join(ROOT, "test", "fixtures", "templates");
+/** build-all's fleet: three templates (one built on another), two architectures, four regions. */
+export const FLEET_TEMPLATES = join(ROOT, "test", "fixtures", "fleet-templates");
 
 /**
  * One emulator and one scratch project directory (with a copy of the test
@@ -19,12 +21,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: EmulatorOptions = {}): Promise<Harness> {
+/** `templates`: the fixture directory copied to the project's templates/ (default: test/fixtures/templates). */
+export async function startHarness(options: EmulatorOptions = {}, project: { templates?: string } = {}): Promise<Harness> {
   // Instance trees in memory (/dev/shm) when possible: copying /etc per instance is ~20x faster there.
   const scratch = preferredScratchDir();
   const emulator = await startEmulator({ msPerSimSecond: 2, ...(scratch ? { scratchDir: scratch } : {}), ...options });
   const { dir, cleanup } = scratchDir();
-  cpSync(FIXTURE_TEMPLATES, join(dir, "templates"), { recursive: true });
+  cpSync(project.templates ?? FIXTURE_TEMPLATES, join(dir, "templates"), { recursive: true });
   const env = {
     AWS_ENDPOINT_URL: emulator.url,
     AWS_ACCESS_KEY_ID: "test",

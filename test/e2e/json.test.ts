@@ -40,13 +40,6 @@ const CASES: Record<string, Case> = {
     fail: ["emu-basic", "--architecture", "x86_64", "--instance-type", "t4g.large"],
     failCode: "INSTANCE_TYPE_ARCHITECTURE",
   },
-  "ami build-all": {
-    // Built just before: up to date, so nothing is launched.
-    ok: ["emu-basic", "--architecture", "x86_64", "--region", "us-east-1"],
-    okShape: (d) => expect(d).toMatchObject({ rows: [expect.objectContaining({ template: "emu-basic", result: "up-to-date" })], interrupted: false }),
-    fail: ["emu-basci"],
-    failCode: "TEMPLATE_NOT_FOUND",
-  },
   "ami lint": {
     ok: ["emu-basic"],
     okShape: (d) => expect(d).toMatchObject({ errors: 0, exitCode: 0, templates: [{ id: "emu-basic" }] }),
@@ -89,6 +82,22 @@ const CASES: Record<string, Case> = {
     ok: ["emu-basic"],
     okShape: (d) => expect(d).toMatchObject({ updated: [expect.objectContaining({ template: "emu-basic", region: "us-east-1", architecture: "x86_64" })] }),
     fail: ["emu-basci"],
+    failCode: "TEMPLATE_NOT_FOUND",
+  },
+  // After the others (list expects one region): emu-basic x86_64 is up to date in us-east-1 and copied to us-west-2.
+  "ami build-all": {
+    ok: ["emu-basic", "--architecture", "x86_64"],
+    okShape: (d) =>
+      expect(d).toMatchObject({
+        rows: [
+          { template: "emu-basic", region: "us-east-1", result: "up-to-date", amiId: expect.stringMatching(/^ami-/) },
+          { template: "emu-basic", region: "us-west-2", result: "copied", copiedFrom: { region: "us-east-1" } },
+        ],
+        counts: { "up-to-date": 1, copied: 1 },
+        interrupted: false,
+        exitCode: 0,
+      }),
+    fail: ["emu-basic", "--templates", "emu-basci"],
     failCode: "TEMPLATE_NOT_FOUND",
   },
   config: {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { plannedTargets, type DryRunOptions } from "../../src/fleet/dry-run.js";
 import type { FleetTarget } from "../../src/fleet/targets.js";
 import type { AmiRecord, Registry } from "../../src/registry/schema.js";
-import { imageContentHash, templateContentHash } from "../../src/template/content-hash.js";
+import { imageContentHash, templateImageHash } from "../../src/template/content-hash.js";
 import { record, registryWith } from "../registry/fixtures.js";
 import { fleetTemplate, targetsOf, type TemplateShape } from "./fleet-fixtures.js";
 
@@ -17,7 +17,7 @@ const ami = (n: number) => `ami-0${n.toString(16).padStart(16, "0")}`;
 /** The registry record of `id`'s image built on `base`, as a build records it: validated, with the content hash of the template as `shape` describes it. */
 function built(id: string, shape: TemplateShape, imageId: string, base: string, extra: Partial<AmiRecord> = {}): AmiRecord {
   const template = fleetTemplate(id, shape).template;
-  return record(imageId, "2026-11-25T12:00:00Z", { base_ami: base, content_hash: imageContentHash(templateContentHash(template), base), ...extra });
+  return record(imageId, "2026-11-25T12:00:00Z", { base_ami: base, content_hash: imageContentHash(templateImageHash(template), base), ...extra });
 }
 
 /** `{ template: { region: { arch: record } } }` */

@@ -181,13 +181,15 @@ export function fakeFleet(script: FleetScript = {}) {
         const found = await findUpToDateImage(ec2, { templateId: input.templateId, architecture: input.architecture, contentHash, maxAgeMs: deps.maxAgeMs, now: FAKE_NOW });
         if (found.upToDate && found.image) {
           const image = found.image;
+          let pinnedTo: string | undefined;
           if (deps.registryFile) {
             await updateRegistryFile(deps.registryFile, FAKE_NOW, (registry) => {
               const entry = entryAt(registry, input.templateId, input.region, input.architecture);
+              if (entry?.ami_id !== image.imageId && isPinned(entry)) pinnedTo = entry!.ami_id;
               if (entry?.ami_id !== image.imageId && !isPinned(entry)) recordAmi(registry, input.templateId, input.template, input.region, input.architecture, recordFromImage(image));
             });
           }
-          return result({ upToDate: true, imageId: image.imageId, imageName: image.name, imageState: image.state, imageCreated: image.creationDate });
+          return result({ upToDate: true, imageId: image.imageId, imageName: image.name, imageState: image.state, imageCreated: image.creationDate, ...(pinnedTo ? { pinnedTo } : {}) });
         }
       }
       if (outcome === "hang") {

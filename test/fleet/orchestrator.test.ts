@@ -9,7 +9,7 @@ import type { TargetSelection } from "../../src/fleet/targets.js";
 import { COPIED_FROM_TAG } from "../../src/registry/copied-from.js";
 import { entryAt } from "../../src/registry/operations.js";
 import { readRegistry, updateRegistryFile } from "../../src/registry/store.js";
-import { imageContentHash, templateContentHash } from "../../src/template/content-hash.js";
+import { imageContentHash, templateImageHash } from "../../src/template/content-hash.js";
 import { FAKE_BASE_AMI, FAST_POLL } from "../builder/fake-build.js";
 import { scratchDir } from "../helpers/cli.js";
 import { TEST_PRICES } from "../output/fleet-fixtures.js";
@@ -76,7 +76,7 @@ function fleet(shapes: Record<string, TemplateShape>, { selection = {}, script =
       subnetId: undefined,
       instanceProfile: "cws-ami-builder",
       onError: "cleanup",
-      templateHash: templateContentHash(target.template),
+      templateHash: templateImageHash(target.template),
       sourceCommit: undefined,
       logRoot: join(dir, "logs"),
     }),
@@ -191,7 +191,7 @@ describe("runFleet: templates built on templates", () => {
 
   it("builds a child on the parent's image found in the child's home when the parent is up to date", async () => {
     const parent = fleetTemplate("parent", PARENT).template;
-    const hash = imageContentHash(templateContentHash(parent), FAKE_BASE_AMI);
+    const hash = imageContentHash(templateImageHash(parent), FAKE_BASE_AMI);
     const tags = { "cws:managed-by": "cws", "cws:template": "parent", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI };
     const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
     const there = accountImage("ami-0aaaaaaaaaaaaaaa3", { ...tags, [COPIED_FROM_TAG]: `us-east-1/${home.imageId}` });
@@ -358,9 +358,15 @@ describe("runFleet: exit codes", () => {
 
     const mixed = fleet({ a: X86, b: X86 }, { script: { builds: { "a/x86_64@us-east-1": "usage", "b/x86_64@us-east-1": "fail" } } });
     expect((await mixed.run()).exitCode).toBe(EXIT.failed);
+
+    // Setup failures after other images were made: a partial run, 1 (the README: a failed target exits 1).
+    const partial = fleet({ a: X86, b: X86 }, { script: { builds: { "a/x86_64@us-east-1": "usage" } } });
+    const after = await partial.run();
+    expect(rowAt(after.summary.rows, "b/x86_64@us-east-1").result).toBe("built");
+    expect(after.exitCode).toBe(EXIT.failed);
   });
 
-  it("exits 2 when a copy is refused for want of a permission, naming the action and what to do", async () => {
+  it("exits 1 when a copy is refused for want of a permission after the home image was built (a partial run), naming the action and what to do", async () => {
     const denied = new AwsCallError(
       "UnauthorizedOperation",
       "CopyImage",
@@ -369,7 +375,7 @@ describe("runFleet: exit codes", () => {
     );
     const f = fleet({ a: X86 }, { script: { copyErrors: { "us-west-2": denied, "eu-west-1": denied } } });
     const { summary, exitCode } = await f.run();
-    expect(exitCode).toBe(EXIT.usage);
+    expect(exitCode).toBe(EXIT.failed);
     const detail = rowAt(summary.rows, "a/x86_64@us-west-2").detail!;
     expect(detail).toMatch(/^copy from us-east-1 to us-west-2 failed: AWS denied ec2:CopyImage: You are not authorized/);
     expect(detail).toMatch(/\(allow ec2:CopyImage .*cws-cli-policy\.json/);
@@ -385,7 +391,7 @@ describe("runFleet: the cache", () => {
   /** A's x86_64 image of this content in us-east-1, and its copy in us-west-2 from an earlier run. */
   function earlierRun() {
     const template = fleetTemplate("a", X86).template;
-    const hash = imageContentHash(templateContentHash(template), FAKE_BASE_AMI);
+    const hash = imageContentHash(templateImageHash(template), FAKE_BASE_AMI);
     const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI, "cws:version": "v1.0.0" };
     const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
     const copy = accountImage("ami-0aaaaaaaaaaaaaaa2", { ...tags, [COPIED_FROM_TAG]: `us-east-1/${home.imageId}` });
@@ -447,28 +453,60 @@ describe("runFleet: the registry's pins", () => {
     });
   }
 
-  it("a copy does not replace an entry a rollback pinned: the row says so, and nothing is published there", async () => {
-    const f = fleet({ a: X86 }, { options: { publishSsm: true } });
+  it("a copy of an image found up to date does not replace an entry a rollback pinned: the row says so, and nothing is published there", async () => {
+    const template = fleetTemplate("a", X86).template;
+    const hash = imageContentHash(templateImageHash(template), FAKE_BASE_AMI);
+    const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI, "cws:version": "v1.0.0" };
+    const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
+    const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [home] } }, options: { publishSsm: true } });
     await pinnedAt(f.registryFile, "us-west-2");
     const { summary, exitCode } = await f.run();
     expect(exitCode).toBe(EXIT.ok);
     const pinnedRow = rowAt(summary.rows, "a/x86_64@us-west-2");
-    expect(pinnedRow).toMatchObject({ result: "copied", detail: expect.stringContaining(`stays ${PINNED}: a rollback pinned it`) });
+    expect(pinnedRow).toMatchObject({ result: "copied", amiId: PINNED, detail: expect.stringContaining(`pinned by a rollback: the registry keeps ${PINNED}; ami-`) });
     const registry = (await readRegistry(f.registryFile))!;
     expect(entryAt(registry, "a", "us-west-2", "x86_64")).toMatchObject({ ami_id: PINNED, pinned: true });
     expect(entryAt(registry, "a", "eu-west-1", "x86_64")?.copied_from?.region).toBe("us-east-1");
     const puts = f.fake.calls.filter((c) => c.startsWith("put "));
+    // (The home's build is the fake's scripted one, which publishes nothing itself.)
     expect(puts).toEqual([expect.stringMatching(/^put \/cloudworkstation\/amis\/a\/eu-west-1\/x86_64 = ami-/)]);
+  });
+
+  it("a child builds on its parent's pinned image, not on the newer image of the same content the rollback set aside", async () => {
+    const template = fleetTemplate("a", X86).template;
+    const hash = imageContentHash(templateImageHash(template), FAKE_BASE_AMI);
+    const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash, "cws:base-ami": FAKE_BASE_AMI, "cws:version": "v1.0.0" };
+    const home = accountImage("ami-0aaaaaaaaaaaaaaa1", tags);
+    const f = fleet({ a: X86, b: { ...X86, parent: "a" } }, { script: { images: { "us-east-1": [home] } } });
+    await pinnedAt(f.registryFile, "us-east-1");
+    const { summary } = await f.run();
+    expect(rowAt(summary.rows, "a/x86_64@us-east-1")).toMatchObject({ result: "up-to-date", amiId: PINNED, detail: expect.stringContaining(`pinned by a rollback: the registry keeps ${PINNED}; ${home.imageId} (this content) is not used`) });
+    const child = f.fake.requests.find((r) => r.templateId === "b" && r.region === "us-east-1")!;
+    expect(child.parentImage).toEqual({ templateId: "a", imageId: PINNED });
+  });
+
+  it("a copy of a new build ends a rollback's pin in its region, as a build there would", async () => {
+    const f = fleet({ a: X86 }, { options: { publishSsm: true } });
+    await pinnedAt(f.registryFile, "us-west-2");
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.ok);
+    const row = rowAt(summary.rows, "a/x86_64@us-west-2");
+    expect(row.result).toBe("copied");
+    expect(row.detail ?? "").not.toContain("pinned");
+    const entry = entryAt((await readRegistry(f.registryFile))!, "a", "us-west-2", "x86_64")!;
+    expect(entry).toMatchObject({ ami_id: row.amiId, copied_from: { region: "us-east-1" } });
+    expect((entry as { pinned?: boolean }).pinned).toBeUndefined();
+    expect(entry.history?.map((h) => h.ami_id)).toEqual([PINNED]);
   });
 
   it("an image of the same content found in a region does not replace an entry a rollback pinned there either", async () => {
     const template = fleetTemplate("a", X86).template;
-    const hash = imageContentHash(templateContentHash(template), FAKE_BASE_AMI);
+    const hash = imageContentHash(templateImageHash(template), FAKE_BASE_AMI);
     const tags = { "cws:managed-by": "cws", "cws:template": "a", "cws:arch": "x86_64", "cws:validated": "true", "cws:content-hash": hash };
     const f = fleet({ a: X86 }, { script: { images: { "us-east-1": [accountImage("ami-0aaaaaaaaaaaaaaa1", tags)], "us-west-2": [accountImage("ami-0aaaaaaaaaaaaaaa2", tags)] } } });
     await pinnedAt(f.registryFile, "us-west-2");
     const { summary } = await f.run();
-    expect(rowAt(summary.rows, "a/x86_64@us-west-2")).toMatchObject({ result: "up-to-date", detail: expect.stringContaining(`stays ${PINNED}: a rollback pinned it`) });
+    expect(rowAt(summary.rows, "a/x86_64@us-west-2")).toMatchObject({ result: "up-to-date", amiId: PINNED, detail: expect.stringContaining(`pinned by a rollback: the registry keeps ${PINNED}`) });
     expect(entryAt((await readRegistry(f.registryFile))!, "a", "us-west-2", "x86_64")).toMatchObject({ ami_id: PINNED, pinned: true });
   });
 });

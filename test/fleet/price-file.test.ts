@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CwsError } from "../../src/errors.js";
 import { loadPrices, parsePriceFile } from "../../src/fleet/price-file.js";
-import { SHIPPED_PRICES } from "../../src/fleet/prices.js";
+import { describePrices, SHIPPED_PRICES } from "../../src/fleet/prices.js";
 import { ROOT, scratchDir } from "../helpers/cli.js";
 
 let work: { dir: string; cleanup: () => void };
@@ -42,7 +42,8 @@ describe("a price file, merged over the shipped table", () => {
     expect(prices.regions["us-east-1"]!.instances["t4g.large"]).toBe(SHIPPED_PRICES.regions["us-east-1"]!.instances["t4g.large"]);
     expect(prices.regions["us-east-1"]!.snapshotGbMonth).toBe(0.05);
     expect(prices.regions["sa-east-1"]).toEqual({ instances: { "t3.large": 0.1344 }, gp3GbMonth: 0.152 });
-    expect(prices.source).toBe("mine.json over the shipped price table");
+    expect(prices.source).toBe(`mine.json (2026-11-01) over the shipped price table of ${SHIPPED_PRICES.taken}`);
+    expect(describePrices(prices)).toBe(prices.source);
     expect(prices.taken).toBe("2026-11-01");
   });
 

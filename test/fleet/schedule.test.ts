@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkJobs, runJobs, ScheduleError, type Job } from "../../src/fleet/schedule.js";
+import { InterruptedError } from "../../src/builder/runner.js";
+import { checkJobs, FAIL_FAST_REASON, runJobs, ScheduleError, type Job } from "../../src/fleet/schedule.js";
 
 /** A job that records when it ran, waits `ms` (or until aborted), and fails when told to. */
 function recorder() {
@@ -75,6 +76,26 @@ describe("runJobs", () => {
     expect(r.log).toContain("abort slow");
     expect(r.log).not.toContain("start later");
     expect(r.running()).toBe(0);
+  });
+
+  it("with failFast, tells the jobs it stops why: --fail-fast, not a signal (a build says what stopped it)", async () => {
+    const reasons: unknown[] = [];
+    const slow: Job<string> = {
+      id: "slow",
+      needs: [],
+      run: (signal) =>
+        new Promise((_, reject) =>
+          signal.addEventListener("abort", () => {
+            reasons.push(signal.reason);
+            reject(new InterruptedError(signal));
+          }),
+        ),
+    };
+    const broken: Job<string> = { id: "broken", needs: [], run: () => Promise.reject(new Error("broke")) };
+    const outcomes = await runJobs([slow, broken], { concurrency: 2, failFast: true });
+    expect(reasons).toEqual([FAIL_FAST_REASON]);
+    const stopped = outcomes.get("slow") as { error: Error };
+    expect(stopped.error.message).toBe("interrupted by --fail-fast after a failure");
   });
 
   it("on the caller's abort (Ctrl-C) cancels everything as interrupted, after every running job has ended", async () => {

@@ -45,12 +45,13 @@ describe("the final table, as text", () => {
 
 describe("the final table, as JSON", () => {
   it("has every row with every field (null when empty), the counts of every result and the totals", () => {
-    const json = fleetSummaryJson(SUMMARY) as {
+    const json = fleetSummaryJson(SUMMARY, 1) as {
       rows: Record<string, unknown>[];
       counts: Record<string, number>;
       cost: { builds: { usd: number; known: boolean }; storagePerMonth: { usd: number; known: boolean; unknown: string[] }; prices: string };
       durationSeconds: number;
       interrupted: boolean;
+      exitCode: number;
     };
     expect(json.rows).toHaveLength(SUMMARY.rows.length);
     for (const row of json.rows) {
@@ -65,6 +66,7 @@ describe("the final table, as JSON", () => {
     expect(json.cost.storagePerMonth).toEqual({ usd: 3, known: false, unknown: ["price unknown for snapshot storage in eu-west-1 (add it with --prices)"] });
     expect(json.cost.prices).toBe("test prices of 2026-01-01");
     expect(json.interrupted).toBe(false);
+    expect(json.exitCode).toBe(1);
     // One document, and nothing JSON cannot say.
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });

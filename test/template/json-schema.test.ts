@@ -47,7 +47,7 @@ const shipped = (dir: string) =>
   readdirSync(join(ROOT, dir))
     .filter((name) => /\.ya?ml$/.test(name))
     .map((name) => ({ name: `${dir}/${name}`, text: readFileSync(join(ROOT, dir, name), "utf8") }));
-const VALID_TEXTS = [...VALID.map((v) => ({ name: v.name, text: templateText(v) })), ...shipped("templates"), ...shipped("test/fixtures/templates")];
+const VALID_TEXTS = [...VALID.map((v) => ({ name: v.name, text: templateText(v) })), ...shipped("templates"), ...shipped("test/fixtures/templates"), ...shipped("test/fixtures/fleet-templates")];
 
 describe("each rule across fields in the generated schema", () => {
   const ruleSaying = (...fragments: JsonSchemaFragment[]): Rule => ({ name: "test-rule", check: () => undefined, jsonSchema: () => fragments });

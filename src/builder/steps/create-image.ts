@@ -69,7 +69,14 @@ export function createImageStep({ verify = false }: { verify?: boolean } = {}): 
     async cleanup(ctx, outcome) {
       // Only a half-made image goes: the build failed or was interrupted before it was available.
       const imageId = ctx.imageId;
-      if (!imageId || outcome === "succeeded" || ctx.imageState === "available" || ctx.imageKept) return;
+      if (!imageId || outcome === "succeeded" || ctx.imageKept) return;
+      if (ctx.imageState === "available") {
+        // Made and validated, then a later step failed or Ctrl-C came before it was recorded: a good image stays
+        // (the next build finds it up to date), and the summary says so, for it is in no registry yet.
+        ctx.imageKept = true;
+        ctx.kept.push(`image ${imageId} (validated, ${ctx.recordedIn ? `recorded in ${ctx.recordedIn}` : "not in the registry"})`);
+        return;
+      }
       ctx.snapshotIds = await deleteImageAndSnapshots(ctx.ec2, imageId, ctx.snapshotIds, (kind, id) => {
         ctx.cleaned.push(`${kind} ${id}`);
         ctx.reporter.cleanup(kind === "image" ? `Deregistered unfinished image ${id}` : `Deleted snapshot ${id}`);

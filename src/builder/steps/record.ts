@@ -31,6 +31,7 @@ export function recordInRegistry(registryFile: string, lock: RegistryLockOptions
         await record(registryFile, now, ctx, lock);
       } catch (error) {
         // The image exists, validated, and stays: say so, and (for a problem of the registry, not a bug) how to record it.
+        ctx.imageKept = true;
         ctx.kept.push(`image ${imageId} (validated, not in the registry)`);
         if (!(error instanceof CwsError)) throw error;
         const record = `cws ami update-registry ${request.templateId} --region ${request.region} --architecture ${request.architecture} --registry ${registryFile}`;

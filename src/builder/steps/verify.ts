@@ -62,6 +62,8 @@ export const verifyImage: PipelineStep = {
     const on = `a fresh instance (${fresh.launchedInstanceId})`;
     if (result.outcome === "failed") {
       await tagImageAndSnapshots(ctx.ec2, image, { "cws:validated": "false" });
+      // Kept, and said so here: the image step's cleanup must not call it validated.
+      ctx.imageKept = true;
       ctx.kept.push(`image ${imageId} (failed on a fresh instance; tagged cws:validated=false, not in the registry)`);
       const failure = result.error as BuildFailure;
       // The tests' own message names the image and the fresh instance; an instance that never came up is said here.
