@@ -157,7 +157,7 @@ describe("cws ami validate (end to end, emulator)", () => {
     expect(result.status).toBe(1);
     const rows = JSON.parse(result.stdout).rows as { region: string; result: string; detail: string }[];
     expect(rows.map((row) => `${row.region} ${row.result}`)).toEqual(["us-east-1 failed", "us-west-2 skipped"]);
-    expect(rows[0]!.detail).toMatch(/^verify: 1 of 2 validation tests failed on a fresh instance of ami-[0-9a-f]+ \(ami-[0-9a-f]+ is kept to look at, tagged cws:validated=false/);
+    expect(rows[0]!.detail).toMatch(/^verify: 1 of 2 validation tests failed on a fresh instance of ami-[0-9a-f]+; kept: image ami-[0-9a-f]+ \(failed on a fresh instance; tagged cws:validated=false, not in the registry\)$/);
     expect(harness.registry()).toBeUndefined();
     expect(harness.emulator.images("us-east-1").map((i) => i.tags["cws:validated"])).toEqual(["false"]);
     expect(harness.emulator.images("us-west-2")).toEqual([]);
