@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { preferredScratchDir, startEmulator } from "@cws/aws-emulator";
+import { emulatorEnv } from "./emulator-env.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 // 100 ms per simulated second (10x real time): the build's real, unsimulated costs (Node start, SDK
@@ -30,16 +31,7 @@ async function once(): Promise<Sample> {
   const dir = mkdtempSync(join(tmpdir(), "cws-bench-build-"));
   cpSync(join(root, "test", "fixtures", "templates"), join(dir, "templates"), { recursive: true });
   try {
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      AWS_ENDPOINT_URL: emulator.url,
-      AWS_ACCESS_KEY_ID: "bench",
-      AWS_SECRET_ACCESS_KEY: "bench",
-      AWS_REGION: "us-east-1",
-      CWS_TIME_SCALE: String(msPerSimSecond / 1000),
-      ...(pollMs ? { CWS_POLL_INTERVAL_MS: pollMs } : {}),
-    };
+    const env = emulatorEnv(emulator.url, msPerSimSecond, pollMs ? { CWS_POLL_INTERVAL_MS: pollMs } : {});
     const started = performance.now();
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn(process.execPath, [join(root, "bin", "cws.js"), "ami", "build", "emu-basic", "--architecture", "x86_64", "--json", "--quiet"], { cwd: dir, env });

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { preferredScratchDir, startEmulator, type Emulator } from "@cws/aws-emulator";
+import { emulatorEnv } from "./emulator-env.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const msPerSimSecond = Number(process.env.BENCH_MS_PER_SIM_SECOND ?? 100);
@@ -34,15 +35,7 @@ interface Run {
 
 function cws(dir: string, emulator: Emulator, args: string[]): Promise<Run> {
   const before = emulator.stats.totalCalls;
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    AWS_ENDPOINT_URL: emulator.url,
-    AWS_ACCESS_KEY_ID: "bench",
-    AWS_SECRET_ACCESS_KEY: "bench",
-    AWS_REGION: "us-east-1",
-    CWS_TIME_SCALE: String(msPerSimSecond / 1000),
-  };
+  const env = emulatorEnv(emulator.url, msPerSimSecond);
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(root, "bin", "cws.js"), "ami", "build-all", ...args, "--json"], { cwd: dir, env });

@@ -3,14 +3,34 @@
  * fault (when there is one) and a suggestion saying what to do next; the CLI
  * maps `exitCode` straight to the process exit status.
  */
-export type ExitCode = 0 | 1 | 2 | 130;
+export type ExitCode = 0 | 1 | 2 | 129 | 130 | 143;
 
 export const EXIT = {
   ok: 0,
   failed: 1,
   usage: 2,
+  /** Ctrl-C (SIGINT): 128 + 2, what shells report for it. */
   interrupted: 130,
+  /** The terminal closed (SIGHUP): 128 + 1. */
+  hangup: 129,
+  /** SIGTERM (a cancelled CI job, `kill`): 128 + 15. */
+  terminated: 143,
 } as const satisfies Record<string, ExitCode>;
+
+/** The signals a long command stops for, cleaning up: Ctrl-C, `kill` or a cancelled CI job, a closed terminal. */
+export const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+export type StopSignal = (typeof STOP_SIGNALS)[number];
+
+/**
+ * What a command stopped by a signal exits with: 128 + the signal's number,
+ * as a shell reports a process the signal ended (130 Ctrl-C, 143 SIGTERM, 129
+ * SIGHUP), so a script or CI step tells them apart as it would for any
+ * program; the command cleaned up first. Anything else that aborted it
+ * counts as Ctrl-C.
+ */
+export function exitCodeOfSignal(reason: unknown): ExitCode {
+  return reason === "SIGHUP" ? EXIT.hangup : reason === "SIGTERM" ? EXIT.terminated : EXIT.interrupted;
+}
 
 export interface CwsErrorOptions {
   /** The value that was wrong, quoted back to the user. */

@@ -82,6 +82,17 @@ function failure(path: string, role: PathRole, code: string, problem: string, su
   });
 }
 
+/**
+ * What to do about a path that is not a regular file. A device, or anything
+ * under /dev, belongs to the system: the advice is to name another file,
+ * never to remove it (`--registry /dev/null` must not end in "remove it"). A
+ * link to a device is the user's own: removing the link is fine.
+ */
+function notAFileAdvice(path: string, stats: Stats | undefined): string {
+  const device = stats !== undefined && (stats.isCharacterDevice() || stats.isBlockDevice()) && !lstatOrUndefined(path)?.isSymbolicLink();
+  return device || path === "/dev" || path.startsWith("/dev/") ? "name a regular file instead" : "remove it or replace it with a regular file";
+}
+
 /** The entry is there but is the wrong kind of thing: `is a named pipe (FIFO), not a regular file`. */
 export function wrongKind(path: string, stats: Stats, role: PathRole): FileAccessError {
   const file = role.expected === "file";
@@ -93,7 +104,7 @@ export function wrongKind(path: string, stats: Stats, role: PathRole): FileAcces
     role,
     file ? "NOT_A_FILE" : "NOT_A_DIRECTORY",
     `${is}, not ${file ? "a regular file" : "a directory"}${why}`,
-    file ? "remove it or replace it with a regular file" : "give the path of a directory",
+    file ? notAFileAdvice(path, stats) : "give the path of a directory",
   );
 }
 
@@ -145,7 +156,7 @@ export function fileError(path: string, error: unknown, role: PathRole & { actio
       try {
         return wrongKind(path, statSync(path), role);
       } catch {
-        return make("NOT_A_FILE", `${verb} (${code}): it is not a regular file`, "remove it or replace it with a regular file");
+        return make("NOT_A_FILE", `${verb} (${code}): it is not a regular file`, notAFileAdvice(path, undefined));
       }
     }
     case "ENOTDIR": {
@@ -236,10 +247,12 @@ const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT
 /**
  * Append text to a regular file, creating it if there is nothing there (a
  * job summary, a log); a FileAccessError for anything else: a directory, a
- * pipe, a device, a path that cannot be written.
+ * pipe, a device (unless `deviceDiscards`: then a character device gets
+ * nothing, quietly), a path that cannot be written.
  */
-export function appendToRegularFile(path: string, text: string, role: Omit<PathRole, "expected">): void {
-  const options = { ...role, expected: "file" as const, action: "write" as const };
+export function appendToRegularFile(path: string, text: string, role: Omit<PathRole, "expected"> & { deviceDiscards?: boolean }): void {
+  const { deviceDiscards, ...rest } = role;
+  const options = { ...rest, expected: "file" as const, action: "write" as const };
   let fd: number;
   try {
     fd = openSync(path, APPEND_FLAGS, 0o644);
@@ -248,6 +261,8 @@ export function appendToRegularFile(path: string, text: string, role: Omit<PathR
   }
   try {
     const stats = fstatSync(fd);
+    // `deviceDiscards`: a character device (/dev/null) is how one says "none of this, thanks"; nothing is written to it.
+    if (deviceDiscards === true && stats.isCharacterDevice()) return;
     if (!stats.isFile()) throw wrongKind(path, stats, options);
     const bytes = Buffer.from(text, "utf8");
     for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);

@@ -69,6 +69,17 @@ describe("readRegularFile", () => {
     }
   });
 
+  it("tells a user to name another file, never to remove a device or anything under /dev; the user's own pipe or a link to a device may be removed", () => {
+    execFileSync("mkfifo", [at("fifo.yml")]);
+    symlinkSync("/dev/null", at("null.yml"));
+    for (const device of ["/dev/null", "/dev/zero"]) {
+      expect(() => readRegularFile(device, { expected: "file", maxBytes: 10 })).toThrow(expect.objectContaining({ message: `${device}: is a character device, not a regular file`, suggestion: "name a regular file instead" }));
+    }
+    expect(() => readRegularFile("/dev", { expected: "file", maxBytes: 10 })).toThrow(expect.objectContaining({ suggestion: "name a regular file instead" }));
+    expect(failure("fifo.yml").suggestion).toBe("remove it or replace it with a regular file");
+    expect(failure("null.yml").suggestion).toBe("remove it or replace it with a regular file");
+  });
+
   it("names a dangling link, a link loop, a missing file and a path through a file", () => {
     symlinkSync("nowhere.yml", at("dangling.yml"));
     symlinkSync("loop-b.yml", at("loop-a.yml"));

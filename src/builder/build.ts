@@ -1,5 +1,5 @@
 import type { AwsPorts } from "../aws/ports.js";
-import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { CwsError, EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
 import { buildCost, snapshotMonthlyCost, type BuildCost, type StorageCost } from "../fleet/cost.js";
 import { describePrices, type PriceTable } from "../fleet/prices.js";
 import type { RegistryLockOptions } from "../registry/lock.js";
@@ -138,7 +138,7 @@ export interface BuildResult {
   failedStep?: string;
   /** Why it failed, with a code like every error cws reports (`AWS_CREDENTIALS`, `BUILD_FAILED`, …) and the value at fault. */
   error?: RunError;
-  /** What the process exits with: 0 built, 1 the build failed, 2 the user's setup is at fault (preflight), 130 interrupted. */
+  /** What the process exits with: 0 built, 1 the build failed, 2 the user's setup is at fault (preflight), 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (exitCodeOfSignal). */
   exitCode: ExitCode;
   /** --verify: what the fresh instance from the new image found. */
   verification?: Omit<Verification, "instanceSeconds">;
@@ -331,7 +331,7 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
     logDir,
     ...(result.failedStep ? { failedStep: result.failedStep } : {}),
     ...(failure ? { error: failure.error } : {}),
-    exitCode: result.outcome === "succeeded" ? EXIT.ok : result.outcome === "interrupted" ? EXIT.interrupted : (failure?.exitCode ?? EXIT.failed),
+    exitCode: result.outcome === "succeeded" ? EXIT.ok : result.outcome === "interrupted" ? exitCodeOfSignal(deps.signal.reason) : (failure?.exitCode ?? EXIT.failed),
     written: { ...(ctx.recordedIn ? { registry: ctx.recordedIn } : {}), ...(ctx.publishedAs ? { ssmParameter: ctx.publishedAs } : {}) },
     ...(ctx.pinnedTo ? { pinnedTo: ctx.pinnedTo } : {}),
     cleaned: ctx.cleaned,

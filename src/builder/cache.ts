@@ -1,5 +1,5 @@
 import type { Ec2Port, ImageInfo } from "../aws/ports.js";
-import { describeAge } from "../duration.js";
+import { describeAge, describeLimit } from "../duration.js";
 import { MANAGED_TAG } from "../registry/aws-images.js";
 import type { Architecture } from "../template/architectures.js";
 
@@ -60,7 +60,7 @@ export async function findUpToDateImage(ec2: Ec2Port, query: CacheQuery): Promis
   const age = query.now.getTime() - created;
   if (query.maxAgeMs !== undefined && !(age <= query.maxAgeMs)) {
     const old = Number.isNaN(age) ? "of unknown age" : `${describeAge(age)} old`;
-    return { upToDate: false, image, reason: `${image.imageId} is ${old}, more than the ${describeAge(query.maxAgeMs)} --max-age allows` };
+    return { upToDate: false, image, reason: `${image.imageId} is ${old}, more than the ${describeLimit(query.maxAgeMs)} --max-age allows` };
   }
   return { upToDate: true, image, reason: `${image.imageId} (built ${image.creationDate})` };
 }

@@ -178,6 +178,26 @@ export class PreflightFailure extends BuildFailure {
   }
 }
 
+/**
+ * What of a build exists in AWS while it cleans up, for the second Ctrl-C:
+ * `instance i-…`, `security group sg-…`, an unfinished `image ami-…` (each
+ * step clears its id once its resource is gone). All carry `cws:build-id`.
+ * With `--verify`, the fresh instance too, and the image while it is not yet
+ * judged (steps/verify.ts removes it then, as an unfinished one); a
+ * validation's run (`cws ami validate`) names its instance and group.
+ */
+export function aliveResources(ctx: Pick<BuildContext, "instance" | "securityGroupId" | "imageId" | "imageState" | "verifying" | "verification">): string[] {
+  const unproven = ctx.imageState !== "available" || ctx.verifying !== undefined || ctx.verification?.judged === false;
+  const alive = [
+    ...(ctx.verifying ? aliveResources(ctx.verifying) : []),
+    ctx.instance ? `instance ${ctx.instance.instanceId}` : undefined,
+    ctx.securityGroupId ? `security group ${ctx.securityGroupId}` : undefined,
+    ctx.imageId && unproven ? `image ${ctx.imageId}` : undefined,
+  ].filter((what) => what !== undefined);
+  // The fresh instance shares the build's security group.
+  return [...new Set(alive)];
+}
+
 /** A base image's root volume when nothing says its size (offline, or an image that does not report it): 8 GiB, as Ubuntu's and Debian's are. */
 export const DEFAULT_ROOT_VOLUME_GB = 8;
 
@@ -190,10 +210,23 @@ export function utcStamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
 }
 
-/** `cws-<template>-<version>-<arch>-<yyyymmddThhmmssZ>`, limited to the characters AMI names allow. */
-export function imageNameFor(request: Pick<BuildRequest, "templateId" | "version" | "architecture">, at: Date): string {
+/** EC2's limit on an AMI name. */
+const AMI_NAME_MAX = 128;
+
+/**
+ * `cws-<template>-<version>-<arch>-<build id>` (the build id is its UTC start
+ * and a random suffix, `20261126t083000z-4f2a1c`), limited to the characters
+ * AMI names allow. Names are unique per region and a copy keeps its source's:
+ * builds started in the same second (each region's with --strategy
+ * per-region, two runs) must not share one, so the name ends with the whole
+ * build id, which is never cut; a version too long for EC2's 128 characters is.
+ */
+export function imageNameFor(build: { request: Pick<BuildRequest, "templateId" | "version" | "architecture">; buildId: string }): string {
+  const { request, buildId } = build;
   const safe = (s: string) => s.replace(/[^A-Za-z0-9().\-/_]/g, "-");
-  return `cws-${safe(request.templateId)}-${safe(request.version)}-${request.architecture}-${utcStamp(at)}`.slice(0, 128);
+  const head = `cws-${safe(request.templateId)}-`;
+  const tail = `-${request.architecture}-${safe(buildId)}`;
+  return `${head}${safe(request.version).slice(0, Math.max(0, AMI_NAME_MAX - head.length - tail.length))}${tail}`.slice(-AMI_NAME_MAX);
 }
 
 export function newBuildId(at: Date, random: () => number = Math.random): string {

@@ -11,12 +11,12 @@ import type { FleetTarget, FleetTemplate, FleetStrategy } from "../fleet/targets
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
 import { templateImageHash } from "../template/content-hash.js";
 import { instanceTypeMismatch } from "../template/lint.js";
-import { formatProblem } from "../template/problems.js";
+import { formatProblemAndSuggestion, lintAgainCommand } from "../template/problems.js";
 import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
 import type { Architecture, Template } from "../template/schema.js";
 import { gitCommit } from "./build-command.js";
 import { fleetReporterFor, writeFleetPlan, writeFleetResult } from "./fleet-output.js";
-import { abortOnSignal } from "./interrupts.js";
+import { abortOnSignal, sayAlive } from "./interrupts.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 import { resolvePrices } from "./prices.js";
 import { registryLockOptions } from "./registry-lock.js";
@@ -91,7 +91,7 @@ async function loadInvolved(requested: readonly string[], globals: GlobalOptions
     if (!file) continue;
     const result = await loadTemplateFile(file);
     if (!result.template) {
-      for (const problem of result.problems) io.stderr.write(`${formatProblem(problem)}\n`);
+      for (const problem of result.problems) io.stderr.write(`${formatProblemAndSuggestion(problem)}\n`);
       invalid.push(id);
       continue;
     }
@@ -101,7 +101,7 @@ async function loadInvolved(requested: readonly string[], globals: GlobalOptions
   if (invalid.length > 0) {
     throw new CwsError("TEMPLATE_INVALID", `${invalid.length === 1 ? `template ${invalid[0]} is` : `templates ${invalid.join(", ")} are`} invalid; nothing was built`, {
       value: invalid.map((id) => byId.get(id)!.file).join(", "),
-      suggestion: `fix the problems above (cws ami lint ${invalid.join(" ")} shows them again)`,
+      suggestion: `fix the problems above (${lintAgainCommand(invalid)} shows them again)`,
     });
   }
   return loaded;
@@ -127,11 +127,21 @@ export function instanceTypesFor(
   return types;
 }
 
-/** Credentials once, before a run of many launches anything: without them each would fail the same way (exit 2, one line). */
-export async function checkCredentials(aws: AwsPorts, region: string, describe: (error: unknown) => CwsError | undefined): Promise<void> {
+/**
+ * Credentials and the instance profile once, before a run of many launches anything (build-all, validate --all):
+ * without them each would fail the same way. The instance profile is checked as the build's preflight checks it,
+ * and said as it says it (exit 2, one line).
+ */
+export async function checkCredentialsAndProfile(aws: AwsPorts, region: string, instanceProfile: string, describe: (error: unknown) => CwsError | undefined): Promise<void> {
+  const { checkInstanceProfile } = await import("../builder/steps/preflight.js");
+  const { PreflightFailure } = await import("../builder/context.js");
   try {
-    await aws.sts(region).callerIdentity();
+    const identity = await aws.sts(region).callerIdentity();
+    await checkInstanceProfile(aws.iam(region), instanceProfile, identity.account);
   } catch (error) {
+    if (error instanceof PreflightFailure) {
+      throw new CwsError("PREFLIGHT_FAILED", error.message, { value: instanceProfile, ...(error.suggestion ? { suggestion: error.suggestion } : {}) });
+    }
     throw describe(error) ?? error;
   }
 }
@@ -174,7 +184,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
     const { plannedTargets } = await import("../fleet/dry-run.js");
     const { fleetPlanReport } = await import("../fleet/plan-report.js");
     const planned = plannedTargets(targets, registry, { force, maxAgeMs, now: new Date(), instanceType: (target) => instanceTypes.get(target.key)! });
-    writeFleetPlan(fleetPlanReport(planned, prices, { verify: options.verify !== false }), globals, io);
+    writeFleetPlan(fleetPlanReport(planned, prices, { leftOut, verify: options.verify !== false }), globals, io);
     return EXIT.ok;
   }
 
@@ -189,16 +199,20 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
   // One set of clients for the whole run: one per service and region, so parallel builds and copies in a region share its retry budget.
   const aws: AwsPorts = createAwsPorts(awsClientProfile(context));
-  // Credentials once, before anything is launched: without them every target would fail the same way.
-  await checkCredentials(aws, targets[0]!.home, describeAwsError);
+  // Credentials and the instance profile once, before anything is launched: without them every target would fail the same way.
+  await checkCredentialsAndProfile(aws, targets[0]!.home, settings.instanceProfile.value, describeAwsError);
 
   const poll = pollSettingsFromEnv(io.env);
   const sourceCommit = await gitCommit(globals.templatesDir);
   const reporter = fleetReporterFor(io, globals);
   const controller = new AbortController();
+  const { FleetInFlight } = await import("../fleet/in-flight.js");
+  const inFlight = new FleetInFlight();
   const unsubscribe = abortOnSignal(io, controller, {
-    first: (signal) => reporter.notice(`${signal}: stopping every target and cleaning up (each removes what it made; press Ctrl-C again to hear that it is still at it)`),
-    again: () => reporter.notice("still cleaning up: every instance, security group and unfinished image or copy is being removed (all tagged cws:managed-by=cws)"),
+    doing: "stopping every target and cleaning up; each removes what it made",
+    say: (line) => reporter.notice(line),
+    // As `cws ami build` says it, for every target still at it.
+    again: () => sayAlive(inFlight, (line) => reporter.notice(line)),
   });
   // A subnet belongs to one region: cws.config.json's build.subnet is used in cws.config.json's region, every other region uses its default VPC.
   const subnet = settings.subnet.value;
@@ -235,12 +249,13 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
         logRoot: ".cws/logs",
       }),
       describeError: (error) => describeAwsError(error),
+      inFlight,
     });
     reporter.finish(result.summary);
   } finally {
     reporter.close();
     unsubscribe?.();
   }
-  writeFleetResult(result.summary, result.exitCode, globals, io);
+  writeFleetResult(leftOut.length > 0 ? { ...result.summary, leftOut } : result.summary, result.exitCode, globals, io);
   return result.exitCode;
 }

@@ -4,7 +4,7 @@ import { Chalk } from "chalk";
 import type { AwsPorts } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
 import type { PipelineOptions } from "../builder/build.js";
-import type { BuildContext, BuildInput, BuildRequest } from "../builder/context.js";
+import { aliveResources, type BuildContext, type BuildInput, type BuildRequest } from "../builder/context.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
 import type { OnErrorMode } from "../config/fields.js";
@@ -13,7 +13,7 @@ import { parseDuration } from "../duration.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
 import { templateImageHash } from "../template/content-hash.js";
-import { formatProblem } from "../template/problems.js";
+import { formatProblemAndSuggestion, lintAgainCommand } from "../template/problems.js";
 import type { Architecture } from "../template/architectures.js";
 import { instanceTypeMismatch } from "../template/lint.js";
 import { loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
@@ -69,10 +69,10 @@ export async function resolveBuild(templateId: string, options: BuildOptions, gl
   const [file] = await selectTemplateFiles(globals.templatesDir, [templateId]);
   const loaded = await loadTemplateFile(file!);
   if (!loaded.template) {
-    for (const problem of loaded.problems) io.stderr.write(`${formatProblem(problem)}\n`);
-    throw new CwsError("TEMPLATE_INVALID", `template ${templateId} has ${loaded.problems.filter((p) => p.severity === "error").length} problem(s); nothing was built`, {
+    for (const problem of loaded.problems) io.stderr.write(`${formatProblemAndSuggestion(problem)}\n`);
+    throw new CwsError("TEMPLATE_INVALID", `template ${loaded.id} has ${loaded.problems.filter((p) => p.severity === "error").length} problem(s); nothing was built`, {
       value: file!.file,
-      suggestion: `fix them (cws ami lint ${templateId} shows them again)`,
+      suggestion: `fix them (${lintAgainCommand([loaded.id])} shows them again)`,
     });
   }
   const template = loaded.template;
@@ -131,11 +131,6 @@ export function gitCommit(cwd: string): Promise<string | undefined> {
 export async function createPorts(build: Pick<ResolvedBuild, "awsContext">): Promise<AwsPorts> {
   const { createAwsPorts } = await import("../aws/sdk.js");
   return createAwsPorts(awsClientProfile(build.awsContext));
-}
-
-/** A run's instance and security group while they exist, as a second Ctrl-C names them. */
-export function aliveIn(context: Pick<BuildContext, "instance" | "securityGroupId"> | undefined): string[] {
-  return [...(context?.instance ? [`instance ${context.instance.instanceId}`] : []), ...(context?.securityGroupId ? [`security group ${context.securityGroupId}`] : [])];
 }
 
 export async function runBuildCommand(templateId: string, options: BuildOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
@@ -199,11 +194,10 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
   const controller = new AbortController();
   let context: BuildContext | undefined;
   const unsubscribe = abortOnSignal(io, controller, {
-    first: (signal) => reporter.warn(`${signal}: stopping the build and cleaning up (press Ctrl-C again to see what is still alive)`),
+    doing: "stopping the build and cleaning up",
+    say: (line) => reporter.warn(line),
     again: () => {
-      // An image goes when it is unfinished, or made but not yet judged by --verify's fresh instance.
-      const unproven = context?.imageState !== "available" || context.verifying !== undefined || context.verification?.judged === false;
-      const alive = [...new Set([...aliveIn(context?.verifying), ...aliveIn(context), ...(context?.imageId && unproven ? [`image ${context.imageId}`] : [])])];
+      const alive = context ? aliveResources(context) : [];
       reporter.warn(
         alive.length
           ? `still cleaning up; alive in ${build.region}: ${alive.join(", ")} (all tagged cws:build-id=${context?.buildId})`

@@ -1,4 +1,5 @@
 import type { Project } from "../config/settings.js";
+import type { StopSignal } from "../errors.js";
 import type { ProcessProbe } from "../process-probe.js";
 
 /**
@@ -22,8 +23,8 @@ export interface CliIO {
   cwd: string;
   /** What runs cws, for bug reports ("node v22.12.0, linux x64"). */
   runtime?: string;
-  /** Signals delivered to the process (SIGINT, SIGTERM); commands that run long subscribe. */
-  onSignal?: (handler: (signal: "SIGINT" | "SIGTERM") => void) => () => void;
+  /** Signals delivered to the process (SIGINT, SIGTERM, SIGHUP); commands that run long subscribe, clean up and exit with exitCodeOfSignal. */
+  onSignal?: (handler: (signal: StopSignal) => void) => () => void;
   /**
    * Make `dir` the working directory: a command started below the project root
    * runs at the root (src/config/settings.ts). In-process callers without it

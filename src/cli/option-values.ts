@@ -1,5 +1,5 @@
 import { INSTANCE_PROFILE_PATTERN, SUBNET_PATTERN } from "../config/fields.js";
-import { DURATION_EXAMPLES, parseDuration } from "../duration.js";
+import { DURATION_EXAMPLES, parseDuration, ZERO_DURATION_PATTERN } from "../duration.js";
 import { CwsError } from "../errors.js";
 import { AMI_ID_PATTERN, AMI_ID_RULE, ARCHITECTURES, INSTANCE_TYPE_PATTERN } from "../template/architectures.js";
 import { regionProblem } from "../template/regions.js";
@@ -70,7 +70,7 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
     parseDuration(value) !== undefined
       ? undefined
       : {
-          problem: /^\d+$/.test(value) ? "a number without a unit" : "not a duration",
+          problem: /^\d+$/.test(value) ? "a number without a unit" : ZERO_DURATION_PATTERN.test(value) ? "must be more than zero" : "not a duration",
           suggestion: `a whole number and a unit, s, m, h, d or w: ${DURATION_EXAMPLES}`,
         },
   count: (value) =>

@@ -1,4 +1,5 @@
 import { fstatSync, writeSync } from "node:fs";
+import { STOP_SIGNALS } from "../errors.js";
 import { processProbe } from "../process-probe.js";
 import type { CliIO, OutputStream } from "./io.js";
 import { execCommands } from "./exec.js";
@@ -17,21 +18,19 @@ export async function runProcess(group: GroupSpec, topLevel: readonly CommandSpe
   const io: CliIO = {
     stdout: stdoutWriter(),
     get stderr() {
-      return process.stderr;
+      return quietOnError(process.stderr);
     },
     env: process.env,
     cwd: process.cwd(),
     chdir: (dir) => process.chdir(dir),
     runtime: `node ${process.version}, ${process.platform} ${process.arch}`,
     processes: processProbe(process, ["cws", ...process.argv.slice(2)].join(" ")),
+    // A closed terminal (SIGHUP) stops a build as Ctrl-C and SIGTERM do: cleaned up, not killed with its resources left.
     onSignal: (handler) => {
-      const onInt = () => handler("SIGINT");
-      const onTerm = () => handler("SIGTERM");
-      process.on("SIGINT", onInt);
-      process.on("SIGTERM", onTerm);
+      const listeners = STOP_SIGNALS.map((signal) => [signal, () => handler(signal)] as const);
+      for (const [signal, listener] of listeners) process.on(signal, listener);
       return () => {
-        process.off("SIGINT", onInt);
-        process.off("SIGTERM", onTerm);
+        for (const [signal, listener] of listeners) process.off(signal, listener);
       };
     },
   };
@@ -62,7 +61,7 @@ function stdoutWriter(): OutputStream {
         // No stdout at all: certainly no terminal.
       }
       terminal = device && process.stdout.isTTY === true;
-      if (terminal) stream = process.stdout;
+      if (terminal) stream = quietOnError(process.stdout);
     }
     return terminal;
   };
@@ -76,8 +75,8 @@ function stdoutWriter(): OutputStream {
         while (offset < bytes.length) offset += writeSync(1, bytes, offset);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        // The reader went away (`cws ami list | head -1`): what is left has nobody to read it.
-        if (code === "EPIPE") {
+        // The reader went away (`cws ami list | head -1`), or the terminal did (EIO): what is left has nobody to read it.
+        if (code === "EPIPE" || code === "EIO") {
           closed = true;
           return false;
         }
@@ -94,4 +93,16 @@ function stdoutWriter(): OutputStream {
       return isTerminal() ? (process.stdout.columns ?? 0) : 0;
     },
   };
+}
+
+/**
+ * The stream, with its write errors dropped: a terminal that was closed (SSH
+ * dropped, the window shut) fails every write with EIO, a pipe whose reader
+ * left with EPIPE, and an 'error' event nobody listens to would kill the
+ * process in the middle of a build's cleanup. Nobody is there to read what
+ * is left, so it is not written; the cleanup goes on.
+ */
+function quietOnError(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  if (stream.listenerCount("error") === 0) stream.on("error", () => {});
+  return stream;
 }

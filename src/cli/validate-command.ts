@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import { Chalk } from "chalk";
-import type { BuildContext, BuildInput } from "../builder/context.js";
+import { aliveResources, type BuildContext, type BuildInput } from "../builder/context.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, resolveAwsContext } from "../config/aws-context.js";
 import { projectAwsConfig, resolveBuildSettings } from "../config/settings.js";
@@ -12,10 +12,10 @@ import { checkRegistryWritable, readRegistry } from "../registry/store.js";
 import { templateImageHash } from "../template/content-hash.js";
 import { listTemplateFiles, loadTemplateFile } from "../template/repository.js";
 import type { Architecture, Template } from "../template/schema.js";
-import { aliveIn, createPorts, resolveBuild } from "./build-command.js";
-import { checkCredentials, DEFAULT_CONCURRENCY, instanceTypesFor } from "./build-all-command.js";
+import { createPorts, resolveBuild } from "./build-command.js";
+import { checkCredentialsAndProfile, DEFAULT_CONCURRENCY, instanceTypesFor } from "./build-all-command.js";
 import { fleetReporterFor } from "./fleet-output.js";
-import { abortOnSignal } from "./interrupts.js";
+import { abortOnSignal, sayAlive } from "./interrupts.js";
 import { colorLevel, fancyProgress, type CliIO, type GlobalOptions } from "./io.js";
 import { registryLockOptions } from "./registry-lock.js";
 
@@ -96,9 +96,10 @@ async function validateOne(templateId: string, options: ValidateOptions, globals
   const controller = new AbortController();
   let context: BuildContext | undefined;
   const unsubscribe = abortOnSignal(io, controller, {
-    first: (signal) => reporter.warn(`${signal}: stopping the validation and cleaning up (press Ctrl-C again to see what is still alive)`),
+    doing: "stopping the validation and cleaning up",
+    say: (line) => reporter.warn(line),
     again: () => {
-      const alive = aliveIn(context);
+      const alive = context ? aliveResources(context) : [];
       reporter.warn(alive.length ? `still cleaning up; alive in ${build.region}: ${alive.join(", ")} (tagged cws:build-id=${context?.buildId})` : "still cleaning up; nothing of this validation is alive any more");
     },
   });
@@ -177,16 +178,19 @@ async function validateAll(options: ValidateOptions, globals: GlobalOptions, io:
   const context = await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env);
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
   const aws = createAwsPorts(awsClientProfile(context));
-  // Credentials once, before anything is launched: without them every validation would fail the same way.
-  if (targets[0]) await checkCredentials(aws, targets[0].region, describeAwsError);
+  // Credentials and the instance profile once, before anything is launched: without them every validation would fail the same way.
+  if (targets[0]) await checkCredentialsAndProfile(aws, targets[0].region, settings.instanceProfile.value, describeAwsError);
   // A subnet belongs to one region: cws.config.json's build.subnet is used in cws.config.json's region, others use their default VPC.
   const subnet = settings.subnet.value;
   const subnetRegion = projectAwsConfig(globals.project)?.region;
   const reporter = fleetReporterFor(io, globals);
   const controller = new AbortController();
+  const { FleetInFlight } = await import("../fleet/in-flight.js");
+  const inFlight = new FleetInFlight();
   const unsubscribe = abortOnSignal(io, controller, {
-    first: (signal) => reporter.notice(`${signal}: stopping every validation and cleaning up (each terminates its instance and deletes its security group)`),
-    again: () => reporter.notice("still cleaning up: every fresh instance and its security group is being removed (all tagged cws:purpose=validate)"),
+    doing: "stopping every validation and cleaning up; each terminates its instance and deletes its security group",
+    say: (line) => reporter.notice(line),
+    again: () => sayAlive(inFlight, (line) => reporter.notice(line)),
   });
   const { runValidations } = await import("../lifecycle/validate.js");
   const { formatValidationTable, validationSummaryJson } = await import("../output/validation-report.js");
@@ -203,6 +207,7 @@ async function validateAll(options: ValidateOptions, globals: GlobalOptions, io:
       registryFile: globals.registry,
       registryLock: registryLockOptions(io, (message) => reporter.notice(message)),
       describeError: (error) => describeAwsError(error),
+      inFlight,
       input: (target: ValidationTarget) =>
         requestOf(target.templateId, target.template, target.architecture, target.region, {
           instanceType: machines.get(target.key)!,

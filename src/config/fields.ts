@@ -46,8 +46,8 @@ export const CONFIG_FIELDS: readonly ConfigEntry[] = [
     kind: "region",
     description: "AWS region for build, bootstrap and rollback; --region, AWS_REGION and AWS_DEFAULT_REGION win, and it wins over the AWS profile's region",
   },
-  { key: "instance_profile", kind: "instanceProfile", description: "IAM instance profile the build instances get and bootstrap creates (default: cws-ami-builder)" },
-  { key: "publish_ssm", kind: "boolean", description: "also write each recorded AMI id to SSM Parameter Store (build, update-registry, rollback; default: false)" },
+  { key: "instance_profile", kind: "instanceProfile", description: "IAM instance profile the build instances get (build, build-all) and bootstrap creates (default: cws-ami-builder)" },
+  { key: "publish_ssm", kind: "boolean", description: "also write each recorded AMI id to SSM Parameter Store (build, build-all, update-registry, rollback; default: false)" },
   {
     key: "prices",
     kind: "path",

@@ -115,7 +115,7 @@ export function resolveInstanceProfile(flag: string | undefined, project: Projec
   );
 }
 
-/** --publish-ssm / --no-publish-ssm, else the config's publish_ssm, else off (build, update-registry, rollback). */
+/** --publish-ssm / --no-publish-ssm, else the config's publish_ssm, else off (build, build-all, update-registry, rollback). */
 export function resolvePublishSsm(flag: boolean | undefined, project: Project | undefined): Setting<boolean> {
   return firstOf(
     [

@@ -14,7 +14,7 @@
  * reported, never deleted (slow is not broken).
  */
 import { createHash } from "node:crypto";
-import type { Ec2Port, ImageInfo, Tags } from "../aws/ports.js";
+import { AwsCallError, type Ec2Port, type ImageInfo, type Tags } from "../aws/ports.js";
 import { deleteImageAndSnapshots, imageCopyWaitTimeoutMs, pendingImageAdvice, sizedPlan, waitForImageAvailable } from "../builder/image-lifecycle.js";
 import { WaitTimeoutError, WAITS, type PollSettings } from "../builder/poll.js";
 import { silentReporter, type BuildReporter } from "../builder/reporter.js";
@@ -67,6 +67,8 @@ export interface CopyInput {
   poll: PollSettings;
   /** Stops the wait; the copy is then removed, and the call rejects with `CopyFailure` (`interrupted: true`). */
   signal?: AbortSignal | undefined;
+  /** Called once CopyImage has made the copy (before its wait): from then until the call returns, it exists unfinished. */
+  onCopyMade?: (imageId: string) => void;
   /** Progress; every line names the destination region, since copies to several regions run at once. */
   reporter?: Pick<BuildReporter, "detail" | "warn" | "cleanup"> | undefined;
   /** Milliseconds, for `seconds` (tests). */
@@ -87,8 +89,23 @@ export interface CopyResult {
   copiedFrom: CopiedFrom;
 }
 
+/**
+ * The image that holds the source's name in the destination, when CopyImage
+ * was refused for it (InvalidAMIName.Duplicate: names are unique per region,
+ * and a copy keeps its source's). `sameBuild`: it is an available,
+ * validated image of cws's with the source's template, architecture, content
+ * hash and build id (a copy of it the cache's search did not see, e.g. one
+ * made since), so the region has this image already.
+ */
+export interface NameHolder {
+  image: ImageInfo;
+  sameBuild: boolean;
+}
+
 /** A copy that did not finish. Whatever it had created is removed (`cleaned`) before this is thrown. */
 export class CopyFailure extends Error {
+  /** CopyImage refused the source's name, already in use in the destination by this image. */
+  readonly nameTakenBy: NameHolder | undefined;
   constructor(
     message: string,
     readonly region: string,
@@ -101,10 +118,11 @@ export class CopyFailure extends Error {
     /** Removals that failed: the copy or its snapshots may be left (tagged with `cws:build-id` and `cws:copied-from`). */
     readonly cleanupErrors: readonly unknown[],
     readonly suggestion: string | undefined,
-    options?: { cause: unknown },
+    options?: { cause: unknown; nameTakenBy?: NameHolder | undefined },
   ) {
     super(message, options);
     this.name = "CopyFailure";
+    this.nameTakenBy = options?.nameTakenBy;
   }
 }
 
@@ -137,6 +155,46 @@ function copyDescription(source: CopySource): string {
 }
 
 /**
+ * The tags that make an image the source's: its content (cache.ts's search in a region asks these) and its build (which
+ * --max-age asks too, and which an image holding the source's name has: the name ends with the build id).
+ */
+const SAME_BUILD_TAGS = ["cws:template", "cws:arch", "cws:content-hash", "cws:build-id"] as const;
+
+/** Whether `image` is an available, validated image of cws's of `source`'s content and build: a region that has it has this image. */
+export function isSameBuild(image: ImageInfo, source: Pick<CopySource, "tags">): boolean {
+  return (
+    image.state === "available" &&
+    image.tags["cws:managed-by"] === "cws" &&
+    image.tags["cws:validated"] === "true" &&
+    SAME_BUILD_TAGS.every((key) => source.tags[key] !== undefined && image.tags[key] === source.tags[key])
+  );
+}
+
+/** The image of this account holding `name` in the destination (names are unique per region per account). */
+async function nameHolder(ec2: Ec2Port, name: string, source: CopySource): Promise<NameHolder | undefined> {
+  const [image] = await ec2.describeImages({ owners: ["self"], namePattern: name });
+  return image ? { image, sameBuild: isSameBuild(image, source) } : undefined;
+}
+
+/** Why a copy cannot take its name, and what to do. */
+function nameTakenAdvice(holder: NameHolder, source: CopySource, region: string): { message: string; suggestion: string } {
+  const { image } = holder;
+  const cws = image.tags["cws:managed-by"] === "cws";
+  const what = !cws
+    ? "an image cws did not make"
+    : image.state !== "available"
+      ? `an image of cws's that is ${image.state} (another run copying it?)`
+      : `an image of cws's of another build or content, or not validated (${image.tags["cws:template"] ?? "?"}/${image.tags["cws:arch"] ?? "?"}, content ${(image.tags["cws:content-hash"] ?? "unknown").slice(0, 12)})`;
+  return {
+    message: `the name ${source.name} is already in use in ${region} by ${image.imageId}, ${what}`,
+    suggestion:
+      image.state === "pending"
+        ? `run again once ${image.imageId} is available`
+        : `deregister ${image.imageId} in ${region} if nothing uses it (cws ami list shows what the registry points at), or build anew with --force: a new build's image has a name of its own`,
+  };
+}
+
+/**
  * Copies `source` into `destinationRegion` and waits until the copy is
  * available. Resolves with the copy (state "pending" when the wait ran out and
  * it was kept); rejects with `CopyFailure` after removing the copy when
@@ -155,19 +213,35 @@ export async function copyImageToRegion(input: CopyInput): Promise<CopyResult> {
   let snapshotIds: string[] = [];
   let created: string | undefined;
 
+  /** CopyImage; a name in use in the destination is looked at, and the failure says by what (`nameTakenBy`). */
+  const startCopy = async (): Promise<string> => {
+    try {
+      return await ec2.copyImage({
+        sourceRegion: source.region,
+        sourceImageId: source.imageId,
+        name: source.name,
+        description: copyDescription(source),
+        tags: copyTags(source),
+        clientToken: copyClientToken(input.buildId, region),
+        encrypted: source.encrypted !== true,
+      });
+    } catch (error) {
+      if (!(error instanceof AwsCallError && error.code === "InvalidAMIName.Duplicate")) throw error;
+      const holder = await nameHolder(ec2, source.name, source);
+      if (!holder) throw error;
+      const { message, suggestion } = holder.sameBuild
+        ? { message: `${region} has this image already: ${holder.image.imageId} holds its name`, suggestion: undefined }
+        : nameTakenAdvice(holder, source, region);
+      throw new CopyFailure(`copy of ${source.imageId} from ${source.region} to ${region} failed: ${message}`, region, undefined, false, [], [], suggestion, { cause: error, nameTakenBy: holder });
+    }
+  };
+
   try {
     if (signal?.aborted) throw new InterruptedError(signal);
-    const copyId = await ec2.copyImage({
-      sourceRegion: source.region,
-      sourceImageId: source.imageId,
-      name: source.name,
-      description: copyDescription(source),
-      tags: copyTags(source),
-      clientToken: copyClientToken(input.buildId, region),
-      encrypted: source.encrypted !== true,
-    });
+    const copyId = await startCopy();
     imageId = copyId;
-    reporter.detail(`${region}: copying ${source.region} ${source.imageId} to ${copyId}`);
+    input.onCopyMade?.(copyId);
+    reporter.detail(`${region}: copying ${source.imageId} from ${source.region} as ${copyId}`);
     // Aborted while CopyImage was on its way: the copy exists now, so it is removed below.
     if (signal?.aborted) throw new InterruptedError(signal);
     const image = await waitForImageAvailable(ec2, copyId, {
@@ -183,8 +257,8 @@ export async function copyImageToRegion(input: CopyInput): Promise<CopyResult> {
             : `the copy ${copyId} in ${region} is ${broken.state}`,
         ),
     });
+    // That it is available is the caller's to say, once it has recorded it: one line when a copy starts, one when it is done.
     created = image.creationDate || undefined;
-    reporter.detail(`${region}: ${copyId} is available`);
     return {
       imageId: copyId,
       region,
@@ -196,6 +270,8 @@ export async function copyImageToRegion(input: CopyInput): Promise<CopyResult> {
       copiedFrom,
     };
   } catch (error) {
+    // Nothing was made: the failure already says why.
+    if (error instanceof CopyFailure) throw error;
     if (error instanceof WaitTimeoutError && imageId !== undefined) {
       // Slow is not broken: keep it, as the build keeps a slow image.
       const template = source.tags["cws:template"];

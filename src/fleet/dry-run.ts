@@ -1,5 +1,5 @@
 import { rootVolumeSizeGb } from "../builder/context.js";
-import { describeAge } from "../duration.js";
+import { describeAge, describeLimit } from "../duration.js";
 import { entryAt } from "../registry/operations.js";
 import type { AmiEntry, Registry } from "../registry/schema.js";
 import { imageContentHash, templateImageHash } from "../template/content-hash.js";
@@ -10,6 +10,7 @@ import type { FleetTarget } from "./targets.js";
  * `build-all --dry-run`, offline: what the run would build, copy and find up
  * to date, judged from the registry alone (no AWS call, no credentials). A
  * target counts as up to date when its home region's current image was built
+ * there (not a copy from another region, whose hash is of that region's base)
  * from this very template content on the base the registry names, and, for a
  * template built on another, that base is its parent's current image there;
  * with `--max-age` also young enough. What only AWS knows (a newer base image
@@ -64,6 +65,7 @@ export function plannedTargets(targets: readonly FleetTarget[], registry: Regist
       present,
       instanceType: options.instanceType(target),
       volumeGb: rootVolumeSizeGb(target.template, current?.size_gb === undefined ? undefined : { rootVolumeSizeGb: current.size_gb }),
+      volumeGbFrom: target.template.volume_size_gb !== undefined ? "template" : current?.size_gb !== undefined ? "registry" : "assumed",
       ...(target.parent ? { after: `${target.parent}/${architecture}` } : {}),
     });
   }
@@ -74,6 +76,11 @@ export function plannedTargets(targets: readonly FleetTarget[], registry: Regist
 function buildReason(target: FleetTarget, current: AmiEntry | undefined, parent: ParentImage | undefined, options: DryRunOptions): string | undefined {
   if (options.force) return "--force";
   if (!current) return `no image in the registry for ${target.templateId} ${target.architecture} in ${target.home}`;
+  // A copy's content hash is its source's: built from the source region's base AMI (or parent image), which a build here never
+  // starts from, so the run's cache check here cannot find it (as after a copy run, for --strategy per-region or --build-region).
+  if (current.copied_from) {
+    return `${current.ami_id} in ${target.home} is a copy from ${current.copied_from.region}; a build in ${target.home} starts from ${target.home}'s own base image`;
+  }
   if (!current.content_hash || !current.base_ami) return `the registry does not say what ${current.ami_id} was built from (content_hash, base_ami)`;
   if (current.validated !== true) return `${current.ami_id} is not validated`;
   if (parent?.made === "built") return `its parent ${target.parent}/${target.architecture} is built first, and this builds on its new image`;
@@ -91,16 +98,17 @@ function tooOld(entry: AmiEntry, options: Pick<DryRunOptions, "maxAgeMs" | "now"
   if (options.maxAgeMs === undefined) return undefined;
   const age = options.now.getTime() - Date.parse(entry.created);
   if (age <= options.maxAgeMs) return undefined;
-  return `${entry.ami_id} is ${Number.isNaN(age) ? "of unknown age" : `${describeAge(age)} old`}, more than the ${describeAge(options.maxAgeMs)} --max-age allows`;
+  return `${entry.ami_id} is ${Number.isNaN(age) ? "of unknown age" : `${describeAge(age)} old`}, more than the ${describeLimit(options.maxAgeMs)} --max-age allows`;
 }
 
 /**
- * A region's current image is the home image's copy, or of the same content;
+ * A region's current image is validated and the home image's copy, or of the same content;
  * with --max-age, of the same build as the home image (which is young enough),
  * as the run's search for a copy asks.
  */
 function hasCopy(entry: AmiEntry | undefined, home: AmiEntry, options: Pick<DryRunOptions, "maxAgeMs">): boolean {
-  if (!entry) return false;
+  // The run's search asks for a validated image (cws:validated=true), as at home.
+  if (!entry || entry.validated !== true) return false;
   if (options.maxAgeMs !== undefined) return entry.copied_from?.ami_id === home.ami_id || (home.build_id !== undefined && entry.build_id === home.build_id);
   return entry.copied_from?.ami_id === home.ami_id || (entry.content_hash !== undefined && entry.content_hash === home.content_hash);
 }

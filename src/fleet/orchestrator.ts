@@ -3,7 +3,8 @@ import { runBuild, type BuildResult } from "../builder/build.js";
 import { findUpToDateImage } from "../builder/cache.js";
 import type { BuildInput } from "../builder/context.js";
 import type { PollSettings } from "../builder/poll.js";
-import { CwsError, EXIT, type ExitCode } from "../errors.js";
+import { formatDuration } from "../duration.js";
+import { CwsError, EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
 import { recordFromImage } from "../registry/aws-images.js";
 import { COPIED_FROM_TAG, parseCopiedFromTag } from "../registry/copied-from.js";
 import { copyRecord, recordCopy } from "../registry/copies.js";
@@ -14,6 +15,7 @@ import { recordAmi, updateRegistryFile } from "../registry/store.js";
 import { CopyFailure, copyImageToRegion, copySourceOf, type CopyResult } from "./copy.js";
 import { snapshotMonthlyCost } from "./cost.js";
 import { describePrices, type PriceTable } from "./prices.js";
+import type { FleetInFlight } from "./in-flight.js";
 import { targetBuildReporter, type FleetReporter, type FleetResult, type FleetRow, type FleetSummary, type TargetOutcome } from "./reporter.js";
 import { runJobs, type Job, type JobOutcome } from "./schedule.js";
 import type { FleetTarget } from "./targets.js";
@@ -59,12 +61,14 @@ export interface FleetRunOptions {
   /** The rest of a target's build request in `region`: instance type, profile, subnet, version, commit, logs. */
   buildInput(target: FleetTarget, region: string): Omit<BuildInput, "region" | "parentImage" | "templateId" | "template" | "architecture">;
   describeError?: (error: unknown) => CwsError | undefined;
+  /** Where each running build and unfinished copy is kept track of, for a second Ctrl-C to list (one per run). */
+  inFlight?: FleetInFlight;
   now?: () => Date;
 }
 
 export interface FleetRunResult {
   summary: FleetSummary;
-  /** 0 every image is there; 1 something failed, was skipped or cancelled; 2 every failure was the user's setup (credentials, permissions); 130 interrupted. */
+  /** 0 every image is there; 1 something failed, was skipped or cancelled; 2 every failure was the user's setup (credentials, permissions); 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (exitCodeOfSignal). */
   exitCode: ExitCode;
 }
 
@@ -93,7 +97,9 @@ export interface FleetDeps {
 const REAL_DEPS: FleetDeps = { runBuild, copyImageToRegion };
 
 /** `pinnedTo`: the registry kept this AMI in the region, pinned by a rollback (a child built there builds on it, as `cws ami build` would). */
-type JobValue = { kind: "build"; result: BuildResult; image: ImageInfo | undefined } | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string; pinnedTo?: string };
+type JobValue =
+  | { kind: "build"; result: BuildResult; image: ImageInfo | undefined }
+  | { kind: "copy"; copy?: CopyResult; found?: ImageInfo; note?: string; pinnedTo?: string; published?: string };
 
 /** A build that did not succeed, with its result (logs, cost, what was cleaned). */
 class BuildNotDone extends Error {
@@ -255,6 +261,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       verify: options.verify === true,
       ...(options.describeError ? { describeError: options.describeError } : {}),
       prices: options.prices,
+      onContext: (context) => options.inFlight?.build(meta.id, label(target), region, context),
     });
     if (result.status !== "succeeded") throw new BuildNotDone(result);
     if (!result.imageId || (result.imageState !== undefined && result.imageState !== "available")) {
@@ -290,18 +297,31 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       }
     }
     if (signal.aborted) throw new Error("interrupted");
-    reporter.targetStep(target.key, `${region}: copying ${source.imageId} from ${target.home}`);
-    const copy = await deps.copyImageToRegion({
-      source: copySourceOf(target.home, source),
-      destinationRegion: region,
-      buildId: `${options.runId}-${source.imageId}`,
-      ec2,
-      poll: options.poll,
-      signal,
-      reporter: { detail: (text) => reporter.targetStep(target.key, text), warn: (text) => reporter.log(target.key, `⚠️  ${text}`), cleanup: (text) => reporter.log(target.key, `🧹 ${text}`) },
-    });
+    // The copy says when it starts, naming the source and the copy (copyImageToRegion's detail); this says when it is done.
+    const made = await deps
+      .copyImageToRegion({
+        source: copySourceOf(target.home, source),
+        destinationRegion: region,
+        buildId: `${options.runId}-${source.imageId}`,
+        ec2,
+        poll: options.poll,
+        signal,
+        reporter: { detail: (text) => reporter.targetStep(target.key, text), warn: (text) => reporter.log(target.key, `⚠️  ${text}`), cleanup: (text) => reporter.log(target.key, `🧹 ${text}`) },
+        onCopyMade: (imageId) => options.inFlight?.copy(meta.id, label(target), region, imageId, { region: target.home, ami_id: source.imageId }),
+      })
+      .then(
+        (copy) => ({ copy }),
+        (error: unknown) => {
+          // The source's name is held here by a copy of this very build (one the search did not see, e.g. made since): the
+          // region has the image, as if found up to date.
+          if (error instanceof CopyFailure && error.nameTakenBy?.sameBuild) return { found: error.nameTakenBy.image };
+          throw error;
+        },
+      );
+    if ("found" in made) return { kind: "copy", found: made.found, ...(await recordFound(meta, made.found)) };
+    const { copy } = made;
     if (copy.state !== "available") {
-      throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${Math.round(copy.seconds)} s; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
+      throw new Error(`the copy ${copy.imageId} in ${region} is still pending after ${formatDuration(copy.seconds)}; it is kept: record it once available with cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}`);
     }
     let note: string | undefined;
     let pinnedTo: string | undefined;
@@ -326,13 +346,13 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       );
       if (note) reporter.log(target.key, `⚠️  ${note}`);
     }
-    if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, copy.imageId);
-    reporter.log(target.key, `✅ ${region}: ${copy.imageId} available (copied from ${target.home} in ${Math.round(copy.seconds)} s)`);
-    return { kind: "copy", copy, ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}) };
+    const published = note ? undefined : await publish(meta, copy.imageId);
+    reporter.log(target.key, `✅ ${region}: ${copy.imageId} copied from ${target.home} (${formatDuration(copy.seconds)})`);
+    return { kind: "copy", copy, ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}), ...(published ? { published } : {}) };
   }
 
   /** An image of the same content already in the region: current in the registry unless it is or a rollback pinned the entry. */
-  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<{ note?: string; pinnedTo?: string }> {
+  async function recordFound(meta: FleetJob, image: ImageInfo): Promise<{ note?: string; pinnedTo?: string; published?: string }> {
     const { target, region } = meta;
     const where = `${target.templateId}.${region}.${target.architecture}`;
     let note: string | undefined;
@@ -354,8 +374,17 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
         { ...options.registryLock, onWait: (message) => reporter.log(target.key, `⏳ ${message}`) },
       );
     }
-    if (options.publishSsm && !note) await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, image.imageId);
-    return { ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}) };
+    const published = note ? undefined : await publish(meta, image.imageId);
+    return { ...(note ? { note } : {}), ...(pinnedTo ? { pinnedTo } : {}), ...(published ? { published } : {}) };
+  }
+
+  /** --publish-ssm: a copy's (or a found image's) id in its region's parameter, said as the home build's publish step says it. */
+  async function publish(meta: FleetJob, imageId: string): Promise<string | undefined> {
+    if (!options.publishSsm) return undefined;
+    const { target, region } = meta;
+    const name = await publishAmiToSsm(aws.ssm(region), { templateId: target.templateId, region, architecture: target.architecture }, imageId);
+    reporter.targetStep(target.key, `✅ ${region}: Published ${name} = ${imageId}`);
+    return name;
   }
 
 
@@ -384,6 +413,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       }
     },
     onEnd: (id, outcome) => {
+      options.inFlight?.ended(id);
       seen.set(id, outcome as JobOutcome<JobValue>);
       onEnd(id, outcome);
     },
@@ -397,7 +427,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     prices: describePrices(options.prices),
     ...(interrupted ? { interrupted: true } : {}),
   };
-  return { summary, exitCode: exitCodeOf(rows, finalOutcomes, interrupted) };
+  return { summary, exitCode: interrupted ? exitCodeOfSignal(options.signal.reason) : exitCodeOf(rows, finalOutcomes) };
 }
 
 function label(target: FleetTarget): string {
@@ -427,6 +457,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
           durationSeconds: r.durationSeconds,
           ...(r.cost ? { cost: r.cost.build } : {}),
           ...(r.cost?.snapshotsPerMonth && !r.upToDate ? { storage: r.cost.snapshotsPerMonth } : {}),
+          ...(r.written.ssmParameter ? { ssmParameter: r.written.ssmParameter } : {}),
           ...(pinned ? { detail: pinned } : r.upToDate ? { detail: `an image of this content exists: ${r.imageId}${r.imageCreated ? ` (built ${r.imageCreated})` : ""}` } : {}),
         };
       }
@@ -438,6 +469,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
           amiId: value.pinnedTo ?? value.found.imageId,
           ...(from && !value.pinnedTo ? { copiedFrom: { region: from.region, amiId: from.ami_id } } : {}),
           durationSeconds: outcome.seconds,
+          ...(value.published ? { ssmParameter: value.published } : {}),
           detail: value.pinnedTo ? pinnedDetail(target, region, value.pinnedTo, value.found.imageId) : (value.note ?? `an image of this content is here: ${value.found.imageId}`),
         };
       }
@@ -449,6 +481,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
         copiedFrom: { region: copy.copiedFrom.region, amiId: copy.copiedFrom.ami_id },
         durationSeconds: Math.round(copy.seconds * 10) / 10,
         storage: snapshotMonthlyCost({ region, sizeGb: copy.sizeGb }, prices),
+        ...(value.published ? { ssmParameter: value.published } : {}),
         ...(value.pinnedTo ? { detail: pinnedDetail(target, region, value.pinnedTo, copy.imageId) } : value.note ? { detail: value.note } : {}),
       };
     }
@@ -485,9 +518,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
         detail: `${
           outcome.seconds === undefined
             ? `not started: ${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}`
-            : outcome.reason === "interrupted"
-              ? "interrupted: stopped and cleaned up"
-              : "cancelled by --fail-fast after a failure: stopped and cleaned up"
+            : `${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}: ${stoppedAndCleaned(error)}`
         }${r ? keptNote(r) : ""}`,
         ...(error instanceof BuildNotDone ? { logDir: error.result.logDir } : {}),
       };
@@ -506,6 +537,14 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
 function failedBuildDetail(r: BuildResult): string {
   const suggestion = r.error?.suggestion !== undefined && r.error.logPath === undefined ? ` (${r.error.suggestion})` : "";
   return `${r.failedStep ? `${r.failedStep}: ` : ""}${r.error?.message ?? "failed"}${suggestion}`;
+}
+
+/** A cancelled job's cleanup in words: what its build or copy removed (`stopped; removed instance i-…, security group sg-…`). */
+function stoppedAndCleaned(error: unknown): string {
+  const copyFailure = error instanceof CopyNotDone && error.cause instanceof CopyFailure ? error.cause : error instanceof CopyFailure ? error : undefined;
+  const cleaned = error instanceof BuildNotDone ? error.result.cleaned : (copyFailure?.cleaned ?? []);
+  const problems = error instanceof BuildNotDone && error.result.cleanupErrors.length > 0 ? `; cleanup problems: ${error.result.cleanupErrors.join("; ")} (find leftovers by the tag cws:build-id=${error.result.buildId})` : "";
+  return `${cleaned.length > 0 ? `stopped; removed ${cleaned.join(", ")}` : "stopped before it made anything"}${problems}`;
 }
 
 /**
@@ -536,23 +575,35 @@ function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes
     const message = error instanceof BuildNotDone ? `${error.result.error?.message ?? "failed"} (logs: ${error.result.logDir})` : error instanceof Error ? error.message : String(error);
     return { result: "failed", detail: `${first.meta.region}: ${message}` };
   }
-  const other = (["cancelled", "skipped"] as const).find((status) => results.some((r) => r.outcome?.status === status));
-  if (other) {
-    const first = results.find((r) => r.outcome?.status === other)!.outcome!;
-    return { result: other, detail: other === "skipped" ? skippedBecause(target, (first as { because: string }).because, allMetas) : (first as { reason: string }).reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast" };
-  }
   const build = outcomes.get(metas[0]!.id);
   const value = build?.status === "succeeded" ? build.value : undefined;
   const imageId = value?.kind === "build" ? value.result.imageId : undefined;
   const copies = results.slice(1).filter((r) => r.outcome?.status === "succeeded" && (r.outcome.value as JobValue).kind === "copy" && (r.outcome.value as { copy?: CopyResult }).copy).length;
   const upToDate = value?.kind === "build" && value.result.upToDate;
+  const copiedTo = copies > 0 ? `, copied to ${copies} region${copies === 1 ? "" : "s"}` : "";
+  const other = (["cancelled", "skipped"] as const).find((status) => results.some((r) => r.outcome?.status === status));
+  if (other === "skipped") {
+    const first = results.find((r) => r.outcome?.status === other)!.outcome as { because: string };
+    return { result: other, detail: skippedBecause(target, first.because, allMetas) };
+  }
+  if (other === "cancelled") {
+    const first = results.find((r) => r.outcome?.status === other)!.outcome as { reason: string };
+    const why = first.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast";
+    // The home image was made (or found) before the stop: say so, and how many copies the stop cut off, as its rows do.
+    if (imageId === undefined) return { result: other, detail: why };
+    const cancelled = results.filter((r) => r.outcome?.status === "cancelled").length;
+    const copyJobs = results.length - 1;
+    return {
+      result: other,
+      detail: `${why} after ${imageId} was ${upToDate ? "found up to date" : "built"} in ${target.home}${copiedTo}; ${cancelled} of ${copyJobs} cop${copyJobs === 1 ? "y" : "ies"} cancelled`,
+    };
+  }
   const result: FleetResult = upToDate ? (copies > 0 ? "copied" : "up-to-date") : "built";
   const where = `${imageId ?? "?"} in ${target.home}`;
-  return { result, detail: `${where}${upToDate && copies > 0 ? " (up to date there)" : ""}${copies > 0 ? `, copied to ${copies} region${copies === 1 ? "" : "s"}` : ""}` };
+  return { result, detail: `${where}${upToDate && copies > 0 ? " (up to date there)" : ""}${copiedTo}` };
 }
 
-function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>, interrupted: boolean): ExitCode {
-  if (interrupted) return EXIT.interrupted;
+function exitCodeOf(rows: readonly FleetRow[], outcomes: ReadonlyMap<string, JobOutcome<JobValue>>): ExitCode {
   if (rows.every((row) => row.result === "built" || row.result === "copied" || row.result === "up-to-date")) return EXIT.ok;
   const failures = [...outcomes.values()].filter((o): o is Extract<JobOutcome<JobValue>, { status: "failed" }> => o.status === "failed");
   const exitCodeOfFailure = (error: unknown) => (error instanceof BuildNotDone ? error.result.exitCode : error instanceof CopyNotDone ? error.exitCode : EXIT.failed);

@@ -1,3 +1,4 @@
+import { EXIT } from "../errors.js";
 import { buildCost, EXPECTED_BUILD_SECONDS, formatTotal, snapshotMonthlyCost, sumCosts, type BuildCost, type CostTotal } from "./cost.js";
 import { describePrices, type PriceTable } from "./prices.js";
 
@@ -25,6 +26,12 @@ export interface PlannedTarget {
   instanceType: string;
   /** The root volume, hence the image's size (rootVolumeSizeGb). */
   volumeGb: number;
+  /**
+   * Where `volumeGb` comes from: the template's volume_size_gb, the size the
+   * registry recorded for the region's current image, or assumed (8 GiB, a
+   * base image's usual size, which is not known offline), and said so.
+   */
+  volumeGbFrom: "template" | "registry" | "assumed";
   /** The target built before this one (its parent template's, for the same architecture). */
   after?: string;
 }
@@ -34,6 +41,13 @@ export interface FleetPlanReport {
   json: Record<string, unknown>;
 }
 
+/** "8 GiB", or "8 GiB assumed: …" when the base image's size is not known offline (as `build --dry-run` says it). */
+function volumeWords(target: PlannedTarget): string {
+  return target.volumeGbFrom === "assumed"
+    ? `${target.volumeGb} GiB assumed: the base image's size is not known offline; volume_size_gb in the template sets it`
+    : `${target.volumeGb} GiB`;
+}
+
 interface PricedTarget {
   target: PlannedTarget;
   build: BuildCost | undefined;
@@ -41,16 +55,17 @@ interface PricedTarget {
   newImages: number;
 }
 
-/**
- * `buildSeconds`: how long a build is assumed to take; `verify`: each new
- * image is proven on a fresh instance before it is recorded or copied
- * (build-all's default), said in the plan.
- */
-export function fleetPlanReport(
-  targets: readonly PlannedTarget[],
-  prices: PriceTable,
-  { buildSeconds = EXPECTED_BUILD_SECONDS, verify = false }: { buildSeconds?: number; verify?: boolean } = {},
-): FleetPlanReport {
+export interface FleetPlanOptions {
+  /** Seconds a build is assumed to take (EXPECTED_BUILD_SECONDS). */
+  buildSeconds?: number;
+  /** Templates asked for that build nothing after --region/--architecture, each with why (fleetTargets' `leftOut`): in the JSON document (the text's are on stderr, as the run's). */
+  leftOut?: readonly string[];
+  /** Each new image is proven on a fresh instance before it is recorded or copied (build-all's default), said in the plan. */
+  verify?: boolean;
+}
+
+export function fleetPlanReport(targets: readonly PlannedTarget[], prices: PriceTable, options: FleetPlanOptions = {}): FleetPlanReport {
+  const { buildSeconds = EXPECTED_BUILD_SECONDS, leftOut = [], verify = false } = options;
   const priced: PricedTarget[] = targets.map((target) => {
     const { region, instanceType, volumeGb } = target;
     const build = target.action === "build" ? buildCost({ region, instanceType, seconds: buildSeconds, volumeGb }, prices) : undefined;
@@ -64,13 +79,14 @@ export function fleetPlanReport(
   const counts = {
     builds: targets.filter((t) => t.action === "build").length,
     copies: targets.reduce((sum, t) => sum + t.copyTo.length, 0),
-    upToDate: targets.filter((t) => t.action === "up-to-date").length,
+    // The run's counts spell it so too (FleetResult).
+    "up-to-date": targets.filter((t) => t.action === "up-to-date").length,
   };
   const unknown = [...new Set([...builds.unknown, ...storage.unknown])];
   const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
   const lines = [
-    `Plan (dry run, nothing is created): ${plural(counts.builds, "build")}, ${plural(counts.copies, "copy", "copies")}, ${counts.upToDate} up to date`,
+    `Plan (dry run, nothing is created): ${plural(counts.builds, "build")}, ${plural(counts.copies, "copy", "copies")}, ${counts["up-to-date"]} up to date`,
     `Prices: ${describePrices(prices)} (on-demand estimates; a build is assumed to take ${Math.round(buildSeconds / 60)} minutes)`,
     ...(verify && counts.builds > 0 ? ["Verify: each new image runs its tests on a fresh instance launched from it before it is recorded or copied (--no-verify skips this)"] : []),
     "",
@@ -78,14 +94,14 @@ export function fleetPlanReport(
   for (const { target, build, storage: stored, newImages } of priced) {
     lines.push(`${target.template}/${target.architecture}${target.after ? ` (after ${target.after})` : ""}`);
     if (target.action === "build") {
-      lines.push(`  build in ${target.region} (${target.instanceType}, ${target.volumeGb} GiB): ${target.reason}  ~${formatTotal(build!)}`);
+      lines.push(`  build in ${target.region} (${target.instanceType}, ${volumeWords(target)}): ${target.reason}  ~${formatTotal(build!)}`);
     } else {
       lines.push(`  up to date in ${target.region}${target.amiId ? `: ${target.amiId}` : ""} (${target.reason})`);
     }
     if (target.copyTo.length > 0) {
       lines.push(`  copy to ${target.copyTo.join(", ")}${target.present?.length ? ` (${target.present.join(", ")} ${target.present.length === 1 ? "has" : "have"} it)` : ""}`);
     } else if (target.present?.length) lines.push(`  already in ${target.present.join(", ")}`);
-    if (newImages > 0) lines.push(`  storage: at most ${formatTotal(stored, "/month")} (${plural(newImages, "new image")} of ${target.volumeGb} GiB)`);
+    if (newImages > 0) lines.push(`  storage: at most ${formatTotal(stored, "/month")} (${plural(newImages, "new image")} of ${target.volumeGb} GiB${target.volumeGbFrom === "assumed" ? ", assumed" : ""})`);
   }
   lines.push(
     "",
@@ -109,12 +125,16 @@ export function fleetPlanReport(
         present: target.present ?? [],
         instanceType: target.instanceType,
         volumeGb: target.volumeGb,
+        volumeGbFrom: target.volumeGbFrom,
         after: target.after ?? null,
         cost: { build: build ?? null, storagePerMonth: stored },
       })),
       counts,
       verify,
       cost: { builds, storagePerMonth: storage, assumedBuildSeconds: buildSeconds, prices: describePrices(prices) },
+      leftOut,
+      // A dry run that prints its plan has succeeded; the key is there as in every build-all document.
+      exitCode: EXIT.ok,
     },
   };
 }

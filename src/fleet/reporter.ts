@@ -68,6 +68,8 @@ export interface FleetRow {
   cost?: BuildCost;
   /** The new image's snapshots in this region per month, at most (snapshotMonthlyCost); built and copied rows. */
   storage?: StorageCost;
+  /** --publish-ssm: the SSM parameter the image's id was written to in this region. */
+  ssmParameter?: string;
   /** Why: the failure, what skipped it, the content hash that made it up to date. */
   detail?: string;
   /** A failed build's logs. */
@@ -88,6 +90,8 @@ export interface FleetSummary {
   prices: string;
   /** Ctrl-C stopped the run. */
   interrupted?: boolean;
+  /** Templates asked for that build nothing after --region/--architecture, each with why (fleetTargets' `leftOut`). */
+  leftOut?: readonly string[];
 }
 
 export const silentFleetReporter: FleetReporter = {

@@ -1,7 +1,8 @@
 import { newRunContext, runEvents, runFailure, validationSteps, type RunDeps, type RunError } from "../builder/build.js";
 import type { BuildInput, ValidationOutcome } from "../builder/context.js";
 import { runPipeline, type Outcome } from "../builder/runner.js";
-import { EXIT, type ExitCode } from "../errors.js";
+import { EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
+import type { FleetInFlight } from "../fleet/in-flight.js";
 import { targetBuildReporter, type FleetReporter } from "../fleet/reporter.js";
 import { runJobs, type JobOutcome } from "../fleet/schedule.js";
 import type { RegistryLockOptions } from "../registry/lock.js";
@@ -51,7 +52,7 @@ export interface ValidationResult {
   logDir: string;
   failedStep?: string;
   error?: RunError;
-  /** 0 passed, 1 it failed (a test, the instance, AWS), 2 the user's setup or input (no such image, no profile), 130 interrupted. */
+  /** 0 passed, 1 it failed (a test, the instance, AWS), 2 the user's setup or input (no such image, no profile), 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (exitCodeOfSignal). */
   exitCode: ExitCode;
   cleaned: string[];
   kept: string[];
@@ -80,7 +81,7 @@ export async function runValidation(request: ValidationRequest, deps: Validation
     logDir: ctx.request.logDir,
     ...(result.failedStep ? { failedStep: result.failedStep } : {}),
     ...(failure ? { error: failure.error } : {}),
-    exitCode: result.outcome === "succeeded" ? EXIT.ok : result.outcome === "interrupted" ? EXIT.interrupted : (failure?.exitCode ?? EXIT.failed),
+    exitCode: result.outcome === "succeeded" ? EXIT.ok : result.outcome === "interrupted" ? exitCodeOfSignal(deps.signal.reason) : (failure?.exitCode ?? EXIT.failed),
     cleaned: ctx.cleaned,
     kept: ctx.kept,
     cleanupErrors: result.cleanupErrors.map((c) => `${c.step}: ${(c.error as Error).message}`),
@@ -175,6 +176,8 @@ export interface ValidationRunOptions extends Omit<ValidationDeps, "reporter" | 
   input(target: ValidationTarget): Omit<BuildInput, "templateId" | "template" | "region" | "architecture">;
   reporter: FleetReporter;
   concurrency: number;
+  /** Where each running validation is kept track of, for a second Ctrl-C to list what is alive (as build-all's). */
+  inFlight?: FleetInFlight;
 }
 
 /**
@@ -195,7 +198,12 @@ export async function runValidations(options: ValidationRunOptions, validate: ty
       run: async (signal: AbortSignal) => {
         const result = await validate(
           { ...options.input(target), templateId: target.templateId, template: target.template, region: target.region, architecture: target.architecture, imageId: target.imageId },
-          { ...options, reporter: targetBuildReporter(reporter, target.key, ""), signal },
+          {
+            ...options,
+            reporter: targetBuildReporter(reporter, target.key, ""),
+            signal,
+            onContext: (context) => options.inFlight?.build(target.key, `${target.templateId}/${target.architecture}`, target.region, context),
+          },
         );
         if (result.status !== "succeeded") throw new NotValidated(result);
         return result;
@@ -206,6 +214,7 @@ export async function runValidations(options: ValidationRunOptions, validate: ty
       signal: options.signal,
       onStart: (id) => reporter.targetStarted(id, label(byKey.get(id)!)),
       onEnd: (id, outcome) => {
+        options.inFlight?.ended(id);
         const row = rowOf(byKey.get(id)!, outcome as JobOutcome<ValidationResult>);
         reporter.targetDone(id, { result: row.result, ...(row.detail || row.amiId ? { detail: row.detail ?? `${row.amiId} in ${row.region}` } : {}) });
       },
@@ -217,7 +226,7 @@ export async function runValidations(options: ValidationRunOptions, validate: ty
   ];
   const interrupted = options.signal.aborted;
   const summary: ValidationSummary = { rows, durationSeconds: Math.round((performance.now() - started) / 100) / 10, ...(interrupted ? { interrupted } : {}) };
-  return { summary, exitCode: exitCodeOf(summary, outcomes) };
+  return { summary, exitCode: interrupted ? exitCodeOfSignal(options.signal.reason) : exitCodeOf(summary, outcomes) };
 }
 
 function label(target: ValidationTarget): string {
@@ -262,9 +271,8 @@ function rowOf(target: ValidationTarget, outcome: JobOutcome<ValidationResult>):
   }
 }
 
-/** 0 every image validated; 130 interrupted; 2 every failure was the user's setup (no instance profile, credentials); 1 otherwise. */
+/** 0 every image validated; 2 every failure was the user's setup (no instance profile, credentials); 1 otherwise (a stop signal's code is the caller's). */
 function exitCodeOf(summary: ValidationSummary, outcomes: ReadonlyMap<string, JobOutcome<ValidationResult>>): ExitCode {
-  if (summary.interrupted) return EXIT.interrupted;
   if (summary.rows.every((row) => row.result === "validated")) return EXIT.ok;
   const failures = [...outcomes.values()].filter((o): o is Extract<JobOutcome<ValidationResult>, { status: "failed" }> => o.status === "failed");
   const usage = failures.length > 0 && failures.every((f) => f.error instanceof NotValidated && f.error.result.exitCode === EXIT.usage);

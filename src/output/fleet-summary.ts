@@ -81,6 +81,7 @@ export function fleetSummaryJson(summary: FleetSummary, exitCode: ExitCode): Rec
       durationSeconds: row.durationSeconds ?? null,
       cost: row.cost ?? null,
       storagePerMonth: row.storage ?? null,
+      ssmParameter: row.ssmParameter ?? null,
       detail: row.detail ?? null,
       logDir: row.logDir ?? null,
     })),
@@ -88,6 +89,7 @@ export function fleetSummaryJson(summary: FleetSummary, exitCode: ExitCode): Rec
     cost: { builds: totals.builds, storagePerMonth: totals.storagePerMonth, prices: summary.prices },
     durationSeconds: summary.durationSeconds,
     interrupted: summary.interrupted === true,
+    leftOut: summary.leftOut ?? [],
     exitCode,
   };
 }
@@ -124,7 +126,11 @@ export function fleetSummaryMarkdown(summary: FleetSummary, title = "cws ami bui
   ].join("\n")}\n`;
 }
 
-/** Append to the job summary file GitHub Actions names in $GITHUB_STEP_SUMMARY (the CLI reads the variable). */
+/**
+ * Append to the job summary file GitHub Actions names in $GITHUB_STEP_SUMMARY
+ * (the CLI reads the variable). GITHUB_STEP_SUMMARY=/dev/null (any character
+ * device) switches the summary off: nothing is written, and nothing is said.
+ */
 export function appendStepSummary(file: string, markdown: string): void {
-  appendToRegularFile(file, `${markdown}\n`, { role: "the job summary file ($GITHUB_STEP_SUMMARY)" });
+  appendToRegularFile(file, `${markdown}\n`, { role: "the job summary file ($GITHUB_STEP_SUMMARY)", deviceDiscards: true });
 }

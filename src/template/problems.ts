@@ -65,6 +65,20 @@ export function formatProblem(problem: Problem): string {
   return `${problem.file}:${problem.line}:${problem.column} ${problem.severity} ${where}${problem.message}${rule}`;
 }
 
+/** A problem as lint prints it, its suggestion indented below: how build and build-all show a template's problems before they stop. */
+export function formatProblemAndSuggestion(problem: Problem): string {
+  return `${formatProblem(problem)}${problem.suggestion === undefined ? "" : `\n    → ${problem.suggestion}`}`;
+}
+
+/**
+ * A `cws ami lint` command line that shows the problems of these templates
+ * again, as a user can paste it: an id that is not a plain word (a file
+ * named `Bad Name.yml`) in single quotes.
+ */
+export function lintAgainCommand(ids: readonly string[]): string {
+  return ["cws ami lint", ...ids.map((id) => (/^[A-Za-z0-9._@%+=:,/-]+$/.test(id) ? id : `'${id.replace(/'/g, `'\\''`)}'`))].join(" ");
+}
+
 /**
  * A GitHub Actions workflow command, so the problem shows on the pull
  * request's diff. Property and message values are escaped as the runner expects.

@@ -431,7 +431,7 @@ describe("images", () => {
     const id = await ec2.copyImage({
       sourceRegion: "us-east-1",
       sourceImageId: "ami-0123456789abcdef0",
-      name: "cws-r-research-v1.0.0-x86_64-20240701T080000Z",
+      name: "cws-r-research-v1.0.0-x86_64-20240701t080000z-1a2b3c",
       description: "R Research (copied from us-east-1 ami-0123456789abcdef0)",
       tags: TAGS,
       clientToken: "cws-copy-20240701t080000z-1a2b3c-eu-west-1",
@@ -441,7 +441,7 @@ describe("images", () => {
     expect(ec2Mock.commandCalls(CopyImageCommand)[0]!.args[0].input).toEqual({
       SourceRegion: "us-east-1",
       SourceImageId: "ami-0123456789abcdef0",
-      Name: "cws-r-research-v1.0.0-x86_64-20240701T080000Z",
+      Name: "cws-r-research-v1.0.0-x86_64-20240701t080000z-1a2b3c",
       Description: "R Research (copied from us-east-1 ami-0123456789abcdef0)",
       TagSpecifications: IMAGE_AND_SNAPSHOT_TAGS,
       ClientToken: "cws-copy-20240701t080000z-1a2b3c-eu-west-1",

@@ -75,11 +75,18 @@ export const ACCOUNT = "111122223333";
 export const FAKE_IMAGE_ID = "ami-0f0000000000000a1";
 
 /** Whether DescribeImages answers `filter` with `image`, as EC2 filters: by id, owner (self: this account's), state and exact tags. */
+/** DescribeImages' `name` filter: `*` any characters, `?` exactly one. */
+function globMatches(pattern: string, name: string): boolean {
+  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${regex}$`).test(name);
+}
+
 export function imageMatches(image: ImageInfo, filter: ImageFilter): boolean {
   return (
     (!filter.imageIds || filter.imageIds.includes(image.imageId)) &&
     (!filter.owners || filter.owners.some((owner) => (owner === "self" ? image.ownerId === ACCOUNT : owner === image.ownerId))) &&
     (!filter.states || filter.states.includes(image.state)) &&
+    (filter.namePattern === undefined || globMatches(filter.namePattern, image.name)) &&
     Object.entries(filter.tags ?? {}).every(([key, value]) => image.tags[key] === value)
   );
 }

@@ -233,7 +233,7 @@ describe("create image", () => {
     ]);
     expect(ec2).toHaveReceivedCommandWith(CreateImageCommand, {
       InstanceId: "i-1",
-      Name: "cws-test-env-v1.0.0-x86_64-20261126T000000Z",
+      Name: "cws-test-env-v1.0.0-x86_64-20261126t000000z-abcdef",
       TagSpecifications: [
         { ResourceType: "image", Tags: tags },
         { ResourceType: "snapshot", Tags: tags },

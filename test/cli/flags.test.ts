@@ -37,6 +37,7 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
   duration: [
     ["7days", "not a duration"],
     ["7", "a number without a unit"],
+    ["0d", "must be more than zero"],
   ],
   amiOrVersion: [
     ["v 1", "neither an AMI id nor an image version"],

@@ -58,6 +58,13 @@ describe("writeFleetResult", () => {
     expect(none.err()).toBe("");
   });
 
+  it("GITHUB_STEP_SUMMARY=/dev/null: the result is printed and the summary discarded without a word", () => {
+    const target = io({ GITHUB_STEP_SUMMARY: "/dev/null" });
+    writeFleetResult(SUMMARY, 1, { json: false }, target);
+    expect(target.out()).toBe(formatFleetTable(SUMMARY));
+    expect(target.err()).toBe("");
+  });
+
   it("a job summary it cannot write is a warning: the result is still printed", () => {
     mkdirSync(join(work.dir, "summary-dir"));
     const target = io({ GITHUB_STEP_SUMMARY: join(work.dir, "summary-dir") });

@@ -72,7 +72,8 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
     good: ["30s", "30m", "12h", "7d", "2w", "999999d"],
     bad: [
       ["7", "a number without a unit"],
-      ["0d", "not a duration"],
+      ["0d", "must be more than zero"],
+      ["00s", "must be more than zero"],
       ["7D", "not a duration"],
       ["1.5d", "not a duration"],
       ["-7d", "not a duration"],

@@ -1,7 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { runCli, scratchDir } from "../helpers/cli.js";
+import { cleanEnv, CWS_BIN, runCli, scratchDir } from "../helpers/cli.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
 
 /** One rule for template ids (src/template/template-id.ts), from file names, from the command line and in the registry. */
@@ -48,6 +49,25 @@ describe("template ids", () => {
     }
     // A well-formed id that does not exist is still "no template".
     expect(runCli(["ami", "lint", "r-reserch"], { cwd: dir }).stderr).toContain('no template "r-reserch"');
+  });
+
+  it("build and build-all stopped by a badly named file print lint's advice and a lint command that works when pasted into a shell", () => {
+    const dir = workspace({ "templates/r-research.yml": VALID_TEMPLATE, "templates/Bad Name.yml": VALID_TEMPLATE, "registry/amis.json": JSON.stringify({ version: "1.0", last_updated: "2026-01-01T00:00:00Z", templates: {} }) });
+    for (const args of [
+      ["ami", "build-all", "--dry-run"],
+      ["ami", "build", "Bad Name", "--region", "us-east-1"],
+    ]) {
+      const result = runCli(args, { cwd: dir });
+      expect(result.status, args.join(" ")).toBe(2);
+      expect(result.stderr, args.join(" ")).toContain(`templates/Bad Name.yml: error: "Bad Name" is not a valid template id: ${RULE}\n    → rename the file to bad-name.yml`);
+      const command = /\((cws ami lint .+) shows them again\)/.exec(result.stderr)?.[1];
+      expect(command, result.stderr).toBeDefined();
+      // As a user pastes it: through a shell, with cws being the built CLI.
+      const pasted = spawnSync("sh", ["-c", `cws() { "${process.execPath}" "${CWS_BIN}" "$@"; }; ${command!}`], { cwd: dir, encoding: "utf8", env: cleanEnv() });
+      expect(pasted.status, command).toBe(2);
+      expect(pasted.stdout, command).toContain(`templates/Bad Name.yml: error: "Bad Name" is not a valid template id`);
+      expect(pasted.stdout, command).toContain("1 template checked");
+    }
   });
 
   it("two files of one id (dup.yml and dup.yaml) are a problem of each, and every other template is still checked", () => {

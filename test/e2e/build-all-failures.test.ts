@@ -73,6 +73,28 @@ describe("build-all: templates that cannot be ordered (exit 2, before any AWS ca
   });
 });
 
+describe("build-all: a setup every target shares (exit 2, before any target starts)", () => {
+  it("a missing instance profile is said once, as the build's preflight says it, and nothing is launched or skipped", { timeout: 60_000 }, async () => {
+    harness = await startFleetHarness();
+    const h = harness;
+    const build = await h.cws(["ami", "build", "fleet-other", "--architecture", "x86_64", "--instance-profile", "nope-profile", "--no-registry-update"]);
+    expect(build.status, build.stderr).toBe(2);
+    const message = /instance profile nope-profile does not exist in account \d+/.exec(build.stderr)?.[0];
+    expect(message, build.stderr).toBeDefined();
+    const result = await h.cws(["ami", "build-all", "--instance-profile", "nope-profile"]);
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`error: ${message!}\n  → run \`cws ami bootstrap\` to create it (once per account), or pass --instance-profile NAME\n`);
+    expect(result.stderr.split(message!)).toHaveLength(2);
+    expect(result.stderr).not.toMatch(/skipped|failed|\n\s+at /);
+    expect(result.stdout).toBe("");
+    expect(makingCalls(h)).toEqual({ runInstances: 0, createImage: 0, copyImage: 0 });
+    expect(calls(h, "ec2:CreateSecurityGroup")).toBe(0);
+    expect(h.registry()).toBeUndefined();
+    const json = await h.cws(["ami", "build-all", "--instance-profile", "nope-profile", "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: "PREFLIGHT_FAILED", value: "nope-profile" }, exitCode: 2 });
+  });
+});
+
 describe("build-all: a failing target", () => {
   it("leaves the others built, skips its dependents, names the failure and its logs, exits 1 and leaves nothing running anywhere", { timeout: 90_000 }, async () => {
     harness = await startFleetHarness();
@@ -196,27 +218,37 @@ describe("build-all: a failing target", () => {
 });
 
 describe("build-all: Ctrl-C", () => {
-  it("SIGINT mid-fleet (a build in its setup, copies pending): every target stops and cleans up, every region is clean, exit 130, says interrupted", { timeout: 90_000 }, async () => {
+  it("SIGINT mid-fleet (a build in its setup, copies pending): every target stops and cleans up, every region is clean, exit 130, says interrupted; a second SIGINT lists what is still alive, target by target", { timeout: 90_000 }, async () => {
     // Copies that take seconds, so some are pending when the signal comes.
     harness = await startFleetHarness({ latencies: { copyImageBase: 1500 } });
     const h = harness;
     writeTemplate(h, "fleet-slow", slowTemplate());
     let sent = false;
+    let again = false;
     const result = await h.cws(["ami", "build-all", "--concurrency", "8"], {
       onStderr: (text, child) => {
         // fleet-slow is in its setup, and a copy has been made and is pending.
-        if (!sent && text.includes("[fleet-slow/x86_64] us-east-1: Executing setup script") && /copying us-east-1 ami-[0-9a-f]+ to ami-[0-9a-f]+/.test(text)) {
+        if (!sent && text.includes("[fleet-slow/x86_64] us-east-1: Executing setup script") && /copying ami-[0-9a-f]+ from us-east-1 as ami-[0-9a-f]+/.test(text)) {
           sent = true;
+          child.kill("SIGINT");
+        }
+        // Pressed again as soon as it says it is stopping: the instance is being terminated.
+        if (sent && !again && text.includes("SIGINT: stopping every target")) {
+          again = true;
           child.kill("SIGINT");
         }
       },
     });
-    expect(sent).toBe(true);
+    expect(sent && again).toBe(true);
     expect(result.status, result.stderr).toBe(130);
-    expect(result.stderr).toContain("SIGINT: stopping every target and cleaning up");
+    expect(result.stderr).toContain("SIGINT: stopping every target and cleaning up; each removes what it made (press Ctrl-C again to list what is still alive)");
+    // What `cws ami build` names on a second Ctrl-C, for each target still at it.
+    expect(result.stderr).toContain("still cleaning up; alive:");
+    expect(result.stderr).toMatch(/ {2}fleet-slow\/x86_64 in us-east-1: (instance i-[0-9a-f]+, )?security group sg-[0-9a-f]+ \(all tagged cws:build-id=[^)]+\)/);
     expect(result.stderr).toMatch(/Interrupted: /);
     expect(result.stdout).toMatch(/\(interrupted\)/);
-    expect(result.stdout).toContain("interrupted: stopped and cleaned up");
+    // A cancelled row names what its cleanup removed.
+    expect(result.stdout).toMatch(/interrupted: stopped; removed instance i-[0-9a-f]+, security group sg-[0-9a-f]+/);
     const rows = tableRows(result.stdout);
     expect(rows.filter((r) => r.result === "cancelled").length).toBeGreaterThanOrEqual(1);
     expect(rows.find((r) => r.template === "fleet-slow" && r.region === HOME)?.result).toBe("cancelled");
@@ -236,7 +268,7 @@ describe("build-all: Ctrl-C", () => {
   });
 
   // SIGTERM is what a cancelled CI job sends.
-  it("SIGTERM while a child template builds on its parent's new image: the child stops and cleans up, the parent's images stay recorded, exit 130", { timeout: 90_000 }, async () => {
+  it("SIGTERM while a child template builds on its parent's new image: the child stops and cleans up, the parent's images stay recorded, exit 143", { timeout: 90_000 }, async () => {
     harness = await startFleetHarness();
     const h = harness;
     let sent = false;
@@ -249,8 +281,9 @@ describe("build-all: Ctrl-C", () => {
       },
     });
     expect(sent).toBe(true);
-    expect(result.status, result.stderr).toBe(130);
-    expect(result.stderr).toContain("SIGTERM: stopping every target and cleaning up");
+    expect(result.status, result.stderr).toBe(143);
+    expect(result.stderr).toContain("SIGTERM: stopping every target and cleaning up; each removes what it made (send SIGTERM again to list what is still alive)");
+    expect(result.stderr).not.toContain("Ctrl-C");
     expect(result.stderr + result.stdout).not.toContain("SIGINT");
     expect(tableRows(result.stdout).map((row) => `${row.template} ${row.region} ${row.result}`)).toEqual([
       "fleet-base us-east-1 built",

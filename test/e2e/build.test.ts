@@ -29,7 +29,9 @@ describe("cws ami build (end to end, emulator)", () => {
     expect(result.status).toBe(0);
     const build = JSON.parse(result.stdout);
     expect(build).toMatchObject({ status: "succeeded", template: "emu-basic", architecture: "x86_64", region: "us-east-1", version: "v1.2.3", imageState: "available" });
-    expect(build.imageName).toMatch(/^cws-emu-basic-v1\.2\.3-x86_64-\d{8}T\d{6}Z$/);
+    // The name ends with the build id (its UTC start and a random suffix), so builds started in the same second differ.
+    expect(build.buildId).toMatch(/^\d{8}t\d{6}z-[0-9a-f]{6}$/);
+    expect(build.imageName).toBe(`cws-emu-basic-v1.2.3-x86_64-${build.buildId}`);
 
     const left = expectNothingLeft(harness);
     expect(left.images.map((i) => i.id)).toEqual([build.imageId]);
@@ -165,8 +167,12 @@ describe("cws ami build (end to end, emulator)", () => {
     expect(recorded.stdout).not.toContain("SSM Parameter Store");
   });
 
-  // SIGINT is Ctrl-C; SIGTERM is what a cancelled CI job sends.
-  it.each(["SIGINT", "SIGTERM"] as const)("on %s during setup, names it, cleans up everything and exits 130", async (signal) => {
+  // SIGINT is Ctrl-C; SIGTERM is what a cancelled CI job sends; SIGHUP a terminal closed (SSH dropped). Each exits 128 + its number, as shells report it.
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const)("on %s during setup, names it, cleans up everything and exits %i", async (signal, exitCode) => {
     harness = await startHarness();
     let sent = false;
     const result = await harness.cws(["ami", "build", "emu-slow"], {
@@ -178,10 +184,12 @@ describe("cws ami build (end to end, emulator)", () => {
       },
     });
     expect(sent).toBe(true);
-    expect(result.status).toBe(130);
-    expect(result.stderr).toContain(`${signal}: stopping the build and cleaning up`);
+    expect(result.status).toBe(exitCode);
+    expect(result.stderr).toMatch(new RegExp(`${signal}: (the terminal closed; )?stopping the build and cleaning up`));
     expect(result.stderr).toContain(`interrupted by ${signal}`);
-    expect(result.stderr + result.stdout).not.toContain(signal === "SIGINT" ? "SIGTERM" : "SIGINT");
+    for (const other of ["SIGINT", "SIGTERM", "SIGHUP"].filter((s) => s !== signal)) expect(result.stderr + result.stdout).not.toContain(other);
+    // Ctrl-C is a key to press again; a program sends SIGTERM again.
+    if (signal !== "SIGINT") expect(result.stderr).not.toContain("Ctrl-C");
     expect(result.stderr).toMatch(/Cleaned up: instance i-[0-9a-f]+, security group sg-[0-9a-f]+/);
     expect(expectNothingLeft(harness).images).toEqual([]);
   });

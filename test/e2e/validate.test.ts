@@ -174,6 +174,13 @@ describe("cws ami validate (end to end, emulator)", () => {
     expect(built.status, built.stderr).toBe(0);
     const registry = registryText(harness);
 
+    // The instance profile is checked once, as build-all checks it, before any fresh instance: one error, exit 2.
+    const launched = harness.emulator.instances("us-east-1").length;
+    const noProfile = await harness.cws(["ami", "validate", "--all", "--instance-profile", "nope-profile", "--json"]);
+    expect(noProfile.status, noProfile.stderr).toBe(2);
+    expect(JSON.parse(noProfile.stdout)).toMatchObject({ error: { code: "PREFLIGHT_FAILED", value: "nope-profile" }, exitCode: 2 });
+    expect(harness.emulator.instances("us-east-1")).toHaveLength(launched);
+
     const result = await harness.cws(["ami", "validate", "--all", "--concurrency", "4"], { env: { CI: "true" }, timeoutMs: 180_000 });
     expect(result.status).toBe(1);
     const rows = result.stdout.split("\n").filter((line) => line.startsWith("emu-"));
@@ -204,7 +211,11 @@ describe("cws ami validate (end to end, emulator)", () => {
     expectNothingRunning(harness);
   });
 
-  it.each(["SIGINT", "SIGTERM"] as const)("on %s while the fresh instance starts, cleans up everything, records nothing and exits 130", async (signal) => {
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const)("on %s while the fresh instance starts, cleans up everything, records nothing and exits %i (128 + the signal)", async (signal, exitCode) => {
     harness = await startHarness();
     await build(harness, "emu-boot-service");
     const registry = registryText(harness);
@@ -218,8 +229,8 @@ describe("cws ami validate (end to end, emulator)", () => {
       },
     });
     expect(sent).toBe(true);
-    expect(result.status).toBe(130);
-    expect(result.stderr).toContain(`${signal}: stopping the validation and cleaning up`);
+    expect(result.status).toBe(exitCode);
+    expect(result.stderr).toContain(`${signal}: ${signal === "SIGHUP" ? "the terminal closed; " : ""}stopping the validation and cleaning up`);
     expect(result.stderr).toContain("Validation interrupted");
     expect(result.stderr).toMatch(/Cleaned up: instance i-[0-9a-f]+, security group sg-[0-9a-f]+/);
     expect(registryText(harness)).toBe(registry);

@@ -91,7 +91,7 @@ afterAll(async () => {
 
 describe("copying one image to three regions at once, throttled", () => {
   it("ends with an available copy in each, tagged (image and snapshots) with where it came from, and a registry entry per region with copied_from", async () => {
-    const source = await builtImage("cws-copy-test-v1.0.0-x86_64-20261126T083000Z");
+    const source = await builtImage("cws-copy-test-v1.0.0-x86_64-20261126t083000z-1a2b3c");
     expect(source.encrypted).toBe(true);
     // Small buckets refilled slowly, so a copy's polls are throttled; and on top, CopyImage in one region and
     // DescribeImages in another fail outright at first. (A client that has been throttled once slows itself
@@ -164,7 +164,7 @@ describe("copying one image to three regions at once, throttled", () => {
 
 describe("interrupting copies", () => {
   it("removes every copy and its snapshots in every region, and leaves the source alone", async () => {
-    const source = await builtImage("cws-copy-test-v1.0.0-x86_64-20261126T090000Z");
+    const source = await builtImage("cws-copy-test-v1.0.0-x86_64-20261126t090000z-4d5e6f");
     const regions = ["eu-central-1", "us-west-2"];
     const controller = new AbortController();
     const copies = regions.map((region) =>

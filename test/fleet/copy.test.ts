@@ -10,9 +10,9 @@ const SOURCE_ID = "ami-0123456789abcdef0";
 const SOURCE: CopySource = {
   region: "us-east-1",
   imageId: SOURCE_ID,
-  name: "cws-r-research-v1.0.0-x86_64-20261126T083000Z",
+  name: "cws-r-research-v1.0.0-x86_64-20261126t083000z-1a2b3c",
   sizeGb: 30,
-  tags: { Name: "cws-r-research-v1.0.0-x86_64-20261126T083000Z", "cws:template": "r-research", "cws:arch": "x86_64", "cws:build-id": "b-1", "aws:cloudformation:stack-name": "x" },
+  tags: { Name: "cws-r-research-v1.0.0-x86_64-20261126t083000z-1a2b3c", "cws:template": "r-research", "cws:arch": "x86_64", "cws:build-id": "b-1", "aws:cloudformation:stack-name": "x" },
   encrypted: true,
 };
 
@@ -212,6 +212,58 @@ describe("copyImageToRegion", () => {
     expect(eu.calls).toEqual([`copy ${SOURCE_ID}`]);
   });
 
+  describe("a name already in use in the destination (InvalidAMIName.Duplicate: a copy keeps its source's name)", () => {
+    const SOURCE_OF_CONTENT: CopySource = { ...SOURCE, tags: { ...SOURCE.tags, "cws:managed-by": "cws", "cws:validated": "true", "cws:content-hash": "c".repeat(64) } };
+    const HOLDER_ID = "ami-0aaaaaaaaaaaaaaa1";
+    /** The destination refuses the name; DescribeImages by that name (owner self) shows `holder`. */
+    function regionHolding(holder: { state?: string; tags: ImageInfo["tags"] }) {
+      const asked: unknown[] = [];
+      const duplicate = new AwsCallError("InvalidAMIName.Duplicate", "CopyImage", `AMI name ${SOURCE.name} is already in use by AMI ${HOLDER_ID}`);
+      const ec2 = ec2PortWith("eu-west-1", {
+        async copyImage() {
+          throw duplicate;
+        },
+        async describeImages(filter) {
+          asked.push(filter);
+          const image: ImageInfo = { imageId: HOLDER_ID, name: SOURCE.name, architecture: "x86_64", state: holder.state ?? "available", creationDate: "2026-11-26T09:00:00.000Z", ownerId: "111122223333", rootDeviceName: "/dev/sda1", rootVolumeSizeGb: 30, snapshotIds: [], tags: holder.tags };
+          return [image];
+        },
+      });
+      return { ec2, asked, duplicate };
+    }
+
+    it("a copy of this very build (available, validated, same content and build id): the failure says the region has it (nameTakenBy.sameBuild)", async () => {
+      const region = regionHolding({ tags: copyTags(SOURCE_OF_CONTENT) });
+      const failure = await failureOf(copyImageToRegion(input(region.ec2, { source: SOURCE_OF_CONTENT })));
+      expect(region.asked).toEqual([{ owners: ["self"], namePattern: SOURCE.name }]);
+      expect(failure.nameTakenBy).toMatchObject({ sameBuild: true, image: { imageId: HOLDER_ID } });
+      expect(failure).toMatchObject({ imageId: undefined, cleaned: [], interrupted: false });
+      expect(failure.message).toBe(`copy of ${SOURCE_ID} from us-east-1 to eu-west-1 failed: eu-west-1 has this image already: ${HOLDER_ID} holds its name`);
+    });
+
+    it.each([
+      ["another build of the same content", { "cws:build-id": "b-0" }, "an image of cws's of another build or content, or not validated"],
+      ["other content", { "cws:content-hash": "d".repeat(64) }, "an image of cws's of another build or content, or not validated"],
+      ["not validated", { "cws:validated": "false" }, "an image of cws's of another build or content, or not validated"],
+      ["not cws's", { "cws:managed-by": "someone" }, "an image cws did not make"],
+    ])("an image of %s: fails saying by what, and what to do", async (_, change, what) => {
+      const region = regionHolding({ tags: { ...copyTags(SOURCE_OF_CONTENT), ...change } });
+      const failure = await failureOf(copyImageToRegion(input(region.ec2, { source: SOURCE_OF_CONTENT })));
+      expect(failure.nameTakenBy?.sameBuild).toBe(false);
+      expect(failure.cause).toBe(region.duplicate);
+      expect(failure.message).toContain(`failed: the name ${SOURCE.name} is already in use in eu-west-1 by ${HOLDER_ID}, ${what}`);
+      expect(failure.suggestion).toBe(`deregister ${HOLDER_ID} in eu-west-1 if nothing uses it (cws ami list shows what the registry points at), or build anew with --force: a new build's image has a name of its own`);
+    });
+
+    it("a copy of this build still pending (another run copying it): fails, to be run again once it is available", async () => {
+      const region = regionHolding({ state: "pending", tags: copyTags(SOURCE_OF_CONTENT) });
+      const failure = await failureOf(copyImageToRegion(input(region.ec2, { source: SOURCE_OF_CONTENT })));
+      expect(failure.nameTakenBy?.sameBuild).toBe(false);
+      expect(failure.message).toContain("an image of cws's that is pending (another run copying it?)");
+      expect(failure.suggestion).toBe(`run again once ${HOLDER_ID} is available`);
+    });
+  });
+
   it("counts a copy already gone as removed, and says where leftovers are when a removal fails", async () => {
     const gone = fakeRegion("eu-west-1", { states: ["failed"], deregisterError: new AwsCallError("InvalidAMIID.NotFound", "DeregisterImage", "gone") });
     const failure = await failureOf(copyImageToRegion(input(gone.ec2)));
@@ -281,7 +333,7 @@ describe("a copy's tags fit EC2's limit", () => {
     const { EC2_MAX_TAGS_PER_RESOURCE, MAX_TEMPLATE_TAGS, imageTags } = await import("../../src/builder/context.js");
     const tags = Object.fromEntries(Array.from({ length: MAX_TEMPLATE_TAGS }, (_, i) => [`team-tag-${i}`, "v"]));
     const request = { templateId: "r-research", version: "v1.0.0", architecture: "x86_64", templateHash: "a".repeat(64), sourceCommit: "b".repeat(40), template: { tags } };
-    const built = imageTags({ request, buildId: "20261128t000000z-abcdef" } as never, "cws-r-research-v1.0.0-x86_64-20261128T000000Z", { baseAmiId: "ami-0123456789abcdef0", contentHash: "c".repeat(64) });
+    const built = imageTags({ request, buildId: "20261128t000000z-abcdef" } as never, "cws-r-research-v1.0.0-x86_64-20261128t000000z-abcdef", { baseAmiId: "ami-0123456789abcdef0", contentHash: "c".repeat(64) });
     // All but the two tagged later: cws:validated-at (build --verify, cws ami validate) and cws:copied-from (a copy).
     expect(Object.keys(built)).toHaveLength(EC2_MAX_TAGS_PER_RESOURCE - 2);
     const verified = { ...built, "cws:validated-at": "2026-11-28T00:10:00Z" };

@@ -95,6 +95,12 @@ describe("plannedTargets: is the home image up to date?", () => {
     if (reason) expect(target!.reason).toBe(reason);
   });
 
+  it("with --max-age 90s, says the limit as given and the age in two units (one unit read it as 1 minute)", () => {
+    const registry = registryWith({ a: { "us-east-1": { x86_64: built("a", ONE_ARCH, ami(1), BASE, { created: "2026-11-26T11:56:50Z" }) } } });
+    const [target] = plan({ a: ONE_ARCH }, registry, { maxAgeMs: 90_000 });
+    expect(target!.reason).toBe(`${ami(1)} is 3 minutes 10 seconds old, more than the 1 minute 30 seconds --max-age allows`);
+  });
+
   it("with --max-age, counts a region as having the image only when it has the home image's own build", () => {
     const home = built("a", ONE_ARCH, ami(1), BASE, { created: "2026-11-25T12:00:00Z", build_id: "b-new" });
     // us-west-2: another image of the home's build (e.g. recorded by update-registry); eu-west-1: an older build of the same
@@ -108,6 +114,33 @@ describe("plannedTargets: is the home image up to date?", () => {
     });
     expect(plan({ a: ONE_ARCH }, registry, { maxAgeMs: 7 * DAY })).toEqual([expect.objectContaining({ action: "up-to-date", copyTo: ["eu-west-1"], present: ["us-west-2"] })]);
     expect(plan({ a: ONE_ARCH }, registry)).toEqual([expect.objectContaining({ action: "up-to-date", copyTo: [], present: ["us-west-2", "eu-west-1"] })]);
+  });
+
+  /** After a copy run: built at home, a copy in each other region (same content hash: the home's). */
+  function afterCopyRun() {
+    const home = built("a", ONE_ARCH, ami(1), BASE, { build_id: "b1" });
+    const copy = (n: number) => ({ ...home, ami_id: ami(n), copied_from: { region: "us-east-1", ami_id: ami(1) } });
+    return registryWith({ a: { "us-east-1": { x86_64: home }, "us-west-2": { x86_64: copy(2) }, "eu-west-1": { x86_64: copy(3) } } });
+  }
+
+  it("with --strategy per-region after a copy run, builds in each region that has a copy: a build there starts from its own base image", () => {
+    expect(plan({ a: ONE_ARCH }, afterCopyRun(), {}, { strategy: "per-region" }).map((t) => `${t.region} ${t.action}: ${t.reason}`)).toEqual([
+      expect.stringMatching(/^us-east-1 up-to-date: per the registry/),
+      `us-west-2 build: ${ami(2)} in us-west-2 is a copy from us-east-1; a build in us-west-2 starts from us-west-2's own base image`,
+      `eu-west-1 build: ${ami(3)} in eu-west-1 is a copy from us-east-1; a build in eu-west-1 starts from eu-west-1's own base image`,
+    ]);
+  });
+
+  it("with --build-region a region that has a copy, builds there and copies to every other region, the old home included", () => {
+    const [target] = plan({ a: ONE_ARCH }, afterCopyRun(), {}, { buildRegion: "eu-west-1" });
+    expect(target).toMatchObject({ region: "eu-west-1", action: "build", copyTo: ["us-east-1", "us-west-2"], present: [] });
+    expect(target!.reason).toBe(`${ami(3)} in eu-west-1 is a copy from us-east-1; a build in eu-west-1 starts from eu-west-1's own base image`);
+  });
+
+  it("does not count a region's image of the same content that is not validated as having it (the run's search asks for validated)", () => {
+    const home = built("a", ONE_ARCH, ami(1), BASE);
+    const registry = registryWith({ a: { "us-east-1": { x86_64: home }, "us-west-2": { x86_64: { ...home, ami_id: ami(2), validated: false } } } });
+    expect(plan({ a: ONE_ARCH }, registry)).toEqual([expect.objectContaining({ action: "up-to-date", copyTo: ["us-west-2", "eu-west-1"], present: [] })]);
   });
 
   it("judges each region on its own with --strategy per-region, copying nothing", () => {

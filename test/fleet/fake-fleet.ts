@@ -92,6 +92,9 @@ export function fakeFleet(script: FleetScript = {}) {
         await sleep(ms);
         const error = script.copyErrors?.[region];
         if (error) throw error;
+        // Names are unique per region, as EC2 has them.
+        const holder = inRegion(region).find((image) => image.name === request.name);
+        if (holder) throw new AwsCallError("InvalidAMIName.Duplicate", "CopyImage", `AMI name ${request.name} is already in use by AMI ${holder.imageId}`, 400);
         const source = inRegion(request.sourceRegion).find((image) => image.imageId === request.sourceImageId);
         if (!source) throw new AwsCallError("InvalidAMIID.NotFound", "CopyImage", `The image id '[${request.sourceImageId}]' does not exist`, 400);
         const copy = accountImage(newImageId(), request.tags, { name: request.name, state: "pending", architecture: source.architecture, rootVolumeSizeGb: source.rootVolumeSizeGb, creationDate: FAKE_NOW.toISOString() });

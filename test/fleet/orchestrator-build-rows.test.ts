@@ -57,7 +57,7 @@ describe("runFleet: what a build that did not succeed left behind is in its row"
     const { summary, exitCode } = await run({ interruptWhen: (line) => line.includes("AMI created") });
     expect(exitCode).toBe(130);
     const [row] = summary.rows;
-    expect(row).toMatchObject({ result: "cancelled", detail: `interrupted: stopped and cleaned up; kept: image ${FAKE_IMAGE_ID} (validated, not in the registry)` });
+    expect(row).toMatchObject({ result: "cancelled", detail: `interrupted: stopped; removed instance i-1, security group sg-1; kept: image ${FAKE_IMAGE_ID} (validated, not in the registry)` });
     expect(row!.storage?.usdPerMonth).toBeGreaterThan(0);
   });
 

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AwsCallError } from "../../src/aws/ports.js";
 import { describeAwsError } from "../../src/aws/sdk.js";
 import { EXIT } from "../../src/errors.js";
+import { CopyFailure } from "../../src/fleet/copy.js";
 import { fleetJobs, runFleet, startOrder, type FleetRunOptions } from "../../src/fleet/orchestrator.js";
 import type { FleetReporter, FleetRow, TargetOutcome } from "../../src/fleet/reporter.js";
 import type { TargetSelection } from "../../src/fleet/targets.js";
@@ -29,17 +30,19 @@ afterEach(() => {
 function recordingReporter() {
   const done = new Map<string, TargetOutcome>();
   const lines: string[] = [];
+  /** The steps (a live line's text; a plain line each in CI). */
+  const steps: string[] = [];
   const reporter: FleetReporter = {
     targetQueued() {},
     targetStarted() {},
-    targetStep() {},
+    targetStep: (id, text) => steps.push(`${id} ${text}`),
     log: (id, line) => lines.push(`${id} ${line}`),
     notice: (line) => lines.push(line),
     targetDone: (id, outcome) => done.set(id, outcome),
     finish() {},
     close() {},
   };
-  return { reporter, done, lines };
+  return { reporter, done, lines, steps };
 }
 
 interface FleetCase {
@@ -89,7 +92,8 @@ function fleet(shapes: Record<string, TemplateShape>, { selection = {}, script =
     registryFile,
     done: recorded.done,
     lines: recorded.lines,
-    run: (more: Partial<FleetRunOptions> = {}) => runFleet({ ...runOptions, ...more }, fake.deps),
+    steps: recorded.steps,
+    run: (more: Partial<FleetRunOptions> = {}, deps = fake.deps) => runFleet({ ...runOptions, ...more }, deps),
   };
 }
 
@@ -147,6 +151,53 @@ describe("runFleet: builds and copies", () => {
     }
     expect(f.fake.calls.filter((c) => c.startsWith("copy "))).toHaveLength(4);
     expect(f.done.get("a/x86_64")).toEqual({ result: "built", detail: `${entryAt(registry, "a", "us-east-1", "x86_64")!.ami_id} in us-east-1, copied to 2 regions` });
+  });
+
+  it("says each copy twice: once when it starts, naming the source and the copy, once when it is done, its time as every duration", async () => {
+    const f = fleet({ a: X86 });
+    const { summary } = await f.run();
+    const home = rowAt(summary.rows, "a/x86_64@us-east-1").amiId!;
+    for (const region of ["us-west-2", "eu-west-1"]) {
+      const copy = rowAt(summary.rows, `a/x86_64@${region}`).amiId!;
+      const said = [...f.steps, ...f.lines].filter((line) => line.includes(`${region}: `) && (line.includes(copy) || line.includes("copying")));
+      expect(said.sort()).toEqual([`a/x86_64 ${region}: copying ${home} from us-east-1 as ${copy}`, `a/x86_64 ✅ ${region}: ${copy} copied from us-east-1 (0s)`].sort());
+    }
+  });
+
+  it("a copy whose name an image of another build or content holds in the region fails there, saying by what and what to do; the rest is up to date", async () => {
+    const f = fleet({ a: X86 });
+    expect((await f.run()).exitCode).toBe(EXIT.ok);
+    // The search for a copy of the home image's content passes over an image not validated; its name is the source's.
+    const held = f.fake.imagesIn("eu-west-1")[0]!;
+    held.tags = { ...held.tags, "cws:validated": "false" };
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.failed);
+    expect(summary.rows.map((r) => `${r.region} ${r.result}`)).toEqual(["us-east-1 up-to-date", "us-west-2 up-to-date", "eu-west-1 failed"]);
+    expect(rowAt(summary.rows, "a/x86_64@eu-west-1").detail).toMatch(
+      new RegExp(`is already in use in eu-west-1 by ${held.imageId}, an image of cws's of another build or content, or not validated .*\\(deregister ${held.imageId} in eu-west-1 if nothing uses it .* or build anew with --force`),
+    );
+  });
+
+  it("a copy whose name a copy of this very build holds (one the search did not see) counts the region as having it, recorded as found", async () => {
+    const f = fleet({ a: X86 });
+    expect((await f.run()).exitCode).toBe(EXIT.ok);
+    const holder = f.fake.imagesIn("eu-west-1")[0]!;
+    // Another run's copy, made between this run's search and its CopyImage: the registry does not point at it yet.
+    await updateRegistryFile(f.registryFile, FAKE_NOW, (r) => {
+      delete r.templates.a!.amis["eu-west-1"];
+    });
+    const deps = {
+      ...f.fake.deps,
+      copyImageToRegion: async (input: Parameters<typeof f.fake.deps.copyImageToRegion>[0]) => {
+        if (input.destinationRegion !== "eu-west-1") return f.fake.deps.copyImageToRegion(input);
+        throw new CopyFailure("copy failed: eu-west-1 has this image already", "eu-west-1", undefined, false, [], [], undefined, { cause: new Error("duplicate"), nameTakenBy: { image: holder, sameBuild: true } });
+      },
+    };
+    // --force: every region is copied to, so the copy is what meets the name (the copy's own test has when it is the same build).
+    const { summary, exitCode } = await f.run({ force: true }, deps);
+    expect(exitCode).toBe(EXIT.ok);
+    expect(rowAt(summary.rows, "a/x86_64@eu-west-1")).toMatchObject({ result: "up-to-date", amiId: holder.imageId });
+    expect(entryAt((await readRegistry(f.registryFile))!, "a", "eu-west-1", "x86_64")?.ami_id).toBe(holder.imageId);
   });
 
   it("builds every region with --strategy per-region, copying nothing", async () => {
@@ -310,7 +361,7 @@ describe("runFleet: failures", () => {
     expect(f.fake.log.some((l) => l.includes(" c/"))).toBe(false);
     expect(rowAt(summary.rows, "a/x86_64@us-east-1").result).toBe("failed");
     expect(rowAt(summary.rows, "a/x86_64@us-west-2").result).toBe("skipped");
-    expect(rowAt(summary.rows, "b/x86_64@us-east-1")).toMatchObject({ result: "cancelled", detail: "cancelled by --fail-fast after a failure: stopped and cleaned up" });
+    expect(rowAt(summary.rows, "b/x86_64@us-east-1")).toMatchObject({ result: "cancelled", detail: "cancelled by --fail-fast after a failure: stopped; removed instance i-1" });
     for (const where of ["b/x86_64@us-west-2", "c/x86_64@us-east-1", "c/x86_64@eu-west-1"]) {
       expect(rowAt(summary.rows, where), where).toMatchObject({ result: "cancelled", detail: "not started: cancelled by --fail-fast after a failure" });
     }
@@ -329,13 +380,34 @@ describe("runFleet: failures", () => {
     expect(f.fake.signals.get("a/x86_64@us-east-1")?.aborted).toBe(true);
     expect(f.fake.log).toEqual(["start build a/x86_64@us-east-1", "end build a/x86_64@us-east-1"]);
     expect(summary.rows.map((r) => `${r.template}@${r.region} ${r.result}: ${r.detail}`)).toEqual([
-      "a@us-east-1 cancelled: interrupted: stopped and cleaned up",
+      "a@us-east-1 cancelled: interrupted: stopped; removed instance i-1",
       "a@us-west-2 cancelled: not started: interrupted",
       "a@eu-west-1 cancelled: not started: interrupted",
       "b@us-east-1 cancelled: not started: interrupted",
       "b@us-west-2 cancelled: not started: interrupted",
       "b@eu-west-1 cancelled: not started: interrupted",
     ]);
+  });
+
+  it("an interrupt after a target's build says on its line what was made: the image at home, the copies made and cut off", async () => {
+    const controller = new AbortController();
+    const f = fleet({ a: { regions: [...THREE, "ap-southeast-2"], architectures: ["x86_64"] } }, { options: { concurrency: 2, signal: controller.signal }, script: { ms: 30 } });
+    const running = f.run();
+    // The build, then two copies at once; Ctrl-C once the first two copies are done, the third started.
+    while (!f.lines.filter((line) => line.includes("copied from us-east-1")).length) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort("SIGINT");
+    const { summary, exitCode } = await running;
+    expect(exitCode).toBe(EXIT.interrupted);
+    const home = rowAt(summary.rows, "a/x86_64@us-east-1");
+    expect(home.result).toBe("built");
+    const copied = summary.rows.filter((r) => r.result === "copied").length;
+    const cancelled = summary.rows.filter((r) => r.result === "cancelled").length;
+    expect(copied + cancelled).toBe(3);
+    expect(cancelled).toBeGreaterThan(0);
+    expect(f.done.get("a/x86_64")).toEqual({
+      result: "cancelled",
+      detail: `interrupted after ${home.amiId} was built in us-east-1${copied > 0 ? `, copied to ${copied} region${copied === 1 ? "" : "s"}` : ""}; ${cancelled} of 3 copies cancelled`,
+    });
   });
 
   it("an interrupt before the run starts anything exits 130 with every row cancelled", async () => {
@@ -483,6 +555,22 @@ describe("runFleet: the registry's pins", () => {
     expect(rowAt(summary.rows, "a/x86_64@us-east-1")).toMatchObject({ result: "up-to-date", amiId: PINNED, detail: expect.stringContaining(`pinned by a rollback: the registry keeps ${PINNED}; ${home.imageId} (this content) is not used`) });
     const child = f.fake.requests.find((r) => r.templateId === "b" && r.region === "us-east-1")!;
     expect(child.parentImage).toEqual({ templateId: "a", imageId: PINNED });
+  });
+
+  it("--publish-ssm: each copy's publish is said as the home's is (a step line naming the parameter), and its row names the parameter", async () => {
+    const steps: string[] = [];
+    const f = fleet({ a: X86 }, { options: { publishSsm: true } });
+    const { summary, exitCode } = await f.run({
+      reporter: { targetQueued() {}, targetStarted() {}, targetStep: (id, step) => steps.push(`${id} ${step}`), log() {}, notice() {}, targetDone() {}, finish() {}, close() {} },
+    });
+    expect(exitCode).toBe(EXIT.ok);
+    for (const region of ["us-west-2", "eu-west-1"]) {
+      const copied = rowAt(summary.rows, `a/x86_64@${region}`);
+      const parameter = `/cloudworkstation/amis/a/${region}/x86_64`;
+      expect(copied).toMatchObject({ result: "copied", ssmParameter: parameter });
+      expect(steps).toContain(`a/x86_64 ✅ ${region}: Published ${parameter} = ${copied.amiId}`);
+      expect(f.fake.calls).toContain(`put ${parameter} = ${copied.amiId}`);
+    }
   });
 
   it("a copy of a new build ends a rollback's pin in its region, as a build there would", async () => {

@@ -12,6 +12,7 @@ const TARGETS: PlannedTarget[] = [
     copyTo: ["us-west-2", "eu-west-1"],
     instanceType: "t3.large",
     volumeGb: 30,
+    volumeGbFrom: "template",
   },
   {
     template: "r-research",
@@ -24,6 +25,7 @@ const TARGETS: PlannedTarget[] = [
     present: ["us-east-2", "us-west-1"],
     instanceType: "t3.large",
     volumeGb: 20,
+    volumeGbFrom: "registry",
   },
   {
     template: "ml-gpu",
@@ -33,10 +35,11 @@ const TARGETS: PlannedTarget[] = [
     reason: "its parent python-research/arm64 is rebuilt",
     copyTo: [],
     instanceType: "g5g.xlarge",
-    volumeGb: 60,
+    volumeGb: 8,
+    volumeGbFrom: "assumed",
     after: "python-research/arm64",
   },
-  { template: "basic-ubuntu", architecture: "arm64", region: "us-east-1", action: "up-to-date", reason: "content hash 0011 unchanged", amiId: "ami-0ccccccccccccccc1", copyTo: [], present: ["us-west-2"], instanceType: "t4g.large", volumeGb: 16 },
+  { template: "basic-ubuntu", architecture: "arm64", region: "us-east-1", action: "up-to-date", reason: "content hash 0011 unchanged", amiId: "ami-0ccccccccccccccc1", copyTo: [], present: ["us-west-2"], instanceType: "t4g.large", volumeGb: 16, volumeGbFrom: "template" },
 ];
 
 describe("build-all --dry-run's plan", () => {
@@ -55,13 +58,13 @@ describe("build-all --dry-run's plan", () => {
         "  copy to us-west-2 (us-east-2, us-west-1 have it)",
         "  storage: at most $1.00/month (1 new image of 20 GiB)",
         "ml-gpu/arm64 (after python-research/arm64)",
-        "  build in us-east-1 (g5g.xlarge, 60 GiB): its parent python-research/arm64 is rebuilt  ~$0.0033 + unpriced items",
-        "  storage: at most $3.00/month (1 new image of 60 GiB)",
+        "  build in us-east-1 (g5g.xlarge, 8 GiB assumed: the base image's size is not known offline; volume_size_gb in the template sets it): its parent python-research/arm64 is rebuilt  ~$0.00044 + unpriced items",
+        "  storage: at most $0.40/month (1 new image of 8 GiB, assumed)",
         "basic-ubuntu/arm64",
         "  up to date in us-east-1: ami-0ccccccccccccccc1 (content hash 0011 unchanged)",
         "  already in us-west-2",
         "",
-        "Estimated: builds ~$0.047 + unpriced items; the new images' snapshot storage at most $7.00/month + unpriced items",
+        "Estimated: builds ~$0.044 + unpriced items; the new images' snapshot storage at most $4.40/month + unpriced items",
         "price unknown for g5g.xlarge in us-east-1 (add it with --prices)",
         "price unknown for snapshot storage in eu-west-1 (add it with --prices)",
         "",
@@ -70,10 +73,13 @@ describe("build-all --dry-run's plan", () => {
   });
 
   it("as one JSON document: every target with its cost, the counts and the totals", () => {
-    const { json } = fleetPlanReport(TARGETS, TEST_PRICES, { buildSeconds: 600 });
+    const { json } = fleetPlanReport(TARGETS, TEST_PRICES, { buildSeconds: 600, leftOut: ["r-research (does not build architecture arm64)"] });
     const doc = JSON.parse(JSON.stringify(json)) as {
       dryRun: boolean;
-      targets: { template: string; action: string; amiId: string | null; after: string | null; present: string[]; cost: { build: { known: boolean; detail: { billedSeconds: number } } | null; storagePerMonth: { usd: number; known: boolean } } }[];
+      exitCode: number;
+      leftOut: string[];
+      targets: {
+        volumeGbFrom: string; template: string; action: string; amiId: string | null; after: string | null; present: string[]; cost: { build: { known: boolean; detail: { billedSeconds: number } } | null; storagePerMonth: { usd: number; known: boolean } } }[];
       counts: Record<string, number>;
       cost: { builds: { known: boolean; unknown: string[] }; storagePerMonth: { usd: number }; assumedBuildSeconds: number; prices: string };
     };
@@ -88,9 +94,14 @@ describe("build-all --dry-run's plan", () => {
     expect(doc.targets[1]!.cost.build).toBeNull();
     expect(doc.targets[1]!.cost.storagePerMonth).toMatchObject({ usd: 1, known: true });
     expect(doc.targets[3]!.present).toEqual(["us-west-2"]);
-    expect(doc.counts).toEqual({ builds: 2, copies: 3, upToDate: 2 });
+    // The run's document spells its counts so: "up-to-date".
+    expect(doc.counts).toEqual({ builds: 2, copies: 3, "up-to-date": 2 });
+    expect(doc.targets.map((t) => t.volumeGbFrom)).toEqual(["template", "registry", "assumed", "template"]);
+    expect(doc.leftOut).toEqual(["r-research (does not build architecture arm64)"]);
+    expect(doc.exitCode).toBe(0);
+    expect(fleetPlanReport(TARGETS, TEST_PRICES).json).toMatchObject({ leftOut: [], exitCode: 0 });
     expect(doc.cost).toMatchObject({ assumedBuildSeconds: 600, prices: "test prices of 2026-01-01", builds: { known: false, unknown: ["price unknown for g5g.xlarge in us-east-1 (add it with --prices)"] } });
-    expect(doc.cost.storagePerMonth.usd).toBe(7);
+    expect(doc.cost.storagePerMonth.usd).toBe(4.4);
   });
 
   it("says each new image is verified on a fresh instance first, when it will be and there is one", () => {

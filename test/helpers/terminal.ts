@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import xterm from "@xterm/headless";
 import { CWS_BIN, ROOT, cleanEnv } from "./cli.js";
 
@@ -24,8 +25,14 @@ export interface TerminalOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
   timeoutMs?: number;
-  /** Called as output arrives (raw text so far); `type` sends keys, e.g. "\x03" for Ctrl-C. */
-  onOutput?: (raw: string, type: (keys: string) => void) => void;
+  /**
+   * Called as output arrives (raw text so far); `type` sends keys, e.g.
+   * "\x03" for Ctrl-C; `hangUp` closes the terminal (the window shut, SSH
+   * dropped): the program gets SIGHUP from the kernel and every later write
+   * to the terminal fails. It returns the program's process id: the run
+   * ends at once, the program may not have (see waitForExit).
+   */
+  onOutput?: (raw: string, type: (keys: string) => void, hangUp: () => number[]) => void;
 }
 
 const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -55,9 +62,16 @@ export function runProgramOnTerminal(argv: string[], options: TerminalOptions): 
   let raw = "";
   let errors = "";
   const type = (keys: string) => child.stdin.write(keys);
+  // script(1)'s child is the program (exec'd by the shell) and the terminal's session leader; killing script closes the
+  // terminal's master side, and the kernel hangs the session up.
+  const hangUp = () => {
+    const pids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    child.kill("SIGKILL");
+    return pids;
+  };
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
     raw += chunk;
-    options.onOutput?.(raw, type);
+    options.onOutput?.(raw, type, hangUp);
   });
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (errors += chunk));
   return new Promise((resolve, reject) => {
@@ -127,3 +141,19 @@ export function screenOf(raw: string, cols: number, rows: number, resizes: reado
 export const SPINNER_FRAMES = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
 
 export { ROOT };
+
+/** Wait until none of these processes runs any more (gone, or a zombie nobody has reaped yet); false if one still runs after `timeoutMs`. */
+export async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<boolean> {
+  const running = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+      return false;
+    }
+  };
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    if (!pids.some(running)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return !pids.some(running);
+}

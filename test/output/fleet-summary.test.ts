@@ -55,10 +55,10 @@ describe("the final table, as JSON", () => {
     };
     expect(json.rows).toHaveLength(SUMMARY.rows.length);
     for (const row of json.rows) {
-      expect(Object.keys(row)).toEqual(["template", "architecture", "region", "result", "amiId", "copiedFrom", "durationSeconds", "cost", "storagePerMonth", "detail", "logDir"]);
+      expect(Object.keys(row)).toEqual(["template", "architecture", "region", "result", "amiId", "copiedFrom", "durationSeconds", "cost", "storagePerMonth", "ssmParameter", "detail", "logDir"]);
     }
     expect(json.rows[1]).toMatchObject({ result: "copied", copiedFrom: { region: "us-east-1", amiId: "ami-0aaaaaaaaaaaaaaa1" }, cost: null });
-    expect(json.rows[5]).toMatchObject({ result: "skipped", amiId: null, durationSeconds: null, cost: null, storagePerMonth: null, logDir: null });
+    expect(json.rows[5]).toMatchObject({ result: "skipped", amiId: null, durationSeconds: null, cost: null, storagePerMonth: null, ssmParameter: null, logDir: null });
     expect(Object.keys(json.counts)).toEqual([...FLEET_RESULTS]);
     expect(json.counts).toEqual({ built: 1, copied: 2, "up-to-date": 1, failed: 1, skipped: 1, cancelled: 0 });
     const totals = fleetTotals(SUMMARY);
@@ -110,5 +110,9 @@ describe("the final table, as Markdown for the job summary", () => {
     execFileSync("mkfifo", [join(work.dir, "fifo")]);
     expect(() => appendStepSummary(join(work.dir, "fifo"), "x")).toThrow(/fifo: the job summary file \(\$GITHUB_STEP_SUMMARY\) is a named pipe \(FIFO\), not a regular file/);
     expect(() => appendStepSummary(join(work.dir, "missing-dir", "s.md"), "x")).toThrow(/does not exist/);
+  });
+
+  it("GITHUB_STEP_SUMMARY=/dev/null (a character device) switches the summary off: nothing written, nothing thrown", () => {
+    expect(() => appendStepSummary("/dev/null", "x")).not.toThrow();
   });
 });

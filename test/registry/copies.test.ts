@@ -17,7 +17,7 @@ const COPY_ID = "ami-0c0c0c0c0c0c0c0c0";
 
 /** What a build's record says of the build: a copy's record says the same. */
 const BUILD = {
-  name: "cws-r-research-v1.0.0-x86_64-20261126T083000Z",
+  name: "cws-r-research-v1.0.0-x86_64-20261126t083000z-1a2b3c",
   version: "v1.0.0",
   build_id: "20261126t083000z-1a2b3c",
   base_ami: "ami-0fedcba9876543210",
@@ -110,7 +110,7 @@ describe("the cws:copied-from tag", () => {
   it("becomes the record's copied_from when update-registry rebuilds an entry from AWS", () => {
     const image: ImageInfo = {
       imageId: COPY_ID,
-      name: "cws-r-research-v1.0.0-x86_64-20261126T083000Z",
+      name: "cws-r-research-v1.0.0-x86_64-20261126t083000z-1a2b3c",
       architecture: "x86_64",
       state: "available",
       creationDate: "2026-11-26T09:12:34.000Z",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseTemplate } from "../../src/template/load.js";
-import { formatProblem } from "../../src/template/problems.js";
+import { formatProblem, lintAgainCommand } from "../../src/template/problems.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
 
 // The author-facing wording of the messages load.test.ts does not already pin: one case per way a
@@ -232,5 +232,13 @@ describe("a number too large for a number, or not one", () => {
   ])("volume_size_gb: %s is named as written, and why it is no number", (value, why) => {
     const problems = parseTemplate(Buffer.from(`${VALID_TEMPLATE}volume_size_gb: ${value}\n`), FILE).problems.map((p) => `${p.path}: ${p.message}`);
     expect(problems).toEqual([expect.stringMatching(new RegExp(`^volume_size_gb: expected a (whole )?number, got ${value.replace(".", "\\.")}, ${why.replace(/[()]/g, "\\$&")}$`))]);
+  });
+});
+
+describe("lintAgainCommand", () => {
+  it("leaves plain ids as they are and single-quotes any that a shell would split or expand", () => {
+    expect(lintAgainCommand(["r-research", "python-research"])).toBe("cws ami lint r-research python-research");
+    expect(lintAgainCommand(["Bad Name"])).toBe("cws ami lint 'Bad Name'");
+    expect(lintAgainCommand(["it's", "$HOME", "a*"])).toBe(`cws ami lint 'it'\\''s' '$HOME' 'a*'`);
   });
 });

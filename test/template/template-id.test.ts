@@ -53,12 +53,16 @@ describe("template ids", () => {
     }
   });
 
-  it("keeps the image name within EC2's 128 characters, unchanged, for the longest id and version cws accepts", () => {
+  it("keeps the image name within EC2's 128 characters for the longest id and version cws accepts, the build id whole (only the version is cut)", () => {
     const id = "a".repeat(TEMPLATE_ID_MAX_LENGTH);
     const version = "v".repeat(64); // the longest --version build accepts
-    const name = imageNameFor({ templateId: id, version, architecture: "x86_64" }, new Date("2026-11-26T08:30:00Z"));
-    expect(name).toBe(`cws-${id}-${version}-x86_64-20261126T083000Z`);
-    expect(name.length).toBeLessThanOrEqual(128);
+    const buildId = "20261126t083000z-4f2a1c";
+    const name = imageNameFor({ request: { templateId: id, version, architecture: "x86_64" }, buildId });
+    expect(name).toBe(`cws-${id}-${"v".repeat(60)}-x86_64-${buildId}`);
+    expect(name.length).toBe(128);
+    expect(imageNameFor({ request: { templateId: "r-research", version: "v1.2.0", architecture: "arm64" }, buildId })).toBe(`cws-r-research-v1.2.0-arm64-${buildId}`);
+    // Builds started in the same second (each region's, two runs) differ in the build id's random suffix, hence in name.
+    expect(imageNameFor({ request: { templateId: id, version, architecture: "x86_64" }, buildId: "20261126t083000z-000001" })).not.toBe(name);
     // The SSM parameter path allows letters, digits, _ . - and /.
     expect(ssmParameterName(id, "us-east-1", "x86_64")).toMatch(/^[A-Za-z0-9_.\-/]+$/);
   });

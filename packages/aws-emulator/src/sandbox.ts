@@ -427,11 +427,26 @@ export class Sandbox {
    */
   destroySync(): void {
     this.destroyed = true;
-    this.killAll();
-    try {
-      rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
-    } catch {
-      // best effort: the process is ending
+    // File operations already handed to libuv's thread pool (a tree copy's mkdir -p, a skeleton's
+    // writeFile) finish on their own threads even while this one is blocked, and may recreate an
+    // entry (or the folder itself) just after it was removed. No new one can start (this thread
+    // runs no callbacks), so: remove, let the pool drain, and remove again until the folder stays
+    // gone across a pause.
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    let goneInARow = 0;
+    for (let attempt = 0; attempt < 40 && goneInARow < 2; attempt++) {
+      this.killAll();
+      if (existsSync(this.dir)) {
+        goneInARow = 0;
+        try {
+          rmSync(this.dir, { recursive: true, force: true });
+        } catch {
+          // ENOTEMPTY when something wrote into it meanwhile: the next pass removes that too
+        }
+      } else {
+        goneInARow++;
+      }
+      Atomics.wait(pause, 0, 0, goneInARow === 0 ? 5 : 25);
     }
   }
 

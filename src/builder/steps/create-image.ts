@@ -18,16 +18,16 @@ export function createImageStep({ verify = false }: { verify?: boolean } = {}): 
     title: "Creating AMI",
     describe(build) {
       const { request } = build;
-      const name = imageNameFor(request, build.startedAt);
+      const name = imageNameFor(build);
       const minutes = Math.round(imageWaitTimeoutMs(request.template.volume_size_gb ?? 8) / 60_000);
       return {
-        run: `Create image ${name} (name ends with the build's UTC time), tags on image and snapshots: ${describeTags(imageTags(build, name, PLANNED_ORIGIN, validated))}; wait up to ${minutes} min for available`,
+        run: `Create image ${name} (name ends with the build id: its UTC start and a random suffix), tags on image and snapshots: ${describeTags(imageTags(build, name, PLANNED_ORIGIN, validated))}; wait up to ${minutes} min for available`,
         cleanup: "Deregister the image and delete its snapshots if the build fails or is interrupted before it is available (an image still pending when its wait times out is kept)",
       };
     },
     async run(ctx, signal) {
       const instanceId = ctx.instance!.instanceId;
-      const name = imageNameFor(ctx.request, ctx.startedAt);
+      const name = imageNameFor(ctx);
       if (!ctx.baseImage || !ctx.contentHash) throw new Error("creating an image needs the base image and the content hash");
       const tags = imageTags(ctx, name, { baseAmiId: ctx.baseImage.imageId, contentHash: ctx.contentHash }, validated);
       ctx.imageName = name;

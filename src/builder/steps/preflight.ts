@@ -1,4 +1,4 @@
-import type { SubnetInfo } from "../../aws/ports.js";
+import type { IamPort, SubnetInfo } from "../../aws/ports.js";
 import { PreflightFailure, type BuildContext, type PipelineStep } from "../context.js";
 
 /** Credentials, the instance profile and a usable subnet, before anything is created. */
@@ -11,19 +11,7 @@ export const preflight: PipelineStep = {
   async run(ctx) {
     ctx.identity = await ctx.sts.callerIdentity();
     const profileName = ctx.request.instanceProfile;
-    const profile = await ctx.iam.getInstanceProfile(profileName);
-    if (!profile) {
-      throw new PreflightFailure(
-        `instance profile ${profileName} does not exist in account ${ctx.identity.account}`,
-        "run `cws ami bootstrap` to create it (once per account), or pass --instance-profile NAME",
-      );
-    }
-    if (profile.roleNames.length === 0) {
-      throw new PreflightFailure(
-        `instance profile ${profileName} has no role, so the SSM agent could not authenticate`,
-        "run `cws ami bootstrap` to attach the cws-ami-builder role",
-      );
-    }
+    await checkInstanceProfile(ctx.iam, profileName, ctx.identity.account);
     ctx.subnets = await chooseSubnets(ctx);
     const first = ctx.subnets[0]!;
     return `Account ${ctx.identity.account}, instance profile ${profileName}, subnet ${first.subnetId} (${first.availabilityZone})`;
@@ -53,4 +41,25 @@ async function chooseSubnets(ctx: BuildContext): Promise<SubnetInfo[]> {
   }
   // Most free addresses first; the others are fallbacks when a zone lacks capacity.
   return subnets.sort((a, b) => b.availableIpAddressCount - a.availableIpAddressCount || a.availabilityZone.localeCompare(b.availabilityZone));
+}
+
+/**
+ * The instance profile the build instance is launched with exists and has a
+ * role (without one the SSM agent cannot authenticate), or a PreflightFailure
+ * saying what to do. build-all checks it once before any target, with this.
+ */
+export async function checkInstanceProfile(iam: IamPort, profileName: string, account: string): Promise<void> {
+  const profile = await iam.getInstanceProfile(profileName);
+  if (!profile) {
+    throw new PreflightFailure(
+      `instance profile ${profileName} does not exist in account ${account}`,
+      "run `cws ami bootstrap` to create it (once per account), or pass --instance-profile NAME",
+    );
+  }
+  if (profile.roleNames.length === 0) {
+    throw new PreflightFailure(
+      `instance profile ${profileName} has no role, so the SSM agent could not authenticate`,
+      "run `cws ami bootstrap` to attach the cws-ami-builder role",
+    );
+  }
 }

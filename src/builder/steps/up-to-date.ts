@@ -1,4 +1,4 @@
-import { describeAge } from "../../duration.js";
+import { describeLimit } from "../../duration.js";
 import { findUpToDateImage } from "../cache.js";
 import type { PipelineStep } from "../context.js";
 
@@ -15,7 +15,7 @@ export interface CachePolicy {
  * `--force` leaves this step out.
  */
 export function checkUpToDate(policy: CachePolicy = {}): PipelineStep {
-  const age = policy.maxAgeMs === undefined ? "" : ` and at most ${describeAge(policy.maxAgeMs)} old (--max-age)`;
+  const age = policy.maxAgeMs === undefined ? "" : ` and at most ${describeLimit(policy.maxAgeMs)} old (--max-age)`;
   return {
     id: "up-to-date",
     title: "Looking for an image of the same content",
