@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AwsCallError, type ImageInfo } from "../../src/aws/ports.js";
 import { buildSteps, runBuild, validationSteps, type BuildResult } from "../../src/builder/build.js";
+import { aliveResources } from "../../src/builder/context.js";
 import { freshInstanceSteps } from "../../src/builder/fresh-instance.js";
 import { silentReporter } from "../../src/builder/reporter.js";
 import { launchInstance } from "../../src/builder/steps/launch.js";
@@ -193,5 +194,20 @@ describe("validate (runValidation)", () => {
     expect(result).toMatchObject({ status: "succeeded", registryRecord: "none" });
     expect(taggings(calls)).toHaveLength(1);
     expect(existsSync(registryFile)).toBe(false);
+  });
+});
+
+describe("what a second Ctrl-C lists while --verify runs (aliveResources)", () => {
+  const build = { instance: { instanceId: "i-build" } as never, securityGroupId: "sg-build", imageId: "ami-new", imageState: "available" };
+  const fresh = { instance: { instanceId: "i-fresh" } as never, securityGroupId: "sg-build" };
+
+  it("names the fresh instance, the shared security group once, and the image it is judging (removed if the stop comes first)", () => {
+    expect(aliveResources({ ...build, instance: undefined, verifying: fresh as never })).toEqual(["instance i-fresh", "security group sg-build", "image ami-new"]);
+  });
+
+  it("an available image no fresh instance is judging is not listed; one left unjudged is", () => {
+    expect(aliveResources(build)).toEqual(["instance i-build", "security group sg-build"]);
+    expect(aliveResources({ ...build, verification: { judged: true, passed: false, tests: [], instanceSeconds: 1 } })).not.toContain("image ami-new");
+    expect(aliveResources({ ...build, verification: { judged: false, passed: false, tests: [], instanceSeconds: 0 } })).toContain("image ami-new");
   });
 });
