@@ -108,7 +108,7 @@ console.log(
 );
 const rows = [
   { name: "fleet wall time / its longest chain", value: median.fleetMs / median.chainMs, limit: 1.25, unit: "x" },
-  // With build-all's default --verify: the fresh instance adds about 21 calls a target (72 without it; docs/decisions.md §40).
+  // With build-all's default --verify: the fresh instance adds some 25 calls a target (README's benchmark figures; docs/decisions.md §40).
   { name: "AWS API calls per target (build, verify, 3 copies)", value: Math.round(median.fleetCalls / TARGETS), limit: 100, unit: "" },
   { name: "build instances launched (6 targets)", value: median.launched, limit: TARGETS, unit: "" },
   { name: "fresh instances verifying new images", value: median.verifying, limit: TARGETS, unit: "" },
