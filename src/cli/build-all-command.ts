@@ -16,7 +16,7 @@ import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../tem
 import type { Architecture, Template } from "../template/schema.js";
 import { gitCommit } from "./build-command.js";
 import { fleetReporterFor, writeFleetPlan, writeFleetResult } from "./fleet-output.js";
-import { abortOnSignal, sayAlive } from "./interrupts.js";
+import { abortRunOnSignal } from "./interrupts.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 import { resolvePrices } from "./prices.js";
 import { registryLockOptions } from "./registry-lock.js";
@@ -206,13 +206,9 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const sourceCommit = await gitCommit(globals.templatesDir);
   const reporter = fleetReporterFor(io, globals);
   const controller = new AbortController();
-  const { FleetInFlight } = await import("../fleet/in-flight.js");
-  const inFlight = new FleetInFlight();
-  const unsubscribe = abortOnSignal(io, controller, {
+  const { inFlight, unsubscribe } = await abortRunOnSignal(io, controller, {
     doing: "stopping every target and cleaning up; each removes what it made",
     say: (line) => reporter.notice(line),
-    // As `cws ami build` says it, for every target still at it.
-    again: () => sayAlive(inFlight, (line) => reporter.notice(line)),
   });
   // A subnet belongs to one region: cws.config.json's build.subnet is used in cws.config.json's region, every other region uses its default VPC.
   const subnet = settings.subnet.value;

@@ -28,11 +28,22 @@ export function abortOnSignal(
 }
 
 /**
- * A second signal in a run of many (build-all, validate --all): what each
- * target still has alive, one line each, as `cws ami build` says its own.
+ * A run of many targets (build-all, validate --all) stopped by a signal: as
+ * abortOnSignal, and a second signal says what each target still has alive,
+ * one line each, as `cws ami build` says its own. The run tells `inFlight`
+ * what each job makes and when it ends.
  */
-export function sayAlive(inFlight: Pick<FleetInFlight, "alive">, say: (line: string) => void): void {
-  const alive = inFlight.alive();
-  if (alive.length === 0) say("still cleaning up; nothing any target made is alive any more");
-  else for (const line of ["still cleaning up; alive:", ...alive.map((what) => `  ${what}`)]) say(line);
+export async function abortRunOnSignal(
+  io: Pick<CliIO, "onSignal">,
+  controller: AbortController,
+  { doing, say }: { doing: string; say(line: string): void },
+): Promise<{ inFlight: FleetInFlight; unsubscribe: (() => void) | undefined }> {
+  const { FleetInFlight } = await import("../fleet/in-flight.js");
+  const inFlight = new FleetInFlight();
+  const again = () => {
+    const alive = inFlight.alive();
+    if (alive.length === 0) say("still cleaning up; nothing any target made is alive any more");
+    else for (const line of ["still cleaning up; alive:", ...alive.map((what) => `  ${what}`)]) say(line);
+  };
+  return { inFlight, unsubscribe: abortOnSignal(io, controller, { doing, say, again }) };
 }

@@ -15,7 +15,7 @@ import type { Architecture, Template } from "../template/schema.js";
 import { createPorts, resolveBuild } from "./build-command.js";
 import { checkCredentialsAndProfile, DEFAULT_CONCURRENCY, instanceTypesFor } from "./build-all-command.js";
 import { fleetReporterFor } from "./fleet-output.js";
-import { abortOnSignal, sayAlive } from "./interrupts.js";
+import { abortOnSignal, abortRunOnSignal } from "./interrupts.js";
 import { colorLevel, fancyProgress, type CliIO, type GlobalOptions } from "./io.js";
 import { registryLockOptions } from "./registry-lock.js";
 
@@ -185,12 +185,9 @@ async function validateAll(options: ValidateOptions, globals: GlobalOptions, io:
   const subnetRegion = projectAwsConfig(globals.project)?.region;
   const reporter = fleetReporterFor(io, globals);
   const controller = new AbortController();
-  const { FleetInFlight } = await import("../fleet/in-flight.js");
-  const inFlight = new FleetInFlight();
-  const unsubscribe = abortOnSignal(io, controller, {
+  const { inFlight, unsubscribe } = await abortRunOnSignal(io, controller, {
     doing: "stopping every validation and cleaning up; each terminates its instance and deletes its security group",
     say: (line) => reporter.notice(line),
-    again: () => sayAlive(inFlight, (line) => reporter.notice(line)),
   });
   const { runValidations } = await import("../lifecycle/validate.js");
   const { formatValidationTable, validationSummaryJson } = await import("../output/validation-report.js");
