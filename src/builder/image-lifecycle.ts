@@ -1,4 +1,4 @@
-import { isAwsError, type Ec2Port, type ImageInfo } from "../aws/ports.js";
+import { isAwsError, type Ec2Port, type ImageInfo, type Tags } from "../aws/ports.js";
 import { waitFor, type PollSettings, type WaitPlan } from "./poll.js";
 
 /**
@@ -103,4 +103,13 @@ export function pendingImageAdvice(imageId: string, region: string, waitedSecond
     ? `\nand record it with \`cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}\` once it is available.`
     : "\nand record it with `cws ami update-registry` once it is available.";
   return `${imageId} is still pending after ${Math.round(waitedSeconds / 60)} minutes. It is kept, not deleted: check it with\n  aws ec2 describe-images --image-ids ${imageId} --region ${region}${record}`;
+}
+
+/**
+ * Tags an image and each of its snapshots (a verdict of validation: every
+ * tag cws sets on an image is on its snapshots too, and a copy's snapshots
+ * get the image's). One CreateTags call.
+ */
+export async function tagImageAndSnapshots(ec2: Ec2Port, image: Pick<ImageInfo, "imageId" | "snapshotIds">, tags: Tags): Promise<void> {
+  await ec2.createTags([image.imageId, ...image.snapshotIds], tags);
 }

@@ -29,6 +29,8 @@ export type ValueKind =
   | "imageVersion"
   | "duration"
   | "amiOrVersion"
+  /** An AMI id (validate --ami). */
+  | "amiId"
   /** A whole number of things at once, 1 to 64 (--concurrency). */
   | "count"
   /** How many to keep, 0 or more (cleanup's --keep-latest). */

@@ -31,6 +31,8 @@ const shared = {
   maxAge: { flags: "--max-age <duration>", value: "duration" },
   /** build's cost and build-all's: a JSON price file merged over the shipped table (src/fleet/price-file.ts). */
   prices: { flags: "--prices <file>" },
+  // validate (issue 11): build --verify and build-all's default.
+  verify: { flags: "--verify" },
 } as const satisfies Record<string, Omit<OptionSpec, "description">>;
 
 function option(base: Omit<OptionSpec, "description">, description: string): OptionSpec {
@@ -94,6 +96,8 @@ export const COMMAND_TABLE: GroupSpec = {
         { flags: "--publish-ssm", description: `also write the AMI id to SSM Parameter Store at ${PUBLISH_SSM_PATH}` },
         NO_PUBLISH_SSM,
         PRICES,
+        // validate (issue 11): prove the new image on a fresh instance before it is recorded.
+        option(shared.verify, "before recording the new image, run its tests on a fresh instance launched from it; one that fails is tagged cws:validated=false and kept out of the registry"),
       ],
       helpAfter: [
         "Up to date: when an available, validated image tagged with the same cws:content-hash (the template's content and",
@@ -128,6 +132,8 @@ export const COMMAND_TABLE: GroupSpec = {
         { flags: "--publish-ssm", description: `also write each AMI id to SSM Parameter Store at ${PUBLISH_SSM_PATH}` },
         NO_PUBLISH_SSM,
         PRICES,
+        // validate (issue 11): build-all proves every new image on a fresh instance unless told not to.
+        { flags: "--no-verify", description: "record and copy each new image without first running its tests on a fresh instance launched from it (verified by default)" },
       ],
       helpAfter: [
         "Targets are template x architecture: each is built once in its home region (--build-region, else the template's first",
@@ -142,6 +148,31 @@ export const COMMAND_TABLE: GroupSpec = {
       ].join("\n"),
       load: () => import("./build-all-command.js"),
       run: ({ runBuildAllCommand }, { args: [ids], options, globals, io }) => runBuildAllCommand(ids as string[], options as Parameters<typeof runBuildAllCommand>[1], globals, io),
+    }),
+    // validate (issue 11): prove existing images on a fresh instance.
+    command({
+      name: "validate",
+      description: "launch a fresh instance from a template's current AMI (or --ami), run the template's tests on it, and record the verdict",
+      arguments: [{ syntax: "[template]", description: "template id (or --all)" }],
+      options: [
+        option(shared.region, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, the AWS profile's region, or the template's only region); with --all, only this region"),
+        option(shared.architecture, `${ARCHITECTURE_NAMES} (default: the template's only architecture); with --all, only this architecture`),
+        { flags: "--ami <ami-id>", value: "amiId", description: "validate this AMI (a cws image of the template, current or not) instead of the registry's current one" },
+        { flags: "--all", description: "every template's current AMIs in the registry, every region and architecture, in parallel", conflicts: ["template", "--ami"] },
+        { flags: "--concurrency <n>", value: "count", description: "with --all: validations at once (default: 4)" },
+        PROFILE,
+        option(shared.instanceProfile, "IAM instance profile for the fresh instance (default: cws.config.json's, else cws-ami-builder)"),
+      ],
+      helpAfter: [
+        "The fresh instance is launched as a build's is (IMDSv2, the builder profile, a security group with no inbound rules,",
+        "cws's tags with cws:purpose=validate), and terminated with its group whatever happens (Ctrl-C too).",
+        "Passed: the image and its snapshots are tagged cws:validated=true and cws:validated-at, and its record in the registry",
+        "(current or in history) gets validated: true and validated_at. Failed: nothing is recorded.",
+        "Exit codes: 0 passed, 1 a test (or the instance) failed, 2 bad input or AWS setup (no such image, no profile), 130 Ctrl-C (143 SIGTERM, 129 SIGHUP), cleaned up.",
+      ].join("\n"),
+      load: () => import("./validate-command.js"),
+      run: ({ runValidateCommand }, { args: [templateId], options, globals, io }) =>
+        runValidateCommand(templateId as string | undefined, options as Parameters<typeof runValidateCommand>[1], globals, io),
     }),
     command({
       name: "cleanup",

@@ -81,6 +81,7 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
     /^\d+$/.test(value)
       ? undefined
       : { problem: /^-?\d+(\.\d+)?$/.test(value) ? "expected a whole number, 0 or more" : "not a number", suggestion: "e.g. 3: the newest 3 images of each template, region and architecture stay" },
+  amiId: (value) => (AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "cws ami list shows the AMI ids of the registry" }),
   // An AMI by its id or by the version in its name and tags (rollback --to): each by its own rule.
   amiOrVersion: (value) => {
     if (value.startsWith("ami-")) return AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "or give a version such as v1.2.0; cws ami list shows the AMI ids" };

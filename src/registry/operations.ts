@@ -85,6 +85,28 @@ export function rollbackEntry(registry: Registry, templateId: string, region: st
   return { from: entry.ami_id, to: target };
 }
 
+/**
+ * Record that `amiId` passed its template's tests (on a fresh instance, at
+ * `at`) in the entry for a template, region and architecture: the entry's
+ * current AMI or the one in its history. Nothing else changes: which AMI is
+ * current, a rollback's pin. Says where it was found; undefined when the entry
+ * does not name it.
+ */
+export function markValidated(registry: Registry, templateId: string, region: string, architecture: Architecture, amiId: string, at: string): "current" | "history" | undefined {
+  const entry = entryAt(registry, templateId, region, architecture);
+  if (!entry) return undefined;
+  if (entry.ami_id === amiId) {
+    entry.validated = true;
+    entry.validated_at = at;
+    return "current";
+  }
+  const earlier = entry.history?.find((record) => record.ami_id === amiId);
+  if (!earlier) return undefined;
+  earlier.validated = true;
+  earlier.validated_at = at;
+  return "history";
+}
+
 export function isPinned(entry: AmiEntry | undefined): boolean {
   return (entry as { pinned?: unknown } | undefined)?.pinned === true;
 }

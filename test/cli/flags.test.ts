@@ -51,6 +51,10 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
     ["-1", "expected a whole number, 0 or more"],
     ["three", "not a number"],
   ],
+  amiId: [
+    ["ami-xyz", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+    ["v1.2.3", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+  ],
 };
 
 const takesValue = (option: OptionSpec) => /[<[]/.test(option.flags);

@@ -110,6 +110,15 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
       ["three", "not a number"],
     ],
   },
+  amiId: {
+    good: ["ami-0abcd1234ef567890", "ami-1234abcd"],
+    bad: [
+      ["ami-xyz", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+      ["ami-0ABCD1234EF567890", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+      ["v1.2.3", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+      ["i-0abcd1234ef567890", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+    ],
+  },
 };
 
 describe("checkOptionValues", () => {

@@ -22,7 +22,13 @@ export function startFleetHarness(options: EmulatorOptions = {}): Promise<Harnes
 /** How many times the emulator was asked `action` ("ec2:RunInstances"), in every region. */
 export const calls = (h: Harness, action: string): number => h.emulator.stats.calls[action] ?? 0;
 
-/** The calls that make something: a build instance, an image, a copy. */
+/**
+ * Instances a build launches: its own, and the fresh one its new image is
+ * verified on (build-all verifies by default; docs/decisions.md §40).
+ */
+export const INSTANCES_PER_BUILD = 2;
+
+/** The calls that make something: an instance, an image, a copy. */
 export const makingCalls = (h: Harness) => ({
   runInstances: calls(h, "ec2:RunInstances"),
   createImage: calls(h, "ec2:CreateImage"),

@@ -66,6 +66,12 @@ const CASES: Record<string, Case> = {
     fail: ["emu-basic", "--region", "us-east-1", "--arch", "x86_64", "--to", "v9.9.9"],
     failCode: "ROLLBACK_TARGET_UNKNOWN",
   },
+  "ami validate": {
+    ok: ["emu-basic", "--region", "us-east-1", "--arch", "x86_64"],
+    okShape: (d) => expect(d).toMatchObject({ status: "succeeded", template: "emu-basic", imageId: expect.stringMatching(/^ami-/), exitCode: 0 }),
+    fail: ["emu-basic", "--ami", "ami-xyz"],
+    failCode: "BAD_OPTION",
+  },
   "ami registry merge": {
     ok: ["artifact.json"],
     okShape: (d) => expect(d).toEqual({ merged: ["artifact.json"], into: "./registry/amis.json", templates: 2 }),

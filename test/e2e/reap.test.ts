@@ -172,6 +172,39 @@ describe("cws ami reap (end to end, emulator)", () => {
     expect(buildOwnerIds(h)).toEqual([]);
   });
 
+  it("validate: its fresh instance has an owner file while it runs, and is reaped at once when validate is killed with SIGKILL", { timeout: 120_000 }, async () => {
+    harness = await startHarness();
+    const h = harness;
+    const built = await h.cws(["ami", "build", "emu-boot-service", "--architecture", "x86_64"]);
+    expect(built.status, built.stderr).toBe(0);
+    expect(buildOwnerIds(h)).toEqual([]);
+    let killed = false;
+    let owners: string[] = [];
+    const result = await h.cws(["ami", "validate", "emu-boot-service", "--architecture", "x86_64"], {
+      onStderr: (text, child) => {
+        if (!killed && text.includes("Fresh instance launched")) {
+          killed = true;
+          owners = buildOwnerIds(h);
+          child.kill("SIGKILL");
+        }
+      },
+    });
+    expect(killed, result.stderr).toBe(true);
+    expect(result.status).toBe(128);
+    expect(owners).toHaveLength(1);
+    const left = resourceIds(h);
+    expect(left.instances).toHaveLength(1);
+    expect(left.groups).toHaveLength(1);
+    // Young, but its owner is gone: reaped at once, without waiting for --older-than.
+    const reap = await h.cws(["ami", "reap", "--yes"]);
+    expect(reap.status, reap.stderr + reap.stdout).toBe(0);
+    for (const id of [...left.instances, ...left.groups]) expect(reap.stdout).toMatch(new RegExp(` ${id} .* reap +its build's process \\d+ is gone\n`));
+    expect(resourceIds(h)).toMatchObject({ instances: [], groups: [] });
+    expect(buildOwnerIds(h)).toEqual([]);
+    // The image validate was checking is available and not reap's: it stays.
+    expect(h.emulator.images("us-east-1").filter((i) => i.state === "available")).toHaveLength(1);
+  });
+
   it("--dry-run makes no mutating call; a build of another host is kept until older than --older-than; no --yes without a terminal is refused before any call", { timeout: 120_000 }, async () => {
     harness = await startHarness();
     const h = harness;

@@ -1,7 +1,8 @@
 import { interruptInstance } from "./commands.js";
 import { ApiError, invalidParameterValue } from "./errors.js";
 import { randomId } from "./ids.js";
-import { imageState, refreshInstance, snapshotState } from "./lifecycle.js";
+import { newBoot } from "./boot.js";
+import { imageState, refreshInstance, snapshotState, wakeAt } from "./lifecycle.js";
 import { BASE_IMAGE_FAMILIES } from "./public-amis.js";
 import { REGION_NAME, publicParameter } from "./seed.js";
 import {
@@ -849,6 +850,8 @@ const runInstances: Handler = (ctx) => {
         await world.sandbox.materialize(image.tree ? { tree: image.tree } : { family }, root, hostname);
         inst.treeReady = true;
         inst.treeReadyAt = world.clock.now();
+        // It boots when it becomes running, whether anyone asks or not.
+        wakeAt(world, inst, Math.max(inst.treeReadyAt, now + world.latencies.instancePending));
       } catch (err) {
         inst.treeError = (err as Error).message;
         inst.state = "terminated";
@@ -985,7 +988,10 @@ const createImage: Handler = (ctx) => {
   if (!noReboot && inst.state === "running") {
     // The instance reboots for a consistent snapshot: its processes die, /run empties, the agent reconnects later.
     interruptInstance(world, region, inst.id, "rebooted for CreateImage");
-    void world.sandbox.clearRun(inst.root).catch(() => undefined);
+    const cleared = world.sandbox.clearRun(inst.root).catch(() => undefined);
+    // It boots again: its boot scripts run once the reboot is over (boot.ts).
+    inst.boot = newBoot(now + world.latencies.instanceReboot, cleared);
+    wakeAt(world, inst, now + world.latencies.instanceReboot);
     if (inst.profile) {
       inst.agentOnlineAt = now + world.latencies.instanceReboot;
       world.stats.recordWait(inst.id, "reboot-for-create-image", world.latencies.instanceReboot, now);

@@ -105,6 +105,19 @@ export interface Instance {
   treeReadyAt?: number;
   treeError?: string;
   treePromise: Promise<void>;
+  /** The current boot: its scripts (/etc/cws-emulator-boot.d, boot.ts) and when they ended. Set when the instance becomes running and at a reboot. */
+  boot?: Boot;
+}
+
+/** One boot of an instance (boot.ts). */
+export interface Boot {
+  /** Simulated time at which the boot scripts may start. */
+  at: number;
+  started: boolean;
+  /** Simulated time at which the last one ended; the agent comes online only after it. */
+  doneAt?: number;
+  /** What must be done first (a reboot empties /run). */
+  after?: Promise<void>;
 }
 
 export interface Volume {

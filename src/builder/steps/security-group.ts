@@ -1,8 +1,8 @@
 import { isAwsError, type Ec2Port } from "../../aws/ports.js";
-import { resourceTags, type BuildContext, type PipelineStep } from "../context.js";
+import { resourceName, resourceTags, type BuildContext, type PipelineStep } from "../context.js";
 import { sleep, Delays, WAITS, type PollSettings } from "../poll.js";
 
-const groupName = (build: Pick<BuildContext, "buildId">) => `cws-build-${build.buildId}`;
+const groupName = (build: Pick<BuildContext, "buildId" | "purpose">) => resourceName(build, build.buildId);
 
 /**
  * A security group of the build's own with no inbound rules: SSM needs none
@@ -21,7 +21,7 @@ export const securityGroup: PipelineStep = {
     const name = groupName(ctx);
     ctx.securityGroupId = await ctx.ec2.createSecurityGroup({
       name,
-      description: `cws ami build ${ctx.buildId} (no inbound rules; removed after the build)`,
+      description: `cws ami ${ctx.purpose ?? "build"} ${ctx.buildId} (no inbound rules; removed after the ${ctx.purpose === "validate" ? "validation" : "build"})`,
       vpcId,
       tags: resourceTags(ctx, name),
     });
