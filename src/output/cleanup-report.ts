@@ -30,11 +30,6 @@ function some(ids: readonly string[]): string {
   return ids.length <= 3 ? ids.join(", ") : `${ids.slice(0, 3).join(", ")} and ${ids.length - 3} more`;
 }
 
-/** "the newest" or "the 3rd newest": the last of the newest N, which stay. */
-function nthNewest(n: number): string {
-  return n === 1 ? "the newest" : `the ${ordinal(n)} newest`;
-}
-
 /** Why an image goes, in words: its rank, and what stays of its target. */
 export function describeGoReason(reason: GoReason): string {
   const stay = reason.keepLatest === 1 ? "only the newest stays" : `the newest ${reason.keepLatest} stay`;
@@ -45,7 +40,12 @@ export function describeGoReason(reason: GoReason): string {
 export function describeReason(reason: KeepReason): string {
   switch (reason.kind) {
     case "newest":
-      if (reason.tie) return `created at the same moment as ${nthNewest(reason.keepLatest)}, the last that stays`;
+      // The tie is with the Nth, the last of the newest N that stay.
+      if (reason.tie) {
+        return reason.keepLatest === 1
+          ? "created at the same moment as the newest, which stays"
+          : `created at the same moment as the ${ordinal(reason.keepLatest)} newest, the last of the newest ${reason.keepLatest} that stay`;
+      }
       return reason.rank === 1 ? "newest" : `${ordinal(reason.rank)} newest`;
     case "registry-current":
       return reason.pinned ? "current in the registry, pinned by a rollback" : "current in the registry";
@@ -108,6 +108,9 @@ export function planSummary(plan: CleanupPlan, prices: string): string {
 export function unresolvedWarning(u: UnresolvedLaunchTemplate): string {
   return `⚠️  launch template ${u.launchTemplateName} (${u.launchTemplateId}) version ${u.versionNumber} in ${u.region} takes its image from SSM parameter ${u.parameter}, which cws could not read (${u.problem}): the image it launches is not known, so it protects none (allow ssm:GetParameter on it, or check the image by hand)`;
 }
+
+/** "1 AMI that no longer exists", "2 AMIs that no longer exist". */
+const goneAmis = (count: number) => `${plural(count, "AMI")} that no longer exist${count === 1 ? "s" : ""}`;
 
 /** A registry history record, as the result names it. */
 const recordName = (d: DroppedRecord) => `${d.templateId}.${d.region}.${d.architecture} ${d.amiId}`;
@@ -227,12 +230,12 @@ export function formatCleanupResult(result: CleanupResult): string {
       ...left.map((l) => `  ${l.region} ${l.snapshotId} of ${l.imageId}: ${l.error}`),
     );
   }
-  if (result.dropped.length) lines.push(`Registry: removed ${plural(result.dropped.length, "AMI")} that no longer exist from history (${some(result.dropped.map(recordName))}).`);
+  if (result.dropped.length) lines.push(`Registry: removed ${goneAmis(result.dropped.length)} from history (${some(result.dropped.map(recordName))}).`);
   if (result.registryFailure) {
     const failure = result.registryFailure;
     lines.push(
       `❌ the registry could not be written: ${failure.message}`,
-      ...(failure.stillListed.length ? [`   its history still names ${plural(failure.stillListed.length, "AMI")} that no longer exist (${some(failure.stillListed.map(recordName))})`] : []),
+      ...(failure.stillListed.length ? [`   its history still names ${goneAmis(failure.stillListed.length)} (${some(failure.stillListed.map(recordName))})`] : []),
       `   → ${failure.suggestion ? `${failure.suggestion}; then ` : ""}run cws ami cleanup again: it removes from the history every AMI that no longer exists`,
     );
   }
