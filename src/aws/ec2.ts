@@ -70,7 +70,8 @@ function imageAndSnapshotTags(tags: Tags): TagSpecification[] {
   ];
 }
 
-function toImageInfo(image: Image): ImageInfo {
+/** `region`: the port's, where EC2 names a source without its region. */
+function toImageInfo(image: Image, region: string): ImageInfo {
   const mappings = image.BlockDeviceMappings ?? [];
   const root = mappings.find((m) => m.DeviceName !== undefined && m.DeviceName === image.RootDeviceName);
   const volumes = mappings.flatMap((m) => (m.Ebs ? [m.Ebs] : []));
@@ -87,6 +88,7 @@ function toImageInfo(image: Image): ImageInfo {
     ...(volumes.length > 0 ? { encrypted: volumes.every((ebs) => ebs.Encrypted === true) } : {}),
     ...(volumes.length > 0 ? { totalVolumeSizeGb: volumes.reduce((sum, ebs) => sum + (ebs.VolumeSize ?? 0), 0) } : {}),
     ...(image.DeprecationTime ? { deprecationTime: image.DeprecationTime } : {}),
+    ...(image.SourceImageId ? { source: { imageId: image.SourceImageId, region: image.SourceImageRegion ?? region } } : {}),
     tags: toTagRecord(image.Tags),
   };
 }
@@ -138,7 +140,7 @@ export class Ec2Adapter implements Ec2Port {
       );
       return { items: page.Images, next: page.NextToken };
     });
-    return images.map(toImageInfo);
+    return images.map((image) => toImageInfo(image, this.region));
   }
 
   async defaultVpcId(): Promise<string | undefined> {

@@ -53,6 +53,13 @@ export interface ImageInfo {
   totalVolumeSizeGb?: number;
   /** When EnableImageDeprecation deprecates (or deprecated) it, as EC2 gives it; undefined when never. */
   deprecationTime?: string;
+  /**
+   * The image it was made from, as EC2 records it (SourceImageId and
+   * SourceImageRegion): a copy's source, or the image of the instance
+   * CreateImage was called on. Whatever its tags say; undefined when EC2 does
+   * not say (an older image, or one registered from snapshots).
+   */
+  source?: { imageId: string; region: string };
   tags: Tags;
 }
 

@@ -60,11 +60,55 @@ export async function waitForImageAvailable(ec2: Ec2Port, imageId: string, wait:
   );
 }
 
+/** What became of an image's snapshots once the image was deregistered (removeImage). */
+export interface ImageRemoval {
+  /** Deleted, or already gone. */
+  deleted: string[];
+  /** Not deleted, each with EC2's error: the image is gone, and each of these costs until it is deleted. */
+  left: { snapshotId: string; error: unknown }[];
+}
+
 /**
- * Deregisters an unfinished image and deletes its snapshots. They are learnt
- * first when `knownSnapshotIds` is empty: once deregistered, the image no
- * longer says which they are. An image or snapshot already gone counts as
- * removed. `removed` hears of each removal as it happens.
+ * Deregisters an image, then deletes every one of `snapshotIds` (learnt
+ * before: once deregistered, the image no longer says which they are), each
+ * tried even when one before it failed. An image or snapshot already gone
+ * counts as removed. Throws only when the image could not be deregistered,
+ * and then no snapshot was touched. `removed` hears of each removal as it
+ * happens.
+ */
+export async function removeImage(
+  ec2: Ec2Port,
+  imageId: string,
+  snapshotIds: readonly string[],
+  removed: (kind: "image" | "snapshot", id: string) => void = () => undefined,
+): Promise<ImageRemoval> {
+  try {
+    await ec2.deregisterImage(imageId);
+  } catch (error) {
+    if (!isAwsError(error, "InvalidAMIID.NotFound", "InvalidAMIID.Unavailable")) throw error;
+  }
+  removed("image", imageId);
+  const removal: ImageRemoval = { deleted: [], left: [] };
+  for (const snapshotId of snapshotIds) {
+    try {
+      await ec2.deleteSnapshot(snapshotId);
+    } catch (error) {
+      if (!isAwsError(error, "InvalidSnapshot.NotFound")) {
+        removal.left.push({ snapshotId, error });
+        continue;
+      }
+    }
+    removal.deleted.push(snapshotId);
+    removed("snapshot", snapshotId);
+  }
+  return removal;
+}
+
+/**
+ * Deregisters an unfinished image and deletes its snapshots (removeImage).
+ * They are learnt first when `knownSnapshotIds` is empty: once deregistered,
+ * the image no longer says which they are. A snapshot that could not be
+ * deleted is thrown (its error) once the others have been tried.
  */
 export async function deleteImageAndSnapshots(
   ec2: Ec2Port,
@@ -77,20 +121,8 @@ export async function deleteImageAndSnapshots(
     const [image] = await ec2.describeImages({ imageIds: [imageId] }).catch(() => []);
     snapshotIds = image?.snapshotIds ?? [];
   }
-  try {
-    await ec2.deregisterImage(imageId);
-  } catch (error) {
-    if (!isAwsError(error, "InvalidAMIID.NotFound", "InvalidAMIID.Unavailable")) throw error;
-  }
-  removed("image", imageId);
-  for (const snapshotId of snapshotIds) {
-    try {
-      await ec2.deleteSnapshot(snapshotId);
-    } catch (error) {
-      if (!isAwsError(error, "InvalidSnapshot.NotFound")) throw error;
-    }
-    removed("snapshot", snapshotId);
-  }
+  const { left } = await removeImage(ec2, imageId, snapshotIds, removed);
+  if (left.length > 0) throw left[0]!.error;
   return [...snapshotIds];
 }
 

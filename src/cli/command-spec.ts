@@ -33,7 +33,7 @@ export type ValueKind =
   | "amiId"
   /** A whole number of things at once, 1 to 64 (--concurrency). */
   | "count"
-  /** How many to keep, 0 or more (cleanup's --keep-latest). */
+  /** How many to keep, 1 to 1,000 (cleanup's --keep-latest). */
   | "keepCount";
 
 export interface OptionSpec {

@@ -24,13 +24,14 @@ export function checkConfirmable(io: Pick<CliIO, "prompt">, options: { yes?: boo
 }
 
 /**
- * After the plan is printed: `yes`, `no` (anything but y or yes, any case,
- * spaces around), or `interrupted` (Ctrl-C or end of input at the question).
+ * After the plan is printed: `yes` (y or yes, any case, spaces around), `no`
+ * (any other answer, or none: the input ended, Ctrl-D), or `interrupted`
+ * (Ctrl-C at the question: the command exits 130, as Ctrl-C does anywhere).
  */
 export async function confirmChanges(io: Pick<CliIO, "prompt">, options: { yes: boolean; question: string; command: string }): Promise<"yes" | "no" | "interrupted"> {
   if (options.yes) return "yes";
   if (!io.prompt?.interactive) throw noTerminalToAsk(options.command, true);
   const answer = await io.prompt.ask(`${options.question} [y/N] `);
-  if (answer === undefined) return "interrupted";
-  return /^\s*y(es)?\s*$/i.test(answer) ? "yes" : "no";
+  if (answer.kind === "interrupted") return "interrupted";
+  return answer.kind === "line" && /^\s*y(es)?\s*$/i.test(answer.text) ? "yes" : "no";
 }

@@ -23,9 +23,16 @@ export interface OutputStream {
 export interface Prompt {
   /** Someone can answer: stdin and stderr are both a terminal. */
   readonly interactive: boolean;
-  /** Writes `question` on stderr and reads one line from stdin; undefined when input ended or Ctrl-C was pressed. */
-  ask(question: string): Promise<string | undefined>;
+  /** Writes `question` on stderr and reads one line from stdin, or learns how the question ended without one. */
+  ask(question: string): Promise<PromptAnswer>;
 }
+
+/**
+ * What came of a question: the line typed; the input ended (Ctrl-D, a closed
+ * stdin) without an answer, which is no yes; or Ctrl-C, which stops the
+ * command as it would anywhere else.
+ */
+export type PromptAnswer = { kind: "line"; text: string } | { kind: "end-of-input" } | { kind: "interrupted" };
 
 export interface CliIO {
   stdout: OutputStream;

@@ -41,6 +41,9 @@ export const IMAGE_VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 /** The most of anything at once (--concurrency): more parallel builds than this only meets EC2's request limits sooner. */
 export const MAX_COUNT = 64;
 
+/** The most images of a target cleanup keeps (--keep-latest): beyond this it would be a typo, and EC2 allows far fewer AMIs per region anyway. */
+export const MAX_KEEP = 1000;
+
 interface ValueProblem {
   problem: string;
   suggestion: string;
@@ -78,9 +81,13 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
       ? undefined
       : { problem: /^-?\d+(\.\d+)?$/.test(value) ? `expected a whole number from 1 to ${MAX_COUNT}` : "not a number", suggestion: `e.g. 4; at most ${MAX_COUNT}` },
   keepCount: (value) =>
-    /^\d+$/.test(value)
+    /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_KEEP
       ? undefined
-      : { problem: /^-?\d+(\.\d+)?$/.test(value) ? "expected a whole number, 0 or more" : "not a number", suggestion: "e.g. 3: the newest 3 images of each template, region and architecture stay" },
+      : {
+          problem: !/^-?\d+(\.\d+)?$/.test(value) ? "not a number" : /^\d+$/.test(value) && Number(value) > MAX_KEEP ? `at most ${MAX_KEEP}` : "expected a whole number, 1 or more",
+          suggestion:
+            "e.g. 3: the newest 3 images of each template, region and architecture stay; at least 1, since the newest may be a build's that is not recorded or copied yet",
+        },
   amiId: (value) => (AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "cws ami list shows the AMI ids of the registry" }),
   // An AMI by its id or by the version in its name and tags (rollback --to): each by its own rule.
   amiOrVersion: (value) => {

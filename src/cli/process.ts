@@ -1,7 +1,7 @@
 import { fstatSync, writeSync } from "node:fs";
 import { STOP_SIGNALS } from "../errors.js";
 import { processProbe } from "../process-probe.js";
-import type { CliIO, OutputStream } from "./io.js";
+import type { CliIO, OutputStream, PromptAnswer } from "./io.js";
 import { execCommands } from "./exec.js";
 import type { CommandSpec, GroupSpec } from "./command-spec.js";
 
@@ -104,31 +104,31 @@ function stdoutWriter(): OutputStream {
 
 /**
  * One line read from the terminal after `question` (readline, loaded only
- * now). Ctrl-C or Ctrl-D ends the question unanswered: readline takes the
- * terminal's Ctrl-C itself (raw mode), so it is told here rather than by a
- * SIGINT to the process.
+ * now). Ctrl-C and Ctrl-D both end the question unanswered, and are told
+ * apart: readline takes the terminal's Ctrl-C itself (raw mode, a SIGINT
+ * event on the reader rather than a signal to the process), and Ctrl-D (or
+ * stdin closing) only closes the reader.
  */
-async function askOnTerminal(question: string): Promise<string | undefined> {
+async function askOnTerminal(question: string): Promise<PromptAnswer> {
   const { createInterface } = await import("node:readline");
   return new Promise((resolve) => {
     const output = quietOnError(process.stderr);
     const reader = createInterface({ input: process.stdin, output, terminal: true });
-    let answer: string | undefined;
-    let interrupted = false;
+    let answer: PromptAnswer = { kind: "end-of-input" };
     reader.on("SIGINT", () => {
-      interrupted = true;
+      answer = { kind: "interrupted" };
       output.write("^C\n");
       reader.close();
     });
     reader.on("close", () => {
       // Ctrl-D: end the question's line, so what follows does not start on it.
-      if (answer === undefined && !interrupted) output.write("\n");
+      if (answer.kind === "end-of-input") output.write("\n");
       // Nothing more is read: stdin must not keep the process alive.
       process.stdin.pause();
       resolve(answer);
     });
     reader.question(question, (line) => {
-      answer = line;
+      answer = { kind: "line", text: line };
       reader.close();
     });
   });

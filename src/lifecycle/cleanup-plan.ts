@@ -3,7 +3,7 @@ import { snapshotMonthlyCost, sumCosts, type CostTotal, type StorageCost } from 
 import type { PriceTable } from "../fleet/prices.js";
 import { ownValue } from "../own-keys.js";
 import { COPIED_FROM_TAG, parseCopiedFromTag, type CopiedFrom } from "../registry/copied-from.js";
-import { isPinned } from "../registry/operations.js";
+import { isPinned, type DroppedRecord } from "../registry/operations.js";
 import type { AmiRecord, Registry } from "../registry/schema.js";
 
 /**
@@ -13,17 +13,22 @@ import type { AmiRecord, Registry } from "../registry/schema.js";
  * and acts on the plan.
  *
  * The rules, in the words the README promises them:
- * - per template, region and architecture, the newest N available images are
- *   kept (and any created at the very moment the Nth was: their order is
- *   arbitrary, so none of them is the one to go);
+ * - per template, region and architecture, the newest N (1 or more) available
+ *   images are kept (and any created at the very moment the Nth was: their
+ *   order is arbitrary, so none of them is the one to go);
  * - never an image the registry names as current (pinned by a rollback or not),
- *   nor one of the first N of its history (so `rollback` keeps working);
+ *   nor one of the first N of its history that are still available (so
+ *   `rollback` keeps working: an entry whose image is gone is no target);
+ * - never an image tagged cws:validated=pending made in the last 6 hours (a
+ *   build may still be verifying it, before it records it);
  * - never an image an instance that is not terminated was launched from, nor
  *   one any version of any launch template names (an AMI id, or a
  *   `resolve:ssm:` parameter whose value is the image);
  * - never the base image (`cws:base-ami`, the registry's `base_ami`) of an
  *   image that stays, however many templates deep;
- * - never the source of a copy still pending (CopyImage reads it until done);
+ * - never the source of an image still pending (CopyImage reads it until
+ *   done): any pending image of the account that names it, as EC2 records
+ *   the source or as its cws:copied-from tag says, whatever its other tags;
  * - never an image that is not available (pending: a build or copy at work;
  *   failed: `cws ami reap`'s), nor one without a `cws:template` tag;
  * - with --older-than, never an image younger than that;
@@ -58,6 +63,14 @@ export const NO_USAGE: ImageUsage = { instances: new Map(), launchTemplates: new
 export interface CleanupFacts {
   /** Every cws image (any state) of every region looked at. */
   images: readonly RegionImage[];
+  /**
+   * Every pending image of the account in those regions, whatever its tags:
+   * a copy made without cws's tags (a person's own CopyImage) is not a cws
+   * image, yet it reads its source until it is done.
+   */
+  pendingImages: readonly RegionImage[];
+  /** AMIs a registry history names that EC2 says no longer exist, by region (cleanup.ts asks by id). */
+  goneFromHistory: ReadonlyMap<string, ReadonlySet<string>>;
   /** The cws snapshots of the regions that may change, by region. */
   snapshots: ReadonlyMap<string, readonly SnapshotInfo[]>;
   usage: ImageUsage;
@@ -76,6 +89,7 @@ export interface UnresolvedLaunchTemplate {
 }
 
 export interface CleanupScope {
+  /** 1 or more (--keep-latest): the newest image of each target always stays. */
   keepLatest: number;
   /** Only images (and orphaned snapshots) older than this may go. */
   olderThanMs?: number | undefined;
@@ -90,7 +104,8 @@ export interface CleanupScope {
 
 /** Why an image stays. Typed, so that what is deleted never depends on a sentence. */
 export type KeepReason =
-  | { kind: "newest"; rank: number; tie: boolean }
+  /** Among the newest `keepLatest`, or (`tie`) created at the same moment as the `keepLatest`th, the last of them kept. */
+  | { kind: "newest"; rank: number; tie: boolean; keepLatest: number }
   | { kind: "registry-current"; pinned: boolean }
   | { kind: "registry-history"; position: number }
   | { kind: "instances"; instances: readonly { instanceId: string; state: string }[] }
@@ -99,6 +114,8 @@ export type KeepReason =
   | { kind: "copy-source"; copies: readonly string[] }
   | { kind: "not-available"; state: string }
   | { kind: "younger"; olderThanMs: number }
+  /** Tagged cws:validated=pending less than VALIDATION_PENDING_MS ago: a build with --verify may still be testing it before it records it. */
+  | { kind: "validation-pending"; ageMs: number }
   | { kind: "no-template-tag" }
   | { kind: "already-deprecated"; since: string }
   /** Not in the plan that was confirmed (the registry changed meanwhile): it was never asked about, so it waits for the next cleanup. */
@@ -123,7 +140,19 @@ export interface PlannedImage {
   action: CleanupAction;
   /** Empty for an image that goes. */
   reasons: KeepReason[];
+  /** Why it goes (deleted or deprecated); undefined when it stays. */
+  goes: GoReason | undefined;
 }
+
+/** Why an image goes: nothing keeps it, and it is not among the newest `keepLatest` of its target. */
+export interface GoReason {
+  kind: "not-among-newest";
+  rank: number;
+  keepLatest: number;
+}
+
+/** How long an image tagged cws:validated=pending is kept: its build may still be verifying it (a build and its verification take well under this). */
+export const VALIDATION_PENDING_MS = 6 * 3_600_000;
 
 /** A cws snapshot that no image of its region names (a cleanup or build cut short between the two deletions). */
 export interface OrphanSnapshot {
@@ -139,6 +168,8 @@ export interface CleanupPlan {
   /** Every image that may change (in --template and --region), newest first within its template, region and architecture. */
   images: PlannedImage[];
   orphans: OrphanSnapshot[];
+  /** History records (of --template and --region) whose AMI no longer exists: the registry loses them when cleanup acts. */
+  goneFromHistory: DroppedRecord[];
   unresolved: readonly UnresolvedLaunchTemplate[];
   /** The snapshot storage the deletions end, per month (an upper bound: see snapshotMonthlyCost). */
   savedPerMonth: CostTotal;
@@ -178,8 +209,17 @@ interface Judged {
 /** The instance states in which an instance still uses its image: every state but terminated. */
 export const INSTANCE_STATES_IN_USE: readonly string[] = ["pending", "running", "shutting-down", "stopping", "stopped"];
 
-/** The registry's AMIs that must stay, with why, by image key; and the base AMI each record names. */
-function registryProtections(registry: Registry | undefined, keepLatest: number): { reasons: Map<string, KeepReason>; records: Map<string, AmiRecord> } {
+/**
+ * The registry's AMIs that must stay, with why, by image key; and the base AMI
+ * each record names. Of a history, the first `keepLatest` records whose image
+ * is `available` stay (`position` counts only those): a record whose image is
+ * gone, or failed, is no rollback target, and must not stand in for one.
+ */
+function registryProtections(
+  registry: Registry | undefined,
+  keepLatest: number,
+  available: ReadonlySet<string>,
+): { reasons: Map<string, KeepReason>; records: Map<string, AmiRecord> } {
   const reasons = new Map<string, KeepReason>();
   const records = new Map<string, AmiRecord>();
   for (const template of Object.values(registry?.templates ?? {})) {
@@ -189,15 +229,33 @@ function registryProtections(registry: Registry | undefined, keepLatest: number)
         const current = imageKey(region, entry.ami_id);
         reasons.set(current, { kind: "registry-current", pinned: isPinned(entry) });
         records.set(current, entry);
-        (entry.history ?? []).forEach((record, index) => {
+        let targets = 0;
+        for (const record of entry.history ?? []) {
           const key = imageKey(region, record.ami_id);
           if (!records.has(key)) records.set(key, record);
-          if (index < keepLatest && !reasons.has(key)) reasons.set(key, { kind: "registry-history", position: index + 1 });
-        });
+          if (targets >= keepLatest || !available.has(key)) continue;
+          targets += 1;
+          if (!reasons.has(key)) reasons.set(key, { kind: "registry-history", position: targets });
+        }
       }
     }
   }
   return { reasons, records };
+}
+
+/** The history records of the entries in scope whose AMI no longer exists (facts.goneFromHistory). */
+function goneHistoryRecords(registry: Registry | undefined, facts: CleanupFacts, scope: CleanupScope): DroppedRecord[] {
+  const gone: DroppedRecord[] = [];
+  for (const [templateId, template] of Object.entries(registry?.templates ?? {})) {
+    for (const [region, byArch] of Object.entries(template?.amis ?? {})) {
+      const ids = facts.goneFromHistory.get(region);
+      if (!ids || !inScope(scope, region, templateId)) continue;
+      for (const [architecture, entry] of Object.entries(byArch ?? {})) {
+        for (const record of entry?.history ?? []) if (ids.has(record.ami_id)) gone.push({ templateId, region, architecture, amiId: record.ami_id });
+      }
+    }
+  }
+  return gone;
 }
 
 /** Where an image's base AMI is: in the region it was built in (a copy's is its source's region). */
@@ -226,7 +284,8 @@ export function planCleanup(
   confirmed?: ReadonlySet<string>,
 ): CleanupPlan {
   const now = scope.now.getTime();
-  const protectedByRegistry = registryProtections(registry, scope.keepLatest);
+  const available = new Set(facts.images.filter(({ image }) => image.state === "available").map(({ region, image }) => imageKey(region, image.imageId)));
+  const protectedByRegistry = registryProtections(registry, scope.keepLatest, available);
   const judged: Judged[] = facts.images.map((entry) => {
     const { image, region } = entry;
     const templateId = ownValue(image.tags, "cws:template");
@@ -255,14 +314,12 @@ export function planCleanup(
     const nth = scope.keepLatest > 0 ? images[Math.min(scope.keepLatest, images.length) - 1] : undefined;
     images.forEach((j, index) => {
       j.rank = index + 1;
-      if (index < scope.keepLatest) j.reasons.push({ kind: "newest", rank: index + 1, tie: false });
-      else if (nth !== undefined && j.createdMs === nth.createdMs) j.reasons.push({ kind: "newest", rank: index + 1, tie: true });
+      if (index < scope.keepLatest) j.reasons.push({ kind: "newest", rank: index + 1, tie: false, keepLatest: scope.keepLatest });
+      else if (nth !== undefined && j.createdMs === nth.createdMs) j.reasons.push({ kind: "newest", rank: index + 1, tie: true, keepLatest: scope.keepLatest });
     });
   }
-
-  const pendingCopiesOf = new Map<string, string[]>();
   for (const j of judged) {
-    const { image, region } = j.entry;
+    const { image } = j.entry;
     const registryReason = protectedByRegistry.reasons.get(j.key);
     if (registryReason) j.reasons.push(registryReason);
     const instances = facts.usage.instances.get(j.key);
@@ -272,13 +329,10 @@ export function planCleanup(
     if (image.state !== "available") j.reasons.push({ kind: "not-available", state: image.state });
     if (j.templateId === undefined) j.reasons.push({ kind: "no-template-tag" });
     if (scope.olderThanMs !== undefined && !(now - j.createdMs >= scope.olderThanMs)) j.reasons.push({ kind: "younger", olderThanMs: scope.olderThanMs });
-    const source = parseCopiedFromTag(ownValue(image.tags, COPIED_FROM_TAG));
-    if (source && image.state === "pending") {
-      const sourceKey = imageKey(source.region, source.ami_id);
-      pendingCopiesOf.set(sourceKey, [...(pendingCopiesOf.get(sourceKey) ?? []), imageKey(region, image.imageId)]);
-    }
+    // Not yet recorded: a build verifying it on a fresh instance records it (or tags it false) when the test ends.
+    if (ownValue(image.tags, "cws:validated") === "pending" && !(now - j.createdMs >= VALIDATION_PENDING_MS)) j.reasons.push({ kind: "validation-pending", ageMs: Math.max(0, now - j.createdMs) });
   }
-  for (const [sourceKey, copies] of pendingCopiesOf) byKey.get(sourceKey)?.reasons.push({ kind: "copy-source", copies });
+  for (const [sourceKey, copies] of pendingImagesBySource(facts)) byKey.get(sourceKey)?.reasons.push({ kind: "copy-source", copies });
   // Before the bases: an image kept for not being in the confirmed plan keeps its base too.
   if (confirmed !== undefined) for (const j of judged) if (j.inScope && j.reasons.length === 0 && !confirmed.has(j.key)) j.reasons.push({ kind: "not-confirmed" });
 
@@ -311,6 +365,8 @@ export function planCleanup(
         j.reasons.push({ kind: "already-deprecated", since: image.deprecationTime });
         action = "keep";
       }
+      // Only an available image with a template tag has a rank, and any other is kept: an image that goes always has one.
+      const goes: GoReason | undefined = action === "keep" ? undefined : { kind: "not-among-newest", rank: j.rank ?? 0, keepLatest: scope.keepLatest };
       return {
         region,
         imageId: image.imageId,
@@ -324,6 +380,7 @@ export function planCleanup(
         snapshotIds: [...image.snapshotIds],
         action,
         reasons: j.reasons,
+        goes,
       };
     })
     .sort(byTarget);
@@ -333,7 +390,27 @@ export function planCleanup(
     ...images.filter((i) => i.action === "delete").map((i) => snapshotMonthlyCost({ region: i.region, sizeGb: i.sizeGb }, prices)),
     ...orphans.map((o) => snapshotMonthlyCost({ region: o.region, sizeGb: o.sizeGb }, prices)),
   ];
-  return { scope, images, orphans, unresolved: facts.unresolved, savedPerMonth: sumCosts(saved) };
+  const goneFromHistory = scope.deprecate ? [] : goneHistoryRecords(registry, facts, scope);
+  return { scope, images, orphans, goneFromHistory, unresolved: facts.unresolved, savedPerMonth: sumCosts(saved) };
+}
+
+/**
+ * The images each pending image reads from, by source key: any pending image
+ * of the account (a cws image, or one without cws's tags), by the source EC2
+ * records (SourceImageId, SourceImageRegion) and by its cws:copied-from tag.
+ */
+function pendingImagesBySource(facts: CleanupFacts): Map<string, string[]> {
+  const pending = new Map<string, RegionImage>();
+  for (const entry of [...facts.images, ...facts.pendingImages]) if (entry.image.state === "pending") pending.set(imageKey(entry.region, entry.image.imageId), entry);
+  const bySource = new Map<string, string[]>();
+  for (const [key, { image }] of pending) {
+    const tagged = parseCopiedFromTag(ownValue(image.tags, COPIED_FROM_TAG));
+    const sources = new Set<string>();
+    if (image.source) sources.add(imageKey(image.source.region, image.source.imageId));
+    if (tagged) sources.add(imageKey(tagged.region, tagged.ami_id));
+    for (const source of sources) bySource.set(source, [...(bySource.get(source) ?? []), key]);
+  }
+  return bySource;
 }
 
 /** Template, region, architecture, then newest first. */

@@ -1,5 +1,5 @@
-import { isAwsError, type AwsPorts, type SnapshotInfo } from "../aws/ports.js";
-import { deleteImageAndSnapshots } from "../builder/image-lifecycle.js";
+import { isAwsError, type AwsPorts, type ImageInfo, type SnapshotInfo } from "../aws/ports.js";
+import { removeImage } from "../builder/image-lifecycle.js";
 import { MANAGED_TAG, listCwsImages } from "../registry/aws-images.js";
 import type { Registry } from "../registry/schema.js";
 import { isAmiId } from "../template/architectures.js";
@@ -41,30 +41,40 @@ export interface GatherRequest {
 
 const SSM_PREFIX = "resolve:ssm:";
 
+/** EC2's most values in one filter: DescribeImages' image-id filter is asked this many ids at a time. */
+const IDS_PER_FILTER = 200;
+
 /**
  * Everything the plan needs, read from AWS: the cws images of every region
- * (all pages, every state), the cws snapshots of the regions that may change,
- * then what uses the images the plan would change: instances that are not
- * terminated (by image id), and every version of every launch template (an
- * SSM parameter read for a `resolve:ssm:` image). Usage is asked for only
- * where something would change, since it can only keep images.
+ * (all pages, every state) and the account's pending images whatever their
+ * tags (a copy reads its source until done), the cws snapshots of the regions
+ * that may change, the registry's history AMIs that no longer exist, then
+ * what uses each image the plan shows: instances that are not terminated (by
+ * image id), and every version of every launch template (an SSM parameter
+ * read for a `resolve:ssm:` image). Usage is asked about every image shown,
+ * kept or not, so that its WHY lists every reason that holds; only where an
+ * image is shown.
  */
 export async function gatherCleanupFacts(request: GatherRequest): Promise<CleanupFacts> {
   const { aws, regions, scope } = request;
   const changeable = regions.filter((region) => scope.regions === undefined || scope.regions.includes(region));
   request.progress?.(`Looking for cws images in ${regions.length} region${regions.length === 1 ? "" : "s"} (${regions.join(", ")})`);
-  const [images, snapshots] = await Promise.all([
-    Promise.all(regions.map(async (region) => (await listCwsImages(aws.ec2(region))).map((image): RegionImage => ({ region, image })))).then((lists) => lists.flat()),
+  const inRegions = async (among: readonly string[], list: (region: string) => Promise<ImageInfo[]>): Promise<RegionImage[]> =>
+    (await Promise.all(among.map(async (region) => (await list(region)).map((image): RegionImage => ({ region, image }))))).flat();
+  const [images, pendingImages, snapshots] = await Promise.all([
+    inRegions(regions, (region) => listCwsImages(aws.ec2(region))),
+    inRegions(regions, (region) => aws.ec2(region).describeImages({ owners: ["self"], states: ["pending"] })),
     scope.deprecate
       ? Promise.resolve(new Map<string, SnapshotInfo[]>())
       : Promise.all(changeable.map(async (region) => [region, await aws.ec2(region).describeSnapshots({ owners: ["self"], tags: { ...MANAGED_TAG } })] as const)).then(
           (entries) => new Map(entries),
         ),
   ]);
-  const first = planCleanup({ images, snapshots, usage: NO_USAGE, unresolved: [] }, request.registry, scope, request.prices);
+  const goneFromHistory = scope.deprecate ? new Map<string, Set<string>>() : await historyAmisGone(aws, request.registry, images, changeable);
+  const shown = planCleanup({ images, pendingImages, goneFromHistory, snapshots, usage: NO_USAGE, unresolved: [] }, request.registry, scope, request.prices).images;
   const candidates = new Map<string, string[]>();
-  for (const image of changedImages(first)) candidates.set(image.region, [...(candidates.get(image.region) ?? []), image.imageId]);
-  if (candidates.size > 0) request.progress?.(`Checking what uses ${[...candidates.values()].flat().length} candidate image(s): instances and launch templates`);
+  for (const image of shown) candidates.set(image.region, [...(candidates.get(image.region) ?? []), image.imageId]);
+  if (candidates.size > 0) request.progress?.(`Checking what uses the ${shown.length} image${shown.length === 1 ? "" : "s"}: instances and launch templates`);
   const usage = { instances: new Map(), launchTemplates: new Map() } satisfies ImageUsage;
   const unresolved: UnresolvedLaunchTemplate[] = [];
   await Promise.all(
@@ -110,12 +120,50 @@ export async function gatherCleanupFacts(request: GatherRequest): Promise<Cleanu
       }
     }),
   );
-  return { images, snapshots, usage, unresolved };
+  return { images, pendingImages, goneFromHistory, snapshots, usage, unresolved };
+}
+
+/**
+ * The AMIs the registry's histories name that no longer exist, by region
+ * (among `regions`). Only entries whose current AMI is among this account's
+ * cws images are looked at (a registry of another account names images this
+ * one cannot see); a history AMI that is not among them either is asked about
+ * by id (it may only have lost its tags) and counts as gone only when EC2
+ * does not know it.
+ */
+async function historyAmisGone(aws: AwsPorts, registry: Registry | undefined, images: readonly RegionImage[], regions: readonly string[]): Promise<Map<string, Set<string>>> {
+  const listed = new Set(images.map(({ region, image }) => imageKey(region, image.imageId)));
+  const unknown = new Map<string, Set<string>>();
+  for (const template of Object.values(registry?.templates ?? {})) {
+    for (const [region, byArch] of Object.entries(template?.amis ?? {})) {
+      if (!regions.includes(region)) continue;
+      for (const entry of Object.values(byArch ?? {})) {
+        if (!entry || !listed.has(imageKey(region, entry.ami_id))) continue;
+        for (const record of entry.history ?? []) {
+          if (!listed.has(imageKey(region, record.ami_id))) unknown.set(region, (unknown.get(region) ?? new Set()).add(record.ami_id));
+        }
+      }
+    }
+  }
+  const gone = new Map<string, Set<string>>();
+  await Promise.all(
+    [...unknown].map(async ([region, ids]) => {
+      const all = [...ids];
+      const found = new Set<string>();
+      for (let start = 0; start < all.length; start += IDS_PER_FILTER) {
+        for (const image of await aws.ec2(region).describeImages({ owners: ["self"], anyOfImageIds: all.slice(start, start + IDS_PER_FILTER) })) found.add(image.imageId);
+      }
+      const missing = all.filter((id) => !found.has(id));
+      if (missing.length > 0) gone.set(region, new Set(missing));
+    }),
+  );
+  return gone;
 }
 
 /** What happened to one image or snapshot of the plan. */
 export type CleanupEvent =
-  | { kind: "deleted"; region: string; imageId: string; snapshotIds: string[] }
+  /** Deregistered; `snapshotIds` deleted, `snapshotsLeft` not (each still costs; the next cleanup deletes it as orphaned). */
+  | { kind: "deleted"; region: string; imageId: string; snapshotIds: string[]; snapshotsLeft: { snapshotId: string; error: unknown }[] }
   | { kind: "deprecated"; region: string; imageId: string; deprecateAt: string }
   | { kind: "snapshot-deleted"; region: string; snapshotId: string }
   /** A snapshot EC2 says an image uses after all (InvalidSnapshot.InUse): left, which is what should happen to it. */
@@ -124,7 +172,10 @@ export type CleanupEvent =
 
 export interface CleanupOutcome {
   events: CleanupEvent[];
-  /** Ctrl-C stopped it before everything was done (what was under way was finished). */
+  /**
+   * A signal (Ctrl-C, SIGTERM, a closed terminal) came while it acted: it
+   * stopped after what was under way, even if nothing was left to do by then.
+   */
   interrupted: boolean;
 }
 
@@ -144,32 +195,25 @@ export async function applyCleanup(plan: CleanupPlan, options: { aws: AwsPorts; 
   };
   const deprecateAt = deprecationTime(options.now);
   const regions = [...new Set([...changedImages(plan).map((image) => image.region), ...plan.orphans.map((orphan) => orphan.region)])];
-  let interrupted = false;
   await Promise.all(
     regions.map(async (region) => {
       const ec2 = options.aws.ec2(region);
       for (const image of changedImages(plan).filter((i) => i.region === region)) {
-        if (options.signal?.aborted) {
-          interrupted = true;
-          return;
-        }
+        if (options.signal?.aborted) return;
         try {
           if (image.action === "deprecate") {
             await ec2.enableImageDeprecation(image.imageId, deprecateAt);
             emit({ kind: "deprecated", region, imageId: image.imageId, deprecateAt: deprecateAt.toISOString() });
           } else {
-            const snapshotIds = await deleteImageAndSnapshots(ec2, image.imageId, image.snapshotIds, () => undefined);
-            emit({ kind: "deleted", region, imageId: image.imageId, snapshotIds });
+            const removal = await removeImage(ec2, image.imageId, image.snapshotIds);
+            emit({ kind: "deleted", region, imageId: image.imageId, snapshotIds: removal.deleted, snapshotsLeft: removal.left });
           }
         } catch (error) {
           emit({ kind: "failed", region, id: image.imageId, error });
         }
       }
       for (const orphan of plan.orphans.filter((o) => o.region === region)) {
-        if (options.signal?.aborted) {
-          interrupted = true;
-          return;
-        }
+        if (options.signal?.aborted) return;
         try {
           await ec2.deleteSnapshot(orphan.snapshotId);
           emit({ kind: "snapshot-deleted", region, snapshotId: orphan.snapshotId });
@@ -181,5 +225,6 @@ export async function applyCleanup(plan: CleanupPlan, options: { aws: AwsPorts; 
       }
     }),
   );
-  return { events, interrupted };
+  // One rule for the exit code: a signal that came while acting is an interruption, whether or not anything was left.
+  return { events, interrupted: options.signal?.aborted === true };
 }

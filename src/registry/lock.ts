@@ -137,6 +137,27 @@ async function createExclusively(path: string, content: string): Promise<boolean
 
 const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
+function foreignLock(path: string, content: string): CwsError {
+  return new CwsError(
+    "REGISTRY_LOCK_UNREADABLE",
+    `${path}: the registry lock holds no lock record cws writes (it begins ${content}), so cws cannot tell whether a process holds it or which`,
+    { value: path, suggestion: `if no cws is running, remove it: rm ${path}` },
+  );
+}
+
+/**
+ * That `<file>.lock` can be taken, checked before a command changes anything
+ * it then records: whatever is there must be a lock cws can read and judge.
+ * A directory, a file it may not read, or one that holds no lock record cws
+ * writes would stop the write after the work was done (exit 2, as taking the
+ * lock would). A lock a process holds is fine: the write waits for it.
+ */
+export function checkRegistryLock(file: string): void {
+  const path = `${file}.lock`;
+  const seen = readLock(path);
+  if (seen?.foreign !== undefined) throw foreignLock(path, seen.foreign);
+}
+
 export class RegistryLock {
   private readonly host: string;
   private readonly timeoutMs: number;
@@ -234,7 +255,7 @@ export class RegistryLock {
       const { seen, verdict } = result;
       // Not a lock cws wrote, and changed in the last staleMs (an older one was taken over): there is no holder to wait
       // for or to judge gone, so say so now rather than after the timeout.
-      if (seen?.foreign !== undefined) throw this.foreignLock(seen.foreign);
+      if (seen?.foreign !== undefined) throw foreignLock(this.path, seen.foreign);
       if (seen && verdict) {
         const state = verdict.stale ? "taking-over" : verdict.state;
         // Said once per holder, at once; a lock just being created (empty for an instant) is not worth a line yet.
@@ -248,14 +269,6 @@ export class RegistryLock {
       await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
       delay = Math.min(200, delay * 2);
     }
-  }
-
-  private foreignLock(content: string): CwsError {
-    return new CwsError(
-      "REGISTRY_LOCK_UNREADABLE",
-      `${this.path}: the registry lock holds no lock record cws writes (it begins ${content}), so cws cannot tell whether a process holds it or which`,
-      { value: this.path, suggestion: `if no cws is running, remove it: rm ${this.path}` },
-    );
   }
 
   private waitMessage(seen: Seen, state: "running" | "elsewhere" | "unknown"): string {

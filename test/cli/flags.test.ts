@@ -48,7 +48,8 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
     ["four", "not a number"],
   ],
   keepCount: [
-    ["-1", "expected a whole number, 0 or more"],
+    ["0", "expected a whole number, 1 or more"],
+    ["1001", "at most 1000"],
     ["three", "not a number"],
   ],
   amiId: [

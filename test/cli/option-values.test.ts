@@ -103,10 +103,14 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
     ],
   },
   keepCount: {
-    good: ["0", "1", "3", "03", "250", "1000000"],
+    good: ["1", "3", "03", "250", "1000"],
     bad: [
-      ["-1", "expected a whole number, 0 or more"],
-      ["2.5", "expected a whole number, 0 or more"],
+      ["0", "expected a whole number, 1 or more"],
+      ["-1", "expected a whole number, 1 or more"],
+      ["2.5", "expected a whole number, 1 or more"],
+      ["1001", "at most 1000"],
+      ["99999999999999999999", "at most 1000"],
+      ["1e1", "not a number"],
       ["three", "not a number"],
     ],
   },

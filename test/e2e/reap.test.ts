@@ -266,7 +266,7 @@ describe("cws ami reap (end to end, emulator)", () => {
     expect(one.stdout).toBe("Nothing left behind by a build in us-west-2 (--older-than 2h).\n");
   });
 
-  it("asks on a terminal: no keeps everything (exit 1), yes removes", { timeout: 120_000 }, async () => {
+  it("asks on a terminal: no, or no answer (Ctrl-D), keeps everything (exit 1), yes removes", { timeout: 120_000 }, async () => {
     harness = await startHarness();
     const h = harness;
     await killedBuild(h, "emu-slow", "tick 2");
@@ -290,6 +290,12 @@ describe("cws ami reap (end to end, emulator)", () => {
     expect(no.status).toBe(1);
     expect(no.screen).toContain("Remove 2 resources of 1 build? [y/N] n");
     expect(no.screen).toContain("Nothing was removed.");
+    expect(resourceIds(h)).toEqual(left);
+
+    // No answer (Ctrl-D, the end of input) is no answer: a no, not an interruption.
+    const none = await answer("\x04");
+    expect(none.status, none.screen.join("\n")).toBe(1);
+    expect(none.screen).toContain("Nothing was removed.");
     expect(resourceIds(h)).toEqual(left);
 
     const yes = await answer("y\r");

@@ -18,13 +18,15 @@ import type { AmiRecord, Registry } from "../../src/registry/schema.js";
 import { record, registryWith } from "../registry/fixtures.js";
 
 /**
- * The keep/delete decision over classes of input: N (0, 1, many, more than
+ * The keep/delete decision over classes of input: N (1, many, more than
  * there are), ties in creation date, every rule that keeps an image (the
- * registry's current, pinned and history, instances, launch templates, the
- * base of a kept image down a chain, the source of a pending copy, state,
- * --older-than, untagged images), --template and --region narrowing what
- * changes but not what protects, --deprecate, orphaned snapshots, the cost,
- * and the re-check after the prompt.
+ * registry's current, pinned and history counting only images that still
+ * exist, instances, launch templates, the base of a kept image down a chain,
+ * the source of any pending image however it is tagged, an image still being
+ * verified, state, --older-than, untagged images), --template and --region
+ * narrowing what changes but not what protects, --deprecate, orphaned
+ * snapshots, history records of AMIs that are gone, the cost, and the
+ * re-check after the prompt.
  */
 
 const NOW = new Date("2026-12-01T00:00:00Z");
@@ -49,6 +51,9 @@ interface ImageSpec {
   sizeGb?: number;
   snapshots?: string[];
   deprecationTime?: string;
+  /** The source EC2 records (SourceImageId, SourceImageRegion): `region/ami-…`. */
+  source?: string;
+  extraTags?: Record<string, string>;
 }
 
 function image(n: number, spec: ImageSpec = {}): RegionImage {
@@ -65,19 +70,21 @@ function image(n: number, spec: ImageSpec = {}): RegionImage {
     totalVolumeSizeGb: spec.sizeGb ?? 8,
     snapshotIds: spec.snapshots ?? [`snap-${n}`],
     ...(spec.deprecationTime ? { deprecationTime: spec.deprecationTime } : {}),
+    ...(spec.source ? { source: { region: spec.source.split("/")[0]!, imageId: spec.source.split("/")[1]! } } : {}),
     tags: {
       "cws:managed-by": "cws",
       ...(template === null ? {} : { "cws:template": template }),
       "cws:arch": spec.arch ?? "x86_64",
       ...(spec.base ? { "cws:base-ami": spec.base } : {}),
       ...(spec.copiedFrom ? { "cws:copied-from": spec.copiedFrom } : {}),
+      ...spec.extraTags,
     },
   };
   return { region: spec.region ?? E1, image: info };
 }
 
 function facts(images: RegionImage[], extra: Partial<CleanupFacts> = {}): CleanupFacts {
-  return { images, snapshots: new Map(), usage: NO_USAGE, unresolved: [], ...extra };
+  return { images, pendingImages: [], goneFromHistory: new Map(), snapshots: new Map(), usage: NO_USAGE, unresolved: [], ...extra };
 }
 
 function scope(keepLatest: number, extra: Partial<CleanupScope> = {}): CleanupScope {
@@ -100,12 +107,14 @@ describe("keep the newest N per template, region and architecture", () => {
     const p = plan(five, 3);
     expect(actions(p)).toEqual([`${ami(1)} keep`, `${ami(2)} keep`, `${ami(3)} keep`, `${ami(4)} delete`, `${ami(5)} delete`]);
     expect(p.images.map((i) => i.rank)).toEqual([1, 2, 3, 4, 5]);
-    expect(p.images[0]!.reasons).toEqual([{ kind: "newest", rank: 1, tie: false }]);
+    expect(p.images[0]!.reasons).toEqual([{ kind: "newest", rank: 1, tie: false, keepLatest: 3 }]);
     expect(p.images[3]!.reasons).toEqual([]);
+    // An image that goes says why: its rank, beyond the newest N.
+    expect(p.images[3]!.goes).toEqual({ kind: "not-among-newest", rank: 4, keepLatest: 3 });
+    expect(p.images[0]!.goes).toBeUndefined();
   });
 
-  it("N=0 deletes every image nothing else protects; N=1 keeps only the newest", () => {
-    expect(deleted(plan(five, 0))).toEqual(five.map((i) => i.image.imageId));
+  it("N=1 keeps only the newest", () => {
     expect(deleted(plan(five, 1))).toEqual([ami(2), ami(3), ami(4), ami(5)]);
   });
 
@@ -121,6 +130,7 @@ describe("keep the newest N per template, region and architecture", () => {
     const p = plan(images, 2);
     expect(deleted(p)).toEqual([ami(5)]);
     expect(p.images.filter((i) => i.reasons.some((r) => r.kind === "newest" && r.tie)).map((i) => i.imageId).sort()).toEqual([ami(3), ami(4)]);
+    expect(p.images.find((i) => i.imageId === ami(3))!.reasons).toEqual([{ kind: "newest", rank: 3, tie: true, keepLatest: 2 }]);
     // A tie below the Nth does not keep anything.
     expect(deleted(plan([image(1, { age: 1 }), image(2, { age: 2 }), image(3, { created: daysAgo(5) }), image(4, { created: daysAgo(5) })], 2))).toEqual([ami(3), ami(4)]);
   });
@@ -148,8 +158,8 @@ describe("keep the newest N per template, region and architecture", () => {
   });
 
   it("keeps an image without a cws:template tag: cws cannot tell which template it belongs to", () => {
-    const p = plan([image(1, { template: null }), image(2)], 0);
-    expect(deleted(p)).toEqual([ami(2)]);
+    const p = plan([image(1, { template: null }), image(2), image(3)], 1);
+    expect(deleted(p)).toEqual([ami(3)]);
     expect(reasonsOf(p, ami(1))).toEqual(["no-template-tag"]);
   });
 });
@@ -172,8 +182,38 @@ describe("the registry", () => {
     const p = plan(images, 2, { registry });
     expect(deleted(p)).toEqual([ami(3), ami(6)]);
     expect(p.images.find((i) => i.imageId === ami(5))!.reasons).toEqual([{ kind: "registry-history", position: 2 }]);
-    // N=0: the current AMI only.
-    expect(deleted(plan(images, 0, { registry }))).toEqual([ami(2), ami(3), ami(4), ami(5), ami(6)]);
+    // N=1: the current AMI and the first of its history.
+    expect(deleted(plan(images, 1, { registry }))).toEqual([ami(2), ami(3), ami(5), ami(6)]);
+  });
+
+  it("counts as the first N of the history only images that still exist and are available: a gone or failed one is no rollback target", () => {
+    // ami 7 is gone from AWS, ami 8 failed: the first 2 rollback targets are 4 and 5.
+    const history = [record(ami(7), daysAgo(3)), record(ami(8), daysAgo(3)), record(ami(4), daysAgo(4)), record(ami(5), daysAgo(5)), record(ami(6), daysAgo(6))];
+    const registry = registryWith({ "r-research": { [E1]: { x86_64: { ...record(ami(1), daysAgo(1)), history } } } });
+    const p = plan([...images, image(8, { state: "failed" })], 2, { registry });
+    expect(deleted(p)).toEqual([ami(3), ami(6)]);
+    expect(p.images.find((i) => i.imageId === ami(4))!.reasons).toEqual([{ kind: "registry-history", position: 1 }]);
+    expect(p.images.find((i) => i.imageId === ami(5))!.reasons).toEqual([{ kind: "registry-history", position: 2 }]);
+    // N=1: the only rollback target that exists is kept, though two records that do not exist come before it.
+    const one = plan(images, 1, { registry });
+    expect(reasonsOf(one, ami(4))).toEqual(["registry-history"]);
+    expect(deleted(one)).toEqual([ami(2), ami(3), ami(5), ami(6)]);
+  });
+
+  it("lists, for the registry to lose, the history records (in scope) whose AMI is gone from AWS", () => {
+    const history = [record(ami(7), daysAgo(3)), record(ami(4), daysAgo(4))];
+    const registry = registryWith({
+      "r-research": { [E1]: { x86_64: { ...record(ami(1), daysAgo(1)), history } }, [W2]: { x86_64: { ...record(ami(9), daysAgo(1)), history: [record(ami(7), daysAgo(3))] } } },
+    });
+    const goneFromHistory = new Map([[E1, new Set([ami(7)])], [W2, new Set([ami(7)])]]);
+    const p = plan(images, 1, { registry, facts: { goneFromHistory } });
+    expect(p.goneFromHistory).toEqual([
+      { templateId: "r-research", region: E1, architecture: "x86_64", amiId: ami(7) },
+      { templateId: "r-research", region: W2, architecture: "x86_64", amiId: ami(7) },
+    ]);
+    expect(plan(images, 1, { registry, facts: { goneFromHistory }, scope: { regions: [W2] } }).goneFromHistory.map((r) => r.region)).toEqual([W2]);
+    expect(plan(images, 1, { registry, facts: { goneFromHistory }, scope: { templateId: "other" } }).goneFromHistory).toEqual([]);
+    expect(plan(images, 1, { registry, facts: { goneFromHistory }, scope: { deprecate: true } }).goneFromHistory).toEqual([]);
   });
 
   it("protects by region: the same id elsewhere is not the registry's", () => {
@@ -241,6 +281,33 @@ describe("what uses an image", () => {
     const p = plan(images, 1);
     expect(deleted(p)).toEqual([ami(2)]);
     expect(p.images.find((i) => i.imageId === ami(3))!.reasons).toEqual([{ kind: "copy-source", copies: [imageKey(W2, ami(7))] }]);
+  });
+
+  it("keeps the source of any pending image, however it is tagged: by the source EC2 records, or by cws:copied-from", () => {
+    const sources = [1, 2, 3, 4, 5].map((n) => image(n));
+    // A cws image copied with CopyImageTags (cws's tags, no cws:copied-from): EC2 still names its source.
+    const copiedWithTags = image(7, { region: W2, state: "pending", source: `${E1}/${ami(3)}` });
+    // A copy without any cws tag: not among the cws images, but among the account's pending images.
+    const untagged = image(8, { region: W2, state: "pending", template: null, source: `${E1}/${ami(4)}` });
+    // A cws copy whose tag and EC2's record name different sources: both stay.
+    const both = image(9, { region: W2, state: "pending", source: `${E1}/${ami(5)}`, copiedFrom: `${E1}/${ami(2)}` });
+    const p = plan([...sources, copiedWithTags, both], 1, { facts: { pendingImages: [untagged, copiedWithTags] } });
+    expect(deleted(p)).toEqual([]);
+    expect(p.images.find((i) => i.imageId === ami(3))!.reasons).toEqual([{ kind: "copy-source", copies: [imageKey(W2, ami(7))] }]);
+    expect(p.images.find((i) => i.imageId === ami(4))!.reasons).toEqual([{ kind: "copy-source", copies: [imageKey(W2, ami(8))] }]);
+    expect(reasonsOf(p, ami(5))).toEqual(["copy-source"]);
+    expect(reasonsOf(p, ami(2))).toEqual(["copy-source"]);
+    // Once it is available, its source is no longer read.
+    expect(deleted(plan([...sources, image(7, { region: W2, source: `${E1}/${ami(3)}` })], 1))).toEqual([ami(2), ami(3), ami(4), ami(5)]);
+  });
+
+  it("keeps an image tagged cws:validated=pending made in the last 6 hours: its build may still be verifying it", () => {
+    const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000).toISOString();
+    const verifying = image(2, { created: hoursAgo(5), extraTags: { "cws:validated": "pending" } });
+    const abandoned = image(3, { created: hoursAgo(7), extraTags: { "cws:validated": "pending" } });
+    const p = plan([image(1, { created: hoursAgo(1) }), verifying, abandoned], 1);
+    expect(deleted(p)).toEqual([ami(3)]);
+    expect(p.images.find((i) => i.imageId === ami(2))!.reasons).toEqual([{ kind: "validation-pending", ageMs: 5 * 3_600_000 }]);
   });
 });
 
@@ -334,11 +401,11 @@ describe("the plan checked again after the prompt", () => {
     expect(deleted(again)).toEqual([ami(2)]);
     expect(nowKept.map((i) => i.imageId)).toEqual([ami(3)]);
     expect(reasonsOf(again, ami(4))).toEqual(["registry-history"]);
-    // With N=0 the history no longer protects 4, but the confirmed plan did not delete it.
-    const zero = plan(images, 0, { registry: registryWith({ "r-research": { [E1]: { x86_64: record(ami(4), daysAgo(4)) } } }) });
-    const { plan: zeroAgain } = recheckPlan(zero, facts(images), rolledBack, SHIPPED_PRICES);
-    expect(reasonsOf(zeroAgain, ami(4))).toEqual(["not-confirmed"]);
-    expect(deleted(zeroAgain)).toEqual([ami(1), ami(2)]);
+    // A second rollback meanwhile, to ami 2: 4 is now past the first N of the history, but the confirmed plan did not delete it.
+    const twice = registryWith({ "r-research": { [E1]: { x86_64: { ...record(ami(2), daysAgo(2)), pinned: true, history: [record(ami(3), daysAgo(3)), record(ami(4), daysAgo(4))] } as AmiRecord } } });
+    const { plan: twiceAgain } = recheckPlan(first, facts(images), twice, SHIPPED_PRICES);
+    expect(reasonsOf(twiceAgain, ami(4))).toEqual(["not-confirmed"]);
+    expect(deleted(twiceAgain)).toEqual([]);
   });
 });
 

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { AwsCallError, type AwsPorts, type Ec2Port, type ImageInfo, type InstanceInfo, type LaunchTemplateImage, type SnapshotInfo, type SsmPort } from "../../src/aws/ports.js";
 import { checkConfirmable, confirmChanges } from "../../src/cli/confirm.js";
+import type { PromptAnswer } from "../../src/cli/io.js";
 import { CwsError } from "../../src/errors.js";
 import { SHIPPED_PRICES } from "../../src/fleet/prices.js";
 import { applyCleanup, gatherCleanupFacts } from "../../src/lifecycle/cleanup.js";
 import { deprecationTime, imageKey, planCleanup, type CleanupScope } from "../../src/lifecycle/cleanup-plan.js";
 import { ec2PortWith } from "../builder/fake-build.js";
+import { record, registryWith } from "../registry/fixtures.js";
 
 /**
  * Gathering the facts (what is asked of AWS, and only where it matters) and
@@ -37,6 +39,8 @@ function image(n: number, age: number, extra: Partial<ImageInfo> = {}): ImageInf
 
 interface RegionFake {
   images?: ImageInfo[];
+  /** Images of the account without cws's tags (a person's own copy). */
+  otherImages?: ImageInfo[];
   snapshots?: SnapshotInfo[];
   instances?: InstanceInfo[];
   launchTemplates?: LaunchTemplateImage[];
@@ -55,8 +59,14 @@ function fakeAws(regions: Record<string, RegionFake>, options: { onCall?: (call:
     const r = regions[region] ?? {};
     return ec2PortWith(region, {
       async describeImages(filter) {
-        log(`${region} DescribeImages ${JSON.stringify(filter.tags ?? filter.imageIds)}`);
-        return (r.images ?? []).filter((i) => !filter.imageIds || filter.imageIds.includes(i.imageId));
+        log(`${region} DescribeImages ${JSON.stringify(filter.tags ?? filter.imageIds ?? filter.anyOfImageIds ?? { states: filter.states })}`);
+        return [...(r.images ?? []), ...(r.otherImages ?? [])].filter(
+          (i) =>
+            (!filter.imageIds || filter.imageIds.includes(i.imageId)) &&
+            (!filter.anyOfImageIds || filter.anyOfImageIds.includes(i.imageId)) &&
+            (!filter.states || filter.states.includes(i.state)) &&
+            Object.entries(filter.tags ?? {}).every(([key, value]) => i.tags[key] === value),
+        );
       },
       async describeSnapshots() {
         log(`${region} DescribeSnapshots`);
@@ -107,8 +117,10 @@ function scope(keepLatest: number, extra: Partial<CleanupScope> = {}): CleanupSc
 
 const denied = (action: string) => new AwsCallError("AccessDeniedException", action, "not authorized to perform ssm:GetParameter", 400);
 
+const PENDING_LISTING = `DescribeImages {"states":["pending"]}`;
+
 describe("gatherCleanupFacts", () => {
-  it("reads every region's images, the changeable regions' snapshots, and asks about usage only for the images that would change, where they are", async () => {
+  it("reads every region's images and pending images, the changeable regions' snapshots, and asks about usage for every image shown, where it is", async () => {
     const { aws, calls } = fakeAws({
       [E1]: { images: [image(1, 1), image(2, 2), image(3, 3)], instances: [{ instanceId: "i-1", imageId: ami(2), state: "stopped", stateReason: undefined, instanceType: "t3.micro", subnetId: undefined, availabilityZone: undefined, tags: {} }] },
       [W2]: { images: [image(9, 1)] },
@@ -118,10 +130,15 @@ describe("gatherCleanupFacts", () => {
       [
         `${E1} DescribeImages {"cws:managed-by":"cws"}`,
         `${W2} DescribeImages {"cws:managed-by":"cws"}`,
+        `${E1} ${PENDING_LISTING}`,
+        `${W2} ${PENDING_LISTING}`,
         `${E1} DescribeSnapshots`,
         `${W2} DescribeSnapshots`,
-        `${E1} DescribeInstances ${ami(2)},${ami(3)} pending,running,shutting-down,stopping,stopped`,
+        // Every image the plan shows, kept or not: its WHY lists every reason that holds.
+        `${E1} DescribeInstances ${ami(1)},${ami(2)},${ami(3)} pending,running,shutting-down,stopping,stopped`,
         `${E1} DescribeLaunchTemplates`,
+        `${W2} DescribeInstances ${ami(9)} pending,running,shutting-down,stopping,stopped`,
+        `${W2} DescribeLaunchTemplates`,
       ].sort(),
     );
     expect(facts.usage.instances.get(imageKey(E1, ami(2)))).toEqual([{ instanceId: "i-1", state: "stopped" }]);
@@ -135,7 +152,44 @@ describe("gatherCleanupFacts", () => {
     expect(calls.filter((c) => c.includes("DescribeSnapshots"))).toEqual([]);
     calls.length = 0;
     await gatherCleanupFacts({ aws, regions: [E1, W2], registry: undefined, scope: scope(1, { regions: [W2] }), prices: SHIPPED_PRICES });
-    expect(calls.filter((c) => c.includes("Describe")).sort()).toEqual([`${E1} DescribeImages {"cws:managed-by":"cws"}`, `${W2} DescribeImages {"cws:managed-by":"cws"}`, `${W2} DescribeSnapshots`]);
+    expect(calls.filter((c) => c.includes("Describe") && !c.includes("DescribeInstances") && !c.includes("DescribeLaunchTemplates")).sort()).toEqual([
+      `${E1} DescribeImages {"cws:managed-by":"cws"}`,
+      `${E1} ${PENDING_LISTING}`,
+      `${W2} DescribeImages {"cws:managed-by":"cws"}`,
+      `${W2} ${PENDING_LISTING}`,
+      `${W2} DescribeSnapshots`,
+    ]);
+    // Usage is asked only where images are shown: --region's regions.
+    expect(calls.filter((c) => c.includes("DescribeInstances") || c.includes("DescribeLaunchTemplates")).every((c) => c.startsWith(W2))).toBe(true);
+  });
+
+  it("finds the source of a copy made without cws's tags among the account's pending images, in every region looked at", async () => {
+    const copy = image(8, 0, { state: "pending", tags: { team: "web" }, source: { imageId: ami(2), region: E1 } });
+    const { aws } = fakeAws({ [E1]: { images: [image(1, 1), image(2, 2)] }, [W2]: { otherImages: [copy] } });
+    const facts = await gatherCleanupFacts({ aws, regions: [E1, W2], registry: undefined, scope: scope(1, { regions: [E1] }), prices: SHIPPED_PRICES });
+    expect(facts.images.map((i) => i.image.imageId)).toEqual([ami(1), ami(2)]);
+    expect(facts.pendingImages).toEqual([{ region: W2, image: copy }]);
+    const plan = planCleanup(facts, undefined, scope(1, { regions: [E1] }), SHIPPED_PRICES);
+    expect(plan.images.find((i) => i.imageId === ami(2))).toMatchObject({ action: "keep", reasons: [{ kind: "copy-source", copies: [imageKey(W2, ami(8))] }] });
+  });
+
+  it("asks by id about history AMIs that are not among the cws images (of entries whose current AMI is), and counts as gone only those EC2 does not know", async () => {
+    const registry = registryWith({
+      t: {
+        [E1]: { x86_64: { ...record(ami(1), "2026-11-30T00:00:00Z"), history: [record(ami(5), "2026-11-20T00:00:00Z"), record(ami(6), "2026-11-19T00:00:00Z"), record(ami(2), "2026-11-29T00:00:00Z")] } },
+        // Another account's registry entry (its current AMI is not this account's): nothing about it is asked.
+        [W2]: { x86_64: { ...record(ami(30), "2026-11-30T00:00:00Z"), history: [record(ami(31), "2026-11-20T00:00:00Z")] } },
+      },
+    });
+    // ami 6 exists but lost its cws tags; ami 5 is gone.
+    const { aws, calls } = fakeAws({ [E1]: { images: [image(1, 1), image(2, 2)], otherImages: [image(6, 12, { tags: {} })] }, [W2]: {} });
+    const facts = await gatherCleanupFacts({ aws, regions: [E1, W2], registry, scope: scope(1), prices: SHIPPED_PRICES });
+    expect(calls.filter((c) => c.includes(ami(5)))).toEqual([`${E1} DescribeImages ${JSON.stringify([ami(5), ami(6)])}`]);
+    expect(facts.goneFromHistory).toEqual(new Map([[E1, new Set([ami(5)])]]));
+    // With --deprecate the registry is not written: nothing is asked.
+    calls.length = 0;
+    await gatherCleanupFacts({ aws, regions: [E1, W2], registry, scope: scope(1, { deprecate: true }), prices: SHIPPED_PRICES });
+    expect(calls.some((c) => c.includes(ami(5)))).toBe(false);
   });
 
   it("resolves a launch template's resolve:ssm: image through SSM once per parameter, and says which could not be read and why", async () => {
@@ -170,10 +224,21 @@ describe("gatherCleanupFacts", () => {
     expect(planCleanup(facts, undefined, scope(1), SHIPPED_PRICES).images.filter((i) => i.action === "delete").map((i) => i.imageId)).toEqual([ami(4)]);
   });
 
-  it("asks nothing about usage when nothing would change", async () => {
-    const { aws, calls } = fakeAws({ [E1]: { images: [image(1, 1), image(2, 2)] } });
-    await gatherCleanupFacts({ aws, regions: [E1], registry: undefined, scope: scope(5), prices: SHIPPED_PRICES });
-    expect(calls.some((c) => c.includes("DescribeInstances") || c.includes("DescribeLaunchTemplates"))).toBe(false);
+  it("shows every reason that holds for a kept image: usage is asked about images that would stay anyway (--older-than, the newest)", async () => {
+    const instance = (id: string, imageId: string): InstanceInfo => ({ instanceId: id, imageId, state: "running", stateReason: undefined, instanceType: "t3.micro", subnetId: undefined, availabilityZone: undefined, tags: {} });
+    const { aws } = fakeAws({
+      [E1]: {
+        images: [image(1, 1), image(2, 2)],
+        instances: [instance("i-1", ami(2))],
+        launchTemplates: [{ launchTemplateId: "lt-1", launchTemplateName: "web", versionNumber: 1, imageId: ami(1) }],
+      },
+    });
+    const s = scope(1, { olderThanMs: 30 * DAY });
+    const plan = planCleanup(await gatherCleanupFacts({ aws, regions: [E1], registry: undefined, scope: s, prices: SHIPPED_PRICES }), undefined, s, SHIPPED_PRICES);
+    expect(plan.images.map((i) => i.reasons.map((r) => r.kind))).toEqual([
+      ["newest", "launch-templates", "younger"],
+      ["instances", "younger"],
+    ]);
   });
 });
 
@@ -201,8 +266,8 @@ describe("applyCleanup", () => {
     expect(outcome).toEqual({
       interrupted: false,
       events: [
-        { kind: "deleted", region: E1, imageId: ami(2), snapshotIds: ["snap-2a", "snap-2b"] },
-        { kind: "deleted", region: E1, imageId: ami(3), snapshotIds: ["snap-3a", "snap-3b"] },
+        { kind: "deleted", region: E1, imageId: ami(2), snapshotIds: ["snap-2a", "snap-2b"], snapshotsLeft: [] },
+        { kind: "deleted", region: E1, imageId: ami(3), snapshotIds: ["snap-3a", "snap-3b"], snapshotsLeft: [] },
         { kind: "snapshot-deleted", region: E1, snapshotId: "snap-orphan" },
       ],
     });
@@ -237,6 +302,14 @@ describe("applyCleanup", () => {
     expect(fake.calls).not.toContain(`${E1} DeleteSnapshot snap-2a`);
   });
 
+  it("a snapshot EC2 refuses after the image is deregistered: the image counts as deregistered, its other snapshots are still deleted, and the one left is named", async () => {
+    const refused = new AwsCallError("UnauthorizedOperation", "DeleteSnapshot", "not authorized", 403);
+    const fake = fakeAws({ [E1]: { images: [image(1, 1), image(2, 2)], fail: { deleteSnapshot: { "snap-2a": refused } } } });
+    const outcome = await applyCleanup(await planFor(fake, [E1], scope(1)), { aws: fake.aws, now: NOW });
+    expect(fake.calls).toEqual([`${E1} DeregisterImage ${ami(2)}`, `${E1} DeleteSnapshot snap-2a`, `${E1} DeleteSnapshot snap-2b`]);
+    expect(outcome.events).toEqual([{ kind: "deleted", region: E1, imageId: ami(2), snapshotIds: ["snap-2b"], snapshotsLeft: [{ snapshotId: "snap-2a", error: refused }] }]);
+  });
+
   it("stops each region after the image under way on Ctrl-C, never between an image and its snapshots", async () => {
     const controller = new AbortController();
     const fake = fakeAws({ [E1]: { images: [image(1, 1), image(2, 2), image(3, 3), image(4, 4)] } }, { onCall: (call) => call.endsWith(`DeregisterImage ${ami(2)}`) && controller.abort() });
@@ -244,6 +317,14 @@ describe("applyCleanup", () => {
     const outcome = await applyCleanup(plan, { aws: fake.aws, now: NOW, signal: controller.signal });
     expect(outcome.interrupted).toBe(true);
     expect(fake.calls).toEqual([`${E1} DeregisterImage ${ami(2)}`, `${E1} DeleteSnapshot snap-2a`, `${E1} DeleteSnapshot snap-2b`]);
+  });
+
+  it("a signal during the last image is an interruption all the same, though nothing was left to do after it", async () => {
+    const controller = new AbortController();
+    const fake = fakeAws({ [E1]: { images: [image(1, 1), image(2, 2)] } }, { onCall: (call) => call.endsWith(`DeleteSnapshot snap-2b`) && controller.abort() });
+    const outcome = await applyCleanup(await planFor(fake, [E1], scope(1)), { aws: fake.aws, now: NOW, signal: controller.signal });
+    expect(outcome.events.map((e) => e.kind)).toEqual(["deleted"]);
+    expect(outcome.interrupted).toBe(true);
   });
 
   it("deprecates from the next whole minute plus one, in every region at once, and deletes nothing", async () => {
@@ -257,9 +338,10 @@ describe("applyCleanup", () => {
 });
 
 describe("confirmChanges", () => {
-  const prompt = (answer: string | undefined, interactive = true) => {
+  const prompt = (answer: string | "end-of-input" | "interrupted", interactive = true) => {
     const asked: string[] = [];
-    return { asked, io: { prompt: { interactive, ask: async (question: string) => (asked.push(question), answer) } } };
+    const answered: PromptAnswer = answer === "end-of-input" || answer === "interrupted" ? { kind: answer } : { kind: "line", text: answer };
+    return { asked, io: { prompt: { interactive, ask: async (question: string) => (asked.push(question), answered) } } };
   };
   const options = { yes: false, question: "Delete?", command: "cws ami cleanup" };
 
@@ -270,8 +352,8 @@ describe("confirmChanges", () => {
     expect(asked).toEqual([]);
   });
 
-  it("asks y/N on a terminal: y or yes (any case) is yes, anything else no, no answer (Ctrl-C, end of input) interrupted", async () => {
-    for (const [answer, expected] of [["y", "yes"], ["YES", "yes"], [" yes ", "yes"], ["", "no"], ["n", "no"], ["yep", "no"], [undefined, "interrupted"]] as const) {
+  it("asks y/N on a terminal: y or yes (any case) is yes; anything else, or no answer (end of input, Ctrl-D), no; Ctrl-C interrupted", async () => {
+    for (const [answer, expected] of [["y", "yes"], ["Y", "yes"], ["YES", "yes"], [" yes ", "yes"], ["", "no"], ["n", "no"], ["yep", "no"], ["end-of-input", "no"], ["interrupted", "interrupted"]] as const) {
       const { io, asked } = prompt(answer);
       expect(await confirmChanges(io, options), String(answer)).toBe(expected);
       expect(asked).toEqual(["Delete? [y/N] "]);
@@ -290,8 +372,9 @@ describe("confirmChanges", () => {
 
 describe("checkConfirmable (reap's check before it reads anything)", () => {
   it("passes with --yes, --dry-run or a terminal, and otherwise stops with exit 2 before anything is asked of AWS", () => {
-    const terminal = { prompt: { interactive: true, ask: async () => "y" } };
-    const pipe = { prompt: { interactive: false, ask: async () => "y" } };
+    const yes = async (): Promise<PromptAnswer> => ({ kind: "line", text: "y" });
+    const terminal = { prompt: { interactive: true, ask: yes } };
+    const pipe = { prompt: { interactive: false, ask: yes } };
     expect(() => checkConfirmable(pipe, { yes: true, command: "cws ami reap" })).not.toThrow();
     expect(() => checkConfirmable(pipe, { dryRun: true, command: "cws ami reap" })).not.toThrow();
     expect(() => checkConfirmable(terminal, { command: "cws ami reap" })).not.toThrow();

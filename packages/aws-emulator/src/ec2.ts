@@ -1042,6 +1042,9 @@ const createImage: Handler = (ctx) => {
     devices,
     tags: specTags(specs, "image"),
     sourceInstanceId: inst.id,
+    // EC2 records the image the instance was launched from as the new image's source, as it does a copy's.
+    sourceImageId: inst.imageId,
+    sourceImageRegion: region.name,
     imdsSupport: source?.imdsSupport,
     bootMode: source?.bootMode,
     tree,

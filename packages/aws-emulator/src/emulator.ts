@@ -111,6 +111,8 @@ export interface AddImageSpec {
   state?: "available" | "pending" | "failed";
   /** The files an instance launched from it starts with (default ubuntu-24.04's). */
   family?: FamilyKey;
+  /** The image it was made from (DescribeImages' SourceImageId and SourceImageRegion), as a copy or CreateImage records it. */
+  source?: { region: string; imageId: string };
 }
 
 export interface SnapshotView {
@@ -487,6 +489,7 @@ function addImage(world: World, region: RegionState, spec: AddImageSpec): { imag
     rootDeviceName: family.rootDeviceName,
     devices,
     tags: new Map(Object.entries(spec.tags ?? {})),
+    ...(spec.source ? { sourceImageId: spec.source.imageId, sourceImageRegion: spec.source.region } : {}),
     imdsSupport: family.imdsSupport,
     bootMode: family.bootMode,
     treeReady: true,
