@@ -145,10 +145,15 @@ export interface PlannedImage {
 }
 
 /** Why an image goes: nothing keeps it, and it is not among the newest `keepLatest` of its target. */
-export interface GoReason {
-  kind: "not-among-newest";
-  rank: number;
-  keepLatest: number;
+export type GoReason =
+  | { kind: "not-among-newest"; rank: number; keepLatest: number }
+  /** Tagged cws:validated=false (it failed on a fresh instance), or still pending long after any build would have judged it: it takes no place among the newest. */
+  | { kind: "unproven"; validated: "false" | "pending" };
+
+/** `false` or `pending` when the image's cws:validated tag says it was not proven on a fresh instance; undefined otherwise. */
+function unproven(tags: Record<string, string>): "false" | "pending" | undefined {
+  const validated = ownValue(tags, "cws:validated");
+  return validated === "false" || validated === "pending" ? validated : undefined;
 }
 
 /** How long an image tagged cws:validated=pending is kept: its build may still be verifying it (a build and its verification take well under this). */
@@ -306,6 +311,8 @@ export function planCleanup(
   const targets = new Map<string, Judged[]>();
   for (const j of judged) {
     if (j.entry.image.state !== "available" || j.templateId === undefined) continue;
+    // An image that failed on a fresh instance, or was never judged, never pushes a proven one out of the newest N.
+    if (unproven(j.entry.image.tags) !== undefined) continue;
     const target = `${j.templateId}\n${j.entry.region}\n${j.architecture}`;
     targets.set(target, [...(targets.get(target) ?? []), j]);
   }
@@ -365,8 +372,10 @@ export function planCleanup(
         j.reasons.push({ kind: "already-deprecated", since: image.deprecationTime });
         action = "keep";
       }
-      // Only an available image with a template tag has a rank, and any other is kept: an image that goes always has one.
-      const goes: GoReason | undefined = action === "keep" ? undefined : { kind: "not-among-newest", rank: j.rank ?? 0, keepLatest: scope.keepLatest };
+      // Only an available image with a template tag has a rank or is unproven, and any other is kept: an image that goes always has a reason.
+      const validated = unproven(image.tags);
+      const goes: GoReason | undefined =
+        action === "keep" ? undefined : validated !== undefined ? { kind: "unproven", validated } : { kind: "not-among-newest", rank: j.rank ?? 0, keepLatest: scope.keepLatest };
       return {
         region,
         imageId: image.imageId,

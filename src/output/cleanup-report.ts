@@ -32,6 +32,11 @@ function some(ids: readonly string[]): string {
 
 /** Why an image goes, in words: its rank, and what stays of its target. */
 export function describeGoReason(reason: GoReason): string {
+  if (reason.kind === "unproven") {
+    return reason.validated === "false"
+      ? "failed on a fresh instance (cws:validated=false); nothing else keeps it"
+      : `never judged (cws:validated=pending for over ${VALIDATION_PENDING_MS / 3_600_000} hours: its build was stopped); nothing else keeps it`;
+  }
   const stay = reason.keepLatest === 1 ? "only the newest stays" : `the newest ${reason.keepLatest} stay`;
   return `${ordinal(reason.rank)} newest (${stay}); nothing else keeps it`;
 }

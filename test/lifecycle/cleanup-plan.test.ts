@@ -309,6 +309,19 @@ describe("what uses an image", () => {
     expect(deleted(p)).toEqual([ami(3)]);
     expect(p.images.find((i) => i.imageId === ami(2))!.reasons).toEqual([{ kind: "validation-pending", ageMs: 5 * 3_600_000 }]);
   });
+
+  it("an image that failed on a fresh instance, or was never judged, takes no place among the newest: the proven one stays", () => {
+    const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000).toISOString();
+    const proven = image(1, { created: hoursAgo(48) });
+    const failed = image(2, { created: hoursAgo(2), extraTags: { "cws:validated": "false" } });
+    const abandoned = image(3, { created: hoursAgo(7), extraTags: { "cws:validated": "pending" } });
+    const p = plan([proven, failed, abandoned], 1);
+    expect(deleted(p)).toEqual([ami(2), ami(3)]);
+    expect(reasonsOf(p, ami(1))).toEqual(["newest"]);
+    expect(p.images.find((i) => i.imageId === ami(2))!.goes).toEqual({ kind: "unproven", validated: "false" });
+    expect(p.images.find((i) => i.imageId === ami(3))!.goes).toEqual({ kind: "unproven", validated: "pending" });
+    expect(p.images.find((i) => i.imageId === ami(2))!.rank).toBeUndefined();
+  });
 });
 
 describe("--older-than, --template, --region, --deprecate", () => {

@@ -48,6 +48,8 @@ describe("cleanup's words", () => {
   it("an image that goes: its rank, and what stays of its target, read well for N of 1 and more", () => {
     expect(describeGoReason({ kind: "not-among-newest", rank: 2, keepLatest: 1 })).toBe("2nd newest (only the newest stays); nothing else keeps it");
     expect(describeGoReason({ kind: "not-among-newest", rank: 4, keepLatest: 3 })).toBe("4th newest (the newest 3 stay); nothing else keeps it");
+    expect(describeGoReason({ kind: "unproven", validated: "false" })).toBe("failed on a fresh instance (cws:validated=false); nothing else keeps it");
+    expect(describeGoReason({ kind: "unproven", validated: "pending" })).toBe("never judged (cws:validated=pending for over 6 hours: its build was stopped); nothing else keeps it");
   });
 
   it("a tie is with the Nth, the last of the newest N that stay", () => {
