@@ -283,7 +283,7 @@ export const COMMAND_TABLE: GroupSpec = {
       description: "remove the instances, security groups and unfinished images that killed or cancelled builds left behind",
       options: [
         { flags: "--older-than <duration>", value: "duration", description: "reap a build no process of this machine runs once it is older than this, e.g. 2h, 12h, 1d (default: 2h)" },
-        option(shared.region, "search only this region (default: every region the templates and the registry name)"),
+        option({ ...shared.region, repeatable: true }, "search only this region; repeat for several (default: every region the templates and the registry name)"),
         PROFILE,
         { flags: "--dry-run", description: "print what was found and what would be removed, and why; remove nothing" },
         { flags: "--yes", description: "remove without asking (needed when standard input is not a terminal)" },

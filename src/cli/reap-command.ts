@@ -17,7 +17,8 @@ import type { CliIO, GlobalOptions } from "./io.js";
 /** reap's options, as the command table declares them; values are checked before this module loads (option-values.ts). */
 export interface ReapOptions {
   olderThan?: string;
-  region?: string;
+  /** Every --region given, in order (repeatable). */
+  region?: string[];
   profile?: string;
   dryRun?: boolean;
   yes?: boolean;
@@ -64,7 +65,7 @@ export async function runReapCommand(options: ReapOptions, globals: GlobalOption
   // Before anything is read or asked of AWS: a script without --yes learns at once that it must say so.
   checkConfirmable(io, { yes: options.yes, dryRun: options.dryRun, command: "cws ami reap" });
   const olderThanMs = parseDuration(options.olderThan ?? DEFAULT_OLDER_THAN)!;
-  const regions = options.region !== undefined ? [options.region] : await regionsToSearch(globals);
+  const regions = options.region !== undefined ? [...new Set(options.region)] : await regionsToSearch(globals);
   if (regions.length === 0) {
     throw new CwsError("NO_REGIONS", `no region to search: no template in ${globals.templatesDir} names one, and ${globals.registry} has no AMI`, {
       suggestion: "pass --region R, or run cws from the repository root (or pass --templates-dir)",

@@ -264,6 +264,12 @@ describe("cws ami reap (end to end, emulator)", () => {
     const one = await h.cws(["ami", "reap", "--dry-run", "--region", "us-west-2"]);
     expect(one.status).toBe(0);
     expect(one.stdout).toBe("Nothing left behind by a build in us-west-2 (--older-than 2h).\n");
+    // Repeated: every region given is searched (not only the last), in the order given.
+    h.emulator.stats.reset();
+    const two = await h.cws(["ami", "reap", "--dry-run", "--region", "us-west-2", "--region", "eu-central-1"]);
+    expect(two.status, two.stderr).toBe(0);
+    expect(two.stdout).toBe("Nothing left behind by a build in us-west-2, eu-central-1 (--older-than 2h).\n");
+    expect(h.emulator.stats.calls["ec2:DescribeInstances"]).toBe(2);
   });
 
   it("asks on a terminal: no, or no answer (Ctrl-D), keeps everything (exit 1), yes removes", { timeout: 120_000 }, async () => {
