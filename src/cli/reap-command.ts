@@ -6,7 +6,7 @@ import { projectAwsConfig } from "../config/settings.js";
 import { parseDuration } from "../duration.js";
 import { CwsError, EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
 import { applyReap, findLeftovers, type ReapOutcome } from "../lifecycle/reap.js";
-import { planReap, spentOwners, type Leftover } from "../lifecycle/reap-plan.js";
+import { LEFTOVER_KIND_ORDER, planReap, spentOwners, type Leftover } from "../lifecycle/reap-plan.js";
 import { describeToReap, formatReapPlan, formatReapResults, reapJson, type ReapReport } from "../output/reap-report.js";
 import { liveRegions } from "../registry/list.js";
 import { readRegistry } from "../registry/store.js";
@@ -24,7 +24,6 @@ export interface ReapOptions {
   yes?: boolean;
 }
 
-const KIND_ORDER: Record<Leftover["kind"], number> = { instance: 0, "security-group": 1, image: 2 };
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A build that no process of this machine owns is reaped once older than this: longer than a build takes. */
@@ -91,7 +90,7 @@ export async function runReapCommand(options: ReapOptions, globals: GlobalOption
   }
   const searched = regions.filter((region) => !regionErrors.some((e) => e.region === region));
   // The table reads build by build: region, build, then instance, group, image, as a build makes them.
-  const order = (l: Leftover) => [regions.indexOf(l.region), l.buildId, KIND_ORDER[l.kind], l.id] as const;
+  const order = (l: Leftover) => [regions.indexOf(l.region), l.buildId, LEFTOVER_KIND_ORDER[l.kind], l.id] as const;
   leftovers.sort((a, b) => {
     const [x, y] = [order(a), order(b)];
     return x[0] - y[0] || compare(x[1], y[1]) || x[2] - y[2] || compare(x[3], y[3]);

@@ -96,7 +96,7 @@ describe("cws ami reap (end to end, emulator)", () => {
     expect(reap.stderr).toContain("Searching us-east-1, us-west-2 for what builds left behind");
     const rows = reap.stdout.split("\n");
     const row = (id: string) => rows.find((line) => line.includes(` ${id} `) || line.includes(` ${id}`)) ?? "";
-    for (const id of [killedInstance.id, killedGroup.id, killedImage.id]) expect(row(id)).toMatch(new RegExp(`^us-east-1 .*${killed} +emu-basic +\\S+ +reap +its build's process \\d+ is gone$`));
+    for (const id of [killedInstance.id, killedGroup.id, killedImage.id]) expect(row(id)).toMatch(new RegExp(`^us-east-1 .*${killed} +emu-basic +\\d+ [a-z]+( \\d+ [a-z]+)? +reap +its build's process \\d+ is gone$`));
     for (const id of [...liveIds.instances, ...liveIds.groups]) expect(row(id)).toMatch(/ keep +its build is running on this machine \(pid \d+\)$/);
     expect(reap.stdout).toContain(`us-east-1  image ${killedImage.id}: deregistered, 1 snapshot deleted (${killedImage.snapshotIds[0]})`);
     expect(reap.stdout).toContain("3 of 3 resources removed; kept 2 resources (see WHY).");
@@ -232,7 +232,7 @@ describe("cws ami reap (end to end, emulator)", () => {
     writeFileSync(ownerFile, readFileSync(ownerFile, "utf8").replace(/"host": "[^"]*"/, '"host": "ci-runner-9"'));
     const young = await h.cws(["ami", "reap", "--yes", "--region", "us-east-1"]);
     expect(young.status).toBe(0);
-    expect(young.stdout).toMatch(/ keep +younger than 2h; its build ran on host ci-runner-9, and it may still be running\n/);
+    expect(young.stdout).toMatch(/ keep +younger than 2 hours \(--older-than\); its build ran on host ci-runner-9, and it may still be running\n/);
     expect(young.stdout).toContain("Nothing to remove; kept 2 resources (see WHY).");
     expect(resourceIds(h)).toEqual(left);
     expect(mutatingCalls(h)).toEqual([]);
@@ -240,7 +240,7 @@ describe("cws ami reap (end to end, emulator)", () => {
     const old = await h.cws(["ami", "reap", "--yes", "--region", "us-east-1", "--older-than", "1s", "--json"]);
     expect(old.status).toBe(0);
     expect(JSON.parse(old.stdout)).toMatchObject({ regions: ["us-east-1"], ending: "done", counts: { reap: 2, removed: 2 } });
-    expect(JSON.parse(old.stdout).resources.map((r: { why: string }) => r.why)).toEqual(["older than 1s; its build ran on host ci-runner-9", "older than 1s; its build ran on host ci-runner-9"]);
+    expect(JSON.parse(old.stdout).resources.map((r: { why: string }) => r.why)).toEqual(["older than 1 second (--older-than); its build ran on host ci-runner-9", "older than 1 second (--older-than); its build ran on host ci-runner-9"]);
     expect(resourceIds(h)).toEqual({ instances: [], groups: [], images: [], snapshots: [] });
     // Another host's owner file is not this machine's to remove.
     expect(buildOwnerIds(h)).toEqual([killed]);
