@@ -24,7 +24,7 @@ export const ARCHITECTURE_NAMES = "x86_64 or arm64";
 const shared = {
   architecture: { flags: "--architecture <arch>", aliases: ["--arch"], value: "architecture" },
   region: { flags: "--region <region>", value: "region" },
-  profile: { flags: "--profile <name>" },
+  profile: { flags: "--profile <name>", value: "profile" },
   instanceProfile: { flags: "--instance-profile <name>", value: "instanceProfile" },
   // The cache: build and build-all skip an image whose content (template and base AMI) is already built.
   force: { flags: "--force" },

@@ -144,8 +144,11 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO, globalDeclare
     // Every value checked against the table before anything is loaded (option-values.ts, itself loaded only when a value was given).
     const own = givenValues(raw, declared);
     const values = [...givenValues(command.optsWithGlobals(), globalDeclared), ...own];
-    if (values.length > 0) (await import("./option-values.js")).checkOptionValues(values);
+    const checks = values.length > 0 ? await import("./option-values.js") : undefined;
+    checks?.checkOptionValues(values);
     checkConflicts(command, spec, args);
+    // Before the command loads, so before any AWS call: a --profile the shared AWS files do not have.
+    await checks?.checkNamedProfiles(own, io.env);
     const options = { ...raw };
     for (const { aliases } of declared) for (const alias of aliases) delete options[alias.key];
     for (const { key, value, spec: given } of own) if (!given.repeatable) options[key] = value;

@@ -56,6 +56,7 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
     ["ami-xyz", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
     ["v1.2.3", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
   ],
+  profile: [["my profile", "not a profile name"]],
 };
 
 /** For each kind of value, two right values (a flag given twice is refused whatever its values). */
@@ -71,6 +72,7 @@ const GOOD_VALUES: Record<ValueKind, [string, string]> = {
   count: ["2", "4"],
   keepCount: ["0", "3"],
   amiId: ["ami-0123456789abcdef0", "ami-0123456789abcdef1"],
+  profile: ["dev", "ops"],
 };
 
 const takesValue = (option: OptionSpec) => /[<[]/.test(option.flags);
