@@ -12,6 +12,7 @@ import { liveRegions } from "../registry/list.js";
 import { readRegistry } from "../registry/store.js";
 import { listTemplateFilesIfAny, loadTemplateFile } from "../template/repository.js";
 import { checkConfirmable, confirmChanges } from "./confirm.js";
+import { signalsDelivered } from "./interrupts.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 
 /** reap's options, as the command table declares them; values are checked before this module loads (option-values.ts). */
@@ -123,6 +124,8 @@ export async function runReapCommand(options: ReapOptions, globals: GlobalOption
       });
       try {
         outcomes = await applyReap(decisions, { ec2: (region) => aws.ec2(region), poll: pollSettingsFromEnv(io.env), signal: controller.signal, progress: say });
+        // A signal that came during the last removal counts: it stopped the command, whose exit code and summary say so.
+        await signalsDelivered();
       } finally {
         unsubscribe?.();
       }

@@ -272,6 +272,55 @@ describe("cws ami reap (end to end, emulator)", () => {
     expect(h.emulator.stats.calls["ec2:DescribeInstances"]).toBe(2);
   });
 
+  it("a signal during the last removal: it finishes, and reap exits 128 + the signal's number, its summary and document saying it was interrupted", { timeout: 120_000 }, async () => {
+    harness = await startHarness();
+    const h = harness;
+    /** `cws ami reap --yes …` that gets `signal` while EC2 answers the call `action` (answered all the same). */
+    const reapSignalledDuring = async (action: string, signal: NodeJS.Signals, extra: string[] = []) => {
+      let reap: import("node:child_process").ChildProcess | undefined;
+      let sent = false;
+      const fault = h.emulator.faults.add({
+        service: "ec2",
+        action,
+        code: "Unused",
+        times: 1,
+        match: () => {
+          if (!sent) reap?.kill(signal);
+          sent = true;
+          return false;
+        },
+      });
+      const result = await h.cws(["ami", "reap", "--yes", "--region", "us-east-1", ...extra], { onStderr: (_, child) => (reap ??= child) });
+      fault.remove();
+      expect(sent, result.stderr).toBe(true);
+      return result;
+    };
+
+    // A killed build: its group is deleted last, once its instance is terminated.
+    await killedBuild(h, "emu-slow", "tick 2");
+    const left = resourceIds(h);
+    const term = await reapSignalledDuring("DeleteSecurityGroup", "SIGTERM");
+    expect(term.status, term.stderr + term.stdout).toBe(143);
+    expect(term.stderr).toContain("SIGTERM: finishing the calls under way and starting no more");
+    expect(term.stdout).toContain(`  us-east-1  security group ${left.groups[0]}: deleted\n2 of 2 resources removed (interrupted).\n`);
+    expect(resourceIds(h)).toEqual({ instances: [], groups: [], images: [], snapshots: [] });
+
+    // A failed image of a build long gone: its last snapshot is its last call.
+    for (const [signal, code] of [["SIGINT", 130], ["SIGHUP", 129]] as const) {
+      const image = h.emulator.addImage("us-east-1", {
+        name: `left-${signal}`,
+        state: "failed",
+        snapshots: 2,
+        tags: { "cws:managed-by": "cws", "cws:build-id": "20200101t000000z-abcdef", "cws:template": "emu-basic" },
+      });
+      const result = await reapSignalledDuring("DeleteSnapshot", signal, ["--json"]);
+      expect(result.status, result.stderr).toBe(code);
+      // The first snapshot's deletion was under way: the image is deregistered and both snapshots go, then nothing more.
+      expect(JSON.parse(result.stdout)).toMatchObject({ ending: "interrupted", counts: { reap: 1, removed: 1 }, exitCode: code, resources: [{ id: image.imageId, result: "removed", snapshotIds: image.snapshotIds }] });
+      expect(resourceIds(h)).toEqual({ instances: [], groups: [], images: [], snapshots: [] });
+    }
+  });
+
   it("asks on a terminal: no, or no answer (Ctrl-D), keeps everything (exit 1), yes removes", { timeout: 120_000 }, async () => {
     harness = await startHarness();
     const h = harness;
