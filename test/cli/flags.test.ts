@@ -70,7 +70,7 @@ const GOOD_VALUES: Record<ValueKind, [string, string]> = {
   duration: ["2h", "30d"],
   amiOrVersion: ["v1.2.0", "ami-0123456789abcdef0"],
   count: ["2", "4"],
-  keepCount: ["0", "3"],
+  keepCount: ["1", "3"],
   amiId: ["ami-0123456789abcdef0", "ami-0123456789abcdef1"],
   profile: ["dev", "ops"],
 };
