@@ -39,6 +39,9 @@ describe("describeAge: the largest unit and the one below, rounded down", () => 
     [9 * D + M, "9 days"],
     [9 * D + 5 * H + 59 * M, "9 days 5 hours"],
     [2 * H + 30 * S, "2 hours"],
+    [729 * D + 23 * H, "729 days 23 hours"],
+    [730.5 * D, "2.0 years"],
+    [60568 * H + 31 * M, "6.9 years"],
   ])("%s ms → %s", (ms, words) => {
     expect(describeAge(ms)).toBe(words);
   });

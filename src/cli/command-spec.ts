@@ -34,7 +34,9 @@ export type ValueKind =
   /** A whole number of things at once, 1 to 64 (--concurrency). */
   | "count"
   /** How many to keep, 1 to 1,000 (cleanup's --keep-latest). */
-  | "keepCount";
+  | "keepCount"
+  /** An AWS profile of the shared config or credentials file (--profile): checked there too, before any AWS call. */
+  | "profile";
 
 export interface OptionSpec {
   /** In commander's syntax: `--region <region>`, `--strict`, `--no-cache`. */

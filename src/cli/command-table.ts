@@ -24,7 +24,7 @@ export const ARCHITECTURE_NAMES = "x86_64 or arm64";
 const shared = {
   architecture: { flags: "--architecture <arch>", aliases: ["--arch"], value: "architecture" },
   region: { flags: "--region <region>", value: "region" },
-  profile: { flags: "--profile <name>" },
+  profile: { flags: "--profile <name>", value: "profile" },
   instanceProfile: { flags: "--instance-profile <name>", value: "instanceProfile" },
   // The cache: build and build-all skip an image whose content (template and base AMI) is already built.
   force: { flags: "--force" },
@@ -168,7 +168,7 @@ export const COMMAND_TABLE: GroupSpec = {
         "cws's tags with cws:purpose=validate), and terminated with its group whatever happens (Ctrl-C too).",
         "Passed: the image and its snapshots are tagged cws:validated=true and cws:validated-at, and its record in the registry",
         "(current or in history) gets validated: true and validated_at. Failed: nothing is recorded.",
-        "Exit codes: 0 passed, 1 a test (or the instance) failed, 2 bad input or AWS setup (no such image, no profile), 130 Ctrl-C (143 SIGTERM, 129 SIGHUP), cleaned up.",
+        "Exit codes: 0 passed, 1 a test (or the instance) failed or AWS could not be reached, 2 bad input or AWS setup (no such image, no profile), 130 Ctrl-C (143 SIGTERM, 129 SIGHUP), cleaned up.",
       ].join("\n"),
       load: () => import("./validate-command.js"),
       run: ({ runValidateCommand }, { args: [templateId], options, globals, io }) =>
@@ -283,7 +283,7 @@ export const COMMAND_TABLE: GroupSpec = {
       description: "remove the instances, security groups and unfinished images that killed or cancelled builds left behind",
       options: [
         { flags: "--older-than <duration>", value: "duration", description: "reap a build no process of this machine runs once it is older than this, e.g. 2h, 12h, 1d (default: 2h)" },
-        option(shared.region, "search only this region (default: every region the templates and the registry name)"),
+        option({ ...shared.region, repeatable: true }, "search only this region; repeat for several (default: every region the templates and the registry name)"),
         PROFILE,
         { flags: "--dry-run", description: "print what was found and what would be removed, and why; remove nothing" },
         { flags: "--yes", description: "remove without asking (needed when standard input is not a terminal)" },
@@ -297,8 +297,8 @@ export const COMMAND_TABLE: GroupSpec = {
         "Order: instances are terminated and waited for before their security groups are deleted; images are deregistered",
         "with their snapshots. On a terminal it asks first; without one it acts only with --yes.",
         "Exit codes: 0 nothing to reap or all removed (or --dry-run), 1 something could not be removed, a region could not be",
-        "searched, or the answer was no, 2 bad option, no terminal without --yes, or AWS setup, 130 Ctrl-C (143 SIGTERM,",
-        "129 SIGHUP).",
+        "searched, AWS could not be reached, or the answer was no, 2 bad option, AWS setup, or no terminal without --yes (checked",
+        "before anything is searched, so also when nothing would be reaped), 130 Ctrl-C (143 SIGTERM, 129 SIGHUP).",
       ].join("\n"),
       load: () => import("./reap-command.js"),
       run: ({ runReapCommand }, { options, globals, io }) => runReapCommand(options as Parameters<typeof runReapCommand>[0], globals, io),

@@ -47,3 +47,14 @@ export async function abortRunOnSignal(
   };
   return { inFlight, unsubscribe: abortOnSignal(io, controller, { doing, say, again }) };
 }
+
+/**
+ * One turn of the event loop, for a command to take before it decides whether a signal stopped it. A
+ * signal the kernel delivered while the last call's answer was on its way reaches the handler from the
+ * same turn that read the answer, after it when libuv happens to list the socket first: checked at
+ * once, the signal was not seen yet, and once the handler was unsubscribed it was dropped, so reap
+ * exited 0 as if nothing had come (issue 11's fresh-user test).
+ */
+export function signalsDelivered(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}

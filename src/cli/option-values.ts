@@ -89,6 +89,8 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
             "e.g. 3: the newest 3 images of each template, region and architecture stay; at least 1, since the newest may be a build's that is not recorded or copied yet",
         },
   amiId: (value) => (AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "cws ami list shows the AMI ids of the registry" }),
+  // The form here; whether the shared files have it, checkNamedProfiles.
+  profile: (value) => (/\s/.test(value) ? { problem: "not a profile name", suggestion: "AWS profile names have no spaces (aws configure list-profiles lists yours)" } : undefined),
   // An AMI by its id or by the version in its name and tags (rollback --to): each by its own rule.
   amiOrVersion: (value) => {
     if (value.startsWith("ami-")) return AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "or give a version such as v1.2.0; cws ami list shows the AMI ids" };
@@ -122,5 +124,18 @@ export function checkOptionValues(values: readonly GivenValue[]): void {
   for (const given of values) {
     const found = problemWith(given);
     if (found) throw new CwsError("BAD_OPTION", `${given.flag} ${JSON.stringify(given.value)}: ${found.problem}`, { value: given.value, suggestion: found.suggestion });
+  }
+}
+
+/**
+ * A profile named with `--profile` (kind `profile`) must be in the shared AWS config or credentials
+ * file: one that is not exits 2 naming it and the files (config/aws-context.ts), before any AWS call.
+ * The SDK's file loader is loaded only when a profile was named on the command line.
+ */
+export async function checkNamedProfiles(values: readonly GivenValue[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
+  for (const given of values) {
+    if (given.spec.value !== "profile") continue;
+    const [{ checkProfileExists }, { findProfile }] = await Promise.all([import("../config/aws-context.js"), import("../aws/shared-config.js")]);
+    await checkProfileExists(given.value, env, findProfile);
   }
 }

@@ -6,24 +6,25 @@ import { projectAwsConfig } from "../config/settings.js";
 import { parseDuration } from "../duration.js";
 import { CwsError, EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
 import { applyReap, findLeftovers, type ReapOutcome } from "../lifecycle/reap.js";
-import { planReap, spentOwners, type Leftover } from "../lifecycle/reap-plan.js";
+import { LEFTOVER_KIND_ORDER, planReap, spentOwners, type Leftover } from "../lifecycle/reap-plan.js";
 import { describeToReap, formatReapPlan, formatReapResults, reapJson, type ReapReport } from "../output/reap-report.js";
 import { liveRegions } from "../registry/list.js";
 import { readRegistry } from "../registry/store.js";
 import { listTemplateFilesIfAny, loadTemplateFile } from "../template/repository.js";
 import { checkConfirmable, confirmChanges } from "./confirm.js";
+import { signalsDelivered } from "./interrupts.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 
 /** reap's options, as the command table declares them; values are checked before this module loads (option-values.ts). */
 export interface ReapOptions {
   olderThan?: string;
-  region?: string;
+  /** Every --region given, in order (repeatable). */
+  region?: string[];
   profile?: string;
   dryRun?: boolean;
   yes?: boolean;
 }
 
-const KIND_ORDER: Record<Leftover["kind"], number> = { instance: 0, "security-group": 1, image: 2 };
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A build that no process of this machine owns is reaped once older than this: longer than a build takes. */
@@ -64,7 +65,7 @@ export async function runReapCommand(options: ReapOptions, globals: GlobalOption
   // Before anything is read or asked of AWS: a script without --yes learns at once that it must say so.
   checkConfirmable(io, { yes: options.yes, dryRun: options.dryRun, command: "cws ami reap" });
   const olderThanMs = parseDuration(options.olderThan ?? DEFAULT_OLDER_THAN)!;
-  const regions = options.region !== undefined ? [options.region] : await regionsToSearch(globals);
+  const regions = options.region !== undefined ? [...new Set(options.region)] : await regionsToSearch(globals);
   if (regions.length === 0) {
     throw new CwsError("NO_REGIONS", `no region to search: no template in ${globals.templatesDir} names one, and ${globals.registry} has no AMI`, {
       suggestion: "pass --region R, or run cws from the repository root (or pass --templates-dir)",
@@ -90,7 +91,7 @@ export async function runReapCommand(options: ReapOptions, globals: GlobalOption
   }
   const searched = regions.filter((region) => !regionErrors.some((e) => e.region === region));
   // The table reads build by build: region, build, then instance, group, image, as a build makes them.
-  const order = (l: Leftover) => [regions.indexOf(l.region), l.buildId, KIND_ORDER[l.kind], l.id] as const;
+  const order = (l: Leftover) => [regions.indexOf(l.region), l.buildId, LEFTOVER_KIND_ORDER[l.kind], l.id] as const;
   leftovers.sort((a, b) => {
     const [x, y] = [order(a), order(b)];
     return x[0] - y[0] || compare(x[1], y[1]) || x[2] - y[2] || compare(x[3], y[3]);
@@ -123,6 +124,8 @@ export async function runReapCommand(options: ReapOptions, globals: GlobalOption
       });
       try {
         outcomes = await applyReap(decisions, { ec2: (region) => aws.ec2(region), poll: pollSettingsFromEnv(io.env), signal: controller.signal, progress: say });
+        // A signal that came during the last removal counts: it stopped the command, whose exit code and summary say so.
+        await signalsDelivered();
       } finally {
         unsubscribe?.();
       }

@@ -1,7 +1,7 @@
 import type { BuildOwner } from "../builder/build-owner.js";
 import { buildStartedAt, DEFAULT_ROOT_VOLUME_GB } from "../builder/context.js";
 import { imageCopyWaitTimeoutMs, imageWaitTimeoutMs } from "../builder/image-lifecycle.js";
-import { durationFlag, formatDuration } from "../duration.js";
+import { describeLimit } from "../duration.js";
 import { ownerState } from "../process-owner.js";
 import type { ProcessProbe } from "../process-probe.js";
 
@@ -26,9 +26,16 @@ import type { ProcessProbe } from "../process-probe.js";
  *   build may still be running. A pending image must also be older than the
  *   longest a build or copy of its size waits for it, so that a live build
  *   elsewhere never loses the image it is waiting for.
+ * - A date in the future (a build id's stamp, or EC2's date of a resource,
+ *   later than the clock by more than CLOCK_SKEW_MS) says nothing about the
+ *   age: the build is dated by what else there is, and kept when nothing else
+ *   dates it (the owner file still decides first).
  */
 
 export type LeftoverKind = "instance" | "security-group" | "image";
+
+/** The order a build makes them, and the order they are listed in: instance, security group, image. */
+export const LEFTOVER_KIND_ORDER: Readonly<Record<LeftoverKind, number>> = { instance: 0, "security-group": 1, image: 2 };
 
 /** A resource tagged cws:managed-by=cws and cws:build-id that a finished build would not have left. */
 export interface Leftover {
@@ -61,6 +68,12 @@ export interface ReapContext {
   processes: ProcessProbe | undefined;
 }
 
+/**
+ * How far in the future a date may be and still count as now: two clocks (this machine's and
+ * the one that stamped a build id, or EC2's) differ by seconds, or minutes on a machine without NTP.
+ */
+export const CLOCK_SKEW_MS = 10 * 60_000;
+
 /** Why a unit is removed or kept, as a fact the output words and the tests read. */
 export type ReapReason =
   | { kind: "owner-running"; pid: number }
@@ -76,6 +89,8 @@ export interface ReapDecision {
   reason: ReapReason;
   /** The age the decision went by: the build's since it started (a copy's since it was made); undefined when unknown. */
   ageMs: number | undefined;
+  /** The start its build id names, when that is in the future (more than CLOCK_SKEW_MS): the id cannot date the build. */
+  futureStart: Date | undefined;
   /** The reason in words, for the table. */
   why: string;
 }
@@ -98,60 +113,76 @@ export function planReap(leftovers: readonly Leftover[], context: ReapContext): 
   const verdicts = new Map([...units].map(([key, members]) => [key, judgeUnit(members, context)]));
   return leftovers.map((leftover) => {
     const verdict = verdicts.get(unitKey(leftover))!;
-    return { leftover, ...verdict, why: describeReason(verdict.reason, context.olderThanMs) };
+    return { leftover, ...verdict, why: describeReason(verdict, context.olderThanMs) };
   });
 }
 
-type Verdict = Pick<ReapDecision, "action" | "reason" | "ageMs">;
+type Verdict = Pick<ReapDecision, "action" | "reason" | "ageMs" | "futureStart">;
 
 function judgeUnit(members: readonly Leftover[], context: ReapContext): Verdict {
+  const { ageMs, futureStart } = unitAge(members, context.now);
+  const verdict = judgeByEvidence(members, context, ageMs);
+  return { ...verdict, ageMs, futureStart };
+}
+
+function judgeByEvidence(members: readonly Leftover[], context: ReapContext, ageMs: number | undefined): Pick<ReapDecision, "action" | "reason"> {
   const first = members[0]!;
-  const ageMs = unitAge(members, context.now);
   const owner = first.copy ? undefined : context.owners.get(first.buildId);
   let elsewhere: string | undefined;
   if (owner !== undefined && owner.host !== context.host) elsewhere = owner.host;
   else if (owner !== undefined && context.processes !== undefined) {
     const state = ownerState(context.processes, owner.pid, Date.parse(owner.started));
-    if (state === "running") return { action: "keep", reason: { kind: "owner-running", pid: owner.pid }, ageMs };
-    if (state === "gone" || state === "reused") return { action: "reap", reason: { kind: "owner-gone", pid: owner.pid, reused: state === "reused" }, ageMs };
+    if (state === "running") return { action: "keep", reason: { kind: "owner-running", pid: owner.pid } };
+    if (state === "gone" || state === "reused") return { action: "reap", reason: { kind: "owner-gone", pid: owner.pid, reused: state === "reused" } };
     // The process cannot be judged here: the age decides, as for a build of another machine.
   }
-  if (ageMs === undefined) return { action: "keep", reason: { kind: "age-unknown" }, ageMs };
-  if (ageMs <= context.olderThanMs) return { action: "keep", reason: { kind: "younger", elsewhere }, ageMs };
+  if (ageMs === undefined) return { action: "keep", reason: { kind: "age-unknown" } };
+  if (ageMs <= context.olderThanMs) return { action: "keep", reason: { kind: "younger", elsewhere } };
   for (const image of members.filter((m) => m.kind === "image" && m.state === "pending")) {
     const waitMs = (image.copy ? imageCopyWaitTimeoutMs : imageWaitTimeoutMs)(image.sizeGb ?? DEFAULT_ROOT_VOLUME_GB);
     const created = Date.parse(image.created ?? "");
     // An image without a date is as old as its build, which is older than the limit.
-    if (!Number.isNaN(created) && context.now.getTime() - created <= waitMs) return { action: "keep", reason: { kind: "image-still-awaited", imageId: image.id, waitMs }, ageMs };
+    if (!Number.isNaN(created) && context.now.getTime() - created <= waitMs) return { action: "keep", reason: { kind: "image-still-awaited", imageId: image.id, waitMs } };
   }
-  return { action: "reap", reason: { kind: "older", elsewhere }, ageMs };
+  return { action: "reap", reason: { kind: "older", elsewhere } };
 }
 
-/** A build's age from its id's stamp, else from its oldest dated resource; a copy's from when it was made. */
-function unitAge(members: readonly Leftover[], now: Date): number | undefined {
+/**
+ * A build's age from its id's stamp, else from its oldest dated resource; a copy's from when it was made.
+ * A date later than now (beyond the clock skew) is no evidence of age and is passed over: the build
+ * is dated by the others, or not at all. (Counted as now, it kept such a build "younger than the
+ * limit" until 2099.)
+ */
+function unitAge(members: readonly Leftover[], now: Date): { ageMs: number | undefined; futureStart: Date | undefined } {
   const first = members[0]!;
-  const started = first.copy ? undefined : buildStartedAt(first.buildId)?.getTime();
-  const dates = members.map((m) => Date.parse(m.created ?? "")).filter((t) => !Number.isNaN(t));
+  const latest = now.getTime() + CLOCK_SKEW_MS;
+  const stamp = first.copy ? undefined : buildStartedAt(first.buildId);
+  const futureStart = stamp !== undefined && stamp.getTime() > latest ? stamp : undefined;
+  const started = futureStart === undefined ? stamp?.getTime() : undefined;
+  const dates = members.map((m) => Date.parse(m.created ?? "")).filter((t) => !Number.isNaN(t) && t <= latest);
   const from = started ?? (dates.length > 0 ? Math.min(...dates) : undefined);
-  return from === undefined ? undefined : Math.max(0, now.getTime() - from);
+  return { ageMs: from === undefined ? undefined : Math.max(0, now.getTime() - from), futureStart };
 }
 
-function describeReason(reason: ReapReason, olderThanMs: number): string {
-  const limit = durationFlag(olderThanMs);
+function describeReason({ reason, futureStart }: Verdict, olderThanMs: number): string {
+  const limit = `${describeLimit(olderThanMs)} (--older-than)`;
   const where = (elsewhere: string | undefined) => (elsewhere === undefined ? "no build on this machine owns it" : `its build ran on host ${elsewhere}`);
+  // A build id dated in the future is said wherever the age decided: the age is then EC2's dates', or unknown.
+  const future = futureStart === undefined ? "" : `its build id's date (${futureStart.toISOString().replace(".000Z", "Z")}) is in the future`;
+  const dated = (text: string) => (future === "" ? text : `${future}, so it is dated by EC2: ${text}`);
   switch (reason.kind) {
     case "owner-running":
       return `its build is running on this machine (pid ${reason.pid})`;
     case "owner-gone":
       return reason.reused ? `its build's process ${reason.pid} is gone (the id now belongs to a later process)` : `its build's process ${reason.pid} is gone`;
     case "older":
-      return `older than ${limit}; ${where(reason.elsewhere)}`;
+      return dated(`older than ${limit}; ${where(reason.elsewhere)}`);
     case "younger":
-      return `younger than ${limit}; ${where(reason.elsewhere)}, and it may still be running`;
+      return dated(`younger than ${limit}; ${where(reason.elsewhere)}, and it may still be running`);
     case "image-still-awaited":
-      return `older than ${limit}, but image ${reason.imageId} is pending and a build may wait ${formatDuration(reason.waitMs / 1000)} for it`;
+      return dated(`older than ${limit}, but image ${reason.imageId} is pending and a build may wait ${describeLimit(reason.waitMs)} for it`);
     case "age-unknown":
-      return "its age is unknown (its build id does not say when the build started, and EC2 gives a security group no date)";
+      return future === "" ? "its age is unknown (its build id does not say when the build started, and EC2 gives a security group no date)" : `${future}: age unknown`;
   }
 }
 

@@ -1,6 +1,6 @@
-import { durationFlag, formatDuration } from "../duration.js";
+import { describeAge, durationFlag } from "../duration.js";
 import type { ReapOutcome } from "../lifecycle/reap.js";
-import type { Leftover, ReapDecision } from "../lifecycle/reap-plan.js";
+import { LEFTOVER_KIND_ORDER, type Leftover, type ReapDecision } from "../lifecycle/reap-plan.js";
 import { alignColumns } from "./columns.js";
 
 /**
@@ -29,7 +29,7 @@ function resource(leftover: Leftover): string {
   return `${KIND_WORDS[leftover.kind]} ${leftover.id}${detail.filter(Boolean).length ? ` (${detail.filter(Boolean).join(", ")})` : ""}`;
 }
 
-const age = (decision: ReapDecision) => (decision.ageMs === undefined ? "?" : formatDuration(decision.ageMs / 1000));
+const age = (decision: ReapDecision) => (decision.ageMs === undefined ? "unknown" : describeAge(decision.ageMs));
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 const builds = (decisions: readonly ReapDecision[]) => new Set(decisions.map((d) => `${d.leftover.region} ${d.leftover.copy ? d.leftover.id : d.leftover.buildId}`)).size;
 
@@ -40,7 +40,25 @@ export function formatReapPlan(report: Pick<ReapReport, "regions" | "olderThanMs
   if (decisions.length === 0) return `Nothing left behind by a build in ${where}.\n`;
   const rows = decisions.map((d) => [d.leftover.region, resource(d.leftover), d.leftover.buildId, d.leftover.template ?? "-", age(d), d.action, d.why]);
   const header = `Found ${count(decisions.length, "resource")} of ${count(builds(decisions), "build")} in ${where}:`;
-  return `${[header, ...alignColumns(["REGION", "RESOURCE", "BUILD", "TEMPLATE", "AGE", "ACTION", "WHY"], rows)].join("\n")}\n`;
+  return `${[header, ...alignColumns(["REGION", "RESOURCE", "BUILD", "TEMPLATE", "AGE", "ACTION", "WHY"], rows), ...byHand(decisions)].join("\n")}\n`;
+}
+
+/**
+ * What reap keeps because nothing dates it (a build id dated in the future, a group whose id has no date) it
+ * keeps for good: no age will ever pass the limit. The AWS CLI commands that remove it, in EC2's order, for
+ * whoever knows that no build is using it.
+ */
+function byHand(decisions: readonly ReapDecision[]): string[] {
+  const undated = decisions.filter((d) => d.action === "keep" && d.reason.kind === "age-unknown").sort((a, b) => LEFTOVER_KIND_ORDER[a.leftover.kind] - LEFTOVER_KIND_ORDER[b.leftover.kind]);
+  if (undated.length === 0) return [];
+  const future = undated.some((d) => d.futureStart !== undefined) ? " (a build id dated in the future may also mean that this machine's clock is behind)" : "";
+  const commands = undated.flatMap(({ leftover: { kind, region, id, snapshotIds } }) => {
+    const aws = (words: string) => `  aws ec2 ${words} --region ${region}`;
+    if (kind === "instance") return [aws(`terminate-instances --instance-ids ${id}`), aws(`wait instance-terminated --instance-ids ${id}`)];
+    if (kind === "security-group") return [aws(`delete-security-group --group-id ${id}`)];
+    return [aws(`deregister-image --image-id ${id}`), ...snapshotIds.map((snapshot) => aws(`delete-snapshot --snapshot-id ${snapshot}`))];
+  });
+  return [`Nothing dates ${count(undated.length, "resource")} above, so reap keeps ${undated.length === 1 ? "it" : "them"}${future}. If no build is using ${undated.length === 1 ? "it" : "them"}, remove ${undated.length === 1 ? "it" : "them"} by hand:`, ...commands];
 }
 
 /** How many of the found resources are to be removed, and of how many builds, in words: "3 resources of 1 build". */

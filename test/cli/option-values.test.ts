@@ -16,6 +16,14 @@ function check(spec: Pick<OptionSpec, "choices" | "value">, value: string, flag 
 
 /** For each kind of value: values it takes, and values it refuses with what the message says. */
 const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
+  // The form only: whether the shared AWS files have it is checkNamedProfiles' (test/e2e/aws-context.test.ts).
+  profile: {
+    good: ["default", "dev", "my-org:admin@prod", "a,b"],
+    bad: [
+      ["my profile", "not a profile name"],
+      ["dev\t", "not a profile name"],
+    ],
+  },
   region: {
     good: ["us-east-1", "eu-central-2", "ap-southeast-7", "us-gov-west-1", "cn-north-1"],
     bad: [

@@ -96,7 +96,7 @@ describe("cws ami reap (end to end, emulator)", () => {
     expect(reap.stderr).toContain("Searching us-east-1, us-west-2 for what builds left behind");
     const rows = reap.stdout.split("\n");
     const row = (id: string) => rows.find((line) => line.includes(` ${id} `) || line.includes(` ${id}`)) ?? "";
-    for (const id of [killedInstance.id, killedGroup.id, killedImage.id]) expect(row(id)).toMatch(new RegExp(`^us-east-1 .*${killed} +emu-basic +\\S+ +reap +its build's process \\d+ is gone$`));
+    for (const id of [killedInstance.id, killedGroup.id, killedImage.id]) expect(row(id)).toMatch(new RegExp(`^us-east-1 .*${killed} +emu-basic +\\d+ [a-z]+( \\d+ [a-z]+)? +reap +its build's process \\d+ is gone$`));
     for (const id of [...liveIds.instances, ...liveIds.groups]) expect(row(id)).toMatch(/ keep +its build is running on this machine \(pid \d+\)$/);
     expect(reap.stdout).toContain(`us-east-1  image ${killedImage.id}: deregistered, 1 snapshot deleted (${killedImage.snapshotIds[0]})`);
     expect(reap.stdout).toContain("3 of 3 resources removed; kept 2 resources (see WHY).");
@@ -232,7 +232,7 @@ describe("cws ami reap (end to end, emulator)", () => {
     writeFileSync(ownerFile, readFileSync(ownerFile, "utf8").replace(/"host": "[^"]*"/, '"host": "ci-runner-9"'));
     const young = await h.cws(["ami", "reap", "--yes", "--region", "us-east-1"]);
     expect(young.status).toBe(0);
-    expect(young.stdout).toMatch(/ keep +younger than 2h; its build ran on host ci-runner-9, and it may still be running\n/);
+    expect(young.stdout).toMatch(/ keep +younger than 2 hours \(--older-than\); its build ran on host ci-runner-9, and it may still be running\n/);
     expect(young.stdout).toContain("Nothing to remove; kept 2 resources (see WHY).");
     expect(resourceIds(h)).toEqual(left);
     expect(mutatingCalls(h)).toEqual([]);
@@ -240,7 +240,7 @@ describe("cws ami reap (end to end, emulator)", () => {
     const old = await h.cws(["ami", "reap", "--yes", "--region", "us-east-1", "--older-than", "1s", "--json"]);
     expect(old.status).toBe(0);
     expect(JSON.parse(old.stdout)).toMatchObject({ regions: ["us-east-1"], ending: "done", counts: { reap: 2, removed: 2 } });
-    expect(JSON.parse(old.stdout).resources.map((r: { why: string }) => r.why)).toEqual(["older than 1s; its build ran on host ci-runner-9", "older than 1s; its build ran on host ci-runner-9"]);
+    expect(JSON.parse(old.stdout).resources.map((r: { why: string }) => r.why)).toEqual(["older than 1 second (--older-than); its build ran on host ci-runner-9", "older than 1 second (--older-than); its build ran on host ci-runner-9"]);
     expect(resourceIds(h)).toEqual({ instances: [], groups: [], images: [], snapshots: [] });
     // Another host's owner file is not this machine's to remove.
     expect(buildOwnerIds(h)).toEqual([killed]);
@@ -264,6 +264,61 @@ describe("cws ami reap (end to end, emulator)", () => {
     const one = await h.cws(["ami", "reap", "--dry-run", "--region", "us-west-2"]);
     expect(one.status).toBe(0);
     expect(one.stdout).toBe("Nothing left behind by a build in us-west-2 (--older-than 2h).\n");
+    // Repeated: every region given is searched (not only the last), in the order given.
+    h.emulator.stats.reset();
+    const two = await h.cws(["ami", "reap", "--dry-run", "--region", "us-west-2", "--region", "eu-central-1"]);
+    expect(two.status, two.stderr).toBe(0);
+    expect(two.stdout).toBe("Nothing left behind by a build in us-west-2, eu-central-1 (--older-than 2h).\n");
+    expect(h.emulator.stats.calls["ec2:DescribeInstances"]).toBe(2);
+  });
+
+  it("a signal during the last removal: it finishes, and reap exits 128 + the signal's number, its summary and document saying it was interrupted", { timeout: 120_000 }, async () => {
+    harness = await startHarness();
+    const h = harness;
+    /** `cws ami reap --yes …` that gets `signal` while EC2 answers the call `action` (answered all the same). */
+    const reapSignalledDuring = async (action: string, signal: NodeJS.Signals, extra: string[] = []) => {
+      let reap: import("node:child_process").ChildProcess | undefined;
+      let sent = false;
+      const fault = h.emulator.faults.add({
+        service: "ec2",
+        action,
+        code: "Unused",
+        times: 1,
+        match: () => {
+          if (!sent) reap?.kill(signal);
+          sent = true;
+          return false;
+        },
+      });
+      const result = await h.cws(["ami", "reap", "--yes", "--region", "us-east-1", ...extra], { onStderr: (_, child) => (reap ??= child) });
+      fault.remove();
+      expect(sent, result.stderr).toBe(true);
+      return result;
+    };
+
+    // A killed build: its group is deleted last, once its instance is terminated.
+    await killedBuild(h, "emu-slow", "tick 2");
+    const left = resourceIds(h);
+    const term = await reapSignalledDuring("DeleteSecurityGroup", "SIGTERM");
+    expect(term.status, term.stderr + term.stdout).toBe(143);
+    expect(term.stderr).toContain("SIGTERM: finishing the calls under way and starting no more");
+    expect(term.stdout).toContain(`  us-east-1  security group ${left.groups[0]}: deleted\n2 of 2 resources removed (interrupted).\n`);
+    expect(resourceIds(h)).toEqual({ instances: [], groups: [], images: [], snapshots: [] });
+
+    // A failed image of a build long gone: its last snapshot is its last call.
+    for (const [signal, code] of [["SIGINT", 130], ["SIGHUP", 129]] as const) {
+      const image = h.emulator.addImage("us-east-1", {
+        name: `left-${signal}`,
+        state: "failed",
+        snapshots: 2,
+        tags: { "cws:managed-by": "cws", "cws:build-id": "20200101t000000z-abcdef", "cws:template": "emu-basic" },
+      });
+      const result = await reapSignalledDuring("DeleteSnapshot", signal, ["--json"]);
+      expect(result.status, result.stderr).toBe(code);
+      // The first snapshot's deletion was under way: the image is deregistered and both snapshots go, then nothing more.
+      expect(JSON.parse(result.stdout)).toMatchObject({ ending: "interrupted", counts: { reap: 1, removed: 1 }, exitCode: code, resources: [{ id: image.imageId, result: "removed", snapshotIds: image.snapshotIds }] });
+      expect(resourceIds(h)).toEqual({ instances: [], groups: [], images: [], snapshots: [] });
+    }
   });
 
   it("asks on a terminal: no, or no answer (Ctrl-D), keeps everything (exit 1), yes removes", { timeout: 120_000 }, async () => {

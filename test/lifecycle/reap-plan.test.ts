@@ -94,8 +94,8 @@ describe("a build with no owner here, or one on another host", () => {
     const old = buildAgo(2 * HOUR + 1_000, 0x222222);
     const decisions = planReap([...buildLeftovers(young), ...buildLeftovers(old)], context());
     expect(actions(decisions)).toEqual([...ALL_KEPT, ...ALL_REAPED]);
-    expect(decisions[0]?.why).toBe("younger than 2h; no build on this machine owns it, and it may still be running");
-    expect(decisions[3]?.why).toBe("older than 2h; no build on this machine owns it");
+    expect(decisions[0]?.why).toBe("younger than 2 hours (--older-than); no build on this machine owns it, and it may still be running");
+    expect(decisions[3]?.why).toBe("older than 2 hours (--older-than); no build on this machine owns it");
   });
 
   it("names the other host, never asks this machine about its process id, and follows the limit", () => {
@@ -104,8 +104,8 @@ describe("a build with no owner here, or one on another host", () => {
     // The same pids are gone here: that must not matter for another host's builds.
     const decisions = planReap([...buildLeftovers(young), ...buildLeftovers(old)], context({ owners: owners(owner(young, 4242, "ci-runner-7"), owner(old, 4343, "ci-runner-7")) }));
     expect(actions(decisions)).toEqual([...ALL_KEPT, ...ALL_REAPED]);
-    expect(decisions[0]?.why).toBe("younger than 2h; its build ran on host ci-runner-7, and it may still be running");
-    expect(decisions[5]?.why).toBe("older than 2h; its build ran on host ci-runner-7");
+    expect(decisions[0]?.why).toBe("younger than 2 hours (--older-than); its build ran on host ci-runner-7, and it may still be running");
+    expect(decisions[5]?.why).toBe("older than 2 hours (--older-than); its build ran on host ci-runner-7");
   });
 
   it("takes the limit it is given", () => {
@@ -119,7 +119,7 @@ describe("a build with no owner here, or one on another host", () => {
     const big = buildAgo(3 * HOUR);
     const decisions = planReap(buildLeftovers(big, { imageAgoMs: HOUR, sizeGb: 500 }), context());
     expect(actions(decisions)).toEqual(ALL_KEPT);
-    expect(decisions[0]?.why).toBe(`older than 2h, but image ami-${big.slice(-6)} is pending and a build may wait 4h 30m for it`);
+    expect(decisions[0]?.why).toBe(`older than 2 hours (--older-than), but image ami-${big.slice(-6)} is pending and a build may wait 4 hours 30 minutes for it`);
     // The same image failed: nothing waits for it.
     expect(actions(planReap(buildLeftovers(big, { imageAgoMs: HOUR, sizeGb: 500, imageState: "failed" }), context()))).toEqual(ALL_REAPED);
     // An 8 GiB image pending for an hour is past its 24 minutes.
@@ -150,6 +150,43 @@ describe("a build with no owner here, or one on another host", () => {
       ["sg-2", "keep", undefined],
     ]);
     expect(decisions[2]?.why).toMatch(/^its age is unknown/);
+  });
+});
+
+describe("a date in the future (a build id stamped by a clock ahead, or a hand-made one)", () => {
+  const FUTURE = "20991231t000000z-ffffff";
+  const group = (buildId: string, id = "sg-1"): Leftover => ({ region: "us-east-1", kind: "security-group", id, buildId, template: undefined, state: undefined, created: undefined, copy: false, snapshotIds: [], sizeGb: undefined });
+  const instance = (buildId: string, agoMs: number): Leftover => ({ ...group(buildId), kind: "instance", id: "i-1", state: "running", created: iso(agoMs) });
+
+  it("leaves the age unknown, keeps the build and says why, rather than calling it younger than the limit", () => {
+    for (const olderThanMs of [2 * HOUR, 1_000]) {
+      const [decision] = planReap([group(FUTURE)], context({ olderThanMs }));
+      expect(decision).toMatchObject({ action: "keep", reason: { kind: "age-unknown" }, ageMs: undefined, futureStart: new Date("2099-12-31T00:00:00Z") });
+      expect(decision?.why).toBe("its build id's date (2099-12-31T00:00:00Z) is in the future: age unknown");
+    }
+  });
+
+  it("is decided by the owner file first: a gone process is reaped at once, a live one kept", () => {
+    const ctx = context({ owners: owners({ ...owner(buildAgo(0), 4242), buildId: FUTURE, started: iso(HOUR) }) });
+    expect(planReap([group(FUTURE)], ctx)[0]).toMatchObject({ action: "reap", reason: { kind: "owner-gone", pid: 4242 } });
+    expect(planReap([group(FUTURE)], { ...ctx, processes: probe({ 4242: NOW.getTime() - 2 * HOUR }) })[0]).toMatchObject({ action: "keep", reason: { kind: "owner-running" } });
+  });
+
+  it("is dated by EC2's dates of its resources when they have them, and says so", () => {
+    const decisions = planReap([instance(FUTURE, 3 * HOUR), group(FUTURE)], context());
+    expect(actions(decisions)).toEqual(["instance reap", "security-group reap"]);
+    expect(decisions[1]).toMatchObject({ ageMs: 3 * HOUR, futureStart: new Date("2099-12-31T00:00:00Z") });
+    expect(decisions[1]?.why).toBe("its build id's date (2099-12-31T00:00:00Z) is in the future, so it is dated by EC2: older than 2 hours (--older-than); no build on this machine owns it");
+    expect(actions(planReap([instance(FUTURE, 10 * MINUTE), group(FUTURE)], context()))).toEqual(["instance keep", "security-group keep"]);
+  });
+
+  it("passes over an EC2 date in the future too, and counts a date within the clock skew as now", () => {
+    expect(planReap([instance("handmade", -HOUR)], context())[0]).toMatchObject({ action: "keep", reason: { kind: "age-unknown" }, ageMs: undefined, futureStart: undefined });
+    // Five minutes ahead: another machine's clock, not a date to distrust.
+    const soon = newBuildId(new Date(NOW.getTime() + 5 * MINUTE), () => 0.5);
+    expect(planReap([group(soon)], context())[0]).toMatchObject({ action: "keep", reason: { kind: "younger" }, ageMs: 0, futureStart: undefined });
+    const later = newBuildId(new Date(NOW.getTime() + 11 * MINUTE), () => 0.5);
+    expect(planReap([group(later)], context())[0]).toMatchObject({ action: "keep", reason: { kind: "age-unknown" }, futureStart: buildStartedAt(later) });
   });
 });
 

@@ -59,7 +59,7 @@ describe("findLeftovers", () => {
 /** A decision as the plan makes it, for a leftover of build `buildId`. */
 function decision(kind: Leftover["kind"], id: string, action: "reap" | "keep", extra: Partial<Leftover> = {}): ReapDecision {
   const leftover: Leftover = { region: "us-east-1", kind, id, buildId: "b1", template: "t", state: undefined, created: undefined, copy: false, snapshotIds: [], sizeGb: undefined, ...extra };
-  return { leftover, action, reason: action === "reap" ? { kind: "owner-gone", pid: 1, reused: false } : { kind: "owner-running", pid: 1 }, ageMs: 0, why: "" };
+  return { leftover, action, reason: action === "reap" ? { kind: "owner-gone", pid: 1, reused: false } : { kind: "owner-running", pid: 1 }, ageMs: 0, futureStart: undefined, why: "" };
 }
 
 /** An account whose calls are logged in order; terminations take effect after `terminateAfter` looks. */

@@ -12,6 +12,7 @@ function outcome(kind: Leftover["kind"], id: string, action: "reap" | "keep", re
     action,
     reason: action === "reap" ? { kind: "owner-gone", pid: 4242, reused: false } : { kind: "owner-running", pid: 5151 },
     ageMs: 3_900_000,
+    futureStart: undefined,
     why: action === "reap" ? "its build's process 4242 is gone" : "its build is running on this machine (pid 5151)",
   };
   return { decision, result };
@@ -34,15 +35,43 @@ describe("reap's table", () => {
     expect(formatReapPlan(report())).toBe(
       [
         "Found 5 resources of 3 builds in eu-west-1, us-east-1 (--older-than 2h):",
-        "REGION     RESOURCE                                  BUILD                    TEMPLATE    AGE    ACTION  WHY",
-        "us-east-1  instance i-1 (stopped)                    20261128t083012z-4f2a1c  r-research  1h 5m  reap    its build's process 4242 is gone",
-        "us-east-1  security group sg-1                       20261128t083012z-4f2a1c  r-research  1h 5m  reap    its build's process 4242 is gone",
-        "us-east-1  image ami-1 (pending, 2 snapshots)        20261128t083012z-4f2a1c  r-research  1h 5m  reap    its build's process 4242 is gone",
-        "eu-west-1  image ami-2 (failed, 1 snapshot, a copy)  20261128t083012z-4f2a1c  r-research  1h 5m  reap    its build's process 4242 is gone",
-        "us-east-1  instance i-9 (running)                    20261128t110000z-aaaaaa  -           1h 5m  keep    its build is running on this machine (pid 5151)",
+        "REGION     RESOURCE                                  BUILD                    TEMPLATE    AGE               ACTION  WHY",
+        "us-east-1  instance i-1 (stopped)                    20261128t083012z-4f2a1c  r-research  1 hour 5 minutes  reap    its build's process 4242 is gone",
+        "us-east-1  security group sg-1                       20261128t083012z-4f2a1c  r-research  1 hour 5 minutes  reap    its build's process 4242 is gone",
+        "us-east-1  image ami-1 (pending, 2 snapshots)        20261128t083012z-4f2a1c  r-research  1 hour 5 minutes  reap    its build's process 4242 is gone",
+        "eu-west-1  image ami-2 (failed, 1 snapshot, a copy)  20261128t083012z-4f2a1c  r-research  1 hour 5 minutes  reap    its build's process 4242 is gone",
+        "us-east-1  instance i-9 (running)                    20261128t110000z-aaaaaa  -           1 hour 5 minutes  keep    its build is running on this machine (pid 5151)",
         "",
       ].join("\n"),
     );
+  });
+
+  it("writes ages as the rest of cws does (describeAge), in days and years when old", () => {
+    const aged = (ageMs: number | undefined) => ({ ...found[4]!, decision: { ...found[4]!.decision, ageMs } });
+    const ages = formatReapPlan(report({ outcomes: [aged(218_046_000_000), aged(1_728_060_000), aged(40_000), aged(undefined)] }))
+      .split("\n")
+      .slice(2, 6)
+      .map((row) => row.split(/ {2,}/)[4]);
+    // 60568 hours 31 minutes and 480 hours 1 minute used to read "60568h 31m" and "480h 1m".
+    expect(ages).toEqual(["6.9 years", "20 days", "40 seconds", "unknown"]);
+  });
+
+  it("says how to remove by hand what nothing dates, in EC2's order, since reap keeps it for good", () => {
+    const undated = (kind: Leftover["kind"], id: string, extra: Partial<Leftover> = {}): ReapOutcome => {
+      const { decision } = outcome(kind, id, "keep", undefined, { buildId: "20991231t000000z-ffffff", ...extra });
+      return { decision: { ...decision, reason: { kind: "age-unknown" }, ageMs: undefined, futureStart: new Date("2099-12-31T00:00:00Z"), why: "its build id's date (2099-12-31T00:00:00Z) is in the future: age unknown" }, result: undefined };
+    };
+    const text = formatReapPlan(report({ outcomes: [undated("security-group", "sg-7"), undated("image", "ami-7", { state: "failed", snapshotIds: ["snap-7"] }), undated("instance", "i-7", { state: "running" }), found[0]!] }));
+    expect(text.split("\n").slice(6)).toEqual([
+      "Nothing dates 3 resources above, so reap keeps them (a build id dated in the future may also mean that this machine's clock is behind). If no build is using them, remove them by hand:",
+      "  aws ec2 terminate-instances --instance-ids i-7 --region us-east-1",
+      "  aws ec2 wait instance-terminated --instance-ids i-7 --region us-east-1",
+      "  aws ec2 delete-security-group --group-id sg-7 --region us-east-1",
+      "  aws ec2 deregister-image --image-id ami-7 --region us-east-1",
+      "  aws ec2 delete-snapshot --snapshot-id snap-7 --region us-east-1",
+      "",
+    ]);
+    expect(formatReapPlan(report())).not.toContain("by hand");
   });
 
   it("says so when nothing was found", () => {
