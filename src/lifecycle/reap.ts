@@ -1,4 +1,4 @@
-import type { Ec2Port, Tags } from "../aws/ports.js";
+import type { Ec2Port, ImageInfo, Tags } from "../aws/ports.js";
 import { deleteImageAndSnapshots } from "../builder/image-lifecycle.js";
 import type { PollSettings } from "../builder/poll.js";
 import { InterruptedError } from "../builder/runner.js";
@@ -18,14 +18,24 @@ import { LIVE_INSTANCE_STATES, UNFINISHED_IMAGE_STATES, type Leftover, type Reap
 
 const MANAGED: Tags = { "cws:managed-by": "cws" };
 const BUILD_ID_TAG = "cws:build-id";
+const VALIDATED_TAG = "cws:validated";
+
+/** An available image whose build never gave its verdict on a fresh instance (cws:validated=pending). */
+function isUnjudged(image: { state: string; tags: Tags }): boolean {
+  return image.state === "available" && ownValue(image.tags, VALIDATED_TAG) === "pending";
+}
 
 /** The resources in this port's region that carry cws:managed-by=cws and a cws:build-id: live instances, security groups, unfinished images. */
 export async function findLeftovers(ec2: Ec2Port): Promise<Leftover[]> {
-  const [instances, groups, images] = await Promise.all([
+  const [instances, groups, unfinished, unjudged] = await Promise.all([
     ec2.describeInstances({ tags: MANAGED, states: [...LIVE_INSTANCE_STATES] }),
     ec2.describeSecurityGroups({ tags: MANAGED }),
     ec2.describeImages({ owners: ["self"], states: [...UNFINISHED_IMAGE_STATES], tags: MANAGED }),
+    // Available, but its build was still testing it on a fresh instance (--verify) when it stopped: no verdict will come.
+    ec2.describeImages({ owners: ["self"], states: ["available"], tags: { ...MANAGED, [VALIDATED_TAG]: "pending" } }),
   ]);
+  const unfinishedState = (i: ImageInfo) => (UNFINISHED_IMAGE_STATES as readonly string[]).includes(i.state);
+  const images = [...unfinished.filter(unfinishedState), ...unjudged.filter(isUnjudged)];
   const region = ec2.region;
   // The filters asked for the tag; each resource is checked again, so that nothing else is touched whatever a filter did.
   const ours = (tags: Tags) => ownValue(tags, "cws:managed-by") === "cws" && (ownValue(tags, BUILD_ID_TAG) ?? "") !== "";
@@ -38,7 +48,7 @@ export async function findLeftovers(ec2: Ec2Port): Promise<Leftover[]> {
       .filter((g) => ours(g.tags))
       .map((g): Leftover => ({ ...common(g.tags), kind: "security-group", id: g.groupId, state: undefined, created: undefined, copy: false, snapshotIds: [], sizeGb: undefined })),
     ...images
-      .filter((i) => ours(i.tags) && (UNFINISHED_IMAGE_STATES as readonly string[]).includes(i.state))
+      .filter((i) => ours(i.tags))
       .map(
         (i): Leftover => ({
           ...common(i.tags),

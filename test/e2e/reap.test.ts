@@ -172,6 +172,23 @@ describe("cws ami reap (end to end, emulator)", () => {
     expect(buildOwnerIds(h)).toEqual([]);
   });
 
+  it("build --verify killed while it tests the image on a fresh instance: reap takes both instances, the group and the image no verdict will come for", { timeout: 120_000 }, async () => {
+    harness = await startHarness();
+    const h = harness;
+    await killedBuild(h, "emu-boot-service", "Fresh instance launched", ["--verify"]);
+    const left = resourceIds(h);
+    expect(left.instances).toHaveLength(2);
+    const unjudged = h.emulator.images("us-east-1").filter((i) => i.tags["cws:validated"] === "pending");
+    expect(unjudged.map((i) => i.state)).toEqual(["available"]);
+    expect(left.images).toEqual([unjudged[0]!.id]);
+    const reap = await h.cws(["ami", "reap", "--yes"]);
+    expect(reap.status, reap.stderr + reap.stdout).toBe(0);
+    expect(reap.stdout).toMatch(new RegExp(` image ${unjudged[0]!.id} \\(available, 1 snapshot\\) .* reap +its build's process \\d+ is gone\n`));
+    expect(resourceIds(h)).toMatchObject({ instances: [], groups: [] });
+    expect(h.emulator.images("us-east-1").map((i) => i.id)).not.toContain(unjudged[0]!.id);
+    expect(h.emulator.snapshots("us-east-1").filter((s) => unjudged[0]!.snapshotIds.includes(s.id))).toEqual([]);
+  });
+
   it("validate: its fresh instance has an owner file while it runs, and is reaped at once when validate is killed with SIGKILL", { timeout: 120_000 }, async () => {
     harness = await startHarness();
     const h = harness;

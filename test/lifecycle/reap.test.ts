@@ -29,7 +29,14 @@ describe("findLeftovers", () => {
       },
       describeImages: async (filter) => {
         asked.push(["images", filter]);
-        return [image("ami-1", build), image("ami-2", { ...build, "cws:copied-from": "us-east-1/ami-0" }, "failed"), image("ami-3", build, "available")];
+        // The same answer to both image calls: only what each asked for is taken, once.
+        return [
+          image("ami-1", build),
+          image("ami-2", { ...build, "cws:copied-from": "us-east-1/ami-0" }, "failed"),
+          image("ami-3", build, "available"),
+          image("ami-4", { ...build, "cws:validated": "pending" }, "available"),
+          image("ami-5", { ...build, "cws:validated": "true" }, "available"),
+        ];
       },
     });
     const found = await findLeftovers(ec2);
@@ -37,12 +44,15 @@ describe("findLeftovers", () => {
       ["instances", { tags: MANAGED, states: ["pending", "running", "stopping", "stopped", "shutting-down"] }],
       ["groups", { tags: MANAGED }],
       ["images", { owners: ["self"], states: ["pending", "failed", "error", "invalid"], tags: MANAGED }],
+      ["images", { owners: ["self"], states: ["available"], tags: { ...MANAGED, "cws:validated": "pending" } }],
     ]);
     expect(found).toEqual<Leftover[]>([
       { region: "eu-west-1", kind: "instance", id: "i-1", buildId: "b1", template: "r-research", state: "stopped", created: "2026-11-28T08:31:00.000Z", copy: false, snapshotIds: [], sizeGb: undefined },
       { region: "eu-west-1", kind: "security-group", id: "sg-1", buildId: "b1", template: "r-research", state: undefined, created: undefined, copy: false, snapshotIds: [], sizeGb: undefined },
       { region: "eu-west-1", kind: "image", id: "ami-1", buildId: "b1", template: "r-research", state: "pending", created: "2026-11-28T08:50:00.000Z", copy: false, snapshotIds: ["snap-ami-1"], sizeGb: 30 },
       { region: "eu-west-1", kind: "image", id: "ami-2", buildId: "b1", template: "r-research", state: "failed", created: "2026-11-28T08:50:00.000Z", copy: true, snapshotIds: ["snap-ami-2"], sizeGb: 30 },
+      // Available, but its build stopped while testing it on a fresh instance: never judged.
+      { region: "eu-west-1", kind: "image", id: "ami-4", buildId: "b1", template: "r-research", state: "available", created: "2026-11-28T08:50:00.000Z", copy: false, snapshotIds: ["snap-ami-4"], sizeGb: 30 },
     ]);
   });
 
