@@ -26,12 +26,23 @@ export function parseDuration(text: string): number | undefined {
   return match ? Number(match[1]) * UNITS[match[2] as keyof typeof UNITS] : undefined;
 }
 
+/** A duration as the flags take it, in the largest unit that divides it exactly: 7200000 ms is `2h`, 5400000 ms `90m` (parseDuration's inverse). */
+export function durationFlag(ms: number): string {
+  const units = Object.entries(UNITS).reverse() as [keyof typeof UNITS, number][];
+  const [unit, size] = units.find(([, size]) => ms >= size && ms % size === 0) ?? ["s", UNITS.s];
+  return `${Math.round(ms / size)}${unit}`;
+}
+
 /**
  * An age in its largest unit and the one below, rounded down: "9 days 5
  * hours", "1 minute 30 seconds", "40 seconds". Two units, so an age just past
  * a limit does not read as the limit (one unit read 95 seconds as "1 minute").
+ * From two years on, in years to a tenth, rounded down ("6.9 years"): the
+ * days of such an age are a number nobody reads.
  */
 export function describeAge(ms: number): string {
+  const years = Math.floor(ms / UNITS.d / 365.25 * 10) / 10;
+  if (years >= 2) return `${years.toFixed(1)} years`;
   const counts = unitCounts(ms);
   const first = counts.findIndex(([, count]) => count > 0);
   return first === -1 ? "0 seconds" : inWords(counts.slice(first, first + 2));

@@ -24,6 +24,6 @@ export { processProbe, type ProcessProbe } from "./process-probe.js";
 export { isTemplateId } from "./template/template-id.js";
 export { dependencyGraph, describeCycle, type DependencyGraph, type GraphProblem, type GraphTemplate } from "./template/graph.js";
 export { templateContentHash, templateImageHash, imageContentHash } from "./template/content-hash.js";
-export { rollbackEntry, ssmParameterName } from "./registry/operations.js";
+export { markValidated, rollbackEntry, ssmParameterName } from "./registry/operations.js";
 export { mergeRegistries } from "./registry/merge.js";
 export { registrySchema, type Registry, type AmiRecord, type AmiEntry } from "./registry/schema.js";

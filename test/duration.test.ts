@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeAge, describeLimit, parseDuration } from "../src/duration.js";
+import { describeAge, describeLimit, durationFlag, parseDuration } from "../src/duration.js";
 
 const S = 1000;
 const M = 60 * S;
@@ -39,6 +39,9 @@ describe("describeAge: the largest unit and the one below, rounded down", () => 
     [9 * D + M, "9 days"],
     [9 * D + 5 * H + 59 * M, "9 days 5 hours"],
     [2 * H + 30 * S, "2 hours"],
+    [729 * D + 23 * H, "729 days 23 hours"],
+    [730.5 * D, "2.0 years"],
+    [60568 * H + 31 * M, "6.9 years"],
   ])("%s ms → %s", (ms, words) => {
     expect(describeAge(ms)).toBe(words);
   });
@@ -46,5 +49,21 @@ describe("describeAge: the largest unit and the one below, rounded down", () => 
   it("an age just past a limit does not read as that limit", () => {
     expect(describeAge(95 * S)).not.toBe(describeLimit(90 * S));
     expect(describeAge(3 * M + 10 * S)).not.toBe(describeLimit(90 * S));
+  });
+});
+
+describe("durationFlag", () => {
+  it("writes a duration as the flags take it, so that parseDuration reads it back", () => {
+    for (const text of ["1s", "59s", "30m", "90m", "2h", "36h", "1d", "6d", "1w", "2w"]) {
+      expect(durationFlag(parseDuration(text)!), text).toBe(text);
+    }
+  });
+
+  it("takes the largest unit that divides the duration exactly", () => {
+    expect(durationFlag(7_200_000)).toBe("2h");
+    expect(durationFlag(5_400_000)).toBe("90m");
+    expect(durationFlag(86_400_000)).toBe("1d");
+    expect(durationFlag(1_209_600_000)).toBe("2w");
+    expect(durationFlag(90_000)).toBe("90s");
   });
 });

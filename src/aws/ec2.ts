@@ -12,8 +12,13 @@ import {
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSnapshotsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
+  EnableImageDeprecationCommand,
   RunInstancesCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
@@ -26,10 +31,27 @@ import {
   type _InstanceType,
 } from "@aws-sdk/client-ec2";
 import { awsCall, collectPages, required, toTagList, toTagRecord } from "./call.js";
-import { isAwsError, type CopyImageRequest, type Ec2Port, type ImageFilter, type ImageInfo, type InstanceInfo, type LaunchRequest, type SubnetInfo, type Tags } from "./ports.js";
+import {
+  isAwsError,
+  type CopyImageRequest,
+  type Ec2Port,
+  type ImageFilter,
+  type ImageInfo,
+  type InstanceInfo,
+  type LaunchRequest,
+  type LaunchTemplateImage,
+  type SecurityGroupInfo,
+  type SnapshotInfo,
+  type SubnetInfo,
+  type Tags,
+} from "./ports.js";
 
 /** EC2's largest page for the Describe calls used here. */
 const PAGE_SIZE = 1000;
+/** The launch template Describe calls' largest page. */
+const LAUNCH_TEMPLATE_PAGE_SIZE = 200;
+/** The most values EC2 takes in one filter. */
+const FILTER_VALUES = 200;
 
 function tagFilters(tags: Tags | undefined): Filter[] {
   return Object.entries(tags ?? {}).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
@@ -48,7 +70,8 @@ function imageAndSnapshotTags(tags: Tags): TagSpecification[] {
   ];
 }
 
-function toImageInfo(image: Image): ImageInfo {
+/** `region`: the port's, where EC2 names a source without its region. */
+function toImageInfo(image: Image, region: string): ImageInfo {
   const mappings = image.BlockDeviceMappings ?? [];
   const root = mappings.find((m) => m.DeviceName !== undefined && m.DeviceName === image.RootDeviceName);
   const volumes = mappings.flatMap((m) => (m.Ebs ? [m.Ebs] : []));
@@ -63,6 +86,9 @@ function toImageInfo(image: Image): ImageInfo {
     rootVolumeSizeGb: root?.Ebs?.VolumeSize,
     snapshotIds: mappings.flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [])),
     ...(volumes.length > 0 ? { encrypted: volumes.every((ebs) => ebs.Encrypted === true) } : {}),
+    ...(volumes.length > 0 ? { totalVolumeSizeGb: volumes.reduce((sum, ebs) => sum + (ebs.VolumeSize ?? 0), 0) } : {}),
+    ...(image.DeprecationTime ? { deprecationTime: image.DeprecationTime } : {}),
+    ...(image.SourceImageId ? { source: { imageId: image.SourceImageId, region: image.SourceImageRegion ?? region } } : {}),
     tags: toTagRecord(image.Tags),
   };
 }
@@ -70,11 +96,13 @@ function toImageInfo(image: Image): ImageInfo {
 function toInstanceInfo(instance: Instance): InstanceInfo {
   return {
     instanceId: instance.InstanceId ?? "",
+    ...(instance.ImageId ? { imageId: instance.ImageId } : {}),
     state: instance.State?.Name ?? "unknown",
     stateReason: instance.StateReason?.Message,
     instanceType: instance.InstanceType ?? "",
     subnetId: instance.SubnetId,
     availabilityZone: instance.Placement?.AvailabilityZone,
+    ...(instance.LaunchTime ? { launchTime: instance.LaunchTime.toISOString() } : {}),
     tags: toTagRecord(instance.Tags),
   };
 }
@@ -112,7 +140,7 @@ export class Ec2Adapter implements Ec2Port {
       );
       return { items: page.Images, next: page.NextToken };
     });
-    return images.map(toImageInfo);
+    return images.map((image) => toImageInfo(image, this.region));
   }
 
   async defaultVpcId(): Promise<string | undefined> {
@@ -238,22 +266,30 @@ export class Ec2Adapter implements Ec2Port {
     }
   }
 
-  async describeInstances(filter: { tags?: Tags; states?: string[] }): Promise<InstanceInfo[]> {
+  async describeInstances(filter: { tags?: Tags; states?: string[]; imageIds?: readonly string[] }): Promise<InstanceInfo[]> {
     const filters = tagFilters(filter.tags);
     if (filter.states?.length) filters.push({ Name: "instance-state-name", Values: [...filter.states] });
-    const reservations = await collectPages("DescribeInstances", async (token) => {
-      const page = await awsCall("DescribeInstances", () =>
-        this.client.send(
-          new DescribeInstancesCommand({
-            ...(filters.length ? { Filters: filters } : {}),
-            MaxResults: PAGE_SIZE,
-            ...(token ? { NextToken: token } : {}),
-          }),
-        ),
-      );
-      return { items: page.Reservations, next: page.NextToken };
-    });
-    return instancesOf(reservations).map(toInstanceInfo);
+    if (filter.imageIds?.length === 0) return [];
+    // EC2 takes at most 200 values in a filter: many images are asked about 200 at a time.
+    const imageChunks = filter.imageIds === undefined ? [undefined] : chunks(filter.imageIds, FILTER_VALUES);
+    const found: InstanceInfo[] = [];
+    for (const imageIds of imageChunks) {
+      const chunkFilters = imageIds ? [...filters, { Name: "image-id", Values: imageIds }] : filters;
+      const reservations = await collectPages("DescribeInstances", async (token) => {
+        const page = await awsCall("DescribeInstances", () =>
+          this.client.send(
+            new DescribeInstancesCommand({
+              ...(chunkFilters.length ? { Filters: chunkFilters } : {}),
+              MaxResults: PAGE_SIZE,
+              ...(token ? { NextToken: token } : {}),
+            }),
+          ),
+        );
+        return { items: page.Reservations, next: page.NextToken };
+      });
+      found.push(...instancesOf(reservations).map(toInstanceInfo));
+    }
+    return found;
   }
 
   async stopInstance(instanceId: string): Promise<void> {
@@ -322,4 +358,95 @@ export class Ec2Adapter implements Ec2Port {
   async deleteSnapshot(snapshotId: string): Promise<void> {
     await awsCall("DeleteSnapshot", () => this.client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })));
   }
+
+  // --- cws ami cleanup
+
+  async describeSnapshots(filter: { owners?: string[]; tags?: Tags }): Promise<SnapshotInfo[]> {
+    const filters = tagFilters(filter.tags);
+    const snapshots = await collectPages("DescribeSnapshots", async (token) => {
+      const page = await awsCall("DescribeSnapshots", () =>
+        this.client.send(
+          new DescribeSnapshotsCommand({
+            ...(filter.owners?.length ? { OwnerIds: [...filter.owners] } : {}),
+            ...(filters.length ? { Filters: filters } : {}),
+            MaxResults: PAGE_SIZE,
+            ...(token ? { NextToken: token } : {}),
+          }),
+        ),
+      );
+      return { items: page.Snapshots, next: page.NextToken };
+    });
+    return snapshots.map((s) => ({
+      snapshotId: s.SnapshotId ?? "",
+      state: s.State ?? "",
+      startTime: s.StartTime?.toISOString() ?? "",
+      volumeSizeGb: s.VolumeSize ?? 0,
+      tags: toTagRecord(s.Tags),
+    }));
+  }
+
+  /**
+   * Every version, not only the default or latest: an Auto Scaling group or a
+   * person may launch any version by number. The image is reported as written
+   * (ResolveAlias off), so a `resolve:ssm:` parameter is seen as one and the
+   * caller resolves it with its own SSM permission, or says it could not.
+   */
+  async launchTemplateImages(): Promise<LaunchTemplateImage[]> {
+    const templates = await collectPages("DescribeLaunchTemplates", async (token) => {
+      const page = await awsCall("DescribeLaunchTemplates", () =>
+        this.client.send(new DescribeLaunchTemplatesCommand({ MaxResults: LAUNCH_TEMPLATE_PAGE_SIZE, ...(token ? { NextToken: token } : {}) })),
+      );
+      return { items: page.LaunchTemplates, next: page.NextToken };
+    });
+    const images: LaunchTemplateImage[] = [];
+    for (const template of templates) {
+      const launchTemplateId = required(template.LaunchTemplateId, "DescribeLaunchTemplates", "LaunchTemplateId");
+      const versions = await collectPages("DescribeLaunchTemplateVersions", async (token) => {
+        const page = await awsCall("DescribeLaunchTemplateVersions", () =>
+          this.client.send(
+            new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId, MaxResults: LAUNCH_TEMPLATE_PAGE_SIZE, ...(token ? { NextToken: token } : {}) }),
+          ),
+        );
+        return { items: page.LaunchTemplateVersions, next: page.NextToken };
+      });
+      for (const version of versions) {
+        images.push({
+          launchTemplateId,
+          launchTemplateName: version.LaunchTemplateName ?? template.LaunchTemplateName ?? "",
+          versionNumber: version.VersionNumber ?? 0,
+          imageId: version.LaunchTemplateData?.ImageId,
+        });
+      }
+    }
+    return images;
+  }
+
+  async enableImageDeprecation(imageId: string, deprecateAt: Date): Promise<void> {
+    await awsCall("EnableImageDeprecation", () => this.client.send(new EnableImageDeprecationCommand({ ImageId: imageId, DeprecateAt: deprecateAt })));
+  }
+
+  // cws ami reap
+
+  async describeSecurityGroups(filter: { tags?: Tags }): Promise<SecurityGroupInfo[]> {
+    const filters = tagFilters(filter.tags);
+    const groups = await collectPages("DescribeSecurityGroups", async (token) => {
+      const page = await awsCall("DescribeSecurityGroups", () =>
+        this.client.send(
+          new DescribeSecurityGroupsCommand({
+            ...(filters.length ? { Filters: filters } : {}),
+            MaxResults: PAGE_SIZE,
+            ...(token ? { NextToken: token } : {}),
+          }),
+        ),
+      );
+      return { items: page.SecurityGroups, next: page.NextToken };
+    });
+    return groups.map((g) => ({ groupId: g.GroupId ?? "", name: g.GroupName ?? "", vpcId: g.VpcId, tags: toTagRecord(g.Tags) }));
+  }
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

@@ -49,6 +49,17 @@ export interface ImageInfo {
    * snapshot to judge by.
    */
   encrypted?: boolean;
+  /** GiB of all its EBS volumes together (what its snapshots store at most); undefined when it has none. */
+  totalVolumeSizeGb?: number;
+  /** When EnableImageDeprecation deprecates (or deprecated) it, as EC2 gives it; undefined when never. */
+  deprecationTime?: string;
+  /**
+   * The image it was made from, as EC2 records it (SourceImageId and
+   * SourceImageRegion): a copy's source, or the image of the instance
+   * CreateImage was called on. Whatever its tags say; undefined when EC2 does
+   * not say (an older image, or one registered from snapshots).
+   */
+  source?: { imageId: string; region: string };
   tags: Tags;
 }
 
@@ -107,12 +118,45 @@ export interface LaunchRequest {
 
 export interface InstanceInfo {
   instanceId: string;
+  /** The image it was launched from. */
+  imageId?: string;
   state: string;
   stateReason: string | undefined;
   instanceType: string;
   subnetId: string | undefined;
   availabilityZone: string | undefined;
+  /** When the instance was launched (ISO 8601), as EC2 reports it. */
+  launchTime?: string;
   tags: Tags;
+}
+
+export interface SecurityGroupInfo {
+  groupId: string;
+  name: string;
+  vpcId: string | undefined;
+  tags: Tags;
+}
+
+// --- what cws ami cleanup reads and does beside a build's calls -------------
+
+/** One EBS snapshot of the account. */
+export interface SnapshotInfo {
+  snapshotId: string;
+  /** pending, completed, error, ... */
+  state: string;
+  /** When the snapshot was started (ISO 8601). */
+  startTime: string;
+  volumeSizeGb: number;
+  tags: Tags;
+}
+
+/** One version of a launch template and the image it launches, as written there. */
+export interface LaunchTemplateImage {
+  launchTemplateId: string;
+  launchTemplateName: string;
+  versionNumber: number;
+  /** An AMI id, `resolve:ssm:<parameter>` (resolved when an instance is launched), or undefined (none given). */
+  imageId: string | undefined;
 }
 
 export interface Ec2Port {
@@ -127,7 +171,8 @@ export interface Ec2Port {
   runInstance(request: LaunchRequest): Promise<InstanceInfo>;
   /** Undefined when the instance does not exist (any more). */
   describeInstance(instanceId: string): Promise<InstanceInfo | undefined>;
-  describeInstances(filter: { tags?: Tags; states?: string[] }): Promise<InstanceInfo[]>;
+  /** Every page; `imageIds`: launched from any of these images (asked 200 at a time, EC2's most values per filter). */
+  describeInstances(filter: { tags?: Tags; states?: string[]; imageIds?: readonly string[] }): Promise<InstanceInfo[]>;
   stopInstance(instanceId: string): Promise<void>;
   /** Idempotent: an instance that is already gone is not an error. */
   terminateInstance(instanceId: string): Promise<void>;
@@ -140,6 +185,17 @@ export interface Ec2Port {
   createTags(resourceIds: string[], tags: Tags): Promise<void>;
   deregisterImage(imageId: string): Promise<void>;
   deleteSnapshot(snapshotId: string): Promise<void>;
+  // cws ami cleanup
+  /** The account's snapshots with these tags (every page). */
+  describeSnapshots(filter: { owners?: string[]; tags?: Tags }): Promise<SnapshotInfo[]>;
+  /** Every version of every launch template in the region (DescribeLaunchTemplates, then each one's versions; every page). */
+  launchTemplateImages(): Promise<LaunchTemplateImage[]>;
+  /** Deprecate the image at `deprecateAt` (EC2 rounds it to the minute and refuses the past). */
+  enableImageDeprecation(imageId: string, deprecateAt: Date): Promise<void>;
+
+  // cws ami reap: what a killed build left behind.
+  /** Every security group with these exact tags, every page. */
+  describeSecurityGroups(filter: { tags?: Tags }): Promise<SecurityGroupInfo[]>;
 }
 
 export type PingStatus = "Online" | "ConnectionLost" | "Inactive" | "NotRegistered";

@@ -9,6 +9,7 @@ import { EC2Client, EC2ServiceException } from "@aws-sdk/client-ec2";
 import { IAMClient, IAMServiceException } from "@aws-sdk/client-iam";
 import { SSMClient, SSMServiceException } from "@aws-sdk/client-ssm";
 import { STSClient, STSServiceException } from "@aws-sdk/client-sts";
+import { NoOpLogger } from "@smithy/core/client";
 import { CwsError, EXIT } from "../errors.js";
 import { Ec2Adapter } from "./ec2.js";
 import { IamAdapter } from "./iam.js";
@@ -35,10 +36,29 @@ export const POLICY_DOCUMENT = "docs/iam/cws-cli-policy.json";
 
 export const CREDENTIALS_SUGGESTION = "configure credentials: aws configure, AWS_PROFILE=..., or aws sso login";
 
+/**
+ * What the SDK itself would print on stderr, minus the one warning that is not the user's concern
+ * here. Its credential chain warns (9 lines, `console.warn` unless the client has a logger of its own)
+ * whenever a profile is named while AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set, that it uses
+ * the profile and that a future release may not: cws names the profile to every client explicitly
+ * (config/aws-context.ts decides which), so the keys in the environment are not used whatever the SDK's
+ * default becomes. Every other warning goes where the SDK would send it. A NoOpLogger still, so that
+ * the SDK's per-request logging (which copies every input and output to log them) stays off.
+ */
+class SdkWarnings extends NoOpLogger {
+  override warn(...content: unknown[]): void {
+    if (content.some((part) => typeof part === "string" && part.includes("Multiple credential sources detected"))) return;
+    console.warn(...content);
+  }
+}
+
+const SDK_WARNINGS = new SdkWarnings();
+
 /** The configuration shared by every client; exported for tests. */
 export function clientConfig(region: string, options: AwsClientOptions) {
   return {
     region,
+    logger: SDK_WARNINGS,
     // Credentials come from the SDK's default provider chain (environment,
     // shared config and credentials files, SSO, process, container and
     // instance metadata); a profile given here is used by that chain just as
@@ -78,15 +98,40 @@ export function createAwsPorts(options: AwsClientOptions): AwsPorts {
     return port;
   }
 
+  // Each client's failures remember the profile they were made with, for describeAwsError to name.
+  const named = <C extends ProfileClient>(client: C): C => rememberProfile(client, options.profile);
   return {
-    ec2: (region) => cached(ec2, region, () => new Ec2Adapter(new EC2Client(clientConfig(region, options)), region)),
-    ssm: (region) => cached(ssm, region, () => new SsmAdapter(new SSMClient(clientConfig(region, options)), region)),
-    sts: (region) => cached(sts, region, () => new StsAdapter(new STSClient(clientConfig(region, options)))),
+    ec2: (region) => cached(ec2, region, () => new Ec2Adapter(named(new EC2Client(clientConfig(region, options))), region)),
+    ssm: (region) => cached(ssm, region, () => new SsmAdapter(named(new SSMClient(clientConfig(region, options))), region)),
+    sts: (region) => cached(sts, region, () => new StsAdapter(named(new STSClient(clientConfig(region, options))))),
     iam: (region) => {
       const home = iamRegion(region);
-      return cached(iam, home, () => new IamAdapter(new IAMClient(clientConfig(home, options))));
+      return cached(iam, home, () => new IamAdapter(named(new IAMClient(clientConfig(home, options)))));
     },
   };
+}
+
+/** The profile a failed call's client was made with, by the SDK's error: the credential chain's errors do not name it. */
+const PROFILE_OF_ERROR = new WeakMap<object, string>();
+
+/** Any of the SDK's clients (each types its middleware by its own commands' inputs and outputs). */
+interface ProfileClient {
+  middlewareStack: { add(middleware: never, options: { step: "initialize"; name: string }): void };
+}
+
+function rememberProfile<C extends ProfileClient>(client: C, profile: string | undefined): C {
+  if (profile === undefined) return client;
+  const middleware = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+    try {
+      return await next(args);
+    } catch (error) {
+      if (typeof error === "object" && error !== null) PROFILE_OF_ERROR.set(error, profile);
+      throw error;
+    }
+  };
+  // The first step: it sees what every later one throws, credential resolution included.
+  client.middlewareStack.add(middleware as never, { step: "initialize", name: "cwsProfileOfErrors" });
+  return client;
 }
 
 /** Error codes meaning the credentials are missing, expired, or not accepted. */
@@ -162,8 +207,13 @@ export function describeAwsError(error: unknown): CwsError | undefined {
   const where = callError !== undefined ? ` (${callError.action})` : "";
 
   if (CREDENTIAL_CODES.has(code) || /Could not load credentials/i.test(message)) {
-    return new CwsError("AWS_CREDENTIALS", `AWS credentials are missing, expired or not accepted${where}: ${code}: ${message}`, {
-      suggestion: CREDENTIALS_SUGGESTION,
+    const profile = PROFILE_OF_ERROR.get(sdkError as object) ?? PROFILE_OF_ERROR.get(error);
+    return new CwsError("AWS_CREDENTIALS", `AWS credentials ${profile === undefined ? "" : `of profile ${profile} `}are missing, expired or not accepted${where}: ${code}: ${message}`, {
+      ...(profile === undefined ? {} : { value: profile }),
+      suggestion:
+        profile === undefined
+          ? CREDENTIALS_SUGGESTION
+          : `aws configure list --profile ${profile} shows where its credentials come from; aws sso login --profile ${profile} if it signs in with SSO, aws configure --profile ${profile} to give it keys`,
       exitCode: EXIT.usage,
       cause: error,
     });

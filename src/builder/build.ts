@@ -1,25 +1,40 @@
-import { appendFile, mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { AwsPorts } from "../aws/ports.js";
 import { CwsError, EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
-import { fileError } from "../file-access.js";
 import { buildCost, snapshotMonthlyCost, type BuildCost, type StorageCost } from "../fleet/cost.js";
 import { describePrices, type PriceTable } from "../fleet/prices.js";
 import type { RegistryLockOptions } from "../registry/lock.js";
-import { BuildFailure, newBuildId, PreflightFailure, requestFor, rootVolumeSizeGb, type BuildContext, type BuildInput, type PipelineStep, type ValidationOutcome } from "./context.js";
+import { claimBuild, type BuildOwnerOptions } from "./build-owner.js";
+import {
+  BuildFailure,
+  newBuildId,
+  PreflightFailure,
+  requestFor,
+  rootVolumeSizeGb,
+  type BuildContext,
+  type BuildInput,
+  type PipelineStep,
+  type Purpose,
+  type ValidationOutcome,
+  type Verification,
+} from "./context.js";
+import { freshInstanceSteps } from "./fresh-instance.js";
+import { localLogs } from "./local-logs.js";
 import type { PollSettings } from "./poll.js";
-import type { BuildReporter } from "./reporter.js";
-import { runPipeline, type Outcome } from "./runner.js";
+import { reportSteps, type BuildReporter } from "./reporter.js";
+import { runPipeline, type Outcome, type StepEvents } from "./runner.js";
 import { resolveBaseAmi } from "./steps/base-ami.js";
 import { checkUpToDate } from "./steps/up-to-date.js";
-import { createImage } from "./steps/create-image.js";
+import { createImageStep } from "./steps/create-image.js";
+import { imageUnderTest } from "./steps/image-under-test.js";
 import { launchInstance } from "./steps/launch.js";
 import { preflight } from "./steps/preflight.js";
 import { provision } from "./steps/provision.js";
 import { publishToSsm, recordInRegistry } from "./steps/record.js";
+import { recordValidation } from "./steps/record-validation.js";
 import { securityGroup } from "./steps/security-group.js";
 import { generalizeAndStop } from "./steps/stop.js";
 import { validate } from "./steps/validate.js";
+import { verifyImage } from "./steps/verify.js";
 import { waitReady } from "./steps/wait-ready.js";
 
 /** The options that change which steps a build has. */
@@ -40,6 +55,12 @@ export interface PipelineOptions {
   force?: boolean;
   /** An image of the same content older than this is built again (--max-age). */
   maxAgeMs?: number | undefined;
+  /**
+   * Prove the new image on a fresh instance before it is recorded (--verify;
+   * build-all's default): its template's tests run on an instance launched
+   * from it, and an image that fails is kept out of the registry.
+   */
+  verify?: boolean;
 }
 
 /**
@@ -51,7 +72,7 @@ export interface PipelineOptions {
  * and only the steps that finish every build (registry, SSM) run after it. The
  * dry run describes this same list (plan.ts).
  */
-export function buildSteps({ registryFile, publishSsm = false, registryLock, parentRegistryFile, force = false, maxAgeMs }: PipelineOptions): PipelineStep[] {
+export function buildSteps({ registryFile, publishSsm = false, registryLock, parentRegistryFile, force = false, maxAgeMs, verify = false }: PipelineOptions): PipelineStep[] {
   return [
     preflight,
     resolveBaseAmi(parentRegistryFile ?? registryFile),
@@ -62,10 +83,31 @@ export function buildSteps({ registryFile, publishSsm = false, registryLock, par
     provision,
     validate,
     generalizeAndStop,
-    createImage,
+    createImageStep({ verify }),
+    ...(verify ? [verifyImage] : []),
     ...(registryFile ? [recordInRegistry(registryFile, registryLock)] : []),
     ...(publishSsm ? [publishToSsm] : []),
   ];
+}
+
+/** What changes the steps of a validation (`cws ami validate`). */
+export interface ValidationOptions {
+  /** The image to launch a fresh instance from. */
+  imageId: string;
+  /** Where to mark it validated; undefined: tag the image only. */
+  registryFile: string | undefined;
+  registryLock?: RegistryLockOptions;
+}
+
+/**
+ * The validation of an existing image (`cws ami validate`), as a list of the
+ * build's own steps: a preflight, the image, a security group with no inbound
+ * rules, the fresh-instance steps (launch, SSM, the template's tests), then
+ * the record of the verdict. The instance is terminated and the group deleted
+ * whatever happens, as in a build.
+ */
+export function validationSteps({ imageId, registryFile, registryLock }: ValidationOptions): PipelineStep[] {
+  return [preflight, imageUnderTest(imageId), securityGroup, ...freshInstanceSteps, recordValidation(registryFile, registryLock)];
 }
 
 export interface BuildResult {
@@ -96,9 +138,13 @@ export interface BuildResult {
   /** The step that failed or was interrupted. */
   failedStep?: string;
   /** Why it failed, with a code like every error cws reports (`AWS_CREDENTIALS`, `BUILD_FAILED`, …) and the value at fault. */
-  error?: { code: string; message: string; value?: string; suggestion?: string; logPath?: string; preflight: boolean };
+  error?: RunError;
   /** What the process exits with: 0 built, 1 the build failed, 2 the user's setup is at fault (preflight), 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (exitCodeOfSignal). */
   exitCode: ExitCode;
+  /** --verify: what the fresh instance from the new image found. */
+  verification?: Omit<Verification, "instanceSeconds">;
+  /** When the new image passed on a fresh instance (--verify), as tagged cws:validated-at. */
+  validatedAt?: string;
   /** What this build wrote the new AMI into: absent when nothing was (--no-registry-update, a pending image, a failure). */
   written: { registry?: string; ssmParameter?: string };
   /** The registry stayed on this AMI, pinned by a rollback, rather than take the up-to-date image (`imageId`): what users of the registry still get. */
@@ -134,7 +180,19 @@ export interface BuildResultCost {
   prices: string;
 }
 
-export interface BuildDeps extends PipelineOptions {
+/** Why a run (a build, a validation) failed, with a code like every error cws reports (`AWS_CREDENTIALS`, `BUILD_FAILED`, …). */
+export interface RunError {
+  code: string;
+  message: string;
+  value?: string;
+  suggestion?: string;
+  logPath?: string;
+  /** The user's setup is at fault (exit 2). */
+  preflight: boolean;
+}
+
+/** What a run of steps (a build, a validation) needs from outside. */
+export interface RunDeps {
   aws: AwsPorts;
   reporter: BuildReporter;
   poll: PollSettings;
@@ -146,16 +204,53 @@ export interface BuildDeps extends PipelineOptions {
   onStep?: (stepId: string, phase: "run" | "cleanup") => void;
   /** Turns an AWS error the user must act on (credentials, permissions) into a message and suggestion. */
   describeError?: (error: unknown) => CwsError | undefined;
+  /**
+   * Record which process runs the build or validation (`.cws/builds/<build-id>.json`)
+   * until its cleanups are done, so that `cws ami reap` can tell a killed run's
+   * leftovers at once; without it they are judged by their age.
+   */
+  owner?: BuildOwnerOptions;
+}
+
+export interface BuildDeps extends PipelineOptions, RunDeps {
   /** Prices to report the build's cost with (src/fleet/prices.ts); without them the result has `billing` only. */
   prices?: PriceTable;
 }
 
 /**
- * What failed a build, as every error of cws is told: a code, the message, the value at fault and what
- * to do. An AWS error the user must act on (credentials, permissions, no network) keeps its own code and
- * exit status; a preflight problem is the user's setup (exit 2); anything else failed the build (exit 1).
+ * A new run's context: its id, its request (with its log directory, made now) and its clients. `purpose`:
+ * a build's instance, or a fresh one to validate an image on.
  */
-function buildError(error: unknown, describe: BuildDeps["describeError"]): { error: NonNullable<BuildResult["error"]>; exitCode: ExitCode } {
+export async function newRunContext(input: BuildInput, deps: Pick<RunDeps, "aws" | "reporter" | "poll" | "now" | "onContext">, purpose: Purpose): Promise<BuildContext> {
+  const startedAt = (deps.now ?? (() => new Date()))();
+  const buildId = newBuildId(startedAt);
+  const request = requestFor(input, buildId);
+  const ctx: BuildContext = {
+    request,
+    buildId,
+    startedAt,
+    ...(purpose === "build" ? {} : { purpose }),
+    aws: deps.aws,
+    ec2: deps.aws.ec2(input.region),
+    ssm: deps.aws.ssm(input.region),
+    sts: deps.aws.sts(input.region),
+    iam: deps.aws.iam(input.region),
+    reporter: deps.reporter,
+    poll: deps.poll,
+    ...(await localLogs(request.logDir, purpose === "build" ? undefined : "the validation's log directory")),
+    cleaned: [],
+    kept: [],
+  };
+  deps.onContext?.(ctx);
+  return ctx;
+}
+
+/**
+ * What failed a run, as every error of cws is told: a code, the message, the value at fault and what
+ * to do. An AWS error the user must act on (credentials, permissions, no network) keeps its own code and
+ * exit status; a preflight problem is the user's setup (exit 2); anything else failed the run (exit 1).
+ */
+export function runFailure(error: unknown, describe: RunDeps["describeError"]): { error: RunError; exitCode: ExitCode } {
   const known = error instanceof CwsError ? error : describe?.(error);
   if (known) {
     const { code, message, value, suggestion, exitCode } = known;
@@ -177,68 +272,70 @@ function buildError(error: unknown, describe: BuildDeps["describeError"]): { err
   };
 }
 
-export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<BuildResult> {
-  const startedAt = (deps.now ?? (() => new Date()))();
-  const buildId = newBuildId(startedAt);
-  const fullRequest = requestFor(request, buildId);
-  const logDir = fullRequest.logDir;
-  await mkdir(logDir, { recursive: true }).catch((error: unknown) => {
-    throw fileError(logDir, error, { expected: "directory", action: "write", role: "the build's log directory" });
-  });
-  const logPath = (name: string) => join(logDir, name);
-  const ctx: BuildContext = {
-    request: fullRequest,
-    buildId,
-    startedAt,
-    aws: deps.aws,
-    ec2: deps.aws.ec2(request.region),
-    ssm: deps.aws.ssm(request.region),
-    sts: deps.aws.sts(request.region),
-    iam: deps.aws.iam(request.region),
-    reporter: deps.reporter,
-    poll: deps.poll,
-    logPath,
-    writeLog: async (name, chunk) => {
-      await appendFile(logPath(name), chunk);
+/** The runner's events for a run: told to the reporter, and each step's id to `onStep`. */
+export function runEvents(deps: Pick<RunDeps, "reporter" | "onStep">): StepEvents {
+  const told = reportSteps(deps.reporter);
+  return {
+    ...told,
+    stepStarted: (step) => {
+      deps.onStep?.(step.id, "run");
+      told.stepStarted(step);
     },
-    readLogTail: async (name, lines) => {
-      const text = await readFile(logPath(name), "utf8").catch(() => "");
-      return text.replace(/\n$/, "").split("\n").slice(-lines).join("\n");
-    },
-    cleaned: [],
-    kept: [],
+    cleanupStarted: (step) => deps.onStep?.(step.id, "cleanup"),
   };
-  deps.onContext?.(ctx);
+}
+
+/**
+ * Runs `run` (a build's or a validation's steps) with its owner file claimed: before anything is
+ * created, so that whatever exists of the run has an owner to judge it by, and released once every
+ * cleanup has run (what is left then was kept on purpose, --on-error abort or a slow image, or could
+ * not be removed, and is judged by its age). A record that cannot be removed only means reap finds
+ * nothing of a gone process.
+ */
+export async function ownedRun<T>(deps: Pick<RunDeps, "owner">, ctx: BuildContext, run: () => Promise<T>): Promise<T> {
+  const release = deps.owner
+    ? await claimBuild(deps.owner, { buildId: ctx.buildId, startedAt: ctx.startedAt, template: ctx.request.templateId, region: ctx.request.region })
+    : undefined;
+  try {
+    return await run();
+  } finally {
+    await release?.().catch(() => undefined);
+  }
+}
+
+export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<BuildResult> {
+  const ctx = await newRunContext(request, deps, "build");
+  const { buildId } = ctx;
+  const logDir = ctx.request.logDir;
   const started = Date.now();
   // When the instance started and stopped being billed (billing below).
   let launchedAt: number | undefined;
   let stoppedAt: number | undefined;
-  const reporter = deps.reporter;
-  const result = await runPipeline(buildSteps(deps), ctx, deps.signal, {
+  const events = runEvents(deps);
+  const result = await ownedRun(deps, ctx, () => runPipeline(buildSteps(deps), ctx, deps.signal, {
+    ...events,
     stepStarted: (step) => {
       if (step.id === launchInstance.id) launchedAt = Date.now();
-      deps.onStep?.(step.id, "run");
-      reporter.stepStarted(step.title);
+      events.stepStarted?.(step);
     },
-    cleanupStarted: (step) => deps.onStep?.(step.id, "cleanup"),
     stepSucceeded: (step, seconds, message) => {
       if (step.id === generalizeAndStop.id) stoppedAt = Date.now();
-      reporter.stepSucceeded(message ?? step.title, seconds);
+      events.stepSucceeded?.(step, seconds, message);
     },
-    stepFailed: (step, error, seconds) => reporter.stepFailed(`${step.title} failed: ${(error as Error).message}`, seconds),
-    cleanupFailed: (step, error) => reporter.warn(`cleanup of ${step.title.toLowerCase()} failed: ${(error as Error).message}`),
-  });
+  }));
   const ended = Date.now();
+  // --verify's fresh instance runs the build's instance type with the same volume, for as long as it was up.
+  const verifying = ctx.verification?.instanceSeconds ?? 0;
   const billing: BuildBilling | undefined =
     ctx.launchedInstanceId === undefined || launchedAt === undefined
       ? undefined
       : {
-          instanceSeconds: ((stoppedAt ?? ended) - launchedAt) / 1000,
-          volumeSeconds: (ended - launchedAt) / 1000,
+          instanceSeconds: ((stoppedAt ?? ended) - launchedAt) / 1000 + verifying,
+          volumeSeconds: (ended - launchedAt) / 1000 + verifying,
           volumeGb: rootVolumeSizeGb(request.template, ctx.baseImage),
           instanceKept: ctx.instanceKept === true,
         };
-  const failure = result.outcome === "failed" && result.error !== undefined ? buildError(result.error, deps.describeError) : undefined;
+  const failure = result.outcome === "failed" && result.error !== undefined ? runFailure(result.error, deps.describeError) : undefined;
   const reused = result.outcome === "succeeded" ? ctx.upToDate : undefined;
   const image = reused ? { imageId: reused.imageId, imageName: reused.name, imageState: reused.state, imageCreated: reused.creationDate } : builtImage(ctx);
   return {
@@ -265,9 +362,15 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
     cleaned: ctx.cleaned,
     kept: ctx.kept,
     cleanupErrors: result.cleanupErrors.map((c) => `${c.step}: ${(c.error as Error).message}`),
+    ...(ctx.verification ? { verification: withoutSeconds(ctx.verification) } : {}),
+    ...(ctx.validatedAt ? { validatedAt: ctx.validatedAt } : {}),
     ...(billing ? { billing } : {}),
     ...(billing && deps.prices ? { cost: priceBuild(request, billing, result.outcome === "succeeded" || ctx.imageKept ? ctx : {}, deps.prices) } : {}),
   };
+}
+
+function withoutSeconds({ instanceSeconds: _seconds, ...verification }: Verification): Omit<Verification, "instanceSeconds"> {
+  return verification;
 }
 
 /** A build's billing priced: the instance and its volume, and the image's snapshots when one was kept. */

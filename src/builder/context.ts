@@ -40,6 +40,15 @@ export function requestFor(input: BuildInput, buildId: string): BuildRequest {
   return { ...request, logDir: join(logRoot, buildId) };
 }
 
+/**
+ * What the run's instance is for: `build` (it is provisioned and imaged) or
+ * `validate` (a fresh instance launched from an image to run its template's
+ * tests on: `cws ami validate`, and `build --verify` after the image is made).
+ * Tagged `cws:purpose` on the instance and the security group, and it names
+ * them.
+ */
+export type Purpose = "build" | "validate";
+
 export interface ValidationOutcome {
   name: string;
   passed: boolean;
@@ -53,6 +62,8 @@ export interface BuildContext {
   readonly request: BuildRequest;
   readonly buildId: string;
   readonly startedAt: Date;
+  /** What the instance is for; absent: a build. */
+  readonly purpose?: Purpose;
   readonly ec2: Ec2Port;
   readonly ssm: SsmPort;
   readonly sts: StsPort;
@@ -69,6 +80,7 @@ export interface BuildContext {
   // Filled in by the steps, each the moment the thing exists.
   identity?: CallerIdentity;
   subnets?: SubnetInfo[];
+  /** The image the instance is launched from: the build's base, or the image under validation. */
   baseImage?: ImageInfo;
   /** What determines the image: the template's hash and the base AMI (imageContentHash), once the base AMI is known. */
   contentHash?: string;
@@ -91,6 +103,14 @@ export interface BuildContext {
   /** The registry entry stayed on this AMI, pinned by a rollback, rather than take the up-to-date image. */
   pinnedTo?: string;
   publishedAs?: string;
+  /** The fresh instance's run while `--verify` is under way (the CLI names its instance on a second Ctrl-C). */
+  verifying?: BuildContext;
+  /** What `--verify` found on a fresh instance from the new image (steps/verify.ts). */
+  verification?: Verification;
+  /** When the image passed its tests on a fresh instance, as tagged `cws:validated-at`. */
+  validatedAt?: string;
+  /** Where the validated image's record was marked validated: the entry's current AMI, one in its history, or none (validate). */
+  registryRecord?: "current" | "history" | "none";
 
   // Cleanup decisions, each written by the step that owns the resource and read by the cleanups.
   /** The launch cleanup left the instance running for inspection (--on-error abort); its security group stays too. */
@@ -110,8 +130,22 @@ export interface BuildContext {
   kept: string[];
 }
 
+/**
+ * The verdict of `--verify`. `judged`: a fresh instance was launched from the
+ * image, so its failing says something about the image (its tests failed, or
+ * it never came online); a launch refused by EC2 says nothing about it.
+ */
+export interface Verification {
+  judged: boolean;
+  passed: boolean;
+  instanceId?: string;
+  tests: ValidationOutcome[];
+  /** How long the fresh instance ran, for the build's cost. */
+  instanceSeconds: number;
+}
+
 /** What is known of a build before it runs: enough for each step to say what it will do. */
-export type PlannedBuild = Pick<BuildContext, "request" | "buildId" | "startedAt">;
+export type PlannedBuild = Pick<BuildContext, "request" | "buildId" | "startedAt" | "purpose">;
 
 /** What a step will do for a build, in the words of the dry-run plan. */
 export interface StepPlan {
@@ -148,13 +182,20 @@ export class PreflightFailure extends BuildFailure {
  * What of a build exists in AWS while it cleans up, for the second Ctrl-C:
  * `instance i-…`, `security group sg-…`, an unfinished `image ami-…` (each
  * step clears its id once its resource is gone). All carry `cws:build-id`.
+ * With `--verify`, the fresh instance too, and the image while it is not yet
+ * judged (steps/verify.ts removes it then, as an unfinished one); a
+ * validation's run (`cws ami validate`) names its instance and group.
  */
-export function aliveResources(ctx: Pick<BuildContext, "instance" | "securityGroupId" | "imageId" | "imageState">): string[] {
-  return [
+export function aliveResources(ctx: Pick<BuildContext, "instance" | "securityGroupId" | "imageId" | "imageState" | "verifying" | "verification">): string[] {
+  const unproven = ctx.imageState !== "available" || ctx.verifying !== undefined || ctx.verification?.judged === false;
+  const alive = [
+    ...(ctx.verifying ? aliveResources(ctx.verifying) : []),
     ctx.instance ? `instance ${ctx.instance.instanceId}` : undefined,
     ctx.securityGroupId ? `security group ${ctx.securityGroupId}` : undefined,
-    ctx.imageId && ctx.imageState !== "available" ? `image ${ctx.imageId}` : undefined,
+    ctx.imageId && unproven ? `image ${ctx.imageId}` : undefined,
   ].filter((what) => what !== undefined);
+  // The fresh instance shares the build's security group.
+  return [...new Set(alive)];
 }
 
 /** A base image's root volume when nothing says its size (offline, or an image that does not report it): 8 GiB, as Ubuntu's and Debian's are. */
@@ -195,6 +236,20 @@ export function newBuildId(at: Date, random: () => number = Math.random): string
   return `${utcStamp(at).toLowerCase()}-${suffix}`;
 }
 
+/**
+ * When a build started, read back from its id (newBuildId's UTC stamp, to the
+ * second); undefined for an id cws did not make. Every resource of a build is
+ * tagged with the id, so this dates even a security group, which EC2 does not.
+ */
+export function buildStartedAt(buildId: string): Date | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})t(\d{2})(\d{2})(\d{2})z-[0-9a-f]{6}$/.exec(buildId);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Date.UTC rolls 20261340 over into the next year: only a stamp that reads back the same is one.
+  return utcStamp(date).toLowerCase() === buildId.slice(0, 16) ? date : undefined;
+}
+
 /** The build's own directory on the instance: scripts, their logs, validation files. */
 export function remoteWorkDir(build: Pick<BuildContext, "buildId">): string {
   return `${REMOTE_WORK_ROOT}/${build.buildId}`;
@@ -203,8 +258,13 @@ export function remoteWorkDir(build: Pick<BuildContext, "buildId">): string {
 /** How many tags EC2 allows on one resource (an image, a snapshot, an instance, …). */
 export const EC2_MAX_TAGS_PER_RESOURCE = 50;
 
-/** The tags cws sets on every resource of a build, so a later command can find what a killed process left behind. */
-export const CWS_RESOURCE_TAG_KEYS = ["Name", "cws:build-id", "cws:template", "cws:managed-by"] as const;
+/** The tags cws sets on every resource of a build (or a validation), so a later command can find what a killed process left behind. */
+export const CWS_RESOURCE_TAG_KEYS = ["Name", "cws:build-id", "cws:template", "cws:managed-by", "cws:purpose"] as const;
+
+/** What a run's instance and security group are called: `cws-build-…`, `cws-validate-…`. */
+export function resourceName(build: Pick<BuildContext, "purpose">, what: string): string {
+  return `cws-${build.purpose ?? "build"}-${what}`;
+}
 
 /**
  * The tags cws sets on every image and its snapshots, besides the template's
@@ -222,6 +282,8 @@ export const CWS_IMAGE_TAG_KEYS = [
   "cws:content-hash",
   "cws:template-hash",
   "cws:validated",
+  // When the image passed its tests on a fresh instance (build --verify, cws ami validate), tagged then.
+  "cws:validated-at",
   "cws:managed-by",
   "cws:source-commit",
   // Set on copies only (build-all copies an image to its template's other regions): counted, so a copy fits EC2's limit too.
@@ -231,12 +293,13 @@ export const CWS_IMAGE_TAG_KEYS = [
 /** The template's tags leave room for cws's own on every image, however many a build sets. */
 export const MAX_TEMPLATE_TAGS = EC2_MAX_TAGS_PER_RESOURCE - CWS_IMAGE_TAG_KEYS.length;
 
-export function resourceTags(build: Pick<BuildContext, "request" | "buildId">, name: string): Record<string, string> {
+export function resourceTags(build: Pick<BuildContext, "request" | "buildId" | "purpose">, name: string): Record<string, string> {
   const own: Record<(typeof CWS_RESOURCE_TAG_KEYS)[number], string> = {
     Name: name,
     "cws:build-id": build.buildId,
     "cws:template": build.request.templateId,
     "cws:managed-by": "cws",
+    "cws:purpose": build.purpose ?? "build",
   };
   return own;
 }
@@ -247,7 +310,15 @@ export interface ImageOrigin {
   contentHash: string;
 }
 
-export function imageTags(build: Pick<BuildContext, "request" | "buildId">, imageName: string, origin: ImageOrigin): Record<string, string> {
+/**
+ * `cws:validated` on a new image: `true` when the build's tests passed on the
+ * build instance, or `pending` while `--verify` has yet to run them on a fresh
+ * instance (it then tags `true` or `false`). Only `true` is ever taken by the
+ * cache check, update-registry or a copy's source.
+ */
+export type ValidatedTag = "true" | "pending" | "false";
+
+export function imageTags(build: Pick<BuildContext, "request" | "buildId">, imageName: string, origin: ImageOrigin, validated: ValidatedTag = "true"): Record<string, string> {
   const r = build.request;
   // Every key of CWS_IMAGE_TAG_KEYS, or the compiler says which is missing; the source commit only in a git checkout.
   const own: Record<(typeof CWS_IMAGE_TAG_KEYS)[number], string | undefined> = {
@@ -259,7 +330,9 @@ export function imageTags(build: Pick<BuildContext, "request" | "buildId">, imag
     "cws:base-ami": origin.baseAmiId,
     "cws:content-hash": origin.contentHash,
     "cws:template-hash": r.templateHash,
-    "cws:validated": "true",
+    "cws:validated": validated,
+    // Tagged once the image has passed on a fresh instance (steps/verify.ts).
+    "cws:validated-at": undefined,
     "cws:managed-by": "cws",
     "cws:source-commit": r.sourceCommit,
     // A build's own image is no copy (src/fleet/copy.ts adds it to a copy's tags).

@@ -1,4 +1,4 @@
-import { isAwsError, type Ec2Port, type ImageInfo } from "../aws/ports.js";
+import { isAwsError, type Ec2Port, type ImageInfo, type Tags } from "../aws/ports.js";
 import { waitFor, type PollSettings, type WaitPlan } from "./poll.js";
 
 /**
@@ -60,11 +60,55 @@ export async function waitForImageAvailable(ec2: Ec2Port, imageId: string, wait:
   );
 }
 
+/** What became of an image's snapshots once the image was deregistered (removeImage). */
+export interface ImageRemoval {
+  /** Deleted, or already gone. */
+  deleted: string[];
+  /** Not deleted, each with EC2's error: the image is gone, and each of these costs until it is deleted. */
+  left: { snapshotId: string; error: unknown }[];
+}
+
 /**
- * Deregisters an unfinished image and deletes its snapshots. They are learnt
- * first when `knownSnapshotIds` is empty: once deregistered, the image no
- * longer says which they are. An image or snapshot already gone counts as
- * removed. `removed` hears of each removal as it happens.
+ * Deregisters an image, then deletes every one of `snapshotIds` (learnt
+ * before: once deregistered, the image no longer says which they are), each
+ * tried even when one before it failed. An image or snapshot already gone
+ * counts as removed. Throws only when the image could not be deregistered,
+ * and then no snapshot was touched. `removed` hears of each removal as it
+ * happens.
+ */
+export async function removeImage(
+  ec2: Ec2Port,
+  imageId: string,
+  snapshotIds: readonly string[],
+  removed: (kind: "image" | "snapshot", id: string) => void = () => undefined,
+): Promise<ImageRemoval> {
+  try {
+    await ec2.deregisterImage(imageId);
+  } catch (error) {
+    if (!isAwsError(error, "InvalidAMIID.NotFound", "InvalidAMIID.Unavailable")) throw error;
+  }
+  removed("image", imageId);
+  const removal: ImageRemoval = { deleted: [], left: [] };
+  for (const snapshotId of snapshotIds) {
+    try {
+      await ec2.deleteSnapshot(snapshotId);
+    } catch (error) {
+      if (!isAwsError(error, "InvalidSnapshot.NotFound")) {
+        removal.left.push({ snapshotId, error });
+        continue;
+      }
+    }
+    removal.deleted.push(snapshotId);
+    removed("snapshot", snapshotId);
+  }
+  return removal;
+}
+
+/**
+ * Deregisters an unfinished image and deletes its snapshots (removeImage).
+ * They are learnt first when `knownSnapshotIds` is empty: once deregistered,
+ * the image no longer says which they are. A snapshot that could not be
+ * deleted is thrown (its error) once the others have been tried.
  */
 export async function deleteImageAndSnapshots(
   ec2: Ec2Port,
@@ -77,20 +121,8 @@ export async function deleteImageAndSnapshots(
     const [image] = await ec2.describeImages({ imageIds: [imageId] }).catch(() => []);
     snapshotIds = image?.snapshotIds ?? [];
   }
-  try {
-    await ec2.deregisterImage(imageId);
-  } catch (error) {
-    if (!isAwsError(error, "InvalidAMIID.NotFound", "InvalidAMIID.Unavailable")) throw error;
-  }
-  removed("image", imageId);
-  for (const snapshotId of snapshotIds) {
-    try {
-      await ec2.deleteSnapshot(snapshotId);
-    } catch (error) {
-      if (!isAwsError(error, "InvalidSnapshot.NotFound")) throw error;
-    }
-    removed("snapshot", snapshotId);
-  }
+  const { left } = await removeImage(ec2, imageId, snapshotIds, removed);
+  if (left.length > 0) throw left[0]!.error;
   return [...snapshotIds];
 }
 
@@ -103,4 +135,13 @@ export function pendingImageAdvice(imageId: string, region: string, waitedSecond
     ? `\nand record it with \`cws ami update-registry ${target.templateId} --region ${region} --architecture ${target.architecture}\` once it is available.`
     : "\nand record it with `cws ami update-registry` once it is available.";
   return `${imageId} is still pending after ${Math.round(waitedSeconds / 60)} minutes. It is kept, not deleted: check it with\n  aws ec2 describe-images --image-ids ${imageId} --region ${region}${record}`;
+}
+
+/**
+ * Tags an image and each of its snapshots (a verdict of validation: every
+ * tag cws sets on an image is on its snapshots too, and a copy's snapshots
+ * get the image's). One CreateTags call.
+ */
+export async function tagImageAndSnapshots(ec2: Ec2Port, image: Pick<ImageInfo, "imageId" | "snapshotIds">, tags: Tags): Promise<void> {
+  await ec2.createTags([image.imageId, ...image.snapshotIds], tags);
 }

@@ -1,3 +1,5 @@
+import type { StepEvents } from "./runner.js";
+
 /** What a build tells the person watching it. Implementations live in src/output/. */
 export interface BuildReporter {
   /** A step began ("⏳ Launching build instance..."). */
@@ -29,3 +31,13 @@ export const silentReporter: BuildReporter = {
   cleanup() {},
   close() {},
 };
+
+/** A run's steps told to the person watching it: each start, success and failure, and a cleanup that failed. */
+export function reportSteps(reporter: BuildReporter): Required<Pick<StepEvents, "stepStarted" | "stepSucceeded" | "stepFailed" | "cleanupFailed">> {
+  return {
+    stepStarted: (step) => reporter.stepStarted(step.title),
+    stepSucceeded: (step, seconds, message) => reporter.stepSucceeded(message ?? step.title, seconds),
+    stepFailed: (step, error, seconds) => reporter.stepFailed(`${step.title} failed: ${(error as Error).message}`, seconds),
+    cleanupFailed: (step, error) => reporter.warn(`cleanup of ${step.title.toLowerCase()} failed: ${(error as Error).message}`),
+  };
+}

@@ -13,13 +13,14 @@ import { templateImageHash } from "../template/content-hash.js";
 import { instanceTypeMismatch } from "../template/lint.js";
 import { formatProblemAndSuggestion, lintAgainCommand } from "../template/problems.js";
 import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
-import type { Architecture } from "../template/schema.js";
+import type { Architecture, Template } from "../template/schema.js";
 import { gitCommit } from "./build-command.js";
 import { fleetReporterFor, writeFleetPlan, writeFleetResult } from "./fleet-output.js";
+import { abortRunOnSignal } from "./interrupts.js";
 import type { CliIO, GlobalOptions } from "./io.js";
 import { resolvePrices } from "./prices.js";
-import { stoppingNotice } from "./stopping.js";
 import { registryLockOptions } from "./registry-lock.js";
+import { runOwner } from "./run-owner.js";
 
 /** build-all's options, as the command table declares them; values are checked before this module loads (option-values.ts). */
 export interface BuildAllOptions {
@@ -40,6 +41,8 @@ export interface BuildAllOptions {
   registryUpdate?: boolean;
   publishSsm?: boolean;
   prices?: string;
+  /** --no-verify: false. By default every new image is proven on a fresh instance before it is recorded or copied. */
+  verify?: boolean;
 }
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -105,6 +108,45 @@ async function loadInvolved(requested: readonly string[], globals: GlobalOptions
   return loaded;
 }
 
+/**
+ * Each target's instance type (the template's, else cws.config.json's, else the default for its
+ * architecture), refused (exit 2) when it is of the other architecture, by lint's instance-type-arch
+ * rule, before anything touches AWS. `what` the instance is, in the message: "build", "instance".
+ */
+export function instanceTypesFor(
+  targets: readonly { key: string; templateId: string; architecture: Architecture; template: Pick<Template, "instance_type"> }[],
+  project: GlobalOptions["project"],
+  what: string,
+): Map<string, string> {
+  const types = new Map<string, string>();
+  for (const target of targets) {
+    const type = resolveInstanceType(undefined, target.architecture, { id: target.templateId, instanceType: target.template.instance_type }, project);
+    const mismatch = instanceTypeMismatch(type.value, target.architecture, `${target.templateId}'s ${target.architecture} ${what} is`);
+    if (mismatch) throw new CwsError("INSTANCE_TYPE_ARCHITECTURE", mismatch.message, { value: type.value, suggestion: mismatch.suggestion });
+    types.set(target.key, type.value);
+  }
+  return types;
+}
+
+/**
+ * Credentials and the instance profile once, before a run of many launches anything (build-all, validate --all):
+ * without them each would fail the same way. The instance profile is checked as the build's preflight checks it,
+ * and said as it says it (exit 2, one line).
+ */
+export async function checkCredentialsAndProfile(aws: AwsPorts, region: string, instanceProfile: string, describe: (error: unknown) => CwsError | undefined): Promise<void> {
+  const { checkInstanceProfile } = await import("../builder/steps/preflight.js");
+  const { PreflightFailure } = await import("../builder/context.js");
+  try {
+    const identity = await aws.sts(region).callerIdentity();
+    await checkInstanceProfile(aws.iam(region), instanceProfile, identity.account);
+  } catch (error) {
+    if (error instanceof PreflightFailure) {
+      throw new CwsError("PREFLIGHT_FAILED", error.message, { value: instanceProfile, ...(error.suggestion ? { suggestion: error.suggestion } : {}) });
+    }
+    throw describe(error) ?? error;
+  }
+}
+
 export async function runBuildAllCommand(args: readonly string[], options: BuildAllOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
   const strategy = options.strategy ?? "copy";
   if (options.buildRegion !== undefined && strategy === "per-region") {
@@ -125,13 +167,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const registryUpdate = options.registryUpdate !== false;
 
   // Everything a flag, the config or a template names is checked now, before any AWS call.
-  const instanceTypes = new Map<string, string>();
-  for (const target of targets) {
-    const type = resolveInstanceType(undefined, target.architecture, { id: target.templateId, instanceType: target.template.instance_type }, globals.project);
-    const mismatch = instanceTypeMismatch(type.value, target.architecture, `${target.templateId}'s ${target.architecture} build is`);
-    if (mismatch) throw new CwsError("INSTANCE_TYPE_ARCHITECTURE", mismatch.message, { value: type.value, suggestion: mismatch.suggestion });
-    instanceTypes.set(target.key, type.value);
-  }
+  const instanceTypes = instanceTypesFor(targets, globals.project, "build");
   const prices = await resolvePrices(options.prices, globals);
   const registry = await readRegistry(globals.registry);
   if (leftOut.length > 0) io.stderr.write(`Left out: ${leftOut.join(", ")}\n`);
@@ -149,7 +185,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
     const { plannedTargets } = await import("../fleet/dry-run.js");
     const { fleetPlanReport } = await import("../fleet/plan-report.js");
     const planned = plannedTargets(targets, registry, { force, maxAgeMs, now: new Date(), instanceType: (target) => instanceTypes.get(target.key)! });
-    writeFleetPlan(fleetPlanReport(planned, prices, { leftOut }), globals, io);
+    writeFleetPlan(fleetPlanReport(planned, prices, { leftOut, verify: options.verify !== false }), globals, io);
     return EXIT.ok;
   }
 
@@ -164,39 +200,16 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
   // One set of clients for the whole run: one per service and region, so parallel builds and copies in a region share its retry budget.
   const aws: AwsPorts = createAwsPorts(awsClientProfile(context));
-  // Credentials and the instance profile once, before anything is launched: without them every target would fail the same
-  // way. The instance profile is checked as the build's preflight checks it, and said as it says it (exit 2).
-  const first = targets[0]!;
-  const { checkInstanceProfile } = await import("../builder/steps/preflight.js");
-  const { PreflightFailure } = await import("../builder/context.js");
-  try {
-    const identity = await aws.sts(first.home).callerIdentity();
-    await checkInstanceProfile(aws.iam(first.home), settings.instanceProfile.value, identity.account);
-  } catch (error) {
-    if (error instanceof PreflightFailure) {
-      throw new CwsError("PREFLIGHT_FAILED", error.message, { value: settings.instanceProfile.value, ...(error.suggestion ? { suggestion: error.suggestion } : {}) });
-    }
-    throw describeAwsError(error) ?? error;
-  }
+  // Credentials and the instance profile once, before anything is launched: without them every target would fail the same way.
+  await checkCredentialsAndProfile(aws, targets[0]!.home, settings.instanceProfile.value, describeAwsError);
 
   const poll = pollSettingsFromEnv(io.env);
   const sourceCommit = await gitCommit(globals.templatesDir);
   const reporter = fleetReporterFor(io, globals);
   const controller = new AbortController();
-  const { FleetInFlight } = await import("../fleet/in-flight.js");
-  const inFlight = new FleetInFlight();
-  let interrupts = 0;
-  const unsubscribe = io.onSignal?.((signal) => {
-    interrupts++;
-    if (interrupts === 1) {
-      reporter.notice(stoppingNotice(signal, "stopping every target and cleaning up; each removes what it made"));
-      controller.abort(signal);
-    } else {
-      // As `cws ami build` says it, for every target still at it.
-      const alive = inFlight.alive();
-      if (alive.length === 0) reporter.notice("still cleaning up; nothing any target made is alive any more");
-      else for (const line of ["still cleaning up; alive:", ...alive.map((what) => `  ${what}`)]) reporter.notice(line);
-    }
+  const { inFlight, unsubscribe } = await abortRunOnSignal(io, controller, {
+    doing: "stopping every target and cleaning up; each removes what it made",
+    say: (line) => reporter.notice(line),
   });
   // A subnet belongs to one region: cws.config.json's build.subnet is used in cws.config.json's region, every other region uses its default VPC.
   const subnet = settings.subnet.value;
@@ -219,6 +232,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
       parentRegistryFile: globals.registry,
       registryLock: registryLockOptions(io, (message) => reporter.notice(message)),
       publishSsm: settings.publishSsm.value,
+      verify: options.verify !== false,
       prices,
       runId,
       buildInput: (target: FleetTarget, region: string) => ({
@@ -233,6 +247,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
       }),
       describeError: (error) => describeAwsError(error),
       inFlight,
+      ...runOwner(io),
     });
     reporter.finish(result.summary);
   } finally {

@@ -17,11 +17,12 @@ import { formatProblemAndSuggestion, lintAgainCommand } from "../template/proble
 import type { Architecture } from "../template/architectures.js";
 import { instanceTypeMismatch } from "../template/lint.js";
 import { loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
+import { abortOnSignal } from "./interrupts.js";
 import { colorLevel, fancyProgress, type CliIO, type GlobalOptions } from "./io.js";
 import { registryLockOptions } from "./registry-lock.js";
 import { resolvePrices } from "./prices.js";
-import { stoppingNotice } from "./stopping.js";
 import { checkRegionBuilt, chooseArchitecture } from "./targets.js";
+import { runOwner } from "./run-owner.js";
 
 /** Build's options, as the command table declares them; their values are checked before this module is loaded (option-values.ts). */
 export interface BuildOptions {
@@ -42,6 +43,8 @@ export interface BuildOptions {
   maxAge?: string;
   /** A price file (src/fleet/price-file.ts), for the cost the build reports. */
   prices?: string;
+  /** Prove the new image on a fresh instance before it is recorded. */
+  verify?: boolean;
 }
 
 /** A build request as the options describe it, before the run adds its hash, commit and log directory. */
@@ -53,6 +56,7 @@ export type ResolvedBuild = Omit<BuildRequest, "templateHash" | "sourceCommit" |
   publishSsm: boolean;
   force: boolean;
   maxAgeMs: number | undefined;
+  verify: boolean;
 };
 
 /**
@@ -113,6 +117,7 @@ export async function resolveBuild(templateId: string, options: BuildOptions, gl
     publishSsm: settings.publishSsm.value,
     force: options.force === true,
     maxAgeMs: options.maxAge === undefined ? undefined : parseDuration(options.maxAge),
+    verify: options.verify === true,
   };
 }
 
@@ -172,6 +177,7 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
     registryLock: registryLockOptions(io),
     force: build.force,
     maxAgeMs: build.maxAgeMs,
+    verify: build.verify,
   };
 
   if (build.dryRun) {
@@ -188,20 +194,17 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
 
   const controller = new AbortController();
   let context: BuildContext | undefined;
-  let interrupts = 0;
-  const unsubscribe = io.onSignal?.((signal) => {
-    interrupts++;
-    if (interrupts === 1) {
-      reporter.warn(stoppingNotice(signal, "stopping the build and cleaning up"));
-      controller.abort(signal);
-    } else {
+  const unsubscribe = abortOnSignal(io, controller, {
+    doing: "stopping the build and cleaning up",
+    say: (line) => reporter.warn(line),
+    again: () => {
       const alive = context ? aliveResources(context) : [];
       reporter.warn(
         alive.length
           ? `still cleaning up; alive in ${build.region}: ${alive.join(", ")} (all tagged cws:build-id=${context?.buildId})`
           : "still cleaning up; nothing of this build is alive any more",
       );
-    }
+    },
   });
 
   const { runBuild } = await import("../builder/build.js");
@@ -218,6 +221,7 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
       },
       describeError: (error) => describeAwsError(error),
       prices,
+      ...runOwner(io),
     });
   } finally {
     reporter.close();

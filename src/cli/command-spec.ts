@@ -29,8 +29,14 @@ export type ValueKind =
   | "imageVersion"
   | "duration"
   | "amiOrVersion"
+  /** An AMI id (validate --ami). */
+  | "amiId"
   /** A whole number of things at once, 1 to 64 (--concurrency). */
-  | "count";
+  | "count"
+  /** How many to keep, 1 to 1,000 (cleanup's --keep-latest). */
+  | "keepCount"
+  /** An AWS profile of the shared config or credentials file (--profile): checked there too, before any AWS call. */
+  | "profile";
 
 export interface OptionSpec {
   /** In commander's syntax: `--region <region>`, `--strict`, `--no-cache`. */

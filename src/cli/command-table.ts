@@ -24,13 +24,15 @@ export const ARCHITECTURE_NAMES = "x86_64 or arm64";
 const shared = {
   architecture: { flags: "--architecture <arch>", aliases: ["--arch"], value: "architecture" },
   region: { flags: "--region <region>", value: "region" },
-  profile: { flags: "--profile <name>" },
+  profile: { flags: "--profile <name>", value: "profile" },
   instanceProfile: { flags: "--instance-profile <name>", value: "instanceProfile" },
   // The cache: build and build-all skip an image whose content (template and base AMI) is already built.
   force: { flags: "--force" },
   maxAge: { flags: "--max-age <duration>", value: "duration" },
   /** build's cost and build-all's: a JSON price file merged over the shipped table (src/fleet/price-file.ts). */
   prices: { flags: "--prices <file>" },
+  // validate (issue 11): build --verify and build-all's default.
+  verify: { flags: "--verify" },
 } as const satisfies Record<string, Omit<OptionSpec, "description">>;
 
 function option(base: Omit<OptionSpec, "description">, description: string): OptionSpec {
@@ -94,6 +96,8 @@ export const COMMAND_TABLE: GroupSpec = {
         { flags: "--publish-ssm", description: `also write the AMI id to SSM Parameter Store at ${PUBLISH_SSM_PATH}` },
         NO_PUBLISH_SSM,
         PRICES,
+        // validate (issue 11): prove the new image on a fresh instance before it is recorded.
+        option(shared.verify, "before recording the new image, run its tests on a fresh instance launched from it; one that fails is tagged cws:validated=false and kept out of the registry"),
       ],
       helpAfter: [
         "Up to date: when an available, validated image tagged with the same cws:content-hash (the template's content and",
@@ -128,6 +132,8 @@ export const COMMAND_TABLE: GroupSpec = {
         { flags: "--publish-ssm", description: `also write each AMI id to SSM Parameter Store at ${PUBLISH_SSM_PATH}` },
         NO_PUBLISH_SSM,
         PRICES,
+        // validate (issue 11): build-all proves every new image on a fresh instance unless told not to.
+        { flags: "--no-verify", description: "record and copy each new image without first running its tests on a fresh instance launched from it (verified by default)" },
       ],
       helpAfter: [
         "Targets are template x architecture: each is built once in its home region (--build-region, else the template's first",
@@ -142,6 +148,61 @@ export const COMMAND_TABLE: GroupSpec = {
       ].join("\n"),
       load: () => import("./build-all-command.js"),
       run: ({ runBuildAllCommand }, { args: [ids], options, globals, io }) => runBuildAllCommand(ids as string[], options as Parameters<typeof runBuildAllCommand>[1], globals, io),
+    }),
+    // validate (issue 11): prove existing images on a fresh instance.
+    command({
+      name: "validate",
+      description: "launch a fresh instance from a template's current AMI (or --ami), run the template's tests on it, and record the verdict",
+      arguments: [{ syntax: "[template]", description: "template id (or --all)" }],
+      options: [
+        option(shared.region, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, cws.config.json, the AWS profile's region, or the template's only region); with --all, only this region"),
+        option(shared.architecture, `${ARCHITECTURE_NAMES} (default: the template's only architecture); with --all, only this architecture`),
+        { flags: "--ami <ami-id>", value: "amiId", description: "validate this AMI (a cws image of the template, current or not) instead of the registry's current one" },
+        { flags: "--all", description: "every template's current AMIs in the registry, every region and architecture, in parallel", conflicts: ["template", "--ami"] },
+        { flags: "--concurrency <n>", value: "count", description: "with --all: validations at once (default: 4)" },
+        PROFILE,
+        option(shared.instanceProfile, "IAM instance profile for the fresh instance (default: cws.config.json's, else cws-ami-builder)"),
+      ],
+      helpAfter: [
+        "The fresh instance is launched as a build's is (IMDSv2, the builder profile, a security group with no inbound rules,",
+        "cws's tags with cws:purpose=validate), and terminated with its group whatever happens (Ctrl-C too).",
+        "Passed: the image and its snapshots are tagged cws:validated=true and cws:validated-at, and its record in the registry",
+        "(current or in history) gets validated: true and validated_at. Failed: nothing is recorded.",
+        "Exit codes: 0 passed, 1 a test (or the instance) failed or AWS could not be reached, 2 bad input or AWS setup (no such image, no profile), 130 Ctrl-C (143 SIGTERM, 129 SIGHUP), cleaned up.",
+      ].join("\n"),
+      load: () => import("./validate-command.js"),
+      run: ({ runValidateCommand }, { args: [templateId], options, globals, io }) =>
+        runValidateCommand(templateId as string | undefined, options as Parameters<typeof runValidateCommand>[1], globals, io),
+    }),
+    command({
+      name: "cleanup",
+      description: "deregister old cws AMIs and delete their snapshots: the newest N of each template, region and architecture stay, and so does whatever is in use",
+      options: [
+        { flags: "--keep-latest <n>", value: "keepCount", description: "how many of the newest images of each template, region and architecture stay (required; 1 to 1000)" },
+        { flags: "--template <id>", description: "only this template's images (images of others still protect theirs)" },
+        option({ ...shared.region, repeatable: true }, "only this region; repeat for several (default: every region the templates and the registry name)"),
+        { flags: "--older-than <duration>", value: "duration", description: "only images (and orphaned snapshots) older than this, e.g. 30d" },
+        { flags: "--dry-run", description: "print the plan (every image, keep or delete, and why) and change nothing" },
+        { flags: "--yes", description: "act on the plan without asking (without a terminal, cleanup acts only with it)", conflicts: ["--dry-run"] },
+        { flags: "--deprecate", description: "deprecate the images (EnableImageDeprecation) instead of deleting them, for a grace period" },
+        { flags: "--without-registry", description: "this project keeps no registry: judge by AWS alone (otherwise a missing registry stops cleanup, exit 2)" },
+        PROFILE,
+        option(shared.prices, "JSON price file merged over the shipped table, for the snapshot storage the plan saves (default: cws.config.json's prices)"),
+      ],
+      helpAfter: [
+        "Only images tagged cws:managed-by=cws are touched. Never deleted: an image the registry names as current (pinned or",
+        "not) or among the first N of its history that still exist; one an instance that is not terminated runs from; one any",
+        "launch template version names (an AMI id, or resolve:ssm: read through SSM); the base image of an image that stays;",
+        "the source of any pending image of the account (a copy, tagged or not); one tagged cws:validated=pending in the last",
+        "6 hours; one that is not available. Each image that goes is deregistered and every one of its snapshots deleted;",
+        "cws snapshots no image names (a cleanup cut short) are deleted too. The registry's history loses the deleted AMIs,",
+        "and any that no longer exist. A missing registry stops it (exit 2) unless --without-registry (--dry-run warns).",
+        "On a terminal it asks before acting; without one it acts only with --yes (else exit 2, nothing changed).",
+        "Exit codes: 0 done (or nothing to do), 1 a deletion failed, the registry could not be written after AWS changed, or the",
+        "answer was no (Ctrl-D too), 2 bad option, template, registry or AWS setup, 130 Ctrl-C (143 SIGTERM, 129 SIGHUP).",
+      ].join("\n"),
+      load: () => import("./cleanup-command.js"),
+      run: ({ runCleanupCommand }, { options, globals, io }) => runCleanupCommand(options as Parameters<typeof runCleanupCommand>[0], globals, io),
     }),
     command({
       name: "lint",
@@ -216,6 +277,31 @@ export const COMMAND_TABLE: GroupSpec = {
       helpAfter: "Refuses an AMI that is no longer available in AWS (exit 1). The entry is pinned until the next build.",
       load: () => import("./registry-commands.js"),
       run: ({ runRollback }, { args: [templateId], options, globals, io }) => runRollback(templateId as string, options as Parameters<typeof runRollback>[1], globals, io),
+    }),
+    command({
+      name: "reap",
+      description: "remove the instances, security groups and unfinished images that killed or cancelled builds left behind",
+      options: [
+        { flags: "--older-than <duration>", value: "duration", description: "reap a build no process of this machine runs once it is older than this, e.g. 2h, 12h, 1d (default: 2h)" },
+        option({ ...shared.region, repeatable: true }, "search only this region; repeat for several (default: every region the templates and the registry name)"),
+        PROFILE,
+        { flags: "--dry-run", description: "print what was found and what would be removed, and why; remove nothing" },
+        { flags: "--yes", description: "remove without asking (needed when standard input is not a terminal)" },
+      ],
+      helpAfter: [
+        "Only resources tagged cws:managed-by=cws and cws:build-id are looked at: instances not yet terminated, security",
+        "groups, and images still pending or failed. A build is reaped when the process that ran it on this machine is gone",
+        "(.cws/builds/<build-id>.json names it), or, with no live process here to ask, once it is older than --older-than.",
+        "Never reaped: a build whose process on this machine is alive, however old; a younger build of another machine or",
+        "of none known here; a pending image a build or copy of its size may still be waiting for.",
+        "Order: instances are terminated and waited for before their security groups are deleted; images are deregistered",
+        "with their snapshots. On a terminal it asks first; without one it acts only with --yes.",
+        "Exit codes: 0 nothing to reap or all removed (or --dry-run), 1 something could not be removed, a region could not be",
+        "searched, AWS could not be reached, or the answer was no, 2 bad option, AWS setup, or no terminal without --yes (checked",
+        "before anything is searched, so also when nothing would be reaped), 130 Ctrl-C (143 SIGTERM, 129 SIGHUP).",
+      ].join("\n"),
+      load: () => import("./reap-command.js"),
+      run: ({ runReapCommand }, { options, globals, io }) => runReapCommand(options as Parameters<typeof runReapCommand>[0], globals, io),
     }),
     {
       name: "registry",

@@ -16,6 +16,24 @@ export interface OutputStream {
   rows?: number;
 }
 
+/**
+ * The person at the terminal, for a command that asks before it deletes
+ * (cleanup's y/N). Only src/cli/process.ts makes one; tests pass their own.
+ */
+export interface Prompt {
+  /** Someone can answer: stdin and stderr are both a terminal. */
+  readonly interactive: boolean;
+  /** Writes `question` on stderr and reads one line from stdin, or learns how the question ended without one. */
+  ask(question: string): Promise<PromptAnswer>;
+}
+
+/**
+ * What came of a question: the line typed; the input ended (Ctrl-D, a closed
+ * stdin) without an answer, which is no yes; or Ctrl-C, which stops the
+ * command as it would anywhere else.
+ */
+export type PromptAnswer = { kind: "line"; text: string } | { kind: "end-of-input" } | { kind: "interrupted" };
+
 export interface CliIO {
   stdout: OutputStream;
   stderr: OutputStream;
@@ -33,6 +51,8 @@ export interface CliIO {
   chdir?: (dir: string) => void;
   /** This process, and whether another exists: the registry lock records who holds it and takes over a dead holder's. */
   processes?: ProcessProbe;
+  /** Asking a person; absent (nobody to ask) in-process and in library use. */
+  prompt?: Prompt;
 }
 
 /** Global options every command shares (see program.ts). */

@@ -1,5 +1,5 @@
 import type { ImageInfo } from "../aws/ports.js";
-import { awsClientProfile, resolveAwsContext, type ProjectAwsConfig } from "../config/aws-context.js";
+import type { ProjectAwsConfig } from "../config/aws-context.js";
 import { projectAwsConfig } from "../config/settings.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import {
@@ -55,9 +55,15 @@ function text(value: unknown): string | undefined {
 
 /** Commander's options → a filter (their values were checked against the command table before this module was loaded). */
 export async function resolveListOptions(raw: Record<string, unknown>, env: CliIO["env"], project?: ProjectAwsConfig): Promise<ListOptions> {
-  // --live asks every registry region (--region only narrows them): only the profile is needed.
-  const { profile } = awsClientProfile(await resolveAwsContext({ profile: text(raw.profile), project }, env));
-  return { filter: { template: text(raw.template), region: text(raw.region), architecture: text(raw.architecture) as Architecture | undefined }, live: raw.live === true, profile };
+  // --live asks every registry region (--region only narrows them): only the profile is needed, and only then
+  // (loaded only then, too: the value checks of a --profile load it lazily, so in the entry it would be a chunk of its own).
+  const live = raw.live === true;
+  let profile: string | undefined;
+  if (live) {
+    const { awsClientProfile, resolveAwsContext } = await import("../config/aws-context.js");
+    profile = awsClientProfile(await resolveAwsContext({ profile: text(raw.profile), project }, env)).profile;
+  }
+  return { filter: { template: text(raw.template), region: text(raw.region), architecture: text(raw.architecture) as Architecture | undefined }, live, profile };
 }
 
 /** The few styles the table uses; a chalk instance is one, and so is `PLAIN`. */

@@ -41,6 +41,9 @@ export const IMAGE_VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 /** The most of anything at once (--concurrency): more parallel builds than this only meets EC2's request limits sooner. */
 export const MAX_COUNT = 64;
 
+/** The most images of a target cleanup keeps (--keep-latest): beyond this it would be a typo, and EC2 allows far fewer AMIs per region anyway. */
+export const MAX_KEEP = 1000;
+
 interface ValueProblem {
   problem: string;
   suggestion: string;
@@ -77,6 +80,17 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
     /^[1-9]\d*$/.test(value) && Number(value) <= MAX_COUNT
       ? undefined
       : { problem: /^-?\d+(\.\d+)?$/.test(value) ? `expected a whole number from 1 to ${MAX_COUNT}` : "not a number", suggestion: `e.g. 4; at most ${MAX_COUNT}` },
+  keepCount: (value) =>
+    /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_KEEP
+      ? undefined
+      : {
+          problem: !/^-?\d+(\.\d+)?$/.test(value) ? "not a number" : /^\d+$/.test(value) && Number(value) > MAX_KEEP ? `at most ${MAX_KEEP}` : "expected a whole number, 1 or more",
+          suggestion:
+            "e.g. 3: the newest 3 images of each template, region and architecture stay; at least 1, since the newest may be a build's that is not recorded or copied yet",
+        },
+  amiId: (value) => (AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "cws ami list shows the AMI ids of the registry" }),
+  // The form here; whether the shared files have it, checkNamedProfiles.
+  profile: (value) => (/\s/.test(value) ? { problem: "not a profile name", suggestion: "AWS profile names have no spaces (aws configure list-profiles lists yours)" } : undefined),
   // An AMI by its id or by the version in its name and tags (rollback --to): each by its own rule.
   amiOrVersion: (value) => {
     if (value.startsWith("ami-")) return AMI_ID_PATTERN.test(value) ? undefined : { problem: AMI_ID_RULE, suggestion: "or give a version such as v1.2.0; cws ami list shows the AMI ids" };
@@ -110,5 +124,18 @@ export function checkOptionValues(values: readonly GivenValue[]): void {
   for (const given of values) {
     const found = problemWith(given);
     if (found) throw new CwsError("BAD_OPTION", `${given.flag} ${JSON.stringify(given.value)}: ${found.problem}`, { value: given.value, suggestion: found.suggestion });
+  }
+}
+
+/**
+ * A profile named with `--profile` (kind `profile`) must be in the shared AWS config or credentials
+ * file: one that is not exits 2 naming it and the files (config/aws-context.ts), before any AWS call.
+ * The SDK's file loader is loaded only when a profile was named on the command line.
+ */
+export async function checkNamedProfiles(values: readonly GivenValue[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
+  for (const given of values) {
+    if (given.spec.value !== "profile") continue;
+    const [{ checkProfileExists }, { findProfile }] = await Promise.all([import("../config/aws-context.js"), import("../aws/shared-config.js")]);
+    await checkProfileExists(given.value, env, findProfile);
   }
 }

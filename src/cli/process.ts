@@ -1,7 +1,7 @@
 import { fstatSync, writeSync } from "node:fs";
 import { STOP_SIGNALS } from "../errors.js";
 import { processProbe } from "../process-probe.js";
-import type { CliIO, OutputStream } from "./io.js";
+import type { CliIO, OutputStream, PromptAnswer } from "./io.js";
 import { execCommands } from "./exec.js";
 import type { CommandSpec, GroupSpec } from "./command-spec.js";
 
@@ -25,6 +25,13 @@ export async function runProcess(group: GroupSpec, topLevel: readonly CommandSpe
     chdir: (dir) => process.chdir(dir),
     runtime: `node ${process.version}, ${process.platform} ${process.arch}`,
     processes: processProbe(process, ["cws", ...process.argv.slice(2)].join(" ")),
+    // process.stdin is only looked at when a command asks: creating it costs what process.stderr does.
+    prompt: {
+      get interactive() {
+        return process.stdin.isTTY === true && process.stderr.isTTY === true;
+      },
+      ask: (question) => askOnTerminal(question),
+    },
     // A closed terminal (SIGHUP) stops a build as Ctrl-C and SIGTERM do: cleaned up, not killed with its resources left.
     onSignal: (handler) => {
       const listeners = STOP_SIGNALS.map((signal) => [signal, () => handler(signal)] as const);
@@ -93,6 +100,38 @@ function stdoutWriter(): OutputStream {
       return isTerminal() ? (process.stdout.columns ?? 0) : 0;
     },
   };
+}
+
+/**
+ * One line read from the terminal after `question` (readline, loaded only
+ * now). Ctrl-C and Ctrl-D both end the question unanswered, and are told
+ * apart: readline takes the terminal's Ctrl-C itself (raw mode, a SIGINT
+ * event on the reader rather than a signal to the process), and Ctrl-D (or
+ * stdin closing) only closes the reader.
+ */
+async function askOnTerminal(question: string): Promise<PromptAnswer> {
+  const { createInterface } = await import("node:readline");
+  return new Promise((resolve) => {
+    const output = quietOnError(process.stderr);
+    const reader = createInterface({ input: process.stdin, output, terminal: true });
+    let answer: PromptAnswer = { kind: "end-of-input" };
+    reader.on("SIGINT", () => {
+      answer = { kind: "interrupted" };
+      output.write("^C\n");
+      reader.close();
+    });
+    reader.on("close", () => {
+      // Ctrl-D: end the question's line, so what follows does not start on it.
+      if (answer.kind === "end-of-input") output.write("\n");
+      // Nothing more is read: stdin must not keep the process alive.
+      process.stdin.pause();
+      resolve(answer);
+    });
+    reader.question(question, (line) => {
+      answer = { kind: "line", text: line };
+      reader.close();
+    });
+  });
 }
 
 /**

@@ -72,23 +72,45 @@ interface Declared {
 function addOptions(command: Command, specs: readonly OptionSpec[]): Declared[] {
   return specs.flatMap((spec) => {
     const option = new Option(spec.flags, spec.description);
-    if (spec.choices) {
-      // Listed in the help; checked with the other values (option-values.ts), which suggests the nearest.
-      option.choices(spec.choices).argParser((value: string) => value);
-    }
+    // Listed in the help; checked with the other values (option-values.ts), which suggests the nearest.
+    if (spec.choices) option.choices(spec.choices);
     if (spec.default !== undefined) option.default(spec.default);
     if (spec.hidden) option.hideHelp();
-    // Every value given, in order (commander keeps the last one otherwise).
-    if (spec.repeatable) option.argParser((value: string, previous: unknown) => [...(Array.isArray(previous) ? (previous as string[]) : []), value]);
     command.addOption(option);
     const aliases = (spec.aliases ?? []).map((flag) => {
       const alias = new Option(spec.flags.replace(/^--[\w-]+/, flag)).hideHelp();
       command.addOption(alias);
-      return { key: alias.attributeName(), flag };
+      return { key: alias.attributeName(), flag, option: alias };
     });
     // Only options that take a value have one to check.
-    return option.required || option.optional ? [{ spec, key: option.attributeName(), flag: option.long!, aliases }] : [];
+    if (!option.required && !option.optional) return [];
+    const parse = valueParser(command, spec, option.long!);
+    for (const spelling of [{ flag: option.long!, option }, ...aliases]) spelling.option.argParser((value: string, previous: unknown) => parse(spelling.flag, value, previous));
+    return [{ spec, key: option.attributeName(), flag: option.long!, aliases: aliases.map(({ key, flag }) => ({ key, flag })) }];
   });
+}
+
+/**
+ * What commander does with each value of an option, under any of its spellings (`--arch` for `--architecture`,
+ * `--x v` or `--x=v`). A repeatable one collects every value, in order. Any other is given once: commander would keep
+ * the last value and drop the first without a word (`cleanup --template a --template b` ran as b), so a second one is
+ * a usage error naming both, raised while the line is parsed, before any command is loaded.
+ */
+function valueParser(command: Command, spec: OptionSpec, long: string): (flag: string, value: string, previous: unknown) => unknown {
+  if (spec.repeatable) return (_flag, value, previous) => [...(Array.isArray(previous) ? (previous as string[]) : []), value];
+  let first: { flag: string; value: string } | undefined;
+  return (flag, value) => {
+    if (first === undefined) {
+      first = { flag, value };
+      return value;
+    }
+    const both = first.flag === flag ? `${JSON.stringify(first.value)} and ${JSON.stringify(value)}` : `${first.flag} ${JSON.stringify(first.value)} and ${flag} ${JSON.stringify(value)}`;
+    const path = commandPath(command);
+    throw new CwsError("REPEATED_OPTION", `${long} given twice: ${both}`, {
+      value,
+      suggestion: `pass it once: ${["cws", ...(path ? [path] : [])].join(" ")} takes one ${long}`,
+    });
+  };
 }
 
 /** An option's value as typed, and the option's own key (an alias's value too: `--arch` as `architecture`). */
@@ -103,16 +125,9 @@ function givenValues(values: Record<string, unknown>, declared: readonly Declare
       for (const value of repeated as string[]) found.push({ key, flag, value, spec });
       continue;
     }
-    const typed = [{ key, flag }, ...aliases].filter((name) => typeof values[name.key] === "string");
-    const [first, second] = typed;
-    if (first === undefined) continue;
-    if (second !== undefined && values[second.key] !== values[first.key]) {
-      throw new CwsError("CONFLICTING_OPTIONS", `${first.flag} ${String(values[first.key])} and ${second.flag} ${String(values[second.key])} disagree`, {
-        value: String(values[second.key]),
-        suggestion: `${second.flag} is another name for ${first.flag}: give one of them`,
-      });
-    }
-    found.push({ key, flag: first.flag, value: values[first.key] as string, spec });
+    // Any other was given once, under one of its spellings (valueParser refused a second).
+    const typed = [{ key, flag }, ...aliases].find((name) => typeof values[name.key] === "string");
+    if (typed !== undefined) found.push({ key, flag: typed.flag, value: values[typed.key] as string, spec });
   }
   return found;
 }
@@ -129,8 +144,11 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO, globalDeclare
     // Every value checked against the table before anything is loaded (option-values.ts, itself loaded only when a value was given).
     const own = givenValues(raw, declared);
     const values = [...givenValues(command.optsWithGlobals(), globalDeclared), ...own];
-    if (values.length > 0) (await import("./option-values.js")).checkOptionValues(values);
+    const checks = values.length > 0 ? await import("./option-values.js") : undefined;
+    checks?.checkOptionValues(values);
     checkConflicts(command, spec, args);
+    // Before the command loads, so before any AWS call: a --profile the shared AWS files do not have.
+    await checks?.checkNamedProfiles(own, io.env);
     const options = { ...raw };
     for (const { aliases } of declared) for (const alias of aliases) delete options[alias.key];
     for (const { key, value, spec: given } of own) if (!given.repeatable) options[key] = value;

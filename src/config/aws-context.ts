@@ -82,9 +82,50 @@ function given(value: string | undefined): string | undefined {
  * stays "~/…" and the reader asks the operating system.
  */
 export function sharedConfigFile(env: Env): string {
-  const file = given(env.AWS_CONFIG_FILE) ?? "~/.aws/config";
+  return sharedFile(env, "AWS_CONFIG_FILE", "~/.aws/config");
+}
+
+/** The shared credentials file the AWS CLI and SDKs read: AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials. */
+export function sharedCredentialsFile(env: Env): string {
+  return sharedFile(env, "AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials");
+}
+
+function sharedFile(env: Env, variable: string, fallback: string): string {
+  const file = given(env[variable]) ?? fallback;
   const home = given(env.HOME) ?? given(env.USERPROFILE);
   return home !== undefined && file.startsWith("~/") ? join(home, file.slice(2)) : file;
+}
+
+/**
+ * Whether each shared file holds a profile of this name, as the SDK reads them (`[profile NAME]` or
+ * `[default]` in the config file, `[NAME]` in the credentials file); undefined for a file that is not there.
+ */
+export type ProfileFinder = (profile: string, files: { config: string; credentials: string }) => Promise<{ config: boolean | undefined; credentials: boolean | undefined }>;
+
+/**
+ * A profile named with `--profile` exists in the shared config or credentials file, or the command
+ * stops here (exit 2), before any AWS call: the SDK would go down its credential chain and end with
+ * "Could not load credentials from any providers", naming neither the profile nor the files. Only the
+ * flag is held to this: a profile from AWS_PROFILE or cws.config.json that is in neither file can
+ * still work (the chain goes on to a web identity token, a container's or an instance's role), as it
+ * does for the AWS CLI, and is named by the credentials error if it does not.
+ */
+export async function checkProfileExists(profile: string, env: Env, find: ProfileFinder): Promise<void> {
+  const files = { config: sharedConfigFile(env), credentials: sharedCredentialsFile(env) };
+  const found = await find(profile, files);
+  if (found.config === true || found.credentials === true) return;
+  const describe = (file: string, variable: string, has: boolean | undefined) => {
+    const notes = [...(given(env[variable]) === undefined ? [] : [variable]), ...(has === undefined ? ["no such file"] : [])];
+    return notes.length === 0 ? file : `${file} (${notes.join("; ")})`;
+  };
+  throw new CwsError(
+    "NO_SUCH_PROFILE",
+    `--profile ${JSON.stringify(profile)}: no such profile in ${describe(files.config, "AWS_CONFIG_FILE", found.config)} or ${describe(files.credentials, "AWS_SHARED_CREDENTIALS_FILE", found.credentials)}`,
+    {
+      value: profile,
+      suggestion: `aws configure list-profiles lists the profiles there; create it with aws configure --profile ${profile} (or aws configure sso), or name another`,
+    },
+  );
 }
 
 function resolveProfile(options: AwsContextOptions, env: Env): AwsContext {

@@ -1,9 +1,9 @@
 import type { AwsPorts, ImageInfo } from "../aws/ports.js";
 import { runBuild, type BuildResult } from "../builder/build.js";
+import type { BuildOwnerOptions } from "../builder/build-owner.js";
 import { findUpToDateImage } from "../builder/cache.js";
 import type { BuildInput } from "../builder/context.js";
 import type { PollSettings } from "../builder/poll.js";
-import type { BuildReporter } from "../builder/reporter.js";
 import { formatDuration } from "../duration.js";
 import { CwsError, EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
 import { recordFromImage } from "../registry/aws-images.js";
@@ -17,7 +17,7 @@ import { CopyFailure, copyImageToRegion, copySourceOf, type CopyResult } from ".
 import { snapshotMonthlyCost } from "./cost.js";
 import { describePrices, type PriceTable } from "./prices.js";
 import type { FleetInFlight } from "./in-flight.js";
-import type { FleetReporter, FleetResult, FleetRow, FleetSummary, TargetOutcome } from "./reporter.js";
+import { targetBuildReporter, type FleetReporter, type FleetResult, type FleetRow, type FleetSummary, type TargetOutcome } from "./reporter.js";
 import { runJobs, type Job, type JobOutcome } from "./schedule.js";
 import type { FleetTarget } from "./targets.js";
 
@@ -54,6 +54,8 @@ export interface FleetRunOptions {
   parentRegistryFile: string | undefined;
   registryLock?: RegistryLockOptions;
   publishSsm: boolean;
+  /** Prove each new image on a fresh instance before it is recorded or copied (build-all's default; --no-verify). */
+  verify?: boolean;
   prices: PriceTable;
   /** This run's id: with the source image it makes each copy's client token. */
   runId: string;
@@ -63,6 +65,8 @@ export interface FleetRunOptions {
   /** Where each running build and unfinished copy is kept track of, for a second Ctrl-C to list (one per run). */
   inFlight?: FleetInFlight;
   now?: () => Date;
+  /** Each build records this process as its owner while it runs (src/builder/build-owner.ts), for `cws ami reap`. */
+  owner?: BuildOwnerOptions;
 }
 
 export interface FleetRunResult {
@@ -248,7 +252,7 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     };
     const result = await deps.runBuild(request, {
       aws,
-      reporter: buildReporterFor(target.key, target.copyTo.length > 0 ? `${region}: ` : ""),
+      reporter: targetBuildReporter(reporter, target.key, target.copyTo.length > 0 ? `${region}: ` : ""),
       poll: options.poll,
       signal,
       registryFile: options.registryFile,
@@ -257,9 +261,11 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
       ...(options.registryLock ? { registryLock: options.registryLock } : {}),
       force: options.force,
       maxAgeMs: options.maxAgeMs,
+      verify: options.verify === true,
       ...(options.describeError ? { describeError: options.describeError } : {}),
       prices: options.prices,
       onContext: (context) => options.inFlight?.build(meta.id, label(target), region, context),
+      ...(options.owner ? { owner: options.owner } : {}),
     });
     if (result.status !== "succeeded") throw new BuildNotDone(result);
     if (!result.imageId || (result.imageState !== undefined && result.imageState !== "available")) {
@@ -385,39 +391,6 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     return name;
   }
 
-  /**
-   * A build's events as its target's lines. What went as planned (a step
-   * done, a test passed, a cleanup) is the target's current step: on a
-   * terminal its live line shows it, in CI it is a line like any other. What
-   * is worth keeping on a terminal too (a failure, a failed test, a warning)
-   * is a log line. Its scripts' output is not shown (many builds at once would
-   * interleave it; it is in the build's logs), except the last line of a step
-   * that fails: the line that usually says why ("E: unable to locate package
-   * …"), kept above the ❌.
-   */
-  function buildReporterFor(key: string, prefix: string): BuildReporter {
-    let lastOutput: string | undefined;
-    return {
-      stepStarted: (title) => {
-        lastOutput = undefined;
-        reporter.targetStep(key, `${prefix}${title}`);
-      },
-      stepSucceeded: (text) => reporter.targetStep(key, `✅ ${prefix}${text}`),
-      stepFailed: (text) => {
-        if (lastOutput !== undefined) reporter.log(key, lastOutput);
-        reporter.log(key, `❌ ${prefix}${text}`);
-      },
-      detail: (text) => reporter.targetStep(key, `${prefix}${text}`),
-      output: (text) => {
-        const last = text.split("\n").findLast((line) => line.trim() !== "");
-        if (last !== undefined) lastOutput = last;
-      },
-      test: (name, passed, detail) => (passed ? reporter.targetStep(key, `✅ ${prefix}test: ${name}`) : reporter.log(key, `❌ ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`)),
-      warn: (text) => reporter.log(key, `⚠️  ${prefix}${text}`),
-      cleanup: (text) => reporter.targetStep(key, `🧹 ${prefix}${text}`),
-      close: () => {},
-    };
-  }
 
   const onEnd = (id: string, outcome: JobOutcome<unknown>) => {
     const meta = metas.get(id)!;

@@ -60,10 +60,12 @@ export interface FleetPlanOptions {
   buildSeconds?: number;
   /** Templates asked for that build nothing after --region/--architecture, each with why (fleetTargets' `leftOut`): in the JSON document (the text's are on stderr, as the run's). */
   leftOut?: readonly string[];
+  /** Each new image is proven on a fresh instance before it is recorded or copied (build-all's default), said in the plan. */
+  verify?: boolean;
 }
 
 export function fleetPlanReport(targets: readonly PlannedTarget[], prices: PriceTable, options: FleetPlanOptions = {}): FleetPlanReport {
-  const { buildSeconds = EXPECTED_BUILD_SECONDS, leftOut = [] } = options;
+  const { buildSeconds = EXPECTED_BUILD_SECONDS, leftOut = [], verify = false } = options;
   const priced: PricedTarget[] = targets.map((target) => {
     const { region, instanceType, volumeGb } = target;
     const build = target.action === "build" ? buildCost({ region, instanceType, seconds: buildSeconds, volumeGb }, prices) : undefined;
@@ -86,6 +88,7 @@ export function fleetPlanReport(targets: readonly PlannedTarget[], prices: Price
   const lines = [
     `Plan (dry run, nothing is created): ${plural(counts.builds, "build")}, ${plural(counts.copies, "copy", "copies")}, ${counts["up-to-date"]} up to date`,
     `Prices: ${describePrices(prices)} (on-demand estimates; a build is assumed to take ${Math.round(buildSeconds / 60)} minutes)`,
+    ...(verify && counts.builds > 0 ? ["Verify: each new image runs its tests on a fresh instance launched from it before it is recorded or copied (--no-verify skips this)"] : []),
     "",
   ];
   for (const { target, build, storage: stored, newImages } of priced) {
@@ -127,6 +130,7 @@ export function fleetPlanReport(targets: readonly PlannedTarget[], prices: Price
         cost: { build: build ?? null, storagePerMonth: stored },
       })),
       counts,
+      verify,
       cost: { builds, storagePerMonth: storage, assumedBuildSeconds: buildSeconds, prices: describePrices(prices) },
       leftOut,
       // A dry run that prints its plan has succeeded; the key is there as in every build-all document.

@@ -1,3 +1,4 @@
+import type { BuildReporter } from "../builder/reporter.js";
 import { sumCosts, type BuildCost, type CostTotal, type StorageCost } from "./cost.js";
 
 /**
@@ -10,18 +11,26 @@ import { sumCosts, type BuildCost, type CostTotal, type StorageCost } from "./co
  * order across targets.
  */
 
-/** What became of a target, or of its image in one region. */
-export const FLEET_RESULTS = ["built", "copied", "up-to-date", "failed", "skipped", "cancelled"] as const;
-export type FleetResult = (typeof FLEET_RESULTS)[number];
+/**
+ * What became of a target (or of its image in one region), in the order a
+ * tally names them: build-all's results, and `validated`, which `cws ami
+ * validate --all` reports through the same reporters.
+ */
+export const TARGET_RESULTS = ["built", "copied", "up-to-date", "validated", "failed", "skipped", "cancelled"] as const;
+export type TargetResult = (typeof TARGET_RESULTS)[number];
+
+/** build-all's results: every one but validate's. */
+export type FleetResult = Exclude<TargetResult, "validated">;
+export const FLEET_RESULTS: readonly FleetResult[] = TARGET_RESULTS.filter((result): result is FleetResult => result !== "validated");
 
 /** A result as the text and Markdown tables show it. */
-export function resultWords(result: FleetResult): string {
+export function resultWords(result: TargetResult): string {
   return result === "up-to-date" ? "up to date" : result;
 }
 
 export interface TargetOutcome {
-  /** built (and copied), copied (up to date at home, copied to regions lacking it), up-to-date, failed, skipped, cancelled. */
-  result: FleetResult;
+  /** built (and copied), copied (up to date at home, copied to regions lacking it), up-to-date, validated, failed, skipped, cancelled. */
+  result: TargetResult;
   /** One line on what happened: "ami-0abc… in us-east-1, copied to 3 regions", the failure, "parent python-research/x86_64 failed". */
   detail?: string;
 }
@@ -39,7 +48,7 @@ export interface FleetReporter {
   notice(line: string): void;
   targetDone(id: string, outcome: TargetOutcome): void;
   /** Every target has finished: the live lines become final and the tally is printed. The table is the command's result, printed apart (fleet-summary.ts). */
-  finish(summary: FleetSummary): void;
+  finish(summary: FleetTally): void;
   /** Stop drawing and give the terminal back (the cursor shown again), also when finish never came (an exception). Idempotent. */
   close(): void;
 }
@@ -65,6 +74,13 @@ export interface FleetRow {
   detail?: string;
   /** A failed build's logs. */
   logDir?: string;
+}
+
+/** What the tally at the end counts: a result per row (an image in a region), and the time taken. */
+export interface FleetTally {
+  rows: readonly { result: TargetResult }[];
+  durationSeconds: number;
+  interrupted?: boolean;
 }
 
 export interface FleetSummary {
@@ -109,8 +125,50 @@ export function fleetTotals(summary: Pick<FleetSummary, "rows">): FleetTotals {
   };
 }
 
-/** "3 built, 9 copied, 1 failed": the results that occurred, in FLEET_RESULTS order. */
-export function describeCounts(counts: Record<FleetResult, number>): string {
-  const parts = FLEET_RESULTS.filter((result) => counts[result] > 0).map((result) => `${counts[result]} ${resultWords(result)}`);
+/** "3 built, 9 copied, 1 failed": the results that occurred, in TARGET_RESULTS order. */
+export function describeCounts(counts: Partial<Record<TargetResult, number>>): string {
+  const parts = TARGET_RESULTS.filter((result) => (counts[result] ?? 0) > 0).map((result) => `${counts[result]} ${resultWords(result)}`);
   return parts.length > 0 ? parts.join(", ") : "nothing to do";
+}
+
+/** Rows per result, for a tally. */
+export function countResults(rows: FleetTally["rows"]): Partial<Record<TargetResult, number>> {
+  const counts: Partial<Record<TargetResult, number>> = {};
+  for (const row of rows) counts[row.result] = (counts[row.result] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * A build's (or a validation's) events as its target's lines, each after
+ * `prefix` (the region, when a target has more than one). What went as
+ * planned (a step done, a test passed, a cleanup) is the target's current
+ * step: on a terminal its live line shows it, in CI it is a line like any
+ * other. What is worth keeping on a terminal too (a failure, a failed test, a
+ * warning) is a log line. Its scripts' output is not shown (many builds at
+ * once would interleave it; it is in the build's logs), except the last line
+ * of a step that fails: the line that usually says why ("E: unable to locate
+ * package …"), kept above the ❌.
+ */
+export function targetBuildReporter(reporter: FleetReporter, key: string, prefix: string): BuildReporter {
+  let lastOutput: string | undefined;
+  return {
+    stepStarted: (title) => {
+      lastOutput = undefined;
+      reporter.targetStep(key, `${prefix}${title}`);
+    },
+    stepSucceeded: (text) => reporter.targetStep(key, `✅ ${prefix}${text}`),
+    stepFailed: (text) => {
+      if (lastOutput !== undefined) reporter.log(key, lastOutput);
+      reporter.log(key, `❌ ${prefix}${text}`);
+    },
+    detail: (text) => reporter.targetStep(key, `${prefix}${text}`),
+    output: (text) => {
+      const last = text.split("\n").findLast((line) => line.trim() !== "");
+      if (last !== undefined) lastOutput = last;
+    },
+    test: (name, passed, detail) => (passed ? reporter.targetStep(key, `✅ ${prefix}test: ${name}`) : reporter.log(key, `❌ ${prefix}test: ${name}${detail ? ` (${detail})` : ""}`)),
+    warn: (text) => reporter.log(key, `⚠️  ${prefix}${text}`),
+    cleanup: (text) => reporter.targetStep(key, `🧹 ${prefix}${text}`),
+    close: () => {},
+  };
 }

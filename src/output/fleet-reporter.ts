@@ -1,7 +1,7 @@
 import { Chalk, type ChalkInstance } from "chalk";
 import type { OutputStream } from "../cli/io.js";
 import { formatDuration } from "../duration.js";
-import { describeCounts, fleetTotals, resultWords, type FleetReporter, type FleetResult, type FleetSummary, type TargetOutcome } from "../fleet/reporter.js";
+import { countResults, describeCounts, resultWords, type FleetReporter, type FleetTally, type TargetOutcome, type TargetResult } from "../fleet/reporter.js";
 import { fitSegments, printable, textWidth, type Segment } from "./text-width.js";
 
 /**
@@ -87,10 +87,10 @@ function outcomeText(outcome: TargetOutcome): string {
   return `${resultWords(outcome.result)}${outcome.detail ? `: ${outcome.detail}` : ""}`;
 }
 
-const SUCCEEDED: ReadonlySet<FleetResult> = new Set(["built", "copied", "up-to-date"]);
+const SUCCEEDED: ReadonlySet<TargetResult> = new Set(["built", "copied", "up-to-date", "validated"]);
 
-function tally(summary: FleetSummary): string {
-  return `${summary.interrupted ? "Interrupted" : "Finished"}: ${describeCounts(fleetTotals(summary).counts)} (${summary.rows.length} image${summary.rows.length === 1 ? "" : "s"}) in ${formatDuration(summary.durationSeconds)}`;
+function tally(summary: FleetTally): string {
+  return `${summary.interrupted ? "Interrupted" : "Finished"}: ${describeCounts(countResults(summary.rows))} (${summary.rows.length} image${summary.rows.length === 1 ? "" : "s"}) in ${formatDuration(summary.durationSeconds)}`;
 }
 
 class PlainFleetReporter implements FleetReporter {
@@ -131,7 +131,7 @@ class PlainFleetReporter implements FleetReporter {
     const elapsed = this.targets.elapsed(target);
     this.line(target.label, `${symbol} ${text}${elapsed ? ` ${this.chalk.dim(`(${elapsed})`)}` : ""}`);
   }
-  finish(summary: FleetSummary) {
+  finish(summary: FleetTally) {
     this.line(undefined, tally(summary));
   }
   close() {}
@@ -237,7 +237,7 @@ class LiveFleetReporter implements FleetReporter {
     if (!this.targets.running) this.stopTimer();
     this.render();
   }
-  finish(summary: FleetSummary) {
+  finish(summary: FleetTally) {
     this.end([tally(summary)]);
   }
   close() {

@@ -1,6 +1,7 @@
 import { formatDuration } from "../duration.js";
 import type { ExitCode } from "../errors.js";
 import { appendToRegularFile } from "../file-access.js";
+import { alignColumns } from "./columns.js";
 import { formatTotal, formatUsd } from "../fleet/cost.js";
 import { describeCounts, fleetTotals, resultWords, type FleetRow, type FleetSummary, type FleetTotals } from "../fleet/reporter.js";
 
@@ -47,15 +48,8 @@ function footer(summary: FleetSummary, totals: FleetTotals): { tally: string; co
 }
 
 export function formatFleetTable(summary: FleetSummary): string {
-  const rows = summary.rows.map(cells);
-  const widths = HEADERS.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]!.length)));
-  const line = (values: readonly string[]) =>
-    values
-      .map((value, column) => (column === values.length - 1 ? value : value.padEnd(widths[column]!)))
-      .join("  ")
-      .trimEnd();
   const { tally, cost, unknown, why } = footer(summary, fleetTotals(summary));
-  return `${[line(HEADERS), ...rows.map(line), "", tally, cost, ...unknown, ...why.flatMap((group) => [group.heading, ...group.items.map((item) => `  ${item.replace(/\n/g, "\n    ")}`)])].join("\n")}\n`;
+  return `${[...alignColumns(HEADERS, summary.rows.map(cells)), "", tally, cost, ...unknown, ...why.flatMap((group) => [group.heading, ...group.items.map((item) => `  ${item.replace(/\n/g, "\n    ")}`)])].join("\n")}\n`;
 }
 
 /**

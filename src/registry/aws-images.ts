@@ -2,6 +2,7 @@ import type { Ec2Port, ImageInfo } from "../aws/ports.js";
 import type { Architecture } from "../template/schema.js";
 import { COPIED_FROM_TAG, parseCopiedFromTag } from "./copied-from.js";
 import type { AmiRecord } from "./schema.js";
+import { isIsoTimestamp } from "./timestamps.js";
 
 /**
  * What AWS itself says about cws images: every image cws makes carries
@@ -10,6 +11,13 @@ import type { AmiRecord } from "./schema.js";
  * from AWS alone.
  */
 export const MANAGED_TAG = { "cws:managed-by": "cws" } as const;
+
+/**
+ * When an image passed its template's tests on a fresh instance (`cws ami
+ * validate`, `build --verify`): the registry's `validated_at`, rebuilt from
+ * AWS like every other field.
+ */
+export const VALIDATED_AT_TAG = "cws:validated-at";
 
 /** Every cws image in the region (all pages), optionally of one template. */
 export async function listCwsImages(ec2: Ec2Port, templateId?: string): Promise<ImageInfo[]> {
@@ -46,9 +54,14 @@ export function recordFromImage(image: ImageInfo): AmiRecord {
     ...(tag("cws:base-ami") ? { base_ami: tag("cws:base-ami")! } : {}),
     ...(tag("cws:content-hash") ? { content_hash: tag("cws:content-hash")! } : {}),
     ...(tag("cws:source-commit") ? { source_commit: tag("cws:source-commit")! } : {}),
-    ...(tag("cws:validated") === "true" ? { validated_at: created } : {}),
+    ...(tag("cws:validated") === "true" ? { validated_at: validatedAt(tag(VALIDATED_AT_TAG)) ?? created } : {}),
     ...(copiedFrom ? { copied_from: copiedFrom } : {}),
   };
+}
+
+/** The `cws:validated-at` tag as the registry writes times; undefined when absent or not a time (a tag edited by hand). */
+function validatedAt(value: string | undefined): string | undefined {
+  return value !== undefined && isIsoTimestamp(value) ? normalizeDate(value) : undefined;
 }
 
 /** EC2 dates come as 2024-06-17T08:30:00.000Z; the registry keeps whole seconds. */

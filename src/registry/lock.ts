@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { mkdir, open, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { CwsError } from "../errors.js";
 import { fileError, readRegularFile } from "../file-access.js";
+import { ownerState } from "../process-owner.js";
 import type { ProcessProbe } from "../process-probe.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 
@@ -135,23 +135,28 @@ async function createExclusively(path: string, content: string): Promise<boolean
   return true;
 }
 
-/** When a process started, from /proc on Linux (ms since the epoch); undefined elsewhere or when it cannot be read. */
-export function processStartTime(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Field 22, starttime, in clock ticks (USER_HZ, 100 on Linux) after boot; fields after the command name, which may hold spaces.
-    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-    const boot = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
-    return Number.isFinite(ticks) && Number.isFinite(boot) ? boot * 1000 + ticks * 10 : undefined;
-  } catch {
-    return undefined;
-  }
+const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+function foreignLock(path: string, content: string): CwsError {
+  return new CwsError(
+    "REGISTRY_LOCK_UNREADABLE",
+    `${path}: the registry lock holds no lock record cws writes (it begins ${content}), so cws cannot tell whether a process holds it or which`,
+    { value: path, suggestion: `if no cws is running, remove it: rm ${path}` },
+  );
 }
 
-/** The boot time in /proc/stat has whole seconds: a process started more than this after the lock was taken is not its holder. */
-const START_TIME_SLACK_MS = 2_000;
-
-const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
+/**
+ * That `<file>.lock` can be taken, checked before a command changes anything
+ * it then records: whatever is there must be a lock cws can read and judge.
+ * A directory, a file it may not read, or one that holds no lock record cws
+ * writes would stop the write after the work was done (exit 2, as taking the
+ * lock would). A lock a process holds is fine: the write waits for it.
+ */
+export function checkRegistryLock(file: string): void {
+  const path = `${file}.lock`;
+  const seen = readLock(path);
+  if (seen?.foreign !== undefined) throw foreignLock(path, seen.foreign);
+}
 
 export class RegistryLock {
   private readonly host: string;
@@ -185,14 +190,11 @@ export class RegistryLock {
     if (holder.pid !== undefined && holder.host !== undefined) {
       if (holder.host !== this.host) return { stale: false, state: "elsewhere" };
       const probe = this.options.processes;
-      const exists = probe?.exists(holder.pid);
-      if (exists === false) return { stale: true, why: "is no longer running" };
-      if (exists === true) {
-        const taken = Date.parse(holder.acquired ?? "") || seen.modified.getTime();
-        const started = processStartTime(holder.pid);
-        if (started !== undefined && started > taken + START_TIME_SLACK_MS) return { stale: true, why: "is no longer running (its process id now belongs to a later process)" };
-        return { stale: false, state: "running" };
-      }
+      const taken = Date.parse(holder.acquired ?? "") || seen.modified.getTime();
+      const state = probe === undefined ? "unknown" : ownerState(probe, holder.pid, taken);
+      if (state === "gone") return { stale: true, why: "is no longer running" };
+      if (state === "reused") return { stale: true, why: "is no longer running (its process id now belongs to a later process)" };
+      if (state === "running") return { stale: false, state: "running" };
     }
     // Nothing here to check a process by: the lock's age decides.
     if (Date.now() - seen.modified.getTime() > this.staleMs) return { stale: true, why: `names no process cws can check, and has not changed for over ${Math.round(this.staleMs / 1000)} s` };
@@ -253,7 +255,7 @@ export class RegistryLock {
       const { seen, verdict } = result;
       // Not a lock cws wrote, and changed in the last staleMs (an older one was taken over): there is no holder to wait
       // for or to judge gone, so say so now rather than after the timeout.
-      if (seen?.foreign !== undefined) throw this.foreignLock(seen.foreign);
+      if (seen?.foreign !== undefined) throw foreignLock(this.path, seen.foreign);
       if (seen && verdict) {
         const state = verdict.stale ? "taking-over" : verdict.state;
         // Said once per holder, at once; a lock just being created (empty for an instant) is not worth a line yet.
@@ -267,14 +269,6 @@ export class RegistryLock {
       await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
       delay = Math.min(200, delay * 2);
     }
-  }
-
-  private foreignLock(content: string): CwsError {
-    return new CwsError(
-      "REGISTRY_LOCK_UNREADABLE",
-      `${this.path}: the registry lock holds no lock record cws writes (it begins ${content}), so cws cannot tell whether a process holds it or which`,
-      { value: this.path, suggestion: `if no cws is running, remove it: rm ${this.path}` },
-    );
   }
 
   private waitMessage(seen: Seen, state: "running" | "elsewhere" | "unknown"): string {

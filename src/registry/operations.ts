@@ -85,6 +85,28 @@ export function rollbackEntry(registry: Registry, templateId: string, region: st
   return { from: entry.ami_id, to: target };
 }
 
+/**
+ * Record that `amiId` passed its template's tests (on a fresh instance, at
+ * `at`) in the entry for a template, region and architecture: the entry's
+ * current AMI or the one in its history. Nothing else changes: which AMI is
+ * current, a rollback's pin. Says where it was found; undefined when the entry
+ * does not name it.
+ */
+export function markValidated(registry: Registry, templateId: string, region: string, architecture: Architecture, amiId: string, at: string): "current" | "history" | undefined {
+  const entry = entryAt(registry, templateId, region, architecture);
+  if (!entry) return undefined;
+  if (entry.ami_id === amiId) {
+    entry.validated = true;
+    entry.validated_at = at;
+    return "current";
+  }
+  const earlier = entry.history?.find((record) => record.ami_id === amiId);
+  if (!earlier) return undefined;
+  earlier.validated = true;
+  earlier.validated_at = at;
+  return "history";
+}
+
 export function isPinned(entry: AmiEntry | undefined): boolean {
   return (entry as { pinned?: unknown } | undefined)?.pinned === true;
 }
@@ -94,4 +116,37 @@ export const SSM_PARAMETER_PREFIX = "/cloudworkstation/amis";
 /** Where running CloudWorkstation systems look up the current AMI without the git file. */
 export function ssmParameterName(templateId: string, region: string, architecture: Architecture): string {
   return `${SSM_PARAMETER_PREFIX}/${templateId}/${region}/${architecture}`;
+}
+
+/** An AMI a registry entry's history no longer lists. */
+export interface DroppedRecord {
+  templateId: string;
+  region: string;
+  architecture: string;
+  amiId: string;
+}
+
+/**
+ * Removes the AMIs `gone` (deleted from AWS, by region) from every history
+ * that lists them, so the registry never offers a rollback to an image that
+ * no longer exists. The current AMI of an entry is never touched (cleanup
+ * never deletes one). Returns what was dropped.
+ */
+export function dropFromHistory(registry: Registry, gone: ReadonlyMap<string, ReadonlySet<string>>): DroppedRecord[] {
+  const dropped: DroppedRecord[] = [];
+  for (const [templateId, template] of Object.entries(registry.templates)) {
+    for (const [region, byArchitecture] of Object.entries(template?.amis ?? {})) {
+      const ids = gone.get(region);
+      if (!ids) continue;
+      for (const [architecture, entry] of Object.entries(byArchitecture ?? {})) {
+        const history = entry?.history;
+        if (!entry || !history?.some((record) => ids.has(record.ami_id))) continue;
+        for (const record of history) if (ids.has(record.ami_id)) dropped.push({ templateId, region, architecture, amiId: record.ami_id });
+        const kept = history.filter((record) => !ids.has(record.ami_id));
+        if (kept.length > 0) entry.history = kept;
+        else delete entry.history;
+      }
+    }
+  }
+  return dropped;
 }

@@ -5,7 +5,7 @@ import { checkWritableDirectory } from "../file-access.js";
 import { linkedFile, writeFileAtomic } from "../write-file-atomic.js";
 import { entryFields, REGISTRY_FIELDS, REGISTRY_FORMAT_VERSIONS, type FieldKind, type FieldSpec, type RegistryFields } from "./fields.js";
 import { lineColumn, parseJsonText, stripBom } from "./json-text.js";
-import { withRegistryLock, type RegistryLockOptions } from "./lock.js";
+import { checkRegistryLock, withRegistryLock, type RegistryLockOptions } from "./lock.js";
 import { ownValue, setOwn } from "../own-keys.js";
 import { boundedHistory, entriesFor, setEntry, templateAt } from "./operations.js";
 import { readRegistryText } from "./registry-file.js";
@@ -66,16 +66,18 @@ export const serializeRegistry = registrySerializerOf(REGISTRY_FIELDS);
 export { withRegistryLock, type RegistryLockOptions };
 
 /**
- * That the registry can be written where it is: its lock and the new file are
- * created beside it (beside the file a symbolic link names, for the new
- * file). Thrown as a FileAccessError (exit 2) naming the directory; what to
- * do is `suggestion`.
+ * That the registry can be locked and written where it is: its lock and the
+ * new file are created beside it (beside the file a symbolic link names, for
+ * the new file), and a lock file already there must be one cws can read
+ * (checkRegistryLock). Thrown as a CwsError (exit 2) naming the directory or
+ * the lock; what to do about the directory is `suggestion`.
  */
 export function checkRegistryWritable(file: string, suggestion: string): void {
   const role = { role: "the registry's directory", suggestion };
   checkWritableDirectory(file, role);
   const target = linkedFile(file);
   if (target !== file) checkWritableDirectory(target, role);
+  checkRegistryLock(file);
 }
 
 /** Undefined when the file does not exist; a CwsError (exit 2) naming file:line:col when it is not a valid registry. */

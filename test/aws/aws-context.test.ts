@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readSharedConfig } from "../../src/aws/shared-config.js";
-import { awsClientProfile, describeRegionSource, resolveAwsContext, sharedConfigFile, type Env, type SharedConfigReader } from "../../src/config/aws-context.js";
+import { findProfile, readSharedConfig } from "../../src/aws/shared-config.js";
+import { awsClientProfile, checkProfileExists, describeRegionSource, resolveAwsContext, sharedConfigFile, sharedCredentialsFile, type Env, type SharedConfigReader } from "../../src/config/aws-context.js";
 import { CwsError } from "../../src/errors.js";
 
 /** A home directory whose ~/.aws/config has a default and a dev profile, and another config file elsewhere. */
@@ -133,6 +133,29 @@ describe("around the resolver", () => {
     expect(sharedConfigFile({ HOME: "/h", AWS_CONFIG_FILE: "" })).toBe(join("/h", ".aws", "config"));
     expect(sharedConfigFile({ HOME: "", USERPROFILE: "/u" })).toBe(join("/u", ".aws", "config"));
     expect(sharedConfigFile({})).toBe("~/.aws/config");
+  });
+
+  it("finds the shared credentials file as the SDK does", () => {
+    expect(sharedCredentialsFile({ HOME: "/h" })).toBe(join("/h", ".aws", "credentials"));
+    expect(sharedCredentialsFile({ HOME: "/h", AWS_SHARED_CREDENTIALS_FILE: "/etc/keys", AWS_CONFIG_FILE: "/etc/aws.conf" })).toBe("/etc/keys");
+    expect(sharedCredentialsFile({})).toBe("~/.aws/credentials");
+  });
+
+  it("knows a --profile from either shared file, as the SDK reads them, and names the profile and the files when neither has it", async () => {
+    const keys = join(root, "credentials");
+    writeFileSync(keys, "[ci]\naws_access_key_id = AKIA\naws_secret_access_key = s\n[profile dev2]\naws_access_key_id = AKIA\n");
+    const env = { HOME: home, AWS_SHARED_CREDENTIALS_FILE: keys };
+    for (const profile of ["default", "dev", "no-region", "ci"]) await expect(checkProfileExists(profile, env, findProfile), profile).resolves.toBeUndefined();
+    // `[profile dev2]` names a profile in the config file only; `[ci]` in the credentials file only; `constructor` is no profile.
+    for (const profile of ["dev2", "nosuch", "constructor"]) {
+      const error = await checkProfileExists(profile, env, findProfile).catch((e: unknown) => e);
+      expect(error, profile).toBeInstanceOf(CwsError);
+      expect(error, profile).toMatchObject({ code: "NO_SUCH_PROFILE", value: profile, exitCode: 2, message: `--profile "${profile}": no such profile in ${homeConfig} or ${keys} (AWS_SHARED_CREDENTIALS_FILE)` });
+    }
+    await expect(checkProfileExists("dev", { HOME: emptyHome, AWS_CONFIG_FILE: join(root, "nowhere") }, findProfile)).rejects.toMatchObject({
+      message: `--profile "dev": no such profile in ${join(root, "nowhere")} (AWS_CONFIG_FILE; no such file) or ${join(emptyHome, ".aws", "credentials")} (no such file)`,
+      suggestion: "aws configure list-profiles lists the profiles there; create it with aws configure --profile dev (or aws configure sso), or name another",
+    });
   });
 
   it("reads a ~/ path in the home the SDK finds, when the command's environment had none", async () => {

@@ -10,9 +10,14 @@ import {
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeSnapshotsCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   EC2Client,
+  EnableImageDeprecationCommand,
   RevokeSecurityGroupEgressCommand,
   RunInstancesCommand,
   StopInstancesCommand,
@@ -127,6 +132,7 @@ describe("describeImages", () => {
         rootVolumeSizeGb: 8,
         snapshotIds: ["snap-data", "snap-root"],
         encrypted: false,
+        totalVolumeSizeGb: 108,
         tags: { team: "research" },
       },
     ]);
@@ -282,6 +288,31 @@ describe("security groups", () => {
   });
 });
 
+describe("security groups for cws ami reap", () => {
+  it("finds groups by exact tags over every page, and maps id, name, VPC and tags", async () => {
+    ec2Mock
+      .on(DescribeSecurityGroupsCommand)
+      .resolvesOnce({ SecurityGroups: [{ GroupId: "sg-1", GroupName: "cws-build-b1", VpcId: "vpc-1", Tags: [{ Key: "cws:build-id", Value: "b1" }] }], NextToken: "next" })
+      .resolvesOnce({ SecurityGroups: [{ GroupId: "sg-2", GroupName: "cws-build-b2" }] });
+    const groups = await ec2.describeSecurityGroups({ tags: { "cws:managed-by": "cws" } });
+    expect(groups).toEqual([
+      { groupId: "sg-1", name: "cws-build-b1", vpcId: "vpc-1", tags: { "cws:build-id": "b1" } },
+      { groupId: "sg-2", name: "cws-build-b2", vpcId: undefined, tags: {} },
+    ]);
+    const filters = [{ Name: "tag:cws:managed-by", Values: ["cws"] }];
+    expect(inputs(DescribeSecurityGroupsCommand)).toEqual([
+      { Filters: filters, MaxResults: 1000 },
+      { Filters: filters, MaxResults: 1000, NextToken: "next" },
+    ]);
+  });
+
+  it("reports a refusal with its code", async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).rejects(ec2Error("UnauthorizedOperation", "You are not authorized to perform this operation.", 403));
+    expect(await rejection(ec2.describeSecurityGroups({}))).toMatchObject({ code: "UnauthorizedOperation", action: "DescribeSecurityGroups" });
+    expect(inputs(DescribeSecurityGroupsCommand)).toEqual([{ MaxResults: 1000 }]);
+  });
+});
+
 describe("runInstance", () => {
   const request: LaunchRequest = {
     imageId: "ami-base",
@@ -355,6 +386,12 @@ describe("instances", () => {
     const info = await ec2.describeInstance("i-1");
     expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(DescribeInstancesCommand, { InstanceIds: ["i-1"] });
     expect(info).toMatchObject({ instanceId: "i-1", state: "stopped", stateReason: "Client.UserInitiatedShutdown" });
+  });
+
+  it("reports when an instance was launched, and nothing when EC2 does not say", async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [instance("i-1", { LaunchTime: new Date("2026-11-28T08:30:12Z") }), instance("i-2")] }] });
+    const found = await ec2.describeInstances({});
+    expect(found.map((i) => i.launchTime)).toEqual(["2026-11-28T08:30:12.000Z", undefined]);
   });
 
   it("answers undefined for an instance that does not exist (any more)", async () => {
@@ -500,5 +537,85 @@ describe("images", () => {
 
   it("knows its region", () => {
     expect(ec2.region).toBe("eu-west-1");
+  });
+});
+
+describe("what cleanup reads and does", () => {
+  it("maps an image's total EBS size and its deprecation time", async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image("ami-1", { DeprecationTime: "2027-01-01T00:00:00.000Z" }), image("ami-2", { BlockDeviceMappings: [] })] });
+    const [first, second] = await ec2.describeImages({ owners: ["self"] });
+    expect(first).toMatchObject({ totalVolumeSizeGb: 108, deprecationTime: "2027-01-01T00:00:00.000Z" });
+    expect(second?.totalVolumeSizeGb).toBeUndefined();
+    expect(second?.deprecationTime).toBeUndefined();
+  });
+
+  it("asks for the instances of many images 200 ids at a time (EC2's most values per filter), each over every page", async () => {
+    const ids = Array.from({ length: 450 }, (_, i) => `ami-${String(i).padStart(8, "0")}`);
+    ec2Mock.on(DescribeInstancesCommand).callsFake((input: { Filters: { Name: string; Values: string[] }[]; NextToken?: string }) => {
+      const first = input.Filters.find((f) => f.Name === "image-id")!.Values[0]!;
+      if (first === ids[0] && !input.NextToken) return { Reservations: [{ Instances: [instance("i-1", { ImageId: ids[0] })] }], NextToken: "more" };
+      if (first === ids[0]) return { Reservations: [{ Instances: [instance("i-2", { ImageId: ids[1] })] }] };
+      return first === ids[400] ? { Reservations: [{ Instances: [instance("i-3", { ImageId: ids[449] })] }] } : {};
+    });
+    const found = await ec2.describeInstances({ imageIds: ids, states: ["running", "stopped"] });
+    expect(found.map((i) => i.instanceId)).toEqual(["i-1", "i-2", "i-3"]);
+    const sent = inputs(DescribeInstancesCommand) as { Filters: { Name: string; Values: string[] }[]; NextToken?: string }[];
+    expect(sent.map((input) => input.Filters.find((f) => f.Name === "image-id")!.Values.length)).toEqual([200, 200, 200, 50]);
+    expect(sent.map((input) => input.NextToken)).toEqual([undefined, "more", undefined, undefined]);
+    for (const input of sent) expect(input.Filters).toContainEqual({ Name: "instance-state-name", Values: ["running", "stopped"] });
+    expect(sent.flatMap((input) => (input.NextToken ? [] : input.Filters.find((f) => f.Name === "image-id")!.Values))).toEqual(ids);
+  });
+
+  it("asks nothing about the instances of no images", async () => {
+    expect(await ec2.describeInstances({ imageIds: [] })).toEqual([]);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeInstancesCommand, 0);
+  });
+
+  it("lists snapshots by owner and tag over every page, with their state, start time and size", async () => {
+    ec2Mock
+      .on(DescribeSnapshotsCommand)
+      .resolvesOnce({ Snapshots: [{ SnapshotId: "snap-1", State: "completed", StartTime: new Date("2026-01-01T00:00:00Z"), VolumeSize: 30, Tags: TAG_LIST }], NextToken: "p2" })
+      .resolvesOnce({ Snapshots: [{ SnapshotId: "snap-2", State: "pending", StartTime: new Date("2026-01-02T00:00:00Z"), VolumeSize: 8 }] });
+    const snapshots = await ec2.describeSnapshots({ owners: ["self"], tags: { "cws:managed-by": "cws" } });
+    expect(snapshots).toEqual([
+      { snapshotId: "snap-1", state: "completed", startTime: "2026-01-01T00:00:00.000Z", volumeSizeGb: 30, tags: TAGS },
+      { snapshotId: "snap-2", state: "pending", startTime: "2026-01-02T00:00:00.000Z", volumeSizeGb: 8, tags: {} },
+    ]);
+    const filters = [{ Name: "tag:cws:managed-by", Values: ["cws"] }];
+    expect(inputs(DescribeSnapshotsCommand)).toEqual([
+      { OwnerIds: ["self"], Filters: filters, MaxResults: 1000 },
+      { OwnerIds: ["self"], Filters: filters, MaxResults: 1000, NextToken: "p2" },
+    ]);
+  });
+
+  it("reads every version of every launch template, each over every page, with the image as written (resolve:ssm: too)", async () => {
+    ec2Mock
+      .on(DescribeLaunchTemplatesCommand)
+      .resolvesOnce({ LaunchTemplates: [{ LaunchTemplateId: "lt-1", LaunchTemplateName: "web" }], NextToken: "t2" })
+      .resolvesOnce({ LaunchTemplates: [{ LaunchTemplateId: "lt-2", LaunchTemplateName: "batch" }] });
+    ec2Mock
+      .on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: "lt-1" })
+      .resolvesOnce({ LaunchTemplateVersions: [{ LaunchTemplateName: "web", VersionNumber: 1, LaunchTemplateData: { ImageId: "ami-old" } }], NextToken: "v2" })
+      .resolvesOnce({ LaunchTemplateVersions: [{ LaunchTemplateName: "web", VersionNumber: 2, LaunchTemplateData: { ImageId: "resolve:ssm:/web/ami" } }] });
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: "lt-2" }).resolves({ LaunchTemplateVersions: [{ LaunchTemplateName: "batch", VersionNumber: 1, LaunchTemplateData: {} }] });
+    expect(await ec2.launchTemplateImages()).toEqual([
+      { launchTemplateId: "lt-1", launchTemplateName: "web", versionNumber: 1, imageId: "ami-old" },
+      { launchTemplateId: "lt-1", launchTemplateName: "web", versionNumber: 2, imageId: "resolve:ssm:/web/ami" },
+      { launchTemplateId: "lt-2", launchTemplateName: "batch", versionNumber: 1, imageId: undefined },
+    ]);
+    expect(inputs(DescribeLaunchTemplatesCommand)).toEqual([{ MaxResults: 200 }, { MaxResults: 200, NextToken: "t2" }]);
+    expect(inputs(DescribeLaunchTemplateVersionsCommand)).toEqual([
+      { LaunchTemplateId: "lt-1", MaxResults: 200 },
+      { LaunchTemplateId: "lt-1", MaxResults: 200, NextToken: "v2" },
+      { LaunchTemplateId: "lt-2", MaxResults: 200 },
+    ]);
+  });
+
+  it("deprecates an image at the time given, and reports EC2's refusal with its code", async () => {
+    const at = new Date("2027-01-01T00:01:00Z");
+    ec2Mock.on(EnableImageDeprecationCommand).resolvesOnce({ Return: true }).rejectsOnce(ec2Error("InvalidParameterValue", "in the past"));
+    await ec2.enableImageDeprecation("ami-1", at);
+    expect(ec2Mock).toHaveReceivedCommandWith(EnableImageDeprecationCommand, { ImageId: "ami-1", DeprecateAt: at });
+    expect(await rejection(ec2.enableImageDeprecation("ami-1", at))).toMatchObject({ code: "InvalidParameterValue", action: "EnableImageDeprecation" });
   });
 });

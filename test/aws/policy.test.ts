@@ -130,7 +130,7 @@ describe("docs/iam/cws-cli-policy.json", () => {
   });
 
   it("stops and deletes only resources tagged cws:managed-by=cws", () => {
-    for (const action of ["ec2:StopInstances", "ec2:TerminateInstances", "ec2:DeleteSecurityGroup", "ec2:DeregisterImage", "ec2:DeleteSnapshot"]) {
+    for (const action of ["ec2:StopInstances", "ec2:TerminateInstances", "ec2:DeleteSecurityGroup", "ec2:DeregisterImage", "ec2:DeleteSnapshot", "ec2:EnableImageDeprecation"]) {
       const statements = statementsFor(action);
       expect(statements.length, action).toBeGreaterThan(0);
       for (const s of statements) expect(s.Condition, action).toEqual({ StringEquals: { "aws:ResourceTag/cws:managed-by": "cws" } });

@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { AwsCallError } from "../../src/aws/ports.js";
 import { clientConfig, createAwsPorts, CREDENTIALS_SUGGESTION, DEFAULT_MAX_ATTEMPTS, describeAwsError, POLICY_DOCUMENT } from "../../src/aws/sdk.js";
 import { CwsError } from "../../src/errors.js";
@@ -54,6 +54,7 @@ describe("createAwsPorts", () => {
   it("passes profile and endpoint only when given", () => {
     expect(clientConfig("eu-west-1", {})).toEqual({
       region: "eu-west-1",
+      logger: expect.anything(),
       retryMode: "adaptive",
       maxAttempts: DEFAULT_MAX_ATTEMPTS,
       requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000, throwOnRequestTimeout: true },
@@ -123,13 +124,20 @@ describe("clients against an endpoint", () => {
     delete process.env.AWS_SECRET_ACCESS_KEY;
   });
 
-  it("sends to the given endpoint, signed with the named profile's credentials", async () => {
+  it("sends to the given endpoint, signed with the named profile's credentials, without the SDK's warning about the keys beside it", async () => {
     // Keys in the environment too: a named profile must still win.
     process.env.AWS_ACCESS_KEY_ID = "AKIAENVIRONMENTKEY";
     process.env.AWS_SECRET_ACCESS_KEY = "secret";
     script = [{ status: 200, body: { Parameter: { Name: "/cws/x", Value: "ami-1", Type: "String" } } }];
     const ports = createAwsPorts({ profile: "research", endpoint });
-    expect(await ports.ssm("us-west-2").getParameter("/cws/x")).toBe("ami-1");
+    // The SDK's credential chain warns once a process (console.warn, or the client's logger), the first time it meets both.
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    try {
+      expect(await ports.ssm("us-west-2").getParameter("/cws/x")).toBe("ami-1");
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
     expect(requests).toHaveLength(1);
     expect(requests[0]?.headers["x-amz-target"]).toBe("AmazonSSM.GetParameter");
     expect(requests[0]?.headers.authorization).toContain("Credential=AKIAPROFILEKEY/");
@@ -164,14 +172,20 @@ describe("clients against an endpoint", () => {
     expect(requests).toHaveLength(2);
   });
 
-  it("reports a profile that does not exist as a credentials problem, before sending anything", async () => {
+  it("reports a profile that does not exist as a credentials problem of that profile, before sending anything", async () => {
     const ports = createAwsPorts({ profile: "no-such-profile", endpoint });
     const error = await ports.ssm("us-west-2").getParameter("/cws/x").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AwsCallError);
     expect(requests).toHaveLength(0);
     const described = describeAwsError(error);
     expect(described).toBeInstanceOf(CwsError);
-    expect(described).toMatchObject({ code: "AWS_CREDENTIALS", exitCode: 2, suggestion: CREDENTIALS_SUGGESTION });
+    expect(described).toMatchObject({ code: "AWS_CREDENTIALS", exitCode: 2, value: "no-such-profile" });
+    expect(described?.message).toMatch(/^AWS credentials of profile no-such-profile are missing, expired or not accepted \(GetParameter\): CredentialsProviderError: /);
+    expect(described?.suggestion).toContain("aws configure list --profile no-such-profile");
+    // Without a profile, the chain's own failure: no profile to name.
+    const unnamed = await createAwsPorts({ endpoint }).ssm("us-west-2").getParameter("/cws/x").catch((e: unknown) => e);
+    expect(describeAwsError(unnamed)).toMatchObject({ code: "AWS_CREDENTIALS", suggestion: CREDENTIALS_SUGGESTION });
+    expect(describeAwsError(unnamed)?.message).toMatch(/^AWS credentials are missing/);
   });
 });
 

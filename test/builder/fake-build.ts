@@ -57,6 +57,15 @@ export interface FakeAwsOptions {
   noInstanceProfile?: boolean;
   /** Images of this account there already are, e.g. one of the same content for the cache check to find. */
   images?: ImageInfo[];
+  /**
+   * What each validation test exits with on an instance, by its launch (1: the
+   * build's, 2: a fresh one for --verify or validate): 0 when not given.
+   */
+  testExitCode?: (launch: number) => number;
+  /** Called at each launch (1, 2, …) before the instance exists, e.g. to refuse it (throw) or to interrupt there. */
+  onRunInstance?: (launch: number) => unknown;
+  /** Called at each validation command, with the launch of the instance it runs on, e.g. to interrupt there. */
+  onValidation?: (launch: number) => unknown;
 }
 
 export const FAKE_BASE_AMI = "ami-0base0000000000000";
@@ -99,6 +108,10 @@ const EC2_ACTIONS: Record<Exclude<keyof Ec2Port, "region">, string> = {
   createTags: "CreateTags",
   deregisterImage: "DeregisterImage",
   deleteSnapshot: "DeleteSnapshot",
+  describeSnapshots: "DescribeSnapshots",
+  launchTemplateImages: "DescribeLaunchTemplates",
+  enableImageDeprecation: "EnableImageDeprecation",
+  describeSecurityGroups: "DescribeSecurityGroups",
 };
 
 /** An EC2 port of `region` that does what `own` does and refuses every other call, naming its action (a test's fake of one concern). */
@@ -107,11 +120,14 @@ export function ec2PortWith(region: string, own: Partial<Omit<Ec2Port, "region">
   return { ...(refused as unknown as Omit<Ec2Port, "region">), ...own, region };
 }
 
-export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: string[]; tags: Record<string, Tags> } {
+export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: string[]; tags: Record<string, Tags>; launchedFrom: Record<string, string> } {
   const calls: string[] = [];
   const tags: Record<string, Tags> = {};
   const dryRun = (action: string) => new AwsCallError("DryRunOperation", action, "Request would have succeeded, but DryRun flag is set.", 412);
   const instances = new Map<string, InstanceInfo>();
+  /** Each instance's launch number (i-1 is 1), and the image it was launched from. */
+  const launches = new Map<string, number>();
+  const launchedFrom: Record<string, string> = {};
   const commands = new Map<string, { script: string; comment: string }>();
   let newImage: ImageInfo | undefined;
   const baseImage: ImageInfo = {
@@ -150,10 +166,15 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
     },
     async runInstance(request) {
       if (request.dryRun) throw dryRun("RunInstances");
-      tags.instance = request.tags;
-      const instance: InstanceInfo = { instanceId: "i-1", state: "running", stateReason: undefined, instanceType: request.instanceType, subnetId: request.subnetId, availabilityZone: "us-east-1a", tags: request.tags };
-      instances.set(instance.instanceId, instance);
-      calls.push("run instance i-1");
+      const launch = launches.size + 1;
+      await options.onRunInstance?.(launch);
+      tags[launch === 1 ? "instance" : `instance ${launch}`] = request.tags;
+      const instanceId = `i-${launch}`;
+      const instance: InstanceInfo = { instanceId, state: "running", stateReason: undefined, instanceType: request.instanceType, subnetId: request.subnetId, availabilityZone: "us-east-1a", tags: request.tags };
+      instances.set(instanceId, instance);
+      launches.set(instanceId, launch);
+      calls.push(`run instance ${instanceId}`);
+      launchedFrom[instanceId] = request.imageId;
       return { ...instance, state: "pending" };
     },
     describeInstance: async (instanceId) => instances.get(instanceId),
@@ -174,7 +195,12 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
       return FAKE_IMAGE_ID;
     },
     copyImage: unused("CopyImage"),
-    createTags: unused("CreateTags"),
+    describeSecurityGroups: unused("DescribeSecurityGroups"),
+    async createTags(resourceIds, added) {
+      calls.push(`tag ${resourceIds.join(" ")} ${Object.entries(added).map(([key, value]) => `${key}=${value}`).join(" ")}`);
+      const found = [...(options.images ?? []), ...(newImage ? [newImage] : [])].find((image) => resourceIds.includes(image.imageId));
+      if (found) found.tags = { ...found.tags, ...added };
+    },
     async deregisterImage(imageId) {
       newImage = undefined;
       calls.push(`deregister image ${imageId}`);
@@ -182,6 +208,9 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
     async deleteSnapshot(snapshotId) {
       calls.push(`delete snapshot ${snapshotId}`);
     },
+    describeSnapshots: unused("DescribeSnapshots"),
+    launchTemplateImages: unused("DescribeLaunchTemplates"),
+    enableImageDeprecation: unused("EnableImageDeprecation"),
   };
 
   const ssm: SsmPort = {
@@ -194,11 +223,12 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
     async sendShellCommand(request) {
       const id = `cmd-${commands.size + 1}`;
       commands.set(id, { script: request.script, comment: request.comment });
+      if (request.comment === "cws validation") await options.onValidation?.(launches.get(request.instanceId) ?? 0);
       return id;
     },
-    async getCommandInvocation(commandId) {
+    async getCommandInvocation(commandId, instanceId) {
       const command = commands.get(commandId)!;
-      return answer(command.script, command.comment, options.setupExitCode ?? 0);
+      return answer(command.script, command.comment, options.setupExitCode ?? 0, options.testExitCode?.(launches.get(instanceId) ?? 0) ?? 0);
     },
     cancelCommand: async () => {},
   };
@@ -214,18 +244,18 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
     addRoleToInstanceProfile: unused("AddRoleToInstanceProfile"),
   };
 
-  return { aws: { ec2: () => ec2, ssm: () => ssm, sts: () => sts, iam: () => iam }, calls, tags };
+  return { aws: { ec2: () => ec2, ssm: () => ssm, sts: () => sts, iam: () => iam }, calls, tags, launchedFrom };
 }
 
 /** What the instance's agent says to each kind of command the build sends (src/builder/remote.ts, validation.ts). */
-function answer(script: string, comment: string, setupExitCode: number): CommandInvocation {
+function answer(script: string, comment: string, setupExitCode: number, testExitCode: number): CommandInvocation {
   const success = (stdout: string): CommandInvocation => ({ status: "Success", statusDetails: undefined, responseCode: 0, stdout, stderr: "" });
   // A log read: the script has exited, with an empty log.
   if (comment.endsWith(" log")) return success(`cws-log rc=${setupExitCode} size=0\n`);
-  // Validation: every test exits 0 with no output.
+  // Validation: every test exits with testExitCode (0 unless told) with no output.
   if (comment === "cws validation") {
     const indexes = [...script.matchAll(/echo "cws-test (\d+) /g)].map((m) => m[1]);
-    return success(indexes.map((i) => `cws-test ${i} 0 0 b: b:`).join("\n"));
+    return success(indexes.map((i) => `cws-test ${i} ${testExitCode} 0 b: b:`).join("\n"));
   }
   return success(comment === "cws generalize" ? "generalized" : "started");
 }

@@ -45,14 +45,16 @@ async function run(input: BuildInput, pipeline: PipelineOptions) {
 describe("the dry run lists the steps the build runs", () => {
   const combinations = [true, false].flatMap((registry) =>
     [false, true].flatMap((publishSsm) =>
-      (["setup_script", "build_steps"] as const).flatMap((provisioning) => (["cleanup", "abort"] as const).map((onError) => ({ registry, publishSsm, provisioning, onError }))),
+      (["setup_script", "build_steps"] as const).flatMap((provisioning) =>
+        (["cleanup", "abort"] as const).flatMap((onError) => [false, true].map((verify) => ({ registry, publishSsm, provisioning, onError, verify }))),
+      ),
     ),
   );
 
-  for (const { registry, publishSsm, provisioning, onError } of combinations) {
-    const name = `${registry ? "registry" : "--no-registry-update"}, ${publishSsm ? "--publish-ssm" : "no SSM"}, ${provisioning}, --on-error ${onError}`;
+  for (const { registry, publishSsm, provisioning, onError, verify } of combinations) {
+    const name = `${registry ? "registry" : "--no-registry-update"}, ${publishSsm ? "--publish-ssm" : "no SSM"}, ${provisioning}, --on-error ${onError}${verify ? ", --verify" : ""}`;
     it(name, async () => {
-      const pipeline: PipelineOptions = { registryFile: registry ? join(dir, "registry", "amis.json") : undefined, publishSsm };
+      const pipeline: PipelineOptions = { registryFile: registry ? join(dir, "registry", "amis.json") : undefined, publishSsm, verify };
       const input = buildInput(dir, { onError }, provisioning === "setup_script" ? SETUP_SCRIPT_TEMPLATE : BUILD_STEPS_TEMPLATE);
       const planned = await plan(input, pipeline);
       const { result, ran, calls } = await run(input, pipeline);
@@ -72,6 +74,10 @@ describe("the dry run lists the steps the build runs", () => {
       expect(calls.includes(`put parameter /cloudworkstation/amis/test-env/us-east-1/x86_64 = ${FAKE_IMAGE_ID}`)).toBe(publishSsm);
       expect(planned.text.includes("--on-error abort keeps it running")).toBe(onError === "abort");
       expect(planned.text).toMatch(provisioning === "setup_script" ? /\n {6}setup_script: \d+ lines/ : /\n {6}1\. First .*\n {6}2\. Second \(timeout 60s\)/);
+      // --verify: the image is made pending, and the fresh instance's own steps are listed under the one that runs them.
+      expect(ran.run.includes("verify")).toBe(verify);
+      expect(planned.text.includes("cws:validated=pending")).toBe(verify);
+      expect(/\n {6}- Launch a fresh t3\.medium: .*cws:purpose=validate/.test(planned.text)).toBe(verify);
     });
   }
 

@@ -47,6 +47,32 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
     ["0", "expected a whole number from 1 to 64"],
     ["four", "not a number"],
   ],
+  keepCount: [
+    ["0", "expected a whole number, 1 or more"],
+    ["1001", "at most 1000"],
+    ["three", "not a number"],
+  ],
+  amiId: [
+    ["ami-xyz", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+    ["v1.2.3", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+  ],
+  profile: [["my profile", "not a profile name"]],
+};
+
+/** For each kind of value, two right values (a flag given twice is refused whatever its values). */
+const GOOD_VALUES: Record<ValueKind, [string, string]> = {
+  region: ["us-east-1", "us-west-2"],
+  architecture: ["x86_64", "arm64"],
+  instanceType: ["t3.medium", "t3.large"],
+  subnet: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+  instanceProfile: ["cws-ami-builder", "other-profile"],
+  imageVersion: ["v1.2.3", "v1.2.4"],
+  duration: ["2h", "30d"],
+  amiOrVersion: ["v1.2.0", "ami-0123456789abcdef0"],
+  count: ["2", "4"],
+  keepCount: ["1", "3"],
+  amiId: ["ami-0123456789abcdef0", "ami-0123456789abcdef1"],
+  profile: ["dev", "ops"],
 };
 
 const takesValue = (option: OptionSpec) => /[<[]/.test(option.flags);
@@ -173,7 +199,58 @@ describe("flag values, table-driven over the command table (built CLI)", () => {
     expect(cws(["ami", "list", "--templates-dir", "./-x"]).stderr).not.toContain("argument missing");
   });
 
-  it("accepts --arch wherever --architecture is taken, and refuses the two when they disagree", () => {
+  it("checks every value of every flag that may be repeated, wherever the wrong one is", () => {
+    const repeatable = COMMANDS.flatMap(({ words, spec }) => (spec.options ?? []).filter((o) => o.repeatable && o.value).map((option) => ({ words, spec, option })));
+    // cleanup's --region and reap's, at least.
+    expect(repeatable.map(({ words, option }) => `${words.join(" ")} ${longFlag(option)}`)).toEqual(expect.arrayContaining(["ami cleanup --region", "ami reap --region"]));
+    for (const { words, spec, option } of repeatable) {
+      const [bad, says] = BAD_VALUES[option.value!][0]!;
+      const [good, other] = GOOD_VALUES[option.value!];
+      for (const values of [[bad, good], [good, bad], [good, other, bad]]) {
+        const args = [...words, ...requiredArgs(spec), ...values.flatMap((value) => [longFlag(option), value])];
+        expectUsageError(cws(args), { code: "BAD_OPTION", message: `${longFlag(option)} ${JSON.stringify(bad)}: ${says}`, value: bad }, false, args.join(" "));
+      }
+    }
+  });
+
+  it("refuses every other option with a value given twice, for every command and global option: same or different value, any spelling, --x=v too", () => {
+    // Commander would keep the last value without a word (cleanup --template a --template b ran as b alone).
+    const forms = ["twice", "equals", "same"] as const;
+    let runs = 0;
+    const twice = (words: string[], spec: CommandSpec | undefined, option: OptionSpec, form: (typeof forms)[number] | "alias") => {
+      const flag = longFlag(option);
+      const [a, b] = option.value ? GOOD_VALUES[option.value] : option.choices ? [option.choices[0]!, option.choices[1]!] : ["one", "t"];
+      const second = form === "same" ? a : b;
+      const given =
+        form === "equals" ? [`${flag}=${a}`, flag, second] : form === "alias" ? [option.aliases![0]!, a, flag, second] : [flag, a, flag, second];
+      const both = form === "alias" ? `${option.aliases![0]} ${JSON.stringify(a)} and ${flag} ${JSON.stringify(second)}` : `${JSON.stringify(a)} and ${JSON.stringify(second)}`;
+      // Text, and (alternately) the JSON document; the flags before and after the positional arguments.
+      const json = runs % 2 === 0;
+      const required = spec ? requiredArgs(spec) : [];
+      const args = runs % 3 === 0 ? [...words, ...given, ...required] : [...words, ...required, ...given];
+      runs++;
+      const what = `cws ${json ? "--json " : ""}${args.join(" ")}`;
+      const path = spec ? ["cws", ...words].join(" ") : "cws";
+      const result = cws(json ? ["--json", ...args] : args);
+      expectUsageError(result, { code: "REPEATED_OPTION", message: `${flag} given twice: ${both}`, value: second }, json, what);
+      expect(result.stderr, what).toContain(`  → pass it once: ${path} takes one ${flag}\n`);
+    };
+    let checked = 0;
+    for (const { words, spec } of COMMANDS) {
+      for (const option of (spec.options ?? []).filter((o) => takesValue(o) && !o.repeatable)) {
+        twice(words, spec, option, forms[checked++ % forms.length]!);
+        if (option.aliases) twice(words, spec, option, "alias");
+      }
+    }
+    for (const option of GLOBAL_OPTIONS.filter(takesValue)) {
+      // Before the command and after it, as both are accepted.
+      twice(["ami", "lint"], undefined, option, "twice");
+      twice(["ami", "list"], undefined, option, "equals");
+    }
+    expect(checked).toBeGreaterThan(40);
+  });
+
+  it("accepts --arch wherever --architecture is taken, and refuses the two together", () => {
     for (const { words, spec } of COMMANDS) {
       const option = spec.options?.find((o) => o.flags.startsWith("--architecture"));
       if (!option) continue;
@@ -182,12 +259,9 @@ describe("flag values, table-driven over the command table (built CLI)", () => {
       expect(help, words.join(" ")).toContain("--architecture <arch>");
       expect(help, words.join(" ")).not.toContain("--arch <arch>");
       const args = [...words, ...requiredArgs(spec), "--architecture", "arm64", "--arch", "x86_64"];
-      expectUsageError(cws(args), { code: "CONFLICTING_OPTIONS", message: "--architecture arm64 and --arch x86_64 disagree" }, false, args.join(" "));
+      expectUsageError(cws(args), { code: "REPEATED_OPTION", message: '--architecture given twice: --architecture "arm64" and --arch "x86_64"', value: "x86_64" }, false, args.join(" "));
     }
-    // The same value twice is no conflict.
-    const same = cws(["ami", "list", "--arch", "x86_64", "--architecture", "x86_64", "--json"]);
-    expect(same.status, same.stderr).toBe(0);
-    expect(JSON.parse(same.stdout)).toHaveLength(1);
+    expect(JSON.parse(cws(["ami", "list", "--arch", "x86_64", "--json"]).stdout)).toHaveLength(1);
     expect(JSON.parse(cws(["ami", "list", "--arch", "arm64", "--json"]).stdout)).toEqual([]);
   });
 });

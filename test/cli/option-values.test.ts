@@ -16,6 +16,14 @@ function check(spec: Pick<OptionSpec, "choices" | "value">, value: string, flag 
 
 /** For each kind of value: values it takes, and values it refuses with what the message says. */
 const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
+  // The form only: whether the shared AWS files have it is checkNamedProfiles' (test/e2e/aws-context.test.ts).
+  profile: {
+    good: ["default", "dev", "my-org:admin@prod", "a,b"],
+    bad: [
+      ["my profile", "not a profile name"],
+      ["dev\t", "not a profile name"],
+    ],
+  },
   region: {
     good: ["us-east-1", "eu-central-2", "ap-southeast-7", "us-gov-west-1", "cn-north-1"],
     bad: [
@@ -100,6 +108,27 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
       ["2.5", "expected a whole number from 1 to 64"],
       ["-1", "expected a whole number from 1 to 64"],
       ["04x", "not a number"],
+    ],
+  },
+  keepCount: {
+    good: ["1", "3", "03", "250", "1000"],
+    bad: [
+      ["0", "expected a whole number, 1 or more"],
+      ["-1", "expected a whole number, 1 or more"],
+      ["2.5", "expected a whole number, 1 or more"],
+      ["1001", "at most 1000"],
+      ["99999999999999999999", "at most 1000"],
+      ["1e1", "not a number"],
+      ["three", "not a number"],
+    ],
+  },
+  amiId: {
+    good: ["ami-0abcd1234ef567890", "ami-1234abcd"],
+    bad: [
+      ["ami-xyz", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+      ["ami-0ABCD1234EF567890", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+      ["v1.2.3", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
+      ["i-0abcd1234ef567890", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
     ],
   },
 };

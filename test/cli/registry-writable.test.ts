@@ -65,6 +65,19 @@ describe.skipIf(process.platform === "win32")("a registry the build could not wr
     expect(readdirSync(join(dir, "registry")).sort()).toEqual(before);
   });
 
+  it.each([
+    ["a directory where the lock goes", (lock: string) => mkdirSync(lock), "registry/amis.json.lock: the registry lock is a directory, not a regular file"],
+    ["a lock that is no lock cws writes", (lock: string) => writeFileSync(lock, "not a lock\n"), 'registry/amis.json.lock: the registry lock holds no lock record cws writes (it begins "not a lock")'],
+  ])("%s: exit 2 before anything is launched, as the write after the build would fail", (_name, arrange, expected) => {
+    const dir = project();
+    chmodSync(join(dir, "registry"), 0o777);
+    arrange(join(dir, "registry", "amis.json.lock"));
+    const result = build(dir);
+    expect(result.stderr.split("\n")[0]!.replace(dir + "/", "").replace("./", "")).toContain(`error: ${expected}`);
+    expect(result.stderr).not.toMatch(/Checking credentials|\n\s+at /);
+    expect(result.status).toBe(2);
+  });
+
   it("a writable registry gets past the check (and reaches AWS, here an address where nothing listens)", () => {
     const dir = project();
     chmodSync(dir, 0o777); // for the build's logs

@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, scratchDir } from "../helpers/cli.js";
+import { everyCommand } from "../helpers/commands.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
 import { record, registryWith } from "../registry/fixtures.js";
+import { startHarness } from "./harness.js";
 
 /**
  * The built CLI picks its region as the AWS CLI would, from a home directory
@@ -93,6 +95,54 @@ describe("the region from the shared config file (built CLI, offline dry run)", 
         expect(result.status, `${args.join(" ")} ${JSON.stringify(env)}`).toBe(2);
         expect(result.stderr, `${args.join(" ")} ${JSON.stringify(env)}`).toBe(`error: ${message}\n  → fix ${message.slice(message.indexOf("(from ") + 6, message.indexOf(")"))}, or pass --region\n`);
       }
+    }
+  });
+});
+
+describe("a profile that is not there (built CLI, emulator)", () => {
+  it("--profile naming no profile of the shared files exits 2 naming it and the files, for every command that takes it, before any AWS call; the SDK's own warning never shows", { timeout: 120_000 }, async () => {
+    const h = await startHarness();
+    try {
+      const { dir: files, cleanup: done } = scratchDir({
+        config: "[default]\nregion = us-east-1\n\n[profile dev]\nregion = us-east-1\n",
+        "home/.aws/credentials": "[dev]\naws_access_key_id = AKIAPROFILEKEY\naws_secret_access_key = secret\n",
+      });
+      try {
+        const config = join(files, "config");
+        const credentials = join(files, "home", ".aws", "credentials");
+        // Keys in the environment too (the harness's): with a profile named, the SDK printed 9 lines of WARNING about them.
+        const env = { HOME: join(files, "home"), AWS_CONFIG_FILE: config, AWS_EC2_METADATA_DISABLED: "true" };
+        const withProfile = everyCommand().filter(({ spec }) => spec.options?.some((o) => o.value === "profile"));
+        expect(withProfile.map(({ words }) => words.join(" "))).toEqual(expect.arrayContaining(["ami reap", "ami cleanup", "ami validate", "ami build", "ami list", "config"]));
+        for (const { words, spec } of withProfile) {
+          const args = [...words, ...(spec.arguments ?? []).filter((a) => a.syntax.startsWith("<")).map(() => "emu-basic"), "--profile", "nosuch"];
+          const result = await h.cws(args, { env });
+          expect(result.status, args.join(" ")).toBe(2);
+          expect(result.stderr, args.join(" ")).toBe(
+            `error: --profile "nosuch": no such profile in ${config} (AWS_CONFIG_FILE) or ${credentials}\n` +
+              "  → aws configure list-profiles lists the profiles there; create it with aws configure --profile nosuch (or aws configure sso), or name another\n",
+          );
+        }
+        expect(h.emulator.stats.totalCalls).toBe(0);
+
+        // A profile that is there: used, with no warning about the keys beside it.
+        const dev = await h.cws(["ami", "reap", "--dry-run", "--region", "us-east-1", "--profile", "dev"], { env });
+        expect(dev.status, dev.stderr).toBe(0);
+        expect(dev.stderr).not.toMatch(/WARNING|Multiple credential sources/);
+        const fromEnv = await h.cws(["ami", "reap", "--dry-run", "--region", "us-east-1"], { env: { ...env, AWS_PROFILE: "dev" } });
+        expect(fromEnv.status, fromEnv.stderr).toBe(0);
+        expect(fromEnv.stderr).not.toMatch(/WARNING|Multiple credential sources/);
+
+        // AWS_PROFILE naming a profile that is not there is left to the SDK (an instance's role may still answer), whose failure names it.
+        const ghost = await h.cws(["ami", "reap", "--dry-run", "--region", "us-east-1"], { env: { ...env, AWS_PROFILE: "ghost" } });
+        expect(ghost.status).toBe(2);
+        expect(ghost.stderr).not.toMatch(/WARNING|Multiple credential sources/);
+        expect(ghost.stderr).toMatch(/\nerror: AWS credentials of profile ghost are missing, expired or not accepted \(Describe\w+\): CredentialsProviderError: .*\n {2}→ aws configure list --profile ghost shows where its credentials come from;/);
+      } finally {
+        done();
+      }
+    } finally {
+      await h.close();
     }
   });
 });

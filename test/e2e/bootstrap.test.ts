@@ -37,14 +37,20 @@ describe("cws ami bootstrap (end to end, emulator)", () => {
     ["ami", "list", "--live", "--region", "us-east-1"],
     ["ami", "update-registry", "--all", "--region", "us-east-1"],
     ["ami", "build", "basic-ubuntu", "--region", "us-east-1", "--architecture", "x86_64"],
+    ["ami", "validate", "basic-ubuntu", "--ami", "ami-0123456789abcdef0", "--region", "us-east-1", "--architecture", "x86_64"],
+    ["ami", "cleanup", "--keep-latest", "1", "--dry-run"],
+    ["ami", "reap", "--dry-run", "--region", "us-east-1"],
   ];
-  it.each(awsCommands)("%s %s: an unreachable endpoint is a clear failure, never an internal error", async (...args) => {
+  // Exit 1, as the README's exit codes say of each (AWS_UNREACHABLE): the work failed, not the input.
+  it.each(awsCommands)("%s %s: an unreachable endpoint is a clear failure (exit 1, AWS_UNREACHABLE), never an internal error", async (...args) => {
     const env = cleanEnv({ AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1" });
-    const result = await runCliAsync(args, { env });
+    const result = await runCliAsync([...args, "--json"], { env });
     expect(result.stderr).not.toContain("internal error");
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.stderr).toMatch(/cannot reach AWS|ECONNREFUSED/);
-    expect([1, 2]).toContain(result.status);
+    expect(result.status, result.stderr).toBe(1);
+    // The error document, or (build, validate) the result with its error.
+    expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: "AWS_UNREACHABLE", value: "ECONNREFUSED" }, exitCode: 1 });
   });
 
   it("an AWS error no command advises on is AWS's answer, exit 1, not an internal error", async () => {

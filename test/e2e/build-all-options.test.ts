@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { expectOnceInOrder } from "../helpers/screen.js";
 import { runOnTerminal, SPINNER_FRAMES } from "../helpers/terminal.js";
 import type { Harness } from "./harness.js";
-import { FLEET_REGIONS, HOME, calls, expectEveryRegionClean, makingCalls, registryEntry, startFleetHarness, tableRows, writeTemplate } from "./fleet-harness.js";
+import { FLEET_REGIONS, HOME, INSTANCES_PER_BUILD, calls, expectEveryRegionClean, makingCalls, registryEntry, startFleetHarness, tableRows, writeTemplate } from "./fleet-harness.js";
 
 /**
  * build-all's options and outputs, end to end (the built CLI against the
@@ -55,7 +55,7 @@ describe("build-all against a throttling API", () => {
     expect(h.emulator.stats.throttled).toBeGreaterThan(0);
     const summary = JSON.parse(result.stdout) as JsonSummary;
     expect(summary.counts).toMatchObject({ built: 4, copied: 12, failed: 0, skipped: 0, cancelled: 0 });
-    expect(makingCalls(h)).toEqual({ runInstances: 4, createImage: 4, copyImage: 12 });
+    expect(makingCalls(h)).toEqual({ runInstances: 4 * INSTANCES_PER_BUILD, createImage: 4, copyImage: 12 });
     for (const region of FLEET_REGIONS) expect(imagesIn(h, region)).toEqual(["fleet-base/arm64", "fleet-base/x86_64", "fleet-child/arm64", "fleet-child/x86_64"]);
     expectEveryRegionClean(h);
   });
@@ -124,12 +124,12 @@ describe("build-all's options", () => {
     const result = await h.cws(["ami", "build-all", "fleet-child", "--strategy", "per-region", "--architecture", "arm64"]);
     expect(result.status, result.stderr).toBe(0);
     // fleet-base, the parent, in every region too: 2 templates x 4 regions x 1 architecture.
-    expect(makingCalls(h)).toEqual({ runInstances: 8, createImage: 8, copyImage: 0 });
+    expect(makingCalls(h)).toEqual({ runInstances: 8 * INSTANCES_PER_BUILD, createImage: 8, copyImage: 0 });
     const rows = tableRows(result.stdout);
     expect(rows).toHaveLength(8);
     expect(rows.filter((row) => row.result !== "built" || row.architecture !== "arm64")).toEqual([]);
     for (const region of FLEET_REGIONS) {
-      const launched = h.emulator.instances(region);
+      const launched = h.emulator.instances(region).filter((i) => i.tags["cws:purpose"] === "build");
       expect(launched.map((i) => `${i.tags["cws:template"]}/${i.architecture}`).sort(), region).toEqual(["fleet-base/arm64", "fleet-child/arm64"]);
       expect(imagesIn(h, region)).toEqual(["fleet-base/arm64", "fleet-child/arm64"]);
       const parent = registryEntry(h, "fleet-base", region, "arm64")!;
@@ -147,7 +147,7 @@ describe("build-all's options", () => {
     const h = harness;
     const result = await h.cws(["ami", "build-all", "--templates", " fleet-other , fleet-base ", "--region", "eu-west-1", "--architecture", "x86_64"]);
     expect(result.status, result.stderr).toBe(0);
-    expect(makingCalls(h)).toEqual({ runInstances: 2, createImage: 2, copyImage: 2 });
+    expect(makingCalls(h)).toEqual({ runInstances: 2 * INSTANCES_PER_BUILD, createImage: 2, copyImage: 2 });
     expect(tableRows(result.stdout).map((row) => `${row.template} ${row.architecture} ${row.region} ${row.result}`)).toEqual([
       "fleet-other x86_64 us-east-1 built",
       "fleet-other x86_64 eu-west-1 copied",
@@ -207,7 +207,7 @@ describe("build-all's options", () => {
     const before = calls(h, "ec2:RunInstances");
     const run = await h.cws(["ami", "build-all", "fleet-other", "--architecture", "x86_64", "--strategy", "per-region"]);
     expect(run.status, run.stderr).toBe(0);
-    expect(calls(h, "ec2:RunInstances") - before).toBe(perRegion.counts.builds);
+    expect(calls(h, "ec2:RunInstances") - before).toBe(perRegion.counts.builds * INSTANCES_PER_BUILD);
     expect(tableRows(run.stdout).map((row) => `${row.region} ${row.result}`)).toEqual(["us-east-1 up to date", "us-west-2 built", "eu-west-1 built", "ap-southeast-2 built"]);
     expectEveryRegionClean(h);
   });
@@ -272,7 +272,7 @@ describe("build-all's options", () => {
     expect(document.cost).toBeDefined();
     expect(h.emulator.stats.totalCalls).toBe(callsBefore);
     // Nothing was written either.
-    expect(calls(h, "ec2:RunInstances")).toBe(2);
+    expect(calls(h, "ec2:RunInstances")).toBe(2 * INSTANCES_PER_BUILD);
   });
 });
 

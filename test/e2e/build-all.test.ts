@@ -7,6 +7,7 @@ import {
   FLEET_ARCHITECTURES,
   FLEET_REGIONS,
   HOME,
+  INSTANCES_PER_BUILD,
   calls,
   expectEveryRegionClean,
   makingCalls,
@@ -58,7 +59,8 @@ function buildInstances(template: string, region = HOME) {
   return h.emulator
     .instances(region)
     .map((instance, index) => ({ ...instance, index }))
-    .filter((instance) => instance.tags["cws:template"] === template);
+    // Not the fresh instances that verify each new image (cws:purpose=validate).
+    .filter((instance) => instance.tags["cws:template"] === template && instance.tags["cws:purpose"] === "build");
 }
 
 describe("cws ami build-all (end to end, emulator): 3 templates x 2 architectures x 4 regions", () => {
@@ -66,7 +68,7 @@ describe("cws ami build-all (end to end, emulator): 3 templates x 2 architecture
     // Room for all six builds at once: only the dependency keeps fleet-child's builds waiting for fleet-base's.
     const result = await buildAll("--concurrency", "8");
     expect(result.status, result.stderr).toBe(0);
-    expect(makingCalls(h)).toEqual({ runInstances: 6, createImage: 6, copyImage: 18 });
+    expect(makingCalls(h)).toEqual({ runInstances: 6 * INSTANCES_PER_BUILD, createImage: 6, copyImage: 18 });
 
     // The table: a row per template, architecture and region, built at home and copied elsewhere.
     const rows = tableRows(result.stdout);
@@ -194,7 +196,7 @@ describe("cws ami build-all (end to end, emulator): 3 templates x 2 architecture
     // Room for every build at once: were fleet-child not made to wait, it would build on fleet-base's old image (the registry's).
     const result = await buildAll("--concurrency", "8");
     expect(result.status, result.stderr).toBe(0);
-    expect(makingCalls(h)).toEqual({ runInstances: before.runInstances + 2 * 2, createImage: before.createImage + 2 * 2, copyImage: before.copyImage + 2 * 2 * 3 });
+    expect(makingCalls(h)).toEqual({ runInstances: before.runInstances + 2 * 2 * INSTANCES_PER_BUILD, createImage: before.createImage + 2 * 2, copyImage: before.copyImage + 2 * 2 * 3 });
     const rows = tableRows(result.stdout);
     for (const row of rows) {
       const expected = row.template === "fleet-other" ? "up to date" : row.region === HOME ? "built" : "copied";
@@ -221,7 +223,7 @@ describe("cws ami build-all (end to end, emulator): 3 templates x 2 architecture
     writeTemplate(h, "fleet-child", original.replace('echo "from fleet-child" > /opt/cws-test/child', 'echo "from fleet-child" > /opt/cws-test/child\n  touch /opt/cws-test/child-revision-2'));
     const changed = await buildAll();
     expect(changed.status, changed.stderr).toBe(0);
-    expect(makingCalls(h)).toEqual({ runInstances: before.runInstances + 2, createImage: before.createImage + 2, copyImage: before.copyImage + 2 * 3 });
+    expect(makingCalls(h)).toEqual({ runInstances: before.runInstances + 2 * INSTANCES_PER_BUILD, createImage: before.createImage + 2, copyImage: before.copyImage + 2 * 3 });
     for (const row of tableRows(changed.stdout)) expect(row.result, `${row.template} ${row.architecture} ${row.region}`).toBe(row.template !== "fleet-child" ? "up to date" : row.region === HOME ? "built" : "copied");
 
     // What does not change the image: a comment, key order, the amis: block update-templates writes.

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
 import { afterEach, describe, expect, it } from "vitest";
-import { leftovers, startHarness, type Harness } from "./harness.js";
+import { buildOwnerIds, leftovers, startHarness, type Harness } from "./harness.js";
 
 /**
  * `cws ami build` end to end: the built CLI, run as a child process, against
@@ -18,6 +18,8 @@ function expectNothingLeft(h: Harness, region = "us-east-1") {
   const left = leftovers(h.emulator, region);
   expect(left.liveInstances).toEqual([]);
   expect(left.buildSecurityGroups).toEqual([]);
+  // The build released its owner file (for cws ami reap) on every way out: done, failed, or stopped by a signal.
+  expect(buildOwnerIds(h)).toEqual([]);
   return left;
 }
 

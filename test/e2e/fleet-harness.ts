@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { FLEET_TEMPLATES, leftovers, startHarness, type Harness } from "./harness.js";
+import { buildOwnerIds, FLEET_TEMPLATES, leftovers, startHarness, type Harness } from "./harness.js";
 import type { EmulatorOptions } from "@cws/aws-emulator";
 
 /**
@@ -22,7 +22,13 @@ export function startFleetHarness(options: EmulatorOptions = {}): Promise<Harnes
 /** How many times the emulator was asked `action` ("ec2:RunInstances"), in every region. */
 export const calls = (h: Harness, action: string): number => h.emulator.stats.calls[action] ?? 0;
 
-/** The calls that make something: a build instance, an image, a copy. */
+/**
+ * Instances a build launches: its own, and the fresh one its new image is
+ * verified on (build-all verifies by default; docs/decisions.md §40).
+ */
+export const INSTANCES_PER_BUILD = 2;
+
+/** The calls that make something: an instance, an image, a copy. */
 export const makingCalls = (h: Harness) => ({
   runInstances: calls(h, "ec2:RunInstances"),
   createImage: calls(h, "ec2:CreateImage"),
@@ -52,7 +58,9 @@ export function registryEntry(h: Harness, template: string, region: string, arch
  * not terminated, no build security group, no image or snapshot of cws's
  * that is not available/completed (an unfinished image or copy is
  * deregistered with its snapshots, not left pending), and every snapshot of
- * cws's belongs to an image that exists.
+ * cws's belongs to an image that exists. And no build still recorded as
+ * running: each build released its owner file (for cws ami reap) on the way
+ * out, whether it succeeded, failed or was stopped by a signal.
  */
 export function expectEveryRegionClean(h: Harness, regions: readonly string[] = FLEET_REGIONS): void {
   for (const region of regions) {
@@ -63,6 +71,7 @@ export function expectEveryRegionClean(h: Harness, regions: readonly string[] = 
     const imageIds = new Set(left.images.map((i) => i.id));
     expect(left.snapshots.filter((s) => s.state !== "completed" || s.imageId === undefined || !imageIds.has(s.imageId)).map((s) => `${s.id} ${s.state} of ${s.imageId}`), region).toEqual([]);
   }
+  expect(buildOwnerIds(h), "builds still recorded as running (.cws/builds)").toEqual([]);
 }
 
 /** The text table's rows on stdout: template, architecture, region, AMI and result (two words for "up to date"). */

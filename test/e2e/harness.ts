@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { preferredScratchDir, startEmulator, type Emulator, type EmulatorOptions } from "@cws/aws-emulator";
 import { ROOT, runCliAsync, scratchDir, type CliResult } from "../helpers/cli.js";
@@ -65,4 +65,10 @@ export function leftovers(emulator: Emulator, region = "us-east-1") {
     images: emulator.images(region).filter((i) => i.tags["cws:managed-by"] === "cws"),
     snapshots: emulator.snapshots(region).filter((s) => s.tags["cws:managed-by"] === "cws"),
   };
+}
+
+/** The build ids with an owner file in the project (`.cws/builds/<build-id>.json`): the builds recorded as running, for cws ami reap. */
+export function buildOwnerIds(h: Pick<Harness, "dir">): string[] {
+  const dir = join(h.dir, ".cws", "builds");
+  return existsSync(dir) ? readdirSync(dir).map((name) => name.replace(/\.json$/, "")) : [];
 }

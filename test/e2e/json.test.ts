@@ -66,6 +66,12 @@ const CASES: Record<string, Case> = {
     fail: ["emu-basic", "--region", "us-east-1", "--arch", "x86_64", "--to", "v9.9.9"],
     failCode: "ROLLBACK_TARGET_UNKNOWN",
   },
+  "ami validate": {
+    ok: ["emu-basic", "--region", "us-east-1", "--arch", "x86_64"],
+    okShape: (d) => expect(d).toMatchObject({ status: "succeeded", template: "emu-basic", imageId: expect.stringMatching(/^ami-/), exitCode: 0 }),
+    fail: ["emu-basic", "--ami", "ami-xyz"],
+    failCode: "BAD_OPTION",
+  },
   "ami registry merge": {
     ok: ["artifact.json"],
     okShape: (d) => expect(d).toEqual({ merged: ["artifact.json"], into: "./registry/amis.json", templates: 2 }),
@@ -76,6 +82,14 @@ const CASES: Record<string, Case> = {
     ok: ["emu-basic"],
     okShape: (d) => expect(d).toMatchObject({ updated: [expect.objectContaining({ template: "emu-basic", region: "us-east-1", architecture: "x86_64" })] }),
     fail: ["emu-basci"],
+    failCode: "TEMPLATE_NOT_FOUND",
+  },
+  "ami cleanup": {
+    // After the two builds: the plan keeps both (a dry run changes nothing).
+    ok: ["--keep-latest", "5", "--dry-run"],
+    okShape: (d) =>
+      expect(d).toMatchObject({ dryRun: true, keepLatest: 5, images: [expect.objectContaining({ template: "emu-basic", action: "keep" }), expect.objectContaining({ action: "keep" })], result: null, exitCode: 0 }),
+    fail: ["--keep-latest", "2", "--template", "emu-basci"],
     failCode: "TEMPLATE_NOT_FOUND",
   },
   // After the others (list expects one region): emu-basic x86_64 is up to date in us-east-1 and copied to us-west-2.
@@ -93,6 +107,14 @@ const CASES: Record<string, Case> = {
       }),
     fail: ["emu-basic", "--templates", "emu-basci"],
     failCode: "TEMPLATE_NOT_FOUND",
+  },
+  "ami reap": {
+    // After build-all: every build and copy above cleaned up after itself, nothing is left behind.
+    ok: ["--yes"],
+    okShape: (d) => expect(d).toMatchObject({ regions: ["us-east-1", "us-west-2"], ending: "nothing-to-do", resources: [], exitCode: 0 }),
+    // Not on a terminal, and no --yes: refused before anything is searched.
+    fail: ["--older-than", "1h"],
+    failCode: "CONFIRMATION_REQUIRED",
   },
   config: {
     ok: [],

@@ -329,13 +329,15 @@ describe("copyTags", () => {
 });
 
 describe("a copy's tags fit EC2's limit", () => {
-  it("with as many tags as a template may set, the built image and its copy each have at most 50", async () => {
+  it("with as many tags as a template may set, the built image, verified, and its copy each have at most 50", async () => {
     const { EC2_MAX_TAGS_PER_RESOURCE, MAX_TEMPLATE_TAGS, imageTags } = await import("../../src/builder/context.js");
     const tags = Object.fromEntries(Array.from({ length: MAX_TEMPLATE_TAGS }, (_, i) => [`team-tag-${i}`, "v"]));
     const request = { templateId: "r-research", version: "v1.0.0", architecture: "x86_64", templateHash: "a".repeat(64), sourceCommit: "b".repeat(40), template: { tags } };
     const built = imageTags({ request, buildId: "20261128t000000z-abcdef" } as never, "cws-r-research-v1.0.0-x86_64-20261128t000000z-abcdef", { baseAmiId: "ami-0123456789abcdef0", contentHash: "c".repeat(64) });
-    expect(Object.keys(built)).toHaveLength(EC2_MAX_TAGS_PER_RESOURCE - 1);
-    const copied = copyTags({ region: "us-east-1", imageId: "ami-0123456789abcdef0", tags: built });
+    // All but the two tagged later: cws:validated-at (build --verify, cws ami validate) and cws:copied-from (a copy).
+    expect(Object.keys(built)).toHaveLength(EC2_MAX_TAGS_PER_RESOURCE - 2);
+    const verified = { ...built, "cws:validated-at": "2026-11-28T00:10:00Z" };
+    const copied = copyTags({ region: "us-east-1", imageId: "ami-0123456789abcdef0", tags: verified });
     expect(Object.keys(copied)).toHaveLength(EC2_MAX_TAGS_PER_RESOURCE);
     expect(copied["cws:copied-from"]).toBe("us-east-1/ami-0123456789abcdef0");
   });

@@ -108,6 +108,23 @@ const at = (log: readonly string[], what: string) => {
   return index;
 };
 
+describe("runFleet: --verify", () => {
+  it("asks each build to prove its image on a fresh instance when told (build-all's default), and not otherwise", async () => {
+    for (const verify of [true, false, undefined]) {
+      const f = fleet({ a: { regions: THREE }, b: {} });
+      const asked: (boolean | undefined)[] = [];
+      const build = f.fake.deps.runBuild;
+      f.fake.deps.runBuild = (input, deps) => {
+        asked.push(deps.verify);
+        return build(input, deps);
+      };
+      expect((await f.run(verify === undefined ? {} : { verify })).exitCode).toBe(0);
+      expect(asked.length).toBeGreaterThanOrEqual(2);
+      expect(asked.every((value) => value === (verify === true))).toBe(true);
+    }
+  });
+});
+
 describe("runFleet: builds and copies", () => {
   it("builds each target in its home region, copies it to the others, and records every copy with copied_from", async () => {
     const f = fleet({ a: { regions: THREE } });

@@ -104,6 +104,14 @@ describe("build-all --dry-run's plan", () => {
     expect(doc.cost.storagePerMonth.usd).toBe(4.4);
   });
 
+  it("says each new image is verified on a fresh instance first, when it will be and there is one", () => {
+    const line = "Verify: each new image runs its tests on a fresh instance launched from it before it is recorded or copied (--no-verify skips this)";
+    expect(fleetPlanReport(TARGETS, TEST_PRICES, { verify: true }).text.split("\n")[2]).toBe(line);
+    expect(fleetPlanReport(TARGETS, TEST_PRICES, { verify: true }).json).toMatchObject({ verify: true });
+    expect(fleetPlanReport(TARGETS, TEST_PRICES).text).not.toContain("Verify:");
+    expect(fleetPlanReport([TARGETS[3]!], TEST_PRICES, { verify: true }).text).not.toContain("Verify:");
+  });
+
   it("with nothing to build or copy, says so and costs nothing", () => {
     const { text } = fleetPlanReport([TARGETS[3]!], TEST_PRICES);
     expect(text).toContain("Plan (dry run, nothing is created): 0 builds, 0 copies, 1 up to date");

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { processProbe } from "../../src/process-probe.js";
-import { durationText, processStartTime, RegistryLock, withRegistryLock, type RegistryLockOptions } from "../../src/registry/lock.js";
+import { processProbe, processStartTime } from "../../src/process-probe.js";
+import { durationText, RegistryLock, withRegistryLock, type RegistryLockOptions } from "../../src/registry/lock.js";
 import { ROOT } from "../helpers/cli.js";
 
 /** The id of a process that has exited (and, for the moment of a test, belongs to nobody). */

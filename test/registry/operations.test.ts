@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CwsError } from "../../src/errors.js";
-import { rollbackEntry, ssmParameterName } from "../../src/registry/operations.js";
+import { recordFromImage } from "../../src/registry/aws-images.js";
+import { markValidated, rollbackEntry, ssmParameterName } from "../../src/registry/operations.js";
 import { resolveAmi } from "../../src/registry/resolve.js";
 import { scratchDir } from "../helpers/cli.js";
 import { record, registryWith } from "./fixtures.js";
@@ -86,5 +87,73 @@ describe("resolveAmi", () => {
 describe("ssmParameterName", () => {
   it("uses the path the original implementation used", () => {
     expect(ssmParameterName("r-research", "us-east-1", "x86_64")).toBe("/cloudworkstation/amis/r-research/us-east-1/x86_64");
+  });
+});
+
+describe("markValidated", () => {
+  const AT = "2026-11-28T10:00:00Z";
+  const fresh = () =>
+    registryWith({
+      t: {
+        "us-east-1": {
+          x86_64: { ...record("ami-00000003", "2026-01-03T00:00:00Z", { validated: false }), history: [record("ami-00000002", "2026-01-02T00:00:00Z", { validated: false })] },
+          arm64: record("ami-000000a1", "2026-01-03T00:00:00Z"),
+        },
+      },
+    });
+
+  it("marks the current AMI, or the one in the entry's history, and nothing else", () => {
+    for (const [amiId, where] of [
+      ["ami-00000003", "current"],
+      ["ami-00000002", "history"],
+    ] as const) {
+      const registry = fresh();
+      const before = structuredClone(registry);
+      expect(markValidated(registry, "t", "us-east-1", "x86_64", amiId, AT)).toBe(where);
+      const entry = registry.templates.t!.amis["us-east-1"]!.x86_64!;
+      const marked = where === "current" ? entry : entry.history![0]!;
+      expect(marked).toMatchObject({ ami_id: amiId, validated: true, validated_at: AT });
+      // Everything else as it was: which AMI is current, the other record, the other architecture.
+      const other = where === "current" ? entry.history![0]! : { ...entry, history: undefined };
+      const otherBefore = where === "current" ? before.templates.t!.amis["us-east-1"]!.x86_64!.history![0]! : { ...before.templates.t!.amis["us-east-1"]!.x86_64!, history: undefined };
+      expect(other).toEqual(otherBefore);
+      expect(entry.ami_id).toBe("ami-00000003");
+      expect(registry.templates.t!.amis["us-east-1"]!.arm64).toEqual(before.templates.t!.amis["us-east-1"]!.arm64);
+    }
+  });
+
+  it("leaves a rollback's pin, and says when the entry does not name the AMI", () => {
+    const registry = fresh();
+    rollbackEntry(registry, "t", "us-east-1", "x86_64", undefined, "2026-02-01T00:00:00Z");
+    expect(markValidated(registry, "t", "us-east-1", "x86_64", "ami-00000002", AT)).toBe("current");
+    expect(registry.templates.t!.amis["us-east-1"]!.x86_64).toMatchObject({ pinned: true, validated_at: AT });
+    const before = structuredClone(registry);
+    expect(markValidated(registry, "t", "us-east-1", "x86_64", "ami-000000ff", AT)).toBeUndefined();
+    expect(markValidated(registry, "t", "eu-west-1", "x86_64", "ami-00000002", AT)).toBeUndefined();
+    expect(markValidated(registry, "constructor", "us-east-1", "x86_64", "ami-00000002", AT)).toBeUndefined();
+    expect(registry).toEqual(before);
+  });
+});
+
+describe("recordFromImage and cws:validated-at", () => {
+  const image = {
+    imageId: "ami-0123456789abcdef0",
+    name: "cws-t-v1-x86_64-20261101T000000Z",
+    architecture: "x86_64",
+    state: "available",
+    creationDate: "2026-11-01T00:00:00.000Z",
+    ownerId: "123456789012",
+    rootDeviceName: "/dev/sda1",
+    rootVolumeSizeGb: 8,
+    snapshotIds: [],
+    tags: { "cws:validated": "true" },
+  };
+
+  it("takes validated_at from the tag when it is a time, else the image's creation", () => {
+    expect(recordFromImage({ ...image, tags: { ...image.tags, "cws:validated-at": "2026-11-28T10:00:00.000Z" } }).validated_at).toBe("2026-11-28T10:00:00Z");
+    expect(recordFromImage(image).validated_at).toBe("2026-11-01T00:00:00Z");
+    expect(recordFromImage({ ...image, tags: { ...image.tags, "cws:validated-at": "yesterday" } }).validated_at).toBe("2026-11-01T00:00:00Z");
+    // Not validated (a failed --verify): no validated_at, whatever a tag says.
+    expect(recordFromImage({ ...image, tags: { "cws:validated": "false", "cws:validated-at": "2026-11-28T10:00:00Z" } })).not.toHaveProperty("validated_at");
   });
 });

@@ -191,9 +191,9 @@ describe("template messages", () => {
 
     it("counts tags against what EC2 allows an image, less cws's own", () => {
       const tags = (count: number) => `tags:\n${Array.from({ length: count }, (_, i) => `  t${i}: v\n`).join("")}`;
-      expect(lines(`${VALID_TEMPLATE}${tags(38)}`)).toEqual([]);
+      expect(lines(`${VALID_TEMPLATE}${tags(37)}`)).toEqual([]);
       expect(lines(`${VALID_TEMPLATE}${tags(45)}`)).toEqual([
-        `${FILE}:20:1 error tags: 45 tags; a template may set at most 38: EC2 allows 50 per image and cws sets 12 of its own`,
+        `${FILE}:20:1 error tags: 45 tags; a template may set at most 37: EC2 allows 50 per image and cws sets 13 of its own`,
       ]);
     });
   });

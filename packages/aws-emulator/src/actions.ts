@@ -13,4 +13,9 @@ export const HANDLED_ACTIONS: readonly string[] = Object.entries({ ec2: EC2_HAND
  * the reason given. A handler that nobody calls and nobody needs is removed,
  * not kept in case.
  */
-export const ACTIONS_CWS_DOES_NOT_CALL: Readonly<Record<string, string>> = {};
+export const ACTIONS_CWS_DOES_NOT_CALL: Readonly<Record<string, string>> = {
+  "ec2:CreateLaunchTemplate":
+    "cws ami cleanup never deletes an image a launch template names; its tests make launch templates (an AMI id, or resolve:ssm:) to prove it, as a user's Auto Scaling setup would",
+  "ec2:CreateLaunchTemplateVersion":
+    "cleanup looks at every version of a launch template, not only the default; its tests add a second version naming another image to prove it",
+};

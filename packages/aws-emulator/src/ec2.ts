@@ -1,9 +1,10 @@
 import { interruptInstance } from "./commands.js";
 import { ApiError, invalidParameterValue } from "./errors.js";
 import { randomId } from "./ids.js";
-import { imageState, refreshInstance } from "./lifecycle.js";
+import { newBoot } from "./boot.js";
+import { imageState, refreshInstance, snapshotState, wakeAt } from "./lifecycle.js";
 import { BASE_IMAGE_FAMILIES } from "./public-amis.js";
-import { REGION_NAME } from "./seed.js";
+import { REGION_NAME, publicParameter } from "./seed.js";
 import {
   bool,
   filters as readFilters,
@@ -24,6 +25,8 @@ import {
   type Image,
   type ImageDevice,
   type Instance,
+  type LaunchTemplate,
+  type LaunchTemplateVersion,
   type RegionState,
   type SecurityGroup,
   type Snapshot,
@@ -98,6 +101,11 @@ function applyFilters<T extends { tags: Tags }>(items: readonly T[], fs: readonl
     };
   });
   return items.filter((r) => checks.every((c) => c(r)));
+}
+
+/** EC2's Describe calls take a list of ids or a page size, not both. */
+function refuseIdsWithMaxResults(p: Params, ids: readonly string[], setName: string): void {
+  if (ids.length && p.has("MaxResults")) throw new ApiError("InvalidParameterCombination", `The parameter ${setName} cannot be used with the parameter maxResults`);
 }
 
 function paginate<T>(ctx: Ec2Context, items: readonly T[], min: number, max: number): { page: T[]; nextToken?: string } {
@@ -352,6 +360,7 @@ function imageXml(world: World, img: Image): XmlNode {
     sourceInstanceId: img.sourceInstanceId,
     sourceImageId: img.sourceImageId,
     sourceImageRegion: img.sourceImageRegion,
+    deprecationTime: img.deprecationTime,
     deregistrationProtection: "disabled",
   };
 }
@@ -557,6 +566,50 @@ const deleteSecurityGroup: Handler = (ctx) => {
   dryRun(ctx);
   ctx.region.securityGroups.delete(sg.id);
   return { return: true, groupId: sg.id };
+};
+
+// DescribeSecurityGroups (cws ami reap finds a killed build's group by its tags). As EC2: ids that do not exist fail the
+// call, names are looked up in the default VPC, MaxResults is 5 to 1000 with NextToken paging, every tag filter applies.
+// The emulator keeps no rules: each group has none inbound and EC2's default allow-all outbound rule.
+const describeSecurityGroups: Handler = (ctx) => {
+  dryRun(ctx);
+  const { region } = ctx;
+  const ids = list(ctx.params, "GroupId");
+  const names = list(ctx.params, "GroupName");
+  const missing = ids.filter((id) => !region.securityGroups.has(id));
+  if (missing.length) throw new ApiError("InvalidGroup.NotFound", `The security group '${missing.join("', '")}' does not exist`);
+  let groups = ids.length ? ids.map((id) => region.securityGroups.get(id) as SecurityGroup) : [...region.securityGroups.values()];
+  if (names.length) {
+    const vpc = defaultVpc(region);
+    const byName = names.map((name) => {
+      const group = [...region.securityGroups.values()].find((g) => g.vpcId === vpc.id && g.name === name);
+      if (!group) throw new ApiError("InvalidGroup.NotFound", `The security group '${name}' does not exist in default VPC '${vpc.id}'`);
+      return group;
+    });
+    groups = ids.length ? groups.filter((g) => byName.includes(g)) : byName;
+  }
+  groups = applyFilters(groups, readFilters(ctx.params), {
+    "group-id": (g) => g.id,
+    "group-name": (g) => g.name,
+    description: (g) => g.description,
+    "vpc-id": (g) => g.vpcId,
+    "owner-id": (g) => g.ownerId,
+  });
+  const { page, nextToken } = paginate(ctx, groups, 5, 1000);
+  return {
+    securityGroupInfo: page.map((g) => ({
+      ownerId: g.ownerId,
+      groupId: g.id,
+      groupName: g.name,
+      groupDescription: g.description,
+      ipPermissions: [],
+      ipPermissionsEgress: [{ ipProtocol: "-1", groups: [], ipRanges: [{ cidrIp: "0.0.0.0/0" }], ipv6Ranges: [], prefixListIds: [] }],
+      vpcId: g.vpcId,
+      securityGroupArn: `arn:aws:ec2:${region.name}:${g.ownerId}:security-group/${g.id}`,
+      tagSet: tagSet(g.tags),
+    })),
+    nextToken,
+  };
 };
 
 // ---------------------------------------------------------------------------
@@ -797,6 +850,8 @@ const runInstances: Handler = (ctx) => {
         await world.sandbox.materialize(image.tree ? { tree: image.tree } : { family }, root, hostname);
         inst.treeReady = true;
         inst.treeReadyAt = world.clock.now();
+        // It boots when it becomes running, whether anyone asks or not.
+        wakeAt(world, inst, Math.max(inst.treeReadyAt, now + world.latencies.instancePending));
       } catch (err) {
         inst.treeError = (err as Error).message;
         inst.state = "terminated";
@@ -818,9 +873,7 @@ const runInstances: Handler = (ctx) => {
 const describeInstances: Handler = (ctx) => {
   dryRun(ctx);
   const ids = list(ctx.params, "InstanceId");
-  if (ids.length && ctx.params.has("MaxResults")) {
-    throw new ApiError("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults");
-  }
+  refuseIdsWithMaxResults(ctx.params, ids, "instancesSet");
   let insts = ids.length ? getInstances(ctx, ids) : [...ctx.region.instances.values()];
   insts.forEach((i) => refreshInstance(ctx.world, i));
   insts = applyFilters(insts, readFilters(ctx.params), INSTANCE_FIELDS);
@@ -935,7 +988,10 @@ const createImage: Handler = (ctx) => {
   if (!noReboot && inst.state === "running") {
     // The instance reboots for a consistent snapshot: its processes die, /run empties, the agent reconnects later.
     interruptInstance(world, region, inst.id, "rebooted for CreateImage");
-    void world.sandbox.clearRun(inst.root).catch(() => undefined);
+    const cleared = world.sandbox.clearRun(inst.root).catch(() => undefined);
+    // It boots again: its boot scripts run once the reboot is over (boot.ts).
+    inst.boot = newBoot(now + world.latencies.instanceReboot, cleared);
+    wakeAt(world, inst, now + world.latencies.instanceReboot);
     if (inst.profile) {
       inst.agentOnlineAt = now + world.latencies.instanceReboot;
       world.stats.recordWait(inst.id, "reboot-for-create-image", world.latencies.instanceReboot, now);
@@ -951,7 +1007,9 @@ const createImage: Handler = (ctx) => {
       region: region.name,
       volumeSize: v.size,
       ownerId: world.accountId,
+      startedAt: now,
       completeAt: now + wait,
+      encrypted: v.encrypted,
       imageId,
       tags: specTags(specs, "snapshot"),
     };
@@ -984,6 +1042,9 @@ const createImage: Handler = (ctx) => {
     devices,
     tags: specTags(specs, "image"),
     sourceInstanceId: inst.id,
+    // EC2 records the image the instance was launched from as the new image's source, as it does a copy's.
+    sourceImageId: inst.imageId,
+    sourceImageRegion: region.name,
     imdsSupport: source?.imdsSupport,
     bootMode: source?.bootMode,
     tree,
@@ -1042,7 +1103,9 @@ const copyImage: Handler = (ctx) => {
       region: region.name,
       volumeSize: d.size,
       ownerId: world.accountId,
+      startedAt: now,
       completeAt: now + wait,
+      encrypted: isEncrypted,
       imageId,
       tags: specTags(specs, "snapshot"),
     };
@@ -1096,6 +1159,7 @@ const describeImages: Handler = (ctx) => {
   const { world, region, params: p } = ctx;
   dryRun(ctx);
   const ids = list(p, "ImageId");
+  refuseIdsWithMaxResults(p, ids, "ImagesSet");
   checkIds(ids, "ami", "InvalidAMIID");
   const missing = ids.filter((id) => !region.images.has(id));
   if (missing.length) throw new ApiError("InvalidAMIID.NotFound", `The image id '[${missing.join(", ")}]' does not exist`);
@@ -1106,6 +1170,7 @@ const describeImages: Handler = (ctx) => {
       owners.some((o) => (o === "self" ? img.ownerId === world.accountId : o === img.ownerId || (img.ownerAlias !== undefined && o === img.ownerAlias))),
     );
   }
+  // Deprecated images show to their owner whatever IncludeDeprecated says; the emulator's public images are never deprecated.
   images = images.filter((img) => img.public || img.ownerId === world.accountId);
   images = applyFilters(images, readFilters(p), imageFields(world));
   const { page, nextToken } = paginate(ctx, images, 1, 1000);
@@ -1149,6 +1214,246 @@ const deleteSnapshot: Handler = (ctx) => {
 };
 
 // ---------------------------------------------------------------------------
+// what cleanup reads and does beside the build's calls: snapshots listed,
+// launch templates (what they launch), image deprecation
+
+function snapshotXml(world: World, region: RegionState, snap: Snapshot): XmlNode {
+  const status = snapshotState(world, snap, region);
+  return {
+    snapshotId: snap.id,
+    volumeId: "vol-ffffffff",
+    status,
+    startTime: world.clock.date(snap.startedAt),
+    progress: status === "completed" ? "100%" : "0%",
+    ownerId: snap.ownerId,
+    volumeSize: snap.volumeSize,
+    description: snap.imageId ? `Created by CreateImage for ${snap.imageId}` : "",
+    encrypted: snap.encrypted ?? false,
+    tagSet: tagSet(snap.tags),
+    storageTier: "standard",
+  };
+}
+
+const describeSnapshots: Handler = (ctx) => {
+  const { world, region, params: p } = ctx;
+  dryRun(ctx);
+  const ids = list(p, "SnapshotId");
+  refuseIdsWithMaxResults(p, ids, "snapshotSet");
+  checkIds(ids, "snap", "InvalidSnapshotID");
+  const missing = ids.find((id) => !region.snapshots.has(id));
+  if (missing) throw new ApiError("InvalidSnapshot.NotFound", `The snapshot '${missing}' does not exist.`);
+  let snaps = ids.length ? ids.map((id) => region.snapshots.get(id) as Snapshot) : [...region.snapshots.values()];
+  const owners = list(p, "Owner");
+  if (owners.length) snaps = snaps.filter((s) => owners.some((o) => (o === "self" ? s.ownerId === world.accountId : o === s.ownerId)));
+  // What the account may create volumes from: its own snapshots (the emulator shares none).
+  snaps = snaps.filter((s) => s.ownerId === world.accountId);
+  snaps = applyFilters(snaps, readFilters(p), {
+    "snapshot-id": (s) => s.id,
+    status: (s) => snapshotState(world, s, region),
+    "owner-id": (s) => s.ownerId,
+    "volume-size": (s) => String(s.volumeSize),
+    "start-time": (s) => world.clock.date(s.startedAt).toISOString(),
+    encrypted: (s) => String(s.encrypted ?? false),
+    "storage-tier": () => "standard",
+  });
+  const { page, nextToken } = paginate(ctx, snaps, 5, 1000);
+  return { snapshotSet: page.map((s) => snapshotXml(world, region, s)), nextToken };
+};
+
+const LAUNCH_TEMPLATE_NAME = /^[a-zA-Z0-9().\-/_]{3,128}$/;
+
+/** What a launch template version launches, from `LaunchTemplateData.*`: an AMI id or `resolve:ssm:<parameter>`. */
+function launchTemplateData(p: Params, base?: LaunchTemplateVersion): Pick<LaunchTemplateVersion, "imageId" | "instanceType"> {
+  const data = sub(p, "LaunchTemplateData");
+  const imageId = data.get("ImageId") ?? base?.imageId;
+  if (imageId !== undefined && !imageId.startsWith("resolve:ssm:")) checkIds([imageId], "ami", "InvalidAMIID");
+  return { imageId, instanceType: data.get("InstanceType") ?? base?.instanceType };
+}
+
+function launchTemplateXml(world: World, lt: LaunchTemplate): XmlNode {
+  return {
+    launchTemplateId: lt.id,
+    launchTemplateName: lt.name,
+    createTime: world.clock.date(lt.createTime),
+    createdBy: `arn:aws:iam::${world.accountId}:root`,
+    defaultVersionNumber: lt.defaultVersion,
+    latestVersionNumber: Math.max(...lt.versions.map((v) => v.versionNumber)),
+    tagSet: tagSet(lt.tags),
+  };
+}
+
+function launchTemplateVersionXml(world: World, region: RegionState, lt: LaunchTemplate, v: LaunchTemplateVersion, resolveAlias: boolean): XmlNode {
+  return {
+    launchTemplateId: lt.id,
+    launchTemplateName: lt.name,
+    versionNumber: v.versionNumber,
+    versionDescription: v.description,
+    createTime: world.clock.date(v.createTime),
+    createdBy: `arn:aws:iam::${world.accountId}:root`,
+    defaultVersion: v.versionNumber === lt.defaultVersion,
+    launchTemplateData: { imageId: resolveAlias ? resolvedImageId(world, region, v.imageId) : v.imageId, instanceType: v.instanceType },
+  };
+}
+
+/** ResolveAlias: `resolve:ssm:<name>` as the parameter's current value (left as written when there is no such parameter). */
+function resolvedImageId(world: World, region: RegionState, imageId: string | undefined): string | undefined {
+  if (!imageId?.startsWith("resolve:ssm:")) return imageId;
+  const name = imageId.slice("resolve:ssm:".length);
+  return region.parameters.get(name)?.value ?? publicParameter(region, name, world.clock)?.value ?? imageId;
+}
+
+/** The launch template a request names by `LaunchTemplateId` or `LaunchTemplateName` (exactly one of them). */
+function namedLaunchTemplate(ctx: Ec2Context): LaunchTemplate {
+  const id = str(ctx.params, "LaunchTemplateId");
+  const name = str(ctx.params, "LaunchTemplateName");
+  if (id && name) throw new ApiError("InvalidParameterCombination", "Both the launch template ID and the launch template name were specified. Specify one of them.");
+  if (id) {
+    const lt = ctx.region.launchTemplates.get(id);
+    if (!lt) throw new ApiError("InvalidLaunchTemplateId.NotFound", `The specified launch template, with template ID ${id}, does not exist.`);
+    return lt;
+  }
+  if (name) {
+    const lt = [...ctx.region.launchTemplates.values()].find((t) => t.name === name);
+    if (!lt) throw new ApiError("InvalidLaunchTemplateName.NotFoundException", `The specified launch template, with template name ${name}, does not exist.`);
+    return lt;
+  }
+  throw new ApiError("MissingParameter", "The request must contain the parameter LaunchTemplateId or LaunchTemplateName");
+}
+
+const createLaunchTemplate: Handler = (ctx) => {
+  const { world, region, params: p } = ctx;
+  const name = required(p, "LaunchTemplateName");
+  if (!LAUNCH_TEMPLATE_NAME.test(name)) {
+    throw new ApiError("InvalidLaunchTemplateName.MalformedException", "A launch template name must be between 3 and 128 characters, and may contain letters, numbers, and the following characters: - ( ) . / _.'");
+  }
+  if ([...region.launchTemplates.values()].some((t) => t.name === name)) {
+    throw new ApiError("InvalidLaunchTemplateName.AlreadyExistsException", `Launch template name already in use.`);
+  }
+  if (sub(p, "LaunchTemplateData").size === 0) throw new ApiError("MissingParameter", "The request must contain the parameter LaunchTemplateData");
+  const data = launchTemplateData(p);
+  const specs = tagSpecifications(p);
+  checkSpecTypes(specs, ["launch-template"]);
+  dryRun(ctx);
+  const now = world.clock.now();
+  const lt: LaunchTemplate = {
+    id: randomId("lt"),
+    name,
+    createTime: now,
+    defaultVersion: 1,
+    versions: [{ versionNumber: 1, description: str(p, "VersionDescription"), createTime: now, ...data }],
+    tags: specTags(specs, "launch-template"),
+  };
+  region.launchTemplates.set(lt.id, lt);
+  return { launchTemplate: launchTemplateXml(world, lt) };
+};
+
+const createLaunchTemplateVersion: Handler = (ctx) => {
+  const { world, region, params: p } = ctx;
+  const lt = namedLaunchTemplate(ctx);
+  const sourceVersion = str(p, "SourceVersion");
+  const source = sourceVersion === undefined ? undefined : lt.versions.find((v) => String(v.versionNumber) === sourceVersion);
+  if (sourceVersion !== undefined && !source) {
+    throw new ApiError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${sourceVersion} for launch template ID ${lt.id}.`);
+  }
+  if (sub(p, "LaunchTemplateData").size === 0) throw new ApiError("MissingParameter", "The request must contain the parameter LaunchTemplateData");
+  const data = launchTemplateData(p, source);
+  dryRun(ctx);
+  const version: LaunchTemplateVersion = {
+    versionNumber: Math.max(...lt.versions.map((v) => v.versionNumber)) + 1,
+    description: str(p, "VersionDescription"),
+    createTime: world.clock.now(),
+    ...data,
+  };
+  lt.versions.push(version);
+  return { launchTemplateVersion: launchTemplateVersionXml(world, region, lt, version, false) };
+};
+
+const describeLaunchTemplates: Handler = (ctx) => {
+  const { world, region, params: p } = ctx;
+  dryRun(ctx);
+  const ids = list(p, "LaunchTemplateId");
+  const names = list(p, "LaunchTemplateName");
+  const all = [...region.launchTemplates.values()];
+  if (ids.some((id) => !region.launchTemplates.has(id))) {
+    throw new ApiError("InvalidLaunchTemplateId.NotFound", "At least one of the launch templates specified in the request does not exist.");
+  }
+  if (names.some((name) => !all.some((t) => t.name === name))) {
+    throw new ApiError("InvalidLaunchTemplateName.NotFoundException", "At least one of the launch templates specified in the request does not exist.");
+  }
+  let found = ids.length || names.length ? all.filter((t) => ids.includes(t.id) || names.includes(t.name)) : all;
+  found = applyFilters(found, readFilters(p), {
+    "launch-template-name": (t) => t.name,
+    "create-time": (t) => world.clock.date(t.createTime).toISOString(),
+  });
+  const { page, nextToken } = paginate(ctx, found, 1, 200);
+  return { launchTemplates: page.map((t) => launchTemplateXml(world, t)), nextToken };
+};
+
+const describeLaunchTemplateVersions: Handler = (ctx) => {
+  const { world, region, params: p } = ctx;
+  dryRun(ctx);
+  const asked = list(p, "LaunchTemplateVersion");
+  const named = p.has("LaunchTemplateId") || p.has("LaunchTemplateName");
+  let versions: [LaunchTemplate, LaunchTemplateVersion][];
+  if (named) {
+    const lt = namedLaunchTemplate(ctx);
+    const latest = Math.max(...lt.versions.map((v) => v.versionNumber));
+    const wanted = asked.map((v) => (v === "$Latest" ? latest : v === "$Default" ? lt.defaultVersion : /^\d+$/.test(v) ? Number(v) : Number.NaN));
+    const unknown = asked.find((v, i) => !lt.versions.some((version) => version.versionNumber === wanted[i]));
+    if (unknown !== undefined) throw new ApiError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${unknown} for launch template ID ${lt.id}.`);
+    const min = int(p, "MinVersion");
+    const max = int(p, "MaxVersion");
+    versions = lt.versions
+      .filter((v) => (wanted.length === 0 || wanted.includes(v.versionNumber)) && (min === undefined || v.versionNumber >= min) && (max === undefined || v.versionNumber <= max))
+      .map((v) => [lt, v]);
+  } else {
+    // Across every launch template of the account: only their latest and default versions can be asked for.
+    if (asked.some((v) => v !== "$Latest" && v !== "$Default")) {
+      throw invalidParameterValue("To describe the versions of all launch templates, specify $Latest or $Default; version numbers need a launch template ID or name.");
+    }
+    versions = [...region.launchTemplates.values()].flatMap((lt) => {
+      const latest = Math.max(...lt.versions.map((v) => v.versionNumber));
+      return lt.versions
+        .filter((v) => (asked.includes("$Latest") && v.versionNumber === latest) || (asked.includes("$Default") && v.versionNumber === lt.defaultVersion) || asked.length === 0)
+        .map((v): [LaunchTemplate, LaunchTemplateVersion] => [lt, v]);
+    });
+  }
+  const filtered = applyFilters(
+    versions.map(([lt, v]) => ({ lt, v, tags: lt.tags })),
+    readFilters(p),
+    {
+      "image-id": ({ v }) => v.imageId,
+      "instance-type": ({ v }) => v.instanceType,
+      "is-default-version": ({ lt, v }) => v.versionNumber === lt.defaultVersion,
+      "create-time": ({ v }) => world.clock.date(v.createTime).toISOString(),
+    },
+  );
+  const resolveAlias = bool(p, "ResolveAlias") ?? false;
+  const { page, nextToken } = paginate(ctx, filtered, 1, 200);
+  return { launchTemplateVersionSet: page.map(({ lt, v }) => launchTemplateVersionXml(world, region, lt, v, resolveAlias)), nextToken };
+};
+
+/** EC2 takes a deprecation time up to 10 years ahead (2 for public images, which the emulator's account has none of). */
+const MAX_DEPRECATION_MS = 10 * 365.25 * 86_400_000;
+
+const enableImageDeprecation: Handler = (ctx) => {
+  const { world, region, params: p } = ctx;
+  const img = getImage(region, required(p, "ImageId"));
+  if (img.ownerId !== world.accountId) throw new ApiError("AuthFailure", `Not authorized for image:${img.id}`);
+  const text = required(p, "DeprecateAt");
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw invalidParameterValue(`Value (${text}) for parameter deprecateAt is invalid. Expected a date and time in UTC, YYYY-MM-DDTHH:MM:SSZ.`);
+  // EC2 rounds the seconds to the nearest minute.
+  const rounded = Math.round(at / 60_000) * 60_000;
+  const now = world.clock.date().getTime();
+  if (rounded < now) throw invalidParameterValue(`The deprecation time ${new Date(rounded).toISOString()} is in the past. Specify a time in the future.`);
+  if (rounded > now + MAX_DEPRECATION_MS) throw invalidParameterValue("The deprecation time can be at most 10 years from now.");
+  dryRun(ctx);
+  img.deprecationTime = new Date(rounded).toISOString();
+  return { return: true };
+};
+
+// ---------------------------------------------------------------------------
 // tags
 
 const createTags: Handler = (ctx) => {
@@ -1169,6 +1474,7 @@ export const EC2_HANDLERS: Readonly<Record<string, Handler>> = {
   DescribeSubnets: describeSubnets,
   CreateSecurityGroup: createSecurityGroup,
   DeleteSecurityGroup: deleteSecurityGroup,
+  DescribeSecurityGroups: describeSecurityGroups,
   RunInstances: runInstances,
   DescribeInstances: describeInstances,
   StopInstances: stopInstances,
@@ -1179,6 +1485,14 @@ export const EC2_HANDLERS: Readonly<Record<string, Handler>> = {
   DeregisterImage: deregisterImage,
   DeleteSnapshot: deleteSnapshot,
   CreateTags: createTags,
+  // cws ami cleanup
+  DescribeSnapshots: describeSnapshots,
+  DescribeLaunchTemplates: describeLaunchTemplates,
+  DescribeLaunchTemplateVersions: describeLaunchTemplateVersions,
+  EnableImageDeprecation: enableImageDeprecation,
+  // what its tests set up (ACTIONS_CWS_DOES_NOT_CALL)
+  CreateLaunchTemplate: createLaunchTemplate,
+  CreateLaunchTemplateVersion: createLaunchTemplateVersion,
 };
 
 /** For fault predicates: where RunInstances would place the instance. */

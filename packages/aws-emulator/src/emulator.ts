@@ -5,14 +5,14 @@ import { EC2_HANDLERS, capacityMessage, runInstancesPlacement } from "./ec2.js";
 import { ApiError } from "./errors.js";
 import { Faults, type FaultRequest, type ServiceName } from "./faults.js";
 import { IAM_HANDLERS, STS_HANDLERS, seedInstanceProfile } from "./iam.js";
-import { requestId as newRequestId } from "./ids.js";
+import { randomId, requestId as newRequestId } from "./ids.js";
 import { imageState, pingStatus, refreshInstance, snapshotState } from "./lifecycle.js";
 import { parseForm } from "./query.js";
 import { Sandbox, type ShellMode } from "./sandbox.js";
 import { REGION_NAME, createRegion, publicParameter } from "./seed.js";
 import { SSM_HANDLERS } from "./ssm.js";
-import { PUBLIC_AMI_PARAMETERS } from "./public-amis.js";
-import { DEFAULT_LATENCIES, IamState, type InstanceStateName, type Latencies, type RegionState, type ResolvedOptions, type World } from "./state.js";
+import { BASE_IMAGE_FAMILIES, PUBLIC_AMI_PARAMETERS, type FamilyKey } from "./public-amis.js";
+import { DEFAULT_LATENCIES, IamState, type InstanceStateName, type Latencies, type RegionState, type ResolvedOptions, type Snapshot, type World } from "./state.js";
 import { Stats, type EmulatorStats } from "./stats.js";
 import { Throttle, throttlingCode, type ThrottleOptions } from "./throttle.js";
 import { XML_DECLARATION, escapeXml, renderChildren, type XmlNode } from "./xml.js";
@@ -84,8 +84,35 @@ export interface ImageView {
   sourceInstanceId?: string;
   sourceImageId?: string;
   sourceImageRegion?: string;
+  /** Set by EnableImageDeprecation (ISO 8601). */
+  deprecationTime?: string;
   /** Scratch folder with the image's files (undefined for the seeded base images). */
   tree?: string;
+}
+
+/**
+ * An image of the account made without a build (`addImage`), for tests that
+ * need many images, or old ones: CreateImage would take an instance and a
+ * real snapshot of its files for each.
+ */
+export interface AddImageSpec {
+  name: string;
+  architecture?: "x86_64" | "arm64";
+  /** On the image, and on each of its snapshots unless `snapshotTags` says otherwise. */
+  tags?: Record<string, string>;
+  snapshotTags?: Record<string, string>;
+  /** ISO 8601 (its snapshots' StartTime too); default now. */
+  creationDate?: string;
+  /** GiB of each snapshot (default 8). */
+  sizeGb?: number;
+  /** How many EBS snapshots (block devices) it has (default 1). */
+  snapshots?: number;
+  /** Default "available"; "pending" stays pending (a copy or image being made), "failed" failed. */
+  state?: "available" | "pending" | "failed";
+  /** The files an instance launched from it starts with (default ubuntu-24.04's). */
+  family?: FamilyKey;
+  /** The image it was made from (DescribeImages' SourceImageId and SourceImageRegion), as a copy or CreateImage records it. */
+  source?: { region: string; imageId: string };
 }
 
 export interface SnapshotView {
@@ -162,6 +189,8 @@ export interface Emulator {
   instanceFile(region: string, instanceId: string, absPath: string): Promise<string>;
   /** Resolves once the instance's and images' file trees of a region are laid out (for inspection). */
   settled(region: string): Promise<void>;
+  /** Makes an image of the account (with its snapshots) directly, as if built earlier; see AddImageSpec. */
+  addImage(region: string, spec: AddImageSpec): { imageId: string; snapshotIds: string[] };
   stop(): Promise<void>;
 }
 
@@ -322,6 +351,7 @@ async function serve(
           sourceInstanceId: img.sourceInstanceId,
           sourceImageId: img.sourceImageId,
           sourceImageRegion: img.sourceImageRegion,
+          deprecationTime: img.deprecationTime,
           tree: img.tree,
         }));
     },
@@ -385,6 +415,9 @@ async function serve(
       await Promise.all([...r.instances.values()].map((i) => i.treePromise.catch(() => undefined)));
       await Promise.all([...r.images.values()].map((i) => i.treePromise.catch(() => undefined)));
     },
+    addImage(name, spec) {
+      return addImage(world, region(name), spec);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -409,6 +442,61 @@ async function serve(
     },
   };
   return emulator;
+}
+
+function addImage(world: World, region: RegionState, spec: AddImageSpec): { imageId: string; snapshotIds: string[] } {
+  const family = BASE_IMAGE_FAMILIES.find((f) => f.key === (spec.family ?? "ubuntu-24.04"));
+  if (!family) throw new Error(`no image family ${spec.family}`);
+  const now = world.clock.now();
+  // Its snapshots were started when it was created, however long ago.
+  const startedAt = spec.creationDate === undefined ? now : Math.min(now, world.clock.simAt(Date.parse(spec.creationDate)));
+  const imageId = randomId("ami");
+  // A pending image stays pending (as long as anyone will look); its snapshots too.
+  const readyAt = spec.state === "pending" ? Number.MAX_SAFE_INTEGER : now;
+  const snapshotTags = spec.snapshotTags ?? spec.tags ?? {};
+  const devices = Array.from({ length: spec.snapshots ?? 1 }, (_, i) => {
+    const snapshot: Snapshot = {
+      id: randomId("snap"),
+      region: region.name,
+      volumeSize: spec.sizeGb ?? 8,
+      ownerId: world.accountId,
+      startedAt,
+      completeAt: readyAt,
+      encrypted: true,
+      imageId,
+      tags: new Map(Object.entries(snapshotTags)),
+    };
+    region.snapshots.set(snapshot.id, snapshot);
+    return {
+      deviceName: i === 0 ? family.rootDeviceName : `/dev/sd${String.fromCharCode(0x66 + i)}`,
+      snapshotId: snapshot.id,
+      size: snapshot.volumeSize,
+      type: "gp3",
+      encrypted: true,
+      deleteOnTermination: true,
+    };
+  });
+  region.images.set(imageId, {
+    id: imageId,
+    region: region.name,
+    name: spec.name,
+    ownerId: world.accountId,
+    public: false,
+    architecture: spec.architecture ?? "x86_64",
+    family: family.key,
+    availableAt: readyAt,
+    creationDate: spec.creationDate ?? world.clock.date(now).toISOString(),
+    rootDeviceName: family.rootDeviceName,
+    devices,
+    tags: new Map(Object.entries(spec.tags ?? {})),
+    ...(spec.source ? { sourceImageId: spec.source.imageId, sourceImageRegion: spec.source.region } : {}),
+    imdsSupport: family.imdsSupport,
+    bootMode: family.bootMode,
+    treeReady: true,
+    ...(spec.state === "failed" ? { treeError: "failed as the test asked" } : {}),
+    treePromise: Promise.resolve(),
+  });
+  return { imageId, snapshotIds: devices.map((d) => d.snapshotId) };
 }
 
 // ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@
  */
 export {
   startEmulator,
+  type AddImageSpec,
   type Emulator,
   type EmulatorClock,
   type EmulatorOptions,

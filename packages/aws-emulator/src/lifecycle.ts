@@ -1,8 +1,10 @@
+import { bootDone, newBoot, startBootIfDue } from "./boot.js";
 import type { Image, Instance, Snapshot, World } from "./state.js";
 
 /**
  * State changes are computed lazily from timestamps whenever a resource is
- * read: no timers are needed for them.
+ * read: no timers are needed for them. (An instance that boots is also woken
+ * by `wakeAt`, so its boot scripts start when it becomes running, read or not.)
  */
 export function refreshInstance(world: World, inst: Instance): void {
   const now = world.clock.now();
@@ -17,17 +19,31 @@ export function refreshInstance(world: World, inst: Instance): void {
     inst.state = t.to;
     inst.stateSince = at;
     inst.transition = undefined;
-    if (t.to === "running" && inst.profile) inst.agentOnlineAt = at + world.latencies.ssmAgentOnline;
+    if (t.to === "running") {
+      inst.boot = newBoot(at);
+      if (inst.profile) inst.agentOnlineAt = at + world.latencies.ssmAgentOnline;
+    }
   }
+  startBootIfDue(world, inst);
   if (
     inst.state === "running" &&
     inst.registeredAt === undefined &&
     inst.agentOnlineAt !== undefined &&
     inst.agentOnlineAt <= now &&
+    bootDone(world, inst) &&
     agentCanRegister(world, inst)
   ) {
-    inst.registeredAt = inst.agentOnlineAt;
+    // The agent registers once it is up and the boot scripts have ended (boot.ts).
+    inst.registeredAt = Math.max(inst.agentOnlineAt, inst.boot?.doneAt ?? 0);
   }
+}
+
+/** Reads the instance again at simulated time `at` (a real timer, unref'd): what is due then (a boot) happens unread. */
+export function wakeAt(world: World, inst: Instance, at: number): void {
+  const timer = setTimeout(() => {
+    if (!world.sandbox.stopping) refreshInstance(world, inst);
+  }, Math.max(0, world.clock.realMs(at - world.clock.now())));
+  timer.unref();
 }
 
 /** The agent needs credentials: a profile with a role, and (by default) a role allowed to talk to SSM. */
@@ -50,6 +66,7 @@ export function isOnline(world: World, inst: Instance): boolean {
     inst.registeredAt !== undefined &&
     inst.agentOnlineAt !== undefined &&
     inst.agentOnlineAt <= world.clock.now() &&
+    bootDone(world, inst) &&
     agentCanRegister(world, inst)
   );
 }

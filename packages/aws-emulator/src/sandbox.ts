@@ -208,6 +208,11 @@ export class Sandbox {
   /** Set by destroy: nothing may be written into the folder any more (a request still being answered when the emulator stops). */
   private destroyed = false;
 
+  /** The sandbox is being removed: start nothing more in it. */
+  get stopping(): boolean {
+    return this.destroyed;
+  }
+
   /** The run tag for a child process, or an error once the sandbox is being removed. */
   private live(): string {
     if (this.destroyed) throw new Error("the emulator is stopping");

@@ -61,7 +61,9 @@ export function createRegion(world: World, name: string): RegionState {
         region: name,
         volumeSize: family.volumeSizeGiB,
         ownerId: family.ownerId,
+        startedAt: -86_000,
         completeAt: -86_000,
+        encrypted: false,
         tags: new Map(),
       });
       const image: Image = {

@@ -105,6 +105,19 @@ export interface Instance {
   treeReadyAt?: number;
   treeError?: string;
   treePromise: Promise<void>;
+  /** The current boot: its scripts (/etc/cws-emulator-boot.d, boot.ts) and when they ended. Set when the instance becomes running and at a reboot. */
+  boot?: Boot;
+}
+
+/** One boot of an instance (boot.ts). */
+export interface Boot {
+  /** Simulated time at which the boot scripts may start. */
+  at: number;
+  started: boolean;
+  /** Simulated time at which the last one ended; the agent comes online only after it. */
+  doneAt?: number;
+  /** What must be done first (a reboot empties /run). */
+  after?: Promise<void>;
 }
 
 export interface Volume {
@@ -156,6 +169,8 @@ export interface Image {
   sourceImageRegion?: string;
   imdsSupport?: string;
   bootMode?: string;
+  /** EnableImageDeprecation: when the image is (or was) deprecated, ISO 8601 (whole minutes). */
+  deprecationTime?: string;
   /** Scratch tree with the image's files; undefined for seeded images (their family's base tree). */
   tree?: string;
   treeReady: boolean;
@@ -168,7 +183,10 @@ export interface Snapshot {
   region: string;
   volumeSize: number;
   ownerId: string;
+  /** Simulated time the snapshot was started (DescribeSnapshots' StartTime). */
+  startedAt: number;
   completeAt: number;
+  encrypted?: boolean;
   /** The image whose creation made this snapshot (its readiness gates the snapshot's). */
   imageId?: string;
   tags: Tags;
@@ -201,6 +219,25 @@ export interface Subnet {
   defaultForAz: boolean;
   /** Next host number handed out in this subnet. */
   nextHost: number;
+  tags: Tags;
+}
+
+/** One version of a launch template: what cws reads of it is the image it launches. */
+export interface LaunchTemplateVersion {
+  versionNumber: number;
+  description?: string;
+  createTime: number;
+  /** As written: an AMI id, or `resolve:ssm:<parameter>` resolved at launch. */
+  imageId?: string;
+  instanceType?: string;
+}
+
+export interface LaunchTemplate {
+  id: string;
+  name: string;
+  createTime: number;
+  defaultVersion: number;
+  versions: LaunchTemplateVersion[];
   tags: Tags;
 }
 
@@ -274,6 +311,7 @@ export class RegionState {
   readonly commands = new Map<string, Command>();
   readonly runTokens = new Map<string, { fingerprint: string; reservationId: string }>();
   readonly copyTokens = new Map<string, { fingerprint: string; imageId: string }>();
+  readonly launchTemplates = new Map<string, LaunchTemplate>();
 
   constructor(name: string) {
     this.name = name;

@@ -4,6 +4,7 @@ import {
   DeleteSecurityGroupCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   EC2ServiceException,
@@ -11,6 +12,7 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
   paginateDescribeImages,
+  paginateDescribeSecurityGroups,
   type Image,
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -351,6 +353,55 @@ describe("security groups", () => {
     const defaultGroup = emu.securityGroups("us-east-1").find((g) => g.isDefault);
     const cannot = await errorOf(c.ec2.send(new DeleteSecurityGroupCommand({ GroupId: defaultGroup?.id })));
     expect(cannot.name).toBe("CannotDelete");
+  });
+});
+
+describe("DescribeSecurityGroups", () => {
+  it("finds groups by tag, pages them 5 to 1000 at a time, and answers as EC2 does for ids, names and bad filters", async () => {
+    const vpcId = (await c.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }))).Vpcs?.[0]?.VpcId as string;
+    const created: string[] = [];
+    for (let n = 0; n < 7; n++) {
+      const tags = [{ Key: "cws:managed-by", Value: "cws" }, { Key: "cws:build-id", Value: `b${n}` }];
+      const group = await c.ec2.send(
+        new CreateSecurityGroupCommand({ GroupName: `paged-${n}`, Description: `group ${n}`, VpcId: vpcId, TagSpecifications: [{ ResourceType: "security-group", Tags: n < 6 ? tags : [] }] }),
+      );
+      created.push(group.GroupId as string);
+    }
+    const pages: number[] = [];
+    const found: string[] = [];
+    for await (const page of paginateDescribeSecurityGroups({ client: c.ec2, pageSize: 5 }, { Filters: [{ Name: "tag:cws:managed-by", Values: ["cws"] }] })) {
+      pages.push(page.SecurityGroups?.length ?? 0);
+      found.push(...(page.SecurityGroups ?? []).map((g) => g.GroupId as string));
+    }
+    expect(pages).toEqual([5, 1]);
+    expect(found.sort()).toEqual(created.slice(0, 6).sort());
+
+    const one = await c.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "tag:cws:build-id", Values: ["b3"] }, { Name: "vpc-id", Values: [vpcId] }] }));
+    expect(one.SecurityGroups).toEqual([
+      expect.objectContaining({
+        GroupId: created[3],
+        GroupName: "paged-3",
+        Description: "group 3",
+        VpcId: vpcId,
+        OwnerId: "123456789012",
+        IpPermissions: [],
+        IpPermissionsEgress: [expect.objectContaining({ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] })],
+        Tags: [{ Key: "cws:managed-by", Value: "cws" }, { Key: "cws:build-id", Value: "b3" }],
+      }),
+    ]);
+    expect((await c.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "tag-key", Values: ["cws:build-id"] }, { Name: "group-name", Values: ["paged-?"] }] }))).SecurityGroups).toHaveLength(6);
+    expect((await c.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [created[6] as string] }))).SecurityGroups?.map((g) => g.GroupName)).toEqual(["paged-6"]);
+    expect((await c.ec2.send(new DescribeSecurityGroupsCommand({ GroupNames: ["paged-1"] }))).SecurityGroups?.map((g) => g.GroupId)).toEqual([created[1]]);
+    // With neither ids nor filters: every group, the VPC's default group too.
+    const all = (await c.ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
+    expect(all.some((g) => g.GroupName === "default")).toBe(true);
+
+    expect((await errorOf(c.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: ["sg-0000000000000dead"] })))).name).toBe("InvalidGroup.NotFound");
+    expect((await errorOf(c.ec2.send(new DescribeSecurityGroupsCommand({ GroupNames: ["no-such-group"] })))).name).toBe("InvalidGroup.NotFound");
+    expect((await errorOf(c.ec2.send(new DescribeSecurityGroupsCommand({ MaxResults: 4 })))).name).toBe("InvalidParameterValue");
+    expect((await errorOf(c.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "colour", Values: ["red"] }] })))).name).toBe("InvalidParameterValue");
+    expect((await errorOf(c.ec2.send(new DescribeSecurityGroupsCommand({ DryRun: true })))).name).toBe("DryRunOperation");
+    for (const id of created) await c.ec2.send(new DeleteSecurityGroupCommand({ GroupId: id }));
   });
 });
 

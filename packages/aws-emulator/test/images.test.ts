@@ -33,7 +33,8 @@ async function waitAvailable(cl: Clients, imageId: string): Promise<void> {
 
 describe("CreateImage", () => {
   it("snapshots the instance's files, which a new instance from the image sees", async () => {
-    const builder = await launchOnline(c, { ImageId: await baseImageId(c, "al2023", "x86_64") });
+    const baseId = await baseImageId(c, "al2023", "x86_64");
+    const builder = await launchOnline(c, { ImageId: baseId });
     const setup = await run(c, builder, [
       "mkdir -p /opt/app && echo v1.2.3 > /opt/app/VERSION",
       "echo 'net.core.somaxconn = 1024' > /etc/sysctl.d/90-app.conf",
@@ -69,6 +70,8 @@ describe("CreateImage", () => {
     expect(described.map((i) => i.ImageId)).toEqual([imageId]);
     const img = described[0];
     expect(img).toMatchObject({ Name: "cws/app-1.2.3-x86_64", Description: "app image", OwnerId: "123456789012", Public: false, Architecture: "x86_64", SourceInstanceId: builder });
+    // EC2 names the image the instance was launched from as its source, as it names a copy's.
+    expect(img).toMatchObject({ SourceImageId: baseId, SourceImageRegion: "us-east-1" });
     const snapshotId = img?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId as string;
     expect(snapshotId).toMatch(/^snap-/);
 

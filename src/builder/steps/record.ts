@@ -63,7 +63,8 @@ async function record(registryFile: string, now: Date, ctx: BuildContext, lock: 
         ...(ctx.baseImage ? { base_ami: ctx.baseImage.imageId } : {}),
         ...(ctx.contentHash ? { content_hash: ctx.contentHash } : {}),
         ...(request.sourceCommit ? { source_commit: request.sourceCommit } : {}),
-        validated_at: isoSeconds(now),
+        // When it passed on a fresh instance (--verify), else now, after its tests passed on the build instance.
+        validated_at: ctx.validatedAt ?? isoSeconds(now),
       }),
     { ...lock, onWait: (message) => ctx.reporter.detail(message) },
   );

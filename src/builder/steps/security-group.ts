@@ -1,8 +1,8 @@
-import { isAwsError } from "../../aws/ports.js";
-import { resourceTags, type BuildContext, type PipelineStep } from "../context.js";
-import { sleep, Delays, WAITS } from "../poll.js";
+import { isAwsError, type Ec2Port } from "../../aws/ports.js";
+import { resourceName, resourceTags, type BuildContext, type PipelineStep } from "../context.js";
+import { sleep, Delays, WAITS, type PollSettings } from "../poll.js";
 
-const groupName = (build: Pick<BuildContext, "buildId">) => `cws-build-${build.buildId}`;
+const groupName = (build: Pick<BuildContext, "buildId" | "purpose">) => resourceName(build, build.buildId);
 
 /**
  * A security group of the build's own with no inbound rules: SSM needs none
@@ -21,7 +21,7 @@ export const securityGroup: PipelineStep = {
     const name = groupName(ctx);
     ctx.securityGroupId = await ctx.ec2.createSecurityGroup({
       name,
-      description: `cws ami build ${ctx.buildId} (no inbound rules; removed after the build)`,
+      description: `cws ami ${ctx.purpose ?? "build"} ${ctx.buildId} (no inbound rules; removed after the ${ctx.purpose === "validate" ? "validation" : "build"})`,
       vpcId,
       tags: resourceTags(ctx, name),
     });
@@ -34,19 +34,27 @@ export const securityGroup: PipelineStep = {
       ctx.kept.push(`security group ${groupId} (used by the kept instance)`);
       return;
     }
-    // The group cannot go until the instance using it is fully terminated.
-    const delays = new Delays(WAITS.securityGroupDelete, ctx.poll);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await ctx.ec2.deleteSecurityGroup(groupId);
-        break;
-      } catch (error) {
-        if (!isAwsError(error, "DependencyViolation") || attempt >= 20) throw error;
-        await sleep(delays.next());
-      }
-    }
+    await deleteSecurityGroupWhenFree(ctx.ec2, groupId, ctx.poll);
     ctx.securityGroupId = undefined;
     ctx.cleaned.push(`security group ${groupId}`);
     ctx.reporter.cleanup(`Deleted security group ${groupId}`);
   },
 };
+
+/**
+ * Deletes the group, trying again while EC2 still counts an instance as using
+ * it (DependencyViolation: for a while after the instance is terminated). The
+ * build's cleanup and `cws ami reap` delete groups this way.
+ */
+export async function deleteSecurityGroupWhenFree(ec2: Ec2Port, groupId: string, poll: PollSettings, signal?: AbortSignal): Promise<void> {
+  const delays = new Delays(WAITS.securityGroupDelete, poll);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ec2.deleteSecurityGroup(groupId);
+      return;
+    } catch (error) {
+      if (!isAwsError(error, "DependencyViolation") || attempt >= 20) throw error;
+      await sleep(delays.next(), signal);
+    }
+  }
+}

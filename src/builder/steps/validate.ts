@@ -12,8 +12,9 @@ export const validate: PipelineStep = {
   async run(ctx, signal) {
     const tests = ctx.request.template.validation_tests;
     ctx.validation = [];
+    const fresh = ctx.purpose === "validate" ? ` on a fresh instance of ${ctx.baseImage?.imageId ?? "the image"}` : "";
     if (tests.length === 0) {
-      ctx.reporter.warn("the template has no validation_tests: the image is made untested");
+      ctx.reporter.warn(fresh ? `the template has no validation_tests: only that the image boots and its SSM agent comes online was checked` : "the template has no validation_tests: the image is made untested");
       return "No validation tests";
     }
     const raw: RawTestResult[] = [];
@@ -50,11 +51,11 @@ export const validate: PipelineStep = {
     await ctx.writeLog("validation.log", log.join("\n"));
     if (failed > 0) {
       throw new BuildFailure(
-        `${failed} of ${tests.length} validation test${tests.length === 1 ? "" : "s"} failed; no image was made`,
+        `${failed} of ${tests.length} validation test${tests.length === 1 ? "" : "s"} failed${fresh || "; no image was made"}`,
         `details: ${ctx.logPath("validation.log")}`,
         ctx.logPath("validation.log"),
       );
     }
-    return `All ${tests.length} tests passed`;
+    return `All ${tests.length} tests passed${fresh}`;
   },
 };

@@ -1,0 +1,42 @@
+import { isAwsError } from "../../aws/ports.js";
+import { COPIED_FROM_TAG, parseCopiedFromTag } from "../../registry/copied-from.js";
+import { MANAGED_TAG } from "../../registry/aws-images.js";
+import { PreflightFailure, type PipelineStep } from "../context.js";
+
+/**
+ * The image `cws ami validate` launches a fresh instance from: it must exist
+ * in the region, be available, of the architecture asked for, and an image
+ * cws made for this template (tags `cws:managed-by=cws`, `cws:template`): cws
+ * runs a template's tests on its own images only, and tags nothing else.
+ */
+export function imageUnderTest(imageId: string): PipelineStep {
+  return {
+    id: "image",
+    title: "Looking up the image",
+    describe: ({ request }) => ({
+      run: `Image ${imageId} in ${request.region}: available, ${request.architecture}, tagged cws:managed-by=cws and cws:template=${request.templateId}`,
+    }),
+    async run(ctx) {
+      const { region, templateId, architecture } = ctx.request;
+      const [image] = await ctx.ec2.describeImages({ imageIds: [imageId] }).catch((error: unknown) => {
+        if (isAwsError(error) && error.code.startsWith("InvalidAMIID")) return [];
+        throw error;
+      });
+      const look = `cws ami list --live --template ${templateId} compares the registry with AWS`;
+      if (!image) throw new PreflightFailure(`${imageId} does not exist in ${region}`, `AMI ids are per region; ${look}`);
+      const managed = image.tags["cws:managed-by"];
+      const template = image.tags["cws:template"];
+      if (managed !== MANAGED_TAG["cws:managed-by"] || template !== templateId) {
+        throw new PreflightFailure(
+          `${imageId} is not an image cws made for ${templateId} (cws:managed-by=${managed ?? "(none)"}, cws:template=${template ?? "(none)"})`,
+          template !== undefined && managed === MANAGED_TAG["cws:managed-by"] ? `validate it with its own template: cws ami validate ${template} --ami ${imageId}` : "cws validates only the images it made, with their template's tests",
+        );
+      }
+      if (image.architecture !== architecture) throw new PreflightFailure(`${imageId} is ${image.architecture}, not ${architecture}`, `pass --architecture ${image.architecture}`);
+      if (image.state !== "available") throw new PreflightFailure(`${imageId} is ${image.state}, not available`, `wait until it is available; ${look}`);
+      ctx.baseImage = image;
+      const copy = parseCopiedFromTag(image.tags[COPIED_FROM_TAG]);
+      return `Image ${imageId} (${image.name}${copy ? `, copied from ${copy.region}/${copy.ami_id}` : ""})`;
+    },
+  };
+}
