@@ -33,6 +33,7 @@ import {
 import { awsCall, collectPages, required, toTagList, toTagRecord } from "./call.js";
 import {
   isAwsError,
+  type CallOptions,
   type CopyImageRequest,
   type Ec2Port,
   type ImageFilter,
@@ -143,14 +144,14 @@ export class Ec2Adapter implements Ec2Port {
     return images.map((image) => toImageInfo(image, this.region));
   }
 
-  async defaultVpcId(): Promise<string | undefined> {
+  async defaultVpcId(options: CallOptions = {}): Promise<string | undefined> {
     const result = await awsCall("DescribeVpcs", () =>
-      this.client.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] })),
+      this.client.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }), { abortSignal: options.signal }),
     );
     return result.Vpcs?.[0]?.VpcId;
   }
 
-  async describeSubnets(filter: { subnetIds?: string[]; vpcId?: string; defaultForAz?: boolean }): Promise<SubnetInfo[]> {
+  async describeSubnets(filter: { subnetIds?: string[]; vpcId?: string; defaultForAz?: boolean }, options: CallOptions = {}): Promise<SubnetInfo[]> {
     const filters: Filter[] = [];
     if (filter.vpcId !== undefined) filters.push({ Name: "vpc-id", Values: [filter.vpcId] });
     if (filter.defaultForAz !== undefined) filters.push({ Name: "default-for-az", Values: [String(filter.defaultForAz)] });
@@ -164,6 +165,7 @@ export class Ec2Adapter implements Ec2Port {
             ...(byId ? {} : { MaxResults: PAGE_SIZE }),
             ...(token ? { NextToken: token } : {}),
           }),
+          { abortSignal: options.signal },
         ),
       );
       return { items: page.Subnets, next: page.NextToken };

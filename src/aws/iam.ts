@@ -14,7 +14,7 @@ import {
   type IAMClient,
 } from "@aws-sdk/client-iam";
 import { awsCall, collectPages, required, toTagList, type CodeOf } from "./call.js";
-import { isAwsError, type IamPort, type InstanceProfileInfo, type Tags } from "./ports.js";
+import { isAwsError, type CallOptions, type IamPort, type InstanceProfileInfo, type Tags } from "./ports.js";
 
 /**
  * IAM documents its error codes as `NoSuchEntity`, `EntityAlreadyExists`,
@@ -37,9 +37,9 @@ export class IamAdapter implements IamPort {
     return awsCall(action, run, iamErrorCode);
   }
 
-  async getInstanceProfile(name: string): Promise<InstanceProfileInfo | undefined> {
+  async getInstanceProfile(name: string, options: CallOptions = {}): Promise<InstanceProfileInfo | undefined> {
     try {
-      const result = await this.call("GetInstanceProfile", () => this.client.send(new GetInstanceProfileCommand({ InstanceProfileName: name })));
+      const result = await this.call("GetInstanceProfile", () => this.client.send(new GetInstanceProfileCommand({ InstanceProfileName: name }), { abortSignal: options.signal }));
       const profile = required(result.InstanceProfile, "GetInstanceProfile", "InstanceProfile");
       return {
         name: profile.InstanceProfileName ?? name,

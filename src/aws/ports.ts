@@ -159,12 +159,21 @@ export interface LaunchTemplateImage {
   imageId: string | undefined;
 }
 
+/**
+ * A read-only call that may be abandoned: a stop signal (Ctrl-C) aborts it at once rather than after its
+ * retries, e.g. the preflight's against an endpoint that does not answer. Calls that create or remove
+ * something take none: a cleanup must finish them.
+ */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
+
 export interface Ec2Port {
   readonly region: string;
   /** All images matching, every page. */
   describeImages(filter: ImageFilter): Promise<ImageInfo[]>;
-  defaultVpcId(): Promise<string | undefined>;
-  describeSubnets(filter: { subnetIds?: string[]; vpcId?: string; defaultForAz?: boolean }): Promise<SubnetInfo[]>;
+  defaultVpcId(options?: CallOptions): Promise<string | undefined>;
+  describeSubnets(filter: { subnetIds?: string[]; vpcId?: string; defaultForAz?: boolean }, options?: CallOptions): Promise<SubnetInfo[]>;
   createSecurityGroup(request: { name: string; description: string; vpcId: string; tags: Tags; dryRun?: boolean }): Promise<string>;
   /** Idempotent: a group that is already gone is not an error. */
   deleteSecurityGroup(groupId: string): Promise<void>;
@@ -235,7 +244,7 @@ export interface CallerIdentity {
 }
 
 export interface StsPort {
-  callerIdentity(): Promise<CallerIdentity>;
+  callerIdentity(options?: CallOptions): Promise<CallerIdentity>;
 }
 
 export interface InstanceProfileInfo {
@@ -246,7 +255,7 @@ export interface InstanceProfileInfo {
 
 export interface IamPort {
   /** Undefined when it does not exist. */
-  getInstanceProfile(name: string): Promise<InstanceProfileInfo | undefined>;
+  getInstanceProfile(name: string, options?: CallOptions): Promise<InstanceProfileInfo | undefined>;
   /** Undefined when the role does not exist. */
   getRole(name: string): Promise<{ name: string; arn: string } | undefined>;
   createRole(name: string, assumeRolePolicyDocument: string, description: string, tags: Tags): Promise<void>;

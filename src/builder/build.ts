@@ -12,16 +12,17 @@ import {
   rootVolumeSizeGb,
   type BuildContext,
   type BuildInput,
+  type KeptInstance,
   type PipelineStep,
   type Purpose,
   type ValidationOutcome,
   type Verification,
 } from "./context.js";
 import { freshInstanceSteps } from "./fresh-instance.js";
-import { localLogs } from "./local-logs.js";
+import { keptLogDir, localLogs } from "./local-logs.js";
 import type { PollSettings } from "./poll.js";
 import { reportSteps, type BuildReporter } from "./reporter.js";
-import { runPipeline, type Outcome, type StepEvents } from "./runner.js";
+import { InterruptedError, runPipeline, type Outcome, type StepEvents } from "./runner.js";
 import { resolveBaseAmi } from "./steps/base-ami.js";
 import { checkUpToDate } from "./steps/up-to-date.js";
 import { createImageStep } from "./steps/create-image.js";
@@ -30,7 +31,7 @@ import { launchInstance } from "./steps/launch.js";
 import { preflight } from "./steps/preflight.js";
 import { provision } from "./steps/provision.js";
 import { publishToSsm, recordInRegistry } from "./steps/record.js";
-import { recordValidation } from "./steps/record-validation.js";
+import { recordValidation, type ValidationRecordOptions } from "./steps/record-validation.js";
 import { securityGroup } from "./steps/security-group.js";
 import { generalizeAndStop } from "./steps/stop.js";
 import { validate } from "./steps/validate.js";
@@ -85,18 +86,14 @@ export function buildSteps({ registryFile, publishSsm = false, registryLock, par
     generalizeAndStop,
     createImageStep({ verify }),
     ...(verify ? [verifyImage] : []),
-    ...(registryFile ? [recordInRegistry(registryFile, registryLock)] : []),
+    ...(registryFile ? [recordInRegistry(registryFile, registryLock, { verify })] : []),
     ...(publishSsm ? [publishToSsm] : []),
   ];
 }
 
-/** What changes the steps of a validation (`cws ami validate`). */
-export interface ValidationOptions {
-  /** The image to launch a fresh instance from. */
+/** What changes the steps of a validation (`cws ami validate`): the image to launch a fresh instance from, and where its verdict is recorded. */
+export interface ValidationOptions extends ValidationRecordOptions {
   imageId: string;
-  /** Where to mark it validated; undefined: tag the image only. */
-  registryFile: string | undefined;
-  registryLock?: RegistryLockOptions;
 }
 
 /**
@@ -106,8 +103,8 @@ export interface ValidationOptions {
  * the record of the verdict. The instance is terminated and the group deleted
  * whatever happens, as in a build.
  */
-export function validationSteps({ imageId, registryFile, registryLock }: ValidationOptions): PipelineStep[] {
-  return [preflight, imageUnderTest(imageId), securityGroup, ...freshInstanceSteps, recordValidation(registryFile, registryLock)];
+export function validationSteps({ imageId, ...record }: ValidationOptions): PipelineStep[] {
+  return [preflight, imageUnderTest(imageId), securityGroup, ...freshInstanceSteps, recordValidation(record)];
 }
 
 export interface BuildResult {
@@ -134,7 +131,8 @@ export interface BuildResult {
   instanceType: string;
   durationSeconds: number;
   validation: ValidationOutcome[];
-  logDir: string;
+  /** Where its logs are (.cws/logs/<build-id>); null when it wrote none (the empty directory is removed). */
+  logDir: string | null;
   /** The step that failed or was interrupted. */
   failedStep?: string;
   /** Why it failed, with a code like every error cws reports (`AWS_CREDENTIALS`, `BUILD_FAILED`, …) and the value at fault. */
@@ -168,8 +166,13 @@ export interface BuildBilling {
   instanceSeconds: number;
   volumeSeconds: number;
   volumeGb: number;
-  /** The instance was kept running (--on-error abort): it is billed until it is terminated. */
-  instanceKept: boolean;
+  /**
+   * --verify's fresh instance (the build's type, a volume of the image's size), from the start of its launch to
+   * its termination: a second instance, billed on its own (with its own 60-second minimum). Absent when none ran.
+   */
+  freshInstanceSeconds?: number;
+  /** The instances --on-error abort kept, as they were left: billed until they are terminated (a stopped one for its volume). */
+  keptInstances: KeptInstance[];
 }
 
 export interface BuildResultCost {
@@ -250,7 +253,7 @@ export async function newRunContext(input: BuildInput, deps: Pick<RunDeps, "aws"
  * to do. An AWS error the user must act on (credentials, permissions, no network) keeps its own code and
  * exit status; a preflight problem is the user's setup (exit 2); anything else failed the run (exit 1).
  */
-export function runFailure(error: unknown, describe: RunDeps["describeError"]): { error: RunError; exitCode: ExitCode } {
+export function runFailure(error: unknown, describe: RunDeps["describeError"], purpose: Purpose = "build"): { error: RunError; exitCode: ExitCode } {
   const known = error instanceof CwsError ? error : describe?.(error);
   if (known) {
     const { code, message, value, suggestion, exitCode } = known;
@@ -262,7 +265,7 @@ export function runFailure(error: unknown, describe: RunDeps["describeError"]): 
   const preflight = error instanceof PreflightFailure;
   return {
     error: {
-      code: preflight ? "PREFLIGHT_FAILED" : "BUILD_FAILED",
+      code: preflight ? "PREFLIGHT_FAILED" : purpose === "validate" ? "VALIDATION_FAILED" : "BUILD_FAILED",
       message: error instanceof Error ? error.message : String(error),
       ...(error instanceof BuildFailure && error.suggestion ? { suggestion: error.suggestion } : {}),
       ...(error instanceof BuildFailure && error.logPath ? { logPath: error.logPath } : {}),
@@ -270,6 +273,27 @@ export function runFailure(error: unknown, describe: RunDeps["describeError"]): 
     },
     exitCode: preflight ? EXIT.usage : EXIT.failed,
   };
+}
+
+/**
+ * How a run (a build, a validation) ended, as its result says it: the error
+ * (none when it succeeded; `INTERRUPTED` when a stop signal, or build-all's
+ * --fail-fast, stopped it, with the signal's exit code) and the exit code.
+ */
+export function runEnding(
+  ended: { outcome: Outcome; error?: unknown },
+  deps: Pick<RunDeps, "signal" | "describeError">,
+  purpose: Purpose,
+): { error?: RunError; exitCode: ExitCode } {
+  if (ended.outcome === "succeeded") return { exitCode: EXIT.ok };
+  if (ended.outcome === "interrupted") {
+    const what = purpose === "validate" ? "the validation" : "the build";
+    return {
+      error: { code: "INTERRUPTED", message: `${new InterruptedError(deps.signal).message}: ${what} stopped and cleaned up`, preflight: false },
+      exitCode: exitCodeOfSignal(deps.signal.reason),
+    };
+  }
+  return runFailure(ended.error, deps.describeError, purpose);
 }
 
 /** The runner's events for a run: told to the reporter, and each step's id to `onStep`. */
@@ -306,7 +330,6 @@ export async function ownedRun<T>(deps: Pick<RunDeps, "owner">, ctx: BuildContex
 export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<BuildResult> {
   const ctx = await newRunContext(request, deps, "build");
   const { buildId } = ctx;
-  const logDir = ctx.request.logDir;
   const started = Date.now();
   // When the instance started and stopped being billed (billing below).
   let launchedAt: number | undefined;
@@ -324,22 +347,25 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
     },
   }));
   const ended = Date.now();
-  // --verify's fresh instance runs the build's instance type with the same volume, for as long as it was up.
-  const verifying = ctx.verification?.instanceSeconds ?? 0;
+  const fresh = ctx.verification?.instanceSeconds;
   const billing: BuildBilling | undefined =
     ctx.launchedInstanceId === undefined || launchedAt === undefined
       ? undefined
       : {
-          instanceSeconds: ((stoppedAt ?? ended) - launchedAt) / 1000 + verifying,
-          volumeSeconds: (ended - launchedAt) / 1000 + verifying,
+          instanceSeconds: ((stoppedAt ?? ended) - launchedAt) / 1000,
+          volumeSeconds: (ended - launchedAt) / 1000,
           volumeGb: rootVolumeSizeGb(request.template, ctx.baseImage),
-          instanceKept: ctx.instanceKept === true,
+          ...(fresh ? { freshInstanceSeconds: fresh } : {}),
+          keptInstances: ctx.keptInstances ?? [],
         };
-  const failure = result.outcome === "failed" && result.error !== undefined ? runFailure(result.error, deps.describeError) : undefined;
-  const reused = result.outcome === "succeeded" ? ctx.upToDate : undefined;
+  // A verdict stands: an image the fresh instance judged failed is a failed build, whatever stop came after it
+  // (Ctrl-C, or build-all's --fail-fast for another target's failure).
+  const outcome = result.outcome === "interrupted" && ctx.verification?.judged === true && !ctx.verification.passed ? "failed" : result.outcome;
+  const ending = runEnding({ outcome, error: result.error }, deps, "build");
+  const reused = outcome === "succeeded" ? ctx.upToDate : undefined;
   const image = reused ? { imageId: reused.imageId, imageName: reused.name, imageState: reused.state, imageCreated: reused.creationDate } : builtImage(ctx);
   return {
-    status: result.outcome,
+    status: outcome,
     upToDate: reused !== undefined,
     buildId,
     template: request.templateId,
@@ -353,10 +379,10 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
     instanceType: request.instanceType,
     durationSeconds: Math.round((Date.now() - started) / 100) / 10,
     validation: ctx.validation ?? [],
-    logDir,
+    logDir: await keptLogDir(ctx.request.logDir),
     ...(result.failedStep ? { failedStep: result.failedStep } : {}),
-    ...(failure ? { error: failure.error } : {}),
-    exitCode: result.outcome === "succeeded" ? EXIT.ok : result.outcome === "interrupted" ? exitCodeOfSignal(deps.signal.reason) : (failure?.exitCode ?? EXIT.failed),
+    ...(ending.error ? { error: ending.error } : {}),
+    exitCode: ending.exitCode,
     written: { ...(ctx.recordedIn ? { registry: ctx.recordedIn } : {}), ...(ctx.publishedAs ? { ssmParameter: ctx.publishedAs } : {}) },
     ...(ctx.pinnedTo ? { pinnedTo: ctx.pinnedTo } : {}),
     cleaned: ctx.cleaned,
@@ -365,7 +391,7 @@ export async function runBuild(request: BuildInput, deps: BuildDeps): Promise<Bu
     ...(ctx.verification ? { verification: withoutSeconds(ctx.verification) } : {}),
     ...(ctx.validatedAt ? { validatedAt: ctx.validatedAt } : {}),
     ...(billing ? { billing } : {}),
-    ...(billing && deps.prices ? { cost: priceBuild(request, billing, result.outcome === "succeeded" || ctx.imageKept ? ctx : {}, deps.prices) } : {}),
+    ...(billing && deps.prices ? { cost: priceBuild(request, billing, outcome === "succeeded" || ctx.imageKept ? ctx : {}, deps.prices) } : {}),
   };
 }
 
@@ -382,7 +408,10 @@ function priceBuild(
 ): BuildResultCost {
   const { region, instanceType } = request;
   return {
-    build: buildCost({ region, instanceType, seconds: billing.instanceSeconds, volumeGb: billing.volumeGb, volumeSeconds: billing.volumeSeconds }, prices),
+    build: buildCost(
+      { region, instanceType, seconds: billing.instanceSeconds, volumeGb: billing.volumeGb, volumeSeconds: billing.volumeSeconds, freshSeconds: billing.freshInstanceSeconds },
+      prices,
+    ),
     ...(image.imageId ? { snapshotsPerMonth: snapshotMonthlyCost({ region, sizeGb: image.imageSizeGb ?? billing.volumeGb }, prices) } : {}),
     prices: describePrices(prices),
   };

@@ -17,6 +17,8 @@ export interface BuildRequest {
   version: string;
   instanceType: string;
   subnetId: string | undefined;
+  /** Where the subnet was set (`--subnet`, `build.subnet in cws.config.json`), for the preflight's message when it does not exist. */
+  subnetFrom?: string | undefined;
   instanceProfile: string;
   onError: "cleanup" | "abort";
   /** The template's own content hash (templateContentHash), tagged `cws:template-hash`; the image's hash adds its base AMI. */
@@ -109,12 +111,16 @@ export interface BuildContext {
   verification?: Verification;
   /** When the image passed its tests on a fresh instance, as tagged `cws:validated-at`. */
   validatedAt?: string;
-  /** Where the validated image's record was marked validated: the entry's current AMI, one in its history, or none (validate). */
-  registryRecord?: "current" | "history" | "none";
+  /** What became of the validated image's record in the registry (validate). */
+  registryRecord?: RegistryRecord;
 
   // Cleanup decisions, each written by the step that owns the resource and read by the cleanups.
   /** The launch cleanup left the instance running for inspection (--on-error abort); its security group stays too. */
   instanceKept?: boolean;
+  /** The instances kept for inspection (--on-error abort): the build's, and --verify's fresh one; the group's cleanup says how to remove them all. */
+  keptInstances?: KeptInstance[];
+  /** The instance was stopped for imaging (the generalize step waited for it): kept, it is stopped, not running. */
+  instanceStopped?: boolean;
   /**
    * The image stays although the build did not succeed: still pending when its wait timed out (slow is not
    * broken), or available and validated when a later step failed or the build was interrupted. Its cleanup
@@ -129,6 +135,22 @@ export interface BuildContext {
   cleaned: string[];
   kept: string[];
 }
+
+/** An instance `--on-error abort` kept to look at: which one, and whether it was left stopped (imaged) or running. */
+export interface KeptInstance {
+  instanceId: string;
+  /** build: the build instance; fresh: --verify's instance launched from the new image. */
+  role: "build" | "fresh";
+  state: "running" | "stopped";
+}
+
+/**
+ * Where `cws ami validate` marked a passing image in the registry: its entry's
+ * current AMI, one in the entry's history, `none` (the registry has no record
+ * of it there), `no-registry` (the registry file does not exist) or `failed`
+ * (the image is tagged, but the registry could not be written).
+ */
+export type RegistryRecord = "current" | "history" | "none" | "no-registry" | "failed";
 
 /**
  * The verdict of `--verify`. `judged`: a fresh instance was launched from the
@@ -225,9 +247,13 @@ export function imageNameFor(build: { request: Pick<BuildRequest, "templateId" |
   const { request, buildId } = build;
   const safe = (s: string) => s.replace(/[^A-Za-z0-9().\-/_]/g, "-");
   const head = `cws-${safe(request.templateId)}-`;
-  const tail = `-${request.architecture}-${safe(buildId)}`;
+  // The plan's placeholder is shown as it reads, not as an AMI name would have to spell it.
+  const tail = `-${request.architecture}-${buildId === PLANNED_BUILD_ID ? buildId : safe(buildId)}`;
   return `${head}${safe(request.version).slice(0, Math.max(0, AMI_NAME_MAX - head.length - tail.length))}${tail}`.slice(-AMI_NAME_MAX);
 }
+
+/** Stands for the build id in a plan (`--dry-run`), which only a real run has. */
+export const PLANNED_BUILD_ID = "<build-id>";
 
 export function newBuildId(at: Date, random: () => number = Math.random): string {
   const suffix = Math.floor(random() * 0xffffff)

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileError } from "../file-access.js";
 import type { BuildContext } from "./context.js";
@@ -24,4 +24,17 @@ export async function localLogs(dir: string, role = "the build's log directory")
       return text.replace(/\n$/, "").split("\n").slice(-lines).join("\n");
     },
   };
+}
+
+/**
+ * The run's log directory when something was written to it; an empty one (a
+ * run that failed or stopped before it wrote a log, or found its image up to
+ * date) is removed, so that no result points at an empty folder. rmdir
+ * removes only an empty directory: one with a log stays, whatever happens.
+ */
+export async function keptLogDir(dir: string): Promise<string | null> {
+  return rmdir(dir).then(
+    () => null,
+    (error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : dir),
+  );
 }

@@ -1,16 +1,13 @@
 import type { AwsPorts, ImageInfo } from "../aws/ports.js";
-import { buildCost, describeBuildCost, describeStorageCost, EXPECTED_BUILD_SECONDS, snapshotMonthlyCost } from "../fleet/cost.js";
+import { buildCost, describeBuildCost, describeStorageCost, EXPECTED_BUILD_SECONDS, EXPECTED_VERIFY_SECONDS, snapshotMonthlyCost } from "../fleet/cost.js";
 import { describePrices, SHIPPED_PRICES, type PriceTable } from "../fleet/prices.js";
 import { buildSteps, type PipelineOptions } from "./build.js";
-import { requestFor, rootVolumeSizeGb, type BuildInput, type PipelineStep, type PlannedBuild } from "./context.js";
+import { PLANNED_BUILD_ID, requestFor, rootVolumeSizeGb, type BuildInput, type PipelineStep, type PlannedBuild } from "./context.js";
 import { silentReporter } from "./reporter.js";
 import { cleanupOrder } from "./runner.js";
 import { findBaseImage } from "./steps/base-ami.js";
 import { findUpToDateImage } from "./cache.js";
 import { imageContentHash } from "../template/content-hash.js";
-
-/** Stands for the build id, which only a real run has. */
-const PLANNED_BUILD_ID = "<build-id>";
 
 export interface Plan {
   text: string;
@@ -113,7 +110,7 @@ export async function dryRunPlan(
     checks.push({ check: "credentials", result: `none usable (${described?.message ?? (error as Error).message}); the plan above is offline` });
   }
   lines.push("Checks:", ...checks.map((c) => `  ${c.check}: ${c.result}`), "");
-  const estimate = estimateBuild(request, baseImage, prices);
+  const estimate = estimateBuild(request, baseImage, prices, options.verify === true);
   lines.push(...estimate.text, "");
   return {
     text: lines.join("\n"),
@@ -136,24 +133,39 @@ export async function dryRunPlan(
 
 /**
  * What the build would cost: the instance and its volume for a typical build
- * (EXPECTED_BUILD_SECONDS: a template says nothing of how long it takes), and
- * the image's snapshots per month, at most. The volume is the template's, else
- * the base image's when it was resolved, else the default a base image has.
+ * (EXPECTED_BUILD_SECONDS: a template says nothing of how long it takes), with
+ * --verify a fresh instance of the same type for a typical verification
+ * (EXPECTED_VERIFY_SECONDS), and the image's snapshots per month, at most. The
+ * volume is the template's, else the base image's when it was resolved, else
+ * the default a base image has.
  */
-function estimateBuild(request: Pick<BuildInput, "region" | "instanceType" | "template">, baseImage: ImageInfo | undefined, prices: PriceTable): { text: string[]; json: Record<string, unknown> } {
+function estimateBuild(
+  request: Pick<BuildInput, "region" | "instanceType" | "template">,
+  baseImage: ImageInfo | undefined,
+  prices: PriceTable,
+  verify: boolean,
+): { text: string[]; json: Record<string, unknown> } {
   const { region, instanceType, template } = request;
   const volumeGb = rootVolumeSizeGb(template, baseImage);
   const volumeFrom = template.volume_size_gb !== undefined ? "template" : baseImage?.rootVolumeSizeGb !== undefined ? "base image" : "assumed";
-  const build = buildCost({ region, instanceType, seconds: EXPECTED_BUILD_SECONDS, volumeGb }, prices);
+  const build = buildCost({ region, instanceType, seconds: EXPECTED_BUILD_SECONDS, volumeGb, ...(verify ? { freshSeconds: EXPECTED_VERIFY_SECONDS } : {}) }, prices);
   const snapshots = snapshotMonthlyCost({ region, sizeGb: volumeGb }, prices);
+  const assumed = `a ${EXPECTED_BUILD_SECONDS / 60}-minute build${verify ? ` and a ${EXPECTED_VERIFY_SECONDS / 60}-minute fresh instance to verify it` : ""}`;
   return {
     text: [
       `Estimated cost (${describePrices(prices)}; on-demand estimates):`,
-      `  build: ${describeBuildCost(build)}, for a ${EXPECTED_BUILD_SECONDS / 60}-minute build`,
+      `  build: ${describeBuildCost(build)}, for ${assumed}`,
       `  image: ${describeStorageCost(snapshots)}`,
       ...(volumeFrom === "assumed" ? [`  (the base image's size is not known offline: ${volumeGb} GiB assumed; volume_size_gb in the template sets it)`] : []),
     ],
-    json: { build, snapshotsPerMonth: snapshots, assumedSeconds: EXPECTED_BUILD_SECONDS, volumeGbFrom: volumeFrom, prices: describePrices(prices) },
+    json: {
+      build,
+      snapshotsPerMonth: snapshots,
+      assumedSeconds: EXPECTED_BUILD_SECONDS,
+      assumedVerifySeconds: verify ? EXPECTED_VERIFY_SECONDS : null,
+      volumeGbFrom: volumeFrom,
+      prices: describePrices(prices),
+    },
   };
 }
 

@@ -14,7 +14,7 @@ import { instanceTypeMismatch } from "../template/lint.js";
 import { formatProblemAndSuggestion, lintAgainCommand } from "../template/problems.js";
 import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
 import type { Architecture, Template } from "../template/schema.js";
-import { gitCommit } from "./build-command.js";
+import { gitCommit, whereSet } from "./build-command.js";
 import { fleetReporterFor, writeFleetPlan, writeFleetResult } from "./fleet-output.js";
 import { abortRunOnSignal } from "./interrupts.js";
 import type { CliIO, GlobalOptions } from "./io.js";
@@ -133,13 +133,22 @@ export function instanceTypesFor(
  * without them each would fail the same way. The instance profile is checked as the build's preflight checks it,
  * and said as it says it (exit 2, one line).
  */
-export async function checkCredentialsAndProfile(aws: AwsPorts, region: string, instanceProfile: string, describe: (error: unknown) => CwsError | undefined): Promise<void> {
+export async function checkCredentialsAndProfile(
+  aws: AwsPorts,
+  region: string,
+  instanceProfile: string,
+  describe: (error: unknown) => CwsError | undefined,
+  signal: AbortSignal,
+): Promise<"checked" | "interrupted"> {
   const { checkInstanceProfile } = await import("../builder/steps/preflight.js");
   const { PreflightFailure } = await import("../builder/context.js");
   try {
-    const identity = await aws.sts(region).callerIdentity();
-    await checkInstanceProfile(aws.iam(region), instanceProfile, identity.account);
+    const identity = await aws.sts(region).callerIdentity({ signal });
+    await checkInstanceProfile(aws.iam(region), instanceProfile, identity.account, { signal });
+    return "checked";
   } catch (error) {
+    // Stopped while it asked (the calls are abandoned at once): the run ends as interrupted, having started nothing.
+    if (signal.aborted) return "interrupted";
     if (error instanceof PreflightFailure) {
       throw new CwsError("PREFLIGHT_FAILED", error.message, { value: instanceProfile, ...(error.suggestion ? { suggestion: error.suggestion } : {}) });
     }
@@ -200,24 +209,27 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
   // One set of clients for the whole run: one per service and region, so parallel builds and copies in a region share its retry budget.
   const aws: AwsPorts = createAwsPorts(awsClientProfile(context));
-  // Credentials and the instance profile once, before anything is launched: without them every target would fail the same way.
-  await checkCredentialsAndProfile(aws, targets[0]!.home, settings.instanceProfile.value, describeAwsError);
 
   const poll = pollSettingsFromEnv(io.env);
   const sourceCommit = await gitCommit(globals.templatesDir);
   const reporter = fleetReporterFor(io, globals);
   const controller = new AbortController();
+  // A stop signal from here on ends the run with its document, also during the check below.
   const { inFlight, unsubscribe } = await abortRunOnSignal(io, controller, {
     doing: "stopping every target and cleaning up; each removes what it made",
     say: (line) => reporter.notice(line),
   });
   // A subnet belongs to one region: cws.config.json's build.subnet is used in cws.config.json's region, every other region uses its default VPC.
   const subnet = settings.subnet.value;
+  const subnetFrom = subnet === undefined ? undefined : whereSet(settings.subnet.from, globals);
   const subnetRegion = projectAwsConfig(globals.project)?.region;
   const runId = randomBytes(4).toString("hex");
-  const { runFleet } = await import("../fleet/orchestrator.js");
   let result;
   try {
+    // Credentials and the instance profile once, before anything is launched: without them every target would fail the same
+    // way. Stopped during the check, the run goes on with its signal aborted: every target is cancelled before it starts.
+    await checkCredentialsAndProfile(aws, targets[0]!.home, settings.instanceProfile.value, describeAwsError, controller.signal);
+    const { runFleet } = await import("../fleet/orchestrator.js");
     result = await runFleet({
       targets,
       aws,
@@ -238,7 +250,7 @@ export async function runBuildAllCommand(args: readonly string[], options: Build
       buildInput: (target: FleetTarget, region: string) => ({
         version: target.template.version ? `v${target.template.version}` : "v0.0.0",
         instanceType: instanceTypes.get(target.key)!,
-        subnetId: subnet !== undefined && region === subnetRegion ? subnet : undefined,
+        ...(subnet !== undefined && region === subnetRegion ? { subnetId: subnet, subnetFrom } : { subnetId: undefined }),
         instanceProfile: settings.instanceProfile.value,
         onError: settings.onError.value,
         templateHash: templateImageHash(target.template),

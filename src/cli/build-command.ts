@@ -6,9 +6,9 @@ import { readSharedConfig } from "../aws/shared-config.js";
 import type { PipelineOptions } from "../builder/build.js";
 import { aliveResources, type BuildContext, type BuildInput, type BuildRequest } from "../builder/context.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
-import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
+import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext, type AwsRegionContext } from "../config/aws-context.js";
 import type { OnErrorMode } from "../config/fields.js";
-import { describeSource, projectAwsConfig, resolveBuildSettings, resolveInstanceType } from "../config/settings.js";
+import { describeSource, projectAwsConfig, resolveBuildSettings, resolveInstanceType, type SettingSource } from "../config/settings.js";
 import { parseDuration } from "../duration.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
@@ -60,28 +60,42 @@ export type ResolvedBuild = Omit<BuildRequest, "templateHash" | "sourceCommit" |
 };
 
 /**
+ * The command a build request is resolved for (build, validate), as its
+ * messages name it: the command line they suggest and what an invalid
+ * template stops.
+ */
+export interface ResolvedFor {
+  command: "build" | "validate";
+  /** What did not happen when the template is invalid: "nothing was built". */
+  nothing: string;
+  /**
+   * validate --ami: the image's own architecture, which the run takes (the
+   * image fixes it); `asked` is --architecture, refused when it contradicts
+   * the image. Given the resolved template id and the AWS context (region).
+   */
+  imageArchitecture?: (templateId: string, context: AwsRegionContext, asked: Architecture | undefined) => Promise<Architecture>;
+}
+
+const FOR_BUILD: ResolvedFor = { command: "build", nothing: "nothing was built" };
+
+/**
  * Options, template and defaults → a complete build request, or a usage error
  * (exit 2) naming the value at fault. Everything a flag, the environment or
  * the config names is checked here, before any AWS call: the region and
  * architecture against the template, the instance type against the
  * architecture (lint's instance-type-arch rule).
  */
-export async function resolveBuild(templateId: string, options: BuildOptions, globals: GlobalOptions, io: CliIO): Promise<ResolvedBuild> {
+export async function resolveBuild(templateId: string, options: BuildOptions, globals: GlobalOptions, io: CliIO, resolvedFor: ResolvedFor = FOR_BUILD): Promise<ResolvedBuild> {
   const [file] = await selectTemplateFiles(globals.templatesDir, [templateId]);
   const loaded = await loadTemplateFile(file!);
   if (!loaded.template) {
     for (const problem of loaded.problems) io.stderr.write(`${formatProblemAndSuggestion(problem)}\n`);
-    throw new CwsError("TEMPLATE_INVALID", `template ${loaded.id} has ${loaded.problems.filter((p) => p.severity === "error").length} problem(s); nothing was built`, {
+    throw new CwsError("TEMPLATE_INVALID", `template ${loaded.id} has ${loaded.problems.filter((p) => p.severity === "error").length} problem(s); ${resolvedFor.nothing}`, {
       value: file!.file,
       suggestion: `fix them (${lintAgainCommand([loaded.id])} shows them again)`,
     });
   }
   const template = loaded.template;
-  const architecture = chooseArchitecture(options.architecture, template.base_ami.architecture, {
-    subject: `${loaded.id} builds`,
-    command: `cws ami build ${loaded.id}`,
-    addTo: `base_ami.architecture in ${file!.file}`,
-  });
   const context = await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env, {
     readSharedConfig,
     templateRegions: template.regions,
@@ -89,12 +103,17 @@ export async function resolveBuild(templateId: string, options: BuildOptions, gl
   });
   const { region } = context;
   checkRegionBuilt(loaded.id, template.regions, region, { from: describeRegionSource(context), file: file!.file });
+  const asked = resolvedFor.imageArchitecture ? await resolvedFor.imageArchitecture(loaded.id, context, options.architecture) : options.architecture;
+  const architecture = chooseArchitecture(asked, template.base_ami.architecture, {
+    subject: `${loaded.id} builds`,
+    command: `cws ami ${resolvedFor.command} ${loaded.id}`,
+    addTo: `base_ami.architecture in ${file!.file}`,
+  });
   const settings = resolveBuildSettings(options, globals.project);
   const instanceType = resolveInstanceType(options.instanceType, architecture, { id: loaded.id, instanceType: template.instance_type }, globals.project);
   const mismatch = instanceTypeMismatch(instanceType.value, architecture, "the build is");
   if (mismatch) {
-    // A config file is named as from where cws was started, as its own problems are.
-    const from = describeSource(instanceType.from, (file) => (globals.project ? relative(globals.project.invokedFrom, file) : file));
+    const from = settingSource(instanceType.from, globals);
     throw new CwsError("INSTANCE_TYPE_ARCHITECTURE", `${mismatch.message} (instance type from ${from})`, {
       value: instanceType.value,
       suggestion: mismatch.suggestion,
@@ -108,6 +127,7 @@ export async function resolveBuild(templateId: string, options: BuildOptions, gl
     version: options.version ?? (template.version ? `v${template.version}` : "v0.0.0"),
     instanceType: instanceType.value,
     subnetId: settings.subnet.value,
+    ...(settings.subnet.value === undefined ? {} : { subnetFrom: whereSet(settings.subnet.from, globals) }),
     instanceProfile: settings.instanceProfile.value,
     onError: settings.onError.value,
     awsContext: context,
@@ -119,6 +139,16 @@ export async function resolveBuild(templateId: string, options: BuildOptions, gl
     maxAgeMs: options.maxAge === undefined ? undefined : parseDuration(options.maxAge),
     verify: options.verify === true,
   };
+}
+
+/** Where a setting came from, in words; a config file named as from where cws was started, as its own problems are. */
+export function settingSource(from: SettingSource, globals: Pick<GlobalOptions, "project">): string {
+  return describeSource(from, (file) => (globals.project ? relative(globals.project.invokedFrom, file) : file));
+}
+
+/** Where a setting was set, as the place to change it: `--subnet`, `build.subnet in cws.config.json`. */
+export function whereSet(from: SettingSource, globals: Pick<GlobalOptions, "project">): string {
+  return from.kind === "config" && globals.project ? `${from.key} in ${relative(globals.project.invokedFrom, from.file)}` : settingSource(from, globals);
 }
 
 export function gitCommit(cwd: string): Promise<string | undefined> {
@@ -163,6 +193,7 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
     version: build.version,
     instanceType: build.instanceType,
     subnetId: build.subnetId,
+    subnetFrom: build.subnetFrom,
     instanceProfile: build.instanceProfile,
     onError: build.onError,
     templateHash,

@@ -31,8 +31,10 @@ const shared = {
   maxAge: { flags: "--max-age <duration>", value: "duration" },
   /** build's cost and build-all's: a JSON price file merged over the shipped table (src/fleet/price-file.ts). */
   prices: { flags: "--prices <file>" },
-  // validate (issue 11): build --verify and build-all's default.
+  // validate (issue 11): build --verify and build-all's default; both commands take both spellings (one switch, as
+  // --publish-ssm and --no-publish-ssm), each with its own default.
   verify: { flags: "--verify" },
+  noVerify: { flags: "--no-verify" },
 } as const satisfies Record<string, Omit<OptionSpec, "description">>;
 
 function option(base: Omit<OptionSpec, "description">, description: string): OptionSpec {
@@ -98,6 +100,7 @@ export const COMMAND_TABLE: GroupSpec = {
         PRICES,
         // validate (issue 11): prove the new image on a fresh instance before it is recorded.
         option(shared.verify, "before recording the new image, run its tests on a fresh instance launched from it; one that fails is tagged cws:validated=false and kept out of the registry"),
+        option(shared.noVerify, "record the new image once its tests pass on the build instance (build's default)"),
       ],
       helpAfter: [
         "Up to date: when an available, validated image tagged with the same cws:content-hash (the template's content and",
@@ -133,7 +136,8 @@ export const COMMAND_TABLE: GroupSpec = {
         NO_PUBLISH_SSM,
         PRICES,
         // validate (issue 11): build-all proves every new image on a fresh instance unless told not to.
-        { flags: "--no-verify", description: "record and copy each new image without first running its tests on a fresh instance launched from it (verified by default)" },
+        option(shared.verify, "before recording or copying each new image, run its tests on a fresh instance launched from it (build-all's default)"),
+        option(shared.noVerify, "record and copy each new image without first running its tests on a fresh instance launched from it"),
       ],
       helpAfter: [
         "Targets are template x architecture: each is built once in its home region (--build-region, else the template's first",
@@ -168,7 +172,7 @@ export const COMMAND_TABLE: GroupSpec = {
         "cws's tags with cws:purpose=validate), and terminated with its group whatever happens (Ctrl-C too).",
         "Passed: the image and its snapshots are tagged cws:validated=true and cws:validated-at, and its record in the registry",
         "(current or in history) gets validated: true and validated_at. Failed: nothing is recorded.",
-        "Exit codes: 0 passed, 1 a test (or the instance) failed or AWS could not be reached, 2 bad input or AWS setup (no such image, no profile), 130 Ctrl-C (143 SIGTERM, 129 SIGHUP), cleaned up.",
+        "Exit codes: 0 passed, 1 a test (or the instance) failed or AWS could not be reached, 2 bad input or AWS setup (no such image, no profile, a registry it cannot write), 130 Ctrl-C (143 SIGTERM, 129 SIGHUP), cleaned up.",
       ].join("\n"),
       load: () => import("./validate-command.js"),
       run: ({ runValidateCommand }, { args: [templateId], options, globals, io }) =>

@@ -3,9 +3,9 @@ import { readSharedConfig } from "../aws/shared-config.js";
 import { awsClientProfile, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
 import { projectAwsConfig, resolvePublishSsm, typedPath } from "../config/settings.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
-import { listCwsImages, newestValidated, recordFromImage } from "../registry/aws-images.js";
+import { listCwsImages, newestValidated, recordFromImage, taggedValidatedAt } from "../registry/aws-images.js";
 import { mergeRegistries } from "../registry/merge.js";
-import { entryAt, isPinned, rollbackEntry, templateAt } from "../registry/operations.js";
+import { entryAt, isPinned, rollbackEntry, takeTaggedValidation, templateAt } from "../registry/operations.js";
 import { publishAmiToSsm } from "../registry/publish.js";
 import { readRegistryText } from "../registry/registry-file.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
@@ -87,6 +87,7 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
   const current: string[] = [];
   const missing: string[] = [];
   const pinned: string[] = [];
+  const validations: { target: string; amiId: string; validatedAt: string; record: "current" | "history" }[] = [];
   const now = new Date();
   await updateRegistryFile(globals.registry, now, (registry) => {
     for (const t of targets) {
@@ -108,6 +109,16 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
       recordAmi(registry, t.id, { ...t.template, version: image.tags["cws:version"] ?? t.template.version }, t.region, t.arch, recordFromImage(image));
       changes.push({ target: where, ...(entry ? { from: entry.ami_id } : {}), to: image.imageId });
     }
+    // A validation tagged on an image the registry holds (current or in history) but has not recorded: `cws ami validate`
+    // tags first and marks the registry after, so a registry it could not write catches up here, from the tag.
+    for (const t of targets) {
+      for (const image of imagesByRegion.get(t.region) ?? []) {
+        const at = taggedValidatedAt(image);
+        if (at === undefined || image.tags["cws:template"] !== t.id || (image.tags["cws:arch"] ?? image.architecture) !== t.arch) continue;
+        const record = takeTaggedValidation(registry, t.id, t.region, t.arch, image.imageId, at);
+        if (record) validations.push({ target: `${t.id}.${t.region}.${t.arch}`, amiId: image.imageId, validatedAt: at, record });
+      }
+    }
   }, registryLockOptions(io));
   if (missing.length > 0) io.stderr.write(`no available, validated cws AMI in AWS for: ${missing.join(", ")}\n`);
   for (const note of pinned) io.stderr.write(`📌 kept ${note}\n`);
@@ -122,7 +133,10 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
   // What was written is said before publishing, which may fail.
   if (!globals.json) {
     for (const change of changes) io.stdout.write(`Registry updated: ${change.target} = ${change.to}${change.from ? ` (was ${change.from})` : ""}\n`);
-    if (changes.length === 0) io.stdout.write(`${unchangedSummary(targets.length, current.length, pinned.length, missing.length)}\n`);
+    for (const v of validations) {
+      io.stdout.write(`Registry updated: ${v.target}: ${v.amiId} validated at ${v.validatedAt} (from its cws:validated-at tag; ${v.record === "current" ? "the current AMI" : "in the entry's history"})\n`);
+    }
+    if (changes.length === 0 && validations.length === 0) io.stdout.write(`${unchangedSummary(targets.length, current.length, pinned.length, missing.length)}\n`);
   }
   if (publishSsm) {
     const registry = (await readRegistry(globals.registry)) ?? emptyRegistry(now);
@@ -131,7 +145,7 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
       if (entry) await publish(aws, { templateId: t.id, region: t.region, architecture: t.arch }, entry.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
     }
   }
-  if (globals.json) io.stdout.write(`${JSON.stringify({ updated: changes, current, missing, pinned }, null, 2)}\n`);
+  if (globals.json) io.stdout.write(`${JSON.stringify({ updated: changes, validated: validations, current, missing, pinned }, null, 2)}\n`);
   return EXIT.ok;
 }
 

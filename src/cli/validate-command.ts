@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import type { AwsPorts, Ec2Port } from "../aws/ports.js";
 import { Chalk } from "chalk";
 import { aliveResources, type BuildContext, type BuildInput } from "../builder/context.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
@@ -12,7 +13,7 @@ import { checkRegistryWritable, readRegistry } from "../registry/store.js";
 import { templateImageHash } from "../template/content-hash.js";
 import { listTemplateFiles, loadTemplateFile } from "../template/repository.js";
 import type { Architecture, Template } from "../template/schema.js";
-import { createPorts, resolveBuild } from "./build-command.js";
+import { createPorts, resolveBuild, whereSet } from "./build-command.js";
 import { checkCredentialsAndProfile, DEFAULT_CONCURRENCY, instanceTypesFor } from "./build-all-command.js";
 import { fleetReporterFor } from "./fleet-output.js";
 import { abortOnSignal, abortRunOnSignal } from "./interrupts.js";
@@ -69,8 +70,21 @@ function requireTests(templateId: string, template: Template): void {
 }
 
 async function validateOne(templateId: string, options: ValidateOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
-  // The template, architecture, region, instance type and profile are found as build finds them, and checked the same way.
-  const build = await resolveBuild(templateId, { ...options, onError: "cleanup" }, globals, io);
+  // The template, architecture, region, instance type and profile are found as build finds them, and checked the same way;
+  // an image named with --ami is looked at first, so that it sets the architecture.
+  let ports: AwsPorts | undefined;
+  const build = await resolveBuild(templateId, { ...options, onError: "cleanup" }, globals, io, {
+    command: "validate",
+    nothing: "nothing was launched or validated",
+    ...(options.ami === undefined
+      ? {}
+      : {
+          imageArchitecture: async (id, context, asked) => {
+            ports = await createPorts({ awsContext: context });
+            return imageArchitecture(ports.ec2(context.region), options.ami!, id, context.region, asked);
+          },
+        }),
+  });
   requireTests(build.templateId, build.template);
   const registry = await registryToMark(globals);
   const where = `${build.templateId}.${build.region}.${build.architecture}`;
@@ -83,13 +97,18 @@ async function validateOne(templateId: string, options: ValidateOptions, globals
   // The current AMI, whether or not it was validated before (that is what this will tell).
   const imageId = options.ami ?? (await resolveAmi(build.templateId, build.region, build.architecture, { registry: registry!, allowUnvalidated: true })).amiId;
   const request = {
-    ...requestOf(build.templateId, build.template, build.architecture, build.region, { instanceType: build.instanceType, subnetId: build.subnetId, instanceProfile: build.instanceProfile }),
+    ...requestOf(build.templateId, build.template, build.architecture, build.region, {
+      instanceType: build.instanceType,
+      subnetId: build.subnetId,
+      subnetFrom: build.subnetFrom,
+      instanceProfile: build.instanceProfile,
+    }),
     imageId,
   };
 
   const chalk = new Chalk({ level: colorLevel(io, globals.color) });
   const { describeAwsError } = await import("../aws/sdk.js");
-  const aws = await createPorts(build);
+  const aws = ports ?? (await createPorts(build));
   const { createBuildReporter } = await import("../output/build-reporter.js");
   const { formatValidationResult, validationHeader } = await import("../output/validation-report.js");
   const reporter = await createBuildReporter({ stream: io.stderr, color: colorLevel({ ...io, stdout: io.stderr }, globals.color), fancy: fancyProgress(io), quiet: false });
@@ -113,6 +132,8 @@ async function validateOne(templateId: string, options: ValidateOptions, globals
       poll: pollSettingsFromEnv(io.env),
       signal: controller.signal,
       registryFile: registry ? globals.registry : undefined,
+      // A registry that does not exist (--ami before any build, or a mistyped --registry) is not created: the result says so.
+      missingRegistry: registry ? undefined : globals.registry,
       registryLock: registryLockOptions(io),
       describeError: (error) => describeAwsError(error),
       ...runOwner(io),
@@ -129,13 +150,30 @@ async function validateOne(templateId: string, options: ValidateOptions, globals
   return result.exitCode;
 }
 
+/**
+ * `--ami`: the image's architecture, which the validation takes (the image fixes it), the image checked
+ * now as the run would check it (it exists in the region, cws made it for this template, it is
+ * available), and an --architecture that contradicts it refused: exit 2 before anything runs.
+ */
+async function imageArchitecture(ec2: Ec2Port, imageId: string, templateId: string, region: string, asked: Architecture | undefined): Promise<Architecture> {
+  const { checkImageUnderTest, describeImage } = await import("../builder/steps/image-under-test.js");
+  const { PreflightFailure } = await import("../builder/context.js");
+  const { describeAwsError } = await import("../aws/sdk.js");
+  try {
+    return checkImageUnderTest(await describeImage(ec2, imageId), imageId, { region, templateId, architecture: asked }).architecture as Architecture;
+  } catch (error) {
+    if (error instanceof PreflightFailure) throw new CwsError("PREFLIGHT_FAILED", error.message, { value: imageId, ...(error.suggestion ? { suggestion: error.suggestion } : {}) });
+    throw describeAwsError(error) ?? error;
+  }
+}
+
 /** A validation's build request: what a build of the template would run under (its instance type, profile, subnet, logs). */
 function requestOf(
   templateId: string,
   template: Template,
   architecture: Architecture,
   region: string,
-  machine: Pick<BuildInput, "instanceType" | "subnetId" | "instanceProfile">,
+  machine: Pick<BuildInput, "instanceType" | "subnetId" | "subnetFrom" | "instanceProfile">,
 ): BuildInput {
   return {
     templateId,
@@ -151,14 +189,16 @@ function requestOf(
   };
 }
 
-/** Every valid template of the templates directory; one that is not is left out (its images are reported as such). */
-async function validTemplates(globals: GlobalOptions): Promise<Map<string, Template>> {
-  const templates = new Map<string, Template>();
+/** The templates of the templates directory: the valid ones, and the file of each that is not (its images are reported as such). */
+async function templatesToValidate(globals: GlobalOptions): Promise<{ valid: Map<string, Template>; invalid: Map<string, string> }> {
+  const valid = new Map<string, Template>();
+  const invalid = new Map<string, string>();
   for (const file of await listTemplateFiles(globals.templatesDir)) {
     const loaded = await loadTemplateFile(file);
-    if (loaded.template) templates.set(file.id, loaded.template);
+    if (loaded.template) valid.set(file.id, loaded.template);
+    else invalid.set(file.id, file.file);
   }
-  return templates;
+  return { valid, invalid };
 }
 
 async function validateAll(options: ValidateOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
@@ -167,7 +207,8 @@ async function validateAll(options: ValidateOptions, globals: GlobalOptions, io:
     throw new CwsError("NO_REGISTRY", `${globals.registry} does not exist: there are no current AMIs to validate`, { value: globals.registry, suggestion: "build some first (cws ami build-all), or pass --registry FILE" });
   }
   const { registryValidationTargets } = await import("../lifecycle/validate.js");
-  const { targets, leftOut } = registryValidationTargets(registry, await validTemplates(globals), { region: options.region, architecture: options.architecture });
+  const { valid, invalid } = await templatesToValidate(globals);
+  const { targets, leftOut } = registryValidationTargets(registry, valid, { region: options.region, architecture: options.architecture }, invalid);
   if (targets.length === 0 && leftOut.length === 0) {
     const narrowed = [options.region, options.architecture].filter(Boolean).join(" / ");
     throw new CwsError("NO_TARGETS", `${globals.registry} has no current AMI${narrowed ? ` for ${narrowed}` : ""}: nothing to validate`, {
@@ -180,13 +221,13 @@ async function validateAll(options: ValidateOptions, globals: GlobalOptions, io:
   const context = await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env);
   const { createAwsPorts, describeAwsError } = await import("../aws/sdk.js");
   const aws = createAwsPorts(awsClientProfile(context));
-  // Credentials and the instance profile once, before anything is launched: without them every validation would fail the same way.
-  if (targets[0]) await checkCredentialsAndProfile(aws, targets[0].region, settings.instanceProfile.value, describeAwsError);
   // A subnet belongs to one region: cws.config.json's build.subnet is used in cws.config.json's region, others use their default VPC.
   const subnet = settings.subnet.value;
+  const subnetFrom = subnet === undefined ? undefined : whereSet(settings.subnet.from, globals);
   const subnetRegion = projectAwsConfig(globals.project)?.region;
   const reporter = fleetReporterFor(io, globals);
   const controller = new AbortController();
+  // A stop signal from here on ends the run with its document, also during the check below.
   const { inFlight, unsubscribe } = await abortRunOnSignal(io, controller, {
     doing: "stopping every validation and cleaning up; each terminates its instance and deletes its security group",
     say: (line) => reporter.notice(line),
@@ -195,6 +236,9 @@ async function validateAll(options: ValidateOptions, globals: GlobalOptions, io:
   const { formatValidationTable, validationSummaryJson } = await import("../output/validation-report.js");
   let outcome;
   try {
+    // Credentials and the instance profile once, before anything is launched: without them every validation would fail the
+    // same way. Stopped during the check, the run goes on with its signal aborted: every validation is cancelled unstarted.
+    if (targets[0]) await checkCredentialsAndProfile(aws, targets[0].region, settings.instanceProfile.value, describeAwsError, controller.signal);
     outcome = await runValidations({
       targets,
       leftOut,
@@ -212,7 +256,7 @@ async function validateAll(options: ValidateOptions, globals: GlobalOptions, io:
       input: (target: ValidationTarget) =>
         requestOf(target.templateId, target.template, target.architecture, target.region, {
           instanceType: machines.get(target.key)!,
-          subnetId: subnet !== undefined && target.region === subnetRegion ? subnet : undefined,
+          ...(subnet !== undefined && target.region === subnetRegion ? { subnetId: subnet, subnetFrom } : { subnetId: undefined }),
           instanceProfile: settings.instanceProfile.value,
         }),
     });
@@ -221,6 +265,6 @@ async function validateAll(options: ValidateOptions, globals: GlobalOptions, io:
     reporter.close();
     unsubscribe?.();
   }
-  io.stdout.write(globals.json ? `${JSON.stringify(validationSummaryJson(outcome.summary), null, 2)}\n` : formatValidationTable(outcome.summary));
+  io.stdout.write(globals.json ? `${JSON.stringify(validationSummaryJson(outcome.summary, outcome.exitCode), null, 2)}\n` : formatValidationTable(outcome.summary));
   return outcome.exitCode;
 }

@@ -24,7 +24,15 @@ export interface BuildUsage {
   volumeGb: number;
   /** How long the volume existed (launch to termination); default `seconds`. */
   volumeSeconds?: number;
+  /**
+   * `--verify`'s fresh instance: the same type with a volume of the same size, up this long (launch to
+   * termination). An instance of its own, so EC2 bills it with a minimum of its own, as its volume.
+   */
+  freshSeconds?: number;
 }
+
+/** A typical fresh instance's life under --verify, for the dry run: launched, booted, its SSM agent online, the tests run, terminated. */
+export const EXPECTED_VERIFY_SECONDS = 10 * 60;
 
 export interface BuildCost {
   /** USD of the parts that have a price: all of it when `known`. */
@@ -35,7 +43,10 @@ export interface BuildCost {
   detail: {
     region: string;
     instanceType: string;
+    /** Every instance's billed seconds, each at least 60: the build's, and the fresh one's with --verify. */
     billedSeconds: number;
+    /** The fresh instance's share of `billedSeconds` (and of `volumeBilledSeconds`); null without --verify. */
+    freshBilledSeconds: number | null;
     instanceUsdPerHour: number | null;
     instanceUsd: number | null;
     volumeGb: number;
@@ -70,8 +81,10 @@ export function billedSeconds(seconds: number): number {
  */
 export function buildCost(usage: BuildUsage, prices: PriceTable): BuildCost {
   const { region, instanceType, volumeGb } = usage;
-  const billed = billedSeconds(usage.seconds);
-  const volumeBilled = billedSeconds(usage.volumeSeconds ?? usage.seconds);
+  // Each instance (and each volume) is billed on its own, with its own 60-second minimum.
+  const fresh = usage.freshSeconds === undefined ? undefined : billedSeconds(usage.freshSeconds);
+  const billed = billedSeconds(usage.seconds) + (fresh ?? 0);
+  const volumeBilled = billedSeconds(usage.volumeSeconds ?? usage.seconds) + (fresh ?? 0);
   const perHour = instancePrice(prices, region, instanceType);
   const gp3 = prices.regions[region]?.gp3GbMonth;
   const instanceUsd = perHour === undefined ? null : (perHour * billed) / 3600;
@@ -88,6 +101,7 @@ export function buildCost(usage: BuildUsage, prices: PriceTable): BuildCost {
       region,
       instanceType,
       billedSeconds: billed,
+      freshBilledSeconds: fresh ?? null,
       instanceUsdPerHour: perHour ?? null,
       instanceUsd,
       volumeGb,
@@ -147,13 +161,19 @@ export function formatTotal(total: CostTotal, unit = ""): string {
   return `${formatUsd(total.usd)}${unit}${total.known ? "" : " + unpriced items"}`;
 }
 
-/** "$0.03 (t3.large for 20m 5s at $0.0832/h; 30 GiB gp3 for 22m 0s at $0.08/GB-month)". */
+/**
+ * "$0.03 (t3.large for 20m 5s at $0.0832/h; 30 GiB gp3 for 22m 0s at $0.08/GB-month)"; with --verify's
+ * fresh instance, "t3.large for 23m 5s (the build's 20m 5s, the fresh instance's 3m 0s) …".
+ */
 export function describeBuildCost(cost: BuildCost): string {
   const d = cost.detail;
+  const split = (total: number) => (d.freshBilledSeconds === null ? "" : ` (the build's ${formatDuration(total - d.freshBilledSeconds)}, the fresh instance's ${formatDuration(d.freshBilledSeconds)})`);
   const instance =
-    d.instanceUsdPerHour === null ? priceUnknown(d.instanceType, d.region) : `${d.instanceType} for ${formatDuration(d.billedSeconds)} at $${d.instanceUsdPerHour}/h`;
+    d.instanceUsdPerHour === null ? priceUnknown(d.instanceType, d.region) : `${d.instanceType} for ${formatDuration(d.billedSeconds)}${split(d.billedSeconds)} at $${d.instanceUsdPerHour}/h`;
   const volume =
-    d.gp3UsdPerGbMonth === null ? priceUnknown("gp3 storage", d.region) : `${d.volumeGb} GiB gp3 for ${formatDuration(d.volumeBilledSeconds)} at $${d.gp3UsdPerGbMonth}/GB-month`;
+    d.gp3UsdPerGbMonth === null
+      ? priceUnknown("gp3 storage", d.region)
+      : `${d.volumeGb} GiB gp3 for ${formatDuration(d.volumeBilledSeconds)}${split(d.volumeBilledSeconds)} at $${d.gp3UsdPerGbMonth}/GB-month`;
   return cost.known ? `${formatUsd(cost.usd)} (${instance}; ${volume})` : `${formatUsd(cost.usd)} + unpriced: ${instance}; ${volume}`;
 }
 

@@ -408,6 +408,8 @@ export async function runFleet(options: FleetRunOptions, deps: FleetDeps = REAL_
     concurrency: options.concurrency,
     signal: options.signal,
     failFast: options.failFast,
+    // A build that failed by itself (its image judged failed on a fresh instance, say) before or as the run was cancelled.
+    failedOnItsOwn: (error) => error instanceof BuildNotDone && error.result.status === "failed",
     onStart: (id) => {
       const meta = metas.get(id)!;
       const state = byTarget.get(meta.target.key)!;
@@ -501,7 +503,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
           ...(r.cost?.snapshotsPerMonth ? { storage: r.cost.snapshotsPerMonth } : {}),
           // A failed record's error names the image it kept, and how to record it, already.
           detail: `${failedBuildDetail(r)}${r.failedStep === "record" ? "" : keptNote(r)}`,
-          logDir: r.logDir,
+          ...(r.logDir ? { logDir: r.logDir } : {}),
         };
       }
       const message = error instanceof CopyNotDone ? `${error.message}${error.suggestion ? ` (${error.suggestion})` : ""}` : error instanceof Error ? error.message : String(error);
@@ -524,7 +526,7 @@ function rowOf(meta: FleetJob, outcome: JobOutcome<JobValue>, metas: ReadonlyMap
             ? `not started: ${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}`
             : `${outcome.reason === "interrupted" ? "interrupted" : "cancelled by --fail-fast after a failure"}: ${stoppedAndCleaned(error)}`
         }${r ? keptNote(r) : ""}`,
-        ...(error instanceof BuildNotDone ? { logDir: error.result.logDir } : {}),
+        ...(r?.logDir ? { logDir: r.logDir } : {}),
       };
     }
   }
@@ -576,7 +578,8 @@ function targetOutcome(target: FleetTarget, metas: readonly FleetJob[], outcomes
   if (failed.length > 0) {
     const first = failed[0]!;
     const error = (first.outcome as { error: unknown }).error;
-    const message = error instanceof BuildNotDone ? `${error.result.error?.message ?? "failed"} (logs: ${error.result.logDir})` : error instanceof Error ? error.message : String(error);
+    const message =
+      error instanceof BuildNotDone ? `${error.result.error?.message ?? "failed"}${error.result.logDir ? ` (logs: ${error.result.logDir})` : ""}` : error instanceof Error ? error.message : String(error);
     return { result: "failed", detail: `${first.meta.region}: ${message}` };
   }
   const build = outcomes.get(metas[0]!.id);

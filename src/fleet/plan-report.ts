@@ -1,5 +1,5 @@
 import { EXIT } from "../errors.js";
-import { buildCost, EXPECTED_BUILD_SECONDS, formatTotal, snapshotMonthlyCost, sumCosts, type BuildCost, type CostTotal } from "./cost.js";
+import { buildCost, EXPECTED_BUILD_SECONDS, EXPECTED_VERIFY_SECONDS, formatTotal, snapshotMonthlyCost, sumCosts, type BuildCost, type CostTotal } from "./cost.js";
 import { describePrices, type PriceTable } from "./prices.js";
 
 /**
@@ -58,6 +58,8 @@ interface PricedTarget {
 export interface FleetPlanOptions {
   /** Seconds a build is assumed to take (EXPECTED_BUILD_SECONDS). */
   buildSeconds?: number;
+  /** Seconds a build's fresh instance is assumed to run when `verify` (EXPECTED_VERIFY_SECONDS). */
+  verifySeconds?: number;
   /** Templates asked for that build nothing after --region/--architecture, each with why (fleetTargets' `leftOut`): in the JSON document (the text's are on stderr, as the run's). */
   leftOut?: readonly string[];
   /** Each new image is proven on a fresh instance before it is recorded or copied (build-all's default), said in the plan. */
@@ -65,10 +67,11 @@ export interface FleetPlanOptions {
 }
 
 export function fleetPlanReport(targets: readonly PlannedTarget[], prices: PriceTable, options: FleetPlanOptions = {}): FleetPlanReport {
-  const { buildSeconds = EXPECTED_BUILD_SECONDS, leftOut = [], verify = false } = options;
+  const { buildSeconds = EXPECTED_BUILD_SECONDS, verifySeconds = EXPECTED_VERIFY_SECONDS, leftOut = [], verify = false } = options;
   const priced: PricedTarget[] = targets.map((target) => {
     const { region, instanceType, volumeGb } = target;
-    const build = target.action === "build" ? buildCost({ region, instanceType, seconds: buildSeconds, volumeGb }, prices) : undefined;
+    // With verify, each build also runs a fresh instance of its type from the new image: billed on its own.
+    const build = target.action === "build" ? buildCost({ region, instanceType, seconds: buildSeconds, volumeGb, ...(verify ? { freshSeconds: verifySeconds } : {}) }, prices) : undefined;
     // Storage is what this run adds: the new image at home, and each copy.
     const regions = [...(target.action === "build" ? [region] : []), ...target.copyTo];
     const storage = sumCosts(regions.map((r) => snapshotMonthlyCost({ region: r, sizeGb: volumeGb }, prices)));
@@ -87,7 +90,7 @@ export function fleetPlanReport(targets: readonly PlannedTarget[], prices: Price
 
   const lines = [
     `Plan (dry run, nothing is created): ${plural(counts.builds, "build")}, ${plural(counts.copies, "copy", "copies")}, ${counts["up-to-date"]} up to date`,
-    `Prices: ${describePrices(prices)} (on-demand estimates; a build is assumed to take ${Math.round(buildSeconds / 60)} minutes)`,
+    `Prices: ${describePrices(prices)} (on-demand estimates; a build is assumed to take ${Math.round(buildSeconds / 60)} minutes${verify ? `, and its fresh instance ${Math.round(verifySeconds / 60)}` : ""})`,
     ...(verify && counts.builds > 0 ? ["Verify: each new image runs its tests on a fresh instance launched from it before it is recorded or copied (--no-verify skips this)"] : []),
     "",
   ];
@@ -131,7 +134,7 @@ export function fleetPlanReport(targets: readonly PlannedTarget[], prices: Price
       })),
       counts,
       verify,
-      cost: { builds, storagePerMonth: storage, assumedBuildSeconds: buildSeconds, prices: describePrices(prices) },
+      cost: { builds, storagePerMonth: storage, assumedBuildSeconds: buildSeconds, assumedVerifySeconds: verify ? verifySeconds : null, prices: describePrices(prices) },
       leftOut,
       // A dry run that prints its plan has succeeded; the key is there as in every build-all document.
       exitCode: EXIT.ok,

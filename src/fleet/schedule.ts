@@ -10,7 +10,9 @@
  * - a job fails: the jobs that need it (directly or not) are skipped, naming it;
  *   every other job carries on (a fleet is worth finishing);
  * - `failFast`: the first failure also cancels the rest: running jobs see their
- *   signal abort (they clean up and end), pending ones never start;
+ *   signal abort (they clean up and end), pending ones never start; a running
+ *   job that fails on its own as the cancel comes is still failed
+ *   (`failedOnItsOwn`);
  * - the caller's signal aborts (Ctrl-C): the same, reported as interrupted.
  * A job's own cleanup is its business; the scheduler waits for every started
  * job to end before it returns, so nothing is left running behind its back.
@@ -46,6 +48,12 @@ export interface ScheduleOptions {
   signal?: AbortSignal;
   failFast?: boolean;
   now?: () => number;
+  /**
+   * Whether an error a job throws once the fleet is being cancelled is a failure of its own (a verdict it
+   * reached before the stop, e.g. an image judged failed), which is reported `failed` rather than `cancelled`.
+   * By default every error after a cancel is the cancel's.
+   */
+  failedOnItsOwn?(error: unknown): boolean;
   /** Told when a job starts and ends, for progress. */
   onStart?(id: string): void;
   onEnd?(id: string, outcome: JobOutcome<unknown>): void;
@@ -136,7 +144,7 @@ export async function runJobs<T>(jobs: readonly Job<T>[], options: ScheduleOptio
         // A job that finished its work as the fleet was cancelled still succeeded: what it made exists.
         end(job.id, { status: "succeeded", value, seconds: seconds() });
       } catch (error) {
-        if (cancelled) {
+        if (cancelled && options.failedOnItsOwn?.(error) !== true) {
           end(job.id, { status: "cancelled", reason: cancelled, error, seconds: seconds() });
         } else {
           end(job.id, { status: "failed", error, seconds: seconds() });

@@ -1,5 +1,6 @@
-import { newRunContext, ownedRun, runEvents, runFailure, validationSteps, type RunDeps, type RunError } from "../builder/build.js";
-import type { BuildInput, ValidationOutcome } from "../builder/context.js";
+import { newRunContext, ownedRun, runEnding, runEvents, validationSteps, type RunDeps, type RunError } from "../builder/build.js";
+import type { BuildInput, RegistryRecord, ValidationOutcome } from "../builder/context.js";
+import { keptLogDir } from "../builder/local-logs.js";
 import { runPipeline, type Outcome } from "../builder/runner.js";
 import { EXIT, exitCodeOfSignal, type ExitCode } from "../errors.js";
 import type { FleetInFlight } from "../fleet/in-flight.js";
@@ -30,9 +31,16 @@ export interface ValidationRequest extends BuildInput {
 export interface ValidationDeps extends RunDeps {
   /** Where to mark the image validated; undefined: tag it only. */
   registryFile: string | undefined;
+  /** The registry file named when it does not exist (validate --ami before any build, a mistyped --registry): tagged only, and said so. */
+  missingRegistry?: string | undefined;
   registryLock?: RegistryLockOptions;
 }
 
+/**
+ * One validation's result (`--json` prints it as it is: every key, null when it has no value). `status` is
+ * the run's outcome, as a build's result says it (`succeeded`, `failed`, `interrupted`); `--all`'s rows say
+ * what became of each image (`validated`, …), as build-all's rows do (`built`, …).
+ */
 export interface ValidationResult {
   status: Outcome;
   /** The run's id: its instance and security group carry it as `cws:build-id`, and its logs are .cws/logs/<id>. */
@@ -41,18 +49,22 @@ export interface ValidationResult {
   region: string;
   architecture: string;
   imageId: string;
-  instanceId?: string;
+  instanceId: string | null;
   /** Each of the template's tests as it ran on the fresh instance. */
   tests: ValidationOutcome[];
-  /** When it passed, as tagged `cws:validated-at` and recorded as `validated_at`. */
-  validatedAt?: string;
-  /** Where the registry's record of the image was marked validated: its entry's current AMI, one in the entry's history, or no record. */
-  registryRecord?: "current" | "history" | "none";
+  /** When it passed, as tagged `cws:validated-at` (also when the registry could not be marked after) and recorded as `validated_at`. */
+  validatedAt: string | null;
+  /** The registry file the verdict was to be marked in (or was looked for); null when none was named. */
+  registry: string | null;
+  /** What became of the image's record there (RegistryRecord); null when nothing was recorded. */
+  registryRecord: RegistryRecord | null;
   durationSeconds: number;
-  logDir: string;
-  failedStep?: string;
-  error?: RunError;
-  /** 0 passed, 1 it failed (a test, the instance, AWS), 2 the user's setup or input (no such image, no profile), 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (exitCodeOfSignal). */
+  /** Its logs; null when it wrote none (one that ended before its tests ran). */
+  logDir: string | null;
+  failedStep: string | null;
+  /** Why it did not pass: `VALIDATION_FAILED` (a test, the instance), `PREFLIGHT_FAILED` (no such image, no profile), `INTERRUPTED`, an AWS or registry code. */
+  error: RunError | null;
+  /** 0 passed, 1 it failed (a test, the instance, AWS), 2 the user's setup or input (no such image, no profile, a registry cws cannot write), 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (exitCodeOfSignal). */
   exitCode: ExitCode;
   cleaned: string[];
   kept: string[];
@@ -63,9 +75,9 @@ export async function runValidation(request: ValidationRequest, deps: Validation
   const { imageId, ...input } = request;
   const ctx = await newRunContext(input, deps, "validate");
   const started = Date.now();
-  const steps = validationSteps({ imageId, registryFile: deps.registryFile, ...(deps.registryLock ? { registryLock: deps.registryLock } : {}) });
+  const steps = validationSteps({ imageId, registryFile: deps.registryFile, missingRegistry: deps.missingRegistry, registryLock: deps.registryLock });
   const result = await ownedRun(deps, ctx, () => runPipeline(steps, ctx, deps.signal, runEvents(deps)));
-  const failure = result.outcome === "failed" && result.error !== undefined ? runFailure(result.error, deps.describeError) : undefined;
+  const ending = runEnding(result, deps, "validate");
   return {
     status: result.outcome,
     validationId: ctx.buildId,
@@ -73,15 +85,16 @@ export async function runValidation(request: ValidationRequest, deps: Validation
     region: request.region,
     architecture: request.architecture,
     imageId,
-    ...(ctx.launchedInstanceId ? { instanceId: ctx.launchedInstanceId } : {}),
+    instanceId: ctx.launchedInstanceId ?? null,
     tests: ctx.validation ?? [],
-    ...(result.outcome === "succeeded" && ctx.validatedAt ? { validatedAt: ctx.validatedAt } : {}),
-    ...(ctx.registryRecord ? { registryRecord: ctx.registryRecord } : {}),
+    validatedAt: ctx.validatedAt ?? null,
+    registry: deps.registryFile ?? deps.missingRegistry ?? null,
+    registryRecord: ctx.registryRecord ?? null,
     durationSeconds: Math.round((Date.now() - started) / 100) / 10,
-    logDir: ctx.request.logDir,
-    ...(result.failedStep ? { failedStep: result.failedStep } : {}),
-    ...(failure ? { error: failure.error } : {}),
-    exitCode: result.outcome === "succeeded" ? EXIT.ok : result.outcome === "interrupted" ? exitCodeOfSignal(deps.signal.reason) : (failure?.exitCode ?? EXIT.failed),
+    logDir: await keptLogDir(ctx.request.logDir),
+    failedStep: result.failedStep ?? null,
+    error: ending.error ?? null,
+    exitCode: ending.exitCode,
     cleaned: ctx.cleaned,
     kept: ctx.kept,
     cleanupErrors: result.cleanupErrors.map((c) => `${c.step}: ${(c.error as Error).message}`),
@@ -115,14 +128,15 @@ export function validationKey(templateId: string, architecture: string, region: 
 /**
  * `--all`: every template's current image in the registry, in every region
  * and architecture it has one (`--region`, `--architecture` narrow them),
- * sorted by template, region, architecture. A registry template with no valid
- * template in the directory, or one without validation tests, cannot be
- * validated: it is left out with why.
+ * sorted by template, region, architecture. A registry template with no
+ * template in the directory, an invalid one (`invalid`: its file), or one
+ * without validation tests, cannot be validated: it is left out with why.
  */
 export function registryValidationTargets(
   registry: Registry,
   templates: ReadonlyMap<string, Template>,
   only: { region?: string | undefined; architecture?: Architecture | undefined } = {},
+  invalid: ReadonlyMap<string, string> = new Map(),
 ): { targets: ValidationTarget[]; leftOut: LeftOut[] } {
   const targets: ValidationTarget[] = [];
   const leftOut: LeftOut[] = [];
@@ -136,7 +150,9 @@ export function registryValidationTargets(
         const imageId = ownValue(byArchitecture, architecture)!.ami_id;
         const template = templates.get(templateId);
         const where = { templateId, region, architecture, imageId };
-        if (!template) leftOut.push({ ...where, why: `no valid template ${templateId} in the templates directory, so its tests are unknown` });
+        const file = invalid.get(templateId);
+        if (file !== undefined) leftOut.push({ ...where, why: `its template ${file} is invalid, so its tests cannot be read (cws ami lint ${templateId} shows its problems)` });
+        else if (!template) leftOut.push({ ...where, why: `no template ${templateId} in the templates directory, so its tests are unknown` });
         else if (template.validation_tests.length === 0) leftOut.push({ ...where, why: `${templateId} has no validation_tests` });
         else targets.push({ key: validationKey(templateId, architecture, region), templateId, template, region, architecture, imageId });
       }
@@ -212,6 +228,8 @@ export async function runValidations(options: ValidationRunOptions, validate: ty
     {
       concurrency: options.concurrency,
       signal: options.signal,
+      // A verdict reached before the stop stands: that image failed.
+      failedOnItsOwn: (error) => error instanceof NotValidated && error.result.status === "failed",
       onStart: (id) => reporter.targetStarted(id, label(byKey.get(id)!)),
       onEnd: (id, outcome) => {
         options.inFlight?.ended(id);
@@ -250,7 +268,8 @@ function rowOf(target: ValidationTarget, outcome: JobOutcome<ValidationResult>):
   switch (outcome.status) {
     case "succeeded": {
       const tests = testCount(outcome.value.tests);
-      return { ...base, result: "validated", durationSeconds: outcome.value.durationSeconds, ...(tests ? { tests } : {}), ...(outcome.value.validatedAt ? { validatedAt: outcome.value.validatedAt } : {}), logDir: outcome.value.logDir };
+      const { validatedAt, logDir } = outcome.value;
+      return { ...base, result: "validated", durationSeconds: outcome.value.durationSeconds, ...(tests ? { tests } : {}), ...(validatedAt ? { validatedAt } : {}), ...(logDir ? { logDir } : {}) };
     }
     case "failed":
     case "cancelled": {
@@ -263,7 +282,7 @@ function rowOf(target: ValidationTarget, outcome: JobOutcome<ValidationResult>):
         ...(outcome.seconds === undefined ? {} : { durationSeconds: outcome.seconds }),
         ...(tests ? { tests } : {}),
         detail: outcome.status === "cancelled" ? (outcome.seconds === undefined ? "not started: interrupted" : "interrupted: stopped and cleaned up") : (why ?? "failed"),
-        ...(result ? { logDir: result.logDir } : {}),
+        ...(result?.logDir ? { logDir: result.logDir } : {}),
       };
     }
     case "skipped":

@@ -1,6 +1,7 @@
 import { Chalk, type ChalkInstance } from "chalk";
 import type { BuildReporter } from "../builder/reporter.js";
 import type { BuildResult } from "../builder/build.js";
+import type { KeptInstance } from "../builder/context.js";
 import type { OutputStream } from "../cli/io.js";
 import { formatDuration } from "../duration.js";
 import { describeBuildCost, describeStorageCost } from "../fleet/cost.js";
@@ -141,6 +142,13 @@ export function buildHeader(request: { templateId: string; architecture: string;
   ].join("\n");
 }
 
+/** What the instances --on-error abort kept go on costing: a running one its instance-hours, a stopped one its volume. */
+function keptBilling(kept: readonly KeptInstance[]): string {
+  if (kept.length === 0) return "";
+  const each = kept.map((k) => `${k.instanceId} ${k.state}${k.state === "stopped" ? ": its volume" : ""}`).join(", ");
+  return `; the kept instance${kept.length === 1 ? " is" : "s are"} billed until terminated (${each})`;
+}
+
 /** The final result, for stdout. */
 export function formatBuildResult(result: BuildResult, chalk: ChalkInstance): string {
   const lines: string[] = [];
@@ -154,18 +162,19 @@ export function formatBuildResult(result: BuildResult, chalk: ChalkInstance): st
     lines.push(`   AMI ID: ${result.imageId}${result.imageState === "pending" ? " (still pending)" : ""}`);
     if (result.imageName) lines.push(`   Name: ${result.imageName}`);
     lines.push(`   Total time: ${formatDuration(result.durationSeconds)}`);
-    lines.push(`   Logs: ${result.logDir}`);
+    if (result.logDir) lines.push(`   Logs: ${result.logDir}`);
   } else {
     const word = result.status === "interrupted" ? "Build interrupted" : "Build failed";
     lines.push("", `❌ ${chalk.red.bold(word)}${result.failedStep ? ` (step: ${result.failedStep})` : ""}`);
-    if (result.error) {
+    // An interrupted build's error only says what the heading does.
+    if (result.error && result.status === "failed") {
       lines.push(`   ${result.error.message}`);
       if (result.error.suggestion) lines.push(...result.error.suggestion.split("\n").map((l) => `   → ${l}`.replace("→   ", "  ")));
     }
-    lines.push(`   Total time: ${formatDuration(result.durationSeconds)}`, `   Logs: ${result.logDir}`);
+    lines.push(`   Total time: ${formatDuration(result.durationSeconds)}`, ...(result.logDir ? [`   Logs: ${result.logDir}`] : []));
   }
   if (result.cost) {
-    lines.push("", `💰 Cost: ${describeBuildCost(result.cost.build)}${result.billing?.instanceKept ? "; the kept instance is billed until it is terminated" : ""}`);
+    lines.push("", `💰 Cost: ${describeBuildCost(result.cost.build)}${keptBilling(result.billing?.keptInstances ?? [])}`);
     if (result.cost.snapshotsPerMonth) lines.push(`   Image storage: ${describeStorageCost(result.cost.snapshotsPerMonth)} in ${result.region}`);
     lines.push(`   Prices: ${result.cost.prices}, on-demand estimates`);
   }

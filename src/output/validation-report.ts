@@ -1,5 +1,6 @@
 import type { ChalkInstance } from "chalk";
 import { formatDuration } from "../duration.js";
+import type { ExitCode } from "../errors.js";
 import { countResults, describeCounts } from "../fleet/reporter.js";
 import type { ValidationResult, ValidationRow, ValidationRowResult, ValidationSummary } from "../lifecycle/validate.js";
 import { alignColumns } from "./columns.js";
@@ -23,28 +24,47 @@ export function formatValidationResult(result: ValidationResult, chalk: ChalkIns
   if (result.status === "succeeded") {
     lines.push(`✅ ${chalk.green.bold(`${result.imageId} passed on a fresh instance`)} (${key}${result.instanceId ? `, ${result.instanceId}` : ""})`);
     lines.push(`   Tests: ${result.tests.length === 0 ? "none (it booted and its SSM agent came online)" : `${passed} of ${result.tests.length} passed`}`);
-    lines.push(`   Tagged: cws:validated=true, cws:validated-at=${result.validatedAt}`);
-    if (result.registryRecord) {
-      lines.push(
-        `   Registry: ${result.registryRecord === "none" ? `no record of ${result.imageId} in ${key}; nothing marked` : `marked validated (${result.registryRecord === "current" ? "the current AMI" : "in the entry's history"})`}`,
-      );
-    }
   } else {
     lines.push(`❌ ${chalk.red.bold(result.status === "interrupted" ? "Validation interrupted" : "Validation failed")}${result.failedStep ? ` (step: ${result.failedStep})` : ""}: ${result.imageId} (${key})`);
-    if (result.error) {
+    // An interrupted run's error only says what the heading does.
+    if (result.error && result.status === "failed") {
       lines.push(`   ${result.error.message}`);
       if (result.error.suggestion) lines.push(...result.error.suggestion.split("\n").map((line) => `   → ${line}`));
     }
     if (result.tests.length > 0) lines.push(`   Tests: ${passed} of ${result.tests.length} passed`);
+  }
+  // What was recorded, exactly: the image's tags once it passed, and the registry's record of it.
+  if (result.validatedAt) {
+    lines.push(`   Tagged: cws:validated=true, cws:validated-at=${result.validatedAt} (the image and its snapshots)`);
+    const registry = registryLine(result, key);
+    if (registry) lines.push(`   Registry: ${registry}`);
+  } else if (result.status !== "succeeded") {
     lines.push("   Nothing was recorded as validated: the registry and the image's tags are as they were.");
   }
-  lines.push(`   Total time: ${formatDuration(result.durationSeconds)}`, `   Logs: ${result.logDir}`);
+  lines.push(`   Total time: ${formatDuration(result.durationSeconds)}`, ...(result.logDir ? [`   Logs: ${result.logDir}`] : []));
   if (result.cleaned.length) lines.push(`🧹 Cleaned up: ${result.cleaned.join(", ")}`);
   if (result.kept.length) lines.push(`📌 Kept: ${result.kept.join(", ")}`);
   if (result.cleanupErrors.length) {
     lines.push(`⚠️  Cleanup problems (find leftovers by tag cws:build-id=${result.validationId}):`, ...result.cleanupErrors.map((e) => `   ${e}`));
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** What became of the passing image's record in the registry, in words; undefined when no registry was named. */
+function registryLine(result: ValidationResult, key: string): string | undefined {
+  switch (result.registryRecord) {
+    case "current":
+    case "history":
+      return `marked validated in ${result.registry} (${result.registryRecord === "current" ? "the current AMI" : "in the entry's history"})`;
+    case "none":
+      return `${result.registry} has no record of ${result.imageId} in ${key}; nothing marked`;
+    case "no-registry":
+      return `${result.registry} does not exist; nothing marked`;
+    case "failed":
+      return `not marked: ${result.registry} could not be written (see above)`;
+    case null:
+      return undefined;
+  }
 }
 
 const HEADERS = ["TEMPLATE", "ARCH", "REGION", "AMI", "RESULT", "TESTS", "TIME"] as const;
@@ -81,8 +101,8 @@ export function formatValidationTable(summary: ValidationSummary): string {
 
 const ROW_RESULTS: readonly ValidationRowResult[] = ["validated", "failed", "skipped", "cancelled"];
 
-/** `--all --json`: every row with every field (null when it has none), the counts of every result, the time. */
-export function validationSummaryJson(summary: ValidationSummary): Record<string, unknown> {
+/** `--all --json`: every row with every field (null when it has none), the counts of every result, the time, the exit code (as build-all's document). */
+export function validationSummaryJson(summary: ValidationSummary, exitCode: ExitCode): Record<string, unknown> {
   const counts = Object.fromEntries(ROW_RESULTS.map((result) => [result, summary.rows.filter((row) => row.result === result).length]));
   return {
     rows: summary.rows.map((row) => ({
@@ -100,5 +120,6 @@ export function validationSummaryJson(summary: ValidationSummary): Record<string
     counts,
     durationSeconds: summary.durationSeconds,
     interrupted: summary.interrupted === true,
+    exitCode,
   };
 }

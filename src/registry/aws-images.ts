@@ -59,6 +59,11 @@ export function recordFromImage(image: ImageInfo): AmiRecord {
   };
 }
 
+/** When the image passed on a fresh instance, as its tags say (`cws:validated=true` and `cws:validated-at`), in the registry's form; undefined when they do not. */
+export function taggedValidatedAt(image: ImageInfo): string | undefined {
+  return image.tags["cws:validated"] === "true" ? validatedAt(image.tags[VALIDATED_AT_TAG]) : undefined;
+}
+
 /** The `cws:validated-at` tag as the registry writes times; undefined when absent or not a time (a tag edited by hand). */
 function validatedAt(value: string | undefined): string | undefined {
   return value !== undefined && isIsoTimestamp(value) ? normalizeDate(value) : undefined;

@@ -107,6 +107,20 @@ export function markValidated(registry: Registry, templateId: string, region: st
   return "history";
 }
 
+/**
+ * update-registry: a validation the image's tags hold (`cws:validated-at`, see
+ * taggedValidatedAt) that the entry's record of that AMI, current or in its
+ * history, lacks: a `cws ami validate` whose registry write failed, or a
+ * registry restored from git. Taken only when later than what the record has;
+ * as markValidated, nothing else changes. Says where it was marked.
+ */
+export function takeTaggedValidation(registry: Registry, templateId: string, region: string, architecture: Architecture, amiId: string, at: string): "current" | "history" | undefined {
+  const entry = entryAt(registry, templateId, region, architecture);
+  const record = entry?.ami_id === amiId ? entry : entry?.history?.find((earlier) => earlier.ami_id === amiId);
+  if (!record || (record.validated && record.validated_at !== undefined && record.validated_at >= at)) return undefined;
+  return markValidated(registry, templateId, region, architecture, amiId, at);
+}
+
 export function isPinned(entry: AmiEntry | undefined): boolean {
   return (entry as { pinned?: unknown } | undefined)?.pinned === true;
 }

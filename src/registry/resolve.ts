@@ -60,14 +60,14 @@ export async function resolveAmi(templateId: string, region: string, architectur
         if (chosen.ami_id !== entry.ami_id) warn(`${where}: the current AMI ${entry.ami_id} is not validated; using ${chosen.ami_id} from its history`);
         return { amiId: chosen.ami_id, source: "registry", validated: chosen.validated, record: chosen };
       }
-      why = `the registry has no validated AMI for ${where}`;
+      why = "the registry's entry has no validated AMI";
     } else {
-      why = `the registry has no entry for ${where}`;
+      why = "the registry has no entry for that template, region and architecture";
     }
   }
   const legacy = ownValue(ownValue(ownValue(options.legacy, templateId), region), architecture);
   if (legacy) {
-    warn(`${why}; falling back to the hard-coded AMI ${legacy}`);
+    warn(`${where}: ${why}; falling back to the hard-coded AMI ${legacy}`);
     return { amiId: legacy, source: "legacy", validated: false };
   }
   throw new CwsError("AMI_NOT_FOUND", `no AMI for ${where}: ${why}`, {

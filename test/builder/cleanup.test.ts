@@ -114,7 +114,7 @@ describe("cleanup decides on typed facts, not on the summary's words", () => {
     expect(setup.result.exitCode).toBe(1);
   });
 
-  it("gives every result an exit code, and every failure a code, as every error document has", async () => {
+  it("gives every result an exit code, and every one that did not succeed a code, as every error document has", async () => {
     const outcomes = [
       { scenario: {}, status: "succeeded", exitCode: 0 },
       { scenario: { aws: { noInstanceProfile: true } }, status: "failed", exitCode: 2 },
@@ -126,6 +126,8 @@ describe("cleanup decides on typed facts, not on the summary's words", () => {
       expect(result.status).toBe(status);
       expect(result.exitCode, status).toBe(exitCode);
       if (status === "failed") expect(result.error?.code, JSON.stringify(scenario)).toMatch(/^[A-Z_]+$/);
+      // Interrupted: said as such, as a failure is, so a --json reader finds why in the same place.
+      else if (status === "interrupted") expect(result.error).toMatchObject({ code: "INTERRUPTED", message: "interrupted by SIGINT: the build stopped and cleaned up" });
       else expect(result.error).toBeUndefined();
     }
   });

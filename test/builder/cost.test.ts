@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -63,7 +63,7 @@ describe("a build's billing and cost", () => {
     expect(billing.instanceSeconds).toBeGreaterThanOrEqual(0.3);
     expect(billing.volumeSeconds - billing.instanceSeconds).toBeGreaterThanOrEqual(0.38);
     expect(billing.volumeSeconds).toBeLessThanOrEqual(result.durationSeconds + 0.1);
-    expect(billing).toMatchObject({ volumeGb: 8, instanceKept: false });
+    expect(billing).toMatchObject({ volumeGb: 8, keptInstances: [] });
 
     const cost = result.cost!;
     expect(cost.prices).toBe("test prices of 2026-01-01");
@@ -101,15 +101,19 @@ describe("a build's billing and cost", () => {
     expect(failedEarly.status).toBe("failed");
     expect(failedEarly.billing).toBeUndefined();
     expect(failedEarly.cost).toBeUndefined();
+    // It wrote no log: no empty log directory is left, or named.
+    expect(failedEarly.logDir).toBeNull();
+    expect(existsSync(join(dir, "logs", failedEarly.buildId))).toBe(false);
+    expect(formatBuildResult(failedEarly, new Chalk({ level: 0 }))).not.toContain("Logs:");
     const unpriced = await runBuild(buildInput(dir), deps(fakeAws().aws));
     expect(unpriced.billing).toBeDefined();
     expect(unpriced.cost).toBeUndefined();
   });
 
-  it("--on-error abort: the kept instance is said to be billed until it is terminated", async () => {
+  it("--on-error abort: the kept instance is said to be billed until it is terminated, as it was left", async () => {
     const result = await runBuild(buildInput(dir, { onError: "abort" }), deps(fakeAws({ setupExitCode: 3 }).aws, { prices: PRICES }));
-    expect(result.billing!.instanceKept).toBe(true);
-    expect(formatBuildResult(result, new Chalk({ level: 0 }))).toContain("the kept instance is billed until it is terminated");
+    expect(result.billing!.keptInstances).toEqual([{ instanceId: "i-1", role: "build", state: "running" }]);
+    expect(formatBuildResult(result, new Chalk({ level: 0 }))).toContain("; the kept instance is billed until terminated (i-1 running)");
   });
 });
 

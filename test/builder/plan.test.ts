@@ -6,6 +6,7 @@ import { buildSteps, runBuild, type PipelineOptions } from "../../src/builder/bu
 import type { BuildInput } from "../../src/builder/context.js";
 import { dryRunPlan, type PlannedStep } from "../../src/builder/plan.js";
 import { silentReporter } from "../../src/builder/reporter.js";
+import { EXPECTED_BUILD_SECONDS, EXPECTED_VERIFY_SECONDS } from "../../src/fleet/cost.js";
 import { BUILD_STEPS_TEMPLATE, buildInput, FAKE_IMAGE_ID, FAST_POLL, fakeAws, SETUP_SCRIPT_TEMPLATE } from "./fake-build.js";
 
 /**
@@ -78,8 +79,25 @@ describe("the dry run lists the steps the build runs", () => {
       expect(ran.run.includes("verify")).toBe(verify);
       expect(planned.text.includes("cws:validated=pending")).toBe(verify);
       expect(/\n {6}- Launch a fresh t3\.medium: .*cws:purpose=validate/.test(planned.text)).toBe(verify);
+      // The registry takes the image only once it passed on a fresh instance, and the plan says so.
+      if (registry) expect(planned.text.includes("(the one built, if it passes on a fresh instance, or the one found up to date)")).toBe(verify);
+      // The image name as it will read, its build id a readable placeholder.
+      expect(planned.text).toContain("Create image cws-test-env-v1.0.0-x86_64-<build-id> (name ends with the build id");
     });
   }
+
+  it("--verify's estimate counts the fresh instance: a second instance for a typical verification, billed on its own", async () => {
+    const { aws } = fakeAws();
+    const prices = { taken: "2026-01-01", source: "test prices", regions: { "us-east-1": { instances: { "t3.medium": 0.0416 }, gp3GbMonth: 0.08, snapshotGbMonth: 0.05 } } };
+    const plain = await dryRunPlan(buildInput(dir), { registryFile: undefined }, aws, noDescription, { prices });
+    const verified = await dryRunPlan(buildInput(dir), { registryFile: undefined, verify: true }, aws, noDescription, { prices });
+    const estimate = (p: typeof plain) => p.json.estimatedCost as { build: { usd: number; detail: { billedSeconds: number; freshBilledSeconds: number | null } }; assumedVerifySeconds: number | null };
+    expect(estimate(plain).build.detail).toMatchObject({ billedSeconds: EXPECTED_BUILD_SECONDS, freshBilledSeconds: null });
+    expect(estimate(verified).build.detail).toMatchObject({ billedSeconds: EXPECTED_BUILD_SECONDS + EXPECTED_VERIFY_SECONDS, freshBilledSeconds: EXPECTED_VERIFY_SECONDS });
+    expect(estimate(verified).assumedVerifySeconds).toBe(EXPECTED_VERIFY_SECONDS);
+    expect(estimate(verified).build.usd).toBeGreaterThan(estimate(plain).build.usd);
+    expect(verified.text).toContain("for a 30-minute build and a 10-minute fresh instance to verify it");
+  });
 
   it("describes a cleanup for exactly the steps that have one", () => {
     const input = buildInput(dir);

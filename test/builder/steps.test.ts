@@ -105,6 +105,20 @@ describe("preflight", () => {
     expect(ctx.subnets!.map((s) => s.subnetId)).toEqual(["subnet-b", "subnet-a"]);
     expect(ec2).toHaveReceivedCommandWith(DescribeVpcsCommand, { Filters: [{ Name: "is-default", Values: ["true"] }] });
   });
+
+  it("refuses a subnet EC2 does not know (it answers with an error, not an empty list), naming it and where it was set", async () => {
+    sts.on(GetCallerIdentityCommand).resolves({ Account: "111122223333", Arn: "arn:aws:iam::111122223333:user/me" });
+    iam.on(GetInstanceProfileCommand).resolves({ InstanceProfile: { InstanceProfileName: "cws-ami-builder", Arn: "arn:p", Path: "/", InstanceProfileId: "x", CreateDate: new Date(), Roles: [{ RoleName: "cws-ami-builder", Arn: "arn:r", Path: "/", RoleId: "r", CreateDate: new Date() }] } });
+    ec2.on(DescribeSubnetsCommand).rejects(Object.assign(new Error("The subnet ID 'subnet-0123456789abcdef0' does not exist"), { name: "InvalidSubnetID.NotFound", $metadata: { httpStatusCode: 400 } }));
+    const ctx = context();
+    const base = ctx.request;
+    const error = await preflight.run({ ...ctx, request: { ...base, subnetId: "subnet-0123456789abcdef0", subnetFrom: "build.subnet in cws.config.json" } }, signal).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PreflightFailure);
+    expect((error as PreflightFailure).message).toBe("subnet subnet-0123456789abcdef0 (from build.subnet in cws.config.json) does not exist in us-east-1");
+    expect((error as PreflightFailure).suggestion).toBe(
+      "set build.subnet in cws.config.json to a subnet of us-east-1 (aws ec2 describe-subnets --region us-east-1 lists them), or leave it out to use a default subnet of the default VPC",
+    );
+  });
 });
 
 describe("base AMI", () => {

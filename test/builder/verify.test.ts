@@ -1,3 +1,4 @@
+import { Chalk } from "chalk";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import { securityGroup } from "../../src/builder/steps/security-group.js";
 import { validate } from "../../src/builder/steps/validate.js";
 import { waitReady } from "../../src/builder/steps/wait-ready.js";
 import { runValidation, type ValidationResult } from "../../src/lifecycle/validate.js";
+import { formatValidationResult } from "../../src/output/validation-report.js";
 import { record, registryWith } from "../registry/fixtures.js";
 import { ACCOUNT, buildInput, FAKE_IMAGE_ID, FAST_POLL, fakeAws, type FakeAwsOptions } from "./fake-build.js";
 
@@ -20,6 +22,7 @@ import { ACCOUNT, buildInput, FAKE_IMAGE_ID, FAST_POLL, fakeAws, type FakeAwsOpt
  * steps on the new image before it is recorded, and `cws ami validate` runs
  * them on an existing one. Both are the build's own steps, composed anew.
  */
+const PLAIN = new Chalk({ level: 0 });
 let dir: string;
 let registryFile: string;
 beforeEach(() => {
@@ -47,12 +50,15 @@ describe("the step lists", () => {
   });
 });
 
-async function verifiedBuild(aws: FakeAwsOptions, options: { onError?: "cleanup" | "abort"; interruptAt?: number } = {}): Promise<{ result: BuildResult } & ReturnType<typeof fakeAws>> {
+async function verifiedBuild(
+  aws: FakeAwsOptions,
+  options: { onError?: "cleanup" | "abort"; interruptAt?: number; warn?: (text: string) => void } = {},
+): Promise<{ result: BuildResult } & ReturnType<typeof fakeAws>> {
   const controller = new AbortController();
   const fake = fakeAws({ ...aws, onValidation: (launch) => launch === options.interruptAt && controller.abort("SIGINT") });
   const result = await runBuild(buildInput(dir, { onError: options.onError ?? "cleanup" }), {
     aws: fake.aws,
-    reporter: silentReporter,
+    reporter: options.warn ? { ...silentReporter, warn: options.warn } : silentReporter,
     poll: FAST_POLL,
     signal: controller.signal,
     registryFile,
@@ -86,8 +92,33 @@ describe("build --verify", () => {
     expect(result.verification).toMatchObject({ judged: true, passed: false, tests: [expect.objectContaining({ passed: false })] });
     expect(taggings(calls)).toEqual([`tag ${FAKE_IMAGE_ID} snap-1 cws:validated=false`]);
     expect(removals(calls)).toEqual(["terminate instance i-2", "terminate instance i-1", "delete security group sg-1"]);
-    expect(result.kept).toEqual([`image ${FAKE_IMAGE_ID} (failed on a fresh instance; tagged cws:validated=false, not in the registry)`]);
+    // Named with the command that removes it and its snapshots, wherever it is named (build's summary, a build-all row).
+    expect(result.kept).toEqual([
+      `image ${FAKE_IMAGE_ID} (failed on a fresh instance; tagged cws:validated=false, not in the registry; remove it with: aws ec2 deregister-image --image-id ${FAKE_IMAGE_ID} --region us-east-1 && aws ec2 delete-snapshot --snapshot-id snap-1 --region us-east-1)`,
+    ]);
     expect(existsSync(registryFile)).toBe(false);
+  });
+
+  it("a verdict stands: an image judged failed is a failed build (exit 1, kept, tagged false) even when a stop comes as it is tagged", async () => {
+    const controller = new AbortController();
+    const fake = fakeAws({ testExitCode: (launch) => (launch === 2 ? 1 : 0) });
+    const ec2 = fake.aws.ec2("us-east-1");
+    // The stop (Ctrl-C, or build-all's --fail-fast for another target) arrives while the verdict is being tagged.
+    const aws = { ...fake.aws, ec2: () => ({ ...ec2, createTags: (ids: string[], tags: Record<string, string>) => (controller.abort("SIGINT"), ec2.createTags(ids, tags)) }) };
+    const result = await runBuild(buildInput(dir), { aws, reporter: silentReporter, poll: FAST_POLL, signal: controller.signal, registryFile, verify: true });
+    expect(controller.signal.aborted).toBe(true);
+    expect(result).toMatchObject({ status: "failed", exitCode: 1, failedStep: "verify", error: { code: "BUILD_FAILED" }, verification: { judged: true, passed: false } });
+    expect(taggings(fake.calls)).toEqual([`tag ${FAKE_IMAGE_ID} snap-1 cws:validated=false`]);
+    expect(removals(fake.calls)).not.toContain(`deregister image ${FAKE_IMAGE_ID}`);
+  });
+
+  it("bills the fresh instance as an instance of its own, with its own minimum", async () => {
+    const prices = { taken: "2026-01-01", source: "test prices", regions: { "us-east-1": { instances: { "t3.medium": 0.0416 }, gp3GbMonth: 0.08, snapshotGbMonth: 0.05 } } };
+    const fake = fakeAws({});
+    const result = await runBuild(buildInput(dir), { aws: fake.aws, reporter: silentReporter, poll: FAST_POLL, signal: new AbortController().signal, registryFile, verify: true, prices });
+    expect(result.billing?.freshInstanceSeconds).toBeGreaterThan(0);
+    // Two instances of a few milliseconds each: two minutes billed, not one.
+    expect(result.cost?.build.detail).toMatchObject({ billedSeconds: 120, freshBilledSeconds: 60, volumeBilledSeconds: 120 });
   });
 
   it("removes an image it never judged: Ctrl-C on the fresh instance, or a launch EC2 refused", async () => {
@@ -105,11 +136,30 @@ describe("build --verify", () => {
     expect(existsSync(registryFile)).toBe(false);
   });
 
-  it("with --on-error abort keeps the failing fresh instance and the group it uses to look at", async () => {
-    const { result, calls } = await verifiedBuild({ testExitCode: (launch) => (launch === 2 ? 1 : 0) }, { onError: "abort" });
+  it("with --on-error abort keeps the failing fresh instance and the group it uses to look at, each instance said as it is, and one way to remove them", async () => {
+    const warnings: string[] = [];
+    const { result, calls } = await verifiedBuild({ testExitCode: (launch) => (launch === 2 ? 1 : 0) }, { onError: "abort", warn: (text) => warnings.push(text) });
     expect(result.status).toBe("failed");
     expect(removals(calls)).toEqual([]);
-    expect(result.kept).toEqual(expect.arrayContaining(["instance i-2", "instance i-1", "security group sg-1 (used by the kept instance)"]));
+    expect(result.kept).toEqual(
+      expect.arrayContaining(["instance i-2 (the fresh instance, running)", "instance i-1 (the build instance, stopped)", "security group sg-1 (used by the kept instances)"]),
+    );
+    expect(result.billing?.keptInstances).toEqual([
+      { instanceId: "i-2", role: "fresh", state: "running" },
+      { instanceId: "i-1", role: "build", state: "stopped" },
+    ]);
+    // The fresh instance runs, to connect to; the build instance was stopped for its image: not "still running", no session.
+    const [fresh, build, removal, ...rest] = warnings;
+    expect(rest).toEqual([]);
+    expect(fresh).toMatch(/^--on-error abort: the fresh instance i-2 is kept, running \(and costing money\) so you can look at it:\n {2}connect: {2}aws ssm start-session --target i-2 --region us-east-1\n/);
+    expect(build).toContain("--on-error abort: the build instance i-1 is kept, stopped");
+    expect(build).toContain("start it: aws ec2 start-instances --instance-ids i-1 --region us-east-1");
+    expect(build).not.toContain("still running");
+    // One sequence that works: both terminated and waited for, then the shared group deleted once.
+    expect(removal).toContain(
+      "aws ec2 terminate-instances --instance-ids i-2 i-1 --region us-east-1 && aws ec2 wait instance-terminated --instance-ids i-2 i-1 --region us-east-1 && aws ec2 delete-security-group --group-id sg-1 --region us-east-1",
+    );
+    expect(warnings.join("\n").match(/delete-security-group/g)).toHaveLength(1);
   });
 });
 
@@ -167,8 +217,8 @@ describe("validate (runValidation)", () => {
   it("records nothing when a test fails, and cleans up", async () => {
     const before = writeRegistry();
     const { result, calls } = await validation({ images: [underTest()], testExitCode: () => 1 });
-    expect(result).toMatchObject({ status: "failed", exitCode: 1, failedStep: "validate", error: { code: "BUILD_FAILED", message: `1 of 1 validation test failed on a fresh instance of ${UNDER_TEST}` } });
-    expect(result.validatedAt).toBeUndefined();
+    expect(result).toMatchObject({ status: "failed", exitCode: 1, failedStep: "validate", error: { code: "VALIDATION_FAILED", message: `1 of 1 validation test failed on a fresh instance of ${UNDER_TEST}` } });
+    expect(result).toMatchObject({ validatedAt: null, registryRecord: null });
     expect(taggings(calls)).toEqual([]);
     expect(removals(calls)).toEqual(["terminate instance i-1", "delete security group sg-1"]);
     expect(readFileSync(registryFile, "utf8")).toBe(before);
@@ -194,6 +244,45 @@ describe("validate (runValidation)", () => {
     expect(result).toMatchObject({ status: "succeeded", registryRecord: "none" });
     expect(taggings(calls)).toHaveLength(1);
     expect(existsSync(registryFile)).toBe(false);
+  });
+
+  it("with no registry file (--ami before any build, a mistyped --registry), tags the image, creates no registry, and says so", async () => {
+    const fake = fakeAws({ images: [underTest()] });
+    const result = await runValidation(
+      { ...buildInput(dir), imageId: UNDER_TEST },
+      { aws: fake.aws, reporter: silentReporter, poll: FAST_POLL, signal: new AbortController().signal, registryFile: undefined, missingRegistry: registryFile },
+    );
+    expect(result).toMatchObject({ status: "succeeded", exitCode: 0, registry: registryFile, registryRecord: "no-registry" });
+    expect(taggings(fake.calls)).toHaveLength(1);
+    expect(existsSync(registryFile)).toBe(false);
+    expect(formatValidationResult(result, PLAIN)).toContain(`   Registry: ${registryFile} does not exist; nothing marked\n`);
+  });
+
+  it("a registry that breaks before the verdict is marked: exit 2, and the result says exactly what was recorded (the tags) and how to record the rest", async () => {
+    writeRegistry();
+    // The registry becomes invalid while the fresh instance runs its tests.
+    const { result, calls } = await validation({ images: [underTest()], onValidation: () => writeFileSync(registryFile, "{ broken") });
+    expect(result).toMatchObject({ status: "failed", exitCode: 2, failedStep: "record-validation", registryRecord: "failed", error: { code: "REGISTRY_INVALID", preflight: true } });
+    // The verdict is on the image: tagged, and said so, never "nothing was recorded".
+    expect(taggings(calls)).toEqual([`tag ${UNDER_TEST} snap-9 cws:validated=true cws:validated-at=${result.validatedAt}`]);
+    expect(result.validatedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(result.error?.message).toContain(`${UNDER_TEST} passed on a fresh instance and is tagged cws:validated=true, cws:validated-at=${result.validatedAt} (image and snapshots), but ${registryFile} was not marked:`);
+    expect(result.error?.suggestion).toContain(`then record the verdict in the registry with cws ami update-registry test-env --region us-east-1 --architecture x86_64 --registry ${registryFile}`);
+    const text = formatValidationResult(result, PLAIN);
+    expect(text).not.toContain("Nothing was recorded");
+    expect(text).toContain(`   Tagged: cws:validated=true, cws:validated-at=${result.validatedAt} (the image and its snapshots)\n   Registry: not marked: ${registryFile} could not be written (see above)\n`);
+    expect(readFileSync(registryFile, "utf8")).toBe("{ broken");
+    expect(removals(calls)).toEqual(["terminate instance i-1", "delete security group sg-1"]);
+  });
+
+  it("leaves no empty log directory behind, and names none, when it ends before writing a log; keeps the one it wrote", async () => {
+    const early = await validation({});
+    expect(early.result).toMatchObject({ status: "failed", failedStep: "image", logDir: null });
+    expect(formatValidationResult(early.result, PLAIN)).not.toContain("Logs:");
+    expect(existsSync(join(dir, "logs", early.result.validationId))).toBe(false);
+    const ran = await validation({ images: [underTest()] });
+    expect(ran.result.logDir).toBe(join(dir, "logs", ran.result.validationId));
+    expect(existsSync(join(ran.result.logDir!, "validation.log"))).toBe(true);
   });
 });
 

@@ -7,6 +7,7 @@ import { ARCHITECTURES } from "../../src/template/architectures.js";
 import { findLintIssues } from "../../src/template/lint.js";
 import type { Template } from "../../src/template/schema.js";
 import { ROOT } from "../helpers/cli.js";
+import { everyCommand } from "../helpers/commands.js";
 
 /** Run a command line in-process against `table`; what it printed and its exit code. */
 async function run(table: GroupSpec, argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -178,6 +179,36 @@ describe("the command table", () => {
     const { stdout } = await run(COMMAND_TABLE, ["ami", "lint", "--help"]);
     const named = /^Rules: (.*)\.$/m.exec(stdout)?.[1]?.split(", ");
     expect(named?.toSorted()).toEqual([...reported].sort());
+  });
+
+  it("declares a switch that any command takes in both spellings (--verify, --no-verify) in both on every command that takes it", () => {
+    const switches = everyCommand().map(({ words, spec }) => ({ name: words.join(" "), flags: new Set((spec.options ?? []).filter((o) => !/[<[]/.test(o.flags)).map((o) => o.flags)) }));
+    const spelled = new Set(switches.flatMap((command) => [...command.flags]));
+    // A switch with both spellings somewhere (build's --verify is build-all's default; --no-verify skips it there).
+    const pairs = [...spelled].filter((flag) => flag.startsWith("--no-") && spelled.has(`--${flag.slice(5)}`)).map((flag) => [`--${flag.slice(5)}`, flag] as const);
+    expect(pairs.map(([on]) => on)).toEqual(expect.arrayContaining(["--verify", "--publish-ssm"]));
+    for (const [on, off] of pairs) {
+      for (const command of switches.filter((c) => c.flags.has(on) || c.flags.has(off))) {
+        expect({ command: command.name, takes: [on, off].filter((flag) => command.flags.has(flag)) }).toEqual({ command: command.name, takes: [on, off] });
+      }
+    }
+  });
+
+  it("takes --verify and --no-verify on build and on build-all, each with its own default", async () => {
+    const seen: Record<string, unknown>[] = [];
+    const spy = (name: string): GroupSpec["commands"][number] =>
+      command({
+        ...(COMMAND_TABLE.commands.find((c) => c.name === name) as Parameters<typeof command>[0]),
+        load: async () => ({}),
+        run: async (_module, { options }) => (seen.push(options), 0),
+      });
+    const table: GroupSpec = { ...COMMAND_TABLE, commands: [spy("build"), spy("build-all")] };
+    for (const argv of [["build", "t"], ["build", "t", "--verify"], ["build", "t", "--no-verify"], ["build-all"], ["build-all", "--verify"], ["build-all", "--no-verify"]]) {
+      const result = await run(table, ["ami", ...argv]);
+      expect(result.status, `${argv.join(" ")}: ${result.stderr}`).toBe(0);
+    }
+    // undefined: the command's default (build does not verify, build-all does).
+    expect(seen.map((options) => options.verify)).toEqual([undefined, true, false, undefined, true, false]);
   });
 
   it("gives each fast program the first two words of its command line as its name", () => {

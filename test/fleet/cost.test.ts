@@ -46,6 +46,7 @@ describe("buildCost", () => {
       region: "us-east-1",
       instanceType: "t3.large",
       billedSeconds: 1800,
+      freshBilledSeconds: null,
       instanceUsdPerHour: 0.0832,
       instanceUsd: instance,
       volumeGb: 30,
@@ -60,6 +61,16 @@ describe("buildCost", () => {
     expect(cost.detail.billedSeconds).toBe(60);
     expect(cost.detail.instanceUsd).toBeCloseTo((0.0832 * 60) / 3600, 12);
     expect(cost.detail.volumeBilledSeconds).toBe(600);
+  });
+
+  it("bills --verify's fresh instance as an instance of its own: a minute at least for each, never one minimum for both", () => {
+    const cost = buildCost({ region: "us-east-1", instanceType: "t3.large", seconds: 40, volumeGb: 8, volumeSeconds: 50, freshSeconds: 20 }, PRICES);
+    // 40 s and 20 s are two minutes billed, not one (60 s for 40 + 20).
+    expect(cost.detail).toMatchObject({ billedSeconds: 120, freshBilledSeconds: 60, volumeBilledSeconds: 120 });
+    expect(cost.detail.instanceUsd).toBeCloseTo((0.0832 * 120) / 3600, 12);
+    expect(describeBuildCost(cost)).toContain("t3.large for 2m 0s (the build's 1m 0s, the fresh instance's 1m 0s) at $0.0832/h");
+    const long = buildCost({ region: "us-east-1", instanceType: "t3.large", seconds: 1800, volumeGb: 8, freshSeconds: 300 }, PRICES);
+    expect(long.detail).toMatchObject({ billedSeconds: 2100, freshBilledSeconds: 300, volumeBilledSeconds: 2100 });
   });
 
   it("says which price it lacks instead of giving a wrong number: an unknown type, an unknown storage price, an unknown region", () => {

@@ -23,8 +23,12 @@ import { recordAmi, updateRegistryFile } from "../../src/registry/store.js";
 import { imageContentHash } from "../../src/template/content-hash.js";
 import { ACCOUNT, ec2PortWith, FAKE_BASE_AMI, imageMatches } from "../builder/fake-build.js";
 
-/** What a job's build does: make an image (default), fail (exit 1), fail for the user's setup (exit 2, a preflight problem), or run until interrupted. */
-export type BuildScript = "build" | "fail" | "usage" | "hang";
+/**
+ * What a job's build does: make an image (default), fail (exit 1), fail for the user's setup (exit 2, a
+ * preflight problem), run until interrupted, or run until the fleet is cancelled and then end failed, as a
+ * build does whose image the fresh instance judged failed just as the stop came (`verdict-at-stop`).
+ */
+export type BuildScript = "build" | "fail" | "usage" | "hang" | "verdict-at-stop";
 
 export interface FleetScript {
   /** By job id (`template/arch@region`). */
@@ -195,9 +199,16 @@ export function fakeFleet(script: FleetScript = {}) {
           return result({ upToDate: true, imageId: image.imageId, imageName: image.name, imageState: image.state, imageCreated: image.creationDate, ...(pinnedTo ? { pinnedTo } : {}) });
         }
       }
-      if (outcome === "hang") {
+      if (outcome === "hang" || outcome === "verdict-at-stop") {
         await new Promise<void>((resolve) => deps.signal.addEventListener("abort", () => resolve(), { once: true }));
-        return interrupted();
+        if (outcome === "hang") return interrupted();
+        return result({
+          status: "failed",
+          exitCode: EXIT.failed,
+          failedStep: "verify",
+          error: { code: "BUILD_FAILED", message: "1 of 1 validation test failed on a fresh instance of ami-0f1ee700000000000", preflight: false },
+          kept: ["image ami-0f1ee700000000000 (failed on a fresh instance; tagged cws:validated=false, not in the registry)"],
+        });
       }
       await sleep(script.buildMs?.[id] ?? ms);
       if (deps.signal.aborted) return interrupted();

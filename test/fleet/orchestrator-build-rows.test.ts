@@ -64,7 +64,7 @@ describe("runFleet: what a build that did not succeed left behind is in its row"
   it("a failed setup with --on-error abort: the row names the instance and security group kept for debugging", async () => {
     const { summary, exitCode } = await run({ aws: { setupExitCode: 7 }, onError: "abort" });
     expect(exitCode).toBe(1);
-    expect(summary.rows[0]).toMatchObject({ result: "failed", detail: expect.stringMatching(/^provision: setup script exited with code 7; kept: instance i-1, security group sg-1/) });
+    expect(summary.rows[0]).toMatchObject({ result: "failed", detail: "provision: setup script exited with code 7; kept: instance i-1 (the build instance, running), security group sg-1 (used by the kept instance)" });
   });
 
   it("a failed setup: one line, the log's tail left out of the row (the row has the log directory)", async () => {

@@ -368,6 +368,18 @@ describe("runFleet: failures", () => {
     expect(summary.interrupted).toBeUndefined();
   });
 
+  it("with --fail-fast, a target that failed by itself as the cancel came (its image judged failed) is failed, not cancelled", async () => {
+    const f = fleet({ a: X86, b: X86 }, { options: { failFast: true, concurrency: 2 }, script: { builds: { "a/x86_64@us-east-1": "fail", "b/x86_64@us-east-1": "verdict-at-stop" } } });
+    const { summary, exitCode } = await f.run();
+    expect(exitCode).toBe(EXIT.failed);
+    expect(f.fake.signals.get("b/x86_64@us-east-1")?.aborted).toBe(true);
+    expect(rowAt(summary.rows, "b/x86_64@us-east-1")).toMatchObject({ result: "failed", detail: expect.stringMatching(/^verify: 1 of 1 validation test failed on a fresh instance/) });
+    // What needs it is skipped because it failed, as for any failure; the totals count it as failed.
+    expect(rowAt(summary.rows, "b/x86_64@us-west-2")).toMatchObject({ result: "skipped" });
+    expect(summary.rows.filter((r) => r.result === "failed").map((r) => `${r.template}@${r.region}`)).toEqual(["a@us-east-1", "b@us-east-1"]);
+    expect(f.done.get("b/x86_64")).toMatchObject({ result: "failed" });
+  });
+
   it("an interrupt stops every running job (its signal aborts), starts nothing more, and exits 130 with the rest cancelled", async () => {
     const controller = new AbortController();
     const f = fleet({ a: X86, b: X86 }, { options: { concurrency: 1, signal: controller.signal }, script: { builds: { "a/x86_64@us-east-1": "hang" } } });

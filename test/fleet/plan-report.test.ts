@@ -112,6 +112,17 @@ describe("build-all --dry-run's plan", () => {
     expect(fleetPlanReport([TARGETS[3]!], TEST_PRICES, { verify: true }).text).not.toContain("Verify:");
   });
 
+  it("with verify, each build's estimate counts its fresh instance, billed on its own", () => {
+    const plain = fleetPlanReport(TARGETS, TEST_PRICES, { buildSeconds: 600 }).json as { cost: { builds: { usd: number }; assumedVerifySeconds: number | null } };
+    const verified = fleetPlanReport(TARGETS, TEST_PRICES, { buildSeconds: 600, verifySeconds: 300, verify: true });
+    const doc = verified.json as { targets: { cost: { build: { detail: { billedSeconds: number; freshBilledSeconds: number } } | null } }[]; cost: { builds: { usd: number }; assumedVerifySeconds: number | null } };
+    expect(doc.targets[0]!.cost.build!.detail).toMatchObject({ billedSeconds: 900, freshBilledSeconds: 300 });
+    expect(doc.cost.assumedVerifySeconds).toBe(300);
+    expect(plain.cost.assumedVerifySeconds).toBeNull();
+    expect(doc.cost.builds.usd).toBeGreaterThan(plain.cost.builds.usd);
+    expect(verified.text.split("\n")[1]).toContain("a build is assumed to take 10 minutes, and its fresh instance 5)");
+  });
+
   it("with nothing to build or copy, says so and costs nothing", () => {
     const { text } = fleetPlanReport([TARGETS[3]!], TEST_PRICES);
     expect(text).toContain("Plan (dry run, nothing is created): 0 builds, 0 copies, 1 up to date");

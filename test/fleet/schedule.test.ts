@@ -78,6 +78,24 @@ describe("runJobs", () => {
     expect(r.running()).toBe(0);
   });
 
+  it("with failFast, a running job whose own failure ends it as the cancel comes is failed, when failedOnItsOwn says so", async () => {
+    class Verdict extends Error {}
+    // Runs until the fleet is cancelled, then ends with a failure of its own (a verdict reached before the stop).
+    const judged: Job<string> = {
+      id: "judged",
+      needs: [],
+      run: (signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Verdict("judged failed")))),
+    };
+    const broken: Job<string> = { id: "broken", needs: [], run: () => Promise.reject(new Error("broke")) };
+    const child: Job<string> = { id: "child", needs: ["judged"], run: async () => "never" };
+    const outcomes = await runJobs([judged, broken, child], { concurrency: 2, failFast: true, failedOnItsOwn: (error) => error instanceof Verdict });
+    expect(outcomes.get("judged")).toMatchObject({ status: "failed" });
+    expect(outcomes.get("child")).toEqual({ status: "skipped", because: "judged" });
+    // Without it, every error after the cancel is the cancel's.
+    const plain = await runJobs([{ ...judged }, { ...broken }], { concurrency: 2, failFast: true });
+    expect(plain.get("judged")).toMatchObject({ status: "cancelled", reason: "fail-fast" });
+  });
+
   it("with failFast, tells the jobs it stops why: --fail-fast, not a signal (a build says what stopped it)", async () => {
     const reasons: unknown[] = [];
     const slow: Job<string> = {

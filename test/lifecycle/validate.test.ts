@@ -33,12 +33,14 @@ describe("registryValidationTargets", () => {
     expect(targets.every((t) => t.template === template)).toBe(true);
   });
 
-  it("leaves out, with why, an image whose template is not in the directory or has no tests", () => {
+  it("leaves out, with why, an image whose template is not in the directory, is invalid (naming lint) or has no tests", () => {
     const { leftOut } = registryValidationTargets(registry(), templates);
     expect(leftOut.map((l) => `${l.templateId} ${l.imageId}: ${l.why}`)).toEqual([
       "bare ami-000000d1: bare has no validation_tests",
-      "gone ami-000000c1: no valid template gone in the templates directory, so its tests are unknown",
+      "gone ami-000000c1: no template gone in the templates directory, so its tests are unknown",
     ]);
+    const invalid = registryValidationTargets(registry(), templates, {}, new Map([["gone", "templates/gone.yml"]]));
+    expect(invalid.leftOut.find((l) => l.templateId === "gone")?.why).toBe("its template templates/gone.yml is invalid, so its tests cannot be read (cws ami lint gone shows its problems)");
   });
 
   it("narrows to --region and --architecture", () => {
@@ -60,7 +62,24 @@ function scripted(outcome: (imageId: string) => "ok" | 1 | 2, ms = 20) {
     await new Promise((resolve) => setTimeout(resolve, ms));
     running--;
     const result = outcome(request.imageId);
-    const base = { validationId: "v", template: request.templateId, region: request.region, architecture: request.architecture, imageId: request.imageId, durationSeconds: 1, logDir: `logs/${request.imageId}`, cleaned: [], kept: [], cleanupErrors: [] };
+    const base = {
+      validationId: "v",
+      template: request.templateId,
+      region: request.region,
+      architecture: request.architecture,
+      imageId: request.imageId,
+      instanceId: null,
+      validatedAt: null,
+      registry: null,
+      registryRecord: null,
+      durationSeconds: 1,
+      logDir: `logs/${request.imageId}`,
+      failedStep: null,
+      error: null,
+      cleaned: [],
+      kept: [],
+      cleanupErrors: [],
+    };
     if (deps.signal.aborted) return { ...base, status: "interrupted", tests: [], exitCode: 130 };
     if (result === "ok") return { ...base, status: "succeeded", tests: [{ name: "a", passed: true, exitCode: 0, stdout: "" }], validatedAt: "2026-11-28T00:00:00Z", exitCode: 0 };
     return {
@@ -68,7 +87,7 @@ function scripted(outcome: (imageId: string) => "ok" | 1 | 2, ms = 20) {
       status: "failed",
       tests: result === 1 ? [{ name: "a", passed: false, exitCode: 1, stdout: "", detail: "exit code: expected 0, got 1" }] : [],
       failedStep: result === 1 ? "validate" : "preflight",
-      error: { code: result === 1 ? "BUILD_FAILED" : "PREFLIGHT_FAILED", message: result === 1 ? "1 of 1 validation test failed" : "instance profile x does not exist", preflight: result === 2 },
+      error: { code: result === 1 ? "VALIDATION_FAILED" : "PREFLIGHT_FAILED", message: result === 1 ? "1 of 1 validation test failed" : "instance profile x does not exist", preflight: result === 2 },
       exitCode: result,
     };
   };
@@ -192,10 +211,11 @@ describe("validate --all's result", () => {
   });
 
   it("is one JSON document with every field of every row (null when empty) and every count", () => {
-    const json = validationSummaryJson(summary) as { rows: Record<string, unknown>[]; counts: Record<string, number> };
+    const json = validationSummaryJson(summary, 1) as { rows: Record<string, unknown>[]; counts: Record<string, number> };
     expect(json.counts).toEqual({ validated: 1, failed: 1, skipped: 1, cancelled: 0 });
     for (const row of json.rows) expect(Object.keys(row)).toEqual(["template", "architecture", "region", "amiId", "result", "tests", "validatedAt", "durationSeconds", "detail", "logDir"]);
     expect(json.rows[2]).toMatchObject({ tests: null, validatedAt: null, durationSeconds: null, logDir: null });
-    expect(json).toMatchObject({ durationSeconds: 71, interrupted: false });
+    // The exit code, as every document of a command that exits with one (build-all's, a validation's).
+    expect(json).toMatchObject({ durationSeconds: 71, interrupted: false, exitCode: 1 });
   });
 });

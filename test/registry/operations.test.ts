@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CwsError } from "../../src/errors.js";
 import { recordFromImage } from "../../src/registry/aws-images.js";
-import { markValidated, rollbackEntry, ssmParameterName } from "../../src/registry/operations.js";
+import { markValidated, rollbackEntry, ssmParameterName, takeTaggedValidation } from "../../src/registry/operations.js";
 import { resolveAmi } from "../../src/registry/resolve.js";
 import { scratchDir } from "../helpers/cli.js";
 import { record, registryWith } from "./fixtures.js";
@@ -131,6 +131,28 @@ describe("markValidated", () => {
     expect(markValidated(registry, "t", "us-east-1", "x86_64", "ami-000000ff", AT)).toBeUndefined();
     expect(markValidated(registry, "t", "eu-west-1", "x86_64", "ami-00000002", AT)).toBeUndefined();
     expect(markValidated(registry, "constructor", "us-east-1", "x86_64", "ami-00000002", AT)).toBeUndefined();
+    expect(registry).toEqual(before);
+  });
+});
+
+describe("takeTaggedValidation (update-registry catching up with cws:validated-at)", () => {
+  const AT = "2026-11-28T10:00:00Z";
+  const fresh = () =>
+    registryWith({
+      t: { "us-east-1": { x86_64: { ...record("ami-00000003", "2026-01-03T00:00:00Z", { validated_at: "2026-01-03T00:00:00Z" }), history: [record("ami-00000002", "2026-01-02T00:00:00Z", { validated: false })] } } },
+    });
+
+  it("takes a later validation from the tag, for the current AMI or one in history; never an earlier or the same one", () => {
+    const registry = fresh();
+    expect(takeTaggedValidation(registry, "t", "us-east-1", "x86_64", "ami-00000003", AT)).toBe("current");
+    expect(takeTaggedValidation(registry, "t", "us-east-1", "x86_64", "ami-00000002", AT)).toBe("history");
+    const entry = registry.templates.t!.amis["us-east-1"]!.x86_64!;
+    expect(entry).toMatchObject({ ami_id: "ami-00000003", validated_at: AT });
+    expect(entry.history![0]).toMatchObject({ validated: true, validated_at: AT });
+    const before = structuredClone(registry);
+    expect(takeTaggedValidation(registry, "t", "us-east-1", "x86_64", "ami-00000003", AT)).toBeUndefined();
+    expect(takeTaggedValidation(registry, "t", "us-east-1", "x86_64", "ami-00000003", "2026-11-01T00:00:00Z")).toBeUndefined();
+    expect(takeTaggedValidation(registry, "t", "us-east-1", "x86_64", "ami-000000ff", AT)).toBeUndefined();
     expect(registry).toEqual(before);
   });
 });

@@ -64,7 +64,7 @@ describe("own keys only (own-keys.ts)", () => {
 
     const resolved = await resolveAmi("constructor", "us-east-1", "x86_64", { registry: merged });
     expect(resolved.amiId).toBe("ami-00000001");
-    await expect(resolveAmi("toString", "us-east-1", "x86_64", { registry: merged, legacy: {} })).rejects.toThrow("the registry has no entry for toString.us-east-1.x86_64");
+    await expect(resolveAmi("toString", "us-east-1", "x86_64", { registry: merged, legacy: {} })).rejects.toThrow("no AMI for toString.us-east-1.x86_64: the registry has no entry for that template, region and architecture");
   });
 
   it("update-templates' diff sees no AMI under an inherited name", () => {

@@ -1,5 +1,5 @@
 import { isAwsError, type Ec2Port } from "../../aws/ports.js";
-import { BuildFailure, describeTags, remoteWorkDir, resourceName, resourceTags, type BuildContext, type PipelineStep } from "../context.js";
+import { BuildFailure, describeTags, remoteWorkDir, resourceName, resourceTags, type BuildContext, type KeptInstance, type PipelineStep } from "../context.js";
 import { waitFor, WAITS, type PollSettings } from "../poll.js";
 import type { Outcome } from "../runner.js";
 
@@ -75,22 +75,13 @@ export const launchInstance: PipelineStep = {
 export async function terminateBuildInstance(ctx: BuildContext, outcome: Outcome): Promise<void> {
   const instanceId = ctx.instance?.instanceId;
   if (!instanceId) return;
-  const region = ctx.request.region;
   if (outcome === "failed" && ctx.request.onError === "abort") {
+    const kept: KeptInstance = { instanceId, role: ctx.purpose === "validate" ? "fresh" : "build", state: ctx.instanceStopped ? "stopped" : "running" };
     ctx.instanceKept = true;
-    ctx.kept.push(`instance ${instanceId}`);
-    ctx.reporter.warn(
-      [
-        `--on-error abort: instance ${instanceId} is still running (and costing money) so you can look at it:`,
-        `  connect:  aws ssm start-session --target ${instanceId} --region ${region}`,
-        `  logs:     sudo ls ${remoteWorkDir(ctx)}/`,
-        `  remove:   aws ec2 terminate-instances --instance-ids ${instanceId} --region ${region}` +
-          // The group cannot go while the instance is still shutting down (DependencyViolation).
-          (ctx.securityGroupId
-            ? ` && aws ec2 wait instance-terminated --instance-ids ${instanceId} --region ${region} && aws ec2 delete-security-group --group-id ${ctx.securityGroupId} --region ${region}`
-            : ""),
-      ].join("\n"),
-    );
+    ctx.keptInstances = [...(ctx.keptInstances ?? []), kept];
+    ctx.kept.push(`instance ${instanceId} (${kept.role === "fresh" ? "the fresh instance" : "the build instance"}, ${kept.state})`);
+    // How to remove it is said once for every kept instance, by the security group's cleanup, which goes last.
+    ctx.reporter.warn(keptInstanceNotice(kept, ctx.request.region, remoteWorkDir(ctx)));
     return;
   }
   await ctx.ec2.terminateInstance(instanceId);
@@ -99,6 +90,27 @@ export async function terminateBuildInstance(ctx: BuildContext, outcome: Outcome
   ctx.instance = undefined;
   ctx.cleaned.push(`instance ${instanceId}`);
   ctx.reporter.cleanup(`Terminated ${instanceId}`);
+}
+
+/**
+ * What `--on-error abort` tells of a kept instance, as it is: a running one
+ * (costing money) to connect to; a stopped one (the build instance, stopped
+ * for imaging and generalized: its work directory is gone) to start first.
+ */
+export function keptInstanceNotice(kept: KeptInstance, region: string, workDir: string): string {
+  const which = kept.role === "fresh" ? "the fresh instance" : "the build instance";
+  const connect = `aws ssm start-session --target ${kept.instanceId} --region ${region}`;
+  if (kept.state === "stopped") {
+    return [
+      `--on-error abort: ${which} ${kept.instanceId} is kept, stopped (it was generalized for the image; its volume is billed until it is terminated):`,
+      `  to look at it, start it: aws ec2 start-instances --instance-ids ${kept.instanceId} --region ${region}, then ${connect}`,
+    ].join("\n");
+  }
+  return [
+    `--on-error abort: ${which} ${kept.instanceId} is kept, running (and costing money) so you can look at it:`,
+    `  connect:  ${connect}`,
+    `  logs:     sudo ls ${workDir}/`,
+  ].join("\n");
 }
 
 /**

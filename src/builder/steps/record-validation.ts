@@ -1,10 +1,19 @@
-import { CwsError } from "../../errors.js";
+import { CwsError, EXIT } from "../../errors.js";
 import { VALIDATED_AT_TAG } from "../../registry/aws-images.js";
 import type { RegistryLockOptions } from "../../registry/lock.js";
 import { markValidated } from "../../registry/operations.js";
 import { isoSeconds, updateRegistryFile } from "../../registry/store.js";
-import { BuildFailure, type PipelineStep } from "../context.js";
+import type { PipelineStep } from "../context.js";
 import { tagImageAndSnapshots } from "../image-lifecycle.js";
+
+/** Where `cws ami validate` records a verdict besides the image's tags. */
+export interface ValidationRecordOptions {
+  /** The registry to mark the image validated in; undefined: tag the image only. */
+  registryFile: string | undefined;
+  /** The registry file validate was pointed at when it does not exist (--ami before any build, a mistyped --registry): nothing is marked there, and the result says so. */
+  missingRegistry?: string | undefined;
+  registryLock?: RegistryLockOptions | undefined;
+}
 
 /**
  * After the image passed on a fresh instance (`cws ami validate`): tag it and
@@ -13,7 +22,7 @@ import { tagImageAndSnapshots } from "../image-lifecycle.js";
  * region and architecture, whether it is the current AMI or one in the
  * entry's history. Which AMI is current does not change.
  */
-export function recordValidation(registryFile: string | undefined, lock: RegistryLockOptions = {}): PipelineStep {
+export function recordValidation({ registryFile, missingRegistry, registryLock = {} }: ValidationRecordOptions): PipelineStep {
   return {
     id: "record-validation",
     title: "Recording the validation",
@@ -31,7 +40,11 @@ export function recordValidation(registryFile: string | undefined, lock: Registr
       await tagImageAndSnapshots(ctx.ec2, image, { "cws:validated": "true", [VALIDATED_AT_TAG]: at });
       ctx.validatedAt = at;
       const tagged = `${image.imageId} tagged ${VALIDATED_AT_TAG}=${at}`;
-      if (!registryFile) return `Validated: ${tagged}`;
+      if (!registryFile) {
+        if (missingRegistry === undefined) return `Validated: ${tagged}`;
+        ctx.registryRecord = "no-registry";
+        return `Validated: ${tagged}; ${missingRegistry} does not exist, so nothing was marked there`;
+      }
       let found: "current" | "history" | undefined;
       try {
         await updateRegistryFile(
@@ -40,11 +53,23 @@ export function recordValidation(registryFile: string | undefined, lock: Registr
           (registry) => {
             found = markValidated(registry, templateId, region, architecture, image.imageId, at);
           },
-          { ...lock, onWait: (message) => ctx.reporter.detail(message) },
+          { ...registryLock, onWait: (message) => ctx.reporter.detail(message) },
         );
       } catch (error) {
         if (!(error instanceof CwsError)) throw error;
-        throw new BuildFailure(`${image.imageId} passed and is ${tagged.slice(image.imageId.length + 1)}, but marking it validated in ${registryFile} failed: ${error.message}`, error.suggestion);
+        // The verdict is on the image already: say exactly that, and how the registry gets it once it can be written
+        // (update-registry takes validated_at from the tag). A registry cws cannot use is the user's to fix: exit 2.
+        ctx.registryRecord = "failed";
+        const record = `cws ami update-registry ${templateId} --region ${region} --architecture ${architecture} --registry ${registryFile}`;
+        throw new CwsError(
+          error.code,
+          `${image.imageId} passed on a fresh instance and is tagged cws:validated=true, ${VALIDATED_AT_TAG}=${at} (image and snapshots), but ${registryFile} was not marked: ${error.message}`,
+          {
+            value: error.value ?? registryFile,
+            suggestion: `${error.suggestion ? `${error.suggestion}; then` : "fix that, then"} record the verdict in the registry with ${record} (it takes validated_at from the image's ${VALIDATED_AT_TAG} tag)`,
+            exitCode: EXIT.usage,
+          },
+        );
       }
       ctx.registryRecord = found ?? "none";
       if (!found) return `Validated: ${tagged}; ${registryFile} has no record of it in ${where}, so nothing was marked there`;

@@ -12,12 +12,12 @@ import { BuildFailure, type BuildContext, type PipelineStep } from "../context.j
  * check, the image of the same content that already exists (a finishing step:
  * it runs either way).
  */
-export function recordInRegistry(registryFile: string, lock: RegistryLockOptions = {}): PipelineStep {
+export function recordInRegistry(registryFile: string, lock: RegistryLockOptions = {}, { verify = false }: { verify?: boolean } = {}): PipelineStep {
   return {
     id: "record",
     title: "Updating the registry",
     finishes: true,
-    describe: () => ({ run: `Record the AMI in ${registryFile} (the one built, or the one found up to date)` }),
+    describe: () => ({ run: `Record the AMI in ${registryFile} (the one built${verify ? ", if it passes on a fresh instance" : ""}, or the one found up to date)` }),
     async run(ctx) {
       if (ctx.upToDate) return recordUpToDate(ctx, registryFile, lock);
       if (ctx.imageState !== "available" || !ctx.imageId) {

@@ -31,7 +31,9 @@ export const securityGroup: PipelineStep = {
     const groupId = ctx.securityGroupId;
     if (!groupId) return;
     if (ctx.instanceKept) {
-      ctx.kept.push(`security group ${groupId} (used by the kept instance)`);
+      const instances = (ctx.keptInstances ?? []).map((kept) => kept.instanceId);
+      ctx.kept.push(`security group ${groupId} (used by the kept instance${instances.length === 1 ? "" : "s"})`);
+      ctx.reporter.warn(keptRemoval(instances, groupId, ctx.request.region));
       return;
     }
     await deleteSecurityGroupWhenFree(ctx.ec2, groupId, ctx.poll);
@@ -57,4 +59,19 @@ export async function deleteSecurityGroupWhenFree(ec2: Ec2Port, groupId: string,
       await sleep(delays.next(), signal);
     }
   }
+}
+
+/**
+ * How to remove what `--on-error abort` kept, in one sequence that works: every
+ * kept instance terminated and waited for, then their group deleted once (it
+ * cannot go while an instance still uses it: DependencyViolation).
+ */
+export function keptRemoval(instanceIds: readonly string[], groupId: string, region: string): string {
+  const ids = instanceIds.join(" ");
+  const them = instanceIds.length === 1 ? `instance ${ids}` : `instances ${instanceIds.join(", ")}`;
+  return [
+    `--on-error abort: to remove the kept ${them} and security group ${groupId} when done:`,
+    `  aws ec2 terminate-instances --instance-ids ${ids} --region ${region} && aws ec2 wait instance-terminated --instance-ids ${ids} --region ${region} && aws ec2 delete-security-group --group-id ${groupId} --region ${region}`,
+    `  (cws ami reap removes ${instanceIds.length === 1 ? "them" : "them all"} too, once older than its --older-than)`,
+  ].join("\n");
 }

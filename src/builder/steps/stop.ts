@@ -26,6 +26,7 @@ export const generalizeAndStop: PipelineStep = {
       },
       { plan: WAITS.instanceStopped, settings: ctx.poll, timeoutMs: 15 * 60_000, signal },
     );
+    ctx.instanceStopped = true;
     return "Instance generalized (cloud-init, SSH host keys, machine-id, SSM registration, histories) and stopped";
   },
 };

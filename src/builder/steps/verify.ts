@@ -45,12 +45,17 @@ export const verifyImage: PipelineStep = {
     const result = await runPipeline(freshInstanceSteps, fresh, signal, reportSteps(ctx.reporter)).finally(() => {
       ctx.verifying = undefined;
     });
-    // --on-error abort kept the fresh instance to look at: its security group (the build's) stays with it.
-    if (fresh.instanceKept) ctx.instanceKept = true;
+    // --on-error abort kept the fresh instance to look at: its security group (the build's) stays with it, and says how to
+    // remove both instances.
+    if (fresh.instanceKept) {
+      ctx.instanceKept = true;
+      ctx.keptInstances = [...(ctx.keptInstances ?? []), ...(fresh.keptInstances ?? [])];
+    }
     for (const { step, error } of result.cleanupErrors) ctx.reporter.warn(`cleanup of the fresh instance's ${step} failed: ${(error as Error).message}`);
     // Judged: the fresh instance was launched and the steps themselves found it wanting (tests, never running, never online),
-    // not an interrupt or an AWS error that says nothing about the image.
-    const judged = result.outcome === "succeeded" || (result.outcome === "failed" && fresh.launchedInstanceId !== undefined && result.error instanceof BuildFailure);
+    // not an interrupt or an AWS error that says nothing about the image. A verdict reached as a stop came is still one: the
+    // runner calls a failure interrupted when the signal is aborted by then, but an interrupt never throws a BuildFailure.
+    const judged = result.outcome === "succeeded" || (fresh.launchedInstanceId !== undefined && result.error instanceof BuildFailure);
     ctx.verification = {
       judged,
       passed: result.outcome === "succeeded",
@@ -60,11 +65,12 @@ export const verifyImage: PipelineStep = {
     };
     if (!judged) throw result.error;
     const on = `a fresh instance (${fresh.launchedInstanceId})`;
-    if (result.outcome === "failed") {
+    if (result.outcome !== "succeeded") {
       await tagImageAndSnapshots(ctx.ec2, image, { "cws:validated": "false" });
       // Kept, and said so here: the image step's cleanup must not call it validated.
       ctx.imageKept = true;
-      ctx.kept.push(`image ${imageId} (failed on a fresh instance; tagged cws:validated=false, not in the registry)`);
+      // With the command that removes it, wherever the kept image is named (build's summary, a build-all row).
+      ctx.kept.push(`image ${imageId} (failed on a fresh instance; tagged cws:validated=false, not in the registry; remove it with: ${imageRemovalCommand(imageId, image.snapshotIds, ctx.request.region)})`);
       const failure = result.error as BuildFailure;
       // The tests' own message names the image and the fresh instance; an instance that never came up is said here.
       throw new BuildFailure(
@@ -73,7 +79,6 @@ export const verifyImage: PipelineStep = {
           `${imageId} is kept to look at, tagged cws:validated=false and not recorded, so nothing launches it.`,
           "It passed on the build instance: what the tests need lived only there (a process the setup started and nothing starts at boot, a file in /tmp or /run, a first-boot step that fails).",
           ...(failure.logPath ? [`Details: ${failure.logPath}`] : failure.suggestion ? [failure.suggestion] : []),
-          `Remove it when done: aws ec2 deregister-image --image-id ${imageId} --region ${ctx.request.region}, then delete its snapshots ${image.snapshotIds.join(", ") || "(none)"}`,
         ].join("\n"),
         failure.logPath,
       );
@@ -95,3 +100,8 @@ export const verifyImage: PipelineStep = {
     ctx.imageId = undefined;
   },
 };
+
+/** The AWS CLI commands that remove an image and every one of its snapshots (the image first: a snapshot in use cannot go). */
+export function imageRemovalCommand(imageId: string, snapshotIds: readonly string[], region: string): string {
+  return [`aws ec2 deregister-image --image-id ${imageId} --region ${region}`, ...snapshotIds.map((id) => `aws ec2 delete-snapshot --snapshot-id ${id} --region ${region}`)].join(" && ");
+}
