@@ -208,6 +208,12 @@ export class PreflightFailure extends BuildFailure {
  * judged (steps/verify.ts removes it then, as an unfinished one); a
  * validation's run (`cws ami validate`) names its instance and group.
  */
+/** What a second Ctrl-C says while a build or a validation (`what`) cleans up: what of it is still alive, and the tag to find it by. */
+export function stillAliveNotice(ctx: (Parameters<typeof aliveResources>[0] & { buildId: string }) | undefined, region: string, what: "build" | "validation"): string {
+  const alive = ctx ? aliveResources(ctx) : [];
+  return alive.length ? `still cleaning up; alive in ${region}: ${alive.join(", ")} (all tagged cws:build-id=${ctx!.buildId})` : `still cleaning up; nothing of this ${what} is alive any more`;
+}
+
 export function aliveResources(ctx: Pick<BuildContext, "instance" | "securityGroupId" | "imageId" | "imageState" | "verifying" | "verification">): string[] {
   const unproven = ctx.imageState !== "available" || ctx.verifying !== undefined || ctx.verification?.judged === false;
   const alive = [

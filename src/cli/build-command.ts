@@ -4,7 +4,7 @@ import { Chalk } from "chalk";
 import type { AwsPorts } from "../aws/ports.js";
 import { readSharedConfig } from "../aws/shared-config.js";
 import type { PipelineOptions } from "../builder/build.js";
-import { aliveResources, type BuildContext, type BuildInput, type BuildRequest } from "../builder/context.js";
+import { stillAliveNotice, type BuildContext, type BuildInput, type BuildRequest } from "../builder/context.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, describeRegionSource, resolveAwsContext, type AwsContext, type AwsRegionContext } from "../config/aws-context.js";
 import type { OnErrorMode } from "../config/fields.js";
@@ -228,14 +228,7 @@ export async function runBuildCommand(templateId: string, options: BuildOptions,
   const unsubscribe = abortOnSignal(io, controller, {
     doing: "stopping the build and cleaning up",
     say: (line) => reporter.warn(line),
-    again: () => {
-      const alive = context ? aliveResources(context) : [];
-      reporter.warn(
-        alive.length
-          ? `still cleaning up; alive in ${build.region}: ${alive.join(", ")} (all tagged cws:build-id=${context?.buildId})`
-          : "still cleaning up; nothing of this build is alive any more",
-      );
-    },
+    again: () => reporter.warn(stillAliveNotice(context, build.region, "build")),
   });
 
   const { runBuild } = await import("../builder/build.js");

@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import type { AwsPorts, Ec2Port } from "../aws/ports.js";
 import { Chalk } from "chalk";
-import { aliveResources, type BuildContext, type BuildInput } from "../builder/context.js";
+import { stillAliveNotice, type BuildContext, type BuildInput } from "../builder/context.js";
 import { pollSettingsFromEnv } from "../builder/poll.js";
 import { awsClientProfile, resolveAwsContext } from "../config/aws-context.js";
 import { projectAwsConfig, resolveBuildSettings } from "../config/settings.js";
@@ -118,10 +118,7 @@ async function validateOne(templateId: string, options: ValidateOptions, globals
   const unsubscribe = abortOnSignal(io, controller, {
     doing: "stopping the validation and cleaning up",
     say: (line) => reporter.warn(line),
-    again: () => {
-      const alive = context ? aliveResources(context) : [];
-      reporter.warn(alive.length ? `still cleaning up; alive in ${build.region}: ${alive.join(", ")} (tagged cws:build-id=${context?.buildId})` : "still cleaning up; nothing of this validation is alive any more");
-    },
+    again: () => reporter.warn(stillAliveNotice(context, build.region, "validation")),
   });
   const { runValidation } = await import("../lifecycle/validate.js");
   let result;
