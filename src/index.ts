@@ -27,3 +27,19 @@ export { templateContentHash, templateImageHash, imageContentHash } from "./temp
 export { markValidated, rollbackEntry, ssmParameterName } from "./registry/operations.js";
 export { mergeRegistries } from "./registry/merge.js";
 export { registrySchema, type Registry, type AmiRecord, type AmiEntry } from "./registry/schema.js";
+export {
+  planBuilds,
+  parseChangedDocument,
+  parseTemplatesInput,
+  planSummaryMarkdown,
+  planLogLines,
+  buildAllCommand,
+  describeReason,
+  PLAN_EVENTS,
+  type BuildPlan,
+  type BuildMatrixEntry,
+  type ChangedDocument,
+  type PlanEvent,
+  type PlanReason,
+  type PlanRequest,
+} from "./pipeline/plan.js";
