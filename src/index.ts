@@ -33,6 +33,7 @@ export {
   parseTemplatesInput,
   planSummaryMarkdown,
   planLogLines,
+  planOutputs,
   buildAllCommand,
   describeReason,
   PLAN_EVENTS,

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 
 const repo = new URL("../../", import.meta.url);
 const cli = fileURLToPath(new URL("bin/cws.js", repo));
-const { planBuilds, parseChangedDocument, planSummaryMarkdown, planLogLines, PLAN_EVENTS, isCwsError } = await import(new URL("dist/index.js", repo).href);
+const { planBuilds, parseChangedDocument, planOutputs, planSummaryMarkdown, planLogLines, PLAN_EVENTS, isCwsError } = await import(new URL("dist/index.js", repo).href);
 
 /** `changed`'s "no previous revision": every template is new, and no history is needed. */
 const NO_REVISION = "0".repeat(40);
@@ -44,8 +44,7 @@ try {
   // Only a push compares with a revision; the other events need only the list of templates.
   const changes = parseChangedDocument(runChanged(beforeUsable ? before : NO_REVISION));
   const plan = planBuilds({ event, templatesInput: env.TEMPLATES_INPUT ?? "", force: env.FORCE_INPUT === "true", beforeUsable, changes });
-  const include = plan.matrix.include;
-  writeOutputs({ matrix: JSON.stringify(plan.matrix), any: String(include.length > 0), max_age: plan.maxAge ?? "", force: String(plan.force) });
+  writeOutputs(planOutputs(plan));
   writeSummary(planSummaryMarkdown(plan));
   for (const line of planLogLines(plan)) note(line);
 } catch (error) {

@@ -224,6 +224,15 @@ export function buildAllCommand(plan: BuildPlan, entry: BuildMatrixEntry): strin
   return `cws ami build-all ${entry.templates} --architecture ${entry.architecture}${buildAllFlags(plan.maxAge, plan.force)}`;
 }
 
+/**
+ * The plan step's outputs, as the workflow reads them: `matrix` (one line of JSON, for
+ * fromJSON), `any` (whether there is a build job), `max_age` and `force` (build-all's flags, or
+ * empty and false).
+ */
+export function planOutputs(plan: BuildPlan): { matrix: string; any: string; max_age: string; force: string } {
+  return { matrix: JSON.stringify(plan.matrix), any: String(plan.matrix.include.length > 0), max_age: plan.maxAge ?? "", force: String(plan.force) };
+}
+
 /** Why, in words. */
 export function describeReason(reason: PlanReason): string {
   switch (reason.kind) {
