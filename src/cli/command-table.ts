@@ -350,7 +350,7 @@ export const COMMAND_TABLE: GroupSpec = {
         "an edit to the amis: block only, comments, formatting or key order is no change; regions are part of it.",
         "Listed: edited, new and renamed templates, and every template built on one (base_ami.template), parents first.",
         "Deleted templates are named on stderr; nothing is built for them. An all-zero sha or a first commit: every template is new.",
-        "Output: the ids on stdout, one a line (cws ami build-all $(cws ami changed)); why each, on stderr; --json: the report.",
+        "Output: the ids on stdout, one a line, for build-all (none: nothing to build; build-all with no ids builds all); why each, on stderr.",
         "Exit codes: 0 done (also when nothing changed), 2 an invalid template, an unknown revision (a shallow clone?), not a git repository, or no git.",
       ].join("\n"),
       load: () => import("./changed-command.js"),
