@@ -27,6 +27,9 @@ export { templateContentHash, templateImageHash, imageContentHash } from "./temp
 export { markValidated, rollbackEntry, ssmParameterName } from "./registry/operations.js";
 export { mergeRegistries } from "./registry/merge.js";
 export { registrySchema, type Registry, type AmiRecord, type AmiEntry } from "./registry/schema.js";
+// The build pipeline (issue 12): which templates a change touches, compared by content hash at a git revision.
+export { changedTemplates, compareTemplates, type ChangedReport, type ChangedTemplate, type ChangedOptions, type ChangedResult, type ChangeReason } from "./pipeline/changed.js";
+export { createGitPort, type GitPort, type TreeEntry } from "./pipeline/git.js";
 export {
   planBuilds,
   parseChangedDocument,

@@ -36,7 +36,9 @@ export type ValueKind =
   /** How many to keep, 1 to 1,000 (cleanup's --keep-latest). */
   | "keepCount"
   /** An AWS profile of the shared config or credentials file (--profile): checked there too, before any AWS call. */
-  | "profile";
+  | "profile"
+  /** One git revision (changed --since): a sha, branch, tag or `HEAD~3`, never a range or an option; whether the repository has it, the command checks. */
+  | "revision";
 
 export interface OptionSpec {
   /** In commander's syntax: `--region <region>`, `--strict`, `--no-cache`. */

@@ -202,8 +202,9 @@ export const COMMAND_TABLE: GroupSpec = {
         "cws snapshots no image names (a cleanup cut short) are deleted too. The registry's history loses the deleted AMIs,",
         "and any that no longer exist. A missing registry stops it (exit 2) unless --without-registry (--dry-run warns).",
         "On a terminal it asks before acting; without one it acts only with --yes (else exit 2, nothing changed).",
-        "Exit codes: 0 done (or nothing to do), 1 a deletion failed, the registry could not be written after AWS changed, or the",
-        "answer was no (Ctrl-D too), 2 bad option, template, registry or AWS setup, 130 Ctrl-C (143 SIGTERM, 129 SIGHUP).",
+        "Exit codes: 0 done (or nothing to do), 1 a deletion failed, AWS could not be reached, the registry could not be written",
+        "after AWS changed, or the answer was no (Ctrl-D too), 2 bad option, template, registry or AWS setup, 130 Ctrl-C",
+        "(143 SIGTERM, 129 SIGHUP).",
       ].join("\n"),
       load: () => import("./cleanup-command.js"),
       run: ({ runCleanupCommand }, { options, globals, io }) => runCleanupCommand(options as Parameters<typeof runCleanupCommand>[0], globals, io),
@@ -332,6 +333,29 @@ export const COMMAND_TABLE: GroupSpec = {
       ].join("\n"),
       load: () => import("./update-templates-command.js"),
       run: ({ runUpdateTemplatesCommand }, { args: [ids], options, globals, io }) => runUpdateTemplatesCommand(ids as string[], { check: options.check === true }, globals, io),
+    }),
+    // The build pipeline (issue 12): what a push changed, for build-all.
+    command({
+      name: "changed",
+      description: "list the templates whose content changed since a git revision, with every template built on one, for build-all",
+      options: [
+        {
+          flags: "--since <rev>",
+          value: "revision",
+          description: "compare with this revision: a sha, branch, tag, HEAD~3, origin/main (default: HEAD^, HEAD's first parent: for a merge, what it brought in)",
+        },
+      ],
+      helpAfter: [
+        "Now is the templates directory as it is, uncommitted edits included: exactly what build-all would build.",
+        "Then is read from git at the revision (nothing is checked out). A template is changed when its content hash differs:",
+        "an edit to the amis: block only, comments, formatting or key order is no change; regions are part of it.",
+        "Listed: edited, new and renamed templates, and every template built on one (base_ami.template), parents first.",
+        "Deleted templates are named on stderr; nothing is built for them. An all-zero sha or a first commit: every template is new.",
+        "Output: the ids on stdout, one a line, for build-all (none: nothing to build; build-all with no ids builds all); why each, on stderr.",
+        "Exit codes: 0 done (also when nothing changed), 2 an invalid template, an unknown revision (a shallow clone?), not a git repository, or no git.",
+      ].join("\n"),
+      load: () => import("./changed-command.js"),
+      run: ({ runChangedCommand }, { options, globals, io }) => runChangedCommand(options as Parameters<typeof runChangedCommand>[0], globals, io),
     }),
   ],
 };

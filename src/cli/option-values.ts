@@ -98,6 +98,13 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
       ? undefined
       : { problem: "neither an AMI id nor an image version", suggestion: "give an AMI id such as ami-0abcd1234ef567890 or a version such as v1.2.0, as cws ami list shows them" };
   },
+  // The form only (git is asked by the command): git must never take the value for an option, and a range is two revisions.
+  revision: (value) => {
+    if (value.startsWith("-")) return { problem: "a revision cannot start with -", suggestion: "give a commit, branch or tag, e.g. HEAD~1, origin/main or v1.2.0" };
+    if (/\s/.test(value) || [...value].some((c) => c < " " || c === "\x7f")) return { problem: "not a git revision (it holds a space or a control character)", suggestion: "give a commit, branch or tag, e.g. HEAD~1, origin/main or v1.2.0" };
+    if (value.includes("..")) return { problem: "a range, not one revision", suggestion: `give the older end alone: --since ${value.split("..")[0] || "HEAD~1"} compares it with the templates now` };
+    return undefined;
+  },
 };
 
 function problemWith(given: GivenValue): ValueProblem | undefined {

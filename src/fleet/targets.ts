@@ -190,7 +190,7 @@ export function fleetTargets(selection: TargetSelection): FleetTargets {
 }
 
 /** A cycle, a missing parent, or a parent that does not build a child's architecture or region, among the templates involved: exit 2 naming them. */
-function refuseGraphProblems(graph: DependencyGraph, involved: ReadonlySet<string>): void {
+export function refuseGraphProblems(graph: DependencyGraph, involved: ReadonlySet<string>): void {
   const problems = graph.problems.filter((p) => involved.has(p.template));
   if (problems.length === 0) return;
   const cycle = problems.find((p) => p.kind === "cycle");

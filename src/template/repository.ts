@@ -30,7 +30,15 @@ const TEMPLATE_FILE_NAME = /^(.*)\.ya?ml$/i;
  * (editor and tool files: `.#r-research.yml`, `.hidden.yml`).
  */
 export async function listTemplateFiles(templatesDir: string): Promise<TemplateFile[]> {
-  const names = readDirectoryNames(templatesDir, TEMPLATES_DIR_ROLE);
+  return templateFilesOf(templatesDir, readDirectoryNames(templatesDir, TEMPLATES_DIR_ROLE));
+}
+
+/**
+ * The template files among a directory's entry names, by the rules of
+ * listTemplateFiles: for the directory on disk, and for the same directory
+ * at an earlier git revision (`cws ami changed`).
+ */
+export function templateFilesOf(templatesDir: string, names: readonly string[]): TemplateFile[] {
   const byId = new Map<string, string[]>();
   for (const name of names) {
     if (name.startsWith(".")) continue;

@@ -57,6 +57,10 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
     ["v1.2.3", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
   ],
   profile: [["my profile", "not a profile name"]],
+  revision: [
+    ["HEAD 1", "not a git revision (it holds a space or a control character)"],
+    ["main..HEAD", "a range, not one revision"],
+  ],
 };
 
 /** For each kind of value, two right values (a flag given twice is refused whatever its values). */
@@ -73,6 +77,7 @@ const GOOD_VALUES: Record<ValueKind, [string, string]> = {
   keepCount: ["1", "3"],
   amiId: ["ami-0123456789abcdef0", "ami-0123456789abcdef1"],
   profile: ["dev", "ops"],
+  revision: ["HEAD~1", "main"],
 };
 
 const takesValue = (option: OptionSpec) => /[<[]/.test(option.flags);

@@ -131,6 +131,17 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
       ["i-0abcd1234ef567890", "expected an AMI id: ami- and 8 or 17 lowercase hex digits, such as ami-0abcd1234ef567890"],
     ],
   },
+  // changed --since: the form only; whether git knows it, the command asks git.
+  revision: {
+    good: ["HEAD^", "HEAD~3", "origin/main", "v1.2.0", "0123456789abcdef0123456789abcdef01234567", "main@{1}", "HEAD^2"],
+    bad: [
+      ["-1", "a revision cannot start with -"],
+      ["HEAD 1", "not a git revision (it holds a space or a control character)"],
+      ["main\u0007", "not a git revision (it holds a space or a control character)"],
+      ["main..HEAD", "a range, not one revision"],
+      ["main...HEAD", "a range, not one revision"],
+    ],
+  },
 };
 
 describe("checkOptionValues", () => {

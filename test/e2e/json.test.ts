@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -116,6 +117,20 @@ const CASES: Record<string, Case> = {
     fail: ["--older-than", "1h"],
     failCode: "CONFIRMATION_REQUIRED",
   },
+  // A git repository of the project's templates, made in beforeAll: its first commit, so every template is new.
+  "ami changed": {
+    ok: [],
+    okShape: (d) =>
+      expect(d).toMatchObject({
+        since: { rev: "HEAD^", commit: null },
+        head: expect.stringMatching(/^[0-9a-f]{40}$/),
+        changed: expect.arrayContaining([{ id: "emu-basic", file: "templates/emu-basic.yml", reason: "new", architectures: ["x86_64", "arm64"], parent: null }]),
+        deleted: [],
+        templates: expect.arrayContaining([{ id: "emu-basic", architectures: ["x86_64", "arm64"], parent: null }]),
+      }),
+    fail: ["--since", "no-such-revision"],
+    failCode: "UNKNOWN_REVISION",
+  },
   config: {
     ok: [],
     okShape: (d) => expect(d).toMatchObject({ settings: { region: { value: "us-east-1", from: "AWS_REGION" } } }),
@@ -135,6 +150,10 @@ function document(result: CliResult, what: string): unknown {
 let harness: Harness;
 beforeAll(async () => {
   harness = await startHarness();
+  // cws ami changed compares with git: the project's templates as a first commit.
+  for (const args of [["init", "-q"], ["add", "templates"], ["-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "templates"]]) {
+    execFileSync("git", args, { cwd: harness.dir, stdio: "ignore" });
+  }
   // A CI job's registry artifact for registry merge: another template's AMI.
   writeFileSync(
     join(harness.dir, "artifact.json"),

@@ -1,0 +1,321 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { ChangedReport } from "../../src/pipeline/changed.js";
+import { FORBID_AWS_SDK, runCli, type CliResult } from "../helpers/cli.js";
+import { GitRepo } from "../helpers/git-repo.js";
+import { VALID_TEMPLATE } from "../helpers/templates.js";
+import { record, registryWith } from "../registry/fixtures.js";
+
+/**
+ * `cws ami changed` on real git histories made here: the built CLI, run in
+ * the repository as CI runs it, offline and without the AWS SDK. Each history
+ * is the smallest that shows one case: an edit, an amis-only edit, a rename,
+ * a delete, a dependency, a merge, a first commit.
+ */
+
+/** A template of its own (its script says `tag`), built from a base image or on `parent`. */
+function template(tag: string, parent?: string): string {
+  const own = VALID_TEMPLATE.replace("echo ready > /var/tmp/ready", `echo ${tag}\n  echo ready > /var/tmp/ready`);
+  return parent === undefined ? own : own.replace("source: ubuntu-22.04-lts", `template: ${parent}`);
+}
+
+/** base <- python <- ml, and r and other on their own. */
+const FLEET = {
+  "templates/base.yml": template("base"),
+  "templates/python.yml": template("python", "base"),
+  "templates/ml.yml": template("ml", "python"),
+  "templates/r.yml": template("r"),
+  "templates/other.yml": template("other"),
+};
+
+const repos: GitRepo[] = [];
+afterEach(() => {
+  for (const repo of repos.splice(0)) repo.cleanup();
+});
+
+function repoWith(files: Record<string, string> = FLEET): GitRepo {
+  const repo = new GitRepo(files);
+  repos.push(repo);
+  return repo;
+}
+
+function cws(repo: GitRepo | string, args: string[], env: Record<string, string> = {}): CliResult {
+  const cwd = typeof repo === "string" ? repo : repo.dir;
+  return runCli(["ami", "changed", ...args], { cwd, env: { NODE_OPTIONS: `--import=${FORBID_AWS_SDK}`, ...env } });
+}
+
+/** The ids on stdout, in order; the command must succeed. */
+function changed(repo: GitRepo | string, args: string[] = [], env: Record<string, string> = {}): string[] {
+  const result = cws(repo, args, env);
+  expect(result.status, result.stderr).toBe(0);
+  expect(result.stderr).not.toContain("AWS SDK loaded");
+  return result.stdout === "" ? [] : result.stdout.trimEnd().split("\n");
+}
+
+function report(repo: GitRepo, args: string[] = []): ChangedReport {
+  const result = cws(repo, ["--json", ...args]);
+  expect(result.status, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as ChangedReport;
+}
+
+/** Exit 2 with this error code, in words on stderr and as the --json document. */
+function refused(repo: GitRepo | string, args: string[], code: string, env: Record<string, string> = {}): { message: string; suggestion: string } {
+  const text = cws(repo, args, env);
+  expect(text.status, text.stderr).toBe(2);
+  expect(text.stdout).toBe("");
+  const json = cws(repo, ["--json", ...args], env);
+  expect(json.status).toBe(2);
+  const document = JSON.parse(json.stdout) as { error: { code: string; message: string; suggestion: string }; exitCode: number };
+  expect(document.error.code, text.stderr).toBe(code);
+  expect(text.stderr).toContain(`error: ${document.error.message}\n`);
+  return document.error;
+}
+
+const edit = (text: string) => text.replace("echo ready", "echo changed; echo ready");
+
+describe("cws ami changed (built CLI, real git histories)", () => {
+  it("lists an edited template and everything built on it, transitively, parents first, and nothing else", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.write({ "templates/base.yml": edit(FLEET["templates/base.yml"]) }).commit("edit base");
+    const result = cws(repo, []);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toBe("base\npython\nml\n");
+    const head1 = repo.git("rev-parse", "--short=7", "HEAD^");
+    expect(result.stderr).toBe(
+      `base: edited\npython: builds on base\nml: builds on python, which builds on base\n3 of 5 templates changed since ${head1} (HEAD^)\n`,
+    );
+
+    // A child's edit leaves its parent out.
+    repo.write({ "templates/python.yml": edit(FLEET["templates/python.yml"]) }).commit("edit python");
+    expect(changed(repo)).toEqual(["python", "ml"]);
+    const document = report(repo);
+    expect(document.changed).toEqual([
+      { id: "python", file: join("templates", "python.yml"), reason: "edited", architectures: ["x86_64", "arm64"], parent: "base" },
+      { id: "ml", file: join("templates", "ml.yml"), reason: "dependent", dependsOn: "python", architectures: ["x86_64", "arm64"], parent: "python" },
+    ]);
+  });
+
+  it("finds nothing changed after an amis-only edit (as update-templates writes it), or one of comments, formatting or key order", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    // The registry's AMIs written into python's amis: block by update-templates itself.
+    repo.write({ "registry/amis.json": JSON.stringify(registryWith({ python: { "us-east-1": { x86_64: record("ami-0123456789abcdef0", "2026-01-01T00:00:00Z") } } })) });
+    const update = runCli(["ami", "update-templates", "python"], { cwd: repo.dir });
+    expect(update.status, update.stderr).toBe(0);
+    expect(readFileSync(join(repo.dir, "templates/python.yml"), "utf8")).toContain("ami-0123456789abcdef0");
+    repo.commit("update-templates");
+    const result = cws(repo, []);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/^No template changed since [0-9a-f]{7} \(HEAD\^\) \(5 templates compared\)\n$/);
+
+    // A comment, another layout (flow list to block list, other quoting) and keys in another order.
+    const rewritten = `# Python for research\nregions:\n  - us-east-1\n  - 'us-west-2'\n${FLEET["templates/other.yml"].replace("regions: [us-east-1, us-west-2]\n", "")}`;
+    repo.write({ "templates/other.yml": rewritten }).commit("reformat");
+    expect(changed(repo)).toEqual([]);
+    expect(report(repo).changed).toEqual([]);
+  });
+
+  it("counts a change of regions as a change (build-all copies the image to a new region)", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.write({ "templates/r.yml": FLEET["templates/r.yml"].replace("regions: [us-east-1, us-west-2]", "regions: [us-east-1, us-west-2, eu-west-1]") }).commit("r in eu-west-1");
+    expect(changed(repo)).toEqual(["r"]);
+  });
+
+  it("reports a rename (git mv, same content) as renamed from the old id, which is not deleted; a rename with an edit as new and deleted", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.git("mv", "templates/r.yml", "templates/rstats.yml");
+    repo.commit("rename r");
+    const renamed = cws(repo, []);
+    expect(renamed.stdout).toBe("rstats\n");
+    expect(renamed.stderr).toContain("rstats: renamed from r\n");
+    const document = report(repo);
+    expect(document.changed).toEqual([expect.objectContaining({ id: "rstats", reason: "renamed", renamedFrom: "r", parent: null })]);
+    expect(document.deleted).toEqual([]);
+
+    repo.move("templates/rstats.yml", "templates/rlang.yml");
+    repo.write({ "templates/rlang.yml": edit(FLEET["templates/r.yml"]) }).commit("rename and edit");
+    const both = report(repo);
+    expect(both.changed).toEqual([expect.objectContaining({ id: "rlang", reason: "new" })]);
+    expect(both.deleted).toEqual([{ id: "rstats", file: join("templates", "rstats.yml") }]);
+  });
+
+  it("lists a deleted template apart, builds nothing for it, and refuses a template still built on it (exit 2, as build-all would)", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.remove("templates/other.yml").commit("delete other");
+    const result = cws(repo, []);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("other: deleted (nothing to build; its images stay in AWS and in the registry until cws ami cleanup removes them)\n");
+    expect(result.stderr).toMatch(/No template changed since [0-9a-f]{7} \(HEAD\^\) \(4 templates compared\); 1 deleted\n$/);
+    expect(report(repo)).toMatchObject({ changed: [], deleted: [{ id: "other", file: join("templates", "other.yml") }] });
+
+    // ml still names python: what build-all would refuse, changed refuses, whatever the revision.
+    repo.remove("templates/python.yml").commit("delete python");
+    const error = refused(repo, [], "TEMPLATE_PARENT_MISSING");
+    expect(error.message).toContain('ml: no template "python" to build on');
+  });
+
+  it("lists a new template, and an untracked one in the working tree too (what build-all would build)", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.write({ "templates/julia.yml": template("julia", "base") }).commit("julia");
+    expect(report(repo).changed).toEqual([expect.objectContaining({ id: "julia", reason: "new", parent: "base" })]);
+    // Not committed, not even added: it counts, as an uncommitted edit does.
+    repo.write({ "templates/zig.yml": template("zig"), "templates/r.yml": edit(FLEET["templates/r.yml"]) });
+    expect(changed(repo, ["--since", "HEAD"])).toEqual(["r", "zig"]);
+    expect(changed(repo)).toEqual(["julia", "r", "zig"]);
+  });
+
+  it("on a merge commit compares with the first parent by default (what the merge brought in), and with the second when asked", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.git("checkout", "-q", "-b", "feature");
+    repo.write({ "templates/python.yml": edit(FLEET["templates/python.yml"]) }).commit("feature: python");
+    repo.git("checkout", "-q", "main");
+    repo.write({ "templates/other.yml": edit(FLEET["templates/other.yml"]) }).commit("main: other");
+    repo.git("merge", "-q", "--no-ff", "-m", "merge feature", "feature");
+    expect(repo.git("rev-list", "--parents", "-n", "1", "HEAD").split(" ")).toHaveLength(3);
+    expect(changed(repo)).toEqual(["python", "ml"]);
+    expect(changed(repo, ["--since", "HEAD^"])).toEqual(["python", "ml"]);
+    expect(changed(repo, ["--since", "HEAD^2"])).toEqual(["other"]);
+    expect(report(repo, ["--since", "HEAD^2"]).since).toEqual({ rev: "HEAD^2", commit: repo.git("rev-parse", "HEAD^2") });
+  });
+
+  it("makes every template new on a first commit (no parent) and for an all-zero sha, saying why on stderr", () => {
+    const repo = repoWith();
+    const head = repo.commit("first");
+    const first = cws(repo, []);
+    expect(first.status, first.stderr).toBe(0);
+    const ids = first.stdout.trimEnd().split("\n");
+    expect([...ids].sort()).toEqual(["base", "ml", "other", "python", "r"]);
+    // Parents before children.
+    expect(ids.indexOf("base")).toBeLessThan(ids.indexOf("python"));
+    expect(ids.indexOf("python")).toBeLessThan(ids.indexOf("ml"));
+    expect(first.stderr).toContain(`HEAD (${head.slice(0, 7)}) is the first commit: there is no earlier revision, so every template is new\n`);
+    expect(first.stderr).toContain("5 of 5 templates new: no earlier revision to compare with\n");
+    expect(report(repo)).toMatchObject({ since: { rev: "HEAD^", commit: null }, head, templatesDir: "./templates", deleted: [] });
+
+    repo.write({ "templates/r.yml": edit(FLEET["templates/r.yml"]) }).commit("second");
+    const zeros = "0".repeat(40);
+    const result = cws(repo, ["--since", zeros]);
+    expect(result.stdout.trimEnd().split("\n").sort()).toEqual(["base", "ml", "other", "python", "r"]);
+    expect(result.stderr).toContain("an all-zero sha names no revision (a push that created its branch), so every template is new");
+    expect(report(repo, ["--since", zeros]).since).toEqual({ rev: zeros, commit: null });
+  });
+
+  it("takes a tag, HEAD~2 and a sha as --since, and refuses a revision it does not know (exit 2, naming it)", () => {
+    const repo = repoWith();
+    const first = repo.commit("fleet");
+    repo.git("tag", "v1");
+    repo.write({ "templates/r.yml": edit(FLEET["templates/r.yml"]) }).commit("r");
+    repo.write({ "templates/other.yml": edit(FLEET["templates/other.yml"]) }).commit("other");
+    expect(changed(repo)).toEqual(["other"]);
+    expect(changed(repo, ["--since", "v1"])).toEqual(["other", "r"]);
+    expect(changed(repo, ["--since", "HEAD~2"])).toEqual(["other", "r"]);
+    expect(changed(repo, ["--since", first])).toEqual(["other", "r"]);
+    expect(report(repo, ["--since", "v1"]).since).toEqual({ rev: "v1", commit: first });
+
+    const error = refused(repo, ["--since", "no-such-branch"], "UNKNOWN_REVISION");
+    expect(error.message).toBe('--since "no-such-branch": no such commit in this repository');
+    expect(error.suggestion).toContain("git fetch");
+    // A sha that is not here, and a value that is no revision at all.
+    refused(repo, ["--since", "1234567890abcdef1234567890abcdef12345678"], "UNKNOWN_REVISION");
+    expect(refused(repo, ["--since", "HEAD~1..HEAD"], "BAD_OPTION").message).toBe('--since "HEAD~1..HEAD": a range, not one revision');
+  });
+
+  it("says what is missing in a shallow clone or when an object is gone, rather than calling everything new", () => {
+    const origin = repoWith();
+    origin.commit("fleet");
+    origin.write({ "templates/r.yml": edit(FLEET["templates/r.yml"]) }).commit("r");
+    const clone = mkdtempSync(join(tmpdir(), "cws-shallow-"));
+    try {
+      origin.git("clone", "-q", "--depth", "1", `file://${origin.dir}`, clone);
+      const parent = origin.git("rev-parse", "HEAD^");
+      const error = refused(clone, [], "REVISION_NOT_FETCHED");
+      expect(error.message).toContain(`HEAD's parent ${parent.slice(0, 7)} is not in this clone`);
+      expect(error.suggestion).toContain("fetch-depth");
+      expect(refused(clone, ["--since", parent], "UNKNOWN_REVISION").message).toContain("(a shallow clone: earlier commits are not here)");
+    } finally {
+      rmSync(clone, { recursive: true, force: true });
+    }
+
+    // The commit and its tree are here, a template's blob is not (a broken or partial clone).
+    const blob = origin.git("rev-parse", "HEAD^:templates/r.yml");
+    const object = join(origin.dir, ".git", "objects", blob.slice(0, 2), blob.slice(2));
+    expect(existsSync(object)).toBe(true);
+    rmSync(object);
+    const error = refused(origin, [], "GIT_OBJECT_MISSING");
+    expect(error.message).toContain("templates/r.yml at");
+  });
+
+  it("counts a template that did not validate at the revision as edited", () => {
+    const repo = repoWith();
+    repo.write({ "templates/python.yml": FLEET["templates/python.yml"].replace("version:", "versoin:") }).commit("broken python");
+    repo.write({ "templates/python.yml": FLEET["templates/python.yml"] }).commit("fixed");
+    const result = cws(repo, []);
+    expect(result.stdout).toBe("python\nml\n");
+    expect(result.stderr).toContain("python: edited (it did not validate at");
+    expect(report(repo).changed[0]).toMatchObject({ id: "python", reason: "edited", invalidBefore: true });
+  });
+
+  it("refuses an invalid template now with its problems at file:line:col, as build-all does", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.write({ "templates/r.yml": FLEET["templates/r.yml"].replace("version:", "versoin:") });
+    const result = cws(repo, []);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/templates\/r\.yml:\d+:\d+/);
+    expect(refused(repo, [], "TEMPLATE_INVALID").message).toContain("template r is invalid");
+  });
+
+  it("reads .yaml files by the loader's rules: a .yml renamed .yaml is the same template; a .yaml edit is an edit", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.move("templates/r.yml", "templates/r.yaml").commit("r as .yaml");
+    expect(changed(repo)).toEqual([]);
+    repo.write({ "templates/r.yaml": edit(FLEET["templates/r.yml"]), "templates/.notes.yml": "not a template" }).commit("edit r.yaml");
+    expect(report(repo).changed).toEqual([expect.objectContaining({ id: "r", file: join("templates", "r.yaml"), reason: "edited" })]);
+  });
+
+  it("follows the templates directory wherever it is configured in the repository, and refuses one outside it", () => {
+    const files = Object.fromEntries(Object.entries(FLEET).map(([name, text]) => [name.replace("templates/", "infra/amis/"), text]));
+    const repo = repoWith({ ...files, "other/templates/x.yml": template("x") });
+    repo.commit("fleet");
+    repo.write({ "infra/amis/r.yml": edit(FLEET["templates/r.yml"]), "other/templates/x.yml": edit(template("x")) }).commit("r and x");
+    expect(changed(repo, ["--templates-dir", "infra/amis"])).toEqual(["r"]);
+    expect(changed(repo, [], { CWS_TEMPLATES_DIR: "infra/amis" })).toEqual(["r"]);
+    writeFileSync(join(repo.dir, "cws.config.json"), JSON.stringify({ templates_dir: "infra/amis" }));
+    expect(changed(repo)).toEqual(["r"]);
+    expect(report(repo).templatesDir).toBe("infra/amis");
+    expect(changed(repo, ["--templates-dir", "other/templates"])).toEqual(["x"]);
+
+    const outside = repoWith({ "templates/y.yml": template("y") });
+    const error = refused(repo, ["--templates-dir", join(outside.dir, "templates")], "TEMPLATES_DIR_OUTSIDE_REPOSITORY");
+    expect(error.message).toContain("is not in the git repository at");
+  });
+
+  it("exits 2 outside a git repository and without git", () => {
+    const plain = mkdtempSync(join(tmpdir(), "cws-no-git-"));
+    try {
+      // Templates, but no repository (GIT_CEILING_DIRECTORIES: git does not look above the scratch directory).
+      mkdirSync(join(plain, "templates"));
+      writeFileSync(join(plain, "templates", "r.yml"), FLEET["templates/r.yml"]);
+      const error = refused(plain, [], "NOT_A_GIT_REPOSITORY", { GIT_CEILING_DIRECTORIES: tmpdir() });
+      expect(error.suggestion).toContain("actions/checkout");
+    } finally {
+      rmSync(plain, { recursive: true, force: true });
+    }
+    const repo = repoWith();
+    repo.commit("fleet");
+    // No git on PATH (node itself is run by its full path).
+    const error = refused(repo, [], "GIT_NOT_FOUND", { PATH: join(repo.dir, "no-bin") });
+    expect(error.message).toContain("git is not installed");
+  });
+});
