@@ -61,9 +61,11 @@ function isUsableCommit(sha) {
   return spawnSync("git", ["cat-file", "-e", `${sha}^{commit}`], { stdio: "ignore" }).status === 0;
 }
 
+/** `changed`'s document; its explanation goes to the log when it compared with a commit, or when it failed. */
 function runChanged(since) {
-  const result = spawnSync(process.execPath, [cli, "ami", "changed", "--json", "--since", since], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const result = spawnSync(process.execPath, [cli, "ami", "changed", "--json", "--since", since], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   if (result.error) throw result.error;
+  if (since !== NO_REVISION || result.status !== 0) process.stderr.write(result.stderr);
   let document;
   try {
     document = JSON.parse(result.stdout);

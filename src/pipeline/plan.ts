@@ -3,6 +3,7 @@ import { CwsError } from "../errors.js";
 import { ARCHITECTURES } from "../template/architectures.js";
 import { dependencyGraph, type DependencyGraph, type GraphTemplate } from "../template/graph.js";
 import { didYouMean } from "../template/suggest.js";
+import type { ChangedReport } from "./changed.js";
 
 /**
  * The plan step of the AMI build workflow (.github/workflows/ami-build.yml):
@@ -38,6 +39,9 @@ export const changedDocumentSchema = z.object({
   templates: z.array(templateSummarySchema),
 });
 export type ChangedDocument = z.infer<typeof changedDocumentSchema>;
+
+// `cws ami changed --json` prints a ChangedReport: the compiler holds it to what the plan reads of it.
+const _reportIsReadable = (report: ChangedReport): ChangedDocument => report;
 
 /** The `changed` document, checked: a document of another shape is a bug between the two commands, said plainly. */
 export function parseChangedDocument(json: unknown): ChangedDocument {
