@@ -30,3 +30,20 @@ export { registrySchema, type Registry, type AmiRecord, type AmiEntry } from "./
 // The build pipeline (issue 12): which templates a change touches, compared by content hash at a git revision.
 export { changedTemplates, compareTemplates, type ChangedReport, type ChangedTemplate, type ChangedOptions, type ChangedResult, type ChangeReason } from "./pipeline/changed.js";
 export { createGitPort, type GitPort, type TreeEntry } from "./pipeline/git.js";
+export {
+  planBuilds,
+  parseChangedDocument,
+  parseTemplatesInput,
+  planSummaryMarkdown,
+  planLogLines,
+  planOutputs,
+  buildAllCommand,
+  describeReason,
+  PLAN_EVENTS,
+  type BuildPlan,
+  type BuildMatrixEntry,
+  type ChangedDocument,
+  type PlanEvent,
+  type PlanReason,
+  type PlanRequest,
+} from "./pipeline/plan.js";

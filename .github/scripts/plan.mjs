@@ -1,0 +1,101 @@
+// The plan step of .github/workflows/ami-build.yml: which `cws ami build-all` jobs this run needs.
+//
+// A thin shell around the library's planBuilds (src/pipeline/plan.ts, where the rules and their
+// tests are): it reads the event from the environment, asks `cws ami changed --json` what changed,
+// and writes the plan to the step's outputs and the job summary. The CLI and the library are the
+// ones of the checkout this script sits in (bin/cws.js, dist/index.js: `npm ci` builds dist/); the
+// templates are those of the current directory, the project.
+//
+// Environment: EVENT_NAME (push, schedule or workflow_dispatch), TEMPLATES_INPUT and FORCE_INPUT
+// (workflow_dispatch's inputs), BEFORE (the push's previous commit), GITHUB_OUTPUT and
+// GITHUB_STEP_SUMMARY (files the runner provides; without GITHUB_OUTPUT the outputs go to stdout).
+// Outputs: matrix (one-line JSON, { include: [{ name, templates, architecture }] }), any
+// (true/false), max_age (7d or empty), force (true/false). A user error (an unknown template id)
+// is an ::error:: annotation and exit 1.
+import { spawnSync } from "node:child_process";
+import { appendFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const repo = new URL("../../", import.meta.url);
+const cli = fileURLToPath(new URL("bin/cws.js", repo));
+const { planBuilds, parseChangedDocument, planOutputs, planSummaryMarkdown, planLogLines, PLAN_EVENTS, isCwsError } = await import(new URL("dist/index.js", repo).href);
+
+/** `changed`'s "no previous revision": every template is new, and no history is needed. */
+const NO_REVISION = "0".repeat(40);
+
+/** A failure of this script's own inputs, shaped like the CLI's errors (a message and what to do). */
+class PlanFailure extends Error {
+  constructor(message, suggestion) {
+    super(message);
+    this.suggestion = suggestion;
+  }
+}
+
+const env = process.env;
+const event = env.EVENT_NAME ?? "";
+
+try {
+  if (!PLAN_EVENTS.includes(event)) {
+    throw new PlanFailure(`EVENT_NAME "${event}": the plan knows ${PLAN_EVENTS.join(", ")}`, "run this step on those events only (the workflow's `on:`)");
+  }
+  const before = env.BEFORE?.trim() ?? "";
+  const beforeUsable = event === "push" && isUsableCommit(before);
+  if (event === "push" && !beforeUsable) note(`The push's previous commit ${before ? `${before} ` : ""}is not usable here (none, all zeros, or not in the clone): planning every template.`);
+  // Only a push compares with a revision; the other events need only the list of templates.
+  const changes = parseChangedDocument(runChanged(beforeUsable ? before : NO_REVISION));
+  const plan = planBuilds({ event, templatesInput: env.TEMPLATES_INPUT ?? "", force: env.FORCE_INPUT === "true", beforeUsable, changes });
+  writeOutputs(planOutputs(plan));
+  writeSummary(planSummaryMarkdown(plan));
+  for (const line of planLogLines(plan)) note(line);
+} catch (error) {
+  if (!(error instanceof PlanFailure) && !isCwsError(error)) throw error;
+  const suggestion = error.suggestion ? ` (${error.suggestion})` : "";
+  console.log(`::error title=AMI build plan::${escapeData(`${error.message}${suggestion}`)}`);
+  writeSummary(["### AMI build plan", "", `**Error:** ${error.message}${suggestion}`]);
+  process.exitCode = 1;
+}
+
+/** Set, not all zeros (a new branch's push), and a commit in this clone (a force-push's may not be). */
+function isUsableCommit(sha) {
+  if (sha === "" || /^0+$/.test(sha)) return false;
+  return spawnSync("git", ["cat-file", "-e", `${sha}^{commit}`], { stdio: "ignore" }).status === 0;
+}
+
+/** `changed`'s document; its explanation goes to the log when it compared with a commit, or when it failed. */
+function runChanged(since) {
+  const result = spawnSync(process.execPath, [cli, "ami", "changed", "--json", "--since", since], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (result.error) throw result.error;
+  if (since !== NO_REVISION || result.status !== 0) process.stderr.write(result.stderr);
+  let document;
+  try {
+    document = JSON.parse(result.stdout);
+  } catch {
+    throw new PlanFailure(`cws ami changed --json printed no JSON document (exit ${result.status})`, "its error is in the log above");
+  }
+  if (result.status !== 0) {
+    const error = document?.error;
+    throw new PlanFailure(`cws ami changed: ${error?.message ?? `exit ${result.status}`}`, error?.suggestion);
+  }
+  return document;
+}
+
+function writeOutputs(outputs) {
+  const text = Object.entries(outputs)
+    .map(([key, value]) => `${key}=${value}\n`)
+    .join("");
+  if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, text);
+  else process.stdout.write(text);
+}
+
+function writeSummary(lines) {
+  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `${lines.join("\n")}\n`);
+}
+
+function note(line) {
+  process.stderr.write(`${line}\n`);
+}
+
+/** A workflow command's message: %, CR and LF escaped, as the runner reads them. */
+function escapeData(text) {
+  return text.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
+}

@@ -1,0 +1,203 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { buildAllCommand, planBuilds, planOutputs, type BuildMatrixEntry, type ChangedDocument } from "../../src/pipeline/plan.js";
+import { ROOT, scratchDir } from "../helpers/cli.js";
+
+/**
+ * The workflow and the plan step cannot drift apart: the names the workflow passes are the names
+ * .github/scripts/plan.mjs reads, and the build step, run as the runner runs it, calls build-all
+ * with what the plan says. And the names the pipeline shares with its set-up (docs/ci.md) stay.
+ */
+
+interface Step {
+  id?: string;
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  env?: Record<string, string>;
+  with?: Record<string, unknown>;
+}
+interface Job {
+  needs?: string | string[];
+  if?: string;
+  outputs?: Record<string, string>;
+  permissions?: Record<string, string>;
+  strategy?: { matrix?: unknown };
+  "timeout-minutes"?: number;
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  concurrency: { group: string; "cancel-in-progress": boolean };
+  permissions: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+
+const workflow = parse(readFileSync(join(ROOT, ".github/workflows/ami-build.yml"), "utf8")) as Workflow;
+const planScript = readFileSync(join(ROOT, ".github/scripts/plan.mjs"), "utf8");
+
+function stepRunning(job: Job, text: string): Step {
+  const found = job.steps.filter((step) => step.run?.includes(text));
+  expect(found, `one step of the job runs ${text}`).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The value a `${{ context.name }}` expression has, given the contexts. */
+function evaluate(value: string, contexts: Record<string, Record<string, string>>): string {
+  const match = /^\$\{\{\s*([\w.]+)\.([\w-]+)\s*\}\}$/.exec(value);
+  if (!match) throw new Error(`not a plain context reference: ${value}`);
+  const context = contexts[match[1]!];
+  if (context === undefined || !(match[2]! in context)) throw new Error(`${value}: no such value in this test's contexts`);
+  return context[match[2]!]!;
+}
+
+const TEMPLATES: ChangedDocument["templates"] = [
+  { id: "python-research", architectures: ["x86_64", "arm64"], parent: null },
+  { id: "ml-research", architectures: ["x86_64", "arm64"], parent: "python-research" },
+  { id: "r-research", architectures: ["x86_64"], parent: null },
+];
+const CHANGES: ChangedDocument = { since: { rev: "x", commit: null }, head: "0".repeat(40), templatesDir: "templates", changed: [], deleted: [], templates: TEMPLATES };
+
+describe("the plan job and .github/scripts/plan.mjs", () => {
+  const plan = workflow.jobs.plan!;
+  const step = stepRunning(plan, ".github/scripts/plan.mjs");
+
+  it("passes exactly the variables the script reads", () => {
+    const read = new Set([...planScript.matchAll(/\benv\.([A-Z_]+)/g)].map((m) => m[1]!).filter((name) => !name.startsWith("GITHUB_")));
+    expect(Object.keys(step.env ?? {}).sort()).toEqual([...read].sort());
+    expect(step.env).toEqual({
+      EVENT_NAME: "${{ github.event_name }}",
+      TEMPLATES_INPUT: "${{ inputs.templates }}",
+      FORCE_INPUT: "${{ inputs.force }}",
+      BEFORE: "${{ github.event.before }}",
+    });
+  });
+
+  it("hands on every output the script writes, from that step", () => {
+    const outputs = Object.keys(planOutputs(planBuilds({ event: "schedule", beforeUsable: false, changes: CHANGES })));
+    expect(plan.outputs).toEqual(Object.fromEntries(outputs.map((key) => [key, `\${{ steps.${step.id}.outputs.${key} }}`])));
+  });
+
+  it("has the history the comparison needs and lints before planning", () => {
+    expect(plan.steps.find((s) => s.uses?.startsWith("actions/checkout@"))?.with).toMatchObject({ "fetch-depth": 0 });
+    const lint = plan.steps.findIndex((s) => s.run?.includes("ami lint --strict"));
+    expect(lint).toBeGreaterThan(-1);
+    expect(lint).toBeLessThan(plan.steps.indexOf(step));
+  });
+});
+
+describe("the build job", () => {
+  const build = workflow.jobs.build!;
+  const step = stepRunning(build, "build-all");
+
+  it("runs once per matrix entry of the plan, only when there is one", () => {
+    expect(build.needs).toBe("plan");
+    expect(build.if).toBe("needs.plan.outputs.any == 'true'");
+    expect(build.strategy?.matrix).toBe("${{ fromJSON(needs.plan.outputs.matrix) }}");
+  });
+
+  /** Run the step's script as the runner would (bash, `set -eo pipefail`), with a `node` that records its arguments. */
+  function runBuildStep(entry: BuildMatrixEntry, outputs: Record<string, string>): string[] {
+    const { dir, cleanup } = scratchDir({ "fake-bin/node": '#!/bin/sh\nfor arg in "$@"; do printf "%s\\n" "$arg"; done > "$ARGS_FILE"\n' });
+    try {
+      chmodSync(join(dir, "fake-bin/node"), 0o755);
+      const contexts = { matrix: { ...entry }, "needs.plan.outputs": outputs };
+      const env = Object.fromEntries(Object.entries(step.env ?? {}).map(([key, value]) => [key, evaluate(value, contexts)]));
+      const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
+        cwd: dir,
+        env: { ...env, PATH: `${join(dir, "fake-bin")}:${process.env.PATH}`, ARGS_FILE: join(dir, "args") },
+        encoding: "utf8",
+      });
+      expect(result.stderr).toBe("");
+      expect(result.status).toBe(0);
+      return readFileSync(join(dir, "args"), "utf8").trimEnd().split("\n");
+    } finally {
+      cleanup();
+    }
+  }
+
+  it.each([
+    ["the weekly run", { event: "schedule" as const }],
+    ["a dispatch with force", { event: "workflow_dispatch" as const, templatesInput: "python-research", force: true }],
+    ["a push", { event: "push" as const }],
+  ])("calls build-all with the entry's templates and architecture and the plan's flags: %s", (_, request) => {
+    const changes = { ...CHANGES, changed: request.event === "push" ? [{ ...TEMPLATES[0]!, file: "templates/python-research.yml", reason: "edited" as const }] : [] };
+    const plan = planBuilds({ beforeUsable: true, changes, ...request });
+    expect(plan.matrix.include.length).toBeGreaterThan(0);
+    for (const entry of plan.matrix.include) {
+      const args = runBuildStep(entry, planOutputs(plan));
+      expect(args).toEqual(["bin/cws.js", ...buildAllCommand(plan, entry).split(" ").slice(1), "--json"]);
+    }
+  });
+
+  it("keeps the logs and the result of every entry under the entry's name", () => {
+    const upload = build.steps.find((s) => s.uses?.startsWith("actions/upload-artifact@"))!;
+    expect(upload.if).toBe("always()");
+    expect(upload.with).toMatchObject({ name: "build-${{ matrix.name }}", "include-hidden-files": true });
+    expect(String(upload.with!.path).split("\n").filter(Boolean)).toEqual([".cws/logs/", ".cws/build-all.json"]);
+    expect(step.run).toContain("> .cws/build-all.json");
+  });
+});
+
+describe("what the pipeline shares with its set-up (docs/ci.md)", () => {
+  const awsJobs = Object.entries(workflow.jobs).filter(([, job]) => job.steps.some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@")));
+
+  it("assumes the role with OIDC for 6 hours in every job that calls AWS, and stops each job before its credentials expire", () => {
+    expect(awsJobs.map(([id]) => id).sort()).toEqual(["build", "maintain", "registry"]);
+    for (const [id, job] of awsJobs) {
+      expect(job.permissions?.["id-token"], id).toBe("write");
+      expect(job["timeout-minutes"], id).toBeLessThan(360);
+      const credentials = job.steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"))!;
+      expect(credentials.uses).toBe("aws-actions/configure-aws-credentials@v4");
+      expect(credentials.with, id).toEqual({
+        "role-to-assume": "${{ vars.CWS_AWS_ROLE_ARN }}",
+        "role-duration-seconds": 21600,
+        "aws-region": "${{ vars.CWS_AWS_REGION || 'us-east-1' }}",
+      });
+      const check = job.steps.findIndex((s) => s.env?.ROLE_ARN === "${{ vars.CWS_AWS_ROLE_ARN }}" && s.run?.includes("::error") && s.run.includes("docs/ci.md"));
+      expect(check, `${id} says clearly when CWS_AWS_ROLE_ARN is not set`).toBe(0);
+    }
+  });
+
+  it("reads only the shared repository variables and secrets", () => {
+    const text = readFileSync(join(ROOT, ".github/workflows/ami-build.yml"), "utf8");
+    expect([...new Set([...text.matchAll(/\b(vars|secrets)\.([A-Z_]+)/g)].map((m) => m[0]))].sort()).toEqual(["secrets.CWS_PR_TOKEN", "vars.CWS_AWS_REGION", "vars.CWS_AWS_ROLE_ARN"]);
+  });
+
+  it("runs one run at a time and never cancels a running one", () => {
+    expect(workflow.concurrency).toEqual({ group: "ami-build", "cancel-in-progress": false });
+    expect(workflow.permissions).toEqual({ contents: "read" });
+  });
+
+  it("is started by template pushes to main, the weekly schedule and a dispatch with templates and force", () => {
+    expect(workflow.on.push).toEqual({ branches: ["main"], paths: ["templates/**"] });
+    expect(workflow.on.schedule).toHaveLength(1);
+    expect(workflow.on.workflow_dispatch).toMatchObject({ inputs: { templates: { default: "all", type: "string" }, force: { default: false, type: "boolean" } } });
+  });
+
+  it("opens one registry pull request, also after failed builds, with the token that lets checks run on it", () => {
+    const registry = workflow.jobs.registry!;
+    expect(registry.needs).toEqual(["plan", "build"]);
+    expect(registry.if).toBe("${{ !cancelled() && needs.plan.outputs.any == 'true' }}");
+    expect(registry.permissions).toMatchObject({ contents: "write", "pull-requests": "write" });
+    const order = ["ami update-registry --all", "ami update-templates"].map((command) => registry.steps.indexOf(stepRunning(registry, command)));
+    const pr = registry.steps.findIndex((s) => s.uses === "peter-evans/create-pull-request@v7");
+    expect(order[0]).toBeLessThan(order[1]!);
+    expect(order[1]).toBeLessThan(pr);
+    expect(registry.steps[pr]!.with).toMatchObject({ branch: "cws/ami-registry-update", token: "${{ secrets.CWS_PR_TOKEN || github.token }}" });
+    expect(String(registry.steps[pr]!.with!["add-paths"]).split("\n").filter(Boolean)).toEqual(["registry/amis.json", "templates/*.yml"]);
+  });
+
+  it("reaps, then cleans up, on the weekly run only, also after failed builds", () => {
+    const maintain = workflow.jobs.maintain!;
+    expect(maintain.if).toBe("${{ !cancelled() && github.event_name == 'schedule' }}");
+    const reap = maintain.steps.indexOf(stepRunning(maintain, "ami reap --yes"));
+    const cleanup = maintain.steps.indexOf(stepRunning(maintain, "ami cleanup --keep-latest 3 --yes"));
+    expect(reap).toBeLessThan(cleanup);
+    expect(maintain.steps[cleanup]!.if).toBe("${{ !cancelled() }}");
+  });
+});
