@@ -47,3 +47,5 @@ export {
   type PlanReason,
   type PlanRequest,
 } from "./pipeline/plan.js";
+// The pipeline's fixes (issue 12, review): the force input, the weekly --max-age and GitHub's matrix limit.
+export { parseForceInput, WEEKLY_MAX_AGE, MAX_MATRIX_JOBS } from "./pipeline/plan.js";

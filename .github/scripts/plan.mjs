@@ -7,18 +7,23 @@
 // templates are those of the current directory, the project.
 //
 // Environment: EVENT_NAME (push, schedule or workflow_dispatch), TEMPLATES_INPUT and FORCE_INPUT
-// (workflow_dispatch's inputs), BEFORE (the push's previous commit), GITHUB_OUTPUT and
-// GITHUB_STEP_SUMMARY (files the runner provides; without GITHUB_OUTPUT the outputs go to stdout).
+// (workflow_dispatch's inputs; FORCE_INPUT true or 1, any case, or false, 0 or empty), BEFORE (the
+// push's previous commit), LAST_BUILT (the commit of the last successful push or weekly run of
+// the workflow, or empty), GITHUB_OUTPUT and GITHUB_STEP_SUMMARY (files the runner provides;
+// without GITHUB_OUTPUT the outputs go to stdout).
+// A push is compared with LAST_BUILT when it is a commit in the clone and an ancestor of HEAD
+// (what changed since then includes what changed since BEFORE, and the templates of a push whose
+// waiting run was replaced), else with BEFORE.
 // Outputs: matrix (one-line JSON, { include: [{ name, templates, architecture }] }), any
-// (true/false), max_age (7d or empty), force (true/false). A user error (an unknown template id)
-// is an ::error:: annotation and exit 1.
+// (true/false), max_age (6d or empty), force (true/false). A user error (an unknown template id,
+// a force that is not a boolean) is an ::error:: annotation and exit 1.
 import { spawnSync } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const repo = new URL("../../", import.meta.url);
 const cli = fileURLToPath(new URL("bin/cws.js", repo));
-const { planBuilds, parseChangedDocument, planOutputs, planSummaryMarkdown, planLogLines, PLAN_EVENTS, isCwsError } = await import(new URL("dist/index.js", repo).href);
+const { planBuilds, parseChangedDocument, parseForceInput, planOutputs, planSummaryMarkdown, planLogLines, PLAN_EVENTS, isCwsError } = await import(new URL("dist/index.js", repo).href);
 
 /** `changed`'s "no previous revision": every template is new, and no history is needed. */
 const NO_REVISION = "0".repeat(40);
@@ -38,12 +43,12 @@ try {
   if (!PLAN_EVENTS.includes(event)) {
     throw new PlanFailure(`EVENT_NAME "${event}": the plan knows ${PLAN_EVENTS.join(", ")}`, "run this step on those events only (the workflow's `on:`)");
   }
-  const before = env.BEFORE?.trim() ?? "";
-  const beforeUsable = event === "push" && isUsableCommit(before);
-  if (event === "push" && !beforeUsable) note(`The push's previous commit ${before ? `${before} ` : ""}is not usable here (none, all zeros, or not in the clone): planning every template.`);
+  const force = parseForceInput(env.FORCE_INPUT);
+  const since = event === "push" ? pushComparison(env.LAST_BUILT?.trim() ?? "", env.BEFORE?.trim() ?? "") : undefined;
+  if (since !== undefined) note(since.why);
   // Only a push compares with a revision; the other events need only the list of templates.
-  const changes = parseChangedDocument(runChanged(beforeUsable ? before : NO_REVISION));
-  const plan = planBuilds({ event, templatesInput: env.TEMPLATES_INPUT ?? "", force: env.FORCE_INPUT === "true", beforeUsable, changes });
+  const changes = parseChangedDocument(runChanged(since?.commit ?? NO_REVISION));
+  const plan = planBuilds({ event, templatesInput: env.TEMPLATES_INPUT ?? "", force, beforeUsable: since?.commit !== undefined, comparison: since?.why, changes });
   writeOutputs(planOutputs(plan));
   writeSummary(planSummaryMarkdown(plan));
   for (const line of planLogLines(plan)) note(line);
@@ -53,6 +58,28 @@ try {
   console.log(`::error title=AMI build plan::${escapeData(`${error.message}${suggestion}`)}`);
   writeSummary(["### AMI build plan", "", `**Error:** ${error.message}${suggestion}`]);
   process.exitCode = 1;
+}
+
+/**
+ * The commit a push is compared with, and why, in words. The last run that built everything when
+ * its commit is in the clone and an ancestor of HEAD: a newer run replaces a waiting one, so the
+ * push's own previous commit would leave the replaced push's templates out. Else the push's
+ * previous commit; else none (every template is planned).
+ */
+function pushComparison(lastBuilt, before) {
+  const fallback = (reason) => {
+    if (isUsableCommit(before)) return { commit: before, why: `Compared with the push's previous commit ${before}: ${reason}.` };
+    return { commit: undefined, why: `${reason[0].toUpperCase()}${reason.slice(1)}, and the push's previous commit ${before ? `${before} ` : ""}is not usable here (none, all zeros, or not in the clone): planning every template.` };
+  };
+  if (lastBuilt === "") return fallback("no earlier successful push or weekly run of this workflow is known (LAST_BUILT is empty)");
+  if (!isUsableCommit(lastBuilt)) return fallback(`the last successful run's commit ${lastBuilt} is not in the clone`);
+  if (!isAncestorOfHead(lastBuilt)) return fallback(`the last successful run's commit ${lastBuilt} is not an ancestor of this one (history was rewritten)`);
+  const alsoBefore = lastBuilt === before ? "" : ` (earlier than the push's previous commit ${before || "(none)"}: the templates of pushes since then whose runs were replaced or failed are built too)`;
+  return { commit: lastBuilt, why: `Compared with ${lastBuilt}, the commit of the last successful push or weekly run of this workflow${alsoBefore}.` };
+}
+
+function isAncestorOfHead(sha) {
+  return spawnSync("git", ["merge-base", "--is-ancestor", sha, "HEAD"], { stdio: "ignore" }).status === 0;
 }
 
 /** Set, not all zeros (a new branch's push), and a commit in this clone (a force-push's may not be). */

@@ -61,10 +61,13 @@ export interface PlanRequest {
   /** workflow_dispatch's `force` input: build even what is up to date. */
   force?: boolean;
   /**
-   * Whether the push's `before` commit can be compared with (it is set, not all zeros, and in the
-   * clone). When it cannot (a new branch, a force-push) every template is planned.
+   * Whether a push has a commit to compare with (the last run that built everything, or the push's
+   * `before`: set, not all zeros, and in the clone). When it has none (a new branch, a force-push)
+   * every template is planned.
    */
   beforeUsable: boolean;
+  /** For a push: which commit it was compared with and why, in one sentence for the log and the summary. */
+  comparison?: string;
   changes: ChangedDocument;
 }
 
@@ -86,7 +89,7 @@ export type PlanReason =
 
 export interface BuildPlan {
   matrix: { include: BuildMatrixEntry[] };
-  /** build-all's `--max-age`: "7d" on the weekly run, so unchanged images are rebuilt on fresh base images. */
+  /** build-all's `--max-age`: WEEKLY_MAX_AGE on the weekly run, so unchanged images are rebuilt on fresh base images. */
   maxAge: string | null;
   force: boolean;
   /** The templates planned, parents before children, each with why. */
@@ -95,6 +98,30 @@ export interface BuildPlan {
   deleted: string[];
   /** One sentence on what the run builds, for the log and the summary. */
   headline: string;
+  /** For a push: which commit it was compared with and why. */
+  comparison: string | undefined;
+}
+
+/**
+ * The weekly run's `--max-age`. Not 7d: the run starts at the same time each week, so the images
+ * the previous weekly run built are a little younger than 7 days (its start plus its build time)
+ * and 7d would skip them. An image is at most a week plus a build old.
+ */
+export const WEEKLY_MAX_AGE = "6d";
+
+/** GitHub's limit: a matrix may generate at most 256 jobs per workflow run. */
+export const MAX_MATRIX_JOBS = 256;
+
+/**
+ * workflow_dispatch's `force` input as the plan step's environment has it: GitHub passes a boolean
+ * input as `true` or `false`; by hand, `TRUE`, `1` and `0` read the same. Anything else is refused
+ * (a typo must not quietly build without --force).
+ */
+export function parseForceInput(input: string | undefined): boolean {
+  const value = (input ?? "").trim().toLowerCase();
+  if (value === "true" || value === "1") return true;
+  if (value === "" || value === "false" || value === "0") return false;
+  throw new CwsError("FORCE_INPUT_INVALID", `force "${input}" is not a boolean`, { value: input, suggestion: "give true or false (1 or 0), or leave it empty for false" });
 }
 
 /** The ids a workflow_dispatch input names, in order, once each; undefined means every template. */
@@ -116,7 +143,7 @@ export function planBuilds(request: PlanRequest): BuildPlan {
   const architectures = new Map(catalogue.map((t) => [t.id, t.architectures]));
   const include = matrixEntries(selected, graph, architectures);
   const force = request.event === "workflow_dispatch" && request.force === true;
-  const maxAge = request.event === "schedule" ? "7d" : null;
+  const maxAge = request.event === "schedule" ? WEEKLY_MAX_AGE : null;
   return {
     matrix: { include },
     maxAge,
@@ -124,6 +151,7 @@ export function planBuilds(request: PlanRequest): BuildPlan {
     templates: selected.map((id) => ({ id, reason: selection.get(id)! })),
     deleted: request.event === "push" && request.beforeUsable ? changes.deleted.map((d) => d.id) : [],
     headline: headline(request.event, selected.map((id) => selection.get(id)!), include.length, buildAllFlags(maxAge, force)),
+    comparison: request.event === "push" ? request.comparison : undefined,
   };
 }
 
@@ -193,12 +221,41 @@ function matrixEntries(selected: string[], graph: DependencyGraph, architectures
   }
   const known: readonly string[] = ARCHITECTURES;
   const rank = (arch: string) => (known.includes(arch) ? known.indexOf(arch) : known.length);
-  return [...groups.values()].flatMap((members) => {
+  const jobs = [...groups.values()].flatMap((members) => {
     const archs = [...new Set(members.flatMap((id) => architectures.get(id) ?? []))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-    return archs.map((architecture) => {
-      const templates = members.filter((id) => architectures.get(id)?.includes(architecture));
-      return { name: `${groupLabel(templates)}-${architecture}`, templates: templates.join(" "), architecture };
-    });
+    return archs.map((architecture) => ({ templates: members.filter((id) => architectures.get(id)?.includes(architecture)), architecture }));
+  });
+  return packJobs(jobs, MAX_MATRIX_JOBS).map(({ templates, architecture }) => ({ name: `${groupLabel(templates)}-${architecture}`, templates: templates.join(" "), architecture }));
+}
+
+interface Job {
+  templates: string[];
+  architecture: string;
+}
+
+/**
+ * At most `limit` jobs: past it (GitHub fails the whole run), the groups of each architecture are
+ * packed into fewer jobs, each architecture getting a share of the limit in proportion to its
+ * groups, and consecutive groups filling its jobs as evenly as possible. build-all takes any
+ * number of independent templates and builds them with its own --concurrency, so a packed job
+ * builds the same images, only within one job. Deterministic: the same plan packs the same way.
+ */
+function packJobs(jobs: Job[], limit: number): Job[] {
+  if (jobs.length <= limit) return jobs;
+  const byArchitecture = new Map<string, Job[]>();
+  for (const job of jobs) byArchitecture.set(job.architecture, [...(byArchitecture.get(job.architecture) ?? []), job]);
+  return [...byArchitecture].flatMap(([architecture, groups]) => {
+    const bins = Math.max(1, Math.floor((limit * groups.length) / jobs.length));
+    const base = Math.floor(groups.length / bins);
+    const larger = groups.length % bins;
+    const packed: Job[] = [];
+    let next = 0;
+    for (let bin = 0; bin < bins; bin++) {
+      const size = base + (bin < larger ? 1 : 0);
+      packed.push({ templates: groups.slice(next, next + size).flatMap((group) => group.templates), architecture });
+      next += size;
+    }
+    return packed;
   });
 }
 
@@ -258,6 +315,7 @@ export function describeReason(reason: PlanReason): string {
 /** The plan as Markdown for the job summary ($GITHUB_STEP_SUMMARY). */
 export function planSummaryMarkdown(plan: BuildPlan): string[] {
   const lines = ["### AMI build plan", "", plan.headline];
+  if (plan.comparison !== undefined) lines.push("", plan.comparison);
   if (plan.matrix.include.length > 0) {
     lines.push("", "| Job | Architecture | build-all | Why |", "| --- | --- | --- | --- |");
     for (const entry of plan.matrix.include) {
@@ -275,6 +333,7 @@ export function planSummaryMarkdown(plan: BuildPlan): string[] {
 /** The plan as plain lines for the log (stderr). */
 export function planLogLines(plan: BuildPlan): string[] {
   const lines = [plan.headline];
+  if (plan.comparison !== undefined) lines.push(`  ${plan.comparison}`);
   for (const entry of plan.matrix.include) lines.push(`  ${entry.name}: ${buildAllCommand(plan, entry)}`);
   for (const t of plan.templates) lines.push(`  ${t.id}: ${describeReason(t.reason)}`);
   if (plan.deleted.length > 0) lines.push(`  deleted, not built: ${plan.deleted.join(", ")}`);

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { WEEKLY_MAX_AGE } from "../../src/pipeline/plan.js";
 import { ROOT } from "../helpers/cli.js";
 import {
   checkCiRoleTemplate,
@@ -180,6 +181,16 @@ describe("docs/ci.md", () => {
     const documented = new Set([...table.matchAll(/^\|[^|]*\|\s*`((?:vars|secrets)\.[A-Z0-9_]+)`/gm)].map((m) => m[1]!));
     expect(documented.size).toBeGreaterThan(0);
     expect([...workflowSettings()].sort()).toEqual([...documented].sort());
+  });
+
+  it("says what the workflow runs: each reap and cleanup command as written, the weekly --max-age, jobs by family and architecture", () => {
+    const workflow = read(".github/workflows/ami-build.yml");
+    const commands = [...workflow.matchAll(/node bin\/cws\.js (ami (?:reap|cleanup)[^|>\n]*?)\s*(?:[|>]|$)/gm)].map((m) => `cws ${m[1]!.trim()}`);
+    expect(commands).toContain("cws ami reap --yes --older-than 6h");
+    for (const command of new Set(commands)) expect(GUIDE.replace(/\s+/g, " "), command).toContain(`\`${command}\``);
+    expect(GUIDE.replace(/\s+/g, " ")).toContain(`--max-age ${WEEKLY_MAX_AGE}`);
+    expect(GUIDE).toMatch(/one job per family and architecture/);
+    expect(GUIDE).not.toMatch(/jobs split by architecture|fewer templates per (run|job)|or per job/);
   });
 
   it("names only files that exist", () => {

@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { chmodSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
@@ -18,6 +18,7 @@ interface Step {
   uses?: string;
   run?: string;
   if?: string;
+  "timeout-minutes"?: number;
   env?: Record<string, string>;
   with?: Record<string, unknown>;
 }
@@ -74,7 +75,49 @@ describe("the plan job and .github/scripts/plan.mjs", () => {
       TEMPLATES_INPUT: "${{ inputs.templates }}",
       FORCE_INPUT: "${{ inputs.force }}",
       BEFORE: "${{ github.event.before }}",
+      LAST_BUILT: "${{ steps.last-built.outputs.sha }}",
     });
+  });
+
+  it("asks GitHub, before planning a push, for the commit of the newest successful push or weekly run", () => {
+    const lastBuilt = plan.steps.find((s) => s.id === "last-built")!;
+    expect(plan.steps.indexOf(lastBuilt)).toBeLessThan(plan.steps.indexOf(step));
+    expect(lastBuilt.if).toBe("github.event_name == 'push'");
+    expect(lastBuilt.env).toEqual({ GH_TOKEN: "${{ github.token }}" });
+    expect(lastBuilt.run).toContain("gh api");
+    expect(lastBuilt.run).toContain("repos/$GITHUB_REPOSITORY/actions/workflows/ami-build.yml/runs?branch=main&status=success");
+    expect(plan.permissions).toEqual({ contents: "read", actions: "read" });
+  });
+
+  /** The last-built step's script run with bash, with a `gh` that prints `ghOutput` through real jq (as gh --jq would), or fails. */
+  function runLastBuilt(ghOutput: string | null): { output: string; stdout: string } {
+    const lastBuilt = plan.steps.find((s) => s.id === "last-built")!;
+    const gh = ghOutput === null ? "#!/bin/sh\necho 'HTTP 403' >&2\nexit 1\n" : `#!/bin/sh\nfor last; do :; done\njq -r "$last" "$RUNS_FILE"\n`;
+    const { dir, cleanup } = scratchDir({ "fake-bin/gh": gh, "runs.json": ghOutput ?? "{}", output: "" });
+    try {
+      chmodSync(join(dir, "fake-bin/gh"), 0o755);
+      const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", lastBuilt.run!], {
+        cwd: dir,
+        env: { PATH: `${join(dir, "fake-bin")}:${process.env.PATH}`, RUNS_FILE: join(dir, "runs.json"), GITHUB_OUTPUT: join(dir, "output"), GITHUB_REPOSITORY: "o/r", GH_TOKEN: "x" },
+        encoding: "utf8",
+      });
+      expect(result.status).toBe(0);
+      return { output: readFileSync(join(dir, "output"), "utf8"), stdout: result.stdout };
+    } finally {
+      cleanup();
+    }
+  }
+
+  it("takes the newest successful run started by a push or the schedule, not a dispatch (which may build only some templates)", () => {
+    const runs = { workflow_runs: [{ event: "workflow_dispatch", head_sha: "d".repeat(40) }, { event: "schedule", head_sha: "s".repeat(40) }, { event: "push", head_sha: "p".repeat(40) }] };
+    expect(runLastBuilt(JSON.stringify(runs)).output).toBe(`sha=${"s".repeat(40)}\n`);
+    expect(runLastBuilt(JSON.stringify({ workflow_runs: [{ event: "workflow_dispatch", head_sha: "d".repeat(40) }] })).output).toBe("sha=\n");
+  });
+
+  it("passes an empty commit with a warning when the API fails, so the plan compares with the push's previous commit", () => {
+    const run = runLastBuilt(null);
+    expect(run.output).toBe("sha=\n");
+    expect(run.stdout).toMatch(/^::warning title=AMI build plan::could not read/m);
   });
 
   it("hands on every output the script writes, from that step", () => {
@@ -83,7 +126,7 @@ describe("the plan job and .github/scripts/plan.mjs", () => {
   });
 
   it("has the history the comparison needs and lints before planning", () => {
-    expect(plan.steps.find((s) => s.uses?.startsWith("actions/checkout@"))?.with).toMatchObject({ "fetch-depth": 0 });
+    expect(plan.steps.find((s) => s.uses?.startsWith("actions/checkout@"))?.with).toMatchObject({ "fetch-depth": 0, "persist-credentials": false });
     const lint = plan.steps.findIndex((s) => s.run?.includes("ami lint --strict"));
     expect(lint).toBeGreaterThan(-1);
     expect(lint).toBeLessThan(plan.steps.indexOf(step));
@@ -143,6 +186,70 @@ describe("the build job", () => {
   });
 });
 
+describe("a cancelled, timed-out or failed build is cleaned up", () => {
+  const build = workflow.jobs.build!;
+  const step = stepRunning(build, "build-all");
+  const reap = build.steps[build.steps.indexOf(step) + 1]!;
+
+  it("execs cws, so that it is the step's process and gets the runner's signals", () => {
+    expect(step.run).toMatch(/^exec node bin\/cws\.js ami build-all .* > \.cws\/build-all\.json$/m);
+  });
+
+  it("reaps right after the build step, after a cancel or a failure, with the flags that keep other jobs' builds", () => {
+    expect(reap.if).toBe("${{ cancelled() || failure() }}");
+    expect(reap.run).toContain("node bin/cws.js ami reap --yes --older-than 6h");
+    expect(reap.run).toContain("$GITHUB_STEP_SUMMARY");
+  });
+
+  it("stops a long build by its step's timeout, leaving time for the reap within the job and the 6-hour credentials", () => {
+    expect(step["timeout-minutes"]).toBe(300);
+    expect(reap["timeout-minutes"]).toBeGreaterThan(0);
+    expect(build["timeout-minutes"]).toBeGreaterThan(step["timeout-minutes"]! + reap["timeout-minutes"]!);
+    expect(build["timeout-minutes"]).toBeLessThan(360);
+  });
+
+  it("passes the runner's SIGINT on to cws: the step's bash is replaced by node", async () => {
+    const standIn = ['#!/bin/sh', 'trap \'echo INT > "$SIGNAL_FILE"; exit 130\' INT', 'echo ready > "$READY_FILE"', "while :; do sleep 0.05; done", ""].join("\n");
+    const { dir, cleanup } = scratchDir({ "fake-bin/node": standIn });
+    try {
+      chmodSync(join(dir, "fake-bin/node"), 0o755);
+      const contexts = { matrix: { templates: "a b", architecture: "x86_64" }, "needs.plan.outputs": { max_age: "", force: "false" } };
+      const env = Object.fromEntries(Object.entries(step.env ?? {}).map(([key, value]) => [key, evaluate(value, contexts)]));
+      // Its own process group, so that whatever is left (without exec, the stand-in) can be ended.
+      const bash = spawn("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
+        cwd: dir,
+        env: { ...env, PATH: `${join(dir, "fake-bin")}:${process.env.PATH}`, SIGNAL_FILE: join(dir, "signal"), READY_FILE: join(dir, "ready") },
+        detached: true,
+        stdio: "ignore",
+      });
+      const exited = new Promise<number | null>((resolve) => bash.on("exit", (code) => resolve(code)));
+      try {
+        await until(() => existsSync(join(dir, "ready")));
+        bash.kill("SIGINT");
+        await Promise.race([exited, until(() => existsSync(join(dir, "signal")))]);
+        expect(existsSync(join(dir, "signal")), "the stand-in node got SIGINT").toBe(true);
+        expect(await exited).toBe(130);
+      } finally {
+        try {
+          process.kill(-bash.pid!, "SIGKILL");
+        } catch {
+          // the group is gone already
+        }
+      }
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+/** Resolves once `condition` holds; gives up after 20 s (a guard against hanging, not a timing assertion). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 20) {
+    if (waited > 20_000) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe("what the pipeline shares with its set-up (docs/ci.md)", () => {
   const awsJobs = Object.entries(workflow.jobs).filter(([, job]) => job.steps.some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@")));
 
@@ -160,6 +267,21 @@ describe("what the pipeline shares with its set-up (docs/ci.md)", () => {
       });
       const check = job.steps.findIndex((s) => s.env?.ROLE_ARN === "${{ vars.CWS_AWS_ROLE_ARN }}" && s.run?.includes("::error") && s.run.includes("docs/ci.md"));
       expect(check, `${id} says clearly when CWS_AWS_ROLE_ARN is not set`).toBe(0);
+    }
+  });
+
+  it("runs no dependency's install script where OIDC tokens can be minted, and leaves no git token behind", () => {
+    for (const [id, job] of awsJobs) {
+      const runs = job.steps.map((s) => s.run ?? "");
+      expect(runs.filter((run) => /\bnpm (ci|install|i)\b/.test(run)), id).toEqual(["npm ci --ignore-scripts"]);
+      const install = runs.indexOf("npm ci --ignore-scripts");
+      expect(runs.indexOf("npm run build"), id).toBe(install + 1);
+      const credentials = job.steps.findIndex((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+      expect(install, id).toBeLessThan(credentials);
+    }
+    // create-pull-request sets its own token for its push, so the registry job needs none either.
+    for (const id of ["plan", "build", "maintain", "registry"]) {
+      expect(workflow.jobs[id]!.steps.find((s) => s.uses?.startsWith("actions/checkout@"))?.with, id).toMatchObject({ "persist-credentials": false });
     }
   });
 
@@ -189,7 +311,8 @@ describe("what the pipeline shares with its set-up (docs/ci.md)", () => {
     expect(order[0]).toBeLessThan(order[1]!);
     expect(order[1]).toBeLessThan(pr);
     expect(registry.steps[pr]!.with).toMatchObject({ branch: "cws/ami-registry-update", token: "${{ secrets.CWS_PR_TOKEN || github.token }}" });
-    expect(String(registry.steps[pr]!.with!["add-paths"]).split("\n").filter(Boolean)).toEqual(["registry/amis.json", "templates/*.yml"]);
+    // The whole directory, as a pathspec: .yml and .yaml templates alike.
+    expect(String(registry.steps[pr]!.with!["add-paths"]).split("\n").filter(Boolean)).toEqual(["registry/amis.json", "templates"]);
   });
 
   it("reaps, then cleans up, on the weekly run only, also after failed builds", () => {

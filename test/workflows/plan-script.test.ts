@@ -42,7 +42,7 @@ interface PlanRun {
   entries: string[];
 }
 
-function runPlan(env: { EVENT_NAME: string; BEFORE?: string; TEMPLATES_INPUT?: string; FORCE_INPUT?: string }): PlanRun {
+function runPlan(env: { EVENT_NAME: string; BEFORE?: string; LAST_BUILT?: string; TEMPLATES_INPUT?: string; FORCE_INPUT?: string }): PlanRun {
   const files = scratchDir({ output: "", summary: "" });
   try {
     const result = spawnSync(process.execPath, [PLAN_SCRIPT], {
@@ -140,6 +140,38 @@ describe("a push", () => {
     expect(run.stderr).toContain("planning every template");
   });
 
+  it("compares with the last run that built everything: a replaced push's templates are planned with the next push's", () => {
+    // The push of `edited` had its waiting run replaced by the push of `renamed` (before: amisOnly).
+    checkout(commits.renamed);
+    const run = runPlan({ EVENT_NAME: "push", BEFORE: commits.amisOnly, LAST_BUILT: commits.initial });
+    expect(run.status).toBe(0);
+    expect(run.entries).toEqual(["fleet-base fleet-child @ x86_64", "fleet-base fleet-child @ arm64", "fleet-extra @ x86_64", "fleet-extra @ arm64"]);
+    const said = `Compared with ${commits.initial}, the commit of the last successful push or weekly run of this workflow (earlier than the push's previous commit ${commits.amisOnly}`;
+    expect(run.stderr).toContain(said);
+    expect(run.summary).toContain(said);
+  });
+
+  it("compares with the last run's commit when it is the push's previous commit, saying so", () => {
+    checkout(commits.renamed);
+    const run = runPlan({ EVENT_NAME: "push", BEFORE: commits.amisOnly, LAST_BUILT: commits.amisOnly });
+    expect(run.entries).toEqual(["fleet-extra @ x86_64", "fleet-extra @ arm64"]);
+    expect(run.summary).toContain(`Compared with ${commits.amisOnly}, the commit of the last successful push or weekly run of this workflow.`);
+  });
+
+  it.each([
+    ["not an ancestor of HEAD", () => commits.deleted, "is not an ancestor of this one"],
+    ["not in the clone", () => "1234567890abcdef1234567890abcdef12345678", "is not in the clone"],
+    ["empty (none known, or the API failed)", () => "", "LAST_BUILT is empty"],
+  ])("falls back to the push's previous commit when the last run's commit is %s, with a note", (_, lastBuilt, note) => {
+    checkout(commits.renamed);
+    const run = runPlan({ EVENT_NAME: "push", BEFORE: commits.amisOnly, LAST_BUILT: lastBuilt() });
+    expect(run.status).toBe(0);
+    expect(run.entries).toEqual(["fleet-extra @ x86_64", "fleet-extra @ arm64"]);
+    expect(run.stderr).toContain(`Compared with the push's previous commit ${commits.amisOnly}: `);
+    expect(run.stderr).toContain(note);
+    expect(run.summary).toContain(note);
+  });
+
   it("over several commits compares with the push's previous commit, not HEAD^", () => {
     checkout(commits.amisOnly);
     expect(runPlan({ EVENT_NAME: "push", BEFORE: commits.initial }).entries).toEqual(["fleet-base fleet-child @ x86_64", "fleet-base fleet-child @ arm64"]);
@@ -171,6 +203,19 @@ describe("a dispatch", () => {
     expect(run.summary).toContain("--force");
   });
 
+  it.each([["TRUE"], ["True"], ["1"]])("with force %j passes --force on too", (force) => {
+    checkout(commits.edited);
+    expect(runPlan({ EVENT_NAME: "workflow_dispatch", TEMPLATES_INPUT: "fleet-other", FORCE_INPUT: force }).outputs.force).toBe("true");
+  });
+
+  it("with a force that is not a boolean fails, rather than building without --force", () => {
+    checkout(commits.edited);
+    const run = runPlan({ EVENT_NAME: "workflow_dispatch", TEMPLATES_INPUT: "fleet-other", FORCE_INPUT: "yes" });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('::error title=AMI build plan::force "yes" is not a boolean');
+    expect(run.outputs).toEqual({});
+  });
+
   it("with an unknown id fails with an annotation naming it and the nearest one", () => {
     checkout(commits.edited);
     const run = runPlan({ EVENT_NAME: "workflow_dispatch", TEMPLATES_INPUT: "fleet-bsae, fleet-other" });
@@ -182,13 +227,13 @@ describe("a dispatch", () => {
 });
 
 describe("the weekly run", () => {
-  it("builds every template with --max-age 7d", () => {
+  it("builds every template with --max-age 6d", () => {
     checkout(commits.edited);
     const run = runPlan({ EVENT_NAME: "schedule" });
     expect(run.status).toBe(0);
     expect(run.entries).toEqual(ALL);
-    expect(run.outputs).toMatchObject({ any: "true", max_age: "7d", force: "false" });
-    expect(run.summary).toContain("--max-age 7d");
+    expect(run.outputs).toMatchObject({ any: "true", max_age: "6d", force: "false" });
+    expect(run.summary).toContain("--max-age 6d");
     // changed is asked only for the templates: its words about a comparison would mislead here.
     expect(run.stderr).not.toContain("all-zero");
   });

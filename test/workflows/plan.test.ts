@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { isCwsError } from "../../src/errors.js";
 import {
   buildAllCommand,
+  MAX_MATRIX_JOBS,
   parseChangedDocument,
+  parseForceInput,
   parseTemplatesInput,
   planBuilds,
   planLogLines,
@@ -128,12 +130,12 @@ describe("the push plan", () => {
 });
 
 describe("the schedule plan", () => {
-  it("builds every template with --max-age 7d", () => {
+  it("builds every template with --max-age 6d (last week's images are a little younger than 7 days)", () => {
     const result = plan({ event: "schedule", changes: changes([]) });
     expect(result.matrix.include.map((e) => `${e.name}: ${e.templates} @ ${e.architecture}`)).toEqual(ALL_ENTRIES);
-    expect(result.maxAge).toBe("7d");
-    expect(buildAllCommand(result, result.matrix.include[2]!)).toBe("cws ami build-all python-research ml-research --architecture x86_64 --max-age 7d");
-    expect(result.headline).toBe("Building all 4 templates in 5 jobs with --max-age 7d: the weekly rebuild.");
+    expect(result.maxAge).toBe("6d");
+    expect(buildAllCommand(result, result.matrix.include[2]!)).toBe("cws ami build-all python-research ml-research --architecture x86_64 --max-age 6d");
+    expect(result.headline).toBe("Building all 4 templates in 5 jobs with --max-age 6d: the weekly rebuild.");
   });
 
   it("with no templates plans nothing", () => {
@@ -224,6 +226,43 @@ describe("groups", () => {
     }
   });
 
+  it(`past GitHub's ${MAX_MATRIX_JOBS} jobs a run, packs groups of one architecture into fewer jobs, every template built once per architecture`, () => {
+    const many = Array.from({ length: 131 }, (_, i) => ({ id: `t${String(i).padStart(3, "0")}`, architectures: BOTH, parent: null }));
+    const run = () => planBuilds({ event: "schedule", beforeUsable: true, changes: changes([], { templates: many }) }).matrix.include;
+    const include = run();
+    expect(include.length).toBeGreaterThan(1);
+    expect(include.length).toBeLessThanOrEqual(256);
+    for (const architecture of BOTH) {
+      const built = include.filter((e) => e.architecture === architecture).flatMap((e) => e.templates.split(" "));
+      expect(built.sort()).toEqual(many.map((t) => t.id));
+    }
+    const names = include.map((e) => e.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(run()).toEqual(include);
+    // Below the limit nothing is packed: 128 templates are 256 jobs of one template each.
+    const atLimit = planBuilds({ event: "schedule", beforeUsable: true, changes: changes([], { templates: many.slice(0, 128) }) }).matrix.include;
+    expect(atLimit).toHaveLength(256);
+    expect(atLimit.every((e) => !e.templates.includes(" "))).toBe(true);
+  });
+
+  it("packing keeps a family in one job, parents before children", () => {
+    // 130 families of both architectures and 40 x86_64 templates: 300 entries before packing.
+    const families = Array.from({ length: 130 }, (_, i) => [
+      { id: `p${String(i).padStart(3, "0")}`, architectures: BOTH, parent: null },
+      { id: `p${String(i).padStart(3, "0")}-kid`, architectures: BOTH, parent: `p${String(i).padStart(3, "0")}` },
+    ]).flat();
+    const loners = Array.from({ length: 40 }, (_, i) => ({ id: `z${String(i).padStart(2, "0")}`, architectures: ["x86_64"], parent: null }));
+    const include = planBuilds({ event: "schedule", beforeUsable: true, changes: changes([], { templates: [...families, ...loners] }) }).matrix.include;
+    expect(include.length).toBeLessThanOrEqual(256);
+    expect(include.some((e) => e.templates.split(" ").length > 2)).toBe(true);
+    for (const entry of include) {
+      const ids = entry.templates.split(" ");
+      for (const id of ids.filter((x) => x.endsWith("-kid"))) expect(ids.indexOf(id.replace("-kid", ""))).toBe(ids.indexOf(id) - 1);
+    }
+    expect(include.filter((e) => e.architecture === "x86_64").flatMap((e) => e.templates.split(" "))).toHaveLength(300);
+    expect(include.filter((e) => e.architecture === "arm64").flatMap((e) => e.templates.split(" "))).toHaveLength(260);
+  });
+
   it("a cycle (which lint refuses) does not hang the plan", () => {
     const cycle = [
       { id: "a", architectures: BOTH, parent: "b" },
@@ -248,6 +287,28 @@ describe("the plan in words", () => {
       "| python-research+ml-research-arm64 | arm64 | `cws ami build-all python-research ml-research --architecture arm64` | python-research: edited; ml-research: built on python-research, which is rebuilt |",
     ]);
     expect(planLogLines(result)[0]).toBe("Building 2 templates in 2 jobs.");
+  });
+});
+
+describe("parseForceInput", () => {
+  it.each([["true", true], ["TRUE", true], [" True ", true], ["1", true], ["false", false], ["FALSE", false], ["0", false], ["", false], [undefined, false]])("%j is %s", (input, expected) => {
+    expect(parseForceInput(input)).toBe(expected);
+  });
+
+  it.each([["yes"], ["ture"], ["2"]])("%j is refused: a typo must not quietly build without --force", (input) => {
+    const error = thrown(() => parseForceInput(input));
+    expect(isCwsError(error) && error.code).toBe("FORCE_INPUT_INVALID");
+    expect(isCwsError(error) && error.suggestion).toContain("true or false");
+  });
+});
+
+describe("a push's comparison", () => {
+  it("is said in the summary and the log, and only for a push", () => {
+    const comparison = "Compared with abc, the commit of the last successful push or weekly run of this workflow.";
+    const result = plan({ comparison, changes: changes([edited("r-research")]) });
+    expect(planSummaryMarkdown(result).slice(0, 5)).toEqual(["### AMI build plan", "", "Building 1 template in 1 job.", "", comparison]);
+    expect(planLogLines(result)[1]).toBe(`  ${comparison}`);
+    expect(plan({ event: "schedule", comparison }).comparison).toBeUndefined();
   });
 });
 
