@@ -96,13 +96,17 @@ function fakeGit(entries: (TreeEntry & { content?: string })[], overrides: Parti
   const commits: Record<string, string> = { HEAD: "h".repeat(40), "HEAD^": "p".repeat(40), ["p".repeat(40)]: "p".repeat(40) };
   return {
     calls,
-    locate: async (dir) => ({ top: "/repo", prefix: dir === "." ? "" : "templates/" }),
-    commitOf: async (revision) => commits[revision],
+    locate: async () => ({ top: "/repo", prefix: "templates/" }),
+    resolveRevision: async (revision) => (commits[revision] === undefined ? { kind: "unknown" } : { kind: "commit", commit: commits[revision] }),
     parentsOf: async () => ["p".repeat(40)],
     isShallow: async () => false,
     listDirectory: async (commit, path) => {
       calls.push(`ls-tree ${commit.slice(0, 1)} ${path}`);
       return entries;
+    },
+    entryAt: async (commit, path) => {
+      calls.push(`ls-tree ${commit.slice(0, 1)} ${path}`);
+      return entries.find((e) => `templates/${e.name}` === path);
     },
     readBlobs: async (ids) => {
       calls.push(`cat-file ${ids.join(",")}`);
