@@ -224,7 +224,7 @@ async function followLinks(git: GitPort, commit: string, path: string, entry: Tr
     const target = await readLinkTarget(git, commit, where, at);
     const resolved = posix.normalize(posix.join(posix.dirname(where), target));
     if (posix.isAbsolute(target) || resolved === ".." || resolved.startsWith("../")) {
-      return { unknownBecause: `it was a symbolic link to ${target}, outside the repository, whose contents then git does not have` };
+      return { unknownBecause: `it was a symbolic link to ${target}, outside the repository` };
     }
     const next = await git.entryAt(commit, resolved);
     if (next === undefined) return { unknownBecause: `it was a symbolic link to ${target}, which was not there` };

@@ -113,15 +113,28 @@ export function createGitPort(options: { dir: string; invokedFrom: string; env: 
   Object.assign(env, { GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", LANGUAGE: "C" });
   const cwd = resolvePath(options.invokedFrom, options.dir);
 
-  const run = (args: readonly string[]): Promise<GitResult> =>
+  const spawnGit = (args: readonly string[], where: string): Promise<GitResult> =>
     new Promise((resolve, reject) => {
-      execFile("git", args, { cwd, env, encoding: "buffer", maxBuffer: MAX_OUTPUT_BYTES, windowsHide: true }, (error, stdout, stderr) => {
+      execFile("git", args, { cwd: where, env, encoding: "buffer", maxBuffer: MAX_OUTPUT_BYTES, windowsHide: true }, (error, stdout, stderr) => {
         const code = error === null ? 0 : (error as { code?: unknown }).code;
         if (code === "ENOENT") return reject(notFound());
         if (typeof code !== "number") return reject(error ?? new Error("git did not run"));
         resolve({ code, stdout, stderr: stderr.toString("utf8") });
       });
     });
+  // GIT_DIR without GIT_WORK_TREE makes git take the directory it runs in for the work tree's top (unless the
+  // repository's core.worktree says otherwise): the work tree is what git says it is where cws was started.
+  const ready =
+    env.GIT_DIR !== undefined && env.GIT_DIR !== "" && (env.GIT_WORK_TREE ?? "") === ""
+      ? spawnGit(["rev-parse", "--show-toplevel"], options.invokedFrom).then((result) => {
+          const top = result.stdout.toString("utf8").trim();
+          if (result.code === 0 && top !== "") env.GIT_WORK_TREE = top;
+        })
+      : Promise.resolve();
+  const run = async (args: readonly string[]): Promise<GitResult> => {
+    await ready;
+    return spawnGit(args, cwd);
+  };
 
   /** A call that must work: its failure is git's message as an error (exit 2), the command line named. */
   const check = async (args: readonly string[]): Promise<Buffer> => {
@@ -196,6 +209,7 @@ export function createGitPort(options: { dir: string; invokedFrom: string; env: 
     },
     async readBlobs(ids) {
       try {
+        await ready;
         return await readBatch(ids, cwd, env);
       } catch (error) {
         if (!(error instanceof BatchFailed)) throw error;
