@@ -258,7 +258,7 @@ async function loadEarlier(git: GitPort, commit: string, prefix: string, templat
     }),
   );
   const wanted = followed.flatMap(({ path, entry }) => ("id" in entry && isRegularFile(entry) ? [{ path, id: entry.id }] : []));
-  const blobs = await git.readBlobs(wanted.map((entry) => entry.id));
+  const blobs = await git.readBlobs([...new Set(wanted.map((entry) => entry.id))]);
   const missing = wanted.find((entry) => !blobs.has(entry.id));
   if (missing !== undefined) throw objectMissing(commit, missing.path, missing.id);
   return Promise.all(

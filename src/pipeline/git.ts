@@ -215,7 +215,8 @@ export function createGitPort(options: { dir: string; invokedFrom: string; env: 
         if (!(error instanceof BatchFailed)) throw error;
         // A partial clone fetches a blob it lacks from its remote as it is read: an unreachable remote fails the whole batch.
         // (git 2.45's --no-lazy-fetch would make that a `missing` answer; older gits have no such switch.)
-        const partial = await run(["config", "--get", "extensions.partialClone"]);
+        // A partial clone: a remote marked promisor (extensions.partialClone in older clones).
+        const partial = await run(["config", "--get-regexp", "^(extensions\\.partialclone|remote\\..*\\.promisor)$"]);
         if (partial.code === 0) {
           throw new CwsError("GIT_OBJECT_MISSING", `the templates at the revision are not all in this partial clone, and git could not fetch them: ${gitMessage(error.result)}`, {
             value: "git cat-file --batch",
