@@ -3,6 +3,8 @@
  * fault (when there is one) and a suggestion saying what to do next; the CLI
  * maps `exitCode` straight to the process exit status.
  */
+import type { Problem } from "./template/problems.js";
+
 export type ExitCode = 0 | 1 | 2 | 129 | 130 | 143;
 
 export const EXIT = {
@@ -35,6 +37,8 @@ export function exitCodeOfSignal(reason: unknown): ExitCode {
 export interface CwsErrorOptions {
   /** The value that was wrong, quoted back to the user. */
   value?: string;
+  /** Each problem of the files at fault (invalid templates), for the --json error document: on stderr they come before the error. */
+  problems?: readonly Problem[];
   /** What to do about it. */
   suggestion?: string;
   exitCode?: ExitCode;
@@ -45,6 +49,7 @@ export class CwsError extends Error {
   readonly code: string;
   readonly value: string | undefined;
   readonly suggestion: string | undefined;
+  readonly problems: readonly Problem[] | undefined;
   readonly exitCode: ExitCode;
 
   constructor(code: string, message: string, options: CwsErrorOptions = {}) {
@@ -53,6 +58,7 @@ export class CwsError extends Error {
     this.code = code;
     this.value = options.value;
     this.suggestion = options.suggestion;
+    this.problems = options.problems;
     this.exitCode = options.exitCode ?? EXIT.usage;
   }
 }

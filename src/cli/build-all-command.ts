@@ -11,7 +11,7 @@ import type { FleetTarget, FleetTemplate, FleetStrategy } from "../fleet/targets
 import { checkRegistryWritable, readRegistry } from "../registry/store.js";
 import { templateImageHash } from "../template/content-hash.js";
 import { instanceTypeMismatch } from "../template/lint.js";
-import { formatProblemAndSuggestion, lintAgainCommand } from "../template/problems.js";
+import { formatProblemAndSuggestion, invalidTemplatesError, type Problem } from "../template/problems.js";
 import { listTemplateFiles, loadTemplateFile, selectTemplateFiles } from "../template/repository.js";
 import type { Architecture, Template } from "../template/schema.js";
 import { gitCommit, whereSet } from "./build-command.js";
@@ -84,27 +84,22 @@ async function loadInvolved(requested: readonly string[], globals: GlobalOptions
   const byId = new Map(files.map((file) => [file.id, file]));
   const loaded = new Map<string, FleetTemplate>();
   const queue = requested.length > 0 ? [...requested] : [...byId.keys()];
-  const invalid: string[] = [];
+  const invalid: { id: string; file: string; problems: Problem[] }[] = [];
   for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-    if (loaded.has(id) || invalid.includes(id)) continue;
+    if (loaded.has(id) || invalid.some((t) => t.id === id)) continue;
     const file = byId.get(id);
     // A parent with no file: the graph reports it (missing parent, exit 2).
     if (!file) continue;
     const result = await loadTemplateFile(file);
     if (!result.template) {
       for (const problem of result.problems) io.stderr.write(`${formatProblemAndSuggestion(problem)}\n`);
-      invalid.push(id);
+      invalid.push({ id, file: file.file, problems: result.problems });
       continue;
     }
     loaded.set(id, { id, file: file.file, template: result.template });
     if (result.template.base_ami.template !== undefined) queue.push(result.template.base_ami.template);
   }
-  if (invalid.length > 0) {
-    throw new CwsError("TEMPLATE_INVALID", `${invalid.length === 1 ? `template ${invalid[0]} is` : `templates ${invalid.join(", ")} are`} invalid; nothing was built`, {
-      value: invalid.map((id) => byId.get(id)!.file).join(", "),
-      suggestion: `fix the problems above (${lintAgainCommand(invalid)} shows them again)`,
-    });
-  }
+  if (invalid.length > 0) throw invalidTemplatesError(invalid, "; nothing was built");
   return loaded;
 }
 

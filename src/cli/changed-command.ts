@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { EXIT, type ExitCode } from "../errors.js";
 import { changedTemplates, type ChangedReport, type ChangedTemplate } from "../pipeline/changed.js";
 import { createGitPort } from "../pipeline/git.js";
@@ -13,7 +14,8 @@ export async function runChangedCommand(options: { since?: string }, globals: Gl
   const { report, notes } = await changedTemplates({
     templatesDir: globals.templatesDir,
     since: options.since,
-    git: createGitPort({ cwd: io.cwd, env: io.env }),
+    // git runs in the templates directory, so that the repository is the one that holds it; GIT_DIR and the like as typed where cws was started.
+    git: createGitPort({ dir: resolve(io.cwd, globals.templatesDir), invokedFrom: globals.project?.invokedFrom ?? io.cwd, env: io.env }),
     onProblem: (problem) => io.stderr.write(`${formatProblemAndSuggestion(problem)}\n`),
   });
   for (const note of notes) io.stderr.write(`${note}\n`);
@@ -28,7 +30,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 function why(template: ChangedTemplate, report: ChangedReport): string {
   switch (template.reason) {
     case "edited":
-      return template.invalidBefore ? `edited (it did not validate at ${shortSince(report)}, so what it meant then is unknown)` : "edited";
+      return template.invalidBefore ? `edited (at ${shortSince(report)} ${template.unknownBefore ?? "it did not validate"}, so what it meant then is unknown)` : "edited";
     case "new":
       return "new";
     case "renamed":

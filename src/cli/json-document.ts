@@ -34,10 +34,13 @@ export class JsonStdout implements OutputStream {
   }
 }
 
-/** The document for an error: what went wrong, the value at fault, what to do, and the exit code. */
-export function errorDocument(error: Pick<CwsError, "code" | "message" | "value" | "suggestion">, exitCode: number): string {
-  const { code, message, value, suggestion } = error;
-  return `${JSON.stringify({ error: { code, message, value: value ?? null, suggestion: suggestion ?? null }, exitCode }, null, 2)}\n`;
+/**
+ * The document for an error: what went wrong, the value at fault, what to do, and the exit code;
+ * `problems` too when the error has them (each problem of an invalid template, as lint's --json lists them).
+ */
+export function errorDocument(error: Pick<CwsError, "code" | "message" | "value" | "suggestion"> & { problems?: CwsError["problems"] }, exitCode: number): string {
+  const { code, message, value, suggestion, problems } = error;
+  return `${JSON.stringify({ error: { code, message, value: value ?? null, suggestion: suggestion ?? null, ...(problems === undefined ? {} : { problems }) }, exitCode }, null, 2)}\n`;
 }
 
 /**
@@ -62,8 +65,11 @@ const USAGE_CODES: Record<string, string> = {
   "commander.help": "COMMAND_REQUIRED",
 };
 
-/** A usage error commander raised, with the command that raised it (program.ts adds it: `ami registry`, or `` for `cws`). */
-export type UsageError = CommanderError & { commandPath?: string };
+/**
+ * A usage error commander raised, with the command that raised it (program.ts adds it: `ami registry`, or `` for `cws`),
+ * and for too many arguments the ones too many.
+ */
+export type UsageError = CommanderError & { commandPath?: string; extraArguments?: string[] };
 
 /**
  * A usage error commander raised, as the fields of an error: one line (with
@@ -83,6 +89,11 @@ export function usageErrorOf(error: UsageError): Pick<CwsError, "code" | "messag
   const value = ["commander.unknownOption", "commander.unknownCommand", "commander.optionMissingArgument", "commander.invalidArgument"].includes(error.code)
     ? quoted?.split(" ")[0]
     : undefined;
+  const extra = error.code === "commander.excessArguments" ? error.extraArguments : undefined;
+  if (extra !== undefined && extra.length > 0) {
+    const words = extra.map((word) => JSON.stringify(word)).join(", ");
+    return { code: USAGE_CODES[error.code]!, message: `${message.replace(/\.$/, "")} (${extra.length === 1 ? "one" : extra.length} too many: ${words})`, value: extra[0], suggestion: `${help} shows the usage (a value with spaces needs quotes)` };
+  }
   const suggestion =
     error.code === "commander.optionMissingArgument" && quoted !== undefined
       ? `put the value right after the flag: ${quoted}`

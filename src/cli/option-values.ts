@@ -22,6 +22,8 @@ import type { OptionSpec, ValueKind } from "./command-spec.js";
 export interface GivenValue {
   flag: string;
   value: string;
+  /** Typed as one word, `--since=-x`: the value is what follows `=`, whatever it looks like, never a flag taken for one. */
+  attached?: boolean;
   spec: Pick<OptionSpec, "flags" | "choices" | "value">;
 }
 
@@ -103,6 +105,9 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
     if (value.startsWith("-")) return { problem: "a revision cannot start with -", suggestion: "give a commit, branch or tag, e.g. HEAD~1, origin/main or v1.2.0" };
     if (/\s/.test(value) || [...value].some((c) => c < " " || c === "\x7f")) return { problem: "not a git revision (it holds a space or a control character)", suggestion: "give a commit, branch or tag, e.g. HEAD~1, origin/main or v1.2.0" };
     if (value.includes("..")) return { problem: "a range, not one revision", suggestion: `give the older end alone: --since ${value.split("..")[0] || "HEAD~1"} compares it with the templates now` };
+    // `^REV` (everything not reachable from REV), `REV^!`, `REV^@`, `REV^-` (`REV^-N`): ranges in git's notation too. `@{-1}` and `HEAD^2` are one revision.
+    const range = /^\^/.test(value) ? value.slice(1) : /\^(!|@|-\d*)$/.exec(value) ? value.replace(/\^(!|@|-\d*)$/, "") : undefined;
+    if (range !== undefined) return { problem: "a range, not one revision", suggestion: `give one revision: --since ${range || "HEAD~1"} compares it with the templates now` };
     return undefined;
   },
 };
@@ -119,12 +124,12 @@ function problemWith(given: GivenValue): ValueProblem | undefined {
 /** The first value that is wrong, as a usage error (exit 2): `--region "mars-1": not an AWS region`. */
 export function checkOptionValues(values: readonly GivenValue[]): void {
   for (const given of values) {
-    if (looksLikeOption(given.value)) {
+    if (!given.attached && looksLikeOption(given.value)) {
       // Word for word what commander says when it notices (json-document.ts), whichever of the two does; `--arch <arch>` as typed.
       const usage = given.spec.flags.replace(/^--[\w-]+/, given.flag);
       throw new CwsError("MISSING_OPTION_VALUE", `option '${usage}' argument missing`, {
         value: given.flag,
-        suggestion: `put the value right after the flag: ${usage}`,
+        suggestion: `put the value right after the flag: ${usage} (the word after it, ${given.value}, starts with -: if it is the value, write ${given.flag}=${given.value})`,
       });
     }
   }

@@ -41,7 +41,9 @@ export function createProgram(io: CliIO, group: GroupSpec, topLevel: readonly Co
     // Subcommands inherit this callback, and commander calls it on the command that refused the line:
     // the error remembers which, so that its advice names that command's --help.
     .exitOverride(function (this: Command, error) {
-      throw Object.assign(error, { commandPath: commandPath(this) });
+      // Too many arguments: commander counts them; the error names the first one too many, the value at fault.
+      const extra = error.code === "commander.excessArguments" ? this.args.slice(this.registeredArguments.length) : [];
+      throw Object.assign(error, { commandPath: commandPath(this), ...(extra.length > 0 ? { extraArguments: extra } : {}) });
     });
 
   addGroup(program, group, io, globalDeclared);
@@ -116,7 +118,16 @@ function valueParser(command: Command, spec: OptionSpec, long: string): (flag: s
 /** An option's value as typed, and the option's own key (an alias's value too: `--arch` as `architecture`). */
 type Given = GivenValue & { key: string; spec: OptionSpec };
 
-function givenValues(values: Record<string, unknown>, declared: readonly Declared[]): Given[] {
+/**
+ * The values given, each with its flag as typed. `words` is the command line: a value typed in one
+ * word with its flag (`--since=-x`) is `attached`, a value whatever it looks like, as commander took it.
+ */
+function givenValues(values: Record<string, unknown>, declared: readonly Declared[], words: readonly string[]): Given[] {
+  const found = givenSpellings(values, declared);
+  return found.map((given) => (words.includes(`${given.flag}=${given.value}`) ? { ...given, attached: true } : given));
+}
+
+function givenSpellings(values: Record<string, unknown>, declared: readonly Declared[]): Given[] {
   const found: Given[] = [];
   for (const { spec, key, flag, aliases } of declared) {
     // A repeatable option's values, each checked like a single one.
@@ -142,8 +153,10 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIO, globalDeclare
     const args = params.slice(0, -2);
     const raw = params.at(-2) as Record<string, unknown>;
     // Every value checked against the table before anything is loaded (option-values.ts, itself loaded only when a value was given).
-    const own = givenValues(raw, declared);
-    const values = [...givenValues(command.optsWithGlobals(), globalDeclared), ...own];
+    // commander keeps the command line it parsed (`rawArgs`, set by parse(), missing from its typings).
+    const words = (rootOf(command) as Command & { rawArgs?: string[] }).rawArgs ?? [];
+    const own = givenValues(raw, declared, words);
+    const values = [...givenValues(command.optsWithGlobals(), globalDeclared, words), ...own];
     const checks = values.length > 0 ? await import("./option-values.js") : undefined;
     checks?.checkOptionValues(values);
     checkConflicts(command, spec, args);
@@ -185,6 +198,12 @@ function checkConflicts(command: Command, spec: CommandSpec, args: readonly unkn
       });
     }
   }
+}
+
+function rootOf(command: Command): Command {
+  let root = command;
+  while (root.parent) root = root.parent;
+  return root;
 }
 
 /** `ami registry merge`: the words of a command after `cws` (`` for `cws` itself). */

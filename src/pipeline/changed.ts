@@ -1,13 +1,13 @@
-import { basename } from "node:path";
+import { basename, posix } from "node:path";
 import { CwsError } from "../errors.js";
 import { refuseGraphProblems } from "../fleet/targets.js";
 import type { Architecture } from "../template/architectures.js";
 import { templateContentHash } from "../template/content-hash.js";
 import { dependencyGraph, type DependencyGraph } from "../template/graph.js";
-import { lintAgainCommand, type Problem } from "../template/problems.js";
+import { invalidTemplatesError, type Problem } from "../template/problems.js";
 import { listTemplateFiles, loadTemplateFile, templateFilesOf } from "../template/repository.js";
 import type { Template } from "../template/schema.js";
-import { isRegularFile, type GitPort } from "./git.js";
+import { isRegularFile, type GitPort, type TreeEntry } from "./git.js";
 
 /**
  * `cws ami changed`: which templates to build after a change, from what they
@@ -38,8 +38,10 @@ export interface ChangedTemplate {
   renamedFrom?: string;
   /** `dependent`: the changed template it builds on (its parent). */
   dependsOn?: string;
-  /** `edited`: the file then did not validate, so what it meant then is unknown. */
+  /** `edited`: what the id meant then is unknown (the file did not validate, or could not be read as a template), said in `unknownBefore`. */
   invalidBefore?: true;
+  /** With `invalidBefore`: why, in words (`it did not validate`, `it was a symbolic link to ../x.yml, outside the repository`). */
+  unknownBefore?: string;
   architectures: Architecture[];
   parent: string | null;
 }
@@ -65,7 +67,7 @@ export interface ChangedResult {
 }
 
 export interface ChangedOptions {
-  /** As configured, relative to the working directory; it must be inside the repository `git` works in. */
+  /** As configured, relative to the working directory; the repository compared is the one that holds it (the port runs git there). */
   templatesDir: string;
   /** Any revision git takes; absent: HEAD's first parent. */
   since?: string | undefined;
@@ -81,16 +83,22 @@ export interface CurrentTemplate {
   template: Template;
 }
 
-/** A template then: its content hash, or undefined when it did not validate (or was no regular file). */
+/** A template then: its content hash, or undefined with why what it meant is unknown (it did not validate, it was no regular file). */
 export interface EarlierTemplate {
   id: string;
   file: string;
   hash: string | undefined;
+  /** With no hash: why, in words (`it did not validate`). */
+  unknownBecause?: string;
 }
 
 /** A sha of zeros: GitHub's `before` for a push that created the branch, "no previous revision". */
 const NO_REVISION = /^(0{40}|0{64})$/;
 const DEFAULT_SINCE = "HEAD^";
+/** What `--since` may say for the default, HEAD's first parent: taken the same way (a first commit has none: every template is new). */
+const FIRST_PARENT = /^(HEAD|@)(\^1?|~1?)$/;
+/** The most symbolic links followed from one template file at the revision, as the kernel's limit on a path (ELOOP). */
+const MAX_LINKS = 40;
 const short = (commit: string) => commit.slice(0, 7);
 
 export async function changedTemplates(options: ChangedOptions): Promise<ChangedResult> {
@@ -101,7 +109,8 @@ export async function changedTemplates(options: ChangedOptions): Promise<Changed
   refuseGraphProblems(graph, new Set(now.map((t) => t.id)));
 
   const prefix = await templatesPrefix(git, templatesDir);
-  const head = await git.commitOf("HEAD");
+  const resolvedHead = await git.resolveRevision("HEAD");
+  const head = resolvedHead.kind === "commit" ? resolvedHead.commit : undefined;
   if (head === undefined) {
     throw new CwsError("NO_COMMITS", "the repository has no commit yet, so there is nothing to compare the templates with", {
       value: "HEAD",
@@ -120,89 +129,146 @@ async function loadCurrent(templatesDir: string, onProblem: ChangedOptions["onPr
   const loaded = await Promise.all(files.map((file) => loadTemplateFile(file)));
   const invalid = loaded.filter((t) => t.template === undefined);
   for (const problem of invalid.flatMap((t) => t.problems)) onProblem?.(problem);
-  if (invalid.length > 0) {
-    const ids = [...new Set(invalid.map((t) => t.id))];
-    throw new CwsError("TEMPLATE_INVALID", `${ids.length === 1 ? `template ${ids[0]} is` : `templates ${ids.join(", ")} are`} invalid, so what build-all would build is unknown`, {
-      value: invalid.map((t) => t.file).join(", "),
-      suggestion: `fix the problems above (${lintAgainCommand(ids)} shows them again)`,
-    });
-  }
+  if (invalid.length > 0) throw invalidTemplatesError(invalid, ", so what build-all would build is unknown");
   return loaded.map((t) => ({ id: t.id, file: t.file, template: t.template! }));
 }
 
-/** The templates directory's path in the repository (`templates/`), or exit 2 when it is not in the repository git works in. */
+/** The templates directory's path in its repository (`templates/`), or exit 2 when it is in none, or not in the work tree git was pointed at. */
 async function templatesPrefix(git: GitPort, templatesDir: string): Promise<string> {
-  const repository = await git.locate(".");
+  const repository = await git.locate();
   if (repository === undefined) {
-    throw new CwsError("NOT_A_GIT_REPOSITORY", "not in a git repository: cws ami changed compares the templates with an earlier commit", {
-      value: ".",
-      suggestion: "run it in a clone of the repository that holds the templates (in CI: after actions/checkout)",
-    });
-  }
-  const located = await git.locate(templatesDir);
-  if (located === undefined || located.top !== repository.top) {
-    throw new CwsError("TEMPLATES_DIR_OUTSIDE_REPOSITORY", `the templates directory ${templatesDir} is not in the git repository at ${repository.top}`, {
+    throw new CwsError("NOT_A_GIT_REPOSITORY", `the templates directory ${templatesDir} is in no git repository: cws ami changed compares the templates with an earlier commit of theirs`, {
       value: templatesDir,
-      suggestion: "point --templates-dir (or CWS_TEMPLATES_DIR, or templates_dir in cws.config.json) at a directory of this repository, or run cws from the repository that holds the templates",
+      suggestion: "run it on a clone of the repository that holds the templates (in CI: after actions/checkout), or point --templates-dir at the templates of one",
     });
   }
-  return located.prefix;
+  if ("outside" in repository) {
+    throw new CwsError("TEMPLATES_DIR_OUTSIDE_REPOSITORY", `the templates directory ${templatesDir} is not in the work tree of the git repository at ${repository.top}, which git was pointed at`, {
+      value: templatesDir,
+      suggestion: "GIT_DIR or GIT_WORK_TREE in the environment name another repository: unset them, or point --templates-dir (or CWS_TEMPLATES_DIR, or templates_dir in cws.config.json) at that repository's templates",
+    });
+  }
+  return repository.prefix;
 }
 
-/** The revision to compare with and its commit: `--since`, else HEAD's first parent; none for a first commit or an all-zero sha. */
+/**
+ * The revision to compare with and its commit: `--since`, else HEAD's first parent; none for a first
+ * commit or an all-zero sha. `--since HEAD^` (or `HEAD~1`, `HEAD~`, `HEAD^1`) is the default said aloud.
+ */
 async function resolveSince(git: GitPort, given: string | undefined, head: string, notes: string[]): Promise<ChangedReport["since"]> {
-  if (given === undefined) {
+  if (given === undefined || FIRST_PARENT.test(given)) {
+    const rev = given ?? DEFAULT_SINCE;
     const [parent] = await git.parentsOf(head);
     if (parent === undefined) {
       notes.push(`HEAD (${short(head)}) is the first commit: there is no earlier revision, so every template is new`);
-      return { rev: DEFAULT_SINCE, commit: null };
+      return { rev, commit: null };
     }
-    const commit = await git.commitOf(parent);
-    if (commit === undefined) {
+    const resolved = await git.resolveRevision(parent);
+    if (resolved.kind !== "commit") {
       throw new CwsError("REVISION_NOT_FETCHED", `HEAD's parent ${short(parent)} is not in this clone (a shallow clone?), so there is nothing to compare the templates with`, {
-        value: DEFAULT_SINCE,
+        value: rev,
         suggestion: "fetch more history (git fetch --deepen=1, or actions/checkout with fetch-depth: 2 or 0), or name a revision that is here with --since",
       });
     }
-    return { rev: DEFAULT_SINCE, commit };
+    return { rev, commit: resolved.commit };
   }
   if (NO_REVISION.test(given)) {
     notes.push(`--since ${short(given)}…: an all-zero sha names no revision (a push that created its branch), so every template is new`);
     return { rev: given, commit: null };
   }
-  const commit = await git.commitOf(given);
-  if (commit === undefined) {
-    const shallow = await git.isShallow();
-    throw new CwsError("UNKNOWN_REVISION", `--since ${JSON.stringify(given)}: no such commit in this repository${shallow ? " (a shallow clone: earlier commits are not here)" : ""}`, {
-      value: given,
-      suggestion: shallow
-        ? "fetch the history (git fetch --unshallow, or actions/checkout with fetch-depth: 0), then run it again"
-        : "give a commit, branch or tag that git log shows; a remote's branch or a tag may need git fetch first",
-    });
+  const resolved = await git.resolveRevision(given);
+  switch (resolved.kind) {
+    case "commit":
+      return { rev: given, commit: resolved.commit };
+    case "ambiguous":
+      throw new CwsError("AMBIGUOUS_REVISION", `--since ${JSON.stringify(given)}: more than one object's id starts with ${given}, so it names no one commit`, {
+        value: given,
+        suggestion: "give more digits of the commit's id (git log --oneline --abbrev=12 shows longer ones), or a branch or tag",
+      });
+    case "not-a-commit":
+      throw new CwsError("NOT_A_COMMIT", `--since ${JSON.stringify(given)}: that is a ${resolved.type === "tree" ? "tree (a directory)" : resolved.type === "blob" ? "blob (a file's contents)" : resolved.type}, not a commit`, {
+        value: given,
+        suggestion: "give a commit, branch or tag (e.g. HEAD~1, origin/main, v1.2.0): the templates are read from the whole commit",
+      });
+    case "unknown": {
+      const shallow = await git.isShallow();
+      throw new CwsError("UNKNOWN_REVISION", `--since ${JSON.stringify(given)}: no such commit in this repository${shallow ? " (a shallow clone: earlier commits are not here)" : ""}`, {
+        value: given,
+        suggestion: shallow
+          ? "fetch the history (git fetch --unshallow, or actions/checkout with fetch-depth: 0), then run it again"
+          : "give a commit, branch or tag that git log shows; a remote's branch or a tag may need git fetch first",
+      });
+    }
   }
-  return { rev: given, commit };
 }
+
+/** What an entry that is no regular file was, in words: why what a template meant then is unknown. */
+function describeEntry(entry: TreeEntry): string {
+  if (entry.type === "tree") return "it was a directory";
+  if (entry.type === "commit") return "it was a submodule";
+  return `it was no regular file (mode ${entry.mode})`;
+}
+
+/**
+ * A template's entry at the revision, symbolic links followed as the loader
+ * follows them on disk: the target read from the link's blob, resolved from
+ * the link's directory within the repository at that commit. A target
+ * outside the repository, missing then, or a chain too long, is said
+ * instead, and what the template meant then is unknown.
+ */
+async function followLinks(git: GitPort, commit: string, path: string, entry: TreeEntry): Promise<TreeEntry | { unknownBecause: string }> {
+  let at = entry;
+  let where = path;
+  for (let hops = 0; at.mode === "120000"; hops++) {
+    if (hops === MAX_LINKS) return { unknownBecause: `it was a chain of more than ${MAX_LINKS} symbolic links` };
+    const target = await readLinkTarget(git, commit, where, at);
+    const resolved = posix.normalize(posix.join(posix.dirname(where), target));
+    if (posix.isAbsolute(target) || resolved === ".." || resolved.startsWith("../")) {
+      return { unknownBecause: `it was a symbolic link to ${target}, outside the repository` };
+    }
+    const next = await git.entryAt(commit, resolved);
+    if (next === undefined) return { unknownBecause: `it was a symbolic link to ${target}, which was not there` };
+    at = next;
+    where = resolved;
+  }
+  return at;
+}
+
+async function readLinkTarget(git: GitPort, commit: string, path: string, link: TreeEntry): Promise<string> {
+  const blob = (await git.readBlobs([link.id])).get(link.id);
+  if (blob === undefined) throw objectMissing(commit, path, link.id);
+  return new TextDecoder().decode(blob);
+}
+
+const objectMissing = (commit: string, path: string, id: string) =>
+  new CwsError("GIT_OBJECT_MISSING", `${path} at ${short(commit)} is not in this repository (object ${short(id)}), so what it meant then cannot be read`, {
+    value: id,
+    suggestion: "fetch the full history (git fetch --unshallow, or actions/checkout with fetch-depth: 0); in a partial clone, git fetch the missing objects",
+  });
 
 /** The templates at `commit`, read from git's objects by the loader's own file-name rules, parser and schema. */
 async function loadEarlier(git: GitPort, commit: string, prefix: string, templatesDir: string): Promise<EarlierTemplate[]> {
   const entries = new Map((await git.listDirectory(commit, prefix)).map((entry) => [entry.name, entry]));
   const files = templateFilesOf(templatesDir, [...entries.keys()]);
-  const wanted = files.map((file) => entries.get(basename(file.file))!).filter(isRegularFile);
-  const blobs = await git.readBlobs(wanted.map((entry) => entry.id));
+  const followed = await Promise.all(
+    files.map(async (file) => {
+      const name = basename(file.file);
+      const entry = entries.get(name)!;
+      return { file, path: `${prefix}${name}`, entry: entry.mode === "120000" ? await followLinks(git, commit, `${prefix}${name}`, entry) : entry };
+    }),
+  );
+  const wanted = followed.flatMap(({ path, entry }) => ("id" in entry && isRegularFile(entry) ? [{ path, id: entry.id }] : []));
+  const blobs = await git.readBlobs([...new Set(wanted.map((entry) => entry.id))]);
   const missing = wanted.find((entry) => !blobs.has(entry.id));
-  if (missing !== undefined) {
-    throw new CwsError("GIT_OBJECT_MISSING", `${prefix}${missing.name} at ${short(commit)} is not in this repository (object ${short(missing.id)}), so what it meant then cannot be read`, {
-      value: missing.id,
-      suggestion: "fetch the full history (git fetch --unshallow, or actions/checkout with fetch-depth: 0); in a partial clone, git fetch the missing objects",
-    });
-  }
+  if (missing !== undefined) throw objectMissing(commit, missing.path, missing.id);
   return Promise.all(
-    files.map(async (file): Promise<EarlierTemplate> => {
-      const entry = entries.get(basename(file.file))!;
-      if (!isRegularFile(entry)) return { id: file.id, file: file.file, hash: undefined };
+    followed.map(async ({ file, entry }): Promise<EarlierTemplate> => {
+      const unknown = (unknownBecause: string): EarlierTemplate => ({ id: file.id, file: file.file, hash: undefined, unknownBecause });
+      if (!("id" in entry)) return unknown(entry.unknownBecause);
+      if (!isRegularFile(entry)) return unknown(describeEntry(entry));
       const bytes = blobs.get(entry.id)!;
       const loaded = await loadTemplateFile(file, { bytes: { bytes, size: bytes.length } });
-      return { id: file.id, file: file.file, hash: loaded.template === undefined ? undefined : templateContentHash(loaded.template) };
+      return loaded.template === undefined ? unknown("it did not validate") : { id: file.id, file: file.file, hash: templateContentHash(loaded.template) };
     }),
   );
 }
@@ -219,17 +285,18 @@ export function compareTemplates(
 ): Pick<ChangedReport, "changed" | "deleted" | "templates"> {
   const then = new Map<string, EarlierTemplate>();
   // Two files with one id then (a.yml and a.yaml): neither was the template, so what it meant is unknown.
-  for (const t of before) then.set(t.id, then.has(t.id) ? { ...then.get(t.id)!, hash: undefined } : t);
+  for (const t of before) then.set(t.id, then.has(t.id) ? { ...then.get(t.id)!, hash: undefined, unknownBecause: "two files had its id" } : t);
   const current = new Map(now.map((t) => [t.id, t]));
-  const gone = [...then.values()].filter((t) => !current.has(t.id));
+  // By id: of two deleted templates that meant the same, a rename names the first in id order, whatever git's order was.
+  const gone = [...then.values()].filter((t) => !current.has(t.id)).sort((a, b) => (a.id < b.id ? -1 : 1));
   const renamedFrom = new Set<string>();
 
-  const direct = new Map<string, Pick<ChangedTemplate, "reason" | "renamedFrom" | "invalidBefore">>();
+  const direct = new Map<string, Pick<ChangedTemplate, "reason" | "renamedFrom" | "invalidBefore" | "unknownBefore">>();
   for (const t of [...now].sort((a, b) => (a.id < b.id ? -1 : 1))) {
     const hash = templateContentHash(t.template);
     const earlier = then.get(t.id);
     if (earlier !== undefined) {
-      if (earlier.hash === undefined) direct.set(t.id, { reason: "edited", invalidBefore: true });
+      if (earlier.hash === undefined) direct.set(t.id, { reason: "edited", invalidBefore: true, unknownBefore: earlier.unknownBecause ?? "it did not validate" });
       else if (earlier.hash !== hash) direct.set(t.id, { reason: "edited" });
       continue;
     }

@@ -1,5 +1,6 @@
 import { execFile, spawn } from "node:child_process";
-import { resolve as resolvePath } from "node:path";
+import { realpathSync } from "node:fs";
+import { isAbsolute, relative as relativePath, resolve as resolvePath, sep } from "node:path";
 import { CwsError } from "../errors.js";
 
 /**
@@ -12,22 +13,37 @@ import { CwsError } from "../errors.js";
  */
 export interface GitPort {
   /**
-   * Where `dir` is in its repository: the work tree's top directory and
-   * `dir`'s path below it (`templates/`, or `` for the top itself), both as
-   * git spells them; undefined when `dir` is in no git work tree.
+   * The repository that holds the directory git runs in (the templates
+   * directory): its work tree's top and the directory's path below it
+   * (`templates/`, or `` for the top itself), as git spells them; `outside`
+   * when git found a repository whose work tree does not hold the directory
+   * (GIT_DIR and GIT_WORK_TREE naming another); undefined when there is none.
    */
-  locate(dir: string): Promise<{ top: string; prefix: string } | undefined>;
-  /** The commit a revision names (any form git takes: a sha, branch, tag, `HEAD~3`), or undefined when it names none here. */
-  commitOf(revision: string): Promise<string | undefined>;
+  locate(): Promise<{ top: string; prefix: string } | { top: string; outside: true } | undefined>;
+  /** What a revision names (any form git takes: a sha, branch, tag, `HEAD~3`): a commit, or why it names none. */
+  resolveRevision(revision: string): Promise<Revision>;
   /** A commit's parents as the commit records them, first parent first: in a shallow clone they may be missing from the repository. */
   parentsOf(commit: string): Promise<string[]>;
   /** Whether this is a shallow clone (commits before a depth are not here). */
   isShallow(): Promise<boolean>;
   /** The direct entries of the directory `path` (relative to the top, `` for the top) at `commit`; none when it did not exist then. */
   listDirectory(commit: string, path: string): Promise<TreeEntry[]>;
-  /** The contents of blobs by id, read by one `git cat-file --batch`; an id whose object is not in the repository is left out. */
+  /** The entry at `path` (relative to the top) at `commit`, undefined when there is none (a symbolic link's target). */
+  entryAt(commit: string, path: string): Promise<TreeEntry | undefined>;
+  /**
+   * The contents of blobs by id, read by one `git cat-file --batch`; an id
+   * whose object is not in the repository is left out. A partial clone that
+   * cannot fetch them is GIT_OBJECT_MISSING.
+   */
   readBlobs(ids: readonly string[]): Promise<Map<string, Uint8Array>>;
 }
+
+/**
+ * A revision as git resolves it: a commit; a short id several objects start
+ * with; an object that is no commit (a tree, a blob: `HEAD^{tree}`,
+ * `HEAD:templates`); nothing at all.
+ */
+export type Revision = { kind: "commit"; commit: string } | { kind: "ambiguous" } | { kind: "not-a-commit"; type: string } | { kind: "unknown" };
 
 export interface TreeEntry {
   /** The name within the directory. */
@@ -68,50 +84,106 @@ function gitMessage(result: GitResult): string {
   );
 }
 
-/** The port on the `git` program, run in `cwd` with `env` (the CLI's environment). */
-export function createGitPort(options: { cwd: string; env: Readonly<Record<string, string | undefined>> }): GitPort {
+/**
+ * Git's variables that name paths: a relative one means relative to where the
+ * user typed the command, as git users expect, not to the directory git is
+ * run in (the templates directory).
+ */
+const GIT_PATH_VARIABLES = ["GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"] as const;
+
+/** A path's real form, for comparing where two paths are (a symbolic link in /tmp, a case-insensitive disk); as given when it cannot be resolved. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * The port on the `git` program, run in `dir` (the templates directory, so
+ * that the repository is the one that holds it) with `env` (the CLI's
+ * environment), its relative GIT_DIR and the like made absolute against
+ * `invokedFrom`, where cws was started.
+ */
+export function createGitPort(options: { dir: string; invokedFrom: string; env: Readonly<Record<string, string | undefined>> }): GitPort {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.env)) if (value !== undefined) env[key] = value;
+  for (const key of GIT_PATH_VARIABLES) if (env[key] !== undefined && env[key] !== "") env[key] = resolvePath(options.invokedFrom, env[key]);
   Object.assign(env, { GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", LANGUAGE: "C" });
+  const cwd = resolvePath(options.invokedFrom, options.dir);
 
-  const run = (args: readonly string[], cwd = options.cwd): Promise<GitResult> =>
+  const spawnGit = (args: readonly string[], where: string): Promise<GitResult> =>
     new Promise((resolve, reject) => {
-      execFile("git", args, { cwd, env, encoding: "buffer", maxBuffer: MAX_OUTPUT_BYTES, windowsHide: true }, (error, stdout, stderr) => {
+      execFile("git", args, { cwd: where, env, encoding: "buffer", maxBuffer: MAX_OUTPUT_BYTES, windowsHide: true }, (error, stdout, stderr) => {
         const code = error === null ? 0 : (error as { code?: unknown }).code;
         if (code === "ENOENT") return reject(notFound());
         if (typeof code !== "number") return reject(error ?? new Error("git did not run"));
         resolve({ code, stdout, stderr: stderr.toString("utf8") });
       });
     });
+  // GIT_DIR without GIT_WORK_TREE makes git take the directory it runs in for the work tree's top (unless the
+  // repository's core.worktree says otherwise): the work tree is what git says it is where cws was started.
+  const ready =
+    env.GIT_DIR !== undefined && env.GIT_DIR !== "" && (env.GIT_WORK_TREE ?? "") === ""
+      ? spawnGit(["rev-parse", "--show-toplevel"], options.invokedFrom).then((result) => {
+          const top = result.stdout.toString("utf8").trim();
+          if (result.code === 0 && top !== "") env.GIT_WORK_TREE = top;
+        })
+      : Promise.resolve();
+  const run = async (args: readonly string[]): Promise<GitResult> => {
+    await ready;
+    return spawnGit(args, cwd);
+  };
 
   /** A call that must work: its failure is git's message as an error (exit 2), the command line named. */
-  const check = async (args: readonly string[], cwd?: string): Promise<Buffer> => {
-    const result = await run(args, cwd);
+  const check = async (args: readonly string[]): Promise<Buffer> => {
+    const result = await run(args);
     if (result.code === 0) return result.stdout;
-    throw new CwsError("GIT_FAILED", `git ${args.join(" ")} failed: ${gitMessage(result)}`, {
-      value: args.join(" "),
-      suggestion: "run the same git command in the repository to see what is wrong; a shallow clone may lack the objects (git fetch --unshallow, or actions/checkout with fetch-depth: 0)",
-    });
+    throw gitFailed(`git ${args.join(" ")}`, result, options.dir);
+  };
+
+  /** The entries `ls-tree` lists for `pathspec` at `commit`, with their paths from the top. */
+  const listTree = async (commit: string, pathspec: readonly string[]): Promise<(TreeEntry & { path: string })[]> => {
+    // --full-tree: paths from the top whatever the working directory; literal: a directory named `t[1]` is no pattern.
+    const out = (await check(["--literal-pathspecs", "ls-tree", "-z", "--full-tree", commit, ...(pathspec.length === 0 ? [] : ["--", ...pathspec])])).toString("utf8");
+    const entries: (TreeEntry & { path: string })[] = [];
+    for (const record of out.split("\0")) {
+      const match = /^(\d+) (blob|tree|commit) ([0-9a-f]+)\t(.*)$/s.exec(record);
+      if (match) entries.push({ mode: match[1]!, type: match[2] as TreeEntry["type"], id: match[3]!, path: match[4]!, name: match[4]!.slice(match[4]!.lastIndexOf("/") + 1) });
+    }
+    return entries;
   };
 
   return {
-    async locate(dir) {
-      const result = await run(["rev-parse", "--show-toplevel", "--show-prefix"], resolvePath(options.cwd, dir));
+    async locate() {
+      const result = await run(["rev-parse", "--show-toplevel", "--show-prefix"]);
       if (result.code !== 0) {
         if (/not a git repository/i.test(result.stderr)) return undefined;
-        throw new CwsError("GIT_FAILED", `git cannot read the repository at ${dir}: ${gitMessage(result)}`, {
-          value: dir,
+        throw new CwsError("GIT_FAILED", `git cannot read the repository that holds ${options.dir}: ${gitMessage(result)}`, {
+          value: options.dir,
           suggestion: /dubious ownership/i.test(result.stderr)
             ? "the repository belongs to another user: run git config --global --add safe.directory with its path, as git's message says"
-            : "run git status there to see what is wrong",
+            : `run git status in ${options.dir} to see what is wrong`,
         });
       }
       const [top = "", prefix = ""] = result.stdout.toString("utf8").split("\n");
+      // GIT_DIR and GIT_WORK_TREE may name a repository elsewhere: git then answers for a work tree that does not hold the directory.
+      const below = relativePath(realPath(top), realPath(cwd));
+      if (below === ".." || below.startsWith(`..${sep}`) || isAbsolute(below)) return { top, outside: true };
       return { top, prefix };
     },
-    async commitOf(revision) {
-      const result = await run(["rev-parse", "--verify", "--quiet", "--end-of-options", `${revision}^{commit}`]);
-      return result.code === 0 ? result.stdout.toString("utf8").trim() : undefined;
+    async resolveRevision(revision) {
+      const result = await run(["rev-parse", "--verify", "--end-of-options", `${revision}^{commit}`]);
+      if (result.code === 0) return { kind: "commit", commit: result.stdout.toString("utf8").trim() };
+      if (/short object ID .* is ambiguous/i.test(result.stderr)) return { kind: "ambiguous" };
+      // `error: X^{commit}: expected commit type, but the object dereferences to tree type`
+      const type = /dereferences to (\w+) type/.exec(result.stderr)?.[1];
+      if (type !== undefined) return { kind: "not-a-commit", type };
+      const object = await run(["rev-parse", "--verify", "--quiet", "--end-of-options", revision]);
+      if (object.code !== 0) return { kind: "unknown" };
+      const kind = await run(["cat-file", "-t", object.stdout.toString("utf8").trim()]);
+      return kind.code === 0 ? { kind: "not-a-commit", type: kind.stdout.toString("utf8").trim() } : { kind: "unknown" };
     },
     async parentsOf(commit) {
       const text = (await check(["cat-file", "commit", commit])).toString("utf8");
@@ -125,24 +197,51 @@ export function createGitPort(options: { cwd: string; env: Readonly<Record<strin
       return (await check(["rev-parse", "--is-shallow-repository"])).toString("utf8").trim() === "true";
     },
     async listDirectory(commit, path) {
-      // --full-tree: the path is from the top whatever the working directory; literal: a directory named `t[1]` is no pattern.
-      const args = ["--literal-pathspecs", "ls-tree", "-z", "--full-tree", commit, ...(path === "" ? [] : ["--", path.endsWith("/") ? path : `${path}/`])];
-      const out = (await check(args)).toString("utf8");
       const prefix = path === "" || path.endsWith("/") ? path : `${path}/`;
-      const entries: TreeEntry[] = [];
-      for (const record of out.split("\0")) {
-        const match = /^(\d+) (blob|tree|commit) ([0-9a-f]+)\t(.*)$/s.exec(record);
-        if (!match) continue;
-        const [, mode, type, id, full] = match;
-        if (!full!.startsWith(prefix)) continue;
-        entries.push({ mode: mode!, type: type as TreeEntry["type"], id: id!, name: full!.slice(prefix.length) });
-      }
-      return entries;
+      const entries = await listTree(commit, prefix === "" ? [] : [prefix]);
+      return entries.filter((entry) => entry.path.startsWith(prefix)).map(({ path: full, ...entry }) => ({ ...entry, name: full.slice(prefix.length) }));
     },
-    readBlobs(ids) {
-      return readBatch(ids, options.cwd, env);
+    async entryAt(commit, path) {
+      const found = (await listTree(commit, [path])).find((entry) => entry.path === path);
+      if (found === undefined) return undefined;
+      const { path: _path, ...entry } = found;
+      return entry;
+    },
+    async readBlobs(ids) {
+      try {
+        await ready;
+        return await readBatch(ids, cwd, env);
+      } catch (error) {
+        if (!(error instanceof BatchFailed)) throw error;
+        // A partial clone fetches a blob it lacks from its remote as it is read: an unreachable remote fails the whole batch.
+        // (git 2.45's --no-lazy-fetch would make that a `missing` answer; older gits have no such switch.)
+        // A partial clone: a remote marked promisor (extensions.partialClone in older clones).
+        const partial = await run(["config", "--get-regexp", "^(extensions\\.partialclone|remote\\..*\\.promisor)$"]);
+        if (partial.code === 0) {
+          throw new CwsError("GIT_OBJECT_MISSING", `the templates at the revision are not all in this partial clone, and git could not fetch them: ${gitMessage(error.result)}`, {
+            value: "git cat-file --batch",
+            suggestion: "make the clone's remote reachable (git remote -v shows it) and run it again, or fetch the objects (git fetch origin); in CI, actions/checkout without filter",
+          });
+        }
+        throw gitFailed("git cat-file --batch", error.result, options.dir);
+      }
     },
   };
+}
+
+/** git's failure of a call that must work, with what to do: run it yourself to see why, and the usual cause. */
+function gitFailed(command: string, result: GitResult, dir: string): CwsError {
+  return new CwsError("GIT_FAILED", `${command} failed: ${gitMessage(result)}`, {
+    value: command,
+    suggestion: `run the same git command in ${dir} to see what is wrong; a shallow or partial clone may lack the objects (git fetch --unshallow, or actions/checkout with fetch-depth: 0)`,
+  });
+}
+
+/** `git cat-file --batch` exited non-zero: its result, for the port to word. */
+class BatchFailed extends Error {
+  constructor(readonly result: GitResult) {
+    super(`git cat-file --batch exited with ${result.code}`);
+  }
 }
 
 /**
@@ -164,7 +263,7 @@ function readBatch(ids: readonly string[], cwd: string, env: Record<string, stri
     child.stdin.on("error", () => undefined);
     child.on("close", (code) => {
       if (code !== 0) {
-        reject(new CwsError("GIT_FAILED", `git cat-file --batch failed: ${gitMessage({ code: code ?? -1, stdout: Buffer.alloc(0), stderr })}`, { value: "git cat-file --batch" }));
+        reject(new BatchFailed({ code: code ?? -1, stdout: Buffer.alloc(0), stderr }));
         return;
       }
       const out = Buffer.concat(chunks);

@@ -1,3 +1,5 @@
+import { CwsError } from "../errors.js";
+
 /** One thing wrong with (or worth a look in) a file, at a line and column. */
 export interface Problem {
   file: string;
@@ -68,6 +70,21 @@ export function formatProblem(problem: Problem): string {
 /** A problem as lint prints it, its suggestion indented below: how build and build-all show a template's problems before they stop. */
 export function formatProblemAndSuggestion(problem: Problem): string {
   return `${formatProblem(problem)}${problem.suggestion === undefined ? "" : `\n    → ${problem.suggestion}`}`;
+}
+
+/**
+ * Invalid templates stop a command that needs them valid (exit 2): their
+ * problems were printed on stderr before it (formatProblemAndSuggestion), and
+ * ride in the error for the --json document (`error.problems`).
+ * `consequence` says what that means for this command: `; nothing was built`.
+ */
+export function invalidTemplatesError(invalid: readonly { id: string; file: string; problems: readonly Problem[] }[], consequence: string): CwsError {
+  const ids = [...new Set(invalid.map((t) => t.id))];
+  return new CwsError("TEMPLATE_INVALID", `${ids.length === 1 ? `template ${ids[0]} is` : `templates ${ids.join(", ")} are`} invalid${consequence}`, {
+    value: invalid.map((t) => t.file).join(", "),
+    suggestion: `fix the problems printed above, listed in error.problems with --json (${lintAgainCommand(ids)} shows them again)`,
+    problems: invalid.flatMap((t) => t.problems),
+  });
 }
 
 /**

@@ -1,4 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -261,8 +263,8 @@ describe("cws ami changed (built CLI, real git histories)", () => {
     repo.write({ "templates/python.yml": FLEET["templates/python.yml"] }).commit("fixed");
     const result = cws(repo, []);
     expect(result.stdout).toBe("python\nml\n");
-    expect(result.stderr).toContain("python: edited (it did not validate at");
-    expect(report(repo).changed[0]).toMatchObject({ id: "python", reason: "edited", invalidBefore: true });
+    expect(result.stderr).toMatch(/python: edited \(at [0-9a-f]{7} it did not validate, so what it meant then is unknown\)\n/);
+    expect(report(repo).changed[0]).toMatchObject({ id: "python", reason: "edited", invalidBefore: true, unknownBefore: "it did not validate" });
   });
 
   it("refuses an invalid template now with its problems at file:line:col, as build-all does", () => {
@@ -273,6 +275,10 @@ describe("cws ami changed (built CLI, real git histories)", () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/templates\/r\.yml:\d+:\d+/);
     expect(refused(repo, [], "TEMPLATE_INVALID").message).toContain("template r is invalid");
+    // With --json the problems are in the document too, as lint lists them: what stderr said above the error.
+    const document = JSON.parse(cws(repo, ["--json"]).stdout) as { error: { problems: { file: string; line: number; message: string }[]; suggestion: string } };
+    expect(document.error.problems).toEqual([expect.objectContaining({ file: join("templates", "r.yml"), line: expect.any(Number), message: expect.stringContaining("versoin") })]);
+    expect(document.error.suggestion).toContain("error.problems");
   });
 
   it("reads .yaml files by the loader's rules: a .yml renamed .yaml is the same template; a .yaml edit is an edit", () => {
@@ -295,10 +301,36 @@ describe("cws ami changed (built CLI, real git histories)", () => {
     expect(changed(repo)).toEqual(["r"]);
     expect(report(repo).templatesDir).toBe("infra/amis");
     expect(changed(repo, ["--templates-dir", "other/templates"])).toEqual(["x"]);
+  });
 
-    const outside = repoWith({ "templates/y.yml": template("y") });
-    const error = refused(repo, ["--templates-dir", join(outside.dir, "templates")], "TEMPLATES_DIR_OUTSIDE_REPOSITORY");
-    expect(error.message).toContain("is not in the git repository at");
+  it("compares in the repository that holds the templates directory, wherever cws is started", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.write({ "templates/r.yml": edit(FLEET["templates/r.yml"]) }).commit("r");
+    const elsewhere = repoWith({ "templates/y.yml": template("y") });
+    elsewhere.commit("y");
+    // Started in another repository, and outside any (the templates directory given by its full path).
+    expect(changed(elsewhere, ["--templates-dir", join(repo.dir, "templates")])).toEqual(["r"]);
+    const plain = mkdtempSync(join(tmpdir(), "cws-no-git-"));
+    try {
+      expect(changed(plain, ["--templates-dir", join(repo.dir, "templates")], { GIT_CEILING_DIRECTORIES: tmpdir() })).toEqual(["r"]);
+    } finally {
+      rmSync(plain, { recursive: true, force: true });
+    }
+  });
+
+  it("takes a relative GIT_DIR from where cws was started, and refuses a GIT_DIR and GIT_WORK_TREE of a repository that does not hold the templates", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.write({ "templates/r.yml": edit(FLEET["templates/r.yml"]) }).commit("r");
+    expect(changed(repo, [], { GIT_DIR: ".git" })).toEqual(["r"]);
+    expect(changed(repo, [], { GIT_DIR: ".git", GIT_WORK_TREE: "." })).toEqual(["r"]);
+
+    const other = repoWith({ "templates/y.yml": template("y") });
+    other.commit("y");
+    const error = refused(other, [], "TEMPLATES_DIR_OUTSIDE_REPOSITORY", { GIT_DIR: join(repo.dir, ".git"), GIT_WORK_TREE: repo.dir });
+    expect(error.message).toContain(`is not in the work tree of the git repository at ${repo.dir}`);
+    expect(error.suggestion).toContain("GIT_DIR");
   });
 
   it("exits 2 outside a git repository and without git", () => {
@@ -309,6 +341,7 @@ describe("cws ami changed (built CLI, real git histories)", () => {
       writeFileSync(join(plain, "templates", "r.yml"), FLEET["templates/r.yml"]);
       const error = refused(plain, [], "NOT_A_GIT_REPOSITORY", { GIT_CEILING_DIRECTORIES: tmpdir() });
       expect(error.suggestion).toContain("actions/checkout");
+      expect(error.message).toContain("the templates directory ./templates is in no git repository");
     } finally {
       rmSync(plain, { recursive: true, force: true });
     }
@@ -317,5 +350,133 @@ describe("cws ami changed (built CLI, real git histories)", () => {
     // No git on PATH (node itself is run by its full path).
     const error = refused(repo, [], "GIT_NOT_FOUND", { PATH: join(repo.dir, "no-bin") });
     expect(error.message).toContain("git is not installed");
+  });
+  it("follows a symbolic link at the revision as the loader follows it now, and says why when it cannot", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    symlinkSync("r.yml", join(repo.dir, "templates", "link.yml"));
+    repo.commit("link");
+    repo.write({ "README.md": "notes" }).commit("readme");
+    // The link and its target unchanged: nothing to build, on every run.
+    expect(changed(repo)).toEqual([]);
+    // Its target edited: the link's template is edited too.
+    repo.write({ "templates/r.yml": edit(FLEET["templates/r.yml"]) }).commit("r");
+    expect(changed(repo)).toEqual(["link", "r"]);
+
+    // At the revision a link out of the repository, and one to a file that was not there; now plain files.
+    symlinkSync(join("..", "..", "outside.yml"), join(repo.dir, "templates", "out.yml"));
+    symlinkSync("gone.yml", join(repo.dir, "templates", "dangling.yml"));
+    symlinkSync("chain1.yml", join(repo.dir, "templates", "chain2.yml"));
+    symlinkSync("link.yml", join(repo.dir, "templates", "chain1.yml"));
+    repo.commit("odd links");
+    for (const name of ["out.yml", "dangling.yml"]) rmSync(join(repo.dir, "templates", name));
+    repo.write({ "templates/out.yml": template("out"), "templates/dangling.yml": template("dangling") }).commit("plain files");
+    const result = cws(repo, []);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toBe("dangling\nout\n");
+    const at = repo.git("rev-parse", "--short=7", "HEAD^");
+    expect(result.stderr).toContain(`out: edited (at ${at} it was a symbolic link to ../../outside.yml, outside the repository, so what it meant then is unknown)\n`);
+    expect(result.stderr).toContain(`dangling: edited (at ${at} it was a symbolic link to gone.yml, which was not there, so what it meant then is unknown)\n`);
+    expect(report(repo).changed).toEqual(expect.arrayContaining([expect.objectContaining({ id: "out", invalidBefore: true, unknownBefore: expect.stringContaining("outside the repository") })]));
+  });
+
+  it("refuses ranges in every git notation, and takes @{-1}", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.git("checkout", "-q", "-b", "side");
+    repo.write({ "templates/r.yml": edit(FLEET["templates/r.yml"]) }).commit("r");
+    for (const range of ["^HEAD", "^HEAD~1", "HEAD^!", "HEAD^@", "HEAD^-", "HEAD^-1", "main...HEAD"]) {
+      expect(refused(repo, ["--since", range], "BAD_OPTION").message, range).toBe(`--since ${JSON.stringify(range)}: a range, not one revision`);
+    }
+    // The branch checked out before this one (main): one revision, though it holds a -.
+    expect(changed(repo, ["--since", "@{-1}"])).toEqual(["r"]);
+  });
+
+  it("says a short id is ambiguous, and that a tree or a blob is no commit", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    // Two commits whose ids start alike (found by hashing candidates here, then written): git cannot tell which is meant.
+    const tree = repo.git("rev-parse", "HEAD^{tree}");
+    const byPrefix = new Map<string, string>();
+    let pair: [string, string] | undefined;
+    for (let n = 0; pair === undefined; n++) {
+      const body = `tree ${tree}\nauthor t <t@e> 1700000000 +0000\ncommitter t <t@e> 1700000000 +0000\n\nc${n}\n`;
+      const id = createHash("sha1").update(`commit ${Buffer.byteLength(body)}\0${body}`).digest("hex");
+      const seen = byPrefix.get(id.slice(0, 4));
+      if (seen !== undefined) pair = [seen, body];
+      else byPrefix.set(id.slice(0, 4), body);
+    }
+    const ids = pair.map((body) => spawnSync("git", ["hash-object", "-t", "commit", "-w", "--stdin"], { cwd: repo.dir, input: body, encoding: "utf8" }).stdout.trim());
+    expect(ids[0]!.slice(0, 4)).toBe(ids[1]!.slice(0, 4));
+    const ambiguous = refused(repo, ["--since", ids[0]!.slice(0, 4)], "AMBIGUOUS_REVISION");
+    expect(ambiguous.message).toContain("more than one object's id starts with");
+    expect(ambiguous.suggestion).toContain("more digits");
+
+    for (const [rev, what] of [
+      ["HEAD^{tree}", "a tree (a directory)"],
+      ["HEAD:templates", "a tree (a directory)"],
+      [tree, "a tree (a directory)"],
+      [repo.git("rev-parse", "HEAD:templates/r.yml"), "a blob (a file's contents)"],
+    ]) {
+      expect(refused(repo, ["--since", rev!], "NOT_A_COMMIT").message).toBe(`--since ${JSON.stringify(rev)}: that is ${what}, not a commit`);
+    }
+  });
+
+  it("takes --since HEAD^, HEAD~1, HEAD~ and HEAD^1 as the default, on a first commit too", () => {
+    const repo = repoWith();
+    repo.commit("first");
+    for (const since of ["HEAD^", "HEAD~1", "HEAD~", "HEAD^1"]) {
+      const result = cws(repo, ["--since", since]);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout.trimEnd().split("\n").sort()).toEqual(["base", "ml", "other", "python", "r"]);
+      expect(result.stderr).toContain("is the first commit: there is no earlier revision, so every template is new");
+      expect(report(repo, ["--since", since]).since).toEqual({ rev: since, commit: null });
+    }
+    repo.write({ "templates/r.yml": edit(FLEET["templates/r.yml"]) }).commit("second");
+    expect(changed(repo, ["--since", "HEAD~"])).toEqual(["r"]);
+  });
+
+  it("takes --since=-x as the value -x (and refuses it: no revision starts with -), and names the word a flag took", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    for (const value of ["-x", "--all"]) {
+      const error = refused(repo, [`--since=${value}`], "BAD_OPTION");
+      expect(error.message).toBe(`--since ${JSON.stringify(value)}: a revision cannot start with -`);
+    }
+    const missing = refused(repo, ["--since", "-x"], "MISSING_OPTION_VALUE");
+    expect(missing.suggestion).toContain("the word after it, -x, starts with -: if it is the value, write --since=-x");
+  });
+
+  it("names an argument too many", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    const result = cws(repo, ["--json", "extra-arg"]);
+    expect(result.status).toBe(2);
+    const document = JSON.parse(result.stdout) as { error: { code: string; message: string; value: string } };
+    expect(document.error).toMatchObject({ code: "TOO_MANY_ARGUMENTS", value: "extra-arg", message: expect.stringContaining('(one too many: "extra-arg")') });
+  });
+
+  it("says a partial clone whose remote is gone lacks a template's object (GIT_OBJECT_MISSING), with advice", () => {
+    const origin = repoWith();
+    origin.commit("fleet");
+    origin.write({ "templates/r.yml": edit(FLEET["templates/r.yml"]) }).commit("r");
+    origin.git("config", "uploadpack.allowFilter", "true");
+    const clone = mkdtempSync(join(tmpdir(), "cws-partial-"));
+    try {
+      origin.git("clone", "-q", "--filter=blob:none", `file://${origin.dir}`, clone);
+      spawnSync("git", ["config", "remote.origin.url", "file:///nonexistent"], { cwd: clone });
+      const error = refused(clone, ["--since", "HEAD~1"], "GIT_OBJECT_MISSING");
+      expect(error.message).toContain("partial clone");
+      expect(error.suggestion).toContain("remote");
+    } finally {
+      rmSync(clone, { recursive: true, force: true });
+    }
+  });
+
+  it("names the first deleted template in id order as a rename's source when two meant the same", () => {
+    const repo = repoWith({ "templates/zeta.yml": template("same"), "templates/alpha.yml": template("same") });
+    repo.commit("two copies");
+    repo.remove("templates/zeta.yml", "templates/alpha.yml").write({ "templates/mid.yml": template("same") }).commit("one left");
+    expect(report(repo)).toMatchObject({ changed: [{ id: "mid", reason: "renamed", renamedFrom: "alpha" }], deleted: [{ id: "zeta" }] });
   });
 });

@@ -36,6 +36,9 @@ describe("--json", () => {
       error: { code: "X", message: "m", value: null, suggestion: null },
       exitCode: 1,
     });
+    // An error with the problems of invalid templates carries them, as lint lists them.
+    const problem = { file: "templates/a.yml", line: 3, column: 1, severity: "error" as const, path: "version", message: "required field is missing" };
+    expect(JSON.parse(errorDocument({ code: "TEMPLATE_INVALID", message: "m", value: "templates/a.yml", suggestion: "s", problems: [problem] }, 2)).error.problems).toEqual([problem]);
   });
 
   it("reads commander's usage errors: a code of ours, one line with its did-you-mean, the value at fault, the --help of the command that refused it", () => {
@@ -66,6 +69,13 @@ describe("--json", () => {
     expect(usageErrorOf(error("commander.excessArguments", "error: too many arguments for 'list'. Expected 0 arguments but got 1."))).toMatchObject({
       code: "TOO_MANY_ARGUMENTS",
       value: undefined,
+    });
+    // With the arguments too many (program.ts adds them): the first is the value at fault, all are named.
+    expect(usageErrorOf(Object.assign(error("commander.excessArguments", "error: too many arguments for 'lint'. Expected 0 arguments but got 2.", "ami x"), { extraArguments: ["a b", "c"] }))).toEqual({
+      code: "TOO_MANY_ARGUMENTS",
+      message: `too many arguments for 'lint'. Expected 0 arguments but got 2 (2 too many: "a b", "c")`,
+      value: "a b",
+      suggestion: "cws ami x --help shows the usage (a value with spaces needs quotes)",
     });
     // A group without its command: that group's help, not cws's.
     expect(usageErrorOf(error("commander.help", "(outputHelp)", "ami registry"))).toMatchObject({

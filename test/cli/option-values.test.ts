@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { OptionSpec, ValueKind } from "../../src/cli/command-spec.js";
+import { GLOBAL_OPTIONS } from "../../src/cli/command-table.js";
 import { checkOptionValues } from "../../src/cli/option-values.js";
 import { CwsError } from "../../src/errors.js";
+import { everyCommand } from "../helpers/commands.js";
 
 /** The error checkOptionValues raises for one flag and value, or undefined when it accepts them. */
 function check(spec: Pick<OptionSpec, "choices" | "value">, value: string, flag = "--flag"): CwsError | undefined {
@@ -133,13 +135,20 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
   },
   // changed --since: the form only; whether git knows it, the command asks git.
   revision: {
-    good: ["HEAD^", "HEAD~3", "origin/main", "v1.2.0", "0123456789abcdef0123456789abcdef01234567", "main@{1}", "HEAD^2"],
+    good: ["HEAD^", "HEAD~3", "origin/main", "v1.2.0", "0123456789abcdef0123456789abcdef01234567", "main@{1}", "HEAD^2", "@{-1}", "HEAD^1", "HEAD^{commit}"],
     bad: [
       ["-1", "a revision cannot start with -"],
       ["HEAD 1", "not a git revision (it holds a space or a control character)"],
       ["main\u0007", "not a git revision (it holds a space or a control character)"],
       ["main..HEAD", "a range, not one revision"],
       ["main...HEAD", "a range, not one revision"],
+      // git's other range notations: everything not reachable from HEAD, a commit without its parents, a merge's parents.
+      ["^HEAD", "a range, not one revision"],
+      ["^HEAD~1", "a range, not one revision"],
+      ["HEAD^!", "a range, not one revision"],
+      ["HEAD^@", "a range, not one revision"],
+      ["HEAD^-", "a range, not one revision"],
+      ["HEAD^-2", "a range, not one revision"],
     ],
   },
 };
@@ -189,6 +198,24 @@ describe("checkOptionValues", () => {
     ).toThrow(/^--arch "amd64"/);
   });
 
+  it("takes a value typed with its flag in one word (--flag=-x) for the value, for every option of the command table, and checks it by its kind", () => {
+    const options = [...GLOBAL_OPTIONS, ...everyCommand().flatMap(({ spec }) => spec.options ?? [])].filter((o) => /[<[]/.test(o.flags));
+    expect(options.length).toBeGreaterThan(10);
+    for (const spec of options) {
+      const flag = spec.flags.split(/[ ,]+/).find((word) => word.startsWith("--"))!;
+      for (const value of ["-x", "--json"]) {
+        let error: unknown;
+        try {
+          checkOptionValues([{ flag, value, attached: true, spec }]);
+        } catch (caught) {
+          error = caught;
+        }
+        expect((error as CwsError | undefined)?.code, `${flag}=${value}`).not.toBe("MISSING_OPTION_VALUE");
+      }
+    }
+    expect(() => checkOptionValues([{ flag: "--since", value: "-x", attached: true, spec: { flags: "--since <rev>", value: "revision" } }])).toThrow('--since "-x": a revision cannot start with -');
+  });
+
   it("takes a value that is itself an option for a missing value, whatever the option's kind; - and negative numbers are values", () => {
     const specs: Pick<OptionSpec, "choices" | "value">[] = [{}, { value: "region" }, { value: "architecture" }, { choices: ["cleanup", "abort"] }];
     for (const spec of specs) {
@@ -197,7 +224,7 @@ describe("checkOptionValues", () => {
         expect(error?.code, `${value} ${JSON.stringify(spec)}`).toBe("MISSING_OPTION_VALUE");
         expect(error?.message).toBe("option '--arch <value>' argument missing");
         expect(error?.value).toBe("--arch");
-        expect(error?.suggestion).toBe("put the value right after the flag: --arch <value>");
+        expect(error?.suggestion).toBe(`put the value right after the flag: --arch <value> (the word after it, ${value}, starts with -: if it is the value, write --arch=${value})`);
       }
     }
     for (const value of ["-", "-1", "-0.5", "-.5", "./-x", "a-b", "x--json"]) expect(check({}, value), value).toBeUndefined();

@@ -55,7 +55,8 @@ describe("compareTemplates", () => {
   it("takes each deleted template as the source of one rename at most, and lists the rest as deleted", () => {
     // Two old templates with one content, three new ones with it: two renames, one new.
     const same = text("same");
-    const result = compare([earlier("old1", same), earlier("old2", same), earlier("gone", text("gone"))], [current("n1", same), current("n2", same), current("n3", same)]);
+    // In any order then: each rename takes the first deleted template in id order.
+    const result = compare([earlier("old2", same), earlier("gone", text("gone")), earlier("old1", same)], [current("n3", same), current("n1", same), current("n2", same)]);
     expect(result.changed.map(({ id, reason, renamedFrom }) => [id, reason, renamedFrom])).toEqual([
       ["n1", "renamed", "old1"],
       ["n2", "renamed", "old2"],
@@ -96,13 +97,17 @@ function fakeGit(entries: (TreeEntry & { content?: string })[], overrides: Parti
   const commits: Record<string, string> = { HEAD: "h".repeat(40), "HEAD^": "p".repeat(40), ["p".repeat(40)]: "p".repeat(40) };
   return {
     calls,
-    locate: async (dir) => ({ top: "/repo", prefix: dir === "." ? "" : "templates/" }),
-    commitOf: async (revision) => commits[revision],
+    locate: async () => ({ top: "/repo", prefix: "templates/" }),
+    resolveRevision: async (revision) => (commits[revision] === undefined ? { kind: "unknown" } : { kind: "commit", commit: commits[revision] }),
     parentsOf: async () => ["p".repeat(40)],
     isShallow: async () => false,
     listDirectory: async (commit, path) => {
       calls.push(`ls-tree ${commit.slice(0, 1)} ${path}`);
       return entries;
+    },
+    entryAt: async (commit, path) => {
+      calls.push(`ls-tree ${commit.slice(0, 1)} ${path}`);
+      return entries.find((e) => `templates/${e.name}` === path);
     },
     readBlobs: async (ids) => {
       calls.push(`cat-file ${ids.join(",")}`);
@@ -126,8 +131,8 @@ describe("changedTemplates (fake git)", () => {
     return join(dir, "templates");
   }
 
-  it("reads every blob in one batch, skips what the loader skips, and counts a template that was no regular file then as edited", async () => {
-    const dir = templatesNow({ "a.yml": text("a"), "link.yml": text("link"), "sub.yml": text("sub") });
+  it("reads the blobs in one batch, skips what the loader skips, follows a symbolic link, and counts a template that was no regular file then as edited, saying why", async () => {
+    const dir = templatesNow({ "a.yml": text("a"), "link.yml": text("a"), "sub.yml": text("sub") });
     const git = fakeGit([
       { name: "a.yml", mode: "100644", type: "blob", id: "1".repeat(40), content: text("a") },
       { name: "link.yml", mode: "120000", type: "blob", id: "2".repeat(40), content: "a.yml" },
@@ -136,12 +141,17 @@ describe("changedTemplates (fake git)", () => {
       { name: "README.md", mode: "100644", type: "blob", id: "5".repeat(40), content: "# notes" },
     ]);
     const { report } = await changedTemplates({ templatesDir: dir, git });
-    expect(git.calls).toEqual([`ls-tree p templates/`, `cat-file ${"1".repeat(40)}`]);
-    expect(report.changed.map(({ id, reason, invalidBefore }) => [id, reason, invalidBefore])).toEqual([
-      ["link", "edited", true],
-      ["sub", "edited", true],
-    ]);
+    // The link's target read, its path resolved from the link's directory; then every template's blob in one batch.
+    expect(git.calls).toEqual([`ls-tree p templates/`, `cat-file ${"2".repeat(40)}`, "ls-tree p templates/a.yml", `cat-file ${"1".repeat(40)}`]);
+    expect(report.changed.map(({ id, reason, unknownBefore }) => [id, reason, unknownBefore])).toEqual([["sub", "edited", "it was a directory"]]);
     expect(report.since).toEqual({ rev: "HEAD^", commit: "p".repeat(40) });
+  });
+
+  it("stops following a chain of links at 40, as the kernel does", async () => {
+    const dir = templatesNow({ "loop.yml": text("loop") });
+    const git = fakeGit([{ name: "loop.yml", mode: "120000", type: "blob", id: "2".repeat(40), content: "loop.yml" }]);
+    const { report } = await changedTemplates({ templatesDir: dir, git });
+    expect(report.changed).toEqual([expect.objectContaining({ id: "loop", reason: "edited", unknownBefore: "it was a chain of more than 40 symbolic links" })]);
   });
 
   it("refuses a blob git does not have, naming the file and the commit", async () => {
