@@ -8,12 +8,16 @@
 //
 // Environment: EVENT_NAME (push, schedule or workflow_dispatch), TEMPLATES_INPUT and FORCE_INPUT
 // (workflow_dispatch's inputs; FORCE_INPUT true or 1, any case, or false, 0 or empty), BEFORE (the
-// push's previous commit), LAST_BUILT (the commit of the last successful push or weekly run of
-// the workflow, or empty), GITHUB_OUTPUT and GITHUB_STEP_SUMMARY (files the runner provides;
-// without GITHUB_OUTPUT the outputs go to stdout).
+// push's previous commit), LAST_BUILT (the commit of the newest push or weekly run of the workflow
+// that finished with success or failure, or empty), GITHUB_RUN_ATTEMPT (the runner's: 2 and more
+// for a re-run), GITHUB_OUTPUT and GITHUB_STEP_SUMMARY (files the runner provides; without
+// GITHUB_OUTPUT the outputs go to stdout).
+// A re-run whose commit is not the tip of main (origin/main in the clone), with other templates,
+// is refused: it would build and record old templates. A first run in that state (main moved on
+// while it waited) builds its commit with a warning; without origin/main the check is skipped.
 // A push is compared with LAST_BUILT when it is a commit in the clone and an ancestor of HEAD
 // (what changed since then includes what changed since BEFORE, and the templates of a push whose
-// waiting run was replaced), else with BEFORE.
+// waiting run was replaced), else with BEFORE; each fallback is a ::warning:: annotation.
 // Outputs: matrix (one-line JSON, { include: [{ name, templates, architecture }] }), any
 // (true/false), max_age (6d or empty), force (true/false). A user error (an unknown template id,
 // a force that is not a boolean) is an ::error:: annotation and exit 1.
@@ -27,6 +31,9 @@ const { planBuilds, parseChangedDocument, parseForceInput, planOutputs, planSumm
 
 /** `changed`'s "no previous revision": every template is new, and no history is needed. */
 const NO_REVISION = "0".repeat(40);
+
+/** The branch the workflow builds; also in its on.push.branches, its last-built query and the role's trust. */
+const MAIN_BRANCH = "main";
 
 /** A failure of this script's own inputs, shaped like the CLI's errors (a message and what to do). */
 class PlanFailure extends Error {
@@ -44,6 +51,7 @@ try {
     throw new PlanFailure(`EVENT_NAME "${event}": the plan knows ${PLAN_EVENTS.join(", ")}`, "run this step on those events only (the workflow's `on:`)");
   }
   const force = parseForceInput(env.FORCE_INPUT);
+  checkMainTip();
   const since = event === "push" ? pushComparison(env.LAST_BUILT?.trim() ?? "", env.BEFORE?.trim() ?? "") : undefined;
   if (since !== undefined) note(since.why);
   // Only a push compares with a revision; the other events need only the list of templates.
@@ -68,14 +76,56 @@ try {
  */
 function pushComparison(lastBuilt, before) {
   const fallback = (reason) => {
-    if (isUsableCommit(before)) return { commit: before, why: `Compared with the push's previous commit ${before}: ${reason}.` };
-    return { commit: undefined, why: `${reason[0].toUpperCase()}${reason.slice(1)}, and the push's previous commit ${before ? `${before} ` : ""}is not usable here (none, all zeros, or not in the clone): planning every template.` };
+    const comparison = isUsableCommit(before)
+      ? { commit: before, why: `Compared with the push's previous commit ${before}: ${reason}.` }
+      : { commit: undefined, why: `${reason[0].toUpperCase()}${reason.slice(1)}, and the push's previous commit ${before ? `${before} ` : ""}is not usable here (none, all zeros, or not in the clone): planning every template.` };
+    warn(comparison.why);
+    return comparison;
   };
-  if (lastBuilt === "") return fallback("no earlier successful push or weekly run of this workflow is known (LAST_BUILT is empty)");
-  if (!isUsableCommit(lastBuilt)) return fallback(`the last successful run's commit ${lastBuilt} is not in the clone`);
-  if (!isAncestorOfHead(lastBuilt)) return fallback(`the last successful run's commit ${lastBuilt} is not an ancestor of this one (history was rewritten)`);
-  const alsoBefore = lastBuilt === before ? "" : ` (earlier than the push's previous commit ${before || "(none)"}: the templates of pushes since then whose runs were replaced or failed are built too)`;
-  return { commit: lastBuilt, why: `Compared with ${lastBuilt}, the commit of the last successful push or weekly run of this workflow${alsoBefore}.` };
+  if (lastBuilt === "") return fallback("no earlier push or weekly run of this workflow that finished its builds is known (LAST_BUILT is empty)");
+  if (!isUsableCommit(lastBuilt)) return fallback(`the last finished run's commit ${lastBuilt} is not in the clone`);
+  if (!isAncestorOfHead(lastBuilt)) {
+    return fallback(`the last finished run's commit ${lastBuilt} is not an ancestor of this one (main's history was rewritten by a force-push or a reset since that run, or this run's commit is not on main)`);
+  }
+  const alsoBefore = lastBuilt === before ? "" : ` (earlier than the push's previous commit ${before || "(none)"}: the templates of pushes since then whose runs were replaced or cancelled are built too)`;
+  return { commit: lastBuilt, why: `Compared with ${lastBuilt}, the commit of the last push or weekly run of this workflow that finished its builds${alsoBefore}.` };
+}
+
+/**
+ * A run builds main's newest templates. A re-run ("Re-run all jobs") of an older run would build
+ * its old commit's templates and its registry job would record their images: refused, unless main
+ * has moved on with the same templates (then it builds what main would). A first run whose commit
+ * is no longer the tip (main moved on while it waited, by a push whose run did not replace it)
+ * builds its own commit, with a warning: failing it would let the next push's comparison skip its
+ * templates. Without origin/main in the clone (a run by hand, a shallow clone) it warns and goes on.
+ */
+function checkMainTip() {
+  const tip = revParse(`refs/remotes/origin/${MAIN_BRANCH}`);
+  const head = revParse("HEAD");
+  if (tip === undefined) {
+    warn(`origin/${MAIN_BRANCH} is not in the clone: cannot check that this run's commit ${head ?? "HEAD"} is the newest of ${MAIN_BRANCH} (a re-run of an old run would build and record old templates).`);
+    return;
+  }
+  if (tip === head) return;
+  const templatesDir = parseChangedDocument(runChanged(NO_REVISION)).templatesDir;
+  const sameTemplates = spawnSync("git", ["diff", "--quiet", tip, "HEAD", "--", templatesDir], { stdio: "ignore" }).status === 0;
+  if (sameTemplates) {
+    note(`${MAIN_BRANCH} is at ${tip} now, with the same templates as this run's commit ${head}: building them.`);
+    return;
+  }
+  const attempt = Number.parseInt(env.GITHUB_RUN_ATTEMPT ?? "1", 10);
+  if (attempt > 1) {
+    throw new PlanFailure(
+      `this run's commit ${head} is not the tip of ${MAIN_BRANCH} (${tip}), whose templates differ: re-running an old run would build and record old templates`,
+      `run the workflow on ${MAIN_BRANCH} instead (Actions → Build AMIs → Run workflow), or push the change again`,
+    );
+  }
+  warn(`${MAIN_BRANCH} has moved on to ${tip}, with other templates, since this run was started: building this run's commit ${head}; a later run builds ${MAIN_BRANCH}'s templates.`);
+}
+
+function revParse(rev) {
+  const result = spawnSync("git", ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  return result.status === 0 ? result.stdout.trim() : undefined;
 }
 
 function isAncestorOfHead(sha) {
@@ -120,6 +170,11 @@ function writeSummary(lines) {
 
 function note(line) {
   process.stderr.write(`${line}\n`);
+}
+
+/** A ::warning:: annotation on the run (stdout, where the runner reads workflow commands). */
+function warn(message) {
+  console.log(`::warning title=AMI build plan::${escapeData(message)}`);
 }
 
 /** A workflow command's message: %, CR and LF escaped, as the runner reads them. */

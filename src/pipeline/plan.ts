@@ -61,7 +61,7 @@ export interface PlanRequest {
   /** workflow_dispatch's `force` input: build even what is up to date. */
   force?: boolean;
   /**
-   * Whether a push has a commit to compare with (the last run that built everything, or the push's
+   * Whether a push has a commit to compare with (the last run that finished its builds, or the push's
    * `before`: set, not all zeros, and in the clone). When it has none (a new branch, a force-push)
    * every template is planned.
    */

@@ -190,10 +190,26 @@ describe("docs/ci.md", () => {
     for (const command of new Set(commands)) expect(GUIDE.replace(/\s+/g, " "), command).toContain(`\`${command}\``);
     expect(GUIDE.replace(/\s+/g, " ")).toContain(`--max-age ${WEEKLY_MAX_AGE}`);
     expect(GUIDE).toMatch(/one job per family and architecture/);
+    // The registry command with why it matches templates, and the cancel window the reap steps live with.
+    const registry = /node bin\/cws\.js (ami update-registry [^|>\n]*?)\s*[|>]/.exec(workflow)![1]!;
+    expect(registry).toBe("ami update-registry --all --match-templates");
+    expect(GUIDE.replace(/\s+/g, " ")).toContain(`\`cws ${registry}\``);
+    expect(GUIDE.replace(/\s+/g, " ")).toMatch(/after a revert, the older image of the reverted-to content is the right one/);
+    expect(GUIDE.replace(/\s+/g, " ")).toMatch(/\*\*5 minutes\*\*.*\*\*Force cancel\*\*/);
     expect(GUIDE).not.toMatch(/jobs split by architecture|fewer templates per (run|job)|or per job/);
   });
 
-  it("names only files that exist", () => {
+  it("says what the last-built lookup reads and what moving off main takes", () => {
+    const text = GUIDE.replace(/\s+/g, " ");
+    const workflow = read(".github/workflows/ami-build.yml");
+    const perPage = /status=completed&per_page=(\d+)/.exec(workflow)![1]!;
+    expect(text).toContain(`the newest ${perPage} completed runs`);
+    expect(text).toContain("**`Branch` alone does not move the pipeline to another branch:**");
+    expect(text).toMatch(/`on\.push\.branches`.*`branch=main`.*`MAIN_BRANCH`/);
+    expect(read(".github/scripts/plan.mjs")).toContain('const MAIN_BRANCH = "main";');
+  });
+
+    it("names only files that exist", () => {
     const paths = new Set([...GUIDE.matchAll(/(?:^|[\s`(/])((?:docs|\.github|templates|registry)\/[\w./-]*\.(?:json|ya?ml|md))/gm)].map((m) => m[1]!));
     expect(paths.size).toBeGreaterThan(0);
     expect([...paths].filter((p) => !existsSync(join(ROOT, p)))).toEqual([]);

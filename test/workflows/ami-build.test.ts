@@ -79,13 +79,13 @@ describe("the plan job and .github/scripts/plan.mjs", () => {
     });
   });
 
-  it("asks GitHub, before planning a push, for the commit of the newest successful push or weekly run", () => {
+  it("asks GitHub, before planning a push, for the commit of the newest push or weekly run that finished, among the newest 100", () => {
     const lastBuilt = plan.steps.find((s) => s.id === "last-built")!;
     expect(plan.steps.indexOf(lastBuilt)).toBeLessThan(plan.steps.indexOf(step));
     expect(lastBuilt.if).toBe("github.event_name == 'push'");
     expect(lastBuilt.env).toEqual({ GH_TOKEN: "${{ github.token }}" });
     expect(lastBuilt.run).toContain("gh api");
-    expect(lastBuilt.run).toContain("repos/$GITHUB_REPOSITORY/actions/workflows/ami-build.yml/runs?branch=main&status=success");
+    expect(lastBuilt.run).toContain("repos/$GITHUB_REPOSITORY/actions/workflows/ami-build.yml/runs?branch=main&status=completed&per_page=100");
     expect(plan.permissions).toEqual({ contents: "read", actions: "read" });
   });
 
@@ -108,10 +108,18 @@ describe("the plan job and .github/scripts/plan.mjs", () => {
     }
   }
 
-  it("takes the newest successful run started by a push or the schedule, not a dispatch (which may build only some templates)", () => {
-    const runs = { workflow_runs: [{ event: "workflow_dispatch", head_sha: "d".repeat(40) }, { event: "schedule", head_sha: "s".repeat(40) }, { event: "push", head_sha: "p".repeat(40) }] };
+  const run = (event: string, conclusion: string, sha: string) => ({ event, conclusion, head_sha: sha.repeat(40) });
+
+  it("takes the newest run started by a push or the schedule that succeeded, not a dispatch (which may build only some templates)", () => {
+    const runs = { workflow_runs: [run("workflow_dispatch", "success", "d"), run("schedule", "success", "s"), run("push", "success", "p")] };
     expect(runLastBuilt(JSON.stringify(runs)).output).toBe(`sha=${"s".repeat(40)}\n`);
-    expect(runLastBuilt(JSON.stringify({ workflow_runs: [{ event: "workflow_dispatch", head_sha: "d".repeat(40) }] })).output).toBe("sha=\n");
+    expect(runLastBuilt(JSON.stringify({ workflow_runs: [run("workflow_dispatch", "success", "d")] })).output).toBe("sha=\n");
+  });
+
+  it("counts a failed run as built (its failure is retried when its template changes, weekly or by a dispatch), not a cancelled or skipped one", () => {
+    const runs = { workflow_runs: [run("push", "cancelled", "c"), run("push", "skipped", "k"), run("push", "failure", "f"), run("push", "success", "p")] };
+    expect(runLastBuilt(JSON.stringify(runs)).output).toBe(`sha=${"f".repeat(40)}\n`);
+    expect(runLastBuilt(JSON.stringify({ workflow_runs: [run("schedule", "cancelled", "c")] })).output).toBe("sha=\n");
   });
 
   it("passes an empty commit with a warning when the API fails, so the plan compares with the push's previous commit", () => {
@@ -196,7 +204,7 @@ describe("a cancelled, timed-out or failed build is cleaned up", () => {
   });
 
   it("reaps right after the build step, after a cancel or a failure, with the flags that keep other jobs' builds", () => {
-    expect(reap.if).toBe("${{ cancelled() || failure() }}");
+    expect(reap.if).toBe("${{ (cancelled() || failure()) && steps.build.outcome != 'skipped' }}");
     expect(reap.run).toContain("node bin/cws.js ami reap --yes --older-than 6h");
     expect(reap.run).toContain("$GITHUB_STEP_SUMMARY");
   });
@@ -249,6 +257,35 @@ async function until(condition: () => boolean): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe("the reap after a stopped build", () => {
+  const build = workflow.jobs.build!;
+  const reap = build.steps[build.steps.indexOf(stepRunning(build, "build-all")) + 1]!;
+
+  /** The reap step's condition for a job whose build step ended with `outcome`, the job's status being `status`. */
+  function reapRuns(status: "success" | "failure" | "cancelled", outcome: string): boolean {
+    const expression = /^\$\{\{ (.*) \}\}$/.exec(reap.if!)![1]!;
+    const js = expression
+      .replace("cancelled()", String(status === "cancelled"))
+      .replace("failure()", String(status === "failure"))
+      .replace("steps.build.outcome", JSON.stringify(outcome))
+      .replaceAll("'", '"');
+    expect(js).toMatch(/^[()\s|&!="a-z]+$/);
+    return Boolean(new Function(`return ${js};`)());
+  }
+
+  it("does not run when the build step never started (no credentials: the role unset, OIDC refused, a cancel before it)", () => {
+    expect(build.steps.find((s) => s.id === "build")).toBe(stepRunning(build, "build-all"));
+    expect(reapRuns("failure", "skipped")).toBe(false);
+    expect(reapRuns("cancelled", "skipped")).toBe(false);
+  });
+
+  it("runs after the build step failed, timed out or was cancelled, not after it succeeded", () => {
+    expect(reapRuns("failure", "failure")).toBe(true);
+    expect(reapRuns("cancelled", "cancelled")).toBe(true);
+    expect(reapRuns("success", "success")).toBe(false);
+  });
+});
 
 describe("what the pipeline shares with its set-up (docs/ci.md)", () => {
   const awsJobs = Object.entries(workflow.jobs).filter(([, job]) => job.steps.some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@")));
@@ -306,13 +343,24 @@ describe("what the pipeline shares with its set-up (docs/ci.md)", () => {
     expect(registry.needs).toEqual(["plan", "build"]);
     expect(registry.if).toBe("${{ !cancelled() && needs.plan.outputs.any == 'true' }}");
     expect(registry.permissions).toMatchObject({ contents: "write", "pull-requests": "write" });
-    const order = ["ami update-registry --all", "ami update-templates"].map((command) => registry.steps.indexOf(stepRunning(registry, command)));
+    const order = ["ami update-registry --all --match-templates", "ami update-templates"].map((command) => registry.steps.indexOf(stepRunning(registry, command)));
     const pr = registry.steps.findIndex((s) => s.uses === "peter-evans/create-pull-request@v7");
     expect(order[0]).toBeLessThan(order[1]!);
     expect(order[1]).toBeLessThan(pr);
     expect(registry.steps[pr]!.with).toMatchObject({ branch: "cws/ami-registry-update", token: "${{ secrets.CWS_PR_TOKEN || github.token }}" });
     // The whole directory, as a pathspec: .yml and .yaml templates alike.
     expect(String(registry.steps[pr]!.with!["add-paths"]).split("\n").filter(Boolean)).toEqual(["registry/amis.json", "templates"]);
+  });
+
+  it("reaps earlier runs' leftovers last in every run that builds, also after failed builds or a failed pull request, with credentials only", () => {
+    const registry = workflow.jobs.registry!;
+    const reap = stepRunning(registry, "ami reap --yes --older-than 6h");
+    expect(registry.steps.at(-1)).toBe(reap);
+    const credentials = registry.steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"))!;
+    expect(credentials.id).toBe("credentials");
+    expect(reap.if).toBe("${{ !cancelled() && steps.credentials.outcome == 'success' }}");
+    expect(reap.run).toContain("$GITHUB_STEP_SUMMARY");
+    expect(reap["timeout-minutes"]).toBeLessThan(registry["timeout-minutes"]!);
   });
 
   it("reaps, then cleans up, on the weekly run only, also after failed builds", () => {

@@ -42,8 +42,24 @@ interface PlanRun {
   entries: string[];
 }
 
-function runPlan(env: { EVENT_NAME: string; BEFORE?: string; LAST_BUILT?: string; TEMPLATES_INPUT?: string; FORCE_INPUT?: string }): PlanRun {
+interface PlanEnv {
+  EVENT_NAME: string;
+  BEFORE?: string;
+  LAST_BUILT?: string;
+  TEMPLATES_INPUT?: string;
+  FORCE_INPUT?: string;
+  GITHUB_RUN_ATTEMPT?: string;
+}
+
+/**
+ * Runs plan.mjs in the repository as checked out. `originMain` is where origin/main points, as
+ * actions/checkout with fetch-depth 0 leaves it: the checked-out commit unless said otherwise,
+ * null for none.
+ */
+function runPlan(env: PlanEnv, originMain: string | null = git("rev-parse", "HEAD")): PlanRun {
   const files = scratchDir({ output: "", summary: "" });
+  if (originMain === null) git("update-ref", "-d", "refs/remotes/origin/main");
+  else git("update-ref", "refs/remotes/origin/main", originMain);
   try {
     const result = spawnSync(process.execPath, [PLAN_SCRIPT], {
       cwd: repo.dir,
@@ -94,7 +110,7 @@ afterAll(() => repo.cleanup());
 describe("a push", () => {
   it("with a template edit builds the template and the one built on it, in one job per architecture", () => {
     checkout(commits.edited);
-    const run = runPlan({ EVENT_NAME: "push", BEFORE: commits.initial });
+    const run = runPlan({ EVENT_NAME: "push", BEFORE: commits.initial, LAST_BUILT: commits.initial });
     expect(run.stdout).toBe("");
     expect(run.status).toBe(0);
     expect(run.entries).toEqual(["fleet-base fleet-child @ x86_64", "fleet-base fleet-child @ arm64"]);
@@ -132,12 +148,13 @@ describe("a push", () => {
     ["all zeros (a new branch)", ZERO],
     ["not in the clone (a force-push)", "1234567890abcdef1234567890abcdef12345678"],
     ["missing", ""],
-  ])("whose previous commit is %s builds every template", (_, before) => {
+  ])("whose previous commit is %s builds every template, with a warning annotation", (_, before) => {
     checkout(commits.edited);
     const run = runPlan({ EVENT_NAME: "push", BEFORE: before });
     expect(run.status).toBe(0);
     expect(run.entries).toEqual(ALL);
     expect(run.stderr).toContain("planning every template");
+    expect(run.stdout).toMatch(/^::warning title=AMI build plan::.*is not usable here .*planning every template\.$/m);
   });
 
   it("compares with the last run that built everything: a replaced push's templates are planned with the next push's", () => {
@@ -146,23 +163,24 @@ describe("a push", () => {
     const run = runPlan({ EVENT_NAME: "push", BEFORE: commits.amisOnly, LAST_BUILT: commits.initial });
     expect(run.status).toBe(0);
     expect(run.entries).toEqual(["fleet-base fleet-child @ x86_64", "fleet-base fleet-child @ arm64", "fleet-extra @ x86_64", "fleet-extra @ arm64"]);
-    const said = `Compared with ${commits.initial}, the commit of the last successful push or weekly run of this workflow (earlier than the push's previous commit ${commits.amisOnly}`;
+    const said = `Compared with ${commits.initial}, the commit of the last push or weekly run of this workflow that finished its builds (earlier than the push's previous commit ${commits.amisOnly}`;
     expect(run.stderr).toContain(said);
     expect(run.summary).toContain(said);
+    expect(run.stdout).toBe("");
   });
 
   it("compares with the last run's commit when it is the push's previous commit, saying so", () => {
     checkout(commits.renamed);
     const run = runPlan({ EVENT_NAME: "push", BEFORE: commits.amisOnly, LAST_BUILT: commits.amisOnly });
     expect(run.entries).toEqual(["fleet-extra @ x86_64", "fleet-extra @ arm64"]);
-    expect(run.summary).toContain(`Compared with ${commits.amisOnly}, the commit of the last successful push or weekly run of this workflow.`);
+    expect(run.summary).toContain(`Compared with ${commits.amisOnly}, the commit of the last push or weekly run of this workflow that finished its builds.`);
   });
 
   it.each([
-    ["not an ancestor of HEAD", () => commits.deleted, "is not an ancestor of this one"],
+    ["not an ancestor of HEAD", () => commits.deleted, "is not an ancestor of this one (main's history was rewritten by a force-push or a reset since that run, or this run's commit is not on main)"],
     ["not in the clone", () => "1234567890abcdef1234567890abcdef12345678", "is not in the clone"],
     ["empty (none known, or the API failed)", () => "", "LAST_BUILT is empty"],
-  ])("falls back to the push's previous commit when the last run's commit is %s, with a note", (_, lastBuilt, note) => {
+  ])("falls back to the push's previous commit when the last run's commit is %s, with a note and a warning annotation", (_, lastBuilt, note) => {
     checkout(commits.renamed);
     const run = runPlan({ EVENT_NAME: "push", BEFORE: commits.amisOnly, LAST_BUILT: lastBuilt() });
     expect(run.status).toBe(0);
@@ -170,11 +188,67 @@ describe("a push", () => {
     expect(run.stderr).toContain(`Compared with the push's previous commit ${commits.amisOnly}: `);
     expect(run.stderr).toContain(note);
     expect(run.summary).toContain(note);
+    const warnings = run.stdout.split("\n").filter((line) => line.startsWith("::warning title=AMI build plan::"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`Compared with the push's previous commit ${commits.amisOnly}: `);
+    expect(warnings[0]).toContain(note);
   });
 
   it("over several commits compares with the push's previous commit, not HEAD^", () => {
     checkout(commits.amisOnly);
     expect(runPlan({ EVENT_NAME: "push", BEFORE: commits.initial }).entries).toEqual(["fleet-base fleet-child @ x86_64", "fleet-base fleet-child @ arm64"]);
+  });
+});
+
+describe("a run whose commit is not the tip of main", () => {
+  const events: PlanEnv[] = [
+    { EVENT_NAME: "push", BEFORE: "", LAST_BUILT: "" },
+    { EVENT_NAME: "schedule" },
+    { EVENT_NAME: "workflow_dispatch", TEMPLATES_INPUT: "all" },
+  ];
+
+  it.each(events)("is refused when it is a re-run and main's templates differ: $EVENT_NAME", (env) => {
+    checkout(commits.edited);
+    const run = runPlan({ ...env, BEFORE: commits.initial, LAST_BUILT: commits.initial, GITHUB_RUN_ATTEMPT: "2" }, commits.renamed);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain(
+      `::error title=AMI build plan::this run's commit ${commits.edited} is not the tip of main (${commits.renamed}), whose templates differ: re-running an old run would build and record old templates (run the workflow on main instead`,
+    );
+    expect(run.outputs).toEqual({});
+  });
+
+  it("is planned as usual when it is a re-run of the newest commit", () => {
+    checkout(commits.edited);
+    const run = runPlan({ EVENT_NAME: "push", BEFORE: commits.initial, GITHUB_RUN_ATTEMPT: "2" });
+    expect(run.status).toBe(0);
+    expect(run.entries).toEqual(["fleet-base fleet-child @ x86_64", "fleet-base fleet-child @ arm64"]);
+  });
+
+  it("is planned when main has moved on without changing the templates", () => {
+    checkout(commits.edited);
+    writeFileSync(join(repo.dir, "NOTES.md"), "not a template\n");
+    const later = commit("a change outside templates/");
+    checkout(commits.edited);
+    const run = runPlan({ EVENT_NAME: "workflow_dispatch", TEMPLATES_INPUT: "fleet-other", GITHUB_RUN_ATTEMPT: "3" }, later);
+    expect(run.status).toBe(0);
+    expect(run.entries).toEqual(["fleet-other @ x86_64", "fleet-other @ arm64"]);
+    expect(run.stderr).toContain(`main is at ${later} now, with the same templates`);
+  });
+
+  it("builds its own commit with a warning on a first attempt (main moved on while it waited)", () => {
+    checkout(commits.edited);
+    const run = runPlan({ EVENT_NAME: "push", BEFORE: commits.initial }, commits.renamed);
+    expect(run.status).toBe(0);
+    expect(run.entries).toEqual(["fleet-base fleet-child @ x86_64", "fleet-base fleet-child @ arm64"]);
+    expect(run.stdout).toMatch(new RegExp(`^::warning title=AMI build plan::main has moved on to ${commits.renamed}, with other templates`, "m"));
+  });
+
+  it("is planned with a warning when origin/main is not in the clone", () => {
+    checkout(commits.edited);
+    const run = runPlan({ EVENT_NAME: "schedule", GITHUB_RUN_ATTEMPT: "2" }, null);
+    expect(run.status).toBe(0);
+    expect(run.entries).toEqual(ALL);
+    expect(run.stdout).toMatch(/^::warning title=AMI build plan::origin\/main is not in the clone: cannot check/m);
   });
 });
 
