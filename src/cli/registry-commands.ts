@@ -3,13 +3,15 @@ import { readSharedConfig } from "../aws/shared-config.js";
 import { awsClientProfile, resolveAwsContext, type AwsContext } from "../config/aws-context.js";
 import { projectAwsConfig, resolvePublishSsm, typedPath } from "../config/settings.js";
 import { CwsError, EXIT, type ExitCode } from "../errors.js";
-import { listCwsImages, newestValidated, recordFromImage, taggedValidatedAt } from "../registry/aws-images.js";
+import { listCwsImages, recordFromImage, taggedValidatedAt, TEMPLATE_HASH_TAG } from "../registry/aws-images.js";
 import { mergeRegistries } from "../registry/merge.js";
-import { entryAt, isPinned, rollbackEntry, takeTaggedValidation, templateAt } from "../registry/operations.js";
+import { entryAt, rollbackEntry, takeTaggedValidation, templateAt } from "../registry/operations.js";
 import { publishAmiToSsm } from "../registry/publish.js";
 import { readRegistryText } from "../registry/registry-file.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
 import { isoSeconds, parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile, withRegistryLock, writeRegistryAtomically } from "../registry/store.js";
+import { updateOutcome } from "../registry/update-outcome.js";
+import { templateImageHash } from "../template/content-hash.js";
 import { listTemplateFilesIfAny, loadTemplateFile, loadTemplates, templateNotFound } from "../template/repository.js";
 import { ARCHITECTURES, type Architecture, type Template } from "../template/schema.js";
 import type { CliIO, GlobalOptions } from "./io.js";
@@ -33,13 +35,27 @@ interface UpdateRegistryOptions {
   all?: boolean;
   publishSsm?: boolean;
   unpin?: boolean;
+  matchTemplates?: boolean;
   profile?: string;
+}
+
+/** A target with validated images, none of them built from the template as it is now (--match-templates). */
+interface UnmatchedTarget {
+  target: string;
+  /** The newest validated image, of another version of the template. */
+  newest: string;
+  version?: string;
+  /** It has no cws:template-hash tag (an older cws built it), so what it was built from is unknown. */
+  untagged?: true;
 }
 
 /**
  * From AWS tags alone, record the newest available, validated cws AMI of each
  * target. Works from a fresh checkout (only the templates are needed) and is
  * idempotent; the way CI matrix jobs update the registry without passing files.
+ * With --match-templates only images built from the templates as they are now
+ * count (their `cws:template-hash` tag), so a reverted template gets its older
+ * image back rather than the newer one of the content it reverted.
  */
 export async function runUpdateRegistry(templateId: string | undefined, options: UpdateRegistryOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
   if (!templateId && !options.all) {
@@ -86,23 +102,36 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
   const changes: { target: string; from?: string; to: string }[] = [];
   const current: string[] = [];
   const missing: string[] = [];
+  const unmatched: UnmatchedTarget[] = [];
   const pinned: string[] = [];
   const validations: { target: string; amiId: string; validatedAt: string; record: "current" | "history" }[] = [];
   const now = new Date();
   await updateRegistryFile(globals.registry, now, (registry) => {
     for (const t of targets) {
       const where = `${t.id}.${t.region}.${t.arch}`;
-      const image = newestValidated(imagesByRegion.get(t.region) ?? [], t.id, t.arch);
-      if (!image) {
+      const entry = entryAt(registry, t.id, t.region, t.arch);
+      const outcome = updateOutcome(imagesByRegion.get(t.region) ?? [], entry, {
+        templateId: t.id,
+        architecture: t.arch,
+        ...(options.unpin ? { unpin: true } : {}),
+        ...(options.matchTemplates ? { templateHash: templateImageHash(t.template) } : {}),
+      });
+      if (outcome.kind === "missing") {
         missing.push(where);
         continue;
       }
-      const entry = entryAt(registry, t.id, t.region, t.arch);
-      if (isPinned(entry) && !options.unpin && entry!.ami_id !== image.imageId) {
-        pinned.push(`${where} (pinned to ${entry!.ami_id} by a rollback; --unpin to replace it with ${image.imageId})`);
+      if (outcome.kind === "unmatched") {
+        const { newest } = outcome;
+        const version = newest.tags["cws:version"];
+        unmatched.push({ target: where, newest: newest.imageId, ...(version ? { version } : {}), ...(newest.tags[TEMPLATE_HASH_TAG] === undefined ? { untagged: true as const } : {}) });
         continue;
       }
-      if (entry?.ami_id === image.imageId && !(isPinned(entry) && options.unpin)) {
+      const { image } = outcome;
+      if (outcome.kind === "pinned") {
+        pinned.push(`${where} (pinned to ${outcome.pinnedTo} by a rollback; --unpin to replace it with ${image.imageId})`);
+        continue;
+      }
+      if (outcome.kind === "current") {
         current.push(where);
         continue;
       }
@@ -121,11 +150,14 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
     }
   }, registryLockOptions(io));
   if (missing.length > 0) io.stderr.write(`no available, validated cws AMI in AWS for: ${missing.join(", ")}\n`);
+  for (const u of unmatched) io.stderr.write(`${unmatchedLine(u)}\n`);
   for (const note of pinned) io.stderr.write(`📌 kept ${note}\n`);
   // Named targets of which none has an AMI to record: the CI step after a build that made none. --all only reports.
-  if (!options.all && missing.length === targets.length) {
-    throw new CwsError("NO_VALIDATED_AMI", `nothing recorded: AWS has no available, validated cws AMI for ${missing.join(", ")}; ${globals.registry} is unchanged`, {
-      value: missing.join(", "),
+  if (!options.all && missing.length + unmatched.length === targets.length) {
+    const none = [...missing, ...unmatched.map((u) => u.target)].join(", ");
+    const what = unmatched.length > 0 ? "available, validated cws AMI of the template as it is now" : "available, validated cws AMI";
+    throw new CwsError("NO_VALIDATED_AMI", `nothing recorded: AWS has no ${what} for ${none}; ${globals.registry} is unchanged`, {
+      value: none,
       exitCode: EXIT.failed,
       suggestion: `build one (cws ami build ${targets[0]!.id} --region ${targets[0]!.region} --architecture ${targets[0]!.arch}), or check its tags with cws ami list --live`,
     });
@@ -136,7 +168,7 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
     for (const v of validations) {
       io.stdout.write(`Registry updated: ${v.target}: ${v.amiId} validated at ${v.validatedAt} (from its cws:validated-at tag; ${v.record === "current" ? "the current AMI" : "in the entry's history"})\n`);
     }
-    if (changes.length === 0 && validations.length === 0) io.stdout.write(`${unchangedSummary(targets.length, current.length, pinned.length, missing.length)}\n`);
+    if (changes.length === 0 && validations.length === 0) io.stdout.write(`${unchangedSummary(targets.length, current.length, pinned.length, missing.length, unmatched.length)}\n`);
   }
   if (publishSsm) {
     const registry = (await readRegistry(globals.registry)) ?? emptyRegistry(now);
@@ -145,20 +177,28 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
       if (entry) await publish(aws, { templateId: t.id, region: t.region, architecture: t.arch }, entry.ami_id, io).catch((e: unknown) => Promise.reject(describe(e) ?? e));
     }
   }
-  if (globals.json) io.stdout.write(`${JSON.stringify({ updated: changes, validated: validations, current, missing, pinned }, null, 2)}\n`);
+  if (globals.json) io.stdout.write(`${JSON.stringify({ updated: changes, validated: validations, current, missing, unmatched, pinned }, null, 2)}\n`);
   return EXIT.ok;
 }
 
 /** The last line when nothing was recorded: "already current" only when every target is. */
-function unchangedSummary(targets: number, current: number, pinned: number, missing: number): string {
+function unchangedSummary(targets: number, current: number, pinned: number, missing: number, unmatched: number): string {
   const of = (count: number) => `${count} of ${targets} target${targets === 1 ? "" : "s"}`;
   if (current === targets) return `Registry already current (${of(current)})`;
   const parts = [
     current > 0 ? `${current} already current` : "",
     pinned > 0 ? `${pinned} pinned by a rollback` : "",
     missing > 0 ? `${missing} with no validated AMI in AWS` : "",
+    unmatched > 0 ? `${unmatched} with no validated AMI of the template as it is now` : "",
   ].filter(Boolean);
   return `Registry unchanged: ${parts.join(", ")} (${targets} target${targets === 1 ? "" : "s"})`;
+}
+
+/** The stderr line for a target --match-templates leaves alone, saying why its newest image does not count. */
+function unmatchedLine(u: UnmatchedTarget): string {
+  const newest = `${u.newest}${u.version ? ` (${u.version})` : ""}`;
+  const why = u.untagged ? `which has no ${TEMPLATE_HASH_TAG} tag (built by an older cws), so it never matches` : "of another version of the template";
+  return `${u.target}: no validated image of the template as it is now (newest is ${newest}, ${why}); left as it is`;
 }
 
 /**

@@ -31,11 +31,22 @@ export function isValidatedAvailable(image: ImageInfo): boolean {
   return image.state === "available" && image.tags["cws:validated"] === "true";
 }
 
-/** The newest available, validated cws image of a template and architecture, if any. */
-export function newestValidated(images: readonly ImageInfo[], templateId: string, architecture: Architecture): ImageInfo | undefined {
+/**
+ * What of the template an image was built from (`templateImageHash`), tagged on
+ * every image and copy; images of an older cws lack it.
+ */
+export const TEMPLATE_HASH_TAG = "cws:template-hash";
+
+/** The available, validated cws images of a template and architecture, newest first. */
+export function validatedNewestFirst(images: readonly ImageInfo[], templateId: string, architecture: Architecture): ImageInfo[] {
   return images
     .filter((image) => image.tags["cws:template"] === templateId && (image.tags["cws:arch"] ?? image.architecture) === architecture && isValidatedAvailable(image))
-    .sort((a, b) => b.creationDate.localeCompare(a.creationDate) || b.imageId.localeCompare(a.imageId))[0];
+    .sort((a, b) => b.creationDate.localeCompare(a.creationDate) || b.imageId.localeCompare(a.imageId));
+}
+
+/** The newest available, validated cws image of a template and architecture, if any. */
+export function newestValidated(images: readonly ImageInfo[], templateId: string, architecture: Architecture): ImageInfo | undefined {
+  return validatedNewestFirst(images, templateId, architecture)[0];
 }
 
 /** A registry record from an image's own tags and attributes. */
