@@ -600,4 +600,16 @@ describe("cws ami changed (built CLI, real git histories)", () => {
     expect(error.message).toBe("the current branch fresh has no commit yet (a new or orphan branch), so there is no commit to compare the templates from");
     expect(error.suggestion).toContain("git switch main");
   });
+
+  it("follows a template's link through a linked directory at the revision, so an unchanged one is unchanged", () => {
+    const repo = repoWith({ "shared/r.yml": FLEET["templates/r.yml"], "templates/other.yml": FLEET["templates/other.yml"] });
+    symlinkSync("shared", join(repo.dir, "linked"));
+    symlinkSync(join("..", "linked", "r.yml"), join(repo.dir, "templates", "r.yml"));
+    repo.commit("r through linked -> shared");
+    repo.write({ "README.md": "notes" }).commit("readme");
+    expect(changed(repo)).toEqual([]);
+    repo.write({ "shared/r.yml": edit(FLEET["templates/r.yml"]) }).commit("edit r");
+    expect(changed(repo)).toEqual(["r"]);
+    expect(report(repo).changed).toEqual([expect.not.objectContaining({ invalidBefore: true })]);
+  });
 });
