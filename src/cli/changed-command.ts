@@ -49,7 +49,13 @@ const shortSince = (report: ChangedReport) => report.since.commit?.slice(0, 7) ?
 /** stderr: a line per template to build and per deleted template, then the count and what was compared with. */
 export function formatChangedExplanation(report: ChangedReport): string {
   const lines = report.changed.map((t) => `${t.id}: ${why(t, report)}`);
-  for (const t of report.deleted) lines.push(`${t.id}: deleted (nothing to build; its images stay in AWS and in the registry until cws ami cleanup removes them)`);
+  for (const t of report.deleted) {
+    lines.push(
+      t.invalidBefore
+        ? `${t.id}: deleted (at ${shortSince(report)} it was not a valid template either: ${t.unknownBefore ?? "it did not validate"}; nothing was built from it)`
+        : `${t.id}: deleted (nothing to build; its images stay in AWS and in the registry until cws ami cleanup removes them)`,
+    );
+  }
   const deleted = report.deleted.length > 0 ? `; ${report.deleted.length} deleted` : "";
   const total = report.templates.length;
   if (report.since.commit === null) {

@@ -348,7 +348,7 @@ export const COMMAND_TABLE: GroupSpec = {
     // The build pipeline (issue 12): what a push changed, for build-all.
     command({
       name: "changed",
-      description: "list the templates whose content changed since a git revision, with every template built on one, for build-all",
+      description: "list the templates whose meaning changed since a git revision, with every template built on one, for build-all",
       options: [
         {
           flags: "--since <rev>",
@@ -358,11 +358,13 @@ export const COMMAND_TABLE: GroupSpec = {
       ],
       helpAfter: [
         "Now is the templates directory as it is, uncommitted edits included: exactly what build-all would build.",
-        "Then is read from git at the revision (nothing is checked out). A template is changed when its content hash differs:",
-        "an edit to the amis: block only, comments, formatting or key order is no change; regions are part of it.",
+        "Then is read from git at the revision (nothing is checked out), the templates directory's path followed there (a link too).",
+        "A template is changed when what it means differs (every field but amis:, defaults applied; not the image's cws:content-hash):",
+        "an edit to the amis: block only, comments, formatting or key order is no change; regions, ports and cost are part of it.",
         "Listed: edited, new and renamed templates, and every template built on one (base_ami.template), parents first.",
         "Deleted templates are named on stderr; nothing is built for them. An all-zero sha or a first commit: every template is new.",
         "Output: the ids on stdout, one a line, for build-all (none: nothing to build; build-all with no ids builds all); why each, on stderr.",
+        "In a git submodule the revisions are the submodule's own (stderr says so).",
         "Exit codes: 0 done (also when nothing changed), 2 an invalid template, an unknown revision (a shallow clone?), not a git repository, or no git.",
       ].join("\n"),
       load: () => import("./changed-command.js"),

@@ -103,7 +103,8 @@ const CHECKS: Record<ValueKind, (value: string) => ValueProblem | undefined> = {
   // The form only (git is asked by the command): git must never take the value for an option, and a range is two revisions.
   revision: (value) => {
     if (value.startsWith("-")) return { problem: "a revision cannot start with -", suggestion: "give a commit, branch or tag, e.g. HEAD~1, origin/main or v1.2.0" };
-    if (/\s/.test(value) || [...value].some((c) => c < " " || c === "\x7f")) return { problem: "not a git revision (it holds a space or a control character)", suggestion: "give a commit, branch or tag, e.g. HEAD~1, origin/main or v1.2.0" };
+    // A space is fine (`HEAD^{/fix bug}`, `:/two words`): git gets the value as one argument, never through a shell.
+    if ([...value].some((c) => c < " " || c === "\x7f")) return { problem: "not a git revision (it holds a control character)", suggestion: "give a commit, branch or tag, e.g. HEAD~1, origin/main or v1.2.0" };
     if (value.includes("..")) return { problem: "a range, not one revision", suggestion: `give the older end alone: --since ${value.split("..")[0] || "HEAD~1"} compares it with the templates now` };
     // `^REV` (everything not reachable from REV), `REV^!`, `REV^@`, `REV^-` (`REV^-N`): ranges in git's notation too. `@{-1}` and `HEAD^2` are one revision.
     const range = /^\^/.test(value) ? value.slice(1) : /\^(!|@|-\d*)$/.exec(value) ? value.replace(/\^(!|@|-\d*)$/, "") : undefined;
@@ -127,9 +128,14 @@ export function checkOptionValues(values: readonly GivenValue[]): void {
     if (!given.attached && looksLikeOption(given.value)) {
       // Word for word what commander says when it notices (json-document.ts), whichever of the two does; `--arch <arch>` as typed.
       const usage = given.spec.flags.replace(/^--[\w-]+/, given.flag);
+      // `--flag=-x` only where the option's kind takes a value starting with - (a revision never does).
+      const asValue = problemWith({ ...given, attached: true });
       throw new CwsError("MISSING_OPTION_VALUE", `option '${usage}' argument missing`, {
         value: given.flag,
-        suggestion: `put the value right after the flag: ${usage} (the word after it, ${given.value}, starts with -: if it is the value, write ${given.flag}=${given.value})`,
+        suggestion:
+          asValue === undefined
+            ? `put the value right after the flag: ${usage} (the word after it, ${given.value}, starts with -: if it is the value, write ${given.flag}=${given.value})`
+            : `put the value right after the flag: ${usage} (the word after it, ${given.value}, is a flag, and no value: ${asValue.problem})`,
       });
     }
   }

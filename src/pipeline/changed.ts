@@ -40,22 +40,34 @@ export interface ChangedTemplate {
   dependsOn?: string;
   /** `edited`: what the id meant then is unknown (the file did not validate, or could not be read as a template), said in `unknownBefore`. */
   invalidBefore?: true;
-  /** With `invalidBefore`: why, in words (`it did not validate`, `it was a symbolic link to ../x.yml, outside the repository`). */
+  /** With `invalidBefore`: why, in words (`it did not validate: …`, `it was a symbolic link to ../x.yml, outside the repository`). */
   unknownBefore?: string;
   architectures: Architecture[];
   parent: string | null;
 }
 
+/** A template then that is gone now; `invalidBefore` (and why, `unknownBefore`) when it was no valid template then either, so nothing was ever built from it. */
+export interface DeletedTemplate {
+  id: string;
+  file: string;
+  invalidBefore?: true;
+  unknownBefore?: string;
+}
+
 export interface ChangedReport {
-  /** What was compared with: the revision as given (`HEAD^` by default) and its commit, null when there is none (a first commit, an all-zero sha). */
-  since: { rev: string; commit: string | null };
+  /**
+   * What was compared with: the revision as given (`HEAD^` by default) and its commit, null when there is none (a first commit,
+   * an all-zero sha); `templatesDirFound: false` when the templates directory's path led to no directory at that commit
+   * (moved, new, or out of the repository): every template is then new.
+   */
+  since: { rev: string; commit: string | null; templatesDirFound?: false };
   head: string;
   /** The templates directory as configured. */
   templatesDir: string;
   /** To build, parents before their children. */
   changed: ChangedTemplate[];
   /** Templates then that are gone now (and are not the source of a rename): nothing is built for them. */
-  deleted: { id: string; file: string }[];
+  deleted: DeletedTemplate[];
   /** Every template now, parents before their children. */
   templates: { id: string; architectures: Architecture[]; parent: string | null }[];
 }
@@ -108,19 +120,21 @@ export async function changedTemplates(options: ChangedOptions): Promise<Changed
   // What build-all refuses (a missing parent, a cycle, a parent that lacks a child's region): refused here too.
   refuseGraphProblems(graph, new Set(now.map((t) => t.id)));
 
-  const prefix = await templatesPrefix(git, templatesDir);
+  const notes: string[] = [];
+  const path = await templatesPath(git, templatesDir, notes);
   const resolvedHead = await git.resolveRevision("HEAD");
   const head = resolvedHead.kind === "commit" ? resolvedHead.commit : undefined;
-  if (head === undefined) {
-    throw new CwsError("NO_COMMITS", "the repository has no commit yet, so there is nothing to compare the templates with", {
-      value: "HEAD",
-      suggestion: "commit the templates first (every template is then new), or run cws ami build-all to build them all",
-    });
-  }
-  const notes: string[] = [];
+  if (head === undefined) throw await noCommits(git);
   const since = await resolveSince(git, options.since, head, notes);
-  const before = since.commit === null ? [] : await loadEarlier(git, since.commit, prefix, templatesDir);
-  return { report: { since, head, templatesDir, ...compareTemplates(before, now, graph) }, notes };
+  if (since.commit === null) return { report: { since, head, templatesDir, ...compareTemplates([], now, graph) }, notes };
+  // The directory's path followed at that commit, name by name: a link in it (templates -> v2) may have led elsewhere then.
+  const then = await resolvePathAt(git, since.commit, { at: [], names: path.split("/") });
+  const found = "path" in then && (then.entry === undefined || then.entry.type === "tree");
+  if (!found) {
+    notes.push(`templates dir ${templatesDir} ${"path" in then ? `was no directory (${describeEntry(then.entry!).replace(/^it was /, "")})` : describeFailure(then).replace(/^it /, "")} at ${short(since.commit)} (moved or new?): every template counts as new`);
+  }
+  const before = found ? await loadEarlier(git, since.commit, then.path, templatesDir) : [];
+  return { report: { since: found ? since : { ...since, templatesDirFound: false }, head, templatesDir, ...compareTemplates(before, now, graph) }, notes };
 }
 
 /** Every template now, valid, or exit 2 with each problem at its file:line:col (as build-all stops). */
@@ -133,8 +147,11 @@ async function loadCurrent(templatesDir: string, onProblem: ChangedOptions["onPr
   return loaded.map((t) => ({ id: t.id, file: t.file, template: t.template! }));
 }
 
-/** The templates directory's path in its repository (`templates/`), or exit 2 when it is in none, or not in the work tree git was pointed at. */
-async function templatesPrefix(git: GitPort, templatesDir: string): Promise<string> {
+/**
+ * The templates directory's path in its repository as it was given (`templates`, a link in it unresolved), or exit 2 when it
+ * is in none, or not in the work tree git was pointed at. In a submodule, a note: the history compared is the submodule's.
+ */
+async function templatesPath(git: GitPort, templatesDir: string, notes: string[]): Promise<string> {
   const repository = await git.locate();
   if (repository === undefined) {
     throw new CwsError("NOT_A_GIT_REPOSITORY", `the templates directory ${templatesDir} is in no git repository: cws ami changed compares the templates with an earlier commit of theirs`, {
@@ -148,7 +165,29 @@ async function templatesPrefix(git: GitPort, templatesDir: string): Promise<stri
       suggestion: "GIT_DIR or GIT_WORK_TREE in the environment name another repository: unset them, or point --templates-dir (or CWS_TEMPLATES_DIR, or templates_dir in cws.config.json) at that repository's templates",
     });
   }
-  return repository.prefix;
+  if (repository.superproject !== undefined) {
+    const where = posix.relative(repository.superproject.replaceAll("\\", "/"), repository.top.replaceAll("\\", "/")) || ".";
+    notes.push(
+      `the templates directory ${templatesDir} is in a git submodule (${where} of ${repository.superproject}): the revisions are the submodule's own ` +
+        `(HEAD^ is its previous commit); for what the superproject's last commit changed, give --since $(git -C ${repository.superproject} rev-parse HEAD^:${where})`,
+    );
+  }
+  return repository.path;
+}
+
+/** The current branch has no commit: exit 2, naming the branch (the repository may well have commits on others). */
+async function noCommits(git: GitPort): Promise<CwsError> {
+  const branch = await git.currentBranch();
+  return new CwsError(
+    "NO_COMMITS",
+    branch === undefined
+      ? "HEAD names no commit yet, so there is no commit to compare the templates from"
+      : `the current branch ${branch} has no commit yet (a new or orphan branch), so there is no commit to compare the templates from`,
+    {
+      value: branch ?? "HEAD",
+      suggestion: "commit the templates on it first (every template is then new), or switch to a branch with commits (git switch main); cws ami build-all builds them all without comparing",
+    },
+  );
 }
 
 /**
@@ -205,33 +244,66 @@ async function resolveSince(git: GitPort, given: string | undefined, head: strin
 /** What an entry that is no regular file was, in words: why what a template meant then is unknown. */
 function describeEntry(entry: TreeEntry): string {
   if (entry.type === "tree") return "it was a directory";
+  if (isRegularFile(entry)) return "it was a file";
   if (entry.type === "commit") return "it was a submodule";
   return `it was no regular file (mode ${entry.mode})`;
 }
 
+/** Why a path led nowhere at a commit: out of the repository, to nothing, or round a chain too long; `link` the last link's target on the way. */
+type PathFailure = { failed: "outside" | "missing"; link?: string } | { failed: "loop" };
+
+/** A failure in words, of a template file (`it was a symbolic link to ../x.yml, outside the repository`). */
+function describeFailure(failure: PathFailure): string {
+  if (failure.failed === "loop") return `it was a chain of more than ${MAX_LINKS} symbolic links`;
+  if (failure.link === undefined) return failure.failed === "outside" ? "it led outside the repository" : "it did not exist";
+  return `it was a symbolic link to ${failure.link}, ${failure.failed === "outside" ? "outside the repository" : "which was not there"}`;
+}
+
 /**
- * A template's entry at the revision, symbolic links followed as the loader
- * follows them on disk: the target read from the link's blob, resolved from
- * the link's directory within the repository at that commit. A target
- * outside the repository, missing then, or a chain too long, is said
- * instead, and what the template meant then is unknown.
+ * A path at `commit` resolved name by name as the kernel resolves one on
+ * disk, within the repository: a name that was a symbolic link then is
+ * replaced by its target (read from git), taken from the link's directory;
+ * `..` goes up from where the walk really is. `at` is a directory already
+ * resolved, `names` the rest; `first`, the entry of the first name when the
+ * caller has it. `entry` is undefined for the top or a `..`: a directory.
  */
-async function followLinks(git: GitPort, commit: string, path: string, entry: TreeEntry): Promise<TreeEntry | { unknownBecause: string }> {
-  let at = entry;
-  let where = path;
-  for (let hops = 0; at.mode === "120000"; hops++) {
-    if (hops === MAX_LINKS) return { unknownBecause: `it was a chain of more than ${MAX_LINKS} symbolic links` };
-    const target = await readLinkTarget(git, commit, where, at);
-    const resolved = posix.normalize(posix.join(posix.dirname(where), target));
-    if (posix.isAbsolute(target) || resolved === ".." || resolved.startsWith("../")) {
-      return { unknownBecause: `it was a symbolic link to ${target}, outside the repository` };
+async function resolvePathAt(
+  git: GitPort,
+  commit: string,
+  start: { at: readonly string[]; names: readonly string[]; first?: TreeEntry },
+): Promise<{ path: string; entry: TreeEntry | undefined } | PathFailure> {
+  const at = [...start.at];
+  const names = [...start.names];
+  let first = start.first;
+  let entry: TreeEntry | undefined;
+  let link: string | undefined;
+  for (let hops = 0; names.length > 0; ) {
+    const name = names.shift()!;
+    if (name === "" || name === ".") continue;
+    if (name === "..") {
+      if (at.length === 0) return { failed: "outside", ...(link === undefined ? {} : { link }) };
+      at.pop();
+      entry = undefined;
+      continue;
     }
-    const next = await git.entryAt(commit, resolved);
-    if (next === undefined) return { unknownBecause: `it was a symbolic link to ${target}, which was not there` };
-    at = next;
-    where = resolved;
+    const path = [...at, name].join("/");
+    const next = first ?? (await git.entryAt(commit, path));
+    first = undefined;
+    // A name that is not there, or a file where a directory is needed on the way (ENOTDIR).
+    if (next === undefined || (next.mode !== "120000" && next.type !== "tree" && names.some((rest) => rest !== "" && rest !== "."))) {
+      return { failed: "missing", ...(link === undefined ? {} : { link }) };
+    }
+    if (next.mode === "120000") {
+      if (++hops > MAX_LINKS) return { failed: "loop" };
+      link = await readLinkTarget(git, commit, path, next);
+      if (posix.isAbsolute(link)) return { failed: "outside", link };
+      names.unshift(...link.split("/"));
+      continue;
+    }
+    at.push(name);
+    entry = next;
   }
-  return at;
+  return { path: at.join("/"), entry };
 }
 
 async function readLinkTarget(git: GitPort, commit: string, path: string, link: TreeEntry): Promise<string> {
@@ -247,14 +319,18 @@ const objectMissing = (commit: string, path: string, id: string) =>
   });
 
 /** The templates at `commit`, read from git's objects by the loader's own file-name rules, parser and schema. */
-async function loadEarlier(git: GitPort, commit: string, prefix: string, templatesDir: string): Promise<EarlierTemplate[]> {
-  const entries = new Map((await git.listDirectory(commit, prefix)).map((entry) => [entry.name, entry]));
+async function loadEarlier(git: GitPort, commit: string, dir: string, templatesDir: string): Promise<EarlierTemplate[]> {
+  const entries = new Map((await git.listDirectory(commit, dir)).map((entry) => [entry.name, entry]));
   const files = templateFilesOf(templatesDir, [...entries.keys()]);
+  const at = dir === "" ? [] : dir.split("/");
   const followed = await Promise.all(
     files.map(async (file) => {
       const name = basename(file.file);
       const entry = entries.get(name)!;
-      return { file, path: `${prefix}${name}`, entry: entry.mode === "120000" ? await followLinks(git, commit, `${prefix}${name}`, entry) : entry };
+      if (entry.mode !== "120000") return { file, path: [...at, name].join("/"), entry };
+      // Followed as the loader follows it on disk; a target that cannot be read then leaves what the template meant unknown.
+      const target = await resolvePathAt(git, commit, { at, names: [name], first: entry });
+      return { file, path: [...at, name].join("/"), entry: "path" in target ? (target.entry ?? { unknownBecause: "it was a symbolic link to a directory" }) : { unknownBecause: describeFailure(target) } };
     }),
   );
   const wanted = followed.flatMap(({ path, entry }) => ("id" in entry && isRegularFile(entry) ? [{ path, id: entry.id }] : []));
@@ -268,7 +344,10 @@ async function loadEarlier(git: GitPort, commit: string, prefix: string, templat
       if (!isRegularFile(entry)) return unknown(describeEntry(entry));
       const bytes = blobs.get(entry.id)!;
       const loaded = await loadTemplateFile(file, { bytes: { bytes, size: bytes.length } });
-      return loaded.template === undefined ? unknown("it did not validate") : { id: file.id, file: file.file, hash: templateContentHash(loaded.template) };
+      if (loaded.template !== undefined) return { id: file.id, file: file.file, hash: templateContentHash(loaded.template) };
+      // The first problem says why, as lint would (`the file is … bytes; at most 1 MiB`), without the file's path at that commit.
+      const [problem] = loaded.problems;
+      return unknown(problem === undefined ? "it did not validate" : `it did not validate (${problem.line > 0 ? `line ${problem.line}: ` : ""}${problem.path === "" ? "" : `${problem.path}: `}${problem.message})`);
     }),
   );
 }
@@ -322,7 +401,9 @@ export function compareTemplates(
   }
   return {
     changed,
-    deleted: gone.filter((t) => !renamedFrom.has(t.id)).map(({ id, file }) => ({ id, file })),
+    deleted: gone
+      .filter((t) => !renamedFrom.has(t.id))
+      .map(({ id, file, hash, unknownBecause }) => (hash === undefined ? { id, file, invalidBefore: true as const, unknownBefore: unknownBecause ?? "it did not validate" } : { id, file })),
     templates: graph.order.map((id) => ({ id, ...describe(id) })),
   };
 }

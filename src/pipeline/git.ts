@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { realpathSync } from "node:fs";
-import { isAbsolute, relative as relativePath, resolve as resolvePath, sep } from "node:path";
+import { basename, dirname, isAbsolute, relative as relativePath, resolve as resolvePath, sep } from "node:path";
 import { CwsError } from "../errors.js";
 
 /**
@@ -14,12 +14,18 @@ import { CwsError } from "../errors.js";
 export interface GitPort {
   /**
    * The repository that holds the directory git runs in (the templates
-   * directory): its work tree's top and the directory's path below it
-   * (`templates/`, or `` for the top itself), as git spells them; `outside`
-   * when git found a repository whose work tree does not hold the directory
-   * (GIT_DIR and GIT_WORK_TREE naming another); undefined when there is none.
+   * directory): its work tree's top; the directory's path below it as it was
+   * given (`templates`, or `` for the top itself, with `/` between names),
+   * a symbolic link in it left as it is, so that it can be followed at
+   * another commit, or git's own resolved path when the given one does not
+   * pass through the top; the superproject's work tree when the repository
+   * is a submodule. `outside` when git found a repository whose work tree
+   * does not hold the directory (GIT_DIR and GIT_WORK_TREE naming another);
+   * undefined when there is none.
    */
-  locate(): Promise<{ top: string; prefix: string } | { top: string; outside: true } | undefined>;
+  locate(): Promise<{ top: string; path: string; superproject?: string } | { top: string; outside: true } | undefined>;
+  /** The branch HEAD is on (`main`), undefined when HEAD is detached. */
+  currentBranch(): Promise<string | undefined>;
   /** What a revision names (any form git takes: a sha, branch, tag, `HEAD~3`): a commit, or why it names none. */
   resolveRevision(revision: string): Promise<Revision>;
   /** A commit's parents as the commit records them, first parent first: in a shallow clone they may be missing from the repository. */
@@ -101,6 +107,54 @@ function realPath(path: string): string {
 }
 
 /**
+ * `dir`'s path below `top` as it was given: the path from the first of its
+ * ancestors that is `top` (the same directory, however spelled: /tmp may be
+ * a link), names joined by `/`, symbolic links in it not resolved. Undefined
+ * when no ancestor is `top` (the path came in through a link outside the
+ * repository).
+ */
+function pathAsGiven(top: string, dir: string): string | undefined {
+  const realTop = realPath(top);
+  for (let ancestor = dir, rest: string[] = []; ; ) {
+    if (realPath(ancestor) === realTop) return rest.join("/");
+    const parent = dirname(ancestor);
+    if (parent === ancestor) return undefined;
+    rest = [basename(ancestor), ...rest];
+    ancestor = parent;
+  }
+}
+
+/**
+ * GIT_DIR without GIT_WORK_TREE: git takes the directory it runs in for the
+ * top of the work tree (unless the repository's core.worktree says
+ * otherwise), so the answer would depend on where git happens to run. Taken
+ * as git says it is where cws was started when that is where the repository
+ * is (GIT_DIR=.git at the top) or core.worktree names it; refused otherwise,
+ * since git would then call any directory below the one cws was started in
+ * part of that repository.
+ */
+async function settleWorkTree(
+  env: Record<string, string>,
+  invokedFrom: string,
+  spawnGit: (args: readonly string[], where: string) => Promise<GitResult>,
+): Promise<void> {
+  const gitDir = env.GIT_DIR ?? "";
+  if (gitDir === "" || (env.GIT_WORK_TREE ?? "") !== "") return;
+  const result = await spawnGit(["rev-parse", "--show-toplevel"], invokedFrom);
+  const top = result.stdout.toString("utf8").trim();
+  // A bare repository has no work tree: the calls that need one say so in git's words.
+  if (result.code !== 0 || top === "") return;
+  const named = (await spawnGit(["config", "--get", "core.worktree"], invokedFrom)).stdout.toString("utf8").trim() !== "";
+  if (!named && realPath(dirname(gitDir)) !== realPath(top)) {
+    throw new CwsError("GIT_WORK_TREE_NEEDED", `GIT_DIR is set (${gitDir}) without GIT_WORK_TREE, and cws was not started at the top of that repository's work tree: git would take ${invokedFrom} for it`, {
+      value: gitDir,
+      suggestion: "set GIT_WORK_TREE to the repository's work tree too, or unset GIT_DIR (git then finds the repository that holds the templates by itself), or start cws in the directory that holds GIT_DIR",
+    });
+  }
+  env.GIT_WORK_TREE = top;
+}
+
+/**
  * The port on the `git` program, run in `dir` (the templates directory, so
  * that the repository is the one that holds it) with `env` (the CLI's
  * environment), its relative GIT_DIR and the like made absolute against
@@ -122,17 +176,11 @@ export function createGitPort(options: { dir: string; invokedFrom: string; env: 
         resolve({ code, stdout, stderr: stderr.toString("utf8") });
       });
     });
-  // GIT_DIR without GIT_WORK_TREE makes git take the directory it runs in for the work tree's top (unless the
-  // repository's core.worktree says otherwise): the work tree is what git says it is where cws was started.
-  const ready =
-    env.GIT_DIR !== undefined && env.GIT_DIR !== "" && (env.GIT_WORK_TREE ?? "") === ""
-      ? spawnGit(["rev-parse", "--show-toplevel"], options.invokedFrom).then((result) => {
-          const top = result.stdout.toString("utf8").trim();
-          if (result.code === 0 && top !== "") env.GIT_WORK_TREE = top;
-        })
-      : Promise.resolve();
+  // Asked once, at the first call (never before: a refusal must reach a caller that awaits it).
+  let prepared: Promise<void> | undefined;
+  const prepare = () => (prepared ??= settleWorkTree(env, options.invokedFrom, spawnGit));
   const run = async (args: readonly string[]): Promise<GitResult> => {
-    await ready;
+    await prepare();
     return spawnGit(args, cwd);
   };
 
@@ -157,7 +205,7 @@ export function createGitPort(options: { dir: string; invokedFrom: string; env: 
 
   return {
     async locate() {
-      const result = await run(["rev-parse", "--show-toplevel", "--show-prefix"]);
+      const result = await run(["rev-parse", "--show-toplevel", "--show-prefix", "--show-superproject-working-tree"]);
       if (result.code !== 0) {
         if (/not a git repository/i.test(result.stderr)) return undefined;
         throw new CwsError("GIT_FAILED", `git cannot read the repository that holds ${options.dir}: ${gitMessage(result)}`, {
@@ -167,23 +215,32 @@ export function createGitPort(options: { dir: string; invokedFrom: string; env: 
             : `run git status in ${options.dir} to see what is wrong`,
         });
       }
-      const [top = "", prefix = ""] = result.stdout.toString("utf8").split("\n");
+      const [top = "", prefix = "", superproject = ""] = result.stdout.toString("utf8").split("\n");
       // GIT_DIR and GIT_WORK_TREE may name a repository elsewhere: git then answers for a work tree that does not hold the directory.
       const below = relativePath(realPath(top), realPath(cwd));
       if (below === ".." || below.startsWith(`..${sep}`) || isAbsolute(below)) return { top, outside: true };
-      return { top, prefix };
+      const path = pathAsGiven(top, cwd) ?? prefix.replace(/\/$/, "");
+      return superproject === "" ? { top, path } : { top, path, superproject };
+    },
+    async currentBranch() {
+      const result = await run(["symbolic-ref", "--quiet", "--short", "HEAD"]);
+      const name = result.stdout.toString("utf8").trim();
+      return result.code === 0 && name !== "" ? name : undefined;
     },
     async resolveRevision(revision) {
-      const result = await run(["rev-parse", "--verify", "--end-of-options", `${revision}^{commit}`]);
-      if (result.code === 0) return { kind: "commit", commit: result.stdout.toString("utf8").trim() };
-      if (/short object ID .* is ambiguous/i.test(result.stderr)) return { kind: "ambiguous" };
-      // `error: X^{commit}: expected commit type, but the object dereferences to tree type`
-      const type = /dereferences to (\w+) type/.exec(result.stderr)?.[1];
-      if (type !== undefined) return { kind: "not-a-commit", type };
-      const object = await run(["rev-parse", "--verify", "--quiet", "--end-of-options", revision]);
-      if (object.code !== 0) return { kind: "unknown" };
-      const kind = await run(["cat-file", "-t", object.stdout.toString("utf8").trim()]);
-      return kind.code === 0 ? { kind: "not-a-commit", type: kind.stdout.toString("utf8").trim() } : { kind: "unknown" };
+      // The object first, its type next: `REV^{commit}` appended to the text would turn `:/fix` into a search for `fix^{commit}`.
+      const object = await run(["rev-parse", "--verify", "--end-of-options", revision]);
+      if (object.code !== 0) return /short object ID .* is ambiguous/i.test(object.stderr) ? { kind: "ambiguous" } : { kind: "unknown" };
+      const id = object.stdout.toString("utf8").trim();
+      const type = await run(["cat-file", "-t", id]);
+      if (type.code !== 0) return { kind: "unknown" };
+      const kind = type.stdout.toString("utf8").trim();
+      if (kind === "commit") return { kind: "commit", commit: id };
+      if (kind !== "tag") return { kind: "not-a-commit", type: kind };
+      // An annotated tag: peeled on its id, to the commit it tags, or to what it tags instead (`expected commit type, but the object dereferences to tree type`).
+      const peeled = await run(["rev-parse", "--verify", "--end-of-options", `${id}^{commit}`]);
+      if (peeled.code === 0) return { kind: "commit", commit: peeled.stdout.toString("utf8").trim() };
+      return { kind: "not-a-commit", type: /dereferences to (\w+) type/.exec(peeled.stderr)?.[1] ?? "tag" };
     },
     async parentsOf(commit) {
       const text = (await check(["cat-file", "commit", commit])).toString("utf8");
@@ -209,7 +266,7 @@ export function createGitPort(options: { dir: string; invokedFrom: string; env: 
     },
     async readBlobs(ids) {
       try {
-        await ready;
+        await prepare();
         return await readBatch(ids, cwd, env);
       } catch (error) {
         if (!(error instanceof BatchFailed)) throw error;

@@ -257,14 +257,26 @@ describe("cws ami changed (built CLI, real git histories)", () => {
     expect(error.message).toContain("templates/r.yml at");
   });
 
-  it("counts a template that did not validate at the revision as edited", () => {
+  it("counts a template that did not validate at the revision as edited, saying its first problem then", () => {
     const repo = repoWith();
     repo.write({ "templates/python.yml": FLEET["templates/python.yml"].replace("version:", "versoin:") }).commit("broken python");
     repo.write({ "templates/python.yml": FLEET["templates/python.yml"] }).commit("fixed");
     const result = cws(repo, []);
     expect(result.stdout).toBe("python\nml\n");
-    expect(result.stderr).toMatch(/python: edited \(at [0-9a-f]{7} it did not validate, so what it meant then is unknown\)\n/);
-    expect(report(repo).changed[0]).toMatchObject({ id: "python", reason: "edited", invalidBefore: true, unknownBefore: "it did not validate" });
+    expect(result.stderr).toMatch(/python: edited \(at [0-9a-f]{7} it did not validate \(line \d+: .*versoin.*\), so what it meant then is unknown\)\n/);
+    expect(report(repo).changed[0]).toMatchObject({ id: "python", reason: "edited", invalidBefore: true, unknownBefore: expect.stringMatching(/^it did not validate \(line \d+: .*versoin/) });
+  });
+
+  it("says a template deleted since was no valid template then either, so nothing was ever built from it", () => {
+    const repo = repoWith();
+    repo.write({ "templates/huge.yml": `${FLEET["templates/r.yml"]}\n# ${"x".repeat(1024 * 1024)}\n` }).commit("a template too big");
+    repo.remove("templates/huge.yml").commit("gone");
+    const result = cws(repo, []);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/huge: deleted \(at [0-9a-f]{7} it was not a valid template either: it did not validate \((line 1: )?the file is [\d,]+ bytes.*at most [\d,]+ bytes \(1 MiB\)\); nothing was built from it\)\n/);
+    expect(result.stderr).not.toContain("cws ami cleanup");
+    expect(report(repo).deleted).toEqual([{ id: "huge", file: join("templates", "huge.yml"), invalidBefore: true, unknownBefore: expect.stringContaining("(1 MiB)") }]);
   });
 
   it("refuses an invalid template now with its problems at file:line:col, as build-all does", () => {
@@ -443,8 +455,10 @@ describe("cws ami changed (built CLI, real git histories)", () => {
       const error = refused(repo, [`--since=${value}`], "BAD_OPTION");
       expect(error.message).toBe(`--since ${JSON.stringify(value)}: a revision cannot start with -`);
     }
+    // No advice to write --since=-x, which would be refused in turn: the kind says why it is no value.
     const missing = refused(repo, ["--since", "-x"], "MISSING_OPTION_VALUE");
-    expect(missing.suggestion).toContain("the word after it, -x, starts with -: if it is the value, write --since=-x");
+    expect(missing.suggestion).toBe("put the value right after the flag: --since <rev> (the word after it, -x, is a flag, and no value: a revision cannot start with -)");
+    expect(missing.suggestion).not.toContain("--since=-x");
   });
 
   it("names an argument too many", () => {
@@ -478,5 +492,124 @@ describe("cws ami changed (built CLI, real git histories)", () => {
     repo.commit("two copies");
     repo.remove("templates/zeta.yml", "templates/alpha.yml").write({ "templates/mid.yml": template("same") }).commit("one left");
     expect(report(repo)).toMatchObject({ changed: [{ id: "mid", reason: "renamed", renamedFrom: "alpha" }], deleted: [{ id: "zeta" }] });
+  });
+
+  it("follows a committed symbolic link to the templates directory at the revision: retargeted, what it led to then is compared", () => {
+    const v1 = { "v1/r.yml": FLEET["templates/r.yml"], "v1/other.yml": FLEET["templates/other.yml"] };
+    const repo = repoWith({ ...v1, "v2/r.yml": edit(FLEET["templates/r.yml"]), "v2/other.yml": FLEET["templates/other.yml"] });
+    symlinkSync("v1", join(repo.dir, "templates"));
+    repo.commit("v1");
+    rmSync(join(repo.dir, "templates"));
+    symlinkSync("v2", join(repo.dir, "templates"));
+    repo.commit("switch to v2");
+    // At HEAD^ the path templates led to v1: r differs there, not in v2 (which did not change).
+    expect(changed(repo)).toEqual(["r"]);
+    expect(report(repo).since).toEqual({ rev: "HEAD^", commit: repo.git("rev-parse", "HEAD^") });
+
+    // A link through a link (templates -> current -> v1), and the link to a directory that was not there then.
+    symlinkSync("v1", join(repo.dir, "current"));
+    rmSync(join(repo.dir, "templates"));
+    symlinkSync("current", join(repo.dir, "templates"));
+    repo.commit("templates -> current -> v1");
+    expect(changed(repo)).toEqual(["r"]);
+    rmSync(join(repo.dir, "templates"));
+    symlinkSync("v3", join(repo.dir, "templates"));
+    repo.commit("templates -> v3 (not there)");
+    repo.write({ "v3/r.yml": FLEET["templates/r.yml"] }).commit("v3");
+    const result = cws(repo, []);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toBe("r\n");
+    const at = repo.git("rev-parse", "--short=7", "HEAD^");
+    expect(result.stderr).toContain(`templates dir ./templates was a symbolic link to v3, which was not there at ${at} (moved or new?): every template counts as new\n`);
+    expect(report(repo).since).toEqual({ rev: "HEAD^", commit: repo.git("rev-parse", "HEAD^"), templatesDirFound: false });
+  });
+
+  it("says when the templates directory did not exist at the revision (moved with git mv), and marks it in --json", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    mkdirSync(join(repo.dir, "images"));
+    repo.git("mv", "templates", "images/tpl");
+    writeFileSync(join(repo.dir, "cws.config.json"), JSON.stringify({ templates_dir: "images/tpl" }));
+    repo.commit("move the templates");
+    const result = cws(repo, []);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.trimEnd().split("\n").sort()).toEqual(["base", "ml", "other", "python", "r"]);
+    const at = repo.git("rev-parse", "--short=7", "HEAD^");
+    expect(result.stderr).toContain(`templates dir images/tpl did not exist at ${at} (moved or new?): every template counts as new\n`);
+    expect(report(repo).since).toEqual({ rev: "HEAD^", commit: repo.git("rev-parse", "HEAD^"), templatesDirFound: false });
+    // Compared with a commit where it was there, it is found, and nothing changed.
+    expect(changed(repo, ["--since", "HEAD"])).toEqual([]);
+    expect(report(repo, ["--since", "HEAD"]).since).toEqual({ rev: "HEAD", commit: repo.git("rev-parse", "HEAD") });
+  });
+
+  it("says on stderr that templates in a submodule are compared in the submodule's own history, and how to get the superproject's view", () => {
+    const fleet = repoWith();
+    fleet.commit("fleet");
+    fleet.write({ "templates/r.yml": edit(FLEET["templates/r.yml"]) }).commit("r");
+    const superproject = repoWith({ "README.md": "the superproject" });
+    superproject.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", fleet.dir, "fleet");
+    superproject.commit("add fleet");
+    const result = cws(superproject, ["--templates-dir", "fleet/templates"]);
+    expect(result.status, result.stderr).toBe(0);
+    // The submodule's HEAD^: r changed there, though the superproject's HEAD is its first commit.
+    expect(result.stdout).toBe("r\n");
+    expect(result.stderr).toContain("the templates directory fleet/templates is in a git submodule (fleet of ");
+    expect(result.stderr).toContain(`give --since $(git -C ${superproject.git("rev-parse", "--show-toplevel")} rev-parse HEAD^:fleet)`);
+    // Not said for a repository of its own.
+    expect(cws(fleet, []).stderr).not.toContain("submodule");
+  });
+
+  it("refuses GIT_DIR without GIT_WORK_TREE when cws is not started at the top of that repository's work tree", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.write({ "templates/r.yml": edit(FLEET["templates/r.yml"]) }).commit("r");
+    const templates = repoWith({ "y/templates/y.yml": template("y") });
+    // Started elsewhere, git would take the directory cws runs in for that repository's work tree, holding the templates.
+    const error = refused(templates.dir, ["--templates-dir", "y/templates"], "GIT_WORK_TREE_NEEDED", { GIT_DIR: join(repo.dir, ".git") });
+    expect(error.message).toContain(`GIT_DIR is set (${join(repo.dir, ".git")}) without GIT_WORK_TREE`);
+    expect(error.suggestion).toContain("set GIT_WORK_TREE");
+    // From a subdirectory of the repository itself, too; with GIT_WORK_TREE, or at the top, it is taken.
+    refused(join(repo.dir, "templates"), ["--templates-dir", "."], "GIT_WORK_TREE_NEEDED", { GIT_DIR: "../.git" });
+    expect(changed(join(repo.dir, "templates"), ["--templates-dir", "."], { GIT_DIR: "../.git", GIT_WORK_TREE: ".." })).toEqual(["r"]);
+    expect(changed(repo, [], { GIT_DIR: ".git" })).toEqual(["r"]);
+  });
+
+  it("takes git's message searches (:/text, REV^{/text}), spaces included, and a commit found by one", () => {
+    const repo = repoWith();
+    repo.commit("init fleet");
+    repo.write({ "templates/r.yml": edit(FLEET["templates/r.yml"]) }).commit("fix r bug");
+    repo.write({ "templates/other.yml": edit(FLEET["templates/other.yml"]) }).commit("other");
+    for (const since of [":/init", ":/init fleet", "HEAD^{/init fleet}"]) {
+      expect(report(repo, ["--since", since]).since, since).toEqual({ rev: since, commit: repo.git("rev-parse", "HEAD~2") });
+      expect(changed(repo, ["--since", since])).toEqual(["other", "r"]);
+    }
+    expect(changed(repo, ["--since", "HEAD^{/fix r bug}"])).toEqual(["other"]);
+    expect(refused(repo, ["--since", ":/no such message"], "UNKNOWN_REVISION").message).toBe('--since ":/no such message": no such commit in this repository');
+    // An annotated tag is peeled to its commit; one of a tree is no commit.
+    repo.git("tag", "-a", "-m", "v1", "v1", "HEAD~2");
+    expect(changed(repo, ["--since", "v1"])).toEqual(["other", "r"]);
+    repo.git("tag", "-a", "-m", "tree", "t1", "HEAD^{tree}");
+    expect(refused(repo, ["--since", "t1"], "NOT_A_COMMIT").message).toBe('--since "t1": that is a tree (a directory), not a commit');
+  });
+
+  it("on a branch with no commit yet names the branch, rather than saying the repository has none", () => {
+    const repo = repoWith();
+    repo.commit("fleet");
+    repo.git("checkout", "-q", "--orphan", "fresh");
+    const error = refused(repo, ["--since", "main"], "NO_COMMITS");
+    expect(error.message).toBe("the current branch fresh has no commit yet (a new or orphan branch), so there is no commit to compare the templates from");
+    expect(error.suggestion).toContain("git switch main");
+  });
+
+  it("follows a template's link through a linked directory at the revision, so an unchanged one is unchanged", () => {
+    const repo = repoWith({ "shared/r.yml": FLEET["templates/r.yml"], "templates/other.yml": FLEET["templates/other.yml"] });
+    symlinkSync("shared", join(repo.dir, "linked"));
+    symlinkSync(join("..", "linked", "r.yml"), join(repo.dir, "templates", "r.yml"));
+    repo.commit("r through linked -> shared");
+    repo.write({ "README.md": "notes" }).commit("readme");
+    expect(changed(repo)).toEqual([]);
+    repo.write({ "shared/r.yml": edit(FLEET["templates/r.yml"]) }).commit("edit r");
+    expect(changed(repo)).toEqual(["r"]);
+    expect(report(repo).changed).toEqual([expect.not.objectContaining({ invalidBefore: true })]);
   });
 });

@@ -58,7 +58,7 @@ const BAD_VALUES: Record<ValueKind, [value: string, says: string][]> = {
   ],
   profile: [["my profile", "not a profile name"]],
   revision: [
-    ["HEAD 1", "not a git revision (it holds a space or a control character)"],
+    ["main\u0007", "not a git revision (it holds a control character)"],
     ["main..HEAD", "a range, not one revision"],
   ],
 };

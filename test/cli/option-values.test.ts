@@ -6,9 +6,9 @@ import { CwsError } from "../../src/errors.js";
 import { everyCommand } from "../helpers/commands.js";
 
 /** The error checkOptionValues raises for one flag and value, or undefined when it accepts them. */
-function check(spec: Pick<OptionSpec, "choices" | "value">, value: string, flag = "--flag"): CwsError | undefined {
+function check(spec: Pick<OptionSpec, "choices" | "value">, value: string, flag = "--flag", attached = false): CwsError | undefined {
   try {
-    checkOptionValues([{ flag, value, spec: { flags: `${flag} <value>`, ...spec } }]);
+    checkOptionValues([{ flag, value, attached, spec: { flags: `${flag} <value>`, ...spec } }]);
     return undefined;
   } catch (error) {
     if (error instanceof CwsError) return error;
@@ -135,11 +135,12 @@ const KINDS: Record<ValueKind, { good: string[]; bad: [string, string][] }> = {
   },
   // changed --since: the form only; whether git knows it, the command asks git.
   revision: {
-    good: ["HEAD^", "HEAD~3", "origin/main", "v1.2.0", "0123456789abcdef0123456789abcdef01234567", "main@{1}", "HEAD^2", "@{-1}", "HEAD^1", "HEAD^{commit}"],
+    // A space is git's (a commit message search): the value reaches git as one argument, never through a shell.
+    good: ["HEAD^", "HEAD~3", "origin/main", "v1.2.0", "0123456789abcdef0123456789abcdef01234567", "main@{1}", "HEAD^2", "@{-1}", "HEAD^1", "HEAD^{commit}", "HEAD^{/fix bug}", ":/two words", ":/init"],
     bad: [
       ["-1", "a revision cannot start with -"],
-      ["HEAD 1", "not a git revision (it holds a space or a control character)"],
-      ["main\u0007", "not a git revision (it holds a space or a control character)"],
+      ["main\u0007", "not a git revision (it holds a control character)"],
+      ["main\nHEAD", "not a git revision (it holds a control character)"],
       ["main..HEAD", "a range, not one revision"],
       ["main...HEAD", "a range, not one revision"],
       // git's other range notations: everything not reachable from HEAD, a commit without its parents, a merge's parents.
@@ -224,7 +225,12 @@ describe("checkOptionValues", () => {
         expect(error?.code, `${value} ${JSON.stringify(spec)}`).toBe("MISSING_OPTION_VALUE");
         expect(error?.message).toBe("option '--arch <value>' argument missing");
         expect(error?.value).toBe("--arch");
-        expect(error?.suggestion).toBe(`put the value right after the flag: --arch <value> (the word after it, ${value}, starts with -: if it is the value, write --arch=${value})`);
+        // `--arch=-x` is advised only where the kind would take it as a value: a free one; a region or a choice never starts with -.
+        expect(error?.suggestion).toBe(
+          spec.value === undefined && spec.choices === undefined
+            ? `put the value right after the flag: --arch <value> (the word after it, ${value}, starts with -: if it is the value, write --arch=${value})`
+            : `put the value right after the flag: --arch <value> (the word after it, ${value}, is a flag, and no value: ${check(spec, value, "--arch", true)!.message.replace(/^--arch "[^"]*": /, "")})`,
+        );
       }
     }
     for (const value of ["-", "-1", "-0.5", "-.5", "./-x", "a-b", "x--json"]) expect(check({}, value), value).toBeUndefined();

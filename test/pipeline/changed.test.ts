@@ -97,7 +97,8 @@ function fakeGit(entries: (TreeEntry & { content?: string })[], overrides: Parti
   const commits: Record<string, string> = { HEAD: "h".repeat(40), "HEAD^": "p".repeat(40), ["p".repeat(40)]: "p".repeat(40) };
   return {
     calls,
-    locate: async () => ({ top: "/repo", prefix: "templates/" }),
+    locate: async () => ({ top: "/repo", path: "templates" }),
+    currentBranch: async () => "main",
     resolveRevision: async (revision) => (commits[revision] === undefined ? { kind: "unknown" } : { kind: "commit", commit: commits[revision] }),
     parentsOf: async () => ["p".repeat(40)],
     isShallow: async () => false,
@@ -107,6 +108,7 @@ function fakeGit(entries: (TreeEntry & { content?: string })[], overrides: Parti
     },
     entryAt: async (commit, path) => {
       calls.push(`ls-tree ${commit.slice(0, 1)} ${path}`);
+      if (path === "templates") return { name: "templates", mode: "040000", type: "tree", id: "t".repeat(40) };
       return entries.find((e) => `templates/${e.name}` === path);
     },
     readBlobs: async (ids) => {
@@ -142,7 +144,7 @@ describe("changedTemplates (fake git)", () => {
     ]);
     const { report } = await changedTemplates({ templatesDir: dir, git });
     // The link's target read, its path resolved from the link's directory; then every template's blob in one batch.
-    expect(git.calls).toEqual([`ls-tree p templates/`, `cat-file ${"2".repeat(40)}`, "ls-tree p templates/a.yml", `cat-file ${"1".repeat(40)}`]);
+    expect(git.calls).toEqual(["ls-tree p templates", `ls-tree p templates`, `cat-file ${"2".repeat(40)}`, "ls-tree p templates/a.yml", `cat-file ${"1".repeat(40)}`]);
     expect(report.changed.map(({ id, reason, unknownBefore }) => [id, reason, unknownBefore])).toEqual([["sub", "edited", "it was a directory"]]);
     expect(report.since).toEqual({ rev: "HEAD^", commit: "p".repeat(40) });
   });
