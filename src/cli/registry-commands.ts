@@ -82,11 +82,11 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
   if (targets.length === 0) {
     throw new CwsError("NO_TARGETS", `nothing to update: no template builds ${[options.region, architecture].filter(Boolean).join(" / ")}`, { suggestion: "check --region and --architecture against the templates" });
   }
+  // --match-templates follows each template's parents: their images are needed too, in every region of the chain.
+  const chain = options.matchTemplates ? await parentChain(templates, globals.templatesDir) : undefined;
   // The targets name their regions (--region only narrows them): only the profile is needed.
   const { aws, describe } = await awsPorts(await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env));
   const publishSsm = resolvePublishSsm(options.publishSsm, globals.project).value;
-  // --match-templates follows each template's parents: their images are needed too, in every region of the chain.
-  const chain = options.matchTemplates ? await parentChain(templates, globals.templatesDir) : undefined;
   const regions = [...new Set([...targets.map((t) => t.region), ...(chain?.regions ?? [])])];
   // One DescribeImages (more pages for many images) per region; of the named template alone, unless its parents are needed.
   const listed = chain && chain.templates.size > 1 ? undefined : templateId;
