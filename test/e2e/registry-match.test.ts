@@ -9,7 +9,7 @@ afterEach(async () => {
   harness = undefined;
 });
 
-/** One template, one region, one architecture: the revert scenario of a fresh-user test of the pipeline. */
+/** One template, one region, one architecture: the revert scenario of a fresh-user test of the pipeline (and the parent of EMU_CHILD). */
 const EMU_REV = (version: string) => `name: "Emulator revert"
 description: "A template that is changed, rebuilt and reverted"
 version: "${version}"
@@ -84,22 +84,7 @@ describe("update-registry --match-templates after a revert (emulator)", () => {
   });
 });
 
-/** A parent and a child built on it (`base_ami: { template: emu-basic }`): the parent is edited, rebuilt with its child, and reverted. */
-const EMU_BASIC = (version: string) => `name: "Emulator parent"
-description: "A parent template that is changed, rebuilt and reverted"
-version: "${version}"
-base_ami:
-  source: ubuntu-22.04-lts
-  architecture: [x86_64]
-regions: [us-east-1]
-setup_script: |
-  #!/bin/bash
-  mkdir -p /opt/cws-test && echo ok > /opt/cws-test/marker
-validation_tests:
-  - name: "marker written"
-    command: "cat /opt/cws-test/marker"
-    expected: "ok"
-`;
+/** A child built on emu-basic (`base_ami: { template: emu-basic }`, emu-basic being EMU_REV): the parent is edited, rebuilt with its child, and reverted. */
 const EMU_CHILD = `name: "Emulator child"
 description: "Builds on emu-basic's image"
 version: "1.0.0"
@@ -133,14 +118,14 @@ describe("update-registry --match-templates after a parent's revert (emulator)",
       return { parent: ami(written, "emu-basic"), child: ami(written, "emu-child") };
     };
 
-    writeFileSync(parent, EMU_BASIC("1.0.0"));
+    writeFileSync(parent, EMU_REV("1.0.0"));
     const v1 = await buildAll("r-1.json");
-    writeFileSync(parent, EMU_BASIC("1.0.1"));
+    writeFileSync(parent, EMU_REV("1.0.1"));
     const v2 = await buildAll("r-2.json");
     expect(v2.parent).not.toBe(v1.parent);
     expect(v2.child).not.toBe(v1.child);
     // The revert: build-all finds the parent's v1 image and the child built on it up to date.
-    writeFileSync(parent, EMU_BASIC("1.0.0"));
+    writeFileSync(parent, EMU_REV("1.0.0"));
     expect(await buildAll("r-3.json")).toEqual(v1);
 
     // The child's template hash is the same on both parents: only its base tells them apart.
@@ -158,7 +143,7 @@ describe("update-registry --match-templates after a parent's revert (emulator)",
     expect(named.stdout).toBe(`Registry updated: emu-child.us-east-1.x86_64 = ${v1.child} (was ${v2.child})\n`);
 
     // The parent edited again and not built: no child is on an image of it as it is now, and the line says what the newest is on.
-    writeFileSync(parent, EMU_BASIC("1.0.2"));
+    writeFileSync(parent, EMU_REV("1.0.2"));
     const unbuilt = await h.cws(["ami", "update-registry", "emu-child", "--match-templates", "--registry", "r-named.json", "--json"]);
     expect(unbuilt.status).toBe(1);
     expect(unbuilt.stderr).toContain(

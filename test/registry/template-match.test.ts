@@ -3,39 +3,21 @@ import type { ImageInfo } from "../../src/aws/ports.js";
 import { copyTags } from "../../src/fleet/copy.js";
 import { templateMatcher, type MatchTemplate } from "../../src/registry/template-match.js";
 import { updateOutcome } from "../../src/registry/update-outcome.js";
+import { cwsImage } from "./fixtures.js";
 
 const hash = (n: number) => n.toString(16).padStart(2, "0").repeat(32);
 const [BASE_V1, BASE_V2, CHILD_H, GRAND_H] = [hash(1), hash(2), hash(3), hash(4)];
 
 let serial = 0;
+const nextId = () => `ami-${(++serial).toString(16).padStart(17, "0")}`;
 /** A validated, available x86_64 image of `template` with template hash `templateHash`, built on `baseAmi`. */
 function image(template: string, created: string, templateHash: string | undefined, baseAmi?: string): ImageInfo {
-  serial += 1;
-  return {
-    imageId: `ami-${serial.toString(16).padStart(17, "0")}`,
-    name: `cws-${template}-${serial}`,
-    architecture: "x86_64",
-    state: "available",
-    creationDate: created,
-    ownerId: "123456789012",
-    rootDeviceName: "/dev/sda1",
-    rootVolumeSizeGb: 8,
-    snapshotIds: [],
-    tags: {
-      "cws:managed-by": "cws",
-      "cws:template": template,
-      "cws:arch": "x86_64",
-      "cws:validated": "true",
-      ...(templateHash === undefined ? {} : { "cws:template-hash": templateHash }),
-      ...(baseAmi === undefined ? {} : { "cws:base-ami": baseAmi }),
-    },
-  };
+  return cwsImage(nextId(), template, created, { ...(templateHash === undefined ? {} : { "cws:template-hash": templateHash }), ...(baseAmi === undefined ? {} : { "cws:base-ami": baseAmi }) });
 }
 
 /** The copy of `source` in another region, as build-all makes it: the source's tags (its cws:base-ami too) and cws:copied-from. */
 function copyOf(source: ImageInfo, created: string): ImageInfo {
-  serial += 1;
-  return { ...source, imageId: `ami-${serial.toString(16).padStart(17, "0")}`, creationDate: created, tags: copyTags({ region: "us-east-1", imageId: source.imageId, tags: source.tags }) };
+  return { ...source, imageId: nextId(), creationDate: created, tags: copyTags({ region: "us-east-1", imageId: source.imageId, tags: source.tags }) };
 }
 
 const ORDER = ["emu-basic", "emu-child", "emu-grandchild"];

@@ -4,33 +4,15 @@ import { copyTags } from "../../src/fleet/copy.js";
 import type { AmiEntry } from "../../src/registry/schema.js";
 import { templateMatcher } from "../../src/registry/template-match.js";
 import { updateOutcome } from "../../src/registry/update-outcome.js";
-import { record } from "./fixtures.js";
+import { cwsImage, record } from "./fixtures.js";
 
 const NOW_HASH = "a1".repeat(32);
 const OTHER_HASH = "b2".repeat(32);
 
 /** A validated, available cws image of r-research x86_64 built from the template whose image hash is `hash` (none: an older cws). */
 function image(id: string, created: string, hash: string | undefined, extra: { version?: string; tags?: Record<string, string>; state?: string } = {}): ImageInfo {
-  return {
-    imageId: id,
-    name: `cws-r-research-${id}`,
-    architecture: "x86_64",
-    state: extra.state ?? "available",
-    creationDate: created,
-    ownerId: "123456789012",
-    rootDeviceName: "/dev/sda1",
-    rootVolumeSizeGb: 8,
-    snapshotIds: [],
-    tags: {
-      "cws:managed-by": "cws",
-      "cws:template": "r-research",
-      "cws:arch": "x86_64",
-      "cws:validated": "true",
-      "cws:version": extra.version ?? "v1.0.0",
-      ...(hash === undefined ? {} : { "cws:template-hash": hash }),
-      ...extra.tags,
-    },
-  };
+  const tags = { "cws:version": extra.version ?? "v1.0.0", ...(hash === undefined ? {} : { "cws:template-hash": hash }), ...extra.tags };
+  return { ...cwsImage(id, "r-research", created, tags), state: extra.state ?? "available" };
 }
 
 const OLD_MATCHING = image("ami-0000000000000000a", "2026-01-01T00:00:00.000Z", NOW_HASH, { version: "v1.0.0" });
