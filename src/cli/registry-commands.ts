@@ -59,8 +59,9 @@ interface UnmatchedTarget {
  * target. Works from a fresh checkout (only the templates are needed) and is
  * idempotent; the way CI matrix jobs update the registry without passing files.
  * With --match-templates only images built from the templates as they are now
- * count (their `cws:template-hash` tag), so a reverted template gets its older
- * image back rather than the newer one of the content it reverted.
+ * count (their `cws:template-hash` tag, and for a child a base image that is a
+ * matching image of its parent, up the chain), so a reverted template gets its
+ * older image back rather than the newer one of the content it reverted.
  */
 export async function runUpdateRegistry(templateId: string | undefined, options: UpdateRegistryOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
   if (!templateId && !options.all) {
