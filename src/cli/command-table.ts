@@ -263,14 +263,16 @@ export const COMMAND_TABLE: GroupSpec = {
         { flags: "--unpin", description: "replace entries pinned by a rollback too" },
         {
           flags: "--match-templates",
-          description: "only images built from the templates as they are now count (their cws:template-hash tag), so a reverted template gets its older image back; untagged images (older cws) never match",
+          description:
+            "only images built from the templates as they are now count (their cws:template-hash tag and, for a template built on another, a base image of the parent as it is now, up the chain), so a reverted template gets its older image back; untagged images (older cws) never match",
         },
         PROFILE,
       ],
       helpAfter: [
         "Without --match-templates the newest available, validated image of each target is recorded, whatever it was",
-        "built from. With it, a target whose validated images are all of another version of its template (or untagged)",
-        "is left as it is and named on stderr (--json: `unmatched`).",
+        "built from. With it, a target whose validated images are all of another version of its template (or untagged,",
+        "or built on an image that is not of its parent template as it is now) is left as it is and named on stderr",
+        "(--json: `unmatched`). A named template's parents' images are read too, in every region of the chain.",
         "",
         "Exit codes: 0 done (or already current; with --all also when some targets have no image, or none matching),",
         "1 none of the named template's targets has a validated AMI (with --match-templates: one matching) in AWS, 2 bad input.",

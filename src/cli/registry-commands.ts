@@ -10,8 +10,10 @@ import { publishAmiToSsm } from "../registry/publish.js";
 import { readRegistryText } from "../registry/registry-file.js";
 import { emptyRegistry, type Registry } from "../registry/schema.js";
 import { isoSeconds, parseRegistry, readRegistry, recordAmi, serializeRegistry, updateRegistryFile, withRegistryLock, writeRegistryAtomically } from "../registry/store.js";
+import { BASE_AMI_TAG, templateMatcher, type MatchTemplate, type Mismatch } from "../registry/template-match.js";
 import { updateOutcome } from "../registry/update-outcome.js";
 import { templateImageHash } from "../template/content-hash.js";
+import { dependencyGraph } from "../template/graph.js";
 import { listTemplateFilesIfAny, loadTemplateFile, loadTemplates, templateNotFound } from "../template/repository.js";
 import { ARCHITECTURES, type Architecture, type Template } from "../template/schema.js";
 import type { CliIO, GlobalOptions } from "./io.js";
@@ -47,6 +49,9 @@ interface UnmatchedTarget {
   version?: string;
   /** It has no cws:template-hash tag (an older cws built it), so what it was built from is unknown. */
   untagged?: true;
+  /** Its template hash is the template's, but it was built on `builtOn` (none: no cws:base-ami tag), not an image of `parent` as it is now. */
+  parent?: string;
+  builtOn?: string;
 }
 
 /**
@@ -54,25 +59,16 @@ interface UnmatchedTarget {
  * target. Works from a fresh checkout (only the templates are needed) and is
  * idempotent; the way CI matrix jobs update the registry without passing files.
  * With --match-templates only images built from the templates as they are now
- * count (their `cws:template-hash` tag), so a reverted template gets its older
- * image back rather than the newer one of the content it reverted.
+ * count (their `cws:template-hash` tag, and for a child a base image that is a
+ * matching image of its parent, up the chain), so a reverted template gets its
+ * older image back rather than the newer one of the content it reverted.
  */
 export async function runUpdateRegistry(templateId: string | undefined, options: UpdateRegistryOptions, globals: GlobalOptions, io: CliIO): Promise<ExitCode> {
   if (!templateId && !options.all) {
     throw new CwsError("TEMPLATE_REQUIRED", "name a template, or pass --all for every template", { suggestion: "cws ami update-registry r-research --region us-east-1 --architecture x86_64" });
   }
   const { architecture } = options;
-  const loaded = await loadTemplates(globals.templatesDir, templateId ? [templateId] : []);
-  const templates: { id: string; template: Template }[] = [];
-  for (const t of loaded) {
-    if (!t.template) {
-      throw new CwsError("TEMPLATE_INVALID", `template ${t.id} is invalid (${t.problems[0]?.file}:${t.problems[0]?.line}:${t.problems[0]?.column} ${t.problems[0]?.message})`, {
-        value: t.file,
-        suggestion: `cws ami lint ${t.id}`,
-      });
-    }
-    templates.push({ id: t.id, template: t.template });
-  }
+  const templates = await loadValidTemplates(globals.templatesDir, templateId ? [templateId] : []);
   // A named template is asked about its own regions and architectures: one it does not build is a mistake in the command line.
   const named = templateId ? templates[0] : undefined;
   if (named) {
@@ -87,18 +83,23 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
   if (targets.length === 0) {
     throw new CwsError("NO_TARGETS", `nothing to update: no template builds ${[options.region, architecture].filter(Boolean).join(" / ")}`, { suggestion: "check --region and --architecture against the templates" });
   }
+  // --match-templates follows each template's parents: their images are needed too, in every region of the chain.
+  const chain = options.matchTemplates ? await parentChain(templates, globals.templatesDir) : undefined;
   // The targets name their regions (--region only narrows them): only the profile is needed.
   const { aws, describe } = await awsPorts(await resolveAwsContext({ ...options, project: projectAwsConfig(globals.project) }, io.env));
   const publishSsm = resolvePublishSsm(options.publishSsm, globals.project).value;
-  const regions = [...new Set(targets.map((t) => t.region))];
+  const regions = [...new Set([...targets.map((t) => t.region), ...(chain?.regions ?? [])])];
+  // One DescribeImages (more pages for many images) per region; of the named template alone, unless its parents are needed.
+  const listed = chain && chain.templates.size > 1 ? undefined : templateId;
   let imagesByRegion: Map<string, ImageInfo[]>;
   try {
     imagesByRegion = new Map(
-      await Promise.all(regions.map(async (region) => [region, await listCwsImages(aws.ec2(region), templateId)] as const)),
+      await Promise.all(regions.map(async (region) => [region, await listCwsImages(aws.ec2(region), listed)] as const)),
     );
   } catch (error) {
     throw describe(error) ?? error;
   }
+  const matcher = chain ? templateMatcher(chain.templates, chain.order, [...imagesByRegion.values()].flat()) : undefined;
   const changes: { target: string; from?: string; to: string }[] = [];
   const current: string[] = [];
   const missing: string[] = [];
@@ -114,16 +115,14 @@ export async function runUpdateRegistry(templateId: string | undefined, options:
         templateId: t.id,
         architecture: t.arch,
         ...(options.unpin ? { unpin: true } : {}),
-        ...(options.matchTemplates ? { templateHash: templateImageHash(t.template) } : {}),
+        ...(matcher ? { match: matcher(t.id) } : {}),
       });
       if (outcome.kind === "missing") {
         missing.push(where);
         continue;
       }
       if (outcome.kind === "unmatched") {
-        const { newest } = outcome;
-        const version = newest.tags["cws:version"];
-        unmatched.push({ target: where, newest: newest.imageId, ...(version ? { version } : {}), ...(newest.tags[TEMPLATE_HASH_TAG] === undefined ? { untagged: true as const } : {}) });
+        unmatched.push(unmatchedTarget(where, outcome.newest, outcome.why));
         continue;
       }
       const { image } = outcome;
@@ -194,11 +193,74 @@ function unchangedSummary(targets: number, current: number, pinned: number, miss
   return `Registry unchanged: ${parts.join(", ")} (${targets} target${targets === 1 ? "" : "s"})`;
 }
 
+function unmatchedTarget(target: string, newest: ImageInfo, why: Mismatch): UnmatchedTarget {
+  const version = newest.tags["cws:version"];
+  return {
+    target,
+    newest: newest.imageId,
+    ...(version ? { version } : {}),
+    ...(why.kind === "untagged" ? { untagged: true as const } : {}),
+    ...(why.kind === "base" ? { parent: why.parent, ...(why.builtOn ? { builtOn: why.builtOn } : {}) } : {}),
+  };
+}
+
 /** The stderr line for a target --match-templates leaves alone, saying why its newest image does not count. */
 function unmatchedLine(u: UnmatchedTarget): string {
   const newest = `${u.newest}${u.version ? ` (${u.version})` : ""}`;
-  const why = u.untagged ? `which has no ${TEMPLATE_HASH_TAG} tag (built by an older cws), so it never matches` : "of another version of the template";
+  const why = u.untagged
+    ? `which has no ${TEMPLATE_HASH_TAG} tag (built by an older cws), so it never matches`
+    : u.parent === undefined
+      ? "of another version of the template"
+      : u.builtOn === undefined
+        ? `which has no ${BASE_AMI_TAG} tag, so what it was built on is unknown`
+        : `built on ${u.builtOn} which is not an image of ${u.parent} as it is now`;
   return `${u.target}: no validated image of the template as it is now (newest is ${newest}, ${why}); left as it is`;
+}
+
+/** Templates by id, each valid: an invalid one is an error naming its first problem. */
+async function loadValidTemplates(templatesDir: string, ids: readonly string[]): Promise<{ id: string; template: Template }[]> {
+  const templates: { id: string; template: Template }[] = [];
+  for (const t of await loadTemplates(templatesDir, ids)) {
+    if (!t.template) {
+      throw new CwsError("TEMPLATE_INVALID", `template ${t.id} is invalid (${t.problems[0]?.file}:${t.problems[0]?.line}:${t.problems[0]?.column} ${t.problems[0]?.message})`, {
+        value: t.file,
+        suggestion: `cws ami lint ${t.id}`,
+      });
+    }
+    templates.push({ id: t.id, template: t.template });
+  }
+  return templates;
+}
+
+/**
+ * What --match-templates matches against: the templates and every parent up their chains (loaded from the
+ * templates directory when not among them), in dependency order, and every region of the chains. A parent that
+ * is missing or a cycle is an error: which images of the child are of it as it is now cannot be said.
+ */
+async function parentChain(
+  templates: readonly { id: string; template: Template }[],
+  templatesDir: string,
+): Promise<{ templates: Map<string, MatchTemplate>; order: readonly string[]; regions: string[] }> {
+  const byId = new Map(templates.map((t) => [t.id, t.template]));
+  const files = new Set((await listTemplateFilesIfAny(templatesDir)).map((f) => f.id));
+  for (const pending = [...byId.values()]; pending.length > 0; ) {
+    const parent = pending.pop()!.base_ami.template;
+    if (parent === undefined || byId.has(parent) || !files.has(parent)) continue;
+    const [loaded] = await loadValidTemplates(templatesDir, [parent]);
+    byId.set(parent, loaded!.template);
+    pending.push(loaded!.template);
+  }
+  const graph = dependencyGraph(byId);
+  const problem = graph.problems.find((p) => p.kind === "missing-parent" || p.kind === "cycle");
+  if (problem) {
+    throw new CwsError("TEMPLATE_INVALID", `--match-templates follows ${problem.template}'s parents: ${problem.message}`, { value: problem.template, suggestion: problem.suggestion });
+  }
+  return {
+    templates: new Map([...byId].map(([id, template]) => [id, { templateHash: templateImageHash(template), parent: template.base_ami.template }])),
+    order: graph.order,
+    // A parent's images count in any of its regions (a child's base image is where the child was built; a copy names its source's).
+    regions: [...new Set([...byId.values()].flatMap((template) => (template.base_ami.template ? byId.get(template.base_ami.template)?.regions ?? [] : [])))],
+  };
 }
 
 /**

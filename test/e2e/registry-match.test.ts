@@ -9,7 +9,7 @@ afterEach(async () => {
   harness = undefined;
 });
 
-/** One template, one region, one architecture: the revert scenario of a fresh-user test of the pipeline. */
+/** One template, one region, one architecture: the revert scenario of a fresh-user test of the pipeline (and the parent of EMU_CHILD). */
 const EMU_REV = (version: string) => `name: "Emulator revert"
 description: "A template that is changed, rebuilt and reverted"
 version: "${version}"
@@ -81,5 +81,75 @@ describe("update-registry --match-templates after a revert (emulator)", () => {
     expect(named.status).toBe(1);
     expect(named.stderr).toContain("error: nothing recorded: AWS has no available, validated cws AMI of the template as it is now for emu-rev.us-east-1.x86_64; r-newest.json is unchanged\n");
     expect(readFileSync(join(h.dir, "r-newest.json"), "utf8")).toContain(v1);
+  });
+});
+
+/** A child built on emu-basic (`base_ami: { template: emu-basic }`, emu-basic being EMU_REV): the parent is edited, rebuilt with its child, and reverted. */
+const EMU_CHILD = `name: "Emulator child"
+description: "Builds on emu-basic's image"
+version: "1.0.0"
+base_ami:
+  template: emu-basic
+  architecture: [x86_64]
+regions: [us-east-1]
+setup_script: |
+  #!/bin/bash
+  echo "child on $(cat /opt/cws-test/marker)" > /opt/cws-test/child
+validation_tests:
+  - name: "built on emu-basic's image"
+    command: "cat /opt/cws-test/child"
+    expected: "child on ok"
+`;
+
+describe("update-registry --match-templates after a parent's revert (emulator)", () => {
+  it("records the child built on the parent as it is now, as build-all finds it up to date, not the newer child on the reverted parent", { timeout: 240_000 }, async () => {
+    harness = await startHarness();
+    const h = harness;
+    rmSync(join(h.dir, "templates"), { recursive: true });
+    mkdirSync(join(h.dir, "templates"));
+    const parent = join(h.dir, "templates", "emu-basic.yml");
+    writeFileSync(join(h.dir, "templates", "emu-child.yml"), EMU_CHILD);
+    const ami = (written: Written, id: string) => written.templates[id]!.amis["us-east-1"]!["x86_64"]!.ami_id;
+    /** build-all of both into a registry of its own; the AMIs it names for the parent and the child. */
+    const buildAll = async (registry: string) => {
+      const result = await h.cws(["ami", "build-all", "--architecture", "x86_64", "--registry", registry]);
+      expect(result.status, result.stderr).toBe(0);
+      const written = JSON.parse(readFileSync(join(h.dir, registry), "utf8")) as Written;
+      return { parent: ami(written, "emu-basic"), child: ami(written, "emu-child") };
+    };
+
+    writeFileSync(parent, EMU_REV("1.0.0"));
+    const v1 = await buildAll("r-1.json");
+    writeFileSync(parent, EMU_REV("1.0.1"));
+    const v2 = await buildAll("r-2.json");
+    expect(v2.parent).not.toBe(v1.parent);
+    expect(v2.child).not.toBe(v1.child);
+    // The revert: build-all finds the parent's v1 image and the child built on it up to date.
+    writeFileSync(parent, EMU_REV("1.0.0"));
+    expect(await buildAll("r-3.json")).toEqual(v1);
+
+    // The child's template hash is the same on both parents: only its base tells them apart.
+    const matched = await h.cws(["ami", "update-registry", "--all", "--match-templates", "--registry", "r-match.json", "--json"]);
+    expect(matched.status, matched.stderr).toBe(0);
+    const written = JSON.parse(readFileSync(join(h.dir, "r-match.json"), "utf8")) as Written;
+    expect({ parent: ami(written, "emu-basic"), child: ami(written, "emu-child") }).toEqual(v1);
+    expect((JSON.parse(matched.stdout) as Report).unmatched).toEqual([]);
+
+    // Named alone, the parent's images are fetched too, and over a registry naming the child on v2 it records the one on v1.
+    const newest = await h.cws(["ami", "update-registry", "emu-child", "--registry", "r-named.json"]);
+    expect(newest.stdout).toBe(`Registry updated: emu-child.us-east-1.x86_64 = ${v2.child}\n`);
+    const named = await h.cws(["ami", "update-registry", "emu-child", "--match-templates", "--registry", "r-named.json"]);
+    expect(named.status, named.stderr).toBe(0);
+    expect(named.stdout).toBe(`Registry updated: emu-child.us-east-1.x86_64 = ${v1.child} (was ${v2.child})\n`);
+
+    // The parent edited again and not built: no child is on an image of it as it is now, and the line says what the newest is on.
+    writeFileSync(parent, EMU_REV("1.0.2"));
+    const unbuilt = await h.cws(["ami", "update-registry", "emu-child", "--match-templates", "--registry", "r-named.json", "--json"]);
+    expect(unbuilt.status).toBe(1);
+    expect(unbuilt.stderr).toContain(
+      `emu-child.us-east-1.x86_64: no validated image of the template as it is now (newest is ${v2.child} (v1.0.0), built on ${v2.parent} which is not an image of emu-basic as it is now); left as it is\n`,
+    );
+    expect(JSON.parse(unbuilt.stdout)).toMatchObject({ error: { code: "NO_VALIDATED_AMI" }, exitCode: 1 });
+    expect(readFileSync(join(h.dir, "r-named.json"), "utf8")).toContain(v1.child);
   });
 });

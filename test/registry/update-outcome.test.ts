@@ -2,40 +2,25 @@ import { describe, expect, it } from "vitest";
 import type { ImageInfo } from "../../src/aws/ports.js";
 import { copyTags } from "../../src/fleet/copy.js";
 import type { AmiEntry } from "../../src/registry/schema.js";
+import { templateMatcher } from "../../src/registry/template-match.js";
 import { updateOutcome } from "../../src/registry/update-outcome.js";
-import { record } from "./fixtures.js";
+import { cwsImage, record } from "./fixtures.js";
 
 const NOW_HASH = "a1".repeat(32);
 const OTHER_HASH = "b2".repeat(32);
 
 /** A validated, available cws image of r-research x86_64 built from the template whose image hash is `hash` (none: an older cws). */
 function image(id: string, created: string, hash: string | undefined, extra: { version?: string; tags?: Record<string, string>; state?: string } = {}): ImageInfo {
-  return {
-    imageId: id,
-    name: `cws-r-research-${id}`,
-    architecture: "x86_64",
-    state: extra.state ?? "available",
-    creationDate: created,
-    ownerId: "123456789012",
-    rootDeviceName: "/dev/sda1",
-    rootVolumeSizeGb: 8,
-    snapshotIds: [],
-    tags: {
-      "cws:managed-by": "cws",
-      "cws:template": "r-research",
-      "cws:arch": "x86_64",
-      "cws:validated": "true",
-      "cws:version": extra.version ?? "v1.0.0",
-      ...(hash === undefined ? {} : { "cws:template-hash": hash }),
-      ...extra.tags,
-    },
-  };
+  const tags = { "cws:version": extra.version ?? "v1.0.0", ...(hash === undefined ? {} : { "cws:template-hash": hash }), ...extra.tags };
+  return { ...cwsImage(id, "r-research", created, tags), state: extra.state ?? "available" };
 }
 
 const OLD_MATCHING = image("ami-0000000000000000a", "2026-01-01T00:00:00.000Z", NOW_HASH, { version: "v1.0.0" });
 const NEW_OTHER = image("ami-0000000000000000b", "2026-02-01T00:00:00.000Z", OTHER_HASH, { version: "v1.0.1" });
 const CHOICE = { templateId: "r-research", architecture: "x86_64" } as const;
-const MATCH = { ...CHOICE, templateHash: NOW_HASH };
+/** --match-templates for a template built from a source: its images match on their template hash alone. */
+const matchHash = (templateHash: string) => templateMatcher(new Map([["r-research", { templateHash }]]), ["r-research"], [])("r-research");
+const MATCH = { ...CHOICE, match: matchHash(NOW_HASH) };
 
 describe("updateOutcome: which image update-registry records for a target", () => {
   it("takes the newest validated image by default, whatever it was built from (today's behaviour)", () => {
@@ -64,12 +49,12 @@ describe("updateOutcome: which image update-registry records for a target", () =
   });
 
   it("says a target is unmatched, naming the newest image, when validated images exist but none of the template as it is now", () => {
-    expect(updateOutcome([OLD_MATCHING, NEW_OTHER], undefined, { ...CHOICE, templateHash: "c3".repeat(32) })).toEqual({ kind: "unmatched", newest: NEW_OTHER });
+    expect(updateOutcome([OLD_MATCHING, NEW_OTHER], undefined, { ...CHOICE, match: matchHash("c3".repeat(32)) })).toEqual({ kind: "unmatched", newest: NEW_OTHER, why: { kind: "template" } });
   });
 
   it("never matches an image without the cws:template-hash tag (built by an older cws), however new", () => {
     const untagged = image("ami-00000000000000010", "2026-05-01T00:00:00.000Z", undefined);
-    expect(updateOutcome([untagged], undefined, MATCH)).toEqual({ kind: "unmatched", newest: untagged });
+    expect(updateOutcome([untagged], undefined, MATCH)).toEqual({ kind: "unmatched", newest: untagged, why: { kind: "untagged" } });
     expect(updateOutcome([untagged, OLD_MATCHING], undefined, MATCH)).toEqual({ kind: "record", image: OLD_MATCHING });
     // Without the option it is the newest like any other.
     expect(updateOutcome([untagged, OLD_MATCHING], undefined, CHOICE)).toEqual({ kind: "record", image: untagged });
