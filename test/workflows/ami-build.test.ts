@@ -5,6 +5,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { buildAllCommand, planBuilds, planOutputs, type BuildMatrixEntry, type ChangedDocument } from "../../src/pipeline/plan.js";
 import { ROOT, scratchDir } from "../helpers/cli.js";
+import { declaredShell, runnerBashFlags } from "./runner-shell.js";
 
 /**
  * The workflow and the plan step cannot drift apart: the names the workflow passes are the names
@@ -14,6 +15,7 @@ import { ROOT, scratchDir } from "../helpers/cli.js";
 
 interface Step {
   id?: string;
+  shell?: string;
   name?: string;
   uses?: string;
   run?: string;
@@ -23,6 +25,7 @@ interface Step {
   with?: Record<string, unknown>;
 }
 interface Job {
+  defaults?: { run?: { shell?: string } };
   needs?: string | string[];
   if?: string;
   outputs?: Record<string, string>;
@@ -32,6 +35,7 @@ interface Job {
   steps: Step[];
 }
 interface Workflow {
+  defaults?: { run?: { shell?: string } };
   on: Record<string, unknown>;
   concurrency: { group: string; "cancel-in-progress": boolean };
   permissions: Record<string, string>;
@@ -40,6 +44,11 @@ interface Workflow {
 
 const workflow = parse(readFileSync(join(ROOT, ".github/workflows/ami-build.yml"), "utf8")) as Workflow;
 const planScript = readFileSync(join(ROOT, ".github/scripts/plan.mjs"), "utf8");
+
+/** bash's arguments for a step's script, as the runner runs it (the shell the workflow declares). */
+function bashArgs(job: Job, step: Step): string[] {
+  return [...runnerBashFlags(declaredShell(workflow, job, step)), "-c", step.run!];
+}
 
 function stepRunning(job: Job, text: string): Step {
   const found = job.steps.filter((step) => step.run?.includes(text));
@@ -96,7 +105,7 @@ describe("the plan job and .github/scripts/plan.mjs", () => {
     const { dir, cleanup } = scratchDir({ "fake-bin/gh": gh, "runs.json": ghOutput ?? "{}", output: "" });
     try {
       chmodSync(join(dir, "fake-bin/gh"), 0o755);
-      const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", lastBuilt.run!], {
+      const result = spawnSync("bash", bashArgs(plan, lastBuilt), {
         cwd: dir,
         env: { PATH: `${join(dir, "fake-bin")}:${process.env.PATH}`, RUNS_FILE: join(dir, "runs.json"), GITHUB_OUTPUT: join(dir, "output"), GITHUB_REPOSITORY: "o/r", GH_TOKEN: "x" },
         encoding: "utf8",
@@ -151,14 +160,14 @@ describe("the build job", () => {
     expect(build.strategy?.matrix).toBe("${{ fromJSON(needs.plan.outputs.matrix) }}");
   });
 
-  /** Run the step's script as the runner would (bash, `set -eo pipefail`), with a `node` that records its arguments. */
+  /** Run the step's script as the runner would (bash with the workflow's shell options), with a `node` that records its arguments. */
   function runBuildStep(entry: BuildMatrixEntry, outputs: Record<string, string>): string[] {
     const { dir, cleanup } = scratchDir({ "fake-bin/node": '#!/bin/sh\nfor arg in "$@"; do printf "%s\\n" "$arg"; done > "$ARGS_FILE"\n' });
     try {
       chmodSync(join(dir, "fake-bin/node"), 0o755);
       const contexts = { matrix: { ...entry }, "needs.plan.outputs": outputs };
       const env = Object.fromEntries(Object.entries(step.env ?? {}).map(([key, value]) => [key, evaluate(value, contexts)]));
-      const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
+      const result = spawnSync("bash", bashArgs(build, step), {
         cwd: dir,
         env: { ...env, PATH: `${join(dir, "fake-bin")}:${process.env.PATH}`, ARGS_FILE: join(dir, "args") },
         encoding: "utf8",
@@ -224,7 +233,7 @@ describe("a cancelled, timed-out or failed build is cleaned up", () => {
       const contexts = { matrix: { templates: "a b", architecture: "x86_64" }, "needs.plan.outputs": { max_age: "", force: "false" } };
       const env = Object.fromEntries(Object.entries(step.env ?? {}).map(([key, value]) => [key, evaluate(value, contexts)]));
       // Its own process group, so that whatever is left (without exec, the stand-in) can be ended.
-      const bash = spawn("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
+      const bash = spawn("bash", bashArgs(build, step), {
         cwd: dir,
         env: { ...env, PATH: `${join(dir, "fake-bin")}:${process.env.PATH}`, SIGNAL_FILE: join(dir, "signal"), READY_FILE: join(dir, "ready") },
         detached: true,
