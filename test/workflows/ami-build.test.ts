@@ -413,6 +413,26 @@ describe("what the pipeline shares with its set-up (docs/ci.md)", () => {
     expect(String(registry.steps[pr]!.with!["add-paths"]).split("\n").filter(Boolean)).toEqual(["registry/amis.json", "templates"]);
   });
 
+  it("says, without a pull request, only what is known: nothing new was recorded (builds may have failed)", () => {
+    const registry = workflow.jobs.registry!;
+    const summary = registry.steps.find((s) => s.env?.OPERATION === "${{ steps.pr.outputs.pull-request-operation }}")!;
+    const { dir, cleanup } = scratchDir({ summary: "", "runner-temp/update-registry.txt": "nothing new\n" });
+    try {
+      const result = spawnSync("bash", bashArgs(registry, summary), {
+        cwd: dir,
+        env: { PATH: process.env.PATH, OPERATION: "", PR_URL: "", RUNNER_TEMP: join(dir, "runner-temp"), GITHUB_STEP_SUMMARY: join(dir, "summary") },
+        encoding: "utf8",
+      });
+      expect(result.status).toBe(0);
+      const said = readFileSync(join(dir, "summary"), "utf8");
+      expect(said).toContain("No pull request: update-registry recorded nothing new");
+      expect(said).toContain("Builds that failed, if any, are in their jobs' summaries.");
+      expect(said).not.toContain("newest validated AMIs");
+    } finally {
+      cleanup();
+    }
+  });
+
   it("reaps earlier runs' leftovers last in every run that builds, also after failed builds or a failed pull request, with credentials only", () => {
     const registry = workflow.jobs.registry!;
     const reap = stepRunning(registry, "ami reap --yes --older-than 6h");
