@@ -8,8 +8,8 @@
 //
 // Environment: EVENT_NAME (push, schedule or workflow_dispatch), TEMPLATES_INPUT and FORCE_INPUT
 // (workflow_dispatch's inputs; FORCE_INPUT true or 1, any case, or false, 0 or empty), BEFORE (the
-// push's previous commit), LAST_BUILT (the commit of the newest push or weekly run of the workflow
-// that finished with success or failure, or empty), GITHUB_RUN_ATTEMPT (the runner's: 2 and more
+// push's previous commit), LAST_BUILT (the commit of the newest completed push or weekly run of the
+// workflow whose plan job succeeded, so its builds ran, or empty), GITHUB_RUN_ATTEMPT (the runner's: 2 and more
 // for a re-run), GITHUB_OUTPUT and GITHUB_STEP_SUMMARY (files the runner provides; without
 // GITHUB_OUTPUT the outputs go to stdout).
 // A re-run whose commit is not the tip of main (origin/main in the clone), with other templates,
@@ -69,10 +69,10 @@ try {
 }
 
 /**
- * The commit a push is compared with, and why, in words. The last run that built everything when
- * its commit is in the clone and an ancestor of HEAD: a newer run replaces a waiting one, so the
- * push's own previous commit would leave the replaced push's templates out. Else the push's
- * previous commit; else none (every template is planned).
+ * The commit a push is compared with, and why, in words. The last run that planned and ran its
+ * builds when its commit is in the clone and an ancestor of HEAD: a newer run replaces a waiting
+ * one, so the push's own previous commit would leave the replaced push's templates out. Else the
+ * push's previous commit; else none (every template is planned).
  */
 function pushComparison(lastBuilt, before) {
   const fallback = (reason) => {
@@ -82,13 +82,13 @@ function pushComparison(lastBuilt, before) {
     warn(comparison.why);
     return comparison;
   };
-  if (lastBuilt === "") return fallback("no earlier push or weekly run of this workflow that finished its builds is known (LAST_BUILT is empty)");
-  if (!isUsableCommit(lastBuilt)) return fallback(`the last finished run's commit ${lastBuilt} is not in the clone`);
+  if (lastBuilt === "") return fallback("no earlier push or weekly run of this workflow whose plan succeeded is known (LAST_BUILT is empty)");
+  if (!isUsableCommit(lastBuilt)) return fallback(`the last built run's commit ${lastBuilt} is not in the clone`);
   if (!isAncestorOfHead(lastBuilt)) {
-    return fallback(`the last finished run's commit ${lastBuilt} is not an ancestor of this one (main's history was rewritten by a force-push or a reset since that run, or this run's commit is not on main)`);
+    return fallback(`the last built run's commit ${lastBuilt} is not an ancestor of this one (main's history was rewritten by a force-push or a reset since that run, or this run's commit is not on main)`);
   }
   const alsoBefore = lastBuilt === before ? "" : ` (earlier than the push's previous commit ${before || "(none)"}: the templates of pushes since then whose runs were replaced or cancelled are built too)`;
-  return { commit: lastBuilt, why: `Compared with ${lastBuilt}, the commit of the last push or weekly run of this workflow that finished its builds${alsoBefore}.` };
+  return { commit: lastBuilt, why: `Compared with ${lastBuilt}, the commit of the last push or weekly run of this workflow whose plan succeeded and builds ran${alsoBefore}.` };
 }
 
 /**

@@ -5,6 +5,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { buildAllCommand, planBuilds, planOutputs, type BuildMatrixEntry, type ChangedDocument } from "../../src/pipeline/plan.js";
 import { ROOT, scratchDir } from "../helpers/cli.js";
+import { declaredShell, runnerBashFlags } from "./runner-shell.js";
 
 /**
  * The workflow and the plan step cannot drift apart: the names the workflow passes are the names
@@ -14,6 +15,7 @@ import { ROOT, scratchDir } from "../helpers/cli.js";
 
 interface Step {
   id?: string;
+  shell?: string;
   name?: string;
   uses?: string;
   run?: string;
@@ -23,6 +25,7 @@ interface Step {
   with?: Record<string, unknown>;
 }
 interface Job {
+  defaults?: { run?: { shell?: string } };
   needs?: string | string[];
   if?: string;
   outputs?: Record<string, string>;
@@ -32,6 +35,7 @@ interface Job {
   steps: Step[];
 }
 interface Workflow {
+  defaults?: { run?: { shell?: string } };
   on: Record<string, unknown>;
   concurrency: { group: string; "cancel-in-progress": boolean };
   permissions: Record<string, string>;
@@ -40,6 +44,11 @@ interface Workflow {
 
 const workflow = parse(readFileSync(join(ROOT, ".github/workflows/ami-build.yml"), "utf8")) as Workflow;
 const planScript = readFileSync(join(ROOT, ".github/scripts/plan.mjs"), "utf8");
+
+/** bash's arguments for a step's script, as the runner runs it (the shell the workflow declares). */
+function bashArgs(job: Job, step: Step): string[] {
+  return [...runnerBashFlags(declaredShell(workflow, job, step)), "-c", step.run!];
+}
 
 function stepRunning(job: Job, text: string): Step {
   const found = job.steps.filter((step) => step.run?.includes(text));
@@ -79,53 +88,105 @@ describe("the plan job and .github/scripts/plan.mjs", () => {
     });
   });
 
-  it("asks GitHub, before planning a push, for the commit of the newest push or weekly run that finished, among the newest 100", () => {
+  it("asks GitHub, before planning a push, for the newest 100 completed runs, then the jobs of candidates among them", () => {
     const lastBuilt = plan.steps.find((s) => s.id === "last-built")!;
     expect(plan.steps.indexOf(lastBuilt)).toBeLessThan(plan.steps.indexOf(step));
     expect(lastBuilt.if).toBe("github.event_name == 'push'");
     expect(lastBuilt.env).toEqual({ GH_TOKEN: "${{ github.token }}" });
     expect(lastBuilt.run).toContain("gh api");
     expect(lastBuilt.run).toContain("repos/$GITHUB_REPOSITORY/actions/workflows/ami-build.yml/runs?branch=main&status=completed&per_page=100");
+    expect(lastBuilt.run).toContain("repos/$GITHUB_REPOSITORY/actions/runs/$id/jobs?filter=latest");
     expect(plan.permissions).toEqual({ contents: "read", actions: "read" });
   });
 
-  /** The last-built step's script run with bash, with a `gh` that prints `ghOutput` through real jq (as gh --jq would), or fails. */
-  function runLastBuilt(ghOutput: string | null): { output: string; stdout: string } {
+  interface StandInRun {
+    id: number;
+    event: string;
+    conclusion: string;
+    head_sha: string;
+    /** The plan job's conclusion, as the run's jobs answer says; null: that answer fails. */
+    plan: string | null;
+  }
+
+  /**
+   * The last-built step's script run with bash, with a `gh` that answers the runs query and each
+   * run's jobs query from files through real jq (as gh --jq would), or fails for all (`runs` null).
+   * Also the runs whose jobs it asked for.
+   */
+  function runLastBuilt(runs: StandInRun[] | null): { output: string; stdout: string; jobsAsked: number[] } {
     const lastBuilt = plan.steps.find((s) => s.id === "last-built")!;
-    const gh = ghOutput === null ? "#!/bin/sh\necho 'HTTP 403' >&2\nexit 1\n" : `#!/bin/sh\nfor last; do :; done\njq -r "$last" "$RUNS_FILE"\n`;
-    const { dir, cleanup } = scratchDir({ "fake-bin/gh": gh, "runs.json": ghOutput ?? "{}", output: "" });
+    const gh = [
+      "#!/bin/sh",
+      'endpoint=$2; for last; do :; done',
+      'case "$endpoint" in',
+      '  */jobs*) id=${endpoint#*/runs/}; id=${id%%/*}; echo "$id" >> "$DATA/jobs-asked"; file="$DATA/jobs-$id.json" ;;',
+      '  *) file="$DATA/runs.json" ;;',
+      "esac",
+      "[ -f \"$file\" ] || { echo 'HTTP 403' >&2; exit 1; }",
+      'jq -r "$last" "$file"',
+      "",
+    ].join("\n");
+    const files: Record<string, string> = { "fake-bin/gh": gh, output: "", "jobs-asked": "" };
+    if (runs !== null) {
+      files["runs.json"] = JSON.stringify({ workflow_runs: runs.map(({ plan: _, ...run }) => run) });
+      for (const run of runs) {
+        if (run.plan !== null) files[`jobs-${run.id}.json`] = JSON.stringify({ jobs: [{ name: "build a (x86_64)", conclusion: "success" }, { name: "plan", conclusion: run.plan }] });
+      }
+    }
+    const { dir, cleanup } = scratchDir(files);
     try {
       chmodSync(join(dir, "fake-bin/gh"), 0o755);
-      const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", lastBuilt.run!], {
+      const result = spawnSync("bash", bashArgs(plan, lastBuilt), {
         cwd: dir,
-        env: { PATH: `${join(dir, "fake-bin")}:${process.env.PATH}`, RUNS_FILE: join(dir, "runs.json"), GITHUB_OUTPUT: join(dir, "output"), GITHUB_REPOSITORY: "o/r", GH_TOKEN: "x" },
+        env: { PATH: `${join(dir, "fake-bin")}:${process.env.PATH}`, DATA: dir, GITHUB_OUTPUT: join(dir, "output"), GITHUB_REPOSITORY: "o/r", GH_TOKEN: "x" },
         encoding: "utf8",
       });
       expect(result.status).toBe(0);
-      return { output: readFileSync(join(dir, "output"), "utf8"), stdout: result.stdout };
+      const jobsAsked = readFileSync(join(dir, "jobs-asked"), "utf8").split("\n").filter(Boolean).map(Number);
+      return { output: readFileSync(join(dir, "output"), "utf8"), stdout: result.stdout, jobsAsked };
     } finally {
       cleanup();
     }
   }
 
-  const run = (event: string, conclusion: string, sha: string) => ({ event, conclusion, head_sha: sha.repeat(40) });
+  let nextId = 1000;
+  const run = (event: string, conclusion: string, sha: string, plan: string | null = "success"): StandInRun => ({ id: nextId--, event, conclusion, head_sha: sha.repeat(40), plan });
 
-  it("takes the newest run started by a push or the schedule that succeeded, not a dispatch (which may build only some templates)", () => {
-    const runs = { workflow_runs: [run("workflow_dispatch", "success", "d"), run("schedule", "success", "s"), run("push", "success", "p")] };
-    expect(runLastBuilt(JSON.stringify(runs)).output).toBe(`sha=${"s".repeat(40)}\n`);
-    expect(runLastBuilt(JSON.stringify({ workflow_runs: [run("workflow_dispatch", "success", "d")] })).output).toBe("sha=\n");
+  it("takes the newest run started by a push or the schedule whose plan succeeded, not a dispatch (which may build only some templates)", () => {
+    const runs = [run("workflow_dispatch", "success", "d"), run("schedule", "success", "s"), run("push", "success", "p")];
+    expect(runLastBuilt(runs).output).toBe(`sha=${"s".repeat(40)}\n`);
+    expect(runLastBuilt([run("workflow_dispatch", "success", "d")]).output).toBe("sha=\n");
   });
 
-  it("counts a failed run as built (its failure is retried when its template changes, weekly or by a dispatch), not a cancelled or skipped one", () => {
-    const runs = { workflow_runs: [run("push", "cancelled", "c"), run("push", "skipped", "k"), run("push", "failure", "f"), run("push", "success", "p")] };
-    expect(runLastBuilt(JSON.stringify(runs)).output).toBe(`sha=${"f".repeat(40)}\n`);
-    expect(runLastBuilt(JSON.stringify({ workflow_runs: [run("schedule", "cancelled", "c")] })).output).toBe("sha=\n");
+  it("counts a run whose builds failed (retried when its template changes, weekly or by a dispatch), not a cancelled or skipped one", () => {
+    const runs = [run("push", "cancelled", "c"), run("push", "skipped", "k"), run("push", "failure", "f"), run("push", "success", "p")];
+    expect(runLastBuilt(runs).output).toBe(`sha=${"f".repeat(40)}\n`);
+    expect(runLastBuilt([run("schedule", "cancelled", "c")]).output).toBe("sha=\n");
+  });
+
+  it("passes over a run whose plan failed (lint): the templates of its push are planned again", () => {
+    const lintFailed = run("push", "failure", "l", "failure");
+    const built = run("push", "failure", "f");
+    const answer = runLastBuilt([lintFailed, built, run("push", "success", "p")]);
+    expect(answer.output).toBe(`sha=${"f".repeat(40)}\n`);
+    expect(answer.jobsAsked).toEqual([lintFailed.id, built.id]);
+    expect(runLastBuilt([run("push", "failure", "l", "failure"), run("schedule", "failure", "m", "cancelled")]).output).toBe("sha=\n");
+  });
+
+  it("asks for the jobs of at most 20 runs", () => {
+    const runs = Array.from({ length: 25 }, (_, i) => run("push", "failure", String.fromCharCode(97 + i), i < 22 ? "failure" : "success"));
+    const answer = runLastBuilt(runs);
+    expect(answer.output).toBe("sha=\n");
+    expect(answer.jobsAsked).toEqual(runs.slice(0, 20).map((r) => r.id));
+    expect(answer.stdout).toContain("none among the newest 20");
   });
 
   it("passes an empty commit with a warning when the API fails, so the plan compares with the push's previous commit", () => {
-    const run = runLastBuilt(null);
-    expect(run.output).toBe("sha=\n");
-    expect(run.stdout).toMatch(/^::warning title=AMI build plan::could not read/m);
+    for (const runs of [null, [run("push", "failure", "l", "failure"), run("push", "success", "j", null), run("push", "success", "p")]]) {
+      const answer = runLastBuilt(runs);
+      expect(answer.output).toBe("sha=\n");
+      expect(answer.stdout).toMatch(/^::warning title=AMI build plan::could not read/m);
+    }
   });
 
   it("hands on every output the script writes, from that step", () => {
@@ -151,14 +212,14 @@ describe("the build job", () => {
     expect(build.strategy?.matrix).toBe("${{ fromJSON(needs.plan.outputs.matrix) }}");
   });
 
-  /** Run the step's script as the runner would (bash, `set -eo pipefail`), with a `node` that records its arguments. */
+  /** Run the step's script as the runner would (bash with the workflow's shell options), with a `node` that records its arguments. */
   function runBuildStep(entry: BuildMatrixEntry, outputs: Record<string, string>): string[] {
     const { dir, cleanup } = scratchDir({ "fake-bin/node": '#!/bin/sh\nfor arg in "$@"; do printf "%s\\n" "$arg"; done > "$ARGS_FILE"\n' });
     try {
       chmodSync(join(dir, "fake-bin/node"), 0o755);
       const contexts = { matrix: { ...entry }, "needs.plan.outputs": outputs };
       const env = Object.fromEntries(Object.entries(step.env ?? {}).map(([key, value]) => [key, evaluate(value, contexts)]));
-      const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
+      const result = spawnSync("bash", bashArgs(build, step), {
         cwd: dir,
         env: { ...env, PATH: `${join(dir, "fake-bin")}:${process.env.PATH}`, ARGS_FILE: join(dir, "args") },
         encoding: "utf8",
@@ -224,7 +285,7 @@ describe("a cancelled, timed-out or failed build is cleaned up", () => {
       const contexts = { matrix: { templates: "a b", architecture: "x86_64" }, "needs.plan.outputs": { max_age: "", force: "false" } };
       const env = Object.fromEntries(Object.entries(step.env ?? {}).map(([key, value]) => [key, evaluate(value, contexts)]));
       // Its own process group, so that whatever is left (without exec, the stand-in) can be ended.
-      const bash = spawn("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
+      const bash = spawn("bash", bashArgs(build, step), {
         cwd: dir,
         env: { ...env, PATH: `${join(dir, "fake-bin")}:${process.env.PATH}`, SIGNAL_FILE: join(dir, "signal"), READY_FILE: join(dir, "ready") },
         detached: true,
@@ -350,6 +411,26 @@ describe("what the pipeline shares with its set-up (docs/ci.md)", () => {
     expect(registry.steps[pr]!.with).toMatchObject({ branch: "cws/ami-registry-update", token: "${{ secrets.CWS_PR_TOKEN || github.token }}" });
     // The whole directory, as a pathspec: .yml and .yaml templates alike.
     expect(String(registry.steps[pr]!.with!["add-paths"]).split("\n").filter(Boolean)).toEqual(["registry/amis.json", "templates"]);
+  });
+
+  it("says, without a pull request, only what is known: nothing new was recorded (builds may have failed)", () => {
+    const registry = workflow.jobs.registry!;
+    const summary = registry.steps.find((s) => s.env?.OPERATION === "${{ steps.pr.outputs.pull-request-operation }}")!;
+    const { dir, cleanup } = scratchDir({ summary: "", "runner-temp/update-registry.txt": "nothing new\n" });
+    try {
+      const result = spawnSync("bash", bashArgs(registry, summary), {
+        cwd: dir,
+        env: { PATH: process.env.PATH, OPERATION: "", PR_URL: "", RUNNER_TEMP: join(dir, "runner-temp"), GITHUB_STEP_SUMMARY: join(dir, "summary") },
+        encoding: "utf8",
+      });
+      expect(result.status).toBe(0);
+      const said = readFileSync(join(dir, "summary"), "utf8");
+      expect(said).toContain("No pull request: update-registry recorded nothing new");
+      expect(said).toContain("Builds that failed, if any, are in their jobs' summaries.");
+      expect(said).not.toContain("newest validated AMIs");
+    } finally {
+      cleanup();
+    }
   });
 
   it("reaps earlier runs' leftovers last in every run that builds, also after failed builds or a failed pull request, with credentials only", () => {

