@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/cli.js";
+import { VALIDATED_AT_TAG } from "../../src/registry/aws-images.js";
 import { actionsUsedIn, sdkCallsUnder } from "../helpers/sdk-calls.js";
 
 const POLICY_PATH = join(ROOT, "docs/iam/cws-cli-policy.json");
@@ -117,7 +118,7 @@ describe("docs/iam/cws-cli-policy.json", () => {
     expect(pass?.Condition).toEqual({ StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } });
   });
 
-  it("tags only while creating (with exactly the calls that tag what they create), or resources cws already manages", () => {
+  it("tags only while creating (with exactly the calls that tag what they create), or marks cws images validated", () => {
     const conditions = statementsFor("ec2:CreateTags").map((s) => s.Condition);
     expect(conditions).toHaveLength(2);
     const creating = [...usedActions]
@@ -126,7 +127,11 @@ describe("docs/iam/cws-cli-policy.json", () => {
       .sort();
     expect(creating).toEqual(["CopyImage", "CreateImage", "CreateSecurityGroup", "RunInstances"]);
     expect(conditions).toContainEqual({ StringEquals: { "ec2:CreateAction": creating } });
-    expect(conditions).toContainEqual({ StringEquals: { "aws:ResourceTag/cws:managed-by": "cws" } });
+    // After creation cws only records a validation verdict (tagImageAndSnapshots in src/builder).
+    expect(conditions).toContainEqual({
+      StringEquals: { "aws:ResourceTag/cws:managed-by": "cws" },
+      "ForAllValues:StringEquals": { "aws:TagKeys": ["cws:validated", VALIDATED_AT_TAG] },
+    });
   });
 
   it("stops and deletes only resources tagged cws:managed-by=cws", () => {
@@ -154,5 +159,25 @@ describe("docs/iam/cws-cli-policy.json", () => {
     expect(statementsFor("iam:AttachRolePolicy").map((s) => s.Condition)).toEqual([
       { ArnEquals: { "iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" } },
     ]);
+  });
+});
+
+describe("docs/iam/cws-ci-policy.json (the pipeline's: no bootstrap)", () => {
+  const ci = JSON.parse(readFileSync(join(ROOT, "docs/iam/cws-ci-policy.json"), "utf8")) as Policy;
+
+  it("is the CLI policy without the statements whose Sid starts with Bootstrap", () => {
+    const bootstrap = policy.Statement.filter((s) => s.Sid?.startsWith("Bootstrap"));
+    expect(bootstrap.map((s) => s.Sid)).toEqual(["BootstrapBuilderRole", "BootstrapSsmPolicyOnly", "BootstrapBuilderInstanceProfile", "BootstrapBuilderRoleIntoProfile"]);
+    expect(ci).toEqual({ Version: policy.Version, Statement: policy.Statement.filter((s) => !s.Sid?.startsWith("Bootstrap")) });
+  });
+
+  it("grants every action the code calls outside bootstrap, and no IAM write", () => {
+    const ciGranted = new Set(ci.Statement.flatMap((s) => list(s.Action)));
+    const outsideBootstrap = new Set(used.filter((u) => !u.file.startsWith("src/bootstrap/") && !u.file.endsWith("src/aws/iam.ts")).map((u) => u.action));
+    for (const action of outsideBootstrap) for (const implied of IMPLIED[action] ?? []) outsideBootstrap.add(implied.action);
+    // The IAM adapter serves both: of its calls, builds use GetInstanceProfile (preflight).
+    outsideBootstrap.add("iam:GetInstanceProfile");
+    expect([...outsideBootstrap].filter((action) => !ciGranted.has(action)).sort()).toEqual([]);
+    expect([...ciGranted].filter((action) => /^iam:(Create|Add|Attach|Tag|Put|Update|Delete)/.test(action)).sort()).toEqual([]);
   });
 });

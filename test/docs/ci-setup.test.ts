@@ -1,7 +1,7 @@
 /**
  * docs/ci.md and the OIDC role it sets up: the CloudFormation template is valid (offline, by
  * structure), trusts exactly what docs/ci/github-oidc-trust-policy.json trusts, carries
- * docs/iam/cws-cli-policy.json as it is, and the variables and secrets the workflows read are
+ * docs/iam/cws-ci-policy.json as it is, and the variables and secrets the workflows read are
  * the ones the guide tells a newcomer to set.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -36,7 +36,7 @@ const PLACEHOLDERS: Evaluation = {
 };
 const EXPECTED: CiRoleExpectations = {
   trustPolicy: JSON.parse(TRUST_TEXT) as Json,
-  cliPolicy: JSON.parse(read("docs/iam/cws-cli-policy.json")) as Json,
+  ciPolicy: JSON.parse(read("docs/iam/cws-ci-policy.json")) as Json,
   placeholders: PLACEHOLDERS,
   // Creating the provider or trusting the account's existing one must give the same trust.
   variants: { CreateOidcProvider: ["true", "false"] },
@@ -118,9 +118,9 @@ const MUTATIONS: { what: string; mutate: (t: Loose) => void; reported: RegExp }[
   { what: "a default its pattern refuses", mutate: (t) => (t.Parameters.Branch.Default = "release/*"), reported: /Branch\.Default: "release\/\*" does not match its AllowedPattern/ },
   { what: "another format version", mutate: (t) => (t.AWSTemplateFormatVersion = "2010-09-10"), reported: /AWSTemplateFormatVersion/ },
   {
-    what: "a policy that differs from docs/iam/cws-cli-policy.json",
+    what: "a policy that differs from docs/iam/cws-ci-policy.json",
     mutate: (t) => t.Resources.CwsAmiRole.Properties.Policies[0].PolicyDocument.Statement[0].Action.pop(),
-    reported: /no policy attached to the role equals docs\/iam\/cws-cli-policy\.json \(statements that differ: DescribeForBuilds\)/,
+    reported: /no policy attached to the role equals docs\/iam\/cws-ci-policy\.json \(statements that differ: DescribeForBuilds\)/,
   },
   {
     what: "a StringLike wildcard subject",

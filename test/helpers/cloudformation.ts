@@ -336,8 +336,8 @@ export function evaluate(template: JsonObject, value: Json, given: Evaluation): 
 export interface CiRoleExpectations {
   /** docs/ci/github-oidc-trust-policy.json. */
   trustPolicy: Json;
-  /** docs/iam/cws-cli-policy.json. */
-  cliPolicy: Json;
+  /** docs/iam/cws-ci-policy.json. */
+  ciPolicy: Json;
   /** The values that turn the template's trust policy into trustPolicy (its placeholders). */
   placeholders: Evaluation;
   /** Parameters whose every allowed value must give that same trust policy. */
@@ -387,8 +387,8 @@ export function checkCiRoleTemplate(template: Json, expected: CiRoleExpectations
       .filter((r): r is JsonObject => isObject(r) && r.Type === "AWS::IAM::ManagedPolicy" && isObject(r.Properties) && Array.isArray(r.Properties.Roles) && r.Properties.Roles.some((x) => isDeepStrictEqual(x, { Ref: roleId })))
       .map((r) => (r.Properties as JsonObject).PolicyDocument),
   ];
-  if (!attached.some((document) => isDeepStrictEqual(document, expected.cliPolicy))) {
-    problems.push(`${path}: no policy attached to the role equals docs/iam/cws-cli-policy.json${policyDifference(attached, expected.cliPolicy)}; paste the file into the role's PolicyDocument`);
+  if (!attached.some((document) => isDeepStrictEqual(document, expected.ciPolicy))) {
+    problems.push(`${path}: no policy attached to the role equals docs/iam/cws-ci-policy.json${policyDifference(attached, expected.ciPolicy)}; paste the file into the role's PolicyDocument`);
   }
 
   const outputs = isObject(template.Outputs) ? Object.values(template.Outputs) : [];
