@@ -163,6 +163,18 @@ const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
   "RequestTimeout",
 ]);
 
+/**
+ * Actions the policy allows only under conditions (docs/iam/README.md): when
+ * one is denied, the likelier cause is a resource outside them, not a
+ * missing action.
+ */
+const CONDITIONAL_DENIALS: Readonly<Record<string, string>> = {
+  "ec2:RunInstances": `${POLICY_DOCUMENT} lets cws launch only from cws images or images owned by Amazon, Canonical or Debian, with the cws-ami-builder instance profile; for a base image of another owner add its account id to LaunchFromDistributionImages (docs/iam/README.md), otherwise update the identity's policy to the current ${POLICY_DOCUMENT}`,
+  "ec2:CreateImage": `${POLICY_DOCUMENT} lets cws image only instances tagged cws:managed-by=cws; update the identity's policy to the current ${POLICY_DOCUMENT}`,
+  "ec2:CopyImage": `${POLICY_DOCUMENT} lets cws copy only into images tagged cws:managed-by=cws and cws:copied-from; update the identity's policy to the current ${POLICY_DOCUMENT}`,
+  "iam:CreateRole": `cws ami bootstrap creates the builder role once per account: run it as an administrator, or with ${POLICY_DOCUMENT} (the pipeline's docs/iam/cws-ci-policy.json has no IAM writes)`,
+};
+
 /** Error codes meaning the identity is known but not allowed to do this. */
 const ACCESS_DENIED_CODES: ReadonlySet<string> = new Set(["UnauthorizedOperation", "AccessDenied", "AccessDeniedException"]);
 
@@ -233,7 +245,7 @@ export function describeAwsError(error: unknown): CwsError | undefined {
     const short = message.replace(/\s*Encoded authorization failure message:[\s\S]*$/, "");
     return new CwsError("AWS_ACCESS_DENIED", `AWS denied ${denied}: ${short}`, {
       value: denied,
-      suggestion: `allow ${denied} for the identity running cws; ${POLICY_DOCUMENT} lists every permission cws needs`,
+      suggestion: CONDITIONAL_DENIALS[denied] ?? `allow ${denied} for the identity running cws; ${POLICY_DOCUMENT} lists every permission cws needs`,
       exitCode: EXIT.usage,
       cause: error,
     });

@@ -225,6 +225,15 @@ describe("describeAwsError", () => {
     expect(described?.message).not.toContain("Encoded authorization failure message");
     expect(described?.suggestion).toContain(POLICY_DOCUMENT);
     expect(POLICY_DOCUMENT).toBe("docs/iam/cws-cli-policy.json");
+    // RunInstances is allowed under conditions: the likelier cause is the base image, and the advice says so.
+    expect(described?.suggestion).toMatch(/only from cws images or images owned by Amazon, Canonical or Debian.*LaunchFromDistributionImages/);
+  });
+
+  it("advises granting an action that is simply missing, and running bootstrap as an administrator", () => {
+    const missing = describeAwsError(new AwsCallError("UnauthorizedOperation", "DescribeImages", "User is not authorized to perform: ec2:DescribeImages", 403));
+    expect(missing?.suggestion).toBe(`allow ec2:DescribeImages for the identity running cws; ${POLICY_DOCUMENT} lists every permission cws needs`);
+    const bootstrap = describeAwsError(new AwsCallError("AccessDenied", "CreateRole", "User is not authorized to perform: iam:CreateRole on resource: role cws-ami-builder", 403));
+    expect(bootstrap?.suggestion).toMatch(/^cws ami bootstrap creates the builder role once per account: run it as an administrator/);
   });
 
   it("names the action from the AwsCallError and the SDK exception's service when the message does not", () => {

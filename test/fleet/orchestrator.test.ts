@@ -462,7 +462,7 @@ describe("runFleet: exit codes", () => {
     expect(exitCode).toBe(EXIT.failed);
     const detail = rowAt(summary.rows, "a/x86_64@us-west-2").detail!;
     expect(detail).toMatch(/^copy from us-east-1 to us-west-2 failed: AWS denied ec2:CopyImage: You are not authorized/);
-    expect(detail).toMatch(/\(allow ec2:CopyImage .*cws-cli-policy\.json/);
+    expect(detail).toMatch(/\(docs\/iam\/cws-cli-policy\.json lets cws copy only into images tagged cws:managed-by=cws and cws:copied-from/);
     expect(detail).not.toContain("Encoded authorization failure message");
 
     // A permission missing in one region and a copy that broke in another: not all the user's setup.
