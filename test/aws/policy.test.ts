@@ -2,7 +2,7 @@
  * Keeps docs/iam/cws-cli-policy.json in step with the code: every AWS API the
  * source calls must be allowed, and nothing else may be (least privilege).
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/cli.js";
@@ -179,5 +179,21 @@ describe("docs/iam/cws-ci-policy.json (the pipeline's: no bootstrap)", () => {
     outsideBootstrap.add("iam:GetInstanceProfile");
     expect([...outsideBootstrap].filter((action) => !ciGranted.has(action)).sort()).toEqual([]);
     expect([...ciGranted].filter((action) => /^iam:(Create|Add|Attach|Tag|Put|Update|Delete)/.test(action)).sort()).toEqual([]);
+  });
+});
+
+describe("the IAM evaluator stays a test tool", () => {
+  it("is a devDependency that nothing shipped imports (it is AGPL-licensed)", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+    expect(Object.keys(pkg.dependencies ?? {}).filter((name) => name.startsWith("@cloud-copilot/"))).toEqual([]);
+    expect(pkg.devDependencies?.["@cloud-copilot/iam-simulate"]).toBeDefined();
+    const shipped = ["src", "bin"].flatMap((dir) =>
+      (readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true }) as { name: string; parentPath: string; isFile(): boolean }[])
+        .filter((entry) => entry.isFile())
+        .map((entry) => join(entry.parentPath, entry.name)),
+    );
+    expect(shipped.length).toBeGreaterThan(50);
+    const importers = shipped.filter((file) => readFileSync(file, "utf8").includes("@cloud-copilot/"));
+    expect(importers.map((file) => relative(ROOT, file))).toEqual([]);
   });
 });
