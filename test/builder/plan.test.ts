@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildSteps, runBuild, type PipelineOptions } from "../../src/builder/build.js";
 import type { BuildInput } from "../../src/builder/context.js";
+import { AwsCallError, type AwsPorts, type Ec2Port } from "../../src/aws/ports.js";
 import { dryRunPlan, type PlannedStep } from "../../src/builder/plan.js";
 import { silentReporter } from "../../src/builder/reporter.js";
 import { EXPECTED_BUILD_SECONDS, EXPECTED_VERIFY_SECONDS } from "../../src/fleet/cost.js";
@@ -126,5 +127,63 @@ describe("the dry run lists the steps the build runs", () => {
     const result = await dryRunPlan(buildInput(dir), { registryFile: undefined, publishSsm: true }, aws, noDescription);
     expect(result.json.checks).toEqual(expect.arrayContaining([{ check: "ec2:RunInstances (DryRun)", result: "allowed" }]));
     expect(calls).toEqual([]);
+  });
+});
+
+describe("the dry run's permission checks, under the least-privilege policy", () => {
+  /** A fake AWS whose dry runs record their requests and answer as `answer` says. */
+  function judged(answer: (action: string, request: { securityGroupIds?: string[]; tags: Record<string, string> }) => string, groups: { groupId: string; vpcId: string }[]) {
+    const { aws } = fakeAws();
+    const seen: { action: string; securityGroupIds?: string[]; tags: Record<string, string> }[] = [];
+    const base = aws.ec2("us-east-1");
+    const ec2: Ec2Port = {
+      ...base,
+      describeSecurityGroups: async (filter) => {
+        expect(filter).toEqual({ tags: { "cws:managed-by": "cws" } });
+        return groups.map((g) => ({ ...g, name: g.groupId, tags: { "cws:managed-by": "cws" } }));
+      },
+      runInstance: async (request) => {
+        seen.push({ action: "RunInstances", securityGroupIds: request.securityGroupIds, tags: request.tags });
+        throw new AwsCallError(answer("RunInstances", request), "RunInstances", "judged");
+      },
+      createSecurityGroup: async (request) => {
+        seen.push({ action: "CreateSecurityGroup", tags: request.tags });
+        throw new AwsCallError(answer("CreateSecurityGroup", request), "CreateSecurityGroup", "judged");
+      },
+    };
+    return { aws: { ...aws, ec2: () => ec2 } as AwsPorts, seen };
+  }
+  // The policy: only into cws groups, only a tagged group.
+  const policy = (action: string, request: { securityGroupIds?: string[]; tags: Record<string, string> }) =>
+    request.tags["cws:managed-by"] !== "cws" || (action === "RunInstances" && !(request.securityGroupIds ?? []).some((id) => id.startsWith("sg-cws")))
+      ? "UnauthorizedOperation"
+      : "DryRunOperation";
+
+  it("creates the group tagged cws, and launches into a cws group of the VPC when one exists", async () => {
+    const { aws, seen } = judged(policy, [{ groupId: "sg-cws-other-vpc", vpcId: "vpc-9" }, { groupId: "sg-cws-1", vpcId: "vpc-1" }]);
+    const result = await dryRunPlan(buildInput(dir), { registryFile: undefined }, aws, noDescription);
+    expect(seen).toEqual([
+      { action: "RunInstances", securityGroupIds: ["sg-cws-1"], tags: { "cws:managed-by": "cws" } },
+      { action: "CreateSecurityGroup", tags: { "cws:managed-by": "cws" } },
+    ]);
+    expect(result.json.checks).toEqual(
+      expect.arrayContaining([
+        { check: "ec2:RunInstances (DryRun, into sg-cws-1)", result: "allowed" },
+        { check: "ec2:CreateSecurityGroup (DryRun)", result: "allowed" },
+      ]),
+    );
+  });
+
+  it("without a cws group, says a denial may be only the VPC's default group", async () => {
+    const { aws } = judged(policy, []);
+    const result = await dryRunPlan(buildInput(dir), { registryFile: undefined }, aws, noDescription);
+    const check = (result.json.checks as { check: string; result: string }[]).find((c) => c.check === "ec2:RunInstances (DryRun)");
+    expect(check?.result).toMatch(/^DENIED, or only because no cws security group exists to try it with: .*default group/);
+  });
+
+  it("a denial with a cws group is a plain denial", async () => {
+    const { aws } = judged(() => "UnauthorizedOperation", [{ groupId: "sg-cws-1", vpcId: "vpc-1" }]);
+    const result = await dryRunPlan(buildInput(dir), { registryFile: undefined }, aws, noDescription);
+    expect(result.json.checks).toEqual(expect.arrayContaining([{ check: "ec2:RunInstances (DryRun, into sg-cws-1)", result: "DENIED: see docs/iam/cws-cli-policy.json" }]));
   });
 });
