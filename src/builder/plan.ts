@@ -7,6 +7,7 @@ import { silentReporter } from "./reporter.js";
 import { cleanupOrder } from "./runner.js";
 import { findBaseImage } from "./steps/base-ami.js";
 import { findUpToDateImage } from "./cache.js";
+import { MANAGED_TAG } from "../registry/aws-images.js";
 import { imageContentHash } from "../template/content-hash.js";
 
 export interface Plan {
@@ -93,7 +94,7 @@ export async function dryRunPlan(
           instanceProfileName: request.instanceProfile,
           rootDeviceName: baseImage!.rootDeviceName ?? "/dev/sda1",
           volumeSizeGb: template.volume_size_gb,
-          tags: { "cws:managed-by": "cws" },
+          tags: { ...MANAGED_TAG },
           clientToken: `dry-run-${Date.now()}`,
           dryRun: true,
         }),
@@ -102,7 +103,8 @@ export async function dryRunPlan(
     }
     const vpcId = await ec2.defaultVpcId().catch(() => undefined);
     if (vpcId) {
-      const outcome = await permission(() => ec2.createSecurityGroup({ name: "cws-dry-run", description: "dry run", vpcId, tags: {}, dryRun: true }));
+      // Tagged as the build's group is: the IAM policy allows CreateSecurityGroup only with cws:managed-by=cws in the request.
+      const outcome = await permission(() => ec2.createSecurityGroup({ name: "cws-dry-run", description: "dry run", vpcId, tags: { ...MANAGED_TAG }, dryRun: true }));
       checks.push({ check: "ec2:CreateSecurityGroup (DryRun)", result: outcome });
     }
   } catch (error) {
