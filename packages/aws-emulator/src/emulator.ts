@@ -9,6 +9,7 @@ import { randomId, requestId as newRequestId } from "./ids.js";
 import { imageState, pingStatus, refreshInstance, snapshotState } from "./lifecycle.js";
 import { parseForm } from "./query.js";
 import { Sandbox, type ShellMode } from "./sandbox.js";
+import { RequestLog, loggedParams, type RequestLogOptions, type RequestLogView } from "./request-log.js";
 import { REGION_NAME, createRegion, publicParameter } from "./seed.js";
 import { SSM_HANDLERS } from "./ssm.js";
 import { BASE_IMAGE_FAMILIES, PUBLIC_AMI_PARAMETERS, type FamilyKey } from "./public-amis.js";
@@ -49,6 +50,13 @@ export interface EmulatorOptions {
    * model); off when left out. See `ThrottleOptions` (throttle.ts).
    */
   throttle?: ThrottleOptions;
+  /**
+   * Record every request as AWS would receive it (service, action, region,
+   * decoded parameters, the answer's status and error code): `true` keeps the
+   * records in memory (`emulator.requestLog`); `{ file }` also appends each as
+   * a line of JSON to the file. Off when left out. See `RequestRecord` (request-log.ts).
+   */
+  requestLog?: boolean | RequestLogOptions;
   /** Receives diagnostic lines (default: none). */
   log?: (line: string) => void;
 }
@@ -168,6 +176,8 @@ export interface Emulator {
   readonly accountId: string;
   readonly faults: Faults;
   readonly stats: EmulatorStats;
+  /** Every request answered, when the `requestLog` option is on (else `enabled` is false and `records` stays empty). */
+  readonly requestLog: RequestLogView;
   readonly clock: EmulatorClock;
   /** The simulated latencies in force; assign to change them from now on. */
   readonly latencies: Latencies;
@@ -246,6 +256,7 @@ async function serve(
   const stats = new Stats();
   const faults = new Faults();
   const throttle = new Throttle(options.throttle);
+  const requestLog = new RequestLog(options.requestLog);
   const log = options.log ?? (() => undefined);
   const regions = new Map<string, RegionState>();
 
@@ -272,7 +283,7 @@ async function serve(
   for (const name of options.instanceProfiles ?? ["cws-ami-builder"]) seedInstanceProfile(world, name);
 
   const server = http.createServer((req, res) => {
-    handle(world, faults, throttle, req, res).catch((err: unknown) => {
+    handle(world, faults, throttle, requestLog, req, res).catch((err: unknown) => {
       log(`internal error: ${(err as Error).stack ?? String(err)}`);
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "text/plain" });
@@ -284,6 +295,9 @@ async function serve(
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+  }).catch((error: unknown) => {
+    requestLog.close();
+    throw error;
   });
   const port = (server.address() as AddressInfo).port;
   let stopped = false;
@@ -296,6 +310,7 @@ async function serve(
     accountId: resolved.accountId,
     faults,
     stats,
+    requestLog,
     clock: {
       now: () => clock.now(),
       advance: (s: number) => clock.advance(s),
@@ -434,6 +449,7 @@ async function serve(
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      requestLog.close();
       // Let pending tree copies finish before removing the folder they write to (destroy kills any still running).
       for (const r of regions.values()) await emulator.settled(r.name).catch(() => undefined);
       await sandbox.destroy();
@@ -514,9 +530,11 @@ function protocolOf(service: ServiceName): Protocol {
   return service === "ec2" ? "ec2" : service === "ssm" ? "json" : "query";
 }
 
-async function handle(world: World, faults: Faults, throttle: Throttle, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(world: World, faults: Faults, throttle: Throttle, requestLog: RequestLog, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const arrived = requestLog.enabled ? new Date().toISOString() : "";
   const body = await readBody(req);
   const requestId = newRequestId();
+  // A health check, not an AWS call: not in the request log.
   if (req.method === "GET" && (req.url === "/" || req.url === "")) {
     res.writeHead(200, { "content-type": "text/plain" });
     res.end("cws AWS emulator: EC2, SSM, STS and IAM for tests\n");
@@ -534,20 +552,23 @@ async function handle(world: World, faults: Faults, throttle: Throttle, req: htt
     else if (form?.get("Version")) service = VERSION_SERVICES[form.get("Version") as string];
   }
   const signedRegion = scope?.[1];
+  const regionName = signedRegion ?? "us-east-1";
+  let action = "";
+  /** Every answer goes out here, logged first (when the log is on) so that the line is written before the client reads the answer. */
+  const reply = (status: number, contentType: string, text: string, error?: string): void => {
+    if (requestLog.enabled) {
+      requestLog.add({ time: arrived, requestId, service: service ?? null, action: action || null, region: regionName, ...loggedParams(form, body), status, ...(error === undefined ? {} : { error }) });
+    }
+    send(res, status, contentType, requestId, text);
+  };
   if (service !== "ec2" && service !== "ssm" && service !== "sts" && service !== "iam") {
+    action = form?.get("Action") ?? "";
     const msg = `cws emulator: cannot tell which service this request is for (credential scope service '${service ?? ""}', X-Amz-Target '${target}'); it serves ec2, ssm, sts and iam`;
-    res.writeHead(400, { "content-type": "text/xml", "x-amzn-requestid": requestId });
-    res.end(`${XML_DECLARATION}<ErrorResponse><Error><Type>Sender</Type><Code>UnknownService</Code><Message>${escapeXml(msg)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
-    return;
+    return reply(400, "text/xml", `${XML_DECLARATION}<ErrorResponse><Error><Type>Sender</Type><Code>UnknownService</Code><Message>${escapeXml(msg)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`, "UnknownService");
   }
   const protocol = protocolOf(service);
   let json: Record<string, unknown> = {};
-  let action: string;
-  if (protocol === "json") {
-    action = target.replace(/^AmazonSSM\./, "");
-  } else {
-    action = form?.get("Action") ?? "";
-  }
+  action = protocol === "json" ? target.replace(/^AmazonSSM\./, "") : (form?.get("Action") ?? "");
   world.stats.countCall(service, action || "(none)");
 
   try {
@@ -563,7 +584,6 @@ async function handle(world: World, faults: Faults, throttle: Throttle, req: htt
     }
     if (!auth) throw new ApiError("MissingAuthenticationToken", "Request is missing Authentication Token", 403);
     if (!action) throw new ApiError(protocol === "json" ? "UnknownOperationException" : "MissingAction", "The request names no action");
-    const regionName = signedRegion ?? "us-east-1";
     const region = service === "iam" || service === "sts" ? undefined : world.region(regionName);
     // Throttled before anything else is looked at, as AWS does.
     if (!throttle.take(service, regionName, action)) {
@@ -589,40 +609,38 @@ async function handle(world: World, faults: Faults, throttle: Throttle, req: htt
       const handler = EC2_HANDLERS[action];
       if (!handler) throw new ApiError("InvalidAction", `The action ${action} is not valid for this web service. (The cws emulator does not implement ec2:${action}.)`);
       const result = await handler({ world, region: region as RegionState, params: form ?? new Map(), action, requestId });
-      return send(res, 200, "text/xml;charset=UTF-8", requestId, ec2Success(action, requestId, result));
+      return reply(200, "text/xml;charset=UTF-8", ec2Success(action, requestId, result));
     }
     if (service === "ssm") {
       const handler = SSM_HANDLERS[action];
       if (!handler) throw new ApiError("UnknownOperationException", `The cws emulator does not implement ssm:${action}.`);
       const result = await handler({ world, region: region as RegionState, body: json, action, requestId });
-      return send(res, 200, "application/x-amz-json-1.1", requestId, JSON.stringify(result ?? {}));
+      return reply(200, "application/x-amz-json-1.1", JSON.stringify(result ?? {}));
     }
     const handlers = service === "sts" ? STS_HANDLERS : IAM_HANDLERS;
     const handler = handlers[action];
     if (!handler) throw new ApiError("InvalidAction", `The action ${action} is not valid for this web service. (The cws emulator does not implement ${service}:${action}.)`);
     const result = handler({ world, params: form ?? new Map(), action, requestId });
-    return send(res, 200, "text/xml", requestId, querySuccess(service, action, requestId, result));
+    return reply(200, "text/xml", querySuccess(service, action, requestId, result));
   } catch (err) {
     const e = err instanceof ApiError ? err : new ApiError("InternalError", `cws emulator: ${(err as Error).message}`, 500);
     if (!(err instanceof ApiError)) world.log(`internal error in ${service}:${action}: ${(err as Error).stack ?? String(err)}`);
     if (protocol === "json") {
-      return send(res, e.status, "application/x-amz-json-1.1", requestId, JSON.stringify({ __type: e.code, message: e.message }));
+      return reply(e.status, "application/x-amz-json-1.1", JSON.stringify({ __type: e.code, message: e.message }), e.code);
     }
     if (protocol === "ec2") {
-      return send(
-        res,
+      return reply(
         e.status,
         "text/xml;charset=UTF-8",
-        requestId,
         `${XML_DECLARATION}<Response><Errors><Error><Code>${escapeXml(e.code)}</Code><Message>${escapeXml(e.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`,
+        e.code,
       );
     }
-    return send(
-      res,
+    return reply(
       e.status,
       "text/xml",
-      requestId,
       `<ErrorResponse xmlns="${QUERY_NAMESPACES[service]}"><Error><Type>${e.status >= 500 ? "Receiver" : "Sender"}</Type><Code>${escapeXml(e.code)}</Code><Message>${escapeXml(e.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+      e.code,
     );
   }
 }

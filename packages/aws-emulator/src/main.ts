@@ -21,6 +21,7 @@ function usage(): never {
       "  --shell bash|agent       how scripts run (default bash; agent = sh -c _script.sh like the SSM agent)",
       "  --reject-credentials     answer InvalidClientTokenId to everything",
       "  --throttle N/R           throttle each region's calls per action: buckets of N, refilled R per second (EC2's Describe limits: 100/20)",
+      "  --request-log FILE       append every request, as AWS would receive it, to FILE: one JSON object a line (no credentials)",
       "  --verbose                log emulator diagnostics",
     ].join("\n"),
   );
@@ -68,6 +69,10 @@ for (let i = 0; i < args.length; i++) {
       options.throttle = { capacity: Number(m[1]), refillPerSecond: Number(m[2]) };
       break;
     }
+    case "--request-log":
+      // In the file only: an emulator left running by hand would otherwise keep every request in memory.
+      options.requestLog = { file: value(), inMemory: false };
+      break;
     case "--verbose":
       options.log = (line) => console.error(`[emulator] ${line}`);
       break;
@@ -113,6 +118,7 @@ console.error(
     "cws AWS emulator (EC2, SSM, STS, IAM) is listening. Use it with:",
     `  export AWS_ENDPOINT_URL=${emulator.url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${region}`,
     `scratch folder: ${emulator.scratchDir} (removed on exit)`,
+    ...(typeof options.requestLog === "object" ? [`request log: ${options.requestLog.file ?? ""} (one JSON object per request, appended)`] : []),
     "Ctrl-C (or SIGTERM) stops it and removes the folder; then unset AWS_ENDPOINT_URL to reach AWS again.",
   ].join("\n"),
 );
