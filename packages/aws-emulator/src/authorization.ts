@@ -222,43 +222,32 @@ function launchGroups(region: RegionState, params: Params, vpcId: string | undef
   return fallback ? [fallback] : [];
 }
 
-/** CreateImage: the instance imaged (its tags), the new image and its snapshots (the request's tags for each). */
-const createImage: Rule = (request) => {
-  const action = "ec2:CreateImage";
+/** What a creating call makes, each type with the request's tags for it, and those tags authorized as CreateTags too. */
+function creating(request: AuthorizedRequest & { region: RegionState }, action: string, resourceTypes: readonly string[]): Authorization[] {
   const specs = tagSpecifications(request.params);
   return [
-    { action, ...existing(request, str(request.params, "InstanceId") ?? "") },
-    { action, resource: created(request, "image"), context: requestTags(specTags(specs, "image")) },
-    { action, resource: created(request, "snapshot"), context: requestTags(specTags(specs, "snapshot")) },
-    ...tagOnCreate(request, "CreateImage", specs),
+    ...resourceTypes.map((type) => ({ action: `ec2:${action}`, resource: created(request, type), context: requestTags(specTags(specs, type)) })),
+    ...tagOnCreate(request, action, specs),
   ];
-};
+}
+
+/** CreateImage: the instance imaged (its tags), the new image and its snapshots (the request's tags for each). */
+const createImage: Rule = (request) => [
+  { action: "ec2:CreateImage", ...existing(request, str(request.params, "InstanceId") ?? "") },
+  ...creating(request, "CreateImage", ["image", "snapshot"]),
+];
 
 /**
  * CopyImage: the new image and its snapshots, in the destination region. The
  * source image is not modelled: what context AWS gives it besides ec2:Owner
  * and ec2:ImageID is not documented (docs/decisions.md §50).
  */
-const copyImage: Rule = (request) => {
-  const action = "ec2:CopyImage";
-  const specs = tagSpecifications(request.params);
-  return [
-    { action, resource: created(request, "image"), context: requestTags(specTags(specs, "image")) },
-    { action, resource: created(request, "snapshot"), context: requestTags(specTags(specs, "snapshot")) },
-    ...tagOnCreate(request, "CopyImage", specs),
-  ];
-};
+const copyImage: Rule = (request) => creating(request, "CopyImage", ["image", "snapshot"]);
 
 /** CreateSecurityGroup: the new group (the request's tags) and the VPC it is made in (the default VPC when none is named). */
 const createSecurityGroup: Rule = (request) => {
-  const action = "ec2:CreateSecurityGroup";
-  const specs = tagSpecifications(request.params);
   const vpcId = str(request.params, "VpcId") ?? [...request.region.vpcs.values()].find((vpc) => vpc.isDefault)?.id;
-  return [
-    { action, resource: created(request, "security-group"), context: requestTags(specTags(specs, "security-group")) },
-    ...(vpcId ? [{ action, ...existing(request, vpcId) }] : []),
-    ...tagOnCreate(request, "CreateSecurityGroup", specs),
-  ];
+  return [...creating(request, "CreateSecurityGroup", ["security-group"]), ...(vpcId ? [{ action: "ec2:CreateSecurityGroup", ...existing(request, vpcId) }] : [])];
 };
 
 /** CreateTags on resources that exist: each resource with its own tags, and the tags the request adds. */

@@ -145,8 +145,8 @@ describe("the authorizations of each request, in the request log", () => {
     );
     expect(authorizationsOf("ec2:CreateSecurityGroup")).toEqual([
       { action: "ec2:CreateSecurityGroup", resource: ec2Arn("security-group", "*"), context: { "aws:RequestTag/cws:managed-by": "cws", "aws:TagKeys": ["cws:managed-by"] } },
-      { action: "ec2:CreateSecurityGroup", resource: ec2Arn("vpc", defaultVpc()), context: {} },
       { action: "ec2:CreateTags", resource: ec2Arn("security-group", "*"), context: { "ec2:CreateAction": "CreateSecurityGroup", "aws:RequestTag/cws:managed-by": "cws", "aws:TagKeys": ["cws:managed-by"] } },
+      { action: "ec2:CreateSecurityGroup", resource: ec2Arn("vpc", defaultVpc()), context: {} },
     ]);
     await c.ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
     expect(authorizationsOf("ec2:DeleteSecurityGroup")).toEqual([
