@@ -163,8 +163,8 @@ describe("the dry run's permission checks, under the least-privilege policy", ()
     const { aws, seen } = judged(policy, [{ groupId: "sg-cws-other-vpc", vpcId: "vpc-9" }, { groupId: "sg-cws-1", vpcId: "vpc-1" }]);
     const result = await dryRunPlan(buildInput(dir), { registryFile: undefined }, aws, noDescription);
     expect(seen).toEqual([
-      { action: "RunInstances", securityGroupIds: ["sg-cws-1"], tags: { "cws:managed-by": "cws" } },
-      { action: "CreateSecurityGroup", tags: { "cws:managed-by": "cws" } },
+      { action: "RunInstances", securityGroupIds: ["sg-cws-1"], tags: { "cws:managed-by": "cws", "cws:build-id": "dry-run" } },
+      { action: "CreateSecurityGroup", tags: { "cws:managed-by": "cws", "cws:build-id": "dry-run" } },
     ]);
     expect(result.json.checks).toEqual(
       expect.arrayContaining([
