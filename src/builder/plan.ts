@@ -104,7 +104,7 @@ export async function dryRunPlan(
           instanceProfileName: request.instanceProfile,
           rootDeviceName: baseImage!.rootDeviceName ?? "/dev/sda1",
           volumeSizeGb: template.volume_size_gb,
-          tags: { "cws:managed-by": "cws" },
+          tags: DRY_RUN_TAGS,
           clientToken: `dry-run-${Date.now()}`,
           dryRun: true,
         }),
@@ -118,7 +118,7 @@ export async function dryRunPlan(
       });
     }
     if (vpcId) {
-      const outcome = await permission(() => ec2.createSecurityGroup({ name: "cws-dry-run", description: "dry run", vpcId, tags: { "cws:managed-by": "cws" }, dryRun: true }));
+      const outcome = await permission(() => ec2.createSecurityGroup({ name: "cws-dry-run", description: "dry run", vpcId, tags: DRY_RUN_TAGS, dryRun: true }));
       checks.push({ check: "ec2:CreateSecurityGroup (DryRun)", result: outcome });
     }
   } catch (error) {
@@ -184,6 +184,9 @@ function estimateBuild(
     },
   };
 }
+
+/** The tag keys the policy requires on whatever a build creates (docs/iam/cws-cli-policy.json), so a dry run is judged as the build would be. */
+const DRY_RUN_TAGS = { "cws:managed-by": "cws", "cws:build-id": "dry-run" } as const;
 
 async function permission(call: () => Promise<unknown>): Promise<string> {
   try {

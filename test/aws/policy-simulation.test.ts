@@ -48,17 +48,33 @@ const BUILDER_ROLE = `arn:aws:iam::${ACCOUNT}:role/cws-ami-builder`;
 
 const decide = (authorization: Authorization, policies: unknown[] = [CLI_POLICY]) => decideFor(authorization, policies, PRINCIPAL);
 
+/** What the CLI sends on every launch (src/aws/ec2.ts runInstance): IMDSv2 only, an encrypted gp3 root volume. */
+const LAUNCH_SHAPE = { instance: { "ec2:MetadataHttpTokens": "required", "ec2:Tenancy": "default", "ec2:InstanceType": "t3.medium" }, volume: { "ec2:VolumeType": "gp3", "ec2:Encrypted": "true" } };
+
 /** The authorizations of one RunInstances call, as EC2 makes them. */
-function runInstances(options: { image: Context; instanceTags?: Record<string, string>; volumeTags?: Record<string, string>; profile?: string; securityGroup?: Record<string, string> }): Authorization[] {
+function runInstances(options: {
+  image: Context;
+  instanceTags?: Record<string, string>;
+  volumeTags?: Record<string, string>;
+  profile?: string;
+  securityGroup?: Record<string, string>;
+  instance?: Context;
+  volume?: Context;
+}): Authorization[] {
   const action = "ec2:RunInstances";
   return [
     { action, resource: image("ami-0base"), context: options.image },
     {
       action,
       resource: ec2("instance", "*"),
-      context: { ...requestTags(options.instanceTags ?? CWS_TAGS), ...(options.profile === undefined ? {} : { "ec2:InstanceProfile": options.profile }) },
+      context: {
+        ...requestTags(options.instanceTags ?? CWS_TAGS),
+        ...(options.profile === undefined ? {} : { "ec2:InstanceProfile": options.profile }),
+        ...LAUNCH_SHAPE.instance,
+        ...options.instance,
+      },
     },
-    { action, resource: ec2("volume", "*"), context: requestTags(options.volumeTags ?? CWS_TAGS) },
+    { action, resource: ec2("volume", "*"), context: { ...requestTags(options.volumeTags ?? CWS_TAGS), ...LAUNCH_SHAPE.volume, ...options.volume } },
     { action, resource: ec2("network-interface", "*") },
     { action, resource: ec2("security-group", "sg-1"), context: resourceTags(options.securityGroup ?? CWS_TAGS) },
     { action, resource: ec2("subnet", "subnet-1") },
@@ -87,7 +103,14 @@ const accountImage: Context = { "ec2:Owner": ACCOUNT, ...resourceTags({ team: "p
 
 const cwsCopy = (source: string): Context => ({ "ec2:Owner": ACCOUNT, ...resourceTags({ ...CWS_TAGS, "cws:copied-from": source }) });
 const COPY_TAGS = { ...CWS_TAGS, "cws:copied-from": "us-east-1/ami-0source" };
-const copyImage = (tags: Record<string, string>): Authorization[] => [
+/**
+ * Since October 2024 EC2 also authorizes CopyImage against the source image,
+ * which offers `ec2:Owner` (and `ec2:ImageID`), not tags. Modelled without the
+ * request's tags, as EC2 does for the image of RunInstances; were they there,
+ * the source would match CopiesTaggedCwsAndMarkedAsCopies instead.
+ */
+const copyImage = (tags: Record<string, string>, sourceOwner: string = ACCOUNT): Authorization[] => [
+  { action: "ec2:CopyImage", resource: "arn:aws:ec2:us-west-2::image/ami-0source", context: { "ec2:Owner": sourceOwner } },
   { action: "ec2:CopyImage", resource: image("*"), context: requestTags(tags) },
   { action: "ec2:CopyImage", resource: snapshot("*"), context: requestTags(tags) },
 ];
@@ -189,6 +212,14 @@ const abuseCases: [string, Authorization[]][] = [
   ["launch into a security group cws did not create", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, securityGroup: { team: "db" } })],
   ["launch from a launch template", [...runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE }), { action: "ec2:RunInstances", resource: ec2("launch-template", "lt-1") }]],
   ["launch with an SSH key pair", [...runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE }), { action: "ec2:RunInstances", resource: ec2("key-pair", "admin") }]],
+  ["launch with IMDSv1 allowed", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, instance: { "ec2:MetadataHttpTokens": "optional" } })],
+  ["launch on dedicated tenancy", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, instance: { "ec2:Tenancy": "dedicated" } })],
+  ["launch with an unencrypted volume", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, volume: { "ec2:Encrypted": "false" } })],
+  ["launch with a provisioned-IOPS io2 volume", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, volume: { "ec2:VolumeType": "io2" } })],
+  ["launch tagged CWS:MANAGED-BY=cws (IAM ignores a key's case; reap and cleanup do not)", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, instanceTags: { "CWS:MANAGED-BY": "cws", "cws:build-id": "b-1" } })],
+  ["launch tagged cws without cws:build-id (a builder reap never sees)", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, instanceTags: { "cws:managed-by": "cws" } })],
+  ["create a cws security group without cws:build-id", [{ action: "ec2:CreateSecurityGroup", resource: ec2("security-group", "*"), context: requestTags({ "cws:managed-by": "cws" }) }]],
+  ["image a cws instance into an image without cws:build-id", createImage(CWS_TAGS, { "cws:managed-by": "cws" })],
   ["give a cws instance another instance profile after launch", notGranted("ec2:ReplaceIamInstanceProfileAssociation", ec2("instance", "i-1"))],
   ["change a cws instance's user data", notGranted("ec2:ModifyInstanceAttribute", ec2("instance", "i-1"))],
   ["open an inbound port on a cws security group", [
@@ -231,11 +262,15 @@ const abuseCases: [string, Authorization[]][] = [
   ["deregister an image cws did not create", [{ action: "ec2:DeregisterImage", resource: image("ami-prod"), context: resourceTags(PROD) }]],
   ["delete a snapshot cws did not create", [{ action: "ec2:DeleteSnapshot", resource: snapshot("snap-prod"), context: resourceTags(PROD) }]],
   ["deprecate an image cws did not create", [{ action: "ec2:EnableImageDeprecation", resource: image("ami-prod"), context: resourceTags(PROD) }]],
+  ["copy a stranger's public AMI (a backdoored image) as a cws copy", copyImage(COPY_TAGS, "444455556666")],
   ["copy an image without tagging the copy", copyImage({ team: "x" })],
   ["copy an image tagged cws but not marked as a copy", copyImage(CWS_TAGS)],
   // SSM parameters.
   ["write an SSM parameter outside /cloudworkstation/amis/", [{ action: "ssm:PutParameter", resource: param("/prod/db-password") }]],
   ["write an SSM parameter beside the cws tree (/cloudworkstation/amis-x/)", [{ action: "ssm:PutParameter", resource: param("/cloudworkstation/amis-x/evil") }]],
+  ["publish an AMI parameter that SSM deletes later (a parameter policy)", [
+    { action: "ssm:PutParameter", resource: param("/cloudworkstation/amis/basic-ubuntu/us-east-1/x86_64"), context: { "ssm:Policies": '[{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2026-12-01T00:00:00.000Z"}}]' } },
+  ]],
   ["read an SSM parameter outside the public and cws trees", [{ action: "ssm:GetParameter", resource: param("/prod/db-password") }]],
   ["delete the cws parameters", notGranted("ssm:DeleteParameter", param("/cloudworkstation/amis/basic-ubuntu/x86_64"))],
 ];
@@ -258,6 +293,17 @@ const residualRisks: [string, Authorization[]][] = [
     { action: "ssm:SendCommand", resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:document/AWS-RunShellScript` },
     { action: "ssm:SendCommand", resource: ec2("instance", "i-1"), context: resourceTags(CWS_TAGS, "ssm:resourceTag") },
   ]],
+  ["plant an image the pipeline adopts as up to date", [
+    ...createImage(CWS_TAGS, { ...CWS_TAGS, "cws:template": "basic-ubuntu", "cws:arch": "x86_64", "cws:content-hash": "forged", "cws:validated": "true" }),
+  ]],
+  ["repoint a published AMI parameter", [{ action: "ssm:PutParameter", resource: param("/cloudworkstation/amis/basic-ubuntu/us-east-1/x86_64") }]],
+  ["command, image or terminate another holder's running build", [
+    { action: "ssm:SendCommand", resource: ec2("instance", "i-pipeline"), context: resourceTags(CWS_TAGS, "ssm:resourceTag") },
+    ...createImage(CWS_TAGS),
+    { action: "ec2:TerminateInstances", resource: ec2("instance", "i-pipeline"), context: resourceTags(CWS_TAGS) },
+  ]],
+  ["run up cost with many or large builders", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, instance: { "ec2:InstanceType": "p5.48xlarge" } })],
+  ["read every launch template's user data", [{ action: "ec2:DescribeLaunchTemplateVersions", resource: "*" }]],
   ["before bootstrap, create the builder role with any trust policy (people's policy only)", [
     { action: "iam:CreateRole", resource: BUILDER_ROLE, context: requestTags({ "cws:managed-by": "cws" }) },
   ]],
@@ -309,9 +355,15 @@ describe("docs/iam/README.md", () => {
 
 describe("docs/iam/examples: the narrowings docs/iam/README.md offers, each added to the CLI policy", () => {
   const withExample = (file: string) => [CLI_POLICY, readPolicy(`docs/iam/examples/${file}`)];
-  const launch = (extra: { instance?: Context; subnet?: Context; everywhere?: Context }): Authorization[] =>
+  const launch = (extra: { instance?: Context; subnet?: Context; networkInterface?: Context; everywhere?: Context }): Authorization[] =>
     runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE }).map((a) => {
-      const extraFor = a.resource.includes(":instance/") ? extra.instance : a.resource.includes(":subnet/") ? extra.subnet : undefined;
+      const extraFor = a.resource.includes(":instance/")
+        ? extra.instance
+        : a.resource.includes(":subnet/")
+          ? extra.subnet
+          : a.resource.includes(":network-interface/")
+            ? extra.networkInterface
+            : undefined;
       return { ...a, context: { ...a.context, ...extraFor, ...extra.everywhere } };
     });
 
@@ -332,8 +384,11 @@ describe("docs/iam/examples: the narrowings docs/iam/README.md offers, each adde
       { action: "ec2:CreateSecurityGroup", resource: ec2("security-group", "*"), context: requestTags(CWS_TAGS) },
       { action: "ec2:CreateSecurityGroup", resource: vpc },
     ];
-    await allowedEverywhere([...launch({ subnet: { "ec2:Vpc": BUILD_VPC } }), ...group(BUILD_VPC)], withExample("deny-other-vpcs.json"));
-    await deniedSomewhere(launch({ subnet: { "ec2:Vpc": OTHER_VPC } }), withExample("deny-other-vpcs.json"));
+    const inVpc = (subnet: string, networkInterface: string) => launch({ subnet: { "ec2:Vpc": subnet }, networkInterface: { "ec2:Vpc": networkInterface } });
+    await allowedEverywhere([...inVpc(BUILD_VPC, BUILD_VPC), ...group(BUILD_VPC)], withExample("deny-other-vpcs.json"));
+    await deniedSomewhere(inVpc(OTHER_VPC, OTHER_VPC), withExample("deny-other-vpcs.json"));
+    // An existing interface of another VPC, whatever the subnet's authorization says.
+    await deniedSomewhere(inVpc(BUILD_VPC, OTHER_VPC), withExample("deny-other-vpcs.json"));
     await deniedSomewhere(group(OTHER_VPC), withExample("deny-other-vpcs.json"));
   });
 });

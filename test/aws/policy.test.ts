@@ -44,8 +44,8 @@ interface Policy {
 const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
 
 const policy = JSON.parse(readFileSync(POLICY_PATH, "utf8")) as Policy;
-const granted = new Set(policy.Statement.flatMap((s) => list(s.Action)));
-const statementsFor = (action: string) => policy.Statement.filter((s) => list(s.Action).includes(action));
+const granted = new Set(policy.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action)));
+const statementsFor = (action: string) => policy.Statement.filter((s) => s.Effect === "Allow" && list(s.Action).includes(action));
 
 const scanned = sdkCallsUnder(join(ROOT, "src"), ROOT);
 const used = scanned.uses;
@@ -89,13 +89,14 @@ describe("the source scanner", () => {
 });
 
 describe("docs/iam/cws-cli-policy.json", () => {
-  it("is a valid policy document: 2012-10-17, Allow statements with unique Sids, no wildcard actions", () => {
+  it("is a valid policy document: 2012-10-17, unique Sids, no wildcard actions, Deny only to pin the created resources' tag keys", () => {
     expect(policy.Version).toBe("2012-10-17");
     const sids = policy.Statement.map((s) => s.Sid);
     expect(sids.every((sid) => typeof sid === "string" && /^[A-Za-z0-9]+$/.test(sid))).toBe(true);
     expect(new Set(sids).size).toBe(sids.length);
+    expect(policy.Statement.filter((s) => s.Effect === "Deny").map((s) => s.Sid)).toEqual(["CreatedResourcesCarryManagedByExactly", "CreatedResourcesCarryTheirBuildId"]);
     for (const statement of policy.Statement) {
-      expect(statement.Effect).toBe("Allow");
+      expect(["Allow", "Deny"]).toContain(statement.Effect);
       expect(list(statement.Resource).length).toBeGreaterThan(0);
       for (const action of list(statement.Action)) expect(action).toMatch(/^(ec2|ssm|sts|iam):[A-Z][A-Za-z]+$/);
     }

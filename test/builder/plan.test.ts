@@ -163,8 +163,8 @@ describe("the dry run's permission checks, under the least-privilege policy", ()
     const { aws, seen } = judged(policy, [{ groupId: "sg-cws-other-vpc", vpcId: "vpc-9" }, { groupId: "sg-cws-1", vpcId: "vpc-1" }]);
     const result = await dryRunPlan(buildInput(dir), { registryFile: undefined }, aws, noDescription);
     expect(seen).toEqual([
-      { action: "RunInstances", securityGroupIds: ["sg-cws-1"], tags: { "cws:managed-by": "cws" } },
-      { action: "CreateSecurityGroup", tags: { "cws:managed-by": "cws" } },
+      { action: "RunInstances", securityGroupIds: ["sg-cws-1"], tags: { "cws:managed-by": "cws", "cws:build-id": "dry-run" } },
+      { action: "CreateSecurityGroup", tags: { "cws:managed-by": "cws", "cws:build-id": "dry-run" } },
     ]);
     expect(result.json.checks).toEqual(
       expect.arrayContaining([
@@ -177,7 +177,7 @@ describe("the dry run's permission checks, under the least-privilege policy", ()
   it("without a cws group, does not ask about the launch (EC2 would judge the VPC's default group, which the policy denies) and says why", async () => {
     const { aws, seen } = judged(policy, [{ groupId: "sg-cws-other-vpc", vpcId: "vpc-9" }]);
     const result = await dryRunPlan(buildInput(dir), { registryFile: undefined }, aws, noDescription);
-    expect(seen).toEqual([{ action: "CreateSecurityGroup", tags: { "cws:managed-by": "cws" } }]);
+    expect(seen).toEqual([{ action: "CreateSecurityGroup", tags: { "cws:managed-by": "cws", "cws:build-id": "dry-run" } }]);
     const check = (result.json.checks as { check: string; result: string }[]).find((c) => c.check === "ec2:RunInstances (DryRun)");
     expect(check?.result).toMatch(/^not checked: no security group tagged cws:managed-by=cws in vpc-1 to try the launch with .*default group/);
   });

@@ -74,6 +74,8 @@ function expectTaggedAtCreation(calls: RequestRecord[]): Record<string, RequestR
     const specs = tagSpecifications(params);
     for (const resourceType of resourceTypes) {
       expect(specs.get(resourceType), `${action} must tag the ${resourceType} with cws:managed-by=cws in its TagSpecifications: ${seen}`).toMatchObject(MANAGED);
+      // The policy denies a created resource without these exact keys (IAM compares a key's case only through aws:TagKeys).
+      expect(Object.keys(specs.get(resourceType) ?? {}), `${action} must tag the ${resourceType} with cws:build-id: ${seen}`).toEqual(expect.arrayContaining(["cws:managed-by", "cws:build-id"]));
     }
     if (action === "RunInstances") {
       expect(params["IamInstanceProfile.Name"], `RunInstances must launch with the ${BUILDER_PROFILE} profile: ${seen}`).toBe(BUILDER_PROFILE);

@@ -42,7 +42,8 @@ export async function decide(authorization: Authorization, policies: readonly un
         principal,
         action: authorization.action,
         resource: { resource: authorization.resource, accountId },
-        contextVariables: authorization.context ?? {},
+        // AWS sends the principal's account with every request (policy variables read it).
+        contextVariables: { "aws:PrincipalAccount": accountId, ...authorization.context },
       },
       identityPolicies: policies.map((policy, i) => ({ name: `policy-${i}`, policy })),
       serviceControlPolicies: [],
