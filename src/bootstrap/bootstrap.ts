@@ -1,6 +1,5 @@
-import { isAwsError, type AwsPorts, type Ec2Port } from "../aws/ports.js";
+import { isAwsError, type AwsPorts } from "../aws/ports.js";
 import { baseImageParameter } from "../builder/base-images.js";
-import { newBuildId } from "../builder/context.js";
 import { waitFor, type PollSettings } from "../builder/poll.js";
 import { CwsError } from "../errors.js";
 
@@ -81,66 +80,35 @@ export async function bootstrap(
   // Ask EC2 itself (DryRun) whether it can launch with the profile yet.
   const started = Date.now();
   const imageId = await aws.ssm(options.region).getParameter(baseImageParameter("ubuntu-22.04-lts", "x86_64"));
-  const ec2 = aws.ec2(options.region);
-  const vpcId = imageId ? await ec2.defaultVpcId() : undefined;
-  if (!imageId || vpcId === undefined) {
-    const why = imageId ? "it has no default VPC" : "the public Ubuntu 22.04 image parameter is not there";
-    options.report(`⚠️  Not waiting for EC2 in ${options.region} to accept ${profileName} (${why}): a build started at once may be told "Invalid IAM Instance Profile"; run it again then`);
-  } else {
-    await withProbeGroup(ec2, vpcId, (groupId) =>
-      waitFor(
-        `EC2 in ${options.region} to accept instance profile ${profileName}`,
-        async () => {
-          try {
-            await ec2.runInstance({
-              imageId,
-              instanceType: "t3.micro",
-              subnetId: "",
-              securityGroupIds: [groupId],
-              instanceProfileName: profileName,
-              rootDeviceName: "/dev/sda1",
-              volumeSizeGb: undefined,
-              tags,
-              clientToken: `cws-bootstrap-${Date.now()}`,
-              dryRun: true,
-            });
-            return { done: true, value: undefined };
-          } catch (error) {
-            if (isAwsError(error, "DryRunOperation")) return { done: true, value: undefined };
-            if (isAwsError(error, "InvalidParameterValue")) return { done: false, seen: "not propagated yet" };
-            throw error;
-          }
-        },
-        { plan: { firstMs: 0, intervalMs: 2_000, factor: 1.5, maxMs: 10_000 }, settings: options.poll, timeoutMs: 3 * 60_000, lookFirst: true, ...(options.signal ? { signal: options.signal } : {}) },
-      ),
+  if (imageId) {
+    const ec2 = aws.ec2(options.region);
+    await waitFor(
+      `EC2 in ${options.region} to accept instance profile ${profileName}`,
+      async () => {
+        try {
+          await ec2.runInstance({
+            imageId,
+            instanceType: "t3.micro",
+            subnetId: "",
+            securityGroupIds: [],
+            instanceProfileName: profileName,
+            rootDeviceName: "/dev/sda1",
+            volumeSizeGb: undefined,
+            tags,
+            clientToken: `cws-bootstrap-${Date.now()}`,
+            dryRun: true,
+          });
+          return { done: true, value: undefined };
+        } catch (error) {
+          if (isAwsError(error, "DryRunOperation")) return { done: true, value: undefined };
+          if (isAwsError(error, "InvalidParameterValue")) return { done: false, seen: "not propagated yet" };
+          throw error;
+        }
+      },
+      { plan: { firstMs: 0, intervalMs: 2_000, factor: 1.5, maxMs: 10_000 }, settings: options.poll, timeoutMs: 3 * 60_000, lookFirst: true, ...(options.signal ? { signal: options.signal } : {}) },
     );
-    options.report(`✅ EC2 in ${options.region} accepts ${profileName}: builds can start`);
   }
   const waitedSeconds = Math.round((Date.now() - started) / 100) / 10;
+  options.report(`✅ EC2 in ${options.region} accepts ${profileName}: builds can start`);
   return { account: identity.account, role: roleName, instanceProfile: profileName, policyArn, changed, waitedSeconds };
-}
-
-/**
- * The launch EC2 is asked about goes into a security group made for the
- * question and deleted after it, tagged as a build's group is. The policies
- * (docs/iam) let a launch use only groups tagged cws:managed-by=cws, and a
- * launch naming none is judged with the VPC's default group: a policy holder
- * would be answered UnauthorizedOperation, never DryRunOperation (docs/decisions.md §50).
- * Its cws:build-id dates it, so `cws ami reap` removes it if bootstrap is killed meanwhile.
- */
-async function withProbeGroup<T>(ec2: Ec2Port, vpcId: string, probe: (groupId: string) => Promise<T>): Promise<T> {
-  const buildId = newBuildId(new Date());
-  const name = `cws-bootstrap-${buildId}`;
-  const groupId = await ec2.createSecurityGroup({
-    name,
-    description: `cws ami bootstrap ${buildId}: asks EC2 whether it accepts the instance profile (no inbound rules; removed at once)`,
-    vpcId,
-    tags: { Name: name, "cws:managed-by": "cws", "cws:build-id": buildId, "cws:purpose": "bootstrap" },
-  });
-  try {
-    return await probe(groupId);
-  } finally {
-    // A DryRun launches nothing, so nothing uses the group.
-    await ec2.deleteSecurityGroup(groupId);
-  }
 }

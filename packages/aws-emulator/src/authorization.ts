@@ -1,6 +1,6 @@
 import { runInstancesPlacement, specTags } from "./ec2.js";
 import type { ServiceName } from "./faults.js";
-import { list, str, sub, tagSpecifications, tags as readTags, type Params, type TagSpecification } from "./query.js";
+import { list, str, structs, sub, tagSpecifications, tags as readTags, type Params, type TagSpecification } from "./query.js";
 import type { Image, RegionState, SecurityGroup, Snapshot, Tags, World } from "./state.js";
 
 /**
@@ -186,9 +186,12 @@ const runInstances: Rule = (request) => {
         ...requestTags(specTags(specs, "instance")),
         ...(profile.arn ? { "ec2:InstanceProfile": profile.arn } : {}),
         "ec2:InstanceType": str(params, "InstanceType") ?? "m1.small",
+        // What the instance gets when the request does not say: the image's IMDS support, EC2's shared tenancy.
+        "ec2:MetadataHttpTokens": sub(params, "MetadataOptions").get("HttpTokens") ?? (image?.imdsSupport === "v2.0" ? "required" : "optional"),
+        "ec2:Tenancy": sub(params, "Placement").get("Tenancy") ?? "default",
       },
     },
-    { action, resource: created(request, "volume"), context: requestTags(specTags(specs, "volume")) },
+    ...launchVolumes(image, params).map((volume) => ({ action, resource: created(request, "volume"), context: { ...requestTags(specTags(specs, "volume")), ...volume } })),
     {
       action,
       resource: created(request, "network-interface"),
@@ -200,6 +203,26 @@ const runInstances: Rule = (request) => {
     ...profile.roleNames.map((role) => ({ action: "iam:PassRole", resource: roleArn(world, role), context: { "iam:PassedToService": "ec2.amazonaws.com" } })),
   ];
 };
+
+/**
+ * The volumes a launch makes, one authorization each: the image's block devices
+ * as the request's BlockDeviceMapping overrides them (a device it names anew
+ * is added, NoDevice removes one), with their type and encryption.
+ */
+function launchVolumes(image: Image | undefined, params: Params): AuthorizationContext[] {
+  const devices = new Map((image?.devices ?? []).map((d) => [d.deviceName, { type: d.type, encrypted: d.encrypted }]));
+  for (const mapping of structs(params, "BlockDeviceMapping")) {
+    const name = mapping.get("DeviceName") ?? "";
+    if (mapping.has("NoDevice")) {
+      devices.delete(name);
+      continue;
+    }
+    const before = devices.get(name);
+    const encrypted = mapping.get("Ebs.Encrypted");
+    devices.set(name, { type: mapping.get("Ebs.VolumeType") ?? before?.type ?? "gp3", encrypted: encrypted === undefined ? (before?.encrypted ?? false) : encrypted === "true" });
+  }
+  return [...devices.values()].map((device) => ({ "ec2:VolumeType": device.type, "ec2:Encrypted": String(device.encrypted) }));
+}
 
 /** The instance profile a launch names (by name or ARN), with the roles it holds (each passed to EC2). */
 function launchProfile(world: World, params: Params): { arn: string | undefined; roleNames: readonly string[] } {
@@ -238,11 +261,21 @@ const createImage: Rule = (request) => [
 ];
 
 /**
- * CopyImage: the new image and its snapshots, in the destination region. The
- * source image is not modelled: what context AWS gives it besides ec2:Owner
- * and ec2:ImageID is not documented (docs/decisions.md §50).
+ * CopyImage: the new image and its snapshots, in the destination region, with
+ * the request's tags; and (since October 2024) the source image, in its own
+ * region, with its owner and id only. Whether EC2 also puts the request's
+ * tags in the source's context is not documented; this says it does not
+ * (docs/decisions.md §48, §50).
  */
-const copyImage: Rule = (request) => creating(request, "CopyImage", ["image", "snapshot"]);
+const copyImage: Rule = (request) => {
+  const sourceRegion = str(request.params, "SourceRegion") ?? request.region.name;
+  const sourceId = str(request.params, "SourceImageId") ?? "";
+  const source = request.world.regions.get(sourceRegion)?.images.get(sourceId);
+  return [
+    { action: "ec2:CopyImage", resource: imageArn(sourceRegion, sourceId), context: source ? { "ec2:Owner": source.ownerAlias ?? source.ownerId, "ec2:ImageID": sourceId } : {} },
+    ...creating(request, "CopyImage", ["image", "snapshot"]),
+  ];
+};
 
 /** CreateSecurityGroup: the new group (the request's tags) and the VPC it is made in (the default VPC when none is named). */
 const createSecurityGroup: Rule = (request) => {

@@ -1,4 +1,5 @@
 import {
+  CopyImageCommand,
   CreateImageCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
@@ -71,9 +72,19 @@ describe("the authorizations of each request, in the request log", () => {
       {
         action: "ec2:RunInstances",
         resource: ec2Arn("instance", "*"),
-        context: { "aws:RequestTag/cws:managed-by": "cws", "aws:RequestTag/Name": "x", "aws:TagKeys": ["cws:managed-by", "Name"], "ec2:InstanceProfile": BUILDER_PROFILE, "ec2:InstanceType": "t3.micro" },
+        context: {
+          "aws:RequestTag/cws:managed-by": "cws",
+          "aws:RequestTag/Name": "x",
+          "aws:TagKeys": ["cws:managed-by", "Name"],
+          "ec2:InstanceProfile": BUILDER_PROFILE,
+          "ec2:InstanceType": "t3.micro",
+          // Ubuntu's image does not ask for IMDSv2, and tenancy is EC2's default.
+          "ec2:MetadataHttpTokens": "optional",
+          "ec2:Tenancy": "default",
+        },
       },
-      { action: "ec2:RunInstances", resource: ec2Arn("volume", "*"), context: tags },
+      // The image's root volume, as it is (the request overrides nothing).
+      { action: "ec2:RunInstances", resource: ec2Arn("volume", "*"), context: { ...tags, "ec2:VolumeType": "gp2", "ec2:Encrypted": "false" } },
       { action: "ec2:RunInstances", resource: ec2Arn("network-interface", "*"), context: { "ec2:Subnet": ec2Arn("subnet", subnet!), "ec2:Vpc": vpc } },
       // None named: EC2 launches into the VPC's default group, and judges that one.
       { action: "ec2:RunInstances", resource: ec2Arn("security-group", group.id), context: { "ec2:Vpc": vpc } },
@@ -103,9 +114,53 @@ describe("the authorizations of each request, in the request log", () => {
     expect(on(fromOwn!.authorizations!, "ec2:RunInstances", `arn:aws:ec2:${REGION}::image/${own}`)?.context).toEqual({ "ec2:Owner": ACCOUNT, "aws:ResourceTag/cws:managed-by": "cws" });
     const groups = fromAmazon!.authorizations!.filter((a) => a.resource.includes(":security-group/"));
     expect(groups).toEqual([{ action: "ec2:RunInstances", resource: ec2Arn("security-group", groupId!), context: { "aws:ResourceTag/cws:managed-by": "cws", "ec2:Vpc": ec2Arn("vpc", defaultVpc()) } }]);
-    // No tags asked for: none to authorize, and no CreateTags.
-    expect(on(fromAmazon!.authorizations!, "ec2:RunInstances", ec2Arn("volume", "*"))?.context).toEqual({});
+    // No tags asked for: none to authorize, and no CreateTags. Amazon Linux's image asks for IMDSv2.
+    expect(on(fromAmazon!.authorizations!, "ec2:RunInstances", ec2Arn("volume", "*"))?.context).toEqual({ "ec2:VolumeType": "gp3", "ec2:Encrypted": "false" });
+    expect(on(fromAmazon!.authorizations!, "ec2:RunInstances", ec2Arn("instance", "*"))?.context).toMatchObject({ "ec2:MetadataHttpTokens": "required" });
     expect(fromAmazon!.authorizations!.some((a) => a.action === "ec2:CreateTags")).toBe(false);
+  });
+
+  it("RunInstances: each volume as the request's BlockDeviceMapping makes it of the image's, IMDS and tenancy as asked", async () => {
+    const error = await errorOf(
+      c.ec2.send(
+        new RunInstancesCommand({
+          ImageId: await baseImageId(c),
+          InstanceType: "t3.micro",
+          MinCount: 1,
+          MaxCount: 1,
+          BlockDeviceMappings: [
+            { DeviceName: "/dev/sda1", Ebs: { VolumeType: "gp3", Encrypted: true } },
+            { DeviceName: "/dev/sdf", Ebs: { VolumeSize: 10 } },
+          ],
+          MetadataOptions: { HttpTokens: "required" },
+          Placement: { Tenancy: "dedicated" },
+          DryRun: true,
+        }),
+      ),
+    );
+    expect(error.name).toBe("DryRunOperation");
+    const authorizations = authorizationsOf("ec2:RunInstances");
+    expect(authorizations.filter((a) => a.resource === ec2Arn("volume", "*")).map((a) => a.context)).toEqual([
+      { "ec2:VolumeType": "gp3", "ec2:Encrypted": "true" },
+      { "ec2:VolumeType": "gp3", "ec2:Encrypted": "false" },
+    ]);
+    // No profile named: no ec2:InstanceProfile, and no role passed.
+    expect(on(authorizations, "ec2:RunInstances", ec2Arn("instance", "*"))?.context).toEqual({ "ec2:InstanceType": "t3.micro", "ec2:MetadataHttpTokens": "required", "ec2:Tenancy": "dedicated" });
+    expect(authorizations.some((a) => a.action === "iam:PassRole")).toBe(false);
+  });
+
+  it("CopyImage: the source image in its region (its owner and id, no tags), the copy and its snapshots with the request's tags", async () => {
+    const source = emu.addImage("us-east-1", { name: "cws-source", tags: { "cws:managed-by": "cws" } }).imageId;
+    const tags = [...CWS, { Key: "cws:copied-from", Value: `us-east-1/${source}` }];
+    await c.ec2.send(new CopyImageCommand({ SourceRegion: "us-east-1", SourceImageId: source, Name: "cws-copy", TagSpecifications: [{ ResourceType: "image", Tags: tags }, { ResourceType: "snapshot", Tags: tags }] }));
+    const requested = { "aws:RequestTag/cws:managed-by": "cws", "aws:RequestTag/cws:copied-from": `us-east-1/${source}`, "aws:TagKeys": ["cws:managed-by", "cws:copied-from"] };
+    expect(authorizationsOf("ec2:CopyImage")).toEqual([
+      { action: "ec2:CopyImage", resource: `arn:aws:ec2:us-east-1::image/${source}`, context: { "ec2:Owner": ACCOUNT, "ec2:ImageID": source } },
+      { action: "ec2:CopyImage", resource: `arn:aws:ec2:${REGION}::image/*`, context: requested },
+      { action: "ec2:CopyImage", resource: `arn:aws:ec2:${REGION}::snapshot/*`, context: requested },
+      { action: "ec2:CreateTags", resource: `arn:aws:ec2:${REGION}::image/*`, context: { "ec2:CreateAction": "CopyImage", ...requested } },
+      { action: "ec2:CreateTags", resource: `arn:aws:ec2:${REGION}::snapshot/*`, context: { "ec2:CreateAction": "CopyImage", ...requested } },
+    ]);
   });
 
   it("CreateImage: the instance with its tags, the new image and snapshots with the request's", async () => {
