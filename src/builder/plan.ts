@@ -86,31 +86,36 @@ export async function dryRunPlan(
     const vpcId = await ec2.defaultVpcId().catch(() => undefined);
     // The policy lets a build launch only into security groups tagged cws:managed-by=cws, and a
     // build creates its own first. A dry run creates nothing, so it borrows an existing cws group
-    // of this VPC if there is one; without one EC2 would judge the VPC's default group instead.
+    // of this VPC if there is one. Without one it does not ask: EC2 would judge a launch naming no
+    // group with the VPC's default group, which docs/iam/cws-cli-policy.json denies by design, so a
+    // holder of the policy would only be told "denied" (and account alarms on unauthorized API
+    // calls would count it) about a launch the build never makes (docs/decisions.md §50).
     const cwsGroup = await ec2
       .describeSecurityGroups({ tags: { "cws:managed-by": "cws" } })
       .then((groups) => groups.find((group) => vpcId === undefined || group.vpcId === vpcId))
       .catch(() => undefined);
-    if (baseImage) {
-      const outcome = await permission(
-        () =>
-          ec2.runInstance({
-            imageId: baseImage!.imageId,
-            instanceType: request.instanceType,
-            subnetId: request.subnetId ?? "",
-            securityGroupIds: cwsGroup ? [cwsGroup.groupId] : [],
-            instanceProfileName: request.instanceProfile,
-            rootDeviceName: baseImage!.rootDeviceName ?? "/dev/sda1",
-            volumeSizeGb: template.volume_size_gb,
-            tags: DRY_RUN_TAGS,
-            clientToken: `dry-run-${Date.now()}`,
-            dryRun: true,
-          }),
-        cwsGroup
-          ? undefined
-          : "DENIED, or only because no cws security group exists to try it with: a dry run without one is judged with the VPC's default group, which docs/iam/cws-cli-policy.json does not allow (a build launches into a cws group it creates first); the launch itself is judged when the build runs",
+    if (baseImage && cwsGroup) {
+      const outcome = await permission(() =>
+        ec2.runInstance({
+          imageId: baseImage!.imageId,
+          instanceType: request.instanceType,
+          subnetId: request.subnetId ?? "",
+          securityGroupIds: [cwsGroup.groupId],
+          instanceProfileName: request.instanceProfile,
+          rootDeviceName: baseImage!.rootDeviceName ?? "/dev/sda1",
+          volumeSizeGb: template.volume_size_gb,
+          tags: DRY_RUN_TAGS,
+          clientToken: `dry-run-${Date.now()}`,
+          dryRun: true,
+        }),
       );
-      checks.push({ check: `ec2:RunInstances (DryRun${cwsGroup ? `, into ${cwsGroup.groupId}` : ""})`, result: outcome });
+      checks.push({ check: `ec2:RunInstances (DryRun, into ${cwsGroup.groupId})`, result: outcome });
+    } else if (baseImage) {
+      const where = vpcId ?? "the default VPC";
+      checks.push({
+        check: "ec2:RunInstances (DryRun)",
+        result: `not checked: no security group tagged cws:managed-by=cws in ${where} to try the launch with (a build creates its own first, and its launch is judged then; one naming no group would be judged with the VPC's default group, which docs/iam/cws-cli-policy.json denies)`,
+      });
     }
     if (vpcId) {
       const outcome = await permission(() => ec2.createSecurityGroup({ name: "cws-dry-run", description: "dry run", vpcId, tags: DRY_RUN_TAGS, dryRun: true }));
@@ -183,14 +188,14 @@ function estimateBuild(
 /** The tag keys the policy requires on whatever a build creates (docs/iam/cws-cli-policy.json), so a dry run is judged as the build would be. */
 const DRY_RUN_TAGS = { "cws:managed-by": "cws", "cws:build-id": "dry-run" } as const;
 
-async function permission(call: () => Promise<unknown>, denied = "DENIED: see docs/iam/cws-cli-policy.json"): Promise<string> {
+async function permission(call: () => Promise<unknown>): Promise<string> {
   try {
     await call();
     return "allowed";
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === "DryRunOperation") return "allowed";
-    if (code === "UnauthorizedOperation") return denied;
+    if (code === "UnauthorizedOperation") return "DENIED: see docs/iam/cws-cli-policy.json";
     return `not checked (${code ?? (error as Error).message})`;
   }
 }

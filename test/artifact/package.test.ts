@@ -119,6 +119,6 @@ describe("the packed package, installed from its tarball", () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/credentials: ok: arn:aws:\S+:123456789012:/);
     expect(result.stdout).toMatch(/base AMI: ami-[0-9a-f]{17}/);
-    expect(result.stdout).toContain("ec2:RunInstances (DryRun): allowed");
+    expect(result.stdout).toContain("ec2:CreateSecurityGroup (DryRun): allowed");
   });
 });

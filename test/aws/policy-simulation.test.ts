@@ -14,9 +14,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/cli.js";
+import { decide as decideFor, readPolicy, type Authorization, type Context } from "../helpers/iam-evaluator.js";
 
 const ACCOUNT = "111122223333";
 const REGION = "us-east-1";
@@ -24,17 +24,9 @@ const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:role/cws-ci`;
 const CANONICAL = "099720109477";
 const DEBIAN = "136693071363";
 
-const readPolicy = (path: string): unknown => JSON.parse(readFileSync(join(ROOT, path), "utf8"));
 const CLI_POLICY = readPolicy("docs/iam/cws-cli-policy.json");
 const CI_POLICY = readPolicy("docs/iam/cws-ci-policy.json");
 const NO_LAUNCH_FROM_COPIES = readPolicy("docs/iam/cws-deny-launch-from-copies.json");
-
-type Context = Record<string, string | string[]>;
-interface Authorization {
-  action: string;
-  resource: string;
-  context?: Context;
-}
 
 // AWS-owned documents and public parameters have ARNs without an account
 // (arn:aws:ssm:REGION::document/AWS-RunShellScript); the evaluator finds no
@@ -54,26 +46,7 @@ const resourceTags = (tags: Record<string, string>, prefix = "aws:ResourceTag"):
 const BUILDER_PROFILE = `arn:aws:iam::${ACCOUNT}:instance-profile/cws-ami-builder`;
 const BUILDER_ROLE = `arn:aws:iam::${ACCOUNT}:role/cws-ami-builder`;
 
-async function decide(authorization: Authorization, policies: unknown[] = [CLI_POLICY]): Promise<{ allowed: boolean; ignored: string[] }> {
-  const result = await runSimulation(
-    {
-      request: {
-        principal: PRINCIPAL,
-        action: authorization.action,
-        resource: { resource: authorization.resource, accountId: ACCOUNT },
-        // AWS sends the principal's account with every request (policy variables read it).
-        contextVariables: { "aws:PrincipalAccount": ACCOUNT, ...authorization.context },
-      },
-      identityPolicies: policies.map((policy, i) => ({ name: `policy-${i}`, policy })),
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-    },
-    { simulationMode: "Strict" },
-  );
-  if (result.resultType === "error") throw new Error(`simulation failed: ${JSON.stringify(result.errors)}`);
-  const ignored = result.resultType === "single" ? (result.result.ignoredContextKeys ?? []) : result.results.flatMap((r) => r.ignoredContextKeys ?? []);
-  return { allowed: result.overallResult === "Allowed", ignored };
-}
+const decide = (authorization: Authorization, policies: unknown[] = [CLI_POLICY]) => decideFor(authorization, policies, PRINCIPAL);
 
 /** What the CLI sends on every launch (src/aws/ec2.ts runInstance): IMDSv2 only, an encrypted gp3 root volume. */
 const LAUNCH_SHAPE = { instance: { "ec2:MetadataHttpTokens": "required", "ec2:Tenancy": "default", "ec2:InstanceType": "t3.medium" }, volume: { "ec2:VolumeType": "gp3", "ec2:Encrypted": "true" } };

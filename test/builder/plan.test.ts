@@ -125,7 +125,7 @@ describe("the dry run lists the steps the build runs", () => {
   it("creates nothing, even where it may check permissions", async () => {
     const { aws, calls } = fakeAws();
     const result = await dryRunPlan(buildInput(dir), { registryFile: undefined, publishSsm: true }, aws, noDescription);
-    expect(result.json.checks).toEqual(expect.arrayContaining([{ check: "ec2:RunInstances (DryRun)", result: "allowed" }]));
+    expect(result.json.checks).toEqual(expect.arrayContaining([{ check: "ec2:CreateSecurityGroup (DryRun)", result: "allowed" }]));
     expect(calls).toEqual([]);
   });
 });
@@ -174,11 +174,12 @@ describe("the dry run's permission checks, under the least-privilege policy", ()
     );
   });
 
-  it("without a cws group, says a denial may be only the VPC's default group", async () => {
-    const { aws } = judged(policy, []);
+  it("without a cws group, does not ask about the launch (EC2 would judge the VPC's default group, which the policy denies) and says why", async () => {
+    const { aws, seen } = judged(policy, [{ groupId: "sg-cws-other-vpc", vpcId: "vpc-9" }]);
     const result = await dryRunPlan(buildInput(dir), { registryFile: undefined }, aws, noDescription);
+    expect(seen).toEqual([{ action: "CreateSecurityGroup", tags: { "cws:managed-by": "cws", "cws:build-id": "dry-run" } }]);
     const check = (result.json.checks as { check: string; result: string }[]).find((c) => c.check === "ec2:RunInstances (DryRun)");
-    expect(check?.result).toMatch(/^DENIED, or only because no cws security group exists to try it with: .*default group/);
+    expect(check?.result).toMatch(/^not checked: no security group tagged cws:managed-by=cws in vpc-1 to try the launch with .*default group/);
   });
 
   it("a denial with a cws group is a plain denial", async () => {

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scratchDir } from "../helpers/cli.js";
 import { describeCall, queryParams, readRequestLog, tagSpecifications, tagsAt, type RequestRecord } from "../helpers/request-log.js";
@@ -109,10 +110,17 @@ describe("every resource cws creates is tagged as the least-privilege policy req
   });
 
   it("cws ami build --dry-run: the permission checks (DryRun) send what the build would", { timeout: 60_000 }, async () => {
+    // The launch is asked about only into a cws group of the VPC (src/builder/plan.ts): one a build would have left.
+    const ec2 = new EC2Client({ endpoint: h.emulator.url, region: HOME, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const { GroupId: groupId } = await ec2.send(
+      new CreateSecurityGroupCommand({ GroupName: "cws-left-behind", Description: "x", TagSpecifications: [{ ResourceType: "security-group", Tags: [{ Key: "cws:managed-by", Value: "cws" }] }] }),
+    );
     const { result, calls } = await cwsCalls(["ami", "build", "fleet-base", "--architecture", "x86_64", "--region", HOME, "--dry-run", "--json"]);
+    await ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
     expect(result.status, result.stderr).toBe(0);
     const byAction = expectTaggedAtCreation(calls);
     expect(byAction.RunInstances?.map((call) => call.error)).toEqual(["DryRunOperation"]);
+    expect(queryParams(byAction.RunInstances![0]!)["SecurityGroupId.1"]).toBe(groupId);
     expect(byAction.CreateSecurityGroup?.map((call) => call.error)).toEqual(["DryRunOperation"]);
   });
 

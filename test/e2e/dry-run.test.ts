@@ -30,10 +30,12 @@ describe("cws ami build --dry-run", () => {
     expect(plan.baseAmi).toMatch(/^ami-/);
     expect(plan.checks).toEqual(
       expect.arrayContaining([
-        { check: "ec2:RunInstances (DryRun)", result: "allowed" },
+        // No cws group to launch into yet (a build makes its own): the launch is not asked about.
+        { check: "ec2:RunInstances (DryRun)", result: expect.stringMatching(/^not checked: no security group tagged cws:managed-by=cws in vpc-/) },
         { check: "ec2:CreateSecurityGroup (DryRun)", result: "allowed" },
       ]),
     );
+    expect(harness.emulator.stats.calls["ec2:RunInstances"] ?? 0).toBe(0);
     expect(harness.emulator.instances("us-east-1")).toEqual([]);
     expect(harness.emulator.securityGroups("us-east-1").filter((g) => !g.isDefault)).toEqual([]);
   });

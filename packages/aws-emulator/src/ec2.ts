@@ -152,7 +152,7 @@ function tagLimitExceeded(): ApiError {
   return new ApiError("TagLimitExceeded", `The maximum number of tags for a resource (${MAX_TAGS_PER_RESOURCE}) has been exceeded.`);
 }
 
-function specTags(specs: readonly TagSpecification[], resourceType: string): Map<string, string> {
+export function specTags(specs: readonly TagSpecification[], resourceType: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const s of specs) if (s.resourceType === resourceType) for (const t of s.tags) out.set(t.key, t.value);
   return out;

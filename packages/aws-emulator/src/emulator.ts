@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { authorizationsFor, type Authorization } from "./authorization.js";
 import { SimClock } from "./clock.js";
 import { EC2_HANDLERS, capacityMessage, runInstancesPlacement } from "./ec2.js";
 import { ApiError } from "./errors.js";
@@ -554,10 +555,22 @@ async function handle(world: World, faults: Faults, throttle: Throttle, requestL
   const signedRegion = scope?.[1];
   const regionName = signedRegion ?? "us-east-1";
   let action = "";
+  /** What IAM would be asked (computed only when the log is on, before the handler changes anything). */
+  let authorizations: Authorization[] | undefined;
   /** Every answer goes out here, logged first (when the log is on) so that the line is written before the client reads the answer. */
   const reply = (status: number, contentType: string, text: string, error?: string): void => {
     if (requestLog.enabled) {
-      requestLog.add({ time: arrived, requestId, service: service ?? null, action: action || null, region: regionName, ...loggedParams(form, body), status, ...(error === undefined ? {} : { error }) });
+      requestLog.add({
+        time: arrived,
+        requestId,
+        service: service ?? null,
+        action: action || null,
+        region: regionName,
+        ...loggedParams(form, body),
+        status,
+        ...(error === undefined ? {} : { error }),
+        ...(authorizations === undefined ? {} : { authorizations }),
+      });
     }
     send(res, status, contentType, requestId, text);
   };
@@ -585,6 +598,8 @@ async function handle(world: World, faults: Faults, throttle: Throttle, requestL
     if (!auth) throw new ApiError("MissingAuthenticationToken", "Request is missing Authentication Token", 403);
     if (!action) throw new ApiError(protocol === "json" ? "UnknownOperationException" : "MissingAction", "The request names no action");
     const region = service === "iam" || service === "sts" ? undefined : world.region(regionName);
+    // As AWS, from the request and what exists when it arrives (a group the call deletes still has its tags).
+    if (requestLog.enabled) authorizations = authorizationsFor({ world, service, action, region, params: form ?? new Map(), body: json });
     // Throttled before anything else is looked at, as AWS does.
     if (!throttle.take(service, regionName, action)) {
       world.stats.countThrottled();

@@ -19,6 +19,7 @@ export { Faults, type FaultHandle, type FaultRequest, type FaultSpec, type Servi
 export { Throttle, type ThrottleOptions } from "./throttle.js";
 export type { EmulatorStats, WaitEvent } from "./stats.js";
 export type { RequestLogOptions, RequestLogView, RequestRecord } from "./request-log.js";
+export { AUTHORIZED_ACTIONS, type Authorization, type AuthorizationContext } from "./authorization.js";
 export { DEFAULT_LATENCIES, type Latencies } from "./state.js";
 export { CONFINED_DIRS, preferredScratchDir, refusal } from "./sandbox.js";
 export { MAX_STDERR_CHARS, MAX_STDOUT_CHARS } from "./commands.js";

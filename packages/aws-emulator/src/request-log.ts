@@ -1,4 +1,5 @@
 import { appendFileSync, closeSync, openSync } from "node:fs";
+import type { Authorization } from "./authorization.js";
 import type { Params } from "./query.js";
 
 /**
@@ -34,6 +35,16 @@ export interface RequestRecord {
   status: number;
   /** The error code answered (RequestLimitExceeded, DryRunOperation, SerializationException ...), when it was one. */
   error?: string;
+  /**
+   * What IAM would have been asked for this request (EC2, SSM, IAM, STS),
+   * computed from the request and the emulator's state when it arrived:
+   * `[{ action: "ec2:RunInstances", resource: "arn:aws:ec2:…:instance/*",
+   * context: { "aws:RequestTag/cws:managed-by": "cws", … } }, …]`. The
+   * emulator does not evaluate them. Absent for a request it could not
+   * read far enough (no service, action or region) and for the actions it
+   * answers without modelling them (ACTIONS_CWS_DOES_NOT_CALL).
+   */
+  authorizations?: Authorization[];
 }
 
 /** What the handler knows of a request when it answers it. */
