@@ -14,7 +14,7 @@ import {
   type IAMClient,
 } from "@aws-sdk/client-iam";
 import { awsCall, collectPages, required, toTagList, type CodeOf } from "./call.js";
-import { isAwsError, type CallOptions, type IamPort, type InstanceProfileInfo, type Tags } from "./ports.js";
+import { isAwsError, type CallOptions, type IamPort, type InstanceProfileInfo, type RoleInfo, type Tags } from "./ports.js";
 
 /**
  * IAM documents its error codes as `NoSuchEntity`, `EntityAlreadyExists`,
@@ -29,6 +29,21 @@ export const iamErrorCode: CodeOf = (error) => {
   if (typeof sent === "string" && sent !== "") return sent;
   return error.name.endsWith("Exception") ? error.name.slice(0, -"Exception".length) : error.name;
 };
+
+/**
+ * IAM answers policy documents URL-encoded (RFC 3986: `%7B%22Version%22...`),
+ * and the JavaScript SDK hands them on as they came. A document that already
+ * reads as JSON (an endpoint that sends it plain) is taken as it is; one that
+ * does not decode is returned raw, for the caller to find it is not JSON.
+ */
+export function decodePolicyDocument(document: string): string {
+  if (/^\s*\{/.test(document)) return document;
+  try {
+    return decodeURIComponent(document);
+  } catch {
+    return document;
+  }
+}
 
 export class IamAdapter implements IamPort {
   constructor(private readonly client: IAMClient) {}
@@ -52,11 +67,11 @@ export class IamAdapter implements IamPort {
     }
   }
 
-  async getRole(name: string): Promise<{ name: string; arn: string } | undefined> {
+  async getRole(name: string): Promise<RoleInfo | undefined> {
     try {
       const result = await this.call("GetRole", () => this.client.send(new GetRoleCommand({ RoleName: name })));
       const role = required(result.Role, "GetRole", "Role");
-      return { name: role.RoleName ?? name, arn: role.Arn ?? "" };
+      return { name: role.RoleName ?? name, arn: role.Arn ?? "", trustPolicy: decodePolicyDocument(role.AssumeRolePolicyDocument ?? "") };
     } catch (error) {
       if (isAwsError(error, "NoSuchEntity")) return undefined;
       throw error;

@@ -202,7 +202,7 @@ export interface Ec2Port {
   /** Deprecate the image at `deprecateAt` (EC2 rounds it to the minute and refuses the past). */
   enableImageDeprecation(imageId: string, deprecateAt: Date): Promise<void>;
 
-  // cws ami reap: what a killed build left behind.
+  // cws ami reap: what a killed build left behind; cws ami bootstrap: a cws group to check a launch with.
   /** Every security group with these exact tags, every page. */
   describeSecurityGroups(filter: { tags?: Tags }): Promise<SecurityGroupInfo[]>;
 }
@@ -247,6 +247,14 @@ export interface StsPort {
   callerIdentity(options?: CallOptions): Promise<CallerIdentity>;
 }
 
+/** A role as GetRole describes it. */
+export interface RoleInfo {
+  name: string;
+  arn: string;
+  /** Whom it trusts: the trust policy as JSON text (IAM sends it URL-encoded; the adapter decodes it). */
+  trustPolicy: string;
+}
+
 export interface InstanceProfileInfo {
   name: string;
   arn: string;
@@ -257,7 +265,7 @@ export interface IamPort {
   /** Undefined when it does not exist. */
   getInstanceProfile(name: string, options?: CallOptions): Promise<InstanceProfileInfo | undefined>;
   /** Undefined when the role does not exist. */
-  getRole(name: string): Promise<{ name: string; arn: string } | undefined>;
+  getRole(name: string): Promise<RoleInfo | undefined>;
   createRole(name: string, assumeRolePolicyDocument: string, description: string, tags: Tags): Promise<void>;
   attachedPolicyArns(roleName: string): Promise<string[]>;
   attachRolePolicy(roleName: string, policyArn: string): Promise<void>;

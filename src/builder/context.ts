@@ -268,12 +268,25 @@ export function newBuildId(at: Date, random: () => number = Math.random): string
   return `${utcStamp(at).toLowerCase()}-${suffix}`;
 }
 
+const BOOTSTRAP_ID_PREFIX = "bootstrap-";
+
+/**
+ * The id `cws ami bootstrap` tags its short-lived security group with
+ * (src/bootstrap/probe.ts): a build id marked as bootstrap's, so that `cws
+ * ami reap` finds a group a killed bootstrap left, and dates it like a build's.
+ */
+export function bootstrapBuildId(at: Date, random: () => number = Math.random): string {
+  return `${BOOTSTRAP_ID_PREFIX}${newBuildId(at, random)}`;
+}
+
 /**
  * When a build started, read back from its id (newBuildId's UTC stamp, to the
- * second); undefined for an id cws did not make. Every resource of a build is
- * tagged with the id, so this dates even a security group, which EC2 does not.
+ * second; a bootstrapBuildId's too); undefined for an id cws did not make.
+ * Every resource of a build is tagged with the id, so this dates even a
+ * security group, which EC2 does not.
  */
-export function buildStartedAt(buildId: string): Date | undefined {
+export function buildStartedAt(taggedId: string): Date | undefined {
+  const buildId = taggedId.startsWith(BOOTSTRAP_ID_PREFIX) ? taggedId.slice(BOOTSTRAP_ID_PREFIX.length) : taggedId;
   const match = /^(\d{4})(\d{2})(\d{2})t(\d{2})(\d{2})(\d{2})z-[0-9a-f]{6}$/.exec(buildId);
   if (!match) return undefined;
   const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];

@@ -4,6 +4,9 @@ import { BuildFailure } from "./context.js";
 import { Delays, sleep, WAITS, type PollSettings } from "./poll.js";
 import { InterruptedError } from "./runner.js";
 
+/** What `aws ssm start-session` needs, which cws's policy does not grant (cws never opens a session): said where a message suggests it. */
+export const SESSION_MANAGER = "Session Manager: ssm:StartSession on the instance";
+
 /**
  * Running scripts on the build instance through SSM Run Command.
  *
@@ -113,7 +116,7 @@ export async function runScriptStreaming(
     if (invocation.status !== "Success") {
       throw new BuildFailure(
         `could not ${what} on ${instanceId}: SSM status ${invocation.status}${invocation.stderr ? `: ${invocation.stderr.trim()}` : ""}`,
-        "the SSM agent stopped running commands (the instance may be out of disk or memory); rerun with --on-error abort to keep the instance and look at it with aws ssm start-session",
+        `the SSM agent stopped running commands (the instance may be out of disk or memory); rerun with --on-error abort to keep the instance and look at it with aws ssm start-session (${SESSION_MANAGER}, beyond docs/iam/cws-cli-policy.json)`,
       );
     }
   };

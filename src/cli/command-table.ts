@@ -68,7 +68,7 @@ export const COMMAND_TABLE: GroupSpec = {
         option(shared.instanceProfile, "instance profile name (default: cws.config.json's instance_profile, else cws-ami-builder)"),
       ],
       helpAfter:
-        "Creates role cws-ami-builder (trusted by ec2.amazonaws.com, with AmazonSSMManagedInstanceCore) and\nan instance profile holding it, then waits until EC2 accepts the profile.\nYour own permissions: docs/iam/cws-cli-policy.json.",
+        "Creates role cws-ami-builder (trusted by ec2.amazonaws.com, with AmazonSSMManagedInstanceCore) and\nan instance profile holding it, then waits until EC2 accepts the profile (a dry-run launch into a\ncws security group; one it makes for that is deleted after). A role of that name that exists\nalready must trust EC2 alone. Your own permissions: docs/iam/cws-cli-policy.json.",
       load: () => import("./bootstrap-command.js"),
       run: ({ runBootstrapCommand }, { options, globals, io }) =>
         runBootstrapCommand(options as Parameters<typeof runBootstrapCommand>[0], globals, io),

@@ -13,7 +13,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { IamAdapter, iamErrorCode } from "../../src/aws/iam.js";
+import { decodePolicyDocument, IamAdapter, iamErrorCode } from "../../src/aws/iam.js";
 import { iamError, rejection } from "./errors.js";
 import "./matchers.js";
 
@@ -124,10 +124,24 @@ describe("instance profiles", () => {
 });
 
 describe("roles", () => {
-  it("reads a role", async () => {
-    iamMock.on(GetRoleCommand).resolves({ Role: { RoleName: "cws-ami-builder", Arn: "arn:aws:iam::123456789012:role/cws-ami-builder", RoleId: "AROA", Path: "/", CreateDate: created } });
-    expect(await iam.getRole("cws-ami-builder")).toEqual({ name: "cws-ami-builder", arn: "arn:aws:iam::123456789012:role/cws-ami-builder" });
+  const foreignTrust = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Sid: "Ops team", Effect: "Allow", Principal: { AWS: "arn:aws:iam::444455556666:root" }, Action: "sts:AssumeRole", Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } } }],
+  });
+
+  it("reads a role and whom it trusts, decoding the URL-encoded document IAM sends (the SDK passes it on encoded)", async () => {
+    // As IAM answers (RFC 3986), and as the SDK hands it over: %7B%22Version%22...
+    const AssumeRolePolicyDocument = encodeURIComponent(foreignTrust);
+    expect(AssumeRolePolicyDocument).toMatch(/^%7B%22Version%22%3A/);
+    iamMock.on(GetRoleCommand).resolves({ Role: { RoleName: "cws-ami-builder", Arn: "arn:aws:iam::123456789012:role/cws-ami-builder", RoleId: "AROA", Path: "/", CreateDate: created, AssumeRolePolicyDocument } });
+    expect(await iam.getRole("cws-ami-builder")).toEqual({ name: "cws-ami-builder", arn: "arn:aws:iam::123456789012:role/cws-ami-builder", trustPolicy: foreignTrust });
     expect(iamMock).toHaveReceivedCommandExactlyOnceWith(GetRoleCommand, { RoleName: "cws-ami-builder" });
+  });
+
+  it("takes a document that is already JSON as it is, and one that does not decode as it came", () => {
+    expect(decodePolicyDocument(foreignTrust)).toBe(foreignTrust);
+    expect(decodePolicyDocument("%E0%A4%A")).toBe("%E0%A4%A");
+    expect(decodePolicyDocument("%7B%7D")).toBe("{}");
   });
 
   it("answers undefined for a role that does not exist", async () => {

@@ -1,6 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { CommandInvocation, SsmPort } from "../../src/aws/ports.js";
+import { BuildFailure } from "../../src/builder/context.js";
 import { parseLogRead, runScriptStreaming } from "../../src/builder/remote.js";
 
 const ok = (stdout: string): CommandInvocation => ({ status: "Success", statusDetails: "Success", responseCode: 0, stdout, stderr: "" });
@@ -77,6 +78,16 @@ describe("runScriptStreaming", () => {
       timedOut: true,
       bytes: 0,
     });
+  });
+
+  it("an agent that stops running commands fails the build, pointing at a session, which cws's own policy does not grant", async () => {
+    const { port } = fakeSsm([() => ({ status: "Failed", statusDetails: "Failed", responseCode: -1, stdout: "", stderr: "No space left on device" })]);
+    const error = await runScriptStreaming(port, "i-1", { workDir: "/w", name: "setup", script: "true", timeoutSeconds: 60 }, () => {}, { overrideMs: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BuildFailure);
+    expect((error as BuildFailure).message).toBe("could not upload the script on i-1: SSM status Failed: No space left on device");
+    expect((error as BuildFailure).suggestion).toContain(
+      "rerun with --on-error abort to keep the instance and look at it with aws ssm start-session (Session Manager: ssm:StartSession on the instance, beyond docs/iam/cws-cli-policy.json)",
+    );
   });
 
   it("rejects a name that is not safe in a path", async () => {

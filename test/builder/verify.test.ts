@@ -154,6 +154,9 @@ describe("build --verify", () => {
     expect(fresh).toMatch(/^--on-error abort: the fresh instance i-2 is kept, running \(and costing money\) so you can look at it:\n {2}connect: {2}aws ssm start-session --target i-2 --region us-east-1\n/);
     expect(build).toContain("--on-error abort: the build instance i-1 is kept, stopped");
     expect(build).toContain("start it: aws ec2 start-instances --instance-ids i-1 --region us-east-1");
+    // Commands cws's own policy does not grant (it never starts an instance or opens a session): said so.
+    expect(fresh).toMatch(/\n {2}\(beyond docs\/iam\/cws-cli-policy\.json, these need Session Manager: ssm:StartSession on the instance\)$/);
+    expect(build).toMatch(/\n {2}\(beyond docs\/iam\/cws-cli-policy\.json, these need ec2:StartInstances and Session Manager: ssm:StartSession on the instance\)$/);
     expect(build).not.toContain("still running");
     // One sequence that works: both terminated and waited for, then the shared group deleted once.
     expect(removal).toContain(

@@ -231,6 +231,7 @@ describe("cws ami build (end to end, emulator)", () => {
     const live = harness.emulator.instances("us-east-1").filter((i) => i.state === "running");
     expect(live).toHaveLength(1);
     expect(result.stderr).toContain(`aws ssm start-session --target ${live[0]!.id} --region us-east-1`);
+    expect(result.stderr).toContain("(beyond docs/iam/cws-cli-policy.json, these need Session Manager: ssm:StartSession on the instance)");
     expect(result.stderr).toContain(`aws ec2 terminate-instances --instance-ids ${live[0]!.id}`);
     // The security group can only go once the instance is gone: the hint waits for that in between.
     expect(result.stderr).toMatch(/terminate-instances .* && aws ec2 wait instance-terminated --instance-ids i-[0-9a-f]+ .* && aws ec2 delete-security-group --group-id sg-/);

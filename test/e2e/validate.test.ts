@@ -383,6 +383,7 @@ describe("build --verify --on-error abort (end to end, emulator)", () => {
     // A stopped instance takes no session until it is started: it is not offered one as if it ran.
     expect(result.stderr).not.toContain(`connect:  aws ssm start-session --target ${buildId}`);
     expect(result.stderr).toContain(`start it: aws ec2 start-instances --instance-ids ${buildId} --region us-east-1, then aws ssm start-session --target ${buildId}`);
+    expect(result.stderr).toContain("(beyond docs/iam/cws-cli-policy.json, these need ec2:StartInstances and Session Manager: ssm:StartSession on the instance)");
     const group = harness.emulator.securityGroups("us-east-1").find((g) => g.tags["cws:managed-by"] === "cws")!.id;
     // One sequence, said once: both terminated and waited for, then the group deleted.
     expect(result.stderr.match(/delete-security-group/g)).toHaveLength(1);

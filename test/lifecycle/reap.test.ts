@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { AwsCallError, type ImageInfo, type InstanceInfo, type SecurityGroupInfo } from "../../src/aws/ports.js";
 import { applyReap, findLeftovers } from "../../src/lifecycle/reap.js";
-import type { Leftover, ReapDecision } from "../../src/lifecycle/reap-plan.js";
+import { planReap, type Leftover, type ReapDecision } from "../../src/lifecycle/reap-plan.js";
+import { bootstrapBuildId } from "../../src/builder/context.js";
 import { ec2PortWith, FAST_POLL } from "../builder/fake-build.js";
 
 const MANAGED = { "cws:managed-by": "cws" };
@@ -63,6 +64,28 @@ describe("findLeftovers", () => {
       describeImages: async () => [],
     });
     expect((await findLeftovers(ec2)).map((l) => `${l.id} ${l.buildId}`)).toEqual(["i-1 constructor"]);
+  });
+});
+
+describe("a security group a killed cws ami bootstrap left (its dry-run launch's, src/bootstrap/probe.ts)", () => {
+  // Tagged as bootstrap tags it: no template, a build id marked as bootstrap's.
+  const buildId = bootstrapBuildId(new Date("2026-11-28T09:00:00Z"), () => 0.5);
+  const tags = { Name: `cws-${buildId}`, ...MANAGED, "cws:build-id": buildId, "cws:purpose": "bootstrap" };
+  const ec2 = ec2PortWith("us-east-1", {
+    describeInstances: async () => [],
+    describeSecurityGroups: async () => [{ groupId: "sg-boot", name: `cws-${buildId}`, vpcId: "vpc-1", tags }],
+    describeImages: async () => [],
+  });
+  const plan = async (now: string) =>
+    planReap(await findLeftovers(ec2), { now: new Date(now), olderThanMs: 2 * 3_600_000, host: "laptop", owners: new Map(), processes: undefined });
+
+  it("is found, dated by its id (EC2 gives a group no date), and reaped once older than --older-than", async () => {
+    expect(buildId).toBe("bootstrap-20261128t090000z-7fffff");
+    const [old, ...more] = await plan("2026-11-28T12:00:00Z");
+    expect(more).toEqual([]);
+    expect(old).toMatchObject({ leftover: { kind: "security-group", id: "sg-boot", buildId, template: undefined }, action: "reap", ageMs: 3 * 3_600_000 });
+    // Younger: it may be a bootstrap still waiting for EC2.
+    expect((await plan("2026-11-28T09:30:00Z"))[0]).toMatchObject({ action: "keep", reason: { kind: "younger" } });
   });
 });
 

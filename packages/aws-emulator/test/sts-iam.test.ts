@@ -83,6 +83,21 @@ describe("IAM", () => {
     expect(wireCode(await errorOf(c.iam.send(new GetRoleCommand({ RoleName: "missing" }))))).toBe("NoSuchEntity");
   });
 
+  it("stores a role's trust policy as given, and answers it URL-encoded as IAM does (GetRole, CreateRole, GetInstanceProfile)", async () => {
+    // Written by hand: spaces, a Condition, a Sid; the answer is the same text, byte for byte, once decoded.
+    const foreign = '{ "Version": "2012-10-17", "Statement": [ { "Sid": "Ops team", "Effect": "Allow", "Principal": { "AWS": "arn:aws:iam::444455556666:root" }, "Action": "sts:AssumeRole", "Condition": { "Bool": { "aws:MultiFactorAuthPresent": "true" } } } ] }';
+    const created = await c.iam.send(new CreateRoleCommand({ RoleName: "planted-builder", AssumeRolePolicyDocument: foreign }));
+    const got = await c.iam.send(new GetRoleCommand({ RoleName: "planted-builder" }));
+    for (const answered of [created.Role?.AssumeRolePolicyDocument, got.Role?.AssumeRolePolicyDocument]) {
+      expect(answered).toMatch(/^%7B%20%22Version%22%3A%20%222012-10-17%22/);
+      expect(decodeURIComponent(answered ?? "")).toBe(foreign);
+    }
+    await c.iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: "planted-builder" }));
+    await c.iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: "planted-builder", RoleName: "planted-builder" }));
+    const profile = await c.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: "planted-builder" }));
+    expect(decodeURIComponent(profile.InstanceProfile?.Roles?.[0]?.AssumeRolePolicyDocument ?? "")).toBe(foreign);
+  });
+
   it("creates a role and an instance profile that EC2 accepts once IAM has propagated", async () => {
     const created = await c.iam.send(
       new CreateRoleCommand({ RoleName: "custom-builder", AssumeRolePolicyDocument: EC2_TRUST_POLICY, Description: "d", Tags: [{ Key: "a", Value: "b" }] }),

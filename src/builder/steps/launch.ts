@@ -1,6 +1,7 @@
 import { isAwsError, type Ec2Port } from "../../aws/ports.js";
 import { BuildFailure, describeTags, remoteWorkDir, resourceName, resourceTags, type BuildContext, type KeptInstance, type PipelineStep } from "../context.js";
 import { waitFor, WAITS, type PollSettings } from "../poll.js";
+import { SESSION_MANAGER } from "../remote.js";
 import type { Outcome } from "../runner.js";
 
 /** Capacity errors that another zone may not have. */
@@ -93,6 +94,13 @@ export async function terminateBuildInstance(ctx: BuildContext, outcome: Outcome
 }
 
 /**
+ * Looking at a kept instance takes rights cws itself never uses, so its policy
+ * does not grant them (docs/iam/README.md: no sessions, no starts): said with
+ * the commands, so a denial does not come as a surprise.
+ */
+const BEYOND_THE_POLICY = "beyond docs/iam/cws-cli-policy.json, these need";
+
+/**
  * What `--on-error abort` tells of a kept instance, as it is: a running one
  * (costing money) to connect to; a stopped one (the build instance, stopped
  * for imaging and generalized: its work directory is gone) to start first.
@@ -104,12 +112,14 @@ export function keptInstanceNotice(kept: KeptInstance, region: string, workDir: 
     return [
       `--on-error abort: ${which} ${kept.instanceId} is kept, stopped (it was generalized for the image; its volume is billed until it is terminated):`,
       `  to look at it, start it: aws ec2 start-instances --instance-ids ${kept.instanceId} --region ${region}, then ${connect}`,
+      `  (${BEYOND_THE_POLICY} ec2:StartInstances and ${SESSION_MANAGER})`,
     ].join("\n");
   }
   return [
     `--on-error abort: ${which} ${kept.instanceId} is kept, running (and costing money) so you can look at it:`,
     `  connect:  ${connect}`,
     `  logs:     sudo ls ${workDir}/`,
+    `  (${BEYOND_THE_POLICY} ${SESSION_MANAGER})`,
   ].join("\n");
 }
 
