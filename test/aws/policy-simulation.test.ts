@@ -49,7 +49,7 @@ const BUILDER_ROLE = `arn:aws:iam::${ACCOUNT}:role/cws-ami-builder`;
 const decide = (authorization: Authorization, policies: unknown[] = [CLI_POLICY]) => decideFor(authorization, policies, PRINCIPAL);
 
 /** What the CLI sends on every launch (src/aws/ec2.ts runInstance): IMDSv2 only, an encrypted gp3 root volume. */
-const LAUNCH_SHAPE = { instance: { "ec2:MetadataHttpTokens": "required", "ec2:Tenancy": "default", "ec2:InstanceType": "t3.medium" }, volume: { "ec2:VolumeType": "gp3", "ec2:Encrypted": "true" } };
+const LAUNCH_SHAPE = { instance: { "ec2:MetadataHttpTokens": "required", "ec2:Tenancy": "default", "ec2:InstanceType": "t3.medium" }, volume: { "ec2:VolumeType": "gp3", "ec2:Encrypted": "true", "ec2:VolumeSize": "30", "ec2:VolumeIops": "3000", "ec2:VolumeThroughput": "125" } };
 
 /** The authorizations of one RunInstances call, as EC2 makes them. */
 function runInstances(options: {
@@ -182,6 +182,8 @@ const bootstrapCalls: [string, Authorization[]][] = [
     { action: "iam:TagInstanceProfile", resource: BUILDER_PROFILE, context: requestTags({ "cws:managed-by": "cws" }) },
     { action: "iam:AddRoleToInstanceProfile", resource: BUILDER_PROFILE },
     { action: "iam:PassRole", resource: BUILDER_ROLE, context: { "iam:PassedToService": "ec2.amazonaws.com" } },
+    // Whether AddRoleToInstanceProfile's PassRole check names a service, AWS does not say.
+    { action: "iam:PassRole", resource: BUILDER_ROLE },
   ]],
 ];
 
@@ -216,6 +218,11 @@ const abuseCases: [string, Authorization[]][] = [
   ["launch on dedicated tenancy", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, instance: { "ec2:Tenancy": "dedicated" } })],
   ["launch with an unencrypted volume", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, volume: { "ec2:Encrypted": "false" } })],
   ["launch with a provisioned-IOPS io2 volume", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, volume: { "ec2:VolumeType": "io2" } })],
+  ["launch with a 64 TiB volume", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, volume: { "ec2:VolumeSize": "65536" } })],
+  ["launch with a volume of 80,000 IOPS", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, volume: { "ec2:VolumeIops": "80000" } })],
+  ["launch with a volume of 2,000 MiB/s", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, volume: { "ec2:VolumeThroughput": "2000" } })],
+  ["launch tagged both cws:managed-by=x and CWS:MANAGED-BY=cws (case twins: which one IAM reads is not documented)", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, instanceTags: { "cws:managed-by": "x", "cws:build-id": "b-1", "CWS:MANAGED-BY": "cws" } })],
+  ["create a cws security group with a case twin of a cws key", [{ action: "ec2:CreateSecurityGroup", resource: ec2("security-group", "*"), context: requestTags({ ...CWS_TAGS, "cws:Template": "x" }) }]],
   ["launch tagged CWS:MANAGED-BY=cws (IAM ignores a key's case; reap and cleanup do not)", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, instanceTags: { "CWS:MANAGED-BY": "cws", "cws:build-id": "b-1" } })],
   ["launch tagged cws without cws:build-id (a builder reap never sees)", runInstances({ image: distribution(CANONICAL), profile: BUILDER_PROFILE, instanceTags: { "cws:managed-by": "cws" } })],
   ["create a cws security group without cws:build-id", [{ action: "ec2:CreateSecurityGroup", resource: ec2("security-group", "*"), context: requestTags({ "cws:managed-by": "cws" }) }]],
@@ -263,6 +270,10 @@ const abuseCases: [string, Authorization[]][] = [
   ["delete a snapshot cws did not create", [{ action: "ec2:DeleteSnapshot", resource: snapshot("snap-prod"), context: resourceTags(PROD) }]],
   ["deprecate an image cws did not create", [{ action: "ec2:EnableImageDeprecation", resource: image("ami-prod"), context: resourceTags(PROD) }]],
   ["copy a stranger's public AMI (a backdoored image) as a cws copy", copyImage(COPY_TAGS, "444455556666")],
+  ["copy a stranger's public AMI even if EC2 sends the request's tags with the source", [
+    { action: "ec2:CopyImage", resource: "arn:aws:ec2:us-west-2::image/ami-0stranger", context: { "ec2:Owner": "444455556666", ...requestTags(COPY_TAGS) } },
+    ...copyImage(COPY_TAGS).slice(1),
+  ]],
   ["copy an image without tagging the copy", copyImage({ team: "x" })],
   ["copy an image tagged cws but not marked as a copy", copyImage(CWS_TAGS)],
   // SSM parameters.

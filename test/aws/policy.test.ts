@@ -89,12 +89,17 @@ describe("the source scanner", () => {
 });
 
 describe("docs/iam/cws-cli-policy.json", () => {
-  it("is a valid policy document: 2012-10-17, unique Sids, no wildcard actions, Deny only to pin the created resources' tag keys", () => {
+  it("is a valid policy document: 2012-10-17, unique Sids, no wildcard actions, Deny only to pin tag keys and copy sources", () => {
     expect(policy.Version).toBe("2012-10-17");
     const sids = policy.Statement.map((s) => s.Sid);
     expect(sids.every((sid) => typeof sid === "string" && /^[A-Za-z0-9]+$/.test(sid))).toBe(true);
     expect(new Set(sids).size).toBe(sids.length);
-    expect(policy.Statement.filter((s) => s.Effect === "Deny").map((s) => s.Sid)).toEqual(["CreatedResourcesCarryManagedByExactly", "CreatedResourcesCarryTheirBuildId"]);
+    expect(policy.Statement.filter((s) => s.Effect === "Deny").map((s) => s.Sid)).toEqual([
+      "CreatedResourcesCarryManagedByExactly",
+      "CreatedResourcesCarryTheirBuildId",
+      "CopyOnlyFromThisAccount",
+      "NoCaseTwinsOfCwsTagKeys",
+    ]);
     for (const statement of policy.Statement) {
       expect(["Allow", "Deny"]).toContain(statement.Effect);
       expect(list(statement.Resource).length).toBeGreaterThan(0);
@@ -112,11 +117,17 @@ describe("docs/iam/cws-cli-policy.json", () => {
     expect(unused, `no code calls these; remove them from ${relative(ROOT, POLICY_PATH)} or add the call:\n${unused.join("\n")}`).toEqual([]);
   });
 
-  it("passes only the builder role, and only to EC2", () => {
-    const [pass, ...others] = statementsFor("iam:PassRole");
-    expect(others).toEqual([]);
+  it("passes only the builder role, and only to EC2 (bootstrap: to EC2 or where AWS names no service)", () => {
+    const statements = statementsFor("iam:PassRole");
+    expect(statements.map((s) => s.Sid).sort()).toEqual(["BootstrapPassBuilderRoleIntoProfile", "PassBuilderRoleToEc2"]);
+    const pass = statements.find((s) => s.Sid === "PassBuilderRoleToEc2");
+    const bootstrap = statements.find((s) => s.Sid === "BootstrapPassBuilderRoleIntoProfile");
     expect(pass?.Resource).toBe("arn:aws:iam::*:role/cws-ami-builder");
     expect(pass?.Condition).toEqual({ StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } });
+    // AddRoleToInstanceProfile's PassRole check may carry no iam:PassedToService (AWS does not say).
+    expect(bootstrap?.Sid).toBe("BootstrapPassBuilderRoleIntoProfile");
+    expect(bootstrap?.Resource).toBe("arn:aws:iam::*:role/cws-ami-builder");
+    expect(bootstrap?.Condition).toEqual({ StringEqualsIfExists: { "iam:PassedToService": "ec2.amazonaws.com" } });
   });
 
   it("tags only while creating (with exactly the calls that tag what they create), or marks cws images validated", () => {
@@ -168,7 +179,14 @@ describe("docs/iam/cws-ci-policy.json (the pipeline's: no bootstrap)", () => {
 
   it("is the CLI policy without the statements whose Sid starts with Bootstrap", () => {
     const bootstrap = policy.Statement.filter((s) => s.Sid?.startsWith("Bootstrap"));
-    expect(bootstrap.map((s) => s.Sid)).toEqual(["BootstrapBuilderRole", "BootstrapSsmPolicyOnly", "BootstrapBuilderInstanceProfile", "BootstrapBuilderRoleIntoProfile"]);
+    expect(bootstrap.map((s) => s.Sid)).toEqual([
+      "BootstrapReadBuilderRole",
+      "BootstrapBuilderRole",
+      "BootstrapSsmPolicyOnly",
+      "BootstrapBuilderInstanceProfile",
+      "BootstrapBuilderRoleIntoProfile",
+      "BootstrapPassBuilderRoleIntoProfile",
+    ]);
     expect(ci).toEqual({ Version: policy.Version, Statement: policy.Statement.filter((s) => !s.Sid?.startsWith("Bootstrap")) });
   });
 
