@@ -258,7 +258,11 @@ export interface RoleInfo {
 export interface InstanceProfileInfo {
   name: string;
   arn: string;
-  roleNames: string[];
+  /**
+   * The role it holds (IAM allows one), each with its trust policy: GetInstanceProfile
+   * answers the roles whole, so whom they trust is known without iam:GetRole.
+   */
+  roles: RoleInfo[];
 }
 
 export interface IamPort {

@@ -31,7 +31,10 @@ function fakeAccount(options: FakeOptions = {}) {
   let role = options.role;
   let profileRoles: string[] | undefined;
   const iam: IamPort = {
-    getInstanceProfile: async (name) => (profileRoles === undefined ? undefined : { name, arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${name}`, roleNames: profileRoles }),
+    getInstanceProfile: async (name) =>
+      profileRoles === undefined
+        ? undefined
+        : { name, arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${name}`, roles: profileRoles.map((r) => ({ name: r, arn: `arn:aws:iam::${ACCOUNT}:role/${r}`, trustPolicy: role?.trustPolicy ?? EC2_TRUST })) },
     getRole: async (name) => (role === undefined ? undefined : { name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, trustPolicy: role.trustPolicy }),
     async createRole(name, trustPolicy) {
       calls.push(`create role ${name}`);
