@@ -174,6 +174,9 @@ describe("the wait's group is deleted however the wait ends", () => {
     expect(message).toContain("AWS denied ec2:RunInstances to bootstrap's check that EC2 in us-east-1 accepts instance profile cws-ami-builder");
     expect(suggestion).toContain("docs/iam/cws-cli-policy.json");
     expect(suggestion).toContain("docs/iam/cws-ci-policy.json is not meant for bootstrap");
+    // A holder of the right policy is denied too when something else denies: a Deny beside it, a boundary, an SCP.
+    expect(suggestion).toContain("an explicit Deny statement (such as docs/iam/examples/deny-other-vpcs.json), a permissions boundary or an SCP");
+    expect(suggestion).toContain("a dry-run launch into a default subnet of the default VPC");
     expect(account.calls.at(-1)).toBe("delete security group sg-probe");
   });
 
