@@ -39,6 +39,8 @@ export interface ImageInfo {
   state: string;
   creationDate: string;
   ownerId: string;
+  /** EC2's alias for the owner (ImageOwnerAlias: `amazon`, `aws-marketplace`), when it gives one. */
+  ownerAlias?: string;
   rootDeviceName: string | undefined;
   /** Size of the root volume's snapshot, GiB. */
   rootVolumeSizeGb: number | undefined;
