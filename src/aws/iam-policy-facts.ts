@@ -21,6 +21,12 @@ export const DISTRIBUTION_IMAGE_OWNERS: Readonly<Record<string, string>> = {
   "136693071363": "Debian",
 };
 
+/** Whose images LaunchFromDistributionImages allows, in words: `Amazon, Canonical or Debian`. */
+export function distributionsInWords(): string {
+  const names = [...new Set(Object.values(DISTRIBUTION_IMAGE_OWNERS))];
+  return names.length > 1 ? `${names.slice(0, -1).join(", ")} or ${names.at(-1)}` : names.join("");
+}
+
 /** The tag LaunchFromCwsImages reads (`aws:ResourceTag/cws:managed-by`). */
 const CWS_IMAGE_TAG = { key: "cws:managed-by", value: "cws" } as const;
 

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DISTRIBUTION_IMAGE_OWNERS, imageLaunch } from "../../src/aws/iam-policy-facts.js";
+import { DISTRIBUTION_IMAGE_OWNERS, distributionsInWords, imageLaunch } from "../../src/aws/iam-policy-facts.js";
 import { ROOT } from "../helpers/cli.js";
 
 interface Statement {
@@ -22,6 +22,8 @@ describe("the base images a holder of the policy may launch from", () => {
     const owners = statement("LaunchFromDistributionImages")?.Condition?.StringEquals?.["ec2:Owner"];
     expect(owners, "LaunchFromDistributionImages conditions ec2:Owner with StringEquals").toBeDefined();
     expect(Object.keys(DISTRIBUTION_IMAGE_OWNERS).sort()).toEqual([owners ?? []].flat().sort());
+    // As advice words them (a denied launch's suggestion), each distribution once.
+    expect(distributionsInWords()).toBe("Amazon, Canonical or Debian");
   });
 
   it("or are tagged as LaunchFromCwsImages says", () => {
