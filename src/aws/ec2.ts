@@ -83,6 +83,7 @@ function toImageInfo(image: Image, region: string): ImageInfo {
     state: image.State ?? "",
     creationDate: image.CreationDate ?? "",
     ownerId: image.OwnerId ?? "",
+    ...(image.ImageOwnerAlias ? { ownerAlias: image.ImageOwnerAlias } : {}),
     rootDeviceName: image.RootDeviceName,
     rootVolumeSizeGb: root?.Ebs?.VolumeSize,
     snapshotIds: mappings.flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [])),

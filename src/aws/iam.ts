@@ -12,6 +12,7 @@ import {
   IAMServiceException,
   ListAttachedRolePoliciesCommand,
   type IAMClient,
+  type Role,
 } from "@aws-sdk/client-iam";
 import { awsCall, collectPages, required, toTagList, type CodeOf } from "./call.js";
 import { isAwsError, type CallOptions, type IamPort, type InstanceProfileInfo, type RoleInfo, type Tags } from "./ports.js";
@@ -45,6 +46,11 @@ export function decodePolicyDocument(document: string): string {
   }
 }
 
+/** A role as GetRole and GetInstanceProfile both answer it (IAM's Role type), its trust policy decoded. */
+function toRoleInfo(role: Role, name: string): RoleInfo {
+  return { name: role.RoleName ?? name, arn: role.Arn ?? "", trustPolicy: decodePolicyDocument(role.AssumeRolePolicyDocument ?? "") };
+}
+
 export class IamAdapter implements IamPort {
   constructor(private readonly client: IAMClient) {}
 
@@ -59,7 +65,7 @@ export class IamAdapter implements IamPort {
       return {
         name: profile.InstanceProfileName ?? name,
         arn: profile.Arn ?? "",
-        roleNames: (profile.Roles ?? []).flatMap((r) => (r.RoleName ? [r.RoleName] : [])),
+        roles: (profile.Roles ?? []).flatMap((role) => (role.RoleName ? [toRoleInfo(role, role.RoleName)] : [])),
       };
     } catch (error) {
       if (isAwsError(error, "NoSuchEntity")) return undefined;
@@ -70,8 +76,7 @@ export class IamAdapter implements IamPort {
   async getRole(name: string): Promise<RoleInfo | undefined> {
     try {
       const result = await this.call("GetRole", () => this.client.send(new GetRoleCommand({ RoleName: name })));
-      const role = required(result.Role, "GetRole", "Role");
-      return { name: role.RoleName ?? name, arn: role.Arn ?? "", trustPolicy: decodePolicyDocument(role.AssumeRolePolicyDocument ?? "") };
+      return toRoleInfo(required(result.Role, "GetRole", "Role"), name);
     } catch (error) {
       if (isAwsError(error, "NoSuchEntity")) return undefined;
       throw error;
@@ -125,7 +130,7 @@ export class IamAdapter implements IamPort {
     } catch (error) {
       if (isAwsError(error, "LimitExceeded", "EntityAlreadyExists")) {
         const profile = await this.getInstanceProfile(profileName);
-        if (profile?.roleNames.includes(roleName)) return;
+        if (profile?.roles.some((role) => role.name === roleName)) return;
       }
       throw error;
     }

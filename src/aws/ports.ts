@@ -39,6 +39,8 @@ export interface ImageInfo {
   state: string;
   creationDate: string;
   ownerId: string;
+  /** EC2's alias for the owner (ImageOwnerAlias: `amazon`, `aws-marketplace`), when it gives one. */
+  ownerAlias?: string;
   rootDeviceName: string | undefined;
   /** Size of the root volume's snapshot, GiB. */
   rootVolumeSizeGb: number | undefined;
@@ -258,7 +260,11 @@ export interface RoleInfo {
 export interface InstanceProfileInfo {
   name: string;
   arn: string;
-  roleNames: string[];
+  /**
+   * The role it holds (IAM allows one), each with its trust policy: GetInstanceProfile
+   * answers the roles whole, so whom they trust is known without iam:GetRole.
+   */
+  roles: RoleInfo[];
 }
 
 export interface IamPort {

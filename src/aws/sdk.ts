@@ -13,6 +13,7 @@ import { NoOpLogger } from "@smithy/core/client";
 import { CwsError, EXIT } from "../errors.js";
 import { Ec2Adapter } from "./ec2.js";
 import { IamAdapter } from "./iam.js";
+import { distributionsInWords } from "./iam-policy-facts.js";
 import { AwsCallError, type AwsClientOptions, type AwsPorts, type Ec2Port, type IamPort, type SsmPort, type StsPort } from "./ports.js";
 import { SsmAdapter } from "./ssm.js";
 import { StsAdapter } from "./sts.js";
@@ -169,7 +170,7 @@ const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
  * missing action.
  */
 const CONDITIONAL_DENIALS: Readonly<Record<string, string>> = {
-  "ec2:RunInstances": `${POLICY_DOCUMENT} lets cws launch only from cws images or images owned by Amazon, Canonical or Debian, with the cws-ami-builder instance profile; for a base image of another owner add its account id to LaunchFromDistributionImages (docs/iam/README.md), otherwise update the identity's policy to the current ${POLICY_DOCUMENT}`,
+  "ec2:RunInstances": `${POLICY_DOCUMENT} lets cws launch only from cws images or images owned by ${distributionsInWords()}, with the cws-ami-builder instance profile; for a base image of another owner add its account id to LaunchFromDistributionImages (docs/iam/README.md), otherwise update the identity's policy to the current ${POLICY_DOCUMENT}`,
   "ec2:CreateImage": `${POLICY_DOCUMENT} lets cws image only instances tagged cws:managed-by=cws; update the identity's policy to the current ${POLICY_DOCUMENT}`,
   "ec2:CopyImage": `${POLICY_DOCUMENT} lets cws copy only into images tagged cws:managed-by=cws and cws:copied-from; update the identity's policy to the current ${POLICY_DOCUMENT}`,
   "iam:CreateRole": `cws ami bootstrap creates the builder role once per account: run it as an administrator, or with ${POLICY_DOCUMENT} (the pipeline's docs/iam/cws-ci-policy.json has no IAM writes)`,

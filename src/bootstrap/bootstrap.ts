@@ -2,12 +2,11 @@ import type { AwsPorts, IamPort } from "../aws/ports.js";
 import type { PollSettings } from "../builder/poll.js";
 import { CwsError } from "../errors.js";
 import { waitUntilEc2AcceptsProfile } from "./probe.js";
-import { BUILDER_TRUST_POLICY, reviewTrustPolicy, trustMatches } from "./trust-policy.js";
+import { BUILDER_TRUST_POLICY_JSON, checkBuilderRoleTrust } from "./trust-policy.js";
 
 export const BUILDER_ROLE = "cws-ami-builder";
 export const SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore";
 
-const TRUST_POLICY = JSON.stringify(BUILDER_TRUST_POLICY);
 export interface BootstrapResult {
   account: string;
   role: string;
@@ -38,10 +37,10 @@ export async function bootstrap(
 
   const role = await iam.getRole(roleName);
   if (role) {
-    checkTrust(roleName, role.trustPolicy);
+    checkBuilderRoleTrust(roleName, role.trustPolicy);
     options.report(`✅ Role ${roleName} exists, trusted by ec2.amazonaws.com only`);
   } else {
-    await iam.createRole(roleName, TRUST_POLICY, "Lets cws AMI build instances register with AWS Systems Manager", tags);
+    await iam.createRole(roleName, BUILDER_TRUST_POLICY_JSON, "Lets cws AMI build instances register with AWS Systems Manager", tags);
     changed.push(`created role ${roleName}`);
     options.report(`✅ Created role ${roleName} (trusted by ec2.amazonaws.com)`);
   }
@@ -75,38 +74,20 @@ async function ensureInstanceProfile(iam: IamPort, profileName: string, roleName
     await iam.createInstanceProfile(profileName, tags);
     changed.push(`created instance profile ${profileName}`);
     report(`✅ Created instance profile ${profileName}`);
-    profile = { name: profileName, arn: "", roleNames: [] };
+    profile = { name: profileName, arn: "", roles: [] };
   } else {
     report(`✅ Instance profile ${profileName} exists`);
   }
-  const otherRole = profile.roleNames.find((r) => r !== roleName);
+  const otherRole = profile.roles.find((role) => role.name !== roleName)?.name;
   if (otherRole) {
     throw new CwsError("PROFILE_HAS_OTHER_ROLE", `instance profile ${profileName} already holds role ${otherRole} (a profile holds one role)`, {
       value: profileName,
       suggestion: `attach ${SSM_CORE_POLICY} to ${otherRole} yourself, or bootstrap another profile with --instance-profile NAME`,
     });
   }
-  if (!profile.roleNames.includes(roleName)) {
+  if (!profile.roles.some((role) => role.name === roleName)) {
     await iam.addRoleToInstanceProfile(profileName, roleName);
     changed.push(`added ${roleName} to ${profileName}`);
     report(`✅ Added ${roleName} to ${profileName}`);
   }
-}
-
-/**
- * A builder role that exists already was perhaps made by someone else, trusting
- * another account: whoever can assume it gets what build instances have. It is
- * used only if its trust policy means what bootstrap's own does (trust-policy.ts).
- */
-function checkTrust(roleName: string, trustPolicy: string): void {
-  const review = reviewTrustPolicy(trustPolicy);
-  if (trustMatches(review)) return;
-  const beyond = review.otherPrincipals.length > 0 ? `it also trusts ${review.otherPrincipals.join(", ")}` : undefined;
-  const what = [beyond, ...review.differences].filter((part) => part !== undefined).join("; ");
-  throw new CwsError("BUILDER_ROLE_TRUST", `role ${roleName} exists, but its trust policy is not EC2 alone (ec2.amazonaws.com, sts:AssumeRole, no conditions): ${what}`, {
-    value: roleName,
-    suggestion:
-      `as an administrator, inspect it with aws iam get-role --role-name ${roleName}; then delete the role (aws iam delete-role, after detaching its policies and removing it from its instance profile) ` +
-      `or reset its trust with aws iam update-assume-role-policy --role-name ${roleName} --policy-document '${TRUST_POLICY}', and run cws ami bootstrap again`,
-  });
 }

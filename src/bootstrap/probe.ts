@@ -153,7 +153,9 @@ function denied(error: unknown, options: ProbeOptions): never {
   throw new CwsError("BOOTSTRAP_DENIED", `AWS denied ${action} to bootstrap's check that EC2 in ${options.region} accepts instance profile ${options.instanceProfile} (a dry-run launch into a cws security group)`, {
     value: action,
     suggestion:
-      "run bootstrap with the people's policy, docs/iam/cws-cli-policy.json (current version), or as an administrator; the pipeline's docs/iam/cws-ci-policy.json is not meant for bootstrap",
+      "run bootstrap with the people's policy, docs/iam/cws-cli-policy.json (current version), or as an administrator; the pipeline's docs/iam/cws-ci-policy.json is not meant for bootstrap. " +
+      "If the identity has that policy, something else denies it, whatever the policy allows: an explicit Deny statement (such as docs/iam/examples/deny-other-vpcs.json), a permissions boundary or an SCP. " +
+      "The check is a dry-run launch into a default subnet of the default VPC, so one that keeps launches in another VPC refuses it: run bootstrap as an identity it does not cover, or let it allow the default VPC",
     exitCode: EXIT.usage,
     cause: error,
   });

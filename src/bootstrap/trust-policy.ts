@@ -4,14 +4,19 @@
  * by someone else, earlier, trusting another account (the people's policy
  * lets its holder create the role with any trust policy, docs/iam/README.md),
  * and whoever can assume it gets what builds give it. So an existing role is
- * accepted only when its trust policy means the same as bootstrap's own.
+ * accepted only when its trust policy means the same as bootstrap's own, by
+ * bootstrap and by every build's preflight (the role in the instance profile).
  */
+import { CwsError } from "../errors.js";
 
 /** The builder role's trust policy: EC2 may assume it, nobody else, with no condition. */
 export const BUILDER_TRUST_POLICY = {
   Version: "2012-10-17",
   Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
 } as const;
+
+/** BUILDER_TRUST_POLICY as bootstrap sends it to CreateRole, and as the suggestion to reset a role quotes it. */
+export const BUILDER_TRUST_POLICY_JSON = JSON.stringify(BUILDER_TRUST_POLICY);
 
 export interface TrustReview {
   /** Whom the policy lets assume the role besides EC2, as `AWS arn:aws:iam::444455556666:root`, `* (anyone)`. */
@@ -116,4 +121,25 @@ export function reviewTrustPolicy(document: string): TrustReview {
   const actualKeys = new Set(grants.map(key));
   for (const grant of EXPECTED) if (!actualKeys.has(key(grant))) say(`no plain ${grant.action} for ${grant.principal}`);
   return { otherPrincipals, differences };
+}
+
+/**
+ * A builder role that trusts more than EC2 (made by someone else, perhaps before
+ * bootstrap) is refused: whoever can assume it gets what build instances have.
+ * `BUILDER_ROLE_TRUST`, exit 2: cws cannot change the trust
+ * (iam:UpdateAssumeRolePolicy is not granted), and deleting a role someone made
+ * is an administrator's decision. Bootstrap asks before it attaches anything, a
+ * build's preflight before it launches anything; both say it in these words.
+ */
+export function checkBuilderRoleTrust(roleName: string, trustPolicy: string): void {
+  const review = reviewTrustPolicy(trustPolicy);
+  if (trustMatches(review)) return;
+  const beyond = review.otherPrincipals.length > 0 ? `it also trusts ${review.otherPrincipals.join(", ")}` : undefined;
+  const what = [beyond, ...review.differences].filter((part) => part !== undefined).join("; ");
+  throw new CwsError("BUILDER_ROLE_TRUST", `role ${roleName} exists, but its trust policy is not EC2 alone (ec2.amazonaws.com, sts:AssumeRole, no conditions): ${what}`, {
+    value: roleName,
+    suggestion:
+      `as an administrator, inspect it with aws iam get-role --role-name ${roleName}; then delete the role (aws iam delete-role, after detaching its policies and removing it from its instance profile) ` +
+      `or reset its trust with aws iam update-assume-role-policy --role-name ${roleName} --policy-document '${BUILDER_TRUST_POLICY_JSON}', and run cws ami bootstrap again`,
+  });
 }

@@ -1,3 +1,4 @@
+import { imageLaunch, type ImageLaunch } from "../aws/iam-policy-facts.js";
 import type { AwsPorts, ImageInfo } from "../aws/ports.js";
 import { buildCost, describeBuildCost, describeStorageCost, EXPECTED_BUILD_SECONDS, EXPECTED_VERIFY_SECONDS, snapshotMonthlyCost } from "../fleet/cost.js";
 import { describePrices, SHIPPED_PRICES, type PriceTable } from "../fleet/prices.js";
@@ -57,6 +58,7 @@ export async function dryRunPlan(
 
   const checks: { check: string; result: string }[] = [];
   let baseImage: ImageInfo | undefined;
+  let launch: ImageLaunch | undefined;
   let contentHash: string | undefined;
   let upToDate: string | undefined;
   try {
@@ -66,6 +68,8 @@ export async function dryRunPlan(
     try {
       baseImage = await findBaseImage(request, { ec2, ssm: aws.ssm(region), reporter: silentReporter }, options.parentRegistryFile ?? options.registryFile);
       checks.push({ check: "base AMI", result: `${baseImage.imageId} (${baseImage.name})` });
+      launch = imageLaunch(baseImage);
+      checks.push({ check: "launch from the base image", result: describeImageLaunch(baseImage.imageId, launch) });
     } catch (error) {
       checks.push({ check: "base AMI", result: `not resolved: ${(error as Error).message}` });
     }
@@ -140,6 +144,7 @@ export async function dryRunPlan(
       cleanup: steps.cleanup,
       checks,
       ...(baseImage ? { baseAmi: baseImage.imageId } : {}),
+      ...(baseImage && launch ? { baseAmiOwner: { id: baseImage.ownerId, ...(baseImage.ownerAlias ? { alias: baseImage.ownerAlias } : {}), launchAllowedBy: launch.allowed ? launch.statement : null } } : {}),
       ...(contentHash ? { contentHash } : {}),
       ...(upToDate ? { upToDate } : {}),
       estimatedCost: estimate.json,
@@ -183,6 +188,18 @@ function estimateBuild(
       prices: describePrices(prices),
     },
   };
+}
+
+/**
+ * The image check's result: RunInstances is authorized against the image too,
+ * so a base image the policy does not cover fails the build at launch, after
+ * its preflight; said here, with the one edit that fixes it.
+ */
+function describeImageLaunch(imageId: string, launch: ImageLaunch): string {
+  if (!launch.allowed) {
+    return `warning: ${imageId} is owned by ${launch.owner}, which docs/iam/cws-cli-policy.json does not list (LaunchFromDistributionImages); a holder of that policy will be denied at launch: add the owner there (docs/iam/README.md, "Other distributions")`;
+  }
+  return launch.statement === "LaunchFromCwsImages" ? "ok: a cws image (LaunchFromCwsImages)" : `ok: owned by ${launch.distribution} (${launch.owner})`;
 }
 
 /** The tag keys the policy requires on whatever a build creates (docs/iam/cws-cli-policy.json), so a dry run is judged as the build would be. */

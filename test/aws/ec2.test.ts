@@ -171,6 +171,16 @@ describe("describeImages", () => {
     ]);
   });
 
+  it("keeps the owner's alias when EC2 gives one (Amazon's images say amazon), and leaves it out otherwise", async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image("ami-al", { OwnerId: "137112412989", ImageOwnerAlias: "amazon" }), image("ami-ubuntu")] });
+    const images = await ec2.describeImages({});
+    expect(images.map((i) => [i.ownerId, i.ownerAlias])).toEqual([
+      ["137112412989", "amazon"],
+      ["099720109477", undefined],
+    ]);
+    expect("ownerAlias" in images[1]!).toBe(false);
+  });
+
   it("sends ImageIds without MaxResults, which EC2 does not accept together", async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({ Images: [image("ami-1")] });
     await ec2.describeImages({ imageIds: ["ami-1"] });

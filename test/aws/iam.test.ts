@@ -27,7 +27,10 @@ const TAGS = { "cws:managed-by": "cws" };
 const TAG_LIST = [{ Key: "cws:managed-by", Value: "cws" }];
 const PROFILE_ARN = "arn:aws:iam::123456789012:instance-profile/cws-ami-builder";
 
-function profile(roleNames: string[]) {
+const EC2_TRUST = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] });
+
+/** GetInstanceProfile's answer: each role whole, its trust policy URL-encoded as IAM sends it (`trust`, default EC2 alone). */
+function profile(roleNames: string[], trust = EC2_TRUST) {
   return {
     InstanceProfile: {
       InstanceProfileName: "cws-ami-builder",
@@ -35,7 +38,14 @@ function profile(roleNames: string[]) {
       Arn: PROFILE_ARN,
       Path: "/",
       CreateDate: created,
-      Roles: roleNames.map((RoleName) => ({ RoleName, RoleId: "AROA", Arn: `arn:aws:iam::123456789012:role/${RoleName}`, Path: "/", CreateDate: created })),
+      Roles: roleNames.map((RoleName) => ({
+        RoleName,
+        RoleId: "AROA",
+        Arn: `arn:aws:iam::123456789012:role/${RoleName}`,
+        Path: "/",
+        CreateDate: created,
+        AssumeRolePolicyDocument: encodeURIComponent(trust),
+      })),
     },
   };
 }
@@ -65,10 +75,22 @@ describe("error codes", () => {
 });
 
 describe("instance profiles", () => {
-  it("reads a profile and the names of its roles", async () => {
-    iamMock.on(GetInstanceProfileCommand).resolves(profile(["cws-ami-builder"]));
-    expect(await iam.getInstanceProfile("cws-ami-builder")).toEqual({ name: "cws-ami-builder", arn: PROFILE_ARN, roleNames: ["cws-ami-builder"] });
+  it("reads a profile and its roles, each with whom it trusts, decoded from the URL-encoded document IAM sends", async () => {
+    const foreign = '{ "Version": "2012-10-17", "Statement": [ { "Effect": "Allow", "Principal": { "AWS": "arn:aws:iam::444455556666:root" }, "Action": "sts:AssumeRole" } ] }';
+    iamMock.on(GetInstanceProfileCommand).resolves(profile(["cws-ami-builder"], foreign));
+    expect(await iam.getInstanceProfile("cws-ami-builder")).toEqual({
+      name: "cws-ami-builder",
+      arn: PROFILE_ARN,
+      roles: [{ name: "cws-ami-builder", arn: "arn:aws:iam::123456789012:role/cws-ami-builder", trustPolicy: foreign }],
+    });
     expect(iamMock).toHaveReceivedCommandExactlyOnceWith(GetInstanceProfileCommand, { InstanceProfileName: "cws-ami-builder" });
+  });
+
+  it("reads a role's trust policy sent plain (as IAM's API reference shows its sample) as it is", async () => {
+    iamMock.on(GetInstanceProfileCommand).resolves({
+      InstanceProfile: { ...profile([]).InstanceProfile, Roles: [{ RoleName: "cws-ami-builder", RoleId: "AROA", Arn: "arn:r", Path: "/", CreateDate: created, AssumeRolePolicyDocument: EC2_TRUST }] },
+    });
+    expect((await iam.getInstanceProfile("cws-ami-builder"))?.roles.map((role) => role.trustPolicy)).toEqual([EC2_TRUST]);
   });
 
   it("answers undefined for a profile that does not exist, as the SDK and the wire name it", async () => {

@@ -31,7 +31,10 @@ function fakeAccount(options: FakeOptions = {}) {
   let role = options.role;
   let profileRoles: string[] | undefined;
   const iam: IamPort = {
-    getInstanceProfile: async (name) => (profileRoles === undefined ? undefined : { name, arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${name}`, roleNames: profileRoles }),
+    getInstanceProfile: async (name) =>
+      profileRoles === undefined
+        ? undefined
+        : { name, arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${name}`, roles: profileRoles.map((r) => ({ name: r, arn: `arn:aws:iam::${ACCOUNT}:role/${r}`, trustPolicy: role?.trustPolicy ?? EC2_TRUST })) },
     getRole: async (name) => (role === undefined ? undefined : { name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, trustPolicy: role.trustPolicy }),
     async createRole(name, trustPolicy) {
       calls.push(`create role ${name}`);
@@ -171,6 +174,9 @@ describe("the wait's group is deleted however the wait ends", () => {
     expect(message).toContain("AWS denied ec2:RunInstances to bootstrap's check that EC2 in us-east-1 accepts instance profile cws-ami-builder");
     expect(suggestion).toContain("docs/iam/cws-cli-policy.json");
     expect(suggestion).toContain("docs/iam/cws-ci-policy.json is not meant for bootstrap");
+    // A holder of the right policy is denied too when something else denies: a Deny beside it, a boundary, an SCP.
+    expect(suggestion).toContain("an explicit Deny statement (such as docs/iam/examples/deny-other-vpcs.json), a permissions boundary or an SCP");
+    expect(suggestion).toContain("a dry-run launch into a default subnet of the default VPC");
     expect(account.calls.at(-1)).toBe("delete security group sg-probe");
   });
 

@@ -1,6 +1,7 @@
 /** What a whole build needs in a unit test: a request, fast polls and a fake AWS. */
 import { join } from "node:path";
 import { AwsCallError, type AwsPorts, type CommandInvocation, type Ec2Port, type IamPort, type ImageFilter, type ImageInfo, type InstanceInfo, type SsmPort, type StsPort, type Tags } from "../../src/aws/ports.js";
+import { BUILDER_TRUST_POLICY_JSON } from "../../src/bootstrap/trust-policy.js";
 import type { BuildInput, BuildRequest } from "../../src/builder/context.js";
 import type { PollSettings } from "../../src/builder/poll.js";
 import { parseTemplate } from "../../src/template/load.js";
@@ -55,6 +56,8 @@ export interface FakeAwsOptions {
   onCreateImage?: () => unknown;
   /** The instance profile does not exist (preflight fails). */
   noInstanceProfile?: boolean;
+  /** The trust policy of the role in the instance profile, as JSON text (default: EC2 alone, as bootstrap makes it). */
+  builderTrust?: string;
   /** Images of this account there already are, e.g. one of the same content for the cache check to find. */
   images?: ImageInfo[];
   /**
@@ -235,7 +238,14 @@ export function fakeAws(options: FakeAwsOptions = {}): { aws: AwsPorts; calls: s
 
   const sts: StsPort = { callerIdentity: async () => ({ account: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/me` }) };
   const iam: IamPort = {
-    getInstanceProfile: async (name) => (options.noInstanceProfile ? undefined : { name, arn: `arn:aws:iam::111122223333:instance-profile/${name}`, roleNames: ["cws-ami-builder"] }),
+    getInstanceProfile: async (name) =>
+      options.noInstanceProfile
+        ? undefined
+        : {
+            name,
+            arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${name}`,
+            roles: [{ name: "cws-ami-builder", arn: `arn:aws:iam::${ACCOUNT}:role/cws-ami-builder`, trustPolicy: options.builderTrust ?? BUILDER_TRUST_POLICY_JSON }],
+          },
     getRole: unused("GetRole"),
     createRole: unused("CreateRole"),
     attachedPolicyArns: unused("ListAttachedRolePolicies"),

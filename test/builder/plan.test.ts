@@ -8,7 +8,7 @@ import { AwsCallError, type AwsPorts, type Ec2Port } from "../../src/aws/ports.j
 import { dryRunPlan, type PlannedStep } from "../../src/builder/plan.js";
 import { silentReporter } from "../../src/builder/reporter.js";
 import { EXPECTED_BUILD_SECONDS, EXPECTED_VERIFY_SECONDS } from "../../src/fleet/cost.js";
-import { BUILD_STEPS_TEMPLATE, buildInput, FAKE_IMAGE_ID, FAST_POLL, fakeAws, SETUP_SCRIPT_TEMPLATE } from "./fake-build.js";
+import { ACCOUNT, BUILD_STEPS_TEMPLATE, buildInput, FAKE_IMAGE_ID, FAST_POLL, fakeAws, SETUP_SCRIPT_TEMPLATE } from "./fake-build.js";
 
 /**
  * The dry run is the build's own step list describing itself: for every
@@ -188,3 +188,45 @@ describe("the dry run's permission checks, under the least-privilege policy", ()
     expect(result.json.checks).toEqual(expect.arrayContaining([{ check: "ec2:RunInstances (DryRun, into sg-cws-1)", result: "DENIED: see docs/iam/cws-cli-policy.json" }]));
   });
 });
+
+describe("the dry run's base image check, against the policy's image statements", () => {
+  const OWN_AMI = "ami-0a1b2c3d4e5f60718";
+  /** The plan of a build from `ami`, one of this account's images tagged `tags`. */
+  async function planFrom(tags: Record<string, string>) {
+    const own = { imageId: OWN_AMI, name: "golden", architecture: "x86_64", state: "available", creationDate: "2026-01-01T00:00:00Z", ownerId: ACCOUNT, rootDeviceName: "/dev/sda1", rootVolumeSizeGb: 8, snapshotIds: ["snap-own"], tags };
+    const { aws } = fakeAws({ images: [own] });
+    const input = buildInput(dir, {}, SETUP_SCRIPT_TEMPLATE.replace("source: ubuntu-22.04-lts", `source: ${OWN_AMI}`));
+    return dryRunPlan(input, { registryFile: undefined }, aws, noDescription);
+  }
+  const checkOf = (json: Record<string, unknown>) => (json.checks as { check: string; result: string }[]).find((c) => c.check === "launch from the base image");
+
+  it("a distribution's image is allowed, by its owner", async () => {
+    const { aws } = fakeAws();
+    const result = await dryRunPlan(buildInput(dir), { registryFile: undefined }, aws, noDescription);
+    expect(checkOf(result.json)?.result).toBe("ok: owned by Canonical (099720109477)");
+    expect(result.text).toContain("\n  launch from the base image: ok: owned by Canonical (099720109477)\n");
+    expect(result.json.baseAmiOwner).toEqual({ id: "099720109477", launchAllowedBy: "LaunchFromDistributionImages" });
+  });
+
+  it("an image of the account that cws did not build is a warning saying what to add where", async () => {
+    const result = await planFrom({ team: "research" });
+    expect(checkOf(result.json)?.result).toBe(
+      `warning: ${OWN_AMI} is owned by ${ACCOUNT}, which docs/iam/cws-cli-policy.json does not list (LaunchFromDistributionImages); a holder of that policy will be denied at launch: add the owner there (docs/iam/README.md, "Other distributions")`,
+    );
+    expect(result.json.baseAmiOwner).toEqual({ id: ACCOUNT, launchAllowedBy: null });
+  });
+
+  it("a cws image is allowed, whoever owns it", async () => {
+    const result = await planFrom({ "cws:managed-by": "cws" });
+    expect(checkOf(result.json)?.result).toBe("ok: a cws image (LaunchFromCwsImages)");
+    expect(result.json.baseAmiOwner).toEqual({ id: ACCOUNT, launchAllowedBy: "LaunchFromCwsImages" });
+  });
+
+  it("says nothing of an image it could not resolve", async () => {
+    const { aws } = fakeAws();
+    const result = await dryRunPlan(buildInput(dir, {}, SETUP_SCRIPT_TEMPLATE.replace("source: ubuntu-22.04-lts", `source: ${OWN_AMI}`)), { registryFile: undefined }, aws, noDescription);
+    expect(checkOf(result.json)).toBeUndefined();
+    expect(result.json.baseAmiOwner).toBeUndefined();
+  });
+});
+

@@ -13,7 +13,7 @@ import {
   EC2Client,
   RunInstancesCommand,
 } from "@aws-sdk/client-ec2";
-import { GetInstanceProfileCommand, IAMClient } from "@aws-sdk/client-iam";
+import { GetInstanceProfileCommand, GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { DescribeInstanceInformationCommand, GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
@@ -23,18 +23,21 @@ import { IamAdapter } from "../../src/aws/iam.js";
 import { SsmAdapter } from "../../src/aws/ssm.js";
 import { StsAdapter } from "../../src/aws/sts.js";
 import type { AwsPorts } from "../../src/aws/ports.js";
+import { BUILDER_TRUST_POLICY_JSON } from "../../src/bootstrap/trust-policy.js";
+import { runBuild } from "../../src/builder/build.js";
 import { BuildFailure, PreflightFailure, type BuildContext } from "../../src/builder/context.js";
 import { silentReporter } from "../../src/builder/reporter.js";
 import { resolveBaseAmi } from "../../src/builder/steps/base-ami.js";
 import { createImage } from "../../src/builder/steps/create-image.js";
 import { launchInstance } from "../../src/builder/steps/launch.js";
-import { preflight } from "../../src/builder/steps/preflight.js";
+import { checkInstanceProfile, preflight } from "../../src/builder/steps/preflight.js";
 import { securityGroup } from "../../src/builder/steps/security-group.js";
 import { waitReady } from "../../src/builder/steps/wait-ready.js";
+import { CwsError } from "../../src/errors.js";
 import { VALID_TEMPLATE } from "../helpers/templates.js";
 import { ec2Error } from "../aws/errors.js";
 import "../aws/matchers.js";
-import { FAST_POLL, testRequest } from "./fake-build.js";
+import { buildInput, FAST_POLL, fakeAws, testRequest } from "./fake-build.js";
 
 /**
  * Each build step against aws-sdk-client-mock, through the real adapters: the
@@ -82,6 +85,17 @@ function context(overrides: Partial<BuildContext> = {}, templateSource = VALID_T
 }
 
 const signal = new AbortController().signal;
+/** GetInstanceProfile's answer for the builder's profile, its role's trust policy (default EC2 alone, bootstrap's) URL-encoded as IAM sends it. */
+const builderProfile = (trust: string = BUILDER_TRUST_POLICY_JSON) => ({
+  InstanceProfile: {
+    InstanceProfileName: "cws-ami-builder",
+    Arn: "arn:p",
+    Path: "/",
+    InstanceProfileId: "x",
+    CreateDate: new Date(),
+    Roles: [{ RoleName: "cws-ami-builder", Arn: "arn:r", Path: "/", RoleId: "r", CreateDate: new Date(), AssumeRolePolicyDocument: encodeURIComponent(trust) }],
+  },
+});
 const subnet = (id: string, az: string, free = 100) => ({ SubnetId: id, VpcId: "vpc-1", AvailabilityZone: az, AvailableIpAddressCount: free, DefaultForAz: true, MapPublicIpOnLaunch: true });
 
 describe("preflight", () => {
@@ -97,7 +111,7 @@ describe("preflight", () => {
 
   it("picks default subnets of the default VPC, most free addresses first", async () => {
     sts.on(GetCallerIdentityCommand).resolves({ Account: "111122223333", Arn: "arn:aws:iam::111122223333:user/me" });
-    iam.on(GetInstanceProfileCommand).resolves({ InstanceProfile: { InstanceProfileName: "cws-ami-builder", Arn: "arn:p", Path: "/", InstanceProfileId: "x", CreateDate: new Date(), Roles: [{ RoleName: "cws-ami-builder", Arn: "arn:r", Path: "/", RoleId: "r", CreateDate: new Date() }] } });
+    iam.on(GetInstanceProfileCommand).resolves(builderProfile());
     ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: "vpc-1", IsDefault: true }] });
     ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [subnet("subnet-a", "us-east-1a", 10), subnet("subnet-b", "us-east-1b", 500), subnet("subnet-c", "us-east-1c", 0)] });
     const ctx = context();
@@ -108,7 +122,7 @@ describe("preflight", () => {
 
   it("refuses a subnet EC2 does not know (it answers with an error, not an empty list), naming it and where it was set", async () => {
     sts.on(GetCallerIdentityCommand).resolves({ Account: "111122223333", Arn: "arn:aws:iam::111122223333:user/me" });
-    iam.on(GetInstanceProfileCommand).resolves({ InstanceProfile: { InstanceProfileName: "cws-ami-builder", Arn: "arn:p", Path: "/", InstanceProfileId: "x", CreateDate: new Date(), Roles: [{ RoleName: "cws-ami-builder", Arn: "arn:r", Path: "/", RoleId: "r", CreateDate: new Date() }] } });
+    iam.on(GetInstanceProfileCommand).resolves(builderProfile());
     ec2.on(DescribeSubnetsCommand).rejects(Object.assign(new Error("The subnet ID 'subnet-0123456789abcdef0' does not exist"), { name: "InvalidSubnetID.NotFound", $metadata: { httpStatusCode: 400 } }));
     const ctx = context();
     const base = ctx.request;
@@ -118,6 +132,51 @@ describe("preflight", () => {
     expect((error as PreflightFailure).suggestion).toBe(
       "set build.subnet in cws.config.json to a subnet of us-east-1 (aws ec2 describe-subnets --region us-east-1 lists them), or leave it out to use a default subnet of the default VPC",
     );
+  });
+});
+
+describe("preflight: the builder role's trust", () => {
+  const planted = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com", AWS: "arn:aws:iam::444455556666:root" }, Action: "sts:AssumeRole" }],
+  });
+
+  it("refuses a role that trusts another account, as bootstrap does (BUILDER_ROLE_TRUST, exit 2), before looking for a subnet", async () => {
+    sts.on(GetCallerIdentityCommand).resolves({ Account: "111122223333", Arn: "arn:aws:iam::111122223333:user/me" });
+    iam.on(GetInstanceProfileCommand).resolves(builderProfile(planted));
+    const error = await preflight.run(context(), signal).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CwsError);
+    expect(error).toMatchObject({
+      code: "BUILDER_ROLE_TRUST",
+      value: "cws-ami-builder",
+      exitCode: 2,
+      message: "role cws-ami-builder exists, but its trust policy is not EC2 alone (ec2.amazonaws.com, sts:AssumeRole, no conditions): it also trusts AWS arn:aws:iam::444455556666:root",
+    });
+    expect((error as CwsError).suggestion).toContain("aws iam update-assume-role-policy --role-name cws-ami-builder");
+    // Read from GetInstanceProfile's answer: no iam:GetRole, which the CI policy does not need otherwise.
+    expect(iam).not.toHaveReceivedCommand(GetRoleCommand);
+    expect(ec2).not.toHaveReceivedCommand(DescribeVpcsCommand);
+  });
+
+  it("accepts EC2 alone however it is written, and says so in its plan line", async () => {
+    sts.on(GetCallerIdentityCommand).resolves({ Account: "111122223333", Arn: "arn:aws:iam::111122223333:user/me" });
+    const rewritten = JSON.stringify({ Statement: [{ Sid: "Builders", Action: ["sts:AssumeRole"], Principal: { Service: ["ec2.amazonaws.com"] }, Effect: "Allow" }], Version: "2012-10-17" });
+    iam.on(GetInstanceProfileCommand).resolves(builderProfile(rewritten));
+    ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: "vpc-1", IsDefault: true }] });
+    ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [subnet("subnet-a", "us-east-1a")] });
+    expect(await preflight.run(context(), signal)).toContain("instance profile cws-ami-builder");
+    expect(preflight.describe(context()).run).toContain("instance profile cws-ami-builder (its role trusted by EC2 alone)");
+  });
+
+  it("stops a whole build there, launching nothing, and build-all's check of the profile says the same", async () => {
+    const { aws, calls } = fakeAws({ builderTrust: planted });
+    const result = await runBuild(buildInput(logDir), { aws, reporter: silentReporter, poll: FAST_POLL, signal, registryFile: undefined });
+    expect(result.status).toBe("failed");
+    expect(result.exitCode).toBe(2);
+    expect(result.error).toMatchObject({ code: "BUILDER_ROLE_TRUST", value: "cws-ami-builder", preflight: true, message: expect.stringContaining("it also trusts AWS arn:aws:iam::444455556666:root") });
+    expect(calls).toEqual([]);
+    const once = await checkInstanceProfile(aws.iam("us-east-1"), "cws-ami-builder", "111122223333").catch((e: unknown) => e);
+    expect(once).toMatchObject({ code: "BUILDER_ROLE_TRUST", message: result.error!.message, suggestion: result.error!.suggestion });
   });
 });
 

@@ -39,6 +39,19 @@ function processesWith(marker: string): string[] {
 }
 
 describe("README: the emulator started by hand", () => {
+  it("is started as the emulator's own --help says to start it", () => {
+    const help = spawnSync(process.execPath, ["--import", "tsx", "packages/aws-emulator/src/main.ts", "--help"], { cwd: ROOT, encoding: "utf8", timeout: 30_000 });
+    const usage = /^usage: (.*) \[options\] &$/m.exec(help.stderr);
+    expect(usage, help.stderr).not.toBeNull();
+    const command = usage![1]!;
+    // The README's line is that command with its options, in the background; the package's README says the same.
+    expect(startLine().startsWith(`${command} --`)).toBe(true);
+    expect(startLine().endsWith(" &")).toBe(true);
+    const packageReadme = readFileSync(join(ROOT, "packages", "aws-emulator", "README.md"), "utf8").replace(/\s+/g, " ");
+    expect(packageReadme).toContain(`By hand, from the repository root: \`${command} --`);
+    expect(help.stderr).not.toContain("npm start -w");
+  });
+
   it("stops with kill %1, leaving no process and no scratch folder", () => {
     const line = startLine();
     expect(line).toContain("--port 4566 &");

@@ -132,6 +132,7 @@ describe("cws ami bootstrap (end to end, emulator)", () => {
     expect(result.stderr).toContain("error: AWS denied ec2:RunInstances to bootstrap's check that EC2 in us-east-1 accepts instance profile cws-ami-builder");
     expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: "BOOTSTRAP_DENIED", value: "ec2:RunInstances" }, exitCode: 2 });
     expect(JSON.parse(result.stdout).error.suggestion).toContain("docs/iam/cws-cli-policy.json");
+    expect(JSON.parse(result.stdout).error.suggestion).toContain("an explicit Deny statement (such as docs/iam/examples/deny-other-vpcs.json), a permissions boundary or an SCP");
     expect(harness.emulator.securityGroups("us-east-1").filter((g) => g.tags["cws:managed-by"] === "cws")).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildOwnerIds, leftovers, startHarness, type Harness } from "./harness.js";
 
@@ -215,6 +216,31 @@ describe("cws ami build (end to end, emulator)", () => {
     expect(result.stderr).toContain("instance profile cws-ami-builder does not exist");
     expect(result.stderr).toContain("cws ami bootstrap");
     expect(harness.emulator.instances("us-east-1")).toEqual([]);
+  });
+
+  it("stops at preflight when the instance profile's role trusts another account (exit 2, BUILDER_ROLE_TRUST), launching nothing", async () => {
+    harness = await startHarness({ instanceProfiles: [], requestLog: true });
+    // Planted as a holder of the people's policy could, before anyone ran bootstrap: the name is right, the trust is not.
+    const iam = new IAMClient({ endpoint: harness.emulator.url, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const trust = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com", AWS: "arn:aws:iam::444455556666:root" }, Action: "sts:AssumeRole" }] };
+    await iam.send(new CreateRoleCommand({ RoleName: "cws-ami-builder", AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: "cws-ami-builder" }));
+    await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: "cws-ami-builder", RoleName: "cws-ami-builder" }));
+    iam.destroy();
+
+    const result = await harness.cws(["ami", "build", "emu-basic", "--architecture", "x86_64", "--json"]);
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toContain("role cws-ami-builder exists, but its trust policy is not EC2 alone (ec2.amazonaws.com, sts:AssumeRole, no conditions): it also trusts AWS arn:aws:iam::444455556666:root");
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      error: { code: "BUILDER_ROLE_TRUST", value: "cws-ami-builder", suggestion: expect.stringContaining("aws iam update-assume-role-policy --role-name cws-ami-builder") },
+      exitCode: 2,
+    });
+    const log = harness.emulator.requestLog;
+    expect(log.of("iam:GetInstanceProfile")).toHaveLength(1);
+    // Read from GetInstanceProfile's answer alone, and stopped before anything was made or launched.
+    expect({ getRole: log.of("iam:GetRole"), createGroup: log.of("ec2:CreateSecurityGroup"), launch: log.of("ec2:RunInstances") }).toEqual({ getRole: [], createGroup: [], launch: [] });
+    expect(harness.emulator.instances("us-east-1")).toEqual([]);
+    expect(buildOwnerIds(harness)).toEqual([]);
   });
 
   it("reports rejected credentials as a usage problem (exit 2)", async () => {

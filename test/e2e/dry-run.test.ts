@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCliAsync } from "../helpers/cli.js";
 import { FIXTURE_TEMPLATES, startHarness, type Harness } from "./harness.js";
@@ -33,11 +35,47 @@ describe("cws ami build --dry-run", () => {
         // No cws group to launch into yet (a build makes its own): the launch is not asked about.
         { check: "ec2:RunInstances (DryRun)", result: expect.stringMatching(/^not checked: no security group tagged cws:managed-by=cws in vpc-/) },
         { check: "ec2:CreateSecurityGroup (DryRun)", result: "allowed" },
+        // Canonical's image, as EC2 reports its owner: one LaunchFromDistributionImages lists.
+        { check: "launch from the base image", result: "ok: owned by Canonical (099720109477)" },
       ]),
     );
+    expect(plan.baseAmiOwner).toEqual({ id: "099720109477", launchAllowedBy: "LaunchFromDistributionImages" });
     expect(harness.emulator.stats.calls["ec2:RunInstances"] ?? 0).toBe(0);
     expect(harness.emulator.instances("us-east-1")).toEqual([]);
     expect(harness.emulator.securityGroups("us-east-1").filter((g) => !g.isDefault)).toEqual([]);
+  });
+});
+
+describe("cws ami build --dry-run: the base image's owner against the policy's image statements", () => {
+  it("Amazon's image is allowed by its owner id; an image of the account that cws did not build is a warning; a cws image is allowed", async () => {
+    harness = await startHarness();
+    const h = harness;
+    const amazon = await h.cws(["ami", "build", "emu-steps", "--region", "us-west-2", "--dry-run"]);
+    expect(amazon.status, amazon.stderr).toBe(0);
+    expect(amazon.stdout).toContain("\n  launch from the base image: ok: owned by Amazon (137112412989)\n");
+
+    // A template whose base image is one of the account's own images, by id: made by hand, or by another tool.
+    const template = (id: string, imageId: string) => {
+      const source = readFileSync(join(FIXTURE_TEMPLATES, "emu-basic.yml"), "utf8").replace("source: ubuntu-22.04-lts", `source: ${imageId}`);
+      writeFileSync(join(h.dir, "templates", `${id}.yml`), source);
+    };
+    const golden = h.emulator.addImage("us-east-1", { name: "golden-image", architecture: "x86_64", tags: { team: "research" } }).imageId;
+    template("emu-golden", golden);
+    const warned = await h.cws(["ami", "build", "emu-golden", "--architecture", "x86_64", "--region", "us-east-1", "--dry-run"]);
+    expect(warned.status, warned.stderr).toBe(0);
+    expect(warned.stdout).toContain(
+      `\n  launch from the base image: warning: ${golden} is owned by ${h.emulator.accountId}, which docs/iam/cws-cli-policy.json does not list (LaunchFromDistributionImages); a holder of that policy will be denied at launch: add the owner there (docs/iam/README.md, "Other distributions")\n`,
+    );
+    const json = JSON.parse((await h.cws(["ami", "build", "emu-golden", "--architecture", "x86_64", "--region", "us-east-1", "--dry-run", "--json"])).stdout);
+    expect(json.baseAmiOwner).toEqual({ id: h.emulator.accountId, launchAllowedBy: null });
+    expect(json.checks).toEqual(expect.arrayContaining([{ check: "launch from the base image", result: expect.stringMatching(/^warning: /) }]));
+
+    const built = h.emulator.addImage("us-east-1", { name: "cws-built", architecture: "x86_64", tags: { "cws:managed-by": "cws" } }).imageId;
+    template("emu-on-cws", built);
+    const cws = await h.cws(["ami", "build", "emu-on-cws", "--architecture", "x86_64", "--region", "us-east-1", "--dry-run"]);
+    expect(cws.stdout).toContain("\n  launch from the base image: ok: a cws image (LaunchFromCwsImages)\n");
+    // A dry run launches nothing, whatever it finds.
+    expect(h.emulator.instances("us-east-1")).toEqual([]);
   });
 });
 

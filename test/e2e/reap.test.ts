@@ -235,6 +235,10 @@ describe("cws ami reap (end to end, emulator)", () => {
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain("error: cws ami reap changes nothing without a yes, and there is no terminal to ask: nothing was changed");
     expect(refused.stderr).toContain("→ run it again with --yes to go ahead (cws ami reap --dry-run shows what it would do)");
+    // The refusal is all it says: no "Searching …" first, as if it were about to look.
+    expect(refused.stderr).toMatch(/^error: cws ami reap changes nothing without a yes/);
+    expect(refused.stderr).not.toContain("Searching");
+    expect(refused.stdout).toBe("");
     expect(h.emulator.stats.totalCalls).toBe(0);
 
     const dry = await h.cws(["ami", "reap", "--dry-run", "--older-than", "1s"]);

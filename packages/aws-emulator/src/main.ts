@@ -1,18 +1,24 @@
 /**
- * Runs the emulator on its own, for trying the CLI by hand:
+ * Runs the emulator on its own, for trying the CLI by hand, from the
+ * repository root:
  *
- *   npm start -w @cws/aws-emulator -- --port 4566 --ms-per-sim-second 10
+ *   node --import tsx packages/aws-emulator/src/main.ts --port 4566 --ms-per-sim-second 10 &
  *
- * then, in another shell, point the CLI (or any AWS SDK v3 client) at it with
- * the environment it prints.
+ * then point the CLI (or any AWS SDK v3 client) at it with the environment it
+ * prints; `kill %1` stops it. Started directly, not through `npm start`: npm
+ * runs it under `sh -c`, and a signal to npm does not reach it (README.md).
  */
 import { startEmulator, type EmulatorOptions } from "./emulator.js";
 import { preferredScratchDir } from "./sandbox.js";
 
+/** How the READMEs start it: the emulator itself is the background job, so `kill %1` stops it. */
+const USAGE_COMMAND = "node --import tsx packages/aws-emulator/src/main.ts";
+
 function usage(): never {
   console.error(
     [
-      "usage: npm start -w @cws/aws-emulator -- [options]",
+      `usage: ${USAGE_COMMAND} [options] &`,
+      "  from the repository root; kill %1 stops it (started through npm start, kill %1 would stop npm and leave the emulator running)",
       "  --port N                 port on 127.0.0.1 (default 4566; 0 picks one)",
       "  --ms-per-sim-second N    real ms per simulated second (default 10)",
       "  --scratch-dir DIR        where instance files live (default /dev/shm if writable, else the temp dir)",

@@ -77,6 +77,8 @@ describe("DescribeImages", () => {
       const archs = new Set(r.Images?.map((i) => i.Architecture));
       expect(archs, family).toEqual(new Set(["x86_64", "arm64"]));
       expect(r.Images?.every((i) => i.State === "available" && i.Public === true && i.OwnerId === owner)).toBe(true);
+      // EC2 gives an owner alias for Amazon's images only (what docs/iam's ec2:Owner lists either way).
+      expect(new Set(r.Images?.map((i) => i.ImageOwnerAlias)), family).toEqual(new Set([owner === AMAZON_OWNER_ID ? "amazon" : undefined]));
     }
     const amazon = await c.ec2.send(new DescribeImagesCommand({ Owners: ["amazon"], Filters: [{ Name: "name", Values: ["al2023-ami-2023.*-kernel-6.1-arm64"] }] }));
     expect(amazon.Images?.length).toBeGreaterThanOrEqual(3);

@@ -70,6 +70,8 @@ describe("CreateImage", () => {
     expect(described.map((i) => i.ImageId)).toEqual([imageId]);
     const img = described[0];
     expect(img).toMatchObject({ Name: "cws/app-1.2.3-x86_64", Description: "app image", OwnerId: "123456789012", Public: false, Architecture: "x86_64", SourceInstanceId: builder });
+    // The account's own images have no owner alias.
+    expect(img?.ImageOwnerAlias).toBeUndefined();
     // EC2 names the image the instance was launched from as its source, as it names a copy's.
     expect(img).toMatchObject({ SourceImageId: baseId, SourceImageRegion: "us-east-1" });
     const snapshotId = img?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId as string;

@@ -95,6 +95,8 @@ describe("IAM", () => {
     await c.iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: "planted-builder" }));
     await c.iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: "planted-builder", RoleName: "planted-builder" }));
     const profile = await c.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: "planted-builder" }));
+    // GetInstanceProfile answers each role whole, its trust policy encoded as GetRole's is (what a build's preflight reads).
+    expect(profile.InstanceProfile?.Roles?.[0]?.AssumeRolePolicyDocument).toBe(got.Role?.AssumeRolePolicyDocument);
     expect(decodeURIComponent(profile.InstanceProfile?.Roles?.[0]?.AssumeRolePolicyDocument ?? "")).toBe(foreign);
   });
 

@@ -1,4 +1,5 @@
 import { isAwsError, type CallOptions, type IamPort, type SubnetInfo } from "../../aws/ports.js";
+import { checkBuilderRoleTrust } from "../../bootstrap/trust-policy.js";
 import { PreflightFailure, type BuildContext, type PipelineStep } from "../context.js";
 
 /**
@@ -10,7 +11,7 @@ export const preflight: PipelineStep = {
   id: "preflight",
   title: "Checking credentials, instance profile and network",
   describe: ({ request }) => ({
-    run: `Preflight: credentials (sts:GetCallerIdentity), instance profile ${request.instanceProfile}, ${request.subnetId ? `subnet ${request.subnetId}` : "a default subnet of the default VPC"}`,
+    run: `Preflight: credentials (sts:GetCallerIdentity), instance profile ${request.instanceProfile} (its role trusted by EC2 alone), ${request.subnetId ? `subnet ${request.subnetId}` : "a default subnet of the default VPC"}`,
   }),
   async run(ctx, signal) {
     const call = { signal };
@@ -60,8 +61,12 @@ async function chooseSubnets(ctx: BuildContext, call: CallOptions): Promise<Subn
 
 /**
  * The instance profile the build instance is launched with exists and has a
- * role (without one the SSM agent cannot authenticate), or a PreflightFailure
- * saying what to do. build-all checks it once before any target, with this.
+ * role (without one the SSM agent cannot authenticate) that EC2 alone may
+ * assume, or an error saying what to do: a PreflightFailure, or bootstrap's
+ * BUILDER_ROLE_TRUST for a role that trusts anyone else (planted before
+ * bootstrap, say: every build would hand that someone the builder's rights).
+ * GetInstanceProfile answers each role with its trust policy, so this needs
+ * no iam:GetRole. build-all checks it once before any target, with this.
  */
 export async function checkInstanceProfile(iam: IamPort, profileName: string, account: string, call: CallOptions = {}): Promise<void> {
   const profile = await iam.getInstanceProfile(profileName, call);
@@ -71,10 +76,11 @@ export async function checkInstanceProfile(iam: IamPort, profileName: string, ac
       "run `cws ami bootstrap` to create it (once per account), or pass --instance-profile NAME",
     );
   }
-  if (profile.roleNames.length === 0) {
+  if (profile.roles.length === 0) {
     throw new PreflightFailure(
       `instance profile ${profileName} has no role, so the SSM agent could not authenticate`,
       "run `cws ami bootstrap` to attach the cws-ami-builder role",
     );
   }
+  for (const role of profile.roles) checkBuilderRoleTrust(role.name, role.trustPolicy);
 }
