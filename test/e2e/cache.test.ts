@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CopyImageCommand, DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { afterEach, describe, expect, it } from "vitest";
-import { leftovers, startHarness, type Harness } from "./harness.js";
+import { emuChildTemplate, leftovers, startHarness, type Harness } from "./harness.js";
 
 /**
  * The build cache and templates built on other templates, end to end: the
@@ -98,23 +98,8 @@ describe("cws ami build: up to date (end to end, emulator)", () => {
 });
 
 describe("cws ami build: a template built on another (end to end, emulator)", () => {
-  // Built on emu-basic: its validation reads the marker emu-basic's setup wrote, so it passes only on emu-basic's image.
-  const CHILD = `name: "Emulator child"
-description: "Builds on emu-basic's image"
-version: "1.0.0"
-base_ami:
-  template: emu-basic
-  architecture: [x86_64]
-regions: [us-east-1]
-setup_script: |
-  #!/bin/bash
-  set -euo pipefail
-  echo "child on $(cat /opt/cws-test/marker)" > /opt/cws-test/child
-validation_tests:
-  - name: "built on emu-basic's image"
-    command: "cat /opt/cws-test/child"
-    expected: "child on hello from setup"
-`;
+  // Built on emu-basic: passes only on emu-basic's image (its setup writes "hello from setup").
+  const CHILD = emuChildTemplate("hello from setup");
 
   it("starts from the parent's registry image, is up to date until the parent has a new image, and needs the parent built first", { timeout: 180_000 }, async () => {
     harness = await startHarness();

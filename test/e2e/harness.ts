@@ -72,3 +72,27 @@ export function buildOwnerIds(h: Pick<Harness, "dir">): string[] {
   const dir = join(h.dir, ".cws", "builds");
   return existsSync(dir) ? readdirSync(dir).map((name) => name.replace(/\.json$/, "")) : [];
 }
+
+/**
+ * A template built on emu-basic (`base_ami: { template: emu-basic }`): its
+ * validation reads the marker emu-basic's setup wrote, so it passes only on an
+ * image of emu-basic whose marker is `parentMarker`.
+ */
+export function emuChildTemplate(parentMarker: string): string {
+  return `name: "Emulator child"
+description: "Builds on emu-basic's image"
+version: "1.0.0"
+base_ami:
+  template: emu-basic
+  architecture: [x86_64]
+regions: [us-east-1]
+setup_script: |
+  #!/bin/bash
+  set -euo pipefail
+  echo "child on $(cat /opt/cws-test/marker)" > /opt/cws-test/child
+validation_tests:
+  - name: "built on emu-basic's image"
+    command: "cat /opt/cws-test/child"
+    expected: "child on ${parentMarker}"
+`;
+}

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startHarness, type Harness } from "./harness.js";
+import { emuChildTemplate, startHarness, type Harness } from "./harness.js";
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -84,22 +84,8 @@ describe("update-registry --match-templates after a revert (emulator)", () => {
   });
 });
 
-/** A child built on emu-basic (`base_ami: { template: emu-basic }`, emu-basic being EMU_REV): the parent is edited, rebuilt with its child, and reverted. */
-const EMU_CHILD = `name: "Emulator child"
-description: "Builds on emu-basic's image"
-version: "1.0.0"
-base_ami:
-  template: emu-basic
-  architecture: [x86_64]
-regions: [us-east-1]
-setup_script: |
-  #!/bin/bash
-  echo "child on $(cat /opt/cws-test/marker)" > /opt/cws-test/child
-validation_tests:
-  - name: "built on emu-basic's image"
-    command: "cat /opt/cws-test/child"
-    expected: "child on ok"
-`;
+/** A child built on emu-basic (emu-basic being EMU_REV, whose marker is "ok"): the parent is edited, rebuilt with its child, and reverted. */
+const EMU_CHILD = emuChildTemplate("ok");
 
 describe("update-registry --match-templates after a parent's revert (emulator)", () => {
   it("records the child built on the parent as it is now, as build-all finds it up to date, not the newer child on the reverted parent", { timeout: 240_000 }, async () => {
