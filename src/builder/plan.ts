@@ -118,7 +118,7 @@ export async function dryRunPlan(
       const where = vpcId ?? "the default VPC";
       checks.push({
         check: "ec2:RunInstances (DryRun)",
-        result: `not checked: no security group tagged cws:managed-by=cws in ${where} to try the launch with (a build creates its own first, and its launch is judged then; one naming no group would be judged with the VPC's default group, which docs/iam/cws-cli-policy.json denies)`,
+        result: `not checked: no security group tagged cws:managed-by=cws in ${where} to try the launch with (a build makes its own first; a launch naming none is judged with the VPC's default group, which the policy denies)`,
       });
     }
     if (vpcId) {
